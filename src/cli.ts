@@ -1,0 +1,129 @@
+// The agentperf command line: parse -> config -> call -> print. No logic worth testing lives here.
+import { Command, CommanderError } from 'commander';
+import { benchOrchestrator, DEFAULT_ORCHESTRATOR_BENCH } from './bench/orchestrator.ts';
+import { execCommand } from './commands/exec.ts';
+import { DEFAULT_RUN_OPTIONS, runDemo } from './commands/run.ts';
+import { AgentperfError } from './errors.ts';
+import { parseFaults } from './providers/simulator/faults.ts';
+import { parseLatency } from './providers/simulator/latency.ts';
+import { startSimulator } from './providers/simulator/server.ts';
+import { formatOrchestratorBench } from './report/bench.ts';
+import { formatRunSummary } from './report/run-summary.ts';
+import { parseDurationMs, parseIntegerOption, parseNumberOption } from './units.ts';
+
+const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+
+const program = new Command('agentperf')
+  .description('Profile, load-test and gate an LLM-agent orchestrator and its signed response cache.')
+  .version('0.1.0')
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+program
+  .command('run')
+  .description('the main job: a short demo run through the orchestrator against the simulator, summarised')
+  .option('--calls <n>', 'number of calls', String(DEFAULT_RUN_OPTIONS.calls))
+  .option('--concurrency <n>', 'calls in flight at once', String(DEFAULT_RUN_OPTIONS.concurrency))
+  .option('--agents <file>', 'agents config file (default: the shipped agents.json)')
+  .option('--latency <spec>', 'simulator latency: fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN,P99 [+MS/token]', DEFAULT_RUN_OPTIONS.latency)
+  .option('--faults <spec>', 'simulator faults: TYPE:RATE,... (429, 500, 529, hang, reset, malformed)', DEFAULT_RUN_OPTIONS.faults)
+  .option('--seed <n>', 'simulator seed', String(DEFAULT_RUN_OPTIONS.seed))
+  .option('--live', 'call the real API (needs ANTHROPIC_API_KEY)')
+  .option('--json', 'print the summary as JSON')
+  .action(async (opts) => {
+    const summary = await runDemo({
+      calls: parseIntegerOption('calls', opts.calls, 1, 1_000_000),
+      concurrency: parseIntegerOption('concurrency', opts.concurrency, 1, 10_000),
+      agentsFile: opts.agents,
+      live: opts.live,
+      latency: opts.latency,
+      faults: opts.faults,
+      seed: parseIntegerOption('seed', opts.seed, 0, 2 ** 32 - 1),
+    });
+    out(opts.json ? JSON.stringify(summary, null, 2) : formatRunSummary(summary));
+    if (summary.counters.succeeded === 0) process.exitCode = 1;
+  });
+
+program
+  .command('exec')
+  .description('run one agent on one task and print the answer')
+  .argument('<agent>', 'agent name from the agents file')
+  .argument('<task>', 'the task, sent as user content')
+  .option('--json', 'print the whole result object as JSON')
+  .option('--agents <file>', 'agents config file (default: the shipped agents.json)')
+  .option('--temperature <t>', 'override the agent temperature (0 to 1)')
+  .option('--max-tokens <n>', "override the agent's maxTokens")
+  .option('--timeout <duration>', 'overall deadline, e.g. 30s')
+  .option('--live', 'call the real API (needs ANTHROPIC_API_KEY)')
+  .action(async (agent: string, task: string, opts) => {
+    const result = await execCommand(agent, task, {
+      agentsFile: opts.agents,
+      live: opts.live,
+      temperature: opts.temperature === undefined ? undefined : Number(opts.temperature),
+      maxTokens: opts.maxTokens === undefined ? undefined : Number(opts.maxTokens),
+      deadlineMs: opts.timeout === undefined ? undefined : parseDurationMs('timeout', opts.timeout),
+    });
+    out(opts.json ? JSON.stringify(result, null, 2) : result.output);
+  });
+
+program
+  .command('simulate')
+  .description('run the Messages-API simulator as a standalone server until interrupted')
+  .option('--port <n>', 'port to listen on', '8787')
+  .option('--host <host>', 'address to bind', '127.0.0.1')
+  .option('--latency <spec>', 'fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN,P99 [+MS/token]', 'fixed:0')
+  .option('--faults <spec>', 'TYPE:RATE,... with TYPE one of 429, 500, 529, hang, reset, malformed', '')
+  .option('--retry-after <duration>', 'what 429 responses ask clients to wait', '1s')
+  .option('--seed <n>', 'seed for latency and fault draws', '1')
+  .action(async (opts) => {
+    const faults = parseFaults(opts.faults);
+    const simulator = await startSimulator({
+      port: parseIntegerOption('port', opts.port, 0, 65_535),
+      host: opts.host,
+      latency: parseLatency(opts.latency),
+      faults: { ...faults, retryAfterMs: parseDurationMs('retry-after', opts.retryAfter) },
+      seed: parseIntegerOption('seed', opts.seed, 0, 2 ** 32 - 1),
+    });
+    out(`simulator listening on ${simulator.url} (POST /v1/messages); set ANTHROPIC_BASE_URL=${simulator.url} to point an SDK at it`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await simulator.close();
+  });
+
+const bench = program.command('bench').description('benchmarks; figures are ratios measured side by side in one run');
+bench
+  .command('orchestrator', { isDefault: true })
+  .description('executeAgent against the bare SDK call on the same simulator, and calls/s in-process')
+  .option('--rounds <n>', 'interleaved rounds (medians are reported)', String(DEFAULT_ORCHESTRATOR_BENCH.rounds))
+  .option('--calls <n>', 'calls per block', String(DEFAULT_ORCHESTRATOR_BENCH.callsPerBlock))
+  .option('--concurrency <list>', 'comma-separated concurrencies', DEFAULT_ORCHESTRATOR_BENCH.concurrencies.join(','))
+  .option('--in-process-calls <n>', 'calls for the in-process throughput figure', String(DEFAULT_ORCHESTRATOR_BENCH.inProcessCalls))
+  .option('--json', 'print the result as JSON')
+  .action(async (opts) => {
+    const result = await benchOrchestrator({
+      rounds: parseIntegerOption('rounds', opts.rounds, 1, 1_000),
+      callsPerBlock: parseIntegerOption('calls', opts.calls, 1, 10_000_000),
+      concurrencies: String(opts.concurrency).split(',').map((c) => parseIntegerOption('concurrency', c, 1, 10_000)),
+      inProcessCalls: parseIntegerOption('in-process-calls', opts.inProcessCalls, 1, 100_000_000),
+    });
+    out(opts.json ? JSON.stringify(result, null, 2) : formatOrchestratorBench(result));
+  });
+
+// Commander reports its own usage errors; make every flavour of bad input exit 2 with one line.
+for (const command of [program, ...program.commands, ...bench.commands]) command.exitOverride();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
+  } else if (error instanceof AgentperfError) {
+    process.stderr.write(`agentperf: ${error.code}: ${error.message}\n`);
+    process.exitCode = error.exitCode;
+  } else {
+    process.stderr.write(`agentperf: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,117 @@
+import type { AbortLike } from './cancellation.ts';
+
+/**
+ * Time is injected (DESIGN.md, seam 4): TTLs, backoff, cooldowns, deadlines and schedulers
+ * take a Clock, so tests drive time by hand and never sleep.
+ */
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Milliseconds, monotonic, arbitrary origin. */
+  now(): number;
+  /** Calls `callback` after `ms`; the handle cancels it. Real timers are unref'd. */
+  setTimer(callback: () => void, ms: number): TimerHandle;
+  /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+  sleep(ms: number, signal?: AbortLike): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setTimer(callback, ms) {
+    const timer = setTimeout(callback, ms);
+    timer.unref();
+    return { cancel: () => clearTimeout(timer) };
+  },
+  sleep(ms, signal) {
+    return sleepWith(this, ms, signal);
+  },
+};
+
+/** A sleep built on any clock's timers, ended early by an abort. */
+export function sleepWith(clock: Pick<Clock, 'setTimer'>, ms: number, signal?: AbortLike): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const unsubscribe = signal?.onAbort(() => {
+      timer.cancel();
+      reject(signal.reason);
+    });
+    const timer = clock.setTimer(() => {
+      unsubscribe?.();
+      resolve();
+    }, ms);
+  });
+}
+
+interface ManualTimer {
+  dueAt: number;
+  seq: number;
+  callback: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * A clock that moves only when told. `advance(ms)` fires every timer that falls due, in order.
+ * With `autoAdvanceSleeps`, `sleep(ms)` moves time forward by itself (firing timers due on the
+ * way), which suits tests of backoff where nothing else should happen meanwhile.
+ */
+export class ManualClock implements Clock {
+  private current: number;
+  private seq = 0;
+  private timers: ManualTimer[] = [];
+  /** Every `sleep` duration requested, in order: what tests assert backoff against. */
+  readonly sleeps: number[] = [];
+
+  constructor(private readonly options: { start?: number; autoAdvanceSleeps?: boolean } = {}) {
+    this.current = options.start ?? 0;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimer(callback: () => void, ms: number): TimerHandle {
+    const timer: ManualTimer = { dueAt: this.current + Math.max(0, ms), seq: this.seq++, callback, cancelled: false };
+    this.timers.push(timer);
+    return { cancel: () => { timer.cancelled = true; } };
+  }
+
+  sleep(ms: number, signal?: AbortLike): Promise<void> {
+    this.sleeps.push(ms);
+    if (this.options.autoAdvanceSleeps) {
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      this.advance(ms);
+      return Promise.resolve();
+    }
+    return sleepWith(this, ms, signal);
+  }
+
+  /** Moves time forward by `ms`, firing due timers in due order. */
+  advance(ms: number): void {
+    const target = this.current + ms;
+    for (;;) {
+      const next = this.nextDue(target);
+      if (!next) break;
+      this.current = next.dueAt;
+      this.timers.splice(this.timers.indexOf(next), 1);
+      next.callback();
+    }
+    this.current = target;
+  }
+
+  /** Number of timers still waiting. */
+  pendingTimers(): number {
+    this.timers = this.timers.filter((t) => !t.cancelled);
+    return this.timers.length;
+  }
+
+  private nextDue(limit: number): ManualTimer | undefined {
+    let best: ManualTimer | undefined;
+    for (const t of this.timers) {
+      if (t.cancelled || t.dueAt > limit) continue;
+      if (!best || t.dueAt < best.dueAt || (t.dueAt === best.dueAt && t.seq < best.seq)) best = t;
+    }
+    return best;
+  }
+}

@@ -1,0 +1,22 @@
+import { loadAgents } from '../config/agents.ts';
+import { Orchestrator, type AgentResult, type ExecuteOptions } from '../orchestrator/orchestrator.ts';
+import { rootLogger } from '../logger.ts';
+import { setupProvider } from '../providers/setup.ts';
+
+export interface ExecCommandOptions extends ExecuteOptions {
+  agentsFile?: string;
+  live?: boolean;
+}
+
+/** One call through the orchestrator, on the simulator unless live. */
+export async function execCommand(agent: string, task: string, options: ExecCommandOptions): Promise<AgentResult> {
+  const agents = await loadAgents(options.agentsFile);
+  const setup = await setupProvider({ live: options.live, logger: rootLogger });
+  const orchestrator = new Orchestrator({ agents, provider: setup.provider });
+  try {
+    return await orchestrator.executeAgent(agent, task, options);
+  } finally {
+    await orchestrator.close();
+    await setup.stop();
+  }
+}

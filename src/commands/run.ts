@@ -1,0 +1,93 @@
+import { loadAgents } from '../config/agents.ts';
+import { errorType } from '../errors.ts';
+import { rootLogger } from '../logger.ts';
+import { Orchestrator, type OrchestratorCounters } from '../orchestrator/orchestrator.ts';
+import { parseFaults } from '../providers/simulator/faults.ts';
+import { parseLatency } from '../providers/simulator/latency.ts';
+import { setupProvider } from '../providers/setup.ts';
+import { summarize, type LatencySummary } from '../stats/percentiles.ts';
+
+export interface RunOptions {
+  calls: number;
+  concurrency: number;
+  agentsFile?: string;
+  live?: boolean;
+  /** Simulator latency spec (see parseLatency). */
+  latency: string;
+  /** Simulator faults spec (see parseFaults). */
+  faults: string;
+  seed: number;
+}
+
+export const DEFAULT_RUN_OPTIONS: RunOptions = {
+  calls: 300,
+  concurrency: 10,
+  latency: 'lognormal:40,250+0.05/token',
+  faults: '429:0.02,529:0.02,500:0.01',
+  seed: 7,
+};
+
+export interface RunSummary {
+  target: string;
+  calls: number;
+  concurrency: number;
+  durationMs: number;
+  throughputPerSec: number;
+  latencyMs: LatencySummary;
+  queueMs: LatencySummary;
+  counters: OrchestratorCounters;
+  errorsByType: Record<string, number>;
+  totalCostUsd: number;
+}
+
+/**
+ * The main job, for now a short demo: a few hundred calls through the orchestrator against the
+ * simulator (with realistic latency and a few faults to retry), summarised.
+ */
+export async function runDemo(options: RunOptions): Promise<RunSummary> {
+  const agents = await loadAgents(options.agentsFile);
+  const setup = await setupProvider({
+    live: options.live,
+    simulator: { latency: parseLatency(options.latency), faults: parseFaults(options.faults), seed: options.seed },
+    simulatorInWorker: true,
+    logger: rootLogger,
+  });
+  const orchestrator = new Orchestrator({ agents, provider: setup.provider, maxConcurrent: options.concurrency, maxQueued: options.calls });
+  const names = agents.map((a) => a.name);
+  // Each task appears twice, far apart, so repeats are realistic but rarely in flight together.
+  const items = Array.from({ length: options.calls }, (_, i) => ({ agent: names[i % names.length]!, task: `Task ${i % Math.ceil(options.calls / 2)}: explain the trade-offs of approach ${i % 7}` }));
+  const startedAt = performance.now();
+  try {
+    const settled = await orchestrator.executeMany(items);
+    const durationMs = performance.now() - startedAt;
+    const latencies: number[] = [];
+    const queueWaits: number[] = [];
+    const errorsByType: Record<string, number> = {};
+    let totalCostUsd = 0;
+    for (const outcome of settled) {
+      if (outcome.status === 'fulfilled') {
+        latencies.push(outcome.value.latencyMs);
+        queueWaits.push(outcome.value.queueMs);
+        totalCostUsd += outcome.value.estimatedCostUsd;
+      } else {
+        const type = errorType(outcome.reason);
+        errorsByType[type] = (errorsByType[type] ?? 0) + 1;
+      }
+    }
+    return {
+      target: setup.target,
+      calls: options.calls,
+      concurrency: options.concurrency,
+      durationMs,
+      throughputPerSec: (latencies.length / durationMs) * 1000,
+      latencyMs: summarize(latencies),
+      queueMs: summarize(queueWaits),
+      counters: orchestrator.stats(),
+      errorsByType,
+      totalCostUsd,
+    };
+  } finally {
+    await orchestrator.close();
+    await setup.stop();
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The Claude models agentperf knows: output limit and list prices in USD per million tokens.
+ *
+ * Source: the Claude models overview (platform.claude.com/docs, models & pricing), read
+ * 2026-11. Cache reads are priced at 0.1x input and 5-minute cache writes at 1.25x input, as
+ * the pricing page states. Override any of it with `modelPrices` in the orchestrator options.
+ */
+export interface ModelInfo {
+  id: string;
+  maxOutputTokens: number;
+  /** USD per million tokens. */
+  prices: ModelPrices;
+  /**
+   * Opus 4.7 and later and the whole 5 generation reject `temperature` with a 400
+   * ("`temperature` is deprecated for this model"); for those it is never sent.
+   */
+  acceptsTemperature: boolean;
+  /** Set when Anthropic has announced retirement; defaults never use these. */
+  deprecated?: boolean;
+}
+
+export interface ModelPrices {
+  inputPerMTok: number;
+  outputPerMTok: number;
+  cacheReadPerMTok: number;
+  cacheWritePerMTok: number;
+}
+
+function priced(inputPerMTok: number, outputPerMTok: number): ModelPrices {
+  return { inputPerMTok, outputPerMTok, cacheReadPerMTok: inputPerMTok * 0.1, cacheWritePerMTok: inputPerMTok * 1.25 };
+}
+
+const MODEL_LIST: ModelInfo[] = [
+  { id: 'claude-opus-5-5', maxOutputTokens: 128_000, acceptsTemperature: false, prices: priced(4, 20) },
+  { id: 'claude-sonnet-5-5', maxOutputTokens: 128_000, acceptsTemperature: false, prices: priced(2, 10) },
+  { id: 'claude-haiku-5-5', maxOutputTokens: 128_000, acceptsTemperature: false, prices: priced(0.1, 0.5) },
+  { id: 'claude-fable-5-1', maxOutputTokens: 128_000, acceptsTemperature: false, prices: priced(10, 50) },
+  { id: 'claude-opus-5', maxOutputTokens: 128_000, acceptsTemperature: false, prices: priced(5, 25) },
+  { id: 'claude-sonnet-5', maxOutputTokens: 128_000, acceptsTemperature: false, prices: priced(2, 10) },
+  { id: 'claude-opus-4-8', maxOutputTokens: 128_000, acceptsTemperature: false, prices: priced(5, 25) },
+  { id: 'claude-opus-4-7', maxOutputTokens: 128_000, acceptsTemperature: false, prices: priced(5, 25) },
+  { id: 'claude-opus-4-6', maxOutputTokens: 128_000, acceptsTemperature: true, prices: priced(5, 25) },
+  { id: 'claude-sonnet-4-6', maxOutputTokens: 128_000, acceptsTemperature: true, prices: priced(3, 15) },
+  { id: 'claude-haiku-4-5', maxOutputTokens: 64_000, acceptsTemperature: true, prices: priced(1, 5) },
+  { id: 'claude-haiku-4-5-20251001', maxOutputTokens: 64_000, acceptsTemperature: true, prices: priced(1, 5) },
+  { id: 'claude-opus-4-5', maxOutputTokens: 64_000, acceptsTemperature: true, prices: priced(5, 25) },
+  { id: 'claude-opus-4-5-20251101', maxOutputTokens: 64_000, acceptsTemperature: true, prices: priced(5, 25) },
+  // Retiring 2026-11-30 (the SDK warns on every call to these).
+  { id: 'claude-sonnet-4-5', maxOutputTokens: 64_000, acceptsTemperature: true, prices: priced(3, 15), deprecated: true },
+  { id: 'claude-sonnet-4-5-20250929', maxOutputTokens: 64_000, acceptsTemperature: true, prices: priced(3, 15), deprecated: true },
+];
+
+export const MODELS: ReadonlyMap<string, ModelInfo> = new Map(MODEL_LIST.map((m) => [m.id, m]));
+export const MODEL_IDS: readonly string[] = MODEL_LIST.map((m) => m.id);
+export const CURRENT_MODEL_IDS: readonly string[] = MODEL_LIST.filter((m) => !m.deprecated).map((m) => m.id);
+
+export function estimateCostUsd(
+  prices: ModelPrices,
+  usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number },
+): number {
+  return (
+    (usage.inputTokens * prices.inputPerMTok +
+      usage.outputTokens * prices.outputPerMTok +
+      usage.cacheReadTokens * prices.cacheReadPerMTok +
+      usage.cacheWriteTokens * prices.cacheWritePerMTok) /
+    1_000_000
+  );
+}

@@ -1,0 +1,66 @@
+import type { AbortLike } from '../cancellation.ts';
+import type { Clock } from '../clock.ts';
+
+/**
+ * A token bucket refilled continuously: `capacity` tokens per `periodMs`. Used for a model's
+ * requests per minute and tokens per minute, so a burst waits on our side instead of earning
+ * 429s from the API.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private updatedAt: number;
+
+  constructor(
+    readonly capacity: number,
+    private readonly periodMs: number,
+    private readonly clock: Clock,
+  ) {
+    this.tokens = capacity;
+    this.updatedAt = clock.now();
+  }
+
+  /** Takes `amount` tokens and returns 0, or takes nothing and returns the ms to wait. */
+  take(amount: number): number {
+    const now = this.clock.now();
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.updatedAt) * this.capacity) / this.periodMs);
+    this.updatedAt = now;
+    // A request larger than the whole bucket may go once the bucket is full.
+    const needed = Math.min(amount, this.capacity);
+    if (this.tokens >= needed) {
+      this.tokens -= amount;
+      return 0;
+    }
+    return ((needed - this.tokens) * this.periodMs) / this.capacity;
+  }
+}
+
+export interface ModelRateLimit {
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
+}
+
+/** The pair of buckets for one model. */
+export class ModelRateLimiter {
+  private readonly requests: TokenBucket | undefined;
+  private readonly tokens: TokenBucket | undefined;
+
+  constructor(limit: ModelRateLimit, private readonly clock: Clock) {
+    if (limit.requestsPerMinute) this.requests = new TokenBucket(limit.requestsPerMinute, 60_000, clock);
+    if (limit.tokensPerMinute) this.tokens = new TokenBucket(limit.tokensPerMinute, 60_000, clock);
+  }
+
+  /** Waits until one request of `estimatedTokens` may go; the wait is capped by the signal. */
+  async acquire(estimatedTokens: number, signal: AbortLike): Promise<void> {
+    for (;;) {
+      const waitRequests = this.requests?.take(1) ?? 0;
+      if (waitRequests > 0) {
+        await this.clock.sleep(waitRequests, signal);
+        continue;
+      }
+      const waitTokens = this.tokens?.take(estimatedTokens) ?? 0;
+      if (waitTokens === 0) return;
+      this.requests?.take(-1); // give the request token back while we wait for tokens
+      await this.clock.sleep(waitTokens, signal);
+    }
+  }
+}

@@ -1,0 +1,19 @@
+// Runs the simulator inside a worker thread, so a load generator's event loop is not shared
+// with the server it measures.
+import { parentPort, workerData } from 'node:worker_threads';
+import { startSimulator, type SimulatorOptions } from './server.ts';
+
+const simulator = await startSimulator(workerData as SimulatorOptions);
+parentPort!.on('message', async (message: { id: number; op: 'stats' | 'schedule' | 'close'; faults?: never }) => {
+  if (message.op === 'stats') parentPort!.postMessage({ id: message.id, stats: simulator.stats() });
+  if (message.op === 'schedule') {
+    simulator.scheduleFaults(message.faults ?? []);
+    parentPort!.postMessage({ id: message.id });
+  }
+  if (message.op === 'close') {
+    await simulator.close();
+    parentPort!.postMessage({ id: message.id });
+    parentPort!.close();
+  }
+});
+parentPort!.postMessage({ ready: true, url: simulator.url, port: simulator.port });

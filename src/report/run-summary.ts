@@ -1,0 +1,27 @@
+import Table from 'cli-table3';
+import type { RunSummary } from '../commands/run.ts';
+
+const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(1)} ms` : '-');
+
+/** The console table `agentperf run` prints (pure: data in, text out). */
+export function formatRunSummary(summary: RunSummary): string {
+  const latency = new Table({ head: ['', 'p50', 'p90', 'p95', 'p99', 'max', 'mean'], style: { head: [], border: [] } });
+  for (const [label, s] of [['latency', summary.latencyMs], ['queue wait', summary.queueMs]] as const) {
+    latency.push([label, ms(s.p50), ms(s.p90), ms(s.p95), ms(s.p99), ms(s.max), ms(s.mean)]);
+  }
+  const totals = new Table({ style: { head: [], border: [] } });
+  const c = summary.counters;
+  totals.push(
+    { target: summary.target },
+    { calls: `${summary.calls} at concurrency ${summary.concurrency}` },
+    { succeeded: String(c.succeeded) },
+    { failed: String(c.failed) },
+    { throughput: `${summary.throughputPerSec.toFixed(1)} calls/s over ${(summary.durationMs / 1000).toFixed(2)} s` },
+    { 'upstream attempts': String(c.upstreamAttempts) },
+    { retries: String(c.retries) },
+    { coalesced: String(c.coalesced) },
+    { 'errors by type': Object.entries(summary.errorsByType).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none' },
+    { 'estimated cost': `$${summary.totalCostUsd.toFixed(4)}` },
+  );
+  return `${totals.toString()}\n${latency.toString()}\n`;
+}

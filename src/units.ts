@@ -1,0 +1,22 @@
+import { UsageError } from './errors.ts';
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** `250ms`, `30s`, `2m`, `1h` or a bare number of seconds, to milliseconds. */
+export function parseDurationMs(field: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) throw new UsageError(field, `${field} must be a duration such as 500ms, 30s, 2m or 1h, got ${JSON.stringify(text)}`);
+  return Number(match[1]) * DURATION_UNITS[match[2] ?? 's']!;
+}
+
+export function parseIntegerOption(field: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(field, `${field} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+export function parseNumberOption(field: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(field, `${field} must be a number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  return value;
+}
