@@ -5,4 +5,5 @@ export default {
   nodeArguments: ['--import=tsx'],
   timeout: '60s',
   workerThreads: false,
+  environmentVariables: { AGENTPERF_LOG_LEVEL: 'silent' },
 };

@@ -17,13 +17,23 @@ export interface Clock {
   sleep(ms: number, signal?: AbortLike): Promise<void>;
 }
 
+/** A real timer is its own handle: no wrapper object per timer on the hot path. */
+class SystemTimer implements TimerHandle {
+  private readonly timeout: NodeJS.Timeout;
+
+  constructor(callback: () => void, ms: number) {
+    this.timeout = setTimeout(callback, ms);
+    this.timeout.unref();
+  }
+
+  cancel(): void {
+    clearTimeout(this.timeout);
+  }
+}
+
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimer(callback, ms) {
-    const timer = setTimeout(callback, ms);
-    timer.unref();
-    return { cancel: () => clearTimeout(timer) };
-  },
+  setTimer: (callback, ms) => new SystemTimer(callback, ms),
   sleep(ms, signal) {
     return sleepWith(this, ms, signal);
   },

@@ -1,11 +1,12 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent } from 'undici';
 import type { AgentConfig } from '../config/agents.ts';
 import { Orchestrator } from '../orchestrator/orchestrator.ts';
-import { createAnthropicProvider } from '../providers/anthropic.ts';
+import { createAnthropicProvider, fetchWith } from '../providers/anthropic.ts';
 import { createInProcessProvider } from '../providers/in-process.ts';
 import { startSimulatorInWorker } from '../providers/simulator/worker.ts';
-import { closedLoop, runInterleaved } from './interleave.ts';
+import { median } from '../stats/percentiles.ts';
+import { closedLoop, measureBlock, runInterleaved, type BlockCost } from './interleave.ts';
 
 export interface OrchestratorBenchOptions {
   concurrencies: number[];
@@ -16,10 +17,26 @@ export interface OrchestratorBenchOptions {
   inProcessCalls: number;
 }
 
-export const DEFAULT_ORCHESTRATOR_BENCH: OrchestratorBenchOptions = { concurrencies: [1, 10, 100], callsPerBlock: 2_000, rounds: 9, inProcessCalls: 200_000 };
+export const DEFAULT_ORCHESTRATOR_BENCH: OrchestratorBenchOptions = { concurrencies: [1, 10, 100], callsPerBlock: 500, rounds: 42, inProcessCalls: 200_000 };
+
+export interface OverheadRow {
+  concurrency: number;
+  bareSdkUsPerCall: number;
+  orchestratorUsPerCall: number;
+  /** Median of the per-round ratios of wall time per call, minus one. */
+  overheadPct: number;
+  /** The same for main-thread busy time per call. */
+  bareSdkBusyUsPerCall: number;
+  orchestratorBusyUsPerCall: number;
+  busyOverheadPct: number;
+  /** The bare SDK against itself in the same rotation: the noise floor of these ratios. */
+  controlPct: number;
+  roundRatios: number[];
+}
 
 export interface OrchestratorBenchResult {
-  overhead: Array<{ concurrency: number; bareSdkUsPerCall: number; orchestratorUsPerCall: number; overheadPct: number; roundRatios: number[] }>;
+  options: OrchestratorBenchOptions;
+  overhead: OverheadRow[];
   inProcess: { calls: number; callsPerSec: number; runsCallsPerSec: number[] };
 }
 
@@ -35,53 +52,62 @@ const BENCH_AGENT: AgentConfig = {
 
 /**
  * Per-call cost of executeAgent against the bare SDK call on the same simulator (a worker
- * thread, zero latency, so the difference is all client-side), interleaved in one run; then
- * calls/s through the orchestrator with the in-process zero-latency provider.
+ * thread, zero latency, so the difference is all client-side: the strictest setting), in one
+ * run, sharing one connection pool. Each round runs bare SDK, orchestrator and bare SDK again
+ * (the A/A control that shows the noise floor), in alternating order. Then calls/s through
+ * the orchestrator with the in-process zero-latency provider.
  */
 export async function benchOrchestrator(options: OrchestratorBenchOptions = DEFAULT_ORCHESTRATOR_BENCH): Promise<OrchestratorBenchResult> {
   const simulator = await startSimulatorInWorker({ seed: 1 });
-  // Both sides use the same HTTP stack (undici fetch, an Agent of the same size).
-  const bareDispatcher = new Agent({ connections: 128, keepAliveTimeout: 30_000 });
-  const bare = new Anthropic({
-    apiKey: 'simulator-key',
-    baseURL: simulator.url,
-    maxRetries: 0,
-    fetch: ((url: string, init: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher: bareDispatcher } as never)) as never,
-  });
-  const overhead: OrchestratorBenchResult['overhead'] = [];
+  const dispatcher = new Agent({ connections: 128, keepAliveTimeout: 30_000 });
+  const bare = new Anthropic({ apiKey: 'simulator-key', baseURL: simulator.url, maxRetries: 0, fetch: fetchWith(dispatcher) });
+  const overhead: OverheadRow[] = [];
   let unique = 0; // every task differs, so coalescing never gives the orchestrator an edge
   try {
     for (const concurrency of options.concurrencies) {
       const orchestrator = new Orchestrator({
         agents: [BENCH_AGENT],
-        provider: createAnthropicProvider({ apiKey: 'simulator-key', baseURL: simulator.url, name: 'simulator' }),
+        provider: createAnthropicProvider({ apiKey: 'simulator-key', baseURL: simulator.url, name: 'simulator', dispatcher }),
         maxConcurrent: concurrency,
         maxQueued: options.callsPerBlock,
       });
-      const perCallUs = (elapsedMs: number) => (elapsedMs * 1000) / options.callsPerBlock;
       const bareCall = () => bare.messages.create({ model: BENCH_AGENT.model, max_tokens: BENCH_AGENT.maxTokens, system: BENCH_AGENT.systemPrompt, messages: [{ role: 'user', content: `question ${unique++}` }] });
       const orchestratorCall = () => orchestrator.executeAgent(BENCH_AGENT.name, `question ${unique++}`);
-      // Warm both connection pools and the JIT before anything is timed.
-      await closedLoop(options.callsPerBlock, concurrency, bareCall);
-      await closedLoop(options.callsPerBlock, concurrency, orchestratorCall);
+      // Warm the connection pool and the JIT on both paths before anything is timed.
+      for (let i = 0; i < 2; i++) {
+        await closedLoop(options.callsPerBlock, concurrency, bareCall);
+        await closedLoop(options.callsPerBlock, concurrency, orchestratorCall);
+      }
+      const costs: Record<string, BlockCost[]> = { 'bare-sdk': [], orchestrator: [], 'bare-sdk-control': [] };
+      const block = (name: string, op: () => Promise<unknown>) => async () => {
+        const cost = await measureBlock(options.callsPerBlock, concurrency, op);
+        costs[name]!.push(cost);
+        return cost.wallUsPerCall;
+      };
       const result = await runInterleaved(
         [
-          { name: 'bare-sdk', block: async () => perCallUs(await closedLoop(options.callsPerBlock, concurrency, bareCall)) },
-          { name: 'orchestrator', block: async () => perCallUs(await closedLoop(options.callsPerBlock, concurrency, orchestratorCall)) },
+          { name: 'bare-sdk', block: block('bare-sdk', bareCall) },
+          { name: 'orchestrator', block: block('orchestrator', orchestratorCall) },
+          { name: 'bare-sdk-control', block: block('bare-sdk-control', bareCall) },
         ],
         options.rounds,
       );
       await orchestrator.close();
+      const busyRatios = costs.orchestrator!.map((c, i) => c.busyUsPerCall / costs['bare-sdk']![i]!.busyUsPerCall);
       overhead.push({
         concurrency,
         bareSdkUsPerCall: result.medians['bare-sdk']!,
         orchestratorUsPerCall: result.medians.orchestrator!,
         overheadPct: (result.ratios.orchestrator!.median - 1) * 100,
+        bareSdkBusyUsPerCall: median(costs['bare-sdk']!.map((c) => c.busyUsPerCall)),
+        orchestratorBusyUsPerCall: median(costs.orchestrator!.map((c) => c.busyUsPerCall)),
+        busyOverheadPct: (median(busyRatios) - 1) * 100,
+        controlPct: (result.ratios['bare-sdk-control']!.median - 1) * 100,
         roundRatios: result.ratios.orchestrator!.perRound,
       });
     }
   } finally {
-    await bareDispatcher.close();
+    await dispatcher.close();
     await simulator.close();
   }
 
@@ -92,6 +118,5 @@ export async function benchOrchestrator(options: OrchestratorBenchOptions = DEFA
     runsCallsPerSec.push((options.inProcessCalls / elapsedMs) * 1000);
   }
   await inProcess.close();
-  const sorted = [...runsCallsPerSec].sort((a, b) => a - b);
-  return { overhead, inProcess: { calls: options.inProcessCalls, callsPerSec: sorted[1]!, runsCallsPerSec } };
+  return { options, overhead, inProcess: { calls: options.inProcessCalls, callsPerSec: median(runsCallsPerSec), runsCallsPerSec } };
 }

@@ -1,15 +1,29 @@
 import { Cancellation } from '../cancellation.ts';
+import { AbortedError } from '../errors.ts';
 
-interface Flight<T> {
-  promise: Promise<T>;
-  cancellation: Cancellation;
-  waiters: number;
+export class Flight<T> {
+  promise!: Promise<T>;
+  /** Callers waiting on this flight; the flight is cancelled when the last one leaves. */
+  waiters = 1;
+  private cancel: Cancellation | undefined;
+
+  /** Created on first use: most flights are never cancelled, and most never ask. */
+  get cancellation(): Cancellation {
+    return (this.cancel ??= new Cancellation());
+  }
+
+  get cancelled(): boolean {
+    return this.cancel?.aborted ?? false;
+  }
 }
 
 /**
  * Identical requests in flight at the same moment share one upstream call. Each caller keeps
- * its own AbortSignal: leaving early rejects only that caller, and the shared call is
- * cancelled only when every caller has left.
+ * its own AbortSignal: leaving early rejects only that caller (with AbortedError), and the
+ * shared call is cancelled only when every caller has left.
+ *
+ * The API is split in two (join, then wait) so that the common case, a caller without a
+ * signal, awaits the shared promise itself and allocates nothing more.
  */
 export class Coalescer<T> {
   private readonly flights = new Map<string, Flight<T>>();
@@ -19,43 +33,50 @@ export class Coalescer<T> {
   }
 
   /** Every shared call now in flight (close() waits for or cancels them). */
-  inFlight(): Array<{ promise: Promise<T>; cancellation: Cancellation }> {
+  inFlight(): Array<Flight<T>> {
     return [...this.flights.values()];
   }
 
-  /**
-   * Joins the flight for `key`, or starts one with `start`. Resolves to the shared value and
-   * whether this caller joined an existing flight.
-   */
-  run(key: string, signal: AbortSignal | undefined, start: (cancellation: Cancellation) => Promise<T>): Promise<{ value: T; joined: boolean }> {
-    let flight = this.flights.get(key);
-    const joined = flight !== undefined;
-    if (!flight) {
-      const cancellation = new Cancellation();
-      const created: Flight<T> = { promise: undefined as unknown as Promise<T>, cancellation, waiters: 0 };
-      created.promise = start(cancellation).finally(() => {
-        if (this.flights.get(key) === created) this.flights.delete(key);
-      });
-      this.flights.set(key, created);
-      flight = created;
-    }
-    flight.waiters++;
-    const current = flight;
-    if (!signal) return current.promise.then((value) => ({ value, joined }));
+  /** The flight in progress for `key`, now with one more waiter; undefined when there is none. */
+  join(key: string): Flight<T> | undefined {
+    const flight = this.flights.get(key);
+    if (flight) flight.waiters++;
+    return flight;
+  }
+
+  /** Starts the flight for `key`; `start` must call `finish(key, flight)` when it settles. */
+  start(key: string, start: (flight: Flight<T>) => Promise<T>): Flight<T> {
+    const flight = new Flight<T>();
+    this.flights.set(key, flight);
+    flight.promise = start(flight);
+    return flight;
+  }
+
+  /** Forgets the flight for `key` (called by the flight itself as it settles). */
+  finish(key: string, flight: Flight<T>): void {
+    if (this.flights.get(key) === flight) this.flights.delete(key);
+  }
+
+  /** Waits for the flight's value, or until this caller's signal aborts. */
+  wait(flight: Flight<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (!signal) return flight.promise;
     if (signal.aborted) {
-      this.leave(current, signal.reason);
-      return Promise.reject(signal.reason);
+      const error = new AbortedError(signal.reason);
+      this.leave(flight, error);
+      return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
       const onAbort = () => {
-        this.leave(current, signal.reason);
-        reject(signal.reason);
+        // The caller's reason travels as `cause`; the error itself keeps a stable code.
+        const error = new AbortedError(signal.reason);
+        this.leave(flight, error);
+        reject(error);
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      current.promise.then(
+      flight.promise.then(
         (value) => {
           signal.removeEventListener('abort', onAbort);
-          resolve({ value, joined });
+          resolve(value);
         },
         (error: unknown) => {
           signal.removeEventListener('abort', onAbort);

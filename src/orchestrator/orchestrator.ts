@@ -1,6 +1,6 @@
 import type { AgentConfig } from '../config/agents.ts';
 import { estimateCostUsd, MODELS, MODEL_IDS, type ModelInfo, type ModelPrices } from '../config/models.ts';
-import { requestKey } from '../cache/key.ts';
+import { canonicalPrefix, canonicalSuffix } from '../cache/key.ts';
 import type { Cancellation } from '../cancellation.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { AbortedError, ClosedError, TimeoutError, UnknownAgentError, UnknownModelError } from '../errors.ts';
@@ -8,7 +8,7 @@ import { rootLogger, type Logger } from '../logger.ts';
 import { inputTokensOf } from '../providers/simulator/respond.ts';
 import type { MessageParams, MessagesProvider, ProviderResult } from '../providers/types.ts';
 import { CircuitBreaker, DEFAULT_CIRCUIT_OPTIONS, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.ts';
-import { Coalescer } from './coalescer.ts';
+import { Coalescer, type Flight } from './coalescer.ts';
 import { ConcurrencyLimiter } from './limiter.ts';
 import { ModelRateLimiter, type ModelRateLimit } from './rate-limiter.ts';
 import { DEFAULT_RETRY_POLICY, isRetryable, retryDelayMs, type RetryPolicy } from './retry.ts';
@@ -98,11 +98,23 @@ interface UpstreamOutcome {
   queueMs: number;
 }
 
-interface PreparedCall {
-  agent: AgentConfig;
+/** What the hot path needs about an agent, resolved once at construction. */
+interface AgentRuntime {
+  config: AgentConfig;
   model: ModelInfo;
+  prices: ModelPrices;
+  /** One per model, shared by the agents on that model. */
+  breaker: CircuitBreaker;
+  rateLimiter: ModelRateLimiter | undefined;
+  /** The agent's part of the request encoding (the system prompt may be long). */
+  canonicalPrefix: string;
+}
+
+interface PreparedCall {
+  agent: AgentRuntime;
   params: MessageParams;
-  key: string;
+  /** The canonical request encoding: the coalescing key (its SHA-256 is the cache key). */
+  canonical: string;
 }
 
 /**
@@ -110,14 +122,16 @@ interface PreparedCall {
  * layer, a circuit breaker per model, coalescing of identical in-flight requests and an
  * optional client-side rate limit.
  */
+function asError(reason: unknown): unknown {
+  return reason instanceof Error ? reason : new AbortedError(reason);
+}
+
 export class Orchestrator {
-  private readonly agents: Map<string, AgentConfig>;
+  private readonly agents = new Map<string, AgentRuntime>();
   private readonly provider: MessagesProvider;
   private readonly limiter: ConcurrencyLimiter;
   private readonly coalescer = new Coalescer<UpstreamOutcome>();
   private readonly breakers = new Map<string, CircuitBreaker>();
-  private readonly rateLimiters = new Map<string, ModelRateLimiter>();
-  private readonly prices = new Map<string, ModelPrices>();
   private readonly retry: RetryPolicy;
   private readonly circuitOptions: CircuitBreakerOptions;
   private readonly attemptTimeoutMs: number;
@@ -130,7 +144,6 @@ export class Orchestrator {
   private readonly counters: OrchestratorCounters = { calls: 0, succeeded: 0, failed: 0, upstreamAttempts: 0, retries: 0, coalesced: 0 };
 
   constructor(options: OrchestratorOptions) {
-    this.agents = new Map(options.agents.map((a) => [a.name, a]));
     this.provider = options.provider;
     this.limiter = new ConcurrencyLimiter(options.maxConcurrent ?? 10, options.maxQueued ?? 1_000);
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
@@ -141,10 +154,27 @@ export class Orchestrator {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.log = (options.logger ?? rootLogger).child({ component: 'orchestrator' });
-    for (const [id, info] of MODELS) this.prices.set(id, { ...info.prices, ...options.modelPrices?.[id] });
+    const rateLimiters = new Map<string, ModelRateLimiter>();
     for (const [id, limit] of Object.entries(options.rateLimits ?? {})) {
       if (!MODELS.has(id)) throw new UnknownModelError('rateLimits', id, MODEL_IDS);
-      this.rateLimiters.set(id, new ModelRateLimiter(limit, this.clock));
+      rateLimiters.set(id, new ModelRateLimiter(limit, this.clock));
+    }
+    for (const config of options.agents) {
+      const model = MODELS.get(config.model);
+      if (!model) throw new UnknownModelError('model', config.model, MODEL_IDS);
+      let breaker = this.breakers.get(model.id);
+      if (!breaker) {
+        breaker = new CircuitBreaker(model.id, this.circuitOptions, this.clock, (m, from, to) => this.log.warn({ model: m, from, to }, 'circuit breaker changed state'));
+        this.breakers.set(model.id, breaker);
+      }
+      this.agents.set(config.name, {
+        config,
+        model,
+        prices: { ...model.prices, ...options.modelPrices?.[model.id] },
+        breaker,
+        rateLimiter: rateLimiters.get(model.id),
+        canonicalPrefix: canonicalPrefix({ namespace: this.namespace, provider: this.provider.name, agentVersion: config.version }, config.model, config.systemPrompt),
+      });
     }
   }
 
@@ -168,20 +198,32 @@ export class Orchestrator {
     return [...this.agents.keys()];
   }
 
-  async executeAgent(agentName: string, task: string, options: ExecuteOptions = {}): Promise<AgentResult> {
+  executeAgent(agentName: string, task: string, options: ExecuteOptions = {}): Promise<AgentResult> {
     const startedAt = this.clock.now();
     this.counters.calls++;
+    let call: PreparedCall;
     try {
       if (this.closed) throw new ClosedError();
-      const call = this.prepare(agentName, task, options);
-      const { value, joined } = await this.coalescer.run(call.key, options.signal, (cancellation) => this.callUpstream(call, options, cancellation));
-      if (joined) this.counters.coalesced++;
-      this.counters.succeeded++;
-      return this.toResult(call, value, joined, this.clock.now() - startedAt);
+      call = this.prepare(agentName, task, options);
     } catch (error) {
       this.counters.failed++;
-      throw error;
+      return Promise.reject(error);
     }
+    let flight = this.coalescer.join(call.canonical);
+    const joined = flight !== undefined;
+    if (flight) this.counters.coalesced++;
+    else flight = this.coalescer.start(call.canonical, (started) => this.callUpstream(call, options, started, startedAt));
+    // One .then rather than an async function: a promise less per call on the hot path.
+    return this.coalescer.wait(flight, options.signal).then(
+      (outcome) => {
+        this.counters.succeeded++;
+        return this.toResult(call, outcome, joined, this.clock.now() - startedAt);
+      },
+      (error: unknown) => {
+        this.counters.failed++;
+        throw error;
+      },
+    );
   }
 
   /** Runs every item concurrently; one failure never cancels the others. */
@@ -198,7 +240,13 @@ export class Orchestrator {
     this.closed = true;
     this.limiter.rejectAll(new ClosedError());
     const flights = this.coalescer.inFlight();
-    if (options.abortInFlight) for (const f of flights) f.cancellation.abort(new ClosedError());
+    if (options.abortInFlight) {
+      for (const f of flights) f.cancellation.abort(new ClosedError());
+      // Attempts without an AbortController end when their sockets do.
+      await this.provider.close({ force: true });
+      await Promise.allSettled(flights.map((f) => f.promise));
+      return;
+    }
     await Promise.allSettled(flights.map((f) => f.promise));
     await this.provider.close();
   }
@@ -209,92 +257,94 @@ export class Orchestrator {
     const agent = this.agents.get(agentName);
     if (!agent) throw new UnknownAgentError(agentName, [...this.agents.keys()]);
     validateTask(task);
-    const model = MODELS.get(agent.model);
-    if (!model) throw new UnknownModelError('model', agent.model, MODEL_IDS);
+    const { config, model } = agent;
     const params: MessageParams = {
-      model: agent.model,
-      max_tokens: options.maxTokens === undefined ? agent.maxTokens : validateMaxTokens(options.maxTokens, model),
-      system: agent.systemPrompt,
+      model: config.model,
+      max_tokens: options.maxTokens === undefined ? config.maxTokens : validateMaxTokens(options.maxTokens, model),
+      system: config.systemPrompt,
       // The task always travels as user content, never spliced into the system prompt.
       messages: [{ role: 'user', content: task }],
     };
     if (options.temperature !== undefined) params.temperature = validateTemperature(options.temperature, model);
-    else if (model.acceptsTemperature) params.temperature = agent.temperature;
-    if (agent.stopSequences?.length) params.stop_sequences = agent.stopSequences;
-    const key = requestKey({ namespace: this.namespace, provider: this.provider.name, agentVersion: agent.version }, params);
-    return { agent, model, params, key };
+    else if (model.acceptsTemperature) params.temperature = config.temperature;
+    if (config.stopSequences?.length) params.stop_sequences = config.stopSequences;
+    return { agent, params, canonical: agent.canonicalPrefix + canonicalSuffix(params) };
   }
 
-  private async callUpstream(call: PreparedCall, options: ExecuteOptions, signal: Cancellation): Promise<UpstreamOutcome> {
-    const deadlineMs = options.deadlineMs ?? this.deadlineMs;
-    const deadlineAt = this.clock.now() + deadlineMs;
-    const deadline = this.clock.setTimer(() => signal.abort(new TimeoutError('deadline', deadlineMs)), deadlineMs);
-    const queuedAt = this.clock.now();
+  /**
+   * The shared upstream call: a concurrency slot, then attempts with retries. One async frame
+   * for all of it, because on the hot path every extra await costs a promise per call.
+   */
+  private async callUpstream(call: PreparedCall, options: ExecuteOptions, flight: Flight<UpstreamOutcome>, queuedAt: number): Promise<UpstreamOutcome> {
     try {
-      await this.limiter.acquire(signal);
-    } catch (error) {
-      deadline.cancel();
-      throw error;
-    }
-    const queueMs = this.clock.now() - queuedAt;
-    try {
-      const rateLimiter = this.rateLimiters.get(call.model.id);
-      if (rateLimiter) await rateLimiter.acquire(inputTokensOf(call.params) + call.params.max_tokens, signal);
-      const breaker = this.breakerFor(call.model.id);
-      const attemptTimeoutMs = options.attemptTimeoutMs ?? this.attemptTimeoutMs;
-      for (let attempt = 1; ; attempt++) {
-        breaker.admit();
-        this.counters.upstreamAttempts++;
-        try {
-          const result = await this.attempt(call.params, signal, attemptTimeoutMs);
-          breaker.onSuccess();
-          return { result, attempts: attempt, queueMs };
-        } catch (error) {
+      const deadlineMs = options.deadlineMs ?? this.deadlineMs;
+      const deadlineAt = queuedAt + deadlineMs;
+      // The fast path takes a slot without a promise; only a real wait needs the deadline timer.
+      if (!this.limiter.tryAcquire()) await this.beforeDeadline(this.limiter.acquire(flight.cancellation), deadlineAt, deadlineMs, flight.cancellation);
+      try {
+        const queueMs = this.clock.now() - queuedAt;
+        const { rateLimiter, breaker } = call.agent;
+        if (rateLimiter) await this.beforeDeadline(rateLimiter.acquire(inputTokensOf(call.params) + call.params.max_tokens, flight.cancellation), deadlineAt, deadlineMs, flight.cancellation);
+        const attemptTimeoutMs = options.attemptTimeoutMs ?? this.attemptTimeoutMs;
+        // Only a call that can be cancelled from outside mid-attempt (its caller passed a
+        // signal) needs an AbortController per attempt; with an injected clock (tests) the
+        // timer must run on that clock too. Everything else leaves the attempt timeout to the
+        // provider's own per-request timer, which costs nothing extra (see the bench notes).
+        const cancellable = options.signal !== undefined || this.clock !== systemClock;
+        for (let attempt = 1; ; attempt++) {
+          breaker.admit();
+          this.counters.upstreamAttempts++;
+          // One timeout per attempt: the attempt's own, or what is left of the deadline.
+          const leftMs = deadlineAt - this.clock.now();
+          const byDeadline = leftMs <= attemptTimeoutMs;
+          const timeoutMs = byDeadline ? Math.max(1, leftMs) : attemptTimeoutMs;
+          const controller = cancellable ? new AbortController() : undefined;
+          const unsubscribe = controller ? flight.cancellation.onAbort(() => controller.abort(flight.cancellation.reason)) : undefined;
+          const timer = controller ? this.clock.setTimer(() => controller.abort(new TimeoutError('attempt', timeoutMs)), timeoutMs) : undefined;
+          let error: unknown;
+          try {
+            const result = await this.provider.createMessage(call.params, controller ? { signal: controller.signal, timeoutMs } : { timeoutMs });
+            breaker.onSuccess();
+            return { result, attempts: attempt, queueMs };
+          } catch (thrown) {
+            // The provider reports an abort its own way; our reason (timeout, caller, close) is the truth.
+            if (controller?.signal.aborted) error = asError(controller.signal.reason);
+            else if (flight.cancelled) error = flight.cancellation.reason;
+            else error = this.provider.toError(thrown, timeoutMs);
+            if (byDeadline && error instanceof TimeoutError) error = new TimeoutError('deadline', deadlineMs);
+          } finally {
+            timer?.cancel();
+            unsubscribe?.();
+          }
           breaker.onFailure(error);
-          if (signal.aborted || attempt >= this.retry.maxAttempts || !isRetryable(error)) throw error;
+          if (flight.cancelled || attempt >= this.retry.maxAttempts || !isRetryable(error)) throw error;
           const delayMs = retryDelayMs(this.retry, attempt, error, this.random);
           // Waiting past the deadline only to fail there helps nobody: fail now with the cause.
           if (this.clock.now() + delayMs >= deadlineAt) throw error;
           this.counters.retries++;
-          this.log.debug({ agent: call.agent.name, attempt, delayMs: Math.round(delayMs), error: (error as Error).message }, 'retrying');
-          await this.clock.sleep(delayMs, signal);
+          this.log.debug({ agent: call.agent.config.name, attempt, delayMs: Math.round(delayMs), error: (error as Error).message }, 'retrying');
+          await this.clock.sleep(delayMs, flight.cancellation);
         }
+      } finally {
+        this.limiter.release();
       }
     } finally {
-      deadline.cancel();
-      this.limiter.release();
+      this.coalescer.finish(call.canonical, flight);
     }
   }
 
-  /** One request with its own timeout and AbortController; cancelling the call aborts it too. */
-  private async attempt(params: MessageParams, call: Cancellation, timeoutMs: number): Promise<ProviderResult> {
-    if (call.aborted) throw call.reason;
-    const controller = new AbortController();
-    const unsubscribe = call.onAbort(() => controller.abort(call.reason));
-    const timer = this.clock.setTimer(() => controller.abort(new TimeoutError('attempt', timeoutMs)), timeoutMs);
+  /** Awaits a wait (queue, rate limit) that the call's deadline may cut short. */
+  private async beforeDeadline(wait: Promise<void>, deadlineAt: number, deadlineMs: number, cancellation: Cancellation): Promise<void> {
+    const timer = this.clock.setTimer(() => cancellation.abort(new TimeoutError('deadline', deadlineMs)), deadlineAt - this.clock.now());
     try {
-      return await this.provider.createMessage(params, { signal: controller.signal });
-    } catch (error) {
-      // The provider reports an abort its own way; our reason (timeout, deadline, caller) is the truth.
-      if (controller.signal.aborted) throw controller.signal.reason instanceof Error ? controller.signal.reason : new AbortedError(controller.signal.reason);
-      throw error;
+      await wait;
     } finally {
       timer.cancel();
-      unsubscribe();
     }
-  }
-
-  private breakerFor(model: string): CircuitBreaker {
-    let breaker = this.breakers.get(model);
-    if (!breaker) {
-      breaker = new CircuitBreaker(model, this.circuitOptions, this.clock, (m, from, to) => this.log.warn({ model: m, from, to }, 'circuit breaker changed state'));
-      this.breakers.set(model, breaker);
-    }
-    return breaker;
   }
 
   private toResult(call: PreparedCall, outcome: UpstreamOutcome, joined: boolean, latencyMs: number): AgentResult {
-    const { message, requestId } = outcome.result;
+    const message = outcome.result;
     let output = '';
     for (const block of message.content) if (block.type === 'text') output += (block as { text: string }).text;
     const usage: TokenUsage = {
@@ -304,18 +354,18 @@ export class Orchestrator {
       cacheWriteTokens: message.usage.cache_creation_input_tokens ?? 0,
     };
     return {
-      agent: call.agent.name,
+      agent: call.agent.config.name,
       output,
       model: message.model,
       stopReason: message.stop_reason,
       usage,
-      estimatedCostUsd: estimateCostUsd(this.prices.get(call.model.id)!, usage),
+      estimatedCostUsd: estimateCostUsd(call.agent.prices, usage),
       latencyMs,
       queueMs: joined ? 0 : outcome.queueMs,
       attempts: joined ? 0 : outcome.attempts,
       cached: false,
       coalesced: joined,
-      requestId,
+      requestId: message._request_id ?? undefined,
     };
   }
 }

@@ -1,8 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { Agent, fetch as undiciFetch } from 'undici';
-import { UpstreamError } from '../errors.ts';
+import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import { TimeoutError, UpstreamError } from '../errors.ts';
 import { parseRetryAfterMs } from './retry-after.ts';
-import type { MessageParams, MessageResponse, MessagesProvider, ProviderResult } from './types.ts';
+import type { CreateMessageOptions, MessageParams, MessagesProvider, ProviderResult } from './types.ts';
 
 export interface AnthropicProviderOptions {
   apiKey: string;
@@ -12,11 +12,19 @@ export interface AnthropicProviderOptions {
   connections?: number;
   /** `simulator` when baseURL points at the embedded simulator. */
   name?: string;
+  /** Share a connection pool (the bench gives the bare SDK the same one); closed by its owner. */
+  dispatcher?: Dispatcher;
 }
 
-/** Maps whatever the SDK threw to an UpstreamError the retry policy can read. */
-export function toUpstreamError(error: unknown): UpstreamError | unknown {
+/** The SDK's fetch, bound to one undici dispatcher. */
+export function fetchWith(dispatcher: Dispatcher) {
+  return ((url: string, init: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher } as never)) as never;
+}
+
+/** Maps whatever the SDK threw to an error the retry policy can read. */
+export function toUpstreamError(error: unknown, timeoutMs: number): unknown {
   if (error instanceof Anthropic.APIUserAbortError) return error; // the caller decides what an abort means
+  if (error instanceof Anthropic.APIConnectionTimeoutError) return new TimeoutError('attempt', timeoutMs);
   if (error instanceof Anthropic.APIError && error.status !== undefined) {
     const headers = error.headers as Headers | undefined;
     const body = error.error as { error?: { type?: string } } | undefined;
@@ -41,27 +49,32 @@ export function toUpstreamError(error: unknown): UpstreamError | unknown {
  * retry layer (DESIGN.md, seam 5); its own undici Agent so `close()` really closes sockets.
  */
 export function createAnthropicProvider(options: AnthropicProviderOptions): MessagesProvider {
-  const dispatcher = new Agent({ connections: options.connections ?? 128, keepAliveTimeout: 30_000 });
+  const ownDispatcher = options.dispatcher ? undefined : new Agent({ connections: options.connections ?? 128, keepAliveTimeout: 30_000 });
   const client = new Anthropic({
     apiKey: options.apiKey,
     baseURL: options.baseURL,
     maxRetries: 0,
     // Deadlines are the orchestrator's, enforced through the AbortSignal; this is only a backstop.
     timeout: 10 * 60_000,
-    fetch: ((url: string, init: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher } as never)) as never,
+    fetch: fetchWith(options.dispatcher ?? ownDispatcher!),
   });
   return {
     name: options.name ?? (options.baseURL ? 'simulator' : 'anthropic'),
-    async createMessage(params: MessageParams, { signal }): Promise<ProviderResult> {
-      try {
-        const { data, request_id } = await client.messages.create(params as Anthropic.MessageCreateParamsNonStreaming, { signal }).withResponse();
-        return { message: data as unknown as MessageResponse, requestId: request_id ?? undefined };
-      } catch (error) {
-        throw toUpstreamError(error);
-      }
+    createMessage(params: MessageParams, { signal, timeoutMs }: CreateMessageOptions): Promise<ProviderResult> {
+      // The SDK arms its own timer and AbortController for `timeout` on every request anyway,
+      // so the attempt timeout costs nothing extra. A signal is passed only when there is one:
+      // the SDK registers each signal for cleanup (a WeakMap and a FinalizationRegistry),
+      // which costs measurable GC time per call.
+      const timeout = Math.max(1, Math.ceil(timeoutMs)); // the SDK accepts whole milliseconds only
+      const request = signal ? { signal, timeout } : { timeout };
+      // The SDK puts the request-id header on the parsed message as `_request_id`.
+      return client.messages.create(params as Anthropic.MessageCreateParamsNonStreaming, request) as unknown as Promise<ProviderResult>;
     },
-    async close() {
-      await dispatcher.close();
+    toError: toUpstreamError,
+    async close(options) {
+      if (!ownDispatcher) return;
+      if (options?.force) await ownDispatcher.destroy();
+      else await ownDispatcher.close();
     },
   };
 }

@@ -11,8 +11,9 @@ export function createInProcessProvider(): MessagesProvider {
     name: 'in-process',
     createMessage(params: MessageParams): Promise<ProviderResult> {
       const id = (++sequence).toString(16);
-      return Promise.resolve({ message: messageFor(params, `msg_inproc_${id}`, answerFor(params)), requestId: `req_inproc_${id}` });
+      return Promise.resolve({ ...messageFor(params, `msg_inproc_${id}`, answerFor(params)), _request_id: `req_inproc_${id}` });
     },
+    toError: (error) => error,
     close: () => Promise.resolve(),
   };
 }

@@ -29,19 +29,35 @@ export interface MessageResponse {
   usage: MessageUsage;
 }
 
-export interface ProviderResult {
-  message: MessageResponse;
-  requestId: string | undefined;
+/**
+ * What a provider resolves to: the message itself, carrying the request id as the SDK does
+ * (`_request_id`, from the `request-id` header). No wrapper object, so no extra promise or
+ * allocation per call on the hot path.
+ */
+export type ProviderResult = MessageResponse & { _request_id?: string | null };
+
+export interface CreateMessageOptions {
+  /** Enforced by the provider (the SDK's own per-request timer: no extra cost per call). */
+  timeoutMs: number;
+  signal?: AbortSignal;
 }
 
 export interface MessagesProvider {
   /** `anthropic` for the real API, `simulator` for the embedded one, `in-process` for the stand-in. */
   readonly name: string;
   /**
-   * Sends one request. Rejects with an UpstreamError for an error status or a failed
-   * connection; when `signal` aborts, the request is really cancelled and the promise rejects.
+   * Sends one request; when `signal` aborts, the request is really cancelled and the promise
+   * rejects. Whatever it rejects with goes through `toError` before anyone reads it.
    */
-  createMessage(params: MessageParams, options: { signal: AbortSignal }): Promise<ProviderResult>;
-  /** Closes sockets; after it the process can exit on its own. */
-  close(): Promise<void>;
+  createMessage(params: MessageParams, options: CreateMessageOptions): Promise<ProviderResult>;
+  /**
+   * Maps a rejection of createMessage to agentperf's errors: UpstreamError for an error status
+   * or a failed connection, TimeoutError('attempt') once `timeoutMs` has passed.
+   */
+  toError(error: unknown, timeoutMs: number): unknown;
+  /**
+   * Closes sockets; after it the process can exit on its own. With `force`, requests still in
+   * flight are cut off at the socket (how close({ abortInFlight }) cancels calls without a signal).
+   */
+  close(options?: { force?: boolean }): Promise<void>;
 }

@@ -6,9 +6,10 @@ import { UsageError } from '../../errors.ts';
  * - `500`: api_error; `529`: overloaded_error;
  * - `hang`: never answers (the client's timeout must fire);
  * - `reset`: destroys the connection without a response;
- * - `malformed`: a 200 whose body is not valid JSON.
+ * - `malformed`: a 200 whose body is not valid JSON;
+ * - `400`, `401`, `403`, `404`, `408`, `409`, `413`, `422`: that status with the API's error type.
  */
-export const FAULT_TYPES = ['429', '500', '529', 'hang', 'reset', 'malformed'] as const;
+export const FAULT_TYPES = ['429', '500', '529', 'hang', 'reset', 'malformed', '400', '401', '403', '404', '408', '409', '413', '422'] as const;
 export type FaultType = (typeof FAULT_TYPES)[number];
 
 export interface FaultPlan {

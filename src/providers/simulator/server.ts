@@ -35,6 +35,20 @@ export interface RunningSimulator {
   close(): Promise<void>;
 }
 
+/** The API's error type for each status a fault can produce (docs: "Errors", HTTP errors). */
+const ERROR_TYPE_BY_STATUS: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  408: 'timeout_error',
+  409: 'conflict_error',
+  413: 'request_too_large',
+  422: 'invalid_request_error',
+  500: 'api_error',
+  529: 'overloaded_error',
+};
+
 // 32 MiB: the Messages API's documented request size limit.
 const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 
@@ -114,20 +128,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
             'retry-after': String(Math.ceil(plan.retryAfterMs / 1000)),
             'retry-after-ms': String(plan.retryAfterMs),
           });
-        case '500':
-          count(500);
-          return sendJson(res, 500, apiError('api_error', 'Internal server error (simulated)'), idHeader);
-        case '529':
-          count(529);
-          return sendJson(res, 529, apiError('overloaded_error', 'Overloaded (simulated)'), idHeader);
         case 'malformed':
           count(200);
           res.writeHead(200, { 'content-type': 'application/json', ...idHeader });
           res.end('{"id":"msg_sim","type":"message","content":[{"type":"te');
           return;
-        default:
+        case undefined:
           count(200);
           return sendJson(res, 200, messageFor(params!, `msg_sim_${requestId.slice(8)}`, answer), idHeader);
+        default: {
+          const status = Number(fault);
+          count(status);
+          return sendJson(res, status, apiError(ERROR_TYPE_BY_STATUS[status]!, `${ERROR_TYPE_BY_STATUS[status]} (simulated ${status})`), idHeader);
+        }
       }
     };
 

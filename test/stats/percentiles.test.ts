@@ -1,0 +1,23 @@
+import test from 'ava';
+import { estimateCostUsd, MODELS } from '../../src/config/models.ts';
+import { median, percentile, summarize } from '../../src/stats/percentiles.ts';
+
+test('nearest-rank percentiles against worked values', (t) => {
+  const data = [15, 20, 35, 40, 50]; // the Wikipedia "Percentile" nearest-rank example
+  t.is(percentile(data, 5), 15);
+  t.is(percentile(data, 30), 20);
+  t.is(percentile(data, 40), 20);
+  t.is(percentile(data, 50), 35);
+  t.is(percentile(data, 100), 50);
+  t.true(Number.isNaN(percentile([], 50)));
+  t.is(median([3, 1, 2, 4]), 2.5);
+  const s = summarize(Array.from({ length: 100 }, (_, i) => i + 1));
+  t.deepEqual([s.p50, s.p90, s.p95, s.p99, s.max, s.mean], [50, 90, 95, 99, 100, 50.5]);
+});
+
+test('cost estimate from the price table', (t) => {
+  const prices = MODELS.get('claude-sonnet-5-5')!.prices; // $2 in, $10 out per MTok
+  t.is(estimateCostUsd(prices, { inputTokens: 1_000_000, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }), 2);
+  t.is(estimateCostUsd(prices, { inputTokens: 0, outputTokens: 500_000, cacheReadTokens: 0, cacheWriteTokens: 0 }), 5);
+  t.is(estimateCostUsd(prices, { inputTokens: 0, outputTokens: 0, cacheReadTokens: 1_000_000, cacheWriteTokens: 1_000_000 }), 0.2 + 2.5);
+});
