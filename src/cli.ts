@@ -1,13 +1,16 @@
 // The agentperf command line: parse -> config -> call -> print. No logic worth testing lives here.
 import { Command, CommanderError } from 'commander';
 import { benchOrchestrator, DEFAULT_ORCHESTRATOR_BENCH } from './bench/orchestrator.ts';
+import { cacheCommand, type CacheAction } from './commands/cache.ts';
 import { execCommand } from './commands/exec.ts';
 import { DEFAULT_RUN_OPTIONS, runDemo } from './commands/run.ts';
-import { AgentperfError } from './errors.ts';
+import { AgentperfError, UsageError } from './errors.ts';
 import { parseFaults } from './providers/simulator/faults.ts';
 import { parseLatency } from './providers/simulator/latency.ts';
 import { startSimulator } from './providers/simulator/server.ts';
-import { formatOrchestratorBench } from './report/bench.ts';
+import { formatCacheBench, formatOrchestratorBench } from './report/bench.ts';
+import { benchCache, DEFAULT_CACHE_BENCH } from './bench/cache.ts';
+import { formatCacheReport } from './report/cache.ts';
 import { formatRunSummary } from './report/run-summary.ts';
 import { parseDurationMs, parseIntegerOption, parseNumberOption } from './units.ts';
 
@@ -54,11 +57,19 @@ program
   .option('--temperature <t>', 'override the agent temperature (0 to 1)')
   .option('--max-tokens <n>', "override the agent's maxTokens")
   .option('--timeout <duration>', 'overall deadline, e.g. 30s')
+  .option('--cache-dir <dir>', 'response cache directory (default ~/.cache/agentperf/responses)')
+  .option('--no-cache', 'neither read nor write the response cache')
+  .option('--refresh', 'skip the cache read, store the fresh answer')
+  .option('--require-secret', 'refuse to start without AGENTPERF_CACHE_SECRET')
   .option('--live', 'call the real API (needs ANTHROPIC_API_KEY)')
   .action(async (agent: string, task: string, opts) => {
     const result = await execCommand(agent, task, {
       agentsFile: opts.agents,
       live: opts.live,
+      useCache: opts.cache,
+      cacheDir: opts.cacheDir,
+      requireSecret: opts.requireSecret,
+      cache: opts.refresh ? 'refresh' : undefined,
       temperature: opts.temperature === undefined ? undefined : Number(opts.temperature),
       maxTokens: opts.maxTokens === undefined ? undefined : Number(opts.maxTokens),
       deadlineMs: opts.timeout === undefined ? undefined : parseDurationMs('timeout', opts.timeout),
@@ -92,6 +103,20 @@ program
     await simulator.close();
   });
 
+program
+  .command('cache')
+  .description('inspect and maintain the signed response cache')
+  .argument('<action>', 'stats | verify | clear | prune')
+  .option('--cache-dir <dir>', 'response cache directory (default ~/.cache/agentperf/responses)')
+  .option('--require-secret', 'refuse to start without AGENTPERF_CACHE_SECRET')
+  .option('--json', 'print the report as JSON')
+  .action(async (action: string, opts) => {
+    if (!['stats', 'verify', 'clear', 'prune'].includes(action)) throw new UsageError('action', `action must be one of stats, verify, clear, prune, got ${JSON.stringify(action)}`);
+    const report = await cacheCommand(action as CacheAction, { cacheDir: opts.cacheDir, requireSecret: opts.requireSecret });
+    out(opts.json ? JSON.stringify(report, null, 2) : formatCacheReport(report));
+    if (report.action === 'verify' && report.failures.length > 0) process.exitCode = 1;
+  });
+
 const bench = program.command('bench').description('benchmarks; figures are ratios measured side by side in one run');
 bench
   .command('orchestrator', { isDefault: true })
@@ -109,6 +134,23 @@ bench
       inProcessCalls: parseIntegerOption('in-process-calls', opts.inProcessCalls, 1, 100_000_000),
     });
     out(opts.json ? JSON.stringify(result, null, 2) : formatOrchestratorBench(result));
+  });
+
+bench
+  .command('cache')
+  .description('memory and disk hit latency, set latency, and opening a 100,000-entry cache')
+  .option('--memory-iterations <n>', 'timed memory hits', String(DEFAULT_CACHE_BENCH.memoryIterations))
+  .option('--disk-iterations <n>', 'timed disk hits', String(DEFAULT_CACHE_BENCH.diskIterations))
+  .option('--open-entries <n>', 'entries in the cache that is reopened', String(DEFAULT_CACHE_BENCH.openEntries))
+  .option('--json', 'print the result as JSON')
+  .action(async (opts) => {
+    const result = await benchCache({
+      ...DEFAULT_CACHE_BENCH,
+      memoryIterations: parseIntegerOption('memory-iterations', opts.memoryIterations, 10_000, 100_000_000),
+      diskIterations: parseIntegerOption('disk-iterations', opts.diskIterations, 1, 10_000_000),
+      openEntries: parseIntegerOption('open-entries', opts.openEntries, 1, 10_000_000),
+    });
+    out(opts.json ? JSON.stringify(result, null, 2) : formatCacheBench(result));
   });
 
 // Commander reports its own usage errors; make every flavour of bad input exit 2 with one line.

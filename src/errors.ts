@@ -148,3 +148,17 @@ export function errorType(error: unknown): string {
   if (error instanceof Error) return error.name;
   return 'unknown';
 }
+
+/** The cache directory breaks a path rule (outside the allowed roots, `..`, a symlink out, writable by others). */
+export class CachePathError extends ValidationError {
+  constructor(message: string) {
+    super('AP_ERR_CACHE_PATH', 'cacheDir', message);
+  }
+}
+
+/** No usable cache secret. The message never contains the secret itself. */
+export class CacheSecretError extends ValidationError {
+  constructor(message: string) {
+    super('AP_ERR_CACHE_SECRET', 'AGENTPERF_CACHE_SECRET', message);
+  }
+}

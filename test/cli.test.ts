@@ -1,12 +1,18 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../bin/agentperf.js', import.meta.url));
+// A home of its own: the default cache and the generated secret land there, not in the real one.
+const home = mkdtempSync(join(tmpdir(), 'agentperf-home-'));
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent', ANTHROPIC_API_KEY: '', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, HOME: home, AGENTPERF_LOG_LEVEL: 'silent', ANTHROPIC_API_KEY: '', AGENTPERF_CACHE_SECRET: '', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -55,4 +61,47 @@ test('run prints the summary and exits 0', async (t) => {
   t.is(summary.calls, 40);
   t.is(summary.counters.calls, 40);
   t.is(summary.latencyMs.count + Object.values(summary.errorsByType as Record<string, number>).reduce((a, b) => a + b, 0), 40);
+});
+
+test('exec caches answers on disk; cache verify, stats, prune and clear', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'agentperf-cli-cache-'));
+  const dir = join(root, 'responses');
+  const env = { AGENTPERF_CACHE_ROOTS: root, AGENTPERF_CACHE_SECRET: 'c'.repeat(40) };
+  const first = JSON.parse((await run(['exec', 'code-reviewer', 'Review: x = 1', '--json', '--cache-dir', dir], env)).stdout);
+  t.false(first.cached);
+  const second = JSON.parse((await run(['exec', 'code-reviewer', 'Review: x = 1', '--json', '--cache-dir', dir], env)).stdout);
+  t.true(second.cached);
+  t.is(second.cacheTier, 'disk');
+  t.is(second.output, first.output);
+  const noCache = JSON.parse((await run(['exec', 'code-reviewer', 'Review: x = 1', '--json', '--no-cache', '--cache-dir', dir], env)).stdout);
+  t.false(noCache.cached);
+
+  const verified = await run(['cache', 'verify', '--cache-dir', dir], env);
+  t.is(verified.code, 0);
+  t.regex(verified.stdout, /verified 1 entries: all signatures valid/);
+  t.regex((await run(['cache', 'stats', '--cache-dir', dir], env)).stdout, /disk tier: 1 entries/);
+
+  const shard = (await readdir(join(dir, 'entries')))[0]!;
+  const file = join(dir, 'entries', shard, (await readdir(join(dir, 'entries', shard)))[0]!);
+  const bytes = await readFile(file);
+  bytes[bytes.length - 50] ^= 1;
+  await writeFile(file, bytes);
+  const tampered = await run(['cache', 'verify', '--cache-dir', dir], env);
+  t.is(tampered.code, 1);
+  t.true(tampered.stdout.includes(file));
+  t.regex(tampered.stdout, /1 FAILED/);
+  t.regex((await run(['cache', 'prune', '--cache-dir', dir], env)).stdout, /pruned 1/);
+  t.is((await run(['cache', 'verify', '--cache-dir', dir], env)).code, 0);
+  t.is((await run(['cache', 'clear', '--cache-dir', dir], env)).code, 0);
+  t.regex((await run(['cache', 'stats', '--cache-dir', dir], env)).stdout, /disk tier: 0 entries/);
+});
+
+test('a cache directory outside the allowed roots, or a missing secret with --require-secret, exits 2', async (t) => {
+  const outside = await run(['cache', 'stats', '--cache-dir', '/etc/agentperf']);
+  t.is(outside.code, 2);
+  t.regex(outside.stderr, /AP_ERR_CACHE_PATH: cache directory must lie under an allowed root/);
+  const secret = await run(['cache', 'stats', '--require-secret']);
+  t.is(secret.code, 2);
+  t.regex(secret.stderr, /AP_ERR_CACHE_SECRET/);
+  t.is((await run(['cache', 'explode'])).code, 2);
 });

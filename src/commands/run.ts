@@ -1,3 +1,4 @@
+import { ResponseCache, type CacheStats } from '../cache/response-cache.ts';
 import { loadAgents } from '../config/agents.ts';
 import { errorType } from '../errors.ts';
 import { rootLogger } from '../logger.ts';
@@ -36,6 +37,7 @@ export interface RunSummary {
   latencyMs: LatencySummary;
   queueMs: LatencySummary;
   counters: OrchestratorCounters;
+  cache: CacheStats;
   errorsByType: Record<string, number>;
   totalCostUsd: number;
 }
@@ -52,7 +54,9 @@ export async function runDemo(options: RunOptions): Promise<RunSummary> {
     simulatorInWorker: true,
     logger: rootLogger,
   });
-  const orchestrator = new Orchestrator({ agents, provider: setup.provider, maxConcurrent: options.concurrency, maxQueued: options.calls });
+  // Memory only: the demo leaves nothing on disk and needs no secret.
+  const cache = await ResponseCache.open({ logger: rootLogger });
+  const orchestrator = new Orchestrator({ agents, provider: setup.provider, maxConcurrent: options.concurrency, maxQueued: options.calls, cache });
   const names = agents.map((a) => a.name);
   // Each task appears twice, far apart, so repeats are realistic but rarely in flight together.
   const items = Array.from({ length: options.calls }, (_, i) => ({ agent: names[i % names.length]!, task: `Task ${i % Math.ceil(options.calls / 2)}: explain the trade-offs of approach ${i % 7}` }));
@@ -83,11 +87,13 @@ export async function runDemo(options: RunOptions): Promise<RunSummary> {
       latencyMs: summarize(latencies),
       queueMs: summarize(queueWaits),
       counters: orchestrator.stats(),
+      cache: cache.stats(),
       errorsByType,
       totalCostUsd,
     };
   } finally {
     await orchestrator.close();
     await setup.stop();
+    await cache.close();
   }
 }

@@ -1,6 +1,7 @@
 import type { AgentConfig } from '../config/agents.ts';
 import { estimateCostUsd, MODELS, MODEL_IDS, type ModelInfo, type ModelPrices } from '../config/models.ts';
-import { canonicalPrefix, canonicalSuffix } from '../cache/key.ts';
+import { canonicalPrefix, canonicalSuffix, keyOfCanonical } from '../cache/key.ts';
+import type { CachedResponse, CacheTier, ResponseCache } from '../cache/response-cache.ts';
 import type { Cancellation } from '../cancellation.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { AbortedError, ClosedError, TimeoutError, UnknownAgentError, UnknownModelError } from '../errors.ts';
@@ -33,6 +34,8 @@ export interface OrchestratorOptions {
   modelPrices?: Readonly<Record<string, Partial<ModelPrices>>>;
   /** Tenant scope for request keys. Default `default`. */
   namespace?: string;
+  /** The signed response cache; without it nothing is cached. */
+  cache?: ResponseCache;
   clock?: Clock;
   /** Source of jitter; injectable for tests. */
   random?: () => number;
@@ -41,6 +44,8 @@ export interface OrchestratorOptions {
 
 export interface ExecuteOptions {
   signal?: AbortSignal;
+  /** `bypass`: neither read nor write the cache; `refresh`: skip the read, store the answer. */
+  cache?: 'default' | 'bypass' | 'refresh';
   temperature?: number;
   maxTokens?: number;
   deadlineMs?: number;
@@ -67,7 +72,9 @@ export interface AgentResult {
   queueMs: number;
   /** Upstream attempts made (0 when answered without one). */
   attempts: number;
+  /** True when answered from the response cache (nothing was spent: estimatedCostUsd is 0). */
   cached: boolean;
+  cacheTier: CacheTier | undefined;
   /** True when this call shared an identical call already in flight. */
   coalesced: boolean;
   requestId: string | undefined;
@@ -96,6 +103,8 @@ interface UpstreamOutcome {
   result: ProviderResult;
   attempts: number;
   queueMs: number;
+  /** Set when the flight was answered by the disk tier instead of the API. */
+  cacheTier?: CacheTier;
 }
 
 /** What the hot path needs about an agent, resolved once at construction. */
@@ -108,6 +117,9 @@ interface AgentRuntime {
   rateLimiter: ModelRateLimiter | undefined;
   /** The agent's part of the request encoding (the system prompt may be long). */
   canonicalPrefix: string;
+  /** Whether its answers may be cached (config, exclusions, a cache present). */
+  cacheable: boolean;
+  cacheTtlMs: number;
 }
 
 interface PreparedCall {
@@ -115,6 +127,10 @@ interface PreparedCall {
   params: MessageParams;
   /** The canonical request encoding: the coalescing key (its SHA-256 is the cache key). */
   canonical: string;
+  /** The cache key, when this call reads or writes the cache. */
+  cacheKey: string | undefined;
+  /** Whether the flight should look in the disk tier before calling upstream. */
+  readDisk: boolean;
 }
 
 /**
@@ -138,6 +154,7 @@ export class Orchestrator {
   private readonly deadlineMs: number;
   private readonly namespace: string;
   private readonly clock: Clock;
+  private readonly cache: ResponseCache | undefined;
   private readonly random: () => number;
   private readonly log: Logger;
   private closed = false;
@@ -152,6 +169,7 @@ export class Orchestrator {
     this.deadlineMs = options.deadlineMs ?? 30_000;
     this.namespace = options.namespace ?? 'default';
     this.clock = options.clock ?? systemClock;
+    this.cache = options.cache;
     this.random = options.random ?? Math.random;
     this.log = (options.logger ?? rootLogger).child({ component: 'orchestrator' });
     const rateLimiters = new Map<string, ModelRateLimiter>();
@@ -174,6 +192,8 @@ export class Orchestrator {
         breaker,
         rateLimiter: rateLimiters.get(model.id),
         canonicalPrefix: canonicalPrefix({ namespace: this.namespace, provider: this.provider.name, agentVersion: config.version }, config.model, config.systemPrompt),
+        cacheable: this.cache?.allows(config.name, config.cacheable) ?? false,
+        cacheTtlMs: config.cacheTtlMs ?? this.cache?.defaultTtlMs ?? 0,
       });
     }
   }
@@ -208,6 +228,14 @@ export class Orchestrator {
     } catch (error) {
       this.counters.failed++;
       return Promise.reject(error);
+    }
+    if (call.cacheKey !== undefined && call.readDisk) {
+      // The hot path of a repeat: the key, one lookup, no verification (memory is trusted).
+      const hit = this.cache!.getMemory(call.cacheKey);
+      if (hit) {
+        this.counters.succeeded++;
+        return Promise.resolve(this.toResult(call, { result: hit, attempts: 0, queueMs: 0, cacheTier: 'memory' }, false, this.clock.now() - startedAt));
+      }
     }
     let flight = this.coalescer.join(call.canonical);
     const joined = flight !== undefined;
@@ -268,7 +296,10 @@ export class Orchestrator {
     if (options.temperature !== undefined) params.temperature = validateTemperature(options.temperature, model);
     else if (model.acceptsTemperature) params.temperature = config.temperature;
     if (config.stopSequences?.length) params.stop_sequences = config.stopSequences;
-    return { agent, params, canonical: agent.canonicalPrefix + canonicalSuffix(params) };
+    const canonical = agent.canonicalPrefix + canonicalSuffix(params);
+    const mode = options.cache ?? 'default';
+    const useCache = agent.cacheable && mode !== 'bypass';
+    return { agent, params, canonical, cacheKey: useCache ? keyOfCanonical(canonical) : undefined, readDisk: useCache && mode !== 'refresh' };
   }
 
   /**
@@ -277,59 +308,76 @@ export class Orchestrator {
    */
   private async callUpstream(call: PreparedCall, options: ExecuteOptions, flight: Flight<UpstreamOutcome>, queuedAt: number): Promise<UpstreamOutcome> {
     try {
-      const deadlineMs = options.deadlineMs ?? this.deadlineMs;
-      const deadlineAt = queuedAt + deadlineMs;
-      // The fast path takes a slot without a promise; only a real wait needs the deadline timer.
-      if (!this.limiter.tryAcquire()) await this.beforeDeadline(this.limiter.acquire(flight.cancellation), deadlineAt, deadlineMs, flight.cancellation);
-      try {
-        const queueMs = this.clock.now() - queuedAt;
-        const { rateLimiter, breaker } = call.agent;
-        if (rateLimiter) await this.beforeDeadline(rateLimiter.acquire(inputTokensOf(call.params) + call.params.max_tokens, flight.cancellation), deadlineAt, deadlineMs, flight.cancellation);
-        const attemptTimeoutMs = options.attemptTimeoutMs ?? this.attemptTimeoutMs;
-        // Only a call that can be cancelled from outside mid-attempt (its caller passed a
-        // signal) needs an AbortController per attempt; with an injected clock (tests) the
-        // timer must run on that clock too. Everything else leaves the attempt timeout to the
-        // provider's own per-request timer, which costs nothing extra (see the bench notes).
-        const cancellable = options.signal !== undefined || this.clock !== systemClock;
-        for (let attempt = 1; ; attempt++) {
-          breaker.admit();
-          this.counters.upstreamAttempts++;
-          // One timeout per attempt: the attempt's own, or what is left of the deadline.
-          const leftMs = deadlineAt - this.clock.now();
-          const byDeadline = leftMs <= attemptTimeoutMs;
-          const timeoutMs = byDeadline ? Math.max(1, leftMs) : attemptTimeoutMs;
-          const controller = cancellable ? new AbortController() : undefined;
-          const unsubscribe = controller ? flight.cancellation.onAbort(() => controller.abort(flight.cancellation.reason)) : undefined;
-          const timer = controller ? this.clock.setTimer(() => controller.abort(new TimeoutError('attempt', timeoutMs)), timeoutMs) : undefined;
-          let error: unknown;
-          try {
-            const result = await this.provider.createMessage(call.params, controller ? { signal: controller.signal, timeoutMs } : { timeoutMs });
-            breaker.onSuccess();
-            return { result, attempts: attempt, queueMs };
-          } catch (thrown) {
-            // The provider reports an abort its own way; our reason (timeout, caller, close) is the truth.
-            if (controller?.signal.aborted) error = asError(controller.signal.reason);
-            else if (flight.cancelled) error = flight.cancellation.reason;
-            else error = this.provider.toError(thrown, timeoutMs);
-            if (byDeadline && error instanceof TimeoutError) error = new TimeoutError('deadline', deadlineMs);
-          } finally {
-            timer?.cancel();
-            unsubscribe?.();
-          }
-          breaker.onFailure(error);
-          if (flight.cancelled || attempt >= this.retry.maxAttempts || !isRetryable(error)) throw error;
-          const delayMs = retryDelayMs(this.retry, attempt, error, this.random);
-          // Waiting past the deadline only to fail there helps nobody: fail now with the cause.
-          if (this.clock.now() + delayMs >= deadlineAt) throw error;
-          this.counters.retries++;
-          this.log.debug({ agent: call.agent.config.name, attempt, delayMs: Math.round(delayMs), error: (error as Error).message }, 'retrying');
-          await this.clock.sleep(delayMs, flight.cancellation);
-        }
-      } finally {
-        this.limiter.release();
+      if (call.cacheKey !== undefined && call.readDisk) {
+        const hit = await this.cache!.getDisk(call.cacheKey);
+        if (hit) return { result: hit, attempts: 0, queueMs: 0, cacheTier: 'disk' };
       }
+      const outcome = await this.callApi(call, options, flight, queuedAt);
+      if (call.cacheKey !== undefined) this.store(call, outcome.result);
+      return outcome;
     } finally {
       this.coalescer.finish(call.canonical, flight);
+    }
+  }
+
+  /** Only complete, successful answers are stored; a failed write is logged, never thrown. */
+  private store(call: PreparedCall, message: CachedResponse): void {
+    if (message.stop_reason === null || message.type !== 'message') return;
+    this.cache!.set(call.cacheKey!, message, call.agent.cacheTtlMs).catch((error: unknown) => this.log.warn({ err: error, agent: call.agent.config.name }, 'cache write failed'));
+  }
+
+  /** A concurrency slot, then attempts with retries, against the API. */
+  private async callApi(call: PreparedCall, options: ExecuteOptions, flight: Flight<UpstreamOutcome>, queuedAt: number): Promise<UpstreamOutcome> {
+    const deadlineMs = options.deadlineMs ?? this.deadlineMs;
+    const deadlineAt = queuedAt + deadlineMs;
+    // The fast path takes a slot without a promise; only a real wait needs the deadline timer.
+    if (!this.limiter.tryAcquire()) await this.beforeDeadline(this.limiter.acquire(flight.cancellation), deadlineAt, deadlineMs, flight.cancellation);
+    try {
+      const queueMs = this.clock.now() - queuedAt;
+      const { rateLimiter, breaker } = call.agent;
+      if (rateLimiter) await this.beforeDeadline(rateLimiter.acquire(inputTokensOf(call.params) + call.params.max_tokens, flight.cancellation), deadlineAt, deadlineMs, flight.cancellation);
+      const attemptTimeoutMs = options.attemptTimeoutMs ?? this.attemptTimeoutMs;
+      // Only a call that can be cancelled from outside mid-attempt (its caller passed a
+      // signal) needs an AbortController per attempt; with an injected clock (tests) the
+      // timer must run on that clock too. Everything else leaves the attempt timeout to the
+      // provider's own per-request timer, which costs nothing extra (see the bench notes).
+      const cancellable = options.signal !== undefined || this.clock !== systemClock;
+      for (let attempt = 1; ; attempt++) {
+        breaker.admit();
+        this.counters.upstreamAttempts++;
+        // One timeout per attempt: the attempt's own, or what is left of the deadline.
+        const leftMs = deadlineAt - this.clock.now();
+        const byDeadline = leftMs <= attemptTimeoutMs;
+        const timeoutMs = byDeadline ? Math.max(1, leftMs) : attemptTimeoutMs;
+        const controller = cancellable ? new AbortController() : undefined;
+        const unsubscribe = controller ? flight.cancellation.onAbort(() => controller.abort(flight.cancellation.reason)) : undefined;
+        const timer = controller ? this.clock.setTimer(() => controller.abort(new TimeoutError('attempt', timeoutMs)), timeoutMs) : undefined;
+        let error: unknown;
+        try {
+          const result = await this.provider.createMessage(call.params, controller ? { signal: controller.signal, timeoutMs } : { timeoutMs });
+          breaker.onSuccess();
+          return { result, attempts: attempt, queueMs };
+        } catch (thrown) {
+          // The provider reports an abort its own way; our reason (timeout, caller, close) is the truth.
+          if (controller?.signal.aborted) error = asError(controller.signal.reason);
+          else if (flight.cancelled) error = flight.cancellation.reason;
+          else error = this.provider.toError(thrown, timeoutMs);
+          if (byDeadline && error instanceof TimeoutError) error = new TimeoutError('deadline', deadlineMs);
+        } finally {
+          timer?.cancel();
+          unsubscribe?.();
+        }
+        breaker.onFailure(error);
+        if (flight.cancelled || attempt >= this.retry.maxAttempts || !isRetryable(error)) throw error;
+        const delayMs = retryDelayMs(this.retry, attempt, error, this.random);
+        // Waiting past the deadline only to fail there helps nobody: fail now with the cause.
+        if (this.clock.now() + delayMs >= deadlineAt) throw error;
+        this.counters.retries++;
+        this.log.debug({ agent: call.agent.config.name, attempt, delayMs: Math.round(delayMs), error: (error as Error).message }, 'retrying');
+        await this.clock.sleep(delayMs, flight.cancellation);
+      }
+    } finally {
+      this.limiter.release();
     }
   }
 
@@ -359,11 +407,12 @@ export class Orchestrator {
       model: message.model,
       stopReason: message.stop_reason,
       usage,
-      estimatedCostUsd: estimateCostUsd(call.agent.prices, usage),
+      estimatedCostUsd: outcome.cacheTier ? 0 : estimateCostUsd(call.agent.prices, usage),
       latencyMs,
       queueMs: joined ? 0 : outcome.queueMs,
       attempts: joined ? 0 : outcome.attempts,
-      cached: false,
+      cached: outcome.cacheTier !== undefined,
+      cacheTier: outcome.cacheTier,
       coalesced: joined,
       requestId: message._request_id ?? undefined,
     };

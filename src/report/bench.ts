@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import type { CacheBenchResult } from '../bench/cache.ts';
 import type { OrchestratorBenchResult } from '../bench/orchestrator.ts';
 
 const style = { head: [], border: [] };
@@ -25,4 +26,24 @@ export function formatOrchestratorBench(result: OrchestratorBenchResult): string
   inProcess.push([`${result.inProcess.calls} calls, concurrency 100`, Math.round(result.inProcess.callsPerSec).toLocaleString('en-US'), result.inProcess.callsPerSec >= 50_000 ? 'met' : 'MISSED']);
   const { rounds, callsPerBlock } = result.options;
   return `${table.toString()}\n${inProcess.toString()}\nMedians of ${rounds} interleaved rounds of ${callsPerBlock} calls per side; overheads are medians of per-round paired ratios; the A/A control (bare SDK against itself) is the noise floor.\n`;
+}
+
+const us = (value: number) => `${value.toFixed(2)} µs`;
+
+export function formatCacheBench(result: CacheBenchResult): string {
+  const table = new Table({ head: ['operation', 'count', 'p50', 'p99', 'p99.9', 'max', 'target'], style });
+  const row = (name: string, s: CacheBenchResult['memoryHit'], target: string) => table.push([name, s.count.toLocaleString('en-US'), us(s.p50), us(s.p99), us(s.p999), us(s.max), target]);
+  row('memory hit (key + lookup)', result.memoryHit, `p99 <= 10 µs: ${result.memoryHit.p99 <= 10 ? 'met' : 'MISSED'}`);
+  row('floor (key + bare Map.get)', result.floor, '');
+  row('disk hit, 4 KiB, verified', result.diskHit4KiB, `p99 <= 1 ms: ${result.diskHit4KiB.p99 <= 1000 ? 'met' : 'MISSED'}`);
+  row('set, 4 KiB (memory + disk)', result.set4KiB, '');
+  const open = new Table({ head: ['open a cache of', 'median of runs', 'runs', 'background reconcile', 'target'], style });
+  open.push([
+    `${result.open.entries.toLocaleString('en-US')} entries`,
+    `${result.open.medianMs.toFixed(1)} ms`,
+    result.open.runsMs.map((m) => m.toFixed(1)).join(', '),
+    `${result.open.reconcileMs.toFixed(0)} ms`,
+    `< 200 ms: ${result.open.medianMs < 200 ? 'met' : 'MISSED'}`,
+  ]);
+  return `${table.toString()}\nmemory hit / floor (p50): ${result.memoryToFloorRatio.toFixed(2)}x, measured in the same interleaved rounds\n${open.toString()}\n`;
 }

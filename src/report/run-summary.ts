@@ -20,6 +20,7 @@ export function formatRunSummary(summary: RunSummary): string {
     { 'upstream attempts': String(c.upstreamAttempts) },
     { retries: String(c.retries) },
     { coalesced: String(c.coalesced) },
+    { 'cache hits': `${summary.cache.hits.memory + summary.cache.hits.disk} (hit rate ${(summary.cache.hitRate * 100).toFixed(1)}%)` },
     { 'errors by type': Object.entries(summary.errorsByType).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none' },
     { 'estimated cost': `$${summary.totalCostUsd.toFixed(4)}` },
   );

@@ -1,0 +1,39 @@
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { CachePathError } from '../errors.ts';
+
+export const DEFAULT_CACHE_ROOT = join(homedir(), '.cache', 'agentperf');
+export const DEFAULT_CACHE_DIR = join(DEFAULT_CACHE_ROOT, 'responses');
+
+function isInside(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/**
+ * Resolves and checks a cache directory, creating it (mode 0700) when missing. It must lie
+ * under one of `allowedRoots`, lexically and after resolving symlinks; its path must not use
+ * `..`; no directory from the root down to it may be writable by group or others (anyone who
+ * can write there could swap entries, or the directory itself).
+ */
+export async function resolveCacheDir(dir: string, allowedRoots: readonly string[] = [DEFAULT_CACHE_ROOT]): Promise<string> {
+  if (dir.split(/[\\/]/).includes('..')) throw new CachePathError(`cache directory must not contain '..' segments, got ${JSON.stringify(dir)}`);
+  const wanted = resolve(dir);
+  const root = allowedRoots.map((r) => resolve(r)).find((r) => isInside(wanted, r));
+  if (!root) throw new CachePathError(`cache directory must lie under an allowed root (${allowedRoots.join(', ')}), got ${JSON.stringify(wanted)}`);
+  await mkdir(wanted, { recursive: true, mode: 0o700 });
+  const [realDir, realRoot] = await Promise.all([realpath(wanted), realpath(root)]);
+  if (!isInside(realDir, realRoot)) throw new CachePathError(`cache directory resolves outside its allowed root through a symlink (${JSON.stringify(wanted)} -> ${JSON.stringify(realDir)})`);
+  // Every directory from the root down to the cache directory.
+  const parts = relative(realRoot, realDir).split(sep).filter(Boolean);
+  let current = realRoot;
+  for (const part of ['', ...parts]) {
+    current = part ? join(current, part) : current;
+    const info = await stat(current);
+    if ((info.mode & 0o022) !== 0) {
+      throw new CachePathError(`cache directory ${JSON.stringify(current)} must not be writable by group or others (mode ${(info.mode & 0o777).toString(8)})`);
+    }
+  }
+  return realDir;
+}

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { CacheSecretError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+
+// 32 bytes: the HMAC-SHA256 block of security; shorter keys weaken the tag.
+export const MIN_SECRET_BYTES = 32;
+
+export const DEFAULT_SECRET_FILE = join(homedir(), '.config', 'agentperf', 'cache-secret');
+
+export interface CacheSecrets {
+  /** Signs new entries and verifies. */
+  current: Buffer;
+  /** Still verifies entries signed before a rotation; those are re-signed on read. */
+  previous: Buffer | undefined;
+  /** Where the current secret came from, for the log (never the secret itself). */
+  source: 'env' | 'file' | 'generated';
+}
+
+export interface SecretOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Where a generated secret is kept; must be outside the cache directory. */
+  secretFile?: string;
+  /** Refuse to start without AGENTPERF_CACHE_SECRET (also implied by NODE_ENV=production). */
+  requireSecret?: boolean;
+  logger?: Logger;
+}
+
+function fromEnv(name: string, value: string | undefined): Buffer | undefined {
+  if (value === undefined || value === '') return undefined;
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length < MIN_SECRET_BYTES) throw new CacheSecretError(`${name} must be at least ${MIN_SECRET_BYTES} bytes, got ${bytes.length}`);
+  return bytes;
+}
+
+/**
+ * The cache's HMAC secrets: AGENTPERF_CACHE_SECRET (and _PREVIOUS for rotation), or else a
+ * random one generated once into a 0600 file outside the cache directory. There is no default
+ * secret in the source: anyone who read it could forge entries.
+ */
+export async function resolveCacheSecrets(options: SecretOptions = {}): Promise<CacheSecrets> {
+  const env = options.env ?? process.env;
+  const previous = fromEnv('AGENTPERF_CACHE_SECRET_PREVIOUS', env.AGENTPERF_CACHE_SECRET_PREVIOUS);
+  const current = fromEnv('AGENTPERF_CACHE_SECRET', env.AGENTPERF_CACHE_SECRET);
+  if (current) return { current, previous, source: 'env' };
+  if (options.requireSecret || env.NODE_ENV === 'production') {
+    throw new CacheSecretError(`AGENTPERF_CACHE_SECRET must be set (at least ${MIN_SECRET_BYTES} bytes) when a secret is required (--require-secret or NODE_ENV=production)`);
+  }
+  const file = options.secretFile ?? env.AGENTPERF_CACHE_SECRET_FILE ?? DEFAULT_SECRET_FILE;
+  const existing = await readSecretFile(file);
+  if (existing) return { current: existing, previous, source: 'file' };
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const secret = randomBytes(48).toString('base64url');
+  try {
+    // 'wx': exactly one process creates it; a concurrent loser reads the winner's.
+    const handle = await open(file, 'wx', 0o600);
+    await handle.writeFile(`${secret}\n`);
+    await handle.close();
+    options.logger?.info({ secretFile: file }, 'no AGENTPERF_CACHE_SECRET set: generated a random cache secret (mode 0600)');
+    return { current: Buffer.from(secret, 'utf8'), previous, source: 'generated' };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new CacheSecretError(`cannot write the generated cache secret file ${file} (${(error as NodeJS.ErrnoException).code})`);
+    const winner = await readSecretFile(file);
+    if (!winner) throw new CacheSecretError(`the cache secret file ${file} is empty or too short`);
+    return { current: winner, previous, source: 'file' };
+  }
+}
+
+async function readSecretFile(file: string): Promise<Buffer | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CacheSecretError(`cannot read the cache secret file ${file} (${(error as NodeJS.ErrnoException).code})`);
+  }
+  const bytes = Buffer.from(text.trim(), 'utf8');
+  if (bytes.length === 0) return undefined;
+  if (bytes.length < MIN_SECRET_BYTES) throw new CacheSecretError(`the cache secret file ${file} must hold at least ${MIN_SECRET_BYTES} bytes`);
+  return bytes;
+}

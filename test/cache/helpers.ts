@@ -1,0 +1,42 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requestKey } from '../../src/cache/key.ts';
+import { ResponseCache, type ResponseCacheOptions } from '../../src/cache/response-cache.ts';
+import { messageFor } from '../../src/providers/simulator/respond.ts';
+
+export const SECRET = 's'.repeat(40);
+export const OTHER_SECRET = 'o'.repeat(40);
+
+export async function tempRoot(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'agentperf-cache-'));
+}
+
+export function keyFor(task: string): string {
+  return requestKey({ namespace: 'test', provider: 'simulator', agentVersion: 1 }, { model: 'claude-sonnet-5-5', max_tokens: 100, system: 's', messages: [{ role: 'user', content: task }] });
+}
+
+export function responseFor(task: string, text?: string) {
+  const message = messageFor({ model: 'claude-sonnet-5-5', max_tokens: 100, messages: [{ role: 'user', content: task }] }, `msg_${task}`);
+  if (text !== undefined) message.content = [{ type: 'text', text }];
+  return message;
+}
+
+export function entryFile(root: string, key: string): string {
+  return join(root, 'responses', 'entries', key.slice(0, 2), key);
+}
+
+export interface Clocked {
+  now: number;
+}
+
+export async function openCache(root: string, options: Partial<ResponseCacheOptions> & { secret?: string; previous?: string; time?: Clocked } = {}): Promise<ResponseCache> {
+  const env: NodeJS.ProcessEnv = { AGENTPERF_CACHE_SECRET: options.secret ?? SECRET };
+  if (options.previous) env.AGENTPERF_CACHE_SECRET_PREVIOUS = options.previous;
+  return ResponseCache.open({
+    sweepIntervalMs: 3_600_000,
+    ...options,
+    now: options.time ? () => options.time!.now : options.now,
+    disk: options.disk ?? { dir: join(root, 'responses'), allowedRoots: [root], env },
+  });
+}
