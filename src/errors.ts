@@ -145,6 +145,9 @@ export class UpstreamError extends AgentperfError {
 export function errorType(error: unknown): string {
   if (error instanceof UpstreamError) return error.status === undefined ? error.errorType : `http_${error.status}`;
   if (error instanceof AgentperfError) return error.code;
+  // The SDK's own errors, before the orchestrator maps them, carry the HTTP status too.
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status === 'number') return `http_${status}`;
   if (error instanceof Error) return error.name;
   return 'unknown';
 }

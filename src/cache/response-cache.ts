@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import { cacheEvictionChannel, cacheExpirationChannel, cacheGetChannel, cacheIntegrityChannel, cacheSetChannel, traced } from '../diagnostics.ts';
 import { rootLogger, type Logger } from '../logger.ts';
 import type { ProviderResult } from '../providers/types.ts';
 import { DiskTier, type VerifyFailure } from './disk-tier.ts';
@@ -87,7 +88,9 @@ export class ResponseCache {
       // Bounded by bytes: each entry's size (its JSON length) is given on set.
       maxSize: options.memoryMaxBytes ?? 64 * MiB,
       dispose: (_entry, _key, reason) => {
-        if (reason === 'evict') this.counters.memoryEvictions++;
+        if (reason !== 'evict') return;
+        this.counters.memoryEvictions++;
+        if (cacheEvictionChannel.hasSubscribers) cacheEvictionChannel.publish({ tier: 'memory' });
       },
     });
     const clock = options.clock ?? systemClock;
@@ -133,7 +136,7 @@ export class ResponseCache {
     if (!entry) return undefined;
     if (entry.expiresAt <= this.now()) {
       this.memory.delete(key);
-      this.counters.expirations++;
+      this.expired('memory');
       return undefined;
     }
     this.counters.memoryHits++;
@@ -142,7 +145,8 @@ export class ResponseCache {
 
   /** After a memory miss: the disk tier, verified; a hit is promoted to memory. Counts the miss. */
   async getDisk(key: string): Promise<CachedResponse | undefined> {
-    const read = this.disk ? await this.disk.get(key) : undefined;
+    const disk = this.disk;
+    const read = disk ? await traced(cacheGetChannel, () => ({ tier: 'disk' as const }), () => disk.get(key)) : undefined;
     if (!read) {
       this.counters.misses++;
       return undefined;
@@ -181,7 +185,8 @@ export class ResponseCache {
     const expiresAt = createdAt + ttlMs;
     this.counters.sets++;
     this.remember(key, value, payload.length, expiresAt);
-    if (this.disk) await this.disk.set(key, { key, createdAt, expiresAt }, payload);
+    const disk = this.disk;
+    if (disk) await traced(cacheSetChannel, () => ({ tier: 'disk' as const, bytes: payload.length }), () => disk.set(key, { key, createdAt, expiresAt }, payload));
   }
 
   async delete(key: string): Promise<void> {
@@ -195,7 +200,7 @@ export class ResponseCache {
     for (const [key, entry] of this.memory.entries()) {
       if (entry.expiresAt <= now) {
         this.memory.delete(key);
-        this.counters.expirations++;
+        this.expired('memory');
       }
     }
     await this.disk?.sweepExpired();
@@ -247,11 +252,19 @@ export class ResponseCache {
     this.memory.set(key, { value, expiresAt }, { size: Math.max(1, bytes) });
   }
 
+  private expired(tier: CacheTier): void {
+    this.counters.expirations++;
+    if (cacheExpirationChannel.hasSubscribers) cacheExpirationChannel.publish({ tier });
+  }
+
   private onDiskEvent(event: 'eviction' | 'expiration' | 'integrity', key: string, detail?: string): void {
-    if (event === 'eviction') this.counters.diskEvictions++;
-    else if (event === 'expiration') this.counters.expirations++;
+    if (event === 'eviction') {
+      this.counters.diskEvictions++;
+      if (cacheEvictionChannel.hasSubscribers) cacheEvictionChannel.publish({ tier: 'disk' });
+    } else if (event === 'expiration') this.expired('disk');
     else {
       this.counters.integrityFailures++;
+      if (cacheIntegrityChannel.hasSubscribers) cacheIntegrityChannel.publish({ tier: 'disk', reason: detail });
       // The key is not secret; the secret never reaches a log line.
       this.log.warn({ key, reason: detail }, 'cache entry failed verification: removed, not served');
     }

@@ -4,7 +4,8 @@ import { canonicalPrefix, canonicalSuffix, keyOfCanonical } from '../cache/key.t
 import type { CachedResponse, CacheTier, ResponseCache } from '../cache/response-cache.ts';
 import type { Cancellation } from '../cancellation.ts';
 import { systemClock, type Clock } from '../clock.ts';
-import { AbortedError, ClosedError, TimeoutError, UnknownAgentError, UnknownModelError } from '../errors.ts';
+import { agentChannel, attemptChannel, circuitChannel, memoryHitChannel, retryChannel, traced, type AgentCallMessage } from '../diagnostics.ts';
+import { AbortedError, ClosedError, errorType, TimeoutError, UnknownAgentError, UnknownModelError } from '../errors.ts';
 import { rootLogger, type Logger } from '../logger.ts';
 import { inputTokensOf } from '../providers/simulator/respond.ts';
 import type { MessageParams, MessagesProvider, ProviderResult } from '../providers/types.ts';
@@ -182,7 +183,10 @@ export class Orchestrator {
       if (!model) throw new UnknownModelError('model', config.model, MODEL_IDS);
       let breaker = this.breakers.get(model.id);
       if (!breaker) {
-        breaker = new CircuitBreaker(model.id, this.circuitOptions, this.clock, (m, from, to) => this.log.warn({ model: m, from, to }, 'circuit breaker changed state'));
+        breaker = new CircuitBreaker(model.id, this.circuitOptions, this.clock, (m, from, to) => {
+          this.log.warn({ model: m, from, to }, 'circuit breaker changed state');
+          if (circuitChannel.hasSubscribers) circuitChannel.publish({ model: m, from, to });
+        });
         this.breakers.set(model.id, breaker);
       }
       this.agents.set(config.name, {
@@ -234,9 +238,20 @@ export class Orchestrator {
       const hit = this.cache!.getMemory(call.cacheKey);
       if (hit) {
         this.counters.succeeded++;
-        return Promise.resolve(this.toResult(call, { result: hit, attempts: 0, queueMs: 0, cacheTier: 'memory' }, false, this.clock.now() - startedAt));
+        const result = this.toResult(call, { result: hit, attempts: 0, queueMs: 0, cacheTier: 'memory' }, false, this.clock.now() - startedAt);
+        // No span for a memory hit (a span costs more than the hit): the result itself is the message.
+        if (memoryHitChannel.hasSubscribers) memoryHitChannel.publish(result);
+        return Promise.resolve(result);
       }
     }
+    if (!agentChannel.hasSubscribers) return this.runFlight(call, options, startedAt);
+    const message: AgentCallMessage = { agent: call.agent.config.name, model: call.agent.model.id, cacheResult: call.cacheKey === undefined ? 'bypass' : 'miss' };
+    // The flight starts inside the traced call, so retries and SDK spans happen in its context.
+    return agentChannel.tracePromise(() => this.runFlight(call, options, startedAt), message);
+  }
+
+  /** Joins or starts the upstream flight for a call and turns its outcome into the result. */
+  private runFlight(call: PreparedCall, options: ExecuteOptions, startedAt: number): Promise<AgentResult> {
     let flight = this.coalescer.join(call.canonical);
     const joined = flight !== undefined;
     if (flight) this.counters.coalesced++;
@@ -354,7 +369,12 @@ export class Orchestrator {
         const timer = controller ? this.clock.setTimer(() => controller.abort(new TimeoutError('attempt', timeoutMs)), timeoutMs) : undefined;
         let error: unknown;
         try {
-          const result = await this.provider.createMessage(call.params, controller ? { signal: controller.signal, timeoutMs } : { timeoutMs });
+          const request = controller ? { signal: controller.signal, timeoutMs } : { timeoutMs };
+          const result = await traced(
+            attemptChannel,
+            () => ({ agent: call.agent.config.name, model: call.agent.model.id, provider: this.provider.name, attempt }),
+            () => this.provider.createMessage(call.params, request),
+          );
           breaker.onSuccess();
           return { result, attempts: attempt, queueMs };
         } catch (thrown) {
@@ -373,6 +393,7 @@ export class Orchestrator {
         // Waiting past the deadline only to fail there helps nobody: fail now with the cause.
         if (this.clock.now() + delayMs >= deadlineAt) throw error;
         this.counters.retries++;
+        if (retryChannel.hasSubscribers) retryChannel.publish({ agent: call.agent.config.name, model: call.agent.model.id, attempt, delayMs, reason: errorType(error) });
         this.log.debug({ agent: call.agent.config.name, attempt, delayMs: Math.round(delayMs), error: (error as Error).message }, 'retrying');
         await this.clock.sleep(delayMs, flight.cancellation);
       }

@@ -5,7 +5,10 @@
 export function percentile(sortedAscending: readonly number[], p: number): number {
   if (sortedAscending.length === 0) return NaN;
   if (p <= 0) return sortedAscending[0]!;
-  const rank = Math.ceil((p / 100) * sortedAscending.length);
+  // p/100 * n is not exact in binary (99.9% of 20,000 comes out as 19980.000000000004), and
+  // ceil would then skip a rank: allow for the rounding error before taking it.
+  const exact = (p / 100) * sortedAscending.length;
+  const rank = Math.ceil(exact - 1e-9 * exact);
   return sortedAscending[Math.min(sortedAscending.length, rank) - 1]!;
 }
 

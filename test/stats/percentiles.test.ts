@@ -10,6 +10,10 @@ test('nearest-rank percentiles against worked values', (t) => {
   t.is(percentile(data, 50), 35);
   t.is(percentile(data, 100), 50);
   t.true(Number.isNaN(percentile([], 50)));
+  // 99.9% of 20,000 is rank 19,980 exactly, though the float product is 19980.000000000004.
+  const many = Array.from({ length: 20_000 }, (_, i) => i + 1);
+  t.is(percentile(many, 99.9), 19_980);
+  t.is(percentile(many, 99.99), 19_998);
   t.is(median([3, 1, 2, 4]), 2.5);
   const s = summarize(Array.from({ length: 100 }, (_, i) => i + 1));
   t.deepEqual([s.p50, s.p90, s.p95, s.p99, s.max, s.mean], [50, 90, 95, 99, 100, 50.5]);

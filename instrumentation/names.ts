@@ -1,0 +1,44 @@
+/**
+ * Metric and span names. The GenAI ones follow the OpenTelemetry semantic conventions for
+ * generative AI (gen_ai.client.*); the rest are agentperf's own. In Prometheus, dots become
+ * underscores and the unit is appended (`gen_ai_client_operation_duration_seconds`).
+ */
+export const METRICS = {
+  operationDuration: 'gen_ai.client.operation.duration',
+  tokenUsage: 'gen_ai.client.token.usage',
+  agentDuration: 'agentperf.agent.duration',
+  agentCalls: 'agentperf.agent.calls',
+  agentErrors: 'agentperf.agent.errors',
+  inFlight: 'agentperf.agent.in_flight',
+  queueWait: 'agentperf.agent.queue_wait',
+  retries: 'agentperf.retries',
+  circuitState: 'agentperf.circuit.state',
+  cacheRequests: 'agentperf.cache.requests',
+  cacheBytes: 'agentperf.cache.bytes',
+  cacheEntries: 'agentperf.cache.entries',
+  cacheEvictions: 'agentperf.cache.evictions',
+  cacheExpirations: 'agentperf.cache.expirations',
+  cacheIntegrityFailures: 'agentperf.cache.integrity_failures',
+} as const;
+
+// Bucket advice from the GenAI semantic conventions (seconds; tokens).
+export const OPERATION_DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+export const TOKEN_USAGE_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+// Queue waits and cached calls are far shorter than API calls: finer buckets below 10 ms.
+export const AGENT_DURATION_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96];
+
+export const CIRCUIT_STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+export const SPAN_ATTRIBUTES = {
+  operation: 'gen_ai.operation.name',
+  agentName: 'gen_ai.agent.name',
+  requestModel: 'gen_ai.request.model',
+  providerName: 'gen_ai.provider.name',
+  inputTokens: 'gen_ai.usage.input_tokens',
+  outputTokens: 'gen_ai.usage.output_tokens',
+  errorType: 'error.type',
+  cacheResult: 'agentperf.cache.result',
+  cacheTier: 'agentperf.cache.tier',
+  attempts: 'agentperf.attempts',
+  queueWaitMs: 'agentperf.queue_wait_ms',
+} as const;

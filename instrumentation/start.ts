@@ -1,0 +1,118 @@
+import { context, metrics, trace } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { readFileSync } from 'node:fs';
+import { rootLogger, setLogContext, type Logger } from '../src/logger.ts';
+import { StorageContextManager, contextStorage } from './context.ts';
+import { HdrRegistry } from './hdr-registry.ts';
+import { Subscribers } from './subscribers.ts';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface InstrumentationOptions {
+  /**
+   * Prometheus `/metrics` (default 127.0.0.1:9464; port 0 picks a free one), or false for no
+   * HTTP endpoint (metrics are still collected, e.g. by `metricReader`).
+   */
+  prometheus?: { host?: string; port?: number } | false;
+  /** Another metric reader instead of Prometheus (tests use an in-memory one). */
+  metricReader?: MetricReader;
+  /**
+   * Where spans go. Default from the environment: OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT
+   * (or ..._TRACES_ENDPOINT) is set, the console when OTEL_TRACES_EXPORTER=console, otherwise
+   * no spans at all.
+   */
+  spanExporter?: SpanExporter | 'none';
+  /** `simple` exports each span at once (tests); `batch` (default) in the background. */
+  spanProcessor?: 'simple' | 'batch';
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+}
+
+export interface Instrumentation {
+  hdr: HdrRegistry;
+  /** The Prometheus endpoint, when one is served. */
+  metricsUrl: string | undefined;
+  metricReader: MetricReader;
+  /** Exposes a cache's entries and bytes by tier as gauges. */
+  observeCache(cache: Parameters<Subscribers['observeCache']>[0]): void;
+  /** Flushes spans and metrics, unsubscribes from every channel, and unregisters the providers. */
+  stop(): Promise<void>;
+}
+
+function spanExporterFromEnv(env: NodeJS.ProcessEnv): SpanExporter | undefined {
+  if (env.OTEL_TRACES_EXPORTER === 'none') return undefined;
+  if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return new OTLPTraceExporter();
+  if (env.OTEL_TRACES_EXPORTER === 'console') return new ConsoleSpanExporter();
+  return undefined;
+}
+
+/**
+ * Starts OpenTelemetry (spans, metrics, Prometheus) and the HDR histograms, and subscribes to
+ * the core's diagnostics channels. One at a time per process: it registers the global
+ * providers, which the Anthropic SDK uses for its own gen_ai spans.
+ */
+export async function startInstrumentation(options: InstrumentationOptions = {}): Promise<Instrumentation> {
+  const env = options.env ?? process.env;
+  const log = (options.logger ?? rootLogger).child({ component: 'instrumentation' });
+  const resource = resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? 'agentperf', 'service.version': VERSION });
+
+  let metricReader: MetricReader;
+  let metricsUrl: string | undefined;
+  if (options.metricReader) metricReader = options.metricReader;
+  else {
+    const prometheus = options.prometheus === false ? undefined : { host: options.prometheus?.host ?? '127.0.0.1', port: options.prometheus?.port ?? 9464 };
+    const exporter = new PrometheusExporter({ host: prometheus?.host, port: prometheus?.port, preventServerStart: !prometheus });
+    if (prometheus) {
+      await exporter.startServer();
+      const address = (exporter as unknown as { _server: import('node:http').Server })._server.address() as import('node:net').AddressInfo;
+      metricsUrl = `http://${prometheus.host}:${address.port}/metrics`;
+    }
+    metricReader = exporter;
+  }
+  const meterProvider = new MeterProvider({ resource, readers: [metricReader] });
+  metrics.setGlobalMeterProvider(meterProvider);
+
+  const exporter = options.spanExporter === 'none' ? undefined : (options.spanExporter ?? spanExporterFromEnv(env));
+  let tracerProvider: BasicTracerProvider | undefined;
+  if (exporter) {
+    const processor = options.spanProcessor === 'simple' ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
+    tracerProvider = new BasicTracerProvider({ resource, spanProcessors: [processor] });
+    context.setGlobalContextManager(new StorageContextManager());
+    trace.setGlobalTracerProvider(tracerProvider);
+    setLogContext(() => {
+      const span = trace.getSpan(contextStorage.getStore() ?? context.active());
+      if (!span) return undefined;
+      const { traceId, spanId } = span.spanContext();
+      return { trace_id: traceId, span_id: spanId };
+    });
+  }
+
+  const hdr = new HdrRegistry();
+  const subscribers = new Subscribers(hdr, meterProvider.getMeter('agentperf', VERSION), tracerProvider?.getTracer('agentperf', VERSION), log);
+  subscribers.subscribe();
+  if (metricsUrl) log.info({ metricsUrl }, 'Prometheus metrics served');
+
+  let stopped = false;
+  return {
+    hdr,
+    metricsUrl,
+    metricReader,
+    observeCache: (cache) => subscribers.observeCache(cache),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      subscribers.unsubscribe();
+      setLogContext(undefined);
+      await tracerProvider?.forceFlush();
+      await Promise.allSettled([tracerProvider?.shutdown(), meterProvider.shutdown()]);
+      trace.disable();
+      metrics.disable();
+      context.disable();
+      hdr.destroy();
+    },
+  };
+}

@@ -1,0 +1,257 @@
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Meter, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  agentChannel,
+  attemptChannel,
+  cacheEvictionChannel,
+  cacheExpirationChannel,
+  cacheGetChannel,
+  cacheIntegrityChannel,
+  circuitChannel,
+  memoryHitChannel,
+  retryChannel,
+  type AgentCallMessage,
+  type AttemptMessage,
+  type CacheEventMessage,
+  type CacheOperationMessage,
+  type CircuitMessage,
+  type MemoryHitMessage,
+  type RetryMessage,
+} from '../src/diagnostics.ts';
+import { errorType } from '../src/errors.ts';
+import type { Logger } from '../src/logger.ts';
+import { contextStorage } from './context.ts';
+import type { HdrRegistry } from './hdr-registry.ts';
+import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRICS, OPERATION_DURATION_BUCKETS, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS } from './names.ts';
+
+const SPAN = Symbol('agentperf.span');
+const STARTED = Symbol('agentperf.started');
+type WithSpan = AgentCallMessage & { [SPAN]?: Span };
+type WithStart = { [STARTED]?: number };
+
+interface CacheStatsSource {
+  stats(): { memory: { entries: number; bytes: number }; disk: { entries: number; bytes: number } | undefined };
+}
+
+/**
+ * Subscribes to the core's channels and turns them into OpenTelemetry spans and metrics and
+ * HDR histograms. `unsubscribe()` removes every subscription, so switched off means off.
+ */
+export class Subscribers {
+  private readonly unsubscribers: Array<() => void> = [];
+  /** Memory hits are counted here and read by observable instruments at collection time. */
+  private readonly callCounts = new Map<string, Map<string, number>>();
+  private readonly cacheRequestCounts = new Map<string, number>();
+  private readonly circuitStates = new Map<string, number>();
+  private readonly caches = new Set<CacheStatsSource>();
+
+  constructor(
+    private readonly hdr: HdrRegistry,
+    private readonly meter: Meter,
+    private readonly tracer: Tracer | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  observeCache(cache: CacheStatsSource): void {
+    this.caches.add(cache);
+  }
+
+  subscribe(): void {
+    const m = this.meter;
+    const operationDuration = m.createHistogram(METRICS.operationDuration, { unit: 's', description: 'Duration of GenAI client operations (one per API attempt)', advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS } });
+    const tokenUsage = m.createHistogram(METRICS.tokenUsage, { unit: '{token}', description: 'Tokens used per API call', advice: { explicitBucketBoundaries: TOKEN_USAGE_BUCKETS } });
+    const agentDuration = m.createHistogram(METRICS.agentDuration, { unit: 's', description: 'Agent calls that were not memory-cache hits, from call to result', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
+    const queueWait = m.createHistogram(METRICS.queueWait, { unit: 's', description: 'Time agent calls waited for a concurrency slot', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
+    const agentErrors = m.createCounter(METRICS.agentErrors, { description: 'Failed agent calls by error type' });
+    const inFlight = m.createUpDownCounter(METRICS.inFlight, { description: 'Agent calls in progress (memory hits finish at once and are not counted)' });
+    const retries = m.createCounter(METRICS.retries, { description: 'Retried API attempts by reason' });
+    const evictions = m.createCounter(METRICS.cacheEvictions, { description: 'Cache evictions by tier' });
+    const expirations = m.createCounter(METRICS.cacheExpirations, { description: 'Expired cache entries removed, by tier' });
+    const integrity = m.createCounter(METRICS.cacheIntegrityFailures, { description: 'Cache entries that failed HMAC verification (never served)' });
+
+    m.createObservableCounter(METRICS.agentCalls, { description: 'Agent calls by agent and cache result (memory hits included)' }).addCallback((result) => {
+      for (const [agent, byResult] of this.callCounts) for (const [cacheResult, count] of byResult) result.observe(count, { 'gen_ai.agent.name': agent, 'agentperf.cache.result': cacheResult });
+    });
+    m.createObservableCounter(METRICS.cacheRequests, { description: 'Cache lookups by result and tier' }).addCallback((result) => {
+      for (const [key, count] of this.cacheRequestCounts) {
+        const [cacheResult, tier] = key.split('|');
+        result.observe(count, { result: cacheResult!, tier: tier! });
+      }
+    });
+    m.createObservableGauge(METRICS.circuitState, { description: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open' }).addCallback((result) => {
+      for (const [model, state] of this.circuitStates) result.observe(state, { 'gen_ai.request.model': model });
+    });
+    const tierGauge = (name: string, unit: string, pick: (s: { entries: number; bytes: number }) => number) =>
+      m.createObservableGauge(name, { unit, description: `Cache ${unit === 'By' ? 'bytes' : 'entries'} by tier` }).addCallback((result) => {
+        for (const cache of this.caches) {
+          const stats = cache.stats();
+          result.observe(pick(stats.memory), { tier: 'memory' });
+          if (stats.disk) result.observe(pick(stats.disk), { tier: 'disk' });
+        }
+      });
+    tierGauge(METRICS.cacheBytes, 'By', (s) => s.bytes);
+    tierGauge(METRICS.cacheEntries, '{entry}', (s) => s.entries);
+
+    // Memory hits: the hottest path. Two HDR records (WebAssembly, ~0.02 µs each) and two
+    // counter increments; no span, no OpenTelemetry call per hit.
+    this.on(memoryHitChannel, (hit: MemoryHitMessage) => {
+      this.hdr.agentLatency.record(hit.latencyMs);
+      this.hdr.cacheGet.memory.record(hit.latencyMs);
+      this.countCall(hit.agent, 'hit');
+      this.countCacheRequest('hit', 'memory');
+    });
+
+    if (this.tracer) {
+      const tracer = this.tracer;
+      // The agent span becomes the active context for the whole call (see context.ts).
+      // The channel's store type is the core's business; this store holds OTel contexts.
+      const start = agentChannel.start as unknown as { bindStore(store: typeof contextStorage, transform: (message: unknown) => Context): void; unbindStore(store: typeof contextStorage): boolean };
+      start.bindStore(contextStorage, (raw) => {
+        const message = raw as WithSpan;
+        const parent = contextStorage.getStore() ?? ROOT_CONTEXT;
+        try {
+          const span = tracer.startSpan(
+            `invoke_agent ${message.agent}`,
+            { kind: SpanKind.INTERNAL, attributes: { [A.operation]: 'invoke_agent', [A.agentName]: message.agent, [A.requestModel]: message.model } },
+            parent,
+          );
+          message[SPAN] = span;
+          return trace.setSpan(parent, span);
+        } catch (error) {
+          this.log.warn({ err: error }, 'instrumentation: starting the agent span failed');
+          return parent;
+        }
+      });
+      this.unsubscribers.push(() => start.unbindStore(contextStorage));
+    }
+
+    this.onTracing(agentChannel, {
+      start: (message: AgentCallMessage & WithStart) => {
+        message[STARTED] = performance.now();
+        inFlight.add(1, { 'gen_ai.agent.name': message.agent });
+      },
+      error: (message: AgentCallMessage) => {
+        const type = errorType(message.error);
+        agentErrors.add(1, { 'gen_ai.agent.name': message.agent, 'error.type': type });
+        const span = (message as WithSpan)[SPAN];
+        if (span) {
+          span.setAttribute(A.errorType, type);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (message.error as Error)?.message });
+        }
+      },
+      asyncEnd: (message: AgentCallMessage & WithStart) => {
+        inFlight.add(-1, { 'gen_ai.agent.name': message.agent });
+        const elapsedMs = performance.now() - (message[STARTED] ?? performance.now());
+        const result = message.result;
+        const cacheResult = result?.cached ? 'hit' : (message.cacheResult ?? 'miss');
+        this.hdr.agentLatency.record(elapsedMs);
+        agentDuration.record(elapsedMs / 1000, { 'gen_ai.agent.name': message.agent, 'agentperf.cache.result': cacheResult });
+        this.countCall(message.agent, message.error ? 'error' : cacheResult);
+        if (cacheResult !== 'bypass' && !message.error) this.countCacheRequest(cacheResult, result?.cacheTier ?? 'none');
+        if (result && !result.cached && result.attempts > 0) {
+          this.hdr.queueWait.record(result.queueMs);
+          queueWait.record(result.queueMs / 1000, { 'gen_ai.agent.name': message.agent });
+          tokenUsage.record(result.usage.inputTokens, { 'gen_ai.token.type': 'input', 'gen_ai.request.model': message.model, 'gen_ai.operation.name': 'chat' });
+          tokenUsage.record(result.usage.outputTokens, { 'gen_ai.token.type': 'output', 'gen_ai.request.model': message.model, 'gen_ai.operation.name': 'chat' });
+        }
+        const span = (message as WithSpan)[SPAN];
+        if (span) {
+          span.setAttribute(A.cacheResult, cacheResult);
+          if (result?.cacheTier) span.setAttribute(A.cacheTier, result.cacheTier);
+          if (result) {
+            span.setAttribute(A.attempts, result.attempts);
+            span.setAttribute(A.queueWaitMs, result.queueMs);
+            span.setAttribute(A.inputTokens, result.usage.inputTokens);
+            span.setAttribute(A.outputTokens, result.usage.outputTokens);
+          }
+          span.end();
+        }
+      },
+    });
+
+    this.onTracing(attemptChannel, {
+      start: (message: AttemptMessage & WithStart) => {
+        message[STARTED] = performance.now();
+      },
+      asyncEnd: (message: AttemptMessage & WithStart) => {
+        const seconds = (performance.now() - (message[STARTED] ?? performance.now())) / 1000;
+        const attributes: Record<string, string> = { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': message.model };
+        if (message.error) attributes['error.type'] = errorType(message.error);
+        operationDuration.record(seconds, attributes);
+      },
+    });
+
+    this.onTracing(cacheGetChannel, {
+      start: (message: CacheOperationMessage & WithStart) => {
+        message[STARTED] = performance.now();
+      },
+      asyncEnd: (message: CacheOperationMessage & WithStart) => {
+        this.hdr.cacheGet.disk.record(performance.now() - (message[STARTED] ?? performance.now()));
+      },
+    });
+
+    this.on(retryChannel, (retry: RetryMessage) => {
+      retries.add(1, { 'gen_ai.agent.name': retry.agent, reason: retry.reason });
+      this.activeSpan()?.addEvent('retry', { 'agentperf.attempt': retry.attempt, 'agentperf.retry.delay_ms': Math.round(retry.delayMs), 'agentperf.retry.reason': retry.reason });
+    });
+    this.on(circuitChannel, (change: CircuitMessage) => {
+      this.circuitStates.set(change.model, CIRCUIT_STATE_VALUE[change.to]);
+      this.activeSpan()?.addEvent('circuit_state_change', { 'gen_ai.request.model': change.model, 'agentperf.circuit.from': change.from, 'agentperf.circuit.to': change.to });
+    });
+    this.on(cacheEvictionChannel, (event: CacheEventMessage) => evictions.add(1, { tier: event.tier }));
+    this.on(cacheExpirationChannel, (event: CacheEventMessage) => expirations.add(1, { tier: event.tier }));
+    this.on(cacheIntegrityChannel, (event: CacheEventMessage) => integrity.add(1, { tier: event.tier, reason: event.reason ?? 'unknown' }));
+  }
+
+  unsubscribe(): void {
+    for (const undo of this.unsubscribers.splice(0)) undo();
+  }
+
+  private activeSpan(): Span | undefined {
+    const context = contextStorage.getStore();
+    return context ? trace.getSpan(context) : undefined;
+  }
+
+  private countCall(agent: string, cacheResult: string): void {
+    let byResult = this.callCounts.get(agent);
+    if (!byResult) this.callCounts.set(agent, (byResult = new Map()));
+    byResult.set(cacheResult, (byResult.get(cacheResult) ?? 0) + 1);
+  }
+
+  private countCacheRequest(result: string, tier: string): void {
+    const key = `${result}|${tier}`;
+    this.cacheRequestCounts.set(key, (this.cacheRequestCounts.get(key) ?? 0) + 1);
+  }
+
+  /** Telemetry never throws into the host: every handler is guarded. */
+  private guard<T>(name: string, handler: (message: T) => void): (message: unknown) => void {
+    return (message) => {
+      try {
+        handler(message as T);
+      } catch (error) {
+        this.log.warn({ err: error, channel: name }, 'instrumentation subscriber failed; the call goes on');
+      }
+    };
+  }
+
+  private on<T>(channel: { name: string | symbol; subscribe(fn: (m: unknown) => void): void; unsubscribe(fn: (m: unknown) => void): void }, handler: (message: T) => void): void {
+    const guarded = this.guard(String(channel.name), handler);
+    channel.subscribe(guarded);
+    this.unsubscribers.push(() => channel.unsubscribe(guarded));
+  }
+
+  private onTracing<T>(
+    channel: { subscribe(h: object): void; unsubscribe(h: object): void },
+    handlers: { start?: (m: T) => void; error?: (m: T) => void; asyncEnd?: (m: T) => void },
+  ): void {
+    const noop = () => {};
+    const guardedHandlers = {
+      start: handlers.start ? this.guard('start', handlers.start) : noop,
+      end: noop,
+      asyncStart: noop,
+      asyncEnd: handlers.asyncEnd ? this.guard('asyncEnd', handlers.asyncEnd) : noop,
+      error: handlers.error ? this.guard('error', handlers.error) : noop,
+    };
+    channel.subscribe(guardedHandlers);
+    this.unsubscribers.push(() => channel.unsubscribe(guardedHandlers));
+  }
+}

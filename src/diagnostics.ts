@@ -1,0 +1,101 @@
+/**
+ * Where the core meets instrumentation (DESIGN.md, seam 1). The core publishes here and imports
+ * nothing from OpenTelemetry; `instrumentation/` subscribes. Every publisher checks
+ * `hasSubscribers` first, so with nobody listening the cost is a boolean check.
+ */
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { CacheTier } from './cache/response-cache.ts';
+import type { CircuitState } from './orchestrator/circuit-breaker.ts';
+
+/** Context of one traced agent call (not a memory hit: those go to `memoryHitChannel`). */
+export interface AgentCallMessage {
+  agent: string;
+  model: string;
+  /** `miss` (went upstream or coalesced), `hit` (disk tier) or `bypass` (not cacheable). */
+  cacheResult?: 'hit' | 'miss' | 'bypass';
+  cacheTier?: CacheTier;
+  /** Set by TracingChannel when the call resolves: the AgentResult. */
+  result?: {
+    queueMs: number;
+    attempts: number;
+    latencyMs: number;
+    cached: boolean;
+    cacheTier: CacheTier | undefined;
+    usage: { inputTokens: number; outputTokens: number };
+  };
+  /** Set by TracingChannel when the call rejects. */
+  error?: unknown;
+}
+
+/** Context of one provider attempt (the SDK emits its own client span for it). */
+export interface AttemptMessage {
+  agent: string;
+  model: string;
+  provider: string;
+  attempt: number;
+  result?: unknown;
+  error?: unknown;
+}
+
+export interface CacheOperationMessage {
+  tier: CacheTier;
+  /** For get: whether it found a valid entry. */
+  hit?: boolean;
+  bytes?: number;
+  result?: unknown;
+  error?: unknown;
+}
+
+export interface RetryMessage {
+  agent: string;
+  model: string;
+  /** The attempt that failed. */
+  attempt: number;
+  delayMs: number;
+  /** The error type that caused it (`http_529`, `AP_ERR_TIMEOUT`, ...). */
+  reason: string;
+}
+
+export interface CircuitMessage {
+  model: string;
+  from: CircuitState;
+  to: CircuitState;
+}
+
+export interface CacheEventMessage {
+  tier: CacheTier;
+  reason?: string;
+}
+
+/** A memory hit: the AgentResult itself is published (no allocation for the message). */
+export interface MemoryHitMessage {
+  agent: string;
+  model: string;
+  latencyMs: number;
+}
+
+export const agentChannel = diagnosticsChannel.tracingChannel<AgentCallMessage, AgentCallMessage>('agentperf:agent');
+export const attemptChannel = diagnosticsChannel.tracingChannel<AttemptMessage, AttemptMessage>('agentperf:provider.attempt');
+export const cacheGetChannel = diagnosticsChannel.tracingChannel<CacheOperationMessage, CacheOperationMessage>('agentperf:cache.get');
+export const cacheSetChannel = diagnosticsChannel.tracingChannel<CacheOperationMessage, CacheOperationMessage>('agentperf:cache.set');
+export const memoryHitChannel = diagnosticsChannel.channel('agentperf:agent.memory-hit');
+export const retryChannel = diagnosticsChannel.channel('agentperf:retry');
+export const circuitChannel = diagnosticsChannel.channel('agentperf:circuit');
+export const cacheEvictionChannel = diagnosticsChannel.channel('agentperf:cache.eviction');
+export const cacheExpirationChannel = diagnosticsChannel.channel('agentperf:cache.expiration');
+export const cacheIntegrityChannel = diagnosticsChannel.channel('agentperf:cache.integrity-failure');
+
+export const ALL_CHANNELS = {
+  tracing: [agentChannel, attemptChannel, cacheGetChannel, cacheSetChannel],
+  plain: [memoryHitChannel, retryChannel, circuitChannel, cacheEvictionChannel, cacheExpirationChannel, cacheIntegrityChannel],
+};
+
+/**
+ * Runs `fn` inside the tracing channel when anyone listens, else directly. The result is
+ * adopted into a native promise first: tracePromise calls Promise.prototype.then on it, which
+ * breaks on Promise subclasses with another constructor (the SDK's APIPromise).
+ */
+export function traced<T, M extends object>(channel: diagnosticsChannel.TracingChannel<M, M>, message: () => M, fn: () => Promise<T>): Promise<T> {
+  if (!channel.hasSubscribers) return fn();
+  return channel.tracePromise(async () => fn(), message());
+}

@@ -1,0 +1,177 @@
+import test from 'ava';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import pino from 'pino';
+import { Writable } from 'node:stream';
+import { startInstrumentation } from '../../instrumentation/start.ts';
+import { mergeSnapshots, LatencyRecorder } from '../../instrumentation/hdr-registry.ts';
+import { ResponseCache } from '../../src/cache/response-cache.ts';
+import { systemClock, type ManualClock } from '../../src/clock.ts';
+import { ALL_CHANNELS, memoryHitChannel } from '../../src/diagnostics.ts';
+import { logMixin } from '../../src/logger.ts';
+import { mulberry32 } from '../../src/random.ts';
+import { percentile } from '../../src/stats/percentiles.ts';
+import { teardown, withSimulator } from '../helpers.ts';
+import { total } from './helpers.ts';
+
+// The instrumentation registers global providers: one test at a time in this file.
+const serial = test.serial;
+
+function anySubscriber(): boolean {
+  return ALL_CHANNELS.tracing.some((c) => c.hasSubscribers) || ALL_CHANNELS.plain.some((c) => c.hasSubscribers);
+}
+
+function metricReader() {
+  return new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
+}
+
+serial('switched off means off: no subscriber exists before start or after stop', async (t) => {
+  t.false(anySubscriber());
+  const setup = await withSimulator({}, {}, systemClock as ManualClock);
+  await setup.orchestrator.executeAgent('python-expert', 'uninstrumented');
+  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: metricReader(), spanExporter: new InMemorySpanExporter(), spanProcessor: 'simple' });
+  t.true(anySubscriber());
+  await setup.orchestrator.executeAgent('python-expert', 'instrumented');
+  t.is(instrumentation.hdr.agentLatency.snapshot().count, 1, 'only the call made while on was recorded');
+  await instrumentation.stop();
+  t.false(anySubscriber());
+  await teardown(setup);
+});
+
+serial('span tree: one agent span, the SDK spans under it (one per attempt), retries as events', async (t) => {
+  const spans = new InMemorySpanExporter();
+  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: metricReader(), spanExporter: spans, spanProcessor: 'simple' });
+  const setup = await withSimulator({ faults: { schedule: ['529', '529'], retryAfterMs: 1 } }, {}, systemClock as ManualClock);
+  try {
+    const result = await setup.orchestrator.executeAgent('python-expert', 'with two retries');
+    t.is(result.attempts, 3);
+    const finished = spans.getFinishedSpans();
+    const agent = finished.find((s) => s.name === 'invoke_agent python-expert')!;
+    t.truthy(agent);
+    t.is(agent.kind, SpanKind.INTERNAL);
+    t.is(agent.attributes['gen_ai.operation.name'], 'invoke_agent');
+    t.is(agent.attributes['gen_ai.agent.name'], 'python-expert');
+    t.is(agent.attributes['gen_ai.request.model'], 'claude-sonnet-5-5');
+    t.is(agent.attributes['gen_ai.usage.output_tokens'], result.usage.outputTokens);
+    t.is(agent.attributes['agentperf.attempts'], 3);
+    t.is(agent.attributes['agentperf.cache.result'], 'bypass');
+    t.deepEqual(agent.events.map((e) => [e.name, e.attributes?.['agentperf.retry.reason']]), [['retry', 'http_529'], ['retry', 'http_529']]);
+    const children = finished.filter((s) => s.parentSpanContext?.spanId === agent.spanContext().spanId);
+    t.is(children.length, 3, 'one SDK client span per attempt');
+    for (const child of children) {
+      t.is(child.kind, SpanKind.CLIENT);
+      t.is(child.attributes['gen_ai.operation.name'], 'chat');
+      t.is(child.spanContext().traceId, agent.spanContext().traceId);
+    }
+    t.is(finished.length, 4, 'no client span of our own beside the SDK ones');
+    t.is(finished.filter((s) => s.kind === SpanKind.CLIENT && s.status.code === SpanStatusCode.ERROR).length, 2);
+  } finally {
+    await teardown(setup);
+    await instrumentation.stop();
+  }
+});
+
+serial('a failed call sets error.type and an error status on the agent span', async (t) => {
+  const spans = new InMemorySpanExporter();
+  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: metricReader(), spanExporter: spans, spanProcessor: 'simple' });
+  const setup = await withSimulator({ faults: { schedule: ['400'] } }, {}, systemClock as ManualClock);
+  try {
+    await t.throwsAsync(setup.orchestrator.executeAgent('python-expert', 'bad request'));
+    const agent = spans.getFinishedSpans().find((s) => s.name === 'invoke_agent python-expert')!;
+    t.is(agent.attributes['error.type'], 'http_400');
+    t.is(agent.status.code, SpanStatusCode.ERROR);
+  } finally {
+    await teardown(setup);
+    await instrumentation.stop();
+  }
+});
+
+serial('metric values after a known workload are exact', async (t) => {
+  const reader = metricReader();
+  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: reader, spanExporter: 'none' });
+  const cache = await ResponseCache.open({});
+  instrumentation.observeCache(cache);
+  // One 500 then success for the first call: one retry.
+  const setup = await withSimulator({ faults: { schedule: ['500'], retryAfterMs: 1 } }, { cache }, systemClock as ManualClock);
+  try {
+    for (let i = 0; i < 10; i++) await setup.orchestrator.executeAgent('python-expert', `question ${i}`);
+    for (let i = 0; i < 10; i++) await setup.orchestrator.executeAgent('python-expert', `question ${i}`); // memory hits
+    for (let i = 0; i < 3; i++) await setup.orchestrator.executeAgent('legacy-helper', `other ${i}`);
+    await t.throwsAsync(setup.orchestrator.executeAgent('python-expert', '\u0000 invalid')); // rejected before the channel
+    t.is(await total(reader, 'agentperf.agent.calls', { 'gen_ai.agent.name': 'python-expert', 'agentperf.cache.result': 'miss' }), 10);
+    t.is(await total(reader, 'agentperf.agent.calls', { 'gen_ai.agent.name': 'python-expert', 'agentperf.cache.result': 'hit' }), 10);
+    t.is(await total(reader, 'agentperf.agent.calls', { 'gen_ai.agent.name': 'legacy-helper', 'agentperf.cache.result': 'miss' }), 3);
+    t.is(await total(reader, 'agentperf.cache.requests', { result: 'hit', tier: 'memory' }), 10);
+    t.is(await total(reader, 'agentperf.cache.requests', { result: 'miss' }), 13);
+    t.is(await total(reader, 'gen_ai.client.operation.duration'), 14, '13 successful attempts and one 500');
+    t.is(await total(reader, 'gen_ai.client.operation.duration', { 'error.type': 'http_500' }), 1);
+    t.is(await total(reader, 'gen_ai.client.token.usage', { 'gen_ai.token.type': 'output' }), 13);
+    t.is(await total(reader, 'agentperf.agent.duration'), 13, 'memory hits are in the HDR histograms, not here');
+    t.is(await total(reader, 'agentperf.retries', { reason: 'http_500' }), 1);
+    t.is(await total(reader, 'agentperf.agent.in_flight'), 0);
+    t.is(await total(reader, 'agentperf.cache.entries', { tier: 'memory' }), 13);
+    t.is(instrumentation.hdr.agentLatency.snapshot().count, 23);
+    t.is(instrumentation.hdr.cacheGet.memory.snapshot().count, 10);
+    t.is(instrumentation.hdr.queueWait.snapshot().count, 13);
+  } finally {
+    await teardown(setup);
+    await cache.close();
+    await instrumentation.stop();
+  }
+});
+
+serial('a subscriber that fails never throws into the core', async (t) => {
+  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: metricReader(), spanExporter: 'none', logger: pino({ level: 'silent' }) });
+  try {
+    t.notThrows(() => memoryHitChannel.publish(null));
+  } finally {
+    await instrumentation.stop();
+  }
+});
+
+serial('logs written inside an agent call carry its trace_id and span_id', async (t) => {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'debug', mixin: logMixin }, new Writable({ write: (chunk, _e, done) => { lines.push(JSON.parse(chunk.toString())); done(); } }));
+  const spans = new InMemorySpanExporter();
+  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: metricReader(), spanExporter: spans, spanProcessor: 'simple' });
+  const setup = await withSimulator({ faults: { schedule: ['529'], retryAfterMs: 1 } }, { logger }, systemClock as ManualClock);
+  try {
+    await setup.orchestrator.executeAgent('python-expert', 'logged retry');
+    const agent = spans.getFinishedSpans().find((s) => s.name.startsWith('invoke_agent'))!;
+    const retryLine = lines.find((l) => l.msg === 'retrying')!;
+    t.is(retryLine.trace_id, agent.spanContext().traceId);
+    t.is(retryLine.span_id, agent.spanContext().spanId);
+  } finally {
+    await teardown(setup);
+    await instrumentation.stop();
+  }
+});
+
+test('HDR percentiles agree with exact percentiles of the same data (3 significant digits)', (t) => {
+  const random = mulberry32(5);
+  const values = Array.from({ length: 20_000 }, () => Math.exp(3 + 1.2 * (random() + random() + random() - 1.5)));
+  const recorder = new LatencyRecorder();
+  for (const v of values) recorder.record(v);
+  const sorted = [...values].sort((a, b) => a - b);
+  const snapshot = recorder.snapshot();
+  for (const [p, got] of [[50, snapshot.p50], [90, snapshot.p90], [95, snapshot.p95], [99, snapshot.p99], [99.9, snapshot.p999], [100, snapshot.max]] as const) {
+    const exact = percentile(sorted, p);
+    // HDR keeps 3 significant digits (and microsecond units): within 0.1% plus half a unit.
+    t.true(Math.abs(got - exact) <= exact * 0.001 + 0.0005, `p${p}: hdr ${got} vs exact ${exact}`);
+  }
+  t.is(snapshot.count, 20_000);
+  // Interval snapshots reset; the total does not.
+  t.is(recorder.intervalSnapshot().count, 20_000);
+  recorder.record(1);
+  t.is(recorder.intervalSnapshot().count, 1);
+  t.is(recorder.snapshot().count, 20_001);
+  // Merging two recorders' exports equals recording everything in one.
+  const other = new LatencyRecorder();
+  for (const v of values.slice(0, 1_000)) other.record(v * 2);
+  const merged = mergeSnapshots([recorder.export(), other.export()]);
+  t.is(merged.count, 21_001);
+  t.true(merged.max >= snapshot.max);
+  recorder.destroy();
+  other.destroy();
+});
