@@ -1,7 +1,8 @@
 /**
  * Metric and span names. The GenAI ones follow the OpenTelemetry semantic conventions for
  * generative AI (gen_ai.client.*); the rest are agentperf's own. In Prometheus, dots become
- * underscores and the unit is appended (`gen_ai_client_operation_duration_seconds`).
+ * underscores and counters get `_total`; this exporter version states the unit in a `# UNIT`
+ * line rather than in the name (`gen_ai_client_operation_duration`, in seconds).
  */
 export const METRICS = {
   operationDuration: 'gen_ai.client.operation.duration',
