@@ -24,51 +24,59 @@ function build(): hdr.Histogram {
 
 export function snapshotOf(histogram: hdr.Histogram): PercentileSnapshot {
   const ms = (us: number) => us / 1000;
+  // A percentile is reported as its bucket's highest equivalent value, which can pass the
+  // maximum actually recorded by up to one bucket width: cap it there.
+  const max = histogram.maxValue;
+  const at = (p: number) => ms(Math.min(histogram.getValueAtPercentile(p), max));
   return {
     count: histogram.totalCount,
-    p50: ms(histogram.getValueAtPercentile(50)),
-    p90: ms(histogram.getValueAtPercentile(90)),
-    p95: ms(histogram.getValueAtPercentile(95)),
-    p99: ms(histogram.getValueAtPercentile(99)),
-    p999: ms(histogram.getValueAtPercentile(99.9)),
-    max: ms(histogram.maxValue),
+    p50: at(50),
+    p90: at(90),
+    p95: at(95),
+    p99: at(99),
+    p999: at(99.9),
+    max: ms(max),
     mean: ms(histogram.mean),
   };
 }
 
 /**
- * One latency series: a histogram of everything since start, and an interval histogram that
- * `intervalSnapshot()` reads and resets (what a per-second time series needs).
+ * One latency series in one histogram: a record is a single WebAssembly call. Interval
+ * snapshots (what a per-second series needs) are the difference from the previous interval
+ * mark, computed when asked, so recording never touches a second histogram.
  */
 export class LatencyRecorder {
-  private readonly total = build();
-  private interval = build();
+  readonly histogram = build();
+  private mark = build();
 
   /** Records a duration in milliseconds. */
   record(ms: number): void {
-    const us = Math.min(MAX_US, Math.max(1, Math.round(ms * 1000)));
-    this.total.recordValue(us);
-    this.interval.recordValue(us);
+    this.histogram.recordValue(Math.min(MAX_US, Math.max(1, Math.round(ms * 1000))));
   }
 
   snapshot(): PercentileSnapshot {
-    return snapshotOf(this.total);
+    return snapshotOf(this.histogram);
   }
 
+  /** What was recorded since the previous call (or since start). */
   intervalSnapshot(): PercentileSnapshot {
-    const snapshot = snapshotOf(this.interval);
-    this.interval.reset();
+    const interval = this.histogram.copyCorrectedForCoordinatedOmission(0);
+    interval.subtract(this.mark);
+    const snapshot = snapshotOf(interval);
+    this.mark.destroy();
+    this.mark = this.histogram.copyCorrectedForCoordinatedOmission(0);
+    interval.destroy();
     return snapshot;
   }
 
-  /** A copy of the whole-run histogram, e.g. to merge with other processes' recordings. */
+  /** The whole-run histogram, encoded, e.g. to merge with other processes' recordings. */
   export(): string {
-    return hdr.encodeIntoCompressedBase64(this.total);
+    return hdr.encodeIntoCompressedBase64(this.histogram);
   }
 
   destroy(): void {
-    this.total.destroy();
-    this.interval.destroy();
+    this.histogram.destroy();
+    this.mark.destroy();
   }
 }
 
@@ -85,22 +93,37 @@ export function mergeSnapshots(encoded: readonly string[]): PercentileSnapshot {
   return snapshot;
 }
 
-/** The in-process latency histograms agentperf keeps. */
+/**
+ * The in-process latency histograms agentperf keeps. A memory hit is recorded once, in
+ * `memoryHits` (it is both an agent call and a memory cache get); every other call in
+ * `upstreamCalls`. `agentLatency()` merges the two when read.
+ */
 export class HdrRegistry {
-  readonly agentLatency = new LatencyRecorder();
+  readonly upstreamCalls = new LatencyRecorder();
+  readonly memoryHits = new LatencyRecorder();
   readonly queueWait = new LatencyRecorder();
-  readonly cacheGet = { memory: new LatencyRecorder(), disk: new LatencyRecorder() };
+  readonly diskGets = new LatencyRecorder();
+
+  /** Every agent call, memory hits included. */
+  agentLatency(): PercentileSnapshot {
+    const merged = build();
+    merged.add(this.upstreamCalls.histogram);
+    merged.add(this.memoryHits.histogram);
+    const snapshot = snapshotOf(merged);
+    merged.destroy();
+    return snapshot;
+  }
 
   snapshot(): Record<'agentLatency' | 'queueWait' | 'cacheGetMemory' | 'cacheGetDisk', PercentileSnapshot> {
     return {
-      agentLatency: this.agentLatency.snapshot(),
+      agentLatency: this.agentLatency(),
       queueWait: this.queueWait.snapshot(),
-      cacheGetMemory: this.cacheGet.memory.snapshot(),
-      cacheGetDisk: this.cacheGet.disk.snapshot(),
+      cacheGetMemory: this.memoryHits.snapshot(),
+      cacheGetDisk: this.diskGets.snapshot(),
     };
   }
 
   destroy(): void {
-    for (const r of [this.agentLatency, this.queueWait, this.cacheGet.memory, this.cacheGet.disk]) r.destroy();
+    for (const r of [this.upstreamCalls, this.memoryHits, this.queueWait, this.diskGets]) r.destroy();
   }
 }

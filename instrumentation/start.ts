@@ -3,10 +3,10 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, type Sampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { readFileSync } from 'node:fs';
 import { rootLogger, setLogContext, type Logger } from '../src/logger.ts';
-import { StorageContextManager, contextStorage } from './context.ts';
+import { contextManager } from './context.ts';
 import { HdrRegistry } from './hdr-registry.ts';
 import { Subscribers } from './subscribers.ts';
 
@@ -28,6 +28,12 @@ export interface InstrumentationOptions {
   spanExporter?: SpanExporter | 'none';
   /** `simple` exports each span at once (tests); `batch` (default) in the background. */
   spanProcessor?: 'simple' | 'batch';
+  /**
+   * Head sampling: the share of traces recorded (0 to 1), parent-based so the SDK's spans
+   * follow their agent span. Default from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, else 1.
+   * Metrics and HDR histograms record every call whatever is sampled.
+   */
+  sampleRatio?: number;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
 }
@@ -41,6 +47,13 @@ export interface Instrumentation {
   observeCache(cache: Parameters<Subscribers['observeCache']>[0]): void;
   /** Flushes spans and metrics, unsubscribes from every channel, and unregisters the providers. */
   stop(): Promise<void>;
+}
+
+function samplerFor(ratio: number | undefined, env: NodeJS.ProcessEnv): Sampler {
+  let r = ratio;
+  if (r === undefined && (env.OTEL_TRACES_SAMPLER === 'traceidratio' || env.OTEL_TRACES_SAMPLER === 'parentbased_traceidratio')) r = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1');
+  if (r === undefined || !Number.isFinite(r) || r >= 1) return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(Math.max(0, r)) });
 }
 
 function spanExporterFromEnv(env: NodeJS.ProcessEnv): SpanExporter | undefined {
@@ -80,11 +93,11 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
   let tracerProvider: BasicTracerProvider | undefined;
   if (exporter) {
     const processor = options.spanProcessor === 'simple' ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
-    tracerProvider = new BasicTracerProvider({ resource, spanProcessors: [processor] });
-    context.setGlobalContextManager(new StorageContextManager());
+    tracerProvider = new BasicTracerProvider({ resource, spanProcessors: [processor], sampler: samplerFor(options.sampleRatio, env) });
+    context.setGlobalContextManager(contextManager);
     trace.setGlobalTracerProvider(tracerProvider);
-    setLogContext(() => {
-      const span = trace.getSpan(contextStorage.getStore() ?? context.active());
+    setLogContext((call) => {
+      const span = call ? Subscribers.spanOf(call) : trace.getSpan(context.active());
       if (!span) return undefined;
       const { traceId, spanId } = span.spanContext();
       return { trace_id: traceId, span_id: spanId };

@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Meter, type Span, type Tracer } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace, type Context, type Meter, type Span, type Tracer } from '@opentelemetry/api';
 import {
   agentChannel,
   attemptChannel,
@@ -19,7 +19,7 @@ import {
 } from '../src/diagnostics.ts';
 import { errorType } from '../src/errors.ts';
 import type { Logger } from '../src/logger.ts';
-import { contextStorage } from './context.ts';
+import { contextManager, syncStore } from './context.ts';
 import type { HdrRegistry } from './hdr-registry.ts';
 import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRICS, OPERATION_DURATION_BUCKETS, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS } from './names.ts';
 
@@ -27,6 +27,14 @@ const SPAN = Symbol('agentperf.span');
 const STARTED = Symbol('agentperf.started');
 type WithSpan = AgentCallMessage & { [SPAN]?: Span };
 type WithStart = { [STARTED]?: number };
+
+/** Per agent, by cache result: numeric fields, so a memory hit is one increment. */
+interface CallCounts {
+  hit: number;
+  miss: number;
+  bypass: number;
+  error: number;
+}
 
 interface CacheStatsSource {
   stats(): { memory: { entries: number; bytes: number }; disk: { entries: number; bytes: number } | undefined };
@@ -38,9 +46,12 @@ interface CacheStatsSource {
  */
 export class Subscribers {
   private readonly unsubscribers: Array<() => void> = [];
-  /** Memory hits are counted here and read by observable instruments at collection time. */
-  private readonly callCounts = new Map<string, Map<string, number>>();
+  /** Calls are counted here and read by observable instruments at collection time. */
+  private readonly callCounts = new Map<string, CallCounts>();
   private readonly cacheRequestCounts = new Map<string, number>();
+  private memoryHitCount = 0;
+  /** Calls in progress per agent, read by an observable gauge (no OTel call per call). */
+  private readonly inFlight = new Map<string, number>();
   private readonly circuitStates = new Map<string, number>();
   private readonly caches = new Set<CacheStatsSource>();
 
@@ -62,16 +73,23 @@ export class Subscribers {
     const agentDuration = m.createHistogram(METRICS.agentDuration, { unit: 's', description: 'Agent calls that were not memory-cache hits, from call to result', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
     const queueWait = m.createHistogram(METRICS.queueWait, { unit: 's', description: 'Time agent calls waited for a concurrency slot', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
     const agentErrors = m.createCounter(METRICS.agentErrors, { description: 'Failed agent calls by error type' });
-    const inFlight = m.createUpDownCounter(METRICS.inFlight, { description: 'Agent calls in progress (memory hits finish at once and are not counted)' });
+    m.createObservableGauge(METRICS.inFlight, { description: 'Agent calls in progress (memory hits finish at once and are not counted)' }).addCallback((result) => {
+      for (const [agent, count] of this.inFlight) result.observe(count, { 'gen_ai.agent.name': agent });
+    });
     const retries = m.createCounter(METRICS.retries, { description: 'Retried API attempts by reason' });
     const evictions = m.createCounter(METRICS.cacheEvictions, { description: 'Cache evictions by tier' });
     const expirations = m.createCounter(METRICS.cacheExpirations, { description: 'Expired cache entries removed, by tier' });
     const integrity = m.createCounter(METRICS.cacheIntegrityFailures, { description: 'Cache entries that failed HMAC verification (never served)' });
 
     m.createObservableCounter(METRICS.agentCalls, { description: 'Agent calls by agent and cache result (memory hits included)' }).addCallback((result) => {
-      for (const [agent, byResult] of this.callCounts) for (const [cacheResult, count] of byResult) result.observe(count, { 'gen_ai.agent.name': agent, 'agentperf.cache.result': cacheResult });
+      for (const [agent, counts] of this.callCounts) {
+        for (const cacheResult of ['hit', 'miss', 'bypass', 'error'] as const) {
+          if (counts[cacheResult] > 0) result.observe(counts[cacheResult], { 'gen_ai.agent.name': agent, 'agentperf.cache.result': cacheResult });
+        }
+      }
     });
     m.createObservableCounter(METRICS.cacheRequests, { description: 'Cache lookups by result and tier' }).addCallback((result) => {
+      if (this.memoryHitCount > 0) result.observe(this.memoryHitCount, { result: 'hit', tier: 'memory' });
       for (const [key, count] of this.cacheRequestCounts) {
         const [cacheResult, tier] = key.split('|');
         result.observe(count, { result: cacheResult!, tier: tier! });
@@ -91,43 +109,36 @@ export class Subscribers {
     tierGauge(METRICS.cacheBytes, 'By', (s) => s.bytes);
     tierGauge(METRICS.cacheEntries, '{entry}', (s) => s.entries);
 
-    // Memory hits: the hottest path. Two HDR records (WebAssembly, ~0.02 µs each) and two
-    // counter increments; no span, no OpenTelemetry call per hit.
+    // Memory hits: the hottest path. One HDR record (WebAssembly, ~0.02 µs) and two numeric
+    // increments; no span and no OpenTelemetry call per hit (observable counters read them).
     this.on(memoryHitChannel, (hit: MemoryHitMessage) => {
-      this.hdr.agentLatency.record(hit.latencyMs);
-      this.hdr.cacheGet.memory.record(hit.latencyMs);
-      this.countCall(hit.agent, 'hit');
-      this.countCacheRequest('hit', 'memory');
+      this.hdr.memoryHits.record(hit.latencyMs);
+      this.countsFor(hit.agent).hit++;
+      this.memoryHitCount++;
     });
 
     if (this.tracer) {
-      const tracer = this.tracer;
-      // The agent span becomes the active context for the whole call (see context.ts).
-      // The channel's store type is the core's business; this store holds OTel contexts.
-      const start = agentChannel.start as unknown as { bindStore(store: typeof contextStorage, transform: (message: unknown) => Context): void; unbindStore(store: typeof contextStorage): boolean };
-      start.bindStore(contextStorage, (raw) => {
-        const message = raw as WithSpan;
-        const parent = contextStorage.getStore() ?? ROOT_CONTEXT;
-        try {
-          const span = tracer.startSpan(
-            `invoke_agent ${message.agent}`,
-            { kind: SpanKind.INTERNAL, attributes: { [A.operation]: 'invoke_agent', [A.agentName]: message.agent, [A.requestModel]: message.model } },
-            parent,
-          );
-          message[SPAN] = span;
-          return trace.setSpan(parent, span);
-        } catch (error) {
-          this.log.warn({ err: error }, 'instrumentation: starting the agent span failed');
-          return parent;
-        }
+      // While an attempt's provider call starts (synchronously), its agent span is the active
+      // context: the Anthropic SDK starts its gen_ai client span then, as a child of it.
+      const start = attemptChannel.start as unknown as { bindStore(store: typeof syncStore, transform: (message: unknown) => Context): void; unbindStore(store: typeof syncStore): boolean };
+      start.bindStore(syncStore, (raw) => {
+        const span = ((raw as AttemptMessage).call as WithSpan | undefined)?.[SPAN];
+        return span ? trace.setSpan(contextManager.active(), span) : contextManager.active();
       });
-      this.unsubscribers.push(() => start.unbindStore(contextStorage));
+      this.unsubscribers.push(() => start.unbindStore(syncStore));
     }
 
     this.onTracing(agentChannel, {
       start: (message: AgentCallMessage & WithStart) => {
         message[STARTED] = performance.now();
-        inFlight.add(1, { 'gen_ai.agent.name': message.agent });
+        this.inFlight.set(message.agent, (this.inFlight.get(message.agent) ?? 0) + 1);
+        if (this.tracer) {
+          (message as WithSpan)[SPAN] = this.tracer.startSpan(
+            `invoke_agent ${message.agent}`,
+            { kind: SpanKind.INTERNAL, attributes: { [A.operation]: 'invoke_agent', [A.agentName]: message.agent, [A.requestModel]: message.model } },
+            contextManager.active(),
+          );
+        }
       },
       error: (message: AgentCallMessage) => {
         const type = errorType(message.error);
@@ -139,13 +150,13 @@ export class Subscribers {
         }
       },
       asyncEnd: (message: AgentCallMessage & WithStart) => {
-        inFlight.add(-1, { 'gen_ai.agent.name': message.agent });
+        this.inFlight.set(message.agent, (this.inFlight.get(message.agent) ?? 1) - 1);
         const elapsedMs = performance.now() - (message[STARTED] ?? performance.now());
         const result = message.result;
         const cacheResult = result?.cached ? 'hit' : (message.cacheResult ?? 'miss');
-        this.hdr.agentLatency.record(elapsedMs);
+        this.hdr.upstreamCalls.record(elapsedMs);
         agentDuration.record(elapsedMs / 1000, { 'gen_ai.agent.name': message.agent, 'agentperf.cache.result': cacheResult });
-        this.countCall(message.agent, message.error ? 'error' : cacheResult);
+        this.countsFor(message.agent)[message.error ? 'error' : cacheResult]++;
         if (cacheResult !== 'bypass' && !message.error) this.countCacheRequest(cacheResult, result?.cacheTier ?? 'none');
         if (result && !result.cached && result.attempts > 0) {
           this.hdr.queueWait.record(result.queueMs);
@@ -185,17 +196,17 @@ export class Subscribers {
         message[STARTED] = performance.now();
       },
       asyncEnd: (message: CacheOperationMessage & WithStart) => {
-        this.hdr.cacheGet.disk.record(performance.now() - (message[STARTED] ?? performance.now()));
+        this.hdr.diskGets.record(performance.now() - (message[STARTED] ?? performance.now()));
       },
     });
 
     this.on(retryChannel, (retry: RetryMessage) => {
       retries.add(1, { 'gen_ai.agent.name': retry.agent, reason: retry.reason });
-      this.activeSpan()?.addEvent('retry', { 'agentperf.attempt': retry.attempt, 'agentperf.retry.delay_ms': Math.round(retry.delayMs), 'agentperf.retry.reason': retry.reason });
+      (retry.call as WithSpan | undefined)?.[SPAN]?.addEvent('retry', { 'agentperf.attempt': retry.attempt, 'agentperf.retry.delay_ms': Math.round(retry.delayMs), 'agentperf.retry.reason': retry.reason });
     });
     this.on(circuitChannel, (change: CircuitMessage) => {
       this.circuitStates.set(change.model, CIRCUIT_STATE_VALUE[change.to]);
-      this.activeSpan()?.addEvent('circuit_state_change', { 'gen_ai.request.model': change.model, 'agentperf.circuit.from': change.from, 'agentperf.circuit.to': change.to });
+      (change.call as WithSpan | undefined)?.[SPAN]?.addEvent('circuit_state_change', { 'gen_ai.request.model': change.model, 'agentperf.circuit.from': change.from, 'agentperf.circuit.to': change.to });
     });
     this.on(cacheEvictionChannel, (event: CacheEventMessage) => evictions.add(1, { tier: event.tier }));
     this.on(cacheExpirationChannel, (event: CacheEventMessage) => expirations.add(1, { tier: event.tier }));
@@ -206,15 +217,15 @@ export class Subscribers {
     for (const undo of this.unsubscribers.splice(0)) undo();
   }
 
-  private activeSpan(): Span | undefined {
-    const context = contextStorage.getStore();
-    return context ? trace.getSpan(context) : undefined;
+  /** The span of a traced call, for log lines written on its behalf. */
+  static spanOf(call: object): Span | undefined {
+    return (call as WithSpan)[SPAN];
   }
 
-  private countCall(agent: string, cacheResult: string): void {
-    let byResult = this.callCounts.get(agent);
-    if (!byResult) this.callCounts.set(agent, (byResult = new Map()));
-    byResult.set(cacheResult, (byResult.get(cacheResult) ?? 0) + 1);
+  private countsFor(agent: string): CallCounts {
+    let counts = this.callCounts.get(agent);
+    if (!counts) this.callCounts.set(agent, (counts = { hit: 0, miss: 0, bypass: 0, error: 0 }));
+    return counts;
   }
 
   private countCacheRequest(result: string, tier: string): void {

@@ -8,7 +8,8 @@ import { AgentperfError, UsageError } from './errors.ts';
 import { parseFaults } from './providers/simulator/faults.ts';
 import { parseLatency } from './providers/simulator/latency.ts';
 import { startSimulator } from './providers/simulator/server.ts';
-import { formatCacheBench, formatOrchestratorBench } from './report/bench.ts';
+import { formatCacheBench, formatOrchestratorBench, formatOverheadBench } from './report/bench.ts';
+import { benchOverhead, DEFAULT_OVERHEAD_BENCH } from './bench/overhead.ts';
 import { benchCache, DEFAULT_CACHE_BENCH } from './bench/cache.ts';
 import { formatCacheReport } from './report/cache.ts';
 import { formatRunSummary } from './report/run-summary.ts';
@@ -31,10 +32,12 @@ program
   .option('--latency <spec>', 'simulator latency: fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN,P99 [+MS/token]', DEFAULT_RUN_OPTIONS.latency)
   .option('--faults <spec>', 'simulator faults: TYPE:RATE,... (429, 500, 529, hang, reset, malformed)', DEFAULT_RUN_OPTIONS.faults)
   .option('--seed <n>', 'simulator seed', String(DEFAULT_RUN_OPTIONS.seed))
+  .option('--metrics-port <n>', 'port of the Prometheus /metrics endpoint during the run (0: any free port)', String(DEFAULT_RUN_OPTIONS.metricsPort))
   .option('--live', 'call the real API (needs ANTHROPIC_API_KEY)')
   .option('--json', 'print the summary as JSON')
   .action(async (opts) => {
     const summary = await runDemo({
+      metricsPort: parseIntegerOption('metrics-port', opts.metricsPort, 0, 65_535),
       calls: parseIntegerOption('calls', opts.calls, 1, 1_000_000),
       concurrency: parseIntegerOption('concurrency', opts.concurrency, 1, 10_000),
       agentsFile: opts.agents,
@@ -151,6 +154,20 @@ bench
       openEntries: parseIntegerOption('open-entries', opts.openEntries, 1, 10_000_000),
     });
     out(opts.json ? JSON.stringify(result, null, 2) : formatCacheBench(result));
+  });
+
+bench
+  .command('overhead')
+  .description('instrumentation fully on against fully off, alternating blocks in fresh processes')
+  .option('--pairs <n>', 'on/off pairs per workload', String(DEFAULT_OVERHEAD_BENCH.pairs))
+  .option('--duration <duration>', 'measured time per block', `${DEFAULT_OVERHEAD_BENCH.durationMs}ms`)
+  .option('--json', 'print the result as JSON')
+  .action(async (opts) => {
+    const result = await benchOverhead(
+      { ...DEFAULT_OVERHEAD_BENCH, pairs: parseIntegerOption('pairs', opts.pairs, 1, 1_000), durationMs: parseDurationMs('duration', opts.duration) },
+      (block) => process.stderr.write(`  ${block.spec.workload} ${block.spec.instrumented ? 'on ' : 'off'}: ${Math.round(block.callsPerSec)} calls/s\n`),
+    );
+    out(opts.json ? JSON.stringify(result, null, 2) : formatOverheadBench(result));
   });
 
 // Commander reports its own usage errors; make every flavour of bad input exit 2 with one line.

@@ -29,6 +29,8 @@ export interface AgentCallMessage {
 
 /** Context of one provider attempt (the SDK emits its own client span for it). */
 export interface AttemptMessage {
+  /** The traced agent call this attempt serves, when one is traced (subscribers find its span). */
+  call?: AgentCallMessage;
   agent: string;
   model: string;
   provider: string;
@@ -47,6 +49,7 @@ export interface CacheOperationMessage {
 }
 
 export interface RetryMessage {
+  call?: AgentCallMessage;
   agent: string;
   model: string;
   /** The attempt that failed. */
@@ -57,6 +60,8 @@ export interface RetryMessage {
 }
 
 export interface CircuitMessage {
+  /** The traced call whose attempt moved the breaker, when there is one. */
+  call?: AgentCallMessage;
   model: string;
   from: CircuitState;
   to: CircuitState;

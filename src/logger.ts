@@ -2,19 +2,28 @@ import pino, { type Logger } from 'pino';
 
 export type { Logger };
 
-let logContext: (() => Record<string, string> | undefined) | undefined;
+type LogContextProvider = (call?: object) => Record<string, string> | undefined;
+
+let logContext: LogContextProvider | undefined;
 
 /**
- * Lets instrumentation add fields to every log line (trace_id and span_id inside a span)
- * without the core importing OpenTelemetry. `undefined` removes the hook.
+ * Lets instrumentation add trace_id and span_id to log lines without the core importing
+ * OpenTelemetry. The provider is asked with no argument for every line (the context active
+ * right then), and with a traced call's diagnostics message by `logFieldsFor`, for lines
+ * written after an await, where no ambient context survives. `undefined` removes the hook.
  */
-export function setLogContext(provider: (() => Record<string, string> | undefined) | undefined): void {
+export function setLogContext(provider: LogContextProvider | undefined): void {
   logContext = provider;
 }
 
-/** The fields the hook adds; any pino logger can use it as its `mixin`. */
+/** The fields the hook adds for the active context; any pino logger can use it as its `mixin`. */
 export function logMixin(): Record<string, string> {
   return logContext?.() ?? {};
+}
+
+/** trace_id and span_id of a traced call, for a log line written on its behalf. */
+export function logFieldsFor(call: object | undefined): Record<string, string> | undefined {
+  return call === undefined ? undefined : logContext?.(call);
 }
 
 /**

@@ -55,11 +55,13 @@ test('--live without a key is a usage error', async (t) => {
 });
 
 test('run prints the summary and exits 0', async (t) => {
-  const { code, stdout } = await run(['run', '--calls', '40', '--json', '--latency', 'fixed:1']);
+  const { code, stdout } = await run(['run', '--calls', '40', '--json', '--latency', 'fixed:1', '--metrics-port', '0']);
   t.is(code, 0);
   const summary = JSON.parse(stdout);
   t.is(summary.calls, 40);
   t.is(summary.counters.calls, 40);
+  t.is(summary.hdr.agentLatency.count, 40);
+  t.regex(summary.metricsUrl, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
   t.is(summary.latencyMs.count + Object.values(summary.errorsByType as Record<string, number>).reduce((a, b) => a + b, 0), 40);
 });
 

@@ -1,3 +1,5 @@
+import { startInstrumentation } from '../../instrumentation/start.ts';
+import type { PercentileSnapshot } from '../../instrumentation/hdr-registry.ts';
 import { ResponseCache, type CacheStats } from '../cache/response-cache.ts';
 import { loadAgents } from '../config/agents.ts';
 import { errorType } from '../errors.ts';
@@ -18,6 +20,8 @@ export interface RunOptions {
   /** Simulator faults spec (see parseFaults). */
   faults: string;
   seed: number;
+  /** Port of the Prometheus /metrics endpoint during the run; 0 picks a free one. */
+  metricsPort: number;
 }
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = {
@@ -26,6 +30,7 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   latency: 'lognormal:40,250+0.05/token',
   faults: '429:0.02,529:0.02,500:0.01',
   seed: 7,
+  metricsPort: 9464,
 };
 
 export interface RunSummary {
@@ -38,6 +43,9 @@ export interface RunSummary {
   queueMs: LatencySummary;
   counters: OrchestratorCounters;
   cache: CacheStats;
+  /** In-process HDR histograms (milliseconds). */
+  hdr: Record<'agentLatency' | 'queueWait' | 'cacheGetMemory' | 'cacheGetDisk', PercentileSnapshot>;
+  metricsUrl: string | undefined;
   errorsByType: Record<string, number>;
   totalCostUsd: number;
 }
@@ -48,6 +56,7 @@ export interface RunSummary {
  */
 export async function runDemo(options: RunOptions): Promise<RunSummary> {
   const agents = await loadAgents(options.agentsFile);
+  const instrumentation = await startInstrumentation({ prometheus: { port: options.metricsPort } });
   const setup = await setupProvider({
     live: options.live,
     simulator: { latency: parseLatency(options.latency), faults: parseFaults(options.faults), seed: options.seed },
@@ -56,13 +65,20 @@ export async function runDemo(options: RunOptions): Promise<RunSummary> {
   });
   // Memory only: the demo leaves nothing on disk and needs no secret.
   const cache = await ResponseCache.open({ logger: rootLogger });
+  instrumentation.observeCache(cache);
   const orchestrator = new Orchestrator({ agents, provider: setup.provider, maxConcurrent: options.concurrency, maxQueued: options.calls, cache });
   const names = agents.map((a) => a.name);
-  // Each task appears twice, far apart, so repeats are realistic but rarely in flight together.
-  const items = Array.from({ length: options.calls }, (_, i) => ({ agent: names[i % names.length]!, task: `Task ${i % Math.ceil(options.calls / 2)}: explain the trade-offs of approach ${i % 7}` }));
+  // Each task appears twice: a first pass of distinct tasks, then a pass of repeats, which
+  // the response cache answers (submitted together, a repeat would share its original's
+  // in-flight call instead).
+  const distinct = Math.ceil(options.calls / 2);
+  const items = Array.from({ length: options.calls }, (_, i) => {
+    const n = i % distinct;
+    return { agent: names[n % names.length]!, task: `Task ${n}: explain the trade-offs of approach ${n % 7}` };
+  });
   const startedAt = performance.now();
   try {
-    const settled = await orchestrator.executeMany(items);
+    const settled = [...(await orchestrator.executeMany(items.slice(0, distinct))), ...(await orchestrator.executeMany(items.slice(distinct)))];
     const durationMs = performance.now() - startedAt;
     const latencies: number[] = [];
     const queueWaits: number[] = [];
@@ -88,6 +104,8 @@ export async function runDemo(options: RunOptions): Promise<RunSummary> {
       queueMs: summarize(queueWaits),
       counters: orchestrator.stats(),
       cache: cache.stats(),
+      hdr: instrumentation.hdr.snapshot(),
+      metricsUrl: instrumentation.metricsUrl,
       errorsByType,
       totalCostUsd,
     };
@@ -95,5 +113,6 @@ export async function runDemo(options: RunOptions): Promise<RunSummary> {
     await orchestrator.close();
     await setup.stop();
     await cache.close();
+    await instrumentation.stop();
   }
 }

@@ -3,6 +3,11 @@ import { AbortedError } from '../errors.ts';
 
 export class Flight<T> {
   promise!: Promise<T>;
+  /**
+   * The diagnostics message of the traced call that started this flight, when tracing is on:
+   * attempts and retries name it, so instrumentation can attach them to that call's span.
+   */
+  trace: object | undefined;
   /** Callers waiting on this flight; the flight is cancelled when the last one leaves. */
   waiters = 1;
   private cancel: Cancellation | undefined;

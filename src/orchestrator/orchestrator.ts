@@ -6,7 +6,7 @@ import type { Cancellation } from '../cancellation.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { agentChannel, attemptChannel, circuitChannel, memoryHitChannel, retryChannel, traced, type AgentCallMessage } from '../diagnostics.ts';
 import { AbortedError, ClosedError, errorType, TimeoutError, UnknownAgentError, UnknownModelError } from '../errors.ts';
-import { rootLogger, type Logger } from '../logger.ts';
+import { logFieldsFor, rootLogger, type Logger } from '../logger.ts';
 import { inputTokensOf } from '../providers/simulator/respond.ts';
 import type { MessageParams, MessagesProvider, ProviderResult } from '../providers/types.ts';
 import { CircuitBreaker, DEFAULT_CIRCUIT_OPTIONS, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.ts';
@@ -159,6 +159,8 @@ export class Orchestrator {
   private readonly random: () => number;
   private readonly log: Logger;
   private closed = false;
+  /** The traced call whose attempt the breaker is judging right now (set around sync calls only). */
+  private judging: AgentCallMessage | undefined;
   private readonly counters: OrchestratorCounters = { calls: 0, succeeded: 0, failed: 0, upstreamAttempts: 0, retries: 0, coalesced: 0 };
 
   constructor(options: OrchestratorOptions) {
@@ -185,7 +187,7 @@ export class Orchestrator {
       if (!breaker) {
         breaker = new CircuitBreaker(model.id, this.circuitOptions, this.clock, (m, from, to) => {
           this.log.warn({ model: m, from, to }, 'circuit breaker changed state');
-          if (circuitChannel.hasSubscribers) circuitChannel.publish({ model: m, from, to });
+          if (circuitChannel.hasSubscribers) circuitChannel.publish({ call: this.judging, model: m, from, to });
         });
         this.breakers.set(model.id, breaker);
       }
@@ -244,18 +246,21 @@ export class Orchestrator {
         return Promise.resolve(result);
       }
     }
-    if (!agentChannel.hasSubscribers) return this.runFlight(call, options, startedAt);
+    if (!agentChannel.hasSubscribers) return this.runFlight(call, options, startedAt, undefined);
     const message: AgentCallMessage = { agent: call.agent.config.name, model: call.agent.model.id, cacheResult: call.cacheKey === undefined ? 'bypass' : 'miss' };
-    // The flight starts inside the traced call, so retries and SDK spans happen in its context.
-    return agentChannel.tracePromise(() => this.runFlight(call, options, startedAt), message);
+    return agentChannel.tracePromise(() => this.runFlight(call, options, startedAt, message), message);
   }
 
   /** Joins or starts the upstream flight for a call and turns its outcome into the result. */
-  private runFlight(call: PreparedCall, options: ExecuteOptions, startedAt: number): Promise<AgentResult> {
+  private runFlight(call: PreparedCall, options: ExecuteOptions, startedAt: number, trace: AgentCallMessage | undefined): Promise<AgentResult> {
     let flight = this.coalescer.join(call.canonical);
     const joined = flight !== undefined;
     if (flight) this.counters.coalesced++;
-    else flight = this.coalescer.start(call.canonical, (started) => this.callUpstream(call, options, started, startedAt));
+    else
+      flight = this.coalescer.start(call.canonical, (started) => {
+        started.trace = trace; // set before the first await inside callUpstream reads it
+        return this.callUpstream(call, options, started, startedAt);
+      });
     // One .then rather than an async function: a promise less per call on the hot path.
     return this.coalescer.wait(flight, options.signal).then(
       (outcome) => {
@@ -358,7 +363,12 @@ export class Orchestrator {
       // provider's own per-request timer, which costs nothing extra (see the bench notes).
       const cancellable = options.signal !== undefined || this.clock !== systemClock;
       for (let attempt = 1; ; attempt++) {
-        breaker.admit();
+        this.judging = flight.trace as AgentCallMessage | undefined;
+        try {
+          breaker.admit();
+        } finally {
+          this.judging = undefined;
+        }
         this.counters.upstreamAttempts++;
         // One timeout per attempt: the attempt's own, or what is left of the deadline.
         const leftMs = deadlineAt - this.clock.now();
@@ -372,10 +382,12 @@ export class Orchestrator {
           const request = controller ? { signal: controller.signal, timeoutMs } : { timeoutMs };
           const result = await traced(
             attemptChannel,
-            () => ({ agent: call.agent.config.name, model: call.agent.model.id, provider: this.provider.name, attempt }),
+            () => ({ call: flight.trace as AgentCallMessage | undefined, agent: call.agent.config.name, model: call.agent.model.id, provider: this.provider.name, attempt }),
             () => this.provider.createMessage(call.params, request),
           );
+          this.judging = flight.trace as AgentCallMessage | undefined;
           breaker.onSuccess();
+          this.judging = undefined;
           return { result, attempts: attempt, queueMs };
         } catch (thrown) {
           // The provider reports an abort its own way; our reason (timeout, caller, close) is the truth.
@@ -387,14 +399,16 @@ export class Orchestrator {
           timer?.cancel();
           unsubscribe?.();
         }
+        this.judging = flight.trace as AgentCallMessage | undefined;
         breaker.onFailure(error);
+        this.judging = undefined;
         if (flight.cancelled || attempt >= this.retry.maxAttempts || !isRetryable(error)) throw error;
         const delayMs = retryDelayMs(this.retry, attempt, error, this.random);
         // Waiting past the deadline only to fail there helps nobody: fail now with the cause.
         if (this.clock.now() + delayMs >= deadlineAt) throw error;
         this.counters.retries++;
-        if (retryChannel.hasSubscribers) retryChannel.publish({ agent: call.agent.config.name, model: call.agent.model.id, attempt, delayMs, reason: errorType(error) });
-        this.log.debug({ agent: call.agent.config.name, attempt, delayMs: Math.round(delayMs), error: (error as Error).message }, 'retrying');
+        if (retryChannel.hasSubscribers) retryChannel.publish({ call: flight.trace, agent: call.agent.config.name, model: call.agent.model.id, attempt, delayMs, reason: errorType(error) });
+        this.log.debug({ ...logFieldsFor(flight.trace), agent: call.agent.config.name, attempt, delayMs: Math.round(delayMs), error: (error as Error).message }, 'retrying');
         await this.clock.sleep(delayMs, flight.cancellation);
       }
     } finally {

@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import type { CacheBenchResult } from '../bench/cache.ts';
 import type { OrchestratorBenchResult } from '../bench/orchestrator.ts';
+import type { OverheadBenchResult } from '../bench/overhead.ts';
 
 const style = { head: [], border: [] };
 const pct = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)}%`;
@@ -46,4 +47,28 @@ export function formatCacheBench(result: CacheBenchResult): string {
     `< 200 ms: ${result.open.medianMs < 200 ? 'met' : 'MISSED'}`,
   ]);
   return `${table.toString()}\nmemory hit / floor (p50): ${result.memoryToFloorRatio.toFixed(2)}x, measured in the same interleaved rounds\n${open.toString()}\n`;
+}
+
+const interval = (i: { estimate: number; low: number; high: number }) => `${i.estimate >= 0 ? '+' : ''}${i.estimate.toFixed(2)}% [${i.low.toFixed(2)}, ${i.high.toFixed(2)}]`;
+
+export function formatOverheadBench(result: OverheadBenchResult): string {
+  const table = new Table({ head: ['workload', 'calls/s off → on (medians)', 'throughput overhead [95% CI]', 'p50 added', 'p99 added', 'main-thread CPU per call added', 'calls per CPU second lost', 'target (throughput)'], style });
+  for (const w of result.workloads) {
+    const med = (instrumented: boolean) => {
+      const values = w.blocks.filter((b) => b.spec.instrumented === instrumented).map((b) => b.callsPerSec).sort((a, b) => a - b);
+      return values[values.length >> 1]!;
+    };
+    table.push([
+      w.workload,
+      `${Math.round(med(false)).toLocaleString('en-US')} → ${Math.round(med(true)).toLocaleString('en-US')}`,
+      interval(w.throughputPct),
+      interval(w.p50Pct),
+      interval(w.p99Pct),
+      interval(w.busyPct),
+      interval(w.cpuThroughputPct),
+      `<= ${w.target}%: ${w.throughputPct.estimate <= w.target ? 'met' : 'MISSED'}`,
+    ]);
+  }
+  const o = result.options;
+  return `${table.toString()}\n${o.pairs} on/off pairs per workload, each block a fresh process (${o.warmupMs} ms warmup, ${o.durationMs} ms measured, concurrency ${o.concurrency}); overheads are medians of paired ratios with bootstrap 95% intervals; ${(result.elapsedMs / 1000).toFixed(1)} s in all.\n`;
 }

@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
 import type { RunSummary } from '../commands/run.ts';
 
-const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(1)} ms` : '-');
+const ms = (value: number) => (Number.isFinite(value) ? `${value < 1 ? value.toFixed(3) : value.toFixed(1)} ms` : '-');
 
 /** The console table `agentperf run` prints (pure: data in, text out). */
 export function formatRunSummary(summary: RunSummary): string {
@@ -24,5 +24,10 @@ export function formatRunSummary(summary: RunSummary): string {
     { 'errors by type': Object.entries(summary.errorsByType).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none' },
     { 'estimated cost': `$${summary.totalCostUsd.toFixed(4)}` },
   );
-  return `${totals.toString()}\n${latency.toString()}\n`;
+  const hdr = new Table({ head: ['HDR (in-process)', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], style: { head: [], border: [] } });
+  for (const [label, h] of [['agent calls', summary.hdr.agentLatency], ['queue wait', summary.hdr.queueWait], ['cache get: memory', summary.hdr.cacheGetMemory], ['cache get: disk', summary.hdr.cacheGetDisk]] as const) {
+    hdr.push([label, h.count, ms(h.p50), ms(h.p90), ms(h.p99), ms(h.p999), ms(h.max)]);
+  }
+  const metrics = summary.metricsUrl ? `Prometheus metrics were served at ${summary.metricsUrl} during the run.\n` : '';
+  return `${totals.toString()}\n${latency.toString()}\n${hdr.toString()}\n${metrics}`;
 }

@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '../random.ts';
+import { bootstrapMedianInterval, type Interval } from '../stats/bootstrap.ts';
+import type { BlockResult, BlockSpec } from './overhead-block.ts';
+
+export interface OverheadBenchOptions {
+  /** On/off pairs per workload; each block is its own process. */
+  pairs: number;
+  warmupMs: number;
+  durationMs: number;
+  concurrency: number;
+  workloads: Array<BlockSpec['workload']>;
+}
+
+export const DEFAULT_OVERHEAD_BENCH: OverheadBenchOptions = { pairs: 4, warmupMs: 500, durationMs: 1_000, concurrency: 32, workloads: ['standard', 'memory-hits'] };
+
+export interface WorkloadOverhead {
+  workload: BlockSpec['workload'];
+  /** Throughput lost with instrumentation on, in %: 100 * (1 - on/off), median of pairs. */
+  throughputPct: Interval;
+  /** p50 and p99 latency added, in %: 100 * (on/off - 1), median of pairs. */
+  p50Pct: Interval;
+  p99Pct: Interval;
+  /** Main-thread CPU per call added, in %: what latency hides from the figures above. */
+  busyPct: Interval;
+  /** Calls per CPU second lost, in %: the cost with other tenants' load taken out. */
+  cpuThroughputPct: Interval;
+  blocks: BlockResult[];
+  target: number;
+}
+
+export interface OverheadBenchResult {
+  options: OverheadBenchOptions;
+  workloads: WorkloadOverhead[];
+  elapsedMs: number;
+}
+
+const BLOCK_SCRIPT = fileURLToPath(new URL('./overhead-block.ts', import.meta.url));
+export const OVERHEAD_TARGETS: Record<BlockSpec['workload'], number> = { standard: 2, 'memory-hits': 5 };
+
+/** Runs one block in a fresh Node process and returns what it measured. */
+export function runBlockProcess(spec: BlockSpec): Promise<BlockResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', BLOCK_SCRIPT, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, AGENTPERF_LOG_LEVEL: 'warn' } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`overhead block exited with ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').pop()!) as BlockResult);
+    });
+  });
+}
+
+/** Pairs of interval estimates for on/off, from adjacent blocks (ABBA order). */
+export function pairRatios(blocks: readonly BlockResult[], pick: (b: BlockResult) => number): number[] {
+  const on = blocks.filter((b) => b.spec.instrumented);
+  const off = blocks.filter((b) => !b.spec.instrumented);
+  return on.map((b, i) => pick(b) / pick(off[i]!));
+}
+
+/**
+ * The observability overhead: the same workload with instrumentation fully on and fully off,
+ * in alternating blocks (on-off, off-on, ...), each in a fresh process, judged on the paired
+ * ratios with a bootstrap interval of their median.
+ */
+export async function benchOverhead(options: OverheadBenchOptions = DEFAULT_OVERHEAD_BENCH, onBlock?: (b: BlockResult) => void): Promise<OverheadBenchResult> {
+  const startedAt = performance.now();
+  const workloads: WorkloadOverhead[] = [];
+  const random = mulberry32(42);
+  for (const workload of options.workloads) {
+    const blocks: BlockResult[] = [];
+    for (let pair = 0; pair < options.pairs; pair++) {
+      const order = pair % 2 === 0 ? [true, false] : [false, true];
+      for (const instrumented of order) {
+        const block = await runBlockProcess({ workload, instrumented, warmupMs: options.warmupMs, durationMs: options.durationMs, concurrency: options.concurrency });
+        blocks.push(block);
+        onBlock?.(block);
+      }
+    }
+    const pct = (ratios: number[], sign: 1 | -1) => {
+      const interval = bootstrapMedianInterval(ratios, 0.95, random);
+      const f = (r: number) => sign * (r - 1) * 100;
+      const [a, b] = [f(interval.low), f(interval.high)];
+      return { estimate: f(interval.estimate), low: Math.min(a, b), high: Math.max(a, b), confidence: interval.confidence };
+    };
+    workloads.push({
+      workload,
+      throughputPct: pct(pairRatios(blocks, (b) => b.callsPerSec), -1),
+      p50Pct: pct(pairRatios(blocks, (b) => b.p50Us), 1),
+      p99Pct: pct(pairRatios(blocks, (b) => b.p99Us), 1),
+      busyPct: pct(pairRatios(blocks, (b) => b.busyUsPerCall), 1),
+      cpuThroughputPct: pct(pairRatios(blocks, (b) => b.callsPerCpuSec), -1),
+      blocks,
+      target: OVERHEAD_TARGETS[workload],
+    });
+  }
+  return { options, workloads, elapsedMs: performance.now() - startedAt };
+}
