@@ -45,9 +45,11 @@ async function runBlock(spec: BlockSpec): Promise<BlockResult> {
   const instrumentation = spec.instrumented
     ? await (await import('../../instrumentation/start.ts')).startInstrumentation({ prometheus: false, spanExporter: spec.traces === false ? 'none' : noopExporter, spanProcessor: 'batch', sampleRatio: spec.sampleRatio })
     : undefined;
-  // standard: the mixed scenario's realistic latency (log-normal, median 40 ms, p99 250 ms),
-  // seeded, so both blocks of a pair see the same latency sequence. memory-hits never reach it.
-  const simulator = await startSimulatorInWorker({ latency: { model: { kind: 'lognormal', medianMs: 40, p99Ms: 250 }, perOutputTokenMs: 0 }, seed: 11 });
+  // standard: the mixed scenario's realistic latency (log-normal, median 40 ms, p99 250 ms).
+  // memory-hits never reach it.
+  // Latency per request (not per arrival): the same questions take the same time in both
+  // blocks of a pair, however the scheduler interleaves them.
+  const simulator = await startSimulatorInWorker({ latency: { model: { kind: 'lognormal', medianMs: 40, p99Ms: 250 }, perOutputTokenMs: 0 }, seed: 11, latencyFrom: 'request' });
   const cache = await ResponseCache.open({});
   instrumentation?.observeCache(cache);
   const orchestrator = new Orchestrator({ agents: [AGENT], provider: createAnthropicProvider({ apiKey: 'k', baseURL: simulator.url, name: 'simulator' }), cache, maxConcurrent: spec.concurrency, maxQueued: 10_000 });

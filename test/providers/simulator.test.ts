@@ -157,3 +157,19 @@ test('runs in a worker thread and reports stats across the thread boundary', asy
     await sim.close();
   }
 });
+
+test('latencyFrom request: the same request takes the same time whatever came before it', async (t) => {
+  const { answerFor } = await import('../../src/providers/simulator/respond.ts');
+  const { requestLatencyMs } = await import('../../src/providers/simulator/latency.ts');
+  const settings = parseLatency('lognormal:40,250');
+  const seedOf = (content: string) => answerFor({ model: 'claude-sonnet-5-5', max_tokens: 300, messages: [{ role: 'user', content }] }).requestSeed;
+  const latencies = (order: string[], from: 'sequence' | 'request') => {
+    const sequence = mulberry32(9);
+    return Object.fromEntries(order.map((q) => [q, requestLatencyMs(settings, from, sequence, seedOf(q), 11, 0)]));
+  };
+  const forward = latencies(['q1', 'q2', 'q3'], 'request');
+  t.deepEqual(latencies(['q3', 'q2', 'q1'], 'request'), forward);
+  t.not(forward.q1, forward.q2);
+  // Drawn in arrival order instead, the same request gets another time.
+  t.notDeepEqual(latencies(['q3', 'q2', 'q1'], 'sequence'), latencies(['q1', 'q2', 'q3'], 'sequence'));
+});

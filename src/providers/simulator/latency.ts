@@ -1,5 +1,5 @@
 import { UsageError } from '../../errors.ts';
-import { normalFrom } from '../../random.ts';
+import { mulberry32, normalFrom } from '../../random.ts';
 
 /** How long the simulator takes before it answers, in milliseconds. */
 export type LatencyModel =
@@ -37,6 +37,15 @@ export function sampleLatencyMs(settings: LatencySettings, random: () => number,
     }
   }
   return base + settings.perOutputTokenMs * outputTokens;
+}
+
+/**
+ * The latency of one request: drawn from the shared sequence (arrival order decides), or from
+ * the request's own hash (`request`: the same request always takes the same time).
+ */
+export function requestLatencyMs(settings: LatencySettings, from: 'sequence' | 'request', sequence: () => number, requestSeed: number, seed: number, outputTokens: number): number {
+  const random = from === 'request' ? mulberry32(requestSeed ^ seed) : sequence;
+  return sampleLatencyMs(settings, random, outputTokens);
 }
 
 /**

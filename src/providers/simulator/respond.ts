@@ -29,6 +29,8 @@ export interface SimulatedAnswer {
   text: string;
   outputTokens: number;
   stopReason: 'end_turn' | 'max_tokens';
+  /** 32 bits of the request's hash: seeds per-request draws (latency) when asked to. */
+  requestSeed: number;
 }
 
 /** Deterministic answer for a request: 16 to 143 words, cut at max_tokens. */
@@ -44,7 +46,7 @@ export function answerFor(params: MessageParams): SimulatedAnswer {
     text = text.slice(0, maxChars);
     stopReason = 'max_tokens';
   }
-  return { text, outputTokens: Math.min(params.max_tokens, countTokens(text)), stopReason };
+  return { text, outputTokens: Math.min(params.max_tokens, countTokens(text)), stopReason, requestSeed: digest.readUInt32BE(28) };
 }
 
 export function messageFor(params: MessageParams, id: string, answer: SimulatedAnswer = answerFor(params)): MessageResponse {

@@ -4,7 +4,7 @@ import { MODELS } from '../../config/models.ts';
 import { mulberry32 } from '../../random.ts';
 import type { MessageParams } from '../types.ts';
 import { drawFault, NO_FAULTS, type FaultPlan, type FaultType } from './faults.ts';
-import { sampleLatencyMs, ZERO_LATENCY, type LatencySettings } from './latency.ts';
+import { requestLatencyMs, ZERO_LATENCY, type LatencySettings } from './latency.ts';
 import { answerFor, messageFor } from './respond.ts';
 
 export interface SimulatorOptions {
@@ -15,6 +15,13 @@ export interface SimulatorOptions {
   seed?: number;
   /** Request bodies over this are refused with 413, as the real API does. */
   maxBodyBytes?: number;
+  /**
+   * `sequence` (default): latencies are drawn in arrival order from the seeded generator.
+   * `request`: each request's latency is drawn from a hash of the request itself, so the same
+   * request always takes the same time, whatever order requests arrive in (what paired
+   * benchmarks need: both sides do the same work).
+   */
+  latencyFrom?: 'sequence' | 'request';
 }
 
 export interface SimulatorStats {
@@ -114,7 +121,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const fault = drawFault(plan, random);
     if (fault) stats.faults[fault] = (stats.faults[fault] ?? 0) + 1;
     const answer = answerFor(params!);
-    const delayMs = fault === 'hang' ? Infinity : sampleLatencyMs(latency, random, fault ? 0 : answer.outputTokens);
+    const delayMs = fault === 'hang' ? Infinity : requestLatencyMs(latency, options.latencyFrom ?? 'sequence', random, answer.requestSeed, options.seed ?? 1, fault ? 0 : answer.outputTokens);
 
     const finish = () => {
       switch (fault) {
