@@ -363,12 +363,7 @@ export class Orchestrator {
       // provider's own per-request timer, which costs nothing extra (see the bench notes).
       const cancellable = options.signal !== undefined || this.clock !== systemClock;
       for (let attempt = 1; ; attempt++) {
-        this.judging = flight.trace as AgentCallMessage | undefined;
-        try {
-          breaker.admit();
-        } finally {
-          this.judging = undefined;
-        }
+        this.judged(flight, () => breaker.admit());
         this.counters.upstreamAttempts++;
         // One timeout per attempt: the attempt's own, or what is left of the deadline.
         const leftMs = deadlineAt - this.clock.now();
@@ -385,9 +380,7 @@ export class Orchestrator {
             () => ({ call: flight.trace as AgentCallMessage | undefined, agent: call.agent.config.name, model: call.agent.model.id, provider: this.provider.name, attempt }),
             () => this.provider.createMessage(call.params, request),
           );
-          this.judging = flight.trace as AgentCallMessage | undefined;
-          breaker.onSuccess();
-          this.judging = undefined;
+          this.judged(flight, () => breaker.onSuccess());
           return { result, attempts: attempt, queueMs };
         } catch (thrown) {
           // The provider reports an abort its own way; our reason (timeout, caller, close) is the truth.
@@ -399,9 +392,7 @@ export class Orchestrator {
           timer?.cancel();
           unsubscribe?.();
         }
-        this.judging = flight.trace as AgentCallMessage | undefined;
-        breaker.onFailure(error);
-        this.judging = undefined;
+        this.judged(flight, () => breaker.onFailure(error));
         if (flight.cancelled || attempt >= this.retry.maxAttempts || !isRetryable(error)) throw error;
         const delayMs = retryDelayMs(this.retry, attempt, error, this.random);
         // Waiting past the deadline only to fail there helps nobody: fail now with the cause.
@@ -413,6 +404,16 @@ export class Orchestrator {
       }
     } finally {
       this.limiter.release();
+    }
+  }
+
+  /** Runs a (synchronous) breaker call with its traced call known, so a transition names it. */
+  private judged(flight: Flight<UpstreamOutcome>, breakerCall: () => void): void {
+    this.judging = flight.trace as AgentCallMessage | undefined;
+    try {
+      breakerCall();
+    } finally {
+      this.judging = undefined;
     }
   }
 
