@@ -34,19 +34,3 @@ export class Cancellation implements AbortLike {
     };
   }
 }
-
-/** Adapts a standard AbortSignal to AbortLike. */
-export function fromSignal(signal: AbortSignal): AbortLike {
-  return {
-    get aborted() {
-      return signal.aborted;
-    },
-    get reason() {
-      return signal.reason;
-    },
-    onAbort(listener) {
-      signal.addEventListener('abort', listener, { once: true });
-      return () => signal.removeEventListener('abort', listener);
-    },
-  };
-}

@@ -110,12 +110,6 @@ export class ManualClock implements Clock {
     this.current = target;
   }
 
-  /** Number of timers still waiting. */
-  pendingTimers(): number {
-    this.timers = this.timers.filter((t) => !t.cancelled);
-    return this.timers.length;
-  }
-
   private nextDue(limit: number): ManualTimer | undefined {
     let best: ManualTimer | undefined;
     for (const t of this.timers) {

@@ -1,6 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { median } from '../stats/percentiles.ts';
 
 export interface Variant {
@@ -25,17 +23,10 @@ export interface BlockCost {
 }
 
 /**
- * A full garbage collection, so that no block pays for the garbage of the one before it (a
- * major GC landing inside one block moved A/A ratios by up to 7% here). The flag is set at run
- * time, so benchmarks need no `--expose-gc` on the command line.
+ * Times one block. No forced GC before it: tried, it reset the young generation and made
+ * every block allocation-bound, which is not how a running process behaves.
  */
-export const collectGarbage: () => void = (() => {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-})();
-
-export async function measureBlock(calls: number, concurrency: number, op: (i: number) => Promise<unknown>, options: { collectFirst?: boolean } = {}): Promise<BlockCost> {
-  if (options.collectFirst) collectGarbage();
+export async function measureBlock(calls: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<BlockCost> {
   const before = performance.eventLoopUtilization();
   const elapsedMs = await closedLoop(calls, concurrency, op);
   const used = performance.eventLoopUtilization(before);

@@ -12,10 +12,6 @@ import { microsecondSummary, nanosecondHistogram } from '../stats/hdr.ts';
 export interface BlockSpec {
   workload: 'standard' | 'memory-hits';
   instrumented: boolean;
-  /** With instrumentation on: false leaves spans out (metrics and HDR only). Default true. */
-  traces?: boolean;
-  /** Head-sampling ratio for traces (default 1: every call traced). */
-  sampleRatio?: number;
   warmupMs: number;
   durationMs: number;
   concurrency: number;
@@ -43,7 +39,7 @@ const noopExporter: SpanExporter = {
 
 async function runBlock(spec: BlockSpec): Promise<BlockResult> {
   const instrumentation = spec.instrumented
-    ? await (await import('../../instrumentation/start.ts')).startInstrumentation({ prometheus: false, spanExporter: spec.traces === false ? 'none' : noopExporter, spanProcessor: 'batch', sampleRatio: spec.sampleRatio })
+    ? await (await import('../../instrumentation/start.ts')).startInstrumentation({ prometheus: false, spanExporter: noopExporter, spanProcessor: 'batch' })
     : undefined;
   // standard: the mixed scenario's realistic latency (log-normal, median 40 ms, p99 250 ms).
   // memory-hits never reach it.

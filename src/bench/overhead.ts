@@ -1,4 +1,9 @@
 import { spawn } from 'node:child_process';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { ResponseCache } from '../cache/response-cache.ts';
+import { Orchestrator } from '../orchestrator/orchestrator.ts';
+import { createInProcessProvider } from '../providers/in-process.ts';
+import { median } from '../stats/percentiles.ts';
 import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../random.ts';
 import { bootstrapMedianInterval, type Interval } from '../stats/bootstrap.ts';
@@ -30,9 +35,20 @@ export interface WorkloadOverhead {
   target: number;
 }
 
+/** The memory-hit path in one process: steadier than fresh processes can be, per hit. */
+export interface InProcessHitCost {
+  rounds: number;
+  hitsPerBlock: number;
+  offNsPerHit: number;
+  onNsPerHit: number;
+  /** Time per hit added, in %: 100 * (on/off - 1), median of rounds. */
+  addedPct: Interval;
+}
+
 export interface OverheadBenchResult {
   options: OverheadBenchOptions;
   workloads: WorkloadOverhead[];
+  inProcessMemoryHits: InProcessHitCost;
   elapsedMs: number;
 }
 
@@ -96,5 +112,43 @@ export async function benchOverhead(options: OverheadBenchOptions = DEFAULT_OVER
       target: OVERHEAD_TARGETS[workload],
     });
   }
-  return { options, workloads, elapsedMs: performance.now() - startedAt };
+  const inProcessMemoryHits = await measureInProcessMemoryHits(6, 200_000, random);
+  return { options, workloads, inProcessMemoryHits, elapsedMs: performance.now() - startedAt };
+}
+
+/**
+ * Sequential memory hits through the orchestrator in this process, instrumentation off and on
+ * in alternating order each round (on means started before the block and stopped after).
+ */
+export async function measureInProcessMemoryHits(rounds: number, hitsPerBlock: number, random: () => number): Promise<InProcessHitCost> {
+  const { startInstrumentation } = await import('../../instrumentation/start.ts');
+  const noopExporter: SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: () => Promise.resolve() };
+  const agent = { name: 'overhead-agent', model: 'claude-haiku-5-5', systemPrompt: 'You answer briefly.', maxTokens: 256, temperature: 0, cacheable: true, version: 1 };
+  const cache = await ResponseCache.open({});
+  const orchestrator = new Orchestrator({ agents: [agent], provider: createInProcessProvider(), cache });
+  for (let i = 0; i < 256; i++) await orchestrator.executeAgent(agent.name, `question ${i}`);
+  const block = async () => {
+    const start = performance.now();
+    for (let i = 0; i < hitsPerBlock; i++) await orchestrator.executeAgent(agent.name, `question ${i & 255}`);
+    return ((performance.now() - start) * 1e6) / hitsPerBlock;
+  };
+  await block(); // warm the JIT on the uninstrumented path
+  const off: number[] = [];
+  const on: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const instrumented of round % 2 === 0 ? [false, true] : [true, false]) {
+      if (!instrumented) {
+        off.push(await block());
+        continue;
+      }
+      const instrumentation = await startInstrumentation({ prometheus: false, spanExporter: noopExporter });
+      on.push(await block());
+      await instrumentation.stop();
+    }
+  }
+  await orchestrator.close();
+  await cache.close();
+  const interval = bootstrapMedianInterval(on.map((x, i) => x / off[i]!), 0.95, random);
+  const pct = (r: number) => (r - 1) * 100;
+  return { rounds, hitsPerBlock, offNsPerHit: median(off), onNsPerHit: median(on), addedPct: { estimate: pct(interval.estimate), low: pct(interval.low), high: pct(interval.high), confidence: 0.95 } };
 }

@@ -95,14 +95,14 @@ export class ResponseCache {
     });
     const clock = options.clock ?? systemClock;
     const interval = options.sweepIntervalMs ?? 60_000;
-    const sweep = () => {
+    const sweepThenRearm = () => {
       void this.sweep()
         .catch((error: unknown) => this.log.warn({ err: error }, 'cache sweep failed'))
         .finally(() => {
-          if (this.sweepTimer) this.sweepTimer = clock.setTimer(sweep, interval);
+          if (this.sweepTimer) this.sweepTimer = clock.setTimer(sweepThenRearm, interval);
         });
     };
-    this.sweepTimer = clock.setTimer(sweep, interval);
+    this.sweepTimer = clock.setTimer(sweepThenRearm, interval);
   }
 
   static async open(options: ResponseCacheOptions = {}): Promise<ResponseCache> {
@@ -166,14 +166,6 @@ export class ResponseCache {
     return value;
   }
 
-  /** Both tiers, in order. */
-  async get(key: string): Promise<{ value: CachedResponse; tier: CacheTier } | undefined> {
-    const memory = this.getMemory(key);
-    if (memory) return { value: memory, tier: 'memory' };
-    const disk = await this.getDisk(key);
-    return disk ? { value: disk, tier: 'disk' } : undefined;
-  }
-
   /** Stores a complete successful response in both tiers. */
   async set(key: string, value: CachedResponse, ttlMs: number = this.defaultTtlMs): Promise<void> {
     const payload = Buffer.from(JSON.stringify(value), 'utf8');
@@ -187,11 +179,6 @@ export class ResponseCache {
     this.remember(key, value, payload.length, expiresAt);
     const disk = this.disk;
     if (disk) await traced(cacheSetChannel, () => ({ tier: 'disk' as const, bytes: payload.length }), () => disk.set(key, { key, createdAt, expiresAt }, payload));
-  }
-
-  async delete(key: string): Promise<void> {
-    this.memory.delete(key);
-    await this.disk?.delete(key);
   }
 
   /** Removes expired entries from both tiers (also run periodically). */

@@ -52,7 +52,6 @@ const MODEL_LIST: ModelInfo[] = [
 
 export const MODELS: ReadonlyMap<string, ModelInfo> = new Map(MODEL_LIST.map((m) => [m.id, m]));
 export const MODEL_IDS: readonly string[] = MODEL_LIST.map((m) => m.id);
-export const CURRENT_MODEL_IDS: readonly string[] = MODEL_LIST.filter((m) => !m.deprecated).map((m) => m.id);
 
 export function estimateCostUsd(
   prices: ModelPrices,

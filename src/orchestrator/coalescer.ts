@@ -1,13 +1,13 @@
 import { Cancellation } from '../cancellation.ts';
 import { AbortedError } from '../errors.ts';
 
-export class Flight<T> {
+export class Flight<T, Trace = unknown> {
   promise!: Promise<T>;
   /**
    * The diagnostics message of the traced call that started this flight, when tracing is on:
    * attempts and retries name it, so instrumentation can attach them to that call's span.
    */
-  trace: object | undefined;
+  trace: Trace | undefined;
   /** Callers waiting on this flight; the flight is cancelled when the last one leaves. */
   waiters = 1;
   private cancel: Cancellation | undefined;
@@ -30,35 +30,31 @@ export class Flight<T> {
  * The API is split in two (join, then wait) so that the common case, a caller without a
  * signal, awaits the shared promise itself and allocates nothing more.
  */
-export class Coalescer<T> {
-  private readonly flights = new Map<string, Flight<T>>();
-
-  get size(): number {
-    return this.flights.size;
-  }
+export class Coalescer<T, Trace = unknown> {
+  private readonly flights = new Map<string, Flight<T, Trace>>();
 
   /** Every shared call now in flight (close() waits for or cancels them). */
-  inFlight(): Array<Flight<T>> {
+  inFlight(): Array<Flight<T, Trace>> {
     return [...this.flights.values()];
   }
 
   /** The flight in progress for `key`, now with one more waiter; undefined when there is none. */
-  join(key: string): Flight<T> | undefined {
+  join(key: string): Flight<T, Trace> | undefined {
     const flight = this.flights.get(key);
     if (flight) flight.waiters++;
     return flight;
   }
 
   /** Starts the flight for `key`; `start` must call `finish(key, flight)` when it settles. */
-  start(key: string, start: (flight: Flight<T>) => Promise<T>): Flight<T> {
-    const flight = new Flight<T>();
+  start(key: string, start: (flight: Flight<T, Trace>) => Promise<T>): Flight<T, Trace> {
+    const flight = new Flight<T, Trace>();
     this.flights.set(key, flight);
     flight.promise = start(flight);
     return flight;
   }
 
   /** Forgets the flight for `key` (called by the flight itself as it settles). */
-  finish(key: string, flight: Flight<T>): void {
+  finish(key: string, flight: Flight<T, Trace>): void {
     if (this.flights.get(key) === flight) this.flights.delete(key);
   }
 

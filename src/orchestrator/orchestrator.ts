@@ -130,8 +130,8 @@ interface PreparedCall {
   canonical: string;
   /** The cache key, when this call reads or writes the cache. */
   cacheKey: string | undefined;
-  /** Whether the flight should look in the disk tier before calling upstream. */
-  readDisk: boolean;
+  /** Whether the cache is read (memory here, disk in the flight); false for `refresh`. */
+  readCache: boolean;
 }
 
 /**
@@ -147,7 +147,7 @@ export class Orchestrator {
   private readonly agents = new Map<string, AgentRuntime>();
   private readonly provider: MessagesProvider;
   private readonly limiter: ConcurrencyLimiter;
-  private readonly coalescer = new Coalescer<UpstreamOutcome>();
+  private readonly coalescer = new Coalescer<UpstreamOutcome, AgentCallMessage>();
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly retry: RetryPolicy;
   private readonly circuitOptions: CircuitBreakerOptions;
@@ -159,8 +159,6 @@ export class Orchestrator {
   private readonly random: () => number;
   private readonly log: Logger;
   private closed = false;
-  /** The traced call whose attempt the breaker is judging right now (set around sync calls only). */
-  private judging: AgentCallMessage | undefined;
   private readonly counters: OrchestratorCounters = { calls: 0, succeeded: 0, failed: 0, upstreamAttempts: 0, retries: 0, coalesced: 0 };
 
   constructor(options: OrchestratorOptions) {
@@ -185,9 +183,9 @@ export class Orchestrator {
       if (!model) throw new UnknownModelError('model', config.model, MODEL_IDS);
       let breaker = this.breakers.get(model.id);
       if (!breaker) {
-        breaker = new CircuitBreaker(model.id, this.circuitOptions, this.clock, (m, from, to) => {
+        breaker = new CircuitBreaker(model.id, this.circuitOptions, this.clock, (m, from, to, cause) => {
           this.log.warn({ model: m, from, to }, 'circuit breaker changed state');
-          if (circuitChannel.hasSubscribers) circuitChannel.publish({ call: this.judging, model: m, from, to });
+          if (circuitChannel.hasSubscribers) circuitChannel.publish({ call: cause as AgentCallMessage | undefined, model: m, from, to });
         });
         this.breakers.set(model.id, breaker);
       }
@@ -220,10 +218,6 @@ export class Orchestrator {
     return { ...this.counters };
   }
 
-  agentNames(): string[] {
-    return [...this.agents.keys()];
-  }
-
   executeAgent(agentName: string, task: string, options: ExecuteOptions = {}): Promise<AgentResult> {
     const startedAt = this.clock.now();
     this.counters.calls++;
@@ -235,7 +229,7 @@ export class Orchestrator {
       this.counters.failed++;
       return Promise.reject(error);
     }
-    if (call.cacheKey !== undefined && call.readDisk) {
+    if (call.cacheKey !== undefined && call.readCache) {
       // The hot path of a repeat: the key, one lookup, no verification (memory is trusted).
       const hit = this.cache!.getMemory(call.cacheKey);
       if (hit) {
@@ -319,16 +313,16 @@ export class Orchestrator {
     const canonical = agent.canonicalPrefix + canonicalSuffix(params);
     const mode = options.cache ?? 'default';
     const useCache = agent.cacheable && mode !== 'bypass';
-    return { agent, params, canonical, cacheKey: useCache ? keyOfCanonical(canonical) : undefined, readDisk: useCache && mode !== 'refresh' };
+    return { agent, params, canonical, cacheKey: useCache ? keyOfCanonical(canonical) : undefined, readCache: useCache && mode !== 'refresh' };
   }
 
   /**
    * The shared upstream call: a concurrency slot, then attempts with retries. One async frame
    * for all of it, because on the hot path every extra await costs a promise per call.
    */
-  private async callUpstream(call: PreparedCall, options: ExecuteOptions, flight: Flight<UpstreamOutcome>, queuedAt: number): Promise<UpstreamOutcome> {
+  private async callUpstream(call: PreparedCall, options: ExecuteOptions, flight: Flight<UpstreamOutcome, AgentCallMessage>, queuedAt: number): Promise<UpstreamOutcome> {
     try {
-      if (call.cacheKey !== undefined && call.readDisk) {
+      if (call.cacheKey !== undefined && call.readCache) {
         const hit = await this.cache!.getDisk(call.cacheKey);
         if (hit) return { result: hit, attempts: 0, queueMs: 0, cacheTier: 'disk' };
       }
@@ -347,7 +341,7 @@ export class Orchestrator {
   }
 
   /** A concurrency slot, then attempts with retries, against the API. */
-  private async callApi(call: PreparedCall, options: ExecuteOptions, flight: Flight<UpstreamOutcome>, queuedAt: number): Promise<UpstreamOutcome> {
+  private async callApi(call: PreparedCall, options: ExecuteOptions, flight: Flight<UpstreamOutcome, AgentCallMessage>, queuedAt: number): Promise<UpstreamOutcome> {
     const deadlineMs = options.deadlineMs ?? this.deadlineMs;
     const deadlineAt = queuedAt + deadlineMs;
     // The fast path takes a slot without a promise; only a real wait needs the deadline timer.
@@ -363,7 +357,7 @@ export class Orchestrator {
       // provider's own per-request timer, which costs nothing extra (see the bench notes).
       const cancellable = options.signal !== undefined || this.clock !== systemClock;
       for (let attempt = 1; ; attempt++) {
-        this.judged(flight, () => breaker.admit());
+        breaker.admit(flight.trace);
         this.counters.upstreamAttempts++;
         // One timeout per attempt: the attempt's own, or what is left of the deadline.
         const leftMs = deadlineAt - this.clock.now();
@@ -377,10 +371,10 @@ export class Orchestrator {
           const request = controller ? { signal: controller.signal, timeoutMs } : { timeoutMs };
           const result = await traced(
             attemptChannel,
-            () => ({ call: flight.trace as AgentCallMessage | undefined, agent: call.agent.config.name, model: call.agent.model.id, provider: this.provider.name, attempt }),
+            () => ({ call: flight.trace, agent: call.agent.config.name, model: call.agent.model.id, provider: this.provider.name, attempt }),
             () => this.provider.createMessage(call.params, request),
           );
-          this.judged(flight, () => breaker.onSuccess());
+          breaker.onSuccess(flight.trace);
           return { result, attempts: attempt, queueMs };
         } catch (thrown) {
           // The provider reports an abort its own way; our reason (timeout, caller, close) is the truth.
@@ -392,7 +386,7 @@ export class Orchestrator {
           timer?.cancel();
           unsubscribe?.();
         }
-        this.judged(flight, () => breaker.onFailure(error));
+        breaker.onFailure(error, flight.trace);
         if (flight.cancelled || attempt >= this.retry.maxAttempts || !isRetryable(error)) throw error;
         const delayMs = retryDelayMs(this.retry, attempt, error, this.random);
         // Waiting past the deadline only to fail there helps nobody: fail now with the cause.
@@ -404,16 +398,6 @@ export class Orchestrator {
       }
     } finally {
       this.limiter.release();
-    }
-  }
-
-  /** Runs a (synchronous) breaker call with its traced call known, so a transition names it. */
-  private judged(flight: Flight<UpstreamOutcome>, breakerCall: () => void): void {
-    this.judging = flight.trace as AgentCallMessage | undefined;
-    try {
-      breakerCall();
-    } finally {
-      this.judging = undefined;
     }
   }
 

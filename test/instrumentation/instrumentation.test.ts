@@ -121,6 +121,22 @@ serial('metric values after a known workload are exact', async (t) => {
   }
 });
 
+serial('head sampling at 0 records no span (ours nor the SDK one under it), and metrics still count the call', async (t) => {
+  const spans = new InMemorySpanExporter();
+  const reader = metricReader();
+  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: reader, spanExporter: spans, spanProcessor: 'simple', sampleRatio: 0 });
+  const setup = await withSimulator({}, {}, systemClock as ManualClock);
+  try {
+    await setup.orchestrator.executeAgent('python-expert', 'not sampled');
+    t.deepEqual(spans.getFinishedSpans(), []);
+    t.is(await total(reader, 'agentperf.agent.calls', { 'gen_ai.agent.name': 'python-expert' }), 1);
+    t.is(instrumentation.hdr.agentLatency().count, 1);
+  } finally {
+    await teardown(setup);
+    await instrumentation.stop();
+  }
+});
+
 serial('a subscriber that fails never throws into the core', async (t) => {
   const instrumentation = await startInstrumentation({ prometheus: false, metricReader: metricReader(), spanExporter: 'none', logger: pino({ level: 'silent' }) });
   try {

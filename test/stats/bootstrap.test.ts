@@ -30,3 +30,11 @@ test('coverage: about 95% of intervals from normal samples contain the true medi
   // The percentile bootstrap of a median is a little liberal for small n; 88-99% is its range here.
   t.true(covered / trials > 0.88 && covered / trials < 0.995, `coverage ${covered / trials}`);
 });
+
+test('a benchmark verdict needs the whole interval on one side of the target', async (t) => {
+  const { verdict } = await import('../../src/report/bench.ts');
+  t.is(verdict({ low: 0.5, high: 1.9 }, 2), 'met');
+  t.is(verdict({ low: 2.1, high: 6 }, 2), 'MISSED');
+  t.is(verdict({ low: -9.5, high: 3.6 }, 5), 'met');
+  t.is(verdict({ low: 4.7, high: 7.8 }, 5), 'inconclusive');
+});
