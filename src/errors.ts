@@ -148,6 +148,9 @@ export function errorType(error: unknown): string {
   // The SDK's own errors, before the orchestrator maps them, carry the HTTP status too.
   const status = (error as { status?: unknown } | null)?.status;
   if (typeof status === 'number') return `http_${status}`;
+  // Node's system errors (ECONNREFUSED, ECONNRESET, ...) and undici's name themselves by code.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.length > 0) return code;
   if (error instanceof Error) return error.name;
   return 'unknown';
 }

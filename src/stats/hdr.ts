@@ -30,3 +30,99 @@ export function microsecondSummary(histogram: Histogram): PercentileSummary {
     mean: us(histogram.mean),
   };
 }
+
+// WebAssembly histograms record in about 0.02 µs against about 0.09 µs for the JS ones.
+hdr.initWebAssemblySync();
+
+export interface PercentileSnapshot {
+  count: number;
+  /** All in milliseconds. */
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+  stdev: number;
+}
+
+// Microsecond resolution, up to an hour, 3 significant digits.
+export const MAX_US = 3_600_000_000;
+
+export function buildMicrosecondHistogram(): hdr.Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: MAX_US, numberOfSignificantValueDigits: 3, useWebAssembly: true });
+}
+
+export function snapshotOf(histogram: hdr.Histogram): PercentileSnapshot {
+  const ms = (us: number) => us / 1000;
+  // A percentile is reported as its bucket's highest equivalent value, which can pass the
+  // maximum actually recorded by up to one bucket width: cap it there.
+  const max = histogram.maxValue;
+  const at = (p: number) => ms(Math.min(histogram.getValueAtPercentile(p), max));
+  return {
+    count: histogram.totalCount,
+    p50: at(50),
+    p90: at(90),
+    p95: at(95),
+    p99: at(99),
+    p999: at(99.9),
+    max: ms(max),
+    mean: ms(histogram.mean),
+    stdev: ms(histogram.stdDeviation),
+  };
+}
+
+/**
+ * One latency series in one histogram: a record is a single WebAssembly call. Interval
+ * snapshots (what a per-second series needs) are the difference from the previous interval
+ * mark, computed when asked, so recording never touches a second histogram.
+ */
+export class LatencyRecorder {
+  readonly histogram = buildMicrosecondHistogram();
+  private mark = buildMicrosecondHistogram();
+
+  /** Records a duration in milliseconds. */
+  record(ms: number): void {
+    this.histogram.recordValue(Math.min(MAX_US, Math.max(0, Math.round(ms * 1000))));
+  }
+
+  snapshot(): PercentileSnapshot {
+    return snapshotOf(this.histogram);
+  }
+
+  /** What was recorded since the previous call (or since start). */
+  intervalSnapshot(): PercentileSnapshot {
+    const interval = this.histogram.copyCorrectedForCoordinatedOmission(0);
+    interval.subtract(this.mark);
+    const snapshot = snapshotOf(interval);
+    this.mark.destroy();
+    this.mark = this.histogram.copyCorrectedForCoordinatedOmission(0);
+    interval.destroy();
+    return snapshot;
+  }
+
+  /** The whole-run histogram, encoded, e.g. to merge with other processes' recordings. */
+  export(): string {
+    return hdr.encodeIntoCompressedBase64(this.histogram);
+  }
+
+  destroy(): void {
+    this.histogram.destroy();
+    this.mark.destroy();
+  }
+}
+
+/** Merges encoded histograms (from `export()`, possibly from other processes) into one snapshot. */
+export function mergeSnapshots(encoded: readonly string[]): PercentileSnapshot {
+  const merged = buildMicrosecondHistogram();
+  for (const e of encoded) {
+    const h = hdr.decodeFromCompressedBase64(e, 32, true);
+    merged.add(h);
+    h.destroy();
+  }
+  const snapshot = snapshotOf(merged);
+  merged.destroy();
+  return snapshot;
+}
+

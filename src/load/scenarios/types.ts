@@ -1,0 +1,32 @@
+import type { Logger } from '../../logger.ts';
+
+/** Where an agent scenario sends its calls: the orchestrator itself, or `agentperf serve`. */
+export type AgentTarget = { kind: 'in-process' } | { kind: 'http'; url: string };
+
+export interface ScenarioContext {
+  target: AgentTarget;
+  /** Scenario-specific settings from `--set key=value` (the http scenario's url, method, body...). */
+  settings: Readonly<Record<string, string>>;
+  seed: number;
+  log: Logger;
+}
+
+/**
+ * One workload, driven the same way by the load engine, the profiler, the leak detector and
+ * the gate (DESIGN.md, seam 2). `run` is one iteration: it resolves on success and throws (or
+ * rejects) on failure; the engine times it and counts errors by type.
+ */
+export interface Scenario<State = unknown> {
+  name: string;
+  description: string;
+  setup(context: ScenarioContext): Promise<State>;
+  run(state: State, iteration: number): Promise<unknown> | unknown;
+  teardown(state: State): Promise<void>;
+  /** A local process serving the target, for the resource monitor (e.g. the simulator's). */
+  targetPid?(state: State): number | undefined;
+}
+
+/** Lets a scenario module be written with types and no casts. */
+export function defineScenario<State>(scenario: Scenario<State>): Scenario<State> {
+  return scenario;
+}
