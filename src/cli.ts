@@ -3,6 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { benchOrchestrator, DEFAULT_ORCHESTRATOR_BENCH } from './bench/orchestrator.ts';
 import { cacheCommand, type CacheAction } from './commands/cache.ts';
 import { execCommand } from './commands/exec.ts';
+import { loadCommand } from './commands/load.ts';
+import { mergeHdrLogs } from './load/hdr-log.ts';
+import { formatMergedHdr } from './report/load.ts';
 import { DEFAULT_RUN_OPTIONS, runDemo } from './commands/run.ts';
 import { AgentperfError, UsageError } from './errors.ts';
 import { parseFaults } from './providers/simulator/faults.ts';
@@ -120,6 +123,51 @@ program
     if (report.action === 'verify' && report.failures.length > 0) process.exitCode = 1;
   });
 
+const collect = (value: string, previous: string[]) => [...previous, value];
+const load = program.command('load').description('load-test a scenario: open-loop arrival patterns or closed-loop virtual users');
+load
+  .command('run', { isDefault: true })
+  .description('run a scenario (cache-hit, cache-miss, mixed, http or a module file) under load')
+  .argument('<scenario>', 'cache-hit | cache-miss | mixed | http | path/to/scenario.ts')
+  .option('--pattern <kind>', 'open-loop arrivals: constant | ramp | spike | step | stages', 'constant')
+  .option('--rate <n>', 'iterations per second (constant; the base rate of spike)')
+  .option('--from <n>', 'ramp: starting rate per second')
+  .option('--to <n>', 'ramp: final rate per second')
+  .option('--spike-rate <n>', 'spike: the rate during the spike')
+  .option('--spike-at <duration>', 'spike: when it starts (default a third of the way in)')
+  .option('--spike-duration <duration>', 'spike: how long it lasts (default a sixth of the run)')
+  .option('--stages <list>', 'step: RATE:DURATION,...; stages: FROM->TO:DURATION or RATE:DURATION,...')
+  .option('--vus <n>', 'closed loop instead: N virtual users, each starting its next iteration when the last ends')
+  .option('--duration <duration>', 'measured duration (constant, ramp, spike, --vus; per level with --scaling)', '30s')
+  .option('--warmup <duration>', 'run first at the starting rate, not recorded', '2s')
+  .option('--iterations <n>', 'stop after this many measured iterations')
+  .option('--max-in-flight <n>', 'open loop: iterations in flight at most; past it arrivals are dropped and counted', '10000')
+  .option('--drain-timeout <duration>', 'how long to wait for iterations in flight at the end', '30s')
+  .option('--target <url>', 'agent scenarios: POST to `agentperf serve` at this URL instead of in-process; http: the URL')
+  .option('--target-pid <pid>', 'a local process serving the target, for the resource monitor')
+  .option('--set <key=value>', 'scenario setting, repeatable (url, method, body, header.NAME, agent, latency, warm, connections ...)', collect, [])
+  .option('--seed <n>', 'seed for the simulator', '1')
+  .option('--threshold <expr>', "pass/fail criterion, repeatable: 'p95<500ms', 'error_rate<1%', 'throughput>5'", collect, [])
+  .option('--json <file>', 'write the versioned summary as JSON')
+  .option('--csv <file>', 'stream every measured request to a CSV file')
+  .option('--hdr <file>', 'write the latency histograms as an HDR histogram log (see load merge)')
+  .option('--scaling <list>', "closed-loop runs at each concurrency, e.g. 1,10,50,100,1000: throughput, p95, speedup")
+  .option('--no-progress', 'no live progress line on stderr')
+  .action(async (scenario: string, opts) => {
+    const result = await loadCommand(scenario, opts);
+    out(result.text);
+    process.exitCode = result.exitCode;
+  });
+load
+  .command('merge')
+  .description('merge HDR logs written by `load --hdr` (e.g. from several generators) into one latency table')
+  .argument('<files...>', 'HDR log files')
+  .option('--json', 'print the merged percentiles as JSON')
+  .action(async (files: string[], opts) => {
+    const merged = await mergeHdrLogs(files);
+    out(opts.json ? JSON.stringify(merged, null, 2) : formatMergedHdr(merged));
+  });
+
 const bench = program.command('bench').description('benchmarks; figures are ratios measured side by side in one run');
 bench
   .command('orchestrator', { isDefault: true })
@@ -171,7 +219,7 @@ bench
   });
 
 // Commander reports its own usage errors; make every flavour of bad input exit 2 with one line.
-for (const command of [program, ...program.commands, ...bench.commands]) command.exitOverride();
+for (const command of [program, ...program.commands, ...bench.commands, ...load.commands]) command.exitOverride();
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,168 @@
+import { writeFileAtomic } from '../files/atomic.ts';
+import { UsageError } from '../errors.ts';
+import { hdrLogText } from '../load/hdr-log.ts';
+import { parseStages, PATTERN_KINDS, stagesOf, type Stage } from '../load/patterns.ts';
+import { runLoadTest, type LoadReport, type LoadShape } from '../load/run.ts';
+import { resolveScenario } from '../load/scenarios/index.ts';
+import type { AgentTarget } from '../load/scenarios/types.ts';
+import { parseThreshold } from '../load/thresholds.ts';
+import { rootLogger } from '../logger.ts';
+import { formatLoadReport, formatProgress, formatScaling, type ScalingRow } from '../report/load.ts';
+import { parseDurationMs, parseIntegerOption, parseNumberOption } from '../units.ts';
+
+/** The `agentperf load` flags, as commander hands them over (strings). */
+export interface LoadFlags {
+  pattern: string;
+  rate?: string;
+  from?: string;
+  to?: string;
+  spikeRate?: string;
+  spikeAt?: string;
+  spikeDuration?: string;
+  stages?: string;
+  vus?: string;
+  duration: string;
+  warmup: string;
+  iterations?: string;
+  maxInFlight: string;
+  drainTimeout: string;
+  target?: string;
+  targetPid?: string;
+  set: string[];
+  seed: string;
+  threshold: string[];
+  json?: string;
+  csv?: string;
+  hdr?: string;
+  scaling?: string;
+  progress: boolean;
+}
+
+const rate = (field: string, text: string | undefined) => {
+  if (text === undefined) throw new UsageError(field, `--${field} is required for this pattern`);
+  return parseNumberOption(field, text, 0, 10_000_000);
+};
+
+/** The arrival stages a pattern's flags describe. */
+export function stagesFromFlags(flags: LoadFlags): { pattern: string; stages: Stage[] } {
+  const durationMs = parseDurationMs('duration', flags.duration);
+  switch (flags.pattern) {
+    case 'constant':
+      return { pattern: `constant ${flags.rate}/s for ${flags.duration}`, stages: stagesOf({ kind: 'constant', rate: rate('rate', flags.rate), durationMs }) };
+    case 'ramp':
+      return { pattern: `ramp ${flags.from}/s to ${flags.to}/s over ${flags.duration}`, stages: stagesOf({ kind: 'ramp', from: rate('from', flags.from), to: rate('to', flags.to), durationMs }) };
+    case 'spike': {
+      const spikeAtMs = flags.spikeAt === undefined ? Math.round(durationMs / 3) : parseDurationMs('spike-at', flags.spikeAt);
+      const spikeDurationMs = flags.spikeDuration === undefined ? Math.round(durationMs / 6) : parseDurationMs('spike-duration', flags.spikeDuration);
+      return {
+        pattern: `spike ${flags.rate}/s, ${flags.spikeRate}/s from ${spikeAtMs} ms for ${spikeDurationMs} ms, ${flags.duration} in all`,
+        stages: stagesOf({ kind: 'spike', baseRate: rate('rate', flags.rate), spikeRate: rate('spike-rate', flags.spikeRate), spikeAtMs, spikeDurationMs, durationMs }),
+      };
+    }
+    case 'step':
+    case 'stages': {
+      if (!flags.stages) throw new UsageError('stages', `--stages is required for the ${flags.pattern} pattern, e.g. ${flags.pattern === 'step' ? '50:10s,100:10s,200:10s' : '0->100:10s,100:30s,100->0:5s'}`);
+      const stages = parseStages('stages', flags.stages);
+      if (flags.pattern === 'step' && stages.some((s) => s.fromRate !== s.toRate)) throw new UsageError('stages', 'step stages are constant (RATE:DURATION); use --pattern stages for ramps');
+      return { pattern: `${flags.pattern} ${flags.stages}`, stages };
+    }
+    default:
+      throw new UsageError('pattern', `pattern must be one of ${PATTERN_KINDS.join(', ')}, got ${JSON.stringify(flags.pattern)}`);
+  }
+}
+
+/** `--set key=value` pairs. */
+export function parseSettings(pairs: readonly string[]): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new UsageError('set', `--set takes KEY=VALUE, got ${JSON.stringify(pair)}`);
+    settings[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return settings;
+}
+
+function targetFrom(flags: LoadFlags): AgentTarget {
+  if (!flags.target) return { kind: 'in-process' };
+  let url: URL;
+  try {
+    url = new URL(flags.target);
+  } catch {
+    throw new UsageError('target', `target must be an http(s) URL such as http://127.0.0.1:8080, got ${JSON.stringify(flags.target)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('target', `target must use http or https, got ${JSON.stringify(url.protocol)}`);
+  return { kind: 'http', url: url.href };
+}
+
+/** Writes the progress line: in place on a terminal, every tenth second otherwise. */
+function progressWriter(enabled: boolean): ((line: string, second: number) => void) & { done(): void } {
+  const tty = process.stderr.isTTY === true;
+  const write = (line: string, second: number) => {
+    if (!enabled) return;
+    if (tty) process.stderr.write(`\r\x1b[2K${line}`);
+    else if (second % 10 === 0) process.stderr.write(`${line}\n`);
+  };
+  return Object.assign(write, { done: () => enabled && tty && process.stderr.write('\n') });
+}
+
+export interface LoadCommandResult {
+  text: string;
+  exitCode: 0 | 1;
+}
+
+export async function loadCommand(scenarioName: string, flags: LoadFlags): Promise<LoadCommandResult> {
+  // Everything the flags say is checked before anything starts.
+  const scenario = await resolveScenario(scenarioName);
+  const thresholds = flags.threshold.map(parseThreshold);
+  const settings = parseSettings(flags.set);
+  const target = targetFrom(flags);
+  const warmupMs = parseDurationMs('warmup', flags.warmup);
+  const drainTimeoutMs = parseDurationMs('drain-timeout', flags.drainTimeout);
+  const iterations = flags.iterations === undefined ? undefined : parseIntegerOption('iterations', flags.iterations, 1, Number.MAX_SAFE_INTEGER);
+  const targetPid = flags.targetPid === undefined ? undefined : parseIntegerOption('target-pid', flags.targetPid, 1, 2 ** 22);
+  const seed = parseIntegerOption('seed', flags.seed, 0, 2 ** 32 - 1);
+  const maxInFlight = parseIntegerOption('max-in-flight', flags.maxInFlight, 1, 10_000_000);
+  const context = { target, settings, seed, log: rootLogger.child({ component: 'load' }) };
+  const controller = new AbortController();
+  const interrupt = () => controller.abort();
+  process.once('SIGINT', interrupt);
+  try {
+    if (flags.scaling !== undefined) {
+      const levels = flags.scaling.split(',').map((v) => parseIntegerOption('scaling', v.trim(), 1, 100_000));
+      const durationMs = parseDurationMs('duration', flags.duration);
+      const rows: ScalingRow[] = [];
+      for (const vus of levels) {
+        if (controller.signal.aborted) break;
+        const { report } = await runLoadTest({ scenario, context, shape: { kind: 'closed', vus, durationMs }, warmupMs, iterations, drainTimeoutMs, thresholds: [], targetPid, signal: controller.signal });
+        process.stderr.write(`  ${vus} concurrent: ${report.result.throughput.toFixed(1)}/s, p95 ${report.result.latency.p95.toFixed(1)} ms\n`);
+        rows.push({ vus, throughput: report.result.throughput, p95: report.result.latency.p95, errors: report.result.errors, trusted: report.generator.trusted });
+      }
+      if (flags.json) await writeFileAtomic(flags.json, `${JSON.stringify({ schema: 'agentperf.load-scaling/v1', scenario: scenario.name, rows }, null, 2)}\n`);
+      return { text: formatScaling(scenario.name, rows), exitCode: 0 };
+    }
+
+    let shape: LoadShape;
+    if (flags.vus !== undefined) shape = { kind: 'closed', vus: parseIntegerOption('vus', flags.vus, 1, 100_000), durationMs: parseDurationMs('duration', flags.duration) };
+    else shape = { kind: 'open', ...stagesFromFlags(flags), maxInFlight };
+    const progress = progressWriter(flags.progress);
+    const { report, encoded } = await runLoadTest({
+      scenario, context, shape, warmupMs, iterations, drainTimeoutMs, thresholds, targetPid,
+      csvFile: flags.csv,
+      signal: controller.signal,
+      onSecond: (point) => progress(formatProgress(point), point.second),
+    });
+    progress.done();
+    await writeOutputs(report, encoded, flags);
+    return { text: formatLoadReport(report), exitCode: report.passed ? 0 : 1 };
+  } finally {
+    process.removeListener('SIGINT', interrupt);
+  }
+}
+
+async function writeOutputs(report: LoadReport, encoded: { latency: string; serviceTime: string }, flags: LoadFlags): Promise<void> {
+  if (flags.json) await writeFileAtomic(flags.json, `${JSON.stringify(report, null, 2)}\n`);
+  if (flags.hdr) {
+    const comment = `agentperf load ${report.scenario.name}, ${report.shape.kind} loop, values in microseconds`;
+    await writeFileAtomic(flags.hdr, hdrLogText(encoded, { startEpochMs: Date.parse(report.startedAt) + report.warmupMs, measuredMs: report.result.measuredMs }, comment));
+  }
+}

@@ -1,0 +1,63 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { AgentperfError } from '../errors.ts';
+
+const tempFor = (file: string) => `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** Writes a whole file through a temporary sibling and a rename: readers never see half of it. */
+export async function writeFileAtomic(file: string, content: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const temp = tempFor(file);
+  try {
+    await writeFile(temp, content);
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw new AgentperfError('AP_ERR_WRITE', `could not write ${file}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * A file written line by line as a run goes (a CSV of every request), to a temporary sibling
+ * renamed into place by `commit()`; `abort()` removes it. Nothing half-written is left behind.
+ */
+export class StreamedFile {
+  private readonly temp: string;
+  private readonly stream: WriteStream;
+  private failure: Error | undefined;
+
+  private constructor(readonly file: string) {
+    this.temp = tempFor(file);
+    this.stream = createWriteStream(this.temp, { highWaterMark: 1 << 16 });
+    this.stream.on('error', (error) => (this.failure ??= error));
+  }
+
+  static async open(file: string): Promise<StreamedFile> {
+    await mkdir(dirname(file), { recursive: true });
+    const sink = new StreamedFile(file);
+    await new Promise<void>((resolve, reject) => {
+      sink.stream.once('open', () => resolve());
+      sink.stream.once('error', (error) => reject(new AgentperfError('AP_ERR_WRITE', `could not write ${file}: ${error.message}`, { cause: error })));
+    });
+    return sink;
+  }
+
+  write(text: string): void {
+    if (!this.failure) this.stream.write(text);
+  }
+
+  async commit(): Promise<void> {
+    await new Promise<void>((resolve) => this.stream.end(resolve));
+    if (this.failure) {
+      await rm(this.temp, { force: true });
+      throw new AgentperfError('AP_ERR_WRITE', `could not write ${this.file}: ${this.failure.message}`, { cause: this.failure });
+    }
+    await rename(this.temp, this.file);
+  }
+
+  async abort(): Promise<void> {
+    this.stream.destroy();
+    await rm(this.temp, { force: true });
+  }
+}

@@ -1,0 +1,90 @@
+import { loadAgents, type AgentConfig } from '../../config/agents.ts';
+import { UsageError } from '../../errors.ts';
+import { openAgentStack, type AgentStack } from '../../runtime/agent-stack.ts';
+import { parseIntegerOption } from '../../units.ts';
+import { LoadHttpClient } from './http-client.ts';
+import { defineScenario, type Scenario, type ScenarioContext } from './types.ts';
+
+/** The realistic simulator latency of the standard workload: log-normal, median 40 ms, p99 250 ms. */
+export const STANDARD_LATENCY = 'lognormal:40,250';
+
+type CachePolicy = 'default' | 'bypass';
+
+interface AgentState {
+  agent: string;
+  /** One agent call: in-process through the orchestrator, or POSTed to `agentperf serve`. */
+  call(task: string, cache: CachePolicy): Promise<unknown>;
+  warm: number;
+  close(): Promise<void>;
+}
+
+async function openAgentState(context: ScenarioContext, defaultLatency: string): Promise<AgentState> {
+  const { settings } = context;
+  const warm = parseIntegerOption('set warm', settings.warm ?? '256', 1, 1_000_000);
+  if (context.target.kind === 'http') {
+    const base = new URL(context.target.url);
+    const agent = settings.agent ?? 'python-expert';
+    const client = new LoadHttpClient(base.href, { connections: parseIntegerOption('set connections', settings.connections ?? '128', 1, 10_000) });
+    const path = `${base.pathname.replace(/\/$/, '')}/v1/agents/${encodeURIComponent(agent)}/execute`;
+    return {
+      agent,
+      warm,
+      call: (task, cache) => client.request(path, { method: 'POST', body: JSON.stringify({ task, cache }), headers: { 'content-type': 'application/json' } }),
+      close: () => client.close(),
+    };
+  }
+  const agents: AgentConfig[] = await loadAgents(settings.agents);
+  const agent = settings.agent ?? agents[0]!.name;
+  if (!agents.some((a) => a.name === agent)) throw new UsageError('set agent', `agent must be one of ${agents.map((a) => a.name).join(', ')}, got ${JSON.stringify(agent)}`);
+  const stack: AgentStack = await openAgentStack({
+    agents,
+    latency: settings.latency ?? defaultLatency,
+    faults: settings.faults,
+    seed: context.seed,
+    maxConcurrent: parseIntegerOption('set maxConcurrent', settings.maxConcurrent ?? '1000', 1, 100_000),
+    maxQueued: parseIntegerOption('set maxQueued', settings.maxQueued ?? '100000', 0, 10_000_000),
+    logger: context.log,
+  });
+  return { agent, warm, call: (task, cache) => stack.orchestrator.executeAgent(agent, task, { cache }), close: () => stack.close() };
+}
+
+const warmQuestion = (i: number) => `warm question ${i}`;
+
+/** Asks every warm question once, so that repeats of them are memory hits. */
+async function warmUp(state: AgentState): Promise<void> {
+  for (let i = 0; i < state.warm; i += 64) {
+    await Promise.all(Array.from({ length: Math.min(64, state.warm - i) }, (_, j) => state.call(warmQuestion(i + j), 'default')));
+  }
+}
+
+export const cacheHitScenario: Scenario<AgentState> = defineScenario({
+  name: 'cache-hit',
+  description: 'every call a memory-cache hit (the warm questions, asked again and again)',
+  async setup(context) {
+    const state = await openAgentState(context, 'fixed:0');
+    await warmUp(state);
+    return state;
+  },
+  run: (state, i) => state.call(warmQuestion(i % state.warm), 'default'),
+  teardown: (state) => state.close(),
+});
+
+export const cacheMissScenario: Scenario<AgentState> = defineScenario({
+  name: 'cache-miss',
+  description: 'every call reaches the simulator (cache bypassed), with realistic latency',
+  setup: (context) => openAgentState(context, STANDARD_LATENCY),
+  run: (state, i) => state.call(`question ${i}`, 'bypass'),
+  teardown: (state) => state.close(),
+});
+
+export const mixedScenario: Scenario<AgentState> = defineScenario({
+  name: 'mixed',
+  description: 'the standard workload: realistic simulator latency, every other call repeats a warm question',
+  async setup(context) {
+    const state = await openAgentState(context, STANDARD_LATENCY);
+    await warmUp(state);
+    return state;
+  },
+  run: (state, i) => state.call(i % 2 === 0 ? warmQuestion((i >> 1) % state.warm) : `new question ${i}`, 'default'),
+  teardown: (state) => state.close(),
+});

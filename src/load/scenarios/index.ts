@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { UsageError, ValidationError } from '../../errors.ts';
+import { cacheHitScenario, cacheMissScenario, mixedScenario } from './agent.ts';
+import { httpScenario } from './http.ts';
+import type { Scenario } from './types.ts';
+
+// Each scenario has its own state type; the registry only hands them to the runner.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const BUILT_IN_SCENARIOS: ReadonlyArray<Scenario<any>> = [cacheHitScenario, cacheMissScenario, mixedScenario, httpScenario];
+
+/** A built-in scenario by name, or a user's module (`--scenario FILE`). */
+export async function resolveScenario(nameOrFile: string): Promise<Scenario<unknown>> {
+  const builtIn = BUILT_IN_SCENARIOS.find((s) => s.name === nameOrFile);
+  if (builtIn) return builtIn as Scenario<unknown>;
+  if (!/[./\\]/.test(nameOrFile)) {
+    throw new UsageError('scenario', `scenario must be one of ${BUILT_IN_SCENARIOS.map((s) => s.name).join(', ')} or a module file, got ${JSON.stringify(nameOrFile)}`);
+  }
+  return loadScenarioModule(nameOrFile);
+}
+
+export async function loadScenarioModule(file: string): Promise<Scenario<unknown>> {
+  const path = resolve(file);
+  if (!existsSync(path)) throw new UsageError('scenario', `scenario file ${JSON.stringify(file)} does not exist`);
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new ValidationError('AP_ERR_SCENARIO', 'scenario', `scenario file ${JSON.stringify(file)} failed to load: ${(error as Error).message}`);
+  }
+  const candidate = (module.default ?? module.scenario) as Partial<Scenario<unknown>> | undefined;
+  const problem = describeScenarioProblem(candidate);
+  if (problem) throw new ValidationError('AP_ERR_SCENARIO', `scenario.${problem.field}`, `scenario file ${JSON.stringify(file)}: ${problem.message}`);
+  return withDefaults(candidate as Scenario<unknown>);
+}
+
+/** What a scenario module's export lacks, if anything. */
+export function describeScenarioProblem(candidate: unknown): { field: string; message: string } | undefined {
+  if (candidate === null || typeof candidate !== 'object') return { field: 'default', message: 'must export a scenario object as default (or as `scenario`)' };
+  const s = candidate as Record<string, unknown>;
+  if (typeof s.name !== 'string' || s.name.length === 0) return { field: 'name', message: 'name must be a non-empty string' };
+  if (typeof s.run !== 'function') return { field: 'run', message: 'run must be a function (state, iteration) => Promise' };
+  for (const hook of ['setup', 'teardown'] as const) {
+    if (s[hook] !== undefined && typeof s[hook] !== 'function') return { field: hook, message: `${hook} must be a function when given` };
+  }
+  return undefined;
+}
+
+/** Fills in the optional parts of a user scenario. */
+export function withDefaults(scenario: Scenario<unknown>): Scenario<unknown> {
+  return {
+    ...scenario,
+    description: scenario.description ?? '',
+    setup: scenario.setup ?? (async () => undefined),
+    teardown: scenario.teardown ?? (async () => {}),
+  };
+}

@@ -1,0 +1,50 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { judgeGenerator, readProcStat, ResourceMonitor, type ResourceSummary } from '../../src/load/monitor.ts';
+
+const summary = (busy: number, delayP99: number): ResourceSummary => ({
+  generator: {
+    cpuMeanPct: busy, cpuMaxPct: busy, mainThreadBusyMeanPct: busy, mainThreadBusyMaxPct: busy,
+    rssStartBytes: 1, rssEndBytes: 1, rssMaxBytes: 1, heapUsedMaxBytes: 1,
+    eventLoopDelay: { p50: 0, p99: delayP99, max: delayP99 }, gc: { count: 0, totalPauseMs: 0, maxPauseMs: 0 }, samples: [],
+  },
+});
+
+test('a generator whose main thread is nearly always busy is not trusted', (t) => {
+  t.true(judgeGenerator(summary(50, 1), 10).trusted);
+  const verdict = judgeGenerator(summary(95, 1), 10);
+  t.false(verdict.trusted);
+  t.regex(verdict.reasons[0]!, /main thread was busy 95%/);
+});
+
+test('an event-loop delay large next to the latencies measured makes the result untrusted', (t) => {
+  t.true(judgeGenerator(summary(30, 4), 1).trusted, 'a few ms are ordinary');
+  t.true(judgeGenerator(summary(30, 20), 100).trusted, 'small next to 100 ms calls');
+  const verdict = judgeGenerator(summary(30, 20), 30);
+  t.false(verdict.trusted);
+  t.regex(verdict.reasons[0]!, /event-loop delay p99 20\.0 ms .* mean latency 30\.0 ms/);
+});
+
+test('the monitor samples this process, and a target process by pid', async (t) => {
+  // A child that burns CPU for a while: its CPU shows in the target's samples.
+  const child = spawn(process.execPath, ['-e', 'const end = Date.now() + 1500; while (Date.now() < end) {}']);
+  try {
+    const monitor = new ResourceMonitor({ intervalMs: 200, targetPid: child.pid });
+    monitor.start();
+    const end = Date.now() + 900;
+    while (Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 5));
+    const result = monitor.stop();
+    t.true(result.generator.samples.length >= 3, `samples: ${result.generator.samples.length}`);
+    t.true(result.generator.rssMaxBytes > 10 * 2 ** 20);
+    t.truthy(result.target);
+    t.true(result.target!.cpuMaxPct > 30, `target CPU ${result.target!.cpuMaxPct}%`);
+    t.true(result.target!.rssMaxBytes > 0);
+  } finally {
+    child.kill();
+  }
+});
+
+test('readProcStat gives undefined for a process that does not exist', (t) => {
+  t.is(readProcStat(2 ** 22 + 7), undefined);
+  t.true(readProcStat(process.pid)!.rssBytes > 0);
+});
