@@ -16,7 +16,9 @@ import { benchOverhead, DEFAULT_OVERHEAD_BENCH } from './bench/overhead.ts';
 import { benchCache, DEFAULT_CACHE_BENCH } from './bench/cache.ts';
 import { formatCacheReport } from './report/cache.ts';
 import { formatRunSummary } from './report/run-summary.ts';
-import { parseDurationMs, parseIntegerOption, parseNumberOption } from './units.ts';
+import { parseBytes, parseDurationMs, parseIntegerOption, parseNumberOption } from './units.ts';
+import { startServe } from './commands/serve.ts';
+import { STANDARD_LATENCY } from './load/scenarios/agent.ts';
 
 const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 
@@ -121,6 +123,40 @@ program
     const report = await cacheCommand(action as CacheAction, { cacheDir: opts.cacheDir, requireSecret: opts.requireSecret });
     out(opts.json ? JSON.stringify(report, null, 2) : formatCacheReport(report));
     if (report.action === 'verify' && report.failures.length > 0) process.exitCode = 1;
+  });
+
+program
+  .command('serve')
+  .description('serve the agents over HTTP (POST /v1/agents/:agent/execute, GET /healthz, /stats, /metrics)')
+  .option('--host <host>', 'address to bind', '127.0.0.1')
+  .option('--port <n>', 'port to listen on (0: any free port)', '8080')
+  .option('--agents <file>', 'agents config file (default: the shipped agents.json)')
+  .option('--latency <spec>', 'simulator latency: fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN,P99 [+MS/token]', STANDARD_LATENCY)
+  .option('--faults <spec>', 'simulator faults: TYPE:RATE,...', '')
+  .option('--seed <n>', 'simulator seed', '1')
+  .option('--max-concurrent <n>', 'upstream calls in flight at once', '100')
+  .option('--max-queued <n>', 'calls waiting for a slot; past it 503', '10000')
+  .option('--body-limit <size>', 'largest request body (bytes, or 64kb, 1mb)', '1mb')
+  .option('--live', 'call the real API (needs ANTHROPIC_API_KEY)')
+  .action(async (opts) => {
+    const server = await startServe({
+      host: opts.host,
+      port: parseIntegerOption('port', opts.port, 0, 65_535),
+      agentsFile: opts.agents,
+      latency: opts.latency,
+      faults: opts.faults || undefined,
+      seed: parseIntegerOption('seed', opts.seed, 0, 2 ** 32 - 1),
+      live: opts.live,
+      maxConcurrent: parseIntegerOption('max-concurrent', opts.maxConcurrent, 1, 100_000),
+      maxQueued: parseIntegerOption('max-queued', opts.maxQueued, 0, 10_000_000),
+      bodyLimitBytes: parseBytes('body-limit', opts.bodyLimit, 64, 64 * 1024 * 1024),
+    });
+    out(`agentperf serve listening on ${server.url} (POST /v1/agents/:agent/execute, GET /healthz, /stats, /metrics)`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await server.close();
   });
 
 const collect = (value: string, previous: string[]) => [...previous, value];

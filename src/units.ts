@@ -20,3 +20,13 @@ export function parseNumberOption(field: string, text: string, min: number, max:
   if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(field, `${field} must be a number from ${min} to ${max}, got ${JSON.stringify(text)}`);
   return value;
 }
+
+const BYTE_UNITS: Record<string, number> = { b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2 };
+
+/** `65536`, `64kb` or `1mb` (binary units), to bytes. */
+export function parseBytes(field: string, text: string, min: number, max: number): number {
+  const match = /^(\d+)\s*(b|kb|kib|mb|mib)?$/i.exec(text.trim());
+  const value = match ? Number(match[1]) * BYTE_UNITS[(match[2] ?? 'b').toLowerCase()]! : Number.NaN;
+  if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(field, `${field} must be a size from ${min} to ${max} bytes such as 65536, 64kb or 1mb, got ${JSON.stringify(text)}`);
+  return value;
+}
