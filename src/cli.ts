@@ -11,7 +11,8 @@ import { AgentperfError, UsageError } from './errors.ts';
 import { parseFaults } from './providers/simulator/faults.ts';
 import { parseLatency } from './providers/simulator/latency.ts';
 import { startSimulator } from './providers/simulator/server.ts';
-import { formatCacheBench, formatOrchestratorBench, formatOverheadBench } from './report/bench.ts';
+import { formatCacheBench, formatLoadBench, formatOrchestratorBench, formatOverheadBench } from './report/bench.ts';
+import { benchLoad, DEFAULT_LOAD_BENCH } from './bench/load.ts';
 import { benchOverhead, DEFAULT_OVERHEAD_BENCH } from './bench/overhead.ts';
 import { benchCache, DEFAULT_CACHE_BENCH } from './bench/cache.ts';
 import { formatCacheReport } from './report/cache.ts';
@@ -252,6 +253,29 @@ bench
       (block) => process.stderr.write(`  ${block.spec.workload} ${block.spec.instrumented ? 'on ' : 'off'}: ${Math.round(block.callsPerSec)} calls/s\n`),
     );
     out(opts.json ? JSON.stringify(result, null, 2) : formatOverheadBench(result));
+  });
+
+bench
+  .command('load')
+  .description('the load generator: in-process rate and lag against a no-op target; HTTP side by side with autocannon; an optional soak')
+  .option('--rate <n>', 'in-process scheduled rate', String(DEFAULT_LOAD_BENCH.rate))
+  .option('--runs <n>', 'in-process runs (medians are reported)', String(DEFAULT_LOAD_BENCH.runs))
+  .option('--rounds <n>', 'HTTP rounds against autocannon', String(DEFAULT_LOAD_BENCH.rounds))
+  .option('--connections <n>', 'HTTP connections for both tools', String(DEFAULT_LOAD_BENCH.connections))
+  .option('--soak <duration>', 'also run a steady-rate soak this long (e.g. 10m) and report RSS growth', '0s')
+  .option('--soak-rate <n>', 'the soak rate', String(DEFAULT_LOAD_BENCH.soakRate))
+  .option('--json', 'print the result as JSON')
+  .action(async (opts) => {
+    const result = await benchLoad({
+      ...DEFAULT_LOAD_BENCH,
+      rate: parseIntegerOption('rate', opts.rate, 1, 10_000_000),
+      runs: parseIntegerOption('runs', opts.runs, 1, 100),
+      rounds: parseIntegerOption('rounds', opts.rounds, 1, 100),
+      connections: parseIntegerOption('connections', opts.connections, 1, 10_000),
+      soakMs: parseDurationMs('soak', opts.soak),
+      soakRate: parseIntegerOption('soak-rate', opts.soakRate, 1, 1_000_000),
+    });
+    out(opts.json ? JSON.stringify(result, null, 2) : formatLoadBench(result));
   });
 
 // Commander reports its own usage errors; make every flavour of bad input exit 2 with one line.

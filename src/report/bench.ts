@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import type { CacheBenchResult } from '../bench/cache.ts';
+import type { LoadBenchResult } from '../bench/load.ts';
 import type { OrchestratorBenchResult } from '../bench/orchestrator.ts';
 import type { OverheadBenchResult } from '../bench/overhead.ts';
 
@@ -80,4 +81,25 @@ export function formatOverheadBench(result: OverheadBenchResult): string {
   const hits = result.inProcessMemoryHits;
   const inProcess = `In-process memory hits (${hits.rounds} alternating rounds of ${hits.hitsPerBlock.toLocaleString('en-US')} sequential hits): ${Math.round(hits.offNsPerHit)} ns off, ${Math.round(hits.onNsPerHit)} ns on, ${interval(hits.addedPct)} per hit (target <= 5%: ${verdict(hits.addedPct, 5)}).\n`;
   return `${table.toString()}\n${inProcess}${o.pairs} on/off pairs per workload, each block a fresh process (${o.warmupMs} ms warmup, ${o.durationMs} ms measured, concurrency ${o.concurrency}); overheads are medians of paired ratios with bootstrap 95% intervals; ${(result.elapsedMs / 1000).toFixed(1)} s in all.\n`;
+}
+
+export function formatLoadBench(result: LoadBenchResult): string {
+  const { options, inProcess, http, soak } = result;
+  const lines: string[] = [];
+  const generator = new Table({ head: ['in-process generator, no-op target', 'scheduled/s', 'started/s (median)', 'lag p99 (median)', 'lag max', 'target'], style });
+  const met = inProcess.startedPerSec >= 100_000 * 0.999 && inProcess.lagP99Ms <= 1;
+  generator.push([`${options.runs} runs of ${options.runMs / 1000} s`, Math.round(inProcess.scheduledPerSec).toLocaleString('en-US'), Math.round(inProcess.startedPerSec).toLocaleString('en-US'), `${(inProcess.lagP99Ms * 1000).toFixed(0)} µs`, `${inProcess.lagMaxMs.toFixed(2)} ms`, `>= 100,000/s with lag p99 <= 1 ms: ${met ? 'met' : 'MISSED'}`]);
+  lines.push(generator.toString());
+  const versus = new Table({ head: ['HTTP, trivial local server', 'agentperf req/s (median)', 'autocannon req/s (median)', 'ratio (median of rounds)', 'target'], style });
+  versus.push([`${options.rounds} interleaved rounds, ${options.connections} connections, ${options.httpMs / 1000} s each`, Math.round(http.agentperfPerSec).toLocaleString('en-US'), Math.round(http.autocannonPerSec).toLocaleString('en-US'), http.ratio.toFixed(3), `>= 1.0: ${http.ratio >= 1 ? 'met' : 'MISSED'}`]);
+  lines.push(versus.toString());
+  lines.push(`per round (agentperf / autocannon): ${http.rounds.map((r) => `${Math.round(r.agentperf)}/${Math.round(r.autocannon)}`).join(', ')}`);
+  if (soak) {
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+    const table = new Table({ head: ['soak: cache hits in-process', 'completed', 'RSS warm → end', 'heap warm → end', 'RSS growth', 'target'], style });
+    table.push([`${soak.rate}/s for ${(soak.durationMs / 60_000).toFixed(1)} min`, soak.completed.toLocaleString('en-US'), `${mib(soak.rssWarmBytes)} → ${mib(soak.rssEndBytes)}`, `${mib(soak.heapWarmBytes)} → ${mib(soak.heapEndBytes)}`, `${soak.rssGrowthPct >= 0 ? '+' : ''}${soak.rssGrowthPct.toFixed(2)}%`, `< 5%: ${soak.rssGrowthPct < 5 ? 'met' : 'MISSED'}`]);
+    lines.push(table.toString());
+  }
+  lines.push(`elapsed ${(result.elapsedMs / 1000).toFixed(0)} s`);
+  return `${lines.join('\n')}\n`;
 }

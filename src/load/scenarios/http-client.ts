@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Client, type Dispatcher } from 'undici';
 import { AgentperfError } from '../../errors.ts';
 
 /** A response status the load counts as an error: typed `http_<status>` like upstream errors. */
@@ -11,38 +11,109 @@ export class HttpStatusError extends AgentperfError {
   }
 }
 
+interface RequestInit {
+  method: string;
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+interface Waiting {
+  path: string;
+  init: RequestInit;
+  resolve: (status: number) => void;
+  reject: (error: Error) => void;
+}
+
 /**
- * The load engine's HTTP client: one undici pool per origin, keep-alive connections, bodies
- * drained so sockets are reused. A status of 400 or more throws HttpStatusError.
+ * The load engine's HTTP client: undici `Client`s (one keep-alive connection each) pooled
+ * here, bodies discarded. Why not undici's `Pool`: picking a connection there cost about 13%
+ * of the request rate against a trivial server (measured: 63k against 72k requests/s with 50
+ * connections), and a load generator must not be the bottleneck. Here a free connection is a
+ * pop from a stack, and a request that finds none waits in a FIFO. A status of 400 or more
+ * rejects with HttpStatusError.
  */
 export class LoadHttpClient {
-  private readonly pool: Pool;
   readonly origin: string;
+  private readonly clients: Client[] = [];
+  /** One entry per request a connection can take now (`pipelining` per connection). */
+  private readonly free: Client[] = [];
+  private readonly waiting: Waiting[] = [];
+  private waitingHead = 0;
 
   constructor(url: string, options: { connections: number; pipelining?: number }) {
-    const parsed = new URL(url);
-    this.origin = parsed.origin;
-    this.pool = new Pool(this.origin, { connections: options.connections, pipelining: options.pipelining ?? 1, keepAliveTimeout: 30_000 });
-  }
-
-  async request(path: string, init: { method: string; body?: string; headers?: Record<string, string> }): Promise<number> {
-    const response = await this.pool.request({ path, method: init.method as 'GET', body: init.body, headers: init.headers });
-    await response.body.dump();
-    if (response.statusCode >= 400) throw new HttpStatusError(response.statusCode, `${this.origin}${path}`);
-    return response.statusCode;
-  }
-
-  /** Like request, but returns the parsed JSON body (for setup steps that read answers). */
-  async json(path: string, init: { method: string; body?: string; headers?: Record<string, string> }): Promise<unknown> {
-    const response = await this.pool.request({ path, method: init.method as 'GET', body: init.body, headers: init.headers });
-    if (response.statusCode >= 400) {
-      await response.body.dump();
-      throw new HttpStatusError(response.statusCode, `${this.origin}${path}`);
+    this.origin = new URL(url).origin;
+    const pipelining = options.pipelining ?? 1;
+    for (let i = 0; i < options.connections; i++) {
+      const client = new Client(this.origin, { pipelining, keepAliveTimeout: 30_000 });
+      this.clients.push(client);
+      for (let j = 0; j < pipelining; j++) this.free.push(client);
     }
-    return response.body.json();
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  /** One request; resolves with the status once the whole response has arrived. */
+  request(path: string, init: RequestInit): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const client = this.free.pop();
+      if (client) this.send(client, path, init, resolve, reject);
+      else this.waiting.push({ path, init, resolve, reject });
+    });
+  }
+
+  private send(client: Client, path: string, init: RequestInit, resolve: (status: number) => void, reject: (error: Error) => void): void {
+    const handler = new DiscardingHandler(`${this.origin}${path}`, (status, error) => {
+      this.release(client);
+      if (error) reject(error);
+      else resolve(status);
+    });
+    client.dispatch({ path, method: init.method as Dispatcher.HttpMethod, body: init.body, headers: init.headers }, handler as unknown as Dispatcher.DispatchHandler);
+  }
+
+  private release(client: Client): void {
+    if (this.waitingHead < this.waiting.length) {
+      const next = this.waiting[this.waitingHead]!;
+      this.waiting[this.waitingHead++] = undefined as unknown as Waiting;
+      if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
+        this.waiting.splice(0, this.waitingHead);
+        this.waitingHead = 0;
+      }
+      this.send(client, next.path, next.init, next.resolve, next.reject);
+    } else this.free.push(client);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close()));
+  }
+}
+
+/**
+ * Keeps the status, drops the body, reports once at the end. The classic handler interface
+ * (onConnect, onHeaders, onData, onComplete, onError), which undici's clients check for when
+ * dispatching directly.
+ */
+class DiscardingHandler {
+  private status = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly done: (status: number, error: Error | undefined) => void,
+  ) {}
+
+  onConnect(): void {}
+
+  onHeaders(statusCode: number): boolean {
+    this.status = statusCode;
+    return true;
+  }
+
+  onData(): boolean {
+    return true;
+  }
+
+  onComplete(): void {
+    this.done(this.status, this.status >= 400 ? new HttpStatusError(this.status, this.url) : undefined);
+  }
+
+  onError(error: Error): void {
+    this.done(this.status, error);
   }
 }

@@ -1,0 +1,182 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runEngine } from '../load/engine.ts';
+import { ArrivalSchedule, stagesOf } from '../load/patterns.ts';
+import { runLoadTest, type LoadReport } from '../load/run.ts';
+import { cacheHitScenario } from '../load/scenarios/agent.ts';
+import { rootLogger } from '../logger.ts';
+import { median } from '../stats/percentiles.ts';
+
+export interface LoadBenchOptions {
+  /** In-process: the scheduled rate against a no-op target, and how many runs. */
+  rate: number;
+  runs: number;
+  runMs: number;
+  /** HTTP against autocannon: interleaved rounds, each tool for `httpMs` with `connections`. */
+  rounds: number;
+  httpMs: number;
+  connections: number;
+  /** The soak run (0: skipped): a steady rate of cache hits for this long. */
+  soakMs: number;
+  soakRate: number;
+}
+
+export const DEFAULT_LOAD_BENCH: LoadBenchOptions = { rate: 100_000, runs: 3, runMs: 4_000, rounds: 5, httpMs: 3_000, connections: 50, soakMs: 0, soakRate: 2_000 };
+
+export interface LoadBenchResult {
+  options: LoadBenchOptions;
+  inProcess: {
+    /** Medians over the runs. */
+    scheduledPerSec: number;
+    startedPerSec: number;
+    lagP99Ms: number;
+    lagMaxMs: number;
+    runs: Array<{ startedPerSec: number; lagP99Ms: number; dropped: number }>;
+  };
+  http: {
+    agentperfPerSec: number;
+    autocannonPerSec: number;
+    /** Median of the per-round ratios agentperf / autocannon. */
+    ratio: number;
+    rounds: Array<{ agentperf: number; autocannon: number; first: 'agentperf' | 'autocannon' }>;
+  };
+  soak?: {
+    durationMs: number;
+    rate: number;
+    /** RSS once warm (a minute in, or a tenth of the run if shorter) and at the end. */
+    rssWarmBytes: number;
+    rssEndBytes: number;
+    rssGrowthPct: number;
+    heapWarmBytes: number;
+    heapEndBytes: number;
+    completed: number;
+    errors: number;
+  };
+  elapsedMs: number;
+}
+
+const bin = fileURLToPath(new URL('../../bin/agentperf.js', import.meta.url));
+const trivialServer = fileURLToPath(new URL('./trivial-server.ts', import.meta.url));
+
+function autocannonBin(): string {
+  const require = createRequire(import.meta.url);
+  const pkg = require.resolve('autocannon/package.json');
+  return join(pkg, '..', 'autocannon.js');
+}
+
+/** Runs a command to its end and returns its stdout; rejects on a non-zero exit. */
+function runProcess(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENTPERF_LOG_LEVEL: 'warn' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${err.slice(-500)}`))));
+  });
+}
+
+/** The in-process generator against a no-op target: can it hold the rate, and how late does it start iterations? */
+async function inProcessRuns(options: LoadBenchOptions): Promise<LoadBenchResult['inProcess']> {
+  const runs: LoadBenchResult['inProcess']['runs'] = [];
+  let scheduledPerSec = 0;
+  let lagMaxMs = 0;
+  for (let i = 0; i < options.runs; i++) {
+    const warmupMs = 1000;
+    const schedule = new ArrivalSchedule(stagesOf({ kind: 'constant', rate: options.rate, durationMs: warmupMs + options.runMs }));
+    const result = await runEngine(() => undefined, { mode: { kind: 'open', schedule, maxInFlight: 1_000_000 }, warmupMs, drainTimeoutMs: 10_000 });
+    scheduledPerSec = result.targetRate ?? 0;
+    lagMaxMs = Math.max(lagMaxMs, result.schedulingLag.max);
+    runs.push({ startedPerSec: (result.started / options.runMs) * 1000, lagP99Ms: result.schedulingLag.p99, dropped: result.dropped });
+  }
+  return { scheduledPerSec, startedPerSec: median(runs.map((r) => r.startedPerSec)), lagP99Ms: median(runs.map((r) => r.lagP99Ms)), lagMaxMs, runs };
+}
+
+/**
+ * HTTP mode side by side with autocannon against the same trivial server (its own process),
+ * each tool in its own process, alternating which goes first; the same connections, one
+ * request in flight on each, no warmup for either.
+ */
+async function httpRounds(options: LoadBenchOptions, dir: string): Promise<LoadBenchResult['http']> {
+  const server = spawn(process.execPath, ['--import', 'tsx', trivialServer], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      server.stdout.once('data', (d) => resolve(Number(String(d).trim())));
+      server.once('exit', (code) => reject(new Error(`the trivial server exited with ${code}`)));
+    });
+    const url = `http://127.0.0.1:${port}/`;
+    const seconds = Math.max(1, Math.round(options.httpMs / 1000));
+    const ours = async () => {
+      const file = join(dir, 'http.json');
+      await runProcess(process.execPath, [bin, 'load', 'http', '--set', `url=${url}`, '--set', `connections=${options.connections}`, '--vus', String(options.connections), '--duration', `${seconds}s`, '--warmup', '0s', '--no-progress', '--json', file]);
+      const report = JSON.parse(readFileSync(file, 'utf8')) as LoadReport;
+      if (report.result.errors > 0) throw new Error(`agentperf saw ${report.result.errors} errors from the trivial server`);
+      return report.result.throughput;
+    };
+    const theirs = async () => {
+      const out = await runProcess(process.execPath, [autocannonBin(), '-c', String(options.connections), '-d', String(seconds), '--json', url]);
+      const result = JSON.parse(out) as { requests: { total: number }; errors: number; non2xx: number; duration: number };
+      if (result.errors > 0 || result.non2xx > 0) throw new Error(`autocannon saw ${result.errors} errors from the trivial server`);
+      return result.requests.total / result.duration;
+    };
+    const rounds: LoadBenchResult['http']['rounds'] = [];
+    for (let round = 0; round < options.rounds; round++) {
+      const first = round % 2 === 0 ? 'agentperf' : 'autocannon';
+      const results = first === 'agentperf' ? [await ours(), await theirs()] : [await theirs(), await ours()].reverse();
+      rounds.push({ agentperf: results[0]!, autocannon: results[1]!, first });
+    }
+    return {
+      agentperfPerSec: median(rounds.map((r) => r.agentperf)),
+      autocannonPerSec: median(rounds.map((r) => r.autocannon)),
+      ratio: median(rounds.map((r) => r.agentperf / r.autocannon)),
+      rounds,
+    };
+  } finally {
+    server.kill();
+  }
+}
+
+/** A steady rate of in-process cache hits for a long time: memory must stay flat. */
+async function soakRun(options: LoadBenchOptions): Promise<NonNullable<LoadBenchResult['soak']>> {
+  const { report } = await runLoadTest({
+    scenario: cacheHitScenario as never,
+    context: { target: { kind: 'in-process' }, settings: {}, seed: 1, log: rootLogger },
+    shape: { kind: 'open', pattern: `constant ${options.soakRate}/s`, stages: stagesOf({ kind: 'constant', rate: options.soakRate, durationMs: options.soakMs }), maxInFlight: 10_000 },
+    warmupMs: 0,
+    drainTimeoutMs: 10_000,
+    thresholds: [],
+  });
+  const samples = report.resources.generator.samples;
+  const warmAtS = Math.min(60, options.soakMs / 10_000);
+  const warm = samples.find((s) => s.atS >= warmAtS) ?? samples[0]!;
+  const end = samples.at(-1)!;
+  return {
+    durationMs: options.soakMs,
+    rate: options.soakRate,
+    rssWarmBytes: warm.rssBytes,
+    rssEndBytes: end.rssBytes,
+    rssGrowthPct: ((end.rssBytes - warm.rssBytes) / warm.rssBytes) * 100,
+    heapWarmBytes: warm.heapUsedBytes ?? 0,
+    heapEndBytes: end.heapUsedBytes ?? 0,
+    completed: report.result.completed,
+    errors: report.result.errors,
+  };
+}
+
+export async function benchLoad(options: LoadBenchOptions = DEFAULT_LOAD_BENCH): Promise<LoadBenchResult> {
+  const startedAt = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), 'agentperf-bench-load-'));
+  try {
+    const inProcess = await inProcessRuns(options);
+    const http = await httpRounds(options, dir);
+    const soak = options.soakMs > 0 ? await soakRun(options) : undefined;
+    return { options, inProcess, http, soak, elapsedMs: performance.now() - startedAt };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
