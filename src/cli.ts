@@ -3,7 +3,10 @@ import { Command, CommanderError } from 'commander';
 import { benchOrchestrator, DEFAULT_ORCHESTRATOR_BENCH } from './bench/orchestrator.ts';
 import { cacheCommand, type CacheAction } from './commands/cache.ts';
 import { execCommand } from './commands/exec.ts';
-import { loadCommand } from './commands/load.ts';
+import { loadCommand, parseSettings, targetFrom } from './commands/load.ts';
+import { doctorCommand, flameCommand, leakCommand, profileCommand } from './commands/profile.ts';
+import { DEFAULT_LEAK_OPTIONS } from './profiling/leak.ts';
+import { formatLeakReport, formatProfileIndex } from './report/profile.ts';
 import { mergeHdrLogs } from './load/hdr-log.ts';
 import { formatMergedHdr } from './report/load.ts';
 import { DEFAULT_RUN_OPTIONS, runDemo } from './commands/run.ts';
@@ -17,7 +20,7 @@ import { benchOverhead, DEFAULT_OVERHEAD_BENCH } from './bench/overhead.ts';
 import { benchCache, DEFAULT_CACHE_BENCH } from './bench/cache.ts';
 import { formatCacheReport } from './report/cache.ts';
 import { formatRunSummary } from './report/run-summary.ts';
-import { parseBytes, parseDurationMs, parseIntegerOption, parseNumberOption } from './units.ts';
+import { parseBytes, parseDurationMs, parseIntegerOption, parseIntervalUs, parseNumberOption } from './units.ts';
 import { startServe } from './commands/serve.ts';
 import { STANDARD_LATENCY } from './load/scenarios/agent.ts';
 
@@ -203,6 +206,99 @@ load
   .action(async (files: string[], opts) => {
     const merged = await mergeHdrLogs(files);
     out(opts.json ? JSON.stringify(merged, null, 2) : formatMergedHdr(merged));
+  });
+
+program
+  .command('profile')
+  .description('profile a scenario under load: CPU profile, flamegraph, bottlenecks, heap sampling; into profiles/<scenario>/<time>/')
+  .argument('<scenario>', 'cache-hit | cache-miss | mixed | http | path/to/scenario.ts')
+  .option('--cpu', 'the CPU profile (with --heap: both; neither: both)')
+  .option('--heap', 'the sampling heap profile')
+  .option('--snapshot', 'also a heap snapshot at the end (pauses the process; needs about twice the heap)')
+  .option('--duration <duration>', 'how long to run the scenario', '10s')
+  .option('--warmup <duration>', 'load warmup, left out of the load figures (the profilers run from the end of setup)', '0s')
+  .option('--vus <n>', 'closed-loop virtual users', '10')
+  .option('--rate <n>', 'open loop at this rate instead of --vus')
+  .option('--interval <duration>', 'CPU sampling interval (e.g. 1ms, 100us)', '1ms')
+  .option('--heap-interval <size>', 'heap sampling interval in bytes', '512kb')
+  .option('--out <dir>', 'output directory (default profiles/<scenario>/<timestamp>/)')
+  .option('--target <url>', 'agent scenarios: `agentperf serve` at this URL')
+  .option('--set <key=value>', 'scenario setting, repeatable', collect, [])
+  .option('--seed <n>', 'simulator seed', '1')
+  .option('--json', 'print index.json instead of the tables')
+  .action(async (scenario: string, opts) => {
+    const { index, dir } = await profileCommand({
+      scenario,
+      cpu: Boolean(opts.cpu),
+      heap: Boolean(opts.heap),
+      snapshot: Boolean(opts.snapshot),
+      durationMs: parseDurationMs('duration', opts.duration),
+      warmupMs: parseDurationMs('warmup', opts.warmup),
+      vus: parseIntegerOption('vus', opts.vus, 1, 100_000),
+      rate: opts.rate === undefined ? undefined : parseNumberOption('rate', opts.rate, 0.001, 10_000_000),
+      cpuIntervalUs: parseIntervalUs('interval', opts.interval),
+      heapIntervalBytes: parseBytes('heap-interval', opts.heapInterval, 1024, 2 ** 30),
+      outDir: opts.out,
+      settings: parseSettings(opts.set),
+      target: targetFrom(opts.target),
+      seed: parseIntegerOption('seed', opts.seed, 0, 2 ** 32 - 1),
+    });
+    out(opts.json ? JSON.stringify(index, null, 2) : formatProfileIndex(index, dir));
+  });
+
+program
+  .command('leak')
+  .description('run a scenario in rounds with GC forced between them; LEAK (exit 1) or CLEAN from the slope of retained bytes')
+  .argument('<scenario>', 'cache-hit | cache-miss | mixed | http | path/to/scenario.ts')
+  .option('--rounds <n>', 'measured rounds', String(DEFAULT_LEAK_OPTIONS.rounds))
+  .option('--iterations <n>', 'iterations per round', String(DEFAULT_LEAK_OPTIONS.iterationsPerRound))
+  .option('--warmup-rounds <n>', 'rounds run before measuring (JIT, caches filling)', String(DEFAULT_LEAK_OPTIONS.warmupRounds))
+  .option('--concurrency <n>', 'iterations in flight at once', String(DEFAULT_LEAK_OPTIONS.concurrency))
+  .option('--threshold <bytes>', 'LEAK when the 95% lower bound of bytes retained per iteration is above this', String(DEFAULT_LEAK_OPTIONS.thresholdBytesPerIteration))
+  .option('--snapshot-rounds <n>', 'rounds between the three snapshots taken on a LEAK', String(DEFAULT_LEAK_OPTIONS.snapshotRounds))
+  .option('--out <dir>', 'where the snapshots go (default profiles/<scenario>/<timestamp>/leak)')
+  .option('--target <url>', 'agent scenarios: `agentperf serve` at this URL')
+  .option('--set <key=value>', 'scenario setting, repeatable', collect, [])
+  .option('--seed <n>', 'simulator seed', '1')
+  .option('--json', 'print the report as JSON')
+  .action(async (scenario: string, opts) => {
+    const report = await leakCommand({
+      scenario,
+      rounds: parseIntegerOption('rounds', opts.rounds, 3, 10_000),
+      iterationsPerRound: parseIntegerOption('iterations', opts.iterations, 1, 10_000_000),
+      warmupRounds: parseIntegerOption('warmup-rounds', opts.warmupRounds, 0, 10_000),
+      concurrency: parseIntegerOption('concurrency', opts.concurrency, 1, 10_000),
+      thresholdBytesPerIteration: parseNumberOption('threshold', opts.threshold, 0, 1e12),
+      snapshotRounds: parseIntegerOption('snapshot-rounds', opts.snapshotRounds, 1, 10_000),
+      outDir: opts.out,
+      settings: parseSettings(opts.set),
+      target: targetFrom(opts.target),
+      seed: parseIntegerOption('seed', opts.seed, 0, 2 ** 32 - 1),
+    });
+    out(opts.json ? JSON.stringify(report, null, 2) : formatLeakReport(report));
+    process.exitCode = report.verdict === 'LEAK' ? 1 : 0;
+  });
+
+program
+  .command('flame')
+  .description('0x around any Node command: a flamegraph under profiles/flame/<time>/')
+  .argument('<command...>', 'the command after --, e.g. -- node server.js')
+  .option('--out <dir>', 'output directory')
+  .action(async (command: string[], opts) => {
+    const result = await flameCommand(command, opts.out);
+    out(`flamegraph written under ${result.dir}`);
+    process.exitCode = result.exitCode;
+  });
+
+program
+  .command('doctor')
+  .description('clinic doctor around any Node command (Node 20; broken upstream on Node 21.7+)')
+  .argument('<command...>', 'the command after --, e.g. -- node server.js')
+  .option('--out <dir>', 'output directory')
+  .action(async (command: string[], opts) => {
+    const result = await doctorCommand(command, opts.out);
+    out(`clinic doctor report written under ${result.dir}`);
+    process.exitCode = result.exitCode;
   });
 
 const bench = program.command('bench').description('benchmarks; figures are ratios measured side by side in one run');

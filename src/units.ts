@@ -30,3 +30,11 @@ export function parseBytes(field: string, text: string, min: number, max: number
   if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(field, `${field} must be a size from ${min} to ${max} bytes such as 65536, 64kb or 1mb, got ${JSON.stringify(text)}`);
   return value;
 }
+
+/** A sampling interval (`1ms`, `100us`, `500µs`), to whole microseconds. */
+export function parseIntervalUs(field: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(us|µs|ms)$/.exec(text.trim());
+  const us = match ? Number(match[1]) * (match[2] === 'ms' ? 1000 : 1) : Number.NaN;
+  if (!Number.isFinite(us) || us < 10 || us > 1_000_000 || !Number.isInteger(Math.round(us))) throw new UsageError(field, `${field} must be an interval from 10us to 1000ms such as 1ms or 100us, got ${JSON.stringify(text)}`);
+  return Math.round(us);
+}

@@ -82,13 +82,14 @@ export function parseSettings(pairs: readonly string[]): Record<string, string> 
   return settings;
 }
 
-function targetFrom(flags: LoadFlags): AgentTarget {
-  if (!flags.target) return { kind: 'in-process' };
+/** `--target URL`: an HTTP target, or in-process when absent. */
+export function targetFrom(target: string | undefined): AgentTarget {
+  if (!target) return { kind: 'in-process' };
   let url: URL;
   try {
-    url = new URL(flags.target);
+    url = new URL(target);
   } catch {
-    throw new UsageError('target', `target must be an http(s) URL such as http://127.0.0.1:8080, got ${JSON.stringify(flags.target)}`);
+    throw new UsageError('target', `target must be an http(s) URL such as http://127.0.0.1:8080, got ${JSON.stringify(target)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('target', `target must use http or https, got ${JSON.stringify(url.protocol)}`);
   return { kind: 'http', url: url.href };
@@ -115,7 +116,7 @@ export async function loadCommand(scenarioName: string, flags: LoadFlags): Promi
   const scenario = await resolveScenario(scenarioName);
   const thresholds = flags.threshold.map(parseThreshold);
   const settings = parseSettings(flags.set);
-  const target = targetFrom(flags);
+  const target = targetFrom(flags.target);
   const warmupMs = parseDurationMs('warmup', flags.warmup);
   const drainTimeoutMs = parseDurationMs('drain-timeout', flags.drainTimeout);
   const iterations = flags.iterations === undefined ? undefined : parseIntegerOption('iterations', flags.iterations, 1, Number.MAX_SAFE_INTEGER);

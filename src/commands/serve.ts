@@ -3,19 +3,14 @@ import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { startInstrumentation } from '../../instrumentation/start.ts';
 import { loadAgents } from '../config/agents.ts';
 import { rootLogger } from '../logger.ts';
-import { openAgentStack } from '../runtime/agent-stack.ts';
+import { openAgentStack, type AgentStackOptions } from '../runtime/agent-stack.ts';
 import { buildServer } from '../server/app.ts';
 
-export interface ServeOptions {
+/** Where to listen and what to serve; the rest configures the agent stack. */
+export interface ServeOptions extends Omit<AgentStackOptions, 'agents' | 'logger'> {
   host: string;
   port: number;
   agentsFile?: string;
-  latency: string;
-  faults?: string;
-  seed: number;
-  live?: boolean;
-  maxConcurrent: number;
-  maxQueued: number;
   bodyLimitBytes: number;
 }
 

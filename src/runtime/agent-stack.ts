@@ -15,6 +15,8 @@ export interface AgentStackOptions {
   live?: boolean;
   maxConcurrent: number;
   maxQueued: number;
+  /** The memory cache's bound. Default the cache's own (64 MiB). */
+  cacheMaxBytes?: number;
   logger: Logger;
 }
 
@@ -40,7 +42,7 @@ export async function openAgentStack(options: AgentStackOptions): Promise<AgentS
     connections: Math.min(1024, Math.max(16, options.maxConcurrent)),
     logger: options.logger,
   });
-  const cache = await ResponseCache.open({ logger: options.logger });
+  const cache = await ResponseCache.open({ logger: options.logger, memoryMaxBytes: options.cacheMaxBytes });
   const orchestrator = new Orchestrator({ agents: options.agents, provider: setup.provider, cache, maxConcurrent: options.maxConcurrent, maxQueued: options.maxQueued });
   return {
     orchestrator,

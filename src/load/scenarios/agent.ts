@@ -1,7 +1,7 @@
 import { loadAgents, type AgentConfig } from '../../config/agents.ts';
 import { UsageError } from '../../errors.ts';
 import { openAgentStack, type AgentStack } from '../../runtime/agent-stack.ts';
-import { parseIntegerOption } from '../../units.ts';
+import { parseBytes, parseIntegerOption } from '../../units.ts';
 import { LoadHttpClient } from './http-client.ts';
 import { defineScenario, type Scenario, type ScenarioContext } from './types.ts';
 
@@ -43,6 +43,7 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
     seed: context.seed,
     maxConcurrent: parseIntegerOption('set maxConcurrent', settings.maxConcurrent ?? '1000', 1, 100_000),
     maxQueued: parseIntegerOption('set maxQueued', settings.maxQueued ?? '100000', 0, 10_000_000),
+    cacheMaxBytes: settings.cacheMaxBytes === undefined ? undefined : parseBytes('set cacheMaxBytes', settings.cacheMaxBytes, 1024, 2 ** 34),
     logger: context.log,
   });
   return { agent, warm, call: (task, cache) => stack.orchestrator.executeAgent(agent, task, { cache }), close: () => stack.close() };

@@ -1,0 +1,91 @@
+// The child process of `agentperf leak`: runs a scenario in rounds with GC forced between them
+// (it runs with --expose-gc), reports the heap used after each over IPC, and on request writes
+// the three heap snapshots that name what leaks.
+import { join } from 'node:path';
+import { resolveScenario } from '../load/scenarios/index.ts';
+import type { AgentTarget } from '../load/scenarios/types.ts';
+import { rootLogger } from '../logger.ts';
+import { errorType } from '../errors.ts';
+import { writeHeapSnapshot } from './heap.ts';
+
+export interface ProbeSpec {
+  scenario: string;
+  settings: Record<string, string>;
+  target: AgentTarget;
+  seed: number;
+  warmupRounds: number;
+  rounds: number;
+  iterationsPerRound: number;
+  concurrency: number;
+}
+
+export type ProbeMessage =
+  | { type: 'round'; round: number; iterations: number; heapUsed: number }
+  | { type: 'measured'; errors: Record<string, number> }
+  | { type: 'snapshots'; files: [string, string, string] }
+  | { type: 'failed'; message: string };
+
+export type ParentMessage = { type: 'snapshots'; dir: string; rounds: number } | { type: 'finish' };
+
+const send = (message: ProbeMessage) => new Promise<void>((resolve) => process.send!(message, () => resolve()));
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+async function probe(spec: ProbeSpec): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('the leak probe needs --expose-gc');
+  const scenario = await resolveScenario(spec.scenario);
+  const state = await scenario.setup({ target: spec.target, settings: spec.settings, seed: spec.seed, log: rootLogger.child({ component: 'leak-probe' }) });
+  const errors = new Map<string, number>();
+  let iteration = 0;
+  const round = async () => {
+    const end = iteration + spec.iterationsPerRound;
+    const worker = async () => {
+      while (iteration < end) {
+        try {
+          await scenario.run(state, iteration++);
+        } catch (error) {
+          const type = errorType(error);
+          errors.set(type, (errors.get(type) ?? 0) + 1);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: spec.concurrency }, worker));
+  };
+  // Twice, with turns of the event loop between: finalizers and weak callbacks run after a GC.
+  const settledHeap = async () => {
+    await turn();
+    gc();
+    await turn();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+
+  for (let r = 0; r < spec.warmupRounds; r++) await round();
+  await settledHeap();
+  for (let r = 1; r <= spec.rounds; r++) {
+    await round();
+    await send({ type: 'round', round: r, iterations: iteration, heapUsed: await settledHeap() });
+  }
+  await send({ type: 'measured', errors: Object.fromEntries(errors) });
+
+  const next = await new Promise<ParentMessage>((resolve) => process.once('message', (m) => resolve(m as ParentMessage)));
+  if (next.type === 'snapshots') {
+    const files: string[] = [];
+    for (const name of ['baseline', 'target', 'final']) {
+      if (name !== 'baseline') for (let r = 0; r < next.rounds; r++) await round();
+      await settledHeap();
+      files.push(writeHeapSnapshot(join(next.dir, `${name}.heapsnapshot`)));
+    }
+    await send({ type: 'snapshots', files: files as [string, string, string] });
+  }
+  await scenario.teardown(state);
+}
+
+try {
+  await probe(JSON.parse(process.argv[2]!) as ProbeSpec);
+  process.disconnect?.();
+} catch (error) {
+  await send({ type: 'failed', message: (error as Error).message });
+  process.exitCode = 1;
+  process.disconnect?.();
+}

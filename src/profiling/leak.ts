@@ -1,0 +1,88 @@
+import { fork } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { AgentperfError } from '../errors.ts';
+import { theilSen, type SlopeEstimate } from '../stats/theil-sen.ts';
+import type { ParentMessage, ProbeMessage, ProbeSpec } from './leak-probe.ts';
+import { findLeakedClasses, readHeapSnapshot, type LeakedClass } from './snapshot-diff.ts';
+
+export interface LeakOptions extends ProbeSpec {
+  /** LEAK when the slope's lower confidence bound exceeds this many bytes per iteration. */
+  thresholdBytesPerIteration: number;
+  /** Rounds between the baseline, target and final snapshots taken when a leak is found. */
+  snapshotRounds: number;
+  /** Where the snapshots go (a LEAK only). */
+  outDir: string;
+}
+
+export const DEFAULT_LEAK_OPTIONS = { warmupRounds: 3, rounds: 12, iterationsPerRound: 20, concurrency: 1, thresholdBytesPerIteration: 64, snapshotRounds: 3 };
+
+export interface LeakReport {
+  scenario: string;
+  verdict: 'LEAK' | 'CLEAN';
+  /** Retained bytes per iteration: Theil-Sen slope of heap used (after forced GC) on iterations run. */
+  slope: SlopeEstimate;
+  thresholdBytesPerIteration: number;
+  points: Array<{ iterations: number; heapUsed: number }>;
+  errors: Record<string, number>;
+  /** LEAK only: what grew between the snapshots, and what holds it. */
+  leakedClasses?: LeakedClass[];
+  snapshots?: [string, string, string];
+}
+
+const PROBE = fileURLToPath(new URL('./leak-probe.ts', import.meta.url));
+
+/**
+ * Runs the scenario in rounds in a child process with GC forced between rounds, fits the
+ * growth of the heap left after each, and calls it a LEAK when even the low end of the 95%
+ * interval of that slope is above the threshold. On a LEAK the child takes baseline, target
+ * and final snapshots, a few rounds apart, and the classes that grew in both intervals are
+ * reported with a retainer path.
+ */
+export async function detectLeak(options: LeakOptions): Promise<LeakReport> {
+  const spec: ProbeSpec = {
+    scenario: options.scenario,
+    settings: options.settings,
+    target: options.target,
+    seed: options.seed,
+    warmupRounds: options.warmupRounds,
+    rounds: options.rounds,
+    iterationsPerRound: options.iterationsPerRound,
+    concurrency: options.concurrency,
+  };
+  const child = fork(PROBE, [JSON.stringify(spec)], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, AGENTPERF_LOG_LEVEL: process.env.AGENTPERF_LOG_LEVEL ?? 'warn' } });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  const points: LeakReport['points'] = [];
+  let errors: Record<string, number> = {};
+  let report: LeakReport | undefined;
+
+  const finished = new Promise<void>((resolve, reject) => {
+    child.on('message', (raw) => {
+      const message = raw as ProbeMessage;
+      if (message.type === 'round') points.push({ iterations: message.iterations, heapUsed: message.heapUsed });
+      else if (message.type === 'failed') reject(new AgentperfError('AP_ERR_LEAK_PROBE', `the leak probe failed: ${message.message}`));
+      else if (message.type === 'measured') {
+        errors = message.errors;
+        const slope = theilSen(points.map((p) => p.iterations), points.map((p) => p.heapUsed));
+        const verdict = slope.low > options.thresholdBytesPerIteration ? 'LEAK' : 'CLEAN';
+        report = { scenario: options.scenario, verdict, slope, thresholdBytesPerIteration: options.thresholdBytesPerIteration, points, errors };
+        if (verdict === 'LEAK') {
+          void mkdir(options.outDir, { recursive: true }).then(() => child.send({ type: 'snapshots', dir: options.outDir, rounds: options.snapshotRounds } satisfies ParentMessage));
+        } else child.send({ type: 'finish' } satisfies ParentMessage);
+      } else if (message.type === 'snapshots') {
+        report!.snapshots = message.files;
+      }
+    });
+    child.once('exit', (code) => {
+      if (code === 0 && report) resolve();
+      else reject(new AgentperfError('AP_ERR_LEAK_PROBE', `the leak probe exited with ${code}${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`));
+    });
+  });
+  await finished;
+  if (report!.snapshots) {
+    const [a, b, c] = await Promise.all(report!.snapshots.map(readHeapSnapshot));
+    report!.leakedClasses = findLeakedClasses(a!, b!, c!);
+  }
+  return report!;
+}

@@ -1,0 +1,136 @@
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { AgentperfError } from '../errors.ts';
+import { runLoadTest, type LoadReport, type LoadShape } from '../load/run.ts';
+import type { Scenario, ScenarioContext } from '../load/scenarios/types.ts';
+import { findBottlenecks, foldedStacks, type Bottlenecks } from './analyze.ts';
+import { CpuProfiler } from './cpu.ts';
+import { HeapSampler, topAllocationSites, writeHeapSnapshot, type AllocationSite } from './heap.ts';
+
+export interface ProfileOptions {
+  scenario: Scenario<unknown>;
+  context: ScenarioContext;
+  shape: LoadShape;
+  warmupMs: number;
+  cpu: boolean;
+  heap: boolean;
+  snapshot: boolean;
+  cpuIntervalUs: number;
+  heapIntervalBytes: number;
+  /** The run's directory: `profiles/<scenario>/<timestamp>/` unless given. */
+  outDir: string;
+}
+
+export interface Artifact {
+  kind: 'cpuprofile' | 'flamegraph' | 'folded' | 'bottlenecks' | 'heapprofile' | 'allocation-sites' | 'heapsnapshot' | 'load';
+  file: string;
+  description: string;
+}
+
+/** `index.json`: what a profile run wrote, and the figures worth reading first. */
+export interface ProfileIndex {
+  schema: 'agentperf.profile/v1';
+  scenario: string;
+  startedAt: string;
+  shape: LoadShape;
+  cpuIntervalUs?: number;
+  heapIntervalBytes?: number;
+  artifacts: Artifact[];
+  bottlenecks?: Bottlenecks;
+  allocationSites?: AllocationSite[];
+  load: Pick<LoadReport['result'], 'completed' | 'errors' | 'throughput' | 'latency'>;
+}
+
+export function defaultProfileDir(scenario: string, at = new Date()): string {
+  const stamp = at.toISOString().replace(/[:.]/g, '-');
+  return resolve('profiles', scenario.replace(/[^a-zA-Z0-9_-]/g, '_'), stamp);
+}
+
+/** Renders a `.cpuprofile` as 0x's flamegraph HTML, next to it (`flamegraph.html`). */
+export async function renderFlamegraph(cpuprofile: string): Promise<string> {
+  const require = createRequire(import.meta.url);
+  const cli = join(require.resolve('0x/package.json'), '..', 'cmd.js');
+  await new Promise<void>((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [cli, '--visualize-cpu-profile', cpuprofile, '--name', 'flamegraph'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolvePromise() : reject(new AgentperfError('AP_ERR_FLAMEGRAPH', `0x could not render ${cpuprofile} (exit ${code}): ${err.slice(-300)}`))));
+  });
+  return join(cpuprofile, '..', 'flamegraph.html');
+}
+
+/**
+ * Runs the scenario under load with the CPU profiler and/or the heap sampler on, then writes
+ * the artifacts and `index.json` into the run's directory. A failure removes the directory:
+ * nothing half-written is left.
+ */
+export async function profileScenario(options: ProfileOptions): Promise<ProfileIndex> {
+  const dir = options.outDir;
+  await mkdir(dir, { recursive: true });
+  if ((await readdir(dir)).length > 0) throw new AgentperfError('AP_ERR_OUT_DIR', `output directory ${dir} must be empty`, { exitCode: 2 });
+  try {
+    const cpu = options.cpu ? new CpuProfiler() : undefined;
+    const heap = options.heap ? new HeapSampler() : undefined;
+    // The profilers start once the scenario is set up, so setup is not in the profile.
+    let started = false;
+    const startProfilers = async () => {
+      if (started) return;
+      started = true;
+      await cpu?.start({ intervalUs: options.cpuIntervalUs });
+      await heap?.start(options.heapIntervalBytes);
+    };
+    const scenario: Scenario<unknown> = {
+      ...options.scenario,
+      setup: async (context) => {
+        const state = await options.scenario.setup(context);
+        await startProfilers();
+        return state;
+      },
+    };
+    const startedAt = new Date().toISOString();
+    const { report } = await runLoadTest({ scenario, context: options.context, shape: options.shape, warmupMs: options.warmupMs, drainTimeoutMs: 30_000, thresholds: [] });
+    const artifacts: Artifact[] = [];
+    const index: ProfileIndex = {
+      schema: 'agentperf.profile/v1',
+      scenario: options.scenario.name,
+      startedAt,
+      shape: options.shape,
+      artifacts,
+      load: { completed: report.result.completed, errors: report.result.errors, throughput: report.result.throughput, latency: report.result.latency },
+    };
+    const write = async (kind: Artifact['kind'], name: string, content: string, description: string) => {
+      await writeFile(join(dir, name), content);
+      artifacts.push({ kind, file: name, description });
+    };
+    if (cpu) {
+      const profile = await cpu.stop();
+      index.cpuIntervalUs = options.cpuIntervalUs;
+      await write('cpuprofile', 'cpu.cpuprofile', JSON.stringify(profile), 'V8 CPU profile: open in Chrome DevTools (Performance) or speedscope');
+      index.bottlenecks = findBottlenecks(profile);
+      await write('bottlenecks', 'bottlenecks.json', `${JSON.stringify(index.bottlenecks, null, 2)}\n`, 'top functions by self and total time, GC and idle apart');
+      await write('folded', 'cpu.folded', foldedStacks(profile), 'folded stacks (flamegraph.pl, inferno, speedscope)');
+      await renderFlamegraph(join(dir, 'cpu.cpuprofile'));
+      artifacts.push({ kind: 'flamegraph', file: 'flamegraph.html', description: 'flamegraph (0x), open in a browser' });
+    }
+    if (heap) {
+      const profile = await heap.stop();
+      index.heapIntervalBytes = options.heapIntervalBytes;
+      await write('heapprofile', 'heap.heapprofile', JSON.stringify(profile), 'V8 sampling heap profile: open in Chrome DevTools (Memory)');
+      index.allocationSites = topAllocationSites(profile);
+      await write('allocation-sites', 'allocation-sites.json', `${JSON.stringify(index.allocationSites, null, 2)}\n`, 'top allocation sites by sampled bytes');
+    }
+    if (options.snapshot) {
+      writeHeapSnapshot(join(dir, 'heap.heapsnapshot'));
+      artifacts.push({ kind: 'heapsnapshot', file: 'heap.heapsnapshot', description: 'heap snapshot at the end of the run: open in Chrome DevTools (Memory)' });
+    }
+    await write('load', 'load.json', `${JSON.stringify(report, null, 2)}\n`, 'the load run the profile was taken under (agentperf.load/v1)');
+    await writeFile(join(dir, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
+    return index;
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
