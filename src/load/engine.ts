@@ -163,29 +163,40 @@ export async function runEngine(run: RunIteration, options: EngineOptions): Prom
     if (inFlight === 0 && schedulingDone) drained?.();
   };
 
-  /** Starts one iteration due at `intended`; resolves when it ends, never rejects. */
-  const launch = (iteration: number, intended: number): Promise<void> | undefined => {
+  const open = options.mode.kind === 'open';
+  /**
+   * Starts one iteration due at `intended`. Returns true when it finished synchronously;
+   * otherwise `after` (a closed-loop user's next step) is called once it ends.
+   */
+  const launch = (iteration: number, intended: number, after?: () => void): boolean => {
     inFlight++;
-    const start = waker.now();
+    const start = open ? waker.now() : intended;
     if (intended >= measureFrom) {
       started++;
-      lag.record(start - intended);
+      if (open) lag.record(start - intended);
     }
     let result: unknown;
     try {
       result = run(iteration);
     } catch (error) {
       finish(iteration, intended, start, error ?? new Error('iteration threw'));
-      return undefined;
+      return true;
     }
     if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-      return Promise.resolve(result).then(
-        () => finish(iteration, intended, start, undefined),
-        (error: unknown) => finish(iteration, intended, start, error ?? new Error('iteration rejected')),
+      (result as PromiseLike<unknown>).then(
+        () => {
+          finish(iteration, intended, start, undefined);
+          after?.();
+        },
+        (error: unknown) => {
+          finish(iteration, intended, start, error ?? new Error('iteration rejected'));
+          after?.();
+        },
       );
+      return false;
     }
     finish(iteration, intended, start, undefined);
-    return undefined;
+    return true;
   };
 
   // One point per second of measurement, from interval snapshots of the corrected histogram.
@@ -243,14 +254,23 @@ export async function runEngine(run: RunIteration, options: EngineOptions): Prom
     const { vus, durationMs } = options.mode;
     const endAt = measureFrom + durationMs;
     let next = 0;
-    const user = async () => {
-      while (waker.now() < endAt && !stopped()) {
-        const intended = waker.now();
-        if (intended >= measureFrom) measuredArrivals++;
-        await launch(next++, intended);
-      }
-    };
-    await Promise.all(Array.from({ length: vus }, user));
+    // Each user is a chain of callbacks, not an async loop: no promise of its own per
+    // iteration. Iterations that finish synchronously loop here instead of recursing.
+    await new Promise<void>((allDone) => {
+      let active = vus;
+      const step = (): void => {
+        for (;;) {
+          const now = waker.now();
+          if (now >= endAt || stopped()) {
+            if (--active === 0) allDone();
+            return;
+          }
+          if (now >= measureFrom) measuredArrivals++;
+          if (!launch(next++, now, step)) return;
+        }
+      };
+      for (let v = 0; v < vus; v++) step();
+    });
   }
 
   schedulingDone = true;

@@ -60,15 +60,12 @@ export class LoadHttpClient {
   }
 
   private send(client: Client, path: string, init: RequestInit, resolve: (status: number) => void, reject: (error: Error) => void): void {
-    const handler = new DiscardingHandler(`${this.origin}${path}`, (status, error) => {
-      this.release(client);
-      if (error) reject(error);
-      else resolve(status);
-    });
+    const handler = new DiscardingHandler(this, client, path, resolve, reject);
     client.dispatch({ path, method: init.method as Dispatcher.HttpMethod, body: init.body, headers: init.headers }, handler as unknown as Dispatcher.DispatchHandler);
   }
 
-  private release(client: Client): void {
+  /** A connection's request ended: hand it the next waiting request, or free it. */
+  release(client: Client): void {
     if (this.waitingHead < this.waiting.length) {
       const next = this.waiting[this.waitingHead]!;
       this.waiting[this.waitingHead++] = undefined as unknown as Waiting;
@@ -94,8 +91,11 @@ class DiscardingHandler {
   private status = 0;
 
   constructor(
-    private readonly url: string,
-    private readonly done: (status: number, error: Error | undefined) => void,
+    private readonly owner: LoadHttpClient,
+    private readonly client: Client,
+    private readonly path: string,
+    private readonly resolve: (status: number) => void,
+    private readonly reject: (error: Error) => void,
   ) {}
 
   onConnect(): void {}
@@ -110,10 +110,13 @@ class DiscardingHandler {
   }
 
   onComplete(): void {
-    this.done(this.status, this.status >= 400 ? new HttpStatusError(this.status, this.url) : undefined);
+    this.owner.release(this.client);
+    if (this.status >= 400) this.reject(new HttpStatusError(this.status, `${this.owner.origin}${this.path}`));
+    else this.resolve(this.status);
   }
 
   onError(error: Error): void {
-    this.done(this.status, error);
+    this.owner.release(this.client);
+    this.reject(error);
   }
 }
