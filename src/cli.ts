@@ -14,7 +14,8 @@ import { AgentperfError, UsageError } from './errors.ts';
 import { parseFaults } from './providers/simulator/faults.ts';
 import { parseLatency } from './providers/simulator/latency.ts';
 import { startSimulator } from './providers/simulator/server.ts';
-import { formatCacheBench, formatLoadBench, formatOrchestratorBench, formatOverheadBench } from './report/bench.ts';
+import { formatCacheBench, formatLoadBench, formatOrchestratorBench, formatOverheadBench, formatProfilingBench } from './report/bench.ts';
+import { benchProfiling, DEFAULT_PROFILING_BENCH } from './bench/profiling.ts';
 import { benchLoad, DEFAULT_LOAD_BENCH } from './bench/load.ts';
 import { benchOverhead, DEFAULT_OVERHEAD_BENCH } from './bench/overhead.ts';
 import { benchCache, DEFAULT_CACHE_BENCH } from './bench/cache.ts';
@@ -357,7 +358,7 @@ bench
   .option('--rate <n>', 'in-process scheduled rate', String(DEFAULT_LOAD_BENCH.rate))
   .option('--runs <n>', 'in-process runs (medians are reported)', String(DEFAULT_LOAD_BENCH.runs))
   .option('--rounds <n>', 'HTTP rounds against autocannon', String(DEFAULT_LOAD_BENCH.rounds))
-  .option('--connections <n>', 'HTTP connections for both tools', String(DEFAULT_LOAD_BENCH.connections))
+  .option('--connections <list>', 'HTTP connections for both tools, comma-separated', DEFAULT_LOAD_BENCH.connections.join(','))
   .option('--soak <duration>', 'also run a steady-rate soak this long (e.g. 10m) and report RSS growth', '0s')
   .option('--soak-rate <n>', 'the soak rate', String(DEFAULT_LOAD_BENCH.soakRate))
   .option('--json', 'print the result as JSON')
@@ -367,11 +368,29 @@ bench
       rate: parseIntegerOption('rate', opts.rate, 1, 10_000_000),
       runs: parseIntegerOption('runs', opts.runs, 1, 100),
       rounds: parseIntegerOption('rounds', opts.rounds, 1, 100),
-      connections: parseIntegerOption('connections', opts.connections, 1, 10_000),
+      connections: String(opts.connections).split(',').map((c) => parseIntegerOption('connections', c.trim(), 1, 10_000)),
       soakMs: parseDurationMs('soak', opts.soak),
       soakRate: parseIntegerOption('soak-rate', opts.soakRate, 1, 1_000_000),
     });
     out(opts.json ? JSON.stringify(result, null, 2) : formatLoadBench(result));
+  });
+
+bench
+  .command('profiling')
+  .description('the CPU profiler on the mixed scenario: off, 10 ms and 1 ms sampling, interleaved')
+  .option('--rounds <n>', 'interleaved rounds', String(DEFAULT_PROFILING_BENCH.rounds))
+  .option('--block <duration>', 'length of each block', `${DEFAULT_PROFILING_BENCH.blockMs}ms`)
+  .option('--vus <n>', 'closed-loop users', String(DEFAULT_PROFILING_BENCH.vus))
+  .option('--latency <spec>', 'simulator latency', DEFAULT_PROFILING_BENCH.latency)
+  .option('--json', 'print the result as JSON')
+  .action(async (opts) => {
+    const result = await benchProfiling({
+      rounds: parseIntegerOption('rounds', opts.rounds, 1, 1_000),
+      blockMs: parseDurationMs('block', opts.block),
+      vus: parseIntegerOption('vus', opts.vus, 1, 100_000),
+      latency: opts.latency,
+    });
+    out(opts.json ? JSON.stringify(result, null, 2) : formatProfilingBench(result));
   });
 
 // Commander reports its own usage errors; make every flavour of bad input exit 2 with one line.

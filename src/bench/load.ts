@@ -16,16 +16,17 @@ export interface LoadBenchOptions {
   rate: number;
   runs: number;
   runMs: number;
-  /** HTTP against autocannon: interleaved rounds, each tool for `httpMs` with `connections`. */
+  /** HTTP against autocannon: interleaved rounds, each tool for `httpMs`, at each connection count. */
   rounds: number;
   httpMs: number;
-  connections: number;
+  connections: number[];
   /** The soak run (0: skipped): a steady rate of cache hits for this long. */
   soakMs: number;
   soakRate: number;
 }
 
-export const DEFAULT_LOAD_BENCH: LoadBenchOptions = { rate: 100_000, runs: 3, runMs: 4_000, rounds: 5, httpMs: 3_000, connections: 50, soakMs: 0, soakRate: 2_000 };
+// 10 connections is autocannon's default; 50 loads the server harder.
+export const DEFAULT_LOAD_BENCH: LoadBenchOptions = { rate: 100_000, runs: 3, runMs: 4_000, rounds: 6, httpMs: 3_000, connections: [10, 50], soakMs: 0, soakRate: 2_000 };
 
 export interface LoadBenchResult {
   options: LoadBenchOptions;
@@ -37,13 +38,14 @@ export interface LoadBenchResult {
     lagMaxMs: number;
     runs: Array<{ startedPerSec: number; lagP99Ms: number; dropped: number }>;
   };
-  http: {
+  http: Array<{
+    connections: number;
     agentperfPerSec: number;
     autocannonPerSec: number;
     /** Median of the per-round ratios agentperf / autocannon. */
     ratio: number;
     rounds: Array<{ agentperf: number; autocannon: number; first: 'agentperf' | 'autocannon' }>;
-  };
+  }>;
   soak?: {
     durationMs: number;
     rate: number;
@@ -102,7 +104,7 @@ async function inProcessRuns(options: LoadBenchOptions): Promise<LoadBenchResult
  * each tool in its own process, alternating which goes first; the same connections, one
  * request in flight on each, no warmup for either.
  */
-async function httpRounds(options: LoadBenchOptions, dir: string): Promise<LoadBenchResult['http']> {
+async function httpRounds(options: LoadBenchOptions, connections: number, dir: string): Promise<LoadBenchResult['http'][number]> {
   const server = spawn(process.execPath, ['--import', 'tsx', trivialServer], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -113,24 +115,25 @@ async function httpRounds(options: LoadBenchOptions, dir: string): Promise<LoadB
     const seconds = Math.max(1, Math.round(options.httpMs / 1000));
     const ours = async () => {
       const file = join(dir, 'http.json');
-      await runProcess(process.execPath, [bin, 'load', 'http', '--set', `url=${url}`, '--set', `connections=${options.connections}`, '--vus', String(options.connections), '--duration', `${seconds}s`, '--warmup', '0s', '--no-progress', '--json', file]);
+      await runProcess(process.execPath, [bin, 'load', 'http', '--set', `url=${url}`, '--set', `connections=${connections}`, '--vus', String(connections), '--duration', `${seconds}s`, '--warmup', '0s', '--no-progress', '--json', file]);
       const report = JSON.parse(readFileSync(file, 'utf8')) as LoadReport;
       if (report.result.errors > 0) throw new Error(`agentperf saw ${report.result.errors} errors from the trivial server`);
       return report.result.throughput;
     };
     const theirs = async () => {
-      const out = await runProcess(process.execPath, [autocannonBin(), '-c', String(options.connections), '-d', String(seconds), '--json', url]);
+      const out = await runProcess(process.execPath, [autocannonBin(), '-c', String(connections), '-d', String(seconds), '--json', url]);
       const result = JSON.parse(out) as { requests: { total: number }; errors: number; non2xx: number; duration: number };
       if (result.errors > 0 || result.non2xx > 0) throw new Error(`autocannon saw ${result.errors} errors from the trivial server`);
       return result.requests.total / result.duration;
     };
-    const rounds: LoadBenchResult['http']['rounds'] = [];
+    const rounds: LoadBenchResult['http'][number]['rounds'] = [];
     for (let round = 0; round < options.rounds; round++) {
       const first = round % 2 === 0 ? 'agentperf' : 'autocannon';
       const results = first === 'agentperf' ? [await ours(), await theirs()] : [await theirs(), await ours()].reverse();
       rounds.push({ agentperf: results[0]!, autocannon: results[1]!, first });
     }
     return {
+      connections,
       agentperfPerSec: median(rounds.map((r) => r.agentperf)),
       autocannonPerSec: median(rounds.map((r) => r.autocannon)),
       ratio: median(rounds.map((r) => r.agentperf / r.autocannon)),
@@ -173,7 +176,8 @@ export async function benchLoad(options: LoadBenchOptions = DEFAULT_LOAD_BENCH):
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-bench-load-'));
   try {
     const inProcess = await inProcessRuns(options);
-    const http = await httpRounds(options, dir);
+    const http: LoadBenchResult['http'] = [];
+    for (const connections of options.connections) http.push(await httpRounds(options, connections, dir));
     const soak = options.soakMs > 0 ? await soakRun(options) : undefined;
     return { options, inProcess, http, soak, elapsedMs: performance.now() - startedAt };
   } finally {

@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import type { CacheBenchResult } from '../bench/cache.ts';
 import type { LoadBenchResult } from '../bench/load.ts';
+import type { ProfilingBenchResult } from '../bench/profiling.ts';
 import type { OrchestratorBenchResult } from '../bench/orchestrator.ts';
 import type { OverheadBenchResult } from '../bench/overhead.ts';
 
@@ -91,9 +92,9 @@ export function formatLoadBench(result: LoadBenchResult): string {
   generator.push([`${options.runs} runs of ${options.runMs / 1000} s`, Math.round(inProcess.scheduledPerSec).toLocaleString('en-US'), Math.round(inProcess.startedPerSec).toLocaleString('en-US'), `${(inProcess.lagP99Ms * 1000).toFixed(0)} µs`, `${inProcess.lagMaxMs.toFixed(2)} ms`, `>= 100,000/s with lag p99 <= 1 ms: ${met ? 'met' : 'MISSED'}`]);
   lines.push(generator.toString());
   const versus = new Table({ head: ['HTTP, trivial local server', 'agentperf req/s (median)', 'autocannon req/s (median)', 'ratio (median of rounds)', 'target'], style });
-  versus.push([`${options.rounds} interleaved rounds, ${options.connections} connections, ${options.httpMs / 1000} s each`, Math.round(http.agentperfPerSec).toLocaleString('en-US'), Math.round(http.autocannonPerSec).toLocaleString('en-US'), http.ratio.toFixed(3), `>= 1.0: ${http.ratio >= 1 ? 'met' : 'MISSED'}`]);
+  for (const h of http) versus.push([`${h.connections} connections, ${options.rounds} interleaved rounds of ${options.httpMs / 1000} s`, Math.round(h.agentperfPerSec).toLocaleString('en-US'), Math.round(h.autocannonPerSec).toLocaleString('en-US'), h.ratio.toFixed(3), `>= 1.0: ${h.ratio >= 1 ? 'met' : 'MISSED'}`]);
   lines.push(versus.toString());
-  lines.push(`per round (agentperf / autocannon): ${http.rounds.map((r) => `${Math.round(r.agentperf)}/${Math.round(r.autocannon)}`).join(', ')}`);
+  for (const h of http) lines.push(`${h.connections} connections, per round (agentperf / autocannon): ${h.rounds.map((r) => (r.agentperf / r.autocannon).toFixed(2)).join(', ')}`);
   if (soak) {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
     const table = new Table({ head: ['soak: cache hits in-process', 'completed', 'RSS warm → end', 'heap warm → end', 'RSS growth', 'target'], style });
@@ -102,4 +103,15 @@ export function formatLoadBench(result: LoadBenchResult): string {
   }
   lines.push(`elapsed ${(result.elapsedMs / 1000).toFixed(0)} s`);
   return `${lines.join('\n')}\n`;
+}
+
+export function formatProfilingBench(result: ProfilingBenchResult): string {
+  const interval = (i: { estimate: number; low: number; high: number }) => `${i.estimate >= 0 ? '+' : ''}${i.estimate.toFixed(2)}% [${i.low.toFixed(2)}, ${i.high.toFixed(2)}]`;
+  const table = new Table({ head: ['CPU profiler', 'iterations/s (median)', 'throughput lost (95% CI)', 'process CPU µs/iteration', 'CPU added (95% CI)', 'target: 10 ms <= 5%'], style });
+  for (const v of result.variants) {
+    const verdict = v.name === '10 ms' ? (v.overheadPct.high <= 5 ? 'met' : v.overheadPct.estimate <= 5 ? 'met (point estimate; interval reaches past 5%)' : 'MISSED') : '';
+    table.push([v.name, v.throughput.toFixed(1), v.name === 'off' ? '' : interval(v.overheadPct), v.cpuUsPerIteration.toFixed(1), v.name === 'off' ? '' : interval(v.cpuAddedPct), verdict]);
+  }
+  const { rounds, blockMs, vus, latency } = result.options;
+  return `${table.toString()}\nmixed scenario (simulator latency ${latency}), ${vus} closed-loop users, ${rounds} rounds of ${blockMs / 1000} s blocks interleaved in every order; elapsed ${(result.elapsedMs / 1000).toFixed(0)} s\n`;
 }
