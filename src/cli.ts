@@ -165,9 +165,14 @@ program
   });
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+/** What every scenario-driven command (load, profile, leak) takes about the scenario. */
+const withScenarioOptions = (command: Command) =>
+  command
+    .option('--target <url>', 'agent scenarios: POST to `agentperf serve` at this URL instead of in-process; http: the URL')
+    .option('--set <key=value>', 'scenario setting, repeatable (url, method, body, header.NAME, agent, latency, warm, cacheMaxBytes, connections ...)', collect, [])
+    .option('--seed <n>', 'seed for the simulator', '1');
 const load = program.command('load').description('load-test a scenario: open-loop arrival patterns or closed-loop virtual users');
-load
-  .command('run', { isDefault: true })
+withScenarioOptions(load.command('run', { isDefault: true }))
   .description('run a scenario (cache-hit, cache-miss, mixed, http or a module file) under load')
   .argument('<scenario>', 'cache-hit | cache-miss | mixed | http | path/to/scenario.ts')
   .option('--pattern <kind>', 'open-loop arrivals: constant | ramp | spike | step | stages', 'constant')
@@ -184,10 +189,7 @@ load
   .option('--iterations <n>', 'stop after this many measured iterations')
   .option('--max-in-flight <n>', 'open loop: iterations in flight at most; past it arrivals are dropped and counted', '10000')
   .option('--drain-timeout <duration>', 'how long to wait for iterations in flight at the end', '30s')
-  .option('--target <url>', 'agent scenarios: POST to `agentperf serve` at this URL instead of in-process; http: the URL')
   .option('--target-pid <pid>', 'a local process serving the target, for the resource monitor')
-  .option('--set <key=value>', 'scenario setting, repeatable (url, method, body, header.NAME, agent, latency, warm, connections ...)', collect, [])
-  .option('--seed <n>', 'seed for the simulator', '1')
   .option('--threshold <expr>', "pass/fail criterion, repeatable: 'p95<500ms', 'error_rate<1%', 'throughput>5'", collect, [])
   .option('--json <file>', 'write the versioned summary as JSON')
   .option('--csv <file>', 'stream every measured request to a CSV file')
@@ -209,8 +211,7 @@ load
     out(opts.json ? JSON.stringify(merged, null, 2) : formatMergedHdr(merged));
   });
 
-program
-  .command('profile')
+withScenarioOptions(program.command('profile'))
   .description('profile a scenario under load: CPU profile, flamegraph, bottlenecks, heap sampling; into profiles/<scenario>/<time>/')
   .argument('<scenario>', 'cache-hit | cache-miss | mixed | http | path/to/scenario.ts')
   .option('--cpu', 'the CPU profile (with --heap: both; neither: both)')
@@ -223,9 +224,6 @@ program
   .option('--interval <duration>', 'CPU sampling interval (e.g. 1ms, 100us)', '1ms')
   .option('--heap-interval <size>', 'heap sampling interval in bytes', '512kb')
   .option('--out <dir>', 'output directory (default profiles/<scenario>/<timestamp>/)')
-  .option('--target <url>', 'agent scenarios: `agentperf serve` at this URL')
-  .option('--set <key=value>', 'scenario setting, repeatable', collect, [])
-  .option('--seed <n>', 'simulator seed', '1')
   .option('--json', 'print index.json instead of the tables')
   .action(async (scenario: string, opts) => {
     const { index, dir } = await profileCommand({
@@ -247,8 +245,7 @@ program
     out(opts.json ? JSON.stringify(index, null, 2) : formatProfileIndex(index, dir));
   });
 
-program
-  .command('leak')
+withScenarioOptions(program.command('leak'))
   .description('run a scenario in rounds with GC forced between them; LEAK (exit 1) or CLEAN from the slope of retained bytes')
   .argument('<scenario>', 'cache-hit | cache-miss | mixed | http | path/to/scenario.ts')
   .option('--rounds <n>', 'measured rounds', String(DEFAULT_LEAK_OPTIONS.rounds))
@@ -258,9 +255,6 @@ program
   .option('--threshold <bytes>', 'LEAK when the 95% lower bound of bytes retained per iteration is above this', String(DEFAULT_LEAK_OPTIONS.thresholdBytesPerIteration))
   .option('--snapshot-rounds <n>', 'rounds between the three snapshots taken on a LEAK', String(DEFAULT_LEAK_OPTIONS.snapshotRounds))
   .option('--out <dir>', 'where the snapshots go (default profiles/<scenario>/<timestamp>/leak)')
-  .option('--target <url>', 'agent scenarios: `agentperf serve` at this URL')
-  .option('--set <key=value>', 'scenario setting, repeatable', collect, [])
-  .option('--seed <n>', 'simulator seed', '1')
   .option('--json', 'print the report as JSON')
   .action(async (scenario: string, opts) => {
     const report = await leakCommand({

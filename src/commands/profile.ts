@@ -37,6 +37,7 @@ export async function profileCommand(options: ProfileCommandOptions): Promise<{ 
     ? { kind: 'open', pattern: `constant ${options.rate}/s`, stages: stagesOf({ kind: 'constant', rate: options.rate, durationMs: options.durationMs }), maxInFlight: 10_000 }
     : { kind: 'closed', vus: options.vus, durationMs: options.durationMs };
   const dir = options.outDir ? resolve(options.outDir) : defaultProfileDir(scenario.name);
+  if (options.snapshot) process.stderr.write('agentperf: warning: the heap snapshot pauses the process while V8 walks the heap, and needs about twice the heap in memory\n');
   const index = await profileScenario({
     scenario,
     context: { target: options.target, settings: options.settings, seed: options.seed, log: rootLogger.child({ component: 'profile' }) },

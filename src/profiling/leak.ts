@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { AgentperfError } from '../errors.ts';
 import { theilSen, type SlopeEstimate } from '../stats/theil-sen.ts';
 import type { ParentMessage, ProbeMessage, ProbeSpec } from './leak-probe.ts';
-import { findLeakedClasses, readHeapSnapshot, type LeakedClass } from './snapshot-diff.ts';
+import { ENGINE_CLASSES, findLeakedClasses, readHeapSnapshot, type LeakedClass } from './snapshot-diff.ts';
 
 export interface LeakOptions extends ProbeSpec {
   /** LEAK when the slope's lower confidence bound exceeds this many bytes per iteration. */
@@ -19,25 +19,33 @@ export const DEFAULT_LEAK_OPTIONS = { warmupRounds: 3, rounds: 12, iterationsPer
 
 export interface LeakReport {
   scenario: string;
+  /**
+   * LEAK: the slope's lower bound is above the threshold and the snapshots show program
+   * objects (not only JIT code) piling up. CLEAN otherwise.
+   */
   verdict: 'LEAK' | 'CLEAN';
+  /** Set when the slope alone said LEAK but every class that grew was V8's JIT code and metadata. */
+  note?: string;
   /** Retained bytes per iteration: Theil-Sen slope of heap used (after forced GC) on iterations run. */
   slope: SlopeEstimate;
   thresholdBytesPerIteration: number;
   points: Array<{ iterations: number; heapUsed: number }>;
   errors: Record<string, number>;
-  /** LEAK only: what grew between the snapshots, and what holds it. */
+  /** When the slope is above the threshold: the program's classes that grew between the snapshots, and what holds them. */
   leakedClasses?: LeakedClass[];
+  /** The same for V8's own JIT code and metadata, which do not make a LEAK. */
+  engineClasses?: LeakedClass[];
   snapshots?: [string, string, string];
 }
 
 const PROBE = fileURLToPath(new URL('./leak-probe.ts', import.meta.url));
 
 /**
- * Runs the scenario in rounds in a child process with GC forced between rounds, fits the
- * growth of the heap left after each, and calls it a LEAK when even the low end of the 95%
- * interval of that slope is above the threshold. On a LEAK the child takes baseline, target
- * and final snapshots, a few rounds apart, and the classes that grew in both intervals are
- * reported with a retainer path.
+ * Runs the scenario in rounds in a child process with GC forced between rounds and fits the
+ * growth of the heap left after each. When even the low end of the 95% interval of that slope
+ * is above the threshold, the child takes baseline, target and final snapshots a few rounds
+ * apart, and the classes that grew in both intervals are reported with a retainer path; it is
+ * a LEAK when some of them are the program's, not only V8's JIT code and metadata.
  */
 export async function detectLeak(options: LeakOptions): Promise<LeakReport> {
   const spec: ProbeSpec = {
@@ -65,6 +73,7 @@ export async function detectLeak(options: LeakOptions): Promise<LeakReport> {
       else if (message.type === 'measured') {
         errors = message.errors;
         const slope = theilSen(points.map((p) => p.iterations), points.map((p) => p.heapUsed));
+        // Provisional: a LEAK by the slope is confirmed by the snapshots below.
         const verdict = slope.low > options.thresholdBytesPerIteration ? 'LEAK' : 'CLEAN';
         report = { scenario: options.scenario, verdict, slope, thresholdBytesPerIteration: options.thresholdBytesPerIteration, points, errors };
         if (verdict === 'LEAK') {
@@ -82,7 +91,13 @@ export async function detectLeak(options: LeakOptions): Promise<LeakReport> {
   await finished;
   if (report!.snapshots) {
     const [a, b, c] = await Promise.all(report!.snapshots.map(readHeapSnapshot));
-    report!.leakedClasses = findLeakedClasses(a!, b!, c!);
+    const grown = findLeakedClasses(a!, b!, c!, Number.POSITIVE_INFINITY);
+    report!.leakedClasses = grown.filter((g) => !ENGINE_CLASSES.has(g.className)).slice(0, 5);
+    report!.engineClasses = grown.filter((g) => ENGINE_CLASSES.has(g.className));
+    if (report!.leakedClasses.length === 0) {
+      report!.verdict = 'CLEAN';
+      report!.note = 'the heap grew, but only with V8 JIT code and metadata (the code still warming up): run more --warmup-rounds to see it settle';
+    }
   }
   return report!;
 }

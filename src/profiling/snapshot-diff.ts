@@ -99,6 +99,13 @@ function countsByClass(s: HeapSnapshot): Map<string, number> {
  * still alive in the final one, grouped by class, keeping the classes whose instance count
  * grew in both intervals; each with one retainer path, so the user sees what holds them.
  */
+/**
+ * What V8 keeps for the JIT (code, bytecode, feedback, object shapes): it grows for hundreds
+ * of iterations while code warms up and tiers up, and is not the program retaining anything.
+ * memlab leaves these out of its leak reports too.
+ */
+export const ENGINE_CLASSES: ReadonlySet<string> = new Set(['(compiled code)', '(system)']);
+
 export function findLeakedClasses(baseline: HeapSnapshot, target: HeapSnapshot, final: HeapSnapshot, top = 5): LeakedClass[] {
   const inBaseline = idsOf(baseline);
   const inTarget = idsOf(target);

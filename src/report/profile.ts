@@ -42,13 +42,12 @@ export function formatLeakReport(report: LeakReport): string {
     `heap used after forced GC, by iterations run: ${report.points.map((p) => `${p.iterations}: ${kib(p.heapUsed)}`).join(', ')}`,
   ];
   if (Object.keys(report.errors).length) lines.push(`iterations that failed: ${Object.entries(report.errors).map(([type, n]) => `${type} ${n}`).join(', ')}`);
-  if (report.leakedClasses) {
-    if (report.leakedClasses.length === 0) lines.push('no class grew in both snapshot intervals: the growth is spread thin (see the snapshots)');
-    for (const c of report.leakedClasses) {
-      lines.push(`\n${c.className}: ${c.count} objects (${kib(c.bytes)}) allocated between the baseline and target snapshots and still alive; instances ${c.counts.join(' → ')}`);
-      lines.push(`  retained by: ${c.retainerPath.join(' → ')}`);
-    }
-    if (report.snapshots) lines.push(`\nsnapshots: ${report.snapshots.join(', ')}`);
+  if (report.note) lines.push(`note: ${report.note}`);
+  for (const c of report.leakedClasses ?? []) {
+    lines.push(`\n${c.className}: ${c.count} objects (${kib(c.bytes)}) allocated between the baseline and target snapshots and still alive; instances ${c.counts.join(' → ')}`);
+    lines.push(`  retained by: ${c.retainerPath.join(' → ')}`);
   }
+  if (report.engineClasses?.length) lines.push(`\nV8 JIT code and metadata that grew too (not counted as a leak): ${report.engineClasses.map((c) => `${c.className} ${c.count} objects, ${kib(c.bytes)}`).join('; ')}`);
+  if (report.snapshots) lines.push(`\nsnapshots: ${report.snapshots.join(', ')}`);
   return `${lines.join('\n')}\n`;
 }
