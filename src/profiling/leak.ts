@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { AgentperfError } from '../errors.ts';
 import { theilSen, type SlopeEstimate } from '../stats/theil-sen.ts';
 import type { ParentMessage, ProbeMessage, ProbeSpec } from './leak-probe.ts';
-import { ENGINE_CLASSES, findLeakedClasses, readHeapSnapshot, type LeakedClass } from './snapshot-diff.ts';
+import { ENGINE_CLASSES, findLeakedClasses, programBytes, readHeapSnapshot, type LeakedClass } from './snapshot-diff.ts';
 
 export interface LeakOptions extends ProbeSpec {
   /** LEAK when the slope's lower confidence bound exceeds this many bytes per iteration. */
@@ -20,12 +20,19 @@ export const DEFAULT_LEAK_OPTIONS = { warmupRounds: 3, rounds: 12, iterationsPer
 export interface LeakReport {
   scenario: string;
   /**
-   * LEAK: the slope's lower bound is above the threshold and the snapshots show program
-   * objects (not only JIT code) piling up. CLEAN otherwise.
+   * LEAK: the slope's lower bound is above the threshold, and so is the growth of the
+   * program's objects (not V8's JIT code and metadata) per iteration in both snapshot
+   * intervals. CLEAN otherwise.
    */
   verdict: 'LEAK' | 'CLEAN';
-  /** Set when the slope alone said LEAK but every class that grew was V8's JIT code and metadata. */
+  /** Set when the slope alone said LEAK but the snapshots did not show the program's objects piling up. */
   note?: string;
+  /**
+   * From the snapshots: how much the program's objects (V8's JIT code and metadata left out)
+   * grew per iteration, in the smaller of the two intervals. A leak grows in both; a one-off
+   * allocation (a socket's 64 KiB buffer, say) in one only.
+   */
+  programBytesPerIteration?: number;
   /** Retained bytes per iteration: Theil-Sen slope of heap used (after forced GC) on iterations run. */
   slope: SlopeEstimate;
   thresholdBytesPerIteration: number;
@@ -44,8 +51,9 @@ const PROBE = fileURLToPath(new URL('./leak-probe.ts', import.meta.url));
  * Runs the scenario in rounds in a child process with GC forced between rounds and fits the
  * growth of the heap left after each. When even the low end of the 95% interval of that slope
  * is above the threshold, the child takes baseline, target and final snapshots a few rounds
- * apart, and the classes that grew in both intervals are reported with a retainer path; it is
- * a LEAK when some of them are the program's, not only V8's JIT code and metadata.
+ * apart, and the classes that grew in both intervals are reported with a retainer path. It is
+ * a LEAK when the program's objects (V8's JIT code and metadata left out) grew by more than the
+ * threshold per iteration in both snapshot intervals too.
  */
 export async function detectLeak(options: LeakOptions): Promise<LeakReport> {
   const spec: ProbeSpec = {
@@ -92,11 +100,14 @@ export async function detectLeak(options: LeakOptions): Promise<LeakReport> {
   if (report!.snapshots) {
     const [a, b, c] = await Promise.all(report!.snapshots.map(readHeapSnapshot));
     const grown = findLeakedClasses(a!, b!, c!, Number.POSITIVE_INFINITY);
-    report!.leakedClasses = grown.filter((g) => !ENGINE_CLASSES.has(g.className)).slice(0, 5);
+    const program = grown.filter((g) => !ENGINE_CLASSES.has(g.className));
+    report!.leakedClasses = program.slice(0, 5);
     report!.engineClasses = grown.filter((g) => ENGINE_CLASSES.has(g.className));
-    if (report!.leakedClasses.length === 0) {
+    const [bytesA, bytesB, bytesC] = [programBytes(a!), programBytes(b!), programBytes(c!)];
+    report!.programBytesPerIteration = Math.min(bytesB - bytesA, bytesC - bytesB) / (options.snapshotRounds * options.iterationsPerRound);
+    if (report!.programBytesPerIteration <= options.thresholdBytesPerIteration) {
       report!.verdict = 'CLEAN';
-      report!.note = 'the heap grew, but only with V8 JIT code and metadata (the code still warming up): run more --warmup-rounds to see it settle';
+      report!.note = `the heap grew, but not the program's own objects in both snapshot intervals (${report!.programBytesPerIteration.toFixed(1)} bytes per iteration in the smaller): the growth is V8's JIT code and metadata (code still warming up: more --warmup-rounds lets it settle) or a one-off allocation`;
     }
   }
   return report!;

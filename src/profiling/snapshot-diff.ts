@@ -74,6 +74,13 @@ function idsOf(s: HeapSnapshot): Set<number> {
   return ids;
 }
 
+/** Bytes of the program's objects in a snapshot: every node's self size but V8's JIT code and metadata. */
+export function programBytes(s: HeapSnapshot): number {
+  let bytes = 0;
+  for (let i = 0; i < nodeCount(s); i++) if (!ENGINE_CLASSES.has(classOf(s, i))) bytes += s.nodes[i * s.nodeFieldCount + s.f.selfSize]!;
+  return bytes;
+}
+
 export interface LeakedClass {
   className: string;
   /** Objects allocated between the baseline and the target snapshots still alive in the final one. */

@@ -42,6 +42,7 @@ export function formatLeakReport(report: LeakReport): string {
     `heap used after forced GC, by iterations run: ${report.points.map((p) => `${p.iterations}: ${kib(p.heapUsed)}`).join(', ')}`,
   ];
   if (Object.keys(report.errors).length) lines.push(`iterations that failed: ${Object.entries(report.errors).map(([type, n]) => `${type} ${n}`).join(', ')}`);
+  if (report.programBytesPerIteration !== undefined) lines.push(`from the snapshots: the program's objects grew ${report.programBytesPerIteration.toFixed(1)} bytes per iteration in the smaller of the two intervals (V8's JIT code and metadata left out)`);
   if (report.note) lines.push(`note: ${report.note}`);
   for (const c of report.leakedClasses ?? []) {
     lines.push(`\n${c.className}: ${c.count} objects (${kib(c.bytes)}) allocated between the baseline and target snapshots and still alive; instances ${c.counts.join(' → ')}`);
