@@ -37,7 +37,9 @@ test('the monitor samples this process, and a target process by pid', async (t) 
     t.true(result.generator.samples.length >= 3, `samples: ${result.generator.samples.length}`);
     t.true(result.generator.rssMaxBytes > 10 * 2 ** 20);
     t.truthy(result.target);
-    t.true(result.target!.cpuMaxPct > 30, `target CPU ${result.target!.cpuMaxPct}%`);
+    // A spinning process, read from /proc: well above the ~0% of an idle one, though how much
+    // of a core it gets depends on what else the machine runs (CI runs tests in parallel).
+    t.true(result.target!.cpuMaxPct > 5, `target CPU ${result.target!.cpuMaxPct}%`);
     t.true(result.target!.rssMaxBytes > 0);
   } finally {
     child.kill();

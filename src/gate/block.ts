@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { runLoadTest } from '../load/run.ts';
+import { resolveScenario } from '../load/scenarios/index.ts';
+import { rootLogger } from '../logger.ts';
+import { AgentperfError } from '../errors.ts';
+
+/** One gate block: a scenario run closed-loop in a fresh process, after a warmup. */
+export interface BlockSpec {
+  scenario: string;
+  settings: Record<string, string>;
+  vus: number;
+  warmupMs: number;
+  durationMs: number;
+  /** Instrumentation fully on (spans to a no-op exporter, metrics, HDR): for the overhead metric. */
+  instrumented: boolean;
+  seed: number;
+}
+
+export interface BlockResult {
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  throughput: number;
+  completed: number;
+  errors: number;
+  peakRssBytes: number;
+  /** Heap used after a forced GC at the end of the block. */
+  heapAfterGcBytes: number;
+}
+
+/** Runs one block in this process (the child side of `runBlockProcess`). */
+export async function runBlockHere(spec: BlockSpec): Promise<BlockResult> {
+  const noop: SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: () => Promise.resolve() };
+  const instrumentation = spec.instrumented ? await (await import('../../instrumentation/start.ts')).startInstrumentation({ prometheus: false, spanExporter: noop }) : undefined;
+  const scenario = await resolveScenario(spec.scenario);
+  const { report } = await runLoadTest({
+    scenario,
+    context: { target: { kind: 'in-process' }, settings: spec.settings, seed: spec.seed, log: rootLogger },
+    shape: { kind: 'closed', vus: spec.vus, durationMs: spec.durationMs },
+    warmupMs: spec.warmupMs,
+    drainTimeoutMs: 30_000,
+    thresholds: [],
+  });
+  await instrumentation?.stop();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const r = report.result;
+  return {
+    p50Ms: r.latency.p50,
+    p95Ms: r.latency.p95,
+    p99Ms: r.latency.p99,
+    throughput: r.throughput,
+    completed: r.completed,
+    errors: r.errors,
+    peakRssBytes: report.resources.generator.rssMaxBytes,
+    heapAfterGcBytes: process.memoryUsage().heapUsed,
+  };
+}
+
+/**
+ * Runs one block in a fresh Node process of the agentperf checkout at `root` (this one, or a
+ * worktree of another git ref), through its `gate block` command.
+ */
+export function runBlockProcess(root: string, spec: BlockSpec): Promise<BlockResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', `${root}/bin/agentperf.js`, 'gate', 'block', JSON.stringify(spec)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENTPERF_LOG_LEVEL: 'warn' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err = (err + d).slice(-2000)));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new AgentperfError('AP_ERR_GATE_BLOCK', `a gate block (${root}) exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()!) as BlockResult);
+      } catch {
+        reject(new AgentperfError('AP_ERR_GATE_BLOCK', `a gate block (${root}) printed no result: ${out.slice(-300)}`));
+      }
+    });
+  });
+}

@@ -1,0 +1,65 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { describeIssue } from '../config/agents.ts';
+import { ConfigError } from '../errors.ts';
+
+export const METRICS = ['p50', 'p95', 'p99', 'throughput', 'errorRate', 'peakRss', 'heapAfterGc'] as const;
+export type MetricName = (typeof METRICS)[number];
+
+const Tolerance = z.number().min(0).max(10);
+const PolicySchema = z
+  .object({
+    scenarios: z.array(z.object({ name: z.string().min(1), settings: z.record(z.string(), z.string()).default({}), vus: z.number().int().min(1).max(10_000), warmupMs: z.number().int().min(0), durationMs: z.number().int().min(100) }).strict()).min(1),
+    tolerances: z.object(Object.fromEntries(METRICS.map((m) => [m, Tolerance])) as Record<MetricName, typeof Tolerance>).strict(),
+    floors: z.object({ errorRate: z.number().min(0).max(1), peakRssBytes: z.number().min(0), heapAfterGcBytes: z.number().min(0) }).strict(),
+    slos: z.record(z.string(), z.object({ p95Ms: z.number().positive().optional(), p99Ms: z.number().positive().optional(), errorRate: z.number().min(0).max(1).optional(), throughput: z.number().min(0).optional() }).strict()),
+    blocks: z.object({ initial: z.number().int().min(3).max(100), step: z.number().int().min(1).max(100), max: z.number().int().min(3).max(1000) }).strict(),
+    budgetMs: z.number().int().min(1000),
+    overhead: z.object({ pairs: z.number().int().min(0).max(100), maxPct: z.number().min(0).max(100) }).strict(),
+    alpha: z.number().gt(0).lt(0.5),
+    inconclusive: z.enum(['exit3', 'pass', 'fail']),
+  })
+  .strict();
+
+export type GatePolicy = z.infer<typeof PolicySchema>;
+
+/**
+ * The default policy: the `mixed` scenario (the standard workload), 10% tolerances (15% for
+ * p99, the noisiest), the source documents' SLOs, and a budget that keeps the default gate
+ * within 3 minutes on a 2-core machine.
+ */
+export const DEFAULT_POLICY: GatePolicy = {
+  scenarios: [{ name: 'mixed', settings: {}, vus: 20, warmupMs: 1000, durationMs: 2000 }],
+  tolerances: { p50: 0.1, p95: 0.1, p99: 0.15, throughput: 0.1, errorRate: 0.1, peakRss: 0.1, heapAfterGc: 0.1 },
+  floors: { errorRate: 0.001, peakRssBytes: 16 * 2 ** 20, heapAfterGcBytes: 4 * 2 ** 20 },
+  slos: { mixed: { p95Ms: 500, p99Ms: 1000, errorRate: 0.01, throughput: 5 } },
+  blocks: { initial: 5, step: 2, max: 11 },
+  budgetMs: 150_000,
+  overhead: { pairs: 3, maxPct: 5 },
+  alpha: 0.05,
+  inconclusive: 'exit3',
+};
+
+/** A policy file overrides the defaults field by field (objects merged one level deep). */
+export async function loadPolicy(file: string | undefined): Promise<GatePolicy> {
+  if (!file) return DEFAULT_POLICY;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError('policy', `cannot read the policy as JSON: ${(error as Error).message}`, file);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('policy', 'the policy must be a JSON object', file);
+  const merged: Record<string, unknown> = { ...DEFAULT_POLICY };
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+    const base = (DEFAULT_POLICY as Record<string, unknown>)[key];
+    merged[key] = base && typeof base === 'object' && !Array.isArray(base) && value && typeof value === 'object' && !Array.isArray(value) ? { ...base, ...value } : value;
+  }
+  const parsed = PolicySchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = describeIssue(parsed.error, merged);
+    throw new ConfigError(issue.field, issue.message, file);
+  }
+  if (parsed.data.blocks.max < parsed.data.blocks.initial) throw new ConfigError('blocks.max', 'blocks.max must be at least blocks.initial', file);
+  return parsed.data;
+}
