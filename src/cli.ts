@@ -6,6 +6,10 @@ import { execCommand } from './commands/exec.ts';
 import { loadCommand, parseSettings, targetFrom } from './commands/load.ts';
 import { doctorCommand, flameCommand, leakCommand, profileCommand } from './commands/profile.ts';
 import { DEFAULT_LEAK_OPTIONS } from './profiling/leak.ts';
+import { baselineShowCommand, baselineUpdateCommand, gateCommand } from './commands/gate.ts';
+import { runBlockHere } from './gate/block.ts';
+import { gateSelfTest } from './gate/self-test.ts';
+import { formatSelfTest } from './report/gate.ts';
 import { formatLeakReport, formatProfileIndex } from './report/profile.ts';
 import { mergeHdrLogs } from './load/hdr-log.ts';
 import { formatMergedHdr } from './report/load.ts';
@@ -296,6 +300,56 @@ program
     process.exitCode = result.exitCode;
   });
 
+const gate = program.command('gate').description('the regression gate: noise-aware verdicts against stored baselines, or paired against a git ref');
+gate
+  .command('run', { isDefault: true })
+  .description('run the gated scenarios and judge every metric PASS, FAIL or INCONCLUSIVE (exit 0, 1 or 3)')
+  .option('--scenario <name>', 'gate only this scenario, repeatable', collect, [])
+  .option('--policy <file>', 'gate policy JSON (defaults: the mixed scenario, 10% tolerances, the seeds\' SLOs)')
+  .option('--against <git-ref>', 'the paired mode: the ref in a temporary worktree against this checkout, ABBA blocks (recommended for pull requests)')
+  .option('--baselines <dir>', 'where baselines are stored', 'baselines')
+  .option('--json <file>', 'also write the result as JSON')
+  .option('--self-test', "the gate's own validation: A/A, 10% and 20% slowdowns on the synthetic scenario (about 20 minutes)")
+  .option('--gates <n>', 'gates per self-test case', '20')
+  .action(async (opts) => {
+    if (opts.selfTest) {
+      const result = await gateSelfTest(parseIntegerOption('gates', opts.gates, 1, 1_000), (line) => process.stderr.write(`${line}\n`));
+      out(formatSelfTest(result));
+      process.exitCode = result.rows.every((r) => r.met) ? 0 : 1;
+      return;
+    }
+    const result = await gateCommand({ policyFile: opts.policy, scenarios: opts.scenario.length ? opts.scenario : undefined, against: opts.against, baselineDir: opts.baselines, jsonFile: opts.json });
+    out(result.markdown);
+    process.exitCode = result.exitCode;
+  });
+gate
+  .command('block', { hidden: true })
+  .description('one gate block in this process (the gate runs it in fresh processes)')
+  .argument('<spec>', 'the block spec as JSON')
+  .action(async (spec: string) => {
+    out(JSON.stringify(await runBlockHere(JSON.parse(spec))));
+  });
+
+const baseline = program.command('baseline').description('stored baselines for the gate, one per scenario and environment fingerprint');
+baseline
+  .command('update')
+  .description('measure the gated scenarios in fresh-process blocks and store the distribution')
+  .option('--scenario <name>', 'only this scenario, repeatable', collect, [])
+  .option('--blocks <n>', 'blocks to store', '9')
+  .option('--policy <file>', 'gate policy JSON')
+  .option('--baselines <dir>', 'where baselines are stored', 'baselines')
+  .action(async (opts) => {
+    const files = await baselineUpdateCommand({ policyFile: opts.policy, scenarios: opts.scenario.length ? opts.scenario : undefined, blocks: parseIntegerOption('blocks', opts.blocks, 3, 1_000), baselineDir: opts.baselines });
+    out(files.map((f) => `wrote ${f}`).join('\n'));
+  });
+baseline
+  .command('show')
+  .description('print the stored baselines')
+  .option('--baselines <dir>', 'where baselines are stored', 'baselines')
+  .action(async (opts) => {
+    out(await baselineShowCommand(opts.baselines));
+  });
+
 const bench = program.command('bench').description('benchmarks; figures are ratios measured side by side in one run');
 bench
   .command('orchestrator', { isDefault: true })
@@ -388,7 +442,7 @@ bench
   });
 
 // Commander reports its own usage errors; make every flavour of bad input exit 2 with one line.
-for (const command of [program, ...program.commands, ...bench.commands, ...load.commands]) command.exitOverride();
+for (const command of [program, ...program.commands, ...bench.commands, ...load.commands, ...gate.commands, ...baseline.commands]) command.exitOverride();
 
 try {
   await program.parseAsync(process.argv);

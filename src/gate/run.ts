@@ -1,0 +1,190 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { AgentperfError } from '../errors.ts';
+import { resolveScenario } from '../load/scenarios/index.ts';
+import { rootLogger } from '../logger.ts';
+import { findBottlenecks, type FunctionCost } from '../profiling/analyze.ts';
+import { withCpuProfile } from '../profiling/cpu.ts';
+import { runLoadTest } from '../load/run.ts';
+import { mulberry32 } from '../random.ts';
+import { findBaseline, writeBaseline, type Baseline } from './baseline.ts';
+import { runBlockProcess, type BlockResult, type BlockSpec } from './block.ts';
+import { currentFingerprint } from './fingerprint.ts';
+import type { GatePolicy } from './policy.ts';
+import { judge, type Judgement, type Verdict } from './verdict.ts';
+
+const run = promisify(execFile);
+export const HERE = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+export interface ScenarioGate {
+  scenario: string;
+  mode: 'baseline' | 'paired';
+  judgement: Judgement;
+  baselineBlocks: number;
+  candidateBlocks: number;
+  /** On FAIL: where the candidate spends its time, and how that grew against the baseline's profile. */
+  profile?: Array<FunctionCost & { baselineSelfPct?: number }>;
+}
+
+export interface GateResult {
+  schema: 'agentperf.gate/v1';
+  overall: Verdict;
+  against?: string;
+  scenarios: ScenarioGate[];
+  elapsedMs: number;
+}
+
+type Progress = (line: string) => void;
+
+function specFor(policy: GatePolicy['scenarios'][number], seed: number, instrumented = false): BlockSpec {
+  return { scenario: policy.name, settings: policy.settings, vus: policy.vus, warmupMs: policy.warmupMs, durationMs: policy.durationMs, instrumented, seed };
+}
+
+/** Interleaved plain and instrumented blocks (ABBA), in fresh processes: the overhead metric. */
+async function overheadBlocks(root: string, spec: BlockSpec, pairs: number): Promise<{ plain: number[]; instrumented: number[] }> {
+  const plain: number[] = [];
+  const instrumented: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    for (const on of i % 2 === 0 ? [false, true] : [true, false]) {
+      const block = await runBlockProcess(root, { ...spec, instrumented: on });
+      (on ? instrumented : plain).push(block.throughput);
+    }
+  }
+  return { plain, instrumented };
+}
+
+/** The candidate's top functions by self time, from a short in-process profile of the scenario. */
+export async function profileCandidate(spec: BlockSpec): Promise<FunctionCost[]> {
+  const scenario = await resolveScenario(spec.scenario);
+  const { profile } = await withCpuProfile(() =>
+    runLoadTest({ scenario, context: { target: { kind: 'in-process' }, settings: spec.settings, seed: spec.seed, log: rootLogger }, shape: { kind: 'closed', vus: spec.vus, durationMs: spec.durationMs }, warmupMs: spec.warmupMs, drainTimeoutMs: 30_000, thresholds: [] }),
+  );
+  return findBottlenecks(profile, 10).bySelf;
+}
+
+/** Writes a scenario's baseline: `blocks` fresh-process blocks, the overhead pairs, a profile. */
+export async function updateBaseline(dir: string, policy: GatePolicy, name: string, blocks: number, progress: Progress): Promise<string> {
+  const scenario = policy.scenarios.find((s) => s.name === name) ?? { name, settings: {}, vus: 20, warmupMs: 1000, durationMs: 2000 };
+  const spec = specFor(scenario, 1);
+  const results: BlockResult[] = [];
+  for (let i = 0; i < blocks; i++) {
+    results.push(await runBlockProcess(HERE, spec));
+    progress(`  baseline ${name}: block ${i + 1}/${blocks}, ${results.at(-1)!.throughput.toFixed(1)}/s`);
+  }
+  const overhead = policy.overhead.pairs > 0 ? await overheadBlocks(HERE, spec, policy.overhead.pairs) : undefined;
+  const { instrumented: _, ...stored } = spec;
+  const baseline: Baseline = { schema: 'agentperf.baseline/v1', scenario: name, fingerprint: currentFingerprint(), createdAt: new Date().toISOString(), spec: stored, blocks: results, overhead, profile: await profileCandidate(spec) };
+  return writeBaseline(dir, baseline);
+}
+
+function attachProfile(gate: ScenarioGate, profile: FunctionCost[], baselineProfile: FunctionCost[] | undefined): void {
+  gate.profile = profile.map((f) => ({ ...f, baselineSelfPct: baselineProfile?.find((b) => b.name === f.name && b.location === f.location)?.selfPct }));
+}
+
+/**
+ * The gate against stored baselines: fresh candidate blocks, judged; while a metric is
+ * inconclusive and the budget allows, more blocks. Baselines from another fingerprint are
+ * refused, never compared.
+ */
+export async function gateAgainstBaselines(dir: string, policy: GatePolicy, progress: Progress, scenarios?: string[]): Promise<GateResult> {
+  const startedAt = performance.now();
+  const fingerprint = currentFingerprint();
+  const out: ScenarioGate[] = [];
+  for (const scenario of policy.scenarios.filter((s) => !scenarios || scenarios.includes(s.name))) {
+    const baseline = await findBaseline(dir, scenario.name, fingerprint);
+    const spec = specFor(scenario, 1);
+    const candidate: BlockResult[] = [];
+    const overhead = policy.overhead.pairs > 0 ? await overheadBlocks(HERE, spec, policy.overhead.pairs) : undefined;
+    let judgement: Judgement | undefined;
+    let target = policy.blocks.initial;
+    for (;;) {
+      while (candidate.length < target) {
+        candidate.push(await runBlockProcess(HERE, spec));
+        progress(`  ${scenario.name}: candidate block ${candidate.length}, ${candidate.at(-1)!.throughput.toFixed(1)}/s`);
+      }
+      judgement = judge(scenario.name, baseline.blocks, candidate, false, policy, mulberry32(candidate.length), overhead);
+      if (judgement.overall !== 'INCONCLUSIVE' || candidate.length >= policy.blocks.max || performance.now() - startedAt > policy.budgetMs) break;
+      target = Math.min(policy.blocks.max, candidate.length + policy.blocks.step);
+    }
+    const gate: ScenarioGate = { scenario: scenario.name, mode: 'baseline', judgement, baselineBlocks: baseline.blocks.length, candidateBlocks: candidate.length };
+    if (judgement.overall === 'FAIL') attachProfile(gate, await profileCandidate(spec), baseline.profile);
+    out.push(gate);
+  }
+  return finish(out, startedAt);
+}
+
+/** Both sides as block runners: a checkout root and the settings its blocks run with. */
+export interface Side {
+  root: string;
+  settings?: Record<string, string>;
+}
+
+/**
+ * The paired gate: baseline and candidate blocks alternate (ABBA) in fresh processes, judged
+ * on per-pair log-ratios; pairs are added while a metric is inconclusive and the budget allows.
+ */
+export async function gatePaired(baselineSide: Side, candidateSide: Side, policy: GatePolicy, progress: Progress, scenarios?: string[], against?: string): Promise<GateResult> {
+  const startedAt = performance.now();
+  const out: ScenarioGate[] = [];
+  for (const scenario of policy.scenarios.filter((s) => !scenarios || scenarios.includes(s.name))) {
+    const spec = specFor(scenario, 1);
+    const a: BlockResult[] = [];
+    const b: BlockResult[] = [];
+    let judgement: Judgement | undefined;
+    let target = policy.blocks.initial;
+    for (;;) {
+      while (a.length < target) {
+        const order = a.length % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
+        for (const side of order) {
+          const s = side === 'a' ? baselineSide : candidateSide;
+          const block = await runBlockProcess(s.root, { ...spec, settings: { ...spec.settings, ...s.settings } });
+          (side === 'a' ? a : b).push(block);
+        }
+        progress(`  ${scenario.name}: pair ${a.length}, baseline ${a.at(-1)!.throughput.toFixed(1)}/s, candidate ${b.at(-1)!.throughput.toFixed(1)}/s`);
+      }
+      judgement = judge(scenario.name, a, b, true, policy, mulberry32(a.length));
+      if (judgement.overall !== 'INCONCLUSIVE' || a.length >= policy.blocks.max || performance.now() - startedAt > policy.budgetMs) break;
+      target = Math.min(policy.blocks.max, a.length + policy.blocks.step);
+    }
+    const gate: ScenarioGate = { scenario: scenario.name, mode: 'paired', judgement, baselineBlocks: a.length, candidateBlocks: b.length };
+    if (judgement.overall === 'FAIL' && candidateSide.root === HERE) attachProfile(gate, await profileCandidate({ ...spec, settings: { ...spec.settings, ...candidateSide.settings } }), undefined);
+    out.push(gate);
+  }
+  return finish(out, startedAt, against);
+}
+
+function finish(scenarios: ScenarioGate[], startedAt: number, against?: string): GateResult {
+  const verdicts = scenarios.map((s) => s.judgement.overall);
+  const overall: Verdict = verdicts.includes('FAIL') ? 'FAIL' : verdicts.includes('INCONCLUSIVE') ? 'INCONCLUSIVE' : 'PASS';
+  return { schema: 'agentperf.gate/v1', overall, against, scenarios, elapsedMs: performance.now() - startedAt };
+}
+
+/**
+ * Materializes a git ref in a temporary worktree and installs its dependencies there, for the
+ * paired gate's baseline side. The returned `remove` deletes the worktree.
+ */
+export async function checkoutRef(ref: string, progress: Progress): Promise<{ root: string; remove: () => Promise<void> }> {
+  try {
+    await run('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: HERE });
+  } catch {
+    throw new AgentperfError('AP_ERR_GIT_REF', `--against ${JSON.stringify(ref)} is not a commit in this repository`, { exitCode: 2 });
+  }
+  const root = join(await mkdtemp(join(tmpdir(), 'agentperf-gate-')), 'baseline');
+  await run('git', ['worktree', 'add', '--detach', root, ref], { cwd: HERE });
+  const remove = async () => {
+    await run('git', ['worktree', 'remove', '--force', root], { cwd: HERE }).catch(() => undefined);
+    await rm(join(root, '..'), { recursive: true, force: true });
+  };
+  try {
+    progress(`  installing ${ref}'s dependencies in ${root}`);
+    await run('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: root, maxBuffer: 64 * 1024 * 1024 });
+  } catch (error) {
+    await remove();
+    throw new AgentperfError('AP_ERR_GIT_REF', `could not install ${ref}'s dependencies: ${(error as Error).message.split('\n')[0]}`);
+  }
+  return { root, remove };
+}
