@@ -40,7 +40,7 @@ export interface ProfilingBenchResult {
 
 /**
  * The CPU profiler's cost on the mixed scenario (the standard workload: realistic simulator
- * latency, half the calls cache hits), closed loop: off, 10 ms and 1 ms sampling in
+ * latency, 2 calls in 5 cache hits), closed loop: off, 10 ms and 1 ms sampling in
  * interleaved blocks of one process, every ordering in turn.
  */
 export async function benchProfiling(options: ProfilingBenchOptions = DEFAULT_PROFILING_BENCH): Promise<ProfilingBenchResult> {

@@ -3,11 +3,12 @@ import type { SelfTestResult } from '../gate/self-test.ts';
 import type { GateResult } from '../gate/run.ts';
 import type { MetricVerdict } from '../gate/verdict.ts';
 import { fingerprintId } from '../gate/fingerprint.ts';
+import { formatMs } from './load.ts';
 
 const UNITS: Record<string, (v: number) => string> = {
-  p50: (v) => `${v.toFixed(1)} ms`,
-  p95: (v) => `${v.toFixed(1)} ms`,
-  p99: (v) => `${v.toFixed(1)} ms`,
+  p50: formatMs,
+  p95: formatMs,
+  p99: formatMs,
   throughput: (v) => `${v.toFixed(1)}/s`,
   errorRate: (v) => `${(v * 100).toFixed(3)}%`,
   peakRss: (v) => `${(v / 2 ** 20).toFixed(1)} MiB`,
