@@ -134,6 +134,8 @@ export async function gatePaired(baselineSide: Side, candidateSide: Side, policy
     const spec = specFor(scenario, 1);
     const a: BlockResult[] = [];
     const b: BlockResult[] = [];
+    // The candidate's observability overhead, from its own interleaved blocks.
+    const overhead = policy.overhead.pairs > 0 ? await overheadBlocks(candidateSide.root, { ...spec, settings: { ...spec.settings, ...candidateSide.settings } }, policy.overhead.pairs) : undefined;
     let judgement: Judgement | undefined;
     let target = policy.blocks.initial;
     for (;;) {
@@ -146,7 +148,7 @@ export async function gatePaired(baselineSide: Side, candidateSide: Side, policy
         }
         progress(`  ${scenario.name}: pair ${a.length}, baseline ${a.at(-1)!.throughput.toFixed(1)}/s, candidate ${b.at(-1)!.throughput.toFixed(1)}/s`);
       }
-      judgement = judge(scenario.name, a, b, true, policy, mulberry32(a.length));
+      judgement = judge(scenario.name, a, b, true, policy, mulberry32(a.length), overhead);
       if (judgement.overall !== 'INCONCLUSIVE' || a.length >= policy.blocks.max || performance.now() - startedAt > policy.budgetMs) break;
       target = Math.min(policy.blocks.max, a.length + policy.blocks.step);
     }
