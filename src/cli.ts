@@ -8,6 +8,8 @@ import { doctorCommand, flameCommand, leakCommand, profileCommand } from './comm
 import { DEFAULT_LEAK_OPTIONS } from './profiling/leak.ts';
 import { baselineShowCommand, baselineUpdateCommand, gateCommand } from './commands/gate.ts';
 import { runBlockHere } from './gate/block.ts';
+import { formatPlan, planCommand } from './commands/plan.ts';
+import { generateWorkflow } from './workflow/generate.ts';
 import { gateSelfTest } from './gate/self-test.ts';
 import { formatSelfTest } from './report/gate.ts';
 import { formatLeakReport, formatProfileIndex } from './report/profile.ts';
@@ -348,6 +350,24 @@ baseline
   .option('--baselines <dir>', 'where baselines are stored', 'baselines')
   .action(async (opts) => {
     out(await baselineShowCommand(opts.baselines));
+  });
+
+program
+  .command('plan')
+  .description('plan a workflow (levels, critical path, parallelism), or generate a random one')
+  .argument('[workflow]', 'workflow JSON file')
+  .option('--json', 'print the plan as JSON')
+  .option('--generate <n>', 'print a random workflow of n steps instead (for benchmarks)')
+  .option('--edges <m>', 'with --generate: dependencies per step', '3')
+  .option('--seed <n>', 'with --generate: random seed', '1')
+  .action(async (file: string | undefined, opts) => {
+    if (opts.generate !== undefined) {
+      out(JSON.stringify(generateWorkflow(parseIntegerOption('generate', opts.generate, 1, 10_000_000), parseIntegerOption('edges', opts.edges, 0, 1000), parseIntegerOption('seed', opts.seed, 0, 2 ** 32 - 1))));
+      return;
+    }
+    if (!file) throw new UsageError('workflow', 'give a workflow file, or --generate N');
+    const { workflow, plan } = await planCommand(file);
+    out(opts.json ? JSON.stringify(plan, null, 2) : formatPlan(workflow.name ?? file, plan));
   });
 
 const bench = program.command('bench').description('benchmarks; figures are ratios measured side by side in one run');

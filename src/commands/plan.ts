@@ -1,0 +1,49 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { describeIssue } from '../config/agents.ts';
+import { ConfigError } from '../errors.ts';
+import { planWorkflow, type Plan, type Workflow } from '../workflow/plan.ts';
+
+const WorkflowSchema = z
+  .object({
+    name: z.string().optional(),
+    steps: z.array(
+      z
+        .object({
+          id: z.string().min(1).max(128),
+          agent: z.string().min(1),
+          task: z.string(),
+          dependsOn: z.array(z.string()).optional(),
+          weightMs: z.number().positive().optional(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+/** Reads and validates a workflow file, then plans it. */
+export async function planCommand(file: string): Promise<{ workflow: Workflow; plan: Plan }> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError('workflow', `cannot read the workflow as JSON: ${(error as Error).message}`, file);
+  }
+  const parsed = WorkflowSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = describeIssue(parsed.error, raw);
+    throw new ConfigError(issue.field, issue.message, file);
+  }
+  return { workflow: parsed.data, plan: planWorkflow(parsed.data) };
+}
+
+export function formatPlan(name: string, plan: Plan): string {
+  const lines = [
+    `${name}: ${plan.steps} steps, ${plan.edges} dependencies, ${plan.levels.length} levels`,
+    `critical path (${plan.criticalPath.lengthMs} ms of ${plan.totalWorkMs} ms total work): ${plan.criticalPath.steps.join(' -> ')}`,
+    `parallelism: max width ${plan.maxWidth}, average ${plan.averageWidth.toFixed(2)}, speedup bound ${plan.speedupBound.toFixed(2)}x`,
+    ...plan.levels.slice(0, 50).map((level, k) => `  level ${k}: ${level.length <= 12 ? level.join(', ') : `${level.slice(0, 12).join(', ')} and ${level.length - 12} more`}`),
+  ];
+  if (plan.levels.length > 50) lines.push(`  ... ${plan.levels.length - 50} more levels`);
+  return `${lines.join('\n')}\n`;
+}

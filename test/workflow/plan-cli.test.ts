@@ -1,0 +1,42 @@
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const bin = fileURLToPath(new URL('../../bin/agentperf.js', import.meta.url));
+const example = fileURLToPath(new URL('../../examples/review-workflow.json', import.meta.url));
+
+function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent' }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+test('plan prints levels, the critical path and the parallelism of the shipped example', async (t) => {
+  const { code, stdout } = await run(['plan', example]);
+  t.is(code, 0);
+  t.regex(stdout, /critical path \(4000 ms of 6500 ms total work\): understand -> review -> summary/);
+  t.regex(stdout, /level 1: review, risks, docs/);
+  t.regex(stdout, /speedup bound 1\.63x/);
+});
+
+test('a generated workflow plans, and bad workflows exit 2 naming the rule', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'agentperf-plan-'));
+  const generated = await run(['plan', '--generate', '200', '--edges', '3']);
+  writeFileSync(join(dir, 'g.json'), generated.stdout);
+  const plan = JSON.parse((await run(['plan', join(dir, 'g.json'), '--json'])).stdout);
+  t.is(plan.steps, 200);
+  t.is(plan.edges, 3 * 200 - 3 - 2 - 1); // steps 0, 1, 2 have 0, 1, 2 dependencies
+  writeFileSync(join(dir, 'cycle.json'), JSON.stringify({ steps: [{ id: 'a', agent: 'x', task: 't', dependsOn: ['b'] }, { id: 'b', agent: 'x', task: 't', dependsOn: ['a'] }] }));
+  const cycle = await run(['plan', join(dir, 'cycle.json')]);
+  t.is(cycle.code, 2);
+  t.regex(cycle.stderr, /AP_ERR_WORKFLOW: the dependencies form a cycle: (a -> b -> a|b -> a -> b)/);
+  writeFileSync(join(dir, 'bad.json'), JSON.stringify({ steps: [{ id: 'a', task: 't' }] }));
+  const bad = await run(['plan', join(dir, 'bad.json')]);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /AP_ERR_CONFIG: .*steps\[0\]\.agent/);
+});
