@@ -2,6 +2,7 @@ import Table from 'cli-table3';
 import type { CacheBenchResult } from '../bench/cache.ts';
 import type { LoadBenchResult } from '../bench/load.ts';
 import type { ProfilingBenchResult } from '../bench/profiling.ts';
+import { PLANNING_TARGETS_MS, type WorkflowBenchResult } from '../bench/workflow.ts';
 import type { OrchestratorBenchResult } from '../bench/orchestrator.ts';
 import type { OverheadBenchResult } from '../bench/overhead.ts';
 
@@ -114,4 +115,13 @@ export function formatProfilingBench(result: ProfilingBenchResult): string {
   }
   const { rounds, blockMs, vus, latency } = result.options;
   return `${table.toString()}\nmixed scenario (simulator latency ${latency}), ${vus} closed-loop users, ${rounds} rounds of ${blockMs / 1000} s blocks interleaved in every order; elapsed ${(result.elapsedMs / 1000).toFixed(0)} s\n`;
+}
+
+export function formatWorkflowBench(result: WorkflowBenchResult): string {
+  const table = new Table({ head: ['steps', 'dependencies', 'runs', 'planning (median)', 'per step', 'target'], style });
+  for (const p of result.planning) {
+    const target = PLANNING_TARGETS_MS[p.steps];
+    table.push([p.steps.toLocaleString('en-US'), p.edges.toLocaleString('en-US'), p.runs, `${p.medianMs.toFixed(3)} ms`, `${p.nsPerStep.toFixed(0)} ns`, target === undefined ? '' : `<= ${target.toLocaleString('en-US')} ms: ${p.medianMs <= target ? 'met' : 'MISSED'}`]);
+  }
+  return `${table.toString()}\ntime per step, largest over smallest: ${result.perStepSpread.toFixed(2)}x (target: flat within 2x: ${result.perStepSpread <= 2 ? 'met' : 'MISSED'}); elapsed ${(result.elapsedMs / 1000).toFixed(1)} s\n`;
 }

@@ -1,0 +1,55 @@
+import { median } from '../stats/percentiles.ts';
+import { generateWorkflow } from '../workflow/generate.ts';
+import { planWorkflow } from '../workflow/plan.ts';
+
+export interface WorkflowBenchOptions {
+  sizes: number[];
+  edges: number;
+}
+
+export const DEFAULT_WORKFLOW_BENCH: WorkflowBenchOptions = { sizes: [1_000, 10_000, 100_000, 1_000_000], edges: 3 };
+
+export const PLANNING_TARGETS_MS: Record<number, number> = { 1_000: 1, 100_000: 150, 1_000_000: 2_000 };
+
+export interface PlanningRow {
+  steps: number;
+  edges: number;
+  runs: number;
+  /** Median planning time, ms. */
+  medianMs: number;
+  nsPerStep: number;
+}
+
+export interface WorkflowBenchResult {
+  options: WorkflowBenchOptions;
+  planning: PlanningRow[];
+  /** Largest over smallest time per step across the sizes: flat means under 2. */
+  perStepSpread: number;
+  elapsedMs: number;
+}
+
+/**
+ * Planning time by workflow size: each size generated once, planned repeatedly (more runs for
+ * small ones, where one run is below the timer's noise), the median kept. A warm-up pass over
+ * the smallest size first, so the JIT has compiled the planner.
+ */
+export function benchWorkflow(options: WorkflowBenchOptions = DEFAULT_WORKFLOW_BENCH): WorkflowBenchResult {
+  const startedAt = performance.now();
+  const warm = generateWorkflow(1_000, options.edges);
+  for (let i = 0; i < 200; i++) planWorkflow(warm);
+  const planning: PlanningRow[] = [];
+  for (const steps of options.sizes) {
+    const workflow = generateWorkflow(steps, options.edges);
+    const runs = Math.max(5, Math.min(301, Math.round(2_000_000 / steps)));
+    const times: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const t = performance.now();
+      planWorkflow(workflow);
+      times.push(performance.now() - t);
+    }
+    const medianMs = median(times);
+    planning.push({ steps, edges: workflow.steps.reduce((s, x) => s + (x.dependsOn?.length ?? 0), 0), runs, medianMs, nsPerStep: (medianMs * 1e6) / steps });
+  }
+  const perStep = planning.map((p) => p.nsPerStep);
+  return { options, planning, perStepSpread: Math.max(...perStep) / Math.min(...perStep), elapsedMs: performance.now() - startedAt };
+}
