@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { AgentConfig } from '../src/config/agents.ts';
 import { ManualClock } from '../src/clock.ts';
 import { Orchestrator, type OrchestratorOptions } from '../src/orchestrator/orchestrator.ts';
@@ -83,4 +85,18 @@ export async function withSimulator(
 export async function teardown(setup: SimulatedSetup): Promise<void> {
   await setup.orchestrator.close({ abortInFlight: true });
   await setup.simulator.close();
+}
+
+const CLI = fileURLToPath(new URL('../bin/agentperf.js', import.meta.url));
+
+/** Runs the agentperf CLI in a child process, quietly logged; resolves with its exit code and output. */
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd: options.cwd, env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent', ANTHROPIC_API_KEY: '', GITHUB_STEP_SUMMARY: '', ...options.env }, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
 }

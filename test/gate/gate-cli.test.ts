@@ -1,20 +1,12 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { runCli } from '../helpers.ts';
 import { mkdtempSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const bin = fileURLToPath(new URL('../../bin/agentperf.js', import.meta.url));
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent', GITHUB_STEP_SUMMARY: '' }, timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]) => runCli(args);
 
 test('the gate without a baseline, or against a ref that does not exist, exits 2 and says what to do', async (t) => {
   const empty = mkdtempSync(join(tmpdir(), 'agentperf-baselines-'));

@@ -1,21 +1,14 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { runCli } from '../helpers.ts';
 import { mkdtempSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const bin = fileURLToPath(new URL('../../bin/agentperf.js', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/scenarios/${name}`, import.meta.url));
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent', ANTHROPIC_API_KEY: '' }, timeout: 90_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]) => runCli(args);
 
 test('load runs a user scenario module at a constant rate and writes JSON, CSV and an HDR log', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-load-'));

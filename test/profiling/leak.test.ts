@@ -1,21 +1,13 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { runCli } from '../helpers.ts';
 import { mkdtempSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { findLeakedClasses, parseHeapSnapshot } from '../../src/profiling/snapshot-diff.ts';
 
-const bin = fileURLToPath(new URL('../../bin/agentperf.js', import.meta.url));
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent' }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]) => runCli(args);
 
 test('a scenario that leaks 1 KiB per iteration is a LEAK within 300 iterations, and the leaking class is named', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'agentperf-leak-'));

@@ -1,22 +1,15 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { runCli } from '../helpers.ts';
 import { mkdtempSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const bin = fileURLToPath(new URL('../../bin/agentperf.js', import.meta.url));
 // A program with one hot, named function, for the whole-process tools.
 const program = 'function spinHotLoop(end) { let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; } spinHotLoop(Date.now() + 1500);';
 
-function run(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd, env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent' }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], cwd?: string) => runCli(args, { cwd });
 
 test('flame runs 0x around a command and writes a flamegraph that names its hot function', async (t) => {
   const out = join(mkdtempSync(join(tmpdir(), 'agentperf-flame-')), 'flame');

@@ -1,20 +1,13 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { runCli } from '../helpers.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const bin = fileURLToPath(new URL('../../bin/agentperf.js', import.meta.url));
 const example = fileURLToPath(new URL('../../examples/review-workflow.json', import.meta.url));
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent' }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]) => runCli(args);
 
 test('plan prints levels, the critical path and the parallelism of the shipped example', async (t) => {
   const { code, stdout } = await run(['plan', example]);
