@@ -1,6 +1,7 @@
 import { median } from '../stats/percentiles.ts';
 import { generateWorkflow } from '../workflow/generate.ts';
 import { planWorkflow } from '../workflow/plan.ts';
+import { EventBus, type WorkflowEvent } from '../workflow/event-bus.ts';
 
 export interface WorkflowBenchOptions {
   sizes: number[];
@@ -20,9 +21,18 @@ export interface PlanningRow {
   nsPerStep: number;
 }
 
+export interface BusRow {
+  events: number;
+  batchSize: number;
+  /** Median of the runs. */
+  eventsPerSec: number;
+  runs: number[];
+}
+
 export interface WorkflowBenchResult {
   options: WorkflowBenchOptions;
   planning: PlanningRow[];
+  bus: BusRow;
   /** Largest over smallest time per step across the sizes: flat means under 2. */
   perStepSpread: number;
   elapsedMs: number;
@@ -33,7 +43,7 @@ export interface WorkflowBenchResult {
  * small ones, where one run is below the timer's noise), the median kept. A warm-up pass over
  * the smallest size first, so the JIT has compiled the planner.
  */
-export function benchWorkflow(options: WorkflowBenchOptions = DEFAULT_WORKFLOW_BENCH): WorkflowBenchResult {
+export async function benchWorkflow(options: WorkflowBenchOptions = DEFAULT_WORKFLOW_BENCH): Promise<WorkflowBenchResult> {
   const startedAt = performance.now();
   const warm = generateWorkflow(1_000, options.edges);
   for (let i = 0; i < 200; i++) planWorkflow(warm);
@@ -51,5 +61,33 @@ export function benchWorkflow(options: WorkflowBenchOptions = DEFAULT_WORKFLOW_B
     planning.push({ steps, edges: workflow.steps.reduce((s, x) => s + (x.dependsOn?.length ?? 0), 0), runs, medianMs, nsPerStep: (medianMs * 1e6) / steps });
   }
   const perStep = planning.map((p) => p.nsPerStep);
-  return { options, planning, perStepSpread: Math.max(...perStep) / Math.min(...perStep), elapsedMs: performance.now() - startedAt };
+  const bus = await benchBus(5_000_000, 1_000, 5);
+  return { options, planning, bus, perStepSpread: Math.max(...perStep) / Math.min(...perStep), elapsedMs: performance.now() - startedAt };
+}
+
+/**
+ * Events through the bus: batches of `batchSize` published (waiting on `ready()` when the
+ * subscriber pushes back) until `events` have been delivered to one counting subscriber.
+ */
+export async function benchBus(events: number, batchSize: number, runs: number): Promise<BusRow> {
+  const batch: WorkflowEvent[] = Array.from({ length: batchSize }, (_, i) => ({ type: 'step.completed', workflowId: `wf-${i % 16}`, stepId: `s${i}`, at: i }));
+  const rates: number[] = [];
+  for (let r = 0; r < runs + 1; r++) {
+    const bus = new EventBus();
+    let delivered = 0;
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    bus.subscribe((b) => {
+      delivered += b.length;
+      if (delivered >= events) done();
+    }, { batchSize });
+    const t = performance.now();
+    for (let sent = 0; sent < events; sent += batchSize) {
+      if (!bus.publishBatch(batch)) await bus.ready();
+    }
+    await finished;
+    const rate = (events / (performance.now() - t)) * 1000;
+    if (r > 0) rates.push(rate); // the first run warms the JIT
+  }
+  return { events, batchSize, eventsPerSec: median(rates), runs: rates };
 }
