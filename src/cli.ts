@@ -8,7 +8,7 @@ import { doctorCommand, flameCommand, leakCommand, profileCommand } from './comm
 import { DEFAULT_LEAK_OPTIONS } from './profiling/leak.ts';
 import { baselineShowCommand, baselineUpdateCommand, gateCommand } from './commands/gate.ts';
 import { runBlockHere } from './gate/block.ts';
-import { formatPlan, planCommand } from './commands/plan.ts';
+import { formatPlan, formatWorkflowRun, planCommand, workflowRunCommand } from './commands/plan.ts';
 import { generateWorkflow } from './workflow/generate.ts';
 import { gateSelfTest } from './gate/self-test.ts';
 import { formatSelfTest } from './report/gate.ts';
@@ -371,6 +371,34 @@ program
     out(opts.json ? JSON.stringify(plan, null, 2) : formatPlan(workflow.name ?? file, plan));
   });
 
+const workflowCommand = program.command('workflow').description('workflows: DAGs of agent steps');
+workflowCommand
+  .command('run')
+  .description('execute a workflow through the orchestrator (the simulator unless --live)')
+  .argument('<workflow>', 'workflow JSON file')
+  .option('--input <text>', 'what {{input}} stands for in the tasks')
+  .option('--max-parallel <n>', 'steps running at once', '4')
+  .option('--on-error <policy>', 'fail-fast | continue', 'fail-fast')
+  .option('--agents <file>', 'agents config file (default: the shipped agents.json)')
+  .option('--latency <spec>', 'simulator latency', STANDARD_LATENCY)
+  .option('--seed <n>', 'simulator seed', '1')
+  .option('--live', 'call the real API (needs ANTHROPIC_API_KEY)')
+  .option('--json', 'print the run (every step, its output and timings) as JSON')
+  .action(async (file: string, opts) => {
+    if (opts.onError !== 'fail-fast' && opts.onError !== 'continue') throw new UsageError('on-error', `on-error must be fail-fast or continue, got ${JSON.stringify(opts.onError)}`);
+    const run = await workflowRunCommand(file, {
+      input: opts.input,
+      maxParallel: parseIntegerOption('max-parallel', opts.maxParallel, 1, 10_000),
+      onError: opts.onError,
+      agentsFile: opts.agents,
+      latency: opts.latency,
+      seed: parseIntegerOption('seed', opts.seed, 0, 2 ** 32 - 1),
+      live: opts.live,
+    });
+    out(opts.json ? JSON.stringify(run, null, 2) : formatWorkflowRun(run));
+    if (run.status !== 'completed') process.exitCode = 1;
+  });
+
 const bench = program.command('bench').description('benchmarks; figures are ratios measured side by side in one run');
 bench
   .command('orchestrator', { isDefault: true })
@@ -474,7 +502,7 @@ bench
   });
 
 // Commander reports its own usage errors; make every flavour of bad input exit 2 with one line.
-for (const command of [program, ...program.commands, ...bench.commands, ...load.commands, ...gate.commands, ...baseline.commands]) command.exitOverride();
+for (const command of [program, ...program.commands, ...bench.commands, ...load.commands, ...gate.commands, ...baseline.commands, ...workflowCommand.commands]) command.exitOverride();
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,6 @@
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import type { EventBus, WorkflowEvent } from './event-bus.ts';
-import { planWorkflow, type Workflow, type WorkflowStep } from './plan.ts';
+import { planWorkflowCached, type Workflow, type WorkflowStep } from './plan.ts';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 
@@ -54,7 +54,7 @@ export function renderTask(task: string, input: string | undefined, outputs: Rea
  */
 export async function executeWorkflow(workflow: Workflow, run: StepRunner, options: ExecuteOptions): Promise<WorkflowRun> {
   const now = options.now ?? (() => performance.now());
-  planWorkflow(workflow); // validates: unknown dependencies, duplicates, cycles
+  planWorkflowCached(workflow); // validates: unknown dependencies, duplicates, cycles
   const startedAt = now();
   const publish = (type: string, stepId?: string, data?: unknown) => options.bus?.publish({ type, workflowId: options.workflowId, stepId, at: Date.now(), data });
   const byId = new Map(workflow.steps.map((s) => [s.id, s]));

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { ValidationError } from '../errors.ts';
 
 /** One step of a workflow: an agent call whose task may use its dependencies' outputs. */
@@ -166,4 +168,20 @@ function findCycle(steps: readonly WorkflowStep[], remaining: Int32Array, depSta
   // The walk goes from dependents to dependencies; the cycle reads in execution order reversed.
   const cycle = walk.slice(seenAt.get(v)!).reverse().map((i) => steps[i]!.id);
   return [...cycle, cycle[0]!];
+}
+
+const planCache = new LRUCache<string, Plan>({ max: 64 });
+
+/**
+ * `planWorkflow`, memoized by a SHA-256 of the workflow's JSON: planning the same workflow
+ * again (each execution, each status request) costs a hash, not a plan.
+ */
+export function planWorkflowCached(workflow: Workflow): Plan {
+  const key = createHash('sha256').update(JSON.stringify(workflow)).digest('hex');
+  let plan = planCache.get(key);
+  if (!plan) {
+    plan = planWorkflow(workflow);
+    planCache.set(key, plan);
+  }
+  return plan;
 }

@@ -33,3 +33,17 @@ test('a generated workflow plans, and bad workflows exit 2 naming the rule', asy
   t.is(bad.code, 2);
   t.regex(bad.stderr, /AP_ERR_CONFIG: .*steps\[0\]\.agent/);
 });
+
+test('workflow run executes the example on the simulator; a bad policy exits 2', async (t) => {
+  const { code, stdout, stderr } = await runCli(['workflow', 'run', example, '--input', 'a caching change', '--json']);
+  t.is(code, 0, stderr);
+  const run = JSON.parse(stdout);
+  t.is(run.status, 'completed');
+  t.deepEqual(Object.values(run.steps).map((s) => (s as { status: string }).status), ['done', 'done', 'done', 'done', 'done']);
+  // The summary started only after both of its dependencies ended.
+  const end = (id: string) => run.steps[id].startedAt + run.steps[id].latencyMs;
+  t.true(run.steps.summary.startedAt >= Math.max(end('review'), end('risks')) - 1);
+  const bad = await runCli(['workflow', 'run', example, '--on-error', 'sometimes']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /on-error must be fail-fast or continue/);
+});

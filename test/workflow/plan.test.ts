@@ -51,3 +51,13 @@ test('an empty workflow plans to nothing', (t) => {
   t.deepEqual(plan.levels, []);
   t.is(plan.speedupBound, 0);
 });
+
+test('plans are memoized by the workflow content', async (t) => {
+  const { planWorkflowCached } = await import('../../src/workflow/plan.ts');
+  const a = planWorkflowCached({ steps: [step('p'), step('q', ['p'])] });
+  const b = planWorkflowCached({ steps: [step('p'), step('q', ['p'])] });
+  const c = planWorkflowCached({ steps: [step('p'), step('r', ['p'])] });
+  t.is(a, b, 'the same content is planned once');
+  t.not(a, c);
+  t.deepEqual(c.order, ['p', 'r']);
+});
