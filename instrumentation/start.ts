@@ -12,6 +12,15 @@ import { Subscribers } from './subscribers.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+/**
+ * Discards spans: what benchmarks and the gate use for "fully on", so that the cost of making
+ * and batching spans is measured, not the cost of sending them.
+ */
+export const NOOP_SPAN_EXPORTER: SpanExporter = {
+  export: (_spans, done) => done({ code: 0 }),
+  shutdown: () => Promise.resolve(),
+};
+
 export interface InstrumentationOptions {
   /**
    * Prometheus `/metrics` (default 127.0.0.1:9464; port 0 picks a free one), or false for no

@@ -1,22 +1,14 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { runCli } from './helpers.ts';
 import { mkdtempSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const bin = fileURLToPath(new URL('../bin/agentperf.js', import.meta.url));
 // A home of its own: the default cache and the generated secret land there, not in the real one.
 const home = mkdtempSync(join(tmpdir(), 'agentperf-home-'));
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, HOME: home, AGENTPERF_LOG_LEVEL: 'silent', ANTHROPIC_API_KEY: '', AGENTPERF_CACHE_SECRET: '', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { env: { HOME: home, AGENTPERF_CACHE_SECRET: '', ...env }, timeoutMs: 60_000 });
 
 test('exec --json prints the whole result object', async (t) => {
   const { code, stdout } = await run(['exec', 'python-expert', 'Explain decorators', '--json']);

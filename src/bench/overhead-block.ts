@@ -1,7 +1,6 @@
 // One block of `agentperf bench overhead`, in a fresh process: a workload with instrumentation
 // fully on (spans to a no-op exporter, OTel metrics, HDR) or fully off. Prints one JSON line.
 import { performance } from 'node:perf_hooks';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ResponseCache } from '../cache/response-cache.ts';
 import type { AgentConfig } from '../config/agents.ts';
 import { Orchestrator } from '../orchestrator/orchestrator.ts';
@@ -31,15 +30,9 @@ export interface BlockResult {
 
 const AGENT: AgentConfig = { name: 'overhead-agent', model: 'claude-haiku-5-5', systemPrompt: 'You answer briefly.', maxTokens: 256, temperature: 0, cacheable: true, version: 1 };
 
-/** Discards spans: the cost of making and batching them is measured, not of sending them. */
-const noopExporter: SpanExporter = {
-  export: (_spans, done) => done({ code: 0 }),
-  shutdown: () => Promise.resolve(),
-};
-
 async function runBlock(spec: BlockSpec): Promise<BlockResult> {
   const instrumentation = spec.instrumented
-    ? await (await import('../../instrumentation/start.ts')).startInstrumentation({ prometheus: false, spanExporter: noopExporter, spanProcessor: 'batch' })
+    ? await import('../../instrumentation/start.ts').then(({ startInstrumentation, NOOP_SPAN_EXPORTER }) => startInstrumentation({ prometheus: false, spanExporter: NOOP_SPAN_EXPORTER, spanProcessor: 'batch' }))
     : undefined;
   // standard: the mixed scenario's realistic latency (log-normal, median 40 ms, p99 250 ms).
   // memory-hits never reach it.

@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ResponseCache } from '../cache/response-cache.ts';
 import { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { createInProcessProvider } from '../providers/in-process.ts';
 import { median } from '../stats/percentiles.ts';
 import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../random.ts';
-import { bootstrapMedianInterval, type Interval } from '../stats/bootstrap.ts';
+import { percentChangeInterval, type Interval } from '../stats/bootstrap.ts';
 import type { BlockResult, BlockSpec } from './overhead-block.ts';
 
 export interface OverheadBenchOptions {
@@ -95,12 +94,7 @@ export async function benchOverhead(options: OverheadBenchOptions = DEFAULT_OVER
         onBlock?.(block);
       }
     }
-    const pct = (ratios: number[], sign: 1 | -1) => {
-      const interval = bootstrapMedianInterval(ratios, 0.95, random);
-      const f = (r: number) => sign * (r - 1) * 100;
-      const [a, b] = [f(interval.low), f(interval.high)];
-      return { estimate: f(interval.estimate), low: Math.min(a, b), high: Math.max(a, b), confidence: interval.confidence };
-    };
+    const pct = (ratios: number[], sign: 1 | -1) => percentChangeInterval(ratios, sign, random);
     workloads.push({
       workload,
       throughputPct: pct(pairRatios(blocks, (b) => b.callsPerSec), -1),
@@ -121,8 +115,7 @@ export async function benchOverhead(options: OverheadBenchOptions = DEFAULT_OVER
  * in alternating order each round (on means started before the block and stopped after).
  */
 export async function measureInProcessMemoryHits(rounds: number, hitsPerBlock: number, random: () => number): Promise<InProcessHitCost> {
-  const { startInstrumentation } = await import('../../instrumentation/start.ts');
-  const noopExporter: SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: () => Promise.resolve() };
+  const { startInstrumentation, NOOP_SPAN_EXPORTER } = await import('../../instrumentation/start.ts');
   const agent = { name: 'overhead-agent', model: 'claude-haiku-5-5', systemPrompt: 'You answer briefly.', maxTokens: 256, temperature: 0, cacheable: true, version: 1 };
   const cache = await ResponseCache.open({});
   const orchestrator = new Orchestrator({ agents: [agent], provider: createInProcessProvider(), cache });
@@ -141,14 +134,12 @@ export async function measureInProcessMemoryHits(rounds: number, hitsPerBlock: n
         off.push(await block());
         continue;
       }
-      const instrumentation = await startInstrumentation({ prometheus: false, spanExporter: noopExporter });
+      const instrumentation = await startInstrumentation({ prometheus: false, spanExporter: NOOP_SPAN_EXPORTER });
       on.push(await block());
       await instrumentation.stop();
     }
   }
   await orchestrator.close();
   await cache.close();
-  const interval = bootstrapMedianInterval(on.map((x, i) => x / off[i]!), 0.95, random);
-  const pct = (r: number) => (r - 1) * 100;
-  return { rounds, hitsPerBlock, offNsPerHit: median(off), onNsPerHit: median(on), addedPct: { estimate: pct(interval.estimate), low: pct(interval.low), high: pct(interval.high), confidence: 0.95 } };
+  return { rounds, hitsPerBlock, offNsPerHit: median(off), onNsPerHit: median(on), addedPct: percentChangeInterval(on.map((x, i) => x / off[i]!), 1, random) };
 }

@@ -2,7 +2,7 @@ import { runEngine } from '../load/engine.ts';
 import { mixedScenario } from '../load/scenarios/agent.ts';
 import { rootLogger } from '../logger.ts';
 import { mulberry32 } from '../random.ts';
-import { bootstrapMedianInterval, type Interval } from '../stats/bootstrap.ts';
+import { percentChangeInterval, type Interval } from '../stats/bootstrap.ts';
 import { CpuProfiler } from '../profiling/cpu.ts';
 import { runInterleaved } from './interleave.ts';
 
@@ -70,12 +70,7 @@ export async function benchProfiling(options: ProfilingBenchOptions = DEFAULT_PR
     ];
     const result = await runInterleaved(variants.map((v) => ({ name: v.name, block: block(v.name, v.intervalUs) })), options.rounds);
     const random = mulberry32(7);
-    const pct = (ratios: number[], sign: 1 | -1): Interval => {
-      const i = bootstrapMedianInterval(ratios, 0.95, random);
-      const f = (r: number) => sign * (r - 1) * 100;
-      const [a, b] = [f(i.low), f(i.high)];
-      return { estimate: f(i.estimate), low: Math.min(a, b), high: Math.max(a, b), confidence: 0.95 };
-    };
+    const pct = (ratios: number[], sign: 1 | -1): Interval => percentChangeInterval(ratios, sign, random);
     const offCpu = cpu.get('off')!;
     return {
       options,

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { runLoadTest } from '../load/run.ts';
 import { resolveScenario } from '../load/scenarios/index.ts';
 import { rootLogger } from '../logger.ts';
@@ -31,8 +30,11 @@ export interface BlockResult {
 
 /** Runs one block in this process (the child side of `runBlockProcess`). */
 export async function runBlockHere(spec: BlockSpec): Promise<BlockResult> {
-  const noop: SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: () => Promise.resolve() };
-  const instrumentation = spec.instrumented ? await (await import('../../instrumentation/start.ts')).startInstrumentation({ prometheus: false, spanExporter: noop }) : undefined;
+  let instrumentation: { stop(): Promise<void> } | undefined;
+  if (spec.instrumented) {
+    const { startInstrumentation, NOOP_SPAN_EXPORTER } = await import('../../instrumentation/start.ts');
+    instrumentation = await startInstrumentation({ prometheus: false, spanExporter: NOOP_SPAN_EXPORTER });
+  }
   const scenario = await resolveScenario(spec.scenario);
   const { report } = await runLoadTest({
     scenario,

@@ -1,3 +1,4 @@
+import { median } from '../stats/percentiles.ts';
 import { holm, pairedRatio, poissonUpperTail, unpairedRatio, wilsonUpper, type RatioEstimate } from './stats.ts';
 import type { BlockResult } from './block.ts';
 import type { GatePolicy, MetricName } from './policy.ts';
@@ -42,16 +43,10 @@ export function metricValues(blocks: readonly BlockResult[], metric: MetricName)
   }
 }
 
-function medianOf(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 export function noisePct(values: readonly number[]): number {
-  const m = medianOf(values);
+  const m = median(values);
   if (m === 0) return 0;
-  return (100 * medianOf(values.map((v) => Math.abs(v - m)))) / Math.abs(m);
+  return (100 * median(values.map((v) => Math.abs(v - m)))) / Math.abs(m);
 }
 
 interface Candidate {
@@ -68,8 +63,8 @@ function relative(metric: MetricName, baseline: readonly number[], candidate: re
   const higher = HIGHER_IS_WORSE[metric];
   const confidence = 1 - policy.alpha;
   const estimate = paired ? pairedRatio(baseline, candidate, higher, tolerance, confidence, random) : unpairedRatio(baseline, candidate, higher, tolerance, confidence, random);
-  const b = medianOf(baseline);
-  const c = medianOf(candidate);
+  const b = median(baseline);
+  const c = median(candidate);
   // Memory: a change smaller than the byte floor never fails, whatever its ratio.
   const floor = metric === 'peakRss' ? policy.floors.peakRssBytes : metric === 'heapAfterGc' ? policy.floors.heapAfterGcBytes : 0;
   const belowFloor = floor > 0 && c - b <= floor;
@@ -137,8 +132,8 @@ function overhead(plain: readonly number[], instrumented: readonly number[], pol
       return {
         metric: 'overhead',
         verdict,
-        baseline: medianOf(plain),
-        candidate: medianOf(instrumented),
+        baseline: median(plain),
+        candidate: median(instrumented),
         changePct: pct(estimate.ratio),
         low: pct(estimate.low),
         high: pct(estimate.high),
@@ -160,13 +155,13 @@ export function sloVerdicts(scenario: string, candidate: readonly BlockResult[],
     const ok = below ? value < limit : value > limit;
     out.push({ metric: `slo.${name}`, verdict: ok ? 'PASS' : 'FAIL', baseline: limit, candidate: value, changePct: 0, low: 0, high: 0, tolerancePct: 0, blocks: candidate.length, noisePct: 0, reason: `${name} ${value.toFixed(name === 'errorRate' ? 4 : 1)}${unit} ${ok ? 'meets' : 'breaks'} the SLO ${below ? '<' : '>'} ${limit}${unit}` });
   };
-  if (slo.p95Ms !== undefined) add('p95', medianOf(metricValues(candidate, 'p95')), slo.p95Ms, true, ' ms');
-  if (slo.p99Ms !== undefined) add('p99', medianOf(metricValues(candidate, 'p99')), slo.p99Ms, true, ' ms');
+  if (slo.p95Ms !== undefined) add('p95', median(metricValues(candidate, 'p95')), slo.p95Ms, true, ' ms');
+  if (slo.p99Ms !== undefined) add('p99', median(metricValues(candidate, 'p99')), slo.p99Ms, true, ' ms');
   if (slo.errorRate !== undefined) {
     const completed = candidate.reduce((s, b) => s + b.completed, 0);
     add('errorRate', completed ? candidate.reduce((s, b) => s + b.errors, 0) / completed : 0, slo.errorRate, true, '');
   }
-  if (slo.throughput !== undefined) add('throughput', medianOf(metricValues(candidate, 'throughput')), slo.throughput, false, '/s');
+  if (slo.throughput !== undefined) add('throughput', median(metricValues(candidate, 'throughput')), slo.throughput, false, '/s');
   return out;
 }
 

@@ -25,3 +25,14 @@ export function bootstrapMedianInterval(values: readonly number[], confidence: n
   const at = (q: number) => medians[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))]!;
   return { estimate: median(values), low: at((1 - confidence) / 2), high: at((1 + confidence) / 2), confidence };
 }
+
+/**
+ * The bootstrap interval of the median of paired ratios, as a change in %: `sign` 1 for
+ * "higher is worse" (100 * (r - 1)), -1 for "lower is worse" such as throughput (100 * (1 - r)).
+ */
+export function percentChangeInterval(ratios: readonly number[], sign: 1 | -1, random: () => number, confidence = 0.95): Interval {
+  const interval = bootstrapMedianInterval(ratios, confidence, random);
+  const f = (r: number) => sign * (r - 1) * 100;
+  const [a, b] = [f(interval.low), f(interval.high)];
+  return { estimate: f(interval.estimate), low: Math.min(a, b), high: Math.max(a, b), confidence };
+}
