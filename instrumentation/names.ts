@@ -20,6 +20,10 @@ export const METRICS = {
   cacheEvictions: 'agentperf.cache.evictions',
   cacheExpirations: 'agentperf.cache.expirations',
   cacheIntegrityFailures: 'agentperf.cache.integrity_failures',
+  workflowRuns: 'agentperf.workflow.runs',
+  workflowDuration: 'agentperf.workflow.duration',
+  workflowSteps: 'agentperf.workflow.steps',
+  workflowStepDuration: 'agentperf.workflow.step.duration',
 } as const;
 
 // Bucket advice from the GenAI semantic conventions (seconds; tokens).
@@ -42,4 +46,9 @@ export const SPAN_ATTRIBUTES = {
   cacheTier: 'agentperf.cache.tier',
   attempts: 'agentperf.attempts',
   queueWaitMs: 'agentperf.queue_wait_ms',
+  workflowId: 'agentperf.workflow.id',
+  workflowName: 'agentperf.workflow.name',
+  workflowSteps: 'agentperf.workflow.steps',
+  workflowStatus: 'agentperf.workflow.status',
+  stepId: 'agentperf.workflow.step.id',
 } as const;

@@ -16,6 +16,10 @@ import {
   type CircuitMessage,
   type MemoryHitMessage,
   type RetryMessage,
+  workflowChannel,
+  workflowStepChannel,
+  type WorkflowMessage,
+  type WorkflowStepMessage,
 } from '../src/diagnostics.ts';
 import { errorType } from '../src/errors.ts';
 import type { Logger } from '../src/logger.ts';
@@ -27,6 +31,7 @@ const SPAN = Symbol('agentperf.span');
 const STARTED = Symbol('agentperf.started');
 type WithSpan = AgentCallMessage & { [SPAN]?: Span };
 type WithStart = { [STARTED]?: number };
+type Spanned = { [SPAN]?: Span };
 
 /** Per agent, by cache result: numeric fields, so a memory hit is one increment. */
 interface CallCounts {
@@ -200,6 +205,8 @@ export class Subscribers {
       },
     });
 
+    this.subscribeWorkflows();
+
     this.on(retryChannel, (retry: RetryMessage) => {
       retries.add(1, { 'gen_ai.agent.name': retry.agent, reason: retry.reason });
       (retry.call as WithSpan | undefined)?.[SPAN]?.addEvent('retry', { 'agentperf.attempt': retry.attempt, 'agentperf.retry.delay_ms': Math.round(retry.delayMs), 'agentperf.retry.reason': retry.reason });
@@ -211,6 +218,81 @@ export class Subscribers {
     this.on(cacheEvictionChannel, (event: CacheEventMessage) => evictions.add(1, { tier: event.tier }));
     this.on(cacheExpirationChannel, (event: CacheEventMessage) => expirations.add(1, { tier: event.tier }));
     this.on(cacheIntegrityChannel, (event: CacheEventMessage) => integrity.add(1, { tier: event.tier, reason: event.reason ?? 'unknown' }));
+  }
+
+  /**
+   * Workflows: a span per run (`workflow {name}`) with a span per step under it, and the step's
+   * agent span under the step (the step span is active while the step's call starts). Runs and
+   * steps are counted by status and timed.
+   */
+  private subscribeWorkflows(): void {
+    const m = this.meter;
+    const runs = m.createCounter(METRICS.workflowRuns, { description: 'Workflow runs by final status' });
+    const runDuration = m.createHistogram(METRICS.workflowDuration, { unit: 's', description: 'Workflow runs, start to finish', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
+    const steps = m.createCounter(METRICS.workflowSteps, { description: 'Workflow steps run, by outcome (done or failed)' });
+    const stepDuration = m.createHistogram(METRICS.workflowStepDuration, { unit: 's', description: 'Workflow steps, start to finish', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
+
+    const tracer = this.tracer;
+    if (tracer) {
+      // Node runs a bound store's transform before it publishes `start`, so the step span is
+      // made here; it is the active context while the step's agent call starts.
+      const start = workflowStepChannel.start as unknown as { bindStore(store: typeof syncStore, transform: (message: unknown) => Context): void; unbindStore(store: typeof syncStore): boolean };
+      start.bindStore(syncStore, (raw) => {
+        const message = raw as WorkflowStepMessage & Spanned;
+        const parent = (message.workflow as Spanned)[SPAN];
+        if (!parent) return contextManager.active();
+        message[SPAN] = tracer.startSpan(
+          `workflow_step ${message.stepId}`,
+          { kind: SpanKind.INTERNAL, attributes: { [A.workflowId]: message.workflow.workflowId, [A.stepId]: message.stepId, [A.agentName]: message.agent } },
+          trace.setSpan(contextManager.active(), parent),
+        );
+        return trace.setSpan(contextManager.active(), message[SPAN]);
+      });
+      this.unsubscribers.push(() => start.unbindStore(syncStore));
+    }
+
+    this.onTracing(workflowChannel, {
+      start: (message: WorkflowMessage & WithStart & Spanned) => {
+        message[STARTED] = performance.now();
+        if (this.tracer) {
+          message[SPAN] = this.tracer.startSpan(
+            `workflow ${message.name ?? message.workflowId}`,
+            { kind: SpanKind.INTERNAL, attributes: { [A.workflowId]: message.workflowId, [A.workflowSteps]: message.steps, ...(message.name ? { [A.workflowName]: message.name } : {}) } },
+            contextManager.active(),
+          );
+        }
+      },
+      asyncEnd: (message: WorkflowMessage & WithStart & Spanned) => {
+        const status = message.error ? 'error' : (message.result?.status ?? 'completed');
+        runs.add(1, { [A.workflowStatus]: status });
+        runDuration.record((performance.now() - (message[STARTED] ?? performance.now())) / 1000, { [A.workflowStatus]: status });
+        const span = message[SPAN];
+        if (span) {
+          span.setAttribute(A.workflowStatus, status);
+          if (status !== 'completed') span.setStatus({ code: SpanStatusCode.ERROR, message: status });
+          span.end();
+        }
+      },
+    });
+
+    this.onTracing(workflowStepChannel, {
+      start: (message: WorkflowStepMessage & WithStart) => {
+        message[STARTED] = performance.now();
+      },
+      error: (message: WorkflowStepMessage & Spanned) => {
+        const span = message[SPAN];
+        if (span) {
+          span.setAttribute(A.errorType, errorType(message.error));
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (message.error as Error)?.message });
+        }
+      },
+      asyncEnd: (message: WorkflowStepMessage & WithStart & Spanned) => {
+        const outcome = message.error ? 'failed' : 'done';
+        steps.add(1, { outcome, 'gen_ai.agent.name': message.agent });
+        stepDuration.record((performance.now() - (message[STARTED] ?? performance.now())) / 1000, { outcome, 'gen_ai.agent.name': message.agent });
+        message[SPAN]?.end();
+      },
+    });
   }
 
   unsubscribe(): void {

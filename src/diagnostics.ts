@@ -79,6 +79,25 @@ export interface MemoryHitMessage {
   latencyMs: number;
 }
 
+/** Context of one workflow execution. */
+export interface WorkflowMessage {
+  workflowId: string;
+  name?: string;
+  steps: number;
+  /** Set when the run settles: its final status. */
+  result?: { status: 'completed' | 'failed' | 'cancelled' };
+  error?: unknown;
+}
+
+/** Context of one workflow step (its agent call, when traced, runs inside it). */
+export interface WorkflowStepMessage {
+  workflow: WorkflowMessage;
+  stepId: string;
+  agent: string;
+  result?: unknown;
+  error?: unknown;
+}
+
 export const agentChannel = diagnosticsChannel.tracingChannel<AgentCallMessage, AgentCallMessage>('agentperf:agent');
 export const attemptChannel = diagnosticsChannel.tracingChannel<AttemptMessage, AttemptMessage>('agentperf:provider.attempt');
 export const cacheGetChannel = diagnosticsChannel.tracingChannel<CacheOperationMessage, CacheOperationMessage>('agentperf:cache.get');
@@ -89,9 +108,11 @@ export const circuitChannel = diagnosticsChannel.channel('agentperf:circuit');
 export const cacheEvictionChannel = diagnosticsChannel.channel('agentperf:cache.eviction');
 export const cacheExpirationChannel = diagnosticsChannel.channel('agentperf:cache.expiration');
 export const cacheIntegrityChannel = diagnosticsChannel.channel('agentperf:cache.integrity-failure');
+export const workflowChannel = diagnosticsChannel.tracingChannel<WorkflowMessage, WorkflowMessage>('agentperf:workflow');
+export const workflowStepChannel = diagnosticsChannel.tracingChannel<WorkflowStepMessage, WorkflowStepMessage>('agentperf:workflow.step');
 
 export const ALL_CHANNELS = {
-  tracing: [agentChannel, attemptChannel, cacheGetChannel, cacheSetChannel],
+  tracing: [agentChannel, attemptChannel, cacheGetChannel, cacheSetChannel, workflowChannel, workflowStepChannel],
   plain: [memoryHitChannel, retryChannel, circuitChannel, cacheEvictionChannel, cacheExpirationChannel, cacheIntegrityChannel],
 };
 

@@ -1,3 +1,4 @@
+import { traced, workflowChannel, workflowStepChannel, type WorkflowMessage } from '../diagnostics.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import type { EventBus, WorkflowEvent } from './event-bus.ts';
 import { planWorkflowCached, type Workflow, type WorkflowStep } from './plan.ts';
@@ -52,9 +53,19 @@ export function renderTask(task: string, input: string | undefined, outputs: Rea
  * Runs a workflow: a step starts once all its dependencies are done, with at most
  * `maxParallel` running, its task rendered from their outputs. Lifecycle events go to the bus.
  */
-export async function executeWorkflow(workflow: Workflow, run: StepRunner, options: ExecuteOptions): Promise<WorkflowRun> {
+export function executeWorkflow(workflow: Workflow, run: StepRunner, options: ExecuteOptions): Promise<WorkflowRun> {
+  try {
+    planWorkflowCached(workflow); // validates first: unknown dependencies, duplicates, cycles
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  // Traced when instrumentation listens: a workflow span, a span per step, the agent spans under those.
+  const message: WorkflowMessage = { workflowId: options.workflowId, name: workflow.name, steps: workflow.steps.length };
+  return traced(workflowChannel, () => message, () => runWorkflow(workflow, run, options, message));
+}
+
+async function runWorkflow(workflow: Workflow, run: StepRunner, options: ExecuteOptions, message: WorkflowMessage): Promise<WorkflowRun> {
   const now = options.now ?? (() => performance.now());
-  planWorkflowCached(workflow); // validates: unknown dependencies, duplicates, cycles
   const startedAt = now();
   const publish = (type: string, stepId?: string, data?: unknown) => options.bus?.publish({ type, workflowId: options.workflowId, stepId, at: Date.now(), data });
   const byId = new Map(workflow.steps.map((s) => [s.id, s]));
@@ -92,7 +103,7 @@ export async function executeWorkflow(workflow: Workflow, run: StepRunner, optio
         running++;
         publish('step.started', id);
         const task = renderTask(step.task, options.input, outputs);
-        run(step, task, controller.signal).then(
+        traced(workflowStepChannel, () => ({ workflow: message, stepId: id, agent: step.agent }), () => run(step, task, controller.signal)).then(
           (output) => {
             result.status = 'done';
             result.output = output;

@@ -12,6 +12,7 @@ import { ALL_CHANNELS, memoryHitChannel } from '../../src/diagnostics.ts';
 import { logMixin } from '../../src/logger.ts';
 import { mulberry32 } from '../../src/random.ts';
 import { percentile } from '../../src/stats/percentiles.ts';
+import { executeWorkflow, orchestratorRunner } from '../../src/workflow/execute.ts';
 import { teardown, withSimulator } from '../helpers.ts';
 import { total } from './helpers.ts';
 
@@ -66,6 +67,48 @@ serial('span tree: one agent span, the SDK spans under it (one per attempt), ret
     }
     t.is(finished.length, 4, 'no client span of our own beside the SDK ones');
     t.is(finished.filter((s) => s.kind === SpanKind.CLIENT && s.status.code === SpanStatusCode.ERROR).length, 2);
+  } finally {
+    await teardown(setup);
+    await instrumentation.stop();
+  }
+});
+
+serial('workflows: a workflow span, a step span per step under it, each agent span under its step; runs and steps counted', async (t) => {
+  const spans = new InMemorySpanExporter();
+  const reader = metricReader();
+  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: reader, spanExporter: spans, spanProcessor: 'simple' });
+  const setup = await withSimulator({}, {}, systemClock as ManualClock);
+  try {
+    const workflow = {
+      name: 'review',
+      steps: [
+        { id: 'ask', agent: 'python-expert', task: 'Explain {{input}}' },
+        { id: 'check', agent: 'legacy-helper', task: 'Check {{steps.ask.output}}', dependsOn: ['ask'] },
+        { id: 'broken', agent: 'no-such-agent', task: 'fails', dependsOn: ['ask'] },
+      ],
+    };
+    const run = await executeWorkflow(workflow, orchestratorRunner(setup.orchestrator), { workflowId: 'wf-1', maxParallel: 2, onError: 'continue', input: 'closures' });
+    t.is(run.status, 'failed');
+    const finished = spans.getFinishedSpans();
+    const root = finished.find((s) => s.name === 'workflow review')!;
+    t.truthy(root);
+    t.is(root.attributes['agentperf.workflow.id'], 'wf-1');
+    t.is(root.attributes['agentperf.workflow.status'], 'failed');
+    t.is(root.status.code, SpanStatusCode.ERROR);
+    const stepSpans = finished.filter((s) => s.name.startsWith('workflow_step '));
+    t.deepEqual(stepSpans.map((s) => s.attributes['agentperf.workflow.step.id']).sort(), ['ask', 'broken', 'check']);
+    for (const step of stepSpans) t.is(step.parentSpanContext?.spanId, root.spanContext().spanId);
+    t.is(stepSpans.find((s) => s.name === 'workflow_step broken')!.status.code, SpanStatusCode.ERROR);
+    for (const [stepId, agent] of [['ask', 'python-expert'], ['check', 'legacy-helper']]) {
+      const stepSpan = stepSpans.find((s) => s.name === `workflow_step ${stepId}`)!;
+      const agentSpan = finished.find((s) => s.name === `invoke_agent ${agent}`)!;
+      t.is(agentSpan.parentSpanContext?.spanId, stepSpan.spanContext().spanId, `${agent}'s span is under step ${stepId}`);
+    }
+    t.is(await total(reader, 'agentperf.workflow.runs', { 'agentperf.workflow.status': 'failed' }), 1);
+    t.is(await total(reader, 'agentperf.workflow.steps', { outcome: 'done' }), 2);
+    t.is(await total(reader, 'agentperf.workflow.steps', { outcome: 'failed' }), 1);
+    t.is(await total(reader, 'agentperf.workflow.step.duration'), 3);
+    t.is(await total(reader, 'agentperf.workflow.duration'), 1);
   } finally {
     await teardown(setup);
     await instrumentation.stop();
