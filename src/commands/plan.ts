@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
 import { describeIssue } from '../config/agents.ts';
 import { ConfigError } from '../errors.ts';
 import { loadAgents } from '../config/agents.ts';
@@ -7,23 +6,7 @@ import { rootLogger } from '../logger.ts';
 import { openAgentStack } from '../runtime/agent-stack.ts';
 import { executeWorkflow, orchestratorRunner, type WorkflowRun } from '../workflow/execute.ts';
 import { planWorkflow, type Plan, type Workflow } from '../workflow/plan.ts';
-
-const WorkflowSchema = z
-  .object({
-    name: z.string().optional(),
-    steps: z.array(
-      z
-        .object({
-          id: z.string().min(1).max(128),
-          agent: z.string().min(1),
-          task: z.string(),
-          dependsOn: z.array(z.string()).optional(),
-          weightMs: z.number().positive().optional(),
-        })
-        .strict(),
-    ),
-  })
-  .strict();
+import { WorkflowSchema } from '../workflow/schema.ts';
 
 /** Reads and validates a workflow file, then plans it. */
 export async function planCommand(file: string): Promise<{ workflow: Workflow; plan: Plan }> {

@@ -5,6 +5,8 @@ import { loadAgents } from '../config/agents.ts';
 import { rootLogger } from '../logger.ts';
 import { openAgentStack, type AgentStackOptions } from '../runtime/agent-stack.ts';
 import { buildServer } from '../server/app.ts';
+import { orchestratorRunner } from '../workflow/execute.ts';
+import { WorkflowService } from '../workflow/service.ts';
 
 /** Where to listen and what to serve; the rest configures the agent stack. */
 export interface ServeOptions extends Omit<AgentStackOptions, 'agents' | 'logger'> {
@@ -32,6 +34,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServer> 
   const exporter = instrumentation.metricReader as PrometheusExporter;
   const app = buildServer({
     orchestrator: stack.orchestrator,
+    workflows: new WorkflowService(orchestratorRunner(stack.orchestrator), {}, agents.map((a) => a.name)),
     stats: () => instrumentation.hdr.snapshot(),
     metricsHandler: (request, response) => exporter.getMetricsRequestHandler(request, response),
     bodyLimitBytes: options.bodyLimitBytes,

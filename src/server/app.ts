@@ -6,6 +6,8 @@ import { AgentperfError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Orchestrator } from '../orchestrator/orchestrator.ts';
 import type { PercentileSnapshot } from '../stats/hdr.ts';
+import type { WorkflowService } from '../workflow/service.ts';
+import { registerWorkflowRoutes } from './workflow-routes.ts';
 
 /** The body of `POST /v1/agents/:agent/execute`. */
 export const ExecuteBody = z
@@ -24,6 +26,8 @@ export interface ServerOptions {
   stats: () => Record<string, PercentileSnapshot>;
   /** Serves the Prometheus text (the OpenTelemetry exporter's handler). */
   metricsHandler?: (request: IncomingMessage, response: ServerResponse) => void;
+  /** The workflow API (`/v1/workflows`, `/v1/events`), when given. */
+  workflows?: WorkflowService;
   /** Largest request body accepted, in bytes. Default 1 MiB. */
   bodyLimitBytes?: number;
   logger: Logger;
@@ -31,12 +35,14 @@ export interface ServerOptions {
 
 /** Orchestrator errors as HTTP statuses: the caller's fault is 4xx, the upstream's 5xx. */
 function statusFor(error: AgentperfError): number {
-  if (error.code === 'AP_ERR_UNKNOWN_AGENT') return 404;
+  if (error.code === 'AP_ERR_UNKNOWN_AGENT' || error.code === 'AP_ERR_NOT_FOUND') return 404;
+  if (error.code === 'AP_ERR_CONFLICT') return 409;
   if (error instanceof ValidationError) return 400;
   switch (error.code) {
     case 'AP_ERR_QUEUE_FULL':
     case 'AP_ERR_CIRCUIT_OPEN':
     case 'AP_ERR_CLOSED':
+    case 'AP_ERR_CAPACITY':
       return 503;
     case 'AP_ERR_TIMEOUT':
       return 504;
@@ -61,7 +67,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     // Fastify's own errors (body too large, bad JSON, wrong content type) keep their status.
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(errorBody('AP_ERR_BODY_TOO_LARGE', `request body must be at most ${options.bodyLimitBytes ?? 1024 * 1024} bytes`, 'body'));
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send(errorBody('AP_ERR_MEDIA_TYPE', 'request body must be application/json', 'content-type'));
-    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return reply.code(400).send(errorBody('AP_ERR_VALIDATION', 'request body must be a JSON object with a task', 'body'));
+    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return reply.code(400).send(errorBody('AP_ERR_VALIDATION', 'request body must be a JSON object, not empty', 'body'));
     if (error.statusCode === 400) return reply.code(400).send(errorBody('AP_ERR_BAD_JSON', `request body must be valid JSON: ${error.message}`, 'body'));
     if (error instanceof AgentperfError) return reply.code(statusFor(error)).send(errorBody(error.code, error.message, (error as Partial<ValidationError>).field));
     options.logger.error({ err: error }, 'unexpected error serving a request');
@@ -90,6 +96,13 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     reply.hijack();
     options.metricsHandler(request.raw, reply.raw);
   });
+
+  if (options.workflows) {
+    const workflows = options.workflows;
+    registerWorkflowRoutes(app, workflows);
+    // Before the server stops accepting: open event streams would otherwise hold it open.
+    app.addHook('preClose', async () => workflows.close());
+  }
 
   return app;
 }
