@@ -180,7 +180,7 @@ const withScenarioOptions = (command: Command) =>
     .option('--seed <n>', 'seed for the simulator', '1');
 const load = program.command('load').description('load-test a scenario: open-loop arrival patterns or closed-loop virtual users');
 withScenarioOptions(load.command('run', { isDefault: true }))
-  .description('run a scenario (cache-hit, cache-miss, mixed, http or a module file) under load')
+  .description('run a scenario (cache-hit, cache-miss, mixed, http, workflow or a module file) under load')
   .argument('<scenario>', 'cache-hit | cache-miss | mixed | http | path/to/scenario.ts')
   .option('--pattern <kind>', 'open-loop arrivals: constant | ramp | spike | step | stages', 'constant')
   .option('--rate <n>', 'iterations per second (constant; the base rate of spike)')

@@ -1,6 +1,9 @@
 import test from 'ava';
 import { request } from 'undici';
 import { startServe, type RunningServer } from '../../src/commands/serve.ts';
+import { runLoadTest } from '../../src/load/run.ts';
+import { workflowScenario } from '../../src/load/scenarios/workflow.ts';
+import { rootLogger } from '../../src/logger.ts';
 import { waitFor } from '../helpers.ts';
 
 // One server for the file (instrumentation is one per process); steps take 50 ms upstream.
@@ -165,6 +168,22 @@ test.serial('bad requests get a 4xx naming the field and the rule', async (t) =>
   t.is(twice.status, 409);
   t.is(twice.body.error?.code, 'AP_ERR_CONFLICT');
   await finished(id);
+});
+
+test.serial('the workflow load scenario drives the API: every iteration creates, executes, polls and publishes', async (t) => {
+  const { report } = await runLoadTest({
+    scenario: workflowScenario as never,
+    context: { target: { kind: 'http', url: server!.url }, settings: { steps: '3', pollMs: '5', events: '10' }, seed: 1, log: rootLogger },
+    shape: { kind: 'closed', vus: 4, durationMs: 1000 },
+    warmupMs: 0,
+    drainTimeoutMs: 5000,
+    thresholds: [],
+  });
+  t.true(report.result.completed >= 4, `completed ${report.result.completed}`);
+  t.is(report.result.errors, 0);
+  // Each completed iteration's workflow ran its 3 steps through the server's orchestrator.
+  const stats = (await (await request(`${server!.url}/stats`)).body.json()) as { counters: { calls: number } };
+  t.true(stats.counters.calls >= report.result.completed * 3);
 });
 
 test.serial('closing the server ends open event streams (a workflow never executed does not hold it open)', async (t) => {

@@ -5,11 +5,12 @@ import { UsageError, ValidationError } from '../../errors.ts';
 import { cacheHitScenario, cacheMissScenario, mixedScenario } from './agent.ts';
 import { httpScenario } from './http.ts';
 import { syntheticScenario } from './synthetic.ts';
+import { workflowScenario } from './workflow.ts';
 import type { Scenario } from './types.ts';
 
 // Each scenario has its own state type; the registry only hands them to the runner.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const BUILT_IN_SCENARIOS: ReadonlyArray<Scenario<any>> = [cacheHitScenario, cacheMissScenario, mixedScenario, httpScenario, syntheticScenario];
+export const BUILT_IN_SCENARIOS: ReadonlyArray<Scenario<any>> = [cacheHitScenario, cacheMissScenario, mixedScenario, httpScenario, syntheticScenario, workflowScenario];
 
 /** A built-in scenario by name, or a user's module (`--scenario FILE`). */
 export async function resolveScenario(nameOrFile: string): Promise<Scenario<unknown>> {
