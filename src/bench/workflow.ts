@@ -1,6 +1,6 @@
 import { median } from '../stats/percentiles.ts';
 import { generateWorkflow } from '../workflow/generate.ts';
-import { planWorkflow } from '../workflow/plan.ts';
+import { planWorkflow, type Workflow } from '../workflow/plan.ts';
 import { EventBus, type WorkflowEvent } from '../workflow/event-bus.ts';
 
 export interface WorkflowBenchOptions {
@@ -19,6 +19,12 @@ export interface PlanningRow {
   /** Median planning time, ms. */
   medianMs: number;
   nsPerStep: number;
+  /**
+   * The floor set by memory, not by the planner: a pass that only reads each step's id and its
+   * dependencies' ids (one character of each), per step. What it grows by across sizes, no
+   * planner that reads its input can avoid.
+   */
+  readNsPerStep: number;
 }
 
 export interface BusRow {
@@ -35,6 +41,8 @@ export interface WorkflowBenchResult {
   bus: BusRow;
   /** Largest over smallest time per step across the sizes: flat means under 2. */
   perStepSpread: number;
+  /** The same spread for the read-only pass. */
+  readSpread: number;
   elapsedMs: number;
 }
 
@@ -58,11 +66,30 @@ export async function benchWorkflow(options: WorkflowBenchOptions = DEFAULT_WORK
       times.push(performance.now() - t);
     }
     const medianMs = median(times);
-    planning.push({ steps, edges: workflow.steps.reduce((s, x) => s + (x.dependsOn?.length ?? 0), 0), runs, medianMs, nsPerStep: (medianMs * 1e6) / steps });
+    const reads: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const t = performance.now();
+      readInput(workflow);
+      reads.push(performance.now() - t);
+    }
+    planning.push({ steps, edges: workflow.steps.reduce((s, x) => s + (x.dependsOn?.length ?? 0), 0), runs, medianMs, nsPerStep: (medianMs * 1e6) / steps, readNsPerStep: (median(reads) * 1e6) / steps });
   }
   const perStep = planning.map((p) => p.nsPerStep);
+  const read = planning.map((p) => p.readNsPerStep);
   const bus = await benchBus(5_000_000, 1_000, 5);
-  return { options, planning, bus, perStepSpread: Math.max(...perStep) / Math.min(...perStep), elapsedMs: performance.now() - startedAt };
+  return { options, planning, bus, perStepSpread: Math.max(...perStep) / Math.min(...perStep), readSpread: Math.max(...read) / Math.min(...read), elapsedMs: performance.now() - startedAt };
+}
+
+let readSink = 0;
+
+/** Reads one character of every id and dependency id: the least a planner must touch. */
+function readInput(workflow: Workflow): void {
+  let sum = 0;
+  for (const step of workflow.steps) {
+    sum += step.id.charCodeAt(0);
+    for (const dep of step.dependsOn ?? []) sum += dep.charCodeAt(0);
+  }
+  readSink += sum; // kept, so the loop is not optimized away
 }
 
 /**

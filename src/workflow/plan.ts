@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { ValidationError } from '../errors.ts';
+import { StringIndex } from './string-index.ts';
 
 /** One step of a workflow: an agent call whose task may use its dependencies' outputs. */
 export interface WorkflowStep {
@@ -47,12 +48,10 @@ export class WorkflowError extends ValidationError {
 export function planWorkflow(workflow: Workflow): Plan {
   const steps = workflow.steps;
   const n = steps.length;
-  const index = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const id = steps[i]!.id;
-    if (index.has(id)) throw new WorkflowError(`steps[${i}].id`, `step ids must be unique: ${JSON.stringify(id)} appears twice`);
-    index.set(id, i);
-  }
+  const ids = new Array<string>(n);
+  for (let i = 0; i < n; i++) ids[i] = steps[i]!.id;
+  const { index, duplicateAt } = StringIndex.build(ids);
+  if (duplicateAt !== undefined) throw new WorkflowError(`steps[${duplicateAt}].id`, `step ids must be unique: ${JSON.stringify(ids[duplicateAt])} appears twice`);
   // Dependencies as a CSR array: deps of step i are depList[depStart[i] .. depStart[i + 1]).
   const depStart = new Int32Array(n + 1);
   let edges = 0;
@@ -67,7 +66,7 @@ export function planWorkflow(workflow: Workflow): Plan {
   for (let i = 0, e = 0; i < n; i++) {
     for (const dep of steps[i]!.dependsOn ?? []) {
       const d = index.get(dep);
-      if (d === undefined) throw new WorkflowError(`steps[${i}].dependsOn`, `step ${JSON.stringify(steps[i]!.id)} depends on ${JSON.stringify(dep)}, which is not a step of this workflow`);
+      if (d < 0) throw new WorkflowError(`steps[${i}].dependsOn`, `step ${JSON.stringify(steps[i]!.id)} depends on ${JSON.stringify(dep)}, which is not a step of this workflow`);
       if (d === i) throw new WorkflowError(`steps[${i}].dependsOn`, `step ${JSON.stringify(steps[i]!.id)} must not depend on itself`);
       depList[e++] = d;
       indegree[i]!++;
@@ -137,7 +136,7 @@ export function planWorkflow(workflow: Workflow): Plan {
   return {
     steps: n,
     edges,
-    order: Array.from(order, (v) => steps[v]!.id),
+    order: Array.from(order, (v) => ids[v]!),
     levels,
     criticalPath: { steps: path, lengthMs },
     totalWorkMs: totalWork,
