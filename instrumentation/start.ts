@@ -1,5 +1,7 @@
 import { context, metrics, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
@@ -84,14 +86,24 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
 
   let metricReader: MetricReader;
   let metricsUrl: string | undefined;
+  let metricsServer: Server | undefined;
   if (options.metricReader) metricReader = options.metricReader;
   else {
     const prometheus = options.prometheus === false ? undefined : { host: options.prometheus?.host ?? '127.0.0.1', port: options.prometheus?.port ?? 9464 };
-    const exporter = new PrometheusExporter({ host: prometheus?.host, port: prometheus?.port, preventServerStart: !prometheus });
+    // Our own server around the exporter's handler: the exporter's would read port 0 ("any
+    // free port") as "unset" and take 9464.
+    const exporter = new PrometheusExporter({ preventServerStart: true });
     if (prometheus) {
-      await exporter.startServer();
-      const address = (exporter as unknown as { _server: import('node:http').Server })._server.address() as import('node:net').AddressInfo;
-      metricsUrl = `http://${prometheus.host}:${address.port}/metrics`;
+      const server = createServer((request, response) => {
+        if (request.url?.split('?')[0] === '/metrics') exporter.getMetricsRequestHandler(request, response);
+        else response.writeHead(404).end('not found: try /metrics\n');
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(prometheus.port, prometheus.host, () => resolve());
+      });
+      metricsServer = server;
+      metricsUrl = `http://${prometheus.host}:${(server.address() as AddressInfo).port}/metrics`;
     }
     metricReader = exporter;
   }
@@ -131,6 +143,10 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
       setLogContext(undefined);
       await tracerProvider?.forceFlush();
       await Promise.allSettled([tracerProvider?.shutdown(), meterProvider.shutdown()]);
+      if (metricsServer) {
+        metricsServer.closeAllConnections();
+        await new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
+      }
       trace.disable();
       metrics.disable();
       context.disable();

@@ -15,7 +15,7 @@ import { formatSelfTest } from './report/gate.ts';
 import { formatLeakReport, formatProfileIndex } from './report/profile.ts';
 import { mergeHdrLogs } from './load/hdr-log.ts';
 import { formatMergedHdr } from './report/load.ts';
-import { DEFAULT_RUN_OPTIONS, runDemo } from './commands/run.ts';
+import { DEFAULT_RUN_OPTIONS, runDemo } from './commands/demo.ts';
 import { AgentperfError, UsageError } from './errors.ts';
 import { parseFaults } from './providers/simulator/faults.ts';
 import { parseLatency } from './providers/simulator/latency.ts';
@@ -28,6 +28,11 @@ import { benchOverhead, DEFAULT_OVERHEAD_BENCH } from './bench/overhead.ts';
 import { benchCache, DEFAULT_CACHE_BENCH } from './bench/cache.ts';
 import { formatCacheReport } from './report/cache.ts';
 import { formatRunSummary } from './report/run-summary.ts';
+import { formatRunText, readRunRecord, renderRunMarkdown } from './report/run-report.ts';
+import { renderRunHtml } from './report/run-html.ts';
+import { runCommand } from './commands/run.ts';
+import { writeFileAtomic } from './files/atomic.ts';
+import { dirname, join } from 'node:path';
 import { parseBytes, parseDurationMs, parseIntegerOption, parseIntervalUs, parseNumberOption } from './units.ts';
 import { startServe } from './commands/serve.ts';
 import { STANDARD_LATENCY } from './load/scenarios/agent.ts';
@@ -42,7 +47,65 @@ const program = new Command('agentperf')
 
 program
   .command('run')
-  .description('the main job: a short demo run through the orchestrator against the simulator, summarised')
+  .description('the main job: load, profile, leak check, overhead and gate on the standard plan, with HTML, Markdown and JSON reports')
+  .option('--scenario <name>', 'scenario to run (cache-hit, cache-miss, mixed, ...)', 'mixed')
+  .option('--set <key=value>', 'scenario setting, repeatable', (value: string, previous: string[]) => [...previous, value], [] as string[])
+  .option('--quick', 'a shorter run: 8 s of load, a shorter leak check, fewer gate blocks (about a minute)')
+  .option('--duration <d>', 'measured load, all phases of the standard plan together (default 20s; 8s with --quick)')
+  .option('--rate <n>', 'arrivals per second in the steady phase', '200')
+  .option('--spike-rate <n>', 'arrivals per second at the spike', '800')
+  .option('--plan <spec>', "custom phases instead of the standard plan, e.g. 'ramp=20->200:5s,steady=200:10s,spike=800:3s'")
+  .option('--no-gate', 'skip the gate against the stored baselines')
+  .option('--baselines <dir>', 'where the baselines are', 'baselines')
+  .option('--policy <file>', 'gate policy file (JSON, overrides the defaults)')
+  .option('--out <dir>', 'where the run directory goes (default profiles/run/<timestamp>)')
+  .option('--seed <n>', 'simulator seed', '1')
+  .option('--metrics-port <n>', 'port of the Prometheus /metrics endpoint during the run (0: any free port)', '9464')
+  .option('--live', 'load the real API (needs ANTHROPIC_API_KEY); the leak check, overhead and gate stay on the simulator')
+  .action(async (opts) => {
+    if (opts.live && !process.env.ANTHROPIC_API_KEY) throw new UsageError('live', '--live needs ANTHROPIC_API_KEY in the environment');
+    const { run, files } = await runCommand(
+      {
+        scenario: opts.scenario,
+        settings: parseSettings(opts.set),
+        quick: Boolean(opts.quick),
+        durationMs: opts.duration === undefined ? undefined : parseDurationMs('duration', opts.duration),
+        rate: parseNumberOption('rate', opts.rate, 1, 100_000),
+        spikeRate: parseNumberOption('spike-rate', opts.spikeRate, 1, 100_000),
+        plan: opts.plan,
+        gate: opts.gate,
+        live: Boolean(opts.live),
+        seed: parseIntegerOption('seed', opts.seed, 0, 2 ** 32 - 1),
+        metricsPort: parseIntegerOption('metrics-port', opts.metricsPort, 0, 65_535),
+        out: opts.out,
+        baselines: opts.baselines,
+        policyFile: opts.policy,
+        argv: process.argv.slice(2),
+      },
+      (line) => process.stderr.write(`${line}\n`),
+    );
+    out(formatRunText(run, files));
+    process.exitCode = run.exitCode;
+  });
+
+program
+  .command('report')
+  .description('re-render the HTML and Markdown reports of a run from its run.json')
+  .argument('<run.json>', 'the run record written by agentperf run')
+  .option('--out <dir>', 'where to write report.html and report.md (default: beside the run.json)')
+  .action(async (file: string, opts) => {
+    const run = await readRunRecord(file);
+    const dir = opts.out ?? dirname(file);
+    const html = join(dir, 'report.html');
+    const markdown = join(dir, 'report.md');
+    await writeFileAtomic(html, renderRunHtml(run));
+    await writeFileAtomic(markdown, renderRunMarkdown(run));
+    out(`${html}\n${markdown}`);
+  });
+
+program
+  .command('demo')
+  .description('a short demo: a few hundred calls through the orchestrator against the simulator, with faults to retry, summarised')
   .option('--calls <n>', 'number of calls', String(DEFAULT_RUN_OPTIONS.calls))
   .option('--concurrency <n>', 'calls in flight at once', String(DEFAULT_RUN_OPTIONS.concurrency))
   .option('--agents <file>', 'agents config file (default: the shipped agents.json)')

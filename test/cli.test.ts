@@ -32,11 +32,11 @@ test('bad input exits 2 with one line naming the code and the field', async (t) 
 test('bad usage exits 2; --help exits 0', async (t) => {
   t.is((await run(['no-such-command'])).code, 2);
   t.is((await run(['exec'])).code, 2);
-  t.is((await run(['run', '--calls', 'many'])).code, 2);
+  t.is((await run(['demo', '--calls', 'many'])).code, 2);
   t.is((await run(['simulate', '--faults', 'teapot:1'])).code, 2);
   const help = await run(['--help']);
   t.is(help.code, 0);
-  for (const command of ['run', 'exec', 'simulate', 'bench']) t.true(help.stdout.includes(command));
+  for (const command of ['run', 'demo', 'report', 'exec', 'simulate', 'bench']) t.true(help.stdout.includes(command));
   t.is((await run(['exec', '--help'])).code, 0);
 });
 
@@ -46,8 +46,8 @@ test('--live without a key is a usage error', async (t) => {
   t.regex(live.stderr, /--live needs ANTHROPIC_API_KEY/);
 });
 
-test('run prints the summary and exits 0', async (t) => {
-  const { code, stdout } = await run(['run', '--calls', '40', '--json', '--latency', 'fixed:1', '--metrics-port', '0']);
+test('demo prints the summary and exits 0', async (t) => {
+  const { code, stdout } = await run(['demo', '--calls', '40', '--json', '--latency', 'fixed:1', '--metrics-port', '0']);
   t.is(code, 0);
   const summary = JSON.parse(stdout);
   t.is(summary.calls, 40);

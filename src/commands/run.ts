@@ -1,118 +1,80 @@
-import { startInstrumentation } from '../../instrumentation/start.ts';
-import type { PercentileSnapshot } from '../../instrumentation/hdr-registry.ts';
-import { ResponseCache, type CacheStats } from '../cache/response-cache.ts';
-import { loadAgents } from '../config/agents.ts';
-import { errorType } from '../errors.ts';
-import { rootLogger } from '../logger.ts';
-import { Orchestrator, type OrchestratorCounters } from '../orchestrator/orchestrator.ts';
-import { parseFaults } from '../providers/simulator/faults.ts';
-import { parseLatency } from '../providers/simulator/latency.ts';
-import { setupProvider } from '../providers/setup.ts';
-import { summarize, type LatencySummary } from '../stats/percentiles.ts';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { DEFAULT_BASELINE_DIR } from '../gate/baseline.ts';
+import { loadPolicy, type GatePolicy } from '../gate/policy.ts';
+import { defaultProfileDir } from '../profiling/profile-run.ts';
+import { runPipeline, type RunRecord } from '../pipeline/pipeline.ts';
+import { parsePlan, standardPlan, type Phase } from '../pipeline/plan.ts';
+import { writeRunReports, type RunFiles } from '../report/run-report.ts';
 
-export interface RunOptions {
-  calls: number;
-  concurrency: number;
-  agentsFile?: string;
-  live?: boolean;
-  /** Simulator latency spec (see parseLatency). */
-  latency: string;
-  /** Simulator faults spec (see parseFaults). */
-  faults: string;
+export interface RunCommandOptions {
+  scenario: string;
+  settings: Record<string, string>;
+  quick: boolean;
+  /** Measured load length for the standard plan; default 20 s (8 s with --quick). */
+  durationMs?: number;
+  rate: number;
+  spikeRate: number;
+  /** A custom plan (`--plan`), instead of the standard one. */
+  plan?: string;
+  gate: boolean;
+  live: boolean;
   seed: number;
-  /** Port of the Prometheus /metrics endpoint during the run; 0 picks a free one. */
   metricsPort: number;
+  out?: string;
+  baselines?: string;
+  policyFile?: string;
+  /** The arguments after `agentperf`, to print the command that reproduces the run. */
+  argv: readonly string[];
 }
 
-export const DEFAULT_RUN_OPTIONS: RunOptions = {
-  calls: 300,
-  concurrency: 10,
-  latency: 'lognormal:40,250+0.05/token',
-  faults: '429:0.02,529:0.02,500:0.01',
-  seed: 7,
-  metricsPort: 9464,
-};
-
-export interface RunSummary {
-  target: string;
-  calls: number;
-  concurrency: number;
-  durationMs: number;
-  throughputPerSec: number;
-  latencyMs: LatencySummary;
-  queueMs: LatencySummary;
-  counters: OrchestratorCounters;
-  cache: CacheStats;
-  /** In-process HDR histograms (milliseconds). */
-  hdr: Record<'agentLatency' | 'queueWait' | 'cacheGetMemory' | 'cacheGetDisk', PercentileSnapshot>;
-  metricsUrl: string | undefined;
-  errorsByType: Record<string, number>;
-  totalCostUsd: number;
-}
+export const DEFAULT_RUN_DURATION_MS = 20_000;
+export const QUICK_RUN_DURATION_MS = 8_000;
 
 /**
- * The main job, for now a short demo: a few hundred calls through the orchestrator against the
- * simulator (with realistic latency and a few faults to retry), summarised.
+ * The gate's block budget inside `run`: fewer candidate blocks than `agentperf gate` (which is
+ * the CI blocker), so that the whole job stays within two minutes on a 2-core machine.
  */
-export async function runDemo(options: RunOptions): Promise<RunSummary> {
-  const agents = await loadAgents(options.agentsFile);
-  const instrumentation = await startInstrumentation({ prometheus: { port: options.metricsPort } });
-  const setup = await setupProvider({
-    live: options.live,
-    simulator: { latency: parseLatency(options.latency), faults: parseFaults(options.faults), seed: options.seed },
-    simulatorInWorker: true,
-    logger: rootLogger,
-  });
-  // Memory only: the demo leaves nothing on disk and needs no secret.
-  const cache = await ResponseCache.open({ logger: rootLogger });
-  instrumentation.observeCache(cache);
-  const orchestrator = new Orchestrator({ agents, provider: setup.provider, maxConcurrent: options.concurrency, maxQueued: options.calls, cache });
-  const names = agents.map((a) => a.name);
-  // Each task appears twice: a first pass of distinct tasks, then a pass of repeats, which
-  // the response cache answers (submitted together, a repeat would share its original's
-  // in-flight call instead).
-  const distinct = Math.ceil(options.calls / 2);
-  const items = Array.from({ length: options.calls }, (_, i) => {
-    const n = i % distinct;
-    return { agent: names[n % names.length]!, task: `Task ${n}: explain the trade-offs of approach ${n % 7}` };
-  });
-  const startedAt = performance.now();
+function runPolicy(policy: GatePolicy, quick: boolean): GatePolicy {
+  return {
+    ...policy,
+    blocks: quick ? { initial: 3, step: 1, max: 3 } : { initial: 3, step: 2, max: 5 },
+    overhead: { ...policy.overhead, pairs: quick ? 2 : Math.max(2, policy.overhead.pairs) },
+    budgetMs: quick ? 30_000 : 60_000,
+  };
+}
+
+const quote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
+
+/** `agentperf run`: the pipeline, then the reports. A failure leaves no run directory behind. */
+export async function runCommand(options: RunCommandOptions, progress: (line: string) => void): Promise<{ run: RunRecord; files: RunFiles }> {
+  const phases: Phase[] = options.plan ? parsePlan('plan', options.plan) : standardPlan({ durationMs: options.durationMs ?? (options.quick ? QUICK_RUN_DURATION_MS : DEFAULT_RUN_DURATION_MS), rate: options.rate, spikeRate: options.spikeRate });
+  const policy = runPolicy(await loadPolicy(options.policyFile), options.quick);
+  const outDir = resolve(options.out ?? defaultProfileDir('run'));
+  const existed = existsSync(outDir); // a directory of the user's is never removed
   try {
-    const settled = [...(await orchestrator.executeMany(items.slice(0, distinct))), ...(await orchestrator.executeMany(items.slice(distinct)))];
-    const durationMs = performance.now() - startedAt;
-    const latencies: number[] = [];
-    const queueWaits: number[] = [];
-    const errorsByType: Record<string, number> = {};
-    let totalCostUsd = 0;
-    for (const outcome of settled) {
-      if (outcome.status === 'fulfilled') {
-        latencies.push(outcome.value.latencyMs);
-        queueWaits.push(outcome.value.queueMs);
-        totalCostUsd += outcome.value.estimatedCostUsd;
-      } else {
-        const type = errorType(outcome.reason);
-        errorsByType[type] = (errorsByType[type] ?? 0) + 1;
-      }
-    }
-    return {
-      target: setup.target,
-      calls: options.calls,
-      concurrency: options.concurrency,
-      durationMs,
-      throughputPerSec: (latencies.length / durationMs) * 1000,
-      latencyMs: summarize(latencies),
-      queueMs: summarize(queueWaits),
-      counters: orchestrator.stats(),
-      cache: cache.stats(),
-      hdr: instrumentation.hdr.snapshot(),
-      metricsUrl: instrumentation.metricsUrl,
-      errorsByType,
-      totalCostUsd,
-    };
-  } finally {
-    await orchestrator.close();
-    await setup.stop();
-    await cache.close();
-    await instrumentation.stop();
+    const run = await runPipeline(
+      {
+        scenario: options.scenario,
+        settings: options.settings,
+        phases,
+        warmupMs: options.quick ? 1_000 : 2_000,
+        quick: options.quick,
+        gate: options.gate,
+        live: options.live,
+        seed: options.seed,
+        metricsPort: options.metricsPort,
+        outDir,
+        baselineDir: options.baselines ? resolve(options.baselines) : DEFAULT_BASELINE_DIR,
+        policy,
+        command: ['npx', 'agentperf', ...options.argv.map(quote)].join(' '),
+      },
+      progress,
+    );
+    return { run, files: await writeRunReports(run, outDir) };
+  } catch (error) {
+    if (!existed) await rm(outDir, { recursive: true, force: true });
+    throw error;
   }
 }

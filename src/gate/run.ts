@@ -40,18 +40,25 @@ export interface GateResult {
 
 type Progress = (line: string) => void;
 
-function specFor(policy: GatePolicy['scenarios'][number], seed: number, instrumented = false): BlockSpec {
+export function specFor(policy: GatePolicy['scenarios'][number], seed: number, instrumented = false): BlockSpec {
   return { scenario: policy.name, settings: policy.settings, vus: policy.vus, warmupMs: policy.warmupMs, durationMs: policy.durationMs, instrumented, seed };
 }
 
+/** Throughput of interleaved plain and instrumented blocks, for the overhead metric. */
+export interface OverheadBlocks {
+  plain: number[];
+  instrumented: number[];
+}
+
 /** Interleaved plain and instrumented blocks (ABBA), in fresh processes: the overhead metric. */
-async function overheadBlocks(root: string, spec: BlockSpec, pairs: number): Promise<{ plain: number[]; instrumented: number[] }> {
+export async function overheadBlocks(root: string, spec: BlockSpec, pairs: number, progress?: Progress): Promise<OverheadBlocks> {
   const plain: number[] = [];
   const instrumented: number[] = [];
   for (let i = 0; i < pairs; i++) {
     for (const on of i % 2 === 0 ? [false, true] : [true, false]) {
       const block = await runBlockProcess(root, { ...spec, instrumented: on });
       (on ? instrumented : plain).push(block.throughput);
+      progress?.(`  overhead: pair ${i + 1}/${pairs}, instrumentation ${on ? 'on' : 'off'}: ${block.throughput.toFixed(1)}/s`);
     }
   }
   return { plain, instrumented };
@@ -90,7 +97,7 @@ function attachProfile(gate: ScenarioGate, profile: FunctionCost[], baselineProf
  * inconclusive and the budget allows, more blocks. Baselines from another fingerprint are
  * refused, never compared.
  */
-export async function gateAgainstBaselines(dir: string, policy: GatePolicy, progress: Progress, scenarios?: string[]): Promise<GateResult> {
+export async function gateAgainstBaselines(dir: string, policy: GatePolicy, progress: Progress, scenarios?: string[], measuredOverhead?: OverheadBlocks): Promise<GateResult> {
   const startedAt = performance.now();
   const fingerprint = currentFingerprint();
   const out: ScenarioGate[] = [];
@@ -98,7 +105,7 @@ export async function gateAgainstBaselines(dir: string, policy: GatePolicy, prog
     const baseline = await findBaseline(dir, scenario.name, fingerprint);
     const spec = specFor(scenario, 1);
     const candidate: BlockResult[] = [];
-    const overhead = policy.overhead.pairs > 0 ? await overheadBlocks(HERE, spec, policy.overhead.pairs) : undefined;
+    const overhead = measuredOverhead ?? (policy.overhead.pairs > 0 ? await overheadBlocks(HERE, spec, policy.overhead.pairs) : undefined);
     let judgement: Judgement | undefined;
     let target = policy.blocks.initial;
     for (;;) {

@@ -146,6 +146,12 @@ function overhead(plain: readonly number[], instrumented: readonly number[], pol
   };
 }
 
+/** The observability overhead on its own (no other metric tested beside it): PASS, FAIL or INCONCLUSIVE against the policy's limit. */
+export function judgeOverhead(plain: readonly number[], instrumented: readonly number[], policy: GatePolicy, random: () => number): MetricVerdict {
+  const test = overhead(plain, instrumented, policy, random);
+  return test.build((test.p ?? 1) < policy.alpha);
+}
+
 /** Absolute SLOs from the policy, on the candidate's medians. */
 export function sloVerdicts(scenario: string, candidate: readonly BlockResult[], policy: GatePolicy): MetricVerdict[] {
   const slo = policy.slos[scenario];

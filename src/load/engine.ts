@@ -74,7 +74,7 @@ export interface IterationRow {
 export interface SeriesPoint {
   /** Seconds since measurement began (1 is the first; the last may be partial). */
   second: number;
-  /** The schedule's rate at the end of the second (open loop). */
+  /** Arrivals the schedule made due in this second (open loop): its rate over the second. */
   targetRate: number | undefined;
   started: number;
   completed: number;
@@ -208,7 +208,7 @@ export async function runEngine(run: RunIteration, options: EngineOptions): Prom
     const interval = latency.intervalSnapshot();
     const point: SeriesPoint = {
       second,
-      targetRate: options.mode.kind === 'open' ? options.mode.schedule.rateAt(options.warmupMs + second * 1000) : undefined,
+      targetRate: options.mode.kind === 'open' ? options.mode.schedule.arrivalsBetween(options.warmupMs + (second - 1) * 1000, options.warmupMs + second * 1000) : undefined,
       started: started - previous.started,
       completed: completed - previous.completed,
       errors: errors - previous.errors,

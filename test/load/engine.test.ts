@@ -112,5 +112,5 @@ test('the per-second series counts each second on its own', async (t) => {
   const result = await drive(clock, () => clock.sleep(1), { mode: { kind: 'open', schedule, maxInFlight: 100 }, warmupMs: 0, drainTimeoutMs: 1000, onSecond: (p) => seen.push(p.started) });
   t.deepEqual(result.series.map((p) => p.started), [10, 50, 20]);
   t.deepEqual(seen, [10, 50, 20]);
-  t.deepEqual(result.series.map((p) => p.targetRate), [50, 20, 20]);
+  t.deepEqual(result.series.map((p) => p.targetRate), [10, 50, 20], "the rate over each second: what it made due");
 });

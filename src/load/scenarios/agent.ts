@@ -41,6 +41,7 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
     latency: settings.latency ?? defaultLatency,
     faults: settings.faults,
     seed: context.seed,
+    live: settings.live === 'true',
     maxConcurrent: parseIntegerOption('set maxConcurrent', settings.maxConcurrent ?? '1000', 1, 100_000),
     maxQueued: parseIntegerOption('set maxQueued', settings.maxQueued ?? '100000', 0, 10_000_000),
     cacheMaxBytes: settings.cacheMaxBytes === undefined ? undefined : parseBytes('set cacheMaxBytes', settings.cacheMaxBytes, 1024, 2 ** 34),

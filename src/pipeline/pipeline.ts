@@ -1,0 +1,220 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import * as hdr from 'hdr-histogram-js';
+import { startInstrumentation } from '../../instrumentation/start.ts';
+import { AgentperfError } from '../errors.ts';
+import { fingerprintId, currentFingerprint, type Fingerprint } from '../gate/fingerprint.ts';
+import { DEFAULT_POLICY, type GatePolicy } from '../gate/policy.ts';
+import { gateAgainstBaselines, HERE, overheadBlocks, specFor, type GateResult, type OverheadBlocks } from '../gate/run.ts';
+import { judgeOverhead, type MetricVerdict } from '../gate/verdict.ts';
+import { runLoadTest, type LoadReport } from '../load/run.ts';
+import type { SeriesPoint } from '../load/engine.ts';
+import { resolveScenario } from '../load/scenarios/index.ts';
+import { rootLogger } from '../logger.ts';
+import { findBottlenecks, type Bottlenecks } from '../profiling/analyze.ts';
+import { CpuProfiler } from '../profiling/cpu.ts';
+import { detectLeak, type LeakReport } from '../profiling/leak.ts';
+import { renderFlamegraph } from '../profiling/profile-run.ts';
+import { mulberry32 } from '../random.ts';
+import { CacheTimeline, hitRate, type CacheCounts } from './cache-timeline.ts';
+import { phaseWindows, type Phase } from './plan.ts';
+
+export const RUN_SCHEMA = 'agentperf.run/v1';
+
+export interface PipelineOptions {
+  scenario: string;
+  settings: Record<string, string>;
+  phases: Phase[];
+  /** Warmup before the first phase, at its starting rate (not measured). */
+  warmupMs: number;
+  /** Shorter leak check and fewer gate blocks. */
+  quick: boolean;
+  gate: boolean;
+  live: boolean;
+  seed: number;
+  /** Port of /metrics for the whole run; 0 picks a free one. */
+  metricsPort: number;
+  outDir: string;
+  baselineDir: string;
+  policy: GatePolicy;
+  /** The command line that reproduces this run, for the report. */
+  command: string;
+}
+
+export type Verdict = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'NO BASELINE' | 'NOT GATED';
+
+/** The JSON record of one run (`run.json`): everything the reports are rendered from. */
+export interface RunRecord {
+  schema: typeof RUN_SCHEMA;
+  startedAt: string;
+  elapsedMs: number;
+  command: string;
+  fingerprint: Fingerprint;
+  fingerprintId: string;
+  scenario: string;
+  settings: Record<string, string>;
+  target: string;
+  metricsUrl: string | undefined;
+  phases: ReturnType<typeof phaseWindows>;
+  load: Omit<LoadReport['result'], 'series'> & { generator: LoadReport['generator'] };
+  series: Array<SeriesPoint & { cache: CacheCounts }>;
+  /** Latency by percentile, HDR style: `percentiles[i]` of the corrected and the service-time histogram, in ms. */
+  distribution: { percentiles: number[]; latencyMs: number[]; serviceMs: number[] };
+  cache: { totals: CacheCounts; hitRate: number | undefined };
+  profile: { phase: string; cpuprofile: string; flamegraph?: string; flamegraphError?: string; bottlenecks: Bottlenecks };
+  leak: Pick<LeakReport, 'verdict' | 'note' | 'slope' | 'thresholdBytesPerIteration' | 'points' | 'leakedClasses'> & { rounds: number; iterationsPerRound: number };
+  overhead: MetricVerdict & OverheadBlocks;
+  gate: { status: 'judged'; result: GateResult } | { status: 'no-baseline'; message: string } | { status: 'skipped' };
+  verdict: Verdict;
+  /** What the command exits with: 1 on FAIL, else 0. */
+  exitCode: 0 | 1;
+}
+
+/** The percentiles the distribution is drawn at: dense where HDR plots look (the tail). */
+export const DISTRIBUTION_PERCENTILES = [0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 97.5, 98, 98.5, 99, 99.25, 99.5, 99.75, 99.9, 99.95, 99.99, 100];
+
+function percentileCurve(encoded: string): number[] {
+  const histogram = hdr.decodeFromCompressedBase64(encoded, 32, true);
+  try {
+    return DISTRIBUTION_PERCENTILES.map((p) => histogram.getValueAtPercentile(p) / 1000);
+  } finally {
+    histogram.destroy();
+  }
+}
+
+type Progress = (line: string) => void;
+
+/** Agent scenarios keep their cache small in the leak check: a cache still filling really does grow. */
+const AGENT_SCENARIOS = new Set(['cache-hit', 'cache-miss', 'mixed']);
+
+/**
+ * The main job, end to end: instrumentation and /metrics up for the whole run; the scenario
+ * under the load plan with a CPU profile of the steady phase; a flamegraph; a short leak
+ * check; the observability overhead in interleaved fresh-process blocks; the gate against the
+ * stored baselines. Returns the record the reports are written from.
+ */
+export async function runPipeline(options: PipelineOptions, progress: Progress): Promise<RunRecord> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  await mkdir(options.outDir, { recursive: true });
+  const rel = (path: string) => relative(options.outDir, path);
+
+  // 1. Instrumentation, /metrics for the whole run.
+  const instrumentation = await startInstrumentation({ prometheus: { port: options.metricsPort }, logger: rootLogger });
+  let record: Omit<RunRecord, 'leak' | 'overhead' | 'gate' | 'verdict' | 'exitCode' | 'elapsedMs'>;
+  try {
+    progress(`[1/6] instrumentation on; Prometheus metrics at ${instrumentation.metricsUrl}`);
+
+    // 2 and 3. The load plan, with the steady phase profiled.
+    const scenario = await resolveScenario(options.scenario);
+    const windows = phaseWindows(options.phases);
+    const steady = windows.find((w) => w.name === 'steady') ?? windows[0]!;
+    const timeline = new CacheTimeline();
+    const series: RunRecord['series'] = [];
+    const profiler = new CpuProfiler();
+    let profiling: Promise<unknown> = Promise.resolve();
+    let profileState: 'waiting' | 'running' | 'done' = 'waiting';
+    const totalS = windows.at(-1)!.endS;
+    progress(`[2/6] load: ${options.scenario}, ${windows.map((w) => `${w.name} ${w.endS - w.startS} s at ${w.fromRate === w.toRate ? w.fromRate : `${w.fromRate}->${w.toRate}`}/s`).join(', ')}`);
+    timeline.start();
+    let load: Awaited<ReturnType<typeof runLoadTest>>;
+    try {
+      if (steady.startS === 0) {
+        await profiler.start();
+        profileState = 'running';
+      }
+      load = await runLoadTest({
+        scenario,
+        context: { target: { kind: 'in-process' }, settings: { ...options.settings, ...(options.live ? { live: 'true' } : {}) }, seed: options.seed, log: rootLogger.child({ component: 'run' }) },
+        shape: { kind: 'open', pattern: 'standard plan', stages: options.phases, maxInFlight: 10_000 },
+        warmupMs: options.warmupMs,
+        drainTimeoutMs: 30_000,
+        thresholds: [],
+        onSecond: (point) => {
+          series.push({ ...point, cache: timeline.tick() });
+          const phase = windows.find((w) => point.second > w.startS && point.second <= w.endS)?.name ?? 'drain';
+          progress(`  ${String(point.second).padStart(3)} s / ${totalS} s  ${phase.padEnd(8)} ${point.completed}/s  p99 ${point.p99.toFixed(1)} ms  errors ${point.errors}`);
+          if (profileState === 'waiting' && point.second >= steady.startS) {
+            profileState = 'running';
+            profiling = profiler.start();
+          } else if (profileState === 'running' && point.second >= steady.endS) {
+            profileState = 'done';
+            profiling = profiling.then(() => profiler.stop());
+          }
+        },
+      });
+    } finally {
+      timeline.stop();
+    }
+    if (profileState === 'running') profiling = profiling.then(() => profiler.stop());
+    const cpuProfile = (await profiling) as Awaited<ReturnType<CpuProfiler['stop']>> | undefined;
+    if (!cpuProfile || typeof cpuProfile !== 'object' || !('nodes' in cpuProfile)) throw new AgentperfError('AP_ERR_PROFILE', `the steady phase (${steady.startS}-${steady.endS} s) was never reached: the load ended after ${series.length} s`);
+    const cpuprofile = join(options.outDir, 'steady.cpuprofile');
+    await writeFile(cpuprofile, JSON.stringify(cpuProfile));
+    progress(`[3/6] CPU profile of the steady phase: ${cpuprofile}; rendering its flamegraph`);
+    const bottlenecks = findBottlenecks(cpuProfile, 10);
+    let flamegraph: string | undefined;
+    let flamegraphError: string | undefined;
+    try {
+      flamegraph = rel(await renderFlamegraph(cpuprofile));
+    } catch (error) {
+      flamegraphError = (error as Error).message;
+    }
+    const { series: _series, ...result } = load.report.result;
+    record = {
+      schema: RUN_SCHEMA,
+      startedAt: startedAt.toISOString(),
+      command: options.command,
+      fingerprint: currentFingerprint(),
+      fingerprintId: fingerprintId(currentFingerprint()),
+      scenario: options.scenario,
+      settings: options.settings,
+      target: options.live ? 'Anthropic Messages API' : 'embedded simulator',
+      metricsUrl: instrumentation.metricsUrl,
+      phases: windows,
+      load: { ...result, generator: load.report.generator },
+      series,
+      distribution: { percentiles: DISTRIBUTION_PERCENTILES, latencyMs: percentileCurve(load.encoded.latency), serviceMs: percentileCurve(load.encoded.serviceTime) },
+      cache: { totals: { ...timeline.totals }, hitRate: hitRate(timeline.totals) },
+      profile: { phase: steady.name, cpuprofile: rel(cpuprofile), flamegraph, flamegraphError, bottlenecks },
+    };
+  } finally {
+    await instrumentation.stop();
+  }
+
+  // The leak check: the scenario in rounds in a child process, GC forced between them.
+  const leakRounds = options.quick ? 8 : 12;
+  const leakSettings = AGENT_SCENARIOS.has(options.scenario) ? { cacheMaxBytes: '16kb', ...options.settings } : options.settings;
+  progress(`[3/6] leak check: ${leakRounds} rounds of 20 iterations in a child process`);
+  const leakDir = join(options.outDir, 'leak');
+  const leakReport = await detectLeak({ scenario: options.scenario, settings: leakSettings, target: { kind: 'in-process' }, seed: options.seed, warmupRounds: 3, rounds: leakRounds, iterationsPerRound: 20, concurrency: 10, thresholdBytesPerIteration: 64, snapshotRounds: 3, outDir: leakDir });
+  if (leakReport.verdict === 'CLEAN') await rm(leakDir, { recursive: true, force: true });
+  const leak: RunRecord['leak'] = { verdict: leakReport.verdict, note: leakReport.note, slope: leakReport.slope, thresholdBytesPerIteration: leakReport.thresholdBytesPerIteration, points: leakReport.points, leakedClasses: leakReport.leakedClasses, rounds: leakRounds, iterationsPerRound: 20 };
+  progress(`  ${leak.verdict}: ${leak.slope.slope.toFixed(1)} bytes per iteration retained (95% interval ${leak.slope.low.toFixed(1)} to ${leak.slope.high.toFixed(1)})`);
+
+  // 4. The observability overhead: fresh-process blocks, instrumentation off and on, interleaved.
+  const policy = options.policy;
+  const gated = policy.scenarios.find((s) => s.name === options.scenario) ?? { name: options.scenario, settings: options.settings, vus: 20, warmupMs: 1000, durationMs: 2000 };
+  const pairs = Math.max(2, policy.overhead.pairs);
+  progress(`[4/6] observability overhead: ${pairs} pairs of ${gated.durationMs / 1000} s blocks, off and on interleaved, each in a fresh process`);
+  const blocks = await overheadBlocks(HERE, specFor(gated, 1), pairs, progress);
+  const overhead = { ...judgeOverhead(blocks.plain, blocks.instrumented, policy, mulberry32(1)), ...blocks };
+  progress(`  ${overhead.verdict}: ${overhead.changePct >= 0 ? '+' : ''}${overhead.changePct.toFixed(1)}% throughput [${overhead.low.toFixed(1)}%, ${overhead.high.toFixed(1)}%], limit ${overhead.tolerancePct}%`);
+
+  // 5. The gate against the stored baselines.
+  let gate: RunRecord['gate'] = { status: 'skipped' };
+  if (options.gate) {
+    progress(`[5/6] gate: ${options.scenario} against ${relative(process.cwd(), options.baselineDir) || '.'}/ (fingerprint ${record.fingerprintId})`);
+    try {
+      gate = { status: 'judged', result: await gateAgainstBaselines(options.baselineDir, { ...policy, scenarios: [gated] }, progress, [options.scenario], blocks) };
+    } catch (error) {
+      if (!(error instanceof AgentperfError) || !['AP_ERR_NO_BASELINE', 'AP_ERR_BASELINE_FINGERPRINT'].includes(error.code)) throw error;
+      gate = { status: 'no-baseline', message: error.message };
+      progress(`  no baseline to compare with: ${gate.message}`);
+    }
+  } else progress('[5/6] gate: skipped (--no-gate)');
+
+  const verdict: Verdict = gate.status === 'judged' ? gate.result.overall : gate.status === 'no-baseline' ? 'NO BASELINE' : 'NOT GATED';
+  progress('[6/6] writing the reports');
+  return { ...record, leak, overhead, gate, verdict, exitCode: verdict === 'FAIL' ? 1 : 0, elapsedMs: performance.now() - t0 };
+}

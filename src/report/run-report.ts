@@ -1,0 +1,139 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ValidationError } from '../errors.ts';
+import { writeFileAtomic } from '../files/atomic.ts';
+import { RUN_SCHEMA, type RunRecord } from '../pipeline/pipeline.ts';
+import { renderRunHtml } from './run-html.ts';
+
+const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
+
+/** The summary's lines, shared by the terminal and the Markdown report. */
+function summaryRows(run: RunRecord): Array<[string, string]> {
+  const { load } = run;
+  return [
+    ['verdict', run.verdict],
+    ['throughput', `${load.throughput.toFixed(1)}/s (${load.completed.toLocaleString('en-US')} completed, ${load.dropped} dropped)`],
+    ['latency (corrected)', `p50 ${ms(load.latency.p50)} ms, p95 ${ms(load.latency.p95)} ms, p99 ${ms(load.latency.p99)} ms, max ${ms(load.latency.max)} ms`],
+    ['service time', `p50 ${ms(load.serviceTime.p50)} ms, p95 ${ms(load.serviceTime.p95)} ms, p99 ${ms(load.serviceTime.p99)} ms`],
+    ['errors', `${load.errors} (${load.completed ? ((load.errors / load.completed) * 100).toFixed(2) : '0.00'}%)${Object.keys(load.errorsByType).length ? `: ${Object.entries(load.errorsByType).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`],
+    ['cache hit rate', run.cache.hitRate === undefined ? 'no lookups' : `${(run.cache.hitRate * 100).toFixed(1)}% (${run.cache.totals.memoryHits} memory hits, ${run.cache.totals.diskHits} disk hits, ${run.cache.totals.misses} misses, ${run.cache.totals.evictions} evictions, ${run.cache.totals.integrityFailures} integrity failures)`],
+    ['observability overhead', `${run.overhead.verdict}: ${signed(run.overhead.changePct)}% throughput [${signed(run.overhead.low)}%, ${signed(run.overhead.high)}%], limit ${run.overhead.tolerancePct}%`],
+    ['leak check', `${run.leak.verdict}: ${run.leak.slope.slope.toFixed(1)} bytes per iteration [${run.leak.slope.low.toFixed(1)}, ${run.leak.slope.high.toFixed(1)}]`],
+    ['generator', run.load.generator.trusted ? 'trusted' : `UNTRUSTED: ${run.load.generator.reasons.join('; ')}`],
+  ];
+}
+
+function gateLines(run: RunRecord): string[] {
+  if (run.gate.status === 'skipped') return ['gate: skipped (--no-gate)'];
+  if (run.gate.status === 'no-baseline') return [`gate: NO BASELINE. ${run.gate.message}`];
+  return run.gate.result.scenarios.flatMap((s) => [
+    `gate ${s.scenario}: ${s.judgement.overall} (${s.baselineBlocks} baseline blocks, ${s.candidateBlocks} candidate blocks)`,
+    ...s.judgement.metrics.map((m) => `  ${m.metric.padEnd(16)} ${m.verdict.padEnd(12)} ${signed(m.changePct)}% [${signed(m.low)}%, ${signed(m.high)}%] (tolerance ${m.tolerancePct}%)`),
+  ]);
+}
+
+/** What `agentperf run` prints on stdout. */
+export function formatRunText(run: RunRecord, files: RunFiles): string {
+  const rows = summaryRows(run);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const top = run.profile.bottlenecks.bySelf.slice(0, 5).map((f) => `  ${f.selfPct.toFixed(1).padStart(5)}%  ${f.name}  ${f.location}`);
+  return [
+    `agentperf run: ${run.scenario} on the ${run.target}, ${(run.elapsedMs / 1000).toFixed(0)} s`,
+    ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`),
+    `top functions by self time (${run.profile.phase} phase):`,
+    ...top,
+    ...gateLines(run),
+    `report: ${files.html}`,
+    `        ${files.markdown}`,
+    `        ${files.json}`,
+    ...(run.profile.flamegraph ? [`flamegraph: ${join(files.dir, run.profile.flamegraph)}`] : []),
+  ].join('\n') + '\n';
+}
+
+export function renderRunMarkdown(run: RunRecord): string {
+  const { load } = run;
+  const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
+  const lines = [
+    `# agentperf run: ${run.scenario}, ${run.startedAt}`,
+    '',
+    `Target: ${run.target}. Reproduce with \`${run.command}\`.`,
+    '',
+    row(['', '']),
+    row(['---', '---']),
+    ...summaryRows(run).map(([k, v]) => row([k, v])),
+    '',
+    '## Phases',
+    '',
+    row(['phase', 'seconds', 'arrival rate']),
+    row(['---', '---', '---']),
+    ...run.phases.map((p) => row([p.name, `${p.startS}-${p.endS}`, p.fromRate === p.toRate ? `${p.fromRate}/s` : `${p.fromRate} → ${p.toRate}/s`])),
+    '',
+    '## Latency (ms)',
+    '',
+    row(['', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max']),
+    row(['---', '---', '---', '---', '---', '---', '---']),
+    row(['corrected', ...[load.latency.p50, load.latency.p90, load.latency.p95, load.latency.p99, load.latency.p999, load.latency.max].map(ms)]),
+    row(['service time', ...[load.serviceTime.p50, load.serviceTime.p90, load.serviceTime.p95, load.serviceTime.p99, load.serviceTime.p999, load.serviceTime.max].map(ms)]),
+    '',
+    '## The gate',
+    '',
+  ];
+  if (run.gate.status === 'judged') {
+    for (const s of run.gate.result.scenarios) {
+      lines.push(`${s.scenario}: **${s.judgement.overall}**`, '', row(['metric', 'verdict', 'baseline', 'this run', 'change', '95% interval', 'tolerance']), row(['---', '---', '---', '---', '---', '---', '---']));
+      for (const m of s.judgement.metrics) lines.push(row([m.metric, m.verdict, m.baseline.toPrecision(4), m.candidate.toPrecision(4), `${signed(m.changePct)}%`, `[${signed(m.low)}%, ${signed(m.high)}%]`, `${m.tolerancePct}%`]));
+      lines.push('');
+    }
+  } else lines.push(...gateLines(run), '');
+  lines.push(
+    `## Where the time goes (${run.profile.phase} phase)`,
+    '',
+    run.profile.flamegraph ? `Flamegraph: [${run.profile.flamegraph}](${run.profile.flamegraph})` : `No flamegraph: ${run.profile.flamegraphError ?? 'not rendered'}`,
+    '',
+    row(['function', 'where', 'self', 'total']),
+    row(['---', '---', '---', '---']),
+    ...run.profile.bottlenecks.bySelf.map((f) => row([`\`${f.name}\``, `\`${f.location}\``, `${f.selfPct.toFixed(1)}%`, `${f.totalPct.toFixed(1)}%`])),
+    '',
+    '## Environment',
+    '',
+    ...Object.entries(run.fingerprint).map(([k, v]) => `- ${k}: ${v}`),
+    `- fingerprint id: ${run.fingerprintId}`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+export interface RunFiles {
+  dir: string;
+  json: string;
+  html: string;
+  markdown: string;
+}
+
+/** Writes run.json, report.html and report.md into `dir`, each atomically. */
+export async function writeRunReports(run: RunRecord, dir: string): Promise<RunFiles> {
+  const files = { dir, json: join(dir, 'run.json'), html: join(dir, 'report.html'), markdown: join(dir, 'report.md') };
+  await writeFileAtomic(files.json, `${JSON.stringify(run, null, 2)}\n`);
+  await writeFileAtomic(files.html, renderRunHtml(run));
+  await writeFileAtomic(files.markdown, renderRunMarkdown(run));
+  return files;
+}
+
+/** Reads a run.json back (for `agentperf report`), refusing anything that is not one. */
+export async function readRunRecord(file: string): Promise<RunRecord> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new ValidationError('AP_ERR_RUN_RECORD', 'file', `${file}: cannot read it as JSON: ${(error as Error).message}`);
+  }
+  const record = raw as Partial<RunRecord> | null;
+  if (!record || typeof record !== 'object' || record.schema !== RUN_SCHEMA) {
+    throw new ValidationError('AP_ERR_RUN_RECORD', 'schema', `${file}: schema must be "${RUN_SCHEMA}" (a run.json written by agentperf run), got ${JSON.stringify((record as { schema?: unknown } | null)?.schema ?? null)}`);
+  }
+  for (const field of ['series', 'distribution', 'load', 'phases', 'profile', 'leak', 'overhead', 'gate'] as const) {
+    if (record[field] === undefined) throw new ValidationError('AP_ERR_RUN_RECORD', field, `${file}: ${field} is missing; the record is incomplete`);
+  }
+  return record as RunRecord;
+}

@@ -1,0 +1,135 @@
+import test from 'ava';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { RunRecord } from '../../src/pipeline/pipeline.ts';
+import { runCli } from '../helpers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const root = mkdtempSync(join(tmpdir(), 'agentperf-run-'));
+const runDir = join(root, 'run');
+
+// One real run for the file (about a minute): the pipeline end to end, as `npm start` runs it but --quick.
+let outcome: Promise<{ code: number; stdout: string; stderr: string }> | undefined;
+const quickRun = () => (outcome ??= runCli(['run', '--quick', '--out', runDir, '--metrics-port', '0'], { timeoutMs: 240_000 }));
+
+test('run --quick: every stage runs and the JSON, Markdown and HTML reports are written; the exit code follows the gate', async (t) => {
+  t.timeout(300_000);
+  const { code, stdout, stderr } = await quickRun();
+  t.true(existsSync(join(runDir, 'run.json')), stderr.slice(-2000));
+  const run = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunRecord;
+  t.is(code, run.verdict === 'FAIL' ? 1 : 0);
+  t.is(run.schema, 'agentperf.run/v1');
+  t.deepEqual(run.phases.map((p) => p.name), ['ramp', 'steady', 'spike', 'recovery']);
+  t.true(run.series.length >= 8, `one point per second of the 8 s plan, got ${run.series.length}`);
+  const spike = run.series.filter((p) => p.targetRate === 800);
+  t.true(spike.length >= 1 && spike.some((p) => p.completed > 400), 'the spike shows in the per-second series');
+  t.true(run.load.completed > 1000);
+  t.is(run.load.errors, 0);
+  t.true(run.cache.hitRate! > 0.2 && run.cache.hitRate! < 0.6, `mixed repeats 2 calls in 5: hit rate ${run.cache.hitRate}`);
+  t.is(run.cache.totals.memoryHits, run.series.reduce((s, p) => s + p.cache.memoryHits, 0), 'the per-second cache counts add up to the totals');
+  t.deepEqual(run.distribution.percentiles.length, run.distribution.latencyMs.length);
+  t.true(run.distribution.latencyMs.every((v, i, a) => i === 0 || v >= a[i - 1]!), 'latency grows with the percentile');
+  t.is(run.profile.phase, 'steady');
+  t.true(existsSync(join(runDir, run.profile.cpuprofile)));
+  t.true(existsSync(join(runDir, run.profile.flamegraph!)), run.profile.flamegraphError);
+  t.true(run.profile.bottlenecks.bySelf.length > 0);
+  t.true(['CLEAN', 'LEAK'].includes(run.leak.verdict));
+  t.is(run.overhead.plain.length, 2);
+  t.is(run.overhead.instrumented.length, 2);
+  t.is(run.gate.status, 'judged', 'the committed baseline matches this machine');
+  t.regex(run.command, /^npx agentperf run --quick --out \S+ --metrics-port 0$/);
+  t.regex(stdout, /^verdict\s+(PASS|FAIL|INCONCLUSIVE)/m);
+  t.regex(stdout, /cache hit rate\s+\d+\.\d%/);
+  t.regex(stdout, /observability overhead\s+(PASS|FAIL|INCONCLUSIVE)/);
+  for (const step of ['[1/6]', '[2/6]', '[3/6]', '[4/6]', '[5/6]', '[6/6]']) t.true(stderr.includes(step), `progress shows ${step}`);
+  t.regex(stderr, /Prometheus metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/);
+  t.regex(readFileSync(join(runDir, 'report.md'), 'utf8'), /## The gate/);
+});
+
+test('the HTML report in headless Chromium: no console errors, every chart drawn with data, a verdict row per gated metric', async (t) => {
+  t.timeout(300_000);
+  if (!existsSync(CHROMIUM)) {
+    t.log(`skipped: no ${CHROMIUM}. Install Debian's chromium (apt-get install -y chromium); .ci/run does.`);
+    t.pass();
+    return;
+  }
+  await quickRun();
+  const run = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunRecord;
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    page.on('pageerror', (error) => errors.push(String(error)));
+    const requests: string[] = [];
+    page.on('request', (request) => requests.push(request.url()));
+    await page.goto(`file://${join(runDir, 'report.html')}`);
+    await page.waitForLoadState('load');
+    t.deepEqual(errors, []);
+    t.deepEqual(requests.filter((url) => !url.startsWith('file://')), [], 'nothing is fetched from the network');
+    const charts = await page.$$eval('.chart', (elements) =>
+      elements.map((element) => {
+        const canvas = element.querySelector('canvas');
+        if (!canvas) return { id: element.id, painted: 0 };
+        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let painted = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) painted++;
+        return { id: element.id, painted };
+      }),
+    );
+    t.deepEqual(charts.map((c) => c.id), ['chart-latency', 'chart-throughput', 'chart-distribution', 'chart-cache']);
+    for (const chart of charts) t.true(chart.painted > 2000, `${chart.id} drew ${chart.painted} pixels`);
+    // Each chart's series carry data: uPlot's legend lists them, and the record has the points.
+    const seriesLabels = await page.$$eval('#chart-latency .u-legend .u-label', (labels) => labels.map((l) => l.textContent));
+    t.true(seriesLabels.includes('p99 ms'));
+    const rows = await page.$$eval('#verdict-table tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-metric')));
+    const gated = run.gate.status === 'judged' ? run.gate.result.scenarios[0]!.judgement.metrics.map((m) => m.metric) : [];
+    t.true(gated.length >= 8);
+    t.deepEqual(rows, gated);
+    t.true(await page.isVisible('#flamegraph-link'));
+    const screenshots = resolve('profiles', 'report-test');
+    mkdirSync(screenshots, { recursive: true });
+    const shot = join(screenshots, 'report.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    t.true(readFileSync(shot).length > 50_000);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('report re-renders the same HTML from run.json; a file that is not a run record exits 2', async (t) => {
+  t.timeout(300_000);
+  await quickRun();
+  const again = join(root, 'again');
+  mkdirSync(again);
+  const rendered = await runCli(['report', join(runDir, 'run.json'), '--out', again]);
+  t.is(rendered.code, 0, rendered.stderr);
+  t.is(readFileSync(join(again, 'report.html'), 'utf8'), readFileSync(join(runDir, 'report.html'), 'utf8'));
+  t.is(readFileSync(join(again, 'report.md'), 'utf8'), readFileSync(join(runDir, 'report.md'), 'utf8'));
+  const notARun = join(root, 'not-a-run.json');
+  writeFileSync(notARun, JSON.stringify({ schema: 'agentperf.load/v1' }));
+  const bad = await runCli(['report', notARun]);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /AP_ERR_RUN_RECORD: .*schema must be "agentperf.run\/v1"/);
+});
+
+test('bad run options exit 2 naming the option, and leave no run directory behind', async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--plan', 'ramp=10->100:2s'], /plan must have a phase named steady/],
+    [['--plan', 'steady'], /plan phase 1 must be NAME=RATE:DURATION/],
+    [['--rate', '0'], /rate/],
+    [['--duration', 'soon'], /duration/],
+    [['--scenario', 'nope'], /scenario must be one of/],
+  ];
+  for (const [args, message] of cases) {
+    const out = join(root, `bad-${args[0]!.slice(2)}-${args[1]}`);
+    const { code, stderr } = await runCli(['run', '--quick', '--no-gate', '--metrics-port', '0', '--out', out, ...args]);
+    t.is(code, 2, `${args.join(' ')}: ${stderr.slice(-500)}`);
+    t.regex(stderr, message, args.join(' '));
+    t.false(existsSync(out), `${args.join(' ')} left ${out}`);
+  }
+});
