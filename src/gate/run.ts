@@ -48,20 +48,24 @@ export function specFor(policy: GatePolicy['scenarios'][number], seed: number, i
 export interface OverheadBlocks {
   plain: number[];
   instrumented: number[];
+  /** The plain blocks whole: the same runs a candidate block is, so the gate can count them as candidates. */
+  plainBlocks: BlockResult[];
 }
 
 /** Interleaved plain and instrumented blocks (ABBA), in fresh processes: the overhead metric. */
 export async function overheadBlocks(root: string, spec: BlockSpec, pairs: number, progress?: Progress): Promise<OverheadBlocks> {
   const plain: number[] = [];
   const instrumented: number[] = [];
+  const plainBlocks: BlockResult[] = [];
   for (let i = 0; i < pairs; i++) {
     for (const on of i % 2 === 0 ? [false, true] : [true, false]) {
       const block = await runBlockProcess(root, { ...spec, instrumented: on });
       (on ? instrumented : plain).push(block.throughput);
+      if (!on) plainBlocks.push(block);
       progress?.(`  overhead: pair ${i + 1}/${pairs}, instrumentation ${on ? 'on' : 'off'}: ${block.throughput.toFixed(1)}/s`);
     }
   }
-  return { plain, instrumented };
+  return { plain, instrumented, plainBlocks };
 }
 
 /** The candidate's top functions by self time, from a short in-process profile of the scenario. */
@@ -106,6 +110,8 @@ export async function gateAgainstBaselines(dir: string, policy: GatePolicy, prog
     const spec = specFor(scenario, 1);
     const candidate: BlockResult[] = [];
     const overhead = measuredOverhead ?? (policy.overhead.pairs > 0 ? await overheadBlocks(HERE, spec, policy.overhead.pairs) : undefined);
+    // The overhead's uninstrumented blocks are candidate blocks already (same spec, fresh processes).
+    candidate.push(...(overhead?.plainBlocks ?? []));
     let judgement: Judgement | undefined;
     let target = policy.blocks.initial;
     for (;;) {

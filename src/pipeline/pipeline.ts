@@ -1,6 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
+import type { PercentileSnapshot } from '../../instrumentation/hdr-registry.ts';
 import { startInstrumentation } from '../../instrumentation/start.ts';
 import { AgentperfError } from '../errors.ts';
 import { fingerprintId, currentFingerprint, type Fingerprint } from '../gate/fingerprint.ts';
@@ -61,6 +62,8 @@ export interface RunRecord {
   /** Latency by percentile, HDR style: `percentiles[i]` of the corrected and the service-time histogram, in ms. */
   distribution: { percentiles: number[]; latencyMs: number[]; serviceMs: number[] };
   cache: { totals: CacheCounts; hitRate: number | undefined };
+  /** The instrumentation's in-process HDR histograms over the load (ms): agent calls, queue wait, cache gets by tier. */
+  hdr: Record<'agentLatency' | 'queueWait' | 'cacheGetMemory' | 'cacheGetDisk', PercentileSnapshot>;
   profile: { phase: string; cpuprofile: string; flamegraph?: string; flamegraphError?: string; bottlenecks: Bottlenecks };
   leak: Pick<LeakReport, 'verdict' | 'note' | 'slope' | 'thresholdBytesPerIteration' | 'points' | 'leakedClasses'> & { rounds: number; iterationsPerRound: number };
   overhead: MetricVerdict & OverheadBlocks;
@@ -69,6 +72,14 @@ export interface RunRecord {
   /** What the command exits with: 1 on FAIL, else 0. */
   exitCode: 0 | 1;
 }
+
+/** The instrumentation's HDR histograms in the record, and how the reports name them. */
+export const HDR_ROWS = [
+  ['agentLatency', 'HDR agent calls'],
+  ['queueWait', 'HDR queue wait'],
+  ['cacheGetMemory', 'HDR cache gets (memory)'],
+  ['cacheGetDisk', 'HDR cache gets (disk)'],
+] as const;
 
 /** The percentiles the distribution is drawn at: dense where HDR plots look (the tail). */
 export const DISTRIBUTION_PERCENTILES = [0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 97.5, 98, 98.5, 99, 99.25, 99.5, 99.75, 99.9, 99.95, 99.99, 100];
@@ -176,6 +187,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
       series,
       distribution: { percentiles: DISTRIBUTION_PERCENTILES, latencyMs: percentileCurve(load.encoded.latency), serviceMs: percentileCurve(load.encoded.serviceTime) },
       cache: { totals: { ...timeline.totals }, hitRate: hitRate(timeline.totals) },
+      hdr: instrumentation.hdr.snapshot(),
       profile: { phase: steady.name, cpuprofile: rel(cpuprofile), flamegraph, flamegraphError, bottlenecks },
     };
   } finally {

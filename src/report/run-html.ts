@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { RunRecord } from '../pipeline/pipeline.ts';
+import { HDR_ROWS, type RunRecord } from '../pipeline/pipeline.ts';
 
 const require = createRequire(import.meta.url);
 // uPlot (MIT, ~50 KB) draws the charts; inlined so the report opens with no network.
@@ -96,6 +96,9 @@ ${table('latency-table', ['', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max'], [
     ['service time (ms)', ...[load.serviceTime.p50, load.serviceTime.p90, load.serviceTime.p95, load.serviceTime.p99, load.serviceTime.p999, load.serviceTime.max].map(ms)],
   ])}
 
+<p class="note">The instrumentation's in-process HDR histograms over the same load (every agent call, memory hits included; queue wait; cache gets by tier):</p>
+${table('hdr-table', ['histogram', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], HDR_ROWS.map(([key, label]) => { const h = run.hdr[key]; return [escapeHtml(label.replace(/^HDR /, '')), h.count.toLocaleString('en-US'), ...[h.p50, h.p90, h.p99, h.p999, h.max].map((v) => (h.count ? `${ms(v)} ms` : ''))]; }))}
+
 <h2>The cache</h2>
 <div class="chart" id="chart-cache" data-chart="cache"></div>
 ${table('cache-table', ['', 'count'], tiers)}
@@ -122,7 +125,9 @@ ${table('fingerprint', ['', ''], [...fingerprint, ['fingerprint id', run.fingerp
 (function () {
   const run = JSON.parse(document.getElementById('run-data').textContent);
   const width = () => Math.max(600, document.querySelector('.chart').clientWidth);
-  const seconds = run.series.map((p) => p.second);
+  // A point stands for its whole second: drawn at the middle of it, so it sits inside its phase.
+  const seconds = run.series.map((p) => p.second - 0.5);
+  const xRange = [0, Math.max(run.phases[run.phases.length - 1].endS, run.series.length)];
   const phaseBands = {
     hooks: {
       drawClear: [(u) => {
@@ -141,7 +146,7 @@ ${table('fingerprint', ['', ''], [...fingerprint, ['fingerprint id', run.fingerp
   const axis = (label, scale, side) => ({ label, scale, side, grid: { show: side !== 1 } });
   new uPlot({
     title: 'Latency (corrected) per second, with the arrival rate', width: width(), height: 320, plugins: [phaseBands],
-    scales: { x: { time: false }, ms: {}, rate: {} },
+    scales: { x: { time: false, range: xRange }, ms: {}, rate: {} },
     series: [{ label: 's' },
       { label: 'p50 ms', scale: 'ms', stroke: '#2a9d8f', width: 2 },
       { label: 'p95 ms', scale: 'ms', stroke: '#e9c46a', width: 2 },
@@ -151,7 +156,7 @@ ${table('fingerprint', ['', ''], [...fingerprint, ['fingerprint id', run.fingerp
   }, [seconds, run.series.map((p) => p.completed ? p.p50 : null), run.series.map((p) => p.completed ? p.p95 : null), run.series.map((p) => p.completed ? p.p99 : null), run.series.map((p) => p.targetRate ?? null)], document.getElementById('chart-latency'));
   new uPlot({
     title: 'Throughput and errors per second', width: width(), height: 280, plugins: [phaseBands],
-    scales: { x: { time: false }, n: {}, e: {} },
+    scales: { x: { time: false, range: xRange }, n: {}, e: {} },
     series: [{ label: 's' },
       { label: 'arrival rate /s', scale: 'n', stroke: '#264653', dash: [6, 4] },
       { label: 'completed /s', scale: 'n', stroke: '#2a9d8f', width: 2 },
@@ -173,7 +178,7 @@ ${table('fingerprint', ['', ''], [...fingerprint, ['fingerprint id', run.fingerp
   const rate = (c) => { const n = c.memoryHits + c.diskHits + c.misses; return n ? (100 * (c.memoryHits + c.diskHits)) / n : null; };
   new uPlot({
     title: 'Cache: hit rate, evictions and integrity failures per second', width: width(), height: 280, plugins: [phaseBands],
-    scales: { x: { time: false }, pct: { range: [0, 100] }, n: {} },
+    scales: { x: { time: false, range: xRange }, pct: { range: [0, 100] }, n: {} },
     series: [{ label: 's' },
       { label: 'hit rate %', scale: 'pct', stroke: '#2a9d8f', width: 2 },
       { label: 'memory hits /s', scale: 'n', stroke: '#8ab17d' },

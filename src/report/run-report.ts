@@ -2,11 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValidationError } from '../errors.ts';
 import { writeFileAtomic } from '../files/atomic.ts';
-import { RUN_SCHEMA, type RunRecord } from '../pipeline/pipeline.ts';
+import { HDR_ROWS, RUN_SCHEMA, type RunRecord } from '../pipeline/pipeline.ts';
 import { renderRunHtml } from './run-html.ts';
 
 const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
+
+
+const hdrLine = (h: RunRecord['hdr'][keyof RunRecord['hdr']]) => (h.count === 0 ? 'none recorded' : `${h.count.toLocaleString('en-US')} recorded: p50 ${ms(h.p50)} ms, p99 ${ms(h.p99)} ms, p99.9 ${ms(h.p999)} ms, max ${ms(h.max)} ms`);
 
 /** The summary's lines, shared by the terminal and the Markdown report. */
 function summaryRows(run: RunRecord): Array<[string, string]> {
@@ -20,6 +23,7 @@ function summaryRows(run: RunRecord): Array<[string, string]> {
     ['cache hit rate', run.cache.hitRate === undefined ? 'no lookups' : `${(run.cache.hitRate * 100).toFixed(1)}% (${run.cache.totals.memoryHits} memory hits, ${run.cache.totals.diskHits} disk hits, ${run.cache.totals.misses} misses, ${run.cache.totals.evictions} evictions, ${run.cache.totals.integrityFailures} integrity failures)`],
     ['observability overhead', `${run.overhead.verdict}: ${signed(run.overhead.changePct)}% throughput [${signed(run.overhead.low)}%, ${signed(run.overhead.high)}%], limit ${run.overhead.tolerancePct}%`],
     ['leak check', `${run.leak.verdict}: ${run.leak.slope.slope.toFixed(1)} bytes per iteration [${run.leak.slope.low.toFixed(1)}, ${run.leak.slope.high.toFixed(1)}]`],
+    ...HDR_ROWS.map(([key, label]): [string, string] => [label, hdrLine(run.hdr[key])]),
     ['generator', run.load.generator.trusted ? 'trusted' : `UNTRUSTED: ${run.load.generator.reasons.join('; ')}`],
   ];
 }
@@ -132,7 +136,7 @@ export async function readRunRecord(file: string): Promise<RunRecord> {
   if (!record || typeof record !== 'object' || record.schema !== RUN_SCHEMA) {
     throw new ValidationError('AP_ERR_RUN_RECORD', 'schema', `${file}: schema must be "${RUN_SCHEMA}" (a run.json written by agentperf run), got ${JSON.stringify((record as { schema?: unknown } | null)?.schema ?? null)}`);
   }
-  for (const field of ['series', 'distribution', 'load', 'phases', 'profile', 'leak', 'overhead', 'gate'] as const) {
+  for (const field of ['series', 'distribution', 'load', 'phases', 'hdr', 'cache', 'profile', 'leak', 'overhead', 'gate'] as const) {
     if (record[field] === undefined) throw new ValidationError('AP_ERR_RUN_RECORD', field, `${file}: ${field} is missing; the record is incomplete`);
   }
   return record as RunRecord;

@@ -30,6 +30,9 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   t.is(run.cache.totals.memoryHits, run.series.reduce((s, p) => s + p.cache.memoryHits, 0), 'the per-second cache counts add up to the totals');
   t.deepEqual(run.distribution.percentiles.length, run.distribution.latencyMs.length);
   t.true(run.distribution.latencyMs.every((v, i, a) => i === 0 || v >= a[i - 1]!), 'latency grows with the percentile');
+  t.true(run.hdr.agentLatency.count >= run.load.completed, "the instrumentation's HDR histograms saw every measured call");
+  t.true(run.hdr.cacheGetMemory.count > 0);
+  t.regex(stdout, /HDR agent calls\s+[\d,]+ recorded: p50/);
   t.is(run.profile.phase, 'steady');
   t.true(existsSync(join(runDir, run.profile.cpuprofile)));
   t.true(existsSync(join(runDir, run.profile.flamegraph!)), run.profile.flamegraphError);
