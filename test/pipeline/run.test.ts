@@ -2,10 +2,21 @@ import test from 'ava';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DEFAULT_BASELINE_DIR, findBaseline } from '../../src/gate/baseline.ts';
+import { currentFingerprint } from '../../src/gate/fingerprint.ts';
 import type { RunRecord } from '../../src/pipeline/pipeline.ts';
 import { runCli } from '../helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
+
+async function hasBaseline(): Promise<boolean> {
+  try {
+    await findBaseline(DEFAULT_BASELINE_DIR, 'mixed', currentFingerprint());
+    return true;
+  } catch {
+    return false;
+  }
+}
 const root = mkdtempSync(join(tmpdir(), 'agentperf-run-'));
 const runDir = join(root, 'run');
 
@@ -40,7 +51,8 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   t.true(['CLEAN', 'LEAK'].includes(run.leak.verdict));
   t.is(run.overhead.plain.length, 2);
   t.is(run.overhead.instrumented.length, 2);
-  t.is(run.gate.status, 'judged', 'the committed baseline matches this machine');
+  // The committed baseline is this machine's; elsewhere the run must say there is none to compare with.
+  t.is(run.gate.status, (await hasBaseline()) ? 'judged' : 'no-baseline');
   t.regex(run.command, /^npx agentperf run --quick --out \S+ --metrics-port 0$/);
   t.regex(stdout, /^verdict\s+(PASS|FAIL|INCONCLUSIVE)/m);
   t.regex(stdout, /cache hit rate\s+\d+\.\d%/);
@@ -90,9 +102,14 @@ test('the HTML report in headless Chromium: no console errors, every chart drawn
     const seriesLabels = await page.$$eval('#chart-latency .u-legend .u-label', (labels) => labels.map((l) => l.textContent));
     t.true(seriesLabels.includes('p99 ms'));
     const rows = await page.$$eval('#verdict-table tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-metric')));
-    const gated = run.gate.status === 'judged' ? run.gate.result.scenarios[0]!.judgement.metrics.map((m) => m.metric) : [];
-    t.true(gated.length >= 8);
-    t.deepEqual(rows, gated);
+    if (run.gate.status === 'judged') {
+      const gated = run.gate.result.scenarios[0]!.judgement.metrics.map((m) => m.metric);
+      t.true(gated.length >= 8);
+      t.deepEqual(rows, gated);
+    } else {
+      t.log(`no baseline for this machine (${run.fingerprintId}): no verdict table to check`);
+      t.deepEqual(rows, []);
+    }
     t.true(await page.isVisible('#flamegraph-link'));
     const screenshots = resolve('profiles', 'report-test');
     mkdirSync(screenshots, { recursive: true });
