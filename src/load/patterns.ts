@@ -121,15 +121,6 @@ export class ArrivalSchedule {
     return this.startMs[i]! + Math.min(t, s.durationMs);
   }
 
-  /** The scheduled rate (per second) at `ms` from the start. */
-  rateAt(ms: number): number {
-    let i = 0;
-    while (i < this.stages.length - 1 && this.startMs[i + 1]! <= ms) i++;
-    const s = this.stages[i]!;
-    const f = Math.min(1, Math.max(0, (ms - this.startMs[i]!) / s.durationMs));
-    return s.fromRate + (s.toRate - s.fromRate) * f;
-  }
-
   /** Arrivals due in [fromMs, toMs). */
   arrivalsBetween(fromMs: number, toMs: number): number {
     return Math.max(0, Math.ceil(this.countAt(toMs) - 1e-9) - Math.ceil(this.countAt(fromMs) - 1e-9));
