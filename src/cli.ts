@@ -32,7 +32,7 @@ import { formatRunText, readRunRecord, renderRunMarkdown } from './report/run-re
 import { renderRunHtml } from './report/run-html.ts';
 import { runCommand } from './commands/run.ts';
 import { writeFileAtomic } from './files/atomic.ts';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseBytes, parseDurationMs, parseIntegerOption, parseIntervalUs, parseNumberOption } from './units.ts';
 import { startServe } from './commands/serve.ts';
 import { STANDARD_LATENCY } from './load/scenarios/agent.ts';
@@ -96,6 +96,9 @@ program
   .action(async (file: string, opts) => {
     const run = await readRunRecord(file);
     const dir = opts.out ?? dirname(file);
+    // The flamegraph and profile stay beside run.json: links from elsewhere point back there.
+    const linkFrom = (path: string) => relative(resolve(dir), resolve(dirname(file), path));
+    run.profile = { ...run.profile, cpuprofile: linkFrom(run.profile.cpuprofile), flamegraph: run.profile.flamegraph && linkFrom(run.profile.flamegraph) };
     const html = join(dir, 'report.html');
     const markdown = join(dir, 'report.md');
     await writeFileAtomic(html, renderRunHtml(run));

@@ -121,15 +121,20 @@ test('the HTML report in headless Chromium: no console errors, every chart drawn
   }
 });
 
-test('report re-renders the same HTML from run.json; a file that is not a run record exits 2', async (t) => {
+test('report re-renders the same HTML from run.json (elsewhere, linking back to the flamegraph); a file that is not a run record exits 2', async (t) => {
   t.timeout(300_000);
   await quickRun();
+  const original = { html: readFileSync(join(runDir, 'report.html'), 'utf8'), markdown: readFileSync(join(runDir, 'report.md'), 'utf8') };
+  const inPlace = await runCli(['report', join(runDir, 'run.json')]);
+  t.is(inPlace.code, 0, inPlace.stderr);
+  t.is(readFileSync(join(runDir, 'report.html'), 'utf8'), original.html);
+  t.is(readFileSync(join(runDir, 'report.md'), 'utf8'), original.markdown);
+  // Rendered elsewhere, the links lead back to the flamegraph beside run.json.
   const again = join(root, 'again');
   mkdirSync(again);
-  const rendered = await runCli(['report', join(runDir, 'run.json'), '--out', again]);
-  t.is(rendered.code, 0, rendered.stderr);
-  t.is(readFileSync(join(again, 'report.html'), 'utf8'), readFileSync(join(runDir, 'report.html'), 'utf8'));
-  t.is(readFileSync(join(again, 'report.md'), 'utf8'), readFileSync(join(runDir, 'report.md'), 'utf8'));
+  const elsewhere = await runCli(['report', join(runDir, 'run.json'), '--out', again]);
+  t.is(elsewhere.code, 0, elsewhere.stderr);
+  t.true(readFileSync(join(again, 'report.html'), 'utf8').includes('href="../run/flamegraph.html"'));
   const notARun = join(root, 'not-a-run.json');
   writeFileSync(notARun, JSON.stringify({ schema: 'agentperf.load/v1' }));
   const bad = await runCli(['report', notARun]);
