@@ -28,11 +28,9 @@ import { benchOverhead, DEFAULT_OVERHEAD_BENCH } from './bench/overhead.ts';
 import { benchCache, DEFAULT_CACHE_BENCH } from './bench/cache.ts';
 import { formatCacheReport } from './report/cache.ts';
 import { formatRunSummary } from './report/run-summary.ts';
-import { formatRunText, readRunRecord, renderRunMarkdown } from './report/run-report.ts';
-import { renderRunHtml } from './report/run-html.ts';
+import { formatRunText, readRunRecord, writeRunReports } from './report/run-report.ts';
 import { runCommand } from './commands/run.ts';
-import { writeFileAtomic } from './files/atomic.ts';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { parseBytes, parseDurationMs, parseIntegerOption, parseIntervalUs, parseNumberOption } from './units.ts';
 import { startServe } from './commands/serve.ts';
 import { STANDARD_LATENCY } from './load/scenarios/agent.ts';
@@ -99,11 +97,8 @@ program
     // The flamegraph and profile stay beside run.json: links from elsewhere point back there.
     const linkFrom = (path: string) => relative(resolve(dir), resolve(dirname(file), path));
     run.profile = { ...run.profile, cpuprofile: linkFrom(run.profile.cpuprofile), flamegraph: run.profile.flamegraph && linkFrom(run.profile.flamegraph) };
-    const html = join(dir, 'report.html');
-    const markdown = join(dir, 'report.md');
-    await writeFileAtomic(html, renderRunHtml(run));
-    await writeFileAtomic(markdown, renderRunMarkdown(run));
-    out(`${html}\n${markdown}`);
+    const files = await writeRunReports(run, dir, { json: false });
+    out(`${files.html}\n${files.markdown}`);
   });
 
 program
@@ -506,10 +501,20 @@ bench
   .description('instrumentation fully on against fully off, alternating blocks in fresh processes')
   .option('--pairs <n>', 'on/off pairs per workload', String(DEFAULT_OVERHEAD_BENCH.pairs))
   .option('--duration <duration>', 'measured time per block', `${DEFAULT_OVERHEAD_BENCH.durationMs}ms`)
+  .option('--warmup <duration>', 'unmeasured time per block before it (the JIT warming up)', `${DEFAULT_OVERHEAD_BENCH.warmupMs}ms`)
+  .option('--workload <name>', 'standard | memory-hits, repeatable (default both)', collect, [])
   .option('--json', 'print the result as JSON')
   .action(async (opts) => {
+    const workloads = (opts.workload as string[]).length ? (opts.workload as string[]) : DEFAULT_OVERHEAD_BENCH.workloads;
+    for (const w of workloads) if (w !== 'standard' && w !== 'memory-hits') throw new UsageError('workload', `workload must be standard or memory-hits, got ${JSON.stringify(w)}`);
     const result = await benchOverhead(
-      { ...DEFAULT_OVERHEAD_BENCH, pairs: parseIntegerOption('pairs', opts.pairs, 1, 1_000), durationMs: parseDurationMs('duration', opts.duration) },
+      {
+        ...DEFAULT_OVERHEAD_BENCH,
+        pairs: parseIntegerOption('pairs', opts.pairs, 1, 1_000),
+        durationMs: parseDurationMs('duration', opts.duration),
+        warmupMs: parseDurationMs('warmup', opts.warmup),
+        workloads: workloads as typeof DEFAULT_OVERHEAD_BENCH.workloads,
+      },
       (block) => process.stderr.write(`  ${block.spec.workload} ${block.spec.instrumented ? 'on ' : 'off'}: ${Math.round(block.callsPerSec)} calls/s\n`),
     );
     out(opts.json ? JSON.stringify(result, null, 2) : formatOverheadBench(result));

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runNodeForJson } from '../runtime/json-child.ts';
 import { ResponseCache } from '../cache/response-cache.ts';
 import { Orchestrator } from '../orchestrator/orchestrator.ts';
 import { createInProcessProvider } from '../providers/in-process.ts';
@@ -56,16 +56,7 @@ export const OVERHEAD_TARGETS: Record<BlockSpec['workload'], number> = { standar
 
 /** Runs one block in a fresh Node process and returns what it measured. */
 export function runBlockProcess(spec: BlockSpec): Promise<BlockResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', BLOCK_SCRIPT, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, AGENTPERF_LOG_LEVEL: 'warn' } });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`overhead block exited with ${code}`));
-      resolve(JSON.parse(out.trim().split('\n').pop()!) as BlockResult);
-    });
-  });
+  return runNodeForJson<BlockResult>(['--import', 'tsx', BLOCK_SCRIPT, JSON.stringify(spec)], { code: 'AP_ERR_BENCH_BLOCK', what: 'an overhead block' });
 }
 
 /** Pairs of interval estimates for on/off, from adjacent blocks (ABBA order). */

@@ -46,13 +46,13 @@ const agentsFileSchema = z
   });
 
 /** Turns the first zod issue into "agents[2].maxTokens must be ..., got -5". */
-export function describeIssue(error: z.ZodError, input: unknown): { field: string; message: string } {
+export function describeIssue(error: z.ZodError, input: unknown, subject = 'the file'): { field: string; message: string } {
   const issue = error.issues[0]!;
   const field = issue.path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), '');
   let got: unknown = input;
   for (const part of issue.path) got = got == null ? undefined : (got as Record<PropertyKey, unknown>)[part as PropertyKey];
   const shown = got === undefined ? 'nothing' : JSON.stringify(got)?.slice(0, 80);
-  return { field: field || '(root)', message: `${field || 'the file'} ${issue.message}, got ${shown}` };
+  return { field: field || '(root)', message: `${field || subject} ${issue.message}, got ${shown}` };
 }
 
 export function parseAgents(input: unknown, file?: string): AgentConfig[] {

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
+import { runNodeForJson } from '../runtime/json-child.ts';
 import { runLoadTest } from '../load/run.ts';
 import { resolveScenario } from '../load/scenarios/index.ts';
 import { rootLogger } from '../logger.ts';
-import { AgentperfError } from '../errors.ts';
 
 /** One gate block: a scenario run closed-loop in a fresh process, after a warmup. */
 export interface BlockSpec {
@@ -66,20 +65,5 @@ export async function runBlockHere(spec: BlockSpec): Promise<BlockResult> {
  * worktree of another git ref), through its `gate block` command.
  */
 export function runBlockProcess(root: string, spec: BlockSpec): Promise<BlockResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', `${root}/bin/agentperf.js`, 'gate', 'block', JSON.stringify(spec)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENTPERF_LOG_LEVEL: 'warn' } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err = (err + d).slice(-2000)));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code !== 0) return reject(new AgentperfError('AP_ERR_GATE_BLOCK', `a gate block (${root}) exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop()!) as BlockResult);
-      } catch {
-        reject(new AgentperfError('AP_ERR_GATE_BLOCK', `a gate block (${root}) printed no result: ${out.slice(-300)}`));
-      }
-    });
-  });
+  return runNodeForJson<BlockResult>(['--expose-gc', `${root}/bin/agentperf.js`, 'gate', 'block', JSON.stringify(spec)], { cwd: root, code: 'AP_ERR_GATE_BLOCK', what: `a gate block (${root})` });
 }

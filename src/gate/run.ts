@@ -54,18 +54,17 @@ export interface OverheadBlocks {
 
 /** Interleaved plain and instrumented blocks (ABBA), in fresh processes: the overhead metric. */
 export async function overheadBlocks(root: string, spec: BlockSpec, pairs: number, progress?: Progress): Promise<OverheadBlocks> {
-  const plain: number[] = [];
   const instrumented: number[] = [];
   const plainBlocks: BlockResult[] = [];
   for (let i = 0; i < pairs; i++) {
     for (const on of i % 2 === 0 ? [false, true] : [true, false]) {
       const block = await runBlockProcess(root, { ...spec, instrumented: on });
-      (on ? instrumented : plain).push(block.throughput);
-      if (!on) plainBlocks.push(block);
+      if (on) instrumented.push(block.throughput);
+      else plainBlocks.push(block);
       progress?.(`  overhead: pair ${i + 1}/${pairs}, instrumentation ${on ? 'on' : 'off'}: ${block.throughput.toFixed(1)}/s`);
     }
   }
-  return { plain, instrumented, plainBlocks };
+  return { plain: plainBlocks.map((b) => b.throughput), instrumented, plainBlocks };
 }
 
 /** The candidate's top functions by self time, from a short in-process profile of the scenario. */
@@ -86,7 +85,8 @@ export async function updateBaseline(dir: string, policy: GatePolicy, name: stri
     results.push(await runBlockProcess(HERE, spec));
     progress(`  baseline ${name}: block ${i + 1}/${blocks}, ${results.at(-1)!.throughput.toFixed(1)}/s`);
   }
-  const overhead = policy.overhead.pairs > 0 ? await overheadBlocks(HERE, spec, policy.overhead.pairs) : undefined;
+  const measured = policy.overhead.pairs > 0 ? await overheadBlocks(HERE, spec, policy.overhead.pairs) : undefined;
+  const overhead = measured && { plain: measured.plain, instrumented: measured.instrumented }; // the throughputs, as baselines store them
   const { instrumented: _, ...stored } = spec;
   const baseline: Baseline = { schema: 'agentperf.baseline/v1', scenario: name, fingerprint: currentFingerprint(), createdAt: new Date().toISOString(), spec: stored, blocks: results, overhead, profile: await profileCandidate(spec) };
   return writeBaseline(dir, baseline);

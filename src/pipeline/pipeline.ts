@@ -66,7 +66,7 @@ export interface RunRecord {
   hdr: Record<'agentLatency' | 'queueWait' | 'cacheGetMemory' | 'cacheGetDisk', PercentileSnapshot>;
   profile: { phase: string; cpuprofile: string; flamegraph?: string; flamegraphError?: string; bottlenecks: Bottlenecks };
   leak: Pick<LeakReport, 'verdict' | 'note' | 'slope' | 'thresholdBytesPerIteration' | 'points' | 'leakedClasses'> & { rounds: number; iterationsPerRound: number };
-  overhead: MetricVerdict & OverheadBlocks;
+  overhead: MetricVerdict & Pick<OverheadBlocks, 'plain' | 'instrumented'>;
   gate: { status: 'judged'; result: GateResult } | { status: 'no-baseline'; message: string } | { status: 'skipped' };
   verdict: Verdict;
   /** What the command exits with: 1 on FAIL, else 0. */
@@ -210,7 +210,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
   const pairs = Math.max(2, policy.overhead.pairs);
   progress(`[4/6] observability overhead: ${pairs} pairs of ${gated.durationMs / 1000} s blocks, off and on interleaved, each in a fresh process`);
   const blocks = await overheadBlocks(HERE, specFor(gated, 1), pairs, progress);
-  const overhead = { ...judgeOverhead(blocks.plain, blocks.instrumented, policy, mulberry32(1)), ...blocks };
+  const overhead = { ...judgeOverhead(blocks.plain, blocks.instrumented, policy, mulberry32(1)), plain: blocks.plain, instrumented: blocks.instrumented };
   progress(`  ${overhead.verdict}: ${overhead.changePct >= 0 ? '+' : ''}${overhead.changePct.toFixed(1)}% throughput [${overhead.low.toFixed(1)}%, ${overhead.high.toFixed(1)}%], limit ${overhead.tolerancePct}%`);
 
   // 5. The gate against the stored baselines.

@@ -3,7 +3,7 @@ import type { SelfTestResult } from '../gate/self-test.ts';
 import type { GateResult } from '../gate/run.ts';
 import type { MetricVerdict } from '../gate/verdict.ts';
 import { fingerprintId } from '../gate/fingerprint.ts';
-import { formatMs } from './load.ts';
+import { formatMs, formatSignedPct } from './load.ts';
 
 const UNITS: Record<string, (v: number) => string> = {
   p50: formatMs,
@@ -21,13 +21,12 @@ function value(metric: string, v: number): string {
   return (UNITS[metric] ?? ((x: number) => x.toFixed(2)))(v);
 }
 
-const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}%`;
 const ICON: Record<string, string> = { PASS: '✅ PASS', FAIL: '❌ FAIL', INCONCLUSIVE: '⚠️ INCONCLUSIVE' };
 
 function row(m: MetricVerdict): string {
   const relative = !m.metric.startsWith('slo.');
-  const change = relative ? signed(m.changePct) : '';
-  const interval = relative ? `[${signed(m.low)}, ${signed(m.high)}] (limit ${m.metric === 'overhead' ? '' : '+'}${m.tolerancePct.toFixed(m.metric === 'errorRate' ? 2 : 0)}%)` : '';
+  const change = relative ? formatSignedPct(m.changePct) : '';
+  const interval = relative ? `[${formatSignedPct(m.low)}, ${formatSignedPct(m.high)}] (limit ${m.metric === 'overhead' ? '' : '+'}${m.tolerancePct.toFixed(m.metric === 'errorRate' ? 2 : 0)}%)` : '';
   const baseline = m.metric.startsWith('slo.') ? `SLO ${value(m.metric, m.baseline)}` : m.metric === 'overhead' ? `${value(m.metric, m.baseline)} plain` : value(m.metric, m.baseline);
   const candidate = m.metric === 'overhead' ? `${value(m.metric, m.candidate)} instrumented` : value(m.metric, m.candidate);
   return `| ${m.metric} | ${baseline} | ${candidate} | ${change} | ${interval} | ${ICON[m.verdict]} | ${m.blocks} | ${relative ? `${m.noisePct.toFixed(1)}%` : ''} |`;
@@ -46,7 +45,7 @@ export function formatGateMarkdown(result: GateResult): string {
     for (const m of notable) lines.push(`- **${m.metric}** ${m.verdict}: ${m.reason}`);
     if (s.profile) {
       lines.push('', `Where the candidate spends its time (CPU profile, top functions by self time):`, '', '| function | location | self % | baseline self % |', '| --- | --- | --- | --- |');
-      for (const f of s.profile) lines.push(`| \`${f.name}\` | ${f.location} | ${f.selfPct.toFixed(1)}% | ${f.baselineSelfPct === undefined ? 'not in the stored profile' : `${f.baselineSelfPct.toFixed(1)}% (${signed(f.selfPct - f.baselineSelfPct).replace('%', ' points')})`} |`);
+      for (const f of s.profile) lines.push(`| \`${f.name}\` | ${f.location} | ${f.selfPct.toFixed(1)}% | ${f.baselineSelfPct === undefined ? 'not in the stored profile' : `${f.baselineSelfPct.toFixed(1)}% (${formatSignedPct(f.selfPct - f.baselineSelfPct).replace('%', ' points')})`} |`);
     }
     lines.push('');
   }

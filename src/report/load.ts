@@ -7,6 +7,11 @@ import type { PercentileSnapshot } from '../stats/hdr.ts';
 const style = { head: [], border: [] };
 
 /** Milliseconds, with precision where it matters. */
+/** A change in percent with its sign: `+3.2%`, `-0.5%`. */
+export function formatSignedPct(pct: number): string {
+  return `${pct >= 0 ? '+' : ''}${pct.toFixed(1)}%`;
+}
+
 export function formatMs(ms: number): string {
   if (ms < 1) return `${(ms * 1000).toFixed(0)} µs`;
   if (ms < 10) return `${ms.toFixed(2)} ms`;

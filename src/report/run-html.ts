@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { formatMs, formatSignedPct } from './load.ts';
 import { HDR_ROWS, type RunRecord } from '../pipeline/pipeline.ts';
 
 const require = createRequire(import.meta.url);
@@ -11,8 +12,6 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&a
 /** JSON inside a <script> element: `</script>` and friends must not end it early. */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 
-const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-const signed = (v: number, digits = 1) => `${v >= 0 ? '+' : ''}${v.toFixed(digits)}`;
 const VERDICT_CLASS: Record<string, string> = { PASS: 'pass', FAIL: 'fail', INCONCLUSIVE: 'warn', 'NO BASELINE': 'warn', 'NOT GATED': 'muted', CLEAN: 'pass', LEAK: 'fail' };
 const badge = (text: string) => `<span class="badge ${VERDICT_CLASS[text] ?? 'muted'}">${escapeHtml(text)}</span>`;
 
@@ -24,7 +23,7 @@ function gateSection(run: RunRecord): string {
   if (run.gate.status === 'skipped') return '<p>The gate was skipped (<code>--no-gate</code>).</p>';
   if (run.gate.status === 'no-baseline') return `<p>${badge('NO BASELINE')} ${escapeHtml(run.gate.message)}</p>`;
   const sections = run.gate.result.scenarios.map((s) => {
-    const rows = s.judgement.metrics.map((m) => [escapeHtml(m.metric), badge(m.verdict), m.baseline.toPrecision(4), m.candidate.toPrecision(4), `${signed(m.changePct)}%`, `[${signed(m.low)}%, ${signed(m.high)}%]`, `${m.tolerancePct}%`, String(m.blocks), escapeHtml(m.reason)]);
+    const rows = s.judgement.metrics.map((m) => [escapeHtml(m.metric), badge(m.verdict), m.baseline.toPrecision(4), m.candidate.toPrecision(4), formatSignedPct(m.changePct), `[${formatSignedPct(m.low)}, ${formatSignedPct(m.high)}]`, `${m.tolerancePct}%`, String(m.blocks), escapeHtml(m.reason)]);
     return `<h3>${escapeHtml(s.scenario)}: ${badge(s.judgement.overall)} (${s.baselineBlocks} baseline blocks, ${s.candidateBlocks} candidate blocks)</h3>${table('verdict-table', ['metric', 'verdict', 'baseline', 'this run', 'change', '95% interval', 'tolerance', 'blocks', 'why'], rows, s.judgement.metrics.map((m) => `data-metric="${escapeHtml(m.metric)}"`))}`;
   });
   return sections.join('');
@@ -41,10 +40,10 @@ export function renderRunHtml(run: RunRecord): string {
   const summary = [
     ['verdict', badge(run.verdict)],
     ['throughput', `${load.throughput.toFixed(1)}/s`],
-    ['latency p50 / p95 / p99', `${ms(load.latency.p50)} / ${ms(load.latency.p95)} / ${ms(load.latency.p99)} ms`],
+    ['latency p50 / p95 / p99', `${formatMs(load.latency.p50)} / ${formatMs(load.latency.p95)} / ${formatMs(load.latency.p99)}`],
     ['errors', `${load.errors} (${load.completed ? ((load.errors / load.completed) * 100).toFixed(2) : '0.00'}%)`],
     ['cache hit rate', run.cache.hitRate === undefined ? 'no lookups' : `${(run.cache.hitRate * 100).toFixed(1)}%`],
-    ['observability overhead', `${signed(run.overhead.changePct)}% ${badge(run.overhead.verdict)}`],
+    ['observability overhead', `${formatSignedPct(run.overhead.changePct)} ${badge(run.overhead.verdict)}`],
     ['leak check', badge(run.leak.verdict)],
   ];
   const bottlenecks = run.profile.bottlenecks.bySelf.map((f) => [escapeHtml(f.name), `<code>${escapeHtml(f.location)}</code>`, `${f.selfPct.toFixed(1)}%`, `${f.totalPct.toFixed(1)}%`]);
@@ -92,12 +91,12 @@ ${table('phases', ['phase', 'seconds', 'arrival rate'], phases)}
 <p class="note">HDR style: percentiles on a log scale (each step right is ten times rarer). Corrected latency counts from each request's intended start (coordinated omission corrected); service time from its actual start.</p>
 <div class="chart" id="chart-distribution" data-chart="distribution"></div>
 ${table('latency-table', ['', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max'], [
-    ['corrected (ms)', ...[load.latency.p50, load.latency.p90, load.latency.p95, load.latency.p99, load.latency.p999, load.latency.max].map(ms)],
-    ['service time (ms)', ...[load.serviceTime.p50, load.serviceTime.p90, load.serviceTime.p95, load.serviceTime.p99, load.serviceTime.p999, load.serviceTime.max].map(ms)],
+    ['corrected', ...[load.latency.p50, load.latency.p90, load.latency.p95, load.latency.p99, load.latency.p999, load.latency.max].map(formatMs)],
+    ['service time', ...[load.serviceTime.p50, load.serviceTime.p90, load.serviceTime.p95, load.serviceTime.p99, load.serviceTime.p999, load.serviceTime.max].map(formatMs)],
   ])}
 
 <p class="note">The instrumentation's in-process HDR histograms over the same load (every agent call, memory hits included; queue wait; cache gets by tier):</p>
-${table('hdr-table', ['histogram', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], HDR_ROWS.map(([key, label]) => { const h = run.hdr[key]; return [escapeHtml(label.replace(/^HDR /, '')), h.count.toLocaleString('en-US'), ...[h.p50, h.p90, h.p99, h.p999, h.max].map((v) => (h.count ? `${ms(v)} ms` : ''))]; }))}
+${table('hdr-table', ['histogram', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], HDR_ROWS.map(([key, label]) => { const h = run.hdr[key]; return [escapeHtml(label.replace(/^HDR /, '')), h.count.toLocaleString('en-US'), ...[h.p50, h.p90, h.p99, h.p999, h.max].map((v) => (h.count ? formatMs(v) : ''))]; }))}
 
 <h2>The cache</h2>
 <div class="chart" id="chart-cache" data-chart="cache"></div>
@@ -107,7 +106,7 @@ ${table('cache-table', ['', 'count'], tiers)}
 ${gateSection(run)}
 
 <h2>Observability overhead</h2>
-<p>Throughput with instrumentation fully on against off, in ${o.instrumented.length} interleaved pairs of fresh-process blocks: ${badge(o.verdict)} ${signed(o.changePct)}% [${signed(o.low)}%, ${signed(o.high)}%] against a limit of ${o.tolerancePct}% (off ${o.baseline.toFixed(1)}/s, on ${o.candidate.toFixed(1)}/s, medians).</p>
+<p>Throughput with instrumentation fully on against off, in ${o.instrumented.length} interleaved pairs of fresh-process blocks: ${badge(o.verdict)} ${formatSignedPct(o.changePct)} [${formatSignedPct(o.low)}, ${formatSignedPct(o.high)}] against a limit of ${o.tolerancePct}% (off ${o.baseline.toFixed(1)}/s, on ${o.candidate.toFixed(1)}/s, medians).</p>
 
 <h2>Where the time goes</h2>
 <p>CPU profile of the ${escapeHtml(run.profile.phase)} phase: ${run.profile.flamegraph ? `<a id="flamegraph-link" href="${escapeHtml(run.profile.flamegraph)}">the flamegraph</a>` : `no flamegraph (${escapeHtml(run.profile.flamegraphError ?? 'not rendered')})`}, <a href="${escapeHtml(run.profile.cpuprofile)}">the .cpuprofile</a> (Chrome DevTools, speedscope). GC ${((run.profile.bottlenecks.gcMs / run.profile.bottlenecks.totalMs) * 100).toFixed(1)}%, idle ${((run.profile.bottlenecks.idleMs / run.profile.bottlenecks.totalMs) * 100).toFixed(1)}% of ${(run.profile.bottlenecks.totalMs / 1000).toFixed(1)} s.</p>

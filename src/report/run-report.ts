@@ -2,14 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValidationError } from '../errors.ts';
 import { writeFileAtomic } from '../files/atomic.ts';
+import { formatMs, formatSignedPct } from './load.ts';
 import { HDR_ROWS, RUN_SCHEMA, type RunRecord } from '../pipeline/pipeline.ts';
 import { renderRunHtml } from './run-html.ts';
 
-const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
 
 
-const hdrLine = (h: RunRecord['hdr'][keyof RunRecord['hdr']]) => (h.count === 0 ? 'none recorded' : `${h.count.toLocaleString('en-US')} recorded: p50 ${ms(h.p50)} ms, p99 ${ms(h.p99)} ms, p99.9 ${ms(h.p999)} ms, max ${ms(h.max)} ms`);
+const hdrLine = (h: RunRecord['hdr'][keyof RunRecord['hdr']]) => (h.count === 0 ? 'none recorded' : `${h.count.toLocaleString('en-US')} recorded: p50 ${formatMs(h.p50)}, p99 ${formatMs(h.p99)}, p99.9 ${formatMs(h.p999)}, max ${formatMs(h.max)}`);
 
 /** The summary's lines, shared by the terminal and the Markdown report. */
 function summaryRows(run: RunRecord): Array<[string, string]> {
@@ -17,11 +16,11 @@ function summaryRows(run: RunRecord): Array<[string, string]> {
   return [
     ['verdict', run.verdict],
     ['throughput', `${load.throughput.toFixed(1)}/s (${load.completed.toLocaleString('en-US')} completed, ${load.dropped} dropped)`],
-    ['latency (corrected)', `p50 ${ms(load.latency.p50)} ms, p95 ${ms(load.latency.p95)} ms, p99 ${ms(load.latency.p99)} ms, max ${ms(load.latency.max)} ms`],
-    ['service time', `p50 ${ms(load.serviceTime.p50)} ms, p95 ${ms(load.serviceTime.p95)} ms, p99 ${ms(load.serviceTime.p99)} ms`],
+    ['latency (corrected)', `p50 ${formatMs(load.latency.p50)}, p95 ${formatMs(load.latency.p95)}, p99 ${formatMs(load.latency.p99)}, max ${formatMs(load.latency.max)}`],
+    ['service time', `p50 ${formatMs(load.serviceTime.p50)}, p95 ${formatMs(load.serviceTime.p95)}, p99 ${formatMs(load.serviceTime.p99)}`],
     ['errors', `${load.errors} (${load.completed ? ((load.errors / load.completed) * 100).toFixed(2) : '0.00'}%)${Object.keys(load.errorsByType).length ? `: ${Object.entries(load.errorsByType).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`],
     ['cache hit rate', run.cache.hitRate === undefined ? 'no lookups' : `${(run.cache.hitRate * 100).toFixed(1)}% (${run.cache.totals.memoryHits} memory hits, ${run.cache.totals.diskHits} disk hits, ${run.cache.totals.misses} misses, ${run.cache.totals.evictions} evictions, ${run.cache.totals.integrityFailures} integrity failures)`],
-    ['observability overhead', `${run.overhead.verdict}: ${signed(run.overhead.changePct)}% throughput [${signed(run.overhead.low)}%, ${signed(run.overhead.high)}%], limit ${run.overhead.tolerancePct}%`],
+    ['observability overhead', `${run.overhead.verdict}: ${formatSignedPct(run.overhead.changePct)} throughput [${formatSignedPct(run.overhead.low)}, ${formatSignedPct(run.overhead.high)}], limit ${run.overhead.tolerancePct}%`],
     ['leak check', `${run.leak.verdict}: ${run.leak.slope.slope.toFixed(1)} bytes per iteration [${run.leak.slope.low.toFixed(1)}, ${run.leak.slope.high.toFixed(1)}]`],
     ...HDR_ROWS.map(([key, label]): [string, string] => [label, hdrLine(run.hdr[key])]),
     ['generator', run.load.generator.trusted ? 'trusted' : `UNTRUSTED: ${run.load.generator.reasons.join('; ')}`],
@@ -33,7 +32,7 @@ function gateLines(run: RunRecord): string[] {
   if (run.gate.status === 'no-baseline') return [`gate: NO BASELINE. ${run.gate.message}`];
   return run.gate.result.scenarios.flatMap((s) => [
     `gate ${s.scenario}: ${s.judgement.overall} (${s.baselineBlocks} baseline blocks, ${s.candidateBlocks} candidate blocks)`,
-    ...s.judgement.metrics.map((m) => `  ${m.metric.padEnd(16)} ${m.verdict.padEnd(12)} ${signed(m.changePct)}% [${signed(m.low)}%, ${signed(m.high)}%] (tolerance ${m.tolerancePct}%)`),
+    ...s.judgement.metrics.map((m) => `  ${m.metric.padEnd(16)} ${m.verdict.padEnd(12)} ${formatSignedPct(m.changePct)} [${formatSignedPct(m.low)}, ${formatSignedPct(m.high)}] (tolerance ${m.tolerancePct}%)`),
   ]);
 }
 
@@ -73,12 +72,12 @@ export function renderRunMarkdown(run: RunRecord): string {
     row(['---', '---', '---']),
     ...run.phases.map((p) => row([p.name, `${p.startS}-${p.endS}`, p.fromRate === p.toRate ? `${p.fromRate}/s` : `${p.fromRate} → ${p.toRate}/s`])),
     '',
-    '## Latency (ms)',
+    '## Latency',
     '',
     row(['', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max']),
     row(['---', '---', '---', '---', '---', '---', '---']),
-    row(['corrected', ...[load.latency.p50, load.latency.p90, load.latency.p95, load.latency.p99, load.latency.p999, load.latency.max].map(ms)]),
-    row(['service time', ...[load.serviceTime.p50, load.serviceTime.p90, load.serviceTime.p95, load.serviceTime.p99, load.serviceTime.p999, load.serviceTime.max].map(ms)]),
+    row(['corrected', ...[load.latency.p50, load.latency.p90, load.latency.p95, load.latency.p99, load.latency.p999, load.latency.max].map(formatMs)]),
+    row(['service time', ...[load.serviceTime.p50, load.serviceTime.p90, load.serviceTime.p95, load.serviceTime.p99, load.serviceTime.p999, load.serviceTime.max].map(formatMs)]),
     '',
     '## The gate',
     '',
@@ -86,7 +85,7 @@ export function renderRunMarkdown(run: RunRecord): string {
   if (run.gate.status === 'judged') {
     for (const s of run.gate.result.scenarios) {
       lines.push(`${s.scenario}: **${s.judgement.overall}**`, '', row(['metric', 'verdict', 'baseline', 'this run', 'change', '95% interval', 'tolerance']), row(['---', '---', '---', '---', '---', '---', '---']));
-      for (const m of s.judgement.metrics) lines.push(row([m.metric, m.verdict, m.baseline.toPrecision(4), m.candidate.toPrecision(4), `${signed(m.changePct)}%`, `[${signed(m.low)}%, ${signed(m.high)}%]`, `${m.tolerancePct}%`]));
+      for (const m of s.judgement.metrics) lines.push(row([m.metric, m.verdict, m.baseline.toPrecision(4), m.candidate.toPrecision(4), formatSignedPct(m.changePct), `[${formatSignedPct(m.low)}, ${formatSignedPct(m.high)}]`, `${m.tolerancePct}%`]));
       lines.push('');
     }
   } else lines.push(...gateLines(run), '');
@@ -115,10 +114,10 @@ export interface RunFiles {
   markdown: string;
 }
 
-/** Writes run.json, report.html and report.md into `dir`, each atomically. */
-export async function writeRunReports(run: RunRecord, dir: string): Promise<RunFiles> {
+/** Writes run.json (unless re-rendering from it), report.html and report.md into `dir`, each atomically. */
+export async function writeRunReports(run: RunRecord, dir: string, { json = true } = {}): Promise<RunFiles> {
   const files = { dir, json: join(dir, 'run.json'), html: join(dir, 'report.html'), markdown: join(dir, 'report.md') };
-  await writeFileAtomic(files.json, `${JSON.stringify(run, null, 2)}\n`);
+  if (json) await writeFileAtomic(files.json, `${JSON.stringify(run, null, 2)}\n`);
   await writeFileAtomic(files.html, renderRunHtml(run));
   await writeFileAtomic(files.markdown, renderRunMarkdown(run));
   return files;

@@ -79,7 +79,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.post<{ Params: { agent: string } }>('/v1/agents/:agent/execute', async (request, reply) => {
     const parsed = ExecuteBody.safeParse(request.body);
     if (!parsed.success) {
-      const issue = describeIssue(parsed.error, request.body);
+      const issue = describeIssue(parsed.error, request.body, 'the body');
       return reply.code(400).send(errorBody('AP_ERR_VALIDATION', issue.message, issue.field));
     }
     const { task, cache, maxTokens, temperature, timeoutMs } = parsed.data;

@@ -38,8 +38,8 @@ const PublishEventsBody = z
 function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
-  const issue = describeIssue(parsed.error, body);
-  throw new ValidationError('AP_ERR_VALIDATION', issue.field, issue.message.replace(/^the file /, 'the body '));
+  const issue = describeIssue(parsed.error, body, 'the body');
+  throw new ValidationError('AP_ERR_VALIDATION', issue.field, issue.message);
 }
 
 /** A slow SSE reader past this many unsent bytes is disconnected; it resumes with Last-Event-ID. */

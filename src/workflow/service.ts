@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AgentperfError, ValidationError } from '../errors.ts';
 import { EventBus, type WorkflowEvent } from './event-bus.ts';
 import { executeWorkflow, type StepResult, type StepRunner, type StepStatus, type WorkflowRun } from './execute.ts';
-import { planWorkflowCached, type Workflow } from './plan.ts';
+import { planWorkflowCached, type Plan, type Workflow } from './plan.ts';
 
 export type WorkflowState = 'created' | 'running' | 'completed' | 'failed' | 'cancelled';
 
@@ -48,6 +48,8 @@ export class CapacityError extends AgentperfError {
 interface StoredWorkflow {
   id: string;
   workflow: Workflow;
+  /** Planned once at create: status is polled often, and re-planning would hash the whole workflow each time. */
+  plan: Plan;
   createdAt: string;
   state: WorkflowState;
   /** Step statuses as the events tell them while running; the run's own once it ends. */
@@ -105,6 +107,7 @@ export class WorkflowService {
     this.workflows.set(id, {
       id,
       workflow,
+      plan,
       createdAt: new Date().toISOString(),
       state: 'created',
       steps: new Map(workflow.steps.map((s) => [s.id, { id: s.id, status: 'pending' as StepStatus }])),
@@ -151,7 +154,7 @@ export class WorkflowService {
 
   status(id: string) {
     const stored = this.get(id);
-    const plan = planWorkflowCached(stored.workflow);
+    const { plan } = stored;
     return {
       id,
       name: stored.workflow.name,

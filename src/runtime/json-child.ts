@@ -1,0 +1,26 @@
+import { spawn } from 'node:child_process';
+import { AgentperfError } from '../errors.ts';
+
+/**
+ * Runs `node <args>` in a fresh process (how benchmark and gate blocks are measured) and
+ * parses the last line it prints as JSON. A non-zero exit, or no JSON, rejects with `code`
+ * and the tail of the child's stderr.
+ */
+export function runNodeForJson<T>(args: readonly string[], options: { cwd?: string; code: string; what: string }): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENTPERF_LOG_LEVEL: 'warn' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err = (err + d).slice(-2000)));
+    child.once('error', reject);
+    child.once('exit', (exitCode) => {
+      if (exitCode !== 0) return reject(new AgentperfError(options.code, `${options.what} exited with ${exitCode}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()!) as T);
+      } catch {
+        reject(new AgentperfError(options.code, `${options.what} printed no result: ${out.slice(-300)}`));
+      }
+    });
+  });
+}
