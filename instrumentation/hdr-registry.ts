@@ -1,6 +1,6 @@
-import { buildMicrosecondHistogram, LatencyRecorder, snapshotOf, type PercentileSnapshot } from '../src/stats/hdr.ts';
+import { buildMicrosecondHistogram, LatencyRecorder, snapshotOf, type PercentileSnapshot } from '../src/stats/hdr.js';
 
-export { LatencyRecorder, mergeSnapshots, type PercentileSnapshot } from '../src/stats/hdr.ts';
+export { LatencyRecorder, mergeSnapshots, type PercentileSnapshot } from '../src/stats/hdr.js';
 
 /**
  * The in-process latency histograms agentperf keeps. A memory hit is recorded once, in

@@ -1,8 +1,8 @@
 // For `node --import tsx --import ./instrumentation/register.ts your-app.ts`: starts agentperf's
 // instrumentation from the environment (OTEL_* variables, AGENTPERF_METRICS_PORT) before the
 // application loads, and flushes it on exit.
-import { rootLogger } from '../src/logger.ts';
-import { startInstrumentation } from './start.ts';
+import { rootLogger } from '../src/logger.js';
+import { startInstrumentation } from './start.js';
 
 const port = process.env.AGENTPERF_METRICS_PORT === undefined ? undefined : Number(process.env.AGENTPERF_METRICS_PORT);
 const instrumentation = await startInstrumentation({ prometheus: process.env.AGENTPERF_METRICS_PORT === 'off' ? false : { host: process.env.AGENTPERF_METRICS_HOST, port } });

@@ -20,12 +20,12 @@ import {
   workflowStepChannel,
   type WorkflowMessage,
   type WorkflowStepMessage,
-} from '../src/diagnostics.ts';
-import { errorType } from '../src/errors.ts';
-import type { Logger } from '../src/logger.ts';
-import { contextManager, syncStore } from './context.ts';
-import type { HdrRegistry } from './hdr-registry.ts';
-import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRICS, OPERATION_DURATION_BUCKETS, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS } from './names.ts';
+} from '../src/diagnostics.js';
+import { errorType } from '../src/errors.js';
+import type { Logger } from '../src/logger.js';
+import { contextManager, syncStore } from './context.js';
+import type { HdrRegistry } from './hdr-registry.js';
+import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRICS, OPERATION_DURATION_BUCKETS, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS } from './names.js';
 
 const SPAN = Symbol('agentperf.span');
 const STARTED = Symbol('agentperf.started');

@@ -1,4 +1,4 @@
-import type { AbortLike } from './cancellation.ts';
+import type { AbortLike } from './cancellation.js';
 
 /**
  * Time is injected (DESIGN.md, seam 4): TTLs, backoff, cooldowns, deadlines and schedulers

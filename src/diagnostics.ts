@@ -4,8 +4,8 @@
  * `hasSubscribers` first, so with nobody listening the cost is a boolean check.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { CacheTier } from './cache/response-cache.ts';
-import type { CircuitState } from './orchestrator/circuit-breaker.ts';
+import type { CacheTier } from './cache/response-cache.js';
+import type { CircuitState } from './orchestrator/circuit-breaker.js';
 
 /** Context of one traced agent call (not a memory hit: those go to `memoryHitChannel`). */
 export interface AgentCallMessage {

@@ -1,4 +1,4 @@
-import { UsageError } from './errors.ts';
+import { UsageError } from './errors.js';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 

@@ -1,12 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canonicalRequest, keyOfCanonical } from '../cache/key.ts';
-import { ResponseCache, type CachedResponse } from '../cache/response-cache.ts';
-import { messageFor } from '../providers/simulator/respond.ts';
-import type { MessageParams } from '../providers/types.ts';
-import { median } from '../stats/percentiles.ts';
-import { microsecondSummary, nanosecondHistogram, type PercentileSummary } from '../stats/hdr.ts';
+import { canonicalRequest, keyOfCanonical } from '../cache/key.js';
+import { ResponseCache, type CachedResponse } from '../cache/response-cache.js';
+import { messageFor } from '../providers/simulator/respond.js';
+import type { MessageParams } from '../providers/types.js';
+import { median } from '../stats/percentiles.js';
+import { microsecondSummary, nanosecondHistogram, type PercentileSummary } from '../stats/hdr.js';
 
 export interface CacheBenchOptions {
   /** Timed memory hits (and as many floor lookups), in rounds. */

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { median } from '../stats/percentiles.ts';
+import { median } from '../stats/percentiles.js';
 
 export interface Variant {
   name: string;

@@ -4,12 +4,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runEngine } from '../load/engine.ts';
-import { ArrivalSchedule, stagesOf } from '../load/patterns.ts';
-import { runLoadTest, type LoadReport } from '../load/run.ts';
-import { cacheHitScenario } from '../load/scenarios/agent.ts';
-import { rootLogger } from '../logger.ts';
-import { median } from '../stats/percentiles.ts';
+import { runEngine } from '../load/engine.js';
+import { ArrivalSchedule, stagesOf } from '../load/patterns.js';
+import { runLoadTest, type LoadReport } from '../load/run.js';
+import { cacheHitScenario } from '../load/scenarios/agent.js';
+import { rootLogger } from '../logger.js';
+import { median } from '../stats/percentiles.js';
 
 export interface LoadBenchOptions {
   /** In-process: the scheduled rate against a no-op target, and how many runs. */

@@ -1,12 +1,12 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { Agent } from 'undici';
-import type { AgentConfig } from '../config/agents.ts';
-import { Orchestrator } from '../orchestrator/orchestrator.ts';
-import { createAnthropicProvider, fetchWith } from '../providers/anthropic.ts';
-import { createInProcessProvider } from '../providers/in-process.ts';
-import { startSimulatorInWorker } from '../providers/simulator/worker.ts';
-import { median } from '../stats/percentiles.ts';
-import { closedLoop, measureBlock, runInterleaved, type BlockCost } from './interleave.ts';
+import type { AgentConfig } from '../config/agents.js';
+import { Orchestrator } from '../orchestrator/orchestrator.js';
+import { createAnthropicProvider, fetchWith } from '../providers/anthropic.js';
+import { createInProcessProvider } from '../providers/in-process.js';
+import { startSimulatorInWorker } from '../providers/simulator/worker.js';
+import { median } from '../stats/percentiles.js';
+import { closedLoop, measureBlock, runInterleaved, type BlockCost } from './interleave.js';
 
 export interface OrchestratorBenchOptions {
   concurrencies: number[];

@@ -1,12 +1,12 @@
 // One block of `agentperf bench overhead`, in a fresh process: a workload with instrumentation
 // fully on (spans to a no-op exporter, OTel metrics, HDR) or fully off. Prints one JSON line.
 import { performance } from 'node:perf_hooks';
-import { ResponseCache } from '../cache/response-cache.ts';
-import type { AgentConfig } from '../config/agents.ts';
-import { Orchestrator } from '../orchestrator/orchestrator.ts';
-import { createAnthropicProvider } from '../providers/anthropic.ts';
-import { startSimulatorInWorker } from '../providers/simulator/worker.ts';
-import { microsecondSummary, nanosecondHistogram } from '../stats/hdr.ts';
+import { ResponseCache } from '../cache/response-cache.js';
+import type { AgentConfig } from '../config/agents.js';
+import { Orchestrator } from '../orchestrator/orchestrator.js';
+import { createAnthropicProvider } from '../providers/anthropic.js';
+import { startSimulatorInWorker } from '../providers/simulator/worker.js';
+import { microsecondSummary, nanosecondHistogram } from '../stats/hdr.js';
 
 export interface BlockSpec {
   workload: 'standard' | 'memory-hits';
@@ -32,7 +32,7 @@ const AGENT: AgentConfig = { name: 'overhead-agent', model: 'claude-haiku-5-5', 
 
 async function runBlock(spec: BlockSpec): Promise<BlockResult> {
   const instrumentation = spec.instrumented
-    ? await import('../../instrumentation/start.ts').then(({ startInstrumentation, NOOP_SPAN_EXPORTER }) => startInstrumentation({ prometheus: false, spanExporter: NOOP_SPAN_EXPORTER, spanProcessor: 'batch' }))
+    ? await import('../../instrumentation/start.js').then(({ startInstrumentation, NOOP_SPAN_EXPORTER }) => startInstrumentation({ prometheus: false, spanExporter: NOOP_SPAN_EXPORTER, spanProcessor: 'batch' }))
     : undefined;
   // standard: the mixed scenario's realistic latency (log-normal, median 40 ms, p99 250 ms).
   // memory-hits never reach it.

@@ -1,12 +1,12 @@
-import { runNodeForJson } from '../runtime/json-child.ts';
-import { ResponseCache } from '../cache/response-cache.ts';
-import { Orchestrator } from '../orchestrator/orchestrator.ts';
-import { createInProcessProvider } from '../providers/in-process.ts';
-import { median } from '../stats/percentiles.ts';
+import { runNodeForJson } from '../runtime/json-child.js';
+import { ResponseCache } from '../cache/response-cache.js';
+import { Orchestrator } from '../orchestrator/orchestrator.js';
+import { createInProcessProvider } from '../providers/in-process.js';
+import { median } from '../stats/percentiles.js';
 import { fileURLToPath } from 'node:url';
-import { mulberry32 } from '../random.ts';
-import { percentChangeInterval, type Interval } from '../stats/bootstrap.ts';
-import type { BlockResult, BlockSpec } from './overhead-block.ts';
+import { mulberry32 } from '../random.js';
+import { percentChangeInterval, type Interval } from '../stats/bootstrap.js';
+import type { BlockResult, BlockSpec } from './overhead-block.js';
 
 export interface OverheadBenchOptions {
   /** On/off pairs per workload; each block is its own process. */
@@ -106,7 +106,7 @@ export async function benchOverhead(options: OverheadBenchOptions = DEFAULT_OVER
  * in alternating order each round (on means started before the block and stopped after).
  */
 export async function measureInProcessMemoryHits(rounds: number, hitsPerBlock: number, random: () => number): Promise<InProcessHitCost> {
-  const { startInstrumentation, NOOP_SPAN_EXPORTER } = await import('../../instrumentation/start.ts');
+  const { startInstrumentation, NOOP_SPAN_EXPORTER } = await import('../../instrumentation/start.js');
   const agent = { name: 'overhead-agent', model: 'claude-haiku-5-5', systemPrompt: 'You answer briefly.', maxTokens: 256, temperature: 0, cacheable: true, version: 1 };
   const cache = await ResponseCache.open({});
   const orchestrator = new Orchestrator({ agents: [agent], provider: createInProcessProvider(), cache });

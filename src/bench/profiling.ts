@@ -1,10 +1,10 @@
-import { runEngine } from '../load/engine.ts';
-import { mixedScenario } from '../load/scenarios/agent.ts';
-import { rootLogger } from '../logger.ts';
-import { mulberry32 } from '../random.ts';
-import { percentChangeInterval, type Interval } from '../stats/bootstrap.ts';
-import { CpuProfiler } from '../profiling/cpu.ts';
-import { runInterleaved } from './interleave.ts';
+import { runEngine } from '../load/engine.js';
+import { mixedScenario } from '../load/scenarios/agent.js';
+import { rootLogger } from '../logger.js';
+import { mulberry32 } from '../random.js';
+import { percentChangeInterval, type Interval } from '../stats/bootstrap.js';
+import { CpuProfiler } from '../profiling/cpu.js';
+import { runInterleaved } from './interleave.js';
 
 export interface ProfilingBenchOptions {
   rounds: number;

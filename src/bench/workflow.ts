@@ -1,7 +1,7 @@
-import { median } from '../stats/percentiles.ts';
-import { generateWorkflow } from '../workflow/generate.ts';
-import { planWorkflow, type Workflow } from '../workflow/plan.ts';
-import { EventBus, type WorkflowEvent } from '../workflow/event-bus.ts';
+import { median } from '../stats/percentiles.js';
+import { generateWorkflow } from '../workflow/generate.js';
+import { planWorkflow, type Workflow } from '../workflow/plan.js';
+import { EventBus, type WorkflowEvent } from '../workflow/event-bus.js';
 
 export interface WorkflowBenchOptions {
   sizes: number[];

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../logger.ts';
-import { decodeEntry, encodeEntry, type DecodeFailure, type EntryMeta } from './entry-format.ts';
-import type { CacheSecrets } from './secret.ts';
+import type { Logger } from '../logger.js';
+import { decodeEntry, encodeEntry, type DecodeFailure, type EntryMeta } from './entry-format.js';
+import type { CacheSecrets } from './secret.js';
 
 const KEY_PATTERN = /^[0-9a-f]{64}$/;
 // Index snapshot record: raw key (32) + size (uint32) + last access (float64) + expiry (float64).

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { MessageParams } from '../providers/types.ts';
+import type { MessageParams } from '../providers/types.js';
 
 /** Bumped whenever the encoding below changes, so old keys can never collide with new ones. */
 export const KEY_FORMAT = 'agentperf-key-v1';

@@ -1,7 +1,7 @@
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { CachePathError } from '../errors.ts';
+import { CachePathError } from '../errors.js';
 
 export const DEFAULT_CACHE_ROOT = join(homedir(), '.cache', 'agentperf');
 export const DEFAULT_CACHE_DIR = join(DEFAULT_CACHE_ROOT, 'responses');

@@ -1,11 +1,11 @@
 import { LRUCache } from 'lru-cache';
-import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
-import { cacheEvictionChannel, cacheExpirationChannel, cacheGetChannel, cacheIntegrityChannel, cacheSetChannel, traced } from '../diagnostics.ts';
-import { rootLogger, type Logger } from '../logger.ts';
-import type { ProviderResult } from '../providers/types.ts';
-import { DiskTier, type VerifyFailure } from './disk-tier.ts';
-import { DEFAULT_CACHE_ROOT, resolveCacheDir } from './path-safety.ts';
-import { resolveCacheSecrets, type SecretOptions } from './secret.ts';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { cacheEvictionChannel, cacheExpirationChannel, cacheGetChannel, cacheIntegrityChannel, cacheSetChannel, traced } from '../diagnostics.js';
+import { rootLogger, type Logger } from '../logger.js';
+import type { ProviderResult } from '../providers/types.js';
+import { DiskTier, type VerifyFailure } from './disk-tier.js';
+import { DEFAULT_CACHE_ROOT, resolveCacheDir } from './path-safety.js';
+import { resolveCacheSecrets, type SecretOptions } from './secret.js';
 
 export type CacheTier = 'memory' | 'disk';
 

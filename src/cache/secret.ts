@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CacheSecretError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import { CacheSecretError } from '../errors.js';
+import type { Logger } from '../logger.js';
 
 // 32 bytes: the HMAC-SHA256 block of security; shorter keys weaken the tag.
 export const MIN_SECRET_BYTES = 32;

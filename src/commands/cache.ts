@@ -1,8 +1,8 @@
 import { delimiter } from 'node:path';
-import { DEFAULT_CACHE_DIR, DEFAULT_CACHE_ROOT } from '../cache/path-safety.ts';
-import { ResponseCache } from '../cache/response-cache.ts';
-import type { VerifyFailure } from '../cache/disk-tier.ts';
-import { rootLogger } from '../logger.ts';
+import { DEFAULT_CACHE_DIR, DEFAULT_CACHE_ROOT } from '../cache/path-safety.js';
+import { ResponseCache } from '../cache/response-cache.js';
+import type { VerifyFailure } from '../cache/disk-tier.js';
+import { rootLogger } from '../logger.js';
 
 export interface CacheCliOptions {
   cacheDir?: string;

@@ -1,14 +1,14 @@
-import { startInstrumentation } from '../../instrumentation/start.ts';
-import type { PercentileSnapshot } from '../../instrumentation/hdr-registry.ts';
-import { ResponseCache, type CacheStats } from '../cache/response-cache.ts';
-import { loadAgents } from '../config/agents.ts';
-import { errorType } from '../errors.ts';
-import { rootLogger } from '../logger.ts';
-import { Orchestrator, type OrchestratorCounters } from '../orchestrator/orchestrator.ts';
-import { parseFaults } from '../providers/simulator/faults.ts';
-import { parseLatency } from '../providers/simulator/latency.ts';
-import { setupProvider } from '../providers/setup.ts';
-import { summarize, type LatencySummary } from '../stats/percentiles.ts';
+import { startInstrumentation } from '../../instrumentation/start.js';
+import type { PercentileSnapshot } from '../../instrumentation/hdr-registry.js';
+import { ResponseCache, type CacheStats } from '../cache/response-cache.js';
+import { loadAgents } from '../config/agents.js';
+import { errorType } from '../errors.js';
+import { rootLogger } from '../logger.js';
+import { Orchestrator, type OrchestratorCounters } from '../orchestrator/orchestrator.js';
+import { parseFaults } from '../providers/simulator/faults.js';
+import { parseLatency } from '../providers/simulator/latency.js';
+import { setupProvider } from '../providers/setup.js';
+import { summarize, type LatencySummary } from '../stats/percentiles.js';
 
 export interface RunOptions {
   calls: number;

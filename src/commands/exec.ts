@@ -1,8 +1,8 @@
-import { loadAgents } from '../config/agents.ts';
-import { Orchestrator, type AgentResult, type ExecuteOptions } from '../orchestrator/orchestrator.ts';
-import { rootLogger } from '../logger.ts';
-import { setupProvider } from '../providers/setup.ts';
-import { openCliCache } from './cache.ts';
+import { loadAgents } from '../config/agents.js';
+import { Orchestrator, type AgentResult, type ExecuteOptions } from '../orchestrator/orchestrator.js';
+import { rootLogger } from '../logger.js';
+import { setupProvider } from '../providers/setup.js';
+import { openCliCache } from './cache.js';
 
 export interface ExecCommandOptions extends ExecuteOptions {
   agentsFile?: string;

@@ -1,10 +1,10 @@
 import { appendFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { writeFileAtomic } from '../files/atomic.ts';
-import { listBaselines } from '../gate/baseline.ts';
-import { loadPolicy, type GatePolicy } from '../gate/policy.ts';
-import { checkoutRef, gateAgainstBaselines, gatePaired, HERE, updateBaseline, type GateResult } from '../gate/run.ts';
-import { formatBaselines, formatGateMarkdown } from '../report/gate.ts';
+import { writeFileAtomic } from '../files/atomic.js';
+import { listBaselines } from '../gate/baseline.js';
+import { loadPolicy, type GatePolicy } from '../gate/policy.js';
+import { checkoutRef, gateAgainstBaselines, gatePaired, HERE, updateBaseline, type GateResult } from '../gate/run.js';
+import { formatBaselines, formatGateMarkdown } from '../report/gate.js';
 
 export interface GateOptions {
   policyFile?: string;

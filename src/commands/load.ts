@@ -1,14 +1,14 @@
-import { writeFileAtomic } from '../files/atomic.ts';
-import { UsageError } from '../errors.ts';
-import { hdrLogText } from '../load/hdr-log.ts';
-import { parseStages, PATTERN_KINDS, stagesOf, type Stage } from '../load/patterns.ts';
-import { runLoadTest, type LoadReport, type LoadShape } from '../load/run.ts';
-import { resolveScenario } from '../load/scenarios/index.ts';
-import type { AgentTarget } from '../load/scenarios/types.ts';
-import { parseThreshold } from '../load/thresholds.ts';
-import { rootLogger } from '../logger.ts';
-import { formatLoadReport, formatProgress, formatScaling, type ScalingRow } from '../report/load.ts';
-import { parseDurationMs, parseIntegerOption, parseNumberOption } from '../units.ts';
+import { writeFileAtomic } from '../files/atomic.js';
+import { UsageError } from '../errors.js';
+import { hdrLogText } from '../load/hdr-log.js';
+import { parseStages, PATTERN_KINDS, stagesOf, type Stage } from '../load/patterns.js';
+import { runLoadTest, type LoadReport, type LoadShape } from '../load/run.js';
+import { resolveScenario } from '../load/scenarios/index.js';
+import type { AgentTarget } from '../load/scenarios/types.js';
+import { parseThreshold } from '../load/thresholds.js';
+import { rootLogger } from '../logger.js';
+import { formatLoadReport, formatProgress, formatScaling, type ScalingRow } from '../report/load.js';
+import { parseDurationMs, parseIntegerOption, parseNumberOption } from '../units.js';
 
 /** The `agentperf load` flags, as commander hands them over (strings). */
 export interface LoadFlags {

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { describeIssue } from '../config/agents.ts';
-import { ConfigError } from '../errors.ts';
-import { loadAgents } from '../config/agents.ts';
-import { rootLogger } from '../logger.ts';
-import { openAgentStack } from '../runtime/agent-stack.ts';
-import { executeWorkflow, orchestratorRunner, type WorkflowRun } from '../workflow/execute.ts';
-import { planWorkflow, type Plan, type Workflow } from '../workflow/plan.ts';
-import { WorkflowSchema } from '../workflow/schema.ts';
+import { describeIssue } from '../config/agents.js';
+import { ConfigError } from '../errors.js';
+import { loadAgents } from '../config/agents.js';
+import { rootLogger } from '../logger.js';
+import { openAgentStack } from '../runtime/agent-stack.js';
+import { executeWorkflow, orchestratorRunner, type WorkflowRun } from '../workflow/execute.js';
+import { planWorkflow, type Plan, type Workflow } from '../workflow/plan.js';
+import { WorkflowSchema } from '../workflow/schema.js';
 
 /** Reads and validates a workflow file, then plans it. */
 export async function planCommand(file: string): Promise<{ workflow: Workflow; plan: Plan }> {

@@ -2,14 +2,14 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { UsageError } from '../errors.ts';
-import { resolveScenario } from '../load/scenarios/index.ts';
-import type { LoadShape } from '../load/run.ts';
-import { rootLogger } from '../logger.ts';
-import { detectLeak, type LeakReport } from '../profiling/leak.ts';
-import { defaultProfileDir, profileScenario, type ProfileIndex } from '../profiling/profile-run.ts';
-import { stagesOf } from '../load/patterns.ts';
-import type { AgentTarget } from '../load/scenarios/types.ts';
+import { UsageError } from '../errors.js';
+import { resolveScenario } from '../load/scenarios/index.js';
+import type { LoadShape } from '../load/run.js';
+import { rootLogger } from '../logger.js';
+import { detectLeak, type LeakReport } from '../profiling/leak.js';
+import { defaultProfileDir, profileScenario, type ProfileIndex } from '../profiling/profile-run.js';
+import { stagesOf } from '../load/patterns.js';
+import type { AgentTarget } from '../load/scenarios/types.js';
 
 export interface ProfileCommandOptions {
   scenario: string;

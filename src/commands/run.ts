@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { DEFAULT_BASELINE_DIR } from '../gate/baseline.ts';
-import { loadPolicy, type GatePolicy } from '../gate/policy.ts';
-import { defaultProfileDir } from '../profiling/profile-run.ts';
-import { runPipeline, type RunRecord } from '../pipeline/pipeline.ts';
-import { parsePlan, standardPlan, type Phase } from '../pipeline/plan.ts';
-import { writeRunReports, type RunFiles } from '../report/run-report.ts';
+import { DEFAULT_BASELINE_DIR } from '../gate/baseline.js';
+import { loadPolicy, type GatePolicy } from '../gate/policy.js';
+import { defaultProfileDir } from '../profiling/profile-run.js';
+import { runPipeline, type RunRecord } from '../pipeline/pipeline.js';
+import { parsePlan, standardPlan, type Phase } from '../pipeline/plan.js';
+import { writeRunReports, type RunFiles } from '../report/run-report.js';
 
 export interface RunCommandOptions {
   scenario: string;

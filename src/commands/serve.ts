@@ -1,12 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { startInstrumentation } from '../../instrumentation/start.ts';
-import { loadAgents } from '../config/agents.ts';
-import { rootLogger } from '../logger.ts';
-import { openAgentStack, type AgentStackOptions } from '../runtime/agent-stack.ts';
-import { buildServer } from '../server/app.ts';
-import { orchestratorRunner } from '../workflow/execute.ts';
-import { WorkflowService } from '../workflow/service.ts';
+import { startInstrumentation } from '../../instrumentation/start.js';
+import { loadAgents } from '../config/agents.js';
+import { rootLogger } from '../logger.js';
+import { openAgentStack, type AgentStackOptions } from '../runtime/agent-stack.js';
+import { buildServer } from '../server/app.js';
+import { orchestratorRunner } from '../workflow/execute.js';
+import { WorkflowService } from '../workflow/service.js';
 
 /** Where to listen and what to serve; the rest configures the agent stack. */
 export interface ServeOptions extends Omit<AgentStackOptions, 'agents' | 'logger'> {

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ConfigError } from '../errors.ts';
-import { MODELS, MODEL_IDS } from './models.ts';
+import { ConfigError } from '../errors.js';
+import { MODELS, MODEL_IDS } from './models.js';
 
 export const AGENT_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
 

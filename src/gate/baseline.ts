@@ -1,10 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { AgentperfError } from '../errors.ts';
-import { writeFileAtomic } from '../files/atomic.ts';
-import type { FunctionCost } from '../profiling/analyze.ts';
-import type { BlockResult, BlockSpec } from './block.ts';
-import { fingerprintDifferences, fingerprintId, type Fingerprint } from './fingerprint.ts';
+import { AgentperfError } from '../errors.js';
+import { writeFileAtomic } from '../files/atomic.js';
+import type { FunctionCost } from '../profiling/analyze.js';
+import type { BlockResult, BlockSpec } from './block.js';
+import { fingerprintDifferences, fingerprintId, type Fingerprint } from './fingerprint.js';
 
 export const BASELINE_SCHEMA = 'agentperf.baseline/v1';
 

@@ -1,7 +1,7 @@
-import { runNodeForJson } from '../runtime/json-child.ts';
-import { runLoadTest } from '../load/run.ts';
-import { resolveScenario } from '../load/scenarios/index.ts';
-import { rootLogger } from '../logger.ts';
+import { runNodeForJson } from '../runtime/json-child.js';
+import { runLoadTest } from '../load/run.js';
+import { resolveScenario } from '../load/scenarios/index.js';
+import { rootLogger } from '../logger.js';
 
 /** One gate block: a scenario run closed-loop in a fresh process, after a warmup. */
 export interface BlockSpec {
@@ -31,7 +31,7 @@ export interface BlockResult {
 export async function runBlockHere(spec: BlockSpec): Promise<BlockResult> {
   let instrumentation: { stop(): Promise<void> } | undefined;
   if (spec.instrumented) {
-    const { startInstrumentation, NOOP_SPAN_EXPORTER } = await import('../../instrumentation/start.ts');
+    const { startInstrumentation, NOOP_SPAN_EXPORTER } = await import('../../instrumentation/start.js');
     instrumentation = await startInstrumentation({ prometheus: false, spanExporter: NOOP_SPAN_EXPORTER });
   }
   const scenario = await resolveScenario(spec.scenario);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { describeIssue } from '../config/agents.ts';
-import { ConfigError } from '../errors.ts';
+import { describeIssue } from '../config/agents.js';
+import { ConfigError } from '../errors.js';
 
 export const METRICS = ['p50', 'p95', 'p99', 'throughput', 'errorRate', 'peakRss', 'heapAfterGc'] as const;
 export type MetricName = (typeof METRICS)[number];

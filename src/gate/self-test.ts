@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_POLICY, type GatePolicy } from './policy.ts';
-import { gateAgainstBaselines, gatePaired, HERE, updateBaseline } from './run.ts';
-import type { Verdict } from './verdict.ts';
+import { DEFAULT_POLICY, type GatePolicy } from './policy.js';
+import { gateAgainstBaselines, gatePaired, HERE, updateBaseline } from './run.js';
+import type { Verdict } from './verdict.js';
 
 /**
  * The gate's validation on the synthetic scenario (CPU work of a set size, so a slowdown is a

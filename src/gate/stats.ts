@@ -1,4 +1,4 @@
-import { median } from '../stats/percentiles.ts';
+import { median } from '../stats/percentiles.js';
 
 /**
  * The gate's statistics. Every metric is turned into a *regression ratio*: above 1 is worse

@@ -1,7 +1,7 @@
-import { type Clock } from '../clock.ts';
-import { errorType } from '../errors.ts';
-import { LatencyRecorder, type PercentileSnapshot } from '../stats/hdr.ts';
-import type { ArrivalSchedule } from './patterns.ts';
+import { type Clock } from '../clock.js';
+import { errorType } from '../errors.js';
+import { LatencyRecorder, type PercentileSnapshot } from '../stats/hdr.js';
+import type { ArrivalSchedule } from './patterns.js';
 
 /**
  * How the engine waits for the next arrival. The system waker sleeps on a timer until about

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as hdr from 'hdr-histogram-js';
-import { ValidationError } from '../errors.ts';
-import { buildMicrosecondHistogram, snapshotOf, type PercentileSnapshot } from '../stats/hdr.ts';
+import { ValidationError } from '../errors.js';
+import { buildMicrosecondHistogram, snapshotOf, type PercentileSnapshot } from '../stats/hdr.js';
 
 /** The tags a load run's histograms carry in HDR logs. Values are microseconds. */
 export const HDR_TAGS = { latency: 'latency', serviceTime: 'service' } as const;

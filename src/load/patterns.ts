@@ -1,5 +1,5 @@
-import { UsageError } from '../errors.ts';
-import { parseDurationMs } from '../units.ts';
+import { UsageError } from '../errors.js';
+import { parseDurationMs } from '../units.js';
 
 /**
  * Open-loop arrival patterns. Every pattern is a list of stages, each a linear rate change

@@ -1,9 +1,9 @@
-import { StreamedFile } from '../files/atomic.ts';
-import { runEngine, type EngineResult, type SeriesPoint } from './engine.ts';
-import { judgeGenerator, ResourceMonitor, type ResourceSummary, type TrustVerdict } from './monitor.ts';
-import { ArrivalSchedule, type Stage } from './patterns.ts';
-import type { Scenario, ScenarioContext } from './scenarios/types.ts';
-import { evaluateThresholds, type Threshold, type ThresholdOutcome } from './thresholds.ts';
+import { StreamedFile } from '../files/atomic.js';
+import { runEngine, type EngineResult, type SeriesPoint } from './engine.js';
+import { judgeGenerator, ResourceMonitor, type ResourceSummary, type TrustVerdict } from './monitor.js';
+import { ArrivalSchedule, type Stage } from './patterns.js';
+import type { Scenario, ScenarioContext } from './scenarios/types.js';
+import { evaluateThresholds, type Threshold, type ThresholdOutcome } from './thresholds.js';
 
 export const LOAD_REPORT_SCHEMA = 'agentperf.load/v1';
 

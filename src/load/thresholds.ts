@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors.ts';
+import { ValidationError } from '../errors.js';
 
 /**
  * k6-style pass/fail criteria: `p95<500ms`, `error_rate<1%`, `throughput>5`. Latency metrics

@@ -1,5 +1,5 @@
-import type { Clock } from '../clock.ts';
-import { CircuitOpenError, TimeoutError, UpstreamError } from '../errors.ts';
+import type { Clock } from '../clock.js';
+import { CircuitOpenError, TimeoutError, UpstreamError } from '../errors.js';
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 

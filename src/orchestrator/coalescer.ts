@@ -1,5 +1,5 @@
-import { Cancellation } from '../cancellation.ts';
-import { AbortedError } from '../errors.ts';
+import { Cancellation } from '../cancellation.js';
+import { AbortedError } from '../errors.js';
 
 export class Flight<T, Trace = unknown> {
   promise!: Promise<T>;

@@ -1,5 +1,5 @@
-import type { AbortLike } from '../cancellation.ts';
-import { QueueFullError } from '../errors.ts';
+import type { AbortLike } from '../cancellation.js';
+import { QueueFullError } from '../errors.js';
 
 interface Waiter {
   resolve: () => void;

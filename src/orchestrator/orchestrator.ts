@@ -1,20 +1,20 @@
-import type { AgentConfig } from '../config/agents.ts';
-import { estimateCostUsd, MODELS, MODEL_IDS, type ModelInfo, type ModelPrices } from '../config/models.ts';
-import { canonicalPrefix, canonicalSuffix, keyOfCanonical } from '../cache/key.ts';
-import type { CachedResponse, CacheTier, ResponseCache } from '../cache/response-cache.ts';
-import type { Cancellation } from '../cancellation.ts';
-import { systemClock, type Clock } from '../clock.ts';
-import { agentChannel, attemptChannel, circuitChannel, memoryHitChannel, retryChannel, traced, type AgentCallMessage } from '../diagnostics.ts';
-import { AbortedError, ClosedError, errorType, TimeoutError, UnknownAgentError, UnknownModelError } from '../errors.ts';
-import { logFieldsFor, rootLogger, type Logger } from '../logger.ts';
-import { inputTokensOf } from '../providers/simulator/respond.ts';
-import type { MessageParams, MessagesProvider, ProviderResult } from '../providers/types.ts';
-import { CircuitBreaker, DEFAULT_CIRCUIT_OPTIONS, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.ts';
-import { Coalescer, type Flight } from './coalescer.ts';
-import { ConcurrencyLimiter } from './limiter.ts';
-import { ModelRateLimiter, type ModelRateLimit } from './rate-limiter.ts';
-import { DEFAULT_RETRY_POLICY, isRetryable, retryDelayMs, type RetryPolicy } from './retry.ts';
-import { validateAgentName, validateMaxTokens, validateTask, validateTemperature } from './validate.ts';
+import type { AgentConfig } from '../config/agents.js';
+import { estimateCostUsd, MODELS, MODEL_IDS, type ModelInfo, type ModelPrices } from '../config/models.js';
+import { canonicalPrefix, canonicalSuffix, keyOfCanonical } from '../cache/key.js';
+import type { CachedResponse, CacheTier, ResponseCache } from '../cache/response-cache.js';
+import type { Cancellation } from '../cancellation.js';
+import { systemClock, type Clock } from '../clock.js';
+import { agentChannel, attemptChannel, circuitChannel, memoryHitChannel, retryChannel, traced, type AgentCallMessage } from '../diagnostics.js';
+import { AbortedError, ClosedError, errorType, TimeoutError, UnknownAgentError, UnknownModelError } from '../errors.js';
+import { logFieldsFor, rootLogger, type Logger } from '../logger.js';
+import { inputTokensOf } from '../providers/simulator/respond.js';
+import type { MessageParams, MessagesProvider, ProviderResult } from '../providers/types.js';
+import { CircuitBreaker, DEFAULT_CIRCUIT_OPTIONS, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.js';
+import { Coalescer, type Flight } from './coalescer.js';
+import { ConcurrencyLimiter } from './limiter.js';
+import { ModelRateLimiter, type ModelRateLimit } from './rate-limiter.js';
+import { DEFAULT_RETRY_POLICY, isRetryable, retryDelayMs, type RetryPolicy } from './retry.js';
+import { validateAgentName, validateMaxTokens, validateTask, validateTemperature } from './validate.js';
 
 export interface OrchestratorOptions {
   agents: readonly AgentConfig[];

@@ -1,5 +1,5 @@
-import type { AbortLike } from '../cancellation.ts';
-import type { Clock } from '../clock.ts';
+import type { AbortLike } from '../cancellation.js';
+import type { Clock } from '../clock.js';
 
 /**
  * A token bucket refilled continuously: `capacity` tokens per `periodMs`. Used for a model's

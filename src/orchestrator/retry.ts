@@ -1,4 +1,4 @@
-import { TimeoutError, UpstreamError } from '../errors.ts';
+import { TimeoutError, UpstreamError } from '../errors.js';
 
 export interface RetryPolicy {
   /** Attempts in total, the first included. */

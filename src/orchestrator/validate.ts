@@ -1,6 +1,6 @@
-import { AGENT_NAME_PATTERN } from '../config/agents.ts';
-import type { ModelInfo } from '../config/models.ts';
-import { ControlCharacterError, EmptyTaskError, InvalidAgentNameError, ParameterRangeError, TaskTooLongError, ValidationError } from '../errors.ts';
+import { AGENT_NAME_PATTERN } from '../config/agents.js';
+import type { ModelInfo } from '../config/models.js';
+import { ControlCharacterError, EmptyTaskError, InvalidAgentNameError, ParameterRangeError, TaskTooLongError, ValidationError } from '../errors.js';
 
 export const MAX_TASK_CHARS = 100_000;
 

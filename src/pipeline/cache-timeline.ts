@@ -5,7 +5,7 @@ import {
   cacheIntegrityChannel,
   memoryHitChannel,
   type AgentCallMessage,
-} from '../diagnostics.ts';
+} from '../diagnostics.js';
 
 /** One second of cache activity (or the run's totals). */
 export interface CacheCounts {

@@ -1,5 +1,5 @@
-import { UsageError } from '../errors.ts';
-import { parseStages, type Stage } from '../load/patterns.ts';
+import { UsageError } from '../errors.js';
+import { parseStages, type Stage } from '../load/patterns.js';
 
 /** One named part of the load plan: a stage of the arrival schedule. */
 export interface Phase extends Stage {

@@ -1,6 +1,6 @@
 import { findSourceMap } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { CpuProfile } from './cpu.ts';
+import type { CpuProfile } from './cpu.js';
 
 /** V8's pseudo-frames: not code of the program, shown apart from it. */
 const SPECIAL: Record<string, 'gc' | 'idle' | 'program' | 'root'> = { '(garbage collector)': 'gc', '(idle)': 'idle', '(program)': 'program', '(root)': 'root' };

@@ -1,6 +1,6 @@
 import { Session } from 'node:inspector/promises';
 import v8 from 'node:v8';
-import { sourceLocation } from './analyze.ts';
+import { sourceLocation } from './analyze.js';
 
 /** The V8 sampling heap profile format (`.heapprofile`), as `--heap-prof` writes it. */
 export interface HeapProfile {

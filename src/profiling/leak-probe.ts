@@ -3,11 +3,11 @@
 // the three heap snapshots that name what leaks.
 import { join } from 'node:path';
 import v8 from 'node:v8';
-import { resolveScenario } from '../load/scenarios/index.ts';
-import type { AgentTarget } from '../load/scenarios/types.ts';
-import { rootLogger } from '../logger.ts';
-import { errorType } from '../errors.ts';
-import { writeHeapSnapshot } from './heap.ts';
+import { resolveScenario } from '../load/scenarios/index.js';
+import type { AgentTarget } from '../load/scenarios/types.js';
+import { rootLogger } from '../logger.js';
+import { errorType } from '../errors.js';
+import { writeHeapSnapshot } from './heap.js';
 
 export interface ProbeSpec {
   scenario: string;

@@ -1,10 +1,10 @@
 import { fork } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { AgentperfError } from '../errors.ts';
-import { theilSen, type SlopeEstimate } from '../stats/theil-sen.ts';
-import type { ParentMessage, ProbeMessage, ProbeSpec } from './leak-probe.ts';
-import { ENGINE_CLASSES, findLeakedClasses, programBytes, readHeapSnapshot, type LeakedClass } from './snapshot-diff.ts';
+import { AgentperfError } from '../errors.js';
+import { theilSen, type SlopeEstimate } from '../stats/theil-sen.js';
+import type { ParentMessage, ProbeMessage, ProbeSpec } from './leak-probe.js';
+import { ENGINE_CLASSES, findLeakedClasses, programBytes, readHeapSnapshot, type LeakedClass } from './snapshot-diff.js';
 
 export interface LeakOptions extends ProbeSpec {
   /** LEAK when the slope's lower confidence bound exceeds this many bytes per iteration. */

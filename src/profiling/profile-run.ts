@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { AgentperfError } from '../errors.ts';
-import { runLoadTest, type LoadReport, type LoadShape } from '../load/run.ts';
-import type { Scenario, ScenarioContext } from '../load/scenarios/types.ts';
-import { findBottlenecks, foldedStacks, type Bottlenecks } from './analyze.ts';
-import { CpuProfiler } from './cpu.ts';
-import { HeapSampler, topAllocationSites, writeHeapSnapshot, type AllocationSite } from './heap.ts';
+import { AgentperfError } from '../errors.js';
+import { runLoadTest, type LoadReport, type LoadShape } from '../load/run.js';
+import type { Scenario, ScenarioContext } from '../load/scenarios/types.js';
+import { findBottlenecks, foldedStacks, type Bottlenecks } from './analyze.js';
+import { CpuProfiler } from './cpu.js';
+import { HeapSampler, topAllocationSites, writeHeapSnapshot, type AllocationSite } from './heap.js';
 
 export interface ProfileOptions {
   scenario: Scenario<unknown>;

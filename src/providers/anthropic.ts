@@ -1,8 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
-import { TimeoutError, UpstreamError } from '../errors.ts';
-import { parseRetryAfterMs } from './retry-after.ts';
-import type { CreateMessageOptions, MessageParams, MessagesProvider, ProviderResult } from './types.ts';
+import { TimeoutError, UpstreamError } from '../errors.js';
+import { parseRetryAfterMs } from './retry-after.js';
+import type { CreateMessageOptions, MessageParams, MessagesProvider, ProviderResult } from './types.js';
 
 export interface AnthropicProviderOptions {
   apiKey: string;

@@ -1,5 +1,5 @@
-import { answerFor, messageFor } from './simulator/respond.ts';
-import type { MessageParams, MessagesProvider, ProviderResult } from './types.ts';
+import { answerFor, messageFor } from './simulator/respond.js';
+import type { MessageParams, MessagesProvider, ProviderResult } from './types.js';
 
 /**
  * Answers at once, in-process, with the simulator's deterministic responses: the floor for

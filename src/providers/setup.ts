@@ -1,9 +1,9 @@
-import { UsageError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
-import { createAnthropicProvider } from './anthropic.ts';
-import { startSimulator, type SimulatorOptions } from './simulator/server.ts';
-import { startSimulatorInWorker } from './simulator/worker.ts';
-import type { MessagesProvider } from './types.ts';
+import { UsageError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { createAnthropicProvider } from './anthropic.js';
+import { startSimulator, type SimulatorOptions } from './simulator/server.js';
+import { startSimulatorInWorker } from './simulator/worker.js';
+import type { MessagesProvider } from './types.js';
 
 export interface ProviderChoice {
   /** Use the real API; needs ANTHROPIC_API_KEY. */

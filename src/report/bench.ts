@@ -1,10 +1,10 @@
 import Table from 'cli-table3';
-import type { CacheBenchResult } from '../bench/cache.ts';
-import type { LoadBenchResult } from '../bench/load.ts';
-import type { ProfilingBenchResult } from '../bench/profiling.ts';
-import { PLANNING_TARGETS_MS, type WorkflowBenchResult } from '../bench/workflow.ts';
-import type { OrchestratorBenchResult } from '../bench/orchestrator.ts';
-import type { OverheadBenchResult } from '../bench/overhead.ts';
+import type { CacheBenchResult } from '../bench/cache.js';
+import type { LoadBenchResult } from '../bench/load.js';
+import type { ProfilingBenchResult } from '../bench/profiling.js';
+import { PLANNING_TARGETS_MS, type WorkflowBenchResult } from '../bench/workflow.js';
+import type { OrchestratorBenchResult } from '../bench/orchestrator.js';
+import type { OverheadBenchResult } from '../bench/overhead.js';
 
 const style = { head: [], border: [] };
 const pct = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)}%`;

@@ -1,4 +1,4 @@
-import type { CacheReport } from '../commands/cache.ts';
+import type { CacheReport } from '../commands/cache.js';
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 

@@ -1,9 +1,9 @@
-import type { Baseline } from '../gate/baseline.ts';
-import type { SelfTestResult } from '../gate/self-test.ts';
-import type { GateResult } from '../gate/run.ts';
-import type { MetricVerdict } from '../gate/verdict.ts';
-import { fingerprintId } from '../gate/fingerprint.ts';
-import { formatMs, formatSignedPct } from './load.ts';
+import type { Baseline } from '../gate/baseline.js';
+import type { SelfTestResult } from '../gate/self-test.js';
+import type { GateResult } from '../gate/run.js';
+import type { MetricVerdict } from '../gate/verdict.js';
+import { fingerprintId } from '../gate/fingerprint.js';
+import { formatMs, formatSignedPct } from './load.js';
 
 const UNITS: Record<string, (v: number) => string> = {
   p50: formatMs,

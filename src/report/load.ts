@@ -1,8 +1,8 @@
 import Table from 'cli-table3';
-import type { SeriesPoint } from '../load/engine.ts';
-import type { MergedHdr } from '../load/hdr-log.ts';
-import type { LoadReport } from '../load/run.ts';
-import type { PercentileSnapshot } from '../stats/hdr.ts';
+import type { SeriesPoint } from '../load/engine.js';
+import type { MergedHdr } from '../load/hdr-log.js';
+import type { LoadReport } from '../load/run.js';
+import type { PercentileSnapshot } from '../stats/hdr.js';
 
 const style = { head: [], border: [] };
 

@@ -1,8 +1,8 @@
 import Table from 'cli-table3';
-import type { LeakReport } from '../profiling/leak.ts';
-import type { ProfileIndex } from '../profiling/profile-run.ts';
-import type { Bottlenecks } from '../profiling/analyze.ts';
-import type { AllocationSite } from '../profiling/heap.ts';
+import type { LeakReport } from '../profiling/leak.js';
+import type { ProfileIndex } from '../profiling/profile-run.js';
+import type { Bottlenecks } from '../profiling/analyze.js';
+import type { AllocationSite } from '../profiling/heap.js';
 
 const style = { head: [], border: [] };
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;

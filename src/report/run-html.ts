@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { formatMs, formatSignedPct } from './load.ts';
-import { HDR_ROWS, type RunRecord } from '../pipeline/pipeline.ts';
+import { formatMs, formatSignedPct } from './load.js';
+import { HDR_ROWS, type RunRecord } from '../pipeline/pipeline.js';
 
 const require = createRequire(import.meta.url);
 // uPlot (MIT, ~50 KB) draws the charts; inlined so the report opens with no network.

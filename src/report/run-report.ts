@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ValidationError } from '../errors.ts';
-import { writeFileAtomic } from '../files/atomic.ts';
-import { formatMs, formatSignedPct } from './load.ts';
-import { HDR_ROWS, RUN_SCHEMA, type RunRecord } from '../pipeline/pipeline.ts';
-import { renderRunHtml } from './run-html.ts';
+import { ValidationError } from '../errors.js';
+import { writeFileAtomic } from '../files/atomic.js';
+import { formatMs, formatSignedPct } from './load.js';
+import { HDR_ROWS, RUN_SCHEMA, type RunRecord } from '../pipeline/pipeline.js';
+import { renderRunHtml } from './run-html.js';
 
 
 

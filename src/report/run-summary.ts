@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { RunSummary } from '../commands/demo.ts';
+import type { RunSummary } from '../commands/demo.js';
 
 const ms = (value: number) => (Number.isFinite(value) ? `${value < 1 ? value.toFixed(3) : value.toFixed(1)} ms` : '-');
 

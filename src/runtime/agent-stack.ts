@@ -1,10 +1,10 @@
-import { ResponseCache } from '../cache/response-cache.ts';
-import type { AgentConfig } from '../config/agents.ts';
-import type { Logger } from '../logger.ts';
-import { Orchestrator } from '../orchestrator/orchestrator.ts';
-import { parseFaults } from '../providers/simulator/faults.ts';
-import { parseLatency } from '../providers/simulator/latency.ts';
-import { setupProvider } from '../providers/setup.ts';
+import { ResponseCache } from '../cache/response-cache.js';
+import type { AgentConfig } from '../config/agents.js';
+import type { Logger } from '../logger.js';
+import { Orchestrator } from '../orchestrator/orchestrator.js';
+import { parseFaults } from '../providers/simulator/faults.js';
+import { parseLatency } from '../providers/simulator/latency.js';
+import { setupProvider } from '../providers/setup.js';
 
 export interface AgentStackOptions {
   agents: readonly AgentConfig[];

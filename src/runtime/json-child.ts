@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { AgentperfError } from '../errors.ts';
+import { AgentperfError } from '../errors.js';
 
 /**
  * Runs `node <args>` in a fresh process (how benchmark and gate blocks are measured) and

@@ -1,13 +1,13 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { describeIssue } from '../config/agents.ts';
-import { AgentperfError, ValidationError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
-import type { Orchestrator } from '../orchestrator/orchestrator.ts';
-import type { PercentileSnapshot } from '../stats/hdr.ts';
-import type { WorkflowService } from '../workflow/service.ts';
-import { registerWorkflowRoutes } from './workflow-routes.ts';
+import { describeIssue } from '../config/agents.js';
+import { AgentperfError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Orchestrator } from '../orchestrator/orchestrator.js';
+import type { PercentileSnapshot } from '../stats/hdr.js';
+import type { WorkflowService } from '../workflow/service.js';
+import { registerWorkflowRoutes } from './workflow-routes.js';
 
 /** The body of `POST /v1/agents/:agent/execute`. */
 export const ExecuteBody = z

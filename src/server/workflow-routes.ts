@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { describeIssue } from '../config/agents.ts';
-import { ValidationError } from '../errors.ts';
-import { WorkflowSchema } from '../workflow/schema.ts';
-import { NotFoundError, type SequencedEvent, type WorkflowService } from '../workflow/service.ts';
+import { describeIssue } from '../config/agents.js';
+import { ValidationError } from '../errors.js';
+import { WorkflowSchema } from '../workflow/schema.js';
+import { NotFoundError, type SequencedEvent, type WorkflowService } from '../workflow/service.js';
 
 /** Events per `POST /v1/events`, at most. */
 export const MAX_EVENT_BATCH = 1_000;

@@ -1,4 +1,4 @@
-import { median } from './percentiles.ts';
+import { median } from './percentiles.js';
 
 export interface Interval {
   estimate: number;

@@ -1,7 +1,7 @@
-import { traced, workflowChannel, workflowStepChannel, type WorkflowMessage } from '../diagnostics.ts';
-import type { Orchestrator } from '../orchestrator/orchestrator.ts';
-import type { EventBus, WorkflowEvent } from './event-bus.ts';
-import { planWorkflowCached, type Workflow, type WorkflowStep } from './plan.ts';
+import { traced, workflowChannel, workflowStepChannel, type WorkflowMessage } from '../diagnostics.js';
+import type { Orchestrator } from '../orchestrator/orchestrator.js';
+import type { EventBus, WorkflowEvent } from './event-bus.js';
+import { planWorkflowCached, type Workflow, type WorkflowStep } from './plan.js';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 

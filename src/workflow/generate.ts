@@ -1,5 +1,5 @@
-import { mulberry32 } from '../random.ts';
-import type { Workflow } from './plan.ts';
+import { mulberry32 } from '../random.js';
+import type { Workflow } from './plan.js';
 
 /**
  * A random DAG of `steps` steps, each depending on up to `edges` earlier ones drawn from a

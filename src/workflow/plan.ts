@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { ValidationError } from '../errors.ts';
-import { StringIndex } from './string-index.ts';
+import { ValidationError } from '../errors.js';
+import { StringIndex } from './string-index.js';
 
 /** One step of a workflow: an agent call whose task may use its dependencies' outputs. */
 export interface WorkflowStep {

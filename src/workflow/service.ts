@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { AgentperfError, ValidationError } from '../errors.ts';
-import { EventBus, type WorkflowEvent } from './event-bus.ts';
-import { executeWorkflow, type StepResult, type StepRunner, type StepStatus, type WorkflowRun } from './execute.ts';
-import { planWorkflowCached, type Plan, type Workflow } from './plan.ts';
+import { AgentperfError, ValidationError } from '../errors.js';
+import { EventBus, type WorkflowEvent } from './event-bus.js';
+import { executeWorkflow, type StepResult, type StepRunner, type StepStatus, type WorkflowRun } from './execute.js';
+import { planWorkflowCached, type Plan, type Workflow } from './plan.js';
 
 export type WorkflowState = 'created' | 'running' | 'completed' | 'failed' | 'cancelled';
 

@@ -1,9 +1,9 @@
-import { loadAgents, type AgentConfig } from '../../config/agents.ts';
-import { UsageError } from '../../errors.ts';
-import { openAgentStack, type AgentStack } from '../../runtime/agent-stack.ts';
-import { parseBytes, parseIntegerOption } from '../../units.ts';
-import { LoadHttpClient } from './http-client.ts';
-import { defineScenario, type Scenario, type ScenarioContext } from './types.ts';
+import { loadAgents, type AgentConfig } from '../../config/agents.js';
+import { UsageError } from '../../errors.js';
+import { openAgentStack, type AgentStack } from '../../runtime/agent-stack.js';
+import { parseBytes, parseIntegerOption } from '../../units.js';
+import { LoadHttpClient } from './http-client.js';
+import { defineScenario, type Scenario, type ScenarioContext } from './types.js';
 
 /** The realistic simulator latency of the standard workload: log-normal, median 40 ms, p99 250 ms. */
 export const STANDARD_LATENCY = 'lognormal:40,250';

@@ -1,5 +1,5 @@
 import { Client, type Dispatcher } from 'undici';
-import { AgentperfError } from '../../errors.ts';
+import { AgentperfError } from '../../errors.js';
 
 /** A response status the load counts as an error: typed `http_<status>` like upstream errors. */
 export class HttpStatusError extends AgentperfError {

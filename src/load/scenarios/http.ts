@@ -1,7 +1,7 @@
-import { UsageError } from '../../errors.ts';
-import { parseIntegerOption } from '../../units.ts';
-import { LoadHttpClient } from './http-client.ts';
-import { defineScenario } from './types.ts';
+import { UsageError } from '../../errors.js';
+import { parseIntegerOption } from '../../units.js';
+import { LoadHttpClient } from './http-client.js';
+import { defineScenario } from './types.js';
 
 interface HttpState {
   client: LoadHttpClient;

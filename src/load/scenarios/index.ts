@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { UsageError, ValidationError } from '../../errors.ts';
-import { cacheHitScenario, cacheMissScenario, mixedScenario } from './agent.ts';
-import { httpScenario } from './http.ts';
-import { syntheticScenario } from './synthetic.ts';
-import { workflowScenario } from './workflow.ts';
-import type { Scenario } from './types.ts';
+import { UsageError, ValidationError } from '../../errors.js';
+import { cacheHitScenario, cacheMissScenario, mixedScenario } from './agent.js';
+import { httpScenario } from './http.js';
+import { syntheticScenario } from './synthetic.js';
+import { workflowScenario } from './workflow.js';
+import type { Scenario } from './types.js';
 
 // Each scenario has its own state type; the registry only hands them to the runner.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

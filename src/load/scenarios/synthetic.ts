@@ -1,5 +1,5 @@
-import { parseIntegerOption, parseNumberOption } from '../../units.ts';
-import { defineScenario } from './types.ts';
+import { parseIntegerOption, parseNumberOption } from '../../units.js';
+import { defineScenario } from './types.js';
 
 interface SyntheticState {
   loops: number;

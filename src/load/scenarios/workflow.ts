@@ -1,16 +1,16 @@
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
-import { loadAgents } from '../../config/agents.ts';
-import { AgentperfError } from '../../errors.ts';
-import type { Logger } from '../../logger.ts';
-import { openAgentStack, type AgentStack } from '../../runtime/agent-stack.ts';
-import { buildServer } from '../../server/app.ts';
-import { parseIntegerOption } from '../../units.ts';
-import { orchestratorRunner } from '../../workflow/execute.ts';
-import type { Workflow } from '../../workflow/plan.ts';
-import { WorkflowService } from '../../workflow/service.ts';
-import { HttpStatusError } from './http-client.ts';
-import { defineScenario } from './types.ts';
+import { loadAgents } from '../../config/agents.js';
+import { AgentperfError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { openAgentStack, type AgentStack } from '../../runtime/agent-stack.js';
+import { buildServer } from '../../server/app.js';
+import { parseIntegerOption } from '../../units.js';
+import { orchestratorRunner } from '../../workflow/execute.js';
+import type { Workflow } from '../../workflow/plan.js';
+import { WorkflowService } from '../../workflow/service.js';
+import { HttpStatusError } from './http-client.js';
+import { defineScenario } from './types.js';
 
 interface WorkflowState {
   pool: Pool;

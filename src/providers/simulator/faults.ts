@@ -1,4 +1,4 @@
-import { UsageError } from '../../errors.ts';
+import { UsageError } from '../../errors.js';
 
 /**
  * What the simulator can do wrong, one per request:

@@ -1,5 +1,5 @@
-import { UsageError } from '../../errors.ts';
-import { mulberry32, normalFrom } from '../../random.ts';
+import { UsageError } from '../../errors.js';
+import { mulberry32, normalFrom } from '../../random.js';
 
 /** How long the simulator takes before it answers, in milliseconds. */
 export type LatencyModel =

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { MessageParams, MessageResponse } from '../types.ts';
+import type { MessageParams, MessageResponse } from '../types.js';
 
 /**
  * What the simulator says: text derived from a hash of the request, so the same request

@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { MODELS } from '../../config/models.ts';
-import { mulberry32 } from '../../random.ts';
-import type { MessageParams } from '../types.ts';
-import { drawFault, NO_FAULTS, type FaultPlan, type FaultType } from './faults.ts';
-import { requestLatencyMs, ZERO_LATENCY, type LatencySettings } from './latency.ts';
-import { answerFor, messageFor } from './respond.ts';
+import { MODELS } from '../../config/models.js';
+import { mulberry32 } from '../../random.js';
+import type { MessageParams } from '../types.js';
+import { drawFault, NO_FAULTS, type FaultPlan, type FaultType } from './faults.js';
+import { requestLatencyMs, ZERO_LATENCY, type LatencySettings } from './latency.js';
+import { answerFor, messageFor } from './respond.js';
 
 export interface SimulatorOptions {
   port?: number;

@@ -1,7 +1,7 @@
 // Runs the simulator inside a worker thread, so a load generator's event loop is not shared
 // with the server it measures.
 import { parentPort, workerData } from 'node:worker_threads';
-import { startSimulator, type SimulatorOptions } from './server.ts';
+import { startSimulator, type SimulatorOptions } from './server.js';
 
 const simulator = await startSimulator(workerData as SimulatorOptions);
 parentPort!.on('message', async (message: { id: number; op: 'stats' | 'schedule' | 'close'; faults?: never }) => {

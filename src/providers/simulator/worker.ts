@@ -1,6 +1,6 @@
-import { startTsWorker } from '../../runtime/ts-worker.ts';
-import type { FaultType } from './faults.ts';
-import type { SimulatorOptions, SimulatorStats } from './server.ts';
+import { startTsWorker } from '../../runtime/ts-worker.js';
+import type { FaultType } from './faults.js';
+import type { SimulatorOptions, SimulatorStats } from './server.js';
 
 export interface WorkerSimulator {
   url: string;
