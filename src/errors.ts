@@ -1,4 +1,57 @@
 /**
+ * Every stable error code agentperf reports, defined once. Callers, tests and the HTTP server
+ * branch on these, never on the wording of a message (and never on a bare string literal).
+ */
+export const ErrorCode = {
+  ABORTED: 'AP_ERR_ABORTED',
+  AGENT_NAME: 'AP_ERR_AGENT_NAME',
+  BAD_JSON: 'AP_ERR_BAD_JSON',
+  BASELINE_FINGERPRINT: 'AP_ERR_BASELINE_FINGERPRINT',
+  BENCH_BLOCK: 'AP_ERR_BENCH_BLOCK',
+  BODY_TOO_LARGE: 'AP_ERR_BODY_TOO_LARGE',
+  CACHE_PATH: 'AP_ERR_CACHE_PATH',
+  CACHE_SECRET: 'AP_ERR_CACHE_SECRET',
+  CAPACITY: 'AP_ERR_CAPACITY',
+  CIRCUIT_OPEN: 'AP_ERR_CIRCUIT_OPEN',
+  CLOSED: 'AP_ERR_CLOSED',
+  CONFIG: 'AP_ERR_CONFIG',
+  CONFLICT: 'AP_ERR_CONFLICT',
+  CONNECTION: 'AP_ERR_CONNECTION',
+  FLAMEGRAPH: 'AP_ERR_FLAMEGRAPH',
+  GATE_BLOCK: 'AP_ERR_GATE_BLOCK',
+  GIT_REF: 'AP_ERR_GIT_REF',
+  HDR_LOG: 'AP_ERR_HDR_LOG',
+  HTTP_STATUS: 'AP_ERR_HTTP_STATUS',
+  INTERNAL: 'AP_ERR_INTERNAL',
+  LEAK_PROBE: 'AP_ERR_LEAK_PROBE',
+  MEDIA_TYPE: 'AP_ERR_MEDIA_TYPE',
+  NOT_FOUND: 'AP_ERR_NOT_FOUND',
+  NO_BASELINE: 'AP_ERR_NO_BASELINE',
+  OUT_DIR: 'AP_ERR_OUT_DIR',
+  PARAM_RANGE: 'AP_ERR_PARAM_RANGE',
+  PARAM_UNSUPPORTED: 'AP_ERR_PARAM_UNSUPPORTED',
+  PROFILE: 'AP_ERR_PROFILE',
+  QUEUE_FULL: 'AP_ERR_QUEUE_FULL',
+  RUN_RECORD: 'AP_ERR_RUN_RECORD',
+  SCENARIO: 'AP_ERR_SCENARIO',
+  TASK_CONTROL_CHAR: 'AP_ERR_TASK_CONTROL_CHAR',
+  TASK_EMPTY: 'AP_ERR_TASK_EMPTY',
+  TASK_TOO_LONG: 'AP_ERR_TASK_TOO_LONG',
+  TASK_TYPE: 'AP_ERR_TASK_TYPE',
+  THRESHOLD: 'AP_ERR_THRESHOLD',
+  TIMEOUT: 'AP_ERR_TIMEOUT',
+  UNKNOWN_AGENT: 'AP_ERR_UNKNOWN_AGENT',
+  UNKNOWN_MODEL: 'AP_ERR_UNKNOWN_MODEL',
+  UPSTREAM: 'AP_ERR_UPSTREAM',
+  USAGE: 'AP_ERR_USAGE',
+  VALIDATION: 'AP_ERR_VALIDATION',
+  WORKFLOW: 'AP_ERR_WORKFLOW',
+  WORKFLOW_FAILED: 'AP_ERR_WORKFLOW_FAILED',
+  WRITE: 'AP_ERR_WRITE',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
  * One error base class with stable codes (as undici's lib/core/errors.js does).
  * Tests and callers branch on `code`, never on the wording of `message`.
  *
@@ -6,10 +59,10 @@
  * input (the caller can fix it), 1 for a run that failed.
  */
 export class AgentperfError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly exitCode: 1 | 2;
 
-  constructor(code: string, message: string, options?: { cause?: unknown; exitCode?: 1 | 2 }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; exitCode?: 1 | 2 }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -21,7 +74,7 @@ export class AgentperfError extends Error {
 export class ValidationError extends AgentperfError {
   readonly field: string;
 
-  constructor(code: string, field: string, message: string) {
+  constructor(code: ErrorCode, field: string, message: string) {
     super(code, message, { exitCode: 2 });
     this.field = field;
   }
@@ -29,7 +82,7 @@ export class ValidationError extends AgentperfError {
 
 export class UsageError extends ValidationError {
   constructor(field: string, message: string) {
-    super('AP_ERR_USAGE', field, message);
+    super(ErrorCode.USAGE, field, message);
   }
 }
 
@@ -37,57 +90,57 @@ export class ConfigError extends ValidationError {
   readonly file: string | undefined;
 
   constructor(field: string, message: string, file?: string) {
-    super('AP_ERR_CONFIG', field, file ? `${file}: ${message}` : message);
+    super(ErrorCode.CONFIG, field, file ? `${file}: ${message}` : message);
     this.file = file;
   }
 }
 
 export class UnknownAgentError extends ValidationError {
   constructor(name: string, known: readonly string[]) {
-    super('AP_ERR_UNKNOWN_AGENT', 'agent', `agent must be one of the configured agents (${known.join(', ')}), got ${JSON.stringify(name)}`);
+    super(ErrorCode.UNKNOWN_AGENT, 'agent', `agent must be one of the configured agents (${known.join(', ')}), got ${JSON.stringify(name)}`);
   }
 }
 
 export class InvalidAgentNameError extends ValidationError {
   constructor(name: string) {
-    super('AP_ERR_AGENT_NAME', 'agent', `agent name must match ^[a-zA-Z0-9_-]{1,64}$, got ${JSON.stringify(name.slice(0, 80))}`);
+    super(ErrorCode.AGENT_NAME, 'agent', `agent name must match ^[a-zA-Z0-9_-]{1,64}$, got ${JSON.stringify(name.slice(0, 80))}`);
   }
 }
 
 export class UnknownModelError extends ValidationError {
   constructor(field: string, model: string, known: readonly string[]) {
-    super('AP_ERR_UNKNOWN_MODEL', field, `${field} must be a known Claude model id (${known.join(', ')}), got ${JSON.stringify(model)}`);
+    super(ErrorCode.UNKNOWN_MODEL, field, `${field} must be a known Claude model id (${known.join(', ')}), got ${JSON.stringify(model)}`);
   }
 }
 
 export class EmptyTaskError extends ValidationError {
   constructor() {
-    super('AP_ERR_TASK_EMPTY', 'task', 'task must be a non-empty string that is not only white space');
+    super(ErrorCode.TASK_EMPTY, 'task', 'task must be a non-empty string that is not only white space');
   }
 }
 
 export class TaskTooLongError extends ValidationError {
   constructor(length: number, maxChars: number) {
-    super('AP_ERR_TASK_TOO_LONG', 'task', `task must be at most ${maxChars} characters, got ${length}`);
+    super(ErrorCode.TASK_TOO_LONG, 'task', `task must be at most ${maxChars} characters, got ${length}`);
   }
 }
 
 export class ControlCharacterError extends ValidationError {
   constructor(index: number, charCode: number) {
     const hex = charCode.toString(16).padStart(4, '0');
-    super('AP_ERR_TASK_CONTROL_CHAR', 'task', `task must not contain NUL or control characters other than tab, CR and LF, found U+${hex} at index ${index}`);
+    super(ErrorCode.TASK_CONTROL_CHAR, 'task', `task must not contain NUL or control characters other than tab, CR and LF, found U+${hex} at index ${index}`);
   }
 }
 
 export class ParameterRangeError extends ValidationError {
   constructor(field: string, rule: string, got: unknown) {
-    super('AP_ERR_PARAM_RANGE', field, `${field} must be ${rule}, got ${JSON.stringify(got)}`);
+    super(ErrorCode.PARAM_RANGE, field, `${field} must be ${rule}, got ${JSON.stringify(got)}`);
   }
 }
 
 export class QueueFullError extends AgentperfError {
   constructor(maxQueued: number) {
-    super('AP_ERR_QUEUE_FULL', `the queue of waiting calls is full (${maxQueued} waiting); retry later or raise maxQueued`);
+    super(ErrorCode.QUEUE_FULL, `the queue of waiting calls is full (${maxQueued} waiting); retry later or raise maxQueued`);
   }
 }
 
@@ -95,20 +148,20 @@ export class TimeoutError extends AgentperfError {
   readonly kind: 'attempt' | 'deadline';
 
   constructor(kind: 'attempt' | 'deadline', ms: number) {
-    super('AP_ERR_TIMEOUT', kind === 'attempt' ? `the attempt timed out after ${ms} ms` : `the call passed its deadline of ${ms} ms`);
+    super(ErrorCode.TIMEOUT, kind === 'attempt' ? `the attempt timed out after ${ms} ms` : `the call passed its deadline of ${ms} ms`);
     this.kind = kind;
   }
 }
 
 export class AbortedError extends AgentperfError {
   constructor(reason?: unknown) {
-    super('AP_ERR_ABORTED', 'the call was aborted by the caller', { cause: reason });
+    super(ErrorCode.ABORTED, 'the call was aborted by the caller', { cause: reason });
   }
 }
 
 export class ClosedError extends AgentperfError {
   constructor() {
-    super('AP_ERR_CLOSED', 'the orchestrator is closed and accepts no more calls');
+    super(ErrorCode.CLOSED, 'the orchestrator is closed and accepts no more calls');
   }
 }
 
@@ -117,7 +170,7 @@ export class CircuitOpenError extends AgentperfError {
   readonly retryInMs: number;
 
   constructor(model: string, retryInMs: number) {
-    super('AP_ERR_CIRCUIT_OPEN', `the circuit for model ${model} is open after repeated failures; next probe in ${Math.max(0, Math.round(retryInMs))} ms`);
+    super(ErrorCode.CIRCUIT_OPEN, `the circuit for model ${model} is open after repeated failures; next probe in ${Math.max(0, Math.round(retryInMs))} ms`);
     this.model = model;
     this.retryInMs = retryInMs;
   }
@@ -133,7 +186,7 @@ export class UpstreamError extends AgentperfError {
   readonly requestId: string | undefined;
 
   constructor(init: { status?: number; errorType: string; message: string; retryAfterMs?: number; requestId?: string; cause?: unknown }) {
-    super(init.status === undefined ? 'AP_ERR_CONNECTION' : 'AP_ERR_UPSTREAM', init.message, { cause: init.cause });
+    super(init.status === undefined ? ErrorCode.CONNECTION : ErrorCode.UPSTREAM, init.message, { cause: init.cause });
     this.status = init.status;
     this.errorType = init.errorType;
     this.retryAfterMs = init.retryAfterMs;
@@ -141,9 +194,20 @@ export class UpstreamError extends AgentperfError {
   }
 }
 
+/** A load target answered with an error status: counted as `http_<status>`, like upstream errors. */
+export class HttpStatusError extends AgentperfError {
+  readonly status: number;
+
+  constructor(status: number, url: string) {
+    super(ErrorCode.HTTP_STATUS, `${url} answered ${status}`);
+    this.status = status;
+  }
+}
+
 /** A short, stable label for an error: its code, or the constructor name for foreign errors. */
 export function errorType(error: unknown): string {
   if (error instanceof UpstreamError) return error.status === undefined ? error.errorType : `http_${error.status}`;
+  if (error instanceof HttpStatusError) return `http_${error.status}`;
   if (error instanceof AgentperfError) return error.code;
   // The SDK's own errors, before the orchestrator maps them, carry the HTTP status too.
   const status = (error as { status?: unknown } | null)?.status;
@@ -158,13 +222,13 @@ export function errorType(error: unknown): string {
 /** The cache directory breaks a path rule (outside the allowed roots, `..`, a symlink out, writable by others). */
 export class CachePathError extends ValidationError {
   constructor(message: string) {
-    super('AP_ERR_CACHE_PATH', 'cacheDir', message);
+    super(ErrorCode.CACHE_PATH, 'cacheDir', message);
   }
 }
 
 /** No usable cache secret. The message never contains the secret itself. */
 export class CacheSecretError extends ValidationError {
   constructor(message: string) {
-    super('AP_ERR_CACHE_SECRET', 'AGENTPERF_CACHE_SECRET', message);
+    super(ErrorCode.CACHE_SECRET, 'AGENTPERF_CACHE_SECRET', message);
   }
 }

@@ -1,9 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { Agent } from 'undici';
 import type { AgentConfig } from '../config/agents.js';
-import { Orchestrator } from '../orchestrator/orchestrator.js';
 import { createAnthropicProvider, fetchWith } from '../providers/anthropic.js';
-import { createInProcessProvider } from '../providers/in-process.js';
+import { openStack } from '../stack.js';
 import { startSimulatorInWorker } from '../providers/simulator/worker.js';
 import { median } from '../stats/percentiles.js';
 import { closedLoop, measureBlock, runInterleaved, type BlockCost } from './interleave.js';
@@ -65,12 +64,13 @@ export async function benchOrchestrator(options: OrchestratorBenchOptions = DEFA
   let unique = 0; // every task differs, so coalescing never gives the orchestrator an edge
   try {
     for (const concurrency of options.concurrencies) {
-      const orchestrator = new Orchestrator({
+      const stack = await openStack({
         agents: [BENCH_AGENT],
-        provider: createAnthropicProvider({ apiKey: 'simulator-key', baseURL: simulator.url, name: 'simulator', dispatcher }),
-        maxConcurrent: concurrency,
-        maxQueued: options.callsPerBlock,
+        provider: { kind: 'given', provider: createAnthropicProvider({ apiKey: 'simulator-key', baseURL: simulator.url, name: 'simulator', dispatcher }) },
+        cache: { kind: 'none' },
+        orchestrator: { maxConcurrent: concurrency, maxQueued: options.callsPerBlock },
       });
+      const { orchestrator } = stack;
       const bareCall = () => bare.messages.create({ model: BENCH_AGENT.model, max_tokens: BENCH_AGENT.maxTokens, system: BENCH_AGENT.systemPrompt, messages: [{ role: 'user', content: `question ${unique++}` }] });
       const orchestratorCall = () => orchestrator.executeAgent(BENCH_AGENT.name, `question ${unique++}`);
       // Warm the connection pool and the JIT on both paths before anything is timed.
@@ -92,7 +92,7 @@ export async function benchOrchestrator(options: OrchestratorBenchOptions = DEFA
         ],
         options.rounds,
       );
-      await orchestrator.close();
+      await stack.close();
       const busyRatios = costs.orchestrator!.map((c, i) => c.busyUsPerCall / costs['bare-sdk']![i]!.busyUsPerCall);
       overhead.push({
         concurrency,
@@ -111,12 +111,13 @@ export async function benchOrchestrator(options: OrchestratorBenchOptions = DEFA
     await simulator.close();
   }
 
-  const inProcess = new Orchestrator({ agents: [BENCH_AGENT], provider: createInProcessProvider(), maxConcurrent: 100, maxQueued: 1_000 });
+  const inProcessStack = await openStack({ agents: [BENCH_AGENT], provider: { kind: 'in-process' }, cache: { kind: 'none' }, orchestrator: { maxConcurrent: 100, maxQueued: 1_000 } });
+  const inProcess = inProcessStack.orchestrator;
   const runsCallsPerSec: number[] = [];
   for (let run = 0; run < 3; run++) {
     const elapsedMs = await closedLoop(options.inProcessCalls, 100, () => inProcess.executeAgent(BENCH_AGENT.name, `question ${unique++}`));
     runsCallsPerSec.push((options.inProcessCalls / elapsedMs) * 1000);
   }
-  await inProcess.close();
+  await inProcessStack.close();
   return { options, overhead, inProcess: { calls: options.inProcessCalls, callsPerSec: median(runsCallsPerSec), runsCallsPerSec } };
 }

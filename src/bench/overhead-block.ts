@@ -1,11 +1,8 @@
 // One block of `agentperf bench overhead`, in a fresh process: a workload with instrumentation
 // fully on (spans to a no-op exporter, OTel metrics, HDR) or fully off. Prints one JSON line.
 import { performance } from 'node:perf_hooks';
-import { ResponseCache } from '../cache/response-cache.js';
 import type { AgentConfig } from '../config/agents.js';
-import { Orchestrator } from '../orchestrator/orchestrator.js';
-import { createAnthropicProvider } from '../providers/anthropic.js';
-import { startSimulatorInWorker } from '../providers/simulator/worker.js';
+import { openStack } from '../stack.js';
 import { microsecondSummary, nanosecondHistogram } from '../stats/hdr.js';
 
 export interface BlockSpec {
@@ -38,10 +35,14 @@ async function runBlock(spec: BlockSpec): Promise<BlockResult> {
   // memory-hits never reach it.
   // Latency per request (not per arrival): the same questions take the same time in both
   // blocks of a pair, however the scheduler interleaves them.
-  const simulator = await startSimulatorInWorker({ latency: { model: { kind: 'lognormal', medianMs: 40, p99Ms: 250 }, perOutputTokenMs: 0 }, seed: 11, latencyFrom: 'request' });
-  const cache = await ResponseCache.open({});
-  instrumentation?.observeCache(cache);
-  const orchestrator = new Orchestrator({ agents: [AGENT], provider: createAnthropicProvider({ apiKey: 'k', baseURL: simulator.url, name: 'simulator' }), cache, maxConcurrent: spec.concurrency, maxQueued: 10_000 });
+  const stack = await openStack({
+    agents: [AGENT],
+    provider: { kind: 'simulator', simulator: { latency: { model: { kind: 'lognormal', medianMs: 40, p99Ms: 250 }, perOutputTokenMs: 0 }, seed: 11, latencyFrom: 'request' } },
+    orchestrator: { maxConcurrent: spec.concurrency, maxQueued: 10_000 },
+    connections: 128,
+    instrumentation,
+  });
+  const { orchestrator } = stack;
   // Questions asked once before measuring, so their repeats are memory hits whatever the
   // timing. standard: 2 calls in 5 repeat one of 512 warm questions, the rest ask a new one
   // (40% hits: p50 stays a simulator call, not the hit/miss boundary). memory-hits: only
@@ -77,9 +78,7 @@ async function runBlock(spec: BlockSpec): Promise<BlockResult> {
   const busyMs = performance.eventLoopUtilization(loopBefore).active;
   const cpu = process.cpuUsage(cpuBefore);
 
-  await orchestrator.close();
-  await simulator.close();
-  await cache.close();
+  await stack.close();
   await instrumentation?.metricReader.collect();
   await instrumentation?.stop();
   const summary = microsecondSummary(histogram);

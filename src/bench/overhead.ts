@@ -1,12 +1,11 @@
 import { runNodeForJson } from '../runtime/json-child.js';
-import { ResponseCache } from '../cache/response-cache.js';
-import { Orchestrator } from '../orchestrator/orchestrator.js';
-import { createInProcessProvider } from '../providers/in-process.js';
+import { openStack } from '../stack.js';
 import { median } from '../stats/percentiles.js';
 import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../random.js';
 import { percentChangeInterval, type Interval } from '../stats/bootstrap.js';
 import type { BlockResult, BlockSpec } from './overhead-block.js';
+import { ErrorCode } from '../errors.js';
 
 export interface OverheadBenchOptions {
   /** On/off pairs per workload; each block is its own process. */
@@ -56,7 +55,7 @@ export const OVERHEAD_TARGETS: Record<BlockSpec['workload'], number> = { standar
 
 /** Runs one block in a fresh Node process and returns what it measured. */
 export function runBlockProcess(spec: BlockSpec): Promise<BlockResult> {
-  return runNodeForJson<BlockResult>(['--import', 'tsx', BLOCK_SCRIPT, JSON.stringify(spec)], { code: 'AP_ERR_BENCH_BLOCK', what: 'an overhead block' });
+  return runNodeForJson<BlockResult>(['--import', 'tsx', BLOCK_SCRIPT, JSON.stringify(spec)], { code: ErrorCode.BENCH_BLOCK, what: 'an overhead block' });
 }
 
 /** Pairs of interval estimates for on/off, from adjacent blocks (ABBA order). */
@@ -108,8 +107,8 @@ export async function benchOverhead(options: OverheadBenchOptions = DEFAULT_OVER
 export async function measureInProcessMemoryHits(rounds: number, hitsPerBlock: number, random: () => number): Promise<InProcessHitCost> {
   const { startInstrumentation, NOOP_SPAN_EXPORTER } = await import('../../instrumentation/start.js');
   const agent = { name: 'overhead-agent', model: 'claude-haiku-5-5', systemPrompt: 'You answer briefly.', maxTokens: 256, temperature: 0, cacheable: true, version: 1 };
-  const cache = await ResponseCache.open({});
-  const orchestrator = new Orchestrator({ agents: [agent], provider: createInProcessProvider(), cache });
+  const stack = await openStack({ agents: [agent], provider: { kind: 'in-process' } });
+  const { orchestrator } = stack;
   for (let i = 0; i < 256; i++) await orchestrator.executeAgent(agent.name, `question ${i}`);
   const block = async () => {
     const start = performance.now();
@@ -130,7 +129,6 @@ export async function measureInProcessMemoryHits(rounds: number, hitsPerBlock: n
       await instrumentation.stop();
     }
   }
-  await orchestrator.close();
-  await cache.close();
+  await stack.close();
   return { rounds, hitsPerBlock, offNsPerHit: median(off), onNsPerHit: median(on), addedPct: percentChangeInterval(on.map((x, i) => x / off[i]!), 1, random) };
 }

@@ -1,8 +1,10 @@
-import { delimiter } from 'node:path';
-import { DEFAULT_CACHE_DIR, DEFAULT_CACHE_ROOT } from '../cache/path-safety.js';
-import { ResponseCache } from '../cache/response-cache.js';
+import { Command } from 'commander';
 import type { VerifyFailure } from '../cache/disk-tier.js';
+import { UsageError } from '../errors.js';
 import { rootLogger } from '../logger.js';
+import { formatCacheReport } from '../report/cache.js';
+import { openCache } from '../stack.js';
+import { print } from './options.js';
 
 export interface CacheCliOptions {
   cacheDir?: string;
@@ -10,24 +12,8 @@ export interface CacheCliOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/**
- * The roots a cache directory may lie under: ~/.cache/agentperf, plus any listed in
- * AGENTPERF_CACHE_ROOTS (separated like PATH).
- */
-export function allowedCacheRoots(env: NodeJS.ProcessEnv = process.env): string[] {
-  return [DEFAULT_CACHE_ROOT, ...(env.AGENTPERF_CACHE_ROOTS ?? '').split(delimiter).filter(Boolean)];
-}
-
-/** The cache the CLI uses: memory in front of the signed disk tier in `--cache-dir`. */
-export function openCliCache(options: CacheCliOptions): Promise<ResponseCache> {
-  const env = options.env ?? process.env;
-  return ResponseCache.open({
-    logger: rootLogger,
-    disk: { dir: options.cacheDir ?? DEFAULT_CACHE_DIR, allowedRoots: allowedCacheRoots(env), requireSecret: options.requireSecret, env },
-  });
-}
-
-export type CacheAction = 'stats' | 'verify' | 'clear' | 'prune';
+export const CACHE_ACTIONS = ['stats', 'verify', 'clear', 'prune'] as const;
+export type CacheAction = (typeof CACHE_ACTIONS)[number];
 
 export type CacheReport =
   | { action: 'stats'; entries: number; bytes: number }
@@ -35,8 +21,9 @@ export type CacheReport =
   | { action: 'clear' }
   | { action: 'prune'; removed: number };
 
-export async function cacheCommand(action: CacheAction, options: CacheCliOptions): Promise<CacheReport> {
-  const cache = await openCliCache(options);
+/** `agentperf cache <action>` on the signed disk cache. */
+export async function run(action: CacheAction, options: CacheCliOptions): Promise<CacheReport> {
+  const cache = (await openCache({ kind: 'disk', dir: options.cacheDir, requireSecret: options.requireSecret, env: options.env }, rootLogger))!;
   try {
     await cache.ready();
     switch (action) {
@@ -56,3 +43,16 @@ export async function cacheCommand(action: CacheAction, options: CacheCliOptions
     await cache.close();
   }
 }
+
+export const command = new Command('cache')
+  .description('inspect and maintain the signed response cache')
+  .argument('<action>', CACHE_ACTIONS.join(' | '))
+  .option('--cache-dir <dir>', 'response cache directory (default ~/.cache/agentperf/responses)')
+  .option('--require-secret', 'refuse to start without AGENTPERF_CACHE_SECRET')
+  .option('--json', 'print the report as JSON')
+  .action(async (action: string, opts) => {
+    if (!(CACHE_ACTIONS as readonly string[]).includes(action)) throw new UsageError('action', `action must be one of ${CACHE_ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);
+    const report = await run(action as CacheAction, { cacheDir: opts.cacheDir, requireSecret: opts.requireSecret });
+    print(opts.json ? JSON.stringify(report, null, 2) : formatCacheReport(report));
+    if (report.action === 'verify' && report.failures.length > 0) process.exitCode = 1;
+  });

@@ -1,16 +1,17 @@
 import { startInstrumentation } from '../../instrumentation/start.js';
 import type { PercentileSnapshot } from '../../instrumentation/hdr-registry.js';
-import { ResponseCache, type CacheStats } from '../cache/response-cache.js';
+import { Command } from 'commander';
+import type { CacheStats } from '../cache/response-cache.js';
 import { loadAgents } from '../config/agents.js';
 import { errorType } from '../errors.js';
-import { rootLogger } from '../logger.js';
-import { Orchestrator, type OrchestratorCounters } from '../orchestrator/orchestrator.js';
-import { parseFaults } from '../providers/simulator/faults.js';
-import { parseLatency } from '../providers/simulator/latency.js';
-import { setupProvider } from '../providers/setup.js';
+import type { OrchestratorCounters } from '../orchestrator/orchestrator.js';
+import { formatDemoSummary } from '../report/demo.js';
+import { openStack, providerFor } from '../stack.js';
 import { summarize, type LatencySummary } from '../stats/percentiles.js';
+import { parseIntegerOption } from '../units.js';
+import { parseSeed, print } from './options.js';
 
-export interface RunOptions {
+export interface DemoOptions {
   calls: number;
   concurrency: number;
   agentsFile?: string;
@@ -24,7 +25,7 @@ export interface RunOptions {
   metricsPort: number;
 }
 
-export const DEFAULT_RUN_OPTIONS: RunOptions = {
+export const DEFAULT_DEMO_OPTIONS: DemoOptions = {
   calls: 300,
   concurrency: 10,
   latency: 'lognormal:40,250+0.05/token',
@@ -33,7 +34,7 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   metricsPort: 9464,
 };
 
-export interface RunSummary {
+export interface DemoSummary {
   target: string;
   calls: number;
   concurrency: number;
@@ -51,22 +52,23 @@ export interface RunSummary {
 }
 
 /**
- * The main job, for now a short demo: a few hundred calls through the orchestrator against the
- * simulator (with realistic latency and a few faults to retry), summarised.
+ * `agentperf demo`: a few hundred calls through the orchestrator against the simulator (with
+ * realistic latency and a few faults to retry), summarised.
  */
-export async function runDemo(options: RunOptions): Promise<RunSummary> {
+export async function run(options: DemoOptions): Promise<DemoSummary> {
   const agents = await loadAgents(options.agentsFile);
   const instrumentation = await startInstrumentation({ prometheus: { port: options.metricsPort } });
-  const setup = await setupProvider({
-    live: options.live,
-    simulator: { latency: parseLatency(options.latency), faults: parseFaults(options.faults), seed: options.seed },
-    simulatorInWorker: true,
-    logger: rootLogger,
+  // Memory-only cache: the demo leaves nothing on disk and needs no secret.
+  const stack = await openStack({
+    agents,
+    provider: providerFor(options.live, { latency: options.latency, faults: options.faults, seed: options.seed }),
+    orchestrator: { maxConcurrent: options.concurrency, maxQueued: options.calls },
+    instrumentation,
+  }).catch(async (error: unknown) => {
+    await instrumentation.stop();
+    throw error;
   });
-  // Memory only: the demo leaves nothing on disk and needs no secret.
-  const cache = await ResponseCache.open({ logger: rootLogger });
-  instrumentation.observeCache(cache);
-  const orchestrator = new Orchestrator({ agents, provider: setup.provider, maxConcurrent: options.concurrency, maxQueued: options.calls, cache });
+  const { orchestrator } = stack;
   const names = agents.map((a) => a.name);
   // Each task appears twice: a first pass of distinct tasks, then a pass of repeats, which
   // the response cache answers (submitted together, a repeat would share its original's
@@ -95,7 +97,7 @@ export async function runDemo(options: RunOptions): Promise<RunSummary> {
       }
     }
     return {
-      target: setup.target,
+      target: stack.target,
       calls: options.calls,
       concurrency: options.concurrency,
       durationMs,
@@ -103,16 +105,40 @@ export async function runDemo(options: RunOptions): Promise<RunSummary> {
       latencyMs: summarize(latencies),
       queueMs: summarize(queueWaits),
       counters: orchestrator.stats(),
-      cache: cache.stats(),
+      cache: stack.cache!.stats(),
       hdr: instrumentation.hdr.snapshot(),
       metricsUrl: instrumentation.metricsUrl,
       errorsByType,
       totalCostUsd,
     };
   } finally {
-    await orchestrator.close();
-    await setup.stop();
-    await cache.close();
+    await stack.close();
     await instrumentation.stop();
   }
 }
+
+export const command = new Command('demo')
+  .description('a short demo: a few hundred calls through the orchestrator against the simulator, with faults to retry, summarised')
+  .option('--calls <n>', 'number of calls', String(DEFAULT_DEMO_OPTIONS.calls))
+  .option('--concurrency <n>', 'calls in flight at once', String(DEFAULT_DEMO_OPTIONS.concurrency))
+  .option('--agents <file>', 'agents config file (default: the shipped agents.json)')
+  .option('--latency <spec>', 'simulator latency: fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN,P99 [+MS/token]', DEFAULT_DEMO_OPTIONS.latency)
+  .option('--faults <spec>', 'simulator faults: TYPE:RATE,... (429, 500, 529, hang, reset, malformed)', DEFAULT_DEMO_OPTIONS.faults)
+  .option('--seed <n>', 'simulator seed', String(DEFAULT_DEMO_OPTIONS.seed))
+  .option('--metrics-port <n>', 'port of the Prometheus /metrics endpoint during the run (0: any free port)', String(DEFAULT_DEMO_OPTIONS.metricsPort))
+  .option('--live', 'call the real API (needs ANTHROPIC_API_KEY)')
+  .option('--json', 'print the summary as JSON')
+  .action(async (opts) => {
+    const summary = await run({
+      metricsPort: parseIntegerOption('metrics-port', opts.metricsPort, 0, 65_535),
+      calls: parseIntegerOption('calls', opts.calls, 1, 1_000_000),
+      concurrency: parseIntegerOption('concurrency', opts.concurrency, 1, 10_000),
+      agentsFile: opts.agents,
+      live: opts.live,
+      latency: opts.latency,
+      faults: opts.faults,
+      seed: parseSeed(opts.seed),
+    });
+    print(opts.json ? JSON.stringify(summary, null, 2) : formatDemoSummary(summary));
+    if (summary.counters.succeeded === 0) process.exitCode = 1;
+  });

@@ -1,8 +1,10 @@
+import { Command } from 'commander';
 import { loadAgents } from '../config/agents.js';
-import { Orchestrator, type AgentResult, type ExecuteOptions } from '../orchestrator/orchestrator.js';
+import type { AgentResult, ExecuteOptions } from '../orchestrator/orchestrator.js';
 import { rootLogger } from '../logger.js';
-import { setupProvider } from '../providers/setup.js';
-import { openCliCache } from './cache.js';
+import { openStack, providerFor } from '../stack.js';
+import { parseDurationMs } from '../units.js';
+import { print } from './options.js';
 
 export interface ExecCommandOptions extends ExecuteOptions {
   agentsFile?: string;
@@ -13,17 +15,47 @@ export interface ExecCommandOptions extends ExecuteOptions {
   requireSecret?: boolean;
 }
 
-/** One call through the orchestrator, on the simulator unless live. */
-export async function execCommand(agent: string, task: string, options: ExecCommandOptions): Promise<AgentResult> {
+/** One call through the orchestrator, on the simulator (in this thread) unless live; the disk cache unless told not to. */
+export async function run(agent: string, task: string, options: ExecCommandOptions): Promise<AgentResult> {
   const agents = await loadAgents(options.agentsFile);
-  const cache = options.useCache === false ? undefined : await openCliCache(options);
-  const setup = await setupProvider({ live: options.live, logger: rootLogger });
-  const orchestrator = new Orchestrator({ agents, provider: setup.provider, cache });
+  const stack = await openStack({
+    agents,
+    provider: providerFor(options.live, { thread: 'main' }),
+    cache: options.useCache === false ? { kind: 'none' } : { kind: 'disk', dir: options.cacheDir, requireSecret: options.requireSecret },
+    logger: rootLogger,
+  });
   try {
-    return await orchestrator.executeAgent(agent, task, options);
+    return await stack.orchestrator.executeAgent(agent, task, options);
   } finally {
-    await orchestrator.close();
-    await setup.stop();
-    await cache?.close();
+    await stack.close();
   }
 }
+
+export const command = new Command('exec')
+  .description('run one agent on one task and print the answer')
+  .argument('<agent>', 'agent name from the agents file')
+  .argument('<task>', 'the task, sent as user content')
+  .option('--json', 'print the whole result object as JSON')
+  .option('--agents <file>', 'agents config file (default: the shipped agents.json)')
+  .option('--temperature <t>', 'override the agent temperature (0 to 1)')
+  .option('--max-tokens <n>', "override the agent's maxTokens")
+  .option('--timeout <duration>', 'overall deadline, e.g. 30s')
+  .option('--cache-dir <dir>', 'response cache directory (default ~/.cache/agentperf/responses)')
+  .option('--no-cache', 'neither read nor write the response cache')
+  .option('--refresh', 'skip the cache read, store the fresh answer')
+  .option('--require-secret', 'refuse to start without AGENTPERF_CACHE_SECRET')
+  .option('--live', 'call the real API (needs ANTHROPIC_API_KEY)')
+  .action(async (agent: string, task: string, opts) => {
+    const result = await run(agent, task, {
+      agentsFile: opts.agents,
+      live: opts.live,
+      useCache: opts.cache,
+      cacheDir: opts.cacheDir,
+      requireSecret: opts.requireSecret,
+      cache: opts.refresh ? 'refresh' : undefined,
+      temperature: opts.temperature === undefined ? undefined : Number(opts.temperature),
+      maxTokens: opts.maxTokens === undefined ? undefined : Number(opts.maxTokens),
+      deadlineMs: opts.timeout === undefined ? undefined : parseDurationMs('timeout', opts.timeout),
+    });
+    print(opts.json ? JSON.stringify(result, null, 2) : result.output);
+  });

@@ -1,14 +1,15 @@
+import { Command } from 'commander';
 import { writeFileAtomic } from '../files/atomic.js';
 import { UsageError } from '../errors.js';
 import { hdrLogText } from '../load/hdr-log.js';
 import { parseStages, PATTERN_KINDS, stagesOf, type Stage } from '../load/patterns.js';
 import { runLoadTest, type LoadReport, type LoadShape } from '../load/run.js';
 import { resolveScenario } from '../load/scenarios/index.js';
-import type { AgentTarget } from '../load/scenarios/types.js';
 import { parseThreshold } from '../load/thresholds.js';
 import { rootLogger } from '../logger.js';
 import { formatLoadReport, formatProgress, formatScaling, type ScalingRow } from '../report/load.js';
 import { parseDurationMs, parseIntegerOption, parseNumberOption } from '../units.js';
+import { collect, parseSettings, print, targetFrom, withScenarioOptions } from './options.js';
 
 /** The `agentperf load` flags, as commander hands them over (strings). */
 export interface LoadFlags {
@@ -71,30 +72,6 @@ export function stagesFromFlags(flags: LoadFlags): { pattern: string; stages: St
   }
 }
 
-/** `--set key=value` pairs. */
-export function parseSettings(pairs: readonly string[]): Record<string, string> {
-  const settings: Record<string, string> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf('=');
-    if (at <= 0) throw new UsageError('set', `--set takes KEY=VALUE, got ${JSON.stringify(pair)}`);
-    settings[pair.slice(0, at)] = pair.slice(at + 1);
-  }
-  return settings;
-}
-
-/** `--target URL`: an HTTP target, or in-process when absent. */
-export function targetFrom(target: string | undefined): AgentTarget {
-  if (!target) return { kind: 'in-process' };
-  let url: URL;
-  try {
-    url = new URL(target);
-  } catch {
-    throw new UsageError('target', `target must be an http(s) URL such as http://127.0.0.1:8080, got ${JSON.stringify(target)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('target', `target must use http or https, got ${JSON.stringify(url.protocol)}`);
-  return { kind: 'http', url: url.href };
-}
-
 /** Writes the progress line: in place on a terminal, every tenth second otherwise. */
 function progressWriter(enabled: boolean): ((line: string, second: number) => void) & { done(): void } {
   const tty = process.stderr.isTTY === true;
@@ -111,7 +88,8 @@ export interface LoadCommandResult {
   exitCode: 0 | 1;
 }
 
-export async function loadCommand(scenarioName: string, flags: LoadFlags): Promise<LoadCommandResult> {
+/** `agentperf load <scenario>`: the flags are checked, then the scenario runs under load. */
+export async function run(scenarioName: string, flags: LoadFlags): Promise<LoadCommandResult> {
   // Everything the flags say is checked before anything starts.
   const scenario = await resolveScenario(scenarioName);
   const thresholds = flags.threshold.map(parseThreshold);
@@ -167,3 +145,33 @@ async function writeOutputs(report: LoadReport, encoded: { latency: string; serv
     await writeFileAtomic(flags.hdr, hdrLogText(encoded, { startEpochMs: Date.parse(report.startedAt) + report.warmupMs, measuredMs: report.result.measuredMs }, comment));
   }
 }
+
+export const command = withScenarioOptions(new Command('run'))
+  .description('run a scenario (cache-hit, cache-miss, mixed, http, workflow or a module file) under load')
+  .argument('<scenario>', 'cache-hit | cache-miss | mixed | http | path/to/scenario.ts')
+  .option('--pattern <kind>', 'open-loop arrivals: constant | ramp | spike | step | stages', 'constant')
+  .option('--rate <n>', 'iterations per second (constant; the base rate of spike)')
+  .option('--from <n>', 'ramp: starting rate per second')
+  .option('--to <n>', 'ramp: final rate per second')
+  .option('--spike-rate <n>', 'spike: the rate during the spike')
+  .option('--spike-at <duration>', 'spike: when it starts (default a third of the way in)')
+  .option('--spike-duration <duration>', 'spike: how long it lasts (default a sixth of the run)')
+  .option('--stages <list>', 'step: RATE:DURATION,...; stages: FROM->TO:DURATION or RATE:DURATION,...')
+  .option('--vus <n>', 'closed loop instead: N virtual users, each starting its next iteration when the last ends')
+  .option('--duration <duration>', 'measured duration (constant, ramp, spike, --vus; per level with --scaling)', '30s')
+  .option('--warmup <duration>', 'run first at the starting rate, not recorded', '2s')
+  .option('--iterations <n>', 'stop after this many measured iterations')
+  .option('--max-in-flight <n>', 'open loop: iterations in flight at most; past it arrivals are dropped and counted', '10000')
+  .option('--drain-timeout <duration>', 'how long to wait for iterations in flight at the end', '30s')
+  .option('--target-pid <pid>', 'a local process serving the target, for the resource monitor')
+  .option('--threshold <expr>', "pass/fail criterion, repeatable: 'p95<500ms', 'error_rate<1%', 'throughput>5'", collect, [])
+  .option('--json <file>', 'write the versioned summary as JSON')
+  .option('--csv <file>', 'stream every measured request to a CSV file')
+  .option('--hdr <file>', 'write the latency histograms as an HDR histogram log (see load merge)')
+  .option('--scaling <list>', "closed-loop runs at each concurrency, e.g. 1,10,50,100,1000: throughput, p95, speedup")
+  .option('--no-progress', 'no live progress line on stderr')
+  .action(async (scenario: string, opts) => {
+    const result = await run(scenario, opts);
+    print(result.text);
+    process.exitCode = result.exitCode;
+  });

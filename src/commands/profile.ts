@@ -1,15 +1,14 @@
-import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
-import { UsageError } from '../errors.js';
+import { Command } from 'commander';
+import { resolve } from 'node:path';
 import { resolveScenario } from '../load/scenarios/index.js';
 import type { LoadShape } from '../load/run.js';
 import { rootLogger } from '../logger.js';
-import { detectLeak, type LeakReport } from '../profiling/leak.js';
 import { defaultProfileDir, profileScenario, type ProfileIndex } from '../profiling/profile-run.js';
 import { stagesOf } from '../load/patterns.js';
 import type { AgentTarget } from '../load/scenarios/types.js';
+import { formatProfileIndex } from '../report/profile.js';
+import { parseBytes, parseDurationMs, parseIntegerOption, parseIntervalUs, parseNumberOption } from '../units.js';
+import { parseSeed, parseSettings, print, targetFrom, withScenarioOptions } from './options.js';
 
 export interface ProfileCommandOptions {
   scenario: string;
@@ -28,7 +27,8 @@ export interface ProfileCommandOptions {
   seed: number;
 }
 
-export async function profileCommand(options: ProfileCommandOptions): Promise<{ index: ProfileIndex; dir: string }> {
+/** `agentperf profile`: the scenario under load with the CPU profiler and heap sampler, into profiles/. */
+export async function run(options: ProfileCommandOptions): Promise<{ index: ProfileIndex; dir: string }> {
   const scenario = await resolveScenario(options.scenario);
   // Neither flag: both profilers, the usual first look.
   const cpu = options.cpu || !options.heap;
@@ -53,62 +53,36 @@ export async function profileCommand(options: ProfileCommandOptions): Promise<{ 
   return { index, dir };
 }
 
-export interface LeakCommandOptions {
-  scenario: string;
-  rounds: number;
-  iterationsPerRound: number;
-  warmupRounds: number;
-  concurrency: number;
-  thresholdBytesPerIteration: number;
-  snapshotRounds: number;
-  outDir?: string;
-  settings: Record<string, string>;
-  target: AgentTarget;
-  seed: number;
-}
-
-export async function leakCommand(options: LeakCommandOptions): Promise<LeakReport> {
-  const scenario = await resolveScenario(options.scenario); // bad names fail here, with exit 2
-  const outDir = options.outDir ? resolve(options.outDir) : join(defaultProfileDir(scenario.name), 'leak');
-  return detectLeak({ ...options, outDir });
-}
-
-function binOf(pkg: string, file: string): string {
-  const require = createRequire(import.meta.url);
-  return join(require.resolve(`${pkg}/package.json`), '..', file);
-}
-
-/** Runs a whole-process tool around the user's command, passing its exit code through. */
-function runTool(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, args, { stdio: 'inherit', env });
-    child.once('error', reject);
-    child.once('exit', (code, signal) => resolvePromise(code ?? (signal ? 1 : 0)));
+export const command = withScenarioOptions(new Command('profile'))
+  .description('profile a scenario under load: CPU profile, flamegraph, bottlenecks, heap sampling; into profiles/<scenario>/<time>/')
+  .argument('<scenario>', 'cache-hit | cache-miss | mixed | http | path/to/scenario.ts')
+  .option('--cpu', 'the CPU profile (with --heap: both; neither: both)')
+  .option('--heap', 'the sampling heap profile')
+  .option('--snapshot', 'also a heap snapshot at the end (pauses the process; needs about twice the heap)')
+  .option('--duration <duration>', 'how long to run the scenario', '10s')
+  .option('--warmup <duration>', 'load warmup, left out of the load figures (the profilers run from the end of setup)', '0s')
+  .option('--vus <n>', 'closed-loop virtual users', '10')
+  .option('--rate <n>', 'open loop at this rate instead of --vus')
+  .option('--interval <duration>', 'CPU sampling interval (e.g. 1ms, 100us)', '1ms')
+  .option('--heap-interval <size>', 'heap sampling interval in bytes', '512kb')
+  .option('--out <dir>', 'output directory (default profiles/<scenario>/<timestamp>/)')
+  .option('--json', 'print index.json instead of the tables')
+  .action(async (scenario: string, opts) => {
+    const { index, dir } = await run({
+      scenario,
+      cpu: Boolean(opts.cpu),
+      heap: Boolean(opts.heap),
+      snapshot: Boolean(opts.snapshot),
+      durationMs: parseDurationMs('duration', opts.duration),
+      warmupMs: parseDurationMs('warmup', opts.warmup),
+      vus: parseIntegerOption('vus', opts.vus, 1, 100_000),
+      rate: opts.rate === undefined ? undefined : parseNumberOption('rate', opts.rate, 0.001, 10_000_000),
+      cpuIntervalUs: parseIntervalUs('interval', opts.interval),
+      heapIntervalBytes: parseBytes('heap-interval', opts.heapInterval, 1024, 2 ** 30),
+      outDir: opts.out,
+      settings: parseSettings(opts.set),
+      target: targetFrom(opts.target),
+      seed: parseSeed(opts.seed),
+    });
+    print(opts.json ? JSON.stringify(index, null, 2) : formatProfileIndex(index, dir));
   });
-}
-
-function checkCommand(command: readonly string[]): void {
-  if (command.length === 0) throw new UsageError('command', 'give the command to profile after --, e.g. agentperf flame -- node server.js');
-}
-
-/** `agentperf flame -- <command>`: 0x around any Node command; the flamegraph lands under profiles/. */
-export async function flameCommand(command: string[], outDir?: string): Promise<{ exitCode: number; dir: string }> {
-  checkCommand(command);
-  const dir = outDir ? resolve(outDir) : defaultProfileDir('flame');
-  await mkdir(dir, { recursive: true });
-  const exitCode = await runTool([binOf('0x', 'cmd.js'), '--output-dir', dir, '--', ...command], process.env);
-  return { exitCode, dir };
-}
-
-/**
- * `agentperf doctor -- <command>`: clinic doctor. NO_INSIGHT=1 because without it clinic asks
- * for consent on a terminal and silently exits when there is none. Works on Node 20; known
- * broken upstream on Node 21.7 and later, where the in-process profilers are the way.
- */
-export async function doctorCommand(command: string[], outDir?: string): Promise<{ exitCode: number; dir: string }> {
-  checkCommand(command);
-  const dir = outDir ? resolve(outDir) : defaultProfileDir('doctor');
-  await mkdir(dir, { recursive: true });
-  const exitCode = await runTool([binOf('clinic', 'bin.js'), 'doctor', '--open=false', '--dest', dir, '--', ...command], { ...process.env, NO_INSIGHT: '1' });
-  return { exitCode, dir };
-}

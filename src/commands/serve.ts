@@ -1,19 +1,30 @@
+import { Command } from 'commander';
 import type { AddressInfo } from 'node:net';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { startInstrumentation } from '../../instrumentation/start.js';
 import { loadAgents } from '../config/agents.js';
+import { STANDARD_LATENCY } from '../load/scenarios/agent.js';
 import { rootLogger } from '../logger.js';
-import { openAgentStack, type AgentStackOptions } from '../runtime/agent-stack.js';
 import { buildServer } from '../server/app.js';
+import { openStack, providerFor } from '../stack.js';
+import { parseBytes, parseIntegerOption } from '../units.js';
 import { orchestratorRunner } from '../workflow/execute.js';
 import { WorkflowService } from '../workflow/service.js';
+import { parseSeed, print, untilInterrupted } from './options.js';
 
-/** Where to listen and what to serve; the rest configures the agent stack. */
-export interface ServeOptions extends Omit<AgentStackOptions, 'agents' | 'logger'> {
+/** Where to listen, what to serve, and the agent stack behind it. */
+export interface ServeOptions {
   host: string;
   port: number;
   agentsFile?: string;
   bodyLimitBytes: number;
+  /** Simulator latency and faults specs (see parseLatency, parseFaults). */
+  latency: string;
+  faults?: string;
+  seed: number;
+  live?: boolean;
+  maxConcurrent: number;
+  maxQueued: number;
 }
 
 export interface RunningServer {
@@ -25,12 +36,20 @@ export interface RunningServer {
  * `agentperf serve`: the orchestrator (on the simulator, or the API with --live) behind a
  * fastify app, instrumented, with /metrics served by the same app.
  */
-export async function startServe(options: ServeOptions): Promise<RunningServer> {
+export async function run(options: ServeOptions): Promise<RunningServer> {
   const log = rootLogger.child({ component: 'serve' });
   const agents = await loadAgents(options.agentsFile);
   const instrumentation = await startInstrumentation({ prometheus: false, logger: log });
-  const stack = await openAgentStack({ agents, latency: options.latency, faults: options.faults, seed: options.seed, live: options.live, maxConcurrent: options.maxConcurrent, maxQueued: options.maxQueued, logger: log });
-  instrumentation.observeCache(stack.cache);
+  const stack = await openStack({
+    agents,
+    provider: providerFor(options.live, { latency: options.latency, faults: options.faults, seed: options.seed, latencyFrom: 'request' }),
+    orchestrator: { maxConcurrent: options.maxConcurrent, maxQueued: options.maxQueued },
+    instrumentation,
+    logger: log,
+  }).catch(async (error: unknown) => {
+    await instrumentation.stop();
+    throw error;
+  });
   const exporter = instrumentation.metricReader as PrometheusExporter;
   const app = buildServer({
     orchestrator: stack.orchestrator,
@@ -60,3 +79,33 @@ export async function startServe(options: ServeOptions): Promise<RunningServer> 
     },
   };
 }
+
+export const command = new Command('serve')
+  .description('serve the agents over HTTP (POST /v1/agents/:agent/execute, GET /healthz, /stats, /metrics)')
+  .option('--host <host>', 'address to bind', '127.0.0.1')
+  .option('--port <n>', 'port to listen on (0: any free port)', '8080')
+  .option('--agents <file>', 'agents config file (default: the shipped agents.json)')
+  .option('--latency <spec>', 'simulator latency: fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN,P99 [+MS/token]', STANDARD_LATENCY)
+  .option('--faults <spec>', 'simulator faults: TYPE:RATE,...', '')
+  .option('--seed <n>', 'simulator seed', '1')
+  .option('--max-concurrent <n>', 'upstream calls in flight at once', '100')
+  .option('--max-queued <n>', 'calls waiting for a slot; past it 503', '10000')
+  .option('--body-limit <size>', 'largest request body (bytes, or 64kb, 1mb)', '1mb')
+  .option('--live', 'call the real API (needs ANTHROPIC_API_KEY)')
+  .action(async (opts) => {
+    const server = await run({
+      host: opts.host,
+      port: parseIntegerOption('port', opts.port, 0, 65_535),
+      agentsFile: opts.agents,
+      latency: opts.latency,
+      faults: opts.faults || undefined,
+      seed: parseSeed(opts.seed),
+      live: opts.live,
+      maxConcurrent: parseIntegerOption('max-concurrent', opts.maxConcurrent, 1, 100_000),
+      maxQueued: parseIntegerOption('max-queued', opts.maxQueued, 0, 10_000_000),
+      bodyLimitBytes: parseBytes('body-limit', opts.bodyLimit, 64, 64 * 1024 * 1024),
+    });
+    print(`agentperf serve listening on ${server.url} (POST /v1/agents/:agent/execute, GET /healthz, /stats, /metrics)`);
+    await untilInterrupted();
+    await server.close();
+  });

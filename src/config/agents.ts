@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
 import { MODELS, MODEL_IDS } from './models.js';
+import { parseConfig, readJsonFile } from './read.js';
 
 export const AGENT_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -45,37 +44,10 @@ const agentsFileSchema = z
     });
   });
 
-/** Turns the first zod issue into "agents[2].maxTokens must be ..., got -5". */
-export function describeIssue(error: z.ZodError, input: unknown, subject = 'the file'): { field: string; message: string } {
-  const issue = error.issues[0]!;
-  const field = issue.path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), '');
-  let got: unknown = input;
-  for (const part of issue.path) got = got == null ? undefined : (got as Record<PropertyKey, unknown>)[part as PropertyKey];
-  const shown = got === undefined ? 'nothing' : JSON.stringify(got)?.slice(0, 80);
-  return { field: field || '(root)', message: `${field || subject} ${issue.message}, got ${shown}` };
-}
-
 export function parseAgents(input: unknown, file?: string): AgentConfig[] {
-  const parsed = agentsFileSchema.safeParse(input);
-  if (!parsed.success) {
-    const { field, message } = describeIssue(parsed.error, input);
-    throw new ConfigError(field, message, file);
-  }
-  return parsed.data.agents;
+  return parseConfig(input, agentsFileSchema, file).agents;
 }
 
 export async function loadAgents(file: string = DEFAULT_AGENTS_FILE): Promise<AgentConfig[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError('agents', `cannot read the agents file (${(error as NodeJS.ErrnoException).code ?? 'error'})`, file);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError('agents', `must be valid JSON (${(error as Error).message})`, file);
-  }
-  return parseAgents(json, file);
+  return parseAgents(await readJsonFile(file, 'agents'), file);
 }

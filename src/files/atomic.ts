@@ -1,7 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { AgentperfError } from '../errors.js';
+import { AgentperfError, ErrorCode } from '../errors.js';
 
 const tempFor = (file: string) => `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
@@ -14,7 +14,7 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
     await rename(temp, file);
   } catch (error) {
     await rm(temp, { force: true });
-    throw new AgentperfError('AP_ERR_WRITE', `could not write ${file}: ${(error as Error).message}`, { cause: error });
+    throw new AgentperfError(ErrorCode.WRITE, `could not write ${file}: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -38,7 +38,7 @@ export class StreamedFile {
     const sink = new StreamedFile(file);
     await new Promise<void>((resolve, reject) => {
       sink.stream.once('open', () => resolve());
-      sink.stream.once('error', (error) => reject(new AgentperfError('AP_ERR_WRITE', `could not write ${file}: ${error.message}`, { cause: error })));
+      sink.stream.once('error', (error) => reject(new AgentperfError(ErrorCode.WRITE, `could not write ${file}: ${error.message}`, { cause: error })));
     });
     return sink;
   }
@@ -51,7 +51,7 @@ export class StreamedFile {
     await new Promise<void>((resolve) => this.stream.end(resolve));
     if (this.failure) {
       await rm(this.temp, { force: true });
-      throw new AgentperfError('AP_ERR_WRITE', `could not write ${this.file}: ${this.failure.message}`, { cause: this.failure });
+      throw new AgentperfError(ErrorCode.WRITE, `could not write ${this.file}: ${this.failure.message}`, { cause: this.failure });
     }
     await rename(this.temp, this.file);
   }

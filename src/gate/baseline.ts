@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { AgentperfError } from '../errors.js';
+import { AgentperfError, ErrorCode } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import type { FunctionCost } from '../profiling/analyze.js';
 import type { BlockResult, BlockSpec } from './block.js';
@@ -52,10 +52,16 @@ export async function listBaselines(dir: string): Promise<Baseline[]> {
 export class FingerprintMismatchError extends AgentperfError {
   constructor(scenario: string, differences: string[]) {
     super(
-      'AP_ERR_BASELINE_FINGERPRINT',
+      ErrorCode.BASELINE_FINGERPRINT,
       `no baseline for scenario ${scenario} on this machine and software; the stored one differs in ${differences.join('; ')}. Baselines are never compared across fingerprints: run \`agentperf baseline update\` here, or use the paired mode, \`agentperf gate --against <git-ref>\`, which measures both sides on this machine`,
       { exitCode: 2 },
     );
+  }
+}
+
+export class NoBaselineError extends AgentperfError {
+  constructor(scenario: string, dir: string) {
+    super(ErrorCode.NO_BASELINE, `no baseline for scenario ${scenario} in ${dir}: run \`agentperf baseline update --scenario ${scenario}\` first, or use \`agentperf gate --against <git-ref>\``, { exitCode: 2 });
   }
 }
 
@@ -65,5 +71,5 @@ export async function findBaseline(dir: string, scenario: string, fingerprint: F
   const match = all.find((b) => fingerprintId(b.fingerprint) === fingerprintId(fingerprint));
   if (match) return match;
   if (all.length > 0) throw new FingerprintMismatchError(scenario, fingerprintDifferences(all[0]!.fingerprint, fingerprint));
-  throw new AgentperfError('AP_ERR_NO_BASELINE', `no baseline for scenario ${scenario} in ${dir}: run \`agentperf baseline update --scenario ${scenario}\` first, or use \`agentperf gate --against <git-ref>\``, { exitCode: 2 });
+  throw new NoBaselineError(scenario, dir);
 }

@@ -2,6 +2,7 @@ import { runNodeForJson } from '../runtime/json-child.js';
 import { runLoadTest } from '../load/run.js';
 import { resolveScenario } from '../load/scenarios/index.js';
 import { rootLogger } from '../logger.js';
+import { ErrorCode } from '../errors.js';
 
 /** One gate block: a scenario run closed-loop in a fresh process, after a warmup. */
 export interface BlockSpec {
@@ -65,5 +66,5 @@ export async function runBlockHere(spec: BlockSpec): Promise<BlockResult> {
  * worktree of another git ref), through its `gate block` command.
  */
 export function runBlockProcess(root: string, spec: BlockSpec): Promise<BlockResult> {
-  return runNodeForJson<BlockResult>(['--expose-gc', `${root}/bin/agentperf.js`, 'gate', 'block', JSON.stringify(spec)], { cwd: root, code: 'AP_ERR_GATE_BLOCK', what: `a gate block (${root})` });
+  return runNodeForJson<BlockResult>(['--expose-gc', `${root}/bin/agentperf.js`, 'gate', 'block', JSON.stringify(spec)], { cwd: root, code: ErrorCode.GATE_BLOCK, what: `a gate block (${root})` });
 }

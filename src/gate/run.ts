@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { AgentperfError } from '../errors.js';
+import { AgentperfError, ErrorCode } from '../errors.js';
 import { resolveScenario } from '../load/scenarios/index.js';
 import { rootLogger } from '../logger.js';
 import { findBottlenecks, type FunctionCost } from '../profiling/analyze.js';
@@ -14,7 +14,7 @@ import { mulberry32 } from '../random.js';
 import { findBaseline, writeBaseline, type Baseline } from './baseline.js';
 import { runBlockProcess, type BlockResult, type BlockSpec } from './block.js';
 import { currentFingerprint } from './fingerprint.js';
-import type { GatePolicy } from './policy.js';
+import type { GatePolicy } from '../config/policy.js';
 import { judge, type Judgement, type Verdict } from './verdict.js';
 
 const run = promisify(execFile);
@@ -186,7 +186,7 @@ export async function checkoutRef(ref: string, progress: Progress): Promise<{ ro
   try {
     await run('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: HERE });
   } catch {
-    throw new AgentperfError('AP_ERR_GIT_REF', `--against ${JSON.stringify(ref)} is not a commit in this repository`, { exitCode: 2 });
+    throw new AgentperfError(ErrorCode.GIT_REF, `--against ${JSON.stringify(ref)} is not a commit in this repository`, { exitCode: 2 });
   }
   const root = join(await mkdtemp(join(tmpdir(), 'agentperf-gate-')), 'baseline');
   await run('git', ['worktree', 'add', '--detach', root, ref], { cwd: HERE });
@@ -199,7 +199,7 @@ export async function checkoutRef(ref: string, progress: Progress): Promise<{ ro
     await run('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: root, maxBuffer: 64 * 1024 * 1024 });
   } catch (error) {
     await remove();
-    throw new AgentperfError('AP_ERR_GIT_REF', `could not install ${ref}'s dependencies: ${(error as Error).message.split('\n')[0]}`);
+    throw new AgentperfError(ErrorCode.GIT_REF, `could not install ${ref}'s dependencies: ${(error as Error).message.split('\n')[0]}`);
   }
   return { root, remove };
 }

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_POLICY, type GatePolicy } from './policy.js';
+import { DEFAULT_POLICY, type GatePolicy } from '../config/policy.js';
 import { gateAgainstBaselines, gatePaired, HERE, updateBaseline } from './run.js';
 import type { Verdict } from './verdict.js';
 

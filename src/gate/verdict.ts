@@ -1,7 +1,7 @@
 import { median } from '../stats/percentiles.js';
 import { holm, pairedRatio, poissonUpperTail, unpairedRatio, wilsonUpper, type RatioEstimate } from './stats.js';
 import type { BlockResult } from './block.js';
-import type { GatePolicy, MetricName } from './policy.js';
+import type { GatePolicy, MetricName } from '../config/policy.js';
 
 export type Verdict = 'PASS' | 'FAIL' | 'INCONCLUSIVE';
 

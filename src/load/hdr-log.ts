@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import * as hdr from 'hdr-histogram-js';
-import { ValidationError } from '../errors.js';
+import { ErrorCode, ValidationError } from '../errors.js';
 import { buildMicrosecondHistogram, snapshotOf, type PercentileSnapshot } from '../stats/hdr.js';
 
 /** The tags a load run's histograms carry in HDR logs. Values are microseconds. */
@@ -36,7 +36,7 @@ export interface MergedHdr {
 
 /** Adds up, tag by tag, every interval of every log: the latency of several generators as one. */
 export async function mergeHdrLogs(files: readonly string[]): Promise<MergedHdr> {
-  if (files.length === 0) throw new ValidationError('AP_ERR_USAGE', 'files', 'load merge needs at least one HDR log file');
+  if (files.length === 0) throw new ValidationError(ErrorCode.USAGE, 'files', 'load merge needs at least one HDR log file');
   const merged = { latency: buildMicrosecondHistogram(), serviceTime: buildMicrosecondHistogram() };
   let intervals = 0;
   try {
@@ -45,13 +45,13 @@ export async function mergeHdrLogs(files: readonly string[]): Promise<MergedHdr>
       try {
         text = await readFile(file, 'utf8');
       } catch (error) {
-        throw new ValidationError('AP_ERR_HDR_LOG', 'files', `cannot read HDR log ${file}: ${(error as Error).message}`);
+        throw new ValidationError(ErrorCode.HDR_LOG, 'files', `cannot read HDR log ${file}: ${(error as Error).message}`);
       }
       let reader: hdr.HistogramLogReader;
       try {
         reader = new hdr.HistogramLogReader(text, 32, true);
       } catch (error) {
-        throw new ValidationError('AP_ERR_HDR_LOG', 'files', `${file} is not an HDR histogram log: ${(error as Error).message}`);
+        throw new ValidationError(ErrorCode.HDR_LOG, 'files', `${file} is not an HDR histogram log: ${(error as Error).message}`);
       }
       let found = 0;
       for (;;) {
@@ -59,7 +59,7 @@ export async function mergeHdrLogs(files: readonly string[]): Promise<MergedHdr>
         try {
           histogram = reader.nextIntervalHistogram();
         } catch (error) {
-          throw new ValidationError('AP_ERR_HDR_LOG', 'files', `${file} has a histogram that does not decode: ${(error as Error).message}`);
+          throw new ValidationError(ErrorCode.HDR_LOG, 'files', `${file} has a histogram that does not decode: ${(error as Error).message}`);
         }
         if (!histogram) break;
         const into = histogram.tag === HDR_TAGS.serviceTime ? merged.serviceTime : histogram.tag === HDR_TAGS.latency ? merged.latency : undefined;
@@ -69,7 +69,7 @@ export async function mergeHdrLogs(files: readonly string[]): Promise<MergedHdr>
         }
         histogram.destroy();
       }
-      if (found === 0) throw new ValidationError('AP_ERR_HDR_LOG', 'files', `${file} holds no interval tagged ${HDR_TAGS.latency} or ${HDR_TAGS.serviceTime}: not an agentperf load log`);
+      if (found === 0) throw new ValidationError(ErrorCode.HDR_LOG, 'files', `${file} holds no interval tagged ${HDR_TAGS.latency} or ${HDR_TAGS.serviceTime}: not an agentperf load log`);
       intervals += found;
     }
     return { files: files.length, intervals, latency: snapshotOf(merged.latency), serviceTime: snapshotOf(merged.serviceTime) };

@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors.js';
+import { ErrorCode, ValidationError } from '../errors.js';
 
 /**
  * k6-style pass/fail criteria: `p95<500ms`, `error_rate<1%`, `throughput>5`. Latency metrics
@@ -21,7 +21,7 @@ const TIME_UNITS: Record<string, number> = { us: 0.001, µs: 0.001, ms: 1, s: 10
 
 export class ThresholdError extends ValidationError {
   constructor(expression: string, rule: string) {
-    super('AP_ERR_THRESHOLD', 'threshold', `threshold ${JSON.stringify(expression)}: ${rule}`);
+    super(ErrorCode.THRESHOLD, 'threshold', `threshold ${JSON.stringify(expression)}: ${rule}`);
   }
 }
 

@@ -7,7 +7,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { agentChannel, attemptChannel, circuitChannel, memoryHitChannel, retryChannel, traced, type AgentCallMessage } from '../diagnostics.js';
 import { AbortedError, ClosedError, errorType, TimeoutError, UnknownAgentError, UnknownModelError } from '../errors.js';
 import { logFieldsFor, rootLogger, type Logger } from '../logger.js';
-import { inputTokensOf } from '../providers/simulator/respond.js';
+import { inputTokensOf } from '../providers/tokens.js';
 import type { MessageParams, MessagesProvider, ProviderResult } from '../providers/types.js';
 import { CircuitBreaker, DEFAULT_CIRCUIT_OPTIONS, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.js';
 import { Coalescer, type Flight } from './coalescer.js';

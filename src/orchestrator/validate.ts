@@ -1,6 +1,6 @@
 import { AGENT_NAME_PATTERN } from '../config/agents.js';
 import type { ModelInfo } from '../config/models.js';
-import { ControlCharacterError, EmptyTaskError, InvalidAgentNameError, ParameterRangeError, TaskTooLongError, ValidationError } from '../errors.js';
+import { ControlCharacterError, EmptyTaskError, ErrorCode, InvalidAgentNameError, ParameterRangeError, TaskTooLongError, ValidationError } from '../errors.js';
 
 export const MAX_TASK_CHARS = 100_000;
 
@@ -15,7 +15,7 @@ export function validateAgentName(name: unknown): asserts name is string {
 }
 
 export function validateTask(task: unknown): asserts task is string {
-  if (typeof task !== 'string') throw new ValidationError('AP_ERR_TASK_TYPE', 'task', `task must be a string, got ${typeof task}`);
+  if (typeof task !== 'string') throw new ValidationError(ErrorCode.TASK_TYPE, 'task', `task must be a string, got ${typeof task}`);
   if (task.length > MAX_TASK_CHARS) throw new TaskTooLongError(task.length, MAX_TASK_CHARS);
   if (!NOT_WHITE_SPACE.test(task)) throw new EmptyTaskError();
   const found = FORBIDDEN_CONTROL.exec(task);
@@ -25,7 +25,7 @@ export function validateTask(task: unknown): asserts task is string {
 export function validateTemperature(value: unknown, model: ModelInfo): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) throw new ParameterRangeError('temperature', 'a number from 0 to 1', value);
   if (!model.acceptsTemperature) {
-    throw new ValidationError('AP_ERR_PARAM_UNSUPPORTED', 'temperature', `temperature must be left out for ${model.id}: the API rejects it for this model (deprecated since Opus 4.7 and the 5 generation)`);
+    throw new ValidationError(ErrorCode.PARAM_UNSUPPORTED, 'temperature', `temperature must be left out for ${model.id}: the API rejects it for this model (deprecated since Opus 4.7 and the 5 generation)`);
   }
   return value;
 }

@@ -1,26 +1,26 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
-import type { PercentileSnapshot } from '../../instrumentation/hdr-registry.js';
 import { startInstrumentation } from '../../instrumentation/start.js';
-import { AgentperfError } from '../errors.js';
-import { fingerprintId, currentFingerprint, type Fingerprint } from '../gate/fingerprint.js';
-import { DEFAULT_POLICY, type GatePolicy } from '../gate/policy.js';
-import { gateAgainstBaselines, HERE, overheadBlocks, specFor, type GateResult, type OverheadBlocks } from '../gate/run.js';
-import { judgeOverhead, type MetricVerdict } from '../gate/verdict.js';
-import { runLoadTest, type LoadReport } from '../load/run.js';
-import type { SeriesPoint } from '../load/engine.js';
+import { AgentperfError, ErrorCode } from '../errors.js';
+import { FingerprintMismatchError, NoBaselineError } from '../gate/baseline.js';
+import { fingerprintId, currentFingerprint } from '../gate/fingerprint.js';
+import type { GatePolicy } from '../config/policy.js';
+import { gateAgainstBaselines, HERE, overheadBlocks, specFor } from '../gate/run.js';
+import { judgeOverhead } from '../gate/verdict.js';
+import { runLoadTest } from '../load/run.js';
 import { resolveScenario } from '../load/scenarios/index.js';
 import { rootLogger } from '../logger.js';
-import { findBottlenecks, type Bottlenecks } from '../profiling/analyze.js';
+import { findBottlenecks } from '../profiling/analyze.js';
 import { CpuProfiler } from '../profiling/cpu.js';
-import { detectLeak, type LeakReport } from '../profiling/leak.js';
+import { detectLeak } from '../profiling/leak.js';
 import { renderFlamegraph } from '../profiling/profile-run.js';
 import { mulberry32 } from '../random.js';
-import { CacheTimeline, hitRate, type CacheCounts } from './cache-timeline.js';
+import { CacheTimeline, hitRate } from './cache-timeline.js';
 import { phaseWindows, type Phase } from './plan.js';
+import { DISTRIBUTION_PERCENTILES, RUN_SCHEMA, type RunRecord, type Verdict } from './record.js';
 
-export const RUN_SCHEMA = 'agentperf.run/v1';
+export { RUN_SCHEMA, type RunRecord } from './record.js';
 
 export interface PipelineOptions {
   scenario: string;
@@ -41,48 +41,6 @@ export interface PipelineOptions {
   /** The command line that reproduces this run, for the report. */
   command: string;
 }
-
-export type Verdict = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'NO BASELINE' | 'NOT GATED';
-
-/** The JSON record of one run (`run.json`): everything the reports are rendered from. */
-export interface RunRecord {
-  schema: typeof RUN_SCHEMA;
-  startedAt: string;
-  elapsedMs: number;
-  command: string;
-  fingerprint: Fingerprint;
-  fingerprintId: string;
-  scenario: string;
-  settings: Record<string, string>;
-  target: string;
-  metricsUrl: string | undefined;
-  phases: ReturnType<typeof phaseWindows>;
-  load: Omit<LoadReport['result'], 'series'> & { generator: LoadReport['generator'] };
-  series: Array<SeriesPoint & { cache: CacheCounts }>;
-  /** Latency by percentile, HDR style: `percentiles[i]` of the corrected and the service-time histogram, in ms. */
-  distribution: { percentiles: number[]; latencyMs: number[]; serviceMs: number[] };
-  cache: { totals: CacheCounts; hitRate: number | undefined };
-  /** The instrumentation's in-process HDR histograms over the load (ms): agent calls, queue wait, cache gets by tier. */
-  hdr: Record<'agentLatency' | 'queueWait' | 'cacheGetMemory' | 'cacheGetDisk', PercentileSnapshot>;
-  profile: { phase: string; cpuprofile: string; flamegraph?: string; flamegraphError?: string; bottlenecks: Bottlenecks };
-  leak: Pick<LeakReport, 'verdict' | 'note' | 'slope' | 'thresholdBytesPerIteration' | 'points' | 'leakedClasses'> & { rounds: number; iterationsPerRound: number };
-  overhead: MetricVerdict & Pick<OverheadBlocks, 'plain' | 'instrumented'>;
-  gate: { status: 'judged'; result: GateResult } | { status: 'no-baseline'; message: string } | { status: 'skipped' };
-  verdict: Verdict;
-  /** What the command exits with: 1 on FAIL, else 0. */
-  exitCode: 0 | 1;
-}
-
-/** The instrumentation's HDR histograms in the record, and how the reports name them. */
-export const HDR_ROWS = [
-  ['agentLatency', 'HDR agent calls'],
-  ['queueWait', 'HDR queue wait'],
-  ['cacheGetMemory', 'HDR cache gets (memory)'],
-  ['cacheGetDisk', 'HDR cache gets (disk)'],
-] as const;
-
-/** The percentiles the distribution is drawn at: dense where HDR plots look (the tail). */
-export const DISTRIBUTION_PERCENTILES = [0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 97.5, 98, 98.5, 99, 99.25, 99.5, 99.75, 99.9, 99.95, 99.99, 100];
 
 function percentileCurve(encoded: string): number[] {
   const histogram = hdr.decodeFromCompressedBase64(encoded, 32, true);
@@ -159,7 +117,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
     }
     if (profileState === 'running') profiling = profiling.then(() => profiler.stop());
     const cpuProfile = (await profiling) as Awaited<ReturnType<CpuProfiler['stop']>> | undefined;
-    if (!cpuProfile || typeof cpuProfile !== 'object' || !('nodes' in cpuProfile)) throw new AgentperfError('AP_ERR_PROFILE', `the steady phase (${steady.startS}-${steady.endS} s) was never reached: the load ended after ${series.length} s`);
+    if (!cpuProfile || typeof cpuProfile !== 'object' || !('nodes' in cpuProfile)) throw new AgentperfError(ErrorCode.PROFILE, `the steady phase (${steady.startS}-${steady.endS} s) was never reached: the load ended after ${series.length} s`);
     const cpuprofile = join(options.outDir, 'steady.cpuprofile');
     await writeFile(cpuprofile, JSON.stringify(cpuProfile));
     progress(`[3/6] CPU profile of the steady phase: ${cpuprofile}; rendering its flamegraph`);
@@ -220,7 +178,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
     try {
       gate = { status: 'judged', result: await gateAgainstBaselines(options.baselineDir, { ...policy, scenarios: [gated] }, progress, [options.scenario], blocks) };
     } catch (error) {
-      if (!(error instanceof AgentperfError) || !['AP_ERR_NO_BASELINE', 'AP_ERR_BASELINE_FINGERPRINT'].includes(error.code)) throw error;
+      if (!(error instanceof NoBaselineError || error instanceof FingerprintMismatchError)) throw error;
       gate = { status: 'no-baseline', message: error.message };
       progress(`  no baseline to compare with: ${gate.message}`);
     }

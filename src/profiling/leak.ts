@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { AgentperfError } from '../errors.js';
+import { AgentperfError, ErrorCode } from '../errors.js';
 import { theilSen, type SlopeEstimate } from '../stats/theil-sen.js';
 import type { ParentMessage, ProbeMessage, ProbeSpec } from './leak-probe.js';
 import { ENGINE_CLASSES, findLeakedClasses, programBytes, readHeapSnapshot, type LeakedClass } from './snapshot-diff.js';
@@ -77,7 +77,7 @@ export async function detectLeak(options: LeakOptions): Promise<LeakReport> {
     child.on('message', (raw) => {
       const message = raw as ProbeMessage;
       if (message.type === 'round') points.push({ iterations: message.iterations, heapUsed: message.heapUsed });
-      else if (message.type === 'failed') reject(new AgentperfError('AP_ERR_LEAK_PROBE', `the leak probe failed: ${message.message}`));
+      else if (message.type === 'failed') reject(new AgentperfError(ErrorCode.LEAK_PROBE, `the leak probe failed: ${message.message}`));
       else if (message.type === 'measured') {
         errors = message.errors;
         const slope = theilSen(points.map((p) => p.iterations), points.map((p) => p.heapUsed));
@@ -93,7 +93,7 @@ export async function detectLeak(options: LeakOptions): Promise<LeakReport> {
     });
     child.once('exit', (code) => {
       if (code === 0 && report) resolve();
-      else reject(new AgentperfError('AP_ERR_LEAK_PROBE', `the leak probe exited with ${code}${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`));
+      else reject(new AgentperfError(ErrorCode.LEAK_PROBE, `the leak probe exited with ${code}${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`));
     });
   });
   await finished;

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { AgentperfError } from '../errors.js';
+import { AgentperfError, ErrorCode } from '../errors.js';
 import { runLoadTest, type LoadReport, type LoadShape } from '../load/run.js';
 import type { Scenario, ScenarioContext } from '../load/scenarios/types.js';
 import { findBottlenecks, foldedStacks, type Bottlenecks } from './analyze.js';
 import { CpuProfiler } from './cpu.js';
+import { dependencyFile } from './tools.js';
 import { HeapSampler, topAllocationSites, writeHeapSnapshot, type AllocationSite } from './heap.js';
 
 export interface ProfileOptions {
@@ -50,14 +50,13 @@ export function defaultProfileDir(scenario: string, at = new Date()): string {
 
 /** Renders a `.cpuprofile` as 0x's flamegraph HTML, next to it (`flamegraph.html`). */
 export async function renderFlamegraph(cpuprofile: string): Promise<string> {
-  const require = createRequire(import.meta.url);
-  const cli = join(require.resolve('0x/package.json'), '..', 'cmd.js');
+  const cli = dependencyFile('0x', 'cmd.js');
   await new Promise<void>((resolvePromise, reject) => {
     const child = spawn(process.execPath, [cli, '--visualize-cpu-profile', cpuprofile, '--name', 'flamegraph'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolvePromise() : reject(new AgentperfError('AP_ERR_FLAMEGRAPH', `0x could not render ${cpuprofile} (exit ${code}): ${err.slice(-300)}`))));
+    child.once('exit', (code) => (code === 0 ? resolvePromise() : reject(new AgentperfError(ErrorCode.FLAMEGRAPH, `0x could not render ${cpuprofile} (exit ${code}): ${err.slice(-300)}`))));
   });
   return join(cpuprofile, '..', 'flamegraph.html');
 }
@@ -70,7 +69,7 @@ export async function renderFlamegraph(cpuprofile: string): Promise<string> {
 export async function profileScenario(options: ProfileOptions): Promise<ProfileIndex> {
   const dir = options.outDir;
   await mkdir(dir, { recursive: true });
-  if ((await readdir(dir)).length > 0) throw new AgentperfError('AP_ERR_OUT_DIR', `output directory ${dir} must be empty`, { exitCode: 2 });
+  if ((await readdir(dir)).length > 0) throw new AgentperfError(ErrorCode.OUT_DIR, `output directory ${dir} must be empty`, { exitCode: 2 });
   try {
     const cpu = options.cpu ? new CpuProfiler() : undefined;
     const heap = options.heap ? new HeapSampler() : undefined;

@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { formatMs, formatSignedPct } from './load.js';
-import { HDR_ROWS, type RunRecord } from '../pipeline/pipeline.js';
+import { HDR_ROWS, type RunRecord } from '../pipeline/record.js';
 
-const require = createRequire(import.meta.url);
-// uPlot (MIT, ~50 KB) draws the charts; inlined so the report opens with no network.
-const UPLOT_JS = readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8');
-const UPLOT_CSS = readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8');
+/** uPlot (MIT, ~50 KB) draws the charts: its script and stylesheet, inlined so the report opens with no network. The caller reads them; this module only formats. */
+export interface UplotAssets {
+  js: string;
+  css: string;
+}
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 /** JSON inside a <script> element: `</script>` and friends must not end it early. */
@@ -34,7 +33,7 @@ function gateSection(run: RunRecord): string {
  * and its CSS inlined, charts drawn on load. Nothing is fetched; the flamegraph is a link to
  * the file beside it.
  */
-export function renderRunHtml(run: RunRecord): string {
+export function renderRunHtml(run: RunRecord, uplot: UplotAssets): string {
   const { load } = run;
   const title = `agentperf run: ${run.scenario}, ${run.startedAt}`;
   const summary = [
@@ -66,7 +65,7 @@ export function renderRunHtml(run: RunRecord): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
-<style>${UPLOT_CSS}
+<style>${uplot.css}
 body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1100px; padding: 16px 24px; color: #1d1d1f; }
 h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; } h3 { font-size: 15px; }
 table { border-collapse: collapse; margin: 8px 0; } th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; } th { background: #f5f5f7; }
@@ -75,7 +74,7 @@ code { font-size: 12px; } .chart { margin: 8px 0 16px; min-height: 320px; }
 .pass { background: #d7f5dd; color: #135c22; } .fail { background: #fbd5d5; color: #8a1111; } .warn { background: #fdf0c4; color: #6b5000; } .muted { background: #eee; color: #555; }
 .note { color: #555; }
 </style>
-<script>${UPLOT_JS}</script>
+<script>${uplot.js}</script>
 </head>
 <body>
 <h1>${escapeHtml(title)}</h1>

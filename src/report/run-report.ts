@@ -1,10 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ValidationError } from '../errors.js';
-import { writeFileAtomic } from '../files/atomic.js';
 import { formatMs, formatSignedPct } from './load.js';
-import { HDR_ROWS, RUN_SCHEMA, type RunRecord } from '../pipeline/pipeline.js';
-import { renderRunHtml } from './run-html.js';
+import { HDR_ROWS, type RunRecord } from '../pipeline/record.js';
+import type { RunFiles } from '../pipeline/run-files.js';
 
 
 
@@ -105,38 +102,4 @@ export function renderRunMarkdown(run: RunRecord): string {
     '',
   );
   return lines.join('\n');
-}
-
-export interface RunFiles {
-  dir: string;
-  json: string;
-  html: string;
-  markdown: string;
-}
-
-/** Writes run.json (unless re-rendering from it), report.html and report.md into `dir`, each atomically. */
-export async function writeRunReports(run: RunRecord, dir: string, { json = true } = {}): Promise<RunFiles> {
-  const files = { dir, json: join(dir, 'run.json'), html: join(dir, 'report.html'), markdown: join(dir, 'report.md') };
-  if (json) await writeFileAtomic(files.json, `${JSON.stringify(run, null, 2)}\n`);
-  await writeFileAtomic(files.html, renderRunHtml(run));
-  await writeFileAtomic(files.markdown, renderRunMarkdown(run));
-  return files;
-}
-
-/** Reads a run.json back (for `agentperf report`), refusing anything that is not one. */
-export async function readRunRecord(file: string): Promise<RunRecord> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    throw new ValidationError('AP_ERR_RUN_RECORD', 'file', `${file}: cannot read it as JSON: ${(error as Error).message}`);
-  }
-  const record = raw as Partial<RunRecord> | null;
-  if (!record || typeof record !== 'object' || record.schema !== RUN_SCHEMA) {
-    throw new ValidationError('AP_ERR_RUN_RECORD', 'schema', `${file}: schema must be "${RUN_SCHEMA}" (a run.json written by agentperf run), got ${JSON.stringify((record as { schema?: unknown } | null)?.schema ?? null)}`);
-  }
-  for (const field of ['series', 'distribution', 'load', 'phases', 'hdr', 'cache', 'profile', 'leak', 'overhead', 'gate'] as const) {
-    if (record[field] === undefined) throw new ValidationError('AP_ERR_RUN_RECORD', field, `${file}: ${field} is missing; the record is incomplete`);
-  }
-  return record as RunRecord;
 }

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { AgentperfError } from '../errors.js';
+import { AgentperfError, type ErrorCode } from '../errors.js';
 
 /**
  * Runs `node <args>` in a fresh process (how benchmark and gate blocks are measured) and
  * parses the last line it prints as JSON. A non-zero exit, or no JSON, rejects with `code`
  * and the tail of the child's stderr.
  */
-export function runNodeForJson<T>(args: readonly string[], options: { cwd?: string; code: string; what: string }): Promise<T> {
+export function runNodeForJson<T>(args: readonly string[], options: { cwd?: string; code: ErrorCode; what: string }): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENTPERF_LOG_LEVEL: 'warn' } });
     let out = '';

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { describeIssue } from '../config/agents.js';
-import { ValidationError } from '../errors.js';
-import { WorkflowSchema } from '../workflow/schema.js';
+import { describeIssue } from '../config/read.js';
+import { ErrorCode, ValidationError } from '../errors.js';
+import { WorkflowSchema } from '../config/workflow.js';
 import { NotFoundError, type SequencedEvent, type WorkflowService } from '../workflow/service.js';
 
 /** Events per `POST /v1/events`, at most. */
@@ -39,7 +39,7 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
   const issue = describeIssue(parsed.error, body, 'the body');
-  throw new ValidationError('AP_ERR_VALIDATION', issue.field, issue.message);
+  throw new ValidationError(ErrorCode.VALIDATION, issue.field, issue.message);
 }
 
 /** A slow SSE reader past this many unsent bytes is disconnected; it resumes with Last-Event-ID. */

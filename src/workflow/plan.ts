@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { ValidationError } from '../errors.js';
+import { ErrorCode, ValidationError } from '../errors.js';
 import { StringIndex } from './string-index.js';
 
 /** One step of a workflow: an agent call whose task may use its dependencies' outputs. */
@@ -36,7 +36,7 @@ export interface Plan {
 
 export class WorkflowError extends ValidationError {
   constructor(field: string, message: string) {
-    super('AP_ERR_WORKFLOW', field, message);
+    super(ErrorCode.WORKFLOW, field, message);
   }
 }
 

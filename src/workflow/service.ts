@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AgentperfError, ValidationError } from '../errors.js';
+import { AgentperfError, ErrorCode, ValidationError } from '../errors.js';
 import { EventBus, type WorkflowEvent } from './event-bus.js';
 import { executeWorkflow, type StepResult, type StepRunner, type StepStatus, type WorkflowRun } from './execute.js';
 import { planWorkflowCached, type Plan, type Workflow } from './plan.js';
@@ -26,7 +26,7 @@ export const DEFAULT_SERVICE_LIMITS: ServiceLimits = { maxWorkflows: 1_000, maxS
 
 export class ConflictError extends AgentperfError {
   constructor(message: string) {
-    super('AP_ERR_CONFLICT', message);
+    super(ErrorCode.CONFLICT, message);
   }
 }
 
@@ -35,13 +35,13 @@ export class NotFoundError extends AgentperfError {
     message: string,
     readonly field?: string,
   ) {
-    super('AP_ERR_NOT_FOUND', message);
+    super(ErrorCode.NOT_FOUND, message);
   }
 }
 
 export class CapacityError extends AgentperfError {
   constructor(message: string) {
-    super('AP_ERR_CAPACITY', message);
+    super(ErrorCode.CAPACITY, message);
   }
 }
 
@@ -94,12 +94,12 @@ export class WorkflowService {
 
   /** Validates and plans a workflow, stores it, returns its id and plan summary. */
   create(workflow: Workflow) {
-    if (workflow.steps.length === 0) throw new ValidationError('AP_ERR_WORKFLOW', 'steps', 'a workflow needs at least one step');
-    if (workflow.steps.length > this.limits.maxSteps) throw new ValidationError('AP_ERR_WORKFLOW', 'steps', `a workflow may have at most ${this.limits.maxSteps} steps, got ${workflow.steps.length}`);
+    if (workflow.steps.length === 0) throw new ValidationError(ErrorCode.WORKFLOW, 'steps', 'a workflow needs at least one step');
+    if (workflow.steps.length > this.limits.maxSteps) throw new ValidationError(ErrorCode.WORKFLOW, 'steps', `a workflow may have at most ${this.limits.maxSteps} steps, got ${workflow.steps.length}`);
     if (this.agents) {
       const known = new Set(this.agents);
       const i = workflow.steps.findIndex((s) => !known.has(s.agent));
-      if (i >= 0) throw new ValidationError('AP_ERR_WORKFLOW', `steps[${i}].agent`, `steps[${i}].agent must be one of the configured agents (${this.agents.join(', ')}), got ${JSON.stringify(workflow.steps[i]!.agent)}`);
+      if (i >= 0) throw new ValidationError(ErrorCode.WORKFLOW, `steps[${i}].agent`, `steps[${i}].agent must be one of the configured agents (${this.agents.join(', ')}), got ${JSON.stringify(workflow.steps[i]!.agent)}`);
     }
     const plan = planWorkflowCached(workflow);
     this.makeRoom();
@@ -124,7 +124,7 @@ export class WorkflowService {
     const stored = this.get(id);
     if (stored.state !== 'created') throw new ConflictError(`workflow ${id} has already been executed (status ${stored.state}); create it again to run it again`);
     const maxParallel = options.maxParallel ?? 4;
-    if (maxParallel > this.limits.maxParallel) throw new ValidationError('AP_ERR_VALIDATION', 'maxParallel', `maxParallel must be at most ${this.limits.maxParallel}, got ${maxParallel}`);
+    if (maxParallel > this.limits.maxParallel) throw new ValidationError(ErrorCode.VALIDATION, 'maxParallel', `maxParallel must be at most ${this.limits.maxParallel}, got ${maxParallel}`);
     stored.state = 'running';
     stored.controller = new AbortController();
     executeWorkflow(stored.workflow, this.runner, { workflowId: id, maxParallel, onError: options.onError ?? 'fail-fast', input: options.input, signal: stored.controller.signal, bus: this.bus }).then(
@@ -174,7 +174,7 @@ export class WorkflowService {
   async publish(events: readonly { type: string; workflowId: string; stepId?: string; data?: unknown }[]): Promise<number> {
     events.forEach((event, i) => {
       if (RESERVED_EVENT_PREFIXES.some((prefix) => event.type.startsWith(prefix))) {
-        throw new ValidationError('AP_ERR_VALIDATION', `events[${i}].type`, `event types starting with ${RESERVED_EVENT_PREFIXES.join(' or ')} are the executor's; got ${JSON.stringify(event.type)}`);
+        throw new ValidationError(ErrorCode.VALIDATION, `events[${i}].type`, `event types starting with ${RESERVED_EVENT_PREFIXES.join(' or ')} are the executor's; got ${JSON.stringify(event.type)}`);
       }
       if (!this.workflows.has(event.workflowId)) throw new NotFoundError(`events[${i}].workflowId must name a workflow of this server; there is no ${JSON.stringify(event.workflowId)}`, `events[${i}].workflowId`);
     });

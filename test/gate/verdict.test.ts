@@ -7,7 +7,7 @@ import { exitCodeFor } from '../../src/commands/gate.ts';
 import { findBaseline, writeBaseline, type Baseline } from '../../src/gate/baseline.ts';
 import type { BlockResult } from '../../src/gate/block.ts';
 import { currentFingerprint, fingerprintDifferences } from '../../src/gate/fingerprint.ts';
-import { DEFAULT_POLICY, loadPolicy } from '../../src/gate/policy.ts';
+import { DEFAULT_POLICY, loadPolicy } from '../../src/config/policy.ts';
 import type { GateResult } from '../../src/gate/run.ts';
 import { judge } from '../../src/gate/verdict.ts';
 import { mulberry32 } from '../../src/random.ts';

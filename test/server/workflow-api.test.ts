@@ -1,6 +1,6 @@
 import test from 'ava';
 import { request } from 'undici';
-import { startServe, type RunningServer } from '../../src/commands/serve.ts';
+import { run as startServe, type RunningServer } from '../../src/commands/serve.ts';
 import { runLoadTest } from '../../src/load/run.ts';
 import { workflowScenario } from '../../src/load/scenarios/workflow.ts';
 import { rootLogger } from '../../src/logger.ts';

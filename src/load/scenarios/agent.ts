@@ -1,6 +1,6 @@
 import { loadAgents, type AgentConfig } from '../../config/agents.js';
 import { UsageError } from '../../errors.js';
-import { openAgentStack, type AgentStack } from '../../runtime/agent-stack.js';
+import { openStack, providerFor } from '../../stack.js';
 import { parseBytes, parseIntegerOption } from '../../units.js';
 import { LoadHttpClient } from './http-client.js';
 import { defineScenario, type Scenario, type ScenarioContext } from './types.js';
@@ -36,15 +36,15 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
   const agents: AgentConfig[] = await loadAgents(settings.agents);
   const agent = settings.agent ?? agents[0]!.name;
   if (!agents.some((a) => a.name === agent)) throw new UsageError('set agent', `agent must be one of ${agents.map((a) => a.name).join(', ')}, got ${JSON.stringify(agent)}`);
-  const stack: AgentStack = await openAgentStack({
+  const stack = await openStack({
     agents,
-    latency: settings.latency ?? defaultLatency,
-    faults: settings.faults,
-    seed: context.seed,
-    live: settings.live === 'true',
-    maxConcurrent: parseIntegerOption('set maxConcurrent', settings.maxConcurrent ?? '1000', 1, 100_000),
-    maxQueued: parseIntegerOption('set maxQueued', settings.maxQueued ?? '100000', 0, 10_000_000),
-    cacheMaxBytes: settings.cacheMaxBytes === undefined ? undefined : parseBytes('set cacheMaxBytes', settings.cacheMaxBytes, 1024, 2 ** 34),
+    // Latency drawn per request: the same questions take the same time in every block.
+    provider: providerFor(settings.live === 'true', { latency: settings.latency ?? defaultLatency, faults: settings.faults, seed: context.seed, latencyFrom: 'request' }),
+    cache: { kind: 'memory', maxBytes: settings.cacheMaxBytes === undefined ? undefined : parseBytes('set cacheMaxBytes', settings.cacheMaxBytes, 1024, 2 ** 34) },
+    orchestrator: {
+      maxConcurrent: parseIntegerOption('set maxConcurrent', settings.maxConcurrent ?? '1000', 1, 100_000),
+      maxQueued: parseIntegerOption('set maxQueued', settings.maxQueued ?? '100000', 0, 10_000_000),
+    },
     logger: context.log,
   });
   return { agent, warm, call: (task, cache) => stack.orchestrator.executeAgent(agent, task, { cache }), close: () => stack.close() };

@@ -1,15 +1,7 @@
 import { Client, type Dispatcher } from 'undici';
-import { AgentperfError } from '../../errors.js';
+import { HttpStatusError } from '../../errors.js';
 
-/** A response status the load counts as an error: typed `http_<status>` like upstream errors. */
-export class HttpStatusError extends AgentperfError {
-  readonly status: number;
-
-  constructor(status: number, url: string) {
-    super(`http_${status}`, `${url} answered ${status}`);
-    this.status = status;
-  }
-}
+export { HttpStatusError };
 
 interface RequestInit {
   method: string;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { UsageError, ValidationError } from '../../errors.js';
+import { ErrorCode, UsageError, ValidationError } from '../../errors.js';
 import { cacheHitScenario, cacheMissScenario, mixedScenario } from './agent.js';
 import { httpScenario } from './http.js';
 import { syntheticScenario } from './synthetic.js';
@@ -29,11 +29,11 @@ export async function loadScenarioModule(file: string): Promise<Scenario<unknown
   try {
     module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new ValidationError('AP_ERR_SCENARIO', 'scenario', `scenario file ${JSON.stringify(file)} failed to load: ${(error as Error).message}`);
+    throw new ValidationError(ErrorCode.SCENARIO, 'scenario', `scenario file ${JSON.stringify(file)} failed to load: ${(error as Error).message}`);
   }
   const candidate = (module.default ?? module.scenario) as Partial<Scenario<unknown>> | undefined;
   const problem = describeScenarioProblem(candidate);
-  if (problem) throw new ValidationError('AP_ERR_SCENARIO', `scenario.${problem.field}`, `scenario file ${JSON.stringify(file)}: ${problem.message}`);
+  if (problem) throw new ValidationError(ErrorCode.SCENARIO, `scenario.${problem.field}`, `scenario file ${JSON.stringify(file)}: ${problem.message}`);
   return withDefaults(candidate as Scenario<unknown>);
 }
 

@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { loadAgents } from '../../config/agents.js';
-import { AgentperfError } from '../../errors.js';
+import { AgentperfError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { openAgentStack, type AgentStack } from '../../runtime/agent-stack.js';
+import { openStack } from '../../stack.js';
 import { buildServer } from '../../server/app.js';
 import { parseIntegerOption } from '../../units.js';
 import { orchestratorRunner } from '../../workflow/execute.js';
@@ -53,7 +53,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The workflow API on this process, on an ephemeral port: what `serve` runs, without its instrumentation. */
 async function startLocalApi(settings: Readonly<Record<string, string>>, seed: number, log: Logger): Promise<{ url: string; close(): Promise<void> }> {
   const agents = await loadAgents(settings.agents);
-  const stack: AgentStack = await openAgentStack({ agents, latency: settings.latency ?? 'fixed:20', seed, maxConcurrent: 1_000, maxQueued: 100_000, logger: log });
+  const stack = await openStack({ agents, provider: { kind: 'simulator', simulator: { latency: settings.latency ?? 'fixed:20', seed, latencyFrom: 'request' } }, orchestrator: { maxConcurrent: 1_000, maxQueued: 100_000 }, logger: log });
   const app = buildServer({ orchestrator: stack.orchestrator, stats: () => ({}), workflows: new WorkflowService(orchestratorRunner(stack.orchestrator), {}, agents.map((a) => a.name)), logger: log });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
@@ -105,6 +105,6 @@ export const workflowScenario = defineScenario<WorkflowState>({
 /** A workflow that ran but did not complete: counted by the load engine as its own error type. */
 class WorkflowFailedError extends AgentperfError {
   constructor(id: string, status: string) {
-    super('AP_ERR_WORKFLOW_FAILED', `workflow ${id} ended ${status}`);
+    super(ErrorCode.WORKFLOW_FAILED, `workflow ${id} ended ${status}`);
   }
 }

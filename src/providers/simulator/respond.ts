@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
+import { CHARS_PER_TOKEN, countTokens, inputTokensOf } from '../tokens.js';
 import type { MessageParams, MessageResponse } from '../types.js';
 
 /**
  * What the simulator says: text derived from a hash of the request, so the same request
- * always gets the same answer, and token counts derived from text length (about 4
- * characters a token, the usual rule of thumb for English).
+ * always gets the same answer, and token counts estimated from text length
+ * (`providers/tokens.ts`).
  */
 const WORDS = (
   'the a request response agent model latency cache token stream error retry budget deadline queue ' +
@@ -12,18 +13,6 @@ const WORDS = (
   'percentile throughput concurrency limit bound signal abort timeout circuit probe backoff jitter ' +
   'python review investigate hypothesis evidence fix regression baseline gate verdict report plot'
 ).split(' ');
-
-export const CHARS_PER_TOKEN = 4;
-
-export function countTokens(text: string): number {
-  return Math.max(1, Math.ceil(text.length / CHARS_PER_TOKEN));
-}
-
-export function inputTokensOf(params: MessageParams): number {
-  let chars = params.system?.length ?? 0;
-  for (const m of params.messages) chars += typeof m.content === 'string' ? m.content.length : JSON.stringify(m.content).length;
-  return Math.max(1, Math.ceil(chars / CHARS_PER_TOKEN));
-}
 
 export interface SimulatedAnswer {
   text: string;

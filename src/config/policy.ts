@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { describeIssue } from '../config/agents.js';
+import { parseConfig, readJsonFile } from './read.js';
 import { ConfigError } from '../errors.js';
 
 export const METRICS = ['p50', 'p95', 'p99', 'throughput', 'errorRate', 'peakRss', 'heapAfterGc'] as const;
@@ -40,26 +39,24 @@ export const DEFAULT_POLICY: GatePolicy = {
   inconclusive: 'exit3',
 };
 
-/** A policy file overrides the defaults field by field (objects merged one level deep). */
-export async function loadPolicy(file: string | undefined): Promise<GatePolicy> {
-  if (!file) return DEFAULT_POLICY;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    throw new ConfigError('policy', `cannot read the policy as JSON: ${(error as Error).message}`, file);
-  }
+/**
+ * Policy overrides on top of the defaults, field by field (objects merged one level deep):
+ * a policy file, or the `gate` section of the project config.
+ */
+export function mergePolicy(raw: unknown, file?: string, base: GatePolicy = DEFAULT_POLICY): GatePolicy {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('policy', 'the policy must be a JSON object', file);
-  const merged: Record<string, unknown> = { ...DEFAULT_POLICY };
+  const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-    const base = (DEFAULT_POLICY as Record<string, unknown>)[key];
-    merged[key] = base && typeof base === 'object' && !Array.isArray(base) && value && typeof value === 'object' && !Array.isArray(value) ? { ...base, ...value } : value;
+    const under = (base as Record<string, unknown>)[key];
+    merged[key] = under && typeof under === 'object' && !Array.isArray(under) && value && typeof value === 'object' && !Array.isArray(value) ? { ...under, ...value } : value;
   }
-  const parsed = PolicySchema.safeParse(merged);
-  if (!parsed.success) {
-    const issue = describeIssue(parsed.error, merged);
-    throw new ConfigError(issue.field, issue.message, file);
-  }
-  if (parsed.data.blocks.max < parsed.data.blocks.initial) throw new ConfigError('blocks.max', 'blocks.max must be at least blocks.initial', file);
-  return parsed.data;
+  const policy = parseConfig(merged, PolicySchema, file);
+  if (policy.blocks.max < policy.blocks.initial) throw new ConfigError('blocks.max', 'blocks.max must be at least blocks.initial', file);
+  return policy;
+}
+
+/** A policy file (JSON) over the defaults; no file: the defaults. */
+export async function loadPolicy(file: string | undefined, base: GatePolicy = DEFAULT_POLICY): Promise<GatePolicy> {
+  if (!file) return base;
+  return mergePolicy(await readJsonFile(file, 'policy'), file, base);
 }

@@ -1,10 +1,10 @@
 import Table from 'cli-table3';
-import type { RunSummary } from '../commands/demo.js';
+import type { DemoSummary } from '../commands/demo.js';
 
 const ms = (value: number) => (Number.isFinite(value) ? `${value < 1 ? value.toFixed(3) : value.toFixed(1)} ms` : '-');
 
-/** The console table `agentperf run` prints (pure: data in, text out). */
-export function formatRunSummary(summary: RunSummary): string {
+/** The console table `agentperf demo` prints (pure: data in, text out). */
+export function formatDemoSummary(summary: DemoSummary): string {
   const latency = new Table({ head: ['', 'p50', 'p90', 'p95', 'p99', 'max', 'mean'], style: { head: [], border: [] } });
   for (const [label, s] of [['latency', summary.latencyMs], ['queue wait', summary.queueMs]] as const) {
     latency.push([label, ms(s.p50), ms(s.p90), ms(s.p95), ms(s.p99), ms(s.max), ms(s.mean)]);

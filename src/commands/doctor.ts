@@ -1,0 +1,21 @@
+import { Command } from 'commander';
+import { resolve } from 'node:path';
+import { defaultProfileDir } from '../profiling/profile-run.js';
+import { doctorAround } from '../profiling/tools.js';
+import { print } from './options.js';
+
+/** `agentperf doctor -- <command>`: clinic doctor around any Node command, into profiles/doctor/. */
+export async function run(command: string[], outDir?: string): Promise<{ exitCode: number; dir: string }> {
+  const dir = outDir ? resolve(outDir) : defaultProfileDir('doctor');
+  return { exitCode: await doctorAround(command, dir), dir };
+}
+
+export const command = new Command('doctor')
+  .description('clinic doctor around any Node command (Node 20; broken upstream on Node 21.7+)')
+  .argument('<command...>', 'the command after --, e.g. -- node server.js')
+  .option('--out <dir>', 'output directory')
+  .action(async (args: string[], opts) => {
+    const result = await run(args, opts.out);
+    print(`clinic doctor report written under ${result.dir}`);
+    process.exitCode = result.exitCode;
+  });

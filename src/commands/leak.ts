@@ -1,0 +1,59 @@
+import { Command } from 'commander';
+import { join, resolve } from 'node:path';
+import type { AgentTarget } from '../load/scenarios/types.js';
+import { resolveScenario } from '../load/scenarios/index.js';
+import { DEFAULT_LEAK_OPTIONS, detectLeak, type LeakReport } from '../profiling/leak.js';
+import { defaultProfileDir } from '../profiling/profile-run.js';
+import { formatLeakReport } from '../report/profile.js';
+import { parseIntegerOption, parseNumberOption } from '../units.js';
+import { parseSeed, parseSettings, print, targetFrom, withScenarioOptions } from './options.js';
+
+export interface LeakCommandOptions {
+  scenario: string;
+  rounds: number;
+  iterationsPerRound: number;
+  warmupRounds: number;
+  concurrency: number;
+  thresholdBytesPerIteration: number;
+  snapshotRounds: number;
+  outDir?: string;
+  settings: Record<string, string>;
+  target: AgentTarget;
+  seed: number;
+}
+
+/** `agentperf leak`: rounds in a child process with GC forced between them; LEAK or CLEAN from the slope. */
+export async function run(options: LeakCommandOptions): Promise<LeakReport> {
+  const scenario = await resolveScenario(options.scenario); // bad names fail here, with exit 2
+  const outDir = options.outDir ? resolve(options.outDir) : join(defaultProfileDir(scenario.name), 'leak');
+  return detectLeak({ ...options, outDir });
+}
+
+export const command = withScenarioOptions(new Command('leak'))
+  .description('run a scenario in rounds with GC forced between them; LEAK (exit 1) or CLEAN from the slope of retained bytes')
+  .argument('<scenario>', 'cache-hit | cache-miss | mixed | http | path/to/scenario.ts')
+  .option('--rounds <n>', 'measured rounds', String(DEFAULT_LEAK_OPTIONS.rounds))
+  .option('--iterations <n>', 'iterations per round', String(DEFAULT_LEAK_OPTIONS.iterationsPerRound))
+  .option('--warmup-rounds <n>', 'rounds run before measuring (JIT, caches filling)', String(DEFAULT_LEAK_OPTIONS.warmupRounds))
+  .option('--concurrency <n>', 'iterations in flight at once', String(DEFAULT_LEAK_OPTIONS.concurrency))
+  .option('--threshold <bytes>', 'LEAK when the 95% lower bound of bytes retained per iteration is above this', String(DEFAULT_LEAK_OPTIONS.thresholdBytesPerIteration))
+  .option('--snapshot-rounds <n>', 'rounds between the three snapshots taken on a LEAK', String(DEFAULT_LEAK_OPTIONS.snapshotRounds))
+  .option('--out <dir>', 'where the snapshots go (default profiles/<scenario>/<timestamp>/leak)')
+  .option('--json', 'print the report as JSON')
+  .action(async (scenario: string, opts) => {
+    const report = await run({
+      scenario,
+      rounds: parseIntegerOption('rounds', opts.rounds, 3, 10_000),
+      iterationsPerRound: parseIntegerOption('iterations', opts.iterations, 1, 10_000_000),
+      warmupRounds: parseIntegerOption('warmup-rounds', opts.warmupRounds, 0, 10_000),
+      concurrency: parseIntegerOption('concurrency', opts.concurrency, 1, 10_000),
+      thresholdBytesPerIteration: parseNumberOption('threshold', opts.threshold, 0, 1e12),
+      snapshotRounds: parseIntegerOption('snapshot-rounds', opts.snapshotRounds, 1, 10_000),
+      outDir: opts.out,
+      settings: parseSettings(opts.set),
+      target: targetFrom(opts.target),
+      seed: parseSeed(opts.seed),
+    });
+    print(opts.json ? JSON.stringify(report, null, 2) : formatLeakReport(report));
+    process.exitCode = report.verdict === 'LEAK' ? 1 : 0;
+  });

@@ -1,0 +1,63 @@
+// What several commands share: printing, repeatable options, the scenario options, and waiting
+// for Ctrl-C. Command definitions only; no command logic lives here.
+import { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import type { AgentTarget } from '../load/scenarios/types.js';
+import { parseIntegerOption } from '../units.js';
+
+/** Results go to stdout (tables, JSON); progress and logs go to stderr. */
+export function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+export function progressToStderr(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Commander's accumulator for a repeatable option (`--set a=1 --set b=2`). */
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** `--seed N`, as every simulator-driven command takes it. */
+export function parseSeed(text: string): number {
+  return parseIntegerOption('seed', text, 0, 2 ** 32 - 1);
+}
+
+/** `--set key=value` pairs. */
+export function parseSettings(pairs: readonly string[]): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new UsageError('set', `--set takes KEY=VALUE, got ${JSON.stringify(pair)}`);
+    settings[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return settings;
+}
+
+/** `--target URL`: an HTTP target, or in-process when absent. */
+export function targetFrom(target: string | undefined): AgentTarget {
+  if (!target) return { kind: 'in-process' };
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    throw new UsageError('target', `target must be an http(s) URL such as http://127.0.0.1:8080, got ${JSON.stringify(target)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('target', `target must use http or https, got ${JSON.stringify(url.protocol)}`);
+  return { kind: 'http', url: url.href };
+}
+
+/** What every scenario-driven command (load, profile, leak) takes about the scenario. */
+export function withScenarioOptions(command: Command): Command {
+  return command
+    .option('--target <url>', 'agent scenarios: POST to `agentperf serve` at this URL instead of in-process; http: the URL')
+    .option('--set <key=value>', 'scenario setting, repeatable (url, method, body, header.NAME, agent, latency, warm, cacheMaxBytes, connections ...)', collect, [])
+    .option('--seed <n>', 'seed for the simulator', '1');
+}
+
+/** Resolves on SIGINT or SIGTERM: how the long-running servers (serve, simulate) wait to be stopped. */
+export function untilInterrupted(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}

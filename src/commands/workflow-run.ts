@@ -1,0 +1,69 @@
+import { Command } from 'commander';
+import { loadAgents } from '../config/agents.js';
+import { UsageError } from '../errors.js';
+import { STANDARD_LATENCY } from '../load/scenarios/agent.js';
+import { rootLogger } from '../logger.js';
+import { openStack, providerFor } from '../stack.js';
+import { parseIntegerOption } from '../units.js';
+import { executeWorkflow, orchestratorRunner, type WorkflowRun } from '../workflow/execute.js';
+import { formatWorkflowRun } from '../report/workflow.js';
+import { parseSeed, print } from './options.js';
+import { run as planWorkflowFile } from './plan.js';
+
+export interface WorkflowRunOptions {
+  input?: string;
+  maxParallel: number;
+  onError: 'fail-fast' | 'continue';
+  agentsFile?: string;
+  latency: string;
+  seed: number;
+  live?: boolean;
+}
+
+/** `agentperf workflow run`: executes a workflow file through the orchestrator (simulator unless --live). */
+export async function run(file: string, options: WorkflowRunOptions): Promise<WorkflowRun> {
+  const { workflow } = await planWorkflowFile(file);
+  const agents = await loadAgents(options.agentsFile);
+  const stack = await openStack({
+    agents,
+    provider: providerFor(options.live, { latency: options.latency, seed: options.seed, latencyFrom: 'request' }),
+    orchestrator: { maxConcurrent: Math.max(1, options.maxParallel), maxQueued: 10_000 },
+    logger: rootLogger.child({ component: 'workflow' }),
+  });
+  const controller = new AbortController();
+  const interrupt = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', interrupt);
+  try {
+    return await executeWorkflow(workflow, orchestratorRunner(stack.orchestrator), { workflowId: workflow.name ?? file, maxParallel: options.maxParallel, onError: options.onError, input: options.input, signal: controller.signal });
+  } finally {
+    process.removeListener('SIGINT', interrupt);
+    await stack.close();
+  }
+}
+
+
+export const command = new Command('run')
+  .description('execute a workflow through the orchestrator (the simulator unless --live)')
+  .argument('<workflow>', 'workflow JSON file')
+  .option('--input <text>', 'what {{input}} stands for in the tasks')
+  .option('--max-parallel <n>', 'steps running at once', '4')
+  .option('--on-error <policy>', 'fail-fast | continue', 'fail-fast')
+  .option('--agents <file>', 'agents config file (default: the shipped agents.json)')
+  .option('--latency <spec>', 'simulator latency', STANDARD_LATENCY)
+  .option('--seed <n>', 'simulator seed', '1')
+  .option('--live', 'call the real API (needs ANTHROPIC_API_KEY)')
+  .option('--json', 'print the run (every step, its output and timings) as JSON')
+  .action(async (file: string, opts) => {
+    if (opts.onError !== 'fail-fast' && opts.onError !== 'continue') throw new UsageError('on-error', `on-error must be fail-fast or continue, got ${JSON.stringify(opts.onError)}`);
+    const result = await run(file, {
+      input: opts.input,
+      maxParallel: parseIntegerOption('max-parallel', opts.maxParallel, 1, 10_000),
+      onError: opts.onError,
+      agentsFile: opts.agents,
+      latency: opts.latency,
+      seed: parseSeed(opts.seed),
+      live: opts.live,
+    });
+    print(opts.json ? JSON.stringify(result, null, 2) : formatWorkflowRun(result));
+    if (result.status !== 'completed') process.exitCode = 1;
+  });

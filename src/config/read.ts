@@ -1,0 +1,53 @@
+import { readFile } from 'node:fs/promises';
+import type { z } from 'zod';
+import { ConfigError, ErrorCode, ValidationError } from '../errors.js';
+
+/**
+ * Turns the first zod issue into a field path and a message that names the rule and the
+ * value: `agents[2].maxTokens must be at least 1, got -5`.
+ */
+export function describeIssue(error: z.ZodError, input: unknown, subject = 'the file'): { field: string; message: string } {
+  const issue = error.issues[0]!;
+  const field = issue.path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), '');
+  let got: unknown = input;
+  for (const part of issue.path) got = got == null ? undefined : (got as Record<PropertyKey, unknown>)[part as PropertyKey];
+  const shown = got === undefined ? 'nothing' : JSON.stringify(got)?.slice(0, 80);
+  return { field: field || '(root)', message: `${field || subject} ${issue.message}, got ${shown}` };
+}
+
+/**
+ * Reads a file as JSON. A file that cannot be read, or is not JSON, is a ConfigError that names
+ * the file and what it was meant to be (`what` is also the error's field).
+ */
+export async function readJsonFile(file: string, what: string, code: ErrorCode = ErrorCode.CONFIG): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw configError(code, what, `cannot read the ${what} file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, file);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw configError(code, what, `the ${what} file must be valid JSON (${(error as Error).message})`, file);
+  }
+}
+
+function configError(code: ErrorCode, field: string, message: string, file: string): ValidationError {
+  return code === ErrorCode.CONFIG ? new ConfigError(field, message, file) : new ValidationError(code, field, `${file}: ${message}`);
+}
+
+/** Validates already-parsed input with `schema`; the error names the field, the rule and the file. */
+export function parseConfig<S extends z.ZodType>(input: unknown, schema: S, file?: string): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = describeIssue(parsed.error, input);
+    throw new ConfigError(issue.field, issue.message, file);
+  }
+  return parsed.data;
+}
+
+/** The one way a JSON config file is read: parsed, then validated with `schema`. */
+export async function readJsonConfig<S extends z.ZodType>(file: string, schema: S, what: string): Promise<z.output<S>> {
+  return parseConfig(await readJsonFile(file, what), schema, file);
+}

@@ -1,0 +1,57 @@
+// The record of one `agentperf run` (run.json): its types and the constants the reports read.
+// Types and constants only: the report modules import this, never the runners.
+import type { PercentileSnapshot } from '../../instrumentation/hdr-registry.js';
+import type { MetricVerdict } from '../gate/verdict.js';
+import type { Fingerprint } from '../gate/fingerprint.js';
+import type { GateResult, OverheadBlocks } from '../gate/run.js';
+import type { LoadReport } from '../load/run.js';
+import type { SeriesPoint } from '../load/engine.js';
+import type { Bottlenecks } from '../profiling/analyze.js';
+import type { LeakReport } from '../profiling/leak.js';
+import type { CacheCounts } from './cache-timeline.js';
+import type { phaseWindows } from './plan.js';
+
+export const RUN_SCHEMA = 'agentperf.run/v1';
+
+export type Verdict = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'NO BASELINE' | 'NOT GATED';
+
+/** The JSON record of one run (`run.json`): everything the reports are rendered from. */
+export interface RunRecord {
+  schema: typeof RUN_SCHEMA;
+  startedAt: string;
+  elapsedMs: number;
+  command: string;
+  fingerprint: Fingerprint;
+  fingerprintId: string;
+  scenario: string;
+  settings: Record<string, string>;
+  target: string;
+  metricsUrl: string | undefined;
+  phases: ReturnType<typeof phaseWindows>;
+  load: Omit<LoadReport['result'], 'series'> & { generator: LoadReport['generator'] };
+  series: Array<SeriesPoint & { cache: CacheCounts }>;
+  /** Latency by percentile, HDR style: `percentiles[i]` of the corrected and the service-time histogram, in ms. */
+  distribution: { percentiles: number[]; latencyMs: number[]; serviceMs: number[] };
+  cache: { totals: CacheCounts; hitRate: number | undefined };
+  /** The instrumentation's in-process HDR histograms over the load (ms): agent calls, queue wait, cache gets by tier. */
+  hdr: Record<'agentLatency' | 'queueWait' | 'cacheGetMemory' | 'cacheGetDisk', PercentileSnapshot>;
+  profile: { phase: string; cpuprofile: string; flamegraph?: string; flamegraphError?: string; bottlenecks: Bottlenecks };
+  leak: Pick<LeakReport, 'verdict' | 'note' | 'slope' | 'thresholdBytesPerIteration' | 'points' | 'leakedClasses'> & { rounds: number; iterationsPerRound: number };
+  overhead: MetricVerdict & Pick<OverheadBlocks, 'plain' | 'instrumented'>;
+  gate: { status: 'judged'; result: GateResult } | { status: 'no-baseline'; message: string } | { status: 'skipped' };
+  verdict: Verdict;
+  /** What the command exits with: 1 on FAIL, else 0. */
+  exitCode: 0 | 1;
+}
+
+/** The instrumentation's HDR histograms in the record, and how the reports name them. */
+export const HDR_ROWS = [
+  ['agentLatency', 'HDR agent calls'],
+  ['queueWait', 'HDR queue wait'],
+  ['cacheGetMemory', 'HDR cache gets (memory)'],
+  ['cacheGetDisk', 'HDR cache gets (disk)'],
+] as const;
+
+/** The percentiles the distribution is drawn at: dense where HDR plots look (the tail). */
+export const DISTRIBUTION_PERCENTILES = [0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 97.5, 98, 98.5, 99, 99.25, 99.5, 99.75, 99.9, 99.95, 99.99, 100];
+

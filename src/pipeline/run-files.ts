@@ -1,0 +1,48 @@
+// The run's files: run.json read and written, and the reports rendered into place. The
+// renderers in report/ only format; the reading and writing is here.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { readJsonFile } from '../config/read.js';
+import { ErrorCode, ValidationError } from '../errors.js';
+import { writeFileAtomic } from '../files/atomic.js';
+import { renderRunMarkdown } from '../report/run-report.js';
+import { renderRunHtml, type UplotAssets } from '../report/run-html.js';
+import { RUN_SCHEMA, type RunRecord } from './record.js';
+
+let assets: Promise<UplotAssets> | undefined;
+
+/** uPlot's script and stylesheet, inlined into every report so that it opens with no network. */
+function uplotAssets(): Promise<UplotAssets> {
+  const require = createRequire(import.meta.url);
+  assets ??= Promise.all([readFile(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'), readFile(require.resolve('uplot/dist/uPlot.min.css'), 'utf8')]).then(([js, css]) => ({ js, css }));
+  return assets;
+}
+
+export interface RunFiles {
+  dir: string;
+  json: string;
+  html: string;
+  markdown: string;
+}
+
+/** Writes run.json (unless re-rendering from it), report.html and report.md into `dir`, each atomically. */
+export async function writeRunReports(run: RunRecord, dir: string, { json = true } = {}): Promise<RunFiles> {
+  const files = { dir, json: join(dir, 'run.json'), html: join(dir, 'report.html'), markdown: join(dir, 'report.md') };
+  if (json) await writeFileAtomic(files.json, `${JSON.stringify(run, null, 2)}\n`);
+  await writeFileAtomic(files.html, renderRunHtml(run, await uplotAssets()));
+  await writeFileAtomic(files.markdown, renderRunMarkdown(run));
+  return files;
+}
+
+/** Reads a run.json back (for `agentperf report`), refusing anything that is not one. */
+export async function readRunRecord(file: string): Promise<RunRecord> {
+  const record = (await readJsonFile(file, 'run record', ErrorCode.RUN_RECORD)) as Partial<RunRecord> | null;
+  if (!record || typeof record !== 'object' || record.schema !== RUN_SCHEMA) {
+    throw new ValidationError(ErrorCode.RUN_RECORD, 'schema', `${file}: schema must be "${RUN_SCHEMA}" (a run.json written by agentperf run), got ${JSON.stringify((record as { schema?: unknown } | null)?.schema ?? null)}`);
+  }
+  for (const field of ['series', 'distribution', 'load', 'phases', 'hdr', 'cache', 'profile', 'leak', 'overhead', 'gate'] as const) {
+    if (record[field] === undefined) throw new ValidationError(ErrorCode.RUN_RECORD, field, `${file}: ${field} is missing; the record is incomplete`);
+  }
+  return record as RunRecord;
+}
