@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadPolicy } from '../config/policy.js';
-import { updateBaseline } from '../gate/run.js';
+import { gatedScenarios, updateBaseline } from '../gate/run.js';
 import { parseIntegerOption } from '../units.js';
 import { collect, print, progressToStderr } from './options.js';
 
@@ -15,7 +15,7 @@ export interface BaselineUpdateOptions {
 /** `agentperf baseline update`: measures each gated scenario and stores its baseline; returns the files written. */
 export async function run(options: BaselineUpdateOptions): Promise<string[]> {
   const policy = await loadPolicy(options.policyFile);
-  const names = options.scenarios ?? policy.scenarios.map((s) => s.name);
+  const names = gatedScenarios(policy, options.scenarios).map((s) => s.name);
   const files: string[] = [];
   for (const name of names) files.push(await updateBaseline(resolve(options.baselineDir), policy, name, options.blocks, progressToStderr));
   return files;

@@ -3,7 +3,7 @@ import { appendFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { writeFileAtomic } from '../files/atomic.js';
 import { loadPolicy, type GatePolicy } from '../config/policy.js';
-import { checkoutRef, gateAgainstBaselines, gatePaired, HERE, type GateResult } from '../gate/run.js';
+import { checkoutRef, gateAgainstBaselines, gatedScenarios, gatePaired, HERE, type GateResult } from '../gate/run.js';
 import { gateSelfTest } from '../gate/self-test.js';
 import { formatGateMarkdown, formatSelfTest } from '../report/gate.js';
 import { parseIntegerOption } from '../units.js';
@@ -27,6 +27,7 @@ export function exitCodeFor(result: GateResult, policy: GatePolicy): 0 | 1 | 3 {
 /** `agentperf gate`: against stored baselines, or paired against a git ref; the report as Markdown. */
 export async function run(options: GateOptions): Promise<{ markdown: string; exitCode: 0 | 1 | 3 }> {
   const policy = await loadPolicy(options.policyFile);
+  gatedScenarios(policy, options.scenarios); // checked before anything is checked out or measured
   let result: GateResult;
   if (options.against) {
     const checkout = await checkoutRef(options.against, progressToStderr);

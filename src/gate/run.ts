@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { AgentperfError, ErrorCode } from '../errors.js';
+import { AgentperfError, ErrorCode, ValidationError } from '../errors.js';
 import { resolveScenario } from '../load/scenarios/index.js';
 import { rootLogger } from '../logger.js';
 import { findBottlenecks, type FunctionCost } from '../profiling/analyze.js';
@@ -44,6 +44,22 @@ export function specFor(policy: GatePolicy['scenarios'][number], seed: number, i
   return { scenario: policy.name, settings: policy.settings, vus: policy.vus, warmupMs: policy.warmupMs, durationMs: policy.durationMs, instrumented, seed };
 }
 
+/**
+ * The policy's scenarios that a gate measures: all of them, or the ones asked for by name. A
+ * name the policy does not gate, or a selection that leaves nothing to measure, is refused: an
+ * empty gate would say PASS about nothing, and a mistyped name in CI would pass forever.
+ */
+export function gatedScenarios(policy: GatePolicy, names?: readonly string[]): GatePolicy['scenarios'] {
+  const known = policy.scenarios.map((s) => s.name);
+  const unknown = (names ?? []).filter((n) => !known.includes(n));
+  if (unknown.length > 0) {
+    throw new ValidationError(ErrorCode.SCENARIO, 'scenario', `scenario must be one the gate policy measures (${known.join(', ')}), got ${unknown.map((n) => JSON.stringify(n)).join(', ')}; add it to the policy's scenarios to gate it`);
+  }
+  const selected = policy.scenarios.filter((s) => !names || names.length === 0 || names.includes(s.name));
+  if (selected.length === 0) throw new ValidationError(ErrorCode.SCENARIO, 'scenarios', 'the gate policy lists no scenario to measure: a gate of nothing is never a PASS');
+  return selected;
+}
+
 /** Throughput of interleaved plain and instrumented blocks, for the overhead metric. */
 export interface OverheadBlocks {
   plain: number[];
@@ -78,8 +94,8 @@ export async function profileCandidate(spec: BlockSpec): Promise<FunctionCost[]>
 
 /** Writes a scenario's baseline: `blocks` fresh-process blocks, the overhead pairs, a profile. */
 export async function updateBaseline(dir: string, policy: GatePolicy, name: string, blocks: number, progress: Progress): Promise<string> {
-  const scenario = policy.scenarios.find((s) => s.name === name) ?? { name, settings: {}, vus: 20, warmupMs: 1000, durationMs: 2000 };
-  const spec = specFor(scenario, 1);
+  const [scenario] = gatedScenarios(policy, [name]);
+  const spec = specFor(scenario!, 1);
   const results: BlockResult[] = [];
   for (let i = 0; i < blocks; i++) {
     results.push(await runBlockProcess(HERE, spec));
@@ -105,7 +121,7 @@ export async function gateAgainstBaselines(dir: string, policy: GatePolicy, prog
   const startedAt = performance.now();
   const fingerprint = currentFingerprint();
   const out: ScenarioGate[] = [];
-  for (const scenario of policy.scenarios.filter((s) => !scenarios || scenarios.includes(s.name))) {
+  for (const scenario of gatedScenarios(policy, scenarios)) {
     const baseline = await findBaseline(dir, scenario.name, fingerprint);
     const spec = specFor(scenario, 1);
     const candidate: BlockResult[] = [];
@@ -143,7 +159,7 @@ export interface Side {
 export async function gatePaired(baselineSide: Side, candidateSide: Side, policy: GatePolicy, progress: Progress, scenarios?: string[], against?: string): Promise<GateResult> {
   const startedAt = performance.now();
   const out: ScenarioGate[] = [];
-  for (const scenario of policy.scenarios.filter((s) => !scenarios || scenarios.includes(s.name))) {
+  for (const scenario of gatedScenarios(policy, scenarios)) {
     const spec = specFor(scenario, 1);
     const a: BlockResult[] = [];
     const b: BlockResult[] = [];

@@ -21,6 +21,20 @@ test('the gate without a baseline, or against a ref that does not exist, exits 2
   t.regex(shown.stdout, /no baselines stored/);
 });
 
+test('a gate of a scenario the policy does not measure exits 2 naming the ones it does: never an empty PASS', async (t) => {
+  for (const args of [['gate', '--scenario', './scenarios/answer.ts'], ['gate', '--scenario', 'mixd', '--json', join(mkdtempSync(join(tmpdir(), 'agentperf-gate-')), 'g.json')], ['baseline', 'update', '--scenario', 'nope']]) {
+    const { code, stdout, stderr } = await run(args);
+    t.is(code, 2, args.join(' '));
+    t.regex(stderr, /AP_ERR_SCENARIO: scenario must be one the gate policy measures \(mixed\), got "/, args.join(' '));
+    t.notRegex(stdout, /PASS/);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'agentperf-policy-'));
+  await writeFile(join(dir, 'none.json'), JSON.stringify({ scenarios: [] }));
+  const none = await run(['gate', '--policy', join(dir, 'none.json')]);
+  t.is(none.code, 2);
+  t.regex(none.stderr, /AP_ERR_CONFIG: .*scenarios/);
+});
+
 test('a bad policy file exits 2 naming the field', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-policy-'));
   await writeFile(join(dir, 'p.json'), JSON.stringify({ alpha: 2 }));
