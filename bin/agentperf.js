@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so the checkout needs no build step.
-import { register } from 'tsx/esm/api';
+// The agentperf command: the built CLI (npm run build, or `prepare` on install, makes dist/).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli.ts');
+const cli = new URL('../dist/src/cli.js', import.meta.url);
+if (!existsSync(cli)) {
+  process.stderr.write('agentperf: AP_ERR_NOT_BUILT: dist/ is missing; run `npm run build` in the agentperf checkout (npm install does it through `prepare`)\n');
+  process.exit(2);
+}
+await import(cli.href);

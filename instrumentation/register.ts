@@ -1,4 +1,4 @@
-// For `node --import tsx --import ./instrumentation/register.ts your-app.ts`: starts agentperf's
+// For `node --import agentperf/register your-app.js`: starts agentperf's
 // instrumentation from the environment (OTEL_* variables, AGENTPERF_METRICS_PORT) before the
 // application loads, and flushes it on exit.
 import { rootLogger } from '../src/logger.js';

@@ -6,13 +6,12 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, type Sampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { readFileSync } from 'node:fs';
 import { rootLogger, setLogContext, type Logger } from '../src/logger.js';
+import { VERSION } from '../src/runtime/self.js';
 import { contextManager } from './context.js';
 import { HdrRegistry } from './hdr-registry.js';
 import { Subscribers } from './subscribers.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
  * Discards spans: what benchmarks and the gate use for "fully on", so that the cost of making

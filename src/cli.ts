@@ -61,6 +61,7 @@ export const REGISTRY: Entry[] = [
       { load: () => import('./commands/bench-load.js') },
       { load: () => import('./commands/bench-profiling.js') },
       { load: () => import('./commands/bench-workflow.js') },
+      { load: () => import('./commands/bench-startup.js') },
     ],
   },
 ];

@@ -3,12 +3,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { UsageError } from '../errors.js';
 import { runEngine } from '../load/engine.js';
 import { ArrivalSchedule, stagesOf } from '../load/patterns.js';
 import { runLoadTest, type LoadReport } from '../load/run.js';
 import { cacheHitScenario } from '../load/scenarios/agent.js';
 import { rootLogger } from '../logger.js';
+import { cliNodeArgs, nodeArgsForModule, siblingModule } from '../runtime/self.js';
 import { median } from '../stats/percentiles.js';
 
 export interface LoadBenchOptions {
@@ -61,13 +63,18 @@ export interface LoadBenchResult {
   elapsedMs: number;
 }
 
-const bin = fileURLToPath(new URL('../../bin/agentperf.js', import.meta.url));
-const trivialServer = fileURLToPath(new URL('./trivial-server.ts', import.meta.url));
 
+/** autocannon is what `bench load` compares against; agentperf does not ship it. */
 function autocannonBin(): string {
-  const require = createRequire(import.meta.url);
-  const pkg = require.resolve('autocannon/package.json');
-  return join(pkg, '..', 'autocannon.js');
+  const require = createRequire(pathToFileURL(join(process.cwd(), 'package.json')).href);
+  for (const from of [require, createRequire(import.meta.url)]) {
+    try {
+      return join(from.resolve('autocannon/package.json'), '..', 'autocannon.js');
+    } catch {
+      // not installed there; try the next place
+    }
+  }
+  throw new UsageError('autocannon', 'bench load measures agentperf side by side with autocannon, which is not installed: npm install --save-dev autocannon');
 }
 
 /** Runs a command to its end and returns its stdout; rejects on a non-zero exit. */
@@ -104,8 +111,8 @@ async function inProcessRuns(options: LoadBenchOptions): Promise<LoadBenchResult
  * each tool in its own process, alternating which goes first; the same connections, one
  * request in flight on each, no warmup for either.
  */
-async function httpRounds(options: LoadBenchOptions, connections: number, dir: string): Promise<LoadBenchResult['http'][number]> {
-  const server = spawn(process.execPath, ['--import', 'tsx', trivialServer], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function httpRounds(options: LoadBenchOptions, connections: number, dir: string, autocannon: string): Promise<LoadBenchResult['http'][number]> {
+  const server = spawn(process.execPath, nodeArgsForModule(siblingModule(import.meta.url, 'trivial-server')), { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       server.stdout.once('data', (d) => resolve(Number(String(d).trim())));
@@ -115,13 +122,13 @@ async function httpRounds(options: LoadBenchOptions, connections: number, dir: s
     const seconds = Math.max(1, Math.round(options.httpMs / 1000));
     const ours = async () => {
       const file = join(dir, 'http.json');
-      await runProcess(process.execPath, [bin, 'load', 'http', '--set', `url=${url}`, '--set', `connections=${connections}`, '--vus', String(connections), '--duration', `${seconds}s`, '--warmup', '0s', '--no-progress', '--json', file]);
+      await runProcess(process.execPath, [...cliNodeArgs(), 'load', 'http', '--set', `url=${url}`, '--set', `connections=${connections}`, '--vus', String(connections), '--duration', `${seconds}s`, '--warmup', '0s', '--no-progress', '--json', file]);
       const report = JSON.parse(readFileSync(file, 'utf8')) as LoadReport;
       if (report.result.errors > 0) throw new Error(`agentperf saw ${report.result.errors} errors from the trivial server`);
       return report.result.throughput;
     };
     const theirs = async () => {
-      const out = await runProcess(process.execPath, [autocannonBin(), '-c', String(connections), '-d', String(seconds), '--json', url]);
+      const out = await runProcess(process.execPath, [autocannon, '-c', String(connections), '-d', String(seconds), '--json', url]);
       const result = JSON.parse(out) as { requests: { total: number }; errors: number; non2xx: number; duration: number };
       if (result.errors > 0 || result.non2xx > 0) throw new Error(`autocannon saw ${result.errors} errors from the trivial server`);
       return result.requests.total / result.duration;
@@ -173,11 +180,12 @@ async function soakRun(options: LoadBenchOptions): Promise<NonNullable<LoadBench
 
 export async function benchLoad(options: LoadBenchOptions = DEFAULT_LOAD_BENCH): Promise<LoadBenchResult> {
   const startedAt = performance.now();
+  const autocannon = autocannonBin(); // refused before anything runs when it is missing
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-bench-load-'));
   try {
     const inProcess = await inProcessRuns(options);
     const http: LoadBenchResult['http'] = [];
-    for (const connections of options.connections) http.push(await httpRounds(options, connections, dir));
+    for (const connections of options.connections) http.push(await httpRounds(options, connections, dir, autocannon));
     const soak = options.soakMs > 0 ? await soakRun(options) : undefined;
     return { options, inProcess, http, soak, elapsedMs: performance.now() - startedAt };
   } finally {

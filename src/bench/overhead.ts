@@ -1,8 +1,8 @@
 import { runNodeForJson } from '../runtime/json-child.js';
 import { openStack } from '../stack.js';
 import { median } from '../stats/percentiles.js';
-import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../random.js';
+import { nodeArgsForModule, siblingModule } from '../runtime/self.js';
 import { percentChangeInterval, type Interval } from '../stats/bootstrap.js';
 import type { BlockResult, BlockSpec } from './overhead-block.js';
 import { ErrorCode } from '../errors.js';
@@ -50,12 +50,11 @@ export interface OverheadBenchResult {
   elapsedMs: number;
 }
 
-const BLOCK_SCRIPT = fileURLToPath(new URL('./overhead-block.ts', import.meta.url));
 export const OVERHEAD_TARGETS: Record<BlockSpec['workload'], number> = { standard: 2, 'memory-hits': 5 };
 
 /** Runs one block in a fresh Node process and returns what it measured. */
 export function runBlockProcess(spec: BlockSpec): Promise<BlockResult> {
-  return runNodeForJson<BlockResult>(['--import', 'tsx', BLOCK_SCRIPT, JSON.stringify(spec)], { code: ErrorCode.BENCH_BLOCK, what: 'an overhead block' });
+  return runNodeForJson<BlockResult>([...nodeArgsForModule(siblingModule(import.meta.url, 'overhead-block')), JSON.stringify(spec)], { code: ErrorCode.BENCH_BLOCK, what: 'an overhead block' });
 }
 
 /** Pairs of interval estimates for on/off, from adjacent blocks (ABBA order). */

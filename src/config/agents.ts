@@ -1,12 +1,12 @@
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { MODELS, MODEL_IDS } from './models.js';
+import { packageFile } from '../runtime/self.js';
 import { parseConfig, readJsonFile } from './read.js';
 
 export const AGENT_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
 
 /** The agents file shipped with agentperf; `--agents FILE` replaces it. */
-export const DEFAULT_AGENTS_FILE = fileURLToPath(new URL('../../agents.json', import.meta.url));
+export const DEFAULT_AGENTS_FILE = packageFile('agents.json');
 
 const agentSchema = z
   .object({

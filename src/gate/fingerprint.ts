@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { VERSION } from '../runtime/self.js';
 
 /** What must match for two measurements to be compared: the machine and the software running. */
 export interface Fingerprint {
@@ -11,7 +11,6 @@ export interface Fingerprint {
   agentperf: string;
 }
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export function currentFingerprint(): Fingerprint {
   return {

@@ -1,8 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AgentperfError, ErrorCode, ValidationError } from '../errors.js';
 import { resolveScenario } from '../load/scenarios/index.js';
@@ -11,6 +10,7 @@ import { findBottlenecks, type FunctionCost } from '../profiling/analyze.js';
 import { withCpuProfile } from '../profiling/cpu.js';
 import { runLoadTest } from '../load/run.js';
 import { mulberry32 } from '../random.js';
+import { PACKAGE_ROOT } from '../runtime/self.js';
 import { findBaseline, writeBaseline, type Baseline } from './baseline.js';
 import { runBlockProcess, type BlockResult, type BlockSpec } from './block.js';
 import { currentFingerprint } from './fingerprint.js';
@@ -18,7 +18,7 @@ import type { GatePolicy } from '../config/policy.js';
 import { judge, type Judgement, type Verdict } from './verdict.js';
 
 const run = promisify(execFile);
-export const HERE = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const HERE = PACKAGE_ROOT;
 
 export interface ScenarioGate {
   scenario: string;

@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { AgentperfError, ErrorCode } from '../errors.js';
+import { moduleInvocation, siblingModule } from '../runtime/self.js';
 import { theilSen, type SlopeEstimate } from '../stats/theil-sen.js';
 import type { ParentMessage, ProbeMessage, ProbeSpec } from './leak-probe.js';
 import { ENGINE_CLASSES, findLeakedClasses, programBytes, readHeapSnapshot, type LeakedClass } from './snapshot-diff.js';
@@ -45,7 +45,6 @@ export interface LeakReport {
   snapshots?: [string, string, string];
 }
 
-const PROBE = fileURLToPath(new URL('./leak-probe.ts', import.meta.url));
 
 /**
  * Runs the scenario in rounds in a child process with GC forced between rounds and fits the
@@ -66,7 +65,8 @@ export async function detectLeak(options: LeakOptions): Promise<LeakReport> {
     iterationsPerRound: options.iterationsPerRound,
     concurrency: options.concurrency,
   };
-  const child = fork(PROBE, [JSON.stringify(spec)], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, AGENTPERF_LOG_LEVEL: process.env.AGENTPERF_LOG_LEVEL ?? 'warn' } });
+  const probe = moduleInvocation(siblingModule(import.meta.url, 'leak-probe'));
+  const child = fork(probe.file, [JSON.stringify(spec)], { execArgv: ['--expose-gc', ...probe.execArgv], stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, AGENTPERF_LOG_LEVEL: process.env.AGENTPERF_LOG_LEVEL ?? 'warn' } });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   const points: LeakReport['points'] = [];

@@ -5,6 +5,7 @@ import type { ProfilingBenchResult } from '../bench/profiling.js';
 import { PLANNING_TARGETS_MS, type WorkflowBenchResult } from '../bench/workflow.js';
 import type { OrchestratorBenchResult } from '../bench/orchestrator.js';
 import type { OverheadBenchResult } from '../bench/overhead.js';
+import { STARTUP_TARGET_MS, type StartupBenchResult } from '../bench/startup.js';
 
 const style = { head: [], border: [] };
 const pct = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)}%`;
@@ -126,4 +127,14 @@ export function formatWorkflowBench(result: WorkflowBenchResult): string {
   const bus = new Table({ head: ['event bus', 'events/s (median of runs)', 'target'], style });
   bus.push([`${result.bus.events.toLocaleString('en-US')} events in batches of ${result.bus.batchSize.toLocaleString('en-US')}, ${result.bus.runs.length} runs`, Math.round(result.bus.eventsPerSec).toLocaleString('en-US'), `>= 2,000,000/s: ${result.bus.eventsPerSec >= 2_000_000 ? 'met' : 'MISSED'}`]);
   return `${table.toString()}\ntime per step, largest over smallest: ${result.perStepSpread.toFixed(2)}x (target: flat within 2x: ${result.perStepSpread <= 2 ? 'met' : 'MISSED'}); reading the input alone: ${result.readSpread.toFixed(2)}x\n${bus.toString()}\nelapsed ${(result.elapsedMs / 1000).toFixed(1)} s\n`;
+}
+
+export function formatStartupBench(result: StartupBenchResult): string {
+  const table = new Table({ head: ['command', 'median', 'p90'], style });
+  for (const v of result.variants) table.push([v.command, `${v.medianMs.toFixed(0)} ms`, `${v.p90Ms.toFixed(0)} ms`]);
+  const npx = result.variants.at(-1)!;
+  return `${table.toString()}
+npx agentperf --help: ${npx.medianMs.toFixed(0)} ms, target <= ${STARTUP_TARGET_MS} ms: ${npx.medianMs <= STARTUP_TARGET_MS ? 'met' : 'MISSED'}; of it, npx's own start-up is the no-op row and agentperf's share is ${result.agentperfShareMs.toFixed(0)} ms (median of per-round differences).
+Medians of ${result.options.rounds} rounds, each command once per round in rotating order, in a scratch project with agentperf installed.
+`;
 }

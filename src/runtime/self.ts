@@ -46,12 +46,18 @@ export function tsxLoaderUrl(): string {
 }
 
 /**
- * The `node` arguments that run one of agentperf's own modules in a child process: with tsx's
- * loader when agentperf runs from source, plain otherwise.
+ * How `node` runs one of agentperf's own modules in a child process: with tsx's loader when
+ * agentperf runs from source, plain otherwise.
  */
-export function nodeArgsForModule(module: URL): string[] {
+export function moduleInvocation(module: URL): { execArgv: string[]; file: string } {
   const file = fileURLToPath(module);
-  return file.endsWith('.ts') ? ['--import', tsxLoaderUrl(), file] : [file];
+  return { execArgv: file.endsWith('.ts') ? ['--import', tsxLoaderUrl()] : [], file };
+}
+
+/** The same as `node` arguments: the loader (if any), then the module's file. */
+export function nodeArgsForModule(module: URL): string[] {
+  const { execArgv, file } = moduleInvocation(module);
+  return [...execArgv, file];
 }
 
 /** The `node` arguments that run agentperf's CLI in a child process (the same agentperf as this one). */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ErrorCode, UsageError, ValidationError } from '../../errors.js';
+import { importUserModule } from '../../runtime/user-module.js';
 import { cacheHitScenario, cacheMissScenario, mixedScenario } from './agent.js';
 import { httpScenario } from './http.js';
 import { syntheticScenario } from './synthetic.js';
@@ -27,7 +27,7 @@ export async function loadScenarioModule(file: string): Promise<Scenario<unknown
   if (!existsSync(path)) throw new UsageError('scenario', `scenario file ${JSON.stringify(file)} does not exist`);
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    module = await importUserModule(path);
   } catch (error) {
     throw new ValidationError(ErrorCode.SCENARIO, 'scenario', `scenario file ${JSON.stringify(file)} failed to load: ${(error as Error).message}`);
   }

@@ -1,4 +1,5 @@
-import { startTsWorker } from '../../runtime/ts-worker.js';
+import { siblingModule } from '../../runtime/self.js';
+import { startModuleWorker } from '../../runtime/ts-worker.js';
 import type { FaultType } from './faults.js';
 import type { SimulatorOptions, SimulatorStats } from './server.js';
 
@@ -12,7 +13,7 @@ export interface WorkerSimulator {
 
 /** Starts the simulator in a worker thread and resolves once it listens. */
 export async function startSimulatorInWorker(options: SimulatorOptions = {}): Promise<WorkerSimulator> {
-  const worker = startTsWorker(new URL('./worker-entry.ts', import.meta.url), options);
+  const worker = startModuleWorker(siblingModule(import.meta.url, 'worker-entry'), options);
   let nextId = 0;
   const pending = new Map<number, (value: { stats?: SimulatorStats }) => void>();
   const call = (op: string, extra: object = {}) =>

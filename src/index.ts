@@ -1,0 +1,63 @@
+/**
+ * agentperf's public API: what `import ... from 'agentperf'` gives. Everything not exported here
+ * (or from `agentperf/instrumentation` and `agentperf/register`) is internal and may change.
+ */
+
+// The orchestrator and what it returns.
+export { Orchestrator } from './orchestrator/orchestrator.js';
+export type { AgentResult, ExecuteItem, ExecuteOptions, OrchestratorCounters, OrchestratorOptions, SettledResult, TokenUsage } from './orchestrator/orchestrator.js';
+
+// The signed response cache.
+export { ResponseCache } from './cache/response-cache.js';
+export type { CacheStats, CacheTier, DiskCacheOptions, ResponseCacheOptions } from './cache/response-cache.js';
+
+// One call to assemble a provider, a cache and an orchestrator (the simulator unless live).
+export { openStack, providerFor } from './stack.js';
+export type { CacheSpec, ProviderSpec, SimulatorChoice, Stack, StackOptions } from './stack.js';
+
+// Agents, and the embedded Messages-API simulator for an app that calls the SDK itself.
+export { loadAgents, parseAgents } from './config/agents.js';
+export type { AgentConfig } from './config/agents.js';
+export { startSimulator } from './providers/simulator/server.js';
+export type { RunningSimulator, SimulatorOptions } from './providers/simulator/server.js';
+export type { MessageParams, MessagesProvider, ProviderResult } from './providers/types.js';
+
+// Scenarios: one interface driven by load, profile, leak and the gate.
+export { defineScenario } from './load/scenarios/types.js';
+export type { AgentTarget, Scenario, ScenarioContext } from './load/scenarios/types.js';
+
+// Errors: one base class, stable codes.
+export {
+  AbortedError,
+  AgentperfError,
+  CachePathError,
+  CacheSecretError,
+  CircuitOpenError,
+  ClosedError,
+  ConfigError,
+  ControlCharacterError,
+  EmptyTaskError,
+  ErrorCode,
+  errorType,
+  HttpStatusError,
+  InvalidAgentNameError,
+  ParameterRangeError,
+  QueueFullError,
+  TaskTooLongError,
+  TimeoutError,
+  UnknownAgentError,
+  UnknownModelError,
+  UpstreamError,
+  UsageError,
+  ValidationError,
+} from './errors.js';
+
+// What the commands write as JSON, typed.
+export type { LoadReport, LoadShape } from './load/run.js';
+export type { GateResult, ScenarioGate } from './gate/run.js';
+export type { Judgement, MetricVerdict, Verdict } from './gate/verdict.js';
+export type { Baseline } from './gate/baseline.js';
+export type { BlockResult } from './gate/block.js';
+export type { LeakReport } from './profiling/leak.js';
+export type { ProfileIndex } from './profiling/profile-run.js';
+export type { RunRecord } from './pipeline/record.js';
