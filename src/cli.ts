@@ -23,6 +23,7 @@ interface Entry {
 const single = (name: string, description: string, load: () => Promise<CommandModule>): Entry => ({ name, description, leaves: [{ load }] });
 
 export const REGISTRY: Entry[] = [
+  single('init', 'write a starter agentperf.config.json, an example scenario and the CI workflow into this project', () => import('./commands/init.js')),
   single('run', 'the main job: load, profile, leak check, overhead and gate on the standard plan, with HTML, Markdown and JSON reports', () => import('./commands/run.js')),
   single('report', 're-render the HTML and Markdown reports of a run from its run.json', () => import('./commands/report.js')),
   single('demo', 'a short demo: a few hundred calls through the orchestrator against the simulator, with faults to retry', () => import('./commands/demo.js')),

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
-import { resolve } from 'node:path';
+import { currentProject, givenOr } from '../config/project.js';
 import { loadPolicy } from '../config/policy.js';
 import { gatedScenarios, updateBaseline } from '../gate/run.js';
+import { scenarioNames } from '../load/scenarios/index.js';
 import { parseIntegerOption } from '../units.js';
 import { collect, print, progressToStderr } from './options.js';
 
@@ -9,15 +10,18 @@ export interface BaselineUpdateOptions {
   policyFile?: string;
   scenarios?: string[];
   blocks: number;
-  baselineDir: string;
+  /** Default: the project's baselines directory. */
+  baselineDir?: string;
 }
 
 /** `agentperf baseline update`: measures each gated scenario and stores its baseline; returns the files written. */
 export async function run(options: BaselineUpdateOptions): Promise<string[]> {
-  const policy = await loadPolicy(options.policyFile);
-  const names = gatedScenarios(policy, options.scenarios).map((s) => s.name);
+  const project = await currentProject();
+  const policy = await loadPolicy(options.policyFile, project.policy);
+  const names = gatedScenarios(policy, options.scenarios, scenarioNames(project)).map((s) => s.name);
+  const dir = givenOr(options.baselineDir, project.baselineDir);
   const files: string[] = [];
-  for (const name of names) files.push(await updateBaseline(resolve(options.baselineDir), policy, name, options.blocks, progressToStderr));
+  for (const name of names) files.push(await updateBaseline(project.root, dir, policy, name, options.blocks, progressToStderr));
   return files;
 }
 
@@ -26,7 +30,7 @@ export const command = new Command('update')
   .option('--scenario <name>', 'only this scenario, repeatable', collect, [])
   .option('--blocks <n>', 'blocks to store', '9')
   .option('--policy <file>', 'gate policy JSON')
-  .option('--baselines <dir>', 'where baselines are stored', 'baselines')
+  .option('--baselines <dir>', "where baselines are stored (default: the project's baselines/)")
   .action(async (opts) => {
     const files = await run({ policyFile: opts.policy, scenarios: opts.scenario.length ? opts.scenario : undefined, blocks: parseIntegerOption('blocks', opts.blocks, 3, 1_000), baselineDir: opts.baselines });
     print(files.map((f) => `wrote ${f}`).join('\n'));

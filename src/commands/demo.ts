@@ -3,6 +3,7 @@ import type { PercentileSnapshot } from '../../instrumentation/hdr-registry.js';
 import { Command } from 'commander';
 import type { CacheStats } from '../cache/response-cache.js';
 import { loadAgents } from '../config/agents.js';
+import { currentProject, givenOr } from '../config/project.js';
 import { errorType } from '../errors.js';
 import type { OrchestratorCounters } from '../orchestrator/orchestrator.js';
 import { formatDemoSummary } from '../report/demo.js';
@@ -56,7 +57,7 @@ export interface DemoSummary {
  * realistic latency and a few faults to retry), summarised.
  */
 export async function run(options: DemoOptions): Promise<DemoSummary> {
-  const agents = await loadAgents(options.agentsFile);
+  const agents = await loadAgents(givenOr(options.agentsFile, (await currentProject()).agentsFile));
   const instrumentation = await startInstrumentation({ prometheus: { port: options.metricsPort } });
   // Memory-only cache: the demo leaves nothing on disk and needs no secret.
   const stack = await openStack({
@@ -121,7 +122,7 @@ export const command = new Command('demo')
   .description('a short demo: a few hundred calls through the orchestrator against the simulator, with faults to retry, summarised')
   .option('--calls <n>', 'number of calls', String(DEFAULT_DEMO_OPTIONS.calls))
   .option('--concurrency <n>', 'calls in flight at once', String(DEFAULT_DEMO_OPTIONS.concurrency))
-  .option('--agents <file>', 'agents config file (default: the shipped agents.json)')
+  .option('--agents <file>', "agents config file (default: the project's, else the shipped agents.json)")
   .option('--latency <spec>', 'simulator latency: fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN,P99 [+MS/token]', DEFAULT_DEMO_OPTIONS.latency)
   .option('--faults <spec>', 'simulator faults: TYPE:RATE,... (429, 500, 529, hang, reset, malformed)', DEFAULT_DEMO_OPTIONS.faults)
   .option('--seed <n>', 'simulator seed', String(DEFAULT_DEMO_OPTIONS.seed))

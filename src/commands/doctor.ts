@@ -1,12 +1,12 @@
 import { Command } from 'commander';
-import { resolve } from 'node:path';
+import { currentProject, givenOr } from '../config/project.js';
 import { defaultProfileDir } from '../profiling/profile-run.js';
 import { doctorAround } from '../profiling/tools.js';
 import { print } from './options.js';
 
 /** `agentperf doctor -- <command>`: clinic doctor around any Node command, into profiles/doctor/. */
 export async function run(command: string[], outDir?: string): Promise<{ exitCode: number; dir: string }> {
-  const dir = outDir ? resolve(outDir) : defaultProfileDir('doctor');
+  const dir = givenOr(outDir, defaultProfileDir((await currentProject()).profileDir, 'doctor'));
   return { exitCode: await doctorAround(command, dir), dir };
 }
 

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { loadAgents } from '../config/agents.js';
+import { currentProject, givenOr, simulatorSettings } from '../config/project.js';
 import type { AgentResult, ExecuteOptions } from '../orchestrator/orchestrator.js';
 import { rootLogger } from '../logger.js';
 import { openStack, providerFor } from '../stack.js';
@@ -17,10 +18,11 @@ export interface ExecCommandOptions extends ExecuteOptions {
 
 /** One call through the orchestrator, on the simulator (in this thread) unless live; the disk cache unless told not to. */
 export async function run(agent: string, task: string, options: ExecCommandOptions): Promise<AgentResult> {
-  const agents = await loadAgents(options.agentsFile);
+  const project = await currentProject();
+  const agents = await loadAgents(givenOr(options.agentsFile, project.agentsFile));
   const stack = await openStack({
     agents,
-    provider: providerFor(options.live, { thread: 'main' }),
+    provider: providerFor(options.live, { ...simulatorSettings(project, {}, { latency: 'fixed:0', seed: 1 }), thread: 'main' }),
     cache: options.useCache === false ? { kind: 'none' } : { kind: 'disk', dir: options.cacheDir, requireSecret: options.requireSecret },
     logger: rootLogger,
   });
@@ -36,7 +38,7 @@ export const command = new Command('exec')
   .argument('<agent>', 'agent name from the agents file')
   .argument('<task>', 'the task, sent as user content')
   .option('--json', 'print the whole result object as JSON')
-  .option('--agents <file>', 'agents config file (default: the shipped agents.json)')
+  .option('--agents <file>', "agents config file (default: the project's, else the shipped agents.json)")
   .option('--temperature <t>', 'override the agent temperature (0 to 1)')
   .option('--max-tokens <n>', "override the agent's maxTokens")
   .option('--timeout <duration>', 'overall deadline, e.g. 30s')

@@ -1,12 +1,12 @@
 import { Command } from 'commander';
-import { resolve } from 'node:path';
+import { currentProject, givenOr } from '../config/project.js';
 import { defaultProfileDir } from '../profiling/profile-run.js';
 import { flameAround } from '../profiling/tools.js';
 import { print } from './options.js';
 
 /** `agentperf flame -- <command>`: 0x around any Node command; the flamegraph lands under profiles/. */
 export async function run(command: string[], outDir?: string): Promise<{ exitCode: number; dir: string }> {
-  const dir = outDir ? resolve(outDir) : defaultProfileDir('flame');
+  const dir = givenOr(outDir, defaultProfileDir((await currentProject()).profileDir, 'flame'));
   return { exitCode: await flameAround(command, dir), dir };
 }
 

@@ -1,9 +1,12 @@
 import { Command } from 'commander';
 import { appendFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { writeFileAtomic } from '../files/atomic.js';
 import { loadPolicy, type GatePolicy } from '../config/policy.js';
-import { checkoutRef, gateAgainstBaselines, gatedScenarios, gatePaired, HERE, type GateResult } from '../gate/run.js';
+import { currentProject, givenOr, loadProjectFrom } from '../config/project.js';
+import { ErrorCode, ValidationError } from '../errors.js';
+import { checkoutRef } from '../gate/checkout.js';
+import { gateAgainstBaselines, gatedScenarios, gatePaired, type GateResult } from '../gate/run.js';
+import { scenarioNames } from '../load/scenarios/index.js';
 import { gateSelfTest } from '../gate/self-test.js';
 import { formatGateMarkdown, formatSelfTest } from '../report/gate.js';
 import { parseIntegerOption } from '../units.js';
@@ -13,7 +16,10 @@ export interface GateOptions {
   policyFile?: string;
   scenarios?: string[];
   against?: string;
-  baselineDir: string;
+  /** How the other side's dependencies are installed (default: from its lockfile). */
+  install?: string;
+  /** Default: the project's baselines directory. */
+  baselineDir?: string;
   jsonFile?: string;
 }
 
@@ -26,18 +32,23 @@ export function exitCodeFor(result: GateResult, policy: GatePolicy): 0 | 1 | 3 {
 
 /** `agentperf gate`: against stored baselines, or paired against a git ref; the report as Markdown. */
 export async function run(options: GateOptions): Promise<{ markdown: string; exitCode: 0 | 1 | 3 }> {
-  const policy = await loadPolicy(options.policyFile);
-  gatedScenarios(policy, options.scenarios); // checked before anything is checked out or measured
+  const project = await currentProject();
+  const policy = await loadPolicy(options.policyFile, project.policy);
+  // Checked before anything is checked out or measured.
+  const gated = gatedScenarios(policy, options.scenarios, scenarioNames(project));
   let result: GateResult;
   if (options.against) {
-    const checkout = await checkoutRef(options.against, progressToStderr);
+    const checkout = await checkoutRef(options.against, project.root, { install: options.install ?? project.config.install, progress: progressToStderr });
     try {
-      result = await gatePaired({ root: checkout.root }, { root: HERE }, policy, progressToStderr, options.scenarios, options.against);
+      const other = scenarioNames(await loadProjectFrom(checkout.root));
+      const missing = gated.filter((s) => !other.includes(s.name));
+      if (missing.length > 0) throw new ValidationError(ErrorCode.SCENARIO, 'scenario', `${options.against} (${checkout.commit.slice(0, 12)}) does not define scenario ${missing.map((s) => JSON.stringify(s.name)).join(', ')}, so there is nothing to compare with: its scenarios are ${other.join(', ')}`);
+      result = await gatePaired({ root: checkout.root }, { root: project.root }, policy, progressToStderr, options.scenarios, options.against);
     } finally {
       await checkout.remove();
     }
   } else {
-    result = await gateAgainstBaselines(resolve(options.baselineDir), policy, progressToStderr, options.scenarios);
+    result = await gateAgainstBaselines(project.root, givenOr(options.baselineDir, project.baselineDir), policy, progressToStderr, options.scenarios);
   }
   const markdown = formatGateMarkdown(result);
   // In GitHub Actions the report also becomes the job's summary.
@@ -50,8 +61,9 @@ export const command = new Command('run')
   .description('run the gated scenarios and judge every metric PASS, FAIL or INCONCLUSIVE (exit 0, 1 or 3)')
   .option('--scenario <name>', 'gate only this scenario, repeatable', collect, [])
   .option('--policy <file>', "gate policy JSON (defaults: the mixed scenario, 10% tolerances, the seeds' SLOs)")
-  .option('--against <git-ref>', 'the paired mode: the ref in a temporary worktree against this checkout, ABBA blocks (recommended for pull requests)')
-  .option('--baselines <dir>', 'where baselines are stored', 'baselines')
+  .option('--against <git-ref>', "the paired mode: the ref of this project's repository in a temporary worktree against the working copy, ABBA blocks (recommended for pull requests)")
+  .option('--install <command>', "with --against: how to install the ref's dependencies (default from its lockfile: npm ci, pnpm install --frozen-lockfile, yarn install --frozen-lockfile)")
+  .option('--baselines <dir>', "where baselines are stored (default: the project's baselines/)")
   .option('--json <file>', 'also write the result as JSON')
   .option('--self-test', "the gate's own validation: A/A, 10% and 20% slowdowns on the synthetic scenario (about 20 minutes)")
   .option('--gates <n>', 'gates per self-test case', '20')
@@ -62,7 +74,7 @@ export const command = new Command('run')
       process.exitCode = result.rows.every((r) => r.met) ? 0 : 1;
       return;
     }
-    const result = await run({ policyFile: opts.policy, scenarios: opts.scenario.length ? opts.scenario : undefined, against: opts.against, baselineDir: opts.baselines, jsonFile: opts.json });
+    const result = await run({ policyFile: opts.policy, scenarios: opts.scenario.length ? opts.scenario : undefined, against: opts.against, install: opts.install, baselineDir: opts.baselines, jsonFile: opts.json });
     print(result.markdown);
     process.exitCode = result.exitCode;
   });

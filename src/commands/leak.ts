@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { currentProject, givenOr } from '../config/project.js';
 import type { AgentTarget } from '../load/scenarios/types.js';
 import { resolveScenario } from '../load/scenarios/index.js';
 import { DEFAULT_LEAK_OPTIONS, detectLeak, type LeakReport } from '../profiling/leak.js';
@@ -24,8 +25,9 @@ export interface LeakCommandOptions {
 
 /** `agentperf leak`: rounds in a child process with GC forced between them; LEAK or CLEAN from the slope. */
 export async function run(options: LeakCommandOptions): Promise<LeakReport> {
-  const scenario = await resolveScenario(options.scenario); // bad names fail here, with exit 2
-  const outDir = options.outDir ? resolve(options.outDir) : join(defaultProfileDir(scenario.name), 'leak');
+  const project = await currentProject();
+  const scenario = await resolveScenario(options.scenario, project); // bad names fail here, with exit 2
+  const outDir = givenOr(options.outDir, join(defaultProfileDir(project.profileDir, scenario.name), 'leak'));
   return detectLeak({ ...options, outDir });
 }
 

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { resolve } from 'node:path';
+import { currentProject, givenOr } from '../config/project.js';
 import { resolveScenario } from '../load/scenarios/index.js';
 import type { LoadShape } from '../load/run.js';
 import { rootLogger } from '../logger.js';
@@ -29,14 +29,15 @@ export interface ProfileCommandOptions {
 
 /** `agentperf profile`: the scenario under load with the CPU profiler and heap sampler, into profiles/. */
 export async function run(options: ProfileCommandOptions): Promise<{ index: ProfileIndex; dir: string }> {
-  const scenario = await resolveScenario(options.scenario);
+  const project = await currentProject();
+  const scenario = await resolveScenario(options.scenario, project);
   // Neither flag: both profilers, the usual first look.
   const cpu = options.cpu || !options.heap;
   const heap = options.heap || !options.cpu;
   const shape: LoadShape = options.rate
     ? { kind: 'open', pattern: `constant ${options.rate}/s`, stages: stagesOf({ kind: 'constant', rate: options.rate, durationMs: options.durationMs }), maxInFlight: 10_000 }
     : { kind: 'closed', vus: options.vus, durationMs: options.durationMs };
-  const dir = options.outDir ? resolve(options.outDir) : defaultProfileDir(scenario.name);
+  const dir = givenOr(options.outDir, defaultProfileDir(project.profileDir, scenario.name));
   if (options.snapshot) process.stderr.write('agentperf: warning: the heap snapshot pauses the process while V8 walks the heap, and needs about twice the heap in memory\n');
   const index = await profileScenario({
     scenario,

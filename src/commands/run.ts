@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { DEFAULT_BASELINE_DIR } from '../gate/baseline.js';
+import { currentProject, givenOr } from '../config/project.js';
 import { loadPolicy, type GatePolicy } from '../config/policy.js';
 import { defaultProfileDir } from '../profiling/profile-run.js';
 import { runPipeline, type RunRecord } from '../pipeline/pipeline.js';
@@ -55,8 +54,9 @@ const quote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.rep
 /** `agentperf run`: the pipeline, then the reports. A failure leaves no run directory behind. */
 export async function run(options: RunCommandOptions, progress: (line: string) => void): Promise<{ run: RunRecord; files: RunFiles }> {
   const phases: Phase[] = options.plan ? parsePlan('plan', options.plan) : standardPlan({ durationMs: options.durationMs ?? (options.quick ? QUICK_RUN_DURATION_MS : DEFAULT_RUN_DURATION_MS), rate: options.rate, spikeRate: options.spikeRate });
-  const policy = runPolicy(await loadPolicy(options.policyFile), options.quick);
-  const outDir = resolve(options.out ?? defaultProfileDir('run'));
+  const project = await currentProject();
+  const policy = runPolicy(await loadPolicy(options.policyFile, project.policy), options.quick);
+  const outDir = givenOr(options.out, defaultProfileDir(project.profileDir, 'run'));
   const existed = existsSync(outDir); // a directory of the user's is never removed
   try {
     const run = await runPipeline(
@@ -71,7 +71,8 @@ export async function run(options: RunCommandOptions, progress: (line: string) =
         seed: options.seed,
         metricsPort: options.metricsPort,
         outDir,
-        baselineDir: options.baselines ? resolve(options.baselines) : DEFAULT_BASELINE_DIR,
+        projectRoot: project.root,
+        baselineDir: givenOr(options.baselines, project.baselineDir),
         policy,
         command: ['npx', 'agentperf', ...options.argv.map(quote)].join(' '),
       },
@@ -94,9 +95,9 @@ export const command = new Command('run')
   .option('--spike-rate <n>', 'arrivals per second at the spike', '800')
   .option('--plan <spec>', "custom phases instead of the standard plan, e.g. 'ramp=20->200:5s,steady=200:10s,spike=800:3s'")
   .option('--no-gate', 'skip the gate against the stored baselines')
-  .option('--baselines <dir>', 'where the baselines are', 'baselines')
+  .option('--baselines <dir>', "where the baselines are (default: the project's baselines/)")
   .option('--policy <file>', 'gate policy file (JSON, overrides the defaults)')
-  .option('--out <dir>', 'where the run directory goes (default profiles/run/<timestamp>)')
+  .option('--out <dir>', "where the run directory goes (default: the project's profiles/run/<timestamp>)")
   .option('--seed <n>', 'simulator seed', '1')
   .option('--metrics-port <n>', 'port of the Prometheus /metrics endpoint during the run (0: any free port)', '9464')
   .option('--live', 'load the real API (needs ANTHROPIC_API_KEY); the leak check, overhead and gate stay on the simulator')

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { startInstrumentation } from '../../instrumentation/start.js';
 import { loadAgents } from '../config/agents.js';
+import { currentProject, givenOr, simulatorSettings } from '../config/project.js';
 import { STANDARD_LATENCY } from '../load/scenarios/agent.js';
 import { rootLogger } from '../logger.js';
 import { buildServer } from '../server/app.js';
@@ -18,10 +19,10 @@ export interface ServeOptions {
   port: number;
   agentsFile?: string;
   bodyLimitBytes: number;
-  /** Simulator latency and faults specs (see parseLatency, parseFaults). */
-  latency: string;
+  /** Simulator latency and faults specs (see parseLatency, parseFaults); default from the project's config. */
+  latency?: string;
   faults?: string;
-  seed: number;
+  seed?: number;
   live?: boolean;
   maxConcurrent: number;
   maxQueued: number;
@@ -38,11 +39,13 @@ export interface RunningServer {
  */
 export async function run(options: ServeOptions): Promise<RunningServer> {
   const log = rootLogger.child({ component: 'serve' });
-  const agents = await loadAgents(options.agentsFile);
+  const project = await currentProject();
+  const agents = await loadAgents(givenOr(options.agentsFile, project.agentsFile));
+  const simulator = simulatorSettings(project, options, { latency: STANDARD_LATENCY, seed: 1 });
   const instrumentation = await startInstrumentation({ prometheus: false, logger: log });
   const stack = await openStack({
     agents,
-    provider: providerFor(options.live, { latency: options.latency, faults: options.faults, seed: options.seed, latencyFrom: 'request' }),
+    provider: providerFor(options.live, { ...simulator, latencyFrom: 'request' }),
     orchestrator: { maxConcurrent: options.maxConcurrent, maxQueued: options.maxQueued },
     instrumentation,
     logger: log,
@@ -84,10 +87,10 @@ export const command = new Command('serve')
   .description('serve the agents over HTTP (POST /v1/agents/:agent/execute, GET /healthz, /stats, /metrics)')
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--port <n>', 'port to listen on (0: any free port)', '8080')
-  .option('--agents <file>', 'agents config file (default: the shipped agents.json)')
-  .option('--latency <spec>', 'simulator latency: fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN,P99 [+MS/token]', STANDARD_LATENCY)
-  .option('--faults <spec>', 'simulator faults: TYPE:RATE,...', '')
-  .option('--seed <n>', 'simulator seed', '1')
+  .option('--agents <file>', "agents config file (default: the project's, else the shipped agents.json)")
+  .option('--latency <spec>', `simulator latency: fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN,P99 [+MS/token] (default: the project's, else ${STANDARD_LATENCY})`)
+  .option('--faults <spec>', 'simulator faults: TYPE:RATE,...')
+  .option('--seed <n>', 'simulator seed (default 1)')
   .option('--max-concurrent <n>', 'upstream calls in flight at once', '100')
   .option('--max-queued <n>', 'calls waiting for a slot; past it 503', '10000')
   .option('--body-limit <size>', 'largest request body (bytes, or 64kb, 1mb)', '1mb')
@@ -98,8 +101,8 @@ export const command = new Command('serve')
       port: parseIntegerOption('port', opts.port, 0, 65_535),
       agentsFile: opts.agents,
       latency: opts.latency,
-      faults: opts.faults || undefined,
-      seed: parseSeed(opts.seed),
+      faults: opts.faults,
+      seed: opts.seed === undefined ? undefined : parseSeed(opts.seed),
       live: opts.live,
       maxConcurrent: parseIntegerOption('max-concurrent', opts.maxConcurrent, 1, 100_000),
       maxQueued: parseIntegerOption('max-queued', opts.maxQueued, 0, 10_000_000),

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { loadAgents } from '../config/agents.js';
+import { currentProject, givenOr, simulatorSettings } from '../config/project.js';
 import { UsageError } from '../errors.js';
 import { STANDARD_LATENCY } from '../load/scenarios/agent.js';
 import { rootLogger } from '../logger.js';
@@ -15,18 +16,21 @@ export interface WorkflowRunOptions {
   maxParallel: number;
   onError: 'fail-fast' | 'continue';
   agentsFile?: string;
-  latency: string;
-  seed: number;
+  /** Default from the project's config. */
+  latency?: string;
+  seed?: number;
   live?: boolean;
 }
 
 /** `agentperf workflow run`: executes a workflow file through the orchestrator (simulator unless --live). */
 export async function run(file: string, options: WorkflowRunOptions): Promise<WorkflowRun> {
   const { workflow } = await planWorkflowFile(file);
-  const agents = await loadAgents(options.agentsFile);
+  const project = await currentProject();
+  const agents = await loadAgents(givenOr(options.agentsFile, project.agentsFile));
+  const simulator = simulatorSettings(project, options, { latency: STANDARD_LATENCY, seed: 1 });
   const stack = await openStack({
     agents,
-    provider: providerFor(options.live, { latency: options.latency, seed: options.seed, latencyFrom: 'request' }),
+    provider: providerFor(options.live, { ...simulator, latencyFrom: 'request' }),
     orchestrator: { maxConcurrent: Math.max(1, options.maxParallel), maxQueued: 10_000 },
     logger: rootLogger.child({ component: 'workflow' }),
   });
@@ -48,9 +52,9 @@ export const command = new Command('run')
   .option('--input <text>', 'what {{input}} stands for in the tasks')
   .option('--max-parallel <n>', 'steps running at once', '4')
   .option('--on-error <policy>', 'fail-fast | continue', 'fail-fast')
-  .option('--agents <file>', 'agents config file (default: the shipped agents.json)')
-  .option('--latency <spec>', 'simulator latency', STANDARD_LATENCY)
-  .option('--seed <n>', 'simulator seed', '1')
+  .option('--agents <file>', "agents config file (default: the project's, else the shipped agents.json)")
+  .option('--latency <spec>', `simulator latency (default: the project's, else ${STANDARD_LATENCY})`)
+  .option('--seed <n>', 'simulator seed (default 1)')
   .option('--live', 'call the real API (needs ANTHROPIC_API_KEY)')
   .option('--json', 'print the run (every step, its output and timings) as JSON')
   .action(async (file: string, opts) => {
@@ -61,7 +65,7 @@ export const command = new Command('run')
       onError: opts.onError,
       agentsFile: opts.agents,
       latency: opts.latency,
-      seed: parseSeed(opts.seed),
+      seed: opts.seed === undefined ? undefined : parseSeed(opts.seed),
       live: opts.live,
     });
     print(opts.json ? JSON.stringify(result, null, 2) : formatWorkflowRun(result));

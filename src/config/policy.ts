@@ -5,10 +5,27 @@ import { ConfigError } from '../errors.js';
 export const METRICS = ['p50', 'p95', 'p99', 'throughput', 'errorRate', 'peakRss', 'heapAfterGc'] as const;
 export type MetricName = (typeof METRICS)[number];
 
+/** How a gated scenario's blocks run unless the policy says otherwise: 20 closed-loop users, 1 s of warmup, 2 s measured. */
+export const DEFAULT_BLOCK = { settings: {}, vus: 20, warmupMs: 1000, durationMs: 2000 } as const;
+
+const GatedScenario = z.union([
+  // A name alone gates that scenario with the default blocks.
+  z.string().min(1).transform((name) => ({ name, ...DEFAULT_BLOCK, settings: {} as Record<string, string> })),
+  z
+    .object({
+      name: z.string().min(1),
+      settings: z.record(z.string(), z.string()).default({}),
+      vus: z.number().int().min(1).max(10_000).default(DEFAULT_BLOCK.vus),
+      warmupMs: z.number().int().min(0).default(DEFAULT_BLOCK.warmupMs),
+      durationMs: z.number().int().min(100).default(DEFAULT_BLOCK.durationMs),
+    })
+    .strict(),
+]);
+
 const Tolerance = z.number().min(0).max(10);
-const PolicySchema = z
+export const PolicySchema = z
   .object({
-    scenarios: z.array(z.object({ name: z.string().min(1), settings: z.record(z.string(), z.string()).default({}), vus: z.number().int().min(1).max(10_000), warmupMs: z.number().int().min(0), durationMs: z.number().int().min(100) }).strict()).min(1),
+    scenarios: z.array(GatedScenario).min(1),
     tolerances: z.object(Object.fromEntries(METRICS.map((m) => [m, Tolerance])) as Record<MetricName, typeof Tolerance>).strict(),
     floors: z.object({ errorRate: z.number().min(0).max(1), peakRssBytes: z.number().min(0), heapAfterGcBytes: z.number().min(0) }).strict(),
     slos: z.record(z.string(), z.object({ p95Ms: z.number().positive().optional(), p99Ms: z.number().positive().optional(), errorRate: z.number().min(0).max(1).optional(), throughput: z.number().min(0).optional() }).strict()),
@@ -28,7 +45,7 @@ export type GatePolicy = z.infer<typeof PolicySchema>;
  * within 3 minutes on a 2-core machine.
  */
 export const DEFAULT_POLICY: GatePolicy = {
-  scenarios: [{ name: 'mixed', settings: {}, vus: 20, warmupMs: 1000, durationMs: 2000 }],
+  scenarios: [{ name: 'mixed', ...DEFAULT_BLOCK, settings: {} }],
   tolerances: { p50: 0.1, p95: 0.1, p99: 0.15, throughput: 0.1, errorRate: 0.1, peakRss: 0.1, heapAfterGc: 0.1 },
   floors: { errorRate: 0.001, peakRssBytes: 16 * 2 ** 20, heapAfterGcBytes: 4 * 2 ** 20 },
   slos: { mixed: { p95Ms: 500, p99Ms: 1000, errorRate: 0.01, throughput: 5 } },
@@ -43,15 +60,16 @@ export const DEFAULT_POLICY: GatePolicy = {
  * Policy overrides on top of the defaults, field by field (objects merged one level deep):
  * a policy file, or the `gate` section of the project config.
  */
-export function mergePolicy(raw: unknown, file?: string, base: GatePolicy = DEFAULT_POLICY): GatePolicy {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('policy', 'the policy must be a JSON object', file);
+export function mergePolicy(raw: unknown, file?: string, base: GatePolicy = DEFAULT_POLICY, at?: string): GatePolicy {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(at ?? 'policy', `${at ?? 'the policy'} must be an object`, file);
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     const under = (base as Record<string, unknown>)[key];
     merged[key] = under && typeof under === 'object' && !Array.isArray(under) && value && typeof value === 'object' && !Array.isArray(value) ? { ...under, ...value } : value;
   }
-  const policy = parseConfig(merged, PolicySchema, file);
-  if (policy.blocks.max < policy.blocks.initial) throw new ConfigError('blocks.max', 'blocks.max must be at least blocks.initial', file);
+  const policy = parseConfig(merged, PolicySchema, file, at);
+  const field = at ? `${at}.blocks.max` : 'blocks.max';
+  if (policy.blocks.max < policy.blocks.initial) throw new ConfigError(field, `${field} must be at least ${at ? `${at}.` : ''}blocks.initial`, file);
   return policy;
 }
 

@@ -6,9 +6,20 @@ import { ConfigError, ErrorCode, ValidationError } from '../errors.js';
  * Turns the first zod issue into a field path and a message that names the rule and the
  * value: `agents[2].maxTokens must be at least 1, got -5`.
  */
-export function describeIssue(error: z.ZodError, input: unknown, subject = 'the file'): { field: string; message: string } {
+export function describeIssue(error: z.ZodError, input: unknown, subject = 'the file', at = ''): { field: string; message: string } {
   const issue = error.issues[0]!;
-  const field = issue.path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), '');
+  const field = issue.path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), at);
+  // A key the schema does not know: the field is that key.
+  if (issue.code === 'unrecognized_keys') {
+    const key = String((issue as { keys: string[] }).keys[0]);
+    const named = field ? `${field}.${key}` : key;
+    return { field: named, message: `${named} is not a known field${field ? ` of ${field}` : ''}, got ${JSON.stringify(key)}` };
+  }
+  // A bad key of a record: the rule is the key's, and what was got is the key itself.
+  if (issue.code === 'invalid_key') {
+    const rule = (issue as { issues?: Array<{ message: string }> }).issues?.[0]?.message ?? issue.message;
+    return { field, message: `${field} is not a valid key: it ${rule}, got ${JSON.stringify(issue.path.at(-1))}` };
+  }
   let got: unknown = input;
   for (const part of issue.path) got = got == null ? undefined : (got as Record<PropertyKey, unknown>)[part as PropertyKey];
   const shown = got === undefined ? 'nothing' : JSON.stringify(got)?.slice(0, 80);
@@ -37,11 +48,15 @@ function configError(code: ErrorCode, field: string, message: string, file: stri
   return code === ErrorCode.CONFIG ? new ConfigError(field, message, file) : new ValidationError(code, field, `${file}: ${message}`);
 }
 
-/** Validates already-parsed input with `schema`; the error names the field, the rule and the file. */
-export function parseConfig<S extends z.ZodType>(input: unknown, schema: S, file?: string): z.output<S> {
+/**
+ * Validates already-parsed input with `schema`; the error names the field, the rule and the
+ * file. `at` is where the input sits in its file (`gate` for the gate section of a project
+ * config), so that the field is named as the user wrote it.
+ */
+export function parseConfig<S extends z.ZodType>(input: unknown, schema: S, file?: string, at?: string): z.output<S> {
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
-    const issue = describeIssue(parsed.error, input);
+    const issue = describeIssue(parsed.error, input, 'the file', at);
     throw new ConfigError(issue.field, issue.message, file);
   }
   return parsed.data;

@@ -5,6 +5,26 @@ import { AgentperfError, ErrorCode } from '../errors.js';
 
 const tempFor = (file: string) => `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
+/**
+ * Writes several files all or none: each to a temporary sibling first, and only when every one
+ * is written are they renamed into place. A failure removes the temporary files.
+ */
+export async function writeFilesAtomic(files: ReadonlyArray<{ file: string; content: string }>): Promise<void> {
+  const staged: Array<{ file: string; temp: string }> = [];
+  try {
+    for (const { file, content } of files) {
+      await mkdir(dirname(file), { recursive: true });
+      const temp = tempFor(file);
+      staged.push({ file, temp });
+      await writeFile(temp, content);
+    }
+  } catch (error) {
+    await Promise.all(staged.map(({ temp }) => rm(temp, { force: true })));
+    throw new AgentperfError(ErrorCode.WRITE, `could not write ${staged.at(-1)?.file}: ${(error as Error).message}`, { cause: error });
+  }
+  for (const { file, temp } of staged) await rename(temp, file);
+}
+
 /** Writes a whole file through a temporary sibling and a rename: readers never see half of it. */
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true });

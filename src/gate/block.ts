@@ -1,4 +1,5 @@
 import { runNodeForJson } from '../runtime/json-child.js';
+import { cliNodeArgs } from '../runtime/self.js';
 import { runLoadTest } from '../load/run.js';
 import { resolveScenario } from '../load/scenarios/index.js';
 import { rootLogger } from '../logger.js';
@@ -62,9 +63,10 @@ export async function runBlockHere(spec: BlockSpec): Promise<BlockResult> {
 }
 
 /**
- * Runs one block in a fresh Node process of the agentperf checkout at `root` (this one, or a
- * worktree of another git ref), through its `gate block` command.
+ * Runs one block in a fresh Node process, in the project at `root` (the user's, or the same
+ * project in a worktree of another git ref): the scenario is looked up there, with that side's
+ * config and code. Both sides run the same agentperf, this one, so only the user's code differs.
  */
 export function runBlockProcess(root: string, spec: BlockSpec): Promise<BlockResult> {
-  return runNodeForJson<BlockResult>(['--expose-gc', `${root}/bin/agentperf.js`, 'gate', 'block', JSON.stringify(spec)], { cwd: root, code: ErrorCode.GATE_BLOCK, what: `a gate block (${root})` });
+  return runNodeForJson<BlockResult>(['--expose-gc', ...cliNodeArgs(), 'gate', 'block', JSON.stringify(spec)], { cwd: root, code: ErrorCode.GATE_BLOCK, what: `a gate block of ${spec.scenario} in ${root}` });
 }

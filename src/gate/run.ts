@@ -1,24 +1,17 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { AgentperfError, ErrorCode, ValidationError } from '../errors.js';
+import { ErrorCode, ValidationError } from '../errors.js';
+import { currentProject } from '../config/project.js';
 import { resolveScenario } from '../load/scenarios/index.js';
 import { rootLogger } from '../logger.js';
 import { findBottlenecks, type FunctionCost } from '../profiling/analyze.js';
 import { withCpuProfile } from '../profiling/cpu.js';
 import { runLoadTest } from '../load/run.js';
 import { mulberry32 } from '../random.js';
-import { PACKAGE_ROOT } from '../runtime/self.js';
 import { findBaseline, writeBaseline, type Baseline } from './baseline.js';
 import { runBlockProcess, type BlockResult, type BlockSpec } from './block.js';
 import { currentFingerprint } from './fingerprint.js';
 import type { GatePolicy } from '../config/policy.js';
 import { judge, type Judgement, type Verdict } from './verdict.js';
 
-const run = promisify(execFile);
-export const HERE = PACKAGE_ROOT;
 
 export interface ScenarioGate {
   scenario: string;
@@ -49,7 +42,7 @@ export function specFor(policy: GatePolicy['scenarios'][number], seed: number, i
  * name the policy does not gate, or a selection that leaves nothing to measure, is refused: an
  * empty gate would say PASS about nothing, and a mistyped name in CI would pass forever.
  */
-export function gatedScenarios(policy: GatePolicy, names?: readonly string[]): GatePolicy['scenarios'] {
+export function gatedScenarios(policy: GatePolicy, names?: readonly string[], defined?: readonly string[]): GatePolicy['scenarios'] {
   const known = policy.scenarios.map((s) => s.name);
   const unknown = (names ?? []).filter((n) => !known.includes(n));
   if (unknown.length > 0) {
@@ -57,6 +50,11 @@ export function gatedScenarios(policy: GatePolicy, names?: readonly string[]): G
   }
   const selected = policy.scenarios.filter((s) => !names || names.length === 0 || names.includes(s.name));
   if (selected.length === 0) throw new ValidationError(ErrorCode.SCENARIO, 'scenarios', 'the gate policy lists no scenario to measure: a gate of nothing is never a PASS');
+  // Gated scenarios are named (the project's own or built-in), never paths: baselines are filed by name.
+  const undefinedNames = defined ? selected.filter((s) => !defined.includes(s.name)) : [];
+  if (undefinedNames.length > 0) {
+    throw new ValidationError(ErrorCode.SCENARIO, 'scenarios', `the gate policy measures ${undefinedNames.map((s) => JSON.stringify(s.name)).join(', ')}, which the project does not define: scenarios must be one of ${defined!.join(', ')} (name a module in agentperf.config's scenarios to add one)`);
+  }
   return selected;
 }
 
@@ -83,28 +81,28 @@ export async function overheadBlocks(root: string, spec: BlockSpec, pairs: numbe
   return { plain: plainBlocks.map((b) => b.throughput), instrumented, plainBlocks };
 }
 
-/** The candidate's top functions by self time, from a short in-process profile of the scenario. */
-export async function profileCandidate(spec: BlockSpec): Promise<FunctionCost[]> {
-  const scenario = await resolveScenario(spec.scenario);
+/** The candidate's top functions by self time, from a short in-process profile of the scenario in the project at `root`. */
+export async function profileCandidate(root: string, spec: BlockSpec): Promise<FunctionCost[]> {
+  const scenario = await resolveScenario(spec.scenario, await currentProject(root));
   const { profile } = await withCpuProfile(() =>
     runLoadTest({ scenario, context: { target: { kind: 'in-process' }, settings: spec.settings, seed: spec.seed, log: rootLogger }, shape: { kind: 'closed', vus: spec.vus, durationMs: spec.durationMs }, warmupMs: spec.warmupMs, drainTimeoutMs: 30_000, thresholds: [] }),
   );
   return findBottlenecks(profile, 10).bySelf;
 }
 
-/** Writes a scenario's baseline: `blocks` fresh-process blocks, the overhead pairs, a profile. */
-export async function updateBaseline(dir: string, policy: GatePolicy, name: string, blocks: number, progress: Progress): Promise<string> {
+/** Writes a scenario's baseline: `blocks` fresh-process blocks of the project at `root`, the overhead pairs, a profile. */
+export async function updateBaseline(root: string, dir: string, policy: GatePolicy, name: string, blocks: number, progress: Progress): Promise<string> {
   const [scenario] = gatedScenarios(policy, [name]);
   const spec = specFor(scenario!, 1);
   const results: BlockResult[] = [];
   for (let i = 0; i < blocks; i++) {
-    results.push(await runBlockProcess(HERE, spec));
+    results.push(await runBlockProcess(root, spec));
     progress(`  baseline ${name}: block ${i + 1}/${blocks}, ${results.at(-1)!.throughput.toFixed(1)}/s`);
   }
-  const measured = policy.overhead.pairs > 0 ? await overheadBlocks(HERE, spec, policy.overhead.pairs) : undefined;
+  const measured = policy.overhead.pairs > 0 ? await overheadBlocks(root, spec, policy.overhead.pairs) : undefined;
   const overhead = measured && { plain: measured.plain, instrumented: measured.instrumented }; // the throughputs, as baselines store them
   const { instrumented: _, ...stored } = spec;
-  const baseline: Baseline = { schema: 'agentperf.baseline/v1', scenario: name, fingerprint: currentFingerprint(), createdAt: new Date().toISOString(), spec: stored, blocks: results, overhead, profile: await profileCandidate(spec) };
+  const baseline: Baseline = { schema: 'agentperf.baseline/v1', scenario: name, fingerprint: currentFingerprint(), createdAt: new Date().toISOString(), spec: stored, blocks: results, overhead, profile: await profileCandidate(root, spec) };
   return writeBaseline(dir, baseline);
 }
 
@@ -117,7 +115,7 @@ function attachProfile(gate: ScenarioGate, profile: FunctionCost[], baselineProf
  * inconclusive and the budget allows, more blocks. Baselines from another fingerprint are
  * refused, never compared.
  */
-export async function gateAgainstBaselines(dir: string, policy: GatePolicy, progress: Progress, scenarios?: string[], measuredOverhead?: OverheadBlocks): Promise<GateResult> {
+export async function gateAgainstBaselines(root: string, dir: string, policy: GatePolicy, progress: Progress, scenarios?: string[], measuredOverhead?: OverheadBlocks): Promise<GateResult> {
   const startedAt = performance.now();
   const fingerprint = currentFingerprint();
   const out: ScenarioGate[] = [];
@@ -125,14 +123,14 @@ export async function gateAgainstBaselines(dir: string, policy: GatePolicy, prog
     const baseline = await findBaseline(dir, scenario.name, fingerprint);
     const spec = specFor(scenario, 1);
     const candidate: BlockResult[] = [];
-    const overhead = measuredOverhead ?? (policy.overhead.pairs > 0 ? await overheadBlocks(HERE, spec, policy.overhead.pairs) : undefined);
+    const overhead = measuredOverhead ?? (policy.overhead.pairs > 0 ? await overheadBlocks(root, spec, policy.overhead.pairs) : undefined);
     // The overhead's uninstrumented blocks are candidate blocks already (same spec, fresh processes).
     candidate.push(...(overhead?.plainBlocks ?? []));
     let judgement: Judgement | undefined;
     let target = policy.blocks.initial;
     for (;;) {
       while (candidate.length < target) {
-        candidate.push(await runBlockProcess(HERE, spec));
+        candidate.push(await runBlockProcess(root, spec));
         progress(`  ${scenario.name}: candidate block ${candidate.length}, ${candidate.at(-1)!.throughput.toFixed(1)}/s`);
       }
       judgement = judge(scenario.name, baseline.blocks, candidate, false, policy, mulberry32(candidate.length), overhead);
@@ -140,13 +138,16 @@ export async function gateAgainstBaselines(dir: string, policy: GatePolicy, prog
       target = Math.min(policy.blocks.max, candidate.length + policy.blocks.step);
     }
     const gate: ScenarioGate = { scenario: scenario.name, mode: 'baseline', judgement, baselineBlocks: baseline.blocks.length, candidateBlocks: candidate.length };
-    if (judgement.overall === 'FAIL') attachProfile(gate, await profileCandidate(spec), baseline.profile);
+    if (judgement.overall === 'FAIL') attachProfile(gate, await profileCandidate(root, spec), baseline.profile);
     out.push(gate);
   }
   return finish(out, startedAt);
 }
 
-/** Both sides as block runners: a checkout root and the settings its blocks run with. */
+/**
+ * One side of a paired gate: the project directory its blocks run in (this project, or the
+ * same directory in a worktree of another commit) and any settings they run with.
+ */
 export interface Side {
   root: string;
   settings?: Record<string, string>;
@@ -182,7 +183,7 @@ export async function gatePaired(baselineSide: Side, candidateSide: Side, policy
       target = Math.min(policy.blocks.max, a.length + policy.blocks.step);
     }
     const gate: ScenarioGate = { scenario: scenario.name, mode: 'paired', judgement, baselineBlocks: a.length, candidateBlocks: b.length };
-    if (judgement.overall === 'FAIL' && candidateSide.root === HERE) attachProfile(gate, await profileCandidate({ ...spec, settings: { ...spec.settings, ...candidateSide.settings } }), undefined);
+    if (judgement.overall === 'FAIL') attachProfile(gate, await profileCandidate(candidateSide.root, { ...spec, settings: { ...spec.settings, ...candidateSide.settings } }), undefined);
     out.push(gate);
   }
   return finish(out, startedAt, against);
@@ -192,30 +193,4 @@ function finish(scenarios: ScenarioGate[], startedAt: number, against?: string):
   const verdicts = scenarios.map((s) => s.judgement.overall);
   const overall: Verdict = verdicts.includes('FAIL') ? 'FAIL' : verdicts.includes('INCONCLUSIVE') ? 'INCONCLUSIVE' : 'PASS';
   return { schema: 'agentperf.gate/v1', overall, against, scenarios, elapsedMs: performance.now() - startedAt };
-}
-
-/**
- * Materializes a git ref in a temporary worktree and installs its dependencies there, for the
- * paired gate's baseline side. The returned `remove` deletes the worktree.
- */
-export async function checkoutRef(ref: string, progress: Progress): Promise<{ root: string; remove: () => Promise<void> }> {
-  try {
-    await run('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: HERE });
-  } catch {
-    throw new AgentperfError(ErrorCode.GIT_REF, `--against ${JSON.stringify(ref)} is not a commit in this repository`, { exitCode: 2 });
-  }
-  const root = join(await mkdtemp(join(tmpdir(), 'agentperf-gate-')), 'baseline');
-  await run('git', ['worktree', 'add', '--detach', root, ref], { cwd: HERE });
-  const remove = async () => {
-    await run('git', ['worktree', 'remove', '--force', root], { cwd: HERE }).catch(() => undefined);
-    await rm(join(root, '..'), { recursive: true, force: true });
-  };
-  try {
-    progress(`  installing ${ref}'s dependencies in ${root}`);
-    await run('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: root, maxBuffer: 64 * 1024 * 1024 });
-  } catch (error) {
-    await remove();
-    throw new AgentperfError(ErrorCode.GIT_REF, `could not install ${ref}'s dependencies: ${(error as Error).message.split('\n')[0]}`);
-  }
-  return { root, remove };
 }

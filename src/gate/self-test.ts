@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_POLICY, type GatePolicy } from '../config/policy.js';
-import { gateAgainstBaselines, gatePaired, HERE, updateBaseline } from './run.js';
+import { currentProject } from '../config/project.js';
+import { gateAgainstBaselines, gatePaired, updateBaseline } from './run.js';
 import type { Verdict } from './verdict.js';
 
 /**
@@ -46,16 +47,17 @@ async function repeat(n: number, gate: () => Promise<Verdict>, progress: (line: 
 
 export async function gateSelfTest(gates: number, progress: (line: string) => void): Promise<SelfTestResult> {
   const startedAt = performance.now();
+  const root = (await currentProject()).root; // the synthetic scenario is built in: any project runs it
   const quiet = () => {};
   const policy = SELF_TEST_POLICY;
-  const same = await repeat(gates, async () => (await gatePaired({ root: HERE, settings: { factor: '1' } }, { root: HERE, settings: { factor: '1' } }, policy, quiet)).overall, progress, 'A/A paired');
-  const slower10 = await repeat(gates, async () => (await gatePaired({ root: HERE, settings: { factor: '1' } }, { root: HERE, settings: { factor: '1.1' } }, policy, quiet)).overall, progress, '10% slower, paired');
+  const same = await repeat(gates, async () => (await gatePaired({ root, settings: { factor: '1' } }, { root, settings: { factor: '1' } }, policy, quiet)).overall, progress, 'A/A paired');
+  const slower10 = await repeat(gates, async () => (await gatePaired({ root, settings: { factor: '1' } }, { root, settings: { factor: '1.1' } }, policy, quiet)).overall, progress, '10% slower, paired');
   const dir = await mkdtemp(join(tmpdir(), 'agentperf-baselines-'));
   let slower20: Record<Verdict, number>;
   try {
-    await updateBaseline(dir, policy, 'synthetic', 9, quiet);
+    await updateBaseline(root, dir, policy, 'synthetic', 9, quiet);
     const candidate: GatePolicy = { ...policy, scenarios: [{ ...policy.scenarios[0]!, settings: { factor: '1.2' } }] };
-    slower20 = await repeat(gates, async () => (await gateAgainstBaselines(dir, candidate, quiet)).overall, progress, '20% slower, stored baseline');
+    slower20 = await repeat(gates, async () => (await gateAgainstBaselines(root, dir, candidate, quiet)).overall, progress, '20% slower, stored baseline');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -6,10 +6,11 @@ import { AgentperfError, ErrorCode } from '../errors.js';
 import { FingerprintMismatchError, NoBaselineError } from '../gate/baseline.js';
 import { fingerprintId, currentFingerprint } from '../gate/fingerprint.js';
 import type { GatePolicy } from '../config/policy.js';
-import { gateAgainstBaselines, HERE, overheadBlocks, specFor } from '../gate/run.js';
+import { gateAgainstBaselines, overheadBlocks, specFor } from '../gate/run.js';
 import { judgeOverhead } from '../gate/verdict.js';
 import { runLoadTest } from '../load/run.js';
 import { resolveScenario } from '../load/scenarios/index.js';
+import { currentProject } from '../config/project.js';
 import { rootLogger } from '../logger.js';
 import { findBottlenecks } from '../profiling/analyze.js';
 import { CpuProfiler } from '../profiling/cpu.js';
@@ -36,6 +37,8 @@ export interface PipelineOptions {
   /** Port of /metrics for the whole run; 0 picks a free one. */
   metricsPort: number;
   outDir: string;
+  /** The user's project: where the blocks run and the scenario is looked up. */
+  projectRoot: string;
   baselineDir: string;
   policy: GatePolicy;
   /** The command line that reproduces this run, for the report. */
@@ -75,7 +78,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
     progress(`[1/6] instrumentation on; Prometheus metrics at ${instrumentation.metricsUrl}`);
 
     // 2 and 3. The load plan, with the steady phase profiled.
-    const scenario = await resolveScenario(options.scenario);
+    const scenario = await resolveScenario(options.scenario, await currentProject(options.projectRoot));
     const windows = phaseWindows(options.phases);
     const steady = windows.find((w) => w.name === 'steady') ?? windows[0]!;
     const timeline = new CacheTimeline();
@@ -167,7 +170,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
   const gated = policy.scenarios.find((s) => s.name === options.scenario) ?? { name: options.scenario, settings: options.settings, vus: 20, warmupMs: 1000, durationMs: 2000 };
   const pairs = Math.max(2, policy.overhead.pairs);
   progress(`[4/6] observability overhead: ${pairs} pairs of ${gated.durationMs / 1000} s blocks, off and on interleaved, each in a fresh process`);
-  const blocks = await overheadBlocks(HERE, specFor(gated, 1), pairs, progress);
+  const blocks = await overheadBlocks(options.projectRoot, specFor(gated, 1), pairs, progress);
   const overhead = { ...judgeOverhead(blocks.plain, blocks.instrumented, policy, mulberry32(1)), plain: blocks.plain, instrumented: blocks.instrumented };
   progress(`  ${overhead.verdict}: ${overhead.changePct >= 0 ? '+' : ''}${overhead.changePct.toFixed(1)}% throughput [${overhead.low.toFixed(1)}%, ${overhead.high.toFixed(1)}%], limit ${overhead.tolerancePct}%`);
 
@@ -176,7 +179,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
   if (options.gate) {
     progress(`[5/6] gate: ${options.scenario} against ${relative(process.cwd(), options.baselineDir) || '.'}/ (fingerprint ${record.fingerprintId})`);
     try {
-      gate = { status: 'judged', result: await gateAgainstBaselines(options.baselineDir, { ...policy, scenarios: [gated] }, progress, [options.scenario], blocks) };
+      gate = { status: 'judged', result: await gateAgainstBaselines(options.projectRoot, options.baselineDir, { ...policy, scenarios: [gated] }, progress, [options.scenario], blocks) };
     } catch (error) {
       if (!(error instanceof NoBaselineError || error instanceof FingerprintMismatchError)) throw error;
       gate = { status: 'no-baseline', message: error.message };

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { AgentperfError, ErrorCode } from '../errors.js';
 import { runLoadTest, type LoadReport, type LoadShape } from '../load/run.js';
 import type { Scenario, ScenarioContext } from '../load/scenarios/types.js';
@@ -43,9 +43,10 @@ export interface ProfileIndex {
   load: Pick<LoadReport['result'], 'completed' | 'errors' | 'throughput' | 'latency'>;
 }
 
-export function defaultProfileDir(scenario: string, at = new Date()): string {
+/** `<profiles>/<scenario>/<timestamp>/`: where a profile run's files go unless told otherwise. */
+export function defaultProfileDir(profileRoot: string, scenario: string, at = new Date()): string {
   const stamp = at.toISOString().replace(/[:.]/g, '-');
-  return resolve('profiles', scenario.replace(/[^a-zA-Z0-9_-]/g, '_'), stamp);
+  return join(profileRoot, scenario.replace(/[^a-zA-Z0-9_-]/g, '_'), stamp);
 }
 
 /** Renders a `.cpuprofile` as 0x's flamegraph HTML, next to it (`flamegraph.html`). */

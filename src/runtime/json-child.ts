@@ -3,8 +3,8 @@ import { AgentperfError, type ErrorCode } from '../errors.js';
 
 /**
  * Runs `node <args>` in a fresh process (how benchmark and gate blocks are measured) and
- * parses the last line it prints as JSON. A non-zero exit, or no JSON, rejects with `code`
- * and the tail of the child's stderr.
+ * parses the last line it prints as JSON. A non-zero exit, or no JSON, rejects with `code` and
+ * the child's whole error output (its last 64 KiB), so that a failing block explains itself.
  */
 export function runNodeForJson<T>(args: readonly string[], options: { cwd?: string; code: ErrorCode; what: string }): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -12,10 +12,10 @@ export function runNodeForJson<T>(args: readonly string[], options: { cwd?: stri
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err = (err + d).slice(-2000)));
+    child.stderr.on('data', (d) => (err = (err + d).slice(-64 * 1024)));
     child.once('error', reject);
     child.once('exit', (exitCode) => {
-      if (exitCode !== 0) return reject(new AgentperfError(options.code, `${options.what} exited with ${exitCode}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+      if (exitCode !== 0) return reject(new AgentperfError(options.code, `${options.what} exited with ${exitCode}:\n${err.trim()}`));
       try {
         resolve(JSON.parse(out.trim().split('\n').pop()!) as T);
       } catch {

@@ -53,7 +53,7 @@ test('a failed threshold exits 1 and says which', async (t) => {
 test('bad load input exits 2 naming the field and the rule', async (t) => {
   const cases: Array<[string[], RegExp]> = [
     [['load', 'cache-hit', '--threshold', 'p95<fast'], /AP_ERR_THRESHOLD: threshold "p95<fast"/],
-    [['load', 'nope'], /AP_ERR_USAGE: scenario must be one of cache-hit, cache-miss, mixed, http/],
+    [['load', 'nope'], /AP_ERR_SCENARIO: scenario must be one of (?=.*cache-hit)(?=.*mixed)(?=.*http).* or a module file/],
     [['load', 'cache-hit', '--pattern', 'zigzag', '--rate', '5'], /pattern must be one of constant, ramp, spike, step, stages/],
     [['load', 'cache-hit'], /--rate is required/],
     [['load', 'cache-hit', '--pattern', 'step', '--stages', '5->9:1s'], /step stages are constant/],

@@ -42,7 +42,7 @@ test('the orchestrator answering from its cache is CLEAN', async (t) => {
 test('bad leak input exits 2', async (t) => {
   const unknown = await run(['leak', 'nope']);
   t.is(unknown.code, 2);
-  t.regex(unknown.stderr, /AP_ERR_USAGE: scenario must be one of/);
+  t.regex(unknown.stderr, /AP_ERR_SCENARIO: scenario must be one of/);
   const rounds = await run(['leak', 'cache-hit', '--rounds', '2']);
   t.is(rounds.code, 2);
   t.regex(rounds.stderr, /rounds must be an integer from 3/);

@@ -1,4 +1,5 @@
 import { loadAgents, type AgentConfig } from '../../config/agents.js';
+import { currentProject, simulatorSettings } from '../../config/project.js';
 import { UsageError } from '../../errors.js';
 import { openStack, providerFor } from '../../stack.js';
 import { parseBytes, parseIntegerOption } from '../../units.js';
@@ -33,13 +34,15 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
       close: () => client.close(),
     };
   }
-  const agents: AgentConfig[] = await loadAgents(settings.agents);
+  const project = await currentProject();
+  const agents: AgentConfig[] = await loadAgents(settings.agents ?? project.agentsFile);
+  const simulator = simulatorSettings(project, { latency: settings.latency, faults: settings.faults }, { latency: defaultLatency, seed: context.seed });
   const agent = settings.agent ?? agents[0]!.name;
   if (!agents.some((a) => a.name === agent)) throw new UsageError('set agent', `agent must be one of ${agents.map((a) => a.name).join(', ')}, got ${JSON.stringify(agent)}`);
   const stack = await openStack({
     agents,
     // Latency drawn per request: the same questions take the same time in every block.
-    provider: providerFor(settings.live === 'true', { latency: settings.latency ?? defaultLatency, faults: settings.faults, seed: context.seed, latencyFrom: 'request' }),
+    provider: providerFor(settings.live === 'true', { latency: simulator.latency, faults: simulator.faults, seed: context.seed, latencyFrom: 'request' }),
     cache: { kind: 'memory', maxBytes: settings.cacheMaxBytes === undefined ? undefined : parseBytes('set cacheMaxBytes', settings.cacheMaxBytes, 1024, 2 ** 34) },
     orchestrator: {
       maxConcurrent: parseIntegerOption('set maxConcurrent', settings.maxConcurrent ?? '1000', 1, 100_000),

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ErrorCode, UsageError, ValidationError } from '../../errors.js';
+import { currentProject, splitModuleExport, type Project } from '../../config/project.js';
 import { importUserModule } from '../../runtime/user-module.js';
 import { cacheHitScenario, cacheMissScenario, mixedScenario } from './agent.js';
 import { httpScenario } from './http.js';
@@ -12,17 +13,34 @@ import type { Scenario } from './types.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const BUILT_IN_SCENARIOS: ReadonlyArray<Scenario<any>> = [cacheHitScenario, cacheMissScenario, mixedScenario, httpScenario, syntheticScenario, workflowScenario];
 
-/** A built-in scenario by name, or a user's module (`--scenario FILE`). */
-export async function resolveScenario(nameOrFile: string): Promise<Scenario<unknown>> {
+/** Every scenario a name can mean in this project: its own (from the config) first, then the built-in ones. */
+export function scenarioNames(project: Project): string[] {
+  return [...new Set([...project.scenarios.keys(), ...BUILT_IN_SCENARIOS.map((s) => s.name)])];
+}
+
+/** Whether a name or path is a path to a module (`./scenarios/x.ts`), not a scenario's name. */
+export const isModulePath = (nameOrFile: string) => /[/\\]/.test(nameOrFile) || /\.[cm]?[jt]s$/.test(nameOrFile);
+
+/**
+ * A scenario by name (the project's own, from its config, before the built-in ones of the same
+ * name) or a module file (relative to the current directory). A project scenario takes the
+ * name the config gives it, whatever its module calls itself: baselines and reports use it.
+ */
+export async function resolveScenario(nameOrFile: string, project?: Project): Promise<Scenario<unknown>> {
+  const where = project ?? (await currentProject());
+  const configured = where.scenarios.get(nameOrFile);
+  if (configured) return { ...(await loadScenarioModule(configured)), name: nameOrFile };
   const builtIn = BUILT_IN_SCENARIOS.find((s) => s.name === nameOrFile);
   if (builtIn) return builtIn as Scenario<unknown>;
-  if (!/[./\\]/.test(nameOrFile)) {
-    throw new UsageError('scenario', `scenario must be one of ${BUILT_IN_SCENARIOS.map((s) => s.name).join(', ')} or a module file, got ${JSON.stringify(nameOrFile)}`);
+  if (!isModulePath(nameOrFile)) {
+    throw new ValidationError(ErrorCode.SCENARIO, 'scenario', `scenario must be one of ${scenarioNames(where).join(', ')} or a module file, got ${JSON.stringify(nameOrFile)}`);
   }
   return loadScenarioModule(nameOrFile);
 }
 
-export async function loadScenarioModule(file: string): Promise<Scenario<unknown>> {
+/** A scenario module (`file`, or `file#exportName` for one of its named exports), relative to the current directory. */
+export async function loadScenarioModule(spec: string): Promise<Scenario<unknown>> {
+  const { file, exportName } = splitModuleExport(spec);
   const path = resolve(file);
   if (!existsSync(path)) throw new UsageError('scenario', `scenario file ${JSON.stringify(file)} does not exist`);
   let module: Record<string, unknown>;
@@ -31,15 +49,15 @@ export async function loadScenarioModule(file: string): Promise<Scenario<unknown
   } catch (error) {
     throw new ValidationError(ErrorCode.SCENARIO, 'scenario', `scenario file ${JSON.stringify(file)} failed to load: ${(error as Error).message}`);
   }
-  const candidate = (module.default ?? module.scenario) as Partial<Scenario<unknown>> | undefined;
-  const problem = describeScenarioProblem(candidate);
+  const candidate = (exportName ? module[exportName] : (module.default ?? module.scenario)) as Partial<Scenario<unknown>> | undefined;
+  const problem = describeScenarioProblem(candidate, exportName);
   if (problem) throw new ValidationError(ErrorCode.SCENARIO, `scenario.${problem.field}`, `scenario file ${JSON.stringify(file)}: ${problem.message}`);
   return withDefaults(candidate as Scenario<unknown>);
 }
 
 /** What a scenario module's export lacks, if anything. */
-export function describeScenarioProblem(candidate: unknown): { field: string; message: string } | undefined {
-  if (candidate === null || typeof candidate !== 'object') return { field: 'default', message: 'must export a scenario object as default (or as `scenario`)' };
+export function describeScenarioProblem(candidate: unknown, exportName?: string): { field: string; message: string } | undefined {
+  if (candidate === null || typeof candidate !== 'object') return exportName ? { field: exportName, message: `must export a scenario object named ${exportName}` } : { field: 'default', message: 'must export a scenario object as default (or as `scenario`)' };
   const s = candidate as Record<string, unknown>;
   if (typeof s.name !== 'string' || s.name.length === 0) return { field: 'name', message: 'name must be a non-empty string' };
   if (typeof s.run !== 'function') return { field: 'run', message: 'run must be a function (state, iteration) => Promise' };

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { loadAgents } from '../../config/agents.js';
+import { currentProject } from '../../config/project.js';
 import { AgentperfError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { openStack } from '../../stack.js';
@@ -52,7 +53,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The workflow API on this process, on an ephemeral port: what `serve` runs, without its instrumentation. */
 async function startLocalApi(settings: Readonly<Record<string, string>>, seed: number, log: Logger): Promise<{ url: string; close(): Promise<void> }> {
-  const agents = await loadAgents(settings.agents);
+  const agents = await loadAgents(settings.agents ?? (await currentProject()).agentsFile);
   const stack = await openStack({ agents, provider: { kind: 'simulator', simulator: { latency: settings.latency ?? 'fixed:20', seed, latencyFrom: 'request' } }, orchestrator: { maxConcurrent: 1_000, maxQueued: 100_000 }, logger: log });
   const app = buildServer({ orchestrator: stack.orchestrator, stats: () => ({}), workflows: new WorkflowService(orchestratorRunner(stack.orchestrator), {}, agents.map((a) => a.name)), logger: log });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,0 +1,37 @@
+import test from 'ava';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers.ts';
+
+const repo = (path: string) => new URL(`../../${path}`, import.meta.url);
+
+test('init writes a config, an example scenario and the CI workflow; the workflow is the one this repository runs', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'agentperf-init-'));
+  writeFileSync(join(dir, 'tsconfig.json'), '{}');
+  const { code, stdout, stderr } = await runCli(['init'], { cwd: dir });
+  t.is(code, 0, stderr);
+  for (const file of ['agentperf.config.json', 'scenarios/example.ts', '.github/workflows/agentperf.yml']) t.regex(stdout, new RegExp(`wrote ${file.replace(/\./g, '\\.')}`));
+  t.is(readFileSync(join(dir, '.github/workflows/agentperf.yml'), 'utf8'), readFileSync(repo('.github/workflows/agentperf.yml'), 'utf8'));
+  t.deepEqual(JSON.parse(readFileSync(join(dir, 'agentperf.config.json'), 'utf8')).scenarios, { example: './scenarios/example.ts' });
+  t.is(readFileSync(join(dir, 'scenarios/example.ts'), 'utf8'), readFileSync(repo('examples/project/scenarios/example.ts'), 'utf8'));
+});
+
+test('init without a tsconfig writes a JavaScript scenario; it never overwrites without --force, and then writes nothing at all', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'agentperf-init-'));
+  t.is((await runCli(['init', '--dir', dir])).code, 0);
+  t.true(existsSync(join(dir, 'scenarios/example.mjs')));
+  t.deepEqual(JSON.parse(readFileSync(join(dir, 'agentperf.config.json'), 'utf8')).scenarios, { example: './scenarios/example.mjs' });
+  // One file of the user's in the way: nothing is written, the error names it.
+  const other = mkdtempSync(join(tmpdir(), 'agentperf-init-'));
+  writeFileSync(join(other, 'agentperf.config.json'), '{"mine": true}');
+  const refused = await runCli(['init', '--js'], { cwd: other });
+  t.is(refused.code, 2);
+  t.regex(refused.stderr, /AP_ERR_EXISTS: agentperf\.config\.json already exists in .*: nothing was written; use --force/);
+  t.false(existsSync(join(other, 'scenarios')));
+  t.is(readFileSync(join(other, 'agentperf.config.json'), 'utf8'), '{"mine": true}');
+  const forced = await runCli(['init', '--js', '--force'], { cwd: other });
+  t.is(forced.code, 0, forced.stderr);
+  t.true(existsSync(join(other, 'scenarios/example.mjs')));
+  t.not(readFileSync(join(other, 'agentperf.config.json'), 'utf8'), '{"mine": true}');
+});
