@@ -3,19 +3,25 @@ import { resolve } from 'node:path';
 import { ErrorCode, UsageError, ValidationError } from '../../errors.js';
 import { currentProject, splitModuleExport, type Project } from '../../config/project.js';
 import { importUserModule } from '../../runtime/user-module.js';
-import { cacheHitScenario, cacheMissScenario, mixedScenario } from './agent.js';
-import { httpScenario } from './http.js';
-import { syntheticScenario } from './synthetic.js';
-import { workflowScenario } from './workflow.js';
 import type { Scenario } from './types.js';
 
-// Each scenario has its own state type; the registry only hands them to the runner.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const BUILT_IN_SCENARIOS: ReadonlyArray<Scenario<any>> = [cacheHitScenario, cacheMissScenario, mixedScenario, httpScenario, syntheticScenario, workflowScenario];
+/**
+ * The built-in scenarios by name, each loaded only when asked for. A process that runs the
+ * user's scenario (a gate block, say) then loads none of the orchestrator, the SDK or fastify on
+ * agentperf's behalf: on both sides of a paired gate, only the user's code brings its packages.
+ */
+export const BUILT_IN_SCENARIOS: Readonly<Record<string, () => Promise<Scenario<unknown>>>> = {
+  'cache-hit': async () => (await import('./agent.js')).cacheHitScenario as Scenario<unknown>,
+  'cache-miss': async () => (await import('./agent.js')).cacheMissScenario as Scenario<unknown>,
+  mixed: async () => (await import('./agent.js')).mixedScenario as Scenario<unknown>,
+  http: async () => (await import('./http.js')).httpScenario as Scenario<unknown>,
+  synthetic: async () => (await import('./synthetic.js')).syntheticScenario as Scenario<unknown>,
+  workflow: async () => (await import('./workflow.js')).workflowScenario as Scenario<unknown>,
+};
 
 /** Every scenario a name can mean in this project: its own (from the config) first, then the built-in ones. */
 export function scenarioNames(project: Project): string[] {
-  return [...new Set([...project.scenarios.keys(), ...BUILT_IN_SCENARIOS.map((s) => s.name)])];
+  return [...new Set([...project.scenarios.keys(), ...Object.keys(BUILT_IN_SCENARIOS)])];
 }
 
 /** Whether a name or path is a path to a module (`./scenarios/x.ts`), not a scenario's name. */
@@ -30,8 +36,7 @@ export async function resolveScenario(nameOrFile: string, project?: Project): Pr
   const where = project ?? (await currentProject());
   const configured = where.scenarios.get(nameOrFile);
   if (configured) return { ...(await loadScenarioModule(configured)), name: nameOrFile };
-  const builtIn = BUILT_IN_SCENARIOS.find((s) => s.name === nameOrFile);
-  if (builtIn) return builtIn as Scenario<unknown>;
+  if (Object.hasOwn(BUILT_IN_SCENARIOS, nameOrFile)) return BUILT_IN_SCENARIOS[nameOrFile]!();
   if (!isModulePath(nameOrFile)) {
     throw new ValidationError(ErrorCode.SCENARIO, 'scenario', `scenario must be one of ${scenarioNames(where).join(', ')} or a module file, got ${JSON.stringify(nameOrFile)}`);
   }
