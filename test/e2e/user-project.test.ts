@@ -1,0 +1,167 @@
+// agentperf as a user meets it: packed with `npm pack`, installed into a separate project (a
+// tiny agent service of its own, CommonJS TypeScript, a scenario and a config), used from that
+// project's directory. Two commits: the second makes the service's own code twice as slow.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { GateResult, LeakReport, LoadReport, ProfileIndex } from '../../src/index.ts';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('../fixtures/user-project', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'agentperf-e2e-'));
+const project = join(root, 'answer-service');
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end in `cwd`, the way a user's shell would (no API key, quiet logs). */
+function sh(command: string, args: string[], cwd: string, timeoutMs = 240_000, env: NodeJS.ProcessEnv = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(command, args, { cwd, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ANTHROPIC_API_KEY: '', GITHUB_STEP_SUMMARY: '', AGENTPERF_LOG_LEVEL: 'warn', ...env } }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const agentperf = (args: string[], timeoutMs?: number) => sh('npx', ['--no-install', 'agentperf', ...args], project, timeoutMs);
+const git = (args: string[]) => sh('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@example.com', ...args], project);
+
+async function must(ran: Promise<Ran>, what: string): Promise<Ran> {
+  const result = await ran;
+  if (result.code !== 0) throw new Error(`${what} exited with ${result.code}:\n${result.stderr.slice(-4000)}`);
+  return result;
+}
+
+/**
+ * The project, once: agentperf packed, the fixture copied, its dependencies installed from the
+ * tarball (and npm's cache), then two commits, the second doubling the service's CPU work.
+ */
+let ready: Promise<{ tarball: string; files: string[] }> | undefined;
+const setUp = () =>
+  (ready ??= (async () => {
+    const packed = await must(sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root], REPO), 'npm pack');
+    const [{ filename, files }] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    const tarball = join(root, filename);
+    cpSync(FIXTURE, project, { recursive: true });
+    const ours = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const manifest = readFileSync(join(project, 'package.json'), 'utf8')
+      .replace('AGENTPERF_TARBALL', tarball)
+      .replace('AGENTPERF_SDK_RANGE', ours.dependencies['@anthropic-ai/sdk']!)
+      .replace('AGENTPERF_TYPES_NODE_RANGE', ours.devDependencies['@types/node']!)
+      .replace('AGENTPERF_TYPESCRIPT_RANGE', ours.devDependencies.typescript!);
+    writeFileSync(join(project, 'package.json'), manifest);
+    await must(sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], project, 300_000), 'npm install in the user project');
+    await must(git(['init', '-q', '-b', 'main']), 'git init');
+    await must(git(['add', '-A']), 'git add');
+    await must(git(['commit', '-qm', 'the answer service']), 'git commit');
+    const service = join(project, 'src', 'service.ts');
+    writeFileSync(service, readFileSync(service, 'utf8').replace('export const ROUNDS = 8000;', 'export const ROUNDS = 16000;'));
+    await must(git(['commit', '-qam', 'fingerprint twice as thoroughly (twice the CPU)']), 'git commit');
+    return { tarball, files: files.map((f) => f.path) };
+  })());
+
+test('the tarball holds what runs and nothing else; the consumer tree has one copy of each OpenTelemetry package', async (t) => {
+  t.timeout(400_000);
+  const { files } = await setUp();
+  t.true(files.includes('dist/src/index.js') && files.includes('dist/src/index.d.ts') && files.includes('bin/agentperf.js'));
+  t.true(files.includes('.github/workflows/agentperf.yml') && files.includes('examples/project/agentperf.config.json'));
+  for (const prefix of ['test/', '.ci/', 'baselines/', 'src/', 'profiles/', 'node_modules/']) t.false(files.some((f) => f.startsWith(prefix)), `${prefix} is not shipped`);
+  const copies = new Map<string, number>();
+  const scan = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const path = join(dir, entry.name);
+      if (entry.name === '@opentelemetry') for (const pkg of readdirSync(path)) copies.set(pkg, (copies.get(pkg) ?? 0) + 1);
+      if (entry.name === 'node_modules' || entry.name.startsWith('@') || dir.endsWith('node_modules')) scan(path);
+    }
+  };
+  scan(join(project, 'node_modules'));
+  t.true(copies.size > 5, `OpenTelemetry packages found: ${[...copies.keys()].join(', ')}`);
+  t.deepEqual([...copies].filter(([, n]) => n > 1), [], 'no OpenTelemetry package is installed twice');
+});
+
+test('the library API from plain JavaScript and TypeScript: import works with no tsx, node --import agentperf/register instruments a plain app, the consumer tsc passes', async (t) => {
+  t.timeout(400_000);
+  await setUp();
+  const imported = await sh('node', ['-e', "import('agentperf').then(async (m) => { const stack = await m.openStack({ agents: await m.loadAgents() }); const r = await stack.orchestrator.executeAgent('python-expert', 'hi'); await stack.close(); console.log(typeof m.Orchestrator, typeof m.ResponseCache, typeof m.defineScenario, new m.UsageError('f', 'x').code, r.output.length > 0); })"], project);
+  t.is(imported.code, 0, imported.stderr);
+  t.is(imported.stdout.trim(), 'function function function AP_ERR_USAGE true');
+  const instrumented = await sh('node', ['--import', 'agentperf/register', 'app.js'], project, 60_000, { AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'console' });
+  t.is(instrumented.code, 0, instrumented.stderr);
+  t.regex(instrumented.stdout, /answered: text true/);
+  t.regex(instrumented.stdout + instrumented.stderr, /gen_ai\.request\.model/, "the SDK's own span was exported through agentperf's instrumentation");
+  const tsc = await sh('npx', ['--no-install', 'tsc', '-p', 'tsconfig.json'], project);
+  t.is(tsc.code, 0, tsc.stdout + tsc.stderr);
+});
+
+test("load, profile and leak run the project's scenario from its directory; their artifacts land in the project; the profile names the project's own lines", async (t) => {
+  t.timeout(400_000);
+  await setUp();
+  const load = await agentperf(['load', 'answer', '--rate', '40', '--duration', '2s', '--warmup', '500ms', '--no-progress', '--json', 'out/load.json']);
+  t.is(load.code, 0, load.stderr);
+  const report = JSON.parse(readFileSync(join(project, 'out', 'load.json'), 'utf8')) as LoadReport;
+  t.is(report.scenario.name, 'answer');
+  t.true(report.result.completed >= 60 && report.result.errors === 0, JSON.stringify(report.result.errorsByType));
+
+  const profile = await agentperf(['profile', 'answer', '--duration', '2s', '--vus', '2', '--json']);
+  t.is(profile.code, 0, profile.stderr);
+  const index = JSON.parse(profile.stdout) as ProfileIndex;
+  const runs = readdirSync(join(project, 'profiles', 'answer'));
+  t.is(runs.length, 1, 'the profile went to the project, under profiles/answer/');
+  t.true(existsSync(join(project, 'profiles', 'answer', runs[0]!, 'flamegraph.html')));
+  const costs = [...index.bottlenecks!.bySelf, ...index.bottlenecks!.byTotal];
+  t.true(costs.some((f) => /^src\/service\.ts:\d+$/.test(f.location)), `the bottleneck table names src/service.ts: ${costs.map((f) => `${f.name} ${f.location}`).join('; ')}`);
+
+  const leak = await agentperf(['leak', 'answer', '--rounds', '6', '--iterations', '20', '--warmup-rounds', '2', '--json']);
+  t.true(leak.code === 0 || leak.code === 1, leak.stderr);
+  const verdict = JSON.parse(leak.stdout) as LeakReport;
+  t.is(verdict.scenario, 'answer');
+  t.is(verdict.points.length, 6);
+});
+
+test('baseline update and the gate work in the project; the paired gate FAILs the commit that made the service slower and does not FAIL the same commit against itself', async (t) => {
+  t.timeout(600_000);
+  await setUp();
+  const update = await agentperf(['baseline', 'update', '--blocks', '3']);
+  t.is(update.code, 0, update.stderr);
+  const stored = readdirSync(join(project, 'baselines'));
+  t.is(stored.length, 1);
+  t.regex(stored[0]!, /^answer\.[0-9a-f]{12}\.json$/, 'the baseline is filed by the scenario name, never its path');
+
+  const gate = await agentperf(['gate', '--json', 'out/gate.json']);
+  t.true([0, 1, 3].includes(gate.code), gate.stderr);
+  const judged = JSON.parse(readFileSync(join(project, 'out', 'gate.json'), 'utf8')) as GateResult;
+  t.is(judged.scenarios[0]!.mode, 'baseline');
+  t.is(judged.scenarios[0]!.baselineBlocks, 3);
+
+  const slower = await agentperf(['gate', '--against', 'HEAD~1', '--json', 'out/paired.json']);
+  t.is(slower.code, 1, `${slower.stdout}\n${slower.stderr.slice(-3000)}`);
+  const paired = JSON.parse(readFileSync(join(project, 'out', 'paired.json'), 'utf8')) as GateResult;
+  const failed = paired.scenarios[0]!.judgement.metrics.filter((m) => m.verdict === 'FAIL').map((m) => m.metric);
+  t.true(failed.includes('p50') || failed.includes('throughput'), `failed: ${failed.join(', ')}`);
+  t.regex(slower.stdout, /FAIL/);
+
+  const same = await agentperf(['gate', '--against', 'HEAD']);
+  t.not(same.code, 1, same.stdout);
+  t.true([0, 3].includes(same.code), same.stderr.slice(-3000));
+  t.deepEqual((await git(['worktree', 'list'])).stdout.trim().split('\n').length, 1, 'the temporary worktrees are gone');
+});
+
+test('a gate of a scenario the project does not define, or against a ref that lacks it, exits 2 naming what exists', async (t) => {
+  t.timeout(400_000);
+  await setUp();
+  const typo = await agentperf(['gate', '--scenario', './scenarios/answer.ts']);
+  t.is(typo.code, 2);
+  t.regex(typo.stderr, /AP_ERR_SCENARIO: scenario must be one the gate policy measures \(answer\)/);
+  // A first commit of the repository, before the scenario existed.
+  const before = await git(['commit-tree', '-m', 'empty', (await git(['hash-object', '-t', 'tree', '-w', '/dev/null'])).stdout.trim()]);
+  const lacking = await agentperf(['gate', '--against', before.stdout.trim(), '--install', 'true']);
+  t.is(lacking.code, 2, lacking.stderr);
+  t.regex(lacking.stderr, /AP_ERR_SCENARIO: .* does not define scenario "answer".*its scenarios are/);
+});
