@@ -26,6 +26,16 @@ export type { MessageParams, MessagesProvider, ProviderResult } from './provider
 export { defineScenario } from './load/scenarios/types.js';
 export type { AgentTarget, Scenario, ScenarioContext } from './load/scenarios/types.js';
 
+// The project config, typed: `export default defineConfig({ ... })` in agentperf.config.ts.
+export { defineConfig } from './config/project.js';
+export type { ProjectConfigInput as AgentperfConfig } from './config/project.js';
+
+// Profiling from code: a CPU profile around any function, and the tables made from it.
+export { CpuProfiler, withCpuProfile } from './profiling/cpu.js';
+export type { CpuProfile, CpuProfilerOptions } from './profiling/cpu.js';
+export { findBottlenecks, foldedStacks } from './profiling/analyze.js';
+export type { Bottlenecks, FunctionCost } from './profiling/analyze.js';
+
 // Errors: one base class, stable codes.
 export {
   AbortedError,
