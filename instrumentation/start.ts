@@ -11,6 +11,7 @@ import { VERSION } from '../src/runtime/self.js';
 import { contextManager } from './context.js';
 import { HdrRegistry } from './hdr-registry.js';
 import { Subscribers } from './subscribers.js';
+import { SwitchableTracerProvider } from './switchable.js';
 
 
 /**
@@ -46,6 +47,8 @@ export interface InstrumentationOptions {
   sampleRatio?: number;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
+  /** Busy work added to every traced agent call, in µs: the gate's self-test uses it to stand for a costlier instrumentation. */
+  simulatedCostUs?: number;
 }
 
 export interface Instrumentation {
@@ -55,6 +58,11 @@ export interface Instrumentation {
   metricReader: MetricReader;
   /** Exposes a cache's entries and bytes by tier as gauges. */
   observeCache(cache: Parameters<Subscribers['observeCache']>[0]): void;
+  /**
+   * Switches everything off (no channel subscribed, every tracer handing out spans that record
+   * nothing) and on again, without tearing it down: how the overhead is measured in one process.
+   */
+  setEnabled(enabled: boolean): void;
   /** Flushes spans and metrics, unsubscribes from every channel, and unregisters the providers. */
   stop(): Promise<void>;
 }
@@ -111,21 +119,24 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
 
   const exporter = options.spanExporter === 'none' ? undefined : (options.spanExporter ?? spanExporterFromEnv(env));
   let tracerProvider: BasicTracerProvider | undefined;
+  let switchable: SwitchableTracerProvider | undefined;
+  const logContext = (call?: object) => {
+    const span = call ? Subscribers.spanOf(call) : trace.getSpan(context.active());
+    if (!span) return undefined;
+    const { traceId, spanId } = span.spanContext();
+    return { trace_id: traceId, span_id: spanId };
+  };
   if (exporter) {
     const processor = options.spanProcessor === 'simple' ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
     tracerProvider = new BasicTracerProvider({ resource, spanProcessors: [processor], sampler: samplerFor(options.sampleRatio, env) });
+    switchable = new SwitchableTracerProvider(tracerProvider);
     context.setGlobalContextManager(contextManager);
-    trace.setGlobalTracerProvider(tracerProvider);
-    setLogContext((call) => {
-      const span = call ? Subscribers.spanOf(call) : trace.getSpan(context.active());
-      if (!span) return undefined;
-      const { traceId, spanId } = span.spanContext();
-      return { trace_id: traceId, span_id: spanId };
-    });
+    trace.setGlobalTracerProvider(switchable);
+    setLogContext(logContext);
   }
 
   const hdr = new HdrRegistry();
-  const subscribers = new Subscribers(hdr, meterProvider.getMeter('agentperf', VERSION), tracerProvider?.getTracer('agentperf', VERSION), log);
+  const subscribers = new Subscribers(hdr, meterProvider.getMeter('agentperf', VERSION), switchable?.getTracer('agentperf', VERSION), log, options.simulatedCostUs ?? 0);
   subscribers.subscribe();
   if (metricsUrl) log.info({ metricsUrl }, 'Prometheus metrics served');
 
@@ -135,6 +146,13 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     metricsUrl,
     metricReader,
     observeCache: (cache) => subscribers.observeCache(cache),
+    setEnabled(enabled: boolean) {
+      if (stopped) return;
+      if (enabled) subscribers.attach();
+      else subscribers.detach();
+      if (switchable) switchable.enabled = enabled;
+      setLogContext(enabled && switchable ? logContext : undefined);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

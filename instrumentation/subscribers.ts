@@ -22,6 +22,7 @@ import {
   type WorkflowStepMessage,
 } from '../src/diagnostics.js';
 import { errorType } from '../src/errors.js';
+import { busyWait } from '../src/measure/cpu.js';
 import type { Logger } from '../src/logger.js';
 import { contextManager, syncStore } from './context.js';
 import type { HdrRegistry } from './hdr-registry.js';
@@ -45,12 +46,21 @@ interface CacheStatsSource {
   stats(): { memory: { entries: number; bytes: number }; disk: { entries: number; bytes: number } | undefined };
 }
 
+/** One subscription to a channel, which can be made and undone again. */
+interface Binding {
+  attach(): void;
+  detach(): void;
+}
+
 /**
  * Subscribes to the core's channels and turns them into OpenTelemetry spans and metrics and
- * HDR histograms. `unsubscribe()` removes every subscription, so switched off means off.
+ * HDR histograms. The instruments are made once (`subscribe`); the channel subscriptions can
+ * then be undone and made again (`detach`, `attach`: the overhead measurement switches them
+ * off and on), and `unsubscribe()` removes every one, so switched off means off.
  */
 export class Subscribers {
-  private readonly unsubscribers: Array<() => void> = [];
+  private readonly bindings: Binding[] = [];
+  private attached = false;
   /** Calls are counted here and read by observable instruments at collection time. */
   private readonly callCounts = new Map<string, CallCounts>();
   private readonly cacheRequestCounts = new Map<string, number>();
@@ -65,13 +75,39 @@ export class Subscribers {
     private readonly meter: Meter,
     private readonly tracer: Tracer | undefined,
     private readonly log: Logger,
+    /** Busy work added to every traced agent call (µs): the gate's self-test uses it to stand for a costlier instrumentation. */
+    private readonly simulatedCostUs = 0,
   ) {}
 
   observeCache(cache: CacheStatsSource): void {
     this.caches.add(cache);
   }
 
+  /** Makes the instruments and subscribes to every channel. */
   subscribe(): void {
+    this.define();
+    this.attach();
+  }
+
+  /** Subscribes to every channel again (after `detach`). */
+  attach(): void {
+    if (this.attached) return;
+    this.attached = true;
+    for (const b of this.bindings) b.attach();
+  }
+
+  /** Undoes every channel subscription; the instruments stay (what they counted is kept). */
+  detach(): void {
+    if (!this.attached) return;
+    this.attached = false;
+    for (const b of this.bindings) b.detach();
+  }
+
+  private bind(attach: () => void, detach: () => void): void {
+    this.bindings.push({ attach, detach });
+  }
+
+  private define(): void {
     const m = this.meter;
     const operationDuration = m.createHistogram(METRICS.operationDuration, { unit: 's', description: 'Duration of GenAI client operations (one per API attempt)', advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS } });
     const tokenUsage = m.createHistogram(METRICS.tokenUsage, { unit: '{token}', description: 'Tokens used per API call', advice: { explicitBucketBoundaries: TOKEN_USAGE_BUCKETS } });
@@ -126,16 +162,21 @@ export class Subscribers {
       // While an attempt's provider call starts (synchronously), its agent span is the active
       // context: the Anthropic SDK starts its gen_ai client span then, as a child of it.
       const start = attemptChannel.start as unknown as { bindStore(store: typeof syncStore, transform: (message: unknown) => Context): void; unbindStore(store: typeof syncStore): boolean };
-      start.bindStore(syncStore, (raw) => {
-        const span = ((raw as AttemptMessage).call as WithSpan | undefined)?.[SPAN];
-        return span ? trace.setSpan(contextManager.active(), span) : contextManager.active();
-      });
-      this.unsubscribers.push(() => start.unbindStore(syncStore));
+      this.bind(
+        () =>
+          start.bindStore(syncStore, (raw) => {
+            const span = ((raw as AttemptMessage).call as WithSpan | undefined)?.[SPAN];
+            return span ? trace.setSpan(contextManager.active(), span) : contextManager.active();
+          }),
+        () => start.unbindStore(syncStore),
+      );
     }
 
+    const simulatedCostUs = this.simulatedCostUs;
     this.onTracing(agentChannel, {
       start: (message: AgentCallMessage & WithStart) => {
         message[STARTED] = performance.now();
+        if (simulatedCostUs > 0) busyWait(simulatedCostUs);
         this.inFlight.set(message.agent, (this.inFlight.get(message.agent) ?? 0) + 1);
         if (this.tracer) {
           (message as WithSpan)[SPAN] = this.tracer.startSpan(
@@ -237,7 +278,7 @@ export class Subscribers {
       // Node runs a bound store's transform before it publishes `start`, so the step span is
       // made here; it is the active context while the step's agent call starts.
       const start = workflowStepChannel.start as unknown as { bindStore(store: typeof syncStore, transform: (message: unknown) => Context): void; unbindStore(store: typeof syncStore): boolean };
-      start.bindStore(syncStore, (raw) => {
+      const transform = (raw: unknown) => {
         const message = raw as WorkflowStepMessage & Spanned;
         const parent = (message.workflow as Spanned)[SPAN];
         if (!parent) return contextManager.active();
@@ -247,8 +288,11 @@ export class Subscribers {
           trace.setSpan(contextManager.active(), parent),
         );
         return trace.setSpan(contextManager.active(), message[SPAN]);
-      });
-      this.unsubscribers.push(() => start.unbindStore(syncStore));
+      };
+      this.bind(
+        () => start.bindStore(syncStore, transform),
+        () => start.unbindStore(syncStore),
+      );
     }
 
     this.onTracing(workflowChannel, {
@@ -295,8 +339,10 @@ export class Subscribers {
     });
   }
 
+  /** Removes every subscription for good. */
   unsubscribe(): void {
-    for (const undo of this.unsubscribers.splice(0)) undo();
+    this.detach();
+    this.bindings.splice(0);
   }
 
   /** The span of a traced call, for log lines written on its behalf. */
@@ -328,8 +374,10 @@ export class Subscribers {
 
   private on<T>(channel: { name: string | symbol; subscribe(fn: (m: unknown) => void): void; unsubscribe(fn: (m: unknown) => void): void }, handler: (message: T) => void): void {
     const guarded = this.guard(String(channel.name), handler);
-    channel.subscribe(guarded);
-    this.unsubscribers.push(() => channel.unsubscribe(guarded));
+    this.bind(
+      () => channel.subscribe(guarded),
+      () => channel.unsubscribe(guarded),
+    );
   }
 
   private onTracing<T>(
@@ -344,7 +392,9 @@ export class Subscribers {
       asyncEnd: handlers.asyncEnd ? this.guard('asyncEnd', handlers.asyncEnd) : noop,
       error: handlers.error ? this.guard('error', handlers.error) : noop,
     };
-    channel.subscribe(guardedHandlers);
-    this.unsubscribers.push(() => channel.unsubscribe(guardedHandlers));
+    this.bind(
+      () => channel.subscribe(guardedHandlers),
+      () => channel.unsubscribe(guardedHandlers),
+    );
   }
 }

@@ -67,7 +67,7 @@ export type { LoadReport, LoadShape } from './load/run.js';
 export type { GateResult, ScenarioGate } from './gate/run.js';
 export type { Judgement, MetricVerdict, Verdict } from './gate/verdict.js';
 export type { Baseline } from './gate/baseline.js';
-export type { BlockResult } from './gate/block.js';
+export type { BlockResult } from './measure/block.js';
 export type { LeakReport } from './profiling/leak.js';
 export type { ProfileIndex } from './profiling/profile-run.js';
 export type { RunRecord } from './pipeline/record.js';

@@ -61,6 +61,8 @@ export interface StackOptions {
   connections?: number;
   /** A running instrumentation that should see this stack's cache (entries and bytes by tier). */
   instrumentation?: { observeCache(cache: ResponseCache): void };
+  /** Wraps the provider before the orchestrator gets it (the self-test adds CPU to every upstream call this way). */
+  decorateProvider?: (provider: MessagesProvider) => MessagesProvider;
   logger?: Logger;
 }
 
@@ -138,7 +140,8 @@ export async function openStack(options: StackOptions): Promise<Stack> {
     throw error;
   }
   if (cache) options.instrumentation?.observeCache(cache);
-  const orchestrator = new Orchestrator({ ...options.orchestrator, agents: options.agents, provider: opened.provider, cache, logger });
+  const provider = options.decorateProvider ? options.decorateProvider(opened.provider) : opened.provider;
+  const orchestrator = new Orchestrator({ ...options.orchestrator, agents: options.agents, provider, cache, logger });
   return {
     orchestrator,
     cache,

@@ -5,7 +5,7 @@ import { createAnthropicProvider, fetchWith } from '../providers/anthropic.js';
 import { openStack } from '../stack.js';
 import { startSimulatorInWorker } from '../providers/simulator/worker.js';
 import { median } from '../stats/percentiles.js';
-import { closedLoop, measureBlock, runInterleaved, type BlockCost } from './interleave.js';
+import { closedLoop, measureBlock, runInterleaved, type BlockCost } from '../measure/interleave.js';
 
 export interface OrchestratorBenchOptions {
   concurrencies: number[];

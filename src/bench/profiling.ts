@@ -1,10 +1,10 @@
 import { runEngine } from '../load/engine.js';
 import { mixedScenario } from '../load/scenarios/agent.js';
 import { rootLogger } from '../logger.js';
-import { mulberry32 } from '../random.js';
-import { percentChangeInterval, type Interval } from '../stats/bootstrap.js';
+import type { Interval } from '../stats/bootstrap.js';
+import { changePctOf, pairedLogRatios } from '../stats/compare.js';
 import { CpuProfiler } from '../profiling/cpu.js';
-import { runInterleaved } from './interleave.js';
+import { runInterleaved } from '../measure/interleave.js';
 
 export interface ProfilingBenchOptions {
   rounds: number;
@@ -69,8 +69,8 @@ export async function benchProfiling(options: ProfilingBenchOptions = DEFAULT_PR
       { name: '1 ms', intervalUs: 1_000 },
     ];
     const result = await runInterleaved(variants.map((v) => ({ name: v.name, block: block(v.name, v.intervalUs) })), options.rounds);
-    const random = mulberry32(7);
-    const pct = (ratios: number[], sign: 1 | -1): Interval => percentChangeInterval(ratios, sign, random);
+    // Paired t intervals of the per-round log-ratios (src/stats/compare.ts), as a change in %.
+    const pct = (ratios: number[], sign: 1 | -1): Interval => changePctOf(pairedLogRatios(ratios.map(Math.log)), sign);
     const offCpu = cpu.get('off')!;
     return {
       options,

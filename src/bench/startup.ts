@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { permutations } from './interleave.js';
+import { permutations } from '../measure/interleave.js';
 import { PACKAGE_ROOT } from '../runtime/self.js';
 import { median, percentile } from '../stats/percentiles.js';
 

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { runBlockHere, type BlockResult, type BlockSpec } from '../gate/block.js';
+import { runBlockHere, type BlockResult, type BlockSpec } from '../measure/block.js';
 import { print } from './options.js';
 
 /** `agentperf gate block <spec>`: one gate block in this process; the gate runs it in fresh ones. */

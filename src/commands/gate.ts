@@ -3,7 +3,7 @@ import { appendFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../files/atomic.js';
 import { loadPolicy, type GatePolicy } from '../config/policy.js';
 import { currentProject, givenOr, loadProjectFrom } from '../config/project.js';
-import { ErrorCode, ValidationError } from '../errors.js';
+import { ErrorCode, UsageError, ValidationError } from '../errors.js';
 import { checkoutRef } from '../gate/checkout.js';
 import { gateAgainstBaselines, gatedScenarios, gatePaired, type GateResult } from '../gate/run.js';
 import { scenarioNames } from '../load/scenarios/index.js';
@@ -65,11 +65,15 @@ export const command = new Command('run')
   .option('--install <command>', "with --against: how to install the ref's dependencies (default from its lockfile: npm ci, pnpm install --frozen-lockfile, yarn install --frozen-lockfile)")
   .option('--baselines <dir>', "where baselines are stored (default: the project's baselines/)")
   .option('--json <file>', 'also write the result as JSON')
-  .option('--self-test', "the gate's own validation: A/A, 10% and 20% slowdowns on the synthetic scenario (about 20 minutes)")
+  .option('--self-test', "the gate's own validation on this machine: A/A and three regressions of the mixed workload, quiet and with a CPU hog (about 80 minutes at 20 gates a case)")
   .option('--gates <n>', 'gates per self-test case', '20')
+  .option('--noise <when>', 'self-test: quiet | hog | both (a busy-loop process beside the gates)', 'both')
   .action(async (opts) => {
     if (opts.selfTest) {
-      const result = await gateSelfTest(parseIntegerOption('gates', opts.gates, 1, 1_000), progressToStderr);
+      const noise = String(opts.noise);
+      if (!['quiet', 'hog', 'both'].includes(noise)) throw new UsageError('noise', `noise must be quiet, hog or both, got ${JSON.stringify(noise)}`);
+      const conditions: Array<'quiet' | 'noise'> = noise === 'both' ? ['quiet', 'noise'] : noise === 'hog' ? ['noise'] : ['quiet'];
+      const result = await gateSelfTest({ gates: parseIntegerOption('gates', opts.gates, 1, 1_000), conditions, progress: progressToStderr });
       print(formatSelfTest(result));
       process.exitCode = result.rows.every((r) => r.met) ? 0 : 1;
       return;

@@ -1,17 +1,18 @@
 import { ErrorCode, ValidationError } from '../errors.js';
 import { currentProject } from '../config/project.js';
+import type { GatePolicy } from '../config/policy.js';
 import { resolveScenario } from '../load/scenarios/index.js';
+import { runLoadTest } from '../load/run.js';
 import { rootLogger } from '../logger.js';
+import { runBlockProcess, type BlockResult, type BlockSpec } from '../measure/block.js';
+import { compareCalibration, measureCalibration } from '../measure/calibration.js';
+import { abbaPairs } from '../measure/interleave.js';
+import { lostPct, runOverheadProcess, type OverheadMeasurement, type OverheadSpec } from '../measure/slices.js';
 import { findBottlenecks, type FunctionCost } from '../profiling/analyze.js';
 import { withCpuProfile } from '../profiling/cpu.js';
-import { runLoadTest } from '../load/run.js';
-import { mulberry32 } from '../random.js';
-import { findBaseline, writeBaseline, type Baseline } from './baseline.js';
-import { runBlockProcess, type BlockResult, type BlockSpec } from './block.js';
+import { findBaseline, writeBaseline, BASELINE_SCHEMA, type Baseline } from './baseline.js';
 import { currentFingerprint } from './fingerprint.js';
-import type { GatePolicy } from '../config/policy.js';
-import { judge, type Judgement, type Verdict } from './verdict.js';
-
+import { judge, looksOf, type Judgement, type Verdict } from './verdict.js';
 
 export interface ScenarioGate {
   scenario: string;
@@ -19,12 +20,16 @@ export interface ScenarioGate {
   judgement: Judgement;
   baselineBlocks: number;
   candidateBlocks: number;
+  /** The observability overhead measured for the candidate, when the policy asks for it. */
+  overhead?: OverheadMeasurement;
+  /** Stored-baseline mode: how this machine's speed compares with the baseline's machine, in %. */
+  calibrationChangePct?: number;
   /** On FAIL: where the candidate spends its time, and how that grew against the baseline's profile. */
   profile?: Array<FunctionCost & { baselineSelfPct?: number }>;
 }
 
 export interface GateResult {
-  schema: 'agentperf.gate/v1';
+  schema: 'agentperf.gate/v2';
   overall: Verdict;
   against?: string;
   scenarios: ScenarioGate[];
@@ -32,9 +37,15 @@ export interface GateResult {
 }
 
 type Progress = (line: string) => void;
+type GatedScenario = GatePolicy['scenarios'][number];
 
-export function specFor(policy: GatePolicy['scenarios'][number], seed: number, instrumented = false): BlockSpec {
-  return { scenario: policy.name, settings: policy.settings, vus: policy.vus, warmupMs: policy.warmupMs, durationMs: policy.durationMs, instrumented, seed };
+export function specFor(scenario: GatedScenario, seed = 1): BlockSpec {
+  return { scenario: scenario.name, settings: scenario.settings, vus: scenario.vus, warmupMs: scenario.warmupMs, durationMs: scenario.durationMs, seed };
+}
+
+/** The overhead measurement for a gated scenario: its workload, in slices of the policy's size. */
+export function overheadSpecFor(scenario: GatedScenario, policy: GatePolicy, settings: Record<string, string> = {}, simulatedCostUs?: number): OverheadSpec {
+  return { scenario: scenario.name, settings: { ...scenario.settings, ...settings }, vus: scenario.vus, seed: 1, sliceIterations: policy.overhead.sliceIterations, pairs: policy.overhead.pairs, warmupPairs: policy.overhead.warmupPairs, simulatedCostUs };
 }
 
 /**
@@ -58,29 +69,6 @@ export function gatedScenarios(policy: GatePolicy, names?: readonly string[], de
   return selected;
 }
 
-/** Throughput of interleaved plain and instrumented blocks, for the overhead metric. */
-export interface OverheadBlocks {
-  plain: number[];
-  instrumented: number[];
-  /** The plain blocks whole: the same runs a candidate block is, so the gate can count them as candidates. */
-  plainBlocks: BlockResult[];
-}
-
-/** Interleaved plain and instrumented blocks (ABBA), in fresh processes: the overhead metric. */
-export async function overheadBlocks(root: string, spec: BlockSpec, pairs: number, progress?: Progress): Promise<OverheadBlocks> {
-  const instrumented: number[] = [];
-  const plainBlocks: BlockResult[] = [];
-  for (let i = 0; i < pairs; i++) {
-    for (const on of i % 2 === 0 ? [false, true] : [true, false]) {
-      const block = await runBlockProcess(root, { ...spec, instrumented: on });
-      if (on) instrumented.push(block.throughput);
-      else plainBlocks.push(block);
-      progress?.(`  overhead: pair ${i + 1}/${pairs}, instrumentation ${on ? 'on' : 'off'}: ${block.throughput.toFixed(1)}/s`);
-    }
-  }
-  return { plain: plainBlocks.map((b) => b.throughput), instrumented, plainBlocks };
-}
-
 /** The candidate's top functions by self time, from a short in-process profile of the scenario in the project at `root`. */
 export async function profileCandidate(root: string, spec: BlockSpec): Promise<FunctionCost[]> {
   const scenario = await resolveScenario(spec.scenario, await currentProject(root));
@@ -90,19 +78,19 @@ export async function profileCandidate(root: string, spec: BlockSpec): Promise<F
   return findBottlenecks(profile, 10).bySelf;
 }
 
-/** Writes a scenario's baseline: `blocks` fresh-process blocks of the project at `root`, the overhead pairs, a profile. */
+/** Writes a scenario's baseline: `blocks` fresh-process blocks of the project at `root`, the machine's calibration, the overhead, a profile. */
 export async function updateBaseline(root: string, dir: string, policy: GatePolicy, name: string, blocks: number, progress: Progress): Promise<string> {
   const [scenario] = gatedScenarios(policy, [name]);
-  const spec = specFor(scenario!, 1);
+  const spec = specFor(scenario!);
+  const calibration = measureCalibration();
   const results: BlockResult[] = [];
   for (let i = 0; i < blocks; i++) {
     results.push(await runBlockProcess(root, spec));
     progress(`  baseline ${name}: block ${i + 1}/${blocks}, ${results.at(-1)!.throughput.toFixed(1)}/s`);
   }
-  const measured = policy.overhead.pairs > 0 ? await overheadBlocks(root, spec, policy.overhead.pairs) : undefined;
-  const overhead = measured && { plain: measured.plain, instrumented: measured.instrumented }; // the throughputs, as baselines store them
-  const { instrumented: _, ...stored } = spec;
-  const baseline: Baseline = { schema: 'agentperf.baseline/v1', scenario: name, fingerprint: currentFingerprint(), createdAt: new Date().toISOString(), spec: stored, blocks: results, overhead, profile: await profileCandidate(root, spec) };
+  const measured = policy.overhead.pairs > 0 ? await runOverheadProcess(root, overheadSpecFor(scenario!, policy)) : undefined;
+  const overhead = measured && { lostPct: lostPct(measured.throughput.estimate), lowPct: lostPct(measured.throughput.high), highPct: lostPct(measured.throughput.low) };
+  const baseline: Baseline = { schema: BASELINE_SCHEMA, scenario: name, fingerprint: currentFingerprint(), calibration, createdAt: new Date().toISOString(), spec, blocks: results, overhead, profile: await profileCandidate(root, spec) };
   return writeBaseline(dir, baseline);
 }
 
@@ -110,34 +98,43 @@ function attachProfile(gate: ScenarioGate, profile: FunctionCost[], baselineProf
   gate.profile = profile.map((f) => ({ ...f, baselineSelfPct: baselineProfile?.find((b) => b.name === f.name && b.location === f.location)?.selfPct }));
 }
 
+/** How many blocks (or pairs) the next look wants: the initial ones, then a step more, up to the maximum. */
+const nextTarget = (policy: GatePolicy, have: number) => (have < policy.blocks.initial ? policy.blocks.initial : Math.min(policy.blocks.max, have + policy.blocks.step));
+
 /**
- * The gate against stored baselines: fresh candidate blocks, judged; while a metric is
- * inconclusive and the budget allows, more blocks. Baselines from another fingerprint are
- * refused, never compared.
+ * The gate against stored baselines: this machine's calibration checked against the
+ * baseline's (a machine that measures differently is not judged), the overhead measured, then
+ * fresh candidate blocks judged; while undecided and the budget allows, more blocks. Baselines
+ * of another class of machine are refused, never compared.
  */
-export async function gateAgainstBaselines(root: string, dir: string, policy: GatePolicy, progress: Progress, scenarios?: string[], measuredOverhead?: OverheadBlocks): Promise<GateResult> {
+export async function gateAgainstBaselines(root: string, dir: string, policy: GatePolicy, progress: Progress, scenarios?: string[], measuredOverhead?: OverheadMeasurement): Promise<GateResult> {
   const startedAt = performance.now();
   const fingerprint = currentFingerprint();
   const out: ScenarioGate[] = [];
   for (const scenario of gatedScenarios(policy, scenarios)) {
     const baseline = await findBaseline(dir, scenario.name, fingerprint);
-    const spec = specFor(scenario, 1);
+    const calibration = compareCalibration(baseline.calibration, measureCalibration());
+    progress(`  ${scenario.name}: this machine runs the reference workload ${Math.abs(calibration.changePct).toFixed(1)}% ${calibration.changePct > 0 ? 'slower' : 'faster'} than the baseline's`);
+    const spec = specFor(scenario);
+    const looks = looksOf(policy);
     const candidate: BlockResult[] = [];
-    const overhead = measuredOverhead ?? (policy.overhead.pairs > 0 ? await overheadBlocks(root, spec, policy.overhead.pairs) : undefined);
-    // The overhead's uninstrumented blocks are candidate blocks already (same spec, fresh processes).
-    candidate.push(...(overhead?.plainBlocks ?? []));
-    let judgement: Judgement | undefined;
-    let target = policy.blocks.initial;
-    for (;;) {
-      while (candidate.length < target) {
-        candidate.push(await runBlockProcess(root, spec));
-        progress(`  ${scenario.name}: candidate block ${candidate.length}, ${candidate.at(-1)!.throughput.toFixed(1)}/s`);
+    let overhead: OverheadMeasurement | undefined;
+    let judgement: Judgement;
+    if (calibration.refusal) {
+      judgement = judge({ scenario: scenario.name, baseline: baseline.blocks, candidate: baseline.blocks, paired: false, policy, looks, refusal: calibration.refusal });
+    } else {
+      overhead = measuredOverhead ?? (policy.overhead.pairs > 0 ? await runOverheadProcess(root, overheadSpecFor(scenario, policy)) : undefined);
+      for (;;) {
+        const target = nextTarget(policy, candidate.length);
+        while (candidate.length < target) {
+          candidate.push(await runBlockProcess(root, spec));
+          progress(`  ${scenario.name}: candidate block ${candidate.length}, ${candidate.at(-1)!.throughput.toFixed(1)}/s`);
+        }
+        judgement = judge({ scenario: scenario.name, baseline: baseline.blocks, candidate, paired: false, policy, looks, overhead });
+        if (judgement.overall !== 'INCONCLUSIVE' || candidate.length >= policy.blocks.max || performance.now() - startedAt > policy.budgetMs) break;
       }
-      judgement = judge(scenario.name, baseline.blocks, candidate, false, policy, mulberry32(candidate.length), overhead);
-      if (judgement.overall !== 'INCONCLUSIVE' || candidate.length >= policy.blocks.max || performance.now() - startedAt > policy.budgetMs) break;
-      target = Math.min(policy.blocks.max, candidate.length + policy.blocks.step);
     }
-    const gate: ScenarioGate = { scenario: scenario.name, mode: 'baseline', judgement, baselineBlocks: baseline.blocks.length, candidateBlocks: candidate.length };
+    const gate: ScenarioGate = { scenario: scenario.name, mode: 'baseline', judgement, baselineBlocks: baseline.blocks.length, candidateBlocks: candidate.length, overhead, calibrationChangePct: calibration.changePct };
     if (judgement.overall === 'FAIL') attachProfile(gate, await profileCandidate(root, spec), baseline.profile);
     out.push(gate);
   }
@@ -155,35 +152,40 @@ export interface Side {
 
 /**
  * The paired gate: baseline and candidate blocks alternate (ABBA) in fresh processes, judged
- * on per-pair log-ratios; pairs are added while a metric is inconclusive and the budget allows.
+ * on per-pair log-ratios; pairs are added while a metric is undecided and the budget allows.
+ * The candidate's observability overhead is measured first. `simulatedCostUs` stands for a
+ * costlier instrumentation in the candidate (the self-test's).
  */
-export async function gatePaired(baselineSide: Side, candidateSide: Side, policy: GatePolicy, progress: Progress, scenarios?: string[], against?: string): Promise<GateResult> {
+export async function gatePaired(baselineSide: Side, candidateSide: Side, policy: GatePolicy, progress: Progress, scenarios?: string[], against?: string, simulatedCostUs?: number): Promise<GateResult> {
   const startedAt = performance.now();
   const out: ScenarioGate[] = [];
   for (const scenario of gatedScenarios(policy, scenarios)) {
-    const spec = specFor(scenario, 1);
+    const spec = specFor(scenario);
+    const sideSpec = (side: Side): BlockSpec => ({ ...spec, settings: { ...spec.settings, ...side.settings } });
+    const overhead = policy.overhead.pairs > 0 ? await runOverheadProcess(candidateSide.root, overheadSpecFor(scenario, policy, candidateSide.settings, simulatedCostUs)) : undefined;
+    if (overhead) progress(`  ${scenario.name}: observability overhead ${lostPct(overhead.throughput.estimate).toFixed(1)}% of throughput`);
     const a: BlockResult[] = [];
     const b: BlockResult[] = [];
-    // The candidate's observability overhead, from its own interleaved blocks.
-    const overhead = policy.overhead.pairs > 0 ? await overheadBlocks(candidateSide.root, { ...spec, settings: { ...spec.settings, ...candidateSide.settings } }, policy.overhead.pairs) : undefined;
-    let judgement: Judgement | undefined;
-    let target = policy.blocks.initial;
+    const looks = looksOf(policy);
+    let judgement: Judgement;
     for (;;) {
-      while (a.length < target) {
-        const order = a.length % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
-        for (const side of order) {
-          const s = side === 'a' ? baselineSide : candidateSide;
-          const block = await runBlockProcess(s.root, { ...spec, settings: { ...spec.settings, ...s.settings } });
-          (side === 'a' ? a : b).push(block);
-        }
-        progress(`  ${scenario.name}: pair ${a.length}, baseline ${a.at(-1)!.throughput.toFixed(1)}/s, candidate ${b.at(-1)!.throughput.toFixed(1)}/s`);
+      const target = nextTarget(policy, a.length);
+      const pairs = await abbaPairs(
+        a.length,
+        target - a.length,
+        () => runBlockProcess(baselineSide.root, sideSpec(baselineSide)),
+        () => runBlockProcess(candidateSide.root, sideSpec(candidateSide)),
+        (pair, r) => progress(`  ${scenario.name}: pair ${pair + 1}, baseline ${r.a.throughput.toFixed(1)}/s, candidate ${r.b.throughput.toFixed(1)}/s`),
+      );
+      for (const pair of pairs) {
+        a.push(pair.a);
+        b.push(pair.b);
       }
-      judgement = judge(scenario.name, a, b, true, policy, mulberry32(a.length), overhead);
+      judgement = judge({ scenario: scenario.name, baseline: a, candidate: b, paired: true, policy, looks, overhead });
       if (judgement.overall !== 'INCONCLUSIVE' || a.length >= policy.blocks.max || performance.now() - startedAt > policy.budgetMs) break;
-      target = Math.min(policy.blocks.max, a.length + policy.blocks.step);
     }
-    const gate: ScenarioGate = { scenario: scenario.name, mode: 'paired', judgement, baselineBlocks: a.length, candidateBlocks: b.length };
-    if (judgement.overall === 'FAIL') attachProfile(gate, await profileCandidate(candidateSide.root, { ...spec, settings: { ...spec.settings, ...candidateSide.settings } }), undefined);
+    const gate: ScenarioGate = { scenario: scenario.name, mode: 'paired', judgement, baselineBlocks: a.length, candidateBlocks: b.length, overhead };
+    if (judgement.overall === 'FAIL') attachProfile(gate, await profileCandidate(candidateSide.root, sideSpec(candidateSide)), undefined);
     out.push(gate);
   }
   return finish(out, startedAt, against);
@@ -192,5 +194,5 @@ export async function gatePaired(baselineSide: Side, candidateSide: Side, policy
 function finish(scenarios: ScenarioGate[], startedAt: number, against?: string): GateResult {
   const verdicts = scenarios.map((s) => s.judgement.overall);
   const overall: Verdict = verdicts.includes('FAIL') ? 'FAIL' : verdicts.includes('INCONCLUSIVE') ? 'INCONCLUSIVE' : 'PASS';
-  return { schema: 'agentperf.gate/v1', overall, against, scenarios, elapsedMs: performance.now() - startedAt };
+  return { schema: 'agentperf.gate/v2', overall, against, scenarios, elapsedMs: performance.now() - startedAt };
 }

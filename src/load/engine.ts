@@ -61,6 +61,9 @@ export interface EngineOptions {
   onSecond?: (point: SeriesPoint) => void;
   /** Called for every measured iteration as it ends (the CSV writer); times in ms from the start. */
   onIteration?: (row: IterationRow) => void;
+  /** Called when measurement begins (the end of warmup) and when the engine is done, before it returns: a block reads its CPU clocks there. */
+  onMeasureStart?: () => void;
+  onMeasureEnd?: () => void;
 }
 
 export interface IterationRow {
@@ -224,6 +227,11 @@ export async function runEngine(run: RunIteration, options: EngineOptions): Prom
     if (!final) cancelTick = waker.wake(measureFrom + (second + 1) * 1000 - waker.now(), () => tick());
   };
   cancelTick = waker.wake(measureFrom + 1000 - origin, () => tick());
+  let cancelMeasureStart = () => {};
+  if (options.onMeasureStart) {
+    if (options.warmupMs > 0) cancelMeasureStart = waker.wake(options.warmupMs, () => options.onMeasureStart!());
+    else options.onMeasureStart();
+  }
 
   const stopped = () => options.signal?.aborted === true || measuredArrivals >= limit;
 
@@ -288,6 +296,8 @@ export async function runEngine(run: RunIteration, options: EngineOptions): Prom
     });
   }
   cancelTick();
+  cancelMeasureStart();
+  options.onMeasureEnd?.();
   // The last, partial second, when anything happened in it.
   if (waker.now() > measureFrom) tick(true);
 

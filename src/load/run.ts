@@ -24,6 +24,9 @@ export interface LoadTestOptions {
   csvFile?: string;
   signal?: AbortSignal;
   onSecond?: (point: SeriesPoint) => void;
+  /** When measurement begins (after warmup) and ends (before teardown): see EngineOptions. */
+  onMeasureStart?: () => void;
+  onMeasureEnd?: () => void;
 }
 
 /** A load run, as JSON (`--json FILE`): versioned, everything needed to compare runs. */
@@ -74,6 +77,8 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestOut
         drainTimeoutMs: options.drainTimeoutMs,
         signal: options.signal,
         onSecond: options.onSecond,
+        onMeasureStart: options.onMeasureStart,
+        onMeasureEnd: options.onMeasureEnd,
         onIteration: csv
           ? (row) => csv.write(`${row.iteration},${row.intendedMs.toFixed(3)},${row.startMs.toFixed(3)},${row.endMs.toFixed(3)},${(row.endMs - row.intendedMs).toFixed(3)},${(row.endMs - row.startMs).toFixed(3)},${row.error ?? ''}\n`)
           : undefined,

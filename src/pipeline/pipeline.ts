@@ -6,8 +6,10 @@ import { AgentperfError, ErrorCode } from '../errors.js';
 import { FingerprintMismatchError, NoBaselineError } from '../gate/baseline.js';
 import { fingerprintId, currentFingerprint } from '../gate/fingerprint.js';
 import type { GatePolicy } from '../config/policy.js';
-import { gateAgainstBaselines, overheadBlocks, specFor } from '../gate/run.js';
+import { DEFAULT_BLOCK } from '../config/policy.js';
+import { gateAgainstBaselines, overheadSpecFor } from '../gate/run.js';
 import { judgeOverhead } from '../gate/verdict.js';
+import { addedPct, runOverheadProcess, type OverheadMeasurement } from '../measure/slices.js';
 import { runLoadTest } from '../load/run.js';
 import { resolveScenario } from '../load/scenarios/index.js';
 import { currentProject } from '../config/project.js';
@@ -16,10 +18,9 @@ import { findBottlenecks } from '../profiling/analyze.js';
 import { CpuProfiler } from '../profiling/cpu.js';
 import { detectLeak } from '../profiling/leak.js';
 import { renderFlamegraph } from '../profiling/profile-run.js';
-import { mulberry32 } from '../random.js';
 import { CacheTimeline, hitRate } from './cache-timeline.js';
 import { phaseWindows, type Phase } from './plan.js';
-import { DISTRIBUTION_PERCENTILES, RUN_SCHEMA, type RunRecord, type Verdict } from './record.js';
+import { DISTRIBUTION_PERCENTILES, RUN_SCHEMA, type OverheadSummary, type RunRecord, type Verdict } from './record.js';
 
 export { RUN_SCHEMA, type RunRecord } from './record.js';
 
@@ -165,21 +166,21 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
   const leak: RunRecord['leak'] = { verdict: leakReport.verdict, note: leakReport.note, slope: leakReport.slope, thresholdBytesPerIteration: leakReport.thresholdBytesPerIteration, points: leakReport.points, leakedClasses: leakReport.leakedClasses, rounds: leakRounds, iterationsPerRound: 20 };
   progress(`  ${leak.verdict}: ${leak.slope.slope.toFixed(1)} bytes per iteration retained (95% interval ${leak.slope.low.toFixed(1)} to ${leak.slope.high.toFixed(1)})`);
 
-  // 4. The observability overhead: fresh-process blocks, instrumentation off and on, interleaved.
+  // 4. The observability overhead: one fresh process, instrumentation switched off and on in slices.
   const policy = options.policy;
-  const gated = policy.scenarios.find((s) => s.name === options.scenario) ?? { name: options.scenario, settings: options.settings, vus: 20, warmupMs: 1000, durationMs: 2000 };
-  const pairs = Math.max(2, policy.overhead.pairs);
-  progress(`[4/6] observability overhead: ${pairs} pairs of ${gated.durationMs / 1000} s blocks, off and on interleaved, each in a fresh process`);
-  const blocks = await overheadBlocks(options.projectRoot, specFor(gated, 1), pairs, progress);
-  const overhead = { ...judgeOverhead(blocks.plain, blocks.instrumented, policy, mulberry32(1)), plain: blocks.plain, instrumented: blocks.instrumented };
-  progress(`  ${overhead.verdict}: ${overhead.changePct >= 0 ? '+' : ''}${overhead.changePct.toFixed(1)}% throughput [${overhead.low.toFixed(1)}%, ${overhead.high.toFixed(1)}%], limit ${overhead.tolerancePct}%`);
+  const gated = policy.scenarios.find((s) => s.name === options.scenario) ?? { ...DEFAULT_BLOCK, name: options.scenario, settings: options.settings };
+  const spec = overheadSpecFor(gated, policy);
+  progress(`[4/6] observability overhead: ${spec.pairs} pairs of ${spec.sliceIterations}-iteration slices, instrumentation off and on, in one fresh process`);
+  const measured = await runOverheadProcess(options.projectRoot, spec);
+  const overhead = summarizeOverhead(measured, policy);
+  progress(`  ${overhead.verdict}: ${overhead.changePct.toFixed(1)}% of throughput lost [${overhead.lowPct.toFixed(1)}% to ${overhead.highPct.toFixed(1)}%], limit ${overhead.tolerancePct}%; main-thread CPU per iteration ${overhead.mainThreadAddedPct.toFixed(0)}% higher`);
 
   // 5. The gate against the stored baselines.
   let gate: RunRecord['gate'] = { status: 'skipped' };
   if (options.gate) {
     progress(`[5/6] gate: ${options.scenario} against ${relative(process.cwd(), options.baselineDir) || '.'}/ (fingerprint ${record.fingerprintId})`);
     try {
-      gate = { status: 'judged', result: await gateAgainstBaselines(options.projectRoot, options.baselineDir, { ...policy, scenarios: [gated] }, progress, [options.scenario], blocks) };
+      gate = { status: 'judged', result: await gateAgainstBaselines(options.projectRoot, options.baselineDir, { ...policy, scenarios: [gated] }, progress, [options.scenario], measured) };
     } catch (error) {
       if (!(error instanceof NoBaselineError || error instanceof FingerprintMismatchError)) throw error;
       gate = { status: 'no-baseline', message: error.message };
@@ -190,4 +191,21 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
   const verdict: Verdict = gate.status === 'judged' ? gate.result.overall : gate.status === 'no-baseline' ? 'NO BASELINE' : 'NOT GATED';
   progress('[6/6] writing the reports');
   return { ...record, leak, overhead, gate, verdict, exitCode: verdict === 'FAIL' ? 1 : 0, elapsedMs: performance.now() - t0 };
+}
+
+/** The overhead's verdict and its CPU figures, as the run record keeps them. */
+export function summarizeOverhead(m: OverheadMeasurement, policy: GatePolicy): OverheadSummary {
+  return {
+    ...judgeOverhead(m, policy),
+    pairs: m.spec.pairs,
+    sliceIterations: m.spec.sliceIterations,
+    cpuAddedPct: addedPct(m.cpuPerIteration.estimate),
+    cpuLowPct: addedPct(m.cpuPerIteration.low),
+    cpuHighPct: addedPct(m.cpuPerIteration.high),
+    mainThreadAddedPct: addedPct(m.busyPerIteration.estimate),
+    mainThreadLowPct: addedPct(m.busyPerIteration.low),
+    mainThreadHighPct: addedPct(m.busyPerIteration.high),
+    mainThreadUsPerIterationOff: m.busyUsPerIterationOff,
+    mainThreadUsPerIterationOn: m.busyUsPerIterationOn,
+  };
 }

@@ -3,7 +3,7 @@
 import type { PercentileSnapshot } from '../../instrumentation/hdr-registry.js';
 import type { MetricVerdict } from '../gate/verdict.js';
 import type { Fingerprint } from '../gate/fingerprint.js';
-import type { GateResult, OverheadBlocks } from '../gate/run.js';
+import type { GateResult } from '../gate/run.js';
 import type { LoadReport } from '../load/run.js';
 import type { SeriesPoint } from '../load/engine.js';
 import type { Bottlenecks } from '../profiling/analyze.js';
@@ -11,7 +11,25 @@ import type { LeakReport } from '../profiling/leak.js';
 import type { CacheCounts } from './cache-timeline.js';
 import type { phaseWindows } from './plan.js';
 
-export const RUN_SCHEMA = 'agentperf.run/v1';
+export const RUN_SCHEMA = 'agentperf.run/v2';
+
+/**
+ * The observability overhead as the run measured it: throughput lost with instrumentation on
+ * (the verdict against the limit), and the CPU it added per iteration, from paired slices.
+ */
+export interface OverheadSummary extends MetricVerdict {
+  pairs: number;
+  sliceIterations: number;
+  /** Process CPU and main-thread CPU added per iteration, in %, with 95% intervals. */
+  cpuAddedPct: number;
+  cpuLowPct: number;
+  cpuHighPct: number;
+  mainThreadAddedPct: number;
+  mainThreadLowPct: number;
+  mainThreadHighPct: number;
+  mainThreadUsPerIterationOff: number;
+  mainThreadUsPerIterationOn: number;
+}
 
 export type Verdict = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'NO BASELINE' | 'NOT GATED';
 
@@ -37,7 +55,7 @@ export interface RunRecord {
   hdr: Record<'agentLatency' | 'queueWait' | 'cacheGetMemory' | 'cacheGetDisk', PercentileSnapshot>;
   profile: { phase: string; cpuprofile: string; flamegraph?: string; flamegraphError?: string; bottlenecks: Bottlenecks };
   leak: Pick<LeakReport, 'verdict' | 'note' | 'slope' | 'thresholdBytesPerIteration' | 'points' | 'leakedClasses'> & { rounds: number; iterationsPerRound: number };
-  overhead: MetricVerdict & Pick<OverheadBlocks, 'plain' | 'instrumented'>;
+  overhead: OverheadSummary;
   gate: { status: 'judged'; result: GateResult } | { status: 'no-baseline'; message: string } | { status: 'skipped' };
   verdict: Verdict;
   /** What the command exits with: 1 on FAIL, else 0. */

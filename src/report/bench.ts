@@ -4,7 +4,8 @@ import type { LoadBenchResult } from '../bench/load.js';
 import type { ProfilingBenchResult } from '../bench/profiling.js';
 import { PLANNING_TARGETS_MS, type WorkflowBenchResult } from '../bench/workflow.js';
 import type { OrchestratorBenchResult } from '../bench/orchestrator.js';
-import type { OverheadBenchResult } from '../bench/overhead.js';
+import { OVERHEAD_INTERVAL_TARGET_POINTS, type OverheadBenchResult } from '../bench/overhead.js';
+import { addedPct, lostPct, type OverheadMeasurement } from '../measure/slices.js';
 import { STARTUP_TARGET_MS, type StartupBenchResult } from '../bench/startup.js';
 
 const style = { head: [], border: [] };
@@ -63,27 +64,25 @@ export function verdict(i: { low: number; high: number }, target: number): 'met'
 const interval = (i: { estimate: number; low: number; high: number }) => `${i.estimate >= 0 ? '+' : ''}${i.estimate.toFixed(2)}% [${i.low.toFixed(2)}, ${i.high.toFixed(2)}]`;
 
 export function formatOverheadBench(result: OverheadBenchResult): string {
-  const table = new Table({ head: ['workload', 'calls/s off → on (medians)', 'throughput overhead [95% CI]', 'p50 added', 'p99 added', 'main-thread CPU per call added', 'calls per CPU second lost', 'target (throughput; met = whole interval within)'], style });
-  for (const w of result.workloads) {
-    const med = (instrumented: boolean) => {
-      const values = w.blocks.filter((b) => b.spec.instrumented === instrumented).map((b) => b.callsPerSec).sort((a, b) => a - b);
-      return values[values.length >> 1]!;
-    };
+  const table = new Table({ head: ['workload', 'iterations/s off → on', 'throughput lost [95% CI]', 'interval width', 'CPU per iteration added: process', 'main thread (µs off → on)', 'target'], style });
+  for (const { workload, target, measurement: m } of result.workloads) {
+    const lost = { estimate: lostPct(m.throughput.estimate), low: lostPct(m.throughput.high), high: lostPct(m.throughput.low) };
+    const width = lost.high - lost.low;
+    const added = (c: OverheadMeasurement['cpuPerIteration']) => interval({ estimate: addedPct(c.estimate), low: addedPct(c.low), high: addedPct(c.high) });
+    const precise = workload === 'standard' ? `; interval <= ${OVERHEAD_INTERVAL_TARGET_POINTS} point wide: ${width <= OVERHEAD_INTERVAL_TARGET_POINTS ? 'met' : 'MISSED'}` : '';
     table.push([
-      w.workload,
-      `${Math.round(med(false)).toLocaleString('en-US')} → ${Math.round(med(true)).toLocaleString('en-US')}`,
-      interval(w.throughputPct),
-      interval(w.p50Pct),
-      interval(w.p99Pct),
-      interval(w.busyPct),
-      interval(w.cpuThroughputPct),
-      `<= ${w.target}%: ${verdict(w.throughputPct, w.target)}`,
+      workload,
+      `${Math.round(m.throughputOff).toLocaleString('en-US')} → ${Math.round(m.throughputOn).toLocaleString('en-US')}`,
+      interval(lost),
+      `${width.toFixed(2)} points`,
+      added(m.cpuPerIteration),
+      `${added(m.busyPerIteration)} (${m.busyUsPerIterationOff.toFixed(1)} → ${m.busyUsPerIterationOn.toFixed(1)})`,
+      `lost <= ${target}%: ${verdict(lost, target)}${precise}`,
     ]);
   }
   const o = result.options;
-  const hits = result.inProcessMemoryHits;
-  const inProcess = `In-process memory hits (${hits.rounds} alternating rounds of ${hits.hitsPerBlock.toLocaleString('en-US')} sequential hits): ${Math.round(hits.offNsPerHit)} ns off, ${Math.round(hits.onNsPerHit)} ns on, ${interval(hits.addedPct)} per hit (target <= 5%: ${verdict(hits.addedPct, 5)}).\n`;
-  return `${table.toString()}\n${inProcess}${o.pairs} on/off pairs per workload, each block a fresh process (${o.warmupMs} ms warmup, ${o.durationMs} ms measured, concurrency ${o.concurrency}); overheads are medians of paired ratios with bootstrap 95% intervals; ${(result.elapsedMs / 1000).toFixed(1)} s in all.\n`;
+  const first = result.workloads[0]?.measurement;
+  return `${table.toString()}\nEach workload in one fresh process, ${o.vus} users, instrumentation switched fully on and off in ${o.pairs} ABBA pairs of slices (after ${o.warmupPairs} warmup pairs), each slice the same work; paired t intervals of the log-ratios. Main-thread time from ${first?.busySource === 'thread-cpu' ? "the kernel's count for the thread" : "the event loop's busy time"}. ${(result.elapsedMs / 1000).toFixed(1)} s in all.\n`;
 }
 
 export function formatLoadBench(result: LoadBenchResult): string {

@@ -3,6 +3,7 @@ import type { SelfTestResult } from '../gate/self-test.js';
 import type { GateResult } from '../gate/run.js';
 import type { MetricVerdict } from '../gate/verdict.js';
 import { fingerprintId } from '../gate/fingerprint.js';
+import { describeChange, describeInterval, describeTolerance } from './change.js';
 import { formatMs, formatSignedPct } from './load.js';
 
 const UNITS: Record<string, (v: number) => string> = {
@@ -10,26 +11,39 @@ const UNITS: Record<string, (v: number) => string> = {
   p95: formatMs,
   p99: formatMs,
   throughput: (v) => `${v.toFixed(1)}/s`,
+  cpu: (v) => `${v.toFixed(0)} µs/iter`,
+  mainThread: (v) => `${v.toFixed(0)} µs/iter`,
   errorRate: (v) => `${(v * 100).toFixed(3)}%`,
   peakRss: (v) => `${(v / 2 ** 20).toFixed(1)} MiB`,
   heapAfterGc: (v) => `${(v / 2 ** 20).toFixed(1)} MiB`,
   overhead: (v) => `${v.toFixed(1)}/s`,
 };
 
-function value(metric: string, v: number): string {
+/** What each metric is, for the report's readers. */
+export const METRIC_LABELS: Record<string, string> = {
+  cpu: 'CPU (process)',
+  mainThread: 'CPU (main thread)',
+  peakRss: 'peak RSS',
+  heapAfterGc: 'heap after GC',
+  errorRate: 'error rate',
+  overhead: 'observability overhead',
+};
+
+export const metricLabel = (metric: string) => METRIC_LABELS[metric] ?? metric;
+
+export function formatMetricValue(metric: string, v: number): string {
+  if (!Number.isFinite(v)) return '-';
   if (metric.startsWith('slo.')) return metric === 'slo.errorRate' ? `${(v * 100).toFixed(3)}%` : metric === 'slo.throughput' ? `${v.toFixed(1)}/s` : `${v.toFixed(1)} ms`;
   return (UNITS[metric] ?? ((x: number) => x.toFixed(2)))(v);
 }
 
-const ICON: Record<string, string> = { PASS: '✅ PASS', FAIL: '❌ FAIL', INCONCLUSIVE: '⚠️ INCONCLUSIVE' };
+export const ICON: Record<string, string> = { PASS: '✅ PASS', FAIL: '❌ FAIL', INCONCLUSIVE: '⚠️ INCONCLUSIVE' };
 
 function row(m: MetricVerdict): string {
-  const relative = !m.metric.startsWith('slo.');
-  const change = relative ? formatSignedPct(m.changePct) : '';
-  const interval = relative ? `[${formatSignedPct(m.low)}, ${formatSignedPct(m.high)}] (limit ${m.metric === 'overhead' ? '' : '+'}${m.tolerancePct.toFixed(m.metric === 'errorRate' ? 2 : 0)}%)` : '';
-  const baseline = m.metric.startsWith('slo.') ? `SLO ${value(m.metric, m.baseline)}` : m.metric === 'overhead' ? `${value(m.metric, m.baseline)} plain` : value(m.metric, m.baseline);
-  const candidate = m.metric === 'overhead' ? `${value(m.metric, m.candidate)} instrumented` : value(m.metric, m.candidate);
-  return `| ${m.metric} | ${baseline} | ${candidate} | ${change} | ${interval} | ${ICON[m.verdict]} | ${m.blocks} | ${relative ? `${m.noisePct.toFixed(1)}%` : ''} |`;
+  const slo = m.metric.startsWith('slo.');
+  const baseline = slo ? `SLO ${formatMetricValue(m.metric, m.baseline)}` : m.metric === 'overhead' ? `${formatMetricValue(m.metric, m.baseline)} off` : formatMetricValue(m.metric, m.baseline);
+  const candidate = m.metric === 'overhead' ? `${formatMetricValue(m.metric, m.candidate)} on` : formatMetricValue(m.metric, m.candidate);
+  return `| ${metricLabel(m.metric)} | ${baseline} | ${candidate} | ${describeChange(m)} | ${describeInterval(m)} | ${describeTolerance(m)} | ${ICON[m.verdict]} | ${m.blocks} | ${slo || m.metric === 'errorRate' ? '' : `${m.noisePct.toFixed(1)}%`} |`;
 }
 
 /** The gate's report as Markdown: what CI posts on a pull request and prints to the log. */
@@ -38,18 +52,20 @@ export function formatGateMarkdown(result: GateResult): string {
   if (result.against) lines.push(`Paired against \`${result.against}\`: baseline and candidate blocks alternated (ABBA) in fresh processes on this machine.`, '');
   for (const s of result.scenarios) {
     lines.push(`### \`${s.scenario}\` (${s.mode === 'paired' ? `${s.candidateBlocks} pairs` : `${s.candidateBlocks} candidate blocks against ${s.baselineBlocks} stored`}): ${ICON[s.judgement.overall]}`, '');
-    lines.push('| metric | baseline | candidate | change | 95% interval | verdict | blocks | noise |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+    if (s.judgement.refused) lines.push(`**Not judged:** ${s.judgement.refused}.`, '');
+    else if (s.calibrationChangePct !== undefined) lines.push(`This machine ran the reference workload ${Math.abs(s.calibrationChangePct).toFixed(1)}% ${s.calibrationChangePct > 0 ? 'slower' : 'faster'} than the one that recorded the baseline: within what the gate accepts.`, '');
+    lines.push('| metric | baseline | candidate | change | 95% interval | tolerance | verdict | blocks | noise |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const m of s.judgement.metrics) lines.push(row(m));
     lines.push('');
     const notable = s.judgement.metrics.filter((m) => m.verdict !== 'PASS');
-    for (const m of notable) lines.push(`- **${m.metric}** ${m.verdict}: ${m.reason}`);
+    for (const m of notable) lines.push(`- **${metricLabel(m.metric)}** ${m.verdict}: ${m.reason}`);
     if (s.profile) {
       lines.push('', `Where the candidate spends its time (CPU profile, top functions by self time):`, '', '| function | location | self % | baseline self % |', '| --- | --- | --- | --- |');
       for (const f of s.profile) lines.push(`| \`${f.name}\` | ${f.location} | ${f.selfPct.toFixed(1)}% | ${f.baselineSelfPct === undefined ? 'not in the stored profile' : `${f.baselineSelfPct.toFixed(1)}% (${formatSignedPct(f.selfPct - f.baselineSelfPct).replace('%', ' points')})`} |`);
     }
     lines.push('');
   }
-  lines.push(`Change is signed so that positive is worse (slower, less throughput, more memory or errors). FAIL needs the whole interval beyond the limit after Holm's correction across the metrics; PASS needs it within. Elapsed ${(result.elapsedMs / 1000).toFixed(0)} s.`);
+  lines.push(`Changes are the candidate against the baseline. FAIL: worse than the tolerance and credibly worse than the baseline after Holm's correction across the metrics (at most a 5% chance of a false alarm, by default); PASS: the whole interval within the tolerance; otherwise INCONCLUSIVE. CPU is per completed iteration (the process's, and the main thread's own). Elapsed ${(result.elapsedMs / 1000).toFixed(0)} s.`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -58,15 +74,21 @@ export function formatBaselines(baselines: readonly Baseline[]): string {
   const lines: string[] = [];
   for (const b of baselines) {
     const med = (values: number[]) => [...values].sort((x, y) => x - y)[values.length >> 1]!;
-    lines.push(`${b.scenario} (${fingerprintId(b.fingerprint)}: ${b.fingerprint.cpuModel}, ${b.fingerprint.cores} cores, Node ${b.fingerprint.node}, ${b.fingerprint.os}, agentperf ${b.fingerprint.agentperf}), ${b.blocks.length} blocks from ${b.createdAt}`);
+    const f = b.fingerprint;
+    lines.push(`${b.scenario} (${fingerprintId(f)}: ${f.cpuModel}, ${f.cores} cores, ${f.memoryGiB} GiB class, Node ${f.node}, ${f.platform} ${f.arch}, agentperf ${f.agentperf}), ${b.blocks.length} blocks from ${b.createdAt}; calibration ${b.calibration.usPerUnit.toFixed(2)} µs a unit (±${b.calibration.spreadPct.toFixed(1)}%)`);
     lines.push(`  median p50 ${med(b.blocks.map((x) => x.p50Ms)).toFixed(1)} ms, p95 ${med(b.blocks.map((x) => x.p95Ms)).toFixed(1)} ms, p99 ${med(b.blocks.map((x) => x.p99Ms)).toFixed(1)} ms, throughput ${med(b.blocks.map((x) => x.throughput)).toFixed(1)}/s, peak RSS ${(med(b.blocks.map((x) => x.peakRssBytes)) / 2 ** 20).toFixed(1)} MiB`);
   }
   return `${lines.join('\n')}\n`;
 }
 
 export function formatSelfTest(result: SelfTestResult): string {
-  const lines = ['| case | gates | FAIL | PASS | INCONCLUSIVE | requirement | met |', '| --- | --- | --- | --- | --- | --- | --- |'];
-  for (const r of result.rows) lines.push(`| ${r.name} | ${r.gates} | ${r.verdicts.FAIL} | ${r.verdicts.PASS} | ${r.verdicts.INCONCLUSIVE} | ${r.requirement} | ${r.met ? 'yes' : 'NO'} |`);
-  lines.push('', `synthetic scenario, 5% tolerance on p50/p95/throughput; elapsed ${(result.elapsedMs / 60_000).toFixed(1)} min`);
+  const lines = ['| case | machine | gates | FAIL | PASS | INCONCLUSIVE | FAIL on the case\'s metric | requirement | met | minutes |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  for (const r of result.rows) lines.push(`| ${r.name} | ${r.noise ? 'with a CPU hog' : 'quiet'} | ${r.gates} | ${r.verdicts.FAIL} | ${r.verdicts.PASS} | ${r.verdicts.INCONCLUSIVE} | ${r.failedOnTarget} | ${r.requirement} | ${r.met ? 'yes' : 'NO'} | ${(r.elapsedMs / 60_000).toFixed(1)} |`);
+  const s = result.policy.scenarios[0]!;
+  const o = result.policy.overhead;
+  lines.push(
+    '',
+    `The built-in mixed scenario, ${s.vus} users; blocks of ${s.warmupMs} ms warmup and ${s.durationMs} ms measured (the default gate: 1000 and 2000), ${result.policy.blocks.initial} pairs then ${result.policy.blocks.step} more at a time up to ${result.policy.blocks.max}; the overhead in ${o.pairs} pairs of ${o.sliceIterations}-iteration slices, limit ${o.maxPct}%. Regressions set here: ${result.settings.upstreamCpuUs.toFixed(0)} µs of CPU before each upstream call, and ${result.settings.simulatedCostUs.toFixed(0)} µs in each traced call (${result.settings.simulatedCostLostPct.toFixed(1)}% of throughput). ${(result.elapsedMs / 60_000).toFixed(1)} minutes in all.`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -1,4 +1,7 @@
+import { describeChange, describeInterval, describeTolerance } from './change.js';
+import { formatMetricValue, metricLabel } from './gate.js';
 import { formatMs, formatSignedPct } from './load.js';
+import { overheadLine } from './run-report.js';
 import { HDR_ROWS, type RunRecord } from '../pipeline/record.js';
 
 /** uPlot (MIT, ~50 KB) draws the charts: its script and stylesheet, inlined so the report opens with no network. The caller reads them; this module only formats. */
@@ -22,8 +25,9 @@ function gateSection(run: RunRecord): string {
   if (run.gate.status === 'skipped') return '<p>The gate was skipped (<code>--no-gate</code>).</p>';
   if (run.gate.status === 'no-baseline') return `<p>${badge('NO BASELINE')} ${escapeHtml(run.gate.message)}</p>`;
   const sections = run.gate.result.scenarios.map((s) => {
-    const rows = s.judgement.metrics.map((m) => [escapeHtml(m.metric), badge(m.verdict), m.baseline.toPrecision(4), m.candidate.toPrecision(4), formatSignedPct(m.changePct), `[${formatSignedPct(m.low)}, ${formatSignedPct(m.high)}]`, `${m.tolerancePct}%`, String(m.blocks), escapeHtml(m.reason)]);
-    return `<h3>${escapeHtml(s.scenario)}: ${badge(s.judgement.overall)} (${s.baselineBlocks} baseline blocks, ${s.candidateBlocks} candidate blocks)</h3>${table('verdict-table', ['metric', 'verdict', 'baseline', 'this run', 'change', '95% interval', 'tolerance', 'blocks', 'why'], rows, s.judgement.metrics.map((m) => `data-metric="${escapeHtml(m.metric)}"`))}`;
+    const rows = s.judgement.metrics.map((m) => [escapeHtml(metricLabel(m.metric)), badge(m.verdict), escapeHtml(formatMetricValue(m.metric, m.baseline)), escapeHtml(formatMetricValue(m.metric, m.candidate)), escapeHtml(describeChange(m)), escapeHtml(describeInterval(m)), escapeHtml(describeTolerance(m)), String(m.blocks), escapeHtml(m.reason)]);
+    const refused = s.judgement.refused ? `<p>${badge('INCONCLUSIVE')} Not judged: ${escapeHtml(s.judgement.refused)}.</p>` : '';
+    return `<h3>${escapeHtml(s.scenario)}: ${badge(s.judgement.overall)} (${s.baselineBlocks} baseline blocks, ${s.candidateBlocks} candidate blocks)</h3>${refused}${table('verdict-table', ['metric', 'verdict', 'baseline', 'this run', 'change', '95% interval', 'tolerance', 'blocks', 'why'], rows, s.judgement.metrics.map((m) => `data-metric="${escapeHtml(m.metric)}"`))}`;
   });
   return sections.join('');
 }
@@ -105,7 +109,7 @@ ${table('cache-table', ['', 'count'], tiers)}
 ${gateSection(run)}
 
 <h2>Observability overhead</h2>
-<p>Throughput with instrumentation fully on against off, in ${o.instrumented.length} interleaved pairs of fresh-process blocks: ${badge(o.verdict)} ${formatSignedPct(o.changePct)} [${formatSignedPct(o.low)}, ${formatSignedPct(o.high)}] against a limit of ${o.tolerancePct}% (off ${o.baseline.toFixed(1)}/s, on ${o.candidate.toFixed(1)}/s, medians).</p>
+<p>Instrumentation fully on against off, in ${o.pairs} pairs of ${o.sliceIterations}-iteration slices of one process: ${badge(o.verdict)} ${escapeHtml(overheadLine(o).replace(/^\w+: /, ''))} (off ${o.baseline.toFixed(1)}/s, on ${o.candidate.toFixed(1)}/s, medians).</p>
 
 <h2>Where the time goes</h2>
 <p>CPU profile of the ${escapeHtml(run.profile.phase)} phase: ${run.profile.flamegraph ? `<a id="flamegraph-link" href="${escapeHtml(run.profile.flamegraph)}">the flamegraph</a>` : `no flamegraph (${escapeHtml(run.profile.flamegraphError ?? 'not rendered')})`}, <a href="${escapeHtml(run.profile.cpuprofile)}">the .cpuprofile</a> (Chrome DevTools, speedscope). GC ${((run.profile.bottlenecks.gcMs / run.profile.bottlenecks.totalMs) * 100).toFixed(1)}%, idle ${((run.profile.bottlenecks.idleMs / run.profile.bottlenecks.totalMs) * 100).toFixed(1)}% of ${(run.profile.bottlenecks.totalMs / 1000).toFixed(1)} s.</p>

@@ -1,11 +1,18 @@
 import { join } from 'node:path';
-import { formatMs, formatSignedPct } from './load.js';
-import { HDR_ROWS, type RunRecord } from '../pipeline/record.js';
+import { describeChange, describeInterval, describeTolerance } from './change.js';
+import { formatMetricValue, metricLabel } from './gate.js';
+import { formatMs } from './load.js';
+import { HDR_ROWS, type OverheadSummary, type RunRecord } from '../pipeline/record.js';
 import type { RunFiles } from '../pipeline/run-files.js';
 
 
 
 const hdrLine = (h: RunRecord['hdr'][keyof RunRecord['hdr']]) => (h.count === 0 ? 'none recorded' : `${h.count.toLocaleString('en-US')} recorded: p50 ${formatMs(h.p50)}, p99 ${formatMs(h.p99)}, p99.9 ${formatMs(h.p999)}, max ${formatMs(h.max)}`);
+
+/** The overhead in a line: throughput lost against the limit, and the CPU it added. */
+export function overheadLine(o: OverheadSummary): string {
+  return `${o.verdict}: ${describeChange(o)} (${describeInterval(o)}), limit ${o.tolerancePct}%; CPU per iteration ${o.mainThreadAddedPct.toFixed(0)}% higher on the main thread (${o.mainThreadLowPct.toFixed(0)}% to ${o.mainThreadHighPct.toFixed(0)}%), ${o.cpuAddedPct.toFixed(0)}% for the process`;
+}
 
 /** The summary's lines, shared by the terminal and the Markdown report. */
 function summaryRows(run: RunRecord): Array<[string, string]> {
@@ -17,7 +24,7 @@ function summaryRows(run: RunRecord): Array<[string, string]> {
     ['service time', `p50 ${formatMs(load.serviceTime.p50)}, p95 ${formatMs(load.serviceTime.p95)}, p99 ${formatMs(load.serviceTime.p99)}`],
     ['errors', `${load.errors} (${load.completed ? ((load.errors / load.completed) * 100).toFixed(2) : '0.00'}%)${Object.keys(load.errorsByType).length ? `: ${Object.entries(load.errorsByType).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`],
     ['cache hit rate', run.cache.hitRate === undefined ? 'no lookups' : `${(run.cache.hitRate * 100).toFixed(1)}% (${run.cache.totals.memoryHits} memory hits, ${run.cache.totals.diskHits} disk hits, ${run.cache.totals.misses} misses, ${run.cache.totals.evictions} evictions, ${run.cache.totals.integrityFailures} integrity failures)`],
-    ['observability overhead', `${run.overhead.verdict}: ${formatSignedPct(run.overhead.changePct)} throughput [${formatSignedPct(run.overhead.low)}, ${formatSignedPct(run.overhead.high)}], limit ${run.overhead.tolerancePct}%`],
+    ['observability overhead', overheadLine(run.overhead)],
     ['leak check', `${run.leak.verdict}: ${run.leak.slope.slope.toFixed(1)} bytes per iteration [${run.leak.slope.low.toFixed(1)}, ${run.leak.slope.high.toFixed(1)}]`],
     ...HDR_ROWS.map(([key, label]): [string, string] => [label, hdrLine(run.hdr[key])]),
     ['generator', run.load.generator.trusted ? 'trusted' : `UNTRUSTED: ${run.load.generator.reasons.join('; ')}`],
@@ -29,7 +36,8 @@ function gateLines(run: RunRecord): string[] {
   if (run.gate.status === 'no-baseline') return [`gate: NO BASELINE. ${run.gate.message}`];
   return run.gate.result.scenarios.flatMap((s) => [
     `gate ${s.scenario}: ${s.judgement.overall} (${s.baselineBlocks} baseline blocks, ${s.candidateBlocks} candidate blocks)`,
-    ...s.judgement.metrics.map((m) => `  ${m.metric.padEnd(16)} ${m.verdict.padEnd(12)} ${formatSignedPct(m.changePct)} [${formatSignedPct(m.low)}, ${formatSignedPct(m.high)}] (tolerance ${m.tolerancePct}%)`),
+    ...(s.judgement.refused ? [`  not judged: ${s.judgement.refused}`] : []),
+    ...s.judgement.metrics.map((m) => `  ${metricLabel(m.metric).padEnd(22)} ${m.verdict.padEnd(12)} ${[describeChange(m), describeInterval(m) && `(${describeInterval(m)})`, describeTolerance(m) && `tolerance ${describeTolerance(m)}`].filter(Boolean).join(' ')}`),
   ]);
 }
 
@@ -82,7 +90,7 @@ export function renderRunMarkdown(run: RunRecord): string {
   if (run.gate.status === 'judged') {
     for (const s of run.gate.result.scenarios) {
       lines.push(`${s.scenario}: **${s.judgement.overall}**`, '', row(['metric', 'verdict', 'baseline', 'this run', 'change', '95% interval', 'tolerance']), row(['---', '---', '---', '---', '---', '---', '---']));
-      for (const m of s.judgement.metrics) lines.push(row([m.metric, m.verdict, m.baseline.toPrecision(4), m.candidate.toPrecision(4), formatSignedPct(m.changePct), `[${formatSignedPct(m.low)}, ${formatSignedPct(m.high)}]`, `${m.tolerancePct}%`]));
+      for (const m of s.judgement.metrics) lines.push(row([metricLabel(m.metric), m.verdict, formatMetricValue(m.metric, m.baseline), formatMetricValue(m.metric, m.candidate), describeChange(m), describeInterval(m), describeTolerance(m)]));
       lines.push('');
     }
   } else lines.push(...gateLines(run), '');

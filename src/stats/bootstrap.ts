@@ -1,13 +1,9 @@
 import { median } from './percentiles.js';
 
-export interface Interval {
-  estimate: number;
-  low: number;
-  high: number;
-  confidence: number;
-}
-
 /**
+ * Kept for comparison only (test/stats/coverage.test.ts, `bench intervals`): it over-claims with
+ * the few blocks a gate has, and no verdict or figure uses it any more.
+ *
  * A percentile-bootstrap confidence interval for the median of `values` (Efron & Tibshirani,
  * "An Introduction to the Bootstrap", ch. 13): resample with replacement, take each resample's
  * median, and read the (1-c)/2 and (1+c)/2 quantiles of those medians. Seeded, so a figure in
@@ -26,13 +22,10 @@ export function bootstrapMedianInterval(values: readonly number[], confidence: n
   return { estimate: median(values), low: at((1 - confidence) / 2), high: at((1 + confidence) / 2), confidence };
 }
 
-/**
- * The bootstrap interval of the median of paired ratios, as a change in %: `sign` 1 for
- * "higher is worse" (100 * (r - 1)), -1 for "lower is worse" such as throughput (100 * (1 - r)).
- */
-export function percentChangeInterval(ratios: readonly number[], sign: 1 | -1, random: () => number, confidence = 0.95): Interval {
-  const interval = bootstrapMedianInterval(ratios, confidence, random);
-  const f = (r: number) => sign * (r - 1) * 100;
-  const [a, b] = [f(interval.low), f(interval.high)];
-  return { estimate: f(interval.estimate), low: Math.min(a, b), high: Math.max(a, b), confidence };
+/** An estimate with its interval, in the units of the figure it describes. */
+export interface Interval {
+  estimate: number;
+  low: number;
+  high: number;
+  confidence: number;
 }

@@ -4,19 +4,31 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exitCodeFor } from '../../src/commands/gate.ts';
-import { findBaseline, writeBaseline, type Baseline } from '../../src/gate/baseline.ts';
-import type { BlockResult } from '../../src/gate/block.ts';
-import { currentFingerprint, fingerprintDifferences } from '../../src/gate/fingerprint.ts';
 import { DEFAULT_POLICY, loadPolicy } from '../../src/config/policy.ts';
+import { BASELINE_SCHEMA, findBaseline, writeBaseline, type Baseline } from '../../src/gate/baseline.ts';
+import { currentFingerprint, fingerprintDifferences, fingerprintId, memoryClassGiB } from '../../src/gate/fingerprint.ts';
 import type { GateResult } from '../../src/gate/run.ts';
-import { judge } from '../../src/gate/verdict.ts';
+import { judge, looksOf, type JudgeInput } from '../../src/gate/verdict.ts';
+import type { BlockResult } from '../../src/measure/block.ts';
+import type { OverheadMeasurement } from '../../src/measure/slices.ts';
 import { mulberry32 } from '../../src/random.ts';
+import { formatChange, formatChangeInterval } from '../../src/report/change.ts';
 import { formatGateMarkdown } from '../../src/report/gate.ts';
 
-/** Blocks around a center with a deterministic ±1% wiggle. */
-function blocks(n: number, scale: { latency?: number; throughput?: number; errors?: number; rss?: number } = {}, seed = 1): BlockResult[] {
+interface Scale {
+  latency?: number;
+  throughput?: number;
+  cpu?: number;
+  errors?: number;
+  rss?: number;
+  /** Spread of each block around its center: 0.02 is ±1%. */
+  wiggle?: number;
+}
+
+/** Blocks around a center with a deterministic wiggle. */
+function blocks(n: number, scale: Scale = {}, seed = 1): BlockResult[] {
   const random = mulberry32(seed);
-  const w = () => 1 + (random() - 0.5) * 0.02;
+  const w = () => 1 + (random() - 0.5) * (scale.wiggle ?? 0.02);
   return Array.from({ length: n }, () => ({
     p50Ms: 40 * (scale.latency ?? 1) * w(),
     p95Ms: 120 * (scale.latency ?? 1) * w(),
@@ -26,60 +38,147 @@ function blocks(n: number, scale: { latency?: number; throughput?: number; error
     errors: scale.errors ?? 0,
     peakRssBytes: 200 * 2 ** 20 * (scale.rss ?? 1) * w(),
     heapAfterGcBytes: 30 * 2 ** 20 * w(),
+    cpuUsPerIteration: 900 * (scale.cpu ?? 1) * w(),
+    busyUsPerIteration: 500 * (scale.cpu ?? 1) * w(),
+    busySource: 'thread-cpu' as const,
   }));
 }
 
 const policy = { ...DEFAULT_POLICY, slos: {} };
-const verdictOf = (j: ReturnType<typeof judge>, metric: string) => j.metrics.find((m) => m.metric === metric)!.verdict;
+const input = (baseline: BlockResult[], candidate: BlockResult[], extra: Partial<JudgeInput> = {}): JudgeInput => ({ scenario: 'mixed', baseline, candidate, paired: false, policy, looks: looksOf(policy), ...extra });
+const verdictOf = (j: ReturnType<typeof judge>, metric: string) => j.metrics.find((m) => m.metric === metric)!;
 
 test('identical distributions PASS every metric', (t) => {
-  const j = judge('mixed', blocks(9, {}, 1), blocks(7, {}, 2), false, policy, mulberry32(1));
-  t.is(j.overall, 'PASS', JSON.stringify(j.metrics.map((m) => [m.metric, m.verdict, m.low, m.high])));
+  const j = judge(input(blocks(9, {}, 1), blocks(7, {}, 2)));
+  t.is(j.overall, 'PASS', JSON.stringify(j.metrics.map((m) => [m.metric, m.verdict, m.reason])));
 });
 
-test('a 30% slower candidate FAILs on latency and throughput, not on memory', (t) => {
-  const j = judge('mixed', blocks(9, {}, 1), blocks(7, { latency: 1.3, throughput: 1 / 1.3 }, 2), false, policy, mulberry32(1));
+test('a 30% slower candidate FAILs on latency and throughput, not on memory; changes are worded in their natural direction', (t) => {
+  const j = judge(input(blocks(9, {}, 1), blocks(7, { latency: 1.3, throughput: 1 / 1.3 }, 2)));
   t.is(j.overall, 'FAIL');
-  for (const m of ['p50', 'p95', 'p99', 'throughput']) t.is(verdictOf(j, m), 'FAIL', m);
-  t.is(verdictOf(j, 'peakRss'), 'PASS');
-  const p50 = j.metrics.find((m) => m.metric === 'p50')!;
+  for (const m of ['p50', 'p95', 'p99', 'throughput']) t.is(verdictOf(j, m).verdict, 'FAIL', m);
+  t.is(verdictOf(j, 'peakRss').verdict, 'PASS');
+  const p50 = verdictOf(j, 'p50');
   t.true(Math.abs(p50.changePct - 30) < 2, String(p50.changePct));
+  // Throughput 1/1.3 is 23% lower: a drop, never "+30% throughput".
+  const throughput = verdictOf(j, 'throughput');
+  t.true(Math.abs(throughput.changePct + 23.1) < 1.5, String(throughput.changePct));
+  t.regex(formatChange(throughput.changePct, throughput.direction), /^2\d% lower \(worse\)$/);
+  t.regex(formatChange(p50.changePct, p50.direction), /^3\d% higher \(worse\)$/);
 });
 
-test('a regression about the size of the tolerance is INCONCLUSIVE, not a false alarm', (t) => {
-  const j = judge('mixed', blocks(9, {}, 1), blocks(7, { latency: 1.1, throughput: 1 / 1.1 }, 2), false, policy, mulberry32(1));
-  t.is(verdictOf(j, 'p50'), 'INCONCLUSIVE');
+test('the wording of changes and intervals', (t) => {
+  t.is(formatChange(-46, 'higher-is-better'), '46% lower (worse)');
+  t.is(formatChange(-3.24, 'lower-is-better'), '3.2% lower (better)');
+  t.is(formatChange(15, 'lower-is-better'), '15% higher (worse)');
+  t.is(formatChange(0.01, 'lower-is-better'), 'no change');
+  t.is(formatChangeInterval(12.1, 17.9), '12% to 18% higher');
+  t.is(formatChangeInterval(-49.5, -42.1), '42% to 50% lower');
+  t.is(formatChangeInterval(-2, 3.1), '2.0% lower to 3.1% higher');
+});
+
+test('a regression under the tolerance is never a FAIL: PASS when the interval is within it, INCONCLUSIVE when it reaches past', (t) => {
+  const j = judge(input(blocks(9, {}, 1), blocks(7, { latency: 1.05, throughput: 1 / 1.05 }, 2)));
+  t.is(verdictOf(j, 'p50').verdict, 'PASS');
   t.not(j.overall, 'FAIL');
+  const noisy = judge(input(blocks(9, { wiggle: 0.12 }, 1), blocks(7, { latency: 1.05, throughput: 1 / 1.05, wiggle: 0.12 }, 2)));
+  t.is(noisy.overall, 'INCONCLUSIVE');
+});
+
+test('a clear regression blocks: interval wholly above zero, estimate beyond the tolerance, even when the interval reaches back under the tolerance', (t) => {
+  // 15% slower with ±15% block noise, paired: the interval starts under 10% but above 0.
+  const base = blocks(9, { wiggle: 0.3 }, 3);
+  const slower = blocks(9, { latency: 1.15, wiggle: 0.3 }, 4);
+  const j = judge(input(base, slower, { paired: true }));
+  const p50 = verdictOf(j, 'p50');
+  t.true(p50.lowPct > 0 && p50.lowPct < 10 && p50.changePct > 10, `${p50.lowPct} ${p50.changePct}`);
+  t.is(p50.verdict, 'FAIL', p50.reason);
+});
+
+test('a CPU regression that latency does not show FAILs on CPU per iteration', (t) => {
+  const j = judge(input(blocks(9, {}, 1), blocks(7, { cpu: 1.25 }, 2)));
+  t.is(verdictOf(j, 'p50').verdict, 'PASS');
+  t.is(verdictOf(j, 'cpu').verdict, 'FAIL');
+  t.is(verdictOf(j, 'mainThread').verdict, 'FAIL');
+  t.is(j.overall, 'FAIL');
+});
+
+test('too few blocks, or identical ones, never give a verdict: INCONCLUSIVE saying what it needs', (t) => {
+  const one = judge(input(blocks(1, {}, 1), blocks(1, { latency: 2 }, 2), { paired: true }));
+  t.is(verdictOf(one, 'p50').verdict, 'INCONCLUSIVE');
+  t.regex(verdictOf(one, 'p50').reason, /need 1 more pair/);
+  const few = judge(input(blocks(3, {}, 1), blocks(3, { latency: 2 }, 2)));
+  t.regex(verdictOf(few, 'p50').reason, /need \d more candidate block/);
+  // Identical pairs: a zero-width interval is never a PASS.
+  const same = blocks(5, { wiggle: 0 }, 1);
+  const flat = judge(input(same, same, { paired: true }));
+  t.is(verdictOf(flat, 'p50').verdict, 'INCONCLUSIVE');
+  t.regex(verdictOf(flat, 'p50').reason, /zero-width/);
+});
+
+test("FAIL's level shrinks with the looks the gate may take (Holm's level is alpha over the looks over the tests)", (t) => {
+  const base = blocks(5, { wiggle: 0.16 }, 7);
+  const slower = blocks(5, { latency: 1.2, wiggle: 0.16 }, 8);
+  const once = judge(input(base, slower, { paired: true, looks: 1 }));
+  const many = judge(input(base, slower, { paired: true, looks: 1000 }));
+  const p = verdictOf(once, 'p50').p!;
+  t.true(p > policy.alpha / 1000 / 10, `p ${p}`);
+  t.is(verdictOf(many, 'p50').verdict, 'INCONCLUSIVE');
+  t.is(looksOf({ ...policy, blocks: { initial: 5, step: 2, max: 11 } }), 4);
 });
 
 test('memory: a 20% rise that is under the byte floor passes; over it, fails', (t) => {
   const small = { ...policy, floors: { ...policy.floors, peakRssBytes: 64 * 2 ** 20 } };
-  t.is(verdictOf(judge('mixed', blocks(9), blocks(7, { rss: 1.2 }, 2), false, small, mulberry32(1)), 'peakRss'), 'PASS');
-  t.is(verdictOf(judge('mixed', blocks(9), blocks(7, { rss: 1.2 }, 2), false, policy, mulberry32(1)), 'peakRss'), 'FAIL');
+  t.is(verdictOf(judge(input(blocks(9), blocks(7, { rss: 1.2 }, 2), { policy: small })), 'peakRss').verdict, 'PASS');
+  t.is(verdictOf(judge(input(blocks(9), blocks(7, { rss: 1.2 }, 2))), 'peakRss').verdict, 'FAIL');
 });
 
 test('error rate: 5% errors against none is a FAIL; a clean run of few iterations is not yet a PASS', (t) => {
-  t.is(verdictOf(judge('mixed', blocks(9), blocks(7, { errors: 50 }, 2), false, policy, mulberry32(1)), 'errorRate'), 'FAIL');
+  t.is(verdictOf(judge(input(blocks(9), blocks(7, { errors: 50 }, 2))), 'errorRate').verdict, 'FAIL');
   const few = blocks(3, {}, 2).map((b) => ({ ...b, completed: 100 }));
-  t.is(verdictOf(judge('mixed', blocks(9), few, false, policy, mulberry32(1)), 'errorRate'), 'INCONCLUSIVE');
+  t.is(verdictOf(judge(input(blocks(9), few)), 'errorRate').verdict, 'INCONCLUSIVE');
 });
 
-test('overhead is judged against an absolute limit from interleaved blocks', (t) => {
-  const plain = [400, 402, 398, 401, 399, 400];
-  t.is(verdictOf(judge('mixed', blocks(9), blocks(7, {}, 2), false, policy, mulberry32(1), { plain, instrumented: plain.map((v) => v * 0.99) }), 'overhead'), 'PASS');
-  t.is(verdictOf(judge('mixed', blocks(9), blocks(7, {}, 2), false, policy, mulberry32(1), { plain, instrumented: plain.map((v) => v * 0.8) }), 'overhead'), 'FAIL');
+/** An overhead measurement whose instrumented slices are `factor` as fast, with a little noise. */
+function overhead(factor: number, pairs = 12, seed = 5): OverheadMeasurement {
+  const random = mulberry32(seed);
+  const slices = Array.from({ length: pairs }, () => [
+    { instrumented: false, durationMs: 1000 * (1 + (random() - 0.5) * 0.01), iterations: 600, errors: 0, cpuUs: 1, busyUs: 1 },
+    { instrumented: true, durationMs: (1000 / factor) * (1 + (random() - 0.5) * 0.01), iterations: 600, errors: 0, cpuUs: 1, busyUs: 1 },
+  ]).flat();
+  const none = { method: 'paired-t' as const, n: pairs, estimate: 0, low: 0, high: 0, confidence: 0.95, pLarger: 1, pSmaller: 1 };
+  return { spec: { scenario: 'mixed', settings: {}, vus: 20, seed: 1, sliceIterations: 600, pairs, warmupPairs: 0 }, slices, throughput: none, cpuPerIteration: none, busyPerIteration: none, throughputOff: 600, throughputOn: 600 * factor, cpuUsPerIterationOff: 1, cpuUsPerIterationOn: 1, busyUsPerIterationOff: 1, busyUsPerIterationOn: 1, busySource: 'thread-cpu', errorsByType: {}, elapsedMs: 1 };
+}
+
+test('the overhead is judged against its absolute limit from paired slices; two slices are too few', (t) => {
+  const pass = verdictOf(judge(input(blocks(9), blocks(7, {}, 2), { overhead: overhead(0.99) })), 'overhead');
+  t.is(pass.verdict, 'PASS', pass.reason);
+  t.true(Math.abs(pass.changePct - 1) < 0.3, String(pass.changePct));
+  t.is(verdictOf(judge(input(blocks(9), blocks(7, {}, 2), { overhead: overhead(0.88) })), 'overhead').verdict, 'FAIL');
+  // A cost about the limit is not decided either way.
+  t.is(verdictOf(judge(input(blocks(9), blocks(7, {}, 2), { overhead: overhead(0.95) })), 'overhead').verdict, 'INCONCLUSIVE');
+  const lonely = verdictOf(judge(input(blocks(9), blocks(7, {}, 2), { overhead: overhead(0.8, 1) })), 'overhead');
+  t.is(lonely.verdict, 'INCONCLUSIVE');
+  t.regex(lonely.reason, /need 1 more pair/);
+});
+
+test('a machine that measures unlike the baseline is not judged: INCONCLUSIVE with the reason', (t) => {
+  const j = judge(input(blocks(9), blocks(7, { latency: 2 }, 2), { refusal: 'this machine ran the reference workload 30% slower' }));
+  t.is(j.overall, 'INCONCLUSIVE');
+  t.is(j.refused, 'this machine ran the reference workload 30% slower');
+  t.true(j.metrics.every((m) => m.verdict === 'INCONCLUSIVE'));
 });
 
 test('SLOs are absolute limits on the candidate', (t) => {
   const withSlo = { ...policy, slos: { mixed: { p95Ms: 100, throughput: 5 } } };
-  const j = judge('mixed', blocks(9), blocks(7, {}, 2), false, withSlo, mulberry32(1));
-  t.is(verdictOf(j, 'slo.p95'), 'FAIL');
-  t.is(verdictOf(j, 'slo.throughput'), 'PASS');
+  const j = judge(input(blocks(9), blocks(7, {}, 2), { policy: withSlo }));
+  t.is(verdictOf(j, 'slo.p95').verdict, 'FAIL');
+  t.is(verdictOf(j, 'slo.throughput').verdict, 'PASS');
   t.is(j.overall, 'FAIL');
 });
 
 test('exit codes: 0 pass, 1 regression, 3 inconclusive unless the policy says otherwise', (t) => {
-  const result = (overall: GateResult['overall']): GateResult => ({ schema: 'agentperf.gate/v1', overall, scenarios: [], elapsedMs: 0 });
+  const result = (overall: GateResult['overall']): GateResult => ({ schema: 'agentperf.gate/v2', overall, scenarios: [], elapsedMs: 0 });
   t.is(exitCodeFor(result('PASS'), policy), 0);
   t.is(exitCodeFor(result('FAIL'), policy), 1);
   t.is(exitCodeFor(result('INCONCLUSIVE'), policy), 3);
@@ -87,33 +186,46 @@ test('exit codes: 0 pass, 1 regression, 3 inconclusive unless the policy says ot
   t.is(exitCodeFor(result('INCONCLUSIVE'), { ...policy, inconclusive: 'fail' }), 1);
 });
 
-test('a baseline from another fingerprint is refused, with the differences and the paired mode named', async (t) => {
+test('the fingerprint is a class of machine: kernel and patch versions are not in it, memory is a size class', (t) => {
+  const f = currentFingerprint();
+  t.regex(f.node, /^\d+\.\d+$/);
+  t.regex(f.agentperf, /^\d+\.\d+$/);
+  t.false('os' in f);
+  t.is(memoryClassGiB(23.5 * 2 ** 30), 32);
+  t.is(memoryClassGiB(16 * 2 ** 30), 16);
+  t.is(fingerprintId(f), fingerprintId({ ...f }));
+});
+
+test('a baseline of another class is refused with the differences and the paired mode named; one of an older format is named as such', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-baselines-'));
-  const other = { ...currentFingerprint(), cpuModel: 'Some Other CPU', node: 'v99.0.0' };
-  const baseline: Baseline = { schema: 'agentperf.baseline/v1', scenario: 'mixed', fingerprint: other, createdAt: '2026-11-23T00:00:00.000Z', spec: { scenario: 'mixed', settings: {}, vus: 20, warmupMs: 1000, durationMs: 2000, seed: 1 }, blocks: blocks(5) };
+  const other = { ...currentFingerprint(), cpuModel: 'Some Other CPU', node: '99.0' };
+  const baseline: Baseline = { schema: BASELINE_SCHEMA, scenario: 'mixed', fingerprint: other, calibration: { usPerUnit: 10, spreadPct: 1, samples: [10] }, createdAt: '2026-11-23T00:00:00.000Z', spec: { scenario: 'mixed', settings: {}, vus: 20, warmupMs: 1000, durationMs: 2000, seed: 1 }, blocks: blocks(5) };
   await writeBaseline(dir, baseline);
   const error = await t.throwsAsync(findBaseline(dir, 'mixed', currentFingerprint()));
   t.is((error as { code?: string }).code, 'AP_ERR_BASELINE_FINGERPRINT');
   t.regex(error!.message, /cpuModel: Some Other CPU → /);
   t.regex(error!.message, /gate --against <git-ref>/);
   t.deepEqual(fingerprintDifferences(other, other), []);
-  // The same fingerprint is found.
   await writeBaseline(dir, { ...baseline, fingerprint: currentFingerprint() });
   t.is((await findBaseline(dir, 'mixed', currentFingerprint())).blocks.length, 5);
+  await writeFile(join(dir, 'cache-hit.0f8b62a57446.json'), JSON.stringify({ schema: 'agentperf.baseline/v1', scenario: 'cache-hit' }));
   const missing = await t.throwsAsync(findBaseline(dir, 'cache-hit', currentFingerprint()));
   t.is((missing as { code?: string }).code, 'AP_ERR_NO_BASELINE');
+  t.regex(missing!.message, /1 stored in an older format/);
 });
 
-test('the Markdown report has a row per metric with the verdict, and the profile on FAIL', (t) => {
-  const j = judge('mixed', blocks(9), blocks(7, { latency: 1.3, throughput: 1 / 1.3 }, 2), false, policy, mulberry32(1));
+test('the Markdown report has a row per metric with the change in words, and the profile on FAIL', (t) => {
+  const j = judge(input(blocks(9), blocks(7, { latency: 1.3, throughput: 1 / 1.3 }, 2)));
   const md = formatGateMarkdown({
-    schema: 'agentperf.gate/v1',
+    schema: 'agentperf.gate/v2',
     overall: j.overall,
-    scenarios: [{ scenario: 'mixed', mode: 'baseline', judgement: j, baselineBlocks: 9, candidateBlocks: 7, profile: [{ name: 'slowPath', location: 'src/x.ts:12', selfMs: 10, totalMs: 10, selfPct: 30, totalPct: 30, baselineSelfPct: 10 }] }],
+    scenarios: [{ scenario: 'mixed', mode: 'baseline', judgement: j, baselineBlocks: 9, candidateBlocks: 7, calibrationChangePct: 2.5, profile: [{ name: 'slowPath', location: 'src/x.ts:12', selfMs: 10, totalMs: 10, selfPct: 30, totalPct: 30, baselineSelfPct: 10 }] }],
     elapsedMs: 1000,
   });
   t.regex(md, /^## agentperf gate: ❌ FAIL/);
-  t.regex(md, /\| p50 \| 40\.\d ms \| 5\d\.\d ms \| \+\d+\.\d% \| \[\+\d+\.\d%, \+\d+\.\d%\] \(limit \+10%\) \| ❌ FAIL \| 7 \|/);
+  t.regex(md, /\| p50 \| 40\.\d ms \| 5\d\.\d ms \| 3\d% higher \(worse\) \| 2\d% to 3\d% higher \| 10% worse \| ❌ FAIL \| 7 \|/);
+  t.regex(md, /\| throughput \| 40\d\.\d\/s \| 3\d\d\.\d\/s \| 2\d% lower \(worse\) \|/);
+  t.regex(md, /2\.5% slower than the one that recorded the baseline/);
   t.regex(md, /\| `slowPath` \| src\/x\.ts:12 \| 30\.0% \| 10\.0% \(\+20\.0 points\) \|/);
 });
 
@@ -128,4 +240,5 @@ test('a bad policy is refused naming the field', async (t) => {
   const merged = await loadPolicy(file);
   t.is(merged.tolerances.p95, 0.05);
   t.is(merged.tolerances.p50, 0.1);
+  t.is(merged.tolerances.cpu, 0.15);
 });

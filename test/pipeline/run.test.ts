@@ -20,7 +20,7 @@ const quickRun = () =>
     // No overhead pairs in the baseline: the run measures its own overhead.
     const policy = join(root, 'baseline-policy.json');
     writeFileSync(policy, JSON.stringify({ overhead: { pairs: 0, maxPct: 5 } }));
-    const recorded = await runCli(['baseline', 'update', '--blocks', '3', '--baselines', baselines, '--policy', policy], { timeoutMs: 240_000 });
+    const recorded = await runCli(['baseline', 'update', '--blocks', '5', '--baselines', baselines, '--policy', policy], { timeoutMs: 240_000 });
     if (recorded.code !== 0) throw new Error(`baseline update failed: ${recorded.stderr.slice(-2000)}`);
     return runCli(['run', '--quick', '--out', runDir, '--baselines', baselines, '--metrics-port', '0'], { timeoutMs: 240_000 });
   })());
@@ -31,7 +31,7 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   t.true(existsSync(join(runDir, 'run.json')), stderr.slice(-2000));
   const run = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunRecord;
   t.is(code, run.verdict === 'FAIL' ? 1 : 0);
-  t.is(run.schema, 'agentperf.run/v1');
+  t.is(run.schema, 'agentperf.run/v2');
   t.deepEqual(run.phases.map((p) => p.name), ['ramp', 'steady', 'spike', 'recovery']);
   t.true(run.series.length >= 8, `one point per second of the 8 s plan, got ${run.series.length}`);
   const spike = run.series.filter((p) => p.targetRate === 800);
@@ -50,8 +50,9 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   t.true(existsSync(join(runDir, run.profile.flamegraph!)), run.profile.flamegraphError);
   t.true(run.profile.bottlenecks.bySelf.length > 0);
   t.true(['CLEAN', 'LEAK'].includes(run.leak.verdict));
-  t.is(run.overhead.plain.length, 2);
-  t.is(run.overhead.instrumented.length, 2);
+  // The overhead from paired slices of one process: a figure with its interval, whatever the verdict.
+  t.true(run.overhead.pairs >= 2 && Number.isFinite(run.overhead.changePct) && run.overhead.lowPct <= run.overhead.changePct && run.overhead.changePct <= run.overhead.highPct, JSON.stringify(run.overhead));
+  t.true(run.overhead.mainThreadAddedPct > 0, 'instrumentation costs main-thread CPU');
   t.is(run.gate.status, 'judged', 'the baseline recorded on this machine is found');
   t.regex(run.command, /^npx agentperf run --quick --out \S+ --baselines \S+ --metrics-port 0$/);
   t.regex(stdout, /^verdict\s+(PASS|FAIL|INCONCLUSIVE)/m);
@@ -132,7 +133,7 @@ test('report re-renders the same HTML from run.json (elsewhere, linking back to 
   writeFileSync(notARun, JSON.stringify({ schema: 'agentperf.load/v1' }));
   const bad = await runCli(['report', notARun]);
   t.is(bad.code, 2);
-  t.regex(bad.stderr, /AP_ERR_RUN_RECORD: .*schema must be "agentperf.run\/v1"/);
+  t.regex(bad.stderr, /AP_ERR_RUN_RECORD: .*schema must be "agentperf.run\/v2"/);
 });
 
 test('bad run options exit 2 naming the option, and leave no run directory behind', async (t) => {

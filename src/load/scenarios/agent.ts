@@ -2,26 +2,38 @@ import { loadAgents, type AgentConfig } from '../../config/agents.js';
 import { currentProject, simulatorSettings } from '../../config/project.js';
 import { UsageError } from '../../errors.js';
 import { openStack, providerFor } from '../../stack.js';
-import { parseBytes, parseIntegerOption } from '../../units.js';
+import { busyWait } from '../../measure/cpu.js';
+import { parseLatency, scaleLatency } from '../../providers/simulator/latency.js';
+import { parseBytes, parseIntegerOption, parseNumberOption } from '../../units.js';
 import { LoadHttpClient } from './http-client.js';
 import { defineScenario, type Scenario, type ScenarioContext } from './types.js';
 
 /** The realistic simulator latency of the standard workload: log-normal, median 40 ms, p99 250 ms. */
 export const STANDARD_LATENCY = 'lognormal:40,250';
 
-type CachePolicy = 'default' | 'bypass';
+type CachePolicy = 'default' | 'bypass' | 'refresh';
 
 interface AgentState {
   agent: string;
   /** One agent call: in-process through the orchestrator, or POSTed to `agentperf serve`. */
   call(task: string, cache: CachePolicy): Promise<unknown>;
   warm: number;
+  /**
+   * `--set cycle=N`: iteration i asks what iteration i mod N asked, so every N iterations repeat
+   * the same work (the same questions, hence the same simulated latencies). The overhead
+   * measurement compares slices of whole cycles; 0 (the default) never repeats.
+   */
+  cycle: number;
   close(): Promise<void>;
 }
+
+/** The iteration whose work iteration `i` repeats. */
+const workOf = (state: AgentState, i: number) => (state.cycle > 0 ? i % state.cycle : i);
 
 async function openAgentState(context: ScenarioContext, defaultLatency: string): Promise<AgentState> {
   const { settings } = context;
   const warm = parseIntegerOption('set warm', settings.warm ?? '256', 1, 1_000_000);
+  const cycle = parseIntegerOption('set cycle', settings.cycle ?? '0', 0, 100_000_000);
   if (context.target.kind === 'http') {
     const base = new URL(context.target.url);
     const agent = settings.agent ?? 'python-expert';
@@ -30,6 +42,7 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
     return {
       agent,
       warm,
+      cycle,
       call: (task, cache) => client.request(path, { method: 'POST', body: JSON.stringify({ task, cache }), headers: { 'content-type': 'application/json' } }),
       close: () => client.close(),
     };
@@ -39,10 +52,15 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
   const simulator = simulatorSettings(project, { latency: settings.latency, faults: settings.faults }, { latency: defaultLatency, seed: context.seed });
   const agent = settings.agent ?? agents[0]!.name;
   if (!agents.some((a) => a.name === agent)) throw new UsageError('set agent', `agent must be one of ${agents.map((a) => a.name).join(', ')}, got ${JSON.stringify(agent)}`);
+  // The self-test's stand-ins for regressions: every upstream call slower (latencyScale), or
+  // costing more CPU on this side (upstreamCpuUs of busy work before each one).
+  const latencyScale = parseNumberOption('set latencyScale', settings.latencyScale ?? '1', 0.01, 100);
+  const upstreamCpuUs = parseNumberOption('set upstreamCpuUs', settings.upstreamCpuUs ?? '0', 0, 1_000_000);
   const stack = await openStack({
     agents,
     // Latency drawn per request: the same questions take the same time in every block.
-    provider: providerFor(settings.live === 'true', { latency: simulator.latency, faults: simulator.faults, seed: context.seed, latencyFrom: 'request' }),
+    provider: providerFor(settings.live === 'true', { latency: latencyScale === 1 ? simulator.latency : scaleLatency(parseLatency(simulator.latency), latencyScale), faults: simulator.faults, seed: context.seed, latencyFrom: 'request' }),
+    decorateProvider: upstreamCpuUs > 0 ? (provider) => ({ ...provider, createMessage: (params, options) => (busyWait(upstreamCpuUs), provider.createMessage(params, options)) }) : undefined,
     cache: { kind: 'memory', maxBytes: settings.cacheMaxBytes === undefined ? undefined : parseBytes('set cacheMaxBytes', settings.cacheMaxBytes, 1024, 2 ** 34) },
     orchestrator: {
       maxConcurrent: parseIntegerOption('set maxConcurrent', settings.maxConcurrent ?? '1000', 1, 100_000),
@@ -50,16 +68,14 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
     },
     logger: context.log,
   });
-  return { agent, warm, call: (task, cache) => stack.orchestrator.executeAgent(agent, task, { cache }), close: () => stack.close() };
+  return { agent, warm, cycle, call: (task, cache) => stack.orchestrator.executeAgent(agent, task, { cache }), close: () => stack.close() };
 }
 
 const warmQuestion = (i: number) => `warm question ${i}`;
 
-/** Asks every warm question once, so that repeats of them are memory hits. */
+/** Asks every warm question once, all at once, so that repeats of them are memory hits. */
 async function warmUp(state: AgentState): Promise<void> {
-  for (let i = 0; i < state.warm; i += 64) {
-    await Promise.all(Array.from({ length: Math.min(64, state.warm - i) }, (_, j) => state.call(warmQuestion(i + j), 'default')));
-  }
+  await Promise.all(Array.from({ length: state.warm }, (_, i) => state.call(warmQuestion(i), 'default')));
 }
 
 export const cacheHitScenario: Scenario<AgentState> = defineScenario({
@@ -78,7 +94,7 @@ export const cacheMissScenario: Scenario<AgentState> = defineScenario({
   name: 'cache-miss',
   description: 'every call reaches the simulator (cache bypassed), with realistic latency',
   setup: (context) => openAgentState(context, STANDARD_LATENCY),
-  run: (state, i) => state.call(`question ${i}`, 'bypass'),
+  run: (state, i) => state.call(`question ${workOf(state, i)}`, 'bypass'),
   teardown: (state) => state.close(),
 });
 
@@ -96,6 +112,11 @@ export const mixedScenario: Scenario<AgentState> = defineScenario({
     await warmUp(state);
     return state;
   },
-  run: (state, i) => state.call(i % 5 < 2 ? warmQuestion(i % state.warm) : `new question ${i}`, 'default'),
+  run: (state, i) => {
+    const j = workOf(state, i);
+    if (j % 5 < 2) return state.call(warmQuestion(j % state.warm), 'default');
+    // Repeating a cycle, a new question must still reach the simulator: it is stored, never read.
+    return state.call(`new question ${j}`, state.cycle > 0 ? 'refresh' : 'default');
+  },
   teardown: (state) => state.close(),
 });

@@ -65,3 +65,11 @@ export function parseLatency(spec: string): LatencySettings {
   if (kind === 'lognormal' && nums.length === 2 && nums[0]! > 0 && nums[1]! >= nums[0]!) return { model: { kind, medianMs: nums[0]!, p99Ms: nums[1]! }, perOutputTokenMs };
   throw bad();
 }
+
+/** Every latency `factor` times longer (the self-test's stand-in for a slower upstream). */
+export function scaleLatency(settings: LatencySettings, factor: number): LatencySettings {
+  const m = settings.model;
+  const model: LatencyModel =
+    m.kind === 'fixed' ? { kind: 'fixed', ms: m.ms * factor } : m.kind === 'uniform' ? { kind: 'uniform', minMs: m.minMs * factor, maxMs: m.maxMs * factor } : { kind: 'lognormal', medianMs: m.medianMs * factor, p99Ms: m.p99Ms * factor };
+  return { model, perOutputTokenMs: settings.perOutputTokenMs * factor };
+}

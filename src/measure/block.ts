@@ -1,19 +1,23 @@
+/**
+ * One block: the unit every comparison rests on (the gate, baselines, the self-test, `run`). A
+ * scenario runs closed-loop for a set time after a warmup, in a fresh process of its own (two
+ * code versions are compared block against block) or in this one, and reports what it measured.
+ */
 import { runNodeForJson } from '../runtime/json-child.js';
 import { cliNodeArgs } from '../runtime/self.js';
 import { runLoadTest } from '../load/run.js';
 import { resolveScenario } from '../load/scenarios/index.js';
 import { rootLogger } from '../logger.js';
 import { ErrorCode } from '../errors.js';
+import { cpuSince, MAIN_THREAD_SOURCE, readCpu, type BusySource, type CpuReading } from './cpu.js';
 
-/** One gate block: a scenario run closed-loop in a fresh process, after a warmup. */
 export interface BlockSpec {
+  /** A scenario's name (the project's or a built-in one), looked up in the project the block runs in. */
   scenario: string;
   settings: Record<string, string>;
   vus: number;
   warmupMs: number;
   durationMs: number;
-  /** Instrumentation fully on (spans to a no-op exporter, metrics, HDR): for the overhead metric. */
-  instrumented: boolean;
   seed: number;
 }
 
@@ -27,16 +31,19 @@ export interface BlockResult {
   peakRssBytes: number;
   /** Heap used after a forced GC at the end of the block. */
   heapAfterGcBytes: number;
+  /** Process CPU time (user + system, every thread) per completed iteration, in µs. */
+  cpuUsPerIteration: number;
+  /** The main thread's busy time per completed iteration, in µs (see `busySource`). */
+  busyUsPerIteration: number;
+  /** Where the main thread's time came from: the kernel's count for the thread, or the event loop's busy time. */
+  busySource: BusySource;
 }
 
 /** Runs one block in this process (the child side of `runBlockProcess`). */
 export async function runBlockHere(spec: BlockSpec): Promise<BlockResult> {
-  let instrumentation: { stop(): Promise<void> } | undefined;
-  if (spec.instrumented) {
-    const { startInstrumentation, NOOP_SPAN_EXPORTER } = await import('../../instrumentation/start.js');
-    instrumentation = await startInstrumentation({ prometheus: false, spanExporter: NOOP_SPAN_EXPORTER });
-  }
   const scenario = await resolveScenario(spec.scenario);
+  let start: CpuReading | undefined;
+  let used: CpuReading | undefined;
   const { report } = await runLoadTest({
     scenario,
     context: { target: { kind: 'in-process' }, settings: spec.settings, seed: spec.seed, log: rootLogger },
@@ -44,12 +51,14 @@ export async function runBlockHere(spec: BlockSpec): Promise<BlockResult> {
     warmupMs: spec.warmupMs,
     drainTimeoutMs: 30_000,
     thresholds: [],
+    onMeasureStart: () => (start = readCpu()),
+    onMeasureEnd: () => (used = start && cpuSince(start)),
   });
-  await instrumentation?.stop();
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   gc?.();
   const r = report.result;
+  const per = (micros: number | undefined) => (r.completed > 0 && micros !== undefined ? micros / r.completed : NaN);
   return {
     p50Ms: r.latency.p50,
     p95Ms: r.latency.p95,
@@ -59,6 +68,9 @@ export async function runBlockHere(spec: BlockSpec): Promise<BlockResult> {
     errors: r.errors,
     peakRssBytes: report.resources.generator.rssMaxBytes,
     heapAfterGcBytes: process.memoryUsage().heapUsed,
+    cpuUsPerIteration: per(used?.process),
+    busyUsPerIteration: per(used?.mainThread),
+    busySource: MAIN_THREAD_SOURCE,
   };
 }
 

@@ -1,6 +1,30 @@
 import { performance } from 'node:perf_hooks';
 import { median } from '../stats/percentiles.js';
 
+/**
+ * The one interleaving every paired comparison uses (ABBA): pair 0 runs A then B, pair 1 B then
+ * A, and so on, so that whatever the machine drifts through over time falls on both sides
+ * alike, and neither side always runs first. Pairs `from` to `from + count - 1` are run.
+ */
+export async function abbaPairs<T>(from: number, count: number, a: () => Promise<T>, b: () => Promise<T>, onPair?: (pair: number, results: { a: T; b: T }) => void): Promise<Array<{ a: T; b: T }>> {
+  const out: Array<{ a: T; b: T }> = [];
+  for (let pair = from; pair < from + count; pair++) {
+    let first: T;
+    let second: T;
+    if (pair % 2 === 0) {
+      first = await a();
+      second = await b();
+      out.push({ a: first, b: second });
+    } else {
+      first = await b();
+      second = await a();
+      out.push({ a: second, b: first });
+    }
+    onPair?.(pair, out.at(-1)!);
+  }
+  return out;
+}
+
 export interface Variant {
   name: string;
   /** Runs one block and returns its figure (e.g. µs per call). */

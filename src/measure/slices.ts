@@ -1,0 +1,154 @@
+/**
+ * The observability overhead, measured where it holds still: in one process, on one running
+ * workload, with the instrumentation switched off and on in short alternating slices. Fresh
+ * processes differ from one another by more than the instrumentation costs (JIT, heap layout,
+ * a neighbour's moment); slices of one process do not. Each slice is a whole number of the
+ * scenario's cycles (`--set cycle`), so paired slices do the same work and meet the same
+ * simulated latencies: the difference between them is the instrumentation, and noise.
+ */
+import { NOOP_SPAN_EXPORTER, startInstrumentation } from '../../instrumentation/start.js';
+import { ErrorCode } from '../errors.js';
+import { errorType } from '../errors.js';
+import { resolveScenario } from '../load/scenarios/index.js';
+import { rootLogger } from '../logger.js';
+import { runNodeForJson } from '../runtime/json-child.js';
+import { cliNodeArgs } from '../runtime/self.js';
+import { comparePaired, type Comparison } from '../stats/compare.js';
+import { median } from '../stats/percentiles.js';
+import { cpuSince, MAIN_THREAD_SOURCE, readCpu, type BusySource } from './cpu.js';
+
+export interface OverheadSpec {
+  scenario: string;
+  settings: Record<string, string>;
+  vus: number;
+  seed: number;
+  /** Iterations per slice; also the scenario's cycle, so every slice repeats the same work. */
+  sliceIterations: number;
+  /** Measured on/off pairs of slices (ABBA). */
+  pairs: number;
+  /** Pairs run first and not measured: the JIT compiles both paths. */
+  warmupPairs: number;
+  /** The self-test's stand-in for a costlier instrumentation, in µs per traced call. */
+  simulatedCostUs?: number;
+}
+
+export interface Slice {
+  instrumented: boolean;
+  durationMs: number;
+  iterations: number;
+  errors: number;
+  cpuUs: number;
+  busyUs: number;
+}
+
+export interface OverheadMeasurement {
+  spec: OverheadSpec;
+  slices: Slice[];
+  /** log(on / off) per pair, compared: throughput (iterations per second), CPU and main-thread time per iteration. */
+  throughput: Comparison;
+  cpuPerIteration: Comparison;
+  busyPerIteration: Comparison;
+  /** Medians over the slices, off and on. */
+  throughputOff: number;
+  throughputOn: number;
+  cpuUsPerIterationOff: number;
+  cpuUsPerIterationOn: number;
+  busyUsPerIterationOff: number;
+  busyUsPerIterationOn: number;
+  busySource: BusySource;
+  errorsByType: Record<string, number>;
+  elapsedMs: number;
+}
+
+/** Throughput lost to instrumentation, in %, from a comparison of log(on / off): positive is a cost. */
+export const lostPct = (logRatio: number) => (1 - Math.exp(logRatio)) * 100;
+/** CPU added by instrumentation, in %, from a comparison of log(on / off). */
+export const addedPct = (logRatio: number) => (Math.exp(logRatio) - 1) * 100;
+
+/**
+ * Which slices are instrumented: warmup pairs alternate, then the measured pairs go ABBA (off
+ * then on, on then off, ...), so neither state always comes first.
+ */
+export function sliceSchedule(warmupPairs: number, pairs: number): boolean[] {
+  const out: boolean[] = [];
+  for (let p = 0; p < warmupPairs; p++) out.push(false, true);
+  for (let p = 0; p < pairs; p++) out.push(...(p % 2 === 0 ? [false, true] : [true, false]));
+  return out;
+}
+
+/** Runs the measurement in this process (the child side of `runOverheadProcess`). */
+export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadMeasurement> {
+  const startedAt = performance.now();
+  const instrumentation = await startInstrumentation({ prometheus: false, spanExporter: NOOP_SPAN_EXPORTER, spanProcessor: 'batch', simulatedCostUs: spec.simulatedCostUs });
+  const schedule = sliceSchedule(spec.warmupPairs, spec.pairs);
+  instrumentation.setEnabled(schedule[0]!);
+  const scenario = await resolveScenario(spec.scenario);
+  const settings = { cycle: String(spec.sliceIterations), ...spec.settings };
+  const state = await scenario.setup({ target: { kind: 'in-process' }, settings, seed: spec.seed, log: rootLogger });
+  const slices: Slice[] = [];
+  const errorsByType = new Map<string, number>();
+  const K = spec.sliceIterations;
+  const total = K * schedule.length;
+  let next = 0;
+  let errors = 0;
+  let sliceStart = performance.now();
+  let cpuStart = readCpu();
+  let sliceErrors = 0;
+  // A slice starts when its first iteration starts and ends when the next slice's first does:
+  // in a closed loop that is the time K iterations take, whatever was in flight at the edges.
+  const boundary = (index: number) => {
+    const now = performance.now();
+    const used = cpuSince(cpuStart);
+    if (index > 0) slices.push({ instrumented: schedule[index - 1]!, durationMs: now - sliceStart, iterations: K, errors: errors - sliceErrors, cpuUs: used.process, busyUs: used.mainThread });
+    if (index < schedule.length) instrumentation.setEnabled(schedule[index]!);
+    sliceStart = performance.now();
+    cpuStart = readCpu();
+    sliceErrors = errors;
+  };
+  try {
+    const vu = async () => {
+      for (;;) {
+        const i = next++;
+        if (i % K === 0) boundary(i / K);
+        if (i >= total) return;
+        try {
+          await scenario.run(state, i);
+        } catch (error) {
+          errors++;
+          const type = errorType(error);
+          errorsByType.set(type, (errorsByType.get(type) ?? 0) + 1);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: spec.vus }, vu));
+  } finally {
+    await scenario.teardown(state);
+    await instrumentation.stop();
+  }
+  const measured = slices.slice(2 * spec.warmupPairs);
+  const off = measured.filter((s) => !s.instrumented);
+  const on = measured.filter((s) => s.instrumented);
+  const per = (s: Slice, field: 'cpuUs' | 'busyUs') => s[field] / s.iterations;
+  const rate = (s: Slice) => (s.iterations / s.durationMs) * 1000;
+  return {
+    spec,
+    slices: measured,
+    throughput: comparePaired(off.map(rate), on.map(rate)),
+    cpuPerIteration: comparePaired(off.map((s) => per(s, 'cpuUs')), on.map((s) => per(s, 'cpuUs'))),
+    busyPerIteration: comparePaired(off.map((s) => per(s, 'busyUs')), on.map((s) => per(s, 'busyUs'))),
+    throughputOff: median(off.map(rate)),
+    throughputOn: median(on.map(rate)),
+    cpuUsPerIterationOff: median(off.map((s) => per(s, 'cpuUs'))),
+    cpuUsPerIterationOn: median(on.map((s) => per(s, 'cpuUs'))),
+    busyUsPerIterationOff: median(off.map((s) => per(s, 'busyUs'))),
+    busyUsPerIterationOn: median(on.map((s) => per(s, 'busyUs'))),
+    busySource: MAIN_THREAD_SOURCE,
+    errorsByType: Object.fromEntries(errorsByType),
+    elapsedMs: performance.now() - startedAt,
+  };
+}
+
+/** Runs the measurement in a fresh process of the project at `root` (`agentperf gate overhead`). */
+export function runOverheadProcess(root: string, spec: OverheadSpec): Promise<OverheadMeasurement> {
+  return runNodeForJson<OverheadMeasurement>([...cliNodeArgs(), 'gate', 'overhead', JSON.stringify(spec)], { cwd: root, code: ErrorCode.GATE_BLOCK, what: `the overhead measurement of ${spec.scenario} in ${root}` });
+}
