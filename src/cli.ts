@@ -63,6 +63,8 @@ export const REGISTRY: Entry[] = [
       { load: () => import('./commands/bench-profiling.js') },
       { load: () => import('./commands/bench-workflow.js') },
       { load: () => import('./commands/bench-startup.js') },
+      { load: () => import('./commands/bench-snapshot.js') },
+      { load: () => import('./commands/bench-intervals.js') },
     ],
   },
 ];

@@ -17,6 +17,7 @@ export interface LeakCommandOptions {
   concurrency: number;
   thresholdBytesPerIteration: number;
   snapshotRounds: number;
+  maxRounds: number;
   outDir?: string;
   settings: Record<string, string>;
   target: AgentTarget;
@@ -32,13 +33,14 @@ export async function run(options: LeakCommandOptions): Promise<LeakReport> {
 }
 
 export const command = withScenarioOptions(new Command('leak'))
-  .description('run a scenario in rounds with GC forced between them; LEAK (exit 1) or CLEAN from the slope of retained bytes')
+  .description('run a scenario in rounds with GC forced between them; CLEAN (exit 0), LEAK (exit 1) or INCONCLUSIVE (exit 3) from the slope of retained bytes')
   .argument('<scenario>', 'cache-hit | cache-miss | mixed | http | path/to/scenario.ts')
   .option('--rounds <n>', 'measured rounds', String(DEFAULT_LEAK_OPTIONS.rounds))
   .option('--iterations <n>', 'iterations per round', String(DEFAULT_LEAK_OPTIONS.iterationsPerRound))
   .option('--warmup-rounds <n>', 'rounds run before measuring (JIT, caches filling)', String(DEFAULT_LEAK_OPTIONS.warmupRounds))
   .option('--concurrency <n>', 'iterations in flight at once', String(DEFAULT_LEAK_OPTIONS.concurrency))
-  .option('--threshold <bytes>', 'LEAK when the 95% lower bound of bytes retained per iteration is above this', String(DEFAULT_LEAK_OPTIONS.thresholdBytesPerIteration))
+  .option('--threshold <bytes>', 'bytes retained per iteration: CLEAN when the whole 95% interval is under it, LEAK when it is above (and the snapshots agree)', String(DEFAULT_LEAK_OPTIONS.thresholdBytesPerIteration))
+  .option('--max-rounds <n>', 'while the interval straddles the threshold, more rounds up to this many measured rounds', String(DEFAULT_LEAK_OPTIONS.maxRounds))
   .option('--snapshot-rounds <n>', 'rounds between the three snapshots taken on a LEAK', String(DEFAULT_LEAK_OPTIONS.snapshotRounds))
   .option('--out <dir>', 'where the snapshots go (default profiles/<scenario>/<timestamp>/leak)')
   .option('--json', 'print the report as JSON')
@@ -51,11 +53,12 @@ export const command = withScenarioOptions(new Command('leak'))
       concurrency: parseIntegerOption('concurrency', opts.concurrency, 1, 10_000),
       thresholdBytesPerIteration: parseNumberOption('threshold', opts.threshold, 0, 1e12),
       snapshotRounds: parseIntegerOption('snapshot-rounds', opts.snapshotRounds, 1, 10_000),
+      maxRounds: parseIntegerOption('max-rounds', opts.maxRounds, 3, 100_000),
       outDir: opts.out,
       settings: parseSettings(opts.set),
       target: targetFrom(opts.target),
       seed: parseSeed(opts.seed),
     });
     print(opts.json ? JSON.stringify(report, null, 2) : formatLeakReport(report));
-    process.exitCode = report.verdict === 'LEAK' ? 1 : 0;
+    process.exitCode = report.verdict === 'LEAK' ? 1 : report.verdict === 'INCONCLUSIVE' ? 3 : 0;
   });

@@ -161,9 +161,9 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
   const leakSettings = AGENT_SCENARIOS.has(options.scenario) ? { cacheMaxBytes: '16kb', ...options.settings } : options.settings;
   progress(`[3/6] leak check: ${leakRounds} rounds of 20 iterations in a child process`);
   const leakDir = join(options.outDir, 'leak');
-  const leakReport = await detectLeak({ scenario: options.scenario, settings: leakSettings, target: { kind: 'in-process' }, seed: options.seed, warmupRounds: 3, rounds: leakRounds, iterationsPerRound: 20, concurrency: 10, thresholdBytesPerIteration: 64, snapshotRounds: 3, outDir: leakDir });
-  if (leakReport.verdict === 'CLEAN') await rm(leakDir, { recursive: true, force: true });
-  const leak: RunRecord['leak'] = { verdict: leakReport.verdict, note: leakReport.note, slope: leakReport.slope, thresholdBytesPerIteration: leakReport.thresholdBytesPerIteration, points: leakReport.points, leakedClasses: leakReport.leakedClasses, rounds: leakRounds, iterationsPerRound: 20 };
+  const leakReport = await detectLeak({ scenario: options.scenario, settings: leakSettings, target: { kind: 'in-process' }, seed: options.seed, warmupRounds: 3, rounds: leakRounds, maxRounds: leakRounds * 2, iterationsPerRound: 20, concurrency: 10, thresholdBytesPerIteration: 64, snapshotRounds: 5, outDir: leakDir });
+  if (leakReport.verdict !== 'LEAK') await rm(leakDir, { recursive: true, force: true });
+  const leak: RunRecord['leak'] = { verdict: leakReport.verdict, note: leakReport.note, slope: leakReport.slope, thresholdBytesPerIteration: leakReport.thresholdBytesPerIteration, points: leakReport.points, leakedClasses: leakReport.leakedClasses, rounds: leakReport.points.length, iterationsPerRound: 20 };
   progress(`  ${leak.verdict}: ${leak.slope.slope.toFixed(1)} bytes per iteration retained (95% interval ${leak.slope.low.toFixed(1)} to ${leak.slope.high.toFixed(1)})`);
 
   // 4. The observability overhead: one fresh process, instrumentation switched off and on in slices.

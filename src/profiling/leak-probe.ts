@@ -26,7 +26,7 @@ export type ProbeMessage =
   | { type: 'snapshots'; files: [string, string, string] }
   | { type: 'failed'; message: string };
 
-export type ParentMessage = { type: 'snapshots'; dir: string; rounds: number } | { type: 'finish' };
+export type ParentMessage = { type: 'more'; rounds: number } | { type: 'snapshots'; dir: string; rounds: number } | { type: 'finish' };
 
 /**
  * The heap used by the program's objects: every V8 heap space but the code spaces. Compiled
@@ -63,24 +63,40 @@ async function probe(spec: ProbeSpec): Promise<void> {
     };
     await Promise.all(Array.from({ length: spec.concurrency }, worker));
   };
-  // Twice, with turns of the event loop between: finalizers and weak callbacks run after a GC.
+  // GC with turns of the event loop between (finalizers and weak callbacks run after a GC),
+  // until the heap stops shrinking: garbage from setup can take more than one cycle to go.
   const settledHeap = async () => {
-    await turn();
-    gc();
-    await turn();
-    gc();
-    return heapUsedWithoutCode();
+    let used = Infinity;
+    for (let k = 0; k < 6; k++) {
+      await turn();
+      gc();
+      await turn();
+      gc();
+      const now = heapUsedWithoutCode();
+      if (now >= used * 0.999) return now;
+      used = now;
+    }
+    return used;
   };
 
   for (let r = 0; r < spec.warmupRounds; r++) await round();
   await settledHeap();
-  for (let r = 1; r <= spec.rounds; r++) {
-    await round();
-    await send({ type: 'round', round: r, iterations: iteration, heapUsed: await settledHeap() });
-  }
-  await send({ type: 'measured', errors: Object.fromEntries(errors) });
+  let measured = 0;
+  const measureRounds = async (count: number) => {
+    for (let r = 0; r < count; r++) {
+      await round();
+      await send({ type: 'round', round: ++measured, iterations: iteration, heapUsed: await settledHeap() });
+    }
+    await send({ type: 'measured', errors: Object.fromEntries(errors) });
+  };
+  await measureRounds(spec.rounds);
 
-  const next = await new Promise<ParentMessage>((resolve) => process.once('message', (m) => resolve(m as ParentMessage)));
+  let next = await new Promise<ParentMessage>((resolve) => process.once('message', (m) => resolve(m as ParentMessage)));
+  // While the slope's interval straddles the threshold, the parent asks for more rounds.
+  while (next.type === 'more') {
+    await measureRounds(next.rounds);
+    next = await new Promise<ParentMessage>((resolve) => process.once('message', (m) => resolve(m as ParentMessage)));
+  }
   if (next.type === 'snapshots') {
     const files: string[] = [];
     for (const name of ['baseline', 'target', 'final']) {

@@ -1,85 +1,24 @@
-import { readFile } from 'node:fs/promises';
+/**
+ * What leaks, from three heap snapshots (baseline, target, final) taken a few rounds apart:
+ * the memlab idea. Objects allocated between the baseline and the target that are still alive
+ * in the final snapshot, grouped by class, keeping the classes whose instance count grew in
+ * both intervals; each with one retainer path, so the user sees what holds them. The snapshots
+ * are read as streams (snapshot-stream.ts), so a heap of any size is analysed in memory that
+ * grows with its number of classes and 2 bytes a node of the final snapshot, never with the file.
+ */
+import { EdgeCounts, edgePass, firstPass, nodesPass, stringPass } from './snapshot-stream.js';
 
 /**
- * Just enough of V8's `.heapsnapshot` format to say what leaks: the flat node and edge arrays
- * and the string table, read through the field lists in `snapshot.meta`.
+ * What V8 keeps for the JIT (code, bytecode, feedback, object shapes): it grows for hundreds
+ * of iterations while code warms up and tiers up, and is not the program retaining anything.
+ * memlab leaves these out of its leak reports too.
  */
-export interface HeapSnapshot {
-  nodes: number[];
-  edges: number[];
-  strings: string[];
-  nodeFieldCount: number;
-  edgeFieldCount: number;
-  nodeTypes: string[];
-  edgeTypes: string[];
-  /** Offsets of the node fields this reads. */
-  f: { type: number; name: number; id: number; selfSize: number; edgeCount: number; edgeType: number; edgeName: number; edgeTo: number };
-  /** Index into `edges` (in fields) of each node's first edge. */
-  firstEdge: Uint32Array;
-}
+export const ENGINE_CLASSES: ReadonlySet<string> = new Set(['(compiled code)', '(system)', '(object shape)']);
+/** Node types of V8's own code and metadata: hidden classes (Maps, 'object shape' since V8 11), code, internals. */
+const ENGINE_TYPES: ReadonlySet<string> = new Set(['code', 'hidden', 'object shape']);
 
-interface RawSnapshot {
-  snapshot: { meta: { node_fields: string[]; edge_fields: string[]; node_types: [string[]]; edge_types: [string[]] } };
-  nodes: number[];
-  edges: number[];
-  strings: string[];
-}
-
-export function parseHeapSnapshot(text: string): HeapSnapshot {
-  const raw = JSON.parse(text) as RawSnapshot;
-  const meta = raw.snapshot.meta;
-  const nf = meta.node_fields;
-  const ef = meta.edge_fields;
-  const f = {
-    type: nf.indexOf('type'),
-    name: nf.indexOf('name'),
-    id: nf.indexOf('id'),
-    selfSize: nf.indexOf('self_size'),
-    edgeCount: nf.indexOf('edge_count'),
-    edgeType: ef.indexOf('type'),
-    edgeName: ef.indexOf('name_or_index'),
-    edgeTo: ef.indexOf('to_node'),
-  };
-  const nodeCount = raw.nodes.length / nf.length;
-  const firstEdge = new Uint32Array(nodeCount);
-  let edgeIndex = 0;
-  for (let i = 0; i < nodeCount; i++) {
-    firstEdge[i] = edgeIndex;
-    edgeIndex += raw.nodes[i * nf.length + f.edgeCount]! * ef.length;
-  }
-  return { nodes: raw.nodes, edges: raw.edges, strings: raw.strings, nodeFieldCount: nf.length, edgeFieldCount: ef.length, nodeTypes: meta.node_types[0], edgeTypes: meta.edge_types[0], f, firstEdge };
-}
-
-export async function readHeapSnapshot(file: string): Promise<HeapSnapshot> {
-  return parseHeapSnapshot(await readFile(file, 'utf8'));
-}
-
-const TYPE_LABELS: Record<string, string> = { string: '(string)', 'concatenated string': '(string)', 'sliced string': '(string)', array: '(array)', closure: '(closure)', code: '(compiled code)', hidden: '(system)', number: '(number)', regexp: '(regexp)', symbol: '(symbol)', bigint: '(bigint)' };
-
-/** What DevTools' summary view groups a node under: the constructor for objects, a kind otherwise. */
-export function classOf(s: HeapSnapshot, node: number): string {
-  const base = node * s.nodeFieldCount;
-  const type = s.nodeTypes[s.nodes[base + s.f.type]!]!;
-  if (type === 'object' || type === 'native' || type === 'synthetic') return s.strings[s.nodes[base + s.f.name]!]!;
-  return TYPE_LABELS[type] ?? `(${type})`;
-}
-
-function nodeCount(s: HeapSnapshot): number {
-  return s.nodes.length / s.nodeFieldCount;
-}
-
-function idsOf(s: HeapSnapshot): Set<number> {
-  const ids = new Set<number>();
-  for (let i = 0; i < nodeCount(s); i++) ids.add(s.nodes[i * s.nodeFieldCount + s.f.id]!);
-  return ids;
-}
-
-/** Bytes of the program's objects in a snapshot: every node's self size but V8's JIT code and metadata. */
-export function programBytes(s: HeapSnapshot): number {
-  let bytes = 0;
-  for (let i = 0; i < nodeCount(s); i++) if (!ENGINE_CLASSES.has(classOf(s, i))) bytes += s.nodes[i * s.nodeFieldCount + s.f.selfSize]!;
-  return bytes;
-}
+const TYPE_LABELS: Record<string, string> = { string: '(string)', 'concatenated string': '(string)', 'sliced string': '(string)', array: '(array)', closure: '(closure)', code: '(compiled code)', hidden: '(system)', 'object shape': '(object shape)', number: '(number)', regexp: '(regexp)', symbol: '(symbol)', bigint: '(bigint)' };
+const NAMED_TYPES = new Set(['object', 'native', 'synthetic']);
 
 export interface LeakedClass {
   className: string;
@@ -92,120 +31,181 @@ export interface LeakedClass {
   retainerPath: string[];
 }
 
-function countsByClass(s: HeapSnapshot): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (let i = 0; i < nodeCount(s); i++) {
-    const c = classOf(s, i);
-    counts.set(c, (counts.get(c) ?? 0) + 1);
-  }
-  return counts;
+/** One snapshot, summarized: instances and bytes by class, the largest object id, the program's bytes. */
+interface Summary {
+  counts: Map<string, number>;
+  maxId: number;
+  /** Self size of every node but V8's JIT code and metadata. */
+  programBytes: number;
 }
 
 /**
- * The memlab idea: objects allocated between the baseline and the target snapshots that are
- * still alive in the final one, grouped by class, keeping the classes whose instance count
- * grew in both intervals; each with one retainer path, so the user sees what holds them.
+ * A class key while reading nodes, before the strings are known: the name's index for objects
+ * (named by their constructor), and minus one minus the type for everything else.
  */
-/**
- * What V8 keeps for the JIT (code, bytecode, feedback, object shapes): it grows for hundreds
- * of iterations while code warms up and tiers up, and is not the program retaining anything.
- * memlab leaves these out of its leak reports too.
- */
-export const ENGINE_CLASSES: ReadonlySet<string> = new Set(['(compiled code)', '(system)']);
+const PROTO = Buffer.from('__proto__');
 
-export function findLeakedClasses(baseline: HeapSnapshot, target: HeapSnapshot, final: HeapSnapshot, top = 5): LeakedClass[] {
-  const inBaseline = idsOf(baseline);
-  const inTarget = idsOf(target);
-  const countsA = countsByClass(baseline);
-  const countsB = countsByClass(target);
-  const countsC = countsByClass(final);
+const keyOf = (typeName: string, type: number, name: number) => (NAMED_TYPES.has(typeName) ? name : -1 - type);
+
+async function summarize(file: string, extra?: { fromId: number; toId: number; keepEdgeCounts: boolean }): Promise<{ summary: Summary; leaked: Map<string, { count: number; bytes: number; sample: number }>; edgeCounts?: EdgeCounts; engineNodes?: Uint8Array; protoName: number; nameOfKey: (key: number) => string; nodeTypes: string[]; layout: Awaited<ReturnType<typeof firstPass>>; strings: Map<number, string> }> {
+  const byKey = new Map<number, number>();
+  const leakedByKey = new Map<number, { count: number; bytes: number; sample: number }>();
+  let nodeTypes: string[] = [];
+  let maxId = 0;
+  let programBytes = 0;
+  let edgeCounts: EdgeCounts | undefined;
+  let engineNodes: Uint8Array | undefined;
+  let protoName = -1;
+  const strings = new Map<number, string>();
+  const layout = await firstPass(file, {
+    onMeta: (meta) => {
+      nodeTypes = meta.nodeTypes;
+      if (extra?.keepEdgeCounts) {
+        edgeCounts = new EdgeCounts(meta.nodeCount);
+        engineNodes = new Uint8Array(meta.nodeCount);
+      }
+    },
+    onNode: (node) => {
+      const typeName = nodeTypes[node.type]!;
+      const key = keyOf(typeName, node.type, node.name);
+      byKey.set(key, (byKey.get(key) ?? 0) + 1);
+      // V8's own ids (a counter, in the order objects are first seen); the embedder's native and
+      // synthetic nodes carry ids of another kind, and are left out of the largest.
+      if (node.id > maxId && typeName !== 'native' && typeName !== 'synthetic') maxId = node.id;
+      if (!ENGINE_TYPES.has(typeName)) programBytes += node.selfSize;
+      edgeCounts?.set(node.ordinal, node.edgeCount);
+      if (engineNodes && ENGINE_TYPES.has(typeName)) engineNodes[node.ordinal] = 1;
+      if (extra && node.id > extra.fromId && node.id <= extra.toId) {
+        const entry = leakedByKey.get(key) ?? { count: 0, bytes: 0, sample: node.ordinal };
+        entry.count++;
+        entry.bytes += node.selfSize;
+        leakedByKey.set(key, entry);
+      }
+    },
+    wantString: (index, raw) => {
+      if (raw.equals(PROTO)) protoName = index;
+      return byKey.has(index);
+    },
+    onString: (index, value) => strings.set(index, value),
+  });
+  const nameOfKey = (key: number) => (key >= 0 ? (strings.get(key) ?? `(string ${key})`) : (TYPE_LABELS[nodeTypes[-1 - key]!] ?? `(${nodeTypes[-1 - key]})`));
+  const counts = new Map<string, number>();
+  for (const [key, n] of byKey) counts.set(nameOfKey(key), (counts.get(nameOfKey(key)) ?? 0) + n);
   const leaked = new Map<string, { count: number; bytes: number; sample: number }>();
-  for (let i = 0; i < nodeCount(final); i++) {
-    const base = i * final.nodeFieldCount;
-    const id = final.nodes[base + final.f.id]!;
-    if (inBaseline.has(id) || !inTarget.has(id)) continue;
-    const c = classOf(final, i);
-    const entry = leaked.get(c) ?? { count: 0, bytes: 0, sample: i };
-    entry.count++;
-    entry.bytes += final.nodes[base + final.f.selfSize]!;
-    leaked.set(c, entry);
+  for (const [key, e] of leakedByKey) {
+    const name = nameOfKey(key);
+    const into = leaked.get(name);
+    if (into) {
+      into.count += e.count;
+      into.bytes += e.bytes;
+    } else leaked.set(name, { ...e });
   }
-  const grown = [...leaked]
-    .filter(([c]) => (countsB.get(c) ?? 0) > (countsA.get(c) ?? 0) && (countsC.get(c) ?? 0) > (countsB.get(c) ?? 0))
-    .sort((a, b) => b[1].bytes - a[1].bytes)
-    .slice(0, top);
-  const retainers = grown.length ? retainersOf(final) : undefined;
-  return grown.map(([className, e]) => ({
+  return { summary: { counts, maxId, programBytes }, leaked, edgeCounts, engineNodes, protoName, nameOfKey, nodeTypes, layout, strings };
+}
+
+export interface SnapshotAnalysis {
+  /** The program's classes that grew in both intervals, largest first (at most `top`). */
+  leakedClasses: LeakedClass[];
+  /** The same for V8's own JIT code and metadata, which do not make a leak. */
+  engineClasses: LeakedClass[];
+  /** The program's bytes (every node but V8's code and metadata) in each snapshot. */
+  programBytes: [number, number, number];
+}
+
+/** Analyses the three snapshots (see the top of this file). */
+export async function analyzeSnapshots(files: readonly [string, string, string], top = 5): Promise<SnapshotAnalysis> {
+  const a = await summarize(files[0]);
+  const b = await summarize(files[1]);
+  const c = await summarize(files[2], { fromId: a.summary.maxId, toId: b.summary.maxId, keepEdgeCounts: true });
+  const grownIn = (name: string) => (b.summary.counts.get(name) ?? 0) > (a.summary.counts.get(name) ?? 0) && (c.summary.counts.get(name) ?? 0) > (b.summary.counts.get(name) ?? 0);
+  const grown = [...c.leaked].filter(([name]) => grownIn(name)).sort((x, y) => y[1].bytes - x[1].bytes);
+  const program = grown.filter(([name]) => !ENGINE_CLASSES.has(name)).slice(0, top);
+  const engine = grown.filter(([name]) => ENGINE_CLASSES.has(name));
+  const paths = await retainerPaths(files[2], c, program.map(([, e]) => e.sample));
+  const describe = ([className, e]: [string, { count: number; bytes: number; sample: number }], path: string[]): LeakedClass => ({
     className,
     count: e.count,
     bytes: e.bytes,
-    counts: [countsA.get(className) ?? 0, countsB.get(className) ?? 0, countsC.get(className) ?? 0],
-    retainerPath: retainerPath(final, retainers!, e.sample),
-  }));
+    counts: [a.summary.counts.get(className) ?? 0, b.summary.counts.get(className) ?? 0, c.summary.counts.get(className) ?? 0],
+    retainerPath: path,
+  });
+  return {
+    leakedClasses: program.map((entry, i) => describe(entry, paths[i]!)),
+    engineClasses: engine.map((entry) => describe(entry, [])),
+    programBytes: [a.summary.programBytes, b.summary.programBytes, c.summary.programBytes],
+  };
 }
 
-interface Retainers {
-  /** For each node, its retainers as (node, edge) pairs, flattened: CSR offsets and values. */
-  offsets: Uint32Array;
-  from: Uint32Array;
-  edge: Uint32Array;
-}
+/**
+ * At most this many passes over the edges (one per step of a path), and nodes a search
+ * remembers: what keeps the search's memory bounded on any heap.
+ */
+const MAX_DEPTH = 16;
+const MAX_VISITED = 200_000;
 
-function retainersOf(s: HeapSnapshot): Retainers {
-  const n = nodeCount(s);
-  const counts = new Uint32Array(n + 1);
-  const edgeCount = s.edges.length / s.edgeFieldCount;
-  for (let e = 0; e < edgeCount; e++) counts[s.edges[e * s.edgeFieldCount + s.f.edgeTo]! / s.nodeFieldCount + 1]!++;
-  for (let i = 1; i <= n; i++) counts[i]! += counts[i - 1]!;
-  const offsets = counts.slice();
-  const fill = counts.slice();
-  const from = new Uint32Array(edgeCount);
-  const edge = new Uint32Array(edgeCount);
-  for (let node = 0; node < n; node++) {
-    const start = s.firstEdge[node]!;
-    const end = node + 1 < n ? s.firstEdge[node + 1]! : s.edges.length;
-    for (let e = start; e < end; e += s.edgeFieldCount) {
-      const to = s.edges[e + s.f.edgeTo]! / s.nodeFieldCount;
-      const slot = fill[to]!++;
-      from[slot] = node;
-      edge[slot] = e;
+/**
+ * For each target node, a chain of strong references from the root (node 0) to it: a
+ * breadth-first search backwards, one pass over the edges per step, all targets at once.
+ *
+ * The search does not step back from a prototype to the objects that have it (`__proto__`), nor
+ * through V8's own code and metadata: every instance refers to its prototype and to its hidden
+ * class (Map), so one step back from either reaches every object of the class (1.5 million in a
+ * 450 MB heap) and exhausts the search before it reaches a root. No path a developer would
+ * follow runs through them.
+ */
+async function retainerPaths(file: string, snap: Awaited<ReturnType<typeof summarize>>, targets: number[]): Promise<string[][]> {
+  if (targets.length === 0) return [];
+  const { layout, edgeCounts, engineNodes, protoName, nameOfKey, nodeTypes } = snap;
+  const weak = new Set(['weak', 'shortcut'].map((t) => layout.meta.edgeTypes.indexOf(t)));
+  const property = layout.meta.edgeTypes.indexOf('property');
+  const searches = targets.map((target) => ({ target, frontier: new Set([target]), previous: new Map<number, { node: number; type: number; name: number }>([[target, { node: -1, type: -1, name: -1 }]]), done: target === 0 }));
+  for (let depth = 0; depth < MAX_DEPTH && searches.some((s) => !s.done); depth++) {
+    const next = searches.map(() => new Set<number>());
+    await edgePass(file, layout, edgeCounts!, (from, type, nameOrIndex, to) => {
+      if (weak.has(type) || engineNodes![from] || (type === property && nameOrIndex === protoName)) return;
+      searches.forEach((s, i) => {
+        if (s.done || !s.frontier.has(to) || s.previous.has(from) || s.previous.size >= MAX_VISITED) return;
+        s.previous.set(from, { node: to, type, name: nameOrIndex });
+        next[i]!.add(from);
+      });
+    });
+    searches.forEach((s, i) => {
+      if (s.done) return;
+      if (s.previous.has(0) || next[i]!.size === 0 || s.previous.size >= MAX_VISITED) s.done = true;
+      s.frontier = next[i]!;
+    });
+  }
+  // The labels: classes of the nodes on the paths, and the names of the property edges.
+  const edgeTypes = layout.meta.edgeTypes;
+  const named = (type: number) => edgeTypes[type] !== 'element' && edgeTypes[type] !== 'hidden';
+  const wanted = new Set<number>();
+  const onPaths = new Set<number>(targets);
+  for (const s of searches) {
+    if (!s.previous.has(0)) continue;
+    for (let node = 0; node !== s.target; ) {
+      const step = s.previous.get(node)!;
+      if (named(step.type)) wanted.add(step.name);
+      onPaths.add(node);
+      node = step.node;
     }
   }
-  return { offsets, from, edge };
-}
-
-function edgeLabel(s: HeapSnapshot, e: number): string {
-  const type = s.edgeTypes[s.edges[e + s.f.edgeType]!]!;
-  const nameOrIndex = s.edges[e + s.f.edgeName]!;
-  if (type === 'element' || type === 'hidden') return `[${nameOrIndex}]`;
-  return `.${s.strings[nameOrIndex]}`;
-}
-
-/** The shortest chain of strong references from the root (node 0) to `target`, as labels. */
-function retainerPath(s: HeapSnapshot, r: Retainers, target: number): string[] {
-  const previous = new Map<number, { node: number; edge: number }>();
-  const queue = [target];
-  previous.set(target, { node: -1, edge: -1 });
-  for (let head = 0; head < queue.length && head < 200_000; head++) {
-    const node = queue[head]!;
-    if (node === 0) break;
-    for (let k = r.offsets[node]!; k < r.offsets[node + 1]!; k++) {
-      const e = r.edge[k]!;
-      const type = s.edgeTypes[s.edges[e + s.f.edgeType]!];
-      if (type === 'weak' || type === 'shortcut') continue;
-      const from = r.from[k]!;
-      if (previous.has(from)) continue;
-      previous.set(from, { node, edge: e });
-      queue.push(from);
+  // The classes of the nodes on the paths: one more pass over the nodes, keeping only those.
+  const nodes = await nodesPass(file, onPaths);
+  const names = await stringPass(file, layout, wanted);
+  const classOf = (node: number) => {
+    const record = nodes.get(node)!;
+    return nameOfKey(keyOf(nodeTypes[record.type]!, record.type, record.name));
+  };
+  return searches.map((s) => {
+    if (!s.previous.has(0)) return [classOf(s.target), '(no path from a GC root found)'];
+    const path: string[] = [];
+    for (let node = 0; node !== s.target; ) {
+      const step = s.previous.get(node)!;
+      const label = named(step.type) ? `.${names.get(step.name) ?? step.name}` : `[${step.name}]`;
+      path.push(`${node === 0 ? '(root)' : classOf(node)}${label}`);
+      node = step.node;
     }
-  }
-  if (!previous.has(0)) return [classOf(s, target), '(no path from a GC root found)'];
-  const path: string[] = [];
-  for (let node = 0; node !== target; ) {
-    const step = previous.get(node)!;
-    path.push(`${node === 0 ? '(root)' : classOf(s, node)}${edgeLabel(s, step.edge)}`);
-    node = step.node;
-  }
-  path.push(classOf(s, target));
-  return path;
+    path.push(classOf(s.target));
+    return path;
+  });
 }

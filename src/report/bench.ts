@@ -7,6 +7,8 @@ import type { OrchestratorBenchResult } from '../bench/orchestrator.js';
 import { OVERHEAD_INTERVAL_TARGET_POINTS, type OverheadBenchResult } from '../bench/overhead.js';
 import { addedPct, lostPct, type OverheadMeasurement } from '../measure/slices.js';
 import { STARTUP_TARGET_MS, type StartupBenchResult } from '../bench/startup.js';
+import { SNAPSHOT_MEMORY_TARGET, type SnapshotBenchResult } from '../bench/snapshot.js';
+import type { IntervalsBenchResult } from '../bench/intervals.js';
 
 const style = { head: [], border: [] };
 const pct = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)}%`;
@@ -135,5 +137,46 @@ export function formatStartupBench(result: StartupBenchResult): string {
   return `${table.toString()}
 npx agentperf --help: ${npx.medianMs.toFixed(0)} ms, target <= ${STARTUP_TARGET_MS} ms: ${npx.medianMs <= STARTUP_TARGET_MS ? 'met' : 'MISSED'}; of it, npx's own start-up is the no-op row and agentperf's share is ${result.agentperfShareMs.toFixed(0)} ms (median of per-round differences).
 Medians of ${result.options.rounds} rounds, each command once per round in rotating order, in a scratch project with agentperf installed.
+`;
+}
+
+export function formatSnapshotBench(result: SnapshotBenchResult): string {
+  const { heap, analysis } = result;
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  const share = analysis.peakRssBytes / heap.heapUsedBytes;
+  const table = new Table({ head: ['heap used', 'snapshot files', 'written in', 'analysed in', 'analysis peak RSS', 'share of the heap', 'target'], style });
+  table.push([mib(heap.heapUsedBytes), heap.fileBytes.map(mib).join(' + '), `${(heap.writeMs / 1000).toFixed(1)} s`, `${(analysis.elapsedMs / 1000).toFixed(1)} s`, mib(analysis.peakRssBytes), `${(share * 100).toFixed(1)}%`, `<= ${SNAPSHOT_MEMORY_TARGET * 100}% of the heap: ${share <= SNAPSHOT_MEMORY_TARGET ? 'met' : 'MISSED'}`]);
+  const leak = analysis.leakedClasses[0];
+  return `${table.toString()}\n${heap.leaked} objects leaked between the snapshots; the report names ${leak ? `${leak.className} (${leak.count} objects, retained by ${leak.retainerPath.join(' → ')})` : 'nothing'}.\n`;
+}
+
+export function formatIntervalsBench(result: IntervalsBenchResult): string {
+  const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
+  const noises = [...new Set(result.rows.map((r) => r.noise))];
+  const sections: string[] = [];
+  for (const [title, methods] of [
+    ['paired (ABBA blocks, on/off slices): pairs', ['paired-t', 'paired bootstrap of the median']],
+    ['unpaired (stored baseline blocks against candidate blocks): stored/candidate', ['mann-whitney', 'unpaired bootstrap of medians']],
+  ] as const) {
+    const rows = result.rows.filter((r) => (methods as readonly string[]).includes(r.method));
+    const counts = [...new Set(rows.map((r) => (r.baselineBlocks ? `${r.baselineBlocks}/${r.n}` : String(r.n))))];
+    const table = new Table({ head: ['method', 'noise', ...counts], style });
+    for (const method of methods) {
+      for (const noise of noises) {
+        const cells = counts.map((count) => {
+          const row = rows.find((r) => r.method === method && r.noise === noise && (r.baselineBlocks ? `${r.baselineBlocks}/${r.n}` : String(r.n)) === count);
+          if (!row) return '';
+          if (row.unusable === row.trials) return 'refuses';
+          return `${percent(row.coverage)}${row.coverage < result.floor ? ' !' : ''}`;
+        });
+        table.push([method, noise, ...cells]);
+      }
+    }
+    sections.push(`${title}
+${table.toString()}`);
+  }
+  return `${sections.join('\n\n')}
+Coverage of the nominal 95% interval of a known change (log 0.1, 5% block noise), ${result.options.trials} simulated comparisons per cell, seed ${result.options.seed}; "!" marks a cell under ${percent(result.floor)} (95% less three simulation standard errors): that method over-claims there. "refuses": too few blocks for an exact bound, and the method says so.
+The gate uses the paired t interval from ${result.minimumSamples['paired-t']} pairs and the Mann-Whitney interval from ${result.minimumSamples['mann-whitney']} blocks a side where an exact bound exists; the bootstraps are shown for comparison only. ${(result.elapsedMs / 1000).toFixed(1)} s.
 `;
 }

@@ -15,6 +15,7 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&a
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 
 const VERDICT_CLASS: Record<string, string> = { PASS: 'pass', FAIL: 'fail', INCONCLUSIVE: 'warn', 'NO BASELINE': 'warn', 'NOT GATED': 'muted', CLEAN: 'pass', LEAK: 'fail' };
+// (INCONCLUSIVE leak checks share the gate's 'warn'.)
 const badge = (text: string) => `<span class="badge ${VERDICT_CLASS[text] ?? 'muted'}">${escapeHtml(text)}</span>`;
 
 function table(id: string, head: string[], rows: string[][], rowAttributes: string[] = []): string {

@@ -49,7 +49,8 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   t.true(existsSync(join(runDir, run.profile.cpuprofile)));
   t.true(existsSync(join(runDir, run.profile.flamegraph!)), run.profile.flamegraphError);
   t.true(run.profile.bottlenecks.bySelf.length > 0);
-  t.true(['CLEAN', 'LEAK'].includes(run.leak.verdict));
+  // The mixed scenario does not leak: never a LEAK; CLEAN, or INCONCLUSIVE saying why.
+  t.true(run.leak.verdict === 'CLEAN' || (run.leak.verdict === 'INCONCLUSIVE' && /snapshot interval|straddles/.test(run.leak.note ?? '')), JSON.stringify({ verdict: run.leak.verdict, note: run.leak.note, slope: run.leak.slope }));
   // The overhead from paired slices of one process: a figure with its interval, whatever the verdict.
   t.true(run.overhead.pairs >= 2 && Number.isFinite(run.overhead.changePct) && run.overhead.lowPct <= run.overhead.changePct && run.overhead.changePct <= run.overhead.highPct, JSON.stringify(run.overhead));
   t.true(run.overhead.mainThreadAddedPct > 0, 'instrumentation costs main-thread CPU');

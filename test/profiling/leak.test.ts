@@ -4,7 +4,9 @@ import { mkdtempSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findLeakedClasses, parseHeapSnapshot } from '../../src/profiling/snapshot-diff.ts';
+import { writeFileSync } from 'node:fs';
+import { analyzeSnapshots } from '../../src/profiling/snapshot-diff.ts';
+import { setSnapshotChunkBytes } from '../../src/profiling/snapshot-stream.ts';
 
 
 const run = (args: string[]) => runCli(args);
@@ -60,6 +62,8 @@ function snapshot(items: Array<{ id: number; name: string }>): string {
   });
   return JSON.stringify({
     snapshot: {
+      node_count: nodes.length / nodeFields.length,
+      edge_count: edges.length / 3,
       meta: {
         node_fields: nodeFields,
         node_types: [['hidden', 'array', 'string', 'object', 'code', 'closure', 'regexp', 'number', 'native', 'synthetic']],
@@ -73,16 +77,97 @@ function snapshot(items: Array<{ id: number; name: string }>): string {
   });
 }
 
-test('the snapshot diff keeps classes that grew in both intervals and shows what holds them', (t) => {
-  const a = parseHeapSnapshot(snapshot([{ id: 101, name: 'Session' }, { id: 201, name: 'Cached' }]));
-  const b = parseHeapSnapshot(snapshot([{ id: 101, name: 'Session' }, { id: 102, name: 'Session' }, { id: 103, name: 'Session' }, { id: 202, name: 'Cached' }]));
-  const c = parseHeapSnapshot(snapshot([{ id: 101, name: 'Session' }, { id: 102, name: 'Session' }, { id: 103, name: 'Session' }, { id: 104, name: 'Session' }, { id: 203, name: 'Cached' }]));
-  const leaked = findLeakedClasses(a, b, c);
-  // Sessions 102 and 103 arrived between a and b and are still there in c; Cached was replaced.
-  t.is(leaked.length, 1);
-  t.is(leaked[0]!.className, 'Session');
-  t.is(leaked[0]!.count, 2);
-  t.is(leaked[0]!.bytes, 80);
-  t.deepEqual(leaked[0]!.counts, [1, 3, 4]);
-  t.deepEqual(leaked[0]!.retainerPath, ['(root).items', 'Holder[1]', 'Session']);
+test('the snapshot diff keeps classes that grew in both intervals and shows what holds them, read as a stream across every chunk boundary', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'agentperf-snapshots-'));
+  // Ids as V8 gives them: each object first seen in a later snapshot has a higher id than all before.
+  const files = [
+    [{ id: 11, name: 'Session' }, { id: 13, name: 'Cached' }],
+    [{ id: 11, name: 'Session' }, { id: 15, name: 'Session' }, { id: 17, name: 'Session' }, { id: 19, name: 'Cached' }],
+    [{ id: 11, name: 'Session' }, { id: 15, name: 'Session' }, { id: 17, name: 'Session' }, { id: 21, name: 'Session' }, { id: 23, name: 'Cached' }],
+  ].map((items, k) => {
+    const file = join(dir, `${k}.heapsnapshot`);
+    writeFileSync(file, snapshot(items));
+    return file;
+  }) as [string, string, string];
+  for (const chunk of [1 << 20, 7, 1]) {
+    setSnapshotChunkBytes(chunk);
+    const { leakedClasses: leaked, programBytes } = await analyzeSnapshots(files);
+    // Sessions 15 and 17 arrived between a and b and are still there in c; Cached was replaced.
+    t.is(leaked.length, 1, `chunks of ${chunk}`);
+    t.is(leaked[0]!.className, 'Session');
+    t.is(leaked[0]!.count, 2);
+    t.is(leaked[0]!.bytes, 80);
+    t.deepEqual(leaked[0]!.counts, [1, 3, 4]);
+    t.deepEqual(leaked[0]!.retainerPath, ['(root).items', 'Holder[1]', 'Session']);
+    // The root (hidden: V8's) is left out; the holder's 32 bytes and 40 a session or cached item count.
+    t.deepEqual(programBytes, [32 + 80, 32 + 160, 32 + 200]);
+  }
+  setSnapshotChunkBytes(1 << 20);
+});
+
+test('a file that is not a whole heap snapshot is refused, not misread', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'agentperf-snapshots-'));
+  const whole = snapshot([{ id: 101, name: 'Session' }]);
+  const cut = join(dir, 'cut.heapsnapshot');
+  writeFileSync(cut, whole.slice(0, whole.indexOf('"edges"') + 12));
+  const error = await t.throwsAsync(analyzeSnapshots([cut, cut, cut]));
+  t.regex(error!.message, /not a whole V8 heap snapshot: it ends inside its edges section/);
+  const other = join(dir, 'other.heapsnapshot');
+  writeFileSync(other, JSON.stringify({ hello: 'world' }));
+  t.regex((await t.throwsAsync(analyzeSnapshots([other, other, other])))!.message, /not a whole V8 heap snapshot/);
+});
+
+interface GraphNode {
+  type: 'hidden' | 'object' | 'synthetic';
+  name: string;
+  id: number;
+  edges?: Array<{ type: 'property' | 'internal'; name: string; to: number }>;
+}
+
+/** A heap snapshot of any graph: node i of `graph` is node i of the snapshot; node 0 is the root. */
+function graphSnapshot(graph: GraphNode[]): string {
+  const nodeTypes = ['hidden', 'array', 'string', 'object', 'code', 'closure', 'regexp', 'number', 'native', 'synthetic'];
+  const edgeTypes = ['context', 'element', 'property', 'internal', 'hidden', 'shortcut', 'weak'];
+  const strings: string[] = [''];
+  const string = (s: string) => (strings.includes(s) ? strings.indexOf(s) : strings.push(s) - 1);
+  const nodes: number[] = [];
+  const edges: number[] = [];
+  for (const node of graph) {
+    nodes.push(nodeTypes.indexOf(node.type), string(node.name), node.id, 40, node.edges?.length ?? 0, 0, 0);
+    for (const edge of node.edges ?? []) edges.push(edgeTypes.indexOf(edge.type), string(edge.name), edge.to * 7);
+  }
+  return JSON.stringify({
+    snapshot: {
+      node_count: graph.length,
+      edge_count: edges.length / 3,
+      meta: { node_fields: ['type', 'name', 'id', 'self_size', 'edge_count', 'trace_node_id', 'detachedness'], node_types: [nodeTypes], edge_fields: ['type', 'name_or_index', 'to_node'], edge_types: [edgeTypes] },
+    },
+    nodes,
+    edges,
+    strings,
+  });
+}
+
+test("the path shown is one a developer follows: not back from a prototype to an instance (__proto__), nor through V8's hidden classes", async (t) => {
+  // Sessions hang off a prototype. The shortest chains to it run through an instance's
+  // __proto__ and through a hidden class (each a hub that every instance of a class points to,
+  // a million of them in a real heap); the one to show runs through the registry.
+  const heap = (sessions: number[]): GraphNode[] => [
+    { type: 'synthetic', name: '', id: 1, edges: [{ type: 'property', name: 'widget', to: 1 }, { type: 'internal', name: 'map', to: 2 }, { type: 'property', name: 'holder', to: 3 }] },
+    { type: 'object', name: 'Widget', id: 3, edges: [{ type: 'property', name: '__proto__', to: 5 }] },
+    { type: 'hidden', name: 'system / Map', id: 5, edges: [{ type: 'internal', name: 'prototype', to: 5 }] },
+    { type: 'object', name: 'Holder', id: 7, edges: [{ type: 'property', name: 'registry', to: 4 }] },
+    { type: 'object', name: 'Registry', id: 9, edges: [{ type: 'property', name: 'widgets', to: 5 }] },
+    { type: 'object', name: 'Object', id: 11, edges: sessions.map((_, k) => ({ type: 'property' as const, name: `cache${k}`, to: 6 + k })) },
+    ...sessions.map((id) => ({ type: 'object' as const, name: 'Session', id })),
+  ];
+  const dir = mkdtempSync(join(tmpdir(), 'agentperf-snapshots-'));
+  const files = [heap([]), heap([21]), heap([21, 23])].map((graph, k) => {
+    const file = join(dir, `${k}.heapsnapshot`);
+    writeFileSync(file, graphSnapshot(graph));
+    return file;
+  }) as [string, string, string];
+  const { leakedClasses } = await analyzeSnapshots(files);
+  t.is(leakedClasses[0]?.className, 'Session');
+  t.deepEqual(leakedClasses[0]!.retainerPath, ['(root).holder', 'Holder.registry', 'Registry.widgets', 'Object.cache0', 'Session']);
 });

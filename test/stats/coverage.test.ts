@@ -41,3 +41,18 @@ test('the Mann-Whitney interval covers at least the floor wherever an exact boun
     t.is(none!.unusable, 50);
   }
 });
+
+test('bench intervals prints the coverage table from the same simulation; bad input exits 2 naming the option', async (t) => {
+  const { runCli } = await import('../helpers.ts');
+  const json = await runCli(['bench', 'intervals', '--trials', '100', '--json']);
+  t.is(json.code, 0, json.stderr);
+  const result = JSON.parse(json.stdout) as { rows: Array<{ method: string; noise: string; n: number; coverage: number }> };
+  t.is(result.rows.length, NOISES.length * (7 * 2 + 5 * 2), 'every method, noise and count');
+  t.true(result.rows.every((r) => r.coverage >= 0 && r.coverage <= 1));
+  const text = await runCli(['bench', 'intervals', '--trials', '100']);
+  t.regex(text.stdout, /paired-t\s+│ normal/);
+  t.regex(text.stdout, /mann-whitney/);
+  const bad = await runCli(['bench', 'intervals', '--trials', '5']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /AP_ERR_USAGE: trials must be an integer from 100/);
+});
