@@ -43,7 +43,7 @@ export async function run(options: GateOptions): Promise<{ markdown: string; exi
       const other = scenarioNames(await loadProjectFrom(checkout.root));
       const missing = gated.filter((s) => !other.includes(s.name));
       if (missing.length > 0) throw new ValidationError(ErrorCode.SCENARIO, 'scenario', `${options.against} (${checkout.commit.slice(0, 12)}) does not define scenario ${missing.map((s) => JSON.stringify(s.name)).join(', ')}, so there is nothing to compare with: its scenarios are ${other.join(', ')}`);
-      result = await gatePaired({ root: checkout.root }, { root: project.root }, policy, progressToStderr, options.scenarios, options.against);
+      result = await gatePaired({ root: checkout.root }, { root: project.root }, policy, progressToStderr, { scenarios: options.scenarios, against: options.against });
     } finally {
       await checkout.remove();
     }
@@ -65,7 +65,7 @@ export const command = new Command('run')
   .option('--install <command>', "with --against: how to install the ref's dependencies (default from its lockfile: npm ci, pnpm install --frozen-lockfile, yarn install --frozen-lockfile)")
   .option('--baselines <dir>', "where baselines are stored (default: the project's baselines/)")
   .option('--json <file>', 'also write the result as JSON')
-  .option('--self-test', "the gate's own validation on this machine: A/A and three regressions of the mixed workload, quiet and with a CPU hog (about 80 minutes at 20 gates a case)")
+  .option('--self-test', "the gate's own validation on this machine: A/A and three regressions of the mixed workload, quiet and with a CPU hog (about 85 minutes at 20 gates a case)")
   .option('--gates <n>', 'gates per self-test case', '20')
   .option('--noise <when>', 'self-test: quiet | hog | both (a busy-loop process beside the gates)', 'both')
   .action(async (opts) => {
@@ -75,6 +75,7 @@ export const command = new Command('run')
       const conditions: Array<'quiet' | 'noise'> = noise === 'both' ? ['quiet', 'noise'] : noise === 'hog' ? ['noise'] : ['quiet'];
       const result = await gateSelfTest({ gates: parseIntegerOption('gates', opts.gates, 1, 1_000), conditions, progress: progressToStderr });
       print(formatSelfTest(result));
+      if (opts.json) await writeFileAtomic(opts.json, `${JSON.stringify(result, null, 2)}\n`);
       process.exitCode = result.rows.every((r) => r.met) ? 0 : 1;
       return;
     }

@@ -150,13 +150,24 @@ export interface Side {
   settings?: Record<string, string>;
 }
 
+export interface PairedGateOptions {
+  /** Only these of the policy's scenarios. */
+  scenarios?: string[];
+  /** The git ref the baseline side is, for the report. */
+  against?: string;
+  /** A costlier instrumentation in the candidate, in µs per traced call (the self-test's). */
+  simulatedCostUs?: number;
+  /** Profile the candidate on FAIL (default); the self-test, which FAILs on purpose, does not. */
+  profileOnFail?: boolean;
+}
+
 /**
  * The paired gate: baseline and candidate blocks alternate (ABBA) in fresh processes, judged
  * on per-pair log-ratios; pairs are added while a metric is undecided and the budget allows.
- * The candidate's observability overhead is measured first. `simulatedCostUs` stands for a
- * costlier instrumentation in the candidate (the self-test's).
+ * The candidate's observability overhead is measured first.
  */
-export async function gatePaired(baselineSide: Side, candidateSide: Side, policy: GatePolicy, progress: Progress, scenarios?: string[], against?: string, simulatedCostUs?: number): Promise<GateResult> {
+export async function gatePaired(baselineSide: Side, candidateSide: Side, policy: GatePolicy, progress: Progress, options: PairedGateOptions = {}): Promise<GateResult> {
+  const { scenarios, against, simulatedCostUs, profileOnFail = true } = options;
   const startedAt = performance.now();
   const out: ScenarioGate[] = [];
   for (const scenario of gatedScenarios(policy, scenarios)) {
@@ -185,7 +196,7 @@ export async function gatePaired(baselineSide: Side, candidateSide: Side, policy
       if (judgement.overall !== 'INCONCLUSIVE' || a.length >= policy.blocks.max || performance.now() - startedAt > policy.budgetMs) break;
     }
     const gate: ScenarioGate = { scenario: scenario.name, mode: 'paired', judgement, baselineBlocks: a.length, candidateBlocks: b.length, overhead };
-    if (judgement.overall === 'FAIL') attachProfile(gate, await profileCandidate(candidateSide.root, sideSpec(candidateSide)), undefined);
+    if (judgement.overall === 'FAIL' && profileOnFail) attachProfile(gate, await profileCandidate(candidateSide.root, sideSpec(candidateSide)), undefined);
     out.push(gate);
   }
   return finish(out, startedAt, against);

@@ -28,9 +28,13 @@ import type { Verdict } from './verdict.js';
 /** The self-test's policy: the default gate's rules on the mixed scenario, with shorter blocks. */
 export const SELF_TEST_POLICY: GatePolicy = {
   ...DEFAULT_POLICY,
-  scenarios: [{ ...DEFAULT_BLOCK, name: 'mixed', settings: { warm: '64' }, warmupMs: 1000, durationMs: 1500 }],
-  overhead: { ...DEFAULT_POLICY.overhead, pairs: 6, sliceIterations: 400, warmupPairs: 2 },
-  blocks: { initial: 5, step: 3, max: 11 },
+  // 4 warm questions, not 256: a fresh process waits for the slowest of them before its block starts.
+  scenarios: [{ ...DEFAULT_BLOCK, name: 'mixed', settings: { warm: '4' }, warmupMs: 400, durationMs: 800 }],
+  // 5 pairs of 800 ms blocks make about 1,900 candidate iterations: zero errors in them bound
+  // the rate under 0.2%, never under the default floor of 0.1%.
+  floors: { ...DEFAULT_POLICY.floors, errorRate: 0.005 },
+  overhead: { ...DEFAULT_POLICY.overhead, pairs: 8, sliceIterations: 200, warmupPairs: 1 },
+  blocks: { initial: 5, step: 3, max: 8 },
   budgetMs: 120_000,
 };
 
@@ -76,18 +80,30 @@ async function quarterOfUpstreamCpu(root: string, policy: GatePolicy): Promise<n
   return (0.25 * median(blocks.map((b) => b.cpuUsPerIteration))) / 0.6;
 }
 
-/** The instrumentation cost per traced call that makes the overhead about `targetPct` of throughput here. */
+/**
+ * The instrumentation cost per traced call that makes the overhead `targetPct` of throughput
+ * here, within a point: measured with more and longer slices than a gate takes (so that the
+ * figure is sure to a fraction of a point), and corrected by the secant through the last two
+ * measurements (the loss grows with the cost, nearly in proportion).
+ */
 async function costForOverhead(root: string, policy: GatePolicy, targetPct: number, progress: (line: string) => void): Promise<{ costUs: number; lostPct: number }> {
-  let costUs = 1500;
-  let lost = 0;
-  for (let i = 0; i < 3; i++) {
-    const m = await runOverheadProcess(root, overheadSpecFor(policy.scenarios[0]!, policy, {}, costUs));
-    lost = lostPct(m.throughput.estimate);
-    progress(`  calibrating the costlier instrumentation: ${costUs.toFixed(0)} µs a call costs ${lost.toFixed(1)}% of throughput`);
-    if (Math.abs(lost - targetPct) < 1.5) break;
-    costUs = Math.max(100, costUs * (targetPct / Math.max(1, lost)));
+  const precise: GatePolicy = { ...policy, overhead: { ...policy.overhead, pairs: 16, sliceIterations: 400, warmupPairs: 2 } };
+  const measure = async (costUs: number) => {
+    const m = await runOverheadProcess(root, overheadSpecFor(policy.scenarios[0]!, precise, {}, costUs));
+    const lost = lostPct(m.throughput.estimate);
+    progress(`  calibrating the costlier instrumentation: ${costUs.toFixed(0)} µs a call costs ${lost.toFixed(1)}% of throughput [${lostPct(m.throughput.high).toFixed(1)}, ${lostPct(m.throughput.low).toFixed(1)}]`);
+    return lost;
+  };
+  let previous = { costUs: 0, lost: await measure(0) };
+  let current = { costUs: 1500, lost: await measure(1500) };
+  for (let i = 0; i < 3 && Math.abs(current.lost - targetPct) > 1; i++) {
+    const slope = (current.lost - previous.lost) / (current.costUs - previous.costUs);
+    const next = slope > 0 ? current.costUs + (targetPct - current.lost) / slope : current.costUs * 1.5;
+    previous = current;
+    current = { costUs: Math.min(20_000, Math.max(50, next)), lost: 0 };
+    current.lost = await measure(current.costUs);
   }
-  return { costUs, lostPct: lost };
+  return { costUs: current.costUs, lostPct: current.lost };
 }
 
 const requirements: Record<SelfTestCaseName, (gates: number) => { text: string; met: (row: Omit<SelfTestRow, 'requirement' | 'met'>) => boolean }> = {
@@ -126,11 +142,13 @@ export async function gateSelfTest(options: SelfTestOptions): Promise<SelfTestRe
           let failedOnTarget = 0;
           const candidate = candidateOf[name];
           for (let i = 0; i < options.gates; i++) {
-            const result = await gatePaired({ root }, { root, settings: candidate.settings }, policy, quiet, undefined, undefined, candidate.simulatedCostUs);
+            const result = await gatePaired({ root }, { root, settings: candidate.settings }, policy, quiet, { simulatedCostUs: candidate.simulatedCostUs, profileOnFail: false });
             verdicts[result.overall]++;
             const failed = result.scenarios.flatMap((s) => s.judgement.metrics.filter((m) => m.verdict === 'FAIL').map((m) => m.metric));
             if (failed.length > 0 && (!candidate.target || failed.some(candidate.target))) failedOnTarget++;
-            options.progress(`${name}, ${condition}: gate ${i + 1}/${options.gates}: ${result.overall}${failed.length ? ` (${failed.join(', ')})` : ''}`);
+            const undecided = result.scenarios.flatMap((s) => s.judgement.metrics.filter((m) => m.verdict === 'INCONCLUSIVE').map((m) => m.metric));
+            const which = failed.length ? failed : result.overall === 'INCONCLUSIVE' ? undecided : [];
+            options.progress(`${name}, ${condition}: gate ${i + 1}/${options.gates}: ${result.overall}${which.length ? ` (${which.join(', ')})` : ''}, ${result.scenarios[0]!.baselineBlocks} pairs`);
           }
           const row = { name, noise: condition === 'noise', gates: options.gates, verdicts, failedOnTarget, elapsedMs: performance.now() - caseStarted };
           const requirement = requirements[name](options.gates);

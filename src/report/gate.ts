@@ -1,3 +1,4 @@
+import { DEFAULT_POLICY } from '../config/policy.js';
 import type { Baseline } from '../gate/baseline.js';
 import type { SelfTestResult } from '../gate/self-test.js';
 import type { GateResult } from '../gate/run.js';
@@ -86,9 +87,11 @@ export function formatSelfTest(result: SelfTestResult): string {
   for (const r of result.rows) lines.push(`| ${r.name} | ${r.noise ? 'with a CPU hog' : 'quiet'} | ${r.gates} | ${r.verdicts.FAIL} | ${r.verdicts.PASS} | ${r.verdicts.INCONCLUSIVE} | ${r.failedOnTarget} | ${r.requirement} | ${r.met ? 'yes' : 'NO'} | ${(r.elapsedMs / 60_000).toFixed(1)} |`);
   const s = result.policy.scenarios[0]!;
   const o = result.policy.overhead;
+  const d = DEFAULT_POLICY;
+  const ds = d.scenarios[0]!;
   lines.push(
     '',
-    `The built-in mixed scenario, ${s.vus} users; blocks of ${s.warmupMs} ms warmup and ${s.durationMs} ms measured (the default gate: 1000 and 2000), ${result.policy.blocks.initial} pairs then ${result.policy.blocks.step} more at a time up to ${result.policy.blocks.max}; the overhead in ${o.pairs} pairs of ${o.sliceIterations}-iteration slices, limit ${o.maxPct}%. Regressions set here: ${result.settings.upstreamCpuUs.toFixed(0)} µs of CPU before each upstream call, and ${result.settings.simulatedCostUs.toFixed(0)} µs in each traced call (${result.settings.simulatedCostLostPct.toFixed(1)}% of throughput). ${(result.elapsedMs / 60_000).toFixed(1)} minutes in all.`,
+    `The built-in mixed scenario, ${s.vus} users, ${s.settings.warm ?? 256} warm questions. The default gate's rules (tolerances, alpha ${result.policy.alpha}, Holm across the metrics, the FAIL and PASS rules); where its policy differs from the default gate's: blocks of ${s.warmupMs} ms warmup and ${s.durationMs} ms measured (default ${ds.warmupMs} and ${ds.durationMs}), ${result.policy.blocks.initial} pairs then ${result.policy.blocks.step} more at a time up to ${result.policy.blocks.max} (default ${d.blocks.initial}, ${d.blocks.step}, ${d.blocks.max}); the overhead in ${o.pairs} pairs of ${o.sliceIterations}-iteration slices after ${o.warmupPairs} warmup pair (default ${d.overhead.pairs} of ${d.overhead.sliceIterations} after ${d.overhead.warmupPairs}), limit ${o.maxPct}%; an error-rate floor of ${(result.policy.floors.errorRate * 100).toFixed(1)} points (default ${(d.floors.errorRate * 100).toFixed(1)}: the shorter blocks' candidate iterations cannot bound zero errors under it). "With a CPU hog": a busy-loop process beside the gates, the whole time. Regressions set here: ${result.settings.upstreamCpuUs.toFixed(0)} µs of CPU before each upstream call, and ${result.settings.simulatedCostUs.toFixed(0)} µs in each traced call (${result.settings.simulatedCostLostPct.toFixed(1)}% of throughput). ${(result.elapsedMs / 60_000).toFixed(1)} minutes in all.`,
   );
   return `${lines.join('\n')}\n`;
 }

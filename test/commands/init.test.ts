@@ -35,3 +35,21 @@ test('init without a tsconfig writes a JavaScript scenario; it never overwrites 
   t.true(existsSync(join(other, 'scenarios/example.mjs')));
   t.not(readFileSync(join(other, 'agentperf.config.json'), 'utf8'), '{"mine": true}');
 });
+
+test('every agentperf command the shipped workflow runs exists with the options it passes, and both of its jobs are there', async (t) => {
+  const workflow = readFileSync(repo('.github/workflows/agentperf.yml'), 'utf8');
+  // The default branch stores the baseline as the artifact the pull-request job downloads.
+  t.regex(workflow, /push:\n\s+branches: \[main, master\]/);
+  t.regex(workflow, /name: agentperf-baselines\n\s+path: agentperf-baselines\//);
+  t.regex(workflow, /--name agentperf-baselines --dir agentperf-baselines/);
+  const commands = [...workflow.matchAll(/npx agentperf ([^\n>]+)/g)].map((m) => m[1]!.trim());
+  t.true(commands.length >= 3, commands.join('\n'));
+  for (const command of commands) {
+    const words = command.split(/\s+/);
+    const path = words.slice(0, words.findIndex((w) => w.startsWith('-')));
+    // `gate` is `gate run`, its default command, whose options its own help lists.
+    const help = await runCli([...(path.join(' ') === 'gate' ? ['gate', 'run'] : path), '--help']);
+    t.is(help.code, 0, command);
+    for (const option of words.filter((w) => w.startsWith('--'))) t.true(help.stdout.includes(`${option} `), `${path.join(' ')} has ${option}`);
+  }
+});
