@@ -1,16 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CachePathError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { readEntryFile } from './entry-file.js';
+import { describeFsError } from './path-safety.js';
 import { decodeEntry, encodeEntry, type DecodeFailure, type EntryMeta } from './entry-format.js';
-import type { CacheSecrets } from './secret.js';
+import { decodeIndex, encodeIndex } from './index-file.js';
+import { secretId, type CacheSecrets } from './secret.js';
 
 const KEY_PATTERN = /^[0-9a-f]{64}$/;
-// Index snapshot record: raw key (32) + size (uint32) + last access (float64) + expiry (float64).
-const INDEX_MAGIC = 'APX1';
-const INDEX_RECORD_BYTES = 32 + 4 + 8 + 8;
+const SHARD_PATTERN = /^[0-9a-f]{2}$/;
 // A temp file older than this was left by a writer that died mid-write.
 const STALE_TEMP_MS = 10 * 60_000;
+/** The file naming the secret the cache was written under (an HMAC of a constant, not the secret). */
+const SECRET_ID_FILE = 'secret-id';
 
 interface IndexEntry {
   /** Order of the last write or read in this process: the scan only forgets older entries. */
@@ -29,6 +33,8 @@ export interface DiskTierOptions {
   logger: Logger;
   /** Told about each eviction, expiry and integrity failure (the cache counts them). */
   onEvent: (event: 'eviction' | 'expiration' | 'integrity', key: string, detail?: string) => void;
+  /** The largest entry file read, in bytes (a larger file is not an entry this cache wrote). */
+  maxEntryBytes?: number;
 }
 
 export type DiskRead = { payload: Buffer; meta: EntryMeta } | undefined;
@@ -36,16 +42,35 @@ export type DiskRead = { payload: Buffer; meta: EntryMeta } | undefined;
 export interface VerifyFailure {
   key: string;
   file: string;
-  reason: DecodeFailure | 'expired' | 'bad-name';
+  /** `not-a-file`: a directory, FIFO, socket or symlink where an entry should be; `too-large`: no entry is that big. */
+  reason: DecodeFailure | 'expired' | 'bad-name' | 'not-a-file' | 'too-large';
+  /** What it is, for `not-a-file`. */
+  detail?: string;
 }
+
+/** The cache was written under another secret than the one given (see `DiskTier.open`). */
+export interface ForeignSecret {
+  /** The id of the secret the cache was written under, and of the one given. */
+  cacheSecretId: string;
+  givenSecretId: string;
+}
+
+const DEFAULT_MAX_ENTRY_BYTES = 4 * 1024 * 1024 + 64 * 1024;
 
 /**
  * One file per entry under `entries/<first two hex chars>/<key>`, written to `tmp/` and renamed
  * into place, so a reader (in this process or another) sees a whole entry or none. Bounded by
  * bytes with LRU by last access.
  *
- * Opening reads only the index snapshot (one file, 52 bytes an entry), not every entry; a
- * background scan then adds files other processes wrote and forgets ones they removed.
+ * Opening reads only the index snapshot (one signed file, 52 bytes an entry), not every entry;
+ * a background scan then adds files other processes wrote and forgets ones they removed.
+ *
+ * Nothing found on disk is trusted: entries and the index are verified by their HMAC; an entry
+ * path holding anything but a regular file is reported and never followed, opened blocking or
+ * deleted; `entries/`, `tmp/` and the shards must be real directories inside the cache. A cache
+ * written under another secret (its `secret-id` names another) is left alone: not served, not
+ * written, not deleted, until the right secret is given or it is cleared on purpose. Only
+ * under its own secret is an entry that fails verification tampering, and removed.
  */
 export class DiskTier {
   /** Insertion order is LRU order: a touched entry is moved to the end. */
@@ -53,20 +78,73 @@ export class DiskTier {
   private totalBytes = 0;
   private seq = 0;
   private closed = false;
+  /** Shards checked to be real directories in this process (a symlink would lead out of the cache). */
+  private readonly shards = new Set<string>();
+  private readonly maxEntryBytes: number;
   /** Resolves when the background scan has reconciled the index with the directory. */
   reconciled: Promise<void> = Promise.resolve();
+  /** Set when the cache was written under another secret: the tier then stays out of the way. */
+  foreignSecret: ForeignSecret | undefined;
 
-  private constructor(private readonly options: DiskTierOptions) {}
+  private constructor(private readonly options: DiskTierOptions) {
+    this.maxEntryBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
+  }
 
   static async open(options: DiskTierOptions): Promise<DiskTier> {
-    await Promise.all([mkdir(join(options.dir, 'entries'), { recursive: true, mode: 0o700 }), mkdir(join(options.dir, 'tmp'), { recursive: true, mode: 0o700 })]);
+    await Promise.all([realDirectory(options.dir, 'entries'), realDirectory(options.dir, 'tmp')]);
     const tier = new DiskTier(options);
+    tier.foreignSecret = await tier.checkSecret();
+    if (tier.foreignSecret) {
+      options.logger.warn({ dir: options.dir, ...tier.foreignSecret }, 'the cache was written under another secret: its entries are not served, not replaced and not deleted; give the secret that wrote it (AGENTPERF_CACHE_SECRET), or `agentperf cache clear` to start it over');
+      return tier;
+    }
     const snapshot = await readFile(join(options.dir, 'index.bin')).catch(() => undefined);
     const loaded = snapshot !== undefined && tier.loadSnapshot(snapshot);
     tier.reconciled = tier.reconcile(loaded).catch((error: unknown) => {
       options.logger.warn({ err: error }, 'cache index reconcile failed');
     });
     return tier;
+  }
+
+  /**
+   * Which secret the cache was written under. Its `secret-id` file names it; a cache without one
+   * (new, or written before the file existed) is judged by a few of its entries: when some
+   * exist and none verifies, it was written under another secret. Under the previous secret of
+   * a rotation it is this cache's own, and the file is rewritten for the current one.
+   */
+  private async checkSecret(): Promise<ForeignSecret | undefined> {
+    const { secrets, dir } = this.options;
+    const given = secretId(secrets.current);
+    const file = join(dir, SECRET_ID_FILE);
+    const stored = await readEntryFile(file, 1024);
+    if (stored.kind === 'not-a-file' || stored.kind === 'too-large') throw new CachePathError(`the cache's ${SECRET_ID_FILE} must be a small regular file (${file} is ${stored.kind === 'too-large' ? 'too large' : stored.what})`);
+    if (stored.kind === 'file') {
+      const id = stored.bytes.toString('utf8').trim();
+      if (id === given) return undefined;
+      if (secrets.previous && id === secretId(secrets.previous)) {
+        await this.writeSecretId(given);
+        return undefined;
+      }
+      return { cacheSecretId: id, givenSecretId: given };
+    }
+    const sample = (await this.listFiles()).filter((f) => KEY_PATTERN.test(f.key)).slice(0, 5);
+    let signatureFailures = 0;
+    for (const { key, file: entry } of sample) {
+      const read = await readEntryFile(entry, this.maxEntryBytes);
+      if (read.kind !== 'file') continue;
+      const decoded = decodeEntry(read.bytes, key, secrets.current, secrets.previous);
+      if (decoded.ok) break;
+      if (decoded.reason === 'signature') signatureFailures++;
+    }
+    if (sample.length > 0 && signatureFailures === sample.length) return { cacheSecretId: '(unknown: written before the cache recorded its secret)', givenSecretId: given };
+    await this.writeSecretId(given);
+    return undefined;
+  }
+
+  private async writeSecretId(id: string): Promise<void> {
+    const temp = this.tempFile('secret-id');
+    await writeFile(temp, `${id}\n`, { mode: 0o600 });
+    await rename(temp, join(this.options.dir, SECRET_ID_FILE));
   }
 
   get bytes(): number {
@@ -78,19 +156,27 @@ export class DiskTier {
   }
 
   async get(key: string): Promise<DiskRead> {
+    if (this.foreignSecret) return undefined;
     const file = this.fileFor(key);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.forget(key); // removed by another process, or never here
-        return undefined;
-      }
-      throw error;
+    if (!(await this.shardIsReal(key))) {
+      this.options.onEvent('integrity', key, 'not-a-file');
+      return undefined;
     }
+    const read = await readEntryFile(file, this.maxEntryBytes);
+    if (read.kind === 'missing') {
+      this.forget(key); // removed by another process, or never here
+      return undefined;
+    }
+    if (read.kind !== 'file') {
+      // Not an entry, and not this cache's to delete: reported, never served, never followed.
+      this.forget(key);
+      this.options.onEvent('integrity', key, read.kind === 'too-large' ? 'too-large' : `not-a-file (${read.what})`);
+      return undefined;
+    }
+    const bytes = read.bytes;
     const decoded = decodeEntry(bytes, key, this.options.secrets.current, this.options.secrets.previous);
     if (!decoded.ok) {
+      // Under the cache's own secret (checked at open) a failing entry was tampered with or torn.
       this.options.onEvent('integrity', key, decoded.reason);
       await this.remove(key);
       return undefined;
@@ -110,6 +196,7 @@ export class DiskTier {
   }
 
   async set(key: string, meta: EntryMeta, payload: Buffer): Promise<void> {
+    if (this.foreignSecret) return;
     await this.write(key, meta, payload);
     await this.evictToLimit();
   }
@@ -120,72 +207,101 @@ export class DiskTier {
 
   /** Removes every expired entry the index knows of. */
   async sweepExpired(): Promise<number> {
+    if (this.foreignSecret) return 0;
     const now = this.options.now();
-    const expired = [...this.index].filter(([, e]) => e.expiresAt <= now).map(([key]) => key);
-    for (const key of expired) {
+    const candidates = [...this.index].filter(([, e]) => e.expiresAt <= now).map(([key]) => key);
+    let removed = 0;
+    for (const key of candidates) {
+      // The index says expired; the entry itself decides (an old index put back in place must
+      // not delete entries that were refreshed since).
+      const read = await readEntryFile(this.fileFor(key), this.maxEntryBytes);
+      if (read.kind === 'file') {
+        const decoded = decodeEntry(read.bytes, key, this.options.secrets.current, this.options.secrets.previous);
+        if (decoded.ok && decoded.meta.expiresAt > now) {
+          const entry = this.index.get(key);
+          if (entry) entry.expiresAt = decoded.meta.expiresAt;
+          continue;
+        }
+      } else if (read.kind !== 'missing') {
+        this.forget(key); // not an entry: `verify` reports it, nothing here deletes it
+        continue;
+      }
       this.options.onEvent('expiration', key);
       await this.remove(key);
+      removed++;
     }
-    return expired.length;
+    return removed;
   }
 
   /** Reads and verifies every entry file in the directory (not only those in the index). */
-  async verifyAll(): Promise<{ checked: number; failures: VerifyFailure[] }> {
+  async verifyAll(): Promise<{ checked: number; failures: VerifyFailure[]; foreignSecret?: ForeignSecret }> {
     const failures: VerifyFailure[] = [];
     let checked = 0;
-    for (const { key, file } of await this.listFiles()) {
+    for (const { key, file, notADirectory } of await this.listFiles(true)) {
       checked++;
+      if (notADirectory) {
+        failures.push({ key, file, reason: 'not-a-file', detail: notADirectory });
+        continue;
+      }
       if (!KEY_PATTERN.test(key)) {
         failures.push({ key, file, reason: 'bad-name' });
         continue;
       }
-      let bytes: Buffer;
-      try {
-        bytes = await readFile(file);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw error;
+      const read = await readEntryFile(file, this.maxEntryBytes);
+      if (read.kind === 'missing') continue;
+      if (read.kind === 'not-a-file') {
+        failures.push({ key, file, reason: 'not-a-file', detail: read.what });
+        continue;
       }
+      if (read.kind === 'too-large') {
+        failures.push({ key, file, reason: 'too-large', detail: `${read.size} bytes` });
+        continue;
+      }
+      const bytes = read.bytes;
       const decoded = decodeEntry(bytes, key, this.options.secrets.current, this.options.secrets.previous);
       if (!decoded.ok) failures.push({ key, file, reason: decoded.reason });
       else if (decoded.meta.expiresAt <= this.options.now()) failures.push({ key, file, reason: 'expired' });
     }
-    return { checked, failures };
+    return { checked, failures, ...(this.foreignSecret ? { foreignSecret: this.foreignSecret } : {}) };
   }
 
-  /** Removes expired and unverifiable entries and stale temp files. */
-  async prune(): Promise<{ removed: number }> {
+  /**
+   * Removes expired and unverifiable entries and stale temp files. Never under another secret
+   * (every entry would fail, and be lost), and never what is not a file: a directory or a FIFO
+   * in an entry's place is reported by `verify` and left for a person to look at.
+   */
+  async prune(): Promise<{ removed: number; left: VerifyFailure[] }> {
+    if (this.foreignSecret) throw new CachePathError(`the cache at ${this.options.dir} was written under another secret (${this.foreignSecret.cacheSecretId}, not ${this.foreignSecret.givenSecretId}): pruning would delete every entry. Give the secret that wrote it, or \`agentperf cache clear\` to start it over`);
     const { failures } = await this.verifyAll();
-    for (const failure of failures) {
+    const removable = failures.filter((f) => f.reason !== 'not-a-file');
+    for (const failure of removable) {
       this.options.onEvent(failure.reason === 'expired' ? 'expiration' : 'integrity', failure.key, failure.reason);
       await unlinkQuietly(failure.file);
       this.forget(failure.key);
     }
     await this.removeStaleTemps(0);
-    return { removed: failures.length };
+    return { removed: removable.length, left: failures.filter((f) => f.reason === 'not-a-file') };
   }
 
+  /** Removes every entry, under any secret (asked for by name: `agentperf cache clear`); the cache is then this secret's. */
   async clear(): Promise<void> {
     await rm(join(this.options.dir, 'entries'), { recursive: true, force: true });
     await rm(join(this.options.dir, 'index.bin'), { force: true });
-    await mkdir(join(this.options.dir, 'entries'), { recursive: true, mode: 0o700 });
+    await realDirectory(this.options.dir, 'entries');
+    this.shards.clear();
     this.index.clear();
     this.totalBytes = 0;
+    await this.writeSecretId(secretId(this.options.secrets.current));
+    this.foreignSecret = undefined;
   }
 
   /** Writes the index snapshot atomically (so the next open is fast). */
   async saveIndex(): Promise<void> {
-    const buffer = Buffer.alloc(8 + this.index.size * INDEX_RECORD_BYTES);
-    buffer.write(INDEX_MAGIC, 0, 'latin1');
-    buffer.writeUInt32BE(this.index.size, 4);
-    let offset = 8;
-    for (const [key, entry] of this.index) {
-      buffer.write(key, offset, 32, 'hex');
-      buffer.writeUInt32BE(entry.size, offset + 32);
-      buffer.writeDoubleBE(entry.lastAccess, offset + 36);
-      buffer.writeDoubleBE(entry.expiresAt, offset + 44);
-      offset += INDEX_RECORD_BYTES;
-    }
+    if (this.foreignSecret) return;
+    const records = (function* (index: Map<string, IndexEntry>) {
+      for (const [key, entry] of index) yield { key, size: entry.size, lastAccess: entry.lastAccess, expiresAt: entry.expiresAt };
+    })(this.index);
+    const buffer = encodeIndex(records, this.index.size, this.options.secrets.current);
     const temp = this.tempFile('index');
     await writeFile(temp, buffer, { mode: 0o600 });
     await rename(temp, join(this.options.dir, 'index.bin'));
@@ -210,6 +326,13 @@ export class DiskTier {
 
   private async write(key: string, meta: EntryMeta, payload: Buffer): Promise<void> {
     const file = this.fileFor(key);
+    if (!(await this.shardIsReal(key))) throw new CachePathError(`the cache's shard ${join(this.options.dir, 'entries', key.slice(0, 2))} is not a directory inside the cache (a symlink?): nothing is written through it`);
+    const existing = await lstat(file).catch(() => undefined);
+    if (existing && !existing.isFile()) {
+      // A directory or a FIFO in the entry's place is not the cache's to replace: left for `verify`.
+      this.options.logger.warn({ key, file }, 'cache entry path holds something that is not a file: not written');
+      return;
+    }
     const bytes = encodeEntry(meta, payload, this.options.secrets.current);
     const temp = this.tempFile(key.slice(0, 16));
     const handle = await open(temp, 'wx', 0o600);
@@ -221,8 +344,12 @@ export class DiskTier {
     try {
       await rename(temp, file);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      await mkdir(join(this.options.dir, 'entries', key.slice(0, 2)), { recursive: true, mode: 0o700 });
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        await unlinkQuietly(temp);
+        throw error;
+      }
+      await realDirectory(join(this.options.dir, 'entries'), key.slice(0, 2));
+      this.shards.add(key.slice(0, 2));
       await rename(temp, file);
     }
     this.touch(key, bytes.length, meta.expiresAt, this.options.now());
@@ -254,13 +381,32 @@ export class DiskTier {
     this.totalBytes -= entry.size;
   }
 
-  private async listFiles(): Promise<Array<{ key: string; file: string }>> {
+  /**
+   * Every name under `entries/`. Shards that are not real directories (a symlink out of the
+   * cache, a file) are never entered; with `withStrays` they are listed as such.
+   */
+  private async listFiles(withStrays = false): Promise<Array<{ key: string; file: string; notADirectory?: string }>> {
     const root = join(this.options.dir, 'entries');
-    const files: Array<{ key: string; file: string }> = [];
-    for (const shard of await readdir(root).catch(() => [] as string[])) {
-      for (const name of await readdir(join(root, shard)).catch(() => [] as string[])) files.push({ key: name, file: join(root, shard, name) });
+    const files: Array<{ key: string; file: string; notADirectory?: string }> = [];
+    for (const shard of await readdir(root, { withFileTypes: true }).catch(() => [])) {
+      const path = join(root, shard.name);
+      if (!shard.isDirectory() || !SHARD_PATTERN.test(shard.name)) {
+        if (withStrays) files.push({ key: shard.name, file: path, notADirectory: shard.isSymbolicLink() ? 'a symlink where a shard directory should be' : shard.isDirectory() ? 'a directory that is not a shard' : 'not a shard directory' });
+        continue;
+      }
+      for (const name of await readdir(path).catch(() => [] as string[])) files.push({ key: name, file: join(path, name) });
     }
     return files;
+  }
+
+  /** Whether the key's shard is a real directory (or not there yet): never a symlink out of the cache. */
+  private async shardIsReal(key: string): Promise<boolean> {
+    const shard = key.slice(0, 2);
+    if (this.shards.has(shard)) return true;
+    const info = await lstat(join(this.options.dir, 'entries', shard)).catch(() => undefined);
+    if (info && !info.isDirectory()) return false;
+    if (info) this.shards.add(shard);
+    return true;
   }
 
   /** Brings the index in line with the directory, then enforces the byte limit. */
@@ -276,7 +422,8 @@ export class DiskTier {
       onDisk.add(key);
       if (this.index.has(key)) continue;
       try {
-        const info = await stat(file);
+        const info = await lstat(file);
+        if (!info.isFile()) continue; // not an entry: `verify` reports it
         // Unknown expiry until read: keep it, the read or the sweep will decide.
         if (this.index.has(key)) continue; // written while we were stat-ing
         this.index.set(key, { seq: 0, size: info.size, lastAccess: info.mtimeMs, expiresAt: Number.POSITIVE_INFINITY });
@@ -299,18 +446,43 @@ export class DiskTier {
     }
   }
 
-  /** Fills the index from a snapshot; false when it is missing or torn (the scan rebuilds it). */
+  /**
+   * Fills the index from a snapshot; false when it is missing, torn, unsigned (an older
+   * format), signed with no secret this cache knows, or holding a record no writer makes: the
+   * scan then rebuilds the index from the files themselves, and no entry is lost to it.
+   */
   private loadSnapshot(buffer: Buffer): boolean {
-    if (buffer.length < 8 || buffer.toString('latin1', 0, 4) !== INDEX_MAGIC) return false;
-    const count = buffer.readUInt32BE(4);
-    if (buffer.length !== 8 + count * INDEX_RECORD_BYTES) return false;
-    for (let offset = 8; offset < buffer.length; offset += INDEX_RECORD_BYTES) {
-      const size = buffer.readUInt32BE(offset + 32);
-      this.index.set(buffer.toString('hex', offset, offset + 32), { seq: 0, size, lastAccess: buffer.readDoubleBE(offset + 36), expiresAt: buffer.readDoubleBE(offset + 44) });
-      this.totalBytes += size;
+    const read = decodeIndex(buffer, this.maxEntryBytes, this.options.secrets.current, this.options.secrets.previous);
+    if (!read.ok) {
+      this.options.logger.warn({ dir: this.options.dir, reason: read.reason }, 'cache index not used (rebuilt from the directory)');
+      return false;
+    }
+    for (const r of read.records) {
+      this.index.set(r.key, { seq: 0, size: r.size, lastAccess: r.lastAccess, expiresAt: r.expiresAt });
+      this.totalBytes += r.size;
     }
     return true;
   }
+}
+
+/**
+ * `parent/name` as a real directory (mode 0700), created when missing. A symlink there would
+ * lead entries out of the cache, and a file there makes the cache unusable: both are refused
+ * with AP_ERR_CACHE_PATH, as are names the file system cannot hold, never a stack trace.
+ */
+async function realDirectory(parent: string, name: string): Promise<void> {
+  const path = join(parent, name);
+  try {
+    await mkdir(path, { mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') throw new CachePathError(`cannot create the cache directory ${JSON.stringify(path)}: ${describeFsError(error)}`);
+  }
+  const info = await lstat(path).catch((error: unknown) => {
+    throw new CachePathError(`cannot use the cache directory ${JSON.stringify(path)}: ${describeFsError(error)}`);
+  });
+  if (info.isSymbolicLink()) throw new CachePathError(`the cache's ${name}/ must be a directory inside the cache, not a symlink (${JSON.stringify(path)})`);
+  if (!info.isDirectory()) throw new CachePathError(`the cache's ${name}/ must be a directory, and ${JSON.stringify(path)} is a file in the way`);
 }
 
 async function unlinkQuietly(file: string): Promise<void> {

@@ -22,8 +22,14 @@ export async function resolveCacheDir(dir: string, allowedRoots: readonly string
   const wanted = resolve(dir);
   const root = allowedRoots.map((r) => resolve(r)).find((r) => isInside(wanted, r));
   if (!root) throw new CachePathError(`cache directory must lie under an allowed root (${allowedRoots.join(', ')}), got ${JSON.stringify(wanted)}`);
-  await mkdir(wanted, { recursive: true, mode: 0o700 });
-  const [realDir, realRoot] = await Promise.all([realpath(wanted), realpath(root)]);
+  try {
+    await mkdir(wanted, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new CachePathError(`cannot create the cache directory ${JSON.stringify(wanted)}: ${describeFsError(error)}`);
+  }
+  const [realDir, realRoot] = await Promise.all([realpath(wanted), realpath(root)]).catch((error: unknown) => {
+    throw new CachePathError(`cannot resolve the cache directory ${JSON.stringify(wanted)}: ${describeFsError(error)}`);
+  });
   if (!isInside(realDir, realRoot)) throw new CachePathError(`cache directory resolves outside its allowed root through a symlink (${JSON.stringify(wanted)} -> ${JSON.stringify(realDir)})`);
   // Every directory from the root down to the cache directory.
   const parts = relative(realRoot, realDir).split(sep).filter(Boolean);
@@ -36,4 +42,22 @@ export async function resolveCacheDir(dir: string, allowedRoots: readonly string
     }
   }
   return realDir;
+}
+
+/** A file-system error in words, with its code. */
+export function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    ENOTDIR: 'a file is in the way of a directory on the path',
+    EEXIST: 'a file is in the way',
+    ENAMETOOLONG: 'the name is too long for the file system',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'the file system is read-only',
+    ENOSPC: 'no space left on the device',
+    ELOOP: 'too many symlinks on the path',
+    ERR_INVALID_ARG_VALUE: 'the path holds a NUL byte',
+    ERR_INVALID_ARG_TYPE: 'the path holds a NUL byte',
+  };
+  return code ? `${words[code] ?? 'the file system refused'} (${code})` : String((error as Error)?.message ?? error);
 }

@@ -3,7 +3,7 @@ import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { cacheEvictionChannel, cacheExpirationChannel, cacheGetChannel, cacheIntegrityChannel, cacheSetChannel, traced } from '../diagnostics.js';
 import { rootLogger, type Logger } from '../logger.js';
 import type { ProviderResult } from '../providers/types.js';
-import { DiskTier, type VerifyFailure } from './disk-tier.js';
+import { DiskTier, type ForeignSecret, type VerifyFailure } from './disk-tier.js';
 import { DEFAULT_CACHE_ROOT, resolveCacheDir } from './path-safety.js';
 import { resolveCacheSecrets, type SecretOptions } from './secret.js';
 
@@ -111,7 +111,7 @@ export class ResponseCache {
     let cache: ResponseCache | undefined;
     if (options.disk) {
       const dir = await resolveCacheDir(options.disk.dir, options.disk.allowedRoots ?? [DEFAULT_CACHE_ROOT]);
-      const secrets = await resolveCacheSecrets({ ...options.disk, logger });
+      const secrets = await resolveCacheSecrets({ ...options.disk, cacheDir: dir, logger });
       disk = await DiskTier.open({
         dir,
         maxBytes: options.disk.maxBytes ?? 100 * MiB,
@@ -119,6 +119,7 @@ export class ResponseCache {
         now: options.now ?? Date.now,
         logger,
         onEvent: (event, key, detail) => cache?.onDiskEvent(event, key, detail),
+        maxEntryBytes: (options.maxEntryBytes ?? 4 * MiB) + 64 * 1024,
       });
     }
     cache = new ResponseCache(options, disk);
@@ -193,18 +194,23 @@ export class ResponseCache {
     await this.disk?.sweepExpired();
   }
 
-  verify(): Promise<{ checked: number; failures: VerifyFailure[] }> {
+  verify(): Promise<{ checked: number; failures: VerifyFailure[]; foreignSecret?: ForeignSecret }> {
     return this.disk ? this.disk.verifyAll() : Promise.resolve({ checked: 0, failures: [] });
   }
 
-  async prune(): Promise<{ removed: number }> {
+  async prune(): Promise<{ removed: number; left: VerifyFailure[] }> {
     await this.sweep();
-    return this.disk ? this.disk.prune() : { removed: 0 };
+    return this.disk ? this.disk.prune() : { removed: 0, left: [] };
   }
 
   async clear(): Promise<void> {
     this.memory.clear();
     await this.disk?.clear();
+  }
+
+  /** Set when the disk tier was written under another secret (it then stays out of the way). */
+  foreignSecret(): ForeignSecret | undefined {
+    return this.disk?.foreignSecret;
   }
 
   /** Resolves when the disk index has been reconciled with the directory. */
@@ -252,8 +258,9 @@ export class ResponseCache {
     else {
       this.counters.integrityFailures++;
       if (cacheIntegrityChannel.hasSubscribers) cacheIntegrityChannel.publish({ tier: 'disk', reason: detail });
-      // The key is not secret; the secret never reaches a log line.
-      this.log.warn({ key, reason: detail }, 'cache entry failed verification: removed, not served');
+      // The key is not secret; the secret never reaches a log line. Under the cache's own secret
+      // (another one is recognised when the cache opens) a failing entry was tampered with.
+      this.log.warn({ key, reason: detail }, detail?.startsWith('not-a-file') || detail === 'too-large' ? 'cache entry path holds something that is not an entry: not served, left in place' : 'cache entry failed verification (tampered with or torn): removed, not served');
     }
   }
 }

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { CacheSecretError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -19,10 +19,25 @@ export interface CacheSecrets {
   source: 'env' | 'file' | 'generated';
 }
 
+/**
+ * A name for a secret that does not reveal it: the cache writes it beside its entries, so that
+ * a cache opened with another secret is recognised as such instead of being taken for tampered.
+ */
+export function secretId(secret: Buffer): string {
+  return createHmac('sha256', secret).update('agentperf cache secret id v1').digest('hex').slice(0, 32);
+}
+
 export interface SecretOptions {
   env?: NodeJS.ProcessEnv;
   /** Where a generated secret is kept; must be outside the cache directory. */
   secretFile?: string;
+  /** The cache directory the secret is for: a secret file inside it is refused. */
+  cacheDir?: string;
+  /**
+   * Use a secret file that group or others may read (refused otherwise, as ssh refuses a
+   * private key with loose permissions). Also AGENTPERF_CACHE_SECRET_ALLOW_LOOSE_MODE=1.
+   */
+  allowLooseMode?: boolean;
   /** Refuse to start without AGENTPERF_CACHE_SECRET (also implied by NODE_ENV=production). */
   requireSecret?: boolean;
   logger?: Logger;
@@ -48,8 +63,10 @@ export async function resolveCacheSecrets(options: SecretOptions = {}): Promise<
   if (options.requireSecret || env.NODE_ENV === 'production') {
     throw new CacheSecretError(`AGENTPERF_CACHE_SECRET must be set (at least ${MIN_SECRET_BYTES} bytes) when a secret is required (--require-secret or NODE_ENV=production)`);
   }
-  const file = options.secretFile ?? env.AGENTPERF_CACHE_SECRET_FILE ?? DEFAULT_SECRET_FILE;
-  const existing = await readSecretFile(file);
+  const file = resolve(options.secretFile ?? env.AGENTPERF_CACHE_SECRET_FILE ?? DEFAULT_SECRET_FILE);
+  if (options.cacheDir) await refuseInside(file, options.cacheDir);
+  const allowLoose = options.allowLooseMode ?? env.AGENTPERF_CACHE_SECRET_ALLOW_LOOSE_MODE === '1';
+  const existing = await readSecretFile(file, allowLoose);
   if (existing) return { current: existing, previous, source: 'file' };
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const secret = randomBytes(48).toString('base64url');
@@ -62,17 +79,33 @@ export async function resolveCacheSecrets(options: SecretOptions = {}): Promise<
     return { current: Buffer.from(secret, 'utf8'), previous, source: 'generated' };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new CacheSecretError(`cannot write the generated cache secret file ${file} (${(error as NodeJS.ErrnoException).code})`);
-    const winner = await readSecretFile(file);
+    const winner = await readSecretFile(file, allowLoose);
     if (!winner) throw new CacheSecretError(`the cache secret file ${file} is empty or too short`);
     return { current: winner, previous, source: 'file' };
   }
 }
 
-async function readSecretFile(file: string): Promise<Buffer | undefined> {
+/** A secret kept inside the cache directory would sit beside what it signs: anyone who can read one can forge the other. */
+async function refuseInside(file: string, cacheDir: string): Promise<void> {
+  const real = async (path: string) => realpath(path).catch(() => resolve(path));
+  const [dir, cache] = await Promise.all([real(dirname(file)), real(cacheDir)]);
+  const rel = relative(cache, dir);
+  if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
+    throw new CacheSecretError(`the cache secret file must be kept outside the cache directory (${file} is inside ${cacheDir}): anyone who can read the cache could then forge its entries`);
+  }
+}
+
+async function readSecretFile(file: string, allowLoose: boolean): Promise<Buffer | undefined> {
   let text: string;
   try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new CacheSecretError(`the cache secret file ${file} must be a regular file`);
+    if ((info.mode & 0o077) !== 0 && !allowLoose) {
+      throw new CacheSecretError(`the cache secret file ${file} must be readable by its owner only (its mode is ${(info.mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 ${file}, or set AGENTPERF_CACHE_SECRET_ALLOW_LOOSE_MODE=1 to use it anyway`);
+    }
     text = await readFile(file, 'utf8');
   } catch (error) {
+    if (error instanceof CacheSecretError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new CacheSecretError(`cannot read the cache secret file ${file} (${(error as NodeJS.ErrnoException).code})`);
   }

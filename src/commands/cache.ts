@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { VerifyFailure } from '../cache/disk-tier.js';
+import type { ForeignSecret, VerifyFailure } from '../cache/disk-tier.js';
 import { UsageError } from '../errors.js';
 import { rootLogger } from '../logger.js';
 import { formatCacheReport } from '../report/cache.js';
@@ -16,10 +16,10 @@ export const CACHE_ACTIONS = ['stats', 'verify', 'clear', 'prune'] as const;
 export type CacheAction = (typeof CACHE_ACTIONS)[number];
 
 export type CacheReport =
-  | { action: 'stats'; entries: number; bytes: number }
-  | { action: 'verify'; checked: number; failures: VerifyFailure[] }
+  | { action: 'stats'; entries: number; bytes: number; foreignSecret?: ForeignSecret }
+  | { action: 'verify'; checked: number; failures: VerifyFailure[]; foreignSecret?: ForeignSecret }
   | { action: 'clear' }
-  | { action: 'prune'; removed: number };
+  | { action: 'prune'; removed: number; left: VerifyFailure[] };
 
 /** `agentperf cache <action>` on the signed disk cache. */
 export async function run(action: CacheAction, options: CacheCliOptions): Promise<CacheReport> {
@@ -29,7 +29,8 @@ export async function run(action: CacheAction, options: CacheCliOptions): Promis
     switch (action) {
       case 'stats': {
         const disk = cache.stats().disk!;
-        return { action, entries: disk.entries, bytes: disk.bytes };
+        const foreignSecret = cache.foreignSecret();
+        return { action, entries: disk.entries, bytes: disk.bytes, ...(foreignSecret ? { foreignSecret } : {}) };
       }
       case 'verify':
         return { action, ...(await cache.verify()) };
@@ -54,5 +55,6 @@ export const command = new Command('cache')
     if (!(CACHE_ACTIONS as readonly string[]).includes(action)) throw new UsageError('action', `action must be one of ${CACHE_ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);
     const report = await run(action as CacheAction, { cacheDir: opts.cacheDir, requireSecret: opts.requireSecret });
     print(opts.json ? JSON.stringify(report, null, 2) : formatCacheReport(report));
-    if (report.action === 'verify' && report.failures.length > 0) process.exitCode = 1;
+    // verify: 1 when an entry fails or the secret is not the cache's (nothing could be verified).
+    if (report.action === 'verify' && (report.failures.length > 0 || report.foreignSecret)) process.exitCode = 1;
   });

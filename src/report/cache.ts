@@ -1,18 +1,27 @@
+import type { ForeignSecret } from '../cache/disk-tier.js';
 import type { CacheReport } from '../commands/cache.js';
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+const foreign = (f: ForeignSecret) =>
+  `WRONG SECRET: this cache was written under another secret (id ${f.cacheSecretId}; the secret given has id ${f.givenSecretId}). Its entries are not served, replaced or deleted. Give the secret that wrote it (AGENTPERF_CACHE_SECRET), or \`agentperf cache clear\` to start it over.`;
 
 /** What `agentperf cache ...` prints (pure: data in, text out). */
 export function formatCacheReport(report: CacheReport): string {
   switch (report.action) {
     case 'stats':
-      return `disk tier: ${report.entries} entries, ${kib(report.bytes)}`;
-    case 'verify':
+      return report.foreignSecret ? foreign(report.foreignSecret) : `disk tier: ${report.entries} entries, ${kib(report.bytes)}`;
+    case 'verify': {
+      if (report.foreignSecret) return `${foreign(report.foreignSecret)}\n${report.checked} entries not verified: under this secret every one would fail, which says nothing about them`;
       if (report.failures.length === 0) return `verified ${report.checked} entries: all signatures valid`;
-      return [`verified ${report.checked} entries: ${report.failures.length} FAILED`, ...report.failures.map((f) => `  ${f.reason.padEnd(12)} ${f.file}`)].join('\n');
+      // One or a few failures under the cache's own secret: those entries were tampered with or torn.
+      return [`verified ${report.checked} entries: ${report.failures.length} FAILED (signed with this cache's own secret: tampered with or torn)`, ...report.failures.map((f) => `  ${f.reason.padEnd(12)} ${f.file}${f.detail ? ` (${f.detail})` : ''}`)].join('\n');
+    }
     case 'clear':
       return 'cleared every entry';
-    case 'prune':
-      return `pruned ${report.removed} expired or invalid entries`;
+    case 'prune': {
+      const left = report.left.map((f) => `  left in place: ${f.file} (${f.detail ?? f.reason}): not an entry; look at it and remove it by hand`);
+      return [`pruned ${report.removed} expired or invalid entries`, ...left].join('\n');
+    }
   }
 }
