@@ -6,6 +6,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, type Sampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { ListenError } from '../src/errors.js';
 import { rootLogger, setLogContext, type Logger } from '../src/logger.js';
 import { VERSION } from '../src/runtime/self.js';
 import { contextManager } from './context.js';
@@ -106,7 +107,7 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
         else response.writeHead(404).end('not found: try /metrics\n');
       });
       await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
+        server.once('error', (error) => reject(new ListenError('the Prometheus /metrics endpoint', '--metrics-port', prometheus.host, prometheus.port, error)));
         server.listen(prometheus.port, prometheus.host, () => resolve());
       });
       metricsServer = server;

@@ -2,7 +2,7 @@
 // exit code. Each command lives in its own module in src/commands/ (its commander definition
 // and its run()); only the command being run is loaded, so `agentperf --help` starts fast.
 import { Command, CommanderError } from 'commander';
-import { AgentperfError } from './errors.js';
+import { isAgentperfError } from './errors.js';
 import { VERSION } from './runtime/self.js';
 
 type CommandModule = { command: Command };
@@ -108,7 +108,7 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
-  } else if (error instanceof AgentperfError) {
+  } else if (isAgentperfError(error)) {
     process.stderr.write(`agentperf: ${error.code}: ${error.message}\n`);
     process.exitCode = error.exitCode;
   } else {

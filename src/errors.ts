@@ -6,6 +6,7 @@ export const ErrorCode = {
   ABORTED: 'AP_ERR_ABORTED',
   AGENT_NAME: 'AP_ERR_AGENT_NAME',
   BAD_JSON: 'AP_ERR_BAD_JSON',
+  BAD_REQUEST: 'AP_ERR_BAD_REQUEST',
   BASELINE_FINGERPRINT: 'AP_ERR_BASELINE_FINGERPRINT',
   BENCH_BLOCK: 'AP_ERR_BENCH_BLOCK',
   BODY_TOO_LARGE: 'AP_ERR_BODY_TOO_LARGE',
@@ -19,11 +20,14 @@ export const ErrorCode = {
   CONNECTION: 'AP_ERR_CONNECTION',
   EXISTS: 'AP_ERR_EXISTS',
   FLAMEGRAPH: 'AP_ERR_FLAMEGRAPH',
+  FORBIDDEN_HOST: 'AP_ERR_FORBIDDEN_HOST',
   GATE_BLOCK: 'AP_ERR_GATE_BLOCK',
   GIT_REF: 'AP_ERR_GIT_REF',
   HDR_LOG: 'AP_ERR_HDR_LOG',
+  HEADERS_TOO_LARGE: 'AP_ERR_HEADERS_TOO_LARGE',
   HTTP_STATUS: 'AP_ERR_HTTP_STATUS',
   INTERNAL: 'AP_ERR_INTERNAL',
+  LISTEN: 'AP_ERR_LISTEN',
   LEAK_PROBE: 'AP_ERR_LEAK_PROBE',
   MEDIA_TYPE: 'AP_ERR_MEDIA_TYPE',
   NOT_FOUND: 'AP_ERR_NOT_FOUND',
@@ -33,6 +37,7 @@ export const ErrorCode = {
   PARAM_UNSUPPORTED: 'AP_ERR_PARAM_UNSUPPORTED',
   PROFILE: 'AP_ERR_PROFILE',
   QUEUE_FULL: 'AP_ERR_QUEUE_FULL',
+  REQUEST_TIMEOUT: 'AP_ERR_REQUEST_TIMEOUT',
   RUN_RECORD: 'AP_ERR_RUN_RECORD',
   SCENARIO: 'AP_ERR_SCENARIO',
   TASK_CONTROL_CHAR: 'AP_ERR_TASK_CONTROL_CHAR',
@@ -41,9 +46,11 @@ export const ErrorCode = {
   TASK_TYPE: 'AP_ERR_TASK_TYPE',
   THRESHOLD: 'AP_ERR_THRESHOLD',
   TIMEOUT: 'AP_ERR_TIMEOUT',
+  UNAUTHORIZED: 'AP_ERR_UNAUTHORIZED',
   UNKNOWN_AGENT: 'AP_ERR_UNKNOWN_AGENT',
   UNKNOWN_MODEL: 'AP_ERR_UNKNOWN_MODEL',
   UPSTREAM: 'AP_ERR_UPSTREAM',
+  URI_TOO_LONG: 'AP_ERR_URI_TOO_LONG',
   USAGE: 'AP_ERR_USAGE',
   VALIDATION: 'AP_ERR_VALIDATION',
   WORKFLOW: 'AP_ERR_WORKFLOW',
@@ -232,4 +239,24 @@ export class CacheSecretError extends ValidationError {
   constructor(message: string) {
     super(ErrorCode.CACHE_SECRET, 'AGENTPERF_CACHE_SECRET', message);
   }
+}
+
+/** A server that cannot listen where it was told: the address is taken or not this machine's. */
+export class ListenError extends AgentperfError {
+  constructor(what: string, option: string, host: string, port: number, error: unknown) {
+    const code = (error as NodeJS.ErrnoException)?.code ?? 'unknown';
+    const reason = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : code === 'EADDRNOTAVAIL' ? 'the address is not one of this machine' : String((error as Error)?.message ?? error);
+    super(ErrorCode.LISTEN, `${what} cannot listen on ${host}:${port}: ${reason} (${code}); choose another ${option}, or 0 for any free port`, { cause: error, exitCode: 2 });
+  }
+}
+
+/**
+ * Whether `error` is one of agentperf's errors. By its code as well as its class: a scenario
+ * module loaded from TypeScript sources (tsx) has its own copy of these classes, and its
+ * errors must still reach the user as a code and a message, not a stack.
+ */
+export function isAgentperfError(error: unknown): error is AgentperfError {
+  if (error instanceof AgentperfError) return true;
+  const candidate = error as { code?: unknown; exitCode?: unknown } | null;
+  return error instanceof Error && typeof candidate?.code === 'string' && candidate.code.startsWith('AP_ERR_') && typeof candidate.exitCode === 'number';
 }

@@ -6,9 +6,12 @@ import { loadAgents } from '../config/agents.js';
 import { currentProject, givenOr, simulatorSettings } from '../config/project.js';
 import { STANDARD_LATENCY } from '../load/scenarios/agent.js';
 import { rootLogger } from '../logger.js';
-import { buildServer } from '../server/app.js';
+import { readFile, stat } from 'node:fs/promises';
+import { ListenError, UsageError } from '../errors.js';
+import { isLoopbackAddress, type AccessRules } from '../server/access.js';
+import { buildServer, DEFAULT_TIMEOUTS, type ServerTimeouts } from '../server/app.js';
 import { openStack, providerFor } from '../stack.js';
-import { parseBytes, parseIntegerOption } from '../units.js';
+import { parseBytes, parseDurationMs, parseIntegerOption } from '../units.js';
 import { orchestratorRunner } from '../workflow/execute.js';
 import { WorkflowService } from '../workflow/service.js';
 import { parseSeed, print, untilInterrupted } from './options.js';
@@ -26,6 +29,47 @@ export interface ServeOptions {
   live?: boolean;
   maxConcurrent: number;
   maxQueued: number;
+  /** File holding the bearer token (else AGENTPERF_SERVE_TOKEN). */
+  tokenFile?: string;
+  /** Listen beyond loopback without a token (logged loudly). */
+  insecureNoAuth?: boolean;
+  /** `/metrics` and `/stats` without the token. */
+  publicMetrics?: boolean;
+  timeouts?: Partial<ServerTimeouts>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A token shorter than this is guessable; 32 random bytes base64url-encoded are 43 characters. */
+export const MIN_TOKEN_CHARS = 16;
+
+async function readToken(options: Pick<ServeOptions, 'tokenFile' | 'env'>): Promise<string | undefined> {
+  if (options.tokenFile) {
+    const info = await stat(options.tokenFile).catch((error: NodeJS.ErrnoException) => {
+      throw new UsageError('token-file', `cannot read the token file ${options.tokenFile} (${error.code})`);
+    });
+    if (!info.isFile()) throw new UsageError('token-file', `the token file ${options.tokenFile} must be a regular file`);
+    const token = (await readFile(options.tokenFile, 'utf8')).trim();
+    if (token.length < MIN_TOKEN_CHARS) throw new UsageError('token-file', `the token in ${options.tokenFile} must be at least ${MIN_TOKEN_CHARS} characters (e.g. openssl rand -base64 32)`);
+    return token;
+  }
+  const fromEnv = (options.env ?? process.env).AGENTPERF_SERVE_TOKEN?.trim();
+  if (fromEnv === undefined || fromEnv === '') return undefined;
+  if (fromEnv.length < MIN_TOKEN_CHARS) throw new UsageError('AGENTPERF_SERVE_TOKEN', `AGENTPERF_SERVE_TOKEN must be at least ${MIN_TOKEN_CHARS} characters (e.g. openssl rand -base64 32)`);
+  return fromEnv;
+}
+
+/**
+ * Who may call: beyond loopback a bearer token is required (the server refuses to start
+ * without one unless `--insecure-no-auth`); on loopback a token is optional and the Host must
+ * name loopback (DNS rebinding).
+ */
+export async function accessFor(options: Pick<ServeOptions, 'host' | 'tokenFile' | 'insecureNoAuth' | 'publicMetrics' | 'env'>): Promise<AccessRules> {
+  const loopback = isLoopbackAddress(options.host);
+  const token = await readToken(options);
+  if (!loopback && token === undefined && !options.insecureNoAuth) {
+    throw new UsageError('host', `serve listens beyond loopback on ${options.host}: every route but /healthz needs a bearer token. Give one with --token-file FILE or AGENTPERF_SERVE_TOKEN, or say --insecure-no-auth to serve anyone who can reach the port (agent calls with --live are paid with your API key)`);
+  }
+  return { ...(token === undefined ? {} : { token }), loopback, publicMetrics: options.publicMetrics ?? false };
 }
 
 export interface RunningServer {
@@ -39,6 +83,11 @@ export interface RunningServer {
  */
 export async function run(options: ServeOptions): Promise<RunningServer> {
   const log = rootLogger.child({ component: 'serve' });
+  // Checked before anything starts: a refused start leaves nothing running.
+  const access = await accessFor(options);
+  if (access.token === undefined && !access.loopback) {
+    log.warn({ host: options.host }, 'INSECURE: serving without authentication beyond loopback (--insecure-no-auth): anyone who can reach this port can call the agents, and with --live spend your API key');
+  }
   const project = await currentProject();
   const agents = await loadAgents(givenOr(options.agentsFile, project.agentsFile));
   const simulator = simulatorSettings(project, options, { latency: STANDARD_LATENCY, seed: 1 });
@@ -60,14 +109,17 @@ export async function run(options: ServeOptions): Promise<RunningServer> {
     stats: () => instrumentation.hdr.snapshot(),
     metricsHandler: (request, response) => exporter.getMetricsRequestHandler(request, response),
     bodyLimitBytes: options.bodyLimitBytes,
+    access,
+    timeouts: options.timeouts,
     logger: log,
   });
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {
+    await app.close().catch(() => {});
     await stack.close();
     await instrumentation.stop();
-    throw error;
+    throw new ListenError('serve', '--port', options.host, options.port, error);
   }
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -95,6 +147,13 @@ export const command = new Command('serve')
   .option('--max-queued <n>', 'calls waiting for a slot; past it 503', '10000')
   .option('--body-limit <size>', 'largest request body (bytes, or 64kb, 1mb)', '1mb')
   .option('--live', 'call the real API (needs ANTHROPIC_API_KEY)')
+  .option('--token-file <file>', 'bearer token every route but /healthz requires (else AGENTPERF_SERVE_TOKEN); required beyond loopback')
+  .option('--insecure-no-auth', 'listen beyond loopback without a token (anyone who can reach the port may call)')
+  .option('--public-metrics', '/metrics and /stats without the token (for a Prometheus that sends none)')
+  .option('--headers-timeout <duration>', 'time to receive the request headers', `${DEFAULT_TIMEOUTS.headersMs / 1000}s`)
+  .option('--request-timeout <duration>', 'time to receive the whole request', `${DEFAULT_TIMEOUTS.requestMs / 1000}s`)
+  .option('--keep-alive-timeout <duration>', 'how long an idle keep-alive connection stays open', `${DEFAULT_TIMEOUTS.keepAliveMs / 1000}s`)
+  .option('--idle-timeout <duration>', 'a connection silent this long is closed (longer than the longest agent call)', `${DEFAULT_TIMEOUTS.idleMs / 60_000}m`)
   .action(async (opts) => {
     const server = await run({
       host: opts.host,
@@ -107,8 +166,25 @@ export const command = new Command('serve')
       maxConcurrent: parseIntegerOption('max-concurrent', opts.maxConcurrent, 1, 100_000),
       maxQueued: parseIntegerOption('max-queued', opts.maxQueued, 0, 10_000_000),
       bodyLimitBytes: parseBytes('body-limit', opts.bodyLimit, 64, 64 * 1024 * 1024),
+      tokenFile: opts.tokenFile,
+      insecureNoAuth: opts.insecureNoAuth,
+      publicMetrics: opts.publicMetrics,
+      timeouts: {
+        headersMs: timeoutOption('headers-timeout', opts.headersTimeout),
+        requestMs: timeoutOption('request-timeout', opts.requestTimeout),
+        keepAliveMs: timeoutOption('keep-alive-timeout', opts.keepAliveTimeout),
+        idleMs: timeoutOption('idle-timeout', opts.idleTimeout),
+      },
     });
     print(`agentperf serve listening on ${server.url} (POST /v1/agents/:agent/execute, GET /healthz, /stats, /metrics)`);
+    if (opts.insecureNoAuth) print('WARNING: --insecure-no-auth: anyone who can reach this port can call the agents');
     await untilInterrupted();
     await server.close();
   });
+
+/** A timeout from 100 ms to 1 hour: 0 ("unlimited") is what this guards against. */
+function timeoutOption(field: string, text: string): number {
+  const ms = parseDurationMs(field, text);
+  if (ms < 100 || ms > 3_600_000) throw new UsageError(field, `${field} must be from 100ms to 1h, got ${JSON.stringify(text)}`);
+  return ms;
+}

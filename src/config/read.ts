@@ -12,8 +12,10 @@ export function describeIssue(error: z.ZodError, input: unknown, subject = 'the 
   // A key the schema does not know: the field is that key.
   if (issue.code === 'unrecognized_keys') {
     const key = String((issue as { keys: string[] }).keys[0]);
-    const named = field ? `${field}.${key}` : key;
-    return { field: named, message: `${named} is not a known field${field ? ` of ${field}` : ''}, got ${JSON.stringify(key)}` };
+    // An empty or very long key is still named: quoted, and cut to a readable length.
+    const shownKey = key === '' ? '""' : key.length > 100 ? `${key.slice(0, 100)}…` : key;
+    const named = field ? `${field}.${shownKey}` : shownKey;
+    return { field: named, message: `${named} is not a known field${field ? ` of ${field}` : ''}, got ${JSON.stringify(key.slice(0, 100))}` };
   }
   // A bad key of a record: the rule is the key's, and what was got is the key itself.
   if (issue.code === 'invalid_key') {
@@ -22,8 +24,26 @@ export function describeIssue(error: z.ZodError, input: unknown, subject = 'the 
   }
   let got: unknown = input;
   for (const part of issue.path) got = got == null ? undefined : (got as Record<PropertyKey, unknown>)[part as PropertyKey];
-  const shown = got === undefined ? 'nothing' : JSON.stringify(got)?.slice(0, 80);
+  // Never JSON.stringify what a caller sent: a value nested thousands deep overflows the stack.
+  const shown = previewValue(got);
   return { field: field || '(root)', message: `${field || subject} ${issue.message}, got ${shown}` };
+}
+
+/**
+ * A short, bounded rendering of a value for an error message: at most `maxChars` characters,
+ * never more than two levels deep, never recursing into what a caller sent.
+ */
+export function previewValue(value: unknown, maxChars = 80): string {
+  const render = (v: unknown, depth: number): string => {
+    if (v === undefined) return 'nothing';
+    if (v === null || typeof v !== 'object') return typeof v === 'string' ? JSON.stringify(v.length > maxChars ? `${v.slice(0, maxChars)}…` : v) : String(JSON.stringify(v) ?? typeof v);
+    if (depth >= 2) return Array.isArray(v) ? '[…]' : '{…}';
+    if (Array.isArray(v)) return `[${v.slice(0, 4).map((x) => render(x, depth + 1)).join(',')}${v.length > 4 ? ',…' : ''}]`;
+    const keys = Object.keys(v).slice(0, 4);
+    return `{${keys.map((k) => `${JSON.stringify(k.slice(0, 40))}:${render((v as Record<string, unknown>)[k], depth + 1)}`).join(',')}${Object.keys(v).length > 4 ? ',…' : ''}}`;
+  };
+  const text = render(value, 0);
+  return text.length > maxChars ? `${text.slice(0, maxChars)}…` : text;
 }
 
 /**

@@ -3,6 +3,7 @@ import { AbortedError } from '../errors.js';
 
 export class Flight<T, Trace = unknown> {
   promise!: Promise<T>;
+  constructor(readonly key: string) {}
   /**
    * The diagnostics message of the traced call that started this flight, when tracing is on:
    * attempts and retries name it, so instrumentation can attach them to that call's span.
@@ -31,30 +32,45 @@ export class Flight<T, Trace = unknown> {
  * signal, awaits the shared promise itself and allocates nothing more.
  */
 export class Coalescer<T, Trace = unknown> {
+  /** The flight each key may join. */
   private readonly flights = new Map<string, Flight<T, Trace>>();
+  /** Every flight not yet settled, joinable or not (a cancelled one is still winding down). */
+  private readonly running = new Set<Flight<T, Trace>>();
 
   /** Every shared call now in flight (close() waits for or cancels them). */
   inFlight(): Array<Flight<T, Trace>> {
-    return [...this.flights.values()];
+    return [...this.running];
   }
 
-  /** The flight in progress for `key`, now with one more waiter; undefined when there is none. */
+  /**
+   * The flight in progress for `key`, now with one more waiter; undefined when there is none.
+   * A flight every caller has left is cancelled and never joined: a new caller would inherit
+   * someone else's abort. (`leave` forgets it at once; the check is the guarantee.)
+   */
   join(key: string): Flight<T, Trace> | undefined {
     const flight = this.flights.get(key);
-    if (flight) flight.waiters++;
+    if (!flight || flight.waiters === 0 || flight.cancelled) return undefined;
+    flight.waiters++;
     return flight;
   }
 
   /** Starts the flight for `key`; `start` must call `finish(key, flight)` when it settles. */
   start(key: string, start: (flight: Flight<T, Trace>) => Promise<T>): Flight<T, Trace> {
-    const flight = new Flight<T, Trace>();
+    const flight = new Flight<T, Trace>(key);
     this.flights.set(key, flight);
+    this.running.add(flight);
     flight.promise = start(flight);
     return flight;
   }
 
   /** Forgets the flight for `key` (called by the flight itself as it settles). */
   finish(key: string, flight: Flight<T, Trace>): void {
+    this.running.delete(flight);
+    this.forget(key, flight);
+  }
+
+  /** No caller joins this flight any more. */
+  private forget(key: string, flight: Flight<T, Trace>): void {
     if (this.flights.get(key) === flight) this.flights.delete(key);
   }
 
@@ -89,6 +105,10 @@ export class Coalescer<T, Trace = unknown> {
 
   private leave(flight: Flight<T>, reason: unknown): void {
     flight.waiters--;
-    if (flight.waiters === 0) flight.cancellation.abort(reason);
+    if (flight.waiters === 0) {
+      // Forgotten before it is cancelled: the next identical call starts a flight of its own.
+      this.forget(flight.key, flight as Flight<T, Trace>);
+      flight.cancellation.abort(reason);
+    }
   }
 }

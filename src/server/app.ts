@@ -1,5 +1,6 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { z } from 'zod';
 import { describeIssue } from '../config/read.js';
 import { AgentperfError, ErrorCode, ValidationError } from '../errors.js';
@@ -7,6 +8,8 @@ import type { Logger } from '../logger.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { PercentileSnapshot } from '../stats/hdr.js';
 import type { WorkflowService } from '../workflow/service.js';
+import { accessHook, type AccessRules } from './access.js';
+import { jsonDepth, MAX_JSON_DEPTH } from './json-body.js';
 import { registerWorkflowRoutes } from './workflow-routes.js';
 
 /** The body of `POST /v1/agents/:agent/execute`. */
@@ -30,8 +33,27 @@ export interface ServerOptions {
   workflows?: WorkflowService;
   /** Largest request body accepted, in bytes. Default 1 MiB. */
   bodyLimitBytes?: number;
+  /** Who may call (a token, loopback Host names); default: no token, any Host. */
+  access?: AccessRules;
+  /** Connection limits; each defaults to `DEFAULT_TIMEOUTS`. */
+  timeouts?: Partial<ServerTimeouts>;
   logger: Logger;
 }
+
+/**
+ * How long a connection may take, in ms. A client sending its request slowly (slowloris) is
+ * cut off by `headersMs` and `requestMs`; an idle keep-alive connection by `keepAliveMs`; a
+ * connection silent for `idleMs` (longer than the longest agent call, 10 minutes) is dead.
+ * Event streams send a comment every 15 s, so they are never idle.
+ */
+export interface ServerTimeouts {
+  headersMs: number;
+  requestMs: number;
+  keepAliveMs: number;
+  idleMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000, idleMs: 11 * 60_000 };
 
 /** Orchestrator errors as HTTP statuses: the caller's fault is 4xx, the upstream's 5xx. */
 function statusFor(error: AgentperfError): number {
@@ -57,19 +79,69 @@ function statusFor(error: AgentperfError): number {
 const errorBody = (code: string, message: string, field?: string) => ({ error: { code, message, ...(field ? { field } : {}) } });
 
 /**
+ * Errors of the HTTP parser, before any route (malformed requests, oversized headers, a
+ * request too slow): answered with the same error contract, then the connection is closed.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', ErrorCode.HEADERS_TOO_LARGE, 'request headers must fit in 16 KiB']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', ErrorCode.REQUEST_TIMEOUT, 'the request was not received in time']
+        : [400, 'Bad Request', ErrorCode.BAD_REQUEST, `malformed HTTP request (${error.code ?? 'parse error'})`];
+  const body = JSON.stringify(errorBody(code, message, status === 431 ? 'headers' : 'request'));
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+/**
  * The HTTP app behind `agentperf serve`: agents over HTTP for load tests and for users, with
  * health, HDR statistics and Prometheus metrics beside them.
  */
 export function buildServer(options: ServerOptions): FastifyInstance {
-  const app = Fastify({ bodyLimit: options.bodyLimitBytes ?? 1024 * 1024, logger: false, return503OnClosing: true });
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const app = Fastify({
+    bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    logger: false,
+    return503OnClosing: true,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionTimeout: timeouts.idleMs,
+    http: { headersTimeout: Math.min(timeouts.headersMs, timeouts.requestMs), connectionsCheckingInterval: Math.min(5_000, timeouts.headersMs) },
+    // The router's own refusals, in the error contract like every other.
+    frameworkErrors: (error, _request, untypedReply) => {
+      const reply = untypedReply as FastifyReply;
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return reply.code(414).send(errorBody(ErrorCode.URI_TOO_LONG, 'a path parameter must be at most 100 characters', 'url'));
+      if (error.code === 'FST_ERR_BAD_URL') return reply.code(400).send(errorBody(ErrorCode.BAD_REQUEST, 'the request URL is malformed (bad percent-encoding)', 'url'));
+      return reply.code(500).send(errorBody(ErrorCode.INTERNAL, 'internal error'));
+    },
+    clientErrorHandler: answerClientError,
+  });
+
+  // JSON only: a text/plain body is the documented 415, never parsed as a string and then
+  // refused by the schema as a 400. Bodies are checked for depth before they are parsed.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      done(new ValidationError(ErrorCode.BAD_JSON, 'body', `request body must be nested at most ${MAX_JSON_DEPTH} deep`), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
+  if (options.access) app.addHook('onRequest', accessHook(options.access));
 
   app.setErrorHandler((error: FastifyError, _request, reply) => {
     // Fastify's own errors (body too large, bad JSON, wrong content type) keep their status.
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(errorBody(ErrorCode.BODY_TOO_LARGE, `request body must be at most ${options.bodyLimitBytes ?? 1024 * 1024} bytes`, 'body'));
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send(errorBody(ErrorCode.MEDIA_TYPE, 'request body must be application/json', 'content-type'));
     if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return reply.code(400).send(errorBody(ErrorCode.VALIDATION, 'request body must be a JSON object, not empty', 'body'));
-    if (error.statusCode === 400) return reply.code(400).send(errorBody(ErrorCode.BAD_JSON, `request body must be valid JSON: ${error.message}`, 'body'));
     if (error instanceof AgentperfError) return reply.code(statusFor(error)).send(errorBody(error.code, error.message, (error as Partial<ValidationError>).field));
+    if (error.statusCode === 400) return reply.code(400).send(errorBody(ErrorCode.BAD_JSON, `request body must be valid JSON: ${error.message}`, 'body'));
     options.logger.error({ err: error }, 'unexpected error serving a request');
     return reply.code(500).send(errorBody(ErrorCode.INTERNAL, 'internal error'));
   });

@@ -8,6 +8,9 @@ import { NotFoundError, type SequencedEvent, type WorkflowService } from '../wor
 /** Events per `POST /v1/events`, at most. */
 export const MAX_EVENT_BATCH = 1_000;
 
+/** An event's `data`, as JSON, at most. */
+export const MAX_EVENT_DATA_BYTES = 64 * 1024;
+
 const ExecuteWorkflowBody = z
   .object({
     input: z.string().max(100_000).optional(),
@@ -15,6 +18,9 @@ const ExecuteWorkflowBody = z
     onError: z.enum(['fail-fast', 'continue']).optional(),
   })
   .strict();
+
+/** Comment lines on a quiet stream, so that no proxy or idle timeout closes it. */
+export const SSE_HEARTBEAT_MS = 15_000;
 
 const PublishEventsBody = z
   .object({
@@ -25,7 +31,12 @@ const PublishEventsBody = z
             type: z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'must be 1-64 characters of a-z, 0-9, _ . - starting with a letter'),
             workflowId: z.string().min(1).max(128),
             stepId: z.string().min(1).max(128).optional(),
-            data: z.unknown().optional(),
+            // Depth is bounded before parsing (MAX_JSON_DEPTH); size here, so that every event
+            // accepted can be written to every stream.
+            data: z
+              .unknown()
+              .optional()
+              .refine((data) => data === undefined || Buffer.byteLength(JSON.stringify(data) ?? '') <= MAX_EVENT_DATA_BYTES, `must be at most ${MAX_EVENT_DATA_BYTES / 1024} KiB as JSON`),
           })
           .strict(),
       )
@@ -84,15 +95,30 @@ function streamEvents(reply: FastifyReply, follow: (send: (event: SequencedEvent
   response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
   response.flushHeaders(); // the client sees the stream open before the first event
   let open = true;
+  // A comment line now and then: proxies and the server's own idle timeout would otherwise
+  // close a stream that is quiet because the workflow is waiting.
+  const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), SSE_HEARTBEAT_MS);
+  heartbeat.unref();
   const end = () => {
     if (!open) return;
     open = false;
+    clearInterval(heartbeat);
     following?.stop();
     response.end();
   };
   const send = (event: SequencedEvent) => {
     if (!open) return;
-    response.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    let data: string;
+    try {
+      data = JSON.stringify(event);
+    } catch (error) {
+      // An event that cannot be written must not silence the stream: the reader is told which
+      // one was lost, and every event after it still arrives.
+      data = JSON.stringify({ seq: event.seq, type: 'stream.error', workflowId: event.workflowId, message: `event ${event.seq} (${String(event.type).slice(0, 100)}) could not be serialised: ${(error as Error).message.slice(0, 200)}` });
+      response.write(`id: ${event.seq}\nevent: stream.error\ndata: ${data}\n\n`);
+      return;
+    }
+    response.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${data}\n\n`);
     if (response.writableLength > SSE_MAX_BUFFERED_BYTES) end();
   };
   let following: { stop(): void } | undefined;

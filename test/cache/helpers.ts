@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requestKey } from '../../src/cache/key.ts';
@@ -39,4 +41,25 @@ export async function openCache(root: string, options: Partial<ResponseCacheOpti
     now: options.time ? () => options.time!.now : options.now,
     disk: options.disk ?? { dir: join(root, 'responses'), allowedRoots: [root], env },
   });
+}
+
+/**
+ * Starts a process writing large entries into `root` as fast as it can and kills it with
+ * SIGKILL once it has finished `atLeast` writes; resolves with how many it finished.
+ */
+export async function killWriterAfter(root: string, atLeast: number): Promise<number> {
+  const fixture = fileURLToPath(new URL('../fixtures/cache-writer.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, root], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let written = 0;
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (d: Buffer) => {
+      written += d.toString().split('\n').filter(Boolean).length;
+      if (written >= atLeast) {
+        child.kill('SIGKILL');
+        resolve();
+      }
+    });
+  });
+  await new Promise((resolve) => child.once('exit', resolve));
+  return written;
 }

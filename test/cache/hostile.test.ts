@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { resolveCacheSecrets } from '../../src/cache/secret.ts';
 import { decodeIndex, encodeIndex } from '../../src/cache/index-file.ts';
-import { entryFile, keyFor, openCache, OTHER_SECRET, responseFor, SECRET, tempRoot } from './helpers.ts';
+import { decodeEntry, encodeEntry } from '../../src/cache/entry-format.ts';
+import { entryFile, keyFor, killWriterAfter, openCache, OTHER_SECRET, responseFor, SECRET, tempRoot } from './helpers.ts';
 
 // Hostile and unlucky states of a disk cache: an index that lies, files that are not entries,
 // directories that lead elsewhere, a cache opened with the wrong secret. None may cost a valid
@@ -253,4 +254,51 @@ test('a secret file readable by group or others is refused (unless allowed); one
   t.is((inside as { code?: string }).code, 'AP_ERR_CACHE_SECRET');
   t.regex(inside!.message, /outside the cache directory/);
   await t.throwsAsync(stat(join(cacheDir, 'cache-secret')), { code: 'ENOENT' } as never);
+});
+
+test('property: an entry with any bytes changed, cut, swapped or spliced from another is never accepted', (t) => {
+  const secret = Buffer.from(SECRET);
+  const key = keyFor('property');
+  const other = encodeEntry({ key: keyFor('other'), createdAt: 5, expiresAt: 9e12 }, Buffer.from(JSON.stringify(responseFor('other'))), secret);
+  const good = encodeEntry({ key, createdAt: 1, expiresAt: 9e12 }, Buffer.from(JSON.stringify(responseFor('property'))), secret);
+  t.true(decodeEntry(good, key, secret).ok);
+  const mutated = fc.oneof(
+    fc.uint8Array({ maxLength: good.length + 64 }).map((a) => Buffer.from(a)),
+    fc.nat({ max: good.length - 1 }).map((n) => good.subarray(0, n)),
+    fc.tuple(fc.nat({ max: good.length - 1 }), fc.integer({ min: 1, max: 255 })).map(([i, x]) => {
+      const copy = Buffer.from(good);
+      copy[i] = copy[i]! ^ x;
+      return copy;
+    }),
+    fc.tuple(fc.nat({ max: good.length - 2 }), fc.nat({ max: good.length - 2 })).filter(([a, b]) => good[a] !== good[b]).map(([a, b]) => {
+      const copy = Buffer.from(good);
+      [copy[a], copy[b]] = [copy[b]!, copy[a]!];
+      return copy;
+    }),
+    fc.tuple(fc.nat({ max: Math.min(good.length, other.length) - 1 })).map(([cut]) => Buffer.concat([good.subarray(0, cut), other.subarray(cut)])),
+  );
+  fc.assert(
+    fc.property(mutated, (bytes) => bytes.equals(good) || !decodeEntry(bytes, key, secret).ok),
+    { numRuns: 2_000 },
+  );
+});
+
+test('crash and corruption: a writer killed mid-write, then a damaged index on reopen: 0 valid entries lost', async (t) => {
+  const { root, keys } = await filledCache(30);
+  const written = await killWriterAfter(root, 40);
+  const index = await readFile(indexFile(root));
+  for (const damage of [
+    (b: Buffer) => b.subarray(0, Math.floor(b.length / 2)),
+    (b: Buffer) => {
+      const copy = Buffer.from(b);
+      for (let offset = 8; offset + 52 <= copy.length - 32; offset += 52) copy.writeUInt32BE(0xffffffff, offset + 32);
+      return copy;
+    },
+    () => Buffer.alloc(0),
+  ]) {
+    await writeFile(indexFile(root), damage(index));
+    const killedKeys = Array.from({ length: written }, (_, i) => keyFor(`kill ${i}`));
+    t.is(await servedCount(root, keys), 30);
+    t.is(await servedCount(root, killedKeys), written, 'every write the killed writer finished');
+  }
 });

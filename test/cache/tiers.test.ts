@@ -1,10 +1,8 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { ResponseCache } from '../../src/cache/response-cache.ts';
-import { entryFile, keyFor, openCache, responseFor, SECRET, tempRoot } from './helpers.ts';
+import { entryFile, keyFor, killWriterAfter, openCache, responseFor, SECRET, tempRoot } from './helpers.ts';
 
 test('a new instance reads what an old one wrote', async (t) => {
   const root = await tempRoot();
@@ -128,19 +126,7 @@ test('opening reads the index snapshot; a new process sees files another wrote',
 
 test('a writer killed with SIGKILL mid-write leaves nothing torn that can be served', async (t) => {
   const root = await tempRoot();
-  const fixture = fileURLToPath(new URL('../fixtures/cache-writer.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, root], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let written = 0;
-  await new Promise<void>((resolve) => {
-    child.stdout.on('data', (d: Buffer) => {
-      written += d.toString().split('\n').filter(Boolean).length;
-      if (written >= 50) {
-        child.kill('SIGKILL');
-        resolve();
-      }
-    });
-  });
-  await new Promise((resolve) => child.once('exit', resolve));
+  const written = await killWriterAfter(root, 50);
   const cache = await openCache(root);
   await cache.ready();
   let served = 0;

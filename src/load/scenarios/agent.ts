@@ -78,14 +78,26 @@ async function warmUp(state: AgentState): Promise<void> {
   await Promise.all(Array.from({ length: state.warm }, (_, i) => state.call(warmQuestion(i), 'default')));
 }
 
+/**
+ * Opens the stack and warms it up. A warm-up that fails (an upstream error, a fault the
+ * simulator was told to inject) closes what was opened, the simulator's worker thread among
+ * it: a setup that fails must let the process exit.
+ */
+async function openWarmed(context: ScenarioContext, defaultLatency: string): Promise<AgentState> {
+  const state = await openAgentState(context, defaultLatency);
+  try {
+    await warmUp(state);
+  } catch (error) {
+    await state.close().catch(() => {});
+    throw error;
+  }
+  return state;
+}
+
 export const cacheHitScenario: Scenario<AgentState> = defineScenario({
   name: 'cache-hit',
   description: 'every call a memory-cache hit (the warm questions, asked again and again)',
-  async setup(context) {
-    const state = await openAgentState(context, 'fixed:0');
-    await warmUp(state);
-    return state;
-  },
+  setup: (context) => openWarmed(context, 'fixed:0'),
   run: (state, i) => state.call(warmQuestion(i % state.warm), 'default'),
   teardown: (state) => state.close(),
 });
@@ -107,11 +119,7 @@ export const cacheMissScenario: Scenario<AgentState> = defineScenario({
 export const mixedScenario: Scenario<AgentState> = defineScenario({
   name: 'mixed',
   description: 'the standard workload: realistic simulator latency, 2 calls in 5 repeat a warm question',
-  async setup(context) {
-    const state = await openAgentState(context, STANDARD_LATENCY);
-    await warmUp(state);
-    return state;
-  },
+  setup: (context) => openWarmed(context, STANDARD_LATENCY),
   run: (state, i) => {
     const j = workOf(state, i);
     if (j % 5 < 2) return state.call(warmQuestion(j % state.warm), 'default');

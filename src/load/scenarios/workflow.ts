@@ -56,7 +56,14 @@ async function startLocalApi(settings: Readonly<Record<string, string>>, seed: n
   const agents = await loadAgents(settings.agents ?? (await currentProject()).agentsFile);
   const stack = await openStack({ agents, provider: { kind: 'simulator', simulator: { latency: settings.latency ?? 'fixed:20', seed, latencyFrom: 'request' } }, orchestrator: { maxConcurrent: 1_000, maxQueued: 100_000 }, logger: log });
   const app = buildServer({ orchestrator: stack.orchestrator, stats: () => ({}), workflows: new WorkflowService(orchestratorRunner(stack.orchestrator), {}, agents.map((a) => a.name)), logger: log });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+  } catch (error) {
+    // What was opened is closed again: a setup that fails must let the process exit.
+    await app.close().catch(() => {});
+    await stack.close().catch(() => {});
+    throw error;
+  }
   const { port } = app.server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

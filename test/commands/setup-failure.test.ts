@@ -1,0 +1,60 @@
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// Every command exits, also when its setup fails: the scenario's warm-up meets upstream errors
+// (the simulator told to answer 400), or the port is taken. Exiting on its own within the
+// timeout, non-zero, with the error's code and no stack.
+
+const CLI = fileURLToPath(new URL('../../bin/agentperf.js', import.meta.url));
+
+function runToEnd(args: string[], timeoutMs: number): Promise<{ code: number | null; killed: boolean; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent', ANTHROPIC_API_KEY: '' }, timeout: timeoutMs }, (error, _stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: Boolean(error?.killed), stderr }),
+    );
+  });
+}
+
+const out = async () => mkdtemp(join(tmpdir(), 'agentperf-setup-'));
+
+const cases: Array<[string, () => Promise<string[]>]> = [
+  ['load (the warm-up meets 2% upstream 400s)', async () => ['load', 'mixed', '--rate', '40', '--duration', '4s', '--set', 'faults=400:0.02']],
+  ['profile', async () => ['profile', 'mixed', '--duration', '4s', '--set', 'faults=400:1', '--out', await out()]],
+  ['leak', async () => ['leak', 'mixed', '--set', 'faults=400:1', '--out', await out()]],
+  ['run --quick', async () => ['run', '--quick', '--metrics-port', '0', '--set', 'faults=400:1', '--out', await out()]],
+];
+
+for (const [what, args] of cases) {
+  test(`${what}: a setup that fails ends the process, non-zero, with the code`, async (t) => {
+    const result = await runToEnd(await args(), 90_000);
+    t.false(result.killed, `still running after 90 s: ${result.stderr.slice(-500)}`);
+    t.not(result.code, 0);
+    t.regex(result.stderr, /AP_ERR_[A-Z_]+/);
+    t.notRegex(result.stderr, /\n\s+at .*\(/, 'a code and a message, not a stack');
+  });
+}
+
+for (const [what, args] of [
+  ['serve', (port: number) => ['serve', '--port', String(port)]],
+  ['run (its /metrics port)', (port: number) => ['run', '--quick', '--metrics-port', String(port)]],
+] as const) {
+  test(`${what} on a port that is taken exits 2 at once with AP_ERR_LISTEN naming the option`, async (t) => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const result = await runToEnd(args(port), 30_000);
+      t.false(result.killed, result.stderr.slice(-500));
+      t.is(result.code, 2, result.stderr);
+      t.regex(result.stderr, /AP_ERR_LISTEN: .*the port is in use \(EADDRINUSE\); choose another --(port|metrics-port)/);
+      t.notRegex(result.stderr, /\n\s+at .*\(/);
+    } finally {
+      blocker.close();
+    }
+  });
+}
