@@ -102,6 +102,9 @@ async function buildProgram(argv: readonly string[]): Promise<Command> {
   return quiet(program);
 }
 
+/** How long a failed command may take to close what it opened before the process is ended. */
+const EXIT_GRACE_MS = 5_000;
+
 try {
   const argv = process.argv.slice(2);
   await (await buildProgram(argv)).parseAsync(argv, { from: 'user' });
@@ -115,4 +118,11 @@ try {
     process.stderr.write(`agentperf: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;
   }
+  // A failed command must end even when something it started is still open (a user's scenario
+  // whose setup failed half-way, a socket of a library): our own parts close what they opened,
+  // and this is the net under code we do not own. Unref'd, so a clean exit is not delayed.
+  setTimeout(() => {
+    process.stderr.write(`agentperf: exiting with handles still open after the error (${EXIT_GRACE_MS / 1000} s grace)\n`);
+    process.exit();
+  }, EXIT_GRACE_MS).unref();
 }

@@ -39,6 +39,17 @@ for (const [what, args] of cases) {
   });
 }
 
+test("a user's scenario whose failed setup leaves a server open: the command still ends, within its grace", async (t) => {
+  const fixture = fileURLToPath(new URL('../fixtures/scenarios/hanging-setup.mjs', import.meta.url));
+  const started = Date.now();
+  const result = await runToEnd(['load', fixture, '--rate', '5', '--duration', '2s'], 30_000);
+  t.false(result.killed, result.stderr.slice(-500));
+  t.is(result.code, 1);
+  t.regex(result.stderr, /setup failed half-way/);
+  t.regex(result.stderr, /exiting with handles still open/);
+  t.true(Date.now() - started < 25_000);
+});
+
 for (const [what, args] of [
   ['serve', (port: number) => ['serve', '--port', String(port)]],
   ['run (its /metrics port)', (port: number) => ['run', '--quick', '--metrics-port', String(port)]],
