@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.js';
-import { runEngine } from '../load/engine.js';
+import { runEngine, spinningWaker, systemWaker, type Waker } from '../load/engine.js';
 import { ArrivalSchedule, stagesOf } from '../load/patterns.js';
 import { runLoadTest, type LoadReport } from '../load/run.js';
 import { cacheHitScenario } from '../load/scenarios/agent.js';
@@ -25,10 +25,20 @@ export interface LoadBenchOptions {
   /** The soak run (0: skipped): a steady rate of cache hits for this long. */
   soakMs: number;
   soakRate: number;
+  /** The scheduler's own cost: these rates against a no-op target, each waker, interleaved runs of `schedulerMs`. */
+  schedulerRates: number[];
+  schedulerRuns: number;
+  schedulerMs: number;
 }
 
+/** What the generator may spend waiting and scheduling at each rate, in % of one core (issue 17). */
+export const SCHEDULER_CPU_TARGETS: Record<number, number> = { 500: 3, 5_000: 10 };
+export const SCHEDULER_LAG_P99_TARGET_MS = 2;
+/** The known-latency target of the accuracy check: every iteration takes this long. */
+export const KNOWN_LATENCY_MS = 20;
+
 // 10 connections is autocannon's default; 50 loads the server harder.
-export const DEFAULT_LOAD_BENCH: LoadBenchOptions = { rate: 100_000, runs: 3, runMs: 4_000, rounds: 6, httpMs: 3_000, connections: [10, 50], soakMs: 0, soakRate: 2_000 };
+export const DEFAULT_LOAD_BENCH: LoadBenchOptions = { rate: 100_000, runs: 3, runMs: 4_000, rounds: 6, httpMs: 3_000, connections: [10, 50], soakMs: 0, soakRate: 2_000, schedulerRates: [500, 5_000], schedulerRuns: 3, schedulerMs: 3_000 };
 
 export interface LoadBenchResult {
   options: LoadBenchOptions;
@@ -48,6 +58,18 @@ export interface LoadBenchResult {
     ratio: number;
     rounds: Array<{ agentperf: number; autocannon: number; first: 'agentperf' | 'autocannon' }>;
   }>;
+  /** The sleeping scheduler beside the spinning one it replaced, run for run. */
+  scheduler: Array<{
+    rate: number;
+    waker: 'sleeping' | 'spinning';
+    /** Medians over the runs: process CPU in % of one core, and the scheduling lag. */
+    cpuPctOfCore: number;
+    lagP99Ms: number;
+    lagMaxMs: number;
+    runs: Array<{ cpuPctOfCore: number; lagP99Ms: number; startedPerSec: number }>;
+  }>;
+  /** A target of known latency at the lowest rate: corrected percentiles under each waker. */
+  knownLatency: Array<{ waker: 'sleeping' | 'spinning'; p50Ms: number; p99Ms: number; runs: Array<{ p50Ms: number; p99Ms: number }> }>;
   soak?: {
     durationMs: number;
     rate: number;
@@ -104,6 +126,60 @@ async function inProcessRuns(options: LoadBenchOptions): Promise<LoadBenchResult
     runs.push({ startedPerSec: (result.started / options.runMs) * 1000, lagP99Ms: result.schedulingLag.p99, dropped: result.dropped });
   }
   return { scheduledPerSec, startedPerSec: median(runs.map((r) => r.startedPerSec)), lagP99Ms: median(runs.map((r) => r.lagP99Ms)), lagMaxMs, runs };
+}
+
+const WAKERS: Record<'sleeping' | 'spinning', Waker> = { sleeping: systemWaker, spinning: spinningWaker };
+
+/** One open-loop run at `rate`; the process's CPU (all threads) over it, as % of one core. */
+async function timedRun(rate: number, runMs: number, waker: Waker, iteration: () => unknown) {
+  const warmupMs = 500;
+  const schedule = new ArrivalSchedule(stagesOf({ kind: 'constant', rate, durationMs: warmupMs + runMs }));
+  const cpuBefore = process.cpuUsage();
+  const wallBefore = performance.now();
+  const result = await runEngine(iteration, { mode: { kind: 'open', schedule, maxInFlight: 1_000_000 }, warmupMs, drainTimeoutMs: 10_000, waker });
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuPctOfCore = ((cpu.user + cpu.system) / 1000 / (performance.now() - wallBefore)) * 100;
+  return { result, cpuPctOfCore };
+}
+
+/**
+ * The scheduler's own cost and accuracy, the sleeping waker beside the spinning one: against a
+ * no-op target at each rate (CPU and lag), and against a target of known latency (the
+ * corrected percentiles must not move). Runs alternate which waker goes first.
+ */
+async function schedulerRuns(options: LoadBenchOptions): Promise<Pick<LoadBenchResult, 'scheduler' | 'knownLatency'>> {
+  const names = ['sleeping', 'spinning'] as const;
+  const perCell = new Map<string, LoadBenchResult['scheduler'][number]['runs']>();
+  const lagMax = new Map<string, number>();
+  const known = new Map<string, Array<{ p50Ms: number; p99Ms: number }>>();
+  const sleep = () => new Promise<void>((resolve) => setTimeout(resolve, KNOWN_LATENCY_MS));
+  for (let run = 0; run < options.schedulerRuns; run++) {
+    const order = run % 2 === 0 ? names : ([...names].reverse() as typeof names[number][]);
+    for (const rate of options.schedulerRates) {
+      for (const name of order) {
+        const { result, cpuPctOfCore } = await timedRun(rate, options.schedulerMs, WAKERS[name], () => undefined);
+        const key = `${rate}/${name}`;
+        (perCell.get(key) ?? perCell.set(key, []).get(key)!).push({ cpuPctOfCore, lagP99Ms: result.schedulingLag.p99, startedPerSec: (result.started / options.schedulerMs) * 1000 });
+        lagMax.set(key, Math.max(lagMax.get(key) ?? 0, result.schedulingLag.max));
+      }
+    }
+    for (const name of order) {
+      const { result } = await timedRun(Math.min(...options.schedulerRates), options.schedulerMs, WAKERS[name], sleep);
+      (known.get(name) ?? known.set(name, []).get(name)!).push({ p50Ms: result.latency.p50, p99Ms: result.latency.p99 });
+    }
+  }
+  const scheduler: LoadBenchResult['scheduler'] = [];
+  for (const rate of options.schedulerRates) {
+    for (const name of names) {
+      const runs = perCell.get(`${rate}/${name}`)!;
+      scheduler.push({ rate, waker: name, cpuPctOfCore: median(runs.map((r) => r.cpuPctOfCore)), lagP99Ms: median(runs.map((r) => r.lagP99Ms)), lagMaxMs: lagMax.get(`${rate}/${name}`)!, runs });
+    }
+  }
+  const knownLatency = names.map((name) => {
+    const runs = known.get(name)!;
+    return { waker: name, p50Ms: median(runs.map((r) => r.p50Ms)), p99Ms: median(runs.map((r) => r.p99Ms)), runs };
+  });
+  return { scheduler, knownLatency };
 }
 
 /**
@@ -184,10 +260,11 @@ export async function benchLoad(options: LoadBenchOptions = DEFAULT_LOAD_BENCH):
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-bench-load-'));
   try {
     const inProcess = await inProcessRuns(options);
+    const { scheduler, knownLatency } = await schedulerRuns(options);
     const http: LoadBenchResult['http'] = [];
     for (const connections of options.connections) http.push(await httpRounds(options, connections, dir, autocannon));
     const soak = options.soakMs > 0 ? await soakRun(options) : undefined;
-    return { options, inProcess, http, soak, elapsedMs: performance.now() - startedAt };
+    return { options, inProcess, scheduler, knownLatency, http, soak, elapsedMs: performance.now() - startedAt };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
