@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { cacheHitScenario } from '../load/scenarios/agent.js';
 import { rootLogger } from '../logger.js';
 import { cliNodeArgs, nodeArgsForModule, siblingModule } from '../runtime/self.js';
 import { median } from '../stats/percentiles.js';
+import { withChildCpu } from './child-cpu.js';
 
 export interface LoadBenchOptions {
   /** In-process: the scheduled rate against a no-op target, and how many runs. */
@@ -40,6 +41,11 @@ export const KNOWN_LATENCY_MS = 20;
 // 10 connections is autocannon's default; 50 loads the server harder.
 export const DEFAULT_LOAD_BENCH: LoadBenchOptions = { rate: 100_000, runs: 3, runMs: 4_000, rounds: 6, httpMs: 3_000, connections: [10, 50], soakMs: 0, soakRate: 2_000, schedulerRates: [500, 5_000], schedulerRuns: 3, schedulerMs: 3_000 };
 
+export interface ToolRun {
+  perSec: number;
+  cpuUsPerRequest: number;
+}
+
 export interface LoadBenchResult {
   options: LoadBenchOptions;
   inProcess: {
@@ -56,7 +62,11 @@ export interface LoadBenchResult {
     autocannonPerSec: number;
     /** Median of the per-round ratios agentperf / autocannon. */
     ratio: number;
-    rounds: Array<{ agentperf: number; autocannon: number; first: 'agentperf' | 'autocannon' }>;
+    /** Medians over the rounds: each generator's CPU (user + system) per completed request, µs. */
+    cpuUsPerRequest: { agentperf: number; autocannon: number; wrk?: number };
+    /** Median of the per-round ratios of CPU per request, agentperf / autocannon (target: at most 1). */
+    cpuRatio: number;
+    rounds: Array<{ agentperf: ToolRun; autocannon: ToolRun; wrk?: ToolRun; first: 'agentperf' | 'autocannon' | 'wrk' }>;
   }>;
   /** The sleeping scheduler beside the spinning one it replaced, run for run. */
   scheduler: Array<{
@@ -182,12 +192,27 @@ async function schedulerRuns(options: LoadBenchOptions): Promise<Pick<LoadBenchR
   return { scheduler, knownLatency };
 }
 
+type Generator = 'agentperf' | 'autocannon' | 'wrk';
+
+/** wrk when it is on the PATH (Debian: apt-get install wrk); the comparison goes on without it. */
+function wrkBin(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const file = join(dir, 'wrk');
+    if (existsSync(file)) return file;
+  }
+  return undefined;
+}
+
+
 /**
- * HTTP mode side by side with autocannon against the same trivial server (its own process),
- * each tool in its own process, alternating which goes first; the same connections, one
- * request in flight on each, no warmup for either.
+ * HTTP mode side by side with autocannon (and wrk when installed) against the same trivial
+ * server (its own process), each tool in its own process, rotating which goes first; the same
+ * connections, one request in flight on each, no warmup. Each reports requests per second and
+ * CPU per request: the generator process's user + system time over the requests it completed
+ * (agentperf: its resource monitor around the run; autocannon: its process around the run;
+ * wrk: its whole process).
  */
-async function httpRounds(options: LoadBenchOptions, connections: number, dir: string, autocannon: string): Promise<LoadBenchResult['http'][number]> {
+async function httpRounds(options: LoadBenchOptions, connections: number, dir: string, autocannon: string, wrk: string | undefined): Promise<LoadBenchResult['http'][number]> {
   const server = spawn(process.execPath, nodeArgsForModule(siblingModule(import.meta.url, 'trivial-server')), { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -196,30 +221,45 @@ async function httpRounds(options: LoadBenchOptions, connections: number, dir: s
     });
     const url = `http://127.0.0.1:${port}/`;
     const seconds = Math.max(1, Math.round(options.httpMs / 1000));
-    const ours = async () => {
-      const file = join(dir, 'http.json');
-      await runProcess(process.execPath, [...cliNodeArgs(), 'load', 'http', '--set', `url=${url}`, '--set', `connections=${connections}`, '--vus', String(connections), '--duration', `${seconds}s`, '--warmup', '0s', '--no-progress', '--json', file]);
-      const report = JSON.parse(readFileSync(file, 'utf8')) as LoadReport;
-      if (report.result.errors > 0) throw new Error(`agentperf saw ${report.result.errors} errors from the trivial server`);
-      return report.result.throughput;
+    const tools: Record<Generator, () => Promise<ToolRun>> = {
+      agentperf: async () => {
+        const file = join(dir, 'http.json');
+        await runProcess(process.execPath, [...cliNodeArgs(), 'load', 'http', '--set', `url=${url}`, '--set', `connections=${connections}`, '--vus', String(connections), '--duration', `${seconds}s`, '--warmup', '0s', '--no-progress', '--json', file]);
+        const report = JSON.parse(readFileSync(file, 'utf8')) as LoadReport;
+        if (report.result.errors > 0) throw new Error(`agentperf saw ${report.result.errors} errors from the trivial server`);
+        return { perSec: report.result.throughput, cpuUsPerRequest: report.resources.generator.cpuUs / report.result.completed };
+      },
+      autocannon: async () => {
+        const out = await runProcess(process.execPath, [...nodeArgsForModule(siblingModule(import.meta.url, 'autocannon-runner')), autocannon, url, String(connections), String(seconds)]);
+        const result = JSON.parse(out) as { requests: number; errors: number; non2xx: number; duration: number; cpuUs: number };
+        if (result.errors > 0 || result.non2xx > 0) throw new Error(`autocannon saw ${result.errors} errors from the trivial server`);
+        return { perSec: result.requests / result.duration, cpuUsPerRequest: result.cpuUs / result.requests };
+      },
+      wrk: async () => {
+        // One thread: the same single-threaded comparison as the other two.
+        const { out, cpuUs } = await withChildCpu(wrk!, ['-t1', `-c${connections}`, `-d${seconds}s`, url]);
+        const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+        const perSec = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+        if (!(requests > 0) || /Non-2xx|Socket errors/.test(out)) throw new Error(`wrk did not measure cleanly: ${out.slice(-300)}`);
+        return { perSec, cpuUsPerRequest: cpuUs / requests };
+      },
     };
-    const theirs = async () => {
-      const out = await runProcess(process.execPath, [autocannon, '-c', String(connections), '-d', String(seconds), '--json', url]);
-      const result = JSON.parse(out) as { requests: { total: number }; errors: number; non2xx: number; duration: number };
-      if (result.errors > 0 || result.non2xx > 0) throw new Error(`autocannon saw ${result.errors} errors from the trivial server`);
-      return result.requests.total / result.duration;
-    };
+    const present: Generator[] = wrk ? ['agentperf', 'autocannon', 'wrk'] : ['agentperf', 'autocannon'];
     const rounds: LoadBenchResult['http'][number]['rounds'] = [];
     for (let round = 0; round < options.rounds; round++) {
-      const first = round % 2 === 0 ? 'agentperf' : 'autocannon';
-      const results = first === 'agentperf' ? [await ours(), await theirs()] : [await theirs(), await ours()].reverse();
-      rounds.push({ agentperf: results[0]!, autocannon: results[1]!, first });
+      const order = present.map((_, i) => present[(i + round) % present.length]!);
+      const measured: Partial<Record<Generator, ToolRun>> = {};
+      for (const tool of order) measured[tool] = await tools[tool]();
+      rounds.push({ ...(measured as Record<'agentperf' | 'autocannon', ToolRun> & { wrk?: ToolRun }), first: order[0]! });
     }
+    const med = (tool: Generator, field: keyof ToolRun) => median(rounds.map((r) => r[tool]![field]));
     return {
       connections,
-      agentperfPerSec: median(rounds.map((r) => r.agentperf)),
-      autocannonPerSec: median(rounds.map((r) => r.autocannon)),
-      ratio: median(rounds.map((r) => r.agentperf / r.autocannon)),
+      agentperfPerSec: med('agentperf', 'perSec'),
+      autocannonPerSec: med('autocannon', 'perSec'),
+      ratio: median(rounds.map((r) => r.agentperf.perSec / r.autocannon.perSec)),
+      cpuUsPerRequest: { agentperf: med('agentperf', 'cpuUsPerRequest'), autocannon: med('autocannon', 'cpuUsPerRequest'), ...(wrk ? { wrk: med('wrk', 'cpuUsPerRequest') } : {}) },
+      cpuRatio: median(rounds.map((r) => r.agentperf.cpuUsPerRequest / r.autocannon.cpuUsPerRequest)),
       rounds,
     };
   } finally {
@@ -262,7 +302,8 @@ export async function benchLoad(options: LoadBenchOptions = DEFAULT_LOAD_BENCH):
     const inProcess = await inProcessRuns(options);
     const { scheduler, knownLatency } = await schedulerRuns(options);
     const http: LoadBenchResult['http'] = [];
-    for (const connections of options.connections) http.push(await httpRounds(options, connections, dir, autocannon));
+    const wrk = wrkBin();
+    for (const connections of options.connections) http.push(await httpRounds(options, connections, dir, autocannon, wrk));
     const soak = options.soakMs > 0 ? await soakRun(options) : undefined;
     return { options, inProcess, scheduler, knownLatency, http, soak, elapsedMs: performance.now() - startedAt };
   } finally {

@@ -26,6 +26,8 @@ export interface ResourceSummary {
     /** Event-loop delay (monitorEventLoopDelay), in ms. */
     eventLoopDelay: { p50: number; p99: number; max: number };
     gc: { count: number; totalPauseMs: number; maxPauseMs: number };
+    /** Process CPU (user + system, every thread) from start to stop, in µs: CPU per request is this over the requests. */
+    cpuUs: number;
     samples: ProcessSample[];
   };
   /** The local process serving the target, when one is known (read from /proc). */
@@ -70,6 +72,7 @@ export class ResourceMonitor {
   private timer: NodeJS.Timeout | undefined;
   private startedAt = 0;
   private last = { at: 0, cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), targetCpuS: 0 };
+  private cpuAtStart = process.cpuUsage();
   private rssStart = 0;
   private targetRssStart = 0;
 
@@ -82,7 +85,8 @@ export class ResourceMonitor {
     this.rssStart = process.memoryUsage.rss();
     const target = this.options.targetPid === undefined ? undefined : readProcStat(this.options.targetPid);
     this.targetRssStart = target?.rssBytes ?? 0;
-    this.last = { at: this.startedAt, cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), targetCpuS: target?.cpuS ?? 0 };
+    this.cpuAtStart = process.cpuUsage();
+    this.last = { at: this.startedAt, cpu: this.cpuAtStart, elu: performance.eventLoopUtilization(), targetCpuS: target?.cpuS ?? 0 };
     this.timer = setInterval(() => this.sample(), this.options.intervalMs ?? 1000);
     this.timer.unref();
   }
@@ -108,6 +112,7 @@ export class ResourceMonitor {
   }
 
   stop(): ResourceSummary {
+    const cpu = process.cpuUsage(this.cpuAtStart);
     this.sample();
     if (this.timer) clearInterval(this.timer);
     this.observer.disconnect();
@@ -121,6 +126,7 @@ export class ResourceMonitor {
         heapUsedMaxBytes: Math.max(0, ...this.generatorSamples.map((s) => s.heapUsedBytes ?? 0)),
         eventLoopDelay: { p50: delayMs(this.delay.percentile(50)), p99: delayMs(this.delay.percentile(99)), max: delayMs(this.delay.max) },
         gc: { ...this.gc },
+        cpuUs: cpu.user + cpu.system,
         samples: this.generatorSamples,
       },
     };

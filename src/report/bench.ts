@@ -106,7 +106,10 @@ export function formatLoadBench(result: LoadBenchResult): string {
   const versus = new Table({ head: ['HTTP, trivial local server', 'agentperf req/s (median)', 'autocannon req/s (median)', 'ratio (median of rounds)', 'target'], style });
   for (const h of http) versus.push([`${h.connections} connections, ${options.rounds} interleaved rounds of ${options.httpMs / 1000} s`, Math.round(h.agentperfPerSec).toLocaleString('en-US'), Math.round(h.autocannonPerSec).toLocaleString('en-US'), h.ratio.toFixed(3), `>= 1.0: ${h.ratio >= 1 ? 'met' : 'MISSED'}`]);
   lines.push(versus.toString());
-  for (const h of http) lines.push(`${h.connections} connections, per round (agentperf / autocannon): ${h.rounds.map((r) => (r.agentperf / r.autocannon).toFixed(2)).join(', ')}`);
+  const cpu = new Table({ head: ['CPU per request (user + system, median of rounds)', 'agentperf', 'autocannon', 'wrk -t1', 'agentperf / autocannon (median of rounds)', 'target'], style });
+  for (const h of http) cpu.push([`${h.connections} connections`, `${h.cpuUsPerRequest.agentperf.toFixed(1)} µs`, `${h.cpuUsPerRequest.autocannon.toFixed(1)} µs`, h.cpuUsPerRequest.wrk === undefined ? 'not installed' : `${h.cpuUsPerRequest.wrk.toFixed(1)} µs`, h.cpuRatio.toFixed(3), `<= 1.0: ${h.cpuRatio <= 1 ? 'met' : 'MISSED'}`]);
+  lines.push(cpu.toString());
+  for (const h of http) lines.push(`${h.connections} connections, per round (agentperf / autocannon): req/s ${h.rounds.map((r) => (r.agentperf.perSec / r.autocannon.perSec).toFixed(2)).join(', ')}; CPU per request ${h.rounds.map((r) => (r.agentperf.cpuUsPerRequest / r.autocannon.cpuUsPerRequest).toFixed(2)).join(', ')}`);
   if (soak) {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
     const table = new Table({ head: ['soak: cache hits in-process', 'completed', 'RSS warm → end', 'heap warm → end', 'RSS growth', 'target'], style });

@@ -6,7 +6,7 @@ const summary = (busy: number, delayP99: number): ResourceSummary => ({
   generator: {
     cpuMeanPct: busy, cpuMaxPct: busy, mainThreadBusyMeanPct: busy, mainThreadBusyMaxPct: busy,
     rssStartBytes: 1, rssEndBytes: 1, rssMaxBytes: 1, heapUsedMaxBytes: 1,
-    eventLoopDelay: { p50: 0, p99: delayP99, max: delayP99 }, gc: { count: 0, totalPauseMs: 0, maxPauseMs: 0 }, samples: [],
+    eventLoopDelay: { p50: 0, p99: delayP99, max: delayP99 }, gc: { count: 0, totalPauseMs: 0, maxPauseMs: 0 }, cpuUs: 0, samples: [],
   },
 });
 

@@ -1,0 +1,159 @@
+import test from 'ava';
+import fc from 'fast-check';
+import http from 'node:http';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { RawHttpClient, requestBytes } from '../../src/load/scenarios/raw-http-client.ts';
+
+// The raw client against real servers: Node's own (every framing it produces) and a raw TCP
+// server that answers with framings and TCP split points chosen by fast-check.
+
+async function listen(server: http.Server | Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+const close = (server: http.Server | Server) => new Promise((resolve) => server.close(resolve));
+
+test('requestBytes builds the request once, with host and content-length, and refuses CR/LF in headers', (t) => {
+  const bytes = requestBytes('127.0.0.1:8080', { method: 'POST', path: '/x?y=1', headers: { 'content-type': 'application/json', 'content-length': '999' }, body: '{"é":1}' });
+  t.is(bytes.toString('utf8'), 'POST /x?y=1 HTTP/1.1\r\nhost: 127.0.0.1:8080\r\ncontent-type: application/json\r\ncontent-length: 8\r\n\r\n{"é":1}');
+  t.throws(() => requestBytes('h', { method: 'GET', path: '/', headers: { 'x-a': 'b\r\nx-evil: 1' } }), { message: /must not contain CR or LF/ });
+});
+
+test("every framing Node's server produces: length, chunked, empty, HEAD, 204, 304, errors, connection: close, a large body", async (t) => {
+  const server = http.createServer((request, response) => {
+    const url = request.url!;
+    if (url === '/length') response.end('hello');
+    else if (url === '/chunked') {
+      response.write('a'.repeat(10));
+      response.write('b'.repeat(70_000));
+      setImmediate(() => response.end('c'));
+    } else if (url === '/empty') response.end();
+    else if (url === '/204') response.writeHead(204).end();
+    else if (url === '/304') response.writeHead(304).end();
+    else if (url === '/404') response.writeHead(404).end('no');
+    else if (url === '/close') response.writeHead(200, { connection: 'close' }).end('bye');
+    else if (url === '/large') response.end(Buffer.alloc(3 * 1024 * 1024, 120));
+    else response.end('ok');
+  });
+  const port = await listen(server);
+  try {
+    for (const path of ['/length', '/chunked', '/empty', '/204', '/304', '/close', '/large']) {
+      for (const method of ['GET', 'HEAD']) {
+        const client = new RawHttpClient(`http://127.0.0.1:${port}`, { method, path, headers: {} }, { connections: 2 });
+        const statuses = await Promise.all(Array.from({ length: 12 }, () => client.request()));
+        t.deepEqual(new Set(statuses), new Set([path === '/204' ? 204 : path === '/304' ? 304 : 200]), `${method} ${path}`);
+        await client.close();
+      }
+    }
+    const client = new RawHttpClient(`http://127.0.0.1:${port}`, { method: 'GET', path: '/404', headers: {} }, { connections: 1 });
+    const error = await t.throwsAsync(client.request());
+    t.is((error as { code?: string }).code, 'AP_ERR_HTTP_STATUS');
+    t.is(await client.request().catch(() => 'rejected again'), 'rejected again');
+    await client.close();
+  } finally {
+    await close(server);
+  }
+});
+
+test('pipelining keeps responses in order; a server that resets fails the waiting requests and the next ones reconnect', async (t) => {
+  let seen = 0;
+  const server = http.createServer((request, response) => {
+    seen++;
+    if (seen === 5) {
+      request.socket.destroy();
+      return;
+    }
+    response.end(String(seen));
+  });
+  const port = await listen(server);
+  try {
+    const client = new RawHttpClient(`http://127.0.0.1:${port}`, { method: 'GET', path: '/', headers: {} }, { connections: 1, pipelining: 4 });
+    const results = await Promise.allSettled(Array.from({ length: 16 }, () => client.request()));
+    const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    t.true(failed.length >= 1);
+    for (const f of failed) t.is((f.reason as { code?: string }).code, 'ECONNRESET');
+    t.is(await client.request(), 200, 'a new connection after the reset');
+    await client.close();
+  } finally {
+    await close(server);
+  }
+});
+
+interface Framing {
+  kind: 'length' | 'chunked' | 'until-close';
+  body: number;
+  chunks: number[];
+  splits: number[];
+  extraHeaders: boolean;
+}
+
+function responseFor(f: Framing): Buffer {
+  const body = Buffer.alloc(f.body, 0x61);
+  const extra = f.extraHeaders ? 'X-Long: ' + 'v'.repeat(300) + '\r\nContent-Type: text/plain\r\n' : '';
+  if (f.kind === 'length') return Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\n${extra}Content-Length: ${f.body}\r\n\r\n`), body]);
+  if (f.kind === 'until-close') return Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\n${extra}\r\n`), body]);
+  const parts: Buffer[] = [Buffer.from(`HTTP/1.1 200 OK\r\n${extra}Transfer-Encoding: chunked\r\n\r\n`)];
+  let left = f.body;
+  for (const size of [...f.chunks, left]) {
+    const take = Math.min(size, left);
+    if (take <= 0) continue;
+    parts.push(Buffer.from(`${take.toString(16)};ext=1\r\n`), body.subarray(0, take), Buffer.from('\r\n'));
+    left -= take;
+  }
+  parts.push(Buffer.from('0\r\nX-Trailer: t\r\n\r\n'));
+  return Buffer.concat(parts);
+}
+
+test('property: any framing split at any TCP boundaries reads as one whole response per request', async (t) => {
+  let current: Framing | undefined;
+  const server = createServer((socket: Socket) => {
+    let buffered = '';
+    socket.on('data', (d) => {
+      buffered += d.toString('latin1');
+      while (buffered.includes('\r\n\r\n')) {
+        buffered = buffered.slice(buffered.indexOf('\r\n\r\n') + 4);
+        const bytes = responseFor(current!);
+        // Written in pieces at the chosen split points, each its own TCP write.
+        let at = 0;
+        for (const split of [...current!.splits].sort((a, b) => a - b)) {
+          const cut = Math.min(split, bytes.length);
+          if (cut > at) socket.write(bytes.subarray(at, cut));
+          at = Math.max(at, cut);
+        }
+        socket.write(bytes.subarray(at));
+        if (current!.kind === 'until-close') socket.end();
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  const port = await listen(server);
+  try {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          kind: fc.constantFrom('length', 'chunked', 'until-close'),
+          body: fc.nat({ max: 5_000 }),
+          chunks: fc.array(fc.integer({ min: 1, max: 2_000 }), { maxLength: 5 }),
+          splits: fc.array(fc.nat({ max: 6_000 }), { maxLength: 6 }),
+          extraHeaders: fc.boolean(),
+        }) as fc.Arbitrary<Framing>,
+        async (framing) => {
+          current = framing;
+          const client = new RawHttpClient(`http://127.0.0.1:${port}`, { method: 'GET', path: '/', headers: {} }, { connections: 1 });
+          try {
+            const rounds = framing.kind === 'until-close' ? 2 : 3;
+            for (let i = 0; i < rounds; i++) if ((await client.request()) !== 200) return false;
+            return true;
+          } finally {
+            await client.close();
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+    t.pass();
+  } finally {
+    await close(server);
+  }
+});
