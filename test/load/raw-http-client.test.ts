@@ -157,3 +157,42 @@ test('property: any framing split at any TCP boundaries reads as one whole respo
     await close(server);
   }
 });
+
+test('the http scenario, raw and undici clients: the same requests reach the server, statuses judged alike', async (t) => {
+  const { httpScenario } = await import('../../src/load/scenarios/http.ts');
+  const { runLoadTest } = await import('../../src/load/run.ts');
+  const { stagesOf } = await import('../../src/load/patterns.ts');
+  const { rootLogger } = await import('../../src/logger.ts');
+  const seen: string[] = [];
+  const server = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (d) => (body += d));
+    request.on('end', () => {
+      seen.push(`${request.method} ${request.url} ${request.headers['x-team']} ${request.headers['content-type']} ${body}`);
+      response.writeHead(request.url === '/fail' ? 503 : 200).end('ok');
+    });
+  });
+  const port = await listen(server);
+  try {
+    for (const client of ['raw', 'undici']) {
+      for (const path of ['/ok?q=1', '/fail']) {
+        seen.length = 0;
+        const { report } = await runLoadTest({
+          scenario: httpScenario as never,
+          context: { target: { kind: 'in-process' }, settings: { url: `http://127.0.0.1:${port}${path}`, method: 'POST', body: '{"a":1}', 'header.X-Team': 'perf', client, connections: '4' }, seed: 1, log: rootLogger },
+          shape: { kind: 'open', pattern: 'constant 200/s', stages: stagesOf({ kind: 'constant', rate: 200, durationMs: 500 }), maxInFlight: 100 },
+          warmupMs: 0,
+          drainTimeoutMs: 5_000,
+          thresholds: [],
+        });
+        t.is(report.result.completed, 100, `${client} ${path}`);
+        t.is(seen.length, 100);
+        t.is(seen[0], `POST ${path} perf application/json {"a":1}`);
+        t.is(report.result.errors, path === '/fail' ? 100 : 0);
+        if (path === '/fail') t.deepEqual(Object.keys(report.result.errorsByType), ['http_503']);
+      }
+    }
+  } finally {
+    await close(server);
+  }
+});

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { HttpStatusError, UsageError } from '../../errors.js';
+import { SlotPool } from './slot-pool.js';
 
 /**
  * The `http` scenario's client for plain `http:` URLs: the request is built once as bytes and
@@ -300,13 +301,11 @@ interface Waiting {
   reject: (error: Error) => void;
 }
 
-/** A pool of raw connections: a free one is a pop from a stack; a request that finds none waits in a FIFO. */
+/** A pool of raw connections (`pipelining` slots each). */
 export class RawHttpClient {
   readonly origin: string;
   private readonly connections: Connection[] = [];
-  private readonly free: Connection[] = [];
-  private readonly waiting: Waiting[] = [];
-  private waitingHead = 0;
+  private readonly slots = new SlotPool<Connection, Waiting>();
   private readonly url: string;
 
   constructor(url: string, request: RawRequest, options: { connections: number; pipelining?: number }) {
@@ -321,38 +320,27 @@ export class RawHttpClient {
     for (let i = 0; i < options.connections; i++) {
       const connection = new Connection(port, host, bytes, request.method);
       this.connections.push(connection);
-      for (let j = 0; j < pipelining; j++) this.free.push(connection);
+      for (let j = 0; j < pipelining; j++) this.slots.add(connection);
     }
   }
 
   /** One request; resolves with the status once the whole response has been read (4xx/5xx reject). */
   request(): Promise<number> {
     return new Promise((resolve, reject) => {
-      const connection = this.free.pop();
+      const connection = this.slots.take();
       if (connection) this.send(connection, resolve, reject);
-      else this.waiting.push({ resolve, reject });
+      else this.slots.wait({ resolve, reject });
     });
   }
 
   private send(connection: Connection, resolve: (status: number) => void, reject: (error: Error) => void): void {
     connection.send((error, status) => {
-      this.release(connection);
+      const next = this.slots.release(connection);
+      if (next) this.send(connection, next.resolve, next.reject);
       if (error) reject(error);
       else if (status >= 400) reject(new HttpStatusError(status, this.url));
       else resolve(status);
     });
-  }
-
-  private release(connection: Connection): void {
-    if (this.waitingHead < this.waiting.length) {
-      const next = this.waiting[this.waitingHead]!;
-      this.waiting[this.waitingHead++] = undefined as unknown as Waiting;
-      if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
-        this.waiting.splice(0, this.waitingHead);
-        this.waitingHead = 0;
-      }
-      this.send(connection, next.resolve, next.reject);
-    } else this.free.push(connection);
   }
 
   async close(): Promise<void> {
