@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.js';
 import { runEngine, spinningWaker, systemWaker, type Waker } from '../load/engine.js';
 import { ArrivalSchedule, stagesOf } from '../load/patterns.js';
+import { readProcStat } from '../load/monitor.js';
 import { runLoadTest, type LoadReport } from '../load/run.js';
 import { cacheHitScenario } from '../load/scenarios/agent.js';
 import { rootLogger } from '../logger.js';
@@ -30,6 +31,9 @@ export interface LoadBenchOptions {
   schedulerRates: number[];
   schedulerRuns: number;
   schedulerMs: number;
+  /** `load --workers N` against the trivial server at each N, interleaved rounds (closed loop, `connections[last]` users). */
+  workers: number[];
+  workerRounds: number;
 }
 
 /** What the generator may spend waiting and scheduling at each rate, in % of one core (issue 17). */
@@ -39,7 +43,7 @@ export const SCHEDULER_LAG_P99_TARGET_MS = 2;
 export const KNOWN_LATENCY_MS = 20;
 
 // 10 connections is autocannon's default; 50 loads the server harder.
-export const DEFAULT_LOAD_BENCH: LoadBenchOptions = { rate: 100_000, runs: 3, runMs: 4_000, rounds: 6, httpMs: 3_000, connections: [10, 50], soakMs: 0, soakRate: 2_000, schedulerRates: [500, 5_000], schedulerRuns: 3, schedulerMs: 3_000 };
+export const DEFAULT_LOAD_BENCH: LoadBenchOptions = { rate: 100_000, runs: 3, runMs: 4_000, rounds: 6, httpMs: 3_000, connections: [10, 50], soakMs: 0, soakRate: 2_000, schedulerRates: [500, 5_000], schedulerRuns: 3, schedulerMs: 3_000, workers: [1, 2], workerRounds: 3 };
 
 export interface ToolRun {
   perSec: number;
@@ -80,6 +84,8 @@ export interface LoadBenchResult {
   }>;
   /** A target of known latency at the lowest rate: corrected percentiles under each waker. */
   knownLatency: Array<{ waker: 'sleeping' | 'spinning'; p50Ms: number; p99Ms: number; runs: Array<{ p50Ms: number; p99Ms: number }> }>;
+  /** Throughput of a no-op HTTP target with the load spread over N worker threads, and the target's CPU. */
+  workerScaling: Array<{ workers: number; perSec: number; targetCpuPct: number; runs: Array<{ perSec: number; targetCpuPct: number }> }>;
   soak?: {
     durationMs: number;
     rate: number;
@@ -213,12 +219,9 @@ function wrkBin(): string | undefined {
  * wrk: its whole process).
  */
 async function httpRounds(options: LoadBenchOptions, connections: number, dir: string, autocannon: string, wrk: string | undefined): Promise<LoadBenchResult['http'][number]> {
-  const server = spawn(process.execPath, nodeArgsForModule(siblingModule(import.meta.url, 'trivial-server')), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = await trivialServer();
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      server.stdout.once('data', (d) => resolve(Number(String(d).trim())));
-      server.once('exit', (code) => reject(new Error(`the trivial server exited with ${code}`)));
-    });
+    const port = server.port;
     const url = `http://127.0.0.1:${port}/`;
     const seconds = Math.max(1, Math.round(options.httpMs / 1000));
     const tools: Record<Generator, () => Promise<ToolRun>> = {
@@ -263,7 +266,50 @@ async function httpRounds(options: LoadBenchOptions, connections: number, dir: s
       rounds,
     };
   } finally {
-    server.kill();
+    server.stop();
+  }
+}
+
+/** Starts the trivial server in its own process; resolves with its port and pid. */
+async function trivialServer(): Promise<{ port: number; pid: number; stop(): void }> {
+  const server = spawn(process.execPath, nodeArgsForModule(siblingModule(import.meta.url, 'trivial-server')), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.stdout.once('data', (d) => resolve(Number(String(d).trim())));
+    server.once('exit', (code) => reject(new Error(`the trivial server exited with ${code}`)));
+  });
+  return { port, pid: server.pid!, stop: () => server.kill() };
+}
+
+/**
+ * `load http --workers N` against the trivial server (its own process) at each N, rounds
+ * interleaved: throughput, and the server's CPU (read from /proc) to show when it is the
+ * limit. On a 2-core machine the generator and a single-threaded server share two cores.
+ */
+async function workerScaling(options: LoadBenchOptions, dir: string): Promise<LoadBenchResult['workerScaling']> {
+  const server = await trivialServer();
+  const users = options.connections.at(-1) ?? 50;
+  const seconds = Math.max(1, Math.round(options.httpMs / 1000));
+  try {
+    const runs = new Map<number, Array<{ perSec: number; targetCpuPct: number }>>();
+    for (let round = 0; round < options.workerRounds; round++) {
+      const order = round % 2 === 0 ? options.workers : [...options.workers].reverse();
+      for (const workers of order) {
+        const file = join(dir, `workers-${workers}.json`);
+        const before = readProcStat(server.pid);
+        const startedAt = performance.now();
+        await runProcess(process.execPath, [...cliNodeArgs(), 'load', 'http', '--set', `url=http://127.0.0.1:${server.port}/`, '--set', `connections=${Math.ceil(users / workers)}`, '--vus', String(users), '--workers', String(workers), '--duration', `${seconds}s`, '--warmup', '0s', '--no-progress', '--json', file]);
+        const after = readProcStat(server.pid);
+        const report = JSON.parse(readFileSync(file, 'utf8')) as LoadReport;
+        const targetCpuPct = before && after ? ((after.cpuS - before.cpuS) / ((performance.now() - startedAt) / 1000)) * 100 : Number.NaN;
+        (runs.get(workers) ?? runs.set(workers, []).get(workers)!).push({ perSec: report.result.throughput, targetCpuPct });
+      }
+    }
+    return options.workers.map((workers) => {
+      const r = runs.get(workers)!;
+      return { workers, perSec: median(r.map((x) => x.perSec)), targetCpuPct: median(r.map((x) => x.targetCpuPct)), runs: r };
+    });
+  } finally {
+    server.stop();
   }
 }
 
@@ -304,8 +350,9 @@ export async function benchLoad(options: LoadBenchOptions = DEFAULT_LOAD_BENCH):
     const http: LoadBenchResult['http'] = [];
     const wrk = wrkBin();
     for (const connections of options.connections) http.push(await httpRounds(options, connections, dir, autocannon, wrk));
+    const scaling = await workerScaling(options, dir);
     const soak = options.soakMs > 0 ? await soakRun(options) : undefined;
-    return { options, inProcess, scheduler, knownLatency, http, soak, elapsedMs: performance.now() - startedAt };
+    return { options, inProcess, scheduler, knownLatency, http, workerScaling: scaling, soak, elapsedMs: performance.now() - startedAt };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import { hdrLogText } from '../load/hdr-log.js';
 import { parseStages, PATTERN_KINDS, stagesOf, type Stage } from '../load/patterns.js';
 import { runLoadTest, type LoadReport, type LoadShape } from '../load/run.js';
+import { runLoadTestInWorkers } from '../load/workers.js';
 import { resolveScenario } from '../load/scenarios/index.js';
 import { parseThreshold } from '../load/thresholds.js';
 import { rootLogger } from '../logger.js';
@@ -37,6 +38,7 @@ export interface LoadFlags {
   hdr?: string;
   scaling?: string;
   progress: boolean;
+  workers: string;
 }
 
 const rate = (field: string, text: string | undefined) => {
@@ -123,6 +125,13 @@ export async function run(scenarioName: string, flags: LoadFlags): Promise<LoadC
     let shape: LoadShape;
     if (flags.vus !== undefined) shape = { kind: 'closed', vus: parseIntegerOption('vus', flags.vus, 1, 100_000), durationMs: parseDurationMs('duration', flags.duration) };
     else shape = { kind: 'open', ...stagesFromFlags(flags), maxInFlight };
+    const workers = parseIntegerOption('workers', flags.workers, 1, 64);
+    if (workers > 1) {
+      if (flags.csv) throw new UsageError('csv', '--csv records one process\'s iterations; it cannot be combined with --workers (use --hdr for the merged histograms)');
+      const { report, encoded } = await runLoadTestInWorkers({ scenario: scenarioName, scenarioInfo: { name: scenario.name, description: scenario.description }, context: { target, settings, seed }, shape, workers, warmupMs, iterations, drainTimeoutMs, thresholds, signal: controller.signal });
+      await writeOutputs(report, encoded, flags);
+      return { text: formatLoadReport(report), exitCode: report.passed ? 0 : 1 };
+    }
     const progress = progressWriter(flags.progress);
     const { report, encoded } = await runLoadTest({
       scenario, context, shape, warmupMs, iterations, drainTimeoutMs, thresholds, targetPid,
@@ -158,6 +167,7 @@ export const command = withScenarioOptions(new Command('run'))
   .option('--spike-duration <duration>', 'spike: how long it lasts (default a sixth of the run)')
   .option('--stages <list>', 'step: RATE:DURATION,...; stages: FROM->TO:DURATION or RATE:DURATION,...')
   .option('--vus <n>', 'closed loop instead: N virtual users, each starting its next iteration when the last ends')
+  .option('--workers <n>', 'spread the load over N worker threads (each its share of the arrivals or users; histograms merged exactly)', '1')
   .option('--duration <duration>', 'measured duration (constant, ramp, spike, --vus; per level with --scaling)', '30s')
   .option('--warmup <duration>', 'run first at the starting rate, not recorded', '2s')
   .option('--iterations <n>', 'stop after this many measured iterations')

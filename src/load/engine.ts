@@ -134,7 +134,7 @@ export interface EngineResult {
   schedulingLag: PercentileSnapshot;
   series: SeriesPoint[];
   /** The histograms, encoded (compressed base64), to write HDR logs or merge across generators. */
-  encoded: { latency: string; serviceTime: string };
+  encoded: { latency: string; serviceTime: string; schedulingLag: string };
 }
 
 type RunIteration = (iteration: number) => unknown;
@@ -338,7 +338,7 @@ export async function runEngine(run: RunIteration, options: EngineOptions): Prom
     serviceTime: service.snapshot(),
     schedulingLag: lag.snapshot(),
     series,
-    encoded: { latency: latency.export(), serviceTime: service.export() },
+    encoded: { latency: latency.export(), serviceTime: service.export(), schedulingLag: lag.export() },
   };
   latency.destroy();
   service.destroy();

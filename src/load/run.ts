@@ -27,6 +27,8 @@ export interface LoadTestOptions {
   /** When measurement begins (after warmup) and ends (before teardown): see EngineOptions. */
   onMeasureStart?: () => void;
   onMeasureEnd?: () => void;
+  /** After setup, before the engine starts: `load --workers` starts every worker's schedule at once. */
+  beforeRun?: () => Promise<void>;
 }
 
 /** A load run, as JSON (`--json FILE`): versioned, everything needed to compare runs. */
@@ -43,6 +45,8 @@ export interface LoadReport {
   thresholds: ThresholdOutcome[];
   /** True when every threshold passed (and there were no thresholds to fail otherwise). */
   passed: boolean;
+  /** With `--workers N`: how each worker thread kept up. */
+  workers?: import('./workers.js').WorkerSaturation[];
 }
 
 export interface LoadTestOutcome {
@@ -67,6 +71,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestOut
   const startedAt = new Date();
   try {
     state = await scenario.setup(options.context);
+    await options.beforeRun?.();
     const monitor = new ResourceMonitor({ targetPid: options.targetPid ?? scenario.targetPid?.(state) });
     monitor.start();
     try {

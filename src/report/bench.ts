@@ -109,6 +109,10 @@ export function formatLoadBench(result: LoadBenchResult): string {
   const cpu = new Table({ head: ['CPU per request (user + system, median of rounds)', 'agentperf', 'autocannon', 'wrk -t1', 'agentperf / autocannon (median of rounds)', 'target'], style });
   for (const h of http) cpu.push([`${h.connections} connections`, `${h.cpuUsPerRequest.agentperf.toFixed(1)} µs`, `${h.cpuUsPerRequest.autocannon.toFixed(1)} µs`, h.cpuUsPerRequest.wrk === undefined ? 'not installed' : `${h.cpuUsPerRequest.wrk.toFixed(1)} µs`, h.cpuRatio.toFixed(3), `<= 1.0: ${h.cpuRatio <= 1 ? 'met' : 'MISSED'}`]);
   lines.push(cpu.toString());
+  const scaling = new Table({ head: ['load http --workers N, trivial server', 'req/s (median)', 'speedup over 1', 'server CPU, % of a core'], style });
+  const one = result.workerScaling.find((w) => w.workers === 1)?.perSec;
+  for (const w of result.workerScaling) scaling.push([`${w.workers} worker${w.workers === 1 ? '' : 's'}, ${options.workerRounds} interleaved rounds`, Math.round(w.perSec).toLocaleString('en-US'), one ? `${(w.perSec / one).toFixed(2)}x` : '', `${w.targetCpuPct.toFixed(0)}%`]);
+  lines.push(scaling.toString());
   for (const h of http) lines.push(`${h.connections} connections, per round (agentperf / autocannon): req/s ${h.rounds.map((r) => (r.agentperf.perSec / r.autocannon.perSec).toFixed(2)).join(', ')}; CPU per request ${h.rounds.map((r) => (r.agentperf.cpuUsPerRequest / r.autocannon.cpuUsPerRequest).toFixed(2)).join(', ')}`);
   if (soak) {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;

@@ -61,6 +61,7 @@ export function formatLoadReport(report: LoadReport): string {
   const g = report.resources.generator;
   const resources = new Table({ head: ['process', 'CPU mean / max (all threads)', 'main thread busy', 'RSS start → end (max)', 'heap max', 'event-loop delay p99', 'GC pauses'], style });
   resources.push(['generator', `${g.cpuMeanPct.toFixed(0)}% / ${g.cpuMaxPct.toFixed(0)}%`, `${g.mainThreadBusyMeanPct.toFixed(0)}%`, `${mib(g.rssStartBytes)} → ${mib(g.rssEndBytes)} (${mib(g.rssMaxBytes)})`, mib(g.heapUsedMaxBytes), formatMs(g.eventLoopDelay.p99), `${g.gc.count}, ${g.gc.totalPauseMs.toFixed(0)} ms total, max ${g.gc.maxPauseMs.toFixed(1)} ms`]);
+  for (const w of report.workers ?? []) resources.push([`  worker ${w.index} (${w.completed.toLocaleString('en-US')} done)`, '', `${w.mainThreadBusyMeanPct.toFixed(0)}%${w.trusted ? '' : ' (untrusted)'}`, '', '', formatMs(w.eventLoopDelayP99), '']);
   const t = report.resources.target;
   if (t) resources.push([`target (pid ${t.pid})`, `${t.cpuMeanPct.toFixed(0)}% / ${t.cpuMaxPct.toFixed(0)}%`, '', `${mib(t.rssStartBytes)} → ${mib(t.rssEndBytes)} (${mib(t.rssMaxBytes)})`, '', '', '']);
   lines.push(resources.toString());

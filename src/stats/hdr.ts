@@ -113,14 +113,28 @@ export class LatencyRecorder {
   }
 }
 
-/** Merges encoded histograms (from `export()`, possibly from other processes) into one snapshot. */
-export function mergeSnapshots(encoded: readonly string[]): PercentileSnapshot {
+/** Encoded histograms (from `export()`, possibly from other processes or threads) added into one: exact, HDR counts add. */
+function mergedHistogram(encoded: readonly string[]) {
   const merged = buildMicrosecondHistogram();
   for (const e of encoded) {
     const h = hdr.decodeFromCompressedBase64(e, 32, true);
     merged.add(h);
     h.destroy();
   }
+  return merged;
+}
+
+/** Merges encoded histograms into one, encoded. */
+export function mergeEncoded(encoded: readonly string[]): string {
+  const merged = mergedHistogram(encoded);
+  const out = hdr.encodeIntoCompressedBase64(merged);
+  merged.destroy();
+  return out;
+}
+
+/** Merges encoded histograms into one snapshot. */
+export function mergeSnapshots(encoded: readonly string[]): PercentileSnapshot {
+  const merged = mergedHistogram(encoded);
   const snapshot = snapshotOf(merged);
   merged.destroy();
   return snapshot;
