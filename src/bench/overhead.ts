@@ -19,7 +19,7 @@ export interface OverheadBenchOptions {
   vus: number;
 }
 
-export const DEFAULT_OVERHEAD_BENCH: OverheadBenchOptions = { workloads: ['standard', 'memory-hits'], pairs: 20, warmupPairs: 3, vus: 20 };
+export const DEFAULT_OVERHEAD_BENCH: OverheadBenchOptions = { workloads: ['standard', 'memory-hits'], pairs: 36, warmupPairs: 3, vus: 20 };
 
 /** The targets: the standard workload's overhead (throughput lost) and the worst case's, in %. */
 export const OVERHEAD_TARGETS: Record<OverheadWorkload, number> = { standard: 2, 'memory-hits': 5 };
