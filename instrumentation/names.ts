@@ -12,6 +12,8 @@ export const METRICS = {
   agentErrors: 'agentperf.agent.errors',
   inFlight: 'agentperf.agent.in_flight',
   queueWait: 'agentperf.agent.queue_wait',
+  queued: 'agentperf.agent.queued',
+  queueLimit: 'agentperf.agent.queue_limit',
   retries: 'agentperf.retries',
   circuitState: 'agentperf.circuit.state',
   cacheRequests: 'agentperf.cache.requests',
@@ -30,7 +32,9 @@ export const METRICS = {
 export const OPERATION_DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 export const TOKEN_USAGE_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 // Queue waits and cached calls are far shorter than API calls: finer buckets below 10 ms.
-export const AGENT_DURATION_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96];
+// 0.5 s and 1 s are the default SLOs' thresholds (p95 500 ms, p99 1 s): the latency alerts count
+// calls slower than them, which needs a bucket boundary at each.
+export const AGENT_DURATION_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.5, 0.64, 1, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96];
 
 export const CIRCUIT_STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 

@@ -59,6 +59,8 @@ export interface Instrumentation {
   metricReader: MetricReader;
   /** Exposes a cache's entries and bytes by tier as gauges. */
   observeCache(cache: Parameters<Subscribers['observeCache']>[0]): void;
+  /** Exposes an orchestrator's queue length and bound as gauges. */
+  observeOrchestrator(orchestrator: Parameters<Subscribers['observeOrchestrator']>[0]): void;
   /**
    * Switches everything off (no channel subscribed, every tracer handing out spans that record
    * nothing) and on again, without tearing it down: how the overhead is measured in one process.
@@ -147,6 +149,7 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     metricsUrl,
     metricReader,
     observeCache: (cache) => subscribers.observeCache(cache),
+    observeOrchestrator: (orchestrator) => subscribers.observeOrchestrator(orchestrator),
     setEnabled(enabled: boolean) {
       if (stopped) return;
       if (enabled) subscribers.attach();

@@ -42,6 +42,11 @@ interface CallCounts {
   error: number;
 }
 
+interface QueueSource {
+  readonly queued: number;
+  readonly maxQueued: number;
+}
+
 interface CacheStatsSource {
   stats(): { memory: { entries: number; bytes: number }; disk: { entries: number; bytes: number } | undefined };
 }
@@ -69,6 +74,7 @@ export class Subscribers {
   private readonly inFlight = new Map<string, number>();
   private readonly circuitStates = new Map<string, number>();
   private readonly caches = new Set<CacheStatsSource>();
+  private readonly orchestrators = new Set<QueueSource>();
 
   constructor(
     private readonly hdr: HdrRegistry,
@@ -81,6 +87,11 @@ export class Subscribers {
 
   observeCache(cache: CacheStatsSource): void {
     this.caches.add(cache);
+  }
+
+  /** Exposes an orchestrator's queue and its bound as gauges (the alert on a queue near full reads them). */
+  observeOrchestrator(orchestrator: QueueSource): void {
+    this.orchestrators.add(orchestrator);
   }
 
   /** Makes the instruments and subscribes to every channel. */
@@ -117,6 +128,14 @@ export class Subscribers {
     m.createObservableGauge(METRICS.inFlight, { description: 'Agent calls in progress (memory hits finish at once and are not counted)' }).addCallback((result) => {
       for (const [agent, count] of this.inFlight) result.observe(count, { 'gen_ai.agent.name': agent });
     });
+    const queueGauge = (name: string, description: string, pick: (o: QueueSource) => number) =>
+      m.createObservableGauge(name, { description }).addCallback((result) => {
+        let total = 0;
+        for (const o of this.orchestrators) total += pick(o);
+        if (this.orchestrators.size > 0) result.observe(total);
+      });
+    queueGauge(METRICS.queued, 'Agent calls waiting for a concurrency slot', (o) => o.queued);
+    queueGauge(METRICS.queueLimit, 'Agent calls that may wait for a slot before calls fail with AP_ERR_QUEUE_FULL', (o) => o.maxQueued);
     const retries = m.createCounter(METRICS.retries, { description: 'Retried API attempts by reason' });
     const evictions = m.createCounter(METRICS.cacheEvictions, { description: 'Cache evictions by tier' });
     const expirations = m.createCounter(METRICS.cacheExpirations, { description: 'Expired cache entries removed, by tier' });

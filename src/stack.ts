@@ -60,7 +60,7 @@ export interface StackOptions {
   /** Keep-alive sockets to the provider; default from maxConcurrent (16 to 1,024). */
   connections?: number;
   /** A running instrumentation that should see this stack's cache (entries and bytes by tier). */
-  instrumentation?: { observeCache(cache: ResponseCache): void };
+  instrumentation?: { observeCache(cache: ResponseCache): void; observeOrchestrator?(orchestrator: Orchestrator): void };
   /** Wraps the provider before the orchestrator gets it (the self-test adds CPU to every upstream call this way). */
   decorateProvider?: (provider: MessagesProvider) => MessagesProvider;
   logger?: Logger;
@@ -142,6 +142,7 @@ export async function openStack(options: StackOptions): Promise<Stack> {
   if (cache) options.instrumentation?.observeCache(cache);
   const provider = options.decorateProvider ? options.decorateProvider(opened.provider) : opened.provider;
   const orchestrator = new Orchestrator({ ...options.orchestrator, agents: options.agents, provider, cache, logger });
+  options.instrumentation?.observeOrchestrator?.(orchestrator);
   return {
     orchestrator,
     cache,

@@ -210,6 +210,11 @@ export class Orchestrator {
     return this.limiter.queued;
   }
 
+  /** Calls that may wait for a slot; past it a call fails at once with QueueFullError. */
+  get maxQueued(): number {
+    return this.limiter.maxQueued;
+  }
+
   circuitState(model: string): CircuitState {
     return this.breakers.get(model)?.state ?? 'closed';
   }

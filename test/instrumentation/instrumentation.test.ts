@@ -154,6 +154,9 @@ serial('metric values after a known workload are exact', async (t) => {
     t.is(await total(reader, 'agentperf.retries', { reason: 'http_500' }), 1);
     t.is(await total(reader, 'agentperf.agent.in_flight'), 0);
     t.is(await total(reader, 'agentperf.cache.entries', { tier: 'memory' }), 13);
+    instrumentation.observeOrchestrator(setup.orchestrator);
+    t.is(await total(reader, 'agentperf.agent.queued'), 0);
+    t.is(await total(reader, 'agentperf.agent.queue_limit'), setup.orchestrator.maxQueued);
     t.is(instrumentation.hdr.agentLatency().count, 23);
     t.is(instrumentation.hdr.memoryHits.snapshot().count, 10);
     t.is(instrumentation.hdr.queueWait.snapshot().count, 13);
