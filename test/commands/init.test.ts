@@ -1,3 +1,4 @@
+import { parse as parseYaml } from 'yaml';
 import test from 'ava';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,4 +53,21 @@ test('every agentperf command the shipped workflow runs exists with the options 
     t.is(help.code, 0, command);
     for (const option of words.filter((w) => w.startsWith('--'))) t.true(help.stdout.includes(`${option} `), `${path.join(' ')} has ${option}`);
   }
+});
+
+test('the shipped workflow pins every action by commit SHA, keeps one report comment, skips it for forks, and always writes the summary', (t) => {
+  const text = readFileSync(repo('.github/workflows/agentperf.yml'), 'utf8');
+  const workflow = parseYaml(text) as { jobs: Record<string, { steps: Array<{ uses?: string; if?: string; name?: string; with?: { script?: string } }> }> };
+  const steps = Object.values(workflow.jobs).flatMap((job) => job.steps);
+  const uses = steps.filter((s) => s.uses).map((s) => s.uses!);
+  t.true(uses.length >= 6);
+  for (const use of uses) t.regex(use, /^[\w-]+\/[\w-]+@[0-9a-f]{40}$/, `${use} is pinned by SHA`);
+  // The version stands beside each pin, as a comment.
+  for (const line of text.split('\n').filter((l) => /uses: /.test(l))) t.regex(line, /@[0-9a-f]{40} # v\d+\.\d+\.\d+$/, line);
+  const comment = steps.find((s) => s.uses?.startsWith('actions/github-script@'))!;
+  t.regex(comment.if!, /head\.repo\.full_name == github\.repository/, 'no comment from a fork (read-only token)');
+  t.regex(comment.with!.script!, /updateComment/);
+  t.regex(comment.with!.script!, /<!-- agentperf-gate -->/);
+  const summary = steps.find((s) => s.name?.startsWith('the job summary'))!;
+  t.is(summary.if, 'always()');
 });
