@@ -1,4 +1,5 @@
-import { context, metrics, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -135,6 +136,11 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     switchable = new SwitchableTracerProvider(tracerProvider);
     context.setGlobalContextManager(contextManager);
     trace.setGlobalTracerProvider(switchable);
+    // W3C trace context and baggage: `serve` joins its callers' traces, and the SDK's outgoing
+    // requests carry the trace on (OTEL_PROPAGATORS=none switches it off).
+    if ((env.OTEL_PROPAGATORS ?? '').trim() !== 'none') {
+      propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
+    }
     setLogContext(logContext);
   }
 
@@ -169,6 +175,7 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
         await new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
       }
       trace.disable();
+      propagation.disable();
       metrics.disable();
       context.disable();
       hdr.destroy();

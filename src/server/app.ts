@@ -10,6 +10,7 @@ import type { PercentileSnapshot } from '../stats/hdr.js';
 import type { WorkflowService } from '../workflow/service.js';
 import { accessHook, type AccessRules } from './access.js';
 import { jsonDepth, MAX_JSON_DEPTH } from './json-body.js';
+import { inCallerTrace } from './trace-context.js';
 import { registerWorkflowRoutes } from './workflow-routes.js';
 
 /** The body of `POST /v1/agents/:agent/execute`. */
@@ -155,8 +156,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       return reply.code(400).send(errorBody(ErrorCode.VALIDATION, issue.message, issue.field));
     }
     const { task, cache, maxTokens, temperature, timeoutMs } = parsed.data;
-    const result = await options.orchestrator.executeAgent(request.params.agent, task, { cache, maxTokens, temperature, deadlineMs: timeoutMs });
-    return result;
+    return inCallerTrace(request, () => options.orchestrator.executeAgent(request.params.agent, task, { cache, maxTokens, temperature, deadlineMs: timeoutMs }));
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -4,6 +4,7 @@ import { describeIssue } from '../config/read.js';
 import { ErrorCode, ValidationError } from '../errors.js';
 import { WorkflowSchema } from '../config/workflow.js';
 import { NotFoundError, type SequencedEvent, type WorkflowService } from '../workflow/service.js';
+import { inCallerTrace } from './trace-context.js';
 
 /** Events per `POST /v1/events`, at most. */
 export const MAX_EVENT_BATCH = 1_000;
@@ -68,7 +69,8 @@ export function registerWorkflowRoutes(app: FastifyInstance, service: WorkflowSe
 
   app.post<{ Params: { id: string } }>('/v1/workflows/:id/execute', async (request, reply) => {
     const options = parseBody(ExecuteWorkflowBody, request.body ?? {});
-    return reply.code(202).send(service.execute(request.params.id, options));
+    // The run goes on after the answer; started in the caller's trace, its spans stay in it.
+    return reply.code(202).send(inCallerTrace(request, () => service.execute(request.params.id, options)));
   });
 
   app.post<{ Params: { id: string } }>('/v1/workflows/:id/cancel', async (request, reply) => reply.code(202).send(service.cancel(request.params.id)));

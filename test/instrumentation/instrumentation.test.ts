@@ -237,3 +237,33 @@ test('HDR percentiles agree with exact percentiles of the same data (3 significa
   recorder.destroy();
   other.destroy();
 });
+
+serial("serve joins the caller's trace: a W3C traceparent makes the agent span its child, and the SDK's spans follow", async (t) => {
+  const { buildServer } = await import('../../src/server/app.ts');
+  const spans = new InMemorySpanExporter();
+  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: metricReader(), spanExporter: spans, spanProcessor: 'simple' });
+  const setup = await withSimulator({}, {}, systemClock as ManualClock);
+  const app = buildServer({ orchestrator: setup.orchestrator, stats: () => ({}), logger: pino({ level: 'silent' }) });
+  try {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const callerSpanId = '00f067aa0ba902b7';
+    const response = await app.inject({ method: 'POST', url: '/v1/agents/python-expert/execute', payload: { task: 'traced from outside' }, headers: { traceparent: `00-${traceId}-${callerSpanId}-01`, baggage: 'tenant=acme' } });
+    t.is(response.statusCode, 200, response.body);
+    const finished = spans.getFinishedSpans();
+    const agent = finished.find((s) => s.name === 'invoke_agent python-expert')!;
+    t.is(agent.spanContext().traceId, traceId);
+    t.is(agent.parentSpanContext?.spanId, callerSpanId);
+    const sdk = finished.filter((s) => s.parentSpanContext?.spanId === agent.spanContext().spanId);
+    t.true(sdk.length >= 1);
+    for (const span of sdk) t.is(span.spanContext().traceId, traceId);
+    // Without the header: a trace of its own.
+    await app.inject({ method: 'POST', url: '/v1/agents/python-expert/execute', payload: { task: 'untraced' } });
+    const own = spans.getFinishedSpans().filter((s) => s.name === 'invoke_agent python-expert').at(-1)!;
+    t.not(own.spanContext().traceId, traceId);
+    t.is(own.parentSpanContext, undefined);
+  } finally {
+    await app.close();
+    await teardown(setup);
+    await instrumentation.stop();
+  }
+});
