@@ -296,11 +296,11 @@ async function workerScaling(options: LoadBenchOptions, dir: string): Promise<Lo
       for (const workers of order) {
         const file = join(dir, `workers-${workers}.json`);
         const before = readProcStat(server.pid);
-        const startedAt = performance.now();
         await runProcess(process.execPath, [...cliNodeArgs(), 'load', 'http', '--set', `url=http://127.0.0.1:${server.port}/`, '--set', `connections=${Math.ceil(users / workers)}`, '--vus', String(users), '--workers', String(workers), '--duration', `${seconds}s`, '--warmup', '0s', '--no-progress', '--json', file]);
         const after = readProcStat(server.pid);
         const report = JSON.parse(readFileSync(file, 'utf8')) as LoadReport;
-        const targetCpuPct = before && after ? ((after.cpuS - before.cpuS) / ((performance.now() - startedAt) / 1000)) * 100 : Number.NaN;
+        // Over the time the load ran (the server idles while the CLI starts and stops).
+        const targetCpuPct = before && after ? ((after.cpuS - before.cpuS) / (report.result.measuredMs / 1000)) * 100 : Number.NaN;
         (runs.get(workers) ?? runs.set(workers, []).get(workers)!).push({ perSec: report.result.throughput, targetCpuPct });
       }
     }

@@ -128,15 +128,21 @@ export class DiskTier {
       return { cacheSecretId: id, givenSecretId: given };
     }
     const sample = (await this.listFiles()).filter((f) => KEY_PATTERN.test(f.key)).slice(0, 5);
+    // Only entries that reached the signature check count: a torn file or a directory says
+    // nothing about the secret. Another secret's cache: signatures fail, none verifies.
     let signatureFailures = 0;
+    let verified = 0;
     for (const { key, file: entry } of sample) {
       const read = await readEntryFile(entry, this.maxEntryBytes);
       if (read.kind !== 'file') continue;
       const decoded = decodeEntry(read.bytes, key, secrets.current, secrets.previous);
-      if (decoded.ok) break;
+      if (decoded.ok) {
+        verified++;
+        break;
+      }
       if (decoded.reason === 'signature') signatureFailures++;
     }
-    if (sample.length > 0 && signatureFailures === sample.length) return { cacheSecretId: '(unknown: written before the cache recorded its secret)', givenSecretId: given };
+    if (signatureFailures > 0 && verified === 0) return { cacheSecretId: '(unknown: written before the cache recorded its secret)', givenSecretId: given };
     await this.writeSecretId(given);
     return undefined;
   }
@@ -244,7 +250,10 @@ export class DiskTier {
         continue;
       }
       if (!KEY_PATTERN.test(key)) {
-        failures.push({ key, file, reason: 'bad-name' });
+        // A stray name: reported; only a regular file is the cache's to remove (prune).
+        const info = await lstat(file).catch(() => undefined);
+        if (info && !info.isFile()) failures.push({ key, file, reason: 'not-a-file', detail: `${info.isDirectory() ? 'a directory' : info.isSymbolicLink() ? 'a symlink' : 'not a regular file'} with a name that is not a key` });
+        else if (info) failures.push({ key, file, reason: 'bad-name' });
         continue;
       }
       const read = await readEntryFile(file, this.maxEntryBytes);
@@ -273,14 +282,17 @@ export class DiskTier {
   async prune(): Promise<{ removed: number; left: VerifyFailure[] }> {
     if (this.foreignSecret) throw new CachePathError(`the cache at ${this.options.dir} was written under another secret (${this.foreignSecret.cacheSecretId}, not ${this.foreignSecret.givenSecretId}): pruning would delete every entry. Give the secret that wrote it, or \`agentperf cache clear\` to start it over`);
     const { failures } = await this.verifyAll();
-    const removable = failures.filter((f) => f.reason !== 'not-a-file');
+    // Never what is not a file, and never an entry only too large for today's limit (it may be
+    // valid under a larger one): both are reported by verify and left.
+    const kept = (f: VerifyFailure) => f.reason === 'not-a-file' || f.reason === 'too-large';
+    const removable = failures.filter((f) => !kept(f));
     for (const failure of removable) {
       this.options.onEvent(failure.reason === 'expired' ? 'expiration' : 'integrity', failure.key, failure.reason);
       await unlinkQuietly(failure.file);
       this.forget(failure.key);
     }
     await this.removeStaleTemps(0);
-    return { removed: removable.length, left: failures.filter((f) => f.reason === 'not-a-file') };
+    return { removed: removable.length, left: failures.filter(kept) };
   }
 
   /** Removes every entry, under any secret (asked for by name: `agentperf cache clear`); the cache is then this secret's. */

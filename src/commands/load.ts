@@ -128,7 +128,7 @@ export async function run(scenarioName: string, flags: LoadFlags): Promise<LoadC
     const workers = parseIntegerOption('workers', flags.workers, 1, 64);
     if (workers > 1) {
       if (flags.csv) throw new UsageError('csv', '--csv records one process\'s iterations; it cannot be combined with --workers (use --hdr for the merged histograms)');
-      const { report, encoded } = await runLoadTestInWorkers({ scenario: scenarioName, scenarioInfo: { name: scenario.name, description: scenario.description }, context: { target, settings, seed }, shape, workers, warmupMs, iterations, drainTimeoutMs, thresholds, signal: controller.signal });
+      const { report, encoded } = await runLoadTestInWorkers({ scenario: scenarioName, scenarioInfo: { name: scenario.name, description: scenario.description }, context: { target, settings, seed }, shape, workers, warmupMs, iterations, drainTimeoutMs, thresholds, targetPid, signal: controller.signal, onStart: () => flags.progress && process.stderr.write(`${workers} workers set up; running (no per-second progress with --workers)\n`) });
       await writeOutputs(report, encoded, flags);
       return { text: formatLoadReport(report), exitCode: report.passed ? 0 : 1 };
     }

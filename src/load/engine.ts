@@ -165,8 +165,13 @@ export async function runEngine(run: RunIteration, options: EngineOptions): Prom
   let lastEnd = measureFrom;
   let schedulingDone = false;
   let drained: (() => void) | undefined;
+  let ended = false;
 
   const finish = (iteration: number, intended: number, start: number, error: unknown) => {
+    // An iteration still running when the run ended (past the drain timeout) may settle later,
+    // e.g. when teardown closes its connection: it was counted as unfinished, and the
+    // histograms are gone.
+    if (ended) return;
     const end = waker.now();
     inFlight--;
     if (intended >= measureFrom) {
@@ -340,6 +345,7 @@ export async function runEngine(run: RunIteration, options: EngineOptions): Prom
     series,
     encoded: { latency: latency.export(), serviceTime: service.export(), schedulingLag: lag.export() },
   };
+  ended = true;
   latency.destroy();
   service.destroy();
   lag.destroy();

@@ -8,7 +8,14 @@ import type { WorkerPlan } from './workers.js';
 
 const plan = workerData as WorkerPlan;
 const port = parentPort!;
-const go = new Promise<void>((resolve) => port.once('message', () => resolve()));
+// 'go' starts the schedule (every worker at once); 'abort' (Ctrl-C) stops it, and what ran is reported.
+const controller = new AbortController();
+const go = new Promise<void>((resolve) =>
+  port.on('message', (message: { kind: string }) => {
+    if (message.kind === 'abort') controller.abort();
+    resolve();
+  }),
+);
 
 try {
   const scenario = await resolveScenario(plan.scenario);
@@ -20,6 +27,7 @@ try {
     iterations: plan.iterations,
     drainTimeoutMs: plan.drainTimeoutMs,
     thresholds: [],
+    signal: controller.signal,
     beforeRun: async () => {
       port.postMessage({ kind: 'ready' });
       await go;

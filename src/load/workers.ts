@@ -44,6 +44,10 @@ export interface WorkersOptions {
   drainTimeoutMs: number;
   thresholds: readonly Threshold[];
   signal?: AbortSignal;
+  /** A local target process whose CPU and RSS are reported (read from /proc). */
+  targetPid?: number;
+  /** Called once every worker is set up and the schedules have started. */
+  onStart?: () => void;
 }
 
 const scaled = (stages: readonly Stage[], share: number): Stage[] => stages.map((s) => ({ durationMs: s.durationMs, fromRate: s.fromRate * share, toRate: s.toRate * share }));
@@ -79,7 +83,7 @@ export async function runLoadTestInWorkers(options: WorkersOptions): Promise<Loa
       seed: options.context.seed + index,
       shape: shareOf(options.shape, index, n),
       warmupMs: options.warmupMs,
-      iterations: options.iterations === undefined ? undefined : Math.ceil(options.iterations / n),
+      iterations: options.iterations === undefined ? undefined : Math.floor(options.iterations / n) + (index < options.iterations % n ? 1 : 0),
       drainTimeoutMs: options.drainTimeoutMs,
     };
     const worker = startModuleWorker(entry, plan);
@@ -101,19 +105,28 @@ export async function runLoadTestInWorkers(options: WorkersOptions): Promise<Loa
       }),
     );
   }
-  const monitor = new ResourceMonitor({});
+  const monitor = new ResourceMonitor({ targetPid: options.targetPid });
+  // Ctrl-C during setup ends the run before it starts; after, each worker stops scheduling and
+  // reports what ran (as one process does).
+  let interrupted!: () => void;
+  const setupInterrupted = new Promise<never>((_, reject) => (interrupted = () => reject(new AgentperfError(ErrorCode.ABORTED, 'interrupted while the workers were setting up: nothing ran'))));
+  setupInterrupted.catch(() => undefined);
+  let started = false;
+  const abort = () => (started ? threads.forEach((t) => t.postMessage({ kind: 'abort' })) : interrupted());
+  if (options.signal?.aborted) abort();
+  options.signal?.addEventListener('abort', abort, { once: true });
   try {
     // Every worker set up before any starts: the schedules begin together.
-    await Promise.race([Promise.all(ready), Promise.all(done)]);
+    await Promise.race([Promise.all(ready), Promise.all(done), setupInterrupted]);
+    started = true;
     monitor.start();
-    const abort = () => threads.forEach((t) => t.terminate());
-    options.signal?.addEventListener('abort', abort, { once: true });
-    for (const worker of threads) worker.postMessage('go');
+    for (const worker of threads) worker.postMessage({ kind: 'go' });
+    options.onStart?.();
     const outcomes = await Promise.all(done);
-    options.signal?.removeEventListener('abort', abort);
     const resources = monitor.stop();
     return merge(options, outcomes, resources, startedAt);
   } finally {
+    options.signal?.removeEventListener('abort', abort);
     await Promise.all(threads.map((t) => t.terminate()));
   }
 }

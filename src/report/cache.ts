@@ -20,7 +20,7 @@ export function formatCacheReport(report: CacheReport): string {
     case 'clear':
       return 'cleared every entry';
     case 'prune': {
-      const left = report.left.map((f) => `  left in place: ${f.file} (${f.detail ?? f.reason}): not an entry; look at it and remove it by hand`);
+      const left = report.left.map((f) => `  left in place: ${f.file} (${f.detail ?? f.reason}): ${f.reason === 'too-large' ? 'over the entry limit, valid under a larger one' : 'not an entry; look at it and remove it by hand'}`);
       return [`pruned ${report.removed} expired or invalid entries`, ...left].join('\n');
     }
   }

@@ -302,3 +302,34 @@ test('crash and corruption: a writer killed mid-write, then a damaged index on r
     t.is(await servedCount(root, killedKeys), written, 'every write the killed writer finished');
   }
 });
+
+test('prune removes a stray regular file but leaves a stray directory and an entry only too large for today\'s limit; verify reports both', async (t) => {
+  const { root, keys } = await filledCache(2);
+  const big = keyFor('big');
+  const writer = await openCache(root);
+  await writer.set(big, responseFor('big', 'x'.repeat(200_000)));
+  await writer.close();
+  const shard = join(root, 'responses', 'entries', keys[0]!.slice(0, 2));
+  await writeFile(join(shard, 'stray.txt'), 'x');
+  await mkdir(join(shard, 'stray-dir'));
+  const small = await openCache(root, { maxEntryBytes: 100 });
+  const verified = await small.verify();
+  t.deepEqual(verified.failures.map((f) => f.reason).sort(), ['bad-name', 'not-a-file', 'too-large']);
+  const pruned = await small.prune();
+  t.is(pruned.removed, 1);
+  t.is(pruned.left.length, 2);
+  await small.close();
+  t.is(await servedCount(root, [...keys, big]), 3, 'the large entry is still there for the usual limit');
+});
+
+test('a cache from before the secret was recorded, with a torn entry and a directory among its entries, is still recognised as another secret\'s', async (t) => {
+  const { root, keys } = await filledCache(5);
+  await rm(join(root, 'responses', 'secret-id'));
+  await writeFile(entryFile(root, keys[0]!), 'torn');
+  await rm(entryFile(root, keys[1]!));
+  await mkdir(entryFile(root, keys[1]!));
+  const wrong = await openCache(root, { secret: OTHER_SECRET });
+  t.truthy(wrong.foreignSecret());
+  await wrong.close();
+  t.is(await servedCount(root, keys.slice(2)), 3);
+});

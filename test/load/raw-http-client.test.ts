@@ -196,3 +196,52 @@ test('the http scenario, raw and undici clients: the same requests reach the ser
     await close(server);
   }
 });
+
+test('interim answers (100 Continue, 103 Early Hints) are skipped; "keep-alive, close", HTTP/1.0 and a padded chunked coding are read right', async (t) => {
+  const answers: Record<string, string> = {
+    '/hints': 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+    '/list': 'HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 2\r\n\r\nok',
+    '/http10': 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok',
+    '/padded': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked  \r\n\r\n2\r\nok\r\n0\r\n\r\n',
+  };
+  const server = createServer((socket) => {
+    let buffered = '';
+    socket.on('data', (d) => {
+      buffered += d.toString('latin1');
+      while (buffered.includes('\r\n\r\n')) {
+        const path = buffered.split(' ')[1]!;
+        buffered = buffered.slice(buffered.indexOf('\r\n\r\n') + 4);
+        socket.write(answers[path]!);
+        if (path !== '/hints' && path !== '/padded') socket.end();
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  const port = await listen(server);
+  try {
+    for (const path of Object.keys(answers)) {
+      const client = new RawHttpClient(`http://127.0.0.1:${port}`, { method: 'GET', path, headers: {} }, { connections: 1 });
+      // Three in a row on one connection: a close must be seen, or the next one fails.
+      for (let i = 0; i < 3; i++) t.is(await client.request(), 200, `${path} #${i}`);
+      await client.close();
+    }
+  } finally {
+    await close(server);
+  }
+});
+
+test('a response nobody asked for does not crash the client; it reconnects', async (t) => {
+  const server = createServer((socket) => {
+    socket.on('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
+    socket.on('error', () => undefined);
+  });
+  const port = await listen(server);
+  try {
+    const client = new RawHttpClient(`http://127.0.0.1:${port}`, { method: 'GET', path: '/', headers: {} }, { connections: 1 });
+    t.is(await client.request(), 200);
+    t.is(await client.request(), 200);
+    await client.close();
+  } finally {
+    await close(server);
+  }
+});

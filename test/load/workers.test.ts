@@ -55,3 +55,37 @@ test('a failing worker setup fails the run with its code, and no worker is left 
   );
   t.regex(error!.message, /^worker \d: /);
 });
+
+test('Ctrl-C stops every worker and reports what ran; during setup, it ends the run before it starts', async (t) => {
+  const controller = new AbortController();
+  const run = runLoadTestInWorkers({
+    scenario: sleepy,
+    scenarioInfo: { name: 'sleepy', description: '' },
+    context: { target: { kind: 'in-process' }, settings: {}, seed: 1 },
+    shape: { kind: 'open', pattern: 'constant 200/s', stages: stagesOf({ kind: 'constant', rate: 200, durationMs: 20_000 }), maxInFlight: 1000 },
+    workers: 2,
+    warmupMs: 0,
+    drainTimeoutMs: 5_000,
+    thresholds: [],
+    signal: controller.signal,
+    onStart: () => setTimeout(() => controller.abort(), 1_000),
+  });
+  const { report } = await run;
+  t.true(report.result.completed > 0 && report.result.completed < 4_000, `${report.result.completed} completed`);
+  const early = new AbortController();
+  early.abort();
+  const error = await t.throwsAsync(
+    runLoadTestInWorkers({
+      scenario: sleepy,
+      scenarioInfo: { name: 'sleepy', description: '' },
+      context: { target: { kind: 'in-process' }, settings: {}, seed: 1 },
+      shape: { kind: 'closed', vus: 2, durationMs: 20_000 },
+      workers: 2,
+      warmupMs: 0,
+      drainTimeoutMs: 1_000,
+      thresholds: [],
+      signal: early.signal,
+    }),
+  );
+  t.is((error as { code?: string }).code, 'AP_ERR_ABORTED');
+});

@@ -59,6 +59,12 @@ function headerIs(buf: Buffer, at: number, end: number, name: string): boolean {
   return buf[at + name.length] === 0x3a;
 }
 
+/** A header's value, lower-cased and trimmed (only for the few headers that decide framing). */
+function headerValue(buf: Buffer, nameEnd: number): string {
+  const end = buf.indexOf(CRLF, nameEnd);
+  return buf.toString('latin1', nameEnd + 1, end < 0 ? buf.length : end).trim().toLowerCase();
+}
+
 /** The first non-blank byte of a header's value. */
 function valueStart(buf: Buffer, at: number): number {
   while (buf[at] === 0x20 || buf[at] === 0x09) at++;
@@ -79,6 +85,8 @@ class Connection {
   private status = 0;
   private remaining = 0;
   private closeAfter = false;
+  /** The head just read was a 1xx interim answer. */
+  private interim = false;
   private readonly noBody: boolean;
 
   constructor(
@@ -183,8 +191,17 @@ class Connection {
             this.carry = buf.subarray(at);
             return;
           }
+          if (this.inFlight === 0) {
+            // A response nobody asked for: the stream is out of step; the next request starts
+            // over on a new socket (this one is dropped first, so its close settles nothing).
+            const socket = this.socket;
+            this.socket = undefined;
+            socket?.destroy();
+            return;
+          }
           this.parseHead(buf, at, headEnd);
           at = headEnd + 4;
+          if (this.interim) break;
           if (this.state === State.Head && this.finishResponse()) return;
           break;
         }
@@ -260,7 +277,7 @@ class Connection {
     this.status = (buf[space + 1]! - 0x30) * 100 + (buf[space + 2]! - 0x30) * 10 + (buf[space + 3]! - 0x30);
     let length = -1;
     let chunked = false;
-    this.closeAfter = false;
+    let connection: 'close' | 'keep-alive' | undefined;
     let line = buf.indexOf(LF, start) + 1;
     while (line > 0 && line < headEnd) {
       const c = lower(buf[line]!);
@@ -269,17 +286,23 @@ class Connection {
           length = 0;
           for (let i = valueStart(buf, line + 15); buf[i]! >= 0x30 && buf[i]! <= 0x39; i++) length = length * 10 + (buf[i]! - 0x30);
         } else if (headerIs(buf, line, headEnd, 'connection')) {
-          const v = valueStart(buf, line + 11);
-          this.closeAfter = lower(buf[v]!) === 0x63 && lower(buf[v + 1]!) === 0x6c; // "cl(ose)"
+          // A list of tokens: "keep-alive, close" closes too.
+          const tokens = headerValue(buf, line + 10).split(',').map((t) => t.trim());
+          if (tokens.includes('close')) connection = 'close';
+          else if (tokens.includes('keep-alive')) connection = 'keep-alive';
         }
       } else if (c === 0x74 /* t */ && headerIs(buf, line, headEnd, 'transfer-encoding')) {
-        // Chunked is the last coding when present; "chunked" ends the value.
-        const lineEnd = buf.indexOf(CRLF, line);
-        chunked = lineEnd >= 7 && lower(buf[lineEnd - 1]!) === 0x64 && lower(buf[lineEnd - 7]!) === 0x63;
+        // Chunked is the last coding when present.
+        chunked = headerValue(buf, line + 17).split(',').at(-1)!.trim() === 'chunked';
       }
       line = buf.indexOf(LF, line) + 1;
     }
-    const bodiless = this.noBody || this.status === 204 || this.status === 304 || (this.status >= 100 && this.status < 200);
+    // HTTP/1.0 closes unless it says keep-alive; HTTP/1.1 keeps alive unless it says close.
+    const http10 = buf[start + 7] === 0x30; // "HTTP/1.0"
+    this.closeAfter = connection === 'close' || (http10 && connection !== 'keep-alive');
+    // An interim answer (100 Continue, 103 Early Hints) is not the response: the real one follows.
+    this.interim = this.status >= 100 && this.status < 200 && this.status !== 101;
+    const bodiless = this.interim || this.noBody || this.status === 204 || this.status === 304 || this.status === 101;
     if (bodiless) this.state = State.Head;
     else if (chunked) this.state = State.ChunkSize;
     else if (length > 0) {
