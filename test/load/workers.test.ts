@@ -6,6 +6,20 @@ import { decodeCount } from './hdr-count.ts';
 
 const sleepy = fileURLToPath(new URL('../fixtures/scenarios/sleepy.ts', import.meta.url));
 
+type Options = Parameters<typeof runLoadTestInWorkers>[0];
+/** Two workers on the sleepy fixture, open loop at `rate` for `durationMs`, unless overridden. */
+const plan = (rate: number, durationMs: number, overrides: Partial<Options> = {}): Options => ({
+  scenario: sleepy,
+  scenarioInfo: { name: 'sleepy', description: 'waits 2 ms' },
+  context: { target: { kind: 'in-process' }, settings: {}, seed: 1 },
+  shape: { kind: 'open', pattern: `constant ${rate}/s`, stages: stagesOf({ kind: 'constant', rate, durationMs }), maxInFlight: 1000 },
+  workers: 2,
+  warmupMs: 0,
+  drainTimeoutMs: 5_000,
+  thresholds: [],
+  ...overrides,
+});
+
 test('each worker gets 1/N of every stage, or its share of the users (the first ones the remainder)', (t) => {
   const open = shareOf({ kind: 'open', pattern: 'p', stages: [{ durationMs: 1000, fromRate: 100, toRate: 400 }], maxInFlight: 10 }, 1, 4);
   t.deepEqual(open.kind === 'open' && open.stages, [{ durationMs: 1000, fromRate: 25, toRate: 100 }]);
@@ -15,16 +29,7 @@ test('each worker gets 1/N of every stage, or its share of the users (the first 
 });
 
 test('two workers run a user scenario module: counts add up, histograms merge exactly, each worker reports its loop', async (t) => {
-  const { report, encoded, workers } = await runLoadTestInWorkers({
-    scenario: sleepy,
-    scenarioInfo: { name: 'sleepy', description: 'waits 2 ms' },
-    context: { target: { kind: 'in-process' }, settings: {}, seed: 1 },
-    shape: { kind: 'open', pattern: 'constant 400/s', stages: stagesOf({ kind: 'constant', rate: 400, durationMs: 1000 }), maxInFlight: 1000 },
-    workers: 2,
-    warmupMs: 0,
-    drainTimeoutMs: 5_000,
-    thresholds: [],
-  });
+  const { report, encoded, workers } = await runLoadTestInWorkers(plan(400, 1000));
   t.is(workers.length, 2);
   t.is(report.result.scheduled, 400);
   t.is(report.result.completed, 400);
@@ -41,51 +46,17 @@ test('two workers run a user scenario module: counts add up, histograms merge ex
 
 test('a failing worker setup fails the run with its code, and no worker is left running', async (t) => {
   const failing = fileURLToPath(new URL('../fixtures/scenarios/failing-setup.ts', import.meta.url));
-  const error = await t.throwsAsync(
-    runLoadTestInWorkers({
-      scenario: failing,
-      scenarioInfo: { name: 'failing', description: '' },
-      context: { target: { kind: 'in-process' }, settings: {}, seed: 1 },
-      shape: { kind: 'closed', vus: 2, durationMs: 500 },
-      workers: 2,
-      warmupMs: 0,
-      drainTimeoutMs: 1_000,
-      thresholds: [],
-    }),
-  );
+  const error = await t.throwsAsync(runLoadTestInWorkers(plan(0, 0, { scenario: failing, shape: { kind: 'closed', vus: 2, durationMs: 500 }, drainTimeoutMs: 1_000 })));
   t.regex(error!.message, /^worker \d: /);
 });
 
 test('Ctrl-C stops every worker and reports what ran; during setup, it ends the run before it starts', async (t) => {
   const controller = new AbortController();
-  const run = runLoadTestInWorkers({
-    scenario: sleepy,
-    scenarioInfo: { name: 'sleepy', description: '' },
-    context: { target: { kind: 'in-process' }, settings: {}, seed: 1 },
-    shape: { kind: 'open', pattern: 'constant 200/s', stages: stagesOf({ kind: 'constant', rate: 200, durationMs: 20_000 }), maxInFlight: 1000 },
-    workers: 2,
-    warmupMs: 0,
-    drainTimeoutMs: 5_000,
-    thresholds: [],
-    signal: controller.signal,
-    onStart: () => setTimeout(() => controller.abort(), 1_000),
-  });
+  const run = runLoadTestInWorkers(plan(200, 20_000, { signal: controller.signal, onStart: () => setTimeout(() => controller.abort(), 1_000) }));
   const { report } = await run;
   t.true(report.result.completed > 0 && report.result.completed < 4_000, `${report.result.completed} completed`);
   const early = new AbortController();
   early.abort();
-  const error = await t.throwsAsync(
-    runLoadTestInWorkers({
-      scenario: sleepy,
-      scenarioInfo: { name: 'sleepy', description: '' },
-      context: { target: { kind: 'in-process' }, settings: {}, seed: 1 },
-      shape: { kind: 'closed', vus: 2, durationMs: 20_000 },
-      workers: 2,
-      warmupMs: 0,
-      drainTimeoutMs: 1_000,
-      thresholds: [],
-      signal: early.signal,
-    }),
-  );
+  const error = await t.throwsAsync(runLoadTestInWorkers(plan(0, 0, { shape: { kind: 'closed', vus: 2, durationMs: 20_000 }, signal: early.signal })));
   t.is((error as { code?: string }).code, 'AP_ERR_ABORTED');
 });
