@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, type Sampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, type Sampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ListenError } from '../src/errors.js';
 import { rootLogger, setLogContext, type Logger } from '../src/logger.js';
 import { VERSION } from '../src/runtime/self.js';
@@ -78,10 +78,28 @@ function samplerFor(ratio: number | undefined, env: NodeJS.ProcessEnv): Sampler 
   return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(Math.max(0, r)) });
 }
 
+/** The console exporter, writing to stderr. */
+const STDERR_SPAN_EXPORTER: SpanExporter = {
+  export(spans, done) {
+    for (const span of spans) {
+      const { traceId, spanId } = span.spanContext();
+      process.stderr.write(`${JSON.stringify({ traceId, spanId, parentSpanId: span.parentSpanContext?.spanId, name: span.name, kind: span.kind, startTime: span.startTime, duration: span.duration, attributes: span.attributes, status: span.status, events: span.events.map((e) => ({ name: e.name, attributes: e.attributes })) })}\n`);
+    }
+    done({ code: 0 });
+  },
+  shutdown: async () => {},
+};
+
+/** Whether the environment asks for telemetry to be exported (an OTLP endpoint or the console exporter). */
+export function telemetryConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.OTEL_SDK_DISABLED !== 'true' && spanExporterFromEnv(env) !== undefined;
+}
+
 function spanExporterFromEnv(env: NodeJS.ProcessEnv): SpanExporter | undefined {
   if (env.OTEL_TRACES_EXPORTER === 'none') return undefined;
   if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return new OTLPTraceExporter();
-  if (env.OTEL_TRACES_EXPORTER === 'console') return new ConsoleSpanExporter();
+  // On stderr, one JSON line per span: stdout stays the command's (`--json` output).
+  if (env.OTEL_TRACES_EXPORTER === 'console') return STDERR_SPAN_EXPORTER;
   return undefined;
 }
 

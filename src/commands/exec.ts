@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { startInstrumentation, telemetryConfigured } from '../../instrumentation/start.js';
 import { loadAgents } from '../config/agents.js';
 import { currentProject, givenOr, simulatorSettings } from '../config/project.js';
 import type { AgentResult, ExecuteOptions } from '../orchestrator/orchestrator.js';
@@ -20,16 +21,24 @@ export interface ExecCommandOptions extends ExecuteOptions {
 export async function run(agent: string, task: string, options: ExecCommandOptions): Promise<AgentResult> {
   const project = await currentProject();
   const agents = await loadAgents(givenOr(options.agentsFile, project.agentsFile));
+  // Traced when telemetry is configured (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER);
+  // stopped at the end, which flushes the call's spans before the process exits.
+  const instrumentation = telemetryConfigured() ? await startInstrumentation({ prometheus: false, spanProcessor: 'simple', logger: rootLogger }) : undefined;
   const stack = await openStack({
+    instrumentation,
     agents,
     provider: providerFor(options.live, { ...simulatorSettings(project, {}, { latency: 'fixed:0', seed: 1 }), thread: 'main' }),
     cache: options.useCache === false ? { kind: 'none' } : { kind: 'disk', dir: options.cacheDir, requireSecret: options.requireSecret },
     logger: rootLogger,
+  }).catch(async (error: unknown) => {
+    await instrumentation?.stop();
+    throw error;
   });
   try {
     return await stack.orchestrator.executeAgent(agent, task, options);
   } finally {
     await stack.close();
+    await instrumentation?.stop();
   }
 }
 
