@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, type Sampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, type Sampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ListenError } from '../src/errors.js';
 import { rootLogger, setLogContext, type Logger } from '../src/logger.js';
 import { VERSION } from '../src/runtime/self.js';
@@ -71,11 +71,54 @@ export interface Instrumentation {
   stop(): Promise<void>;
 }
 
-function samplerFor(ratio: number | undefined, env: NodeJS.ProcessEnv): Sampler {
-  let r = ratio;
-  if (r === undefined && (env.OTEL_TRACES_SAMPLER === 'traceidratio' || env.OTEL_TRACES_SAMPLER === 'parentbased_traceidratio')) r = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1');
-  if (r === undefined || !Number.isFinite(r) || r >= 1) return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-  return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(Math.max(0, r)) });
+/**
+ * The sampler: `ratio` from code wins; else OTEL_TRACES_SAMPLER as the specification lists it
+ * (always_on, always_off, traceidratio and their parentbased_ forms, with
+ * OTEL_TRACES_SAMPLER_ARG); default parentbased_always_on. Samplers that need a remote
+ * service (jaeger_remote, xray) are not offered: the default is used, with a warning.
+ */
+export function samplerFor(ratio: number | undefined, env: NodeJS.ProcessEnv, log?: Logger): Sampler {
+  const ratioSampler = (r: number) => (r >= 1 ? new AlwaysOnSampler() : r <= 0 ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(r));
+  if (ratio !== undefined && Number.isFinite(ratio)) return new ParentBasedSampler({ root: ratioSampler(ratio) });
+  const arg = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1');
+  const r = Number.isFinite(arg) ? Math.min(1, Math.max(0, arg)) : 1;
+  switch ((env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on').trim()) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return ratioSampler(r);
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: ratioSampler(r) });
+    case 'parentbased_always_on':
+    case '':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    default:
+      log?.warn({ sampler: env.OTEL_TRACES_SAMPLER }, 'OTEL_TRACES_SAMPLER not supported here: using parentbased_always_on');
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
+}
+
+/**
+ * OTEL_RESOURCE_ATTRIBUTES (`key=value,...`, values percent-decoded) under OTEL_SERVICE_NAME
+ * and agentperf's own service.version default.
+ */
+export function resourceAttributesFrom(env: NodeJS.ProcessEnv): Record<string, string> {
+  const attributes: Record<string, string> = { 'service.name': 'agentperf', 'service.version': VERSION };
+  for (const pair of (env.OTEL_RESOURCE_ATTRIBUTES ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    try {
+      attributes[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      // a malformed percent-encoding: the pair is skipped, as the specification says
+    }
+  }
+  if (env.OTEL_SERVICE_NAME) attributes['service.name'] = env.OTEL_SERVICE_NAME;
+  return attributes;
 }
 
 /** The console exporter, writing to stderr. */
@@ -111,7 +154,7 @@ function spanExporterFromEnv(env: NodeJS.ProcessEnv): SpanExporter | undefined {
 export async function startInstrumentation(options: InstrumentationOptions = {}): Promise<Instrumentation> {
   const env = options.env ?? process.env;
   const log = (options.logger ?? rootLogger).child({ component: 'instrumentation' });
-  const resource = resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? 'agentperf', 'service.version': VERSION });
+  const resource = resourceFromAttributes(resourceAttributesFrom(env));
 
   let metricReader: MetricReader;
   let metricsUrl: string | undefined;
@@ -139,7 +182,10 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
   const meterProvider = new MeterProvider({ resource, readers: [metricReader] });
   metrics.setGlobalMeterProvider(meterProvider);
 
-  const exporter = options.spanExporter === 'none' ? undefined : (options.spanExporter ?? spanExporterFromEnv(env));
+  // OTEL_SDK_DISABLED=true: no spans at all (agentperf's own HDR histograms and Prometheus
+  // endpoint are its measurements, and stay).
+  const sdkDisabled = env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
+  const exporter = options.spanExporter === 'none' || sdkDisabled ? undefined : (options.spanExporter ?? spanExporterFromEnv(env));
   let tracerProvider: BasicTracerProvider | undefined;
   let switchable: SwitchableTracerProvider | undefined;
   const logContext = (call?: object) => {
@@ -150,7 +196,7 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
   };
   if (exporter) {
     const processor = options.spanProcessor === 'simple' ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
-    tracerProvider = new BasicTracerProvider({ resource, spanProcessors: [processor], sampler: samplerFor(options.sampleRatio, env) });
+    tracerProvider = new BasicTracerProvider({ resource, spanProcessors: [processor], sampler: samplerFor(options.sampleRatio, env, log) });
     switchable = new SwitchableTracerProvider(tracerProvider);
     context.setGlobalContextManager(contextManager);
     trace.setGlobalTracerProvider(switchable);
