@@ -1,23 +1,57 @@
-// For `node --import agentperf/register your-app.js`: starts agentperf's
-// instrumentation from the environment (OTEL_* variables, AGENTPERF_METRICS_PORT) before the
-// application loads, and flushes it on exit.
+// For `node --import agentperf/register your-app.js`: starts agentperf's instrumentation from
+// the environment (OTEL_* variables, AGENTPERF_METRICS_PORT) before the application loads, and
+// flushes it when the application ends. Nothing here may break the application: a failure is
+// logged and the application runs uninstrumented.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { rootLogger } from '../src/logger.js';
-import { startInstrumentation } from './start.js';
+import { startInstrumentation, type Instrumentation } from './start.js';
 
-const port = process.env.AGENTPERF_METRICS_PORT === undefined ? undefined : Number(process.env.AGENTPERF_METRICS_PORT);
-const instrumentation = await startInstrumentation({ prometheus: process.env.AGENTPERF_METRICS_PORT === 'off' ? false : { host: process.env.AGENTPERF_METRICS_HOST, port } });
+/** The application's own name (the nearest package.json's), for service.name when OTEL_SERVICE_NAME is not set. */
+function applicationName(from: string): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      try {
+        const name = (JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown }).name;
+        return typeof name === 'string' && name ? name : undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
 
-let stopping = false;
-const stop = (signal: NodeJS.Signals) => {
-  if (stopping) return;
-  stopping = true;
-  instrumentation
-    .stop()
-    .catch((error: unknown) => rootLogger.warn({ err: error }, 'instrumentation did not stop cleanly'))
-    .finally(() => process.kill(process.pid, signal));
+const log = rootLogger.child({ component: 'register' });
+const env = { ...process.env };
+const resourceNamesService = /(^|,)\s*service\.name\s*=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
+if (!env.OTEL_SERVICE_NAME && !resourceNamesService) {
+  const name = applicationName(process.cwd());
+  if (name) env.OTEL_SERVICE_NAME = name;
+}
+
+let instrumentation: Instrumentation | undefined;
+try {
+  const portSetting = env.AGENTPERF_METRICS_PORT;
+  const port = portSetting === undefined || portSetting === 'off' ? undefined : Number(portSetting);
+  instrumentation = await startInstrumentation({ env, logger: log, prometheus: portSetting === 'off' ? false : { host: env.AGENTPERF_METRICS_HOST, port } });
+} catch (error) {
+  log.warn({ err: error }, 'agentperf instrumentation did not start; the application runs without it');
+}
+
+let stopping: Promise<void> | undefined;
+const stop = () =>
+  (stopping ??= (instrumentation?.stop() ?? Promise.resolve()).catch((error: unknown) => log.warn({ err: error }, 'instrumentation did not stop cleanly')));
+const onSignal = (signal: NodeJS.Signals) => {
+  void stop().finally(() => process.kill(process.pid, signal));
 };
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
-process.once('beforeExit', () => void instrumentation.stop());
+if (instrumentation) {
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  // When the application has nothing left to do: flush, then let it end (the flush's own work
+  // keeps the loop alive until it is done; beforeExit then fires again and finds it done).
+  process.on('beforeExit', () => void stop());
+}
 
 export { instrumentation };

@@ -126,7 +126,7 @@ const STDERR_SPAN_EXPORTER: SpanExporter = {
   export(spans, done) {
     for (const span of spans) {
       const { traceId, spanId } = span.spanContext();
-      process.stderr.write(`${JSON.stringify({ traceId, spanId, parentSpanId: span.parentSpanContext?.spanId, name: span.name, kind: span.kind, startTime: span.startTime, duration: span.duration, attributes: span.attributes, status: span.status, events: span.events.map((e) => ({ name: e.name, attributes: e.attributes })) })}\n`);
+      process.stderr.write(`${JSON.stringify({ service: span.resource.attributes['service.name'], traceId, spanId, parentSpanId: span.parentSpanContext?.spanId, name: span.name, kind: span.kind, startTime: span.startTime, duration: span.duration, attributes: span.attributes, status: span.status, events: span.events.map((e) => ({ name: e.name, attributes: e.attributes })) })}\n`);
     }
     done({ code: 0 });
   },
@@ -174,6 +174,9 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
         server.once('error', (error) => reject(new ListenError('the Prometheus /metrics endpoint', '--metrics-port', prometheus.host, prometheus.port, error)));
         server.listen(prometheus.port, prometheus.host, () => resolve());
       });
+      // Unref'd: the endpoint must not keep a finished program alive (a one-shot script under
+      // `--import agentperf/register` exits, and its telemetry is flushed on the way out).
+      server.unref();
       metricsServer = server;
       metricsUrl = `http://${prometheus.host}:${(server.address() as AddressInfo).port}/metrics`;
     }
