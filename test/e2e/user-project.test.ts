@@ -144,7 +144,9 @@ test('baseline update and the gate work in the project; the paired gate FAILs th
   t.is(slower.code, 1, `${slower.stdout}\n${slower.stderr.slice(-3000)}`);
   const paired = JSON.parse(readFileSync(join(project, 'out', 'paired.json'), 'utf8')) as GateResult;
   const failed = paired.scenarios[0]!.judgement.metrics.filter((m) => m.verdict === 'FAIL').map((m) => m.metric);
-  t.true(failed.includes('p50') || failed.includes('throughput'), `failed: ${failed.join(', ')}`);
+  // Twice the CPU work: the CPU metrics catch it whatever a neighbour does to the wall clock;
+  // p50 and throughput do too on a quiet machine.
+  t.true(['p50', 'throughput', 'cpu', 'mainThread'].some((m) => failed.includes(m)), `failed: ${failed.join(', ')}`);
   t.regex(slower.stdout, /FAIL/);
 
   const same = await agentperf(['gate', '--against', 'HEAD']);
