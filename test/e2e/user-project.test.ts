@@ -146,7 +146,7 @@ test('baseline update and the gate work in the project; the paired gate FAILs th
   const failed = paired.scenarios[0]!.judgement.metrics.filter((m) => m.verdict === 'FAIL').map((m) => m.metric);
   // Twice the CPU work: the CPU metrics catch it whatever a neighbour does to the wall clock;
   // p50 and throughput do too on a quiet machine.
-  t.true(['p50', 'throughput', 'cpu', 'mainThread'].some((m) => failed.includes(m)), `failed: ${failed.join(', ')}`);
+  t.true((['p50', 'throughput', 'cpu', 'mainThread'] as const).some((m) => failed.includes(m)), `failed: ${failed.join(', ')}`);
   t.regex(slower.stdout, /FAIL/);
 
   const same = await agentperf(['gate', '--against', 'HEAD']);
