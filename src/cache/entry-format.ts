@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { MAC_BYTES, signed, verifySigned } from './signing.js';
 
 /**
  * One cache entry on disk:
@@ -12,7 +12,6 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export const FORMAT_VERSION = 1;
 const MAGIC = Buffer.from('APC', 'latin1');
 const HEADER_BYTES = 8;
-const MAC_BYTES = 32;
 
 export interface EntryMeta {
   key: string;
@@ -28,10 +27,6 @@ export type Decoded =
   | { ok: true; meta: EntryMeta; payload: Buffer; signedWithPrevious: boolean }
   | { ok: false; reason: DecodeFailure };
 
-function mac(secret: Buffer, body: Buffer): Buffer {
-  return createHmac('sha256', secret).update(body).digest();
-}
-
 export function encodeEntry(meta: EntryMeta, payload: Buffer, secret: Buffer): Buffer {
   const metaBytes = Buffer.from(JSON.stringify({ key: meta.key, createdAt: meta.createdAt, expiresAt: meta.expiresAt }), 'utf8');
   const header = Buffer.alloc(HEADER_BYTES);
@@ -39,7 +34,7 @@ export function encodeEntry(meta: EntryMeta, payload: Buffer, secret: Buffer): B
   header.writeUInt8(FORMAT_VERSION, 3);
   header.writeUInt32BE(metaBytes.length, 4);
   const body = Buffer.concat([header, metaBytes, payload]);
-  return Buffer.concat([body, mac(secret, body)]);
+  return signed(body, secret);
 }
 
 /**
@@ -50,13 +45,9 @@ export function encodeEntry(meta: EntryMeta, payload: Buffer, secret: Buffer): B
  */
 export function decodeEntry(bytes: Buffer, expectedKey: string, current: Buffer, previous?: Buffer): Decoded {
   if (bytes.length < HEADER_BYTES + MAC_BYTES) return { ok: false, reason: 'truncated' };
-  const body = bytes.subarray(0, bytes.length - MAC_BYTES);
-  const tag = bytes.subarray(bytes.length - MAC_BYTES);
-  let signedWithPrevious = false;
-  if (!timingSafeEqual(mac(current, body), tag)) {
-    if (!previous || !timingSafeEqual(mac(previous, body), tag)) return { ok: false, reason: 'signature' };
-    signedWithPrevious = true;
-  }
+  const verified = verifySigned(bytes, current, previous);
+  if (!verified) return { ok: false, reason: 'signature' };
+  const { body, signedWithPrevious } = verified;
   if (!body.subarray(0, 3).equals(MAGIC) || body.readUInt8(3) !== FORMAT_VERSION) return { ok: false, reason: 'version' };
   const metaLength = body.readUInt32BE(4);
   if (HEADER_BYTES + metaLength > body.length) return { ok: false, reason: 'metadata' };

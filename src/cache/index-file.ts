@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { MAC_BYTES, signed, verifySigned } from './signing.js';
 
 /**
  * The disk tier's index snapshot (`index.bin`): what makes opening a large cache fast. It is
@@ -12,7 +12,6 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  */
 const MAGIC = 'APX2';
 const RECORD_BYTES = 32 + 4 + 8 + 8;
-const MAC_BYTES = 32;
 
 export interface IndexRecord {
   key: string;
@@ -22,8 +21,6 @@ export interface IndexRecord {
 }
 
 export type IndexRead = { ok: true; records: IndexRecord[]; signedWithPrevious: boolean } | { ok: false; reason: 'torn' | 'signature' | 'record' };
-
-const mac = (secret: Buffer, body: Buffer) => createHmac('sha256', secret).update(body).digest();
 
 export function encodeIndex(records: Iterable<IndexRecord>, count: number, secret: Buffer): Buffer {
   const body = Buffer.alloc(8 + count * RECORD_BYTES);
@@ -37,7 +34,7 @@ export function encodeIndex(records: Iterable<IndexRecord>, count: number, secre
     body.writeDoubleBE(r.expiresAt, offset + 44);
     offset += RECORD_BYTES;
   }
-  return Buffer.concat([body, mac(secret, body)]);
+  return signed(body, secret);
 }
 
 /**
@@ -49,13 +46,9 @@ export function decodeIndex(buffer: Buffer, maxEntryBytes: number, current: Buff
   if (buffer.length < 8 + MAC_BYTES || buffer.toString('latin1', 0, 4) !== MAGIC) return { ok: false, reason: 'torn' };
   const count = buffer.readUInt32BE(4);
   if (buffer.length !== 8 + count * RECORD_BYTES + MAC_BYTES) return { ok: false, reason: 'torn' };
-  const body = buffer.subarray(0, buffer.length - MAC_BYTES);
-  const tag = buffer.subarray(buffer.length - MAC_BYTES);
-  let signedWithPrevious = false;
-  if (!timingSafeEqual(mac(current, body), tag)) {
-    if (!previous || !timingSafeEqual(mac(previous, body), tag)) return { ok: false, reason: 'signature' };
-    signedWithPrevious = true;
-  }
+  const verified = verifySigned(buffer, current, previous);
+  if (!verified) return { ok: false, reason: 'signature' };
+  const { body, signedWithPrevious } = verified;
   const records: IndexRecord[] = [];
   for (let offset = 8; offset < body.length; offset += RECORD_BYTES) {
     const record = { key: body.toString('hex', offset, offset + 32), size: body.readUInt32BE(offset + 32), lastAccess: body.readDoubleBE(offset + 36), expiresAt: body.readDoubleBE(offset + 44) };

@@ -45,7 +45,6 @@ const enum State {
   Body,
   ChunkSize,
   ChunkData,
-  ChunkDataEnd,
   Trailers,
 }
 
@@ -228,22 +227,12 @@ class Connection {
           at = lineEnd + 1;
           if (size === 0) this.state = State.Trailers;
           else {
-            this.remaining = size;
+            this.remaining = size + 2; // the data and the CRLF after it
             this.state = State.ChunkData;
           }
           break;
         }
         case State.ChunkData: {
-          const take = Math.min(this.remaining, end - at);
-          this.remaining -= take;
-          at += take;
-          if (this.remaining === 0) {
-            this.remaining = 2; // the CRLF after the data
-            this.state = State.ChunkDataEnd;
-          }
-          break;
-        }
-        case State.ChunkDataEnd: {
           const take = Math.min(this.remaining, end - at);
           this.remaining -= take;
           at += take;
