@@ -1,13 +1,14 @@
 /**
- * Metric and span names. The GenAI ones follow the OpenTelemetry semantic conventions for
- * generative AI (gen_ai.client.*); the rest are agentperf's own. In Prometheus, dots become
+ * Metric and span names. Where the OpenTelemetry GenAI semantic conventions define a name
+ * (client operation duration and token usage, agent and workflow invocation durations), it is
+ * theirs; the rest are agentperf's own (`agentperf.*`). In Prometheus, dots become
  * underscores and counters get `_total`; this exporter version states the unit in a `# UNIT`
  * line rather than in the name (`gen_ai_client_operation_duration`, in seconds).
  */
 export const METRICS = {
   operationDuration: 'gen_ai.client.operation.duration',
   tokenUsage: 'gen_ai.client.token.usage',
-  agentDuration: 'agentperf.agent.duration',
+  agentDuration: 'gen_ai.invoke_agent.duration',
   agentCalls: 'agentperf.agent.calls',
   agentErrors: 'agentperf.agent.errors',
   inFlight: 'agentperf.agent.in_flight',
@@ -23,7 +24,7 @@ export const METRICS = {
   cacheExpirations: 'agentperf.cache.expirations',
   cacheIntegrityFailures: 'agentperf.cache.integrity_failures',
   workflowRuns: 'agentperf.workflow.runs',
-  workflowDuration: 'agentperf.workflow.duration',
+  workflowDuration: 'gen_ai.invoke_workflow.duration',
   workflowSteps: 'agentperf.workflow.steps',
   workflowStepDuration: 'agentperf.workflow.step.duration',
 } as const;
@@ -31,18 +32,29 @@ export const METRICS = {
 // Bucket advice from the GenAI semantic conventions (seconds; tokens).
 export const OPERATION_DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 export const TOKEN_USAGE_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
-// Queue waits and cached calls are far shorter than API calls: finer buckets below 10 ms.
-// 0.5 s and 1 s are the default SLOs' thresholds (p95 500 ms, p99 1 s): the latency alerts count
+// Agent and workflow invocations, and queue waits. Not the conventions' advice for
+// gen_ai.invoke_agent.duration (0.1 s to 409.6 s) or gen_ai.invoke_workflow.duration (1 s to
+// 2 h): memory-cache hits take microseconds and a simulated workflow milliseconds, so finer
+// buckets below 10 ms; and 0.5 s and 1 s are the default SLOs' thresholds (p95 500 ms, p99 1 s): the latency alerts count
 // calls slower than them, which needs a bucket boundary at each.
 export const AGENT_DURATION_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.5, 0.64, 1, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96];
 
 export const CIRCUIT_STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
+/** gen_ai.provider.name: the simulator stands in for the Anthropic API, so its calls are `anthropic` too. */
+export const PROVIDER_NAME = 'anthropic';
+
 export const SPAN_ATTRIBUTES = {
   operation: 'gen_ai.operation.name',
   agentName: 'gen_ai.agent.name',
+  workflowName: 'gen_ai.workflow.name',
   requestModel: 'gen_ai.request.model',
+  responseModel: 'gen_ai.response.model',
+  finishReasons: 'gen_ai.response.finish_reasons',
   providerName: 'gen_ai.provider.name',
+  serverAddress: 'server.address',
+  serverPort: 'server.port',
+  tokenType: 'gen_ai.token.type',
   inputTokens: 'gen_ai.usage.input_tokens',
   outputTokens: 'gen_ai.usage.output_tokens',
   errorType: 'error.type',
@@ -51,7 +63,6 @@ export const SPAN_ATTRIBUTES = {
   attempts: 'agentperf.attempts',
   queueWaitMs: 'agentperf.queue_wait_ms',
   workflowId: 'agentperf.workflow.id',
-  workflowName: 'agentperf.workflow.name',
   workflowSteps: 'agentperf.workflow.steps',
   workflowStatus: 'agentperf.workflow.status',
   stepId: 'agentperf.workflow.step.id',

@@ -7,14 +7,14 @@ import { dirname, join } from 'node:path';
 import { rootLogger } from '../src/logger.js';
 import { startInstrumentation, type Instrumentation } from './start.js';
 
-/** The application's own name (the nearest package.json's), for service.name when OTEL_SERVICE_NAME is not set. */
-function applicationName(from: string): string | undefined {
+/** The application's own name and version (the nearest package.json's), for service.name and service.version. */
+function applicationPackage(from: string): { name: string; version?: string } | undefined {
   for (let dir = from; ; dir = dirname(dir)) {
     const file = join(dir, 'package.json');
     if (existsSync(file)) {
       try {
-        const name = (JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown }).name;
-        return typeof name === 'string' && name ? name : undefined;
+        const { name, version } = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
+        return typeof name === 'string' && name ? { name, version: typeof version === 'string' ? version : undefined } : undefined;
       } catch {
         return undefined;
       }
@@ -24,18 +24,21 @@ function applicationName(from: string): string | undefined {
 }
 
 const log = rootLogger.child({ component: 'register' });
-const env = { ...process.env };
-const resourceNamesService = /(^|,)\s*service\.name\s*=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
-if (!env.OTEL_SERVICE_NAME && !resourceNamesService) {
-  const name = applicationName(process.cwd());
-  if (name) env.OTEL_SERVICE_NAME = name;
-}
 
 let instrumentation: Instrumentation | undefined;
 try {
-  const portSetting = env.AGENTPERF_METRICS_PORT;
+  // AGENTPERF_METRICS_PORT: where /metrics is served (0 any free port; `off` none); else
+  // OTEL_EXPORTER_PROMETHEUS_PORT, else 9464.
+  const portSetting = process.env.AGENTPERF_METRICS_PORT;
   const port = portSetting === undefined || portSetting === 'off' ? undefined : Number(portSetting);
-  instrumentation = await startInstrumentation({ env, logger: log, prometheus: portSetting === 'off' ? false : { host: env.AGENTPERF_METRICS_HOST, port } });
+  instrumentation = await startInstrumentation({
+    logger: log,
+    prometheus: portSetting === 'off' ? false : { host: process.env.AGENTPERF_METRICS_HOST, port },
+    // OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES win over the package's name.
+    service: applicationPackage(process.cwd()) ?? { name: 'unknown_service:node' },
+    // An application asked for telemetry by loading this: the specification's default exporter.
+    tracesWhenUnset: 'otlp',
+  });
 } catch (error) {
   log.warn({ err: error }, 'agentperf instrumentation did not start; the application runs without it');
 }

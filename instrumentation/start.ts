@@ -1,17 +1,14 @@
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, type Sampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { ListenError } from '../src/errors.js';
+import { context, diag, DiagLogLevel, metrics, propagation, trace, type DiagLogger, type ProxyTracerProvider } from '@opentelemetry/api';
+import { defaultResource, detectResources, envDetector, hostDetector, osDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import type { MetricProducer, MetricReader } from '@opentelemetry/sdk-metrics';
+import { ParentBasedSampler, SimpleSpanProcessor, BatchSpanProcessor, TraceIdRatioBasedSampler, type Sampler, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rootLogger, setLogContext, type Logger } from '../src/logger.js';
 import { VERSION } from '../src/runtime/self.js';
 import { contextManager } from './context.js';
+import { listFromEnv, prometheusEndpoint, pushMetricReadersFromEnv, spanProcessorsFromEnv, wantsPrometheus, type PrometheusEndpoint } from './exporters.js';
 import { HdrRegistry } from './hdr-registry.js';
+import { PreaggregatedProducer } from './preaggregated.js';
 import { Subscribers } from './subscribers.js';
 import { SwitchableTracerProvider } from './switchable.js';
 
@@ -27,27 +24,36 @@ export const NOOP_SPAN_EXPORTER: SpanExporter = {
 
 export interface InstrumentationOptions {
   /**
-   * Prometheus `/metrics` (default 127.0.0.1:9464; port 0 picks a free one), or false for no
-   * HTTP endpoint (metrics are still collected, e.g. by `metricReader`).
+   * Where agentperf serves Prometheus `/metrics` when OTEL_METRICS_EXPORTER includes
+   * `prometheus` (the default): default OTEL_EXPORTER_PROMETHEUS_HOST / _PORT, else
+   * 127.0.0.1:9464; port 0 picks a free one. `false`: no HTTP endpoint of its own (the reader
+   * is still there, for `prometheusHandler`).
    */
   prometheus?: { host?: string; port?: number } | false;
-  /** Another metric reader instead of Prometheus (tests use an in-memory one). */
-  metricReader?: MetricReader;
   /**
-   * Where spans go. Default from the environment: OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT
-   * (or ..._TRACES_ENDPOINT) is set, the console when OTEL_TRACES_EXPORTER=console, otherwise
-   * no spans at all.
+   * One metric reader instead of those the environment asks for (tests use an in-memory one).
+   * It must take `producers` as its `metricProducers`: agentperf's hot-path histograms reach
+   * readers that way.
    */
+  metricReader?: (producers: MetricProducer[]) => MetricReader;
+  /** Where spans go, instead of what OTEL_TRACES_EXPORTER asks for. */
   spanExporter?: SpanExporter | 'none';
-  /** `simple` exports each span at once (tests); `batch` (default) in the background. */
+  /** `simple` exports each span at once (tests, one-shot commands); `batch` (default) in the background. */
   spanProcessor?: 'simple' | 'batch';
   /**
-   * Head sampling: the share of traces recorded (0 to 1), parent-based so the SDK's spans
-   * follow their agent span. Default from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, else 1.
-   * Metrics and HDR histograms record every call whatever is sampled.
+   * OTEL_TRACES_EXPORTER unset: `otlp` as the specification says (what `register` uses), or
+   * `otlp-if-endpoint` (the default, for agentperf's own commands): spans only when an OTLP
+   * endpoint is set.
+   */
+  tracesWhenUnset?: 'otlp' | 'otlp-if-endpoint';
+  /**
+   * Head sampling from code: the share of traces recorded (0 to 1), parent-based. Unset:
+   * OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, read by NodeSDK (default
+   * parentbased_always_on). Metrics and HDR histograms record every call whatever is sampled.
    */
   sampleRatio?: number;
-  env?: NodeJS.ProcessEnv;
+  /** service.name and service.version unless OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES say otherwise. Default agentperf's. */
+  service?: { name: string; version?: string };
   logger?: Logger;
   /** Busy work added to every traced agent call, in µs: the gate's self-test uses it to stand for a costlier instrumentation. */
   simulatedCostUs?: number;
@@ -55,9 +61,10 @@ export interface InstrumentationOptions {
 
 export interface Instrumentation {
   hdr: HdrRegistry;
-  /** The Prometheus endpoint, when one is served. */
+  /** The Prometheus endpoint, when agentperf serves one. */
   metricsUrl: string | undefined;
-  metricReader: MetricReader;
+  /** Answers a Prometheus scrape (for a server of the caller's own, as `serve` has), when Prometheus is on. */
+  prometheusHandler: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
   /** Exposes a cache's entries and bytes by tier as gauges. */
   observeCache(cache: Parameters<Subscribers['observeCache']>[0]): void;
   /** Exposes an orchestrator's queue length and bound as gauges. */
@@ -71,125 +78,103 @@ export interface Instrumentation {
   stop(): Promise<void>;
 }
 
-/**
- * The sampler: `ratio` from code wins; else OTEL_TRACES_SAMPLER as the specification lists it
- * (always_on, always_off, traceidratio and their parentbased_ forms, with
- * OTEL_TRACES_SAMPLER_ARG); default parentbased_always_on. Samplers that need a remote
- * service (jaeger_remote, xray) are not offered: the default is used, with a warning.
- */
-export function samplerFor(ratio: number | undefined, env: NodeJS.ProcessEnv, log?: Logger): Sampler {
-  const ratioSampler = (r: number) => (r >= 1 ? new AlwaysOnSampler() : r <= 0 ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(r));
-  if (ratio !== undefined && Number.isFinite(ratio)) return new ParentBasedSampler({ root: ratioSampler(ratio) });
-  const arg = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1');
-  const r = Number.isFinite(arg) ? Math.min(1, Math.max(0, arg)) : 1;
-  switch ((env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on').trim()) {
-    case 'always_on':
-      return new AlwaysOnSampler();
-    case 'always_off':
-      return new AlwaysOffSampler();
-    case 'traceidratio':
-      return ratioSampler(r);
-    case 'parentbased_always_off':
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
-    case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: ratioSampler(r) });
-    case 'parentbased_always_on':
-    case '':
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-    default:
-      log?.warn({ sampler: env.OTEL_TRACES_SAMPLER }, 'OTEL_TRACES_SAMPLER not supported here: using parentbased_always_on');
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-  }
+/** A head sampler for a ratio given in code: parent-based, so the SDK's spans follow their agent span. */
+export function ratioSampler(ratio: number): Sampler {
+  return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(Math.min(1, Math.max(0, ratio))) });
 }
 
-/**
- * OTEL_RESOURCE_ATTRIBUTES (`key=value,...`, values percent-decoded) under OTEL_SERVICE_NAME
- * and agentperf's own service.version default.
- */
-export function resourceAttributesFrom(env: NodeJS.ProcessEnv): Record<string, string> {
-  const attributes: Record<string, string> = { 'service.name': 'agentperf', 'service.version': VERSION };
-  for (const pair of (env.OTEL_RESOURCE_ATTRIBUTES ?? '').split(',')) {
-    const at = pair.indexOf('=');
-    if (at <= 0) continue;
-    try {
-      attributes[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim());
-    } catch {
-      // a malformed percent-encoding: the pair is skipped, as the specification says
-    }
-  }
-  if (env.OTEL_SERVICE_NAME) attributes['service.name'] = env.OTEL_SERVICE_NAME;
-  return attributes;
-}
-
-/** The console exporter, writing to stderr. */
-const STDERR_SPAN_EXPORTER: SpanExporter = {
-  export(spans, done) {
-    for (const span of spans) {
-      const { traceId, spanId } = span.spanContext();
-      process.stderr.write(`${JSON.stringify({ service: span.resource.attributes['service.name'], traceId, spanId, parentSpanId: span.parentSpanContext?.spanId, name: span.name, kind: span.kind, startTime: span.startTime, duration: span.duration, attributes: span.attributes, status: span.status, events: span.events.map((e) => ({ name: e.name, attributes: e.attributes })) })}\n`);
-    }
-    done({ code: 0 });
-  },
-  shutdown: async () => {},
-};
-
-/** Whether the environment asks for telemetry to be exported (an OTLP endpoint or the console exporter). */
+/** Whether the environment asks for telemetry to be exported (an OTLP endpoint, or an exporter named). */
 export function telemetryConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.OTEL_SDK_DISABLED !== 'true' && spanExporterFromEnv(env) !== undefined;
+  if (sdkDisabled(env)) return false;
+  const traces = listFromEnv(env.OTEL_TRACES_EXPORTER);
+  const metricsNamed = listFromEnv(env.OTEL_METRICS_EXPORTER)?.some((name) => name !== 'none' && name !== 'prometheus') ?? false;
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) || (traces !== undefined && !traces.includes('none')) || metricsNamed;
 }
 
-function spanExporterFromEnv(env: NodeJS.ProcessEnv): SpanExporter | undefined {
-  if (env.OTEL_TRACES_EXPORTER === 'none') return undefined;
-  if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return new OTLPTraceExporter();
-  // On stderr, one JSON line per span: stdout stays the command's (`--json` output).
-  if (env.OTEL_TRACES_EXPORTER === 'console') return STDERR_SPAN_EXPORTER;
-  return undefined;
+function sdkDisabled(env: NodeJS.ProcessEnv): boolean {
+  return env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
 }
+
+/** OpenTelemetry's own diagnostics (OTEL_LOG_LEVEL) into agentperf's log on stderr, not the console. */
+function diagTo(log: Logger): DiagLogger {
+  return {
+    error: (message, ...args) => log.error({ args }, message),
+    warn: (message, ...args) => log.warn({ args }, message),
+    info: (message, ...args) => log.info({ args }, message),
+    debug: (message, ...args) => log.debug({ args }, message),
+    verbose: (message, ...args) => log.trace({ args }, message),
+  };
+}
+
+const DIAG_LEVELS: Record<string, DiagLogLevel> = { none: DiagLogLevel.NONE, error: DiagLogLevel.ERROR, warn: DiagLogLevel.WARN, info: DiagLogLevel.INFO, debug: DiagLogLevel.DEBUG, verbose: DiagLogLevel.VERBOSE, all: DiagLogLevel.ALL };
 
 /**
- * Starts OpenTelemetry (spans, metrics, Prometheus) and the HDR histograms, and subscribes to
- * the core's diagnostics channels. One at a time per process: it registers the global
- * providers, which the Anthropic SDK uses for its own gen_ai spans.
+ * Starts OpenTelemetry through NodeSDK (so every standard OTEL_* variable means what the
+ * specification says), agentperf's metrics and HDR histograms, and subscribes to the core's
+ * diagnostics channels. One at a time per process: it registers the global providers, which the
+ * Anthropic SDK uses for its own gen_ai spans.
  */
 export async function startInstrumentation(options: InstrumentationOptions = {}): Promise<Instrumentation> {
-  const env = options.env ?? process.env;
+  const env = process.env;
   const log = (options.logger ?? rootLogger).child({ component: 'instrumentation' });
-  const resource = resourceFromAttributes(resourceAttributesFrom(env));
+  const disabled = sdkDisabled(env);
 
-  let metricReader: MetricReader;
-  let metricsUrl: string | undefined;
-  let metricsServer: Server | undefined;
-  if (options.metricReader) metricReader = options.metricReader;
-  else {
-    const prometheus = options.prometheus === false ? undefined : { host: options.prometheus?.host ?? '127.0.0.1', port: options.prometheus?.port ?? 9464 };
-    // Our own server around the exporter's handler: the exporter's would read port 0 ("any
-    // free port") as "unset" and take 9464.
-    const exporter = new PrometheusExporter({ preventServerStart: true });
-    if (prometheus) {
-      const server = createServer((request, response) => {
-        if (request.url?.split('?')[0] === '/metrics') exporter.getMetricsRequestHandler(request, response);
-        else response.writeHead(404).end('not found: try /metrics\n');
-      });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', (error) => reject(new ListenError('the Prometheus /metrics endpoint', '--metrics-port', prometheus.host, prometheus.port, error)));
-        server.listen(prometheus.port, prometheus.host, () => resolve());
-      });
-      // Unref'd: the endpoint must not keep a finished program alive (a one-shot script under
-      // `--import agentperf/register` exits, and its telemetry is flushed on the way out).
-      server.unref();
-      metricsServer = server;
-      metricsUrl = `http://${prometheus.host}:${(server.address() as AddressInfo).port}/metrics`;
+  // Built here and handed to NodeSDK (see exporters.ts for why); none of it when the SDK is disabled.
+  const producer = new PreaggregatedProducer({ name: 'agentperf', version: VERSION });
+  let prometheus: PrometheusEndpoint | undefined;
+  let metricReaders: MetricReader[] = [];
+  let spanProcessors: SpanProcessor[] = [];
+  if (!disabled) {
+    if (options.metricReader) metricReaders = [options.metricReader([producer])];
+    else {
+      if (wantsPrometheus(env)) {
+        const listen = options.prometheus === false ? undefined : { host: options.prometheus?.host ?? env.OTEL_EXPORTER_PROMETHEUS_HOST ?? '127.0.0.1', port: options.prometheus?.port ?? (Number(env.OTEL_EXPORTER_PROMETHEUS_PORT) || 9464) };
+        prometheus = await prometheusEndpoint(listen, [producer]);
+        metricReaders.push(prometheus.reader);
+      }
+      metricReaders.push(...(await pushMetricReadersFromEnv(env, log, [producer])));
     }
-    metricReader = exporter;
+    if (options.spanExporter === 'none') spanProcessors = [];
+    else if (options.spanExporter) spanProcessors = [options.spanProcessor === 'simple' ? new SimpleSpanProcessor(options.spanExporter) : new BatchSpanProcessor(options.spanExporter)];
+    else spanProcessors = await spanProcessorsFromEnv(env, options.tracesWhenUnset ?? 'otlp-if-endpoint', log, options.spanProcessor === 'simple');
   }
-  const meterProvider = new MeterProvider({ resource, readers: [metricReader] });
-  metrics.setGlobalMeterProvider(meterProvider);
 
-  // OTEL_SDK_DISABLED=true: no spans at all (agentperf's own HDR histograms and Prometheus
-  // endpoint are its measurements, and stay).
-  const sdkDisabled = env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
-  const exporter = options.spanExporter === 'none' || sdkDisabled ? undefined : (options.spanExporter ?? spanExporterFromEnv(env));
-  let tracerProvider: BasicTracerProvider | undefined;
+  const service = options.service ?? { name: 'agentperf', version: VERSION };
+  // NodeSDK's own detectors, run here and awaited: the host's id is read asynchronously, and
+  // span processors hold every span back until it is there (a span ended in the first
+  // milliseconds would otherwise reach nobody before the test or the script looks).
+  // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the environment detector) win over `service`.
+  const detected = detectResources({ detectors: [hostDetector, osDetector, processDetector, envDetector] });
+  await detected.waitForAsyncAttributes?.();
+  // Without the command line: `agentperf exec AGENT "prompt"` would put the prompt (and any
+  // secret passed as a flag) on every span, where the SDK keeps content off by default.
+  const { 'process.command_args': _args, 'process.command_line': _line, ...detectedAttributes } = detected.attributes;
+  const resource = defaultResource()
+    .merge(resourceFromAttributes({ 'service.name': service.name, ...(service.version ? { 'service.version': service.version } : {}) }))
+    .merge(resourceFromAttributes(detectedAttributes));
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const sdk = new NodeSDK({
+    resource,
+    autoDetectResources: false,
+    contextManager,
+    metricReaders,
+    spanProcessors,
+    sampler: options.sampleRatio !== undefined && Number.isFinite(options.sampleRatio) ? ratioSampler(options.sampleRatio) : undefined,
+    // agentperf logs with pino; no OpenTelemetry log pipeline (NodeSDK would start an OTLP one).
+    logRecordProcessors: [],
+  });
+  const diagLevel = DIAG_LEVELS[(env.OTEL_LOG_LEVEL ?? '').trim().toLowerCase()];
+  if (diagLevel !== undefined) diag.setLogger(diagTo(log), { logLevel: diagLevel, suppressOverrideMessage: true });
+  try {
+    sdk.start();
+  } catch (error) {
+    const server = prometheus?.server;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
+
+  // NodeSDK registered its tracer provider; agentperf registers it again behind a switch, so the
+  // overhead measurement can turn tracing off and on for clients that keep their tracer.
   let switchable: SwitchableTracerProvider | undefined;
   const logContext = (call?: object) => {
     const span = call ? Subscribers.spanOf(call) : trace.getSpan(context.active());
@@ -197,30 +182,24 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     const { traceId, spanId } = span.spanContext();
     return { trace_id: traceId, span_id: spanId };
   };
-  if (exporter) {
-    const processor = options.spanProcessor === 'simple' ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
-    tracerProvider = new BasicTracerProvider({ resource, spanProcessors: [processor], sampler: samplerFor(options.sampleRatio, env, log) });
-    switchable = new SwitchableTracerProvider(tracerProvider);
-    context.setGlobalContextManager(contextManager);
+  if (!disabled && spanProcessors.length > 0) {
+    const registered = (trace.getTracerProvider() as ProxyTracerProvider).getDelegate();
+    switchable = new SwitchableTracerProvider(registered);
+    trace.disable();
     trace.setGlobalTracerProvider(switchable);
-    // W3C trace context and baggage: `serve` joins its callers' traces, and the SDK's outgoing
-    // requests carry the trace on (OTEL_PROPAGATORS=none switches it off).
-    if ((env.OTEL_PROPAGATORS ?? '').trim() !== 'none') {
-      propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
-    }
     setLogContext(logContext);
   }
 
   const hdr = new HdrRegistry();
-  const subscribers = new Subscribers(hdr, meterProvider.getMeter('agentperf', VERSION), switchable?.getTracer('agentperf', VERSION), log, options.simulatedCostUs ?? 0);
+  const subscribers = new Subscribers(hdr, metrics.getMeter('agentperf', VERSION), producer, switchable?.getTracer('agentperf', VERSION), log, options.simulatedCostUs ?? 0);
   subscribers.subscribe();
-  if (metricsUrl) log.info({ metricsUrl }, 'Prometheus metrics served');
+  if (prometheus?.url) log.info({ metricsUrl: prometheus.url }, 'Prometheus metrics served');
 
   let stopped = false;
   return {
     hdr,
-    metricsUrl,
-    metricReader,
+    metricsUrl: prometheus?.url,
+    prometheusHandler: prometheus ? (request, response) => prometheus!.reader.getMetricsRequestHandler(request, response) : undefined,
     observeCache: (cache) => subscribers.observeCache(cache),
     observeOrchestrator: (orchestrator) => subscribers.observeOrchestrator(orchestrator),
     setEnabled(enabled: boolean) {
@@ -235,16 +214,18 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
       stopped = true;
       subscribers.unsubscribe();
       setLogContext(undefined);
-      await tracerProvider?.forceFlush();
-      await Promise.allSettled([tracerProvider?.shutdown(), meterProvider.shutdown()]);
-      if (metricsServer) {
-        metricsServer.closeAllConnections();
-        await new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
+      // Flushes spans and pushes the last metrics (periodic readers export on shutdown).
+      await sdk.shutdown().catch((error: unknown) => log.warn({ err: error }, 'telemetry did not flush cleanly'));
+      const server = prometheus?.server;
+      if (server) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
       }
       trace.disable();
       propagation.disable();
       metrics.disable();
       context.disable();
+      if (diagLevel !== undefined) diag.disable();
       hdr.destroy();
     },
   };

@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, trace, type Context, type Meter, type Span, type Tracer } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Meter, type Span, type Tracer } from '@opentelemetry/api';
 import {
   agentChannel,
   attemptChannel,
@@ -26,7 +26,9 @@ import { busyWait } from '../src/measure/cpu.js';
 import type { Logger } from '../src/logger.js';
 import { contextManager, syncStore } from './context.js';
 import type { HdrRegistry } from './hdr-registry.js';
-import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRICS, OPERATION_DURATION_BUCKETS, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS } from './names.js';
+import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRICS, OPERATION_DURATION_BUCKETS, PROVIDER_NAME, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS } from './names.js';
+import type { BucketHistogram, PreaggregatedProducer } from './preaggregated.js';
+import type { MessageResponse } from '../src/providers/types.js';
 
 const SPAN = Symbol('agentperf.span');
 const STARTED = Symbol('agentperf.started');
@@ -79,6 +81,8 @@ export class Subscribers {
   constructor(
     private readonly hdr: HdrRegistry,
     private readonly meter: Meter,
+    /** Where the hot-path histograms are aggregated, read by every metric reader at collection. */
+    private readonly producer: PreaggregatedProducer,
     private readonly tracer: Tracer | undefined,
     private readonly log: Logger,
     /** Busy work added to every traced agent call (µs): the gate's self-test uses it to stand for a costlier instrumentation. */
@@ -120,11 +124,20 @@ export class Subscribers {
 
   private define(): void {
     const m = this.meter;
-    const operationDuration = m.createHistogram(METRICS.operationDuration, { unit: 's', description: 'Duration of GenAI client operations (one per API attempt)', advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS } });
-    const tokenUsage = m.createHistogram(METRICS.tokenUsage, { unit: '{token}', description: 'Tokens used per API call', advice: { explicitBucketBoundaries: TOKEN_USAGE_BUCKETS } });
-    const agentDuration = m.createHistogram(METRICS.agentDuration, { unit: 's', description: 'Agent calls that were not memory-cache hits, from call to result', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
-    const queueWait = m.createHistogram(METRICS.queueWait, { unit: 's', description: 'Time agent calls waited for a concurrency slot', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
-    const agentErrors = m.createCounter(METRICS.agentErrors, { description: 'Failed agent calls by error type' });
+    const histogram = (name: string, unit: string, description: string, boundaries: readonly number[]) => this.producer.histogram(name, { unit, description, boundaries });
+    const operationDuration = histogram(METRICS.operationDuration, 's', 'Duration of GenAI client operations (one per API call; the orchestrator makes one per attempt)', OPERATION_DURATION_BUCKETS);
+    const tokenUsage = histogram(METRICS.tokenUsage, '{token}', 'Tokens used per API call (input includes cache reads and writes)', TOKEN_USAGE_BUCKETS);
+    const agentDuration = histogram(METRICS.agentDuration, 's', 'Agent invocations, from call to result (memory-cache hits included)', AGENT_DURATION_BUCKETS);
+    const queueWait = histogram(METRICS.queueWait, 's', 'Time agent calls waited for a concurrency slot', AGENT_DURATION_BUCKETS);
+    this.clientMetrics = { operationDuration, tokenUsage };
+    // Counters the dashboard and the alerts read exist at zero from the start (a series without
+    // attributes), so no panel or ratio is empty before the first event.
+    const counter = (name: string, description: string) => {
+      const c = m.createCounter(name, { description });
+      c.add(0);
+      return c;
+    };
+    const agentErrors = counter(METRICS.agentErrors, 'Failed agent calls by error type');
     m.createObservableGauge(METRICS.inFlight, { description: 'Agent calls in progress (memory hits finish at once and are not counted)' }).addCallback((result) => {
       for (const [agent, count] of this.inFlight) result.observe(count, { 'gen_ai.agent.name': agent });
     });
@@ -136,12 +149,13 @@ export class Subscribers {
       });
     queueGauge(METRICS.queued, 'Agent calls waiting for a concurrency slot', (o) => o.queued);
     queueGauge(METRICS.queueLimit, 'Agent calls that may wait for a slot before calls fail with AP_ERR_QUEUE_FULL', (o) => o.maxQueued);
-    const retries = m.createCounter(METRICS.retries, { description: 'Retried API attempts by reason' });
-    const evictions = m.createCounter(METRICS.cacheEvictions, { description: 'Cache evictions by tier' });
-    const expirations = m.createCounter(METRICS.cacheExpirations, { description: 'Expired cache entries removed, by tier' });
-    const integrity = m.createCounter(METRICS.cacheIntegrityFailures, { description: 'Cache entries that failed HMAC verification (never served)' });
+    const retries = counter(METRICS.retries, 'Retried API attempts by reason');
+    const evictions = counter(METRICS.cacheEvictions, 'Cache evictions by tier');
+    const expirations = counter(METRICS.cacheExpirations, 'Expired cache entries removed, by tier');
+    const integrity = counter(METRICS.cacheIntegrityFailures, 'Cache entries that failed HMAC verification (never served)');
 
     m.createObservableCounter(METRICS.agentCalls, { description: 'Agent calls by agent and cache result (memory hits included)' }).addCallback((result) => {
+      result.observe(0);
       for (const [agent, counts] of this.callCounts) {
         for (const cacheResult of ['hit', 'miss', 'bypass', 'error'] as const) {
           if (counts[cacheResult] > 0) result.observe(counts[cacheResult], { 'gen_ai.agent.name': agent, 'agentperf.cache.result': cacheResult });
@@ -149,6 +163,7 @@ export class Subscribers {
       }
     });
     m.createObservableCounter(METRICS.cacheRequests, { description: 'Cache lookups by result and tier' }).addCallback((result) => {
+      result.observe(0);
       if (this.memoryHitCount > 0) result.observe(this.memoryHitCount, { result: 'hit', tier: 'memory' });
       for (const [key, count] of this.cacheRequestCounts) {
         const [cacheResult, tier] = key.split('|');
@@ -169,10 +184,20 @@ export class Subscribers {
     tierGauge(METRICS.cacheBytes, 'By', (s) => s.bytes);
     tierGauge(METRICS.cacheEntries, '{entry}', (s) => s.entries);
 
-    // Memory hits: the hottest path. One HDR record (WebAssembly, ~0.02 µs) and two numeric
-    // increments; no span and no OpenTelemetry call per hit (observable counters read them).
+    // The invocation-duration series of an agent call, found by a key (no attribute hashing per call).
+    const agentSeries = (agent: string, model: string, cacheResult: string, error: string | undefined) =>
+      agentDuration.seriesFor(`${agent}|${model}|${cacheResult}|${error ?? ''}`, () => ({
+        [A.agentName]: agent,
+        [A.requestModel]: model,
+        'agentperf.cache.result': cacheResult,
+        ...(error ? { [A.errorType]: error } : {}),
+      }));
+
+    // Memory hits: the hottest path. One HDR record, one bucket record and two numeric
+    // increments; no span and no OpenTelemetry call per hit.
     this.on(memoryHitChannel, (hit: MemoryHitMessage) => {
       this.hdr.memoryHits.record(hit.latencyMs);
+      agentSeries(hit.agent, hit.model, 'hit', undefined).record(hit.latencyMs / 1000);
       this.countsFor(hit.agent).hit++;
       this.memoryHitCount++;
     });
@@ -192,26 +217,18 @@ export class Subscribers {
     }
 
     const simulatedCostUs = this.simulatedCostUs;
+    // Built once per agent and model, then passed to every span of that agent.
+    const startAttributes = new Map<string, Attributes>();
     this.onTracing(agentChannel, {
       start: (message: AgentCallMessage & WithStart) => {
         message[STARTED] = performance.now();
         if (simulatedCostUs > 0) busyWait(simulatedCostUs);
         this.inFlight.set(message.agent, (this.inFlight.get(message.agent) ?? 0) + 1);
         if (this.tracer) {
-          (message as WithSpan)[SPAN] = this.tracer.startSpan(
-            `invoke_agent ${message.agent}`,
-            { kind: SpanKind.INTERNAL, attributes: { [A.operation]: 'invoke_agent', [A.agentName]: message.agent, [A.requestModel]: message.model } },
-            contextManager.active(),
-          );
-        }
-      },
-      error: (message: AgentCallMessage) => {
-        const type = errorType(message.error);
-        agentErrors.add(1, { 'gen_ai.agent.name': message.agent, 'error.type': type });
-        const span = (message as WithSpan)[SPAN];
-        if (span) {
-          span.setAttribute(A.errorType, type);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (message.error as Error)?.message });
+          const key = `${message.agent}|${message.model}`;
+          let attributes = startAttributes.get(key);
+          if (!attributes) startAttributes.set(key, (attributes = { [A.operation]: 'invoke_agent', [A.providerName]: PROVIDER_NAME, [A.agentName]: message.agent, [A.requestModel]: message.model }));
+          (message as WithSpan)[SPAN] = this.tracer.startSpan(`invoke_agent ${message.agent}`, { kind: SpanKind.INTERNAL, attributes }, contextManager.active());
         }
       },
       asyncEnd: (message: AgentCallMessage & WithStart) => {
@@ -219,28 +236,35 @@ export class Subscribers {
         const elapsedMs = performance.now() - (message[STARTED] ?? performance.now());
         const result = message.result;
         const cacheResult = result?.cached ? 'hit' : (message.cacheResult ?? 'miss');
+        const error = message.error === undefined ? undefined : errorType(message.error);
         this.hdr.upstreamCalls.record(elapsedMs);
-        agentDuration.record(elapsedMs / 1000, { 'gen_ai.agent.name': message.agent, 'agentperf.cache.result': cacheResult });
-        this.countsFor(message.agent)[message.error ? 'error' : cacheResult]++;
-        if (cacheResult !== 'bypass' && !message.error) this.countCacheRequest(cacheResult, result?.cacheTier ?? 'none');
+        agentSeries(message.agent, message.model, cacheResult, error).record(elapsedMs / 1000);
+        this.countsFor(message.agent)[error ? 'error' : cacheResult]++;
+        if (error) agentErrors.add(1, { [A.agentName]: message.agent, [A.errorType]: error });
+        else if (cacheResult !== 'bypass') this.countCacheRequest(cacheResult, result?.cacheTier ?? 'none');
         if (result && !result.cached && result.attempts > 0) {
           this.hdr.queueWait.record(result.queueMs);
-          queueWait.record(result.queueMs / 1000, { 'gen_ai.agent.name': message.agent });
-          tokenUsage.record(result.usage.inputTokens, { 'gen_ai.token.type': 'input', 'gen_ai.request.model': message.model, 'gen_ai.operation.name': 'chat' });
-          tokenUsage.record(result.usage.outputTokens, { 'gen_ai.token.type': 'output', 'gen_ai.request.model': message.model, 'gen_ai.operation.name': 'chat' });
+          queueWait.seriesFor(message.agent, () => ({ [A.agentName]: message.agent })).record(result.queueMs / 1000);
         }
         const span = (message as WithSpan)[SPAN];
-        if (span) {
-          span.setAttribute(A.cacheResult, cacheResult);
-          if (result?.cacheTier) span.setAttribute(A.cacheTier, result.cacheTier);
+        if (!span) return;
+        // An unsampled span records nothing: no attributes are built for it.
+        if (span.isRecording()) {
+          const attributes: Attributes = { [A.cacheResult]: cacheResult };
           if (result) {
-            span.setAttribute(A.attempts, result.attempts);
-            span.setAttribute(A.queueWaitMs, result.queueMs);
-            span.setAttribute(A.inputTokens, result.usage.inputTokens);
-            span.setAttribute(A.outputTokens, result.usage.outputTokens);
+            if (result.cacheTier) attributes[A.cacheTier] = result.cacheTier;
+            attributes[A.attempts] = result.attempts;
+            attributes[A.queueWaitMs] = result.queueMs;
+            attributes[A.inputTokens] = result.usage.inputTokens;
+            attributes[A.outputTokens] = result.usage.outputTokens;
           }
-          span.end();
+          if (error) {
+            attributes[A.errorType] = error;
+            span.setStatus({ code: SpanStatusCode.ERROR, message: (message.error as Error)?.message });
+          }
+          span.setAttributes(attributes);
         }
+        span.end();
       },
     });
 
@@ -250,9 +274,13 @@ export class Subscribers {
       },
       asyncEnd: (message: AttemptMessage & WithStart) => {
         const seconds = (performance.now() - (message[STARTED] ?? performance.now())) / 1000;
-        const attributes: Record<string, string> = { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': message.model };
-        if (message.error) attributes['error.type'] = errorType(message.error);
-        operationDuration.record(seconds, attributes);
+        const response = message.error === undefined ? (message.result as MessageResponse | undefined) : undefined;
+        this.recordClientCall(message.model, message.server, seconds, response, message.error === undefined ? undefined : errorType(message.error));
+        // The answer's model and finish reason on the agent span, when it is recorded.
+        const span = (message.call as WithSpan | undefined)?.[SPAN];
+        if (response && span?.isRecording()) {
+          span.setAttributes({ [A.responseModel]: response.model, ...(response.stop_reason ? { [A.finishReasons]: [response.stop_reason] } : {}) });
+        }
       },
     });
 
@@ -268,28 +296,59 @@ export class Subscribers {
     this.subscribeWorkflows();
 
     this.on(retryChannel, (retry: RetryMessage) => {
-      retries.add(1, { 'gen_ai.agent.name': retry.agent, reason: retry.reason });
-      (retry.call as WithSpan | undefined)?.[SPAN]?.addEvent('retry', { 'agentperf.attempt': retry.attempt, 'agentperf.retry.delay_ms': Math.round(retry.delayMs), 'agentperf.retry.reason': retry.reason });
+      retries.add(1, { [A.agentName]: retry.agent, reason: retry.reason });
+      const span = (retry.call as WithSpan | undefined)?.[SPAN];
+      if (span?.isRecording()) span.addEvent('retry', { 'agentperf.attempt': retry.attempt, 'agentperf.retry.delay_ms': Math.round(retry.delayMs), 'agentperf.retry.reason': retry.reason });
     });
     this.on(circuitChannel, (change: CircuitMessage) => {
       this.circuitStates.set(change.model, CIRCUIT_STATE_VALUE[change.to]);
-      (change.call as WithSpan | undefined)?.[SPAN]?.addEvent('circuit_state_change', { 'gen_ai.request.model': change.model, 'agentperf.circuit.from': change.from, 'agentperf.circuit.to': change.to });
+      (change.call as WithSpan | undefined)?.[SPAN]?.addEvent('circuit_state_change', { [A.requestModel]: change.model, 'agentperf.circuit.from': change.from, 'agentperf.circuit.to': change.to });
     });
     this.on(cacheEvictionChannel, (event: CacheEventMessage) => evictions.add(1, { tier: event.tier }));
     this.on(cacheExpirationChannel, (event: CacheEventMessage) => expirations.add(1, { tier: event.tier }));
     this.on(cacheIntegrityChannel, (event: CacheEventMessage) => integrity.add(1, { tier: event.tier, reason: event.reason ?? 'unknown' }));
   }
 
+  private clientMetrics?: { operationDuration: BucketHistogram; tokenUsage: BucketHistogram };
+
   /**
-   * Workflows: a span per run (`workflow {name}`) with a span per step under it, and the step's
-   * agent span under the step (the step span is active while the step's call starts). Runs and
-   * steps are counted by status and timed.
+   * One GenAI client call (an orchestrator attempt, or an SDK call made outside the
+   * orchestrator): `gen_ai.client.operation.duration` and, when it answered,
+   * `gen_ai.client.token.usage`, with the conventions' attributes. Input tokens count cache
+   * reads and writes too, as the conventions' Anthropic page says.
+   */
+  recordClientCall(model: string, server: { address: string; port: number } | undefined, seconds: number, response: Pick<MessageResponse, 'model' | 'usage'> | undefined, error: string | undefined): void {
+    const metrics = this.clientMetrics;
+    if (!metrics) return;
+    const responseModel = response?.model;
+    const key = `${model}|${responseModel ?? ''}|${server ? `${server.address}:${server.port}` : ''}`;
+    const attributes = (): Attributes => ({
+      [A.operation]: 'chat',
+      [A.providerName]: PROVIDER_NAME,
+      [A.requestModel]: model,
+      ...(responseModel ? { [A.responseModel]: responseModel } : {}),
+      ...(server ? { [A.serverAddress]: server.address, [A.serverPort]: server.port } : {}),
+    });
+    metrics.operationDuration.seriesFor(error ? `${key}|${error}` : key, error ? () => ({ ...attributes(), [A.errorType]: error }) : attributes).record(seconds);
+    if (!response) return;
+    const usage = response.usage;
+    metrics.tokenUsage.seriesFor(`${key}|input`, () => ({ ...attributes(), [A.tokenType]: 'input' })).record(usage.input_tokens + (usage.cache_read_input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0));
+    metrics.tokenUsage.seriesFor(`${key}|output`, () => ({ ...attributes(), [A.tokenType]: 'output' })).record(usage.output_tokens);
+  }
+
+  /**
+   * Workflows: a span per run (`invoke_workflow {name}`, the conventions' workflow operation)
+   * with a span per step under it (agentperf's own `workflow_step {id}`: the conventions define
+   * no step), and the step's agent span under the step (the step span is active while the step's
+   * call starts). Runs and steps are counted by status and timed.
    */
   private subscribeWorkflows(): void {
     const m = this.meter;
     const runs = m.createCounter(METRICS.workflowRuns, { description: 'Workflow runs by final status' });
-    const runDuration = m.createHistogram(METRICS.workflowDuration, { unit: 's', description: 'Workflow runs, start to finish', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
+    runs.add(0);
+    const runDuration = m.createHistogram(METRICS.workflowDuration, { unit: 's', description: 'Workflow invocations, start to finish', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
     const steps = m.createCounter(METRICS.workflowSteps, { description: 'Workflow steps run, by outcome (done or failed)' });
+    steps.add(0);
     const stepDuration = m.createHistogram(METRICS.workflowStepDuration, { unit: 's', description: 'Workflow steps, start to finish', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
 
     const tracer = this.tracer;
@@ -319,19 +378,22 @@ export class Subscribers {
         message[STARTED] = performance.now();
         if (this.tracer) {
           message[SPAN] = this.tracer.startSpan(
-            `workflow ${message.name ?? message.workflowId}`,
-            { kind: SpanKind.INTERNAL, attributes: { [A.workflowId]: message.workflowId, [A.workflowSteps]: message.steps, ...(message.name ? { [A.workflowName]: message.name } : {}) } },
+            message.name ? `invoke_workflow ${message.name}` : 'invoke_workflow',
+            { kind: SpanKind.INTERNAL, attributes: { [A.operation]: 'invoke_workflow', [A.workflowId]: message.workflowId, [A.workflowSteps]: message.steps, ...(message.name ? { [A.workflowName]: message.name } : {}) } },
             contextManager.active(),
           );
         }
       },
       asyncEnd: (message: WorkflowMessage & WithStart & Spanned) => {
         const status = message.error ? 'error' : (message.result?.status ?? 'completed');
+        // error.type: the error's, or the run's final status when it did not complete (`failed`, `cancelled`).
+        const error = message.error !== undefined ? errorType(message.error) : status !== 'completed' ? status : undefined;
+        const attributes: Attributes = { [A.workflowStatus]: status, ...(message.name ? { [A.workflowName]: message.name } : {}), ...(error ? { [A.errorType]: error } : {}) };
         runs.add(1, { [A.workflowStatus]: status });
-        runDuration.record((performance.now() - (message[STARTED] ?? performance.now())) / 1000, { [A.workflowStatus]: status });
+        runDuration.record((performance.now() - (message[STARTED] ?? performance.now())) / 1000, attributes);
         const span = message[SPAN];
         if (span) {
-          span.setAttribute(A.workflowStatus, status);
+          span.setAttributes({ [A.workflowStatus]: status, ...(error ? { [A.errorType]: error } : {}) });
           if (status !== 'completed') span.setStatus({ code: SpanStatusCode.ERROR, message: status });
           span.end();
         }

@@ -34,6 +34,8 @@ export interface AttemptMessage {
   agent: string;
   model: string;
   provider: string;
+  /** The provider's API server, when it has one. */
+  server?: { readonly address: string; readonly port: number };
   attempt: number;
   result?: unknown;
   error?: unknown;
@@ -55,7 +57,7 @@ export interface RetryMessage {
   /** The attempt that failed. */
   attempt: number;
   delayMs: number;
-  /** The error type that caused it (`http_529`, `AP_ERR_TIMEOUT`, ...). */
+  /** The error type that caused it (`overloaded_error`, `AP_ERR_TIMEOUT`, ...; see errorType). */
   reason: string;
 }
 

@@ -188,7 +188,7 @@ export class CircuitOpenError extends AgentperfError {
 export class UpstreamError extends AgentperfError {
   /** HTTP status, or undefined for a connection-level failure. */
   readonly status: number | undefined;
-  /** The API's error type (`overloaded_error`, `rate_limit_error`, ...) or `connection_error`. */
+  /** As the SDK names it: the API's error type (`overloaded_error`, `rate_limit_error`, ...), else the status code; `connection_error`, `client_error`. */
   readonly errorType: string;
   readonly retryAfterMs: number | undefined;
   readonly requestId: string | undefined;
@@ -212,16 +212,24 @@ export class HttpStatusError extends AgentperfError {
   }
 }
 
-/** A short, stable label for an error: its code, or the constructor name for foreign errors. */
+/**
+ * A short, stable label for an error, used as `error.type` on spans and metrics and as the key of
+ * error counts in reports. Failures of the Messages API are named as the API and the Anthropic
+ * SDK name them on the SDK's own spans (the API's error type such as `rate_limit_error`,
+ * else the status code; `connection_error`; `client_timeout_error`; `client_error`), so one trace
+ * has one vocabulary; agentperf's own failures by their `AP_ERR_*` code; a load target's error
+ * status as `http_<status>`; anything else by its system error code or class name.
+ */
 export function errorType(error: unknown): string {
-  if (error instanceof UpstreamError) return error.status === undefined ? error.errorType : `http_${error.status}`;
+  if (error instanceof UpstreamError) return error.errorType;
   if (error instanceof HttpStatusError) return `http_${error.status}`;
   if (error instanceof AgentperfError) return error.code;
-  // The SDK's own errors, before the orchestrator maps them, carry the HTTP status too.
-  const status = (error as { status?: unknown } | null)?.status;
-  if (typeof status === 'number') return `http_${status}`;
+  const { status, type, name, code } = (error ?? {}) as { status?: unknown; type?: unknown; name?: unknown; code?: unknown };
+  // The SDK's own errors, before the orchestrator maps them (what the attempt channel sees).
+  if (typeof status === 'number') return typeof type === 'string' && type ? type : String(status);
+  if (name === 'APIConnectionTimeoutError') return 'client_timeout_error';
+  if (name === 'APIConnectionError') return 'connection_error';
   // Node's system errors (ECONNREFUSED, ECONNRESET, ...) and undici's name themselves by code.
-  const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code.length > 0) return code;
   if (error instanceof Error) return error.name;
   return 'unknown';

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import type { AddressInfo } from 'node:net';
-import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { startInstrumentation } from '../../instrumentation/start.js';
 import { loadAgents } from '../config/agents.js';
 import { currentProject, givenOr, simulatorSettings } from '../config/project.js';
@@ -102,12 +101,11 @@ export async function run(options: ServeOptions): Promise<RunningServer> {
     await instrumentation.stop();
     throw error;
   });
-  const exporter = instrumentation.metricReader as PrometheusExporter;
   const app = buildServer({
     orchestrator: stack.orchestrator,
     workflows: new WorkflowService(orchestratorRunner(stack.orchestrator), {}, agents.map((a) => a.name)),
     stats: () => instrumentation.hdr.snapshot(),
-    metricsHandler: (request, response) => exporter.getMetricsRequestHandler(request, response),
+    metricsHandler: instrumentation.prometheusHandler,
     bodyLimitBytes: options.bodyLimitBytes,
     access,
     timeouts: options.timeouts,

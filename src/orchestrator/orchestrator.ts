@@ -376,7 +376,7 @@ export class Orchestrator {
           const request = controller ? { signal: controller.signal, timeoutMs } : { timeoutMs };
           const result = await traced(
             attemptChannel,
-            () => ({ call: flight.trace, agent: call.agent.config.name, model: call.agent.model.id, provider: this.provider.name, attempt }),
+            () => ({ call: flight.trace, agent: call.agent.config.name, model: call.agent.model.id, provider: this.provider.name, server: this.provider.server, attempt }),
             () => this.provider.createMessage(call.params, request),
           );
           breaker.onSuccess(flight.trace);

@@ -76,7 +76,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
   const instrumentation = await startInstrumentation({ prometheus: { port: options.metricsPort }, logger: rootLogger });
   let record: Omit<RunRecord, 'leak' | 'overhead' | 'gate' | 'verdict' | 'exitCode' | 'elapsedMs'>;
   try {
-    progress(`[1/6] instrumentation on; Prometheus metrics at ${instrumentation.metricsUrl}`);
+    progress(`[1/6] instrumentation on; Prometheus metrics ${instrumentation.metricsUrl ? `at ${instrumentation.metricsUrl}` : "off (OTEL_METRICS_EXPORTER or OTEL_SDK_DISABLED)"}`);
 
     // 2 and 3. The load plan, with the steady phase profiled.
     const scenario = await resolveScenario(options.scenario, await currentProject(options.projectRoot));

@@ -30,7 +30,7 @@ export function toUpstreamError(error: unknown, timeoutMs: number): unknown {
     const body = error.error as { error?: { type?: string } } | undefined;
     return new UpstreamError({
       status: error.status,
-      errorType: body?.error?.type ?? `http_${error.status}`,
+      errorType: body?.error?.type ?? String(error.status), // as the SDK's spans name it
       message: `upstream answered ${error.status}: ${error.message}`,
       retryAfterMs: headers ? parseRetryAfterMs((name) => headers.get(name)) : undefined,
       requestId: error.requestID ?? undefined,
@@ -38,8 +38,8 @@ export function toUpstreamError(error: unknown, timeoutMs: number): unknown {
     });
   }
   if (error instanceof Anthropic.APIError || error instanceof SyntaxError || (error instanceof Error && error.name === 'TypeError')) {
-    // APIConnectionError (refused, reset), or a body that did not parse as JSON.
-    return new UpstreamError({ errorType: error instanceof SyntaxError ? 'malformed_response' : 'connection_error', message: `connection to the provider failed: ${(error as Error).message}`, cause: error });
+    // APIConnectionError (refused, reset), or a body that did not parse as JSON; named as the SDK's spans name them.
+    return new UpstreamError({ errorType: error instanceof SyntaxError ? 'client_error' : 'connection_error', message: `connection to the provider failed: ${(error as Error).message}`, cause: error });
   }
   return error;
 }
@@ -58,8 +58,11 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mess
     timeout: 10 * 60_000,
     fetch: fetchWith(options.dispatcher ?? ownDispatcher!),
   });
+  const url = new URL(client.baseURL);
+  const server = { address: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80 };
   return {
     name: options.name ?? (options.baseURL ? 'simulator' : 'anthropic'),
+    server,
     createMessage(params: MessageParams, { signal, timeoutMs }: CreateMessageOptions): Promise<ProviderResult> {
       // The SDK arms its own timer and AbortController for `timeout` on every request anyway,
       // so the attempt timeout costs nothing extra. A signal is passed only when there is one:

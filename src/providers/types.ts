@@ -45,6 +45,8 @@ export interface CreateMessageOptions {
 export interface MessagesProvider {
   /** `anthropic` for the real API, `simulator` for the embedded one, `in-process` for the stand-in. */
   readonly name: string;
+  /** The API server it calls (server.address, server.port on client metrics), when it calls one over the network. */
+  readonly server?: { readonly address: string; readonly port: number };
   /**
    * Sends one request; when `signal` aborts, the request is really cancelled and the promise
    * rejects. Whatever it rejects with goes through `toError` before anyone reads it.

@@ -1,9 +1,21 @@
-import type { MetricReader } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetricReader, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
+
+/**
+ * An in-memory metric reader for `startInstrumentation({ metricReader })`: called with
+ * agentperf's metric producers, it makes the reader; `collect()` reads it.
+ */
+export function inMemoryReader() {
+  let reader: MetricReader | undefined;
+  const make = (producers: MetricProducer[]) => (reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000, metricProducers: producers }));
+  return Object.assign(make, { collect: () => reader!.collect() });
+}
+
+type Collectable = Pick<MetricReader, 'collect'>;
 
 type Point = { attributes: Record<string, unknown>; value: number | { count: number; sum?: number } };
 
 /** The data points of one metric, from a fresh collection. */
-export async function collectPoints(reader: MetricReader, name: string): Promise<Point[]> {
+export async function collectPoints(reader: Collectable, name: string): Promise<Point[]> {
   const { resourceMetrics } = await reader.collect();
   const points: Point[] = [];
   for (const scope of resourceMetrics.scopeMetrics) {
@@ -15,7 +27,7 @@ export async function collectPoints(reader: MetricReader, name: string): Promise
 }
 
 /** Sum of counter values (or histogram counts) whose attributes include `where`. */
-export async function total(reader: MetricReader, name: string, where: Record<string, unknown> = {}): Promise<number> {
+export async function total(reader: Collectable, name: string, where: Record<string, unknown> = {}): Promise<number> {
   let sum = 0;
   for (const p of await collectPoints(reader, name)) {
     if (!Object.entries(where).every(([k, v]) => p.attributes[k] === v)) continue;

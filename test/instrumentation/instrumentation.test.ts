@@ -1,6 +1,5 @@
 import test from 'ava';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import pino from 'pino';
 import { Writable } from 'node:stream';
@@ -14,7 +13,7 @@ import { mulberry32 } from '../../src/random.ts';
 import { percentile } from '../../src/stats/percentiles.ts';
 import { executeWorkflow, orchestratorRunner } from '../../src/workflow/execute.ts';
 import { teardown, withSimulator } from '../helpers.ts';
-import { total } from './helpers.ts';
+import { inMemoryReader, total } from './helpers.ts';
 
 // The instrumentation registers global providers: one test at a time in this file.
 const serial = test.serial;
@@ -23,9 +22,7 @@ function anySubscriber(): boolean {
   return ALL_CHANNELS.tracing.some((c) => c.hasSubscribers) || ALL_CHANNELS.plain.some((c) => c.hasSubscribers);
 }
 
-function metricReader() {
-  return new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
-}
+const metricReader = inMemoryReader;
 
 serial('switched off means off: no subscriber exists before start or after stop', async (t) => {
   t.false(anySubscriber());
@@ -57,7 +54,7 @@ serial('span tree: one agent span, the SDK spans under it (one per attempt), ret
     t.is(agent.attributes['gen_ai.usage.output_tokens'], result.usage.outputTokens);
     t.is(agent.attributes['agentperf.attempts'], 3);
     t.is(agent.attributes['agentperf.cache.result'], 'bypass');
-    t.deepEqual(agent.events.map((e) => [e.name, e.attributes?.['agentperf.retry.reason']]), [['retry', 'http_529'], ['retry', 'http_529']]);
+    t.deepEqual(agent.events.map((e) => [e.name, e.attributes?.['agentperf.retry.reason']]), [['retry', 'overloaded_error'], ['retry', 'overloaded_error']]);
     const children = finished.filter((s) => s.parentSpanContext?.spanId === agent.spanContext().spanId);
     t.is(children.length, 3, 'one SDK client span per attempt');
     for (const child of children) {
@@ -90,7 +87,7 @@ serial('workflows: a workflow span, a step span per step under it, each agent sp
     const run = await executeWorkflow(workflow, orchestratorRunner(setup.orchestrator), { workflowId: 'wf-1', maxParallel: 2, onError: 'continue', input: 'closures' });
     t.is(run.status, 'failed');
     const finished = spans.getFinishedSpans();
-    const root = finished.find((s) => s.name === 'workflow review')!;
+    const root = finished.find((s) => s.name === 'invoke_workflow review')!;
     t.truthy(root);
     t.is(root.attributes['agentperf.workflow.id'], 'wf-1');
     t.is(root.attributes['agentperf.workflow.status'], 'failed');
@@ -108,7 +105,7 @@ serial('workflows: a workflow span, a step span per step under it, each agent sp
     t.is(await total(reader, 'agentperf.workflow.steps', { outcome: 'done' }), 2);
     t.is(await total(reader, 'agentperf.workflow.steps', { outcome: 'failed' }), 1);
     t.is(await total(reader, 'agentperf.workflow.step.duration'), 3);
-    t.is(await total(reader, 'agentperf.workflow.duration'), 1);
+    t.is(await total(reader, 'gen_ai.invoke_workflow.duration'), 1);
   } finally {
     await teardown(setup);
     await instrumentation.stop();
@@ -122,7 +119,7 @@ serial('a failed call sets error.type and an error status on the agent span', as
   try {
     await t.throwsAsync(setup.orchestrator.executeAgent('python-expert', 'bad request'));
     const agent = spans.getFinishedSpans().find((s) => s.name === 'invoke_agent python-expert')!;
-    t.is(agent.attributes['error.type'], 'http_400');
+    t.is(agent.attributes['error.type'], 'invalid_request_error');
     t.is(agent.status.code, SpanStatusCode.ERROR);
   } finally {
     await teardown(setup);
@@ -148,10 +145,11 @@ serial('metric values after a known workload are exact', async (t) => {
     t.is(await total(reader, 'agentperf.cache.requests', { result: 'hit', tier: 'memory' }), 10);
     t.is(await total(reader, 'agentperf.cache.requests', { result: 'miss' }), 13);
     t.is(await total(reader, 'gen_ai.client.operation.duration'), 14, '13 successful attempts and one 500');
-    t.is(await total(reader, 'gen_ai.client.operation.duration', { 'error.type': 'http_500' }), 1);
+    t.is(await total(reader, 'gen_ai.client.operation.duration', { 'error.type': 'api_error' }), 1);
     t.is(await total(reader, 'gen_ai.client.token.usage', { 'gen_ai.token.type': 'output' }), 13);
-    t.is(await total(reader, 'agentperf.agent.duration'), 13, 'memory hits are in the HDR histograms, not here');
-    t.is(await total(reader, 'agentperf.retries', { reason: 'http_500' }), 1);
+    t.is(await total(reader, 'gen_ai.invoke_agent.duration'), 23, 'every invocation, the 10 memory hits included');
+    t.is(await total(reader, 'gen_ai.invoke_agent.duration', { 'agentperf.cache.result': 'hit' }), 10);
+    t.is(await total(reader, 'agentperf.retries', { reason: 'api_error' }), 1);
     t.is(await total(reader, 'agentperf.agent.in_flight'), 0);
     t.is(await total(reader, 'agentperf.cache.entries', { tier: 'memory' }), 13);
     instrumentation.observeOrchestrator(setup.orchestrator);

@@ -1,0 +1,99 @@
+import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import { hrTime } from '@opentelemetry/core';
+import { AggregationTemporality, DataPointType, type CollectionResult, type MetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
+
+/**
+ * Histograms on the hot path, aggregated by agentperf and handed to OpenTelemetry only when a
+ * reader collects (a MetricProducer). A synchronous OpenTelemetry histogram hashes its attribute
+ * set on every record (sorting keys, building a string); here the caller keeps the series it
+ * records into, so a record is a bucket search and four number updates.
+ *
+ * The data are exactly what an OpenTelemetry explicit-bucket histogram with the same boundaries
+ * exports, cumulative: bucket i counts values in (boundaries[i-1], boundaries[i]], the last one
+ * everything above; sum, count, min and max (a test compares the two side by side).
+ */
+export class BucketSeries {
+  readonly counts: number[];
+  count = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+
+  constructor(
+    readonly attributes: Attributes,
+    private readonly boundaries: readonly number[],
+  ) {
+    this.counts = new Array<number>(boundaries.length + 1).fill(0);
+  }
+
+  record(value: number): void {
+    // Not a number or negative: dropped, as OpenTelemetry drops them for histograms.
+    if (!(value >= 0)) return;
+    const b = this.boundaries;
+    let i = 0;
+    while (i < b.length && value > b[i]!) i++;
+    this.counts[i]!++;
+    this.count++;
+    this.sum += value;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+  }
+}
+
+/** One histogram metric: its descriptor and its series, one per attribute set (found by a key the caller builds). */
+export class BucketHistogram {
+  private readonly series = new Map<string, BucketSeries>();
+
+  constructor(
+    readonly name: string,
+    readonly options: { unit: string; description: string; boundaries: readonly number[] },
+  ) {}
+
+  /** The series for `key`; `attributes` is called only the first time a key is seen. */
+  seriesFor(key: string, attributes: () => Attributes): BucketSeries {
+    let s = this.series.get(key);
+    if (!s) this.series.set(key, (s = new BucketSeries(attributes(), this.options.boundaries)));
+    return s;
+  }
+
+  data(startTime: HrTime, endTime: HrTime): MetricData | undefined {
+    if (this.series.size === 0) return undefined;
+    return {
+      descriptor: { name: this.name, description: this.options.description, unit: this.options.unit, valueType: ValueType.DOUBLE },
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.HISTOGRAM,
+      dataPoints: [...this.series.values()].map((s) => ({
+        attributes: s.attributes,
+        startTime,
+        endTime,
+        value: {
+          buckets: { boundaries: [...this.options.boundaries], counts: [...s.counts] },
+          count: s.count,
+          sum: s.sum,
+          ...(s.count > 0 ? { min: s.min, max: s.max } : {}),
+        },
+      })),
+    };
+  }
+}
+
+/** Hands a set of BucketHistograms to every metric reader that has it, at collection time. */
+export class PreaggregatedProducer implements MetricProducer {
+  private readonly histograms: BucketHistogram[] = [];
+  private readonly startTime = hrTime();
+
+  constructor(private readonly scope: { name: string; version?: string }) {}
+
+  histogram(name: string, options: BucketHistogram['options']): BucketHistogram {
+    const h = new BucketHistogram(name, options);
+    this.histograms.push(h);
+    return h;
+  }
+
+  async collect(): Promise<CollectionResult> {
+    const endTime = hrTime();
+    const metrics = this.histograms.map((h) => h.data(this.startTime, endTime)).filter((m): m is MetricData => m !== undefined);
+    // The reader keeps its own resource (the MeterProvider's) and takes only the scope metrics.
+    return { resourceMetrics: { resource: undefined as never, scopeMetrics: metrics.length > 0 ? [{ scope: this.scope, metrics }] : [] }, errors: [] };
+  }
+}

@@ -1,0 +1,41 @@
+import test from 'ava';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { AGENT_DURATION_BUCKETS, OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS } from '../../instrumentation/names.ts';
+import { PreaggregatedProducer } from '../../instrumentation/preaggregated.ts';
+import { mulberry32 } from '../../src/random.ts';
+import { inMemoryReader } from './helpers.ts';
+
+// The hot-path histograms agentperf aggregates itself must export exactly what an OpenTelemetry
+// histogram with the same boundaries exports (buckets, count, sum, min, max): the same values
+// go into both, side by side, and the collected data points are compared.
+
+for (const [name, boundaries, scale] of [
+  ['operation duration', OPERATION_DURATION_BUCKETS, 10],
+  ['token usage', TOKEN_USAGE_BUCKETS, 100_000],
+  ['agent duration', AGENT_DURATION_BUCKETS, 2],
+] as const) {
+  test(`${name}: the same data as an OpenTelemetry histogram`, async (t) => {
+    const reader = inMemoryReader();
+    const producer = new PreaggregatedProducer({ name: 'agentperf' });
+    const provider = new MeterProvider({ readers: [reader([producer])] });
+    const reference = provider.getMeter('reference').createHistogram('reference', { unit: 's', advice: { explicitBucketBoundaries: [...boundaries] } });
+    const ours = producer.histogram('ours', { unit: 's', description: '', boundaries });
+    const random = mulberry32(7);
+    const values: number[] = [0, ...boundaries, ...boundaries.map((b) => b * 1.000001), boundaries.at(-1)! * 10, -1];
+    for (let i = 0; i < 5_000; i++) values.push(random() ** 3 * scale);
+    for (const [i, value] of values.entries()) {
+      const attributes = { 'gen_ai.agent.name': i % 3 === 0 ? 'a' : 'b' };
+      reference.record(value, attributes);
+      ours.seriesFor(attributes['gen_ai.agent.name'], () => attributes).record(value);
+    }
+    const { resourceMetrics } = await reader.collect();
+    const points = (metric: string) => {
+      const found = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === metric)!;
+      return found.dataPoints.map((p) => ({ attributes: p.attributes, value: p.value })).sort((x, y) => String(x.attributes['gen_ai.agent.name']).localeCompare(String(y.attributes['gen_ai.agent.name'])));
+    };
+    const expected = points('reference');
+    t.is(expected.length, 2);
+    t.deepEqual(points('ours'), expected);
+    await provider.shutdown();
+  });
+}
