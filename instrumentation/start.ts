@@ -1,4 +1,4 @@
-import { context, diag, DiagLogLevel, metrics, propagation, trace, type DiagLogger, type ProxyTracerProvider } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, metrics, propagation, ProxyTracerProvider, trace, type DiagLogger } from '@opentelemetry/api';
 import { defaultResource, detectResources, envDetector, hostDetector, osDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import type { MetricProducer, MetricReader } from '@opentelemetry/sdk-metrics';
 import { ParentBasedSampler, SimpleSpanProcessor, BatchSpanProcessor, TraceIdRatioBasedSampler, type Sampler, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -9,6 +9,7 @@ import { contextManager } from './context.js';
 import { listFromEnv, prometheusEndpoint, pushMetricReadersFromEnv, spanProcessorsFromEnv, wantsPrometheus, type PrometheusEndpoint } from './exporters.js';
 import { HdrRegistry } from './hdr-registry.js';
 import { PreaggregatedProducer } from './preaggregated.js';
+import { SdkCallMetricsProvider } from './sdk-calls.js';
 import { Subscribers } from './subscribers.js';
 import { SwitchableTracerProvider } from './switchable.js';
 
@@ -173,25 +174,30 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     throw error;
   }
 
-  // NodeSDK registered its tracer provider; agentperf registers it again behind a switch, so the
-  // overhead measurement can turn tracing off and on for clients that keep their tracer.
+  // NodeSDK registered its tracer provider (when spans go anywhere). agentperf registers it
+  // again, wrapped twice: the Anthropic SDK's tracers meter its calls made outside the
+  // orchestrator (sdk-calls.ts; over a provider that records nothing when no spans are
+  // exported), and a switch lets the overhead measurement turn it all off and on for clients
+  // that keep their tracer.
   let switchable: SwitchableTracerProvider | undefined;
+  let subscribers: Subscribers | undefined;
+  const tracing = !disabled && spanProcessors.length > 0;
   const logContext = (call?: object) => {
     const span = call ? Subscribers.spanOf(call) : trace.getSpan(context.active());
     if (!span) return undefined;
     const { traceId, spanId } = span.spanContext();
     return { trace_id: traceId, span_id: spanId };
   };
-  if (!disabled && spanProcessors.length > 0) {
-    const registered = (trace.getTracerProvider() as ProxyTracerProvider).getDelegate();
-    switchable = new SwitchableTracerProvider(registered);
+  if (!disabled) {
+    const registered = tracing ? (trace.getTracerProvider() as ProxyTracerProvider).getDelegate() : new ProxyTracerProvider();
+    switchable = new SwitchableTracerProvider(new SdkCallMetricsProvider(registered, (call) => subscribers?.recordSdkCall(call)));
     trace.disable();
     trace.setGlobalTracerProvider(switchable);
-    setLogContext(logContext);
+    if (tracing) setLogContext(logContext);
   }
 
   const hdr = new HdrRegistry();
-  const subscribers = new Subscribers(hdr, metrics.getMeter('agentperf', VERSION), producer, switchable?.getTracer('agentperf', VERSION), log, options.simulatedCostUs ?? 0);
+  subscribers = new Subscribers(hdr, metrics.getMeter('agentperf', VERSION), producer, tracing ? switchable?.getTracer('agentperf', VERSION) : undefined, log, options.simulatedCostUs ?? 0);
   subscribers.subscribe();
   if (prometheus?.url) log.info({ metricsUrl: prometheus.url }, 'Prometheus metrics served');
 
@@ -207,7 +213,7 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
       if (enabled) subscribers.attach();
       else subscribers.detach();
       if (switchable) switchable.enabled = enabled;
-      setLogContext(enabled && switchable ? logContext : undefined);
+      setLogContext(enabled && tracing ? logContext : undefined);
     },
     async stop() {
       if (stopped) return;

@@ -29,6 +29,7 @@ import type { HdrRegistry } from './hdr-registry.js';
 import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRICS, OPERATION_DURATION_BUCKETS, PROVIDER_NAME, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS } from './names.js';
 import type { BucketHistogram, PreaggregatedProducer } from './preaggregated.js';
 import type { MessageResponse } from '../src/providers/types.js';
+import { ORCHESTRATED, type SdkCall } from './sdk-calls.js';
 
 const SPAN = Symbol('agentperf.span');
 const STARTED = Symbol('agentperf.started');
@@ -202,15 +203,18 @@ export class Subscribers {
       this.memoryHitCount++;
     });
 
-    if (this.tracer) {
+    {
       // While an attempt's provider call starts (synchronously), its agent span is the active
-      // context: the Anthropic SDK starts its gen_ai client span then, as a child of it.
+      // context: the Anthropic SDK starts its gen_ai client span then, as a child of it. The
+      // context also says the call is the orchestrator's, so the SDK's span is not metered a
+      // second time (sdk-calls.ts).
       const start = attemptChannel.start as unknown as { bindStore(store: typeof syncStore, transform: (message: unknown) => Context): void; unbindStore(store: typeof syncStore): boolean };
       this.bind(
         () =>
           start.bindStore(syncStore, (raw) => {
             const span = ((raw as AttemptMessage).call as WithSpan | undefined)?.[SPAN];
-            return span ? trace.setSpan(contextManager.active(), span) : contextManager.active();
+            const orchestrated = contextManager.active().setValue(ORCHESTRATED, true);
+            return span ? trace.setSpan(orchestrated, span) : orchestrated;
           }),
         () => start.unbindStore(syncStore),
       );
@@ -275,7 +279,10 @@ export class Subscribers {
       asyncEnd: (message: AttemptMessage & WithStart) => {
         const seconds = (performance.now() - (message[STARTED] ?? performance.now())) / 1000;
         const response = message.error === undefined ? (message.result as MessageResponse | undefined) : undefined;
-        this.recordClientCall(message.model, message.server, seconds, response, message.error === undefined ? undefined : errorType(message.error));
+        const usage = response?.usage;
+        // Input tokens count cache reads and writes too, as the conventions' Anthropic page (and the SDK) say.
+        const answer = response && usage ? { model: response.model, inputTokens: usage.input_tokens + (usage.cache_read_input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0), outputTokens: usage.output_tokens } : undefined;
+        this.recordClientCall(message.model, message.server, seconds, answer, message.error === undefined ? undefined : errorType(message.error));
         // The answer's model and finish reason on the agent span, when it is recorded.
         const span = (message.call as WithSpan | undefined)?.[SPAN];
         if (response && span?.isRecording()) {
@@ -314,26 +321,29 @@ export class Subscribers {
   /**
    * One GenAI client call (an orchestrator attempt, or an SDK call made outside the
    * orchestrator): `gen_ai.client.operation.duration` and, when it answered,
-   * `gen_ai.client.token.usage`, with the conventions' attributes. Input tokens count cache
-   * reads and writes too, as the conventions' Anthropic page says.
+   * `gen_ai.client.token.usage`, with the conventions' attributes.
    */
-  recordClientCall(model: string, server: { address: string; port: number } | undefined, seconds: number, response: Pick<MessageResponse, 'model' | 'usage'> | undefined, error: string | undefined): void {
+  recordClientCall(model: string | undefined, server: { address: string; port: number } | undefined, seconds: number, answer: { model?: string; inputTokens?: number; outputTokens?: number } | undefined, error: string | undefined): void {
     const metrics = this.clientMetrics;
-    if (!metrics) return;
-    const responseModel = response?.model;
-    const key = `${model}|${responseModel ?? ''}|${server ? `${server.address}:${server.port}` : ''}`;
+    if (!metrics || !this.attached) return;
+    const responseModel = answer?.model;
+    const key = `${model ?? ''}|${responseModel ?? ''}|${server ? `${server.address}:${server.port}` : ''}`;
     const attributes = (): Attributes => ({
       [A.operation]: 'chat',
       [A.providerName]: PROVIDER_NAME,
-      [A.requestModel]: model,
+      ...(model ? { [A.requestModel]: model } : {}),
       ...(responseModel ? { [A.responseModel]: responseModel } : {}),
       ...(server ? { [A.serverAddress]: server.address, [A.serverPort]: server.port } : {}),
     });
     metrics.operationDuration.seriesFor(error ? `${key}|${error}` : key, error ? () => ({ ...attributes(), [A.errorType]: error }) : attributes).record(seconds);
-    if (!response) return;
-    const usage = response.usage;
-    metrics.tokenUsage.seriesFor(`${key}|input`, () => ({ ...attributes(), [A.tokenType]: 'input' })).record(usage.input_tokens + (usage.cache_read_input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0));
-    metrics.tokenUsage.seriesFor(`${key}|output`, () => ({ ...attributes(), [A.tokenType]: 'output' })).record(usage.output_tokens);
+    if (answer?.inputTokens !== undefined) metrics.tokenUsage.seriesFor(`${key}|input`, () => ({ ...attributes(), [A.tokenType]: 'input' })).record(answer.inputTokens);
+    if (answer?.outputTokens !== undefined) metrics.tokenUsage.seriesFor(`${key}|output`, () => ({ ...attributes(), [A.tokenType]: 'output' })).record(answer.outputTokens);
+  }
+
+  /** An Anthropic SDK call made outside the orchestrator (sdk-calls.ts). */
+  recordSdkCall(call: SdkCall): void {
+    const answered = call.error === undefined && (call.inputTokens !== undefined || call.outputTokens !== undefined);
+    this.recordClientCall(call.model, call.server, call.seconds, answered ? { model: call.responseModel, inputTokens: call.inputTokens, outputTokens: call.outputTokens } : call.responseModel ? { model: call.responseModel } : undefined, call.error);
   }
 
   /**

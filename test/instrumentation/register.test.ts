@@ -20,11 +20,11 @@ function runApp(env: NodeJS.ProcessEnv): Promise<{ code: number | null; killed: 
 const require = createRequire(${JSON.stringify(join(repo, 'package.json'))});
 const { default: Anthropic } = await import(require.resolve('@anthropic-ai/sdk'));
 const { startSimulator } = await import(${JSON.stringify(pathToFileURL(join(repo, 'src/providers/simulator/server.ts')).href)});
-const simulator = await startSimulator({});
-const client = new Anthropic({ apiKey: 'test', baseURL: simulator.url });
+const simulator = process.env.APP_API_URL ? undefined : await startSimulator({});
+const client = new Anthropic({ apiKey: 'test', baseURL: process.env.APP_API_URL ?? simulator.url, maxRetries: 0 });
 const message = await client.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] });
 console.log('answered', message.content[0].type);
-await simulator.close();
+await simulator?.close();
 `,
   );
   return new Promise((resolve) => {
@@ -55,3 +55,70 @@ test('an instrumentation that cannot start (its metrics port taken) never breaks
     blocker.close();
   }
 });
+
+/** A stand-in for the Messages API that answers one canned message and keeps the request headers it saw. */
+async function fakeApi(): Promise<{ url: string; headers: import('node:http').IncomingHttpHeaders[]; close(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const headers: import('node:http').IncomingHttpHeaders[] = [];
+  const server = createServer((request, response) => {
+    headers.push(request.headers);
+    request.resume();
+    request.on('end', () =>
+      response.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_1' }).end(
+        JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-5-5-20260901', content: [{ type: 'text', text: 'hi' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 12, output_tokens: 5, cache_read_input_tokens: 3, cache_creation_input_tokens: 0 } }),
+      ),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, headers, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+test('an app calling the SDK itself gets the GenAI client metrics for every call, with no span exported, and they reach OTLP', async (t) => {
+  const { OtlpReceiver } = await import('./otlp-receiver.ts');
+  const receiver = await new OtlpReceiver().start();
+  const api = await fakeApi();
+  try {
+    const result = await runApp({ APP_API_URL: api.url, AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    t.is(result.code, 0, result.stderr);
+    const port = Number(new URL(api.url).port);
+    const common = { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-5-5', 'gen_ai.response.model': 'claude-sonnet-5-5-20260901', 'server.address': '127.0.0.1', 'server.port': port };
+    const points = receiver.points();
+    const duration = points.filter((p) => p.metric === 'gen_ai.client.operation.duration');
+    t.deepEqual(duration.map((p) => [p.attributes, p.value, p.unit]), [[common, 1, 's']]);
+    t.is(duration[0]!.resource['service.name'], 'my-one-shot-app');
+    const tokens = points.filter((p) => p.metric === 'gen_ai.client.token.usage').map((p) => [p.attributes['gen_ai.token.type'], p.value]);
+    t.deepEqual(tokens.sort(), [['input', 1], ['output', 1]]);
+    t.deepEqual(receiver.spans(), []);
+    // The token counts themselves: input counts the cache read (12 + 3), output 5.
+    const sums = (receiver.requests.flatMap((r) => (r.body as { resourceMetrics?: { scopeMetrics: { metrics: { name: string; histogram?: { dataPoints: { sum: number; attributes: { key: string; value: { stringValue?: string } }[] }[] } }[] }[] }[] }).resourceMetrics ?? []))
+      .flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
+      .filter((m) => m.name === 'gen_ai.client.token.usage')
+      .flatMap((m) => m.histogram!.dataPoints.map((p) => [p.attributes.find((a) => a.key === 'gen_ai.token.type')!.value.stringValue, p.sum]));
+    t.deepEqual(sums.sort(), [['input', 15], ['output', 5]]);
+  } finally {
+    await api.close();
+    await receiver.close();
+  }
+});
+
+for (const [propagators, header, present] of [
+  [undefined, 'traceparent', true],
+  ['b3', 'b3', true],
+  ['none', 'traceparent', false],
+] as const) {
+  test(`OTEL_PROPAGATORS=${propagators ?? '(unset)'}: the SDK's request ${present ? 'carries' : 'does not carry'} ${header}`, async (t) => {
+    const api = await fakeApi();
+    try {
+      const result = await runApp({ APP_API_URL: api.url, AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'console', ...(propagators ? { OTEL_PROPAGATORS: propagators } : {}) });
+      t.is(result.code, 0, result.stderr);
+      t.is(api.headers.length, 1);
+      t.is(api.headers[0]![header] !== undefined, present, JSON.stringify(api.headers[0]));
+      if (header === 'traceparent' && present) {
+        const traceId = /"traceId":"([0-9a-f]{32})"/.exec(result.stderr)![1];
+        t.is(String(api.headers[0]!.traceparent).split('-')[1], traceId, "the header carries the SDK span's trace");
+      }
+    } finally {
+      await api.close();
+    }
+  });
+}

@@ -1,0 +1,158 @@
+import { createContextKey, context as contextApi, type Attributes, type AttributeValue, type Context, type Exception, type Link, type Span, type SpanContext, type SpanOptions, type SpanStatus, type TimeInput, type Tracer, type TracerOptions, type TracerProvider } from '@opentelemetry/api';
+
+/**
+ * Client metrics for Anthropic SDK calls that agentperf's orchestrator does not make (an app
+ * that calls `client.messages.create()` itself under `--import agentperf/register`).
+ *
+ * The SDK reports each API call only to its tracer: it starts a CLIENT span with the request's
+ * attributes (operation, model, server) and sets the answer's (response model, token usage,
+ * error.type) before it ends it. So agentperf hands the SDK's tracer a span that reads those
+ * attributes and records `gen_ai.client.operation.duration` and `gen_ai.client.token.usage`
+ * when it ends, and passes everything on to the real span (or to a span that records nothing,
+ * when the trace is not sampled or no traces are exported): metrics for every call, whatever is
+ * sampled. Calls the orchestrator makes are left alone (their attempt is already measured on
+ * agentperf's own channel): the attempt marks the context they start in.
+ */
+
+/** Set in the context while the orchestrator starts an attempt's provider call. */
+export const ORCHESTRATED = createContextKey('agentperf.orchestrated');
+
+/** The Anthropic SDK's instrumentation scope (and its platform variants, `...typescript.bedrock` etc.). */
+const SDK_SCOPE = 'com.anthropic.sdk.typescript';
+
+export interface SdkCall {
+  model: string | undefined;
+  server: { address: string; port: number } | undefined;
+  seconds: number;
+  responseModel: string | undefined;
+  inputTokens: number | undefined;
+  outputTokens: number | undefined;
+  error: string | undefined;
+}
+
+/** A span that remembers what the metrics need and passes every call on to `inner`. */
+class MeteredSpan implements Span {
+  private readonly started = performance.now();
+  private ended = false;
+  private responseModel: string | undefined;
+  private inputTokens: number | undefined;
+  private outputTokens: number | undefined;
+  private error: string | undefined;
+
+  constructor(
+    private readonly inner: Span,
+    private readonly start: Attributes,
+    private readonly record: (call: SdkCall) => void,
+  ) {}
+
+  private read(key: string, value: AttributeValue | undefined): void {
+    switch (key) {
+      case 'gen_ai.response.model':
+        if (typeof value === 'string') this.responseModel = value;
+        break;
+      case 'gen_ai.usage.input_tokens':
+        if (typeof value === 'number') this.inputTokens = value;
+        break;
+      case 'gen_ai.usage.output_tokens':
+        if (typeof value === 'number') this.outputTokens = value;
+        break;
+      case 'error.type':
+        if (typeof value === 'string') this.error = value;
+        break;
+    }
+  }
+
+  spanContext(): SpanContext {
+    return this.inner.spanContext();
+  }
+  setAttribute(key: string, value: AttributeValue): this {
+    this.read(key, value);
+    this.inner.setAttribute(key, value);
+    return this;
+  }
+  setAttributes(attributes: Attributes): this {
+    for (const key in attributes) this.read(key, attributes[key]);
+    this.inner.setAttributes(attributes);
+    return this;
+  }
+  addEvent(name: string, attributesOrStartTime?: Attributes | TimeInput, startTime?: TimeInput): this {
+    this.inner.addEvent(name, attributesOrStartTime, startTime);
+    return this;
+  }
+  addLink(link: Link): this {
+    this.inner.addLink(link);
+    return this;
+  }
+  addLinks(links: Link[]): this {
+    this.inner.addLinks(links);
+    return this;
+  }
+  setStatus(status: SpanStatus): this {
+    this.inner.setStatus(status);
+    return this;
+  }
+  updateName(name: string): this {
+    this.inner.updateName(name);
+    return this;
+  }
+  /** Recording until it ends, whatever `inner` does: the SDK sets the answer's attributes only on a recording span. */
+  isRecording(): boolean {
+    return !this.ended;
+  }
+  recordException(exception: Exception, time?: TimeInput): void {
+    this.inner.recordException(exception, time);
+  }
+  end(endTime?: TimeInput): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.inner.end(endTime);
+    try {
+      this.recordCall();
+    } catch {
+      // Telemetry never breaks the app: a call that cannot be recorded is left out.
+    }
+  }
+
+  private recordCall(): void {
+    const s = this.start;
+    const address = s['server.address'];
+    const port = s['server.port'];
+    this.record({
+      model: typeof s['gen_ai.request.model'] === 'string' ? s['gen_ai.request.model'] : undefined,
+      server: typeof address === 'string' && typeof port === 'number' ? { address, port } : undefined,
+      seconds: (performance.now() - this.started) / 1000,
+      responseModel: this.responseModel,
+      inputTokens: this.inputTokens,
+      outputTokens: this.outputTokens,
+      error: this.error,
+    });
+  }
+}
+
+/**
+ * Wraps a tracer provider: the Anthropic SDK's tracers hand out metered spans for its GenAI
+ * operations (a `gen_ai.operation.name` at start) outside the orchestrator; every other tracer,
+ * and every other span, is the inner provider's own.
+ */
+export class SdkCallMetricsProvider implements TracerProvider {
+  constructor(
+    private readonly inner: TracerProvider,
+    private readonly record: (call: SdkCall) => void,
+  ) {}
+
+  getTracer(name: string, version?: string, options?: TracerOptions): Tracer {
+    const real = this.inner.getTracer(name, version, options);
+    if (!name.startsWith(SDK_SCOPE)) return real;
+    const record = this.record;
+    return {
+      startSpan(spanName: string, spanOptions?: SpanOptions, ctx?: Context): Span {
+        const span = real.startSpan(spanName, spanOptions, ctx);
+        const attributes = spanOptions?.attributes;
+        if (!attributes || attributes['gen_ai.operation.name'] === undefined) return span;
+        if ((ctx ?? contextApi.active()).getValue(ORCHESTRATED)) return span;
+        return new MeteredSpan(span, attributes, record);
+      },
+      startActiveSpan: real.startActiveSpan.bind(real) as Tracer['startActiveSpan'],
+    };
+  }
+}
