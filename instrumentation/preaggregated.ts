@@ -40,29 +40,49 @@ export class BucketSeries {
   }
 }
 
-/** One histogram metric: its descriptor and its series, one per attribute set (found by a key the caller builds). */
+type Key = string | number | undefined;
+type Level = Map<Key, Level | BucketSeries>;
+
+/**
+ * One histogram metric: its descriptor and its series, one per attribute set. A series is
+ * found by up to five keys through nested maps: the keys are the strings and numbers the caller
+ * already has (agent and model names, a port), whose hashes are cached, so no key string is
+ * built per record.
+ */
 export class BucketHistogram {
-  private readonly series = new Map<string, BucketSeries>();
+  private readonly root: Level = new Map();
+  private readonly all: BucketSeries[] = [];
 
   constructor(
     readonly name: string,
     readonly options: { unit: string; description: string; boundaries: readonly number[] },
   ) {}
 
-  /** The series for `key`; `attributes` is called only the first time a key is seen. */
-  seriesFor(key: string, attributes: () => Attributes): BucketSeries {
-    let s = this.series.get(key);
-    if (!s) this.series.set(key, (s = new BucketSeries(attributes(), this.options.boundaries)));
+  /** The series for the keys; `attributes` is called only the first time they are seen. */
+  series(a: Key, b: Key, c: Key, d: Key, e: Key, attributes: () => Attributes): BucketSeries {
+    const l4 = this.level(this.level(this.level(this.level(this.root, a), b), c), d);
+    let s = l4.get(e) as BucketSeries | undefined;
+    if (!s) {
+      s = new BucketSeries(attributes(), this.options.boundaries);
+      l4.set(e, s);
+      this.all.push(s);
+    }
     return s;
   }
 
+  private level(from: Level, key: Key): Level {
+    let next = from.get(key) as Level | undefined;
+    if (!next) from.set(key, (next = new Map()));
+    return next;
+  }
+
   data(startTime: HrTime, endTime: HrTime): MetricData | undefined {
-    if (this.series.size === 0) return undefined;
+    if (this.all.length === 0) return undefined;
     return {
       descriptor: { name: this.name, description: this.options.description, unit: this.options.unit, valueType: ValueType.DOUBLE },
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.HISTOGRAM,
-      dataPoints: [...this.series.values()].map((s) => ({
+      dataPoints: this.all.map((s) => ({
         attributes: s.attributes,
         startTime,
         endTime,

@@ -18,7 +18,7 @@ import { createContextKey, context as contextApi, type Attributes, type Attribut
 export const ORCHESTRATED = createContextKey('agentperf.orchestrated');
 
 /** The Anthropic SDK's instrumentation scope (and its platform variants, `...typescript.bedrock` etc.). */
-const SDK_SCOPE = 'com.anthropic.sdk.typescript';
+export const SDK_SCOPE = 'com.anthropic.sdk.typescript';
 
 export interface SdkCall {
   model: string | undefined;

@@ -75,6 +75,7 @@ export interface Instrumentation {
    * nothing) and on again, without tearing it down: how the overhead is measured in one process.
    */
   setEnabled(enabled: boolean): void;
+
   /** Flushes spans and metrics, unsubscribes from every channel, and unregisters the providers. */
   stop(): Promise<void>;
 }
@@ -210,8 +211,8 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     observeOrchestrator: (orchestrator) => subscribers.observeOrchestrator(orchestrator),
     setEnabled(enabled: boolean) {
       if (stopped) return;
-      if (enabled) subscribers.attach();
-      else subscribers.detach();
+      if (enabled) subscribers!.attach();
+      else subscribers!.detach();
       if (switchable) switchable.enabled = enabled;
       setLogContext(enabled && tracing ? logContext : undefined);
     },

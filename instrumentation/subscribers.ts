@@ -27,7 +27,7 @@ import type { Logger } from '../src/logger.js';
 import { contextManager, syncStore } from './context.js';
 import type { HdrRegistry } from './hdr-registry.js';
 import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRICS, OPERATION_DURATION_BUCKETS, PROVIDER_NAME, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS } from './names.js';
-import type { BucketHistogram, PreaggregatedProducer } from './preaggregated.js';
+import type { BucketHistogram, BucketSeries, PreaggregatedProducer } from './preaggregated.js';
 import type { MessageResponse } from '../src/providers/types.js';
 import { ORCHESTRATED, type SdkCall } from './sdk-calls.js';
 
@@ -37,12 +37,21 @@ type WithSpan = AgentCallMessage & { [SPAN]?: Span };
 type WithStart = { [STARTED]?: number };
 type Spanned = { [SPAN]?: Span };
 
-/** Per agent, by cache result: numeric fields, so a memory hit is one increment. */
-interface CallCounts {
+/**
+ * Per agent: calls by cache result and calls in progress, numeric fields found with one map
+ * lookup per call and read by observable instruments at collection time.
+ */
+interface AgentCounts {
   hit: number;
   miss: number;
   bypass: number;
   error: number;
+  inFlight: number;
+  /** Whether a call (not a memory hit) has started: only then is its in-flight gauge reported. */
+  started: boolean;
+  /** The invocation-duration series of this agent's memory hits, and its model (the hottest path: no lookup). */
+  hitSeries?: BucketSeries;
+  hitModel?: string;
 }
 
 interface QueueSource {
@@ -70,11 +79,10 @@ export class Subscribers {
   private readonly bindings: Binding[] = [];
   private attached = false;
   /** Calls are counted here and read by observable instruments at collection time. */
-  private readonly callCounts = new Map<string, CallCounts>();
-  private readonly cacheRequestCounts = new Map<string, number>();
+  private readonly agents = new Map<string, AgentCounts>();
+  /** Cache lookups by result, then tier. */
+  private readonly cacheRequestCounts = new Map<string, Map<string, number>>();
   private memoryHitCount = 0;
-  /** Calls in progress per agent, read by an observable gauge (no OTel call per call). */
-  private readonly inFlight = new Map<string, number>();
   private readonly circuitStates = new Map<string, number>();
   private readonly caches = new Set<CacheStatsSource>();
   private readonly orchestrators = new Set<QueueSource>();
@@ -140,7 +148,7 @@ export class Subscribers {
     };
     const agentErrors = counter(METRICS.agentErrors, 'Failed agent calls by error type');
     m.createObservableGauge(METRICS.inFlight, { description: 'Agent calls in progress (memory hits finish at once and are not counted)' }).addCallback((result) => {
-      for (const [agent, count] of this.inFlight) result.observe(count, { 'gen_ai.agent.name': agent });
+      for (const [agent, counts] of this.agents) if (counts.started) result.observe(counts.inFlight, { 'gen_ai.agent.name': agent });
     });
     const queueGauge = (name: string, description: string, pick: (o: QueueSource) => number) =>
       m.createObservableGauge(name, { description }).addCallback((result) => {
@@ -157,7 +165,7 @@ export class Subscribers {
 
     m.createObservableCounter(METRICS.agentCalls, { description: 'Agent calls by agent and cache result (memory hits included)' }).addCallback((result) => {
       result.observe(0);
-      for (const [agent, counts] of this.callCounts) {
+      for (const [agent, counts] of this.agents) {
         for (const cacheResult of ['hit', 'miss', 'bypass', 'error'] as const) {
           if (counts[cacheResult] > 0) result.observe(counts[cacheResult], { 'gen_ai.agent.name': agent, 'agentperf.cache.result': cacheResult });
         }
@@ -166,10 +174,7 @@ export class Subscribers {
     m.createObservableCounter(METRICS.cacheRequests, { description: 'Cache lookups by result and tier' }).addCallback((result) => {
       result.observe(0);
       if (this.memoryHitCount > 0) result.observe(this.memoryHitCount, { result: 'hit', tier: 'memory' });
-      for (const [key, count] of this.cacheRequestCounts) {
-        const [cacheResult, tier] = key.split('|');
-        result.observe(count, { result: cacheResult!, tier: tier! });
-      }
+      for (const [cacheResult, tiers] of this.cacheRequestCounts) for (const [tier, count] of tiers) result.observe(count, { result: cacheResult, tier });
     });
     m.createObservableGauge(METRICS.circuitState, { description: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open' }).addCallback((result) => {
       for (const [model, state] of this.circuitStates) result.observe(state, { 'gen_ai.request.model': model });
@@ -187,7 +192,7 @@ export class Subscribers {
 
     // The invocation-duration series of an agent call, found by a key (no attribute hashing per call).
     const agentSeries = (agent: string, model: string, cacheResult: string, error: string | undefined) =>
-      agentDuration.seriesFor(`${agent}|${model}|${cacheResult}|${error ?? ''}`, () => ({
+      agentDuration.series(agent, model, cacheResult, error, undefined, () => ({
         [A.agentName]: agent,
         [A.requestModel]: model,
         'agentperf.cache.result': cacheResult,
@@ -198,8 +203,13 @@ export class Subscribers {
     // increments; no span and no OpenTelemetry call per hit.
     this.on(memoryHitChannel, (hit: MemoryHitMessage) => {
       this.hdr.memoryHits.record(hit.latencyMs);
-      agentSeries(hit.agent, hit.model, 'hit', undefined).record(hit.latencyMs / 1000);
-      this.countsFor(hit.agent).hit++;
+      const counts = this.countsFor(hit.agent);
+      if (counts.hitModel !== hit.model) {
+        counts.hitSeries = agentSeries(hit.agent, hit.model, 'hit', undefined);
+        counts.hitModel = hit.model;
+      }
+      counts.hitSeries!.record(hit.latencyMs / 1000);
+      counts.hit++;
       this.memoryHitCount++;
     });
 
@@ -227,7 +237,9 @@ export class Subscribers {
       start: (message: AgentCallMessage & WithStart) => {
         message[STARTED] = performance.now();
         if (simulatedCostUs > 0) busyWait(simulatedCostUs);
-        this.inFlight.set(message.agent, (this.inFlight.get(message.agent) ?? 0) + 1);
+        const counts = this.countsFor(message.agent);
+        counts.inFlight++;
+        counts.started = true;
         if (this.tracer) {
           const key = `${message.agent}|${message.model}`;
           let attributes = startAttributes.get(key);
@@ -236,19 +248,20 @@ export class Subscribers {
         }
       },
       asyncEnd: (message: AgentCallMessage & WithStart) => {
-        this.inFlight.set(message.agent, (this.inFlight.get(message.agent) ?? 1) - 1);
+        const counts = this.countsFor(message.agent);
+        counts.inFlight--;
         const elapsedMs = performance.now() - (message[STARTED] ?? performance.now());
         const result = message.result;
         const cacheResult = result?.cached ? 'hit' : (message.cacheResult ?? 'miss');
         const error = message.error === undefined ? undefined : errorType(message.error);
         this.hdr.upstreamCalls.record(elapsedMs);
         agentSeries(message.agent, message.model, cacheResult, error).record(elapsedMs / 1000);
-        this.countsFor(message.agent)[error ? 'error' : cacheResult]++;
+        counts[error ? 'error' : cacheResult]++;
         if (error) agentErrors.add(1, { [A.agentName]: message.agent, [A.errorType]: error });
         else if (cacheResult !== 'bypass') this.countCacheRequest(cacheResult, result?.cacheTier ?? 'none');
         if (result && !result.cached && result.attempts > 0) {
           this.hdr.queueWait.record(result.queueMs);
-          queueWait.seriesFor(message.agent, () => ({ [A.agentName]: message.agent })).record(result.queueMs / 1000);
+          queueWait.series(message.agent, undefined, undefined, undefined, undefined, () => ({ [A.agentName]: message.agent })).record(result.queueMs / 1000);
         }
         const span = (message as WithSpan)[SPAN];
         if (!span) return;
@@ -318,6 +331,7 @@ export class Subscribers {
 
   private clientMetrics?: { operationDuration: BucketHistogram; tokenUsage: BucketHistogram };
 
+
   /**
    * One GenAI client call (an orchestrator attempt, or an SDK call made outside the
    * orchestrator): `gen_ai.client.operation.duration` and, when it answered,
@@ -326,8 +340,8 @@ export class Subscribers {
   recordClientCall(model: string | undefined, server: { address: string; port: number } | undefined, seconds: number, answer: { model?: string; inputTokens?: number; outputTokens?: number } | undefined, error: string | undefined): void {
     const metrics = this.clientMetrics;
     if (!metrics || !this.attached) return;
+
     const responseModel = answer?.model;
-    const key = `${model ?? ''}|${responseModel ?? ''}|${server ? `${server.address}:${server.port}` : ''}`;
     const attributes = (): Attributes => ({
       [A.operation]: 'chat',
       [A.providerName]: PROVIDER_NAME,
@@ -335,9 +349,12 @@ export class Subscribers {
       ...(responseModel ? { [A.responseModel]: responseModel } : {}),
       ...(server ? { [A.serverAddress]: server.address, [A.serverPort]: server.port } : {}),
     });
-    metrics.operationDuration.seriesFor(error ? `${key}|${error}` : key, error ? () => ({ ...attributes(), [A.errorType]: error }) : attributes).record(seconds);
-    if (answer?.inputTokens !== undefined) metrics.tokenUsage.seriesFor(`${key}|input`, () => ({ ...attributes(), [A.tokenType]: 'input' })).record(answer.inputTokens);
-    if (answer?.outputTokens !== undefined) metrics.tokenUsage.seriesFor(`${key}|output`, () => ({ ...attributes(), [A.tokenType]: 'output' })).record(answer.outputTokens);
+    // Series by model, response model, server address and port, and error (or token type).
+    const address = server?.address;
+    const port = server?.port;
+    metrics.operationDuration.series(model, responseModel, address, port, error, error ? () => ({ ...attributes(), [A.errorType]: error }) : attributes).record(seconds);
+    if (answer?.inputTokens !== undefined) metrics.tokenUsage.series(model, responseModel, address, port, 'input', () => ({ ...attributes(), [A.tokenType]: 'input' })).record(answer.inputTokens);
+    if (answer?.outputTokens !== undefined) metrics.tokenUsage.series(model, responseModel, address, port, 'output', () => ({ ...attributes(), [A.tokenType]: 'output' })).record(answer.outputTokens);
   }
 
   /** An Anthropic SDK call made outside the orchestrator (sdk-calls.ts). */
@@ -441,15 +458,16 @@ export class Subscribers {
     return (call as WithSpan)[SPAN];
   }
 
-  private countsFor(agent: string): CallCounts {
-    let counts = this.callCounts.get(agent);
-    if (!counts) this.callCounts.set(agent, (counts = { hit: 0, miss: 0, bypass: 0, error: 0 }));
+  private countsFor(agent: string): AgentCounts {
+    let counts = this.agents.get(agent);
+    if (!counts) this.agents.set(agent, (counts = { hit: 0, miss: 0, bypass: 0, error: 0, inFlight: 0, started: false }));
     return counts;
   }
 
   private countCacheRequest(result: string, tier: string): void {
-    const key = `${result}|${tier}`;
-    this.cacheRequestCounts.set(key, (this.cacheRequestCounts.get(key) ?? 0) + 1);
+    let tiers = this.cacheRequestCounts.get(result);
+    if (!tiers) this.cacheRequestCounts.set(result, (tiers = new Map()));
+    tiers.set(tier, (tiers.get(tier) ?? 0) + 1);
   }
 
   /** Telemetry never throws into the host: every handler is guarded. */

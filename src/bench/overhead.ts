@@ -8,8 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOverheadProcess, type OverheadMeasurement } from '../measure/slices.js';
+import { measureOwnCost, OWN_COST_TARGET_US, type OwnCostResult } from './instrumentation-cost.js';
 
-export type OverheadWorkload = 'standard' | 'memory-hits';
+export type OverheadWorkload = 'standard' | 'memory-hits' | 'own-cost';
 
 export interface OverheadBenchOptions {
   workloads: OverheadWorkload[];
@@ -19,15 +20,18 @@ export interface OverheadBenchOptions {
   vus: number;
 }
 
-export const DEFAULT_OVERHEAD_BENCH: OverheadBenchOptions = { workloads: ['standard', 'memory-hits'], pairs: 36, warmupPairs: 3, vus: 20 };
+export const DEFAULT_OVERHEAD_BENCH: OverheadBenchOptions = { workloads: ['standard', 'memory-hits', 'own-cost'], pairs: 36, warmupPairs: 3, vus: 20 };
 
-/** The targets: the standard workload's overhead (throughput lost) and the worst case's, in %. */
-export const OVERHEAD_TARGETS: Record<OverheadWorkload, number> = { standard: 2, 'memory-hits': 5 };
+/**
+ * The targets: the standard workload's overhead (throughput lost) and the worst case's, in %;
+ * and agentperf's own instrumentation beside the SDK's spans, in µs of main-thread CPU per API call.
+ */
+export const OVERHEAD_TARGETS: Record<OverheadWorkload, number> = { standard: 2, 'memory-hits': 5, 'own-cost': OWN_COST_TARGET_US };
 /** The precision the standard workload's figure must reach: its 95% interval at most this wide, in points. */
 export const OVERHEAD_INTERVAL_TARGET_POINTS = 1;
 
 /** Each workload as a scenario, with slices of a fixed amount of work (about 0.7 s each here). */
-const WORKLOADS: Record<OverheadWorkload, { scenario: string; sliceIterations: number }> = {
+const WORKLOADS: Record<Exclude<OverheadWorkload, 'own-cost'>, { scenario: string; sliceIterations: number }> = {
   // The standard workload: realistic latency, 2 calls in 5 repeat a warm question.
   standard: { scenario: 'mixed', sliceIterations: 400 },
   // The worst case for instrumentation's share: every call a memory hit, microseconds each.
@@ -36,7 +40,9 @@ const WORKLOADS: Record<OverheadWorkload, { scenario: string; sliceIterations: n
 
 export interface OverheadBenchResult {
   options: OverheadBenchOptions;
-  workloads: Array<{ workload: OverheadWorkload; target: number; measurement: OverheadMeasurement }>;
+  workloads: Array<{ workload: Exclude<OverheadWorkload, 'own-cost'>; target: number; measurement: OverheadMeasurement }>;
+  /** agentperf's own cost per upstream call (instrumentation-cost.ts), when asked for. */
+  ownCost?: OwnCostResult;
   elapsedMs: number;
 }
 
@@ -46,13 +52,18 @@ export async function benchOverhead(options: OverheadBenchOptions = DEFAULT_OVER
   const root = await mkdtemp(join(tmpdir(), 'agentperf-bench-overhead-'));
   try {
     const workloads: OverheadBenchResult['workloads'] = [];
+    let ownCost: OwnCostResult | undefined;
     for (const workload of options.workloads) {
+      if (workload === 'own-cost') {
+        ownCost = await measureOwnCost();
+        continue;
+      }
       const { scenario, sliceIterations } = WORKLOADS[workload];
       const measurement = await runOverheadProcess(root, { scenario, settings: {}, vus: options.vus, seed: 1, sliceIterations, pairs: options.pairs, warmupPairs: options.warmupPairs });
       onWorkload?.(workload, measurement);
       workloads.push({ workload, target: OVERHEAD_TARGETS[workload], measurement });
     }
-    return { options, workloads, elapsedMs: performance.now() - startedAt };
+    return { options, workloads, ownCost, elapsedMs: performance.now() - startedAt };
   } finally {
     await rm(root, { recursive: true, force: true });
   }

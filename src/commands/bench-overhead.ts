@@ -13,11 +13,11 @@ export const command = new Command('overhead')
   .option('--pairs <n>', 'measured on/off pairs of slices per workload', String(DEFAULT_OVERHEAD_BENCH.pairs))
   .option('--warmup-pairs <n>', 'pairs run first, not measured (the JIT compiling both paths)', String(DEFAULT_OVERHEAD_BENCH.warmupPairs))
   .option('--vus <n>', 'closed-loop users', String(DEFAULT_OVERHEAD_BENCH.vus))
-  .option('--workload <name>', 'standard | memory-hits, repeatable (default both)', collect, [])
+  .option('--workload <name>', 'standard | memory-hits | own-cost, repeatable (default all three)', collect, [])
   .option('--json', 'print the result as JSON')
   .action(async (opts) => {
     const workloads = (opts.workload as string[]).length ? (opts.workload as string[]) : DEFAULT_OVERHEAD_BENCH.workloads;
-    for (const w of workloads) if (w !== 'standard' && w !== 'memory-hits') throw new UsageError('workload', `workload must be standard or memory-hits, got ${JSON.stringify(w)}`);
+    for (const w of workloads) if (!DEFAULT_OVERHEAD_BENCH.workloads.includes(w as never)) throw new UsageError('workload', `workload must be one of ${DEFAULT_OVERHEAD_BENCH.workloads.join(', ')}, got ${JSON.stringify(w)}`);
     const result = await benchOverhead(
       {
         pairs: parseIntegerOption('pairs', opts.pairs, 2, 1_000),

@@ -5,6 +5,7 @@ import type { ProfilingBenchResult } from '../bench/profiling.js';
 import { PLANNING_TARGETS_MS, type WorkflowBenchResult } from '../bench/workflow.js';
 import type { OrchestratorBenchResult } from '../bench/orchestrator.js';
 import { OVERHEAD_INTERVAL_TARGET_POINTS, type OverheadBenchResult } from '../bench/overhead.js';
+import { OWN_COST_TARGET_US, type OwnCostResult } from '../bench/instrumentation-cost.js';
 import { addedPct, lostPct, type OverheadMeasurement } from '../measure/slices.js';
 import { STARTUP_TARGET_MS, type StartupBenchResult } from '../bench/startup.js';
 import { SNAPSHOT_MEMORY_TARGET, type SnapshotBenchResult } from '../bench/snapshot.js';
@@ -84,7 +85,15 @@ export function formatOverheadBench(result: OverheadBenchResult): string {
   }
   const o = result.options;
   const first = result.workloads[0]?.measurement;
-  return `${table.toString()}\nEach workload in one fresh process, ${o.vus} users, instrumentation switched fully on and off in ${o.pairs} ABBA pairs of slices (after ${o.warmupPairs} warmup pairs), each slice the same work; paired t intervals of the log-ratios. Main-thread time from ${first?.busySource === 'thread-cpu' ? "the kernel's count for the thread" : "the event loop's busy time"}. ${(result.elapsedMs / 1000).toFixed(1)} s in all.\n`;
+  const own = result.ownCost ? formatOwnCost(result.ownCost) : '';
+  const slices = table.length > 0 ? `${table.toString()}\nEach workload in one fresh process, ${o.vus} users, instrumentation switched fully on and off in ${o.pairs} ABBA pairs of slices (after ${o.warmupPairs} warmup pairs), each slice the same work; paired t intervals of the log-ratios. Main-thread time from ${first?.busySource === 'thread-cpu' ? "the kernel's count for the thread" : "the event loop's busy time"}.\n` : '';
+  return `${slices}${own}${(result.elapsedMs / 1000).toFixed(1)} s in all.\n`;
+}
+
+function formatOwnCost(c: OwnCostResult): string {
+  const t = new Table({ head: ["agentperf's own instrumentation, per upstream call", 'main thread, off → on (median µs)', 'added [95% CI]', 'target'], style });
+  t.push([`${c.options.pairs} ABBA pairs of ${c.options.callsPerRound.toLocaleString('en-US')} calls`, `${c.offUsPerCall.toFixed(2)} → ${c.onUsPerCall.toFixed(2)}`, `${c.addedUs.estimate.toFixed(2)} µs [${c.addedUs.low.toFixed(2)}, ${c.addedUs.high.toFixed(2)}]`, `<= ${OWN_COST_TARGET_US} µs: ${verdict(c.addedUs, OWN_COST_TARGET_US)}`]);
+  return `${t.toString()}\nThe core's channels driven as the orchestrator drives them for one upstream call (agent call, attempt, the SDK's client span from a tracer of its own, on in both states); on and off differ by agentperf's part alone: handlers, its invoke_agent span and context, metrics, HDR records.\n`;
 }
 
 export function formatLoadBench(result: LoadBenchResult): string {

@@ -26,7 +26,7 @@ for (const [name, boundaries, scale] of [
     for (const [i, value] of values.entries()) {
       const attributes = { 'gen_ai.agent.name': i % 3 === 0 ? 'a' : 'b' };
       reference.record(value, attributes);
-      ours.seriesFor(attributes['gen_ai.agent.name'], () => attributes).record(value);
+      ours.series(attributes['gen_ai.agent.name'], undefined, undefined, undefined, undefined, () => attributes).record(value);
     }
     const { resourceMetrics } = await reader.collect();
     const points = (metric: string) => {
@@ -39,3 +39,15 @@ for (const [name, boundaries, scale] of [
     await provider.shutdown();
   });
 }
+
+test('bench overhead own-cost runs the core channels on and off and reports µs per call', async (t) => {
+  const { measureOwnCost } = await import('../../src/bench/instrumentation-cost.ts');
+  const { formatOverheadBench } = await import('../../src/report/bench.ts');
+  const result = await measureOwnCost({ pairs: 3, warmupPairs: 1, callsPerRound: 200 });
+  t.is(result.comparison.n, 3);
+  for (const v of [result.offUsPerCall, result.onUsPerCall, result.addedUs.estimate, result.addedUs.low, result.addedUs.high]) t.true(Number.isFinite(v));
+  t.true(result.addedUs.low <= result.addedUs.estimate && result.addedUs.estimate <= result.addedUs.high);
+  const text = formatOverheadBench({ options: { workloads: ['own-cost'], pairs: 3, warmupPairs: 1, vus: 1 }, workloads: [], ownCost: result, elapsedMs: result.elapsedMs });
+  t.regex(text, /agentperf's own instrumentation, per upstream call/);
+  t.regex(text, /<= 10 µs: (met|MISSED|inconclusive)/);
+});
