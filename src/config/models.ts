@@ -4,6 +4,13 @@
  * Source: the Claude models overview (platform.claude.com/docs, models & pricing), read
  * 2026-11. Cache reads are priced at 0.1x input and 5-minute cache writes at 1.25x input, as
  * the pricing page states. Override any of it with `modelPrices` in the orchestrator options.
+ *
+ * NOT VERIFIED (issue 18, 2026-11-30): Anthropic's models and pricing pages cannot be reached
+ * from the machine this was written on (no network but the npm registry), so the three
+ * differences the issue names are not applied: the claude-fable-5-1 cache-read price, a
+ * claude-fable-5-2 entry, and claude-haiku-5-5's higher price above 100K prompt tokens. The
+ * table has the place for such a price (`tiers`) and the estimate applies it; the values wait
+ * for someone who can read the pages.
  */
 export interface ModelInfo {
   id: string;
@@ -24,6 +31,12 @@ export interface ModelPrices {
   outputPerMTok: number;
   cacheReadPerMTok: number;
   cacheWritePerMTok: number;
+  /**
+   * Long-context prices: a request whose prompt (input, cache reads and cache writes together)
+   * is larger than `abovePromptTokens` pays the tier's prices for all its tokens, input and
+   * output, as Anthropic's pricing pages price long context. The highest tier that applies wins.
+   */
+  tiers?: ReadonlyArray<{ abovePromptTokens: number; prices: Omit<ModelPrices, 'tiers'> }>;
 }
 
 function priced(inputPerMTok: number, outputPerMTok: number): ModelPrices {
@@ -53,10 +66,24 @@ const MODEL_LIST: ModelInfo[] = [
 export const MODELS: ReadonlyMap<string, ModelInfo> = new Map(MODEL_LIST.map((m) => [m.id, m]));
 export const MODEL_IDS: readonly string[] = MODEL_LIST.map((m) => m.id);
 
+/** The prices one request pays: its tier's when its prompt is above a tier's threshold. */
+export function pricesFor(prices: ModelPrices, promptTokens: number): Omit<ModelPrices, 'tiers'> {
+  let chosen: Omit<ModelPrices, 'tiers'> = prices;
+  let threshold = -1;
+  for (const tier of prices.tiers ?? []) {
+    if (promptTokens > tier.abovePromptTokens && tier.abovePromptTokens > threshold) {
+      chosen = tier.prices;
+      threshold = tier.abovePromptTokens;
+    }
+  }
+  return chosen;
+}
+
 export function estimateCostUsd(
-  prices: ModelPrices,
+  list: ModelPrices,
   usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number },
 ): number {
+  const prices = pricesFor(list, usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens);
   return (
     (usage.inputTokens * prices.inputPerMTok +
       usage.outputTokens * prices.outputPerMTok +
