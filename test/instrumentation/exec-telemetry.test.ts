@@ -33,6 +33,8 @@ test('http/protobuf by default: spans and (OTEL_METRICS_EXPORTER=otlp) metrics d
   t.is(agent!.resource['deployment.environment'], 'ci');
   t.is(agent!.resource.team, 'perf eng');
   t.is(agent!.resource['telemetry.sdk.name'], 'opentelemetry');
+  t.truthy(agent!.resource['host.name'], 'the host detector ran');
+  t.is(agent!.resource['process.command_args'], undefined, 'the command line (with the prompt) is not on the resource');
   const sdkSpan = receiver.spans().find((s) => s.scope === 'com.anthropic.sdk.typescript');
   t.is(sdkSpan?.parentSpanId, agent!.spanId, "the SDK's span is a child of the agent span");
   const duration = receiver.points().filter((p) => p.metric === 'gen_ai.client.operation.duration');
@@ -54,11 +56,23 @@ for (const [what, env] of [
   ['OTEL_TRACES_SAMPLER=always_off', { OTEL_TRACES_SAMPLER: 'always_off' }],
   ['OTEL_TRACES_SAMPLER=parentbased_always_off', { OTEL_TRACES_SAMPLER: 'parentbased_always_off' }],
   ['OTEL_TRACES_SAMPLER=traceidratio with OTEL_TRACES_SAMPLER_ARG=0', { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }],
+  ['OTEL_TRACES_SAMPLER=parentbased_traceidratio with OTEL_TRACES_SAMPLER_ARG=0', { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }],
 ] as const) {
   test(`${what}: exec exports no span`, async (t) => {
     const { code, stderr, receiver } = await execTraced(env);
     t.is(code, 0, stderr);
     t.deepEqual(receiver.spans().map((s) => s.name), []);
+  });
+}
+
+for (const [what, env] of [
+  ['OTEL_TRACES_SAMPLER=always_on', { OTEL_TRACES_SAMPLER: 'always_on' }],
+  ['OTEL_TRACES_SAMPLER=parentbased_traceidratio with OTEL_TRACES_SAMPLER_ARG=1', { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '1' }],
+] as const) {
+  test(`${what}: exec exports its spans`, async (t) => {
+    const { code, stderr, receiver } = await execTraced(env);
+    t.is(code, 0, stderr);
+    t.true(receiver.spans().some((s) => s.name === 'invoke_agent python-expert'));
   });
 }
 
