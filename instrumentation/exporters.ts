@@ -7,10 +7,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { AggregationTemporality, PeriodicExportingMetricReader, type MetricProducer, type MetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, InstrumentType, PeriodicExportingMetricReader, type MetricProducer, type MetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { ListenError } from '../src/errors.js';
+import { ConfigError, ListenError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
+import type { PreaggregatedProducer } from './preaggregated.js';
 
 type Protocol = 'http/protobuf' | 'http/json' | 'grpc';
 
@@ -29,7 +30,25 @@ export function otlpProtocol(signal: 'traces' | 'metrics', env: NodeJS.ProcessEn
   return 'http/protobuf';
 }
 
-async function otlpSpanExporter(env: NodeJS.ProcessEnv, log: Logger): Promise<SpanExporter> {
+/** An exporter the environment configured wrong (a malformed endpoint): an error naming the variables, not "Invalid URL". */
+async function configured<T>(signal: 'traces' | 'metrics', env: NodeJS.ProcessEnv, make: () => Promise<T>): Promise<T> {
+  try {
+    return await make();
+  } catch (error) {
+    const variable = env[`OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`] !== undefined ? `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT` : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+    throw new ConfigError(variable, `the OTLP ${signal} exporter cannot be made from ${variable}=${JSON.stringify(env[variable] ?? '')} (protocol ${otlpProtocol(signal, env)}): ${(error as Error).message}; it must be a URL such as http://localhost:4318`);
+  }
+}
+
+function otlpSpanExporter(env: NodeJS.ProcessEnv, log: Logger): Promise<SpanExporter> {
+  return configured('traces', env, () => otlpSpanExporterFor(env, log));
+}
+
+function otlpMetricExporter(env: NodeJS.ProcessEnv, log: Logger): Promise<PushMetricExporter> {
+  return configured('metrics', env, () => otlpMetricExporterFor(env, log));
+}
+
+async function otlpSpanExporterFor(env: NodeJS.ProcessEnv, log: Logger): Promise<SpanExporter> {
   switch (otlpProtocol('traces', env, log)) {
     case 'http/json':
       return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
@@ -40,7 +59,7 @@ async function otlpSpanExporter(env: NodeJS.ProcessEnv, log: Logger): Promise<Sp
   }
 }
 
-async function otlpMetricExporter(env: NodeJS.ProcessEnv, log: Logger): Promise<PushMetricExporter> {
+async function otlpMetricExporterFor(env: NodeJS.ProcessEnv, log: Logger): Promise<PushMetricExporter> {
   switch (otlpProtocol('metrics', env, log)) {
     case 'http/json':
       return new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter();
@@ -127,9 +146,10 @@ export async function prometheusEndpoint(listen: { host: string; port: number } 
   return { reader, server, url: `http://${listen.host}:${(server.address() as AddressInfo).port}/metrics` };
 }
 
+/** A positive number of milliseconds, else the default (0 is not a period: OpenTelemetry's reader refuses it). */
 function millisFromEnv(value: string | undefined, fallback: number): number {
   const n = Number(value);
-  return value !== undefined && value.trim() !== '' && Number.isFinite(n) && n >= 0 ? n : fallback;
+  return value !== undefined && value.trim() !== '' && Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
 /**
@@ -137,15 +157,20 @@ function millisFromEnv(value: string | undefined, fallback: number): number {
  * readers (OTEL_METRIC_EXPORT_INTERVAL, default 60 s; _TIMEOUT, 30 s, never above the interval).
  * Whether `prometheus` (the default here) is in the list is `wantsPrometheus`.
  */
-export async function pushMetricReadersFromEnv(env: NodeJS.ProcessEnv, log: Logger, metricProducers: MetricProducer[]): Promise<MetricReader[]> {
+export async function pushMetricReadersFromEnv(env: NodeJS.ProcessEnv, log: Logger, producer: PreaggregatedProducer): Promise<MetricReader[]> {
   const names = listFromEnv(env.OTEL_METRICS_EXPORTER) ?? ['prometheus'];
   if (names.includes('none')) return [];
   const interval = millisFromEnv(env.OTEL_METRIC_EXPORT_INTERVAL, 60_000);
   const timeout = Math.min(interval, millisFromEnv(env.OTEL_METRIC_EXPORT_TIMEOUT, 30_000));
   const readers: MetricReader[] = [];
   for (const name of names) {
-    if (name === 'otlp') readers.push(new PeriodicExportingMetricReader({ exporter: await otlpMetricExporter(env, log), exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers }));
-    else if (name === 'console') readers.push(new PeriodicExportingMetricReader({ exporter: STDERR_METRIC_EXPORTER, exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers }));
+    if (name === 'otlp') {
+      const exporter = await otlpMetricExporter(env, log);
+      // Delta when the exporter asks for it (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE).
+      const temporality = exporter.selectAggregationTemporality?.(InstrumentType.HISTOGRAM) ?? AggregationTemporality.CUMULATIVE;
+      readers.push(new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers: [producer.forReader(temporality)] }));
+    }
+    else if (name === 'console') readers.push(new PeriodicExportingMetricReader({ exporter: STDERR_METRIC_EXPORTER, exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers: [producer] }));
     else if (name !== 'prometheus') log.warn({ exporter: name }, `OTEL_METRICS_EXPORTER "${name}" is not supported here (prometheus, otlp, console, none): ignored`);
   }
   return readers;

@@ -76,33 +76,74 @@ export class BucketHistogram {
     return next;
   }
 
-  data(startTime: HrTime, endTime: HrTime): MetricData | undefined {
-    if (this.all.length === 0) return undefined;
-    return {
-      descriptor: { name: this.name, description: this.options.description, unit: this.options.unit, valueType: ValueType.DOUBLE },
-      aggregationTemporality: AggregationTemporality.CUMULATIVE,
-      dataPointType: DataPointType.HISTOGRAM,
-      dataPoints: this.all.map((s) => ({
-        attributes: s.attributes,
-        startTime,
-        endTime,
-        value: {
-          buckets: { boundaries: [...this.options.boundaries], counts: [...s.counts] },
-          count: s.count,
-          sum: s.sum,
-          ...(s.count > 0 ? { min: s.min, max: s.max } : {}),
-        },
-      })),
-    };
+  /** Every series, for a collection. */
+  get seriesList(): readonly BucketSeries[] {
+    return this.all;
   }
 }
 
-/** Hands a set of BucketHistograms to every metric reader that has it, at collection time. */
-export class PreaggregatedProducer implements MetricProducer {
-  private readonly histograms: BucketHistogram[] = [];
-  private readonly startTime = hrTime();
+/** What a series had at a delta reader's last collection. */
+interface Seen {
+  counts: number[];
+  count: number;
+  sum: number;
+}
 
-  constructor(private readonly scope: { name: string; version?: string }) {}
+/**
+ * One reader's view of the histograms: cumulative (Prometheus, and OTLP by default), or delta
+ * when the reader asks for it (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE): then each
+ * collection gives what was recorded since the reader's last one. A delta point has no min or
+ * max (they are optional in OTLP): the series keep one running min and max, not one per reader
+ * and interval.
+ */
+class ReaderView implements MetricProducer {
+  private readonly seen = new Map<BucketSeries, Seen>();
+  private last: HrTime;
+
+  constructor(
+    private readonly producer: PreaggregatedProducer,
+    private readonly temporality: AggregationTemporality,
+  ) {
+    this.last = producer.startTime;
+  }
+
+  async collect(): Promise<CollectionResult> {
+    const endTime = hrTime();
+    const delta = this.temporality === AggregationTemporality.DELTA;
+    const startTime = delta ? this.last : this.producer.startTime;
+    const metrics: MetricData[] = [];
+    for (const h of this.producer.histograms) {
+      if (h.seriesList.length === 0) continue;
+      metrics.push({
+        descriptor: { name: h.name, description: h.options.description, unit: h.options.unit, valueType: ValueType.DOUBLE },
+        aggregationTemporality: this.temporality,
+        dataPointType: DataPointType.HISTOGRAM,
+        dataPoints: h.seriesList.map((s) => {
+          const boundaries = [...h.options.boundaries];
+          if (!delta) return { attributes: s.attributes, startTime, endTime, value: { buckets: { boundaries, counts: [...s.counts] }, count: s.count, sum: s.sum, ...(s.count > 0 ? { min: s.min, max: s.max } : {}) } };
+          const before = this.seen.get(s) ?? { counts: s.counts.map(() => 0), count: 0, sum: 0 };
+          const now: Seen = { counts: [...s.counts], count: s.count, sum: s.sum };
+          this.seen.set(s, now);
+          return { attributes: s.attributes, startTime, endTime, value: { buckets: { boundaries, counts: now.counts.map((c, i) => c - before.counts[i]!) }, count: now.count - before.count, sum: now.sum - before.sum } };
+        }),
+      });
+    }
+    this.last = endTime;
+    // The reader keeps its own resource (the MeterProvider's) and takes only the scope metrics.
+    return { resourceMetrics: { resource: undefined as never, scopeMetrics: metrics.length > 0 ? [{ scope: this.producer.scope, metrics }] : [] }, errors: [] };
+  }
+}
+
+/**
+ * The hot-path histograms, handed to metric readers at collection time: each reader gets its
+ * own view (`forReader`), cumulative or delta as the reader asks.
+ */
+export class PreaggregatedProducer implements MetricProducer {
+  readonly histograms: BucketHistogram[] = [];
+  readonly startTime = hrTime();
+  private readonly cumulative = new ReaderView(this, AggregationTemporality.CUMULATIVE);
+
+  constructor(readonly scope: { name: string; version?: string }) {}
 
   histogram(name: string, options: BucketHistogram['options']): BucketHistogram {
     const h = new BucketHistogram(name, options);
@@ -110,10 +151,13 @@ export class PreaggregatedProducer implements MetricProducer {
     return h;
   }
 
-  async collect(): Promise<CollectionResult> {
-    const endTime = hrTime();
-    const metrics = this.histograms.map((h) => h.data(this.startTime, endTime)).filter((m): m is MetricData => m !== undefined);
-    // The reader keeps its own resource (the MeterProvider's) and takes only the scope metrics.
-    return { resourceMetrics: { resource: undefined as never, scopeMetrics: metrics.length > 0 ? [{ scope: this.scope, metrics }] : [] }, errors: [] };
+  /** A view for one reader, in the temporality it asks for histograms. */
+  forReader(temporality: AggregationTemporality): MetricProducer {
+    return temporality === AggregationTemporality.DELTA ? new ReaderView(this, temporality) : this.cumulative;
+  }
+
+  /** Cumulative. */
+  collect(): Promise<CollectionResult> {
+    return this.cumulative.collect();
   }
 }

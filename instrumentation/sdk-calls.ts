@@ -1,4 +1,4 @@
-import { createContextKey, context as contextApi, type Attributes, type AttributeValue, type Context, type Exception, type Link, type Span, type SpanContext, type SpanOptions, type SpanStatus, type TimeInput, type Tracer, type TracerOptions, type TracerProvider } from '@opentelemetry/api';
+import { createContextKey, context as contextApi, SpanKind, type Attributes, type AttributeValue, type Context, type Exception, type Link, type Span, type SpanContext, type SpanOptions, type SpanStatus, type TimeInput, type Tracer, type TracerOptions, type TracerProvider } from '@opentelemetry/api';
 
 /**
  * Client metrics for Anthropic SDK calls that agentperf's orchestrator does not make (an app
@@ -130,8 +130,8 @@ class MeteredSpan implements Span {
 }
 
 /**
- * Wraps a tracer provider: the Anthropic SDK's tracers hand out metered spans for its GenAI
- * operations (a `gen_ai.operation.name` at start) outside the orchestrator; every other tracer,
+ * Wraps a tracer provider: the Anthropic SDK's tracers hand out metered spans for its inference
+ * calls (CLIENT spans of `gen_ai.operation.name` `chat`) outside the orchestrator; every other tracer,
  * and every other span, is the inner provider's own.
  */
 export class SdkCallMetricsProvider implements TracerProvider {
@@ -147,8 +147,10 @@ export class SdkCallMetricsProvider implements TracerProvider {
     return {
       startSpan(spanName: string, spanOptions?: SpanOptions, ctx?: Context): Span {
         const span = real.startSpan(spanName, spanOptions, ctx);
+        // Only inference calls (`chat`, a CLIENT span): the SDK's tool runner and tool spans
+        // (`invoke_agent`, `execute_tool`) are not API calls, and the calls they make are metered on their own.
         const attributes = spanOptions?.attributes;
-        if (!attributes || attributes['gen_ai.operation.name'] === undefined) return span;
+        if (!attributes || attributes['gen_ai.operation.name'] !== 'chat' || spanOptions?.kind !== SpanKind.CLIENT) return span;
         if ((ctx ?? contextApi.active()).getValue(ORCHESTRATED)) return span;
         return new MeteredSpan(span, attributes, record);
       },

@@ -1,6 +1,7 @@
-import { context, diag, DiagLogLevel, metrics, propagation, ProxyTracerProvider, trace, type DiagLogger } from '@opentelemetry/api';
+import { context, createNoopMeter, diag, DiagLogLevel, metrics, propagation, ProxyTracerProvider, trace, type DiagLogger } from '@opentelemetry/api';
+import { logs } from '@opentelemetry/api-logs';
 import { defaultResource, detectResources, envDetector, hostDetector, osDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import type { MetricProducer, MetricReader } from '@opentelemetry/sdk-metrics';
+import { InstrumentType, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { ParentBasedSampler, SimpleSpanProcessor, BatchSpanProcessor, TraceIdRatioBasedSampler, type Sampler, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rootLogger, setLogContext, type Logger } from '../src/logger.js';
@@ -32,11 +33,12 @@ export interface InstrumentationOptions {
    */
   prometheus?: { host?: string; port?: number } | false;
   /**
-   * One metric reader instead of those the environment asks for (tests use an in-memory one).
-   * It must take `producers` as its `metricProducers`: agentperf's hot-path histograms reach
-   * readers that way.
+   * One metric reader instead of those the environment asks for (tests use an in-memory one):
+   * a reader, or a function that makes one with `producers` as its `metricProducers` (how
+   * agentperf's pre-aggregated histograms reach a reader; a plain reader gets them joined to
+   * the producer the SDK sets on it).
    */
-  metricReader?: (producers: MetricProducer[]) => MetricReader;
+  metricReader?: MetricReader | ((producers: MetricProducer[]) => MetricReader);
   /** Where spans go, instead of what OTEL_TRACES_EXPORTER asks for. */
   spanExporter?: SpanExporter | 'none';
   /** `simple` exports each span at once (tests, one-shot commands); `batch` (default) in the background. */
@@ -111,129 +113,196 @@ function diagTo(log: Logger): DiagLogger {
 const DIAG_LEVELS: Record<string, DiagLogLevel> = { none: DiagLogLevel.NONE, error: DiagLogLevel.ERROR, warn: DiagLogLevel.WARN, info: DiagLogLevel.INFO, debug: DiagLogLevel.DEBUG, verbose: DiagLogLevel.VERBOSE, all: DiagLogLevel.ALL };
 
 /**
+ * OpenTelemetry allows one context manager, tracer provider, meter provider and propagator per
+ * process. agentperf registers all four (NodeSDK does), so another SDK already set up here (the
+ * host app's own) means it cannot start: it says so rather than count calls twice or send its
+ * metrics to another SDK's readers. Each global is tried and given back at once (the tracer
+ * provider is looked at instead).
+ */
+function globalsTaken(): string[] {
+  const taken: string[] = [];
+  if (context.setGlobalContextManager(contextManager)) context.disable();
+  else taken.push('context manager');
+  // Not tried like the others: trace.disable() would replace the global proxy that SDK clients
+  // built before this start hold on to. A registered provider is the proxy's delegate.
+  if ((trace.getTracerProvider() as ProxyTracerProvider).getDelegate() !== new ProxyTracerProvider().getDelegate()) taken.push('tracer provider');
+  if (metrics.setGlobalMeterProvider({ getMeter: () => createNoopMeter() })) metrics.disable();
+  else taken.push('meter provider');
+  if (propagation.setGlobalPropagator({ inject: () => {}, extract: (ctx) => ctx, fields: () => [] })) propagation.disable();
+  else taken.push('propagator');
+  return taken;
+}
+
+/** Gives back every OpenTelemetry global (agentperf registered them all: see globalsTaken). */
+function releaseGlobals(): void {
+  trace.disable();
+  propagation.disable();
+  metrics.disable();
+  context.disable();
+  logs.disable();
+}
+
+/**
+ * A reader made by someone else (a plain MetricReader given as `metricReader`): agentperf's
+ * pre-aggregated histograms reach it through the producer the SDK sets on it, joined with ours.
+ */
+function joinProducer(reader: MetricReader, preaggregated: PreaggregatedProducer): MetricReader {
+  const producer = preaggregated.forReader(reader.selectAggregationTemporality(InstrumentType.HISTOGRAM));
+  const set = reader.setMetricProducer.bind(reader);
+  reader.setMetricProducer = (sdk: MetricProducer) =>
+    set({
+      async collect(options) {
+        const [own, more] = await Promise.all([sdk.collect(options), producer.collect()]);
+        return { resourceMetrics: { resource: own.resourceMetrics.resource, scopeMetrics: [...own.resourceMetrics.scopeMetrics, ...more.resourceMetrics.scopeMetrics] }, errors: [...own.errors, ...more.errors] };
+      },
+    });
+  return reader;
+}
+
+/**
  * Starts OpenTelemetry through NodeSDK (so every standard OTEL_* variable means what the
  * specification says), agentperf's metrics and HDR histograms, and subscribes to the core's
- * diagnostics channels. One at a time per process: it registers the global providers, which the
- * Anthropic SDK uses for its own gen_ai spans.
+ * diagnostics channels. One at a time per process, and not beside another OpenTelemetry SDK: it
+ * registers the global providers, which the Anthropic SDK uses for its own gen_ai spans. A
+ * start that fails leaves nothing behind (no server, no global, no subscription).
  */
 export async function startInstrumentation(options: InstrumentationOptions = {}): Promise<Instrumentation> {
   const env = process.env;
   const log = (options.logger ?? rootLogger).child({ component: 'instrumentation' });
   const disabled = sdkDisabled(env);
+  const taken = globalsTaken();
+  if (taken.length > 0) {
+    throw new Error(`OpenTelemetry is already set up in this process (its global ${taken.join(', ')} ${taken.length > 1 ? 'are' : 'is'} registered): agentperf's instrumentation does not start beside another SDK; start one or the other`);
+  }
 
-  // Built here and handed to NodeSDK (see exporters.ts for why); none of it when the SDK is disabled.
   const producer = new PreaggregatedProducer({ name: 'agentperf', version: VERSION });
   let prometheus: PrometheusEndpoint | undefined;
-  let metricReaders: MetricReader[] = [];
-  let spanProcessors: SpanProcessor[] = [];
-  if (!disabled) {
-    if (options.metricReader) metricReaders = [options.metricReader([producer])];
-    else {
-      if (wantsPrometheus(env)) {
-        const listen = options.prometheus === false ? undefined : { host: options.prometheus?.host ?? env.OTEL_EXPORTER_PROMETHEUS_HOST ?? '127.0.0.1', port: options.prometheus?.port ?? (Number(env.OTEL_EXPORTER_PROMETHEUS_PORT) || 9464) };
-        prometheus = await prometheusEndpoint(listen, [producer]);
-        metricReaders.push(prometheus.reader);
-      }
-      metricReaders.push(...(await pushMetricReadersFromEnv(env, log, [producer])));
-    }
-    if (options.spanExporter === 'none') spanProcessors = [];
-    else if (options.spanExporter) spanProcessors = [options.spanProcessor === 'simple' ? new SimpleSpanProcessor(options.spanExporter) : new BatchSpanProcessor(options.spanExporter)];
-    else spanProcessors = await spanProcessorsFromEnv(env, options.tracesWhenUnset ?? 'otlp-if-endpoint', log, options.spanProcessor === 'simple');
-  }
-
-  const service = options.service ?? { name: 'agentperf', version: VERSION };
-  // NodeSDK's own detectors, run here and awaited: the host's id is read asynchronously, and
-  // span processors hold every span back until it is there (a span ended in the first
-  // milliseconds would otherwise reach nobody before the test or the script looks).
-  // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the environment detector) win over `service`.
-  const detected = detectResources({ detectors: [hostDetector, osDetector, processDetector, envDetector] });
-  await detected.waitForAsyncAttributes?.();
-  // Without the command line: `agentperf exec AGENT "prompt"` would put the prompt (and any
-  // secret passed as a flag) on every span, where the SDK keeps content off by default.
-  const { 'process.command_args': _args, 'process.command_line': _line, ...detectedAttributes } = detected.attributes;
-  const resource = defaultResource()
-    .merge(resourceFromAttributes({ 'service.name': service.name, ...(service.version ? { 'service.version': service.version } : {}) }))
-    .merge(resourceFromAttributes(detectedAttributes));
-  const { NodeSDK } = await import('@opentelemetry/sdk-node');
-  const sdk = new NodeSDK({
-    resource,
-    autoDetectResources: false,
-    contextManager,
-    metricReaders,
-    spanProcessors,
-    sampler: options.sampleRatio !== undefined && Number.isFinite(options.sampleRatio) ? ratioSampler(options.sampleRatio) : undefined,
-    // agentperf logs with pino; no OpenTelemetry log pipeline (NodeSDK would start an OTLP one).
-    logRecordProcessors: [],
-  });
-  const diagLevel = DIAG_LEVELS[(env.OTEL_LOG_LEVEL ?? '').trim().toLowerCase()];
-  if (diagLevel !== undefined) diag.setLogger(diagTo(log), { logLevel: diagLevel, suppressOverrideMessage: true });
-  try {
-    sdk.start();
-  } catch (error) {
-    const server = prometheus?.server;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    throw error;
-  }
-
-  // NodeSDK registered its tracer provider (when spans go anywhere). agentperf registers it
-  // again, wrapped twice: the Anthropic SDK's tracers meter its calls made outside the
-  // orchestrator (sdk-calls.ts; over a provider that records nothing when no spans are
-  // exported), and a switch lets the overhead measurement turn it all off and on for clients
-  // that keep their tracer.
+  let sdk: { start(): void; shutdown(): Promise<void> } | undefined;
   let switchable: SwitchableTracerProvider | undefined;
   let subscribers: Subscribers | undefined;
-  const tracing = !disabled && spanProcessors.length > 0;
+  let hdr: HdrRegistry | undefined;
+  let spanProcessors: SpanProcessor[] = [];
+  const logLevel = env.OTEL_LOG_LEVEL?.trim().toLowerCase();
   const logContext = (call?: object) => {
     const span = call ? Subscribers.spanOf(call) : trace.getSpan(context.active());
     if (!span) return undefined;
     const { traceId, spanId } = span.spanContext();
     return { trace_id: traceId, span_id: spanId };
   };
-  if (!disabled) {
-    const registered = tracing ? (trace.getTracerProvider() as ProxyTracerProvider).getDelegate() : new ProxyTracerProvider();
-    switchable = new SwitchableTracerProvider(new SdkCallMetricsProvider(registered, (call) => subscribers?.recordSdkCall(call)));
-    trace.disable();
-    trace.setGlobalTracerProvider(switchable);
-    if (tracing) setLogContext(logContext);
-  }
+  try {
+    // Built here and handed to NodeSDK (see exporters.ts for why); none of it when the SDK is disabled.
+    let metricReaders: MetricReader[] = [];
+    if (!disabled) {
+      if (options.metricReader) metricReaders = [typeof options.metricReader === 'function' ? options.metricReader([producer]) : joinProducer(options.metricReader, producer)];
+      else {
+        if (wantsPrometheus(env)) {
+          const listen = options.prometheus === false ? undefined : { host: options.prometheus?.host ?? env.OTEL_EXPORTER_PROMETHEUS_HOST ?? '127.0.0.1', port: options.prometheus?.port ?? (Number(env.OTEL_EXPORTER_PROMETHEUS_PORT) || 9464) };
+          prometheus = await prometheusEndpoint(listen, [producer]);
+          metricReaders.push(prometheus.reader);
+        }
+        metricReaders.push(...(await pushMetricReadersFromEnv(env, log, producer)));
+      }
+      if (options.spanExporter === 'none') spanProcessors = [];
+      else if (options.spanExporter) spanProcessors = [options.spanProcessor === 'simple' ? new SimpleSpanProcessor(options.spanExporter) : new BatchSpanProcessor(options.spanExporter)];
+      else spanProcessors = await spanProcessorsFromEnv(env, options.tracesWhenUnset ?? 'otlp-if-endpoint', log, options.spanProcessor === 'simple');
+    }
 
-  const hdr = new HdrRegistry();
-  subscribers = new Subscribers(hdr, metrics.getMeter('agentperf', VERSION), producer, tracing ? switchable?.getTracer('agentperf', VERSION) : undefined, log, options.simulatedCostUs ?? 0);
-  subscribers.subscribe();
+    const service = options.service ?? { name: 'agentperf', version: VERSION };
+    // NodeSDK's own detectors, run here and awaited: the host's id is read asynchronously, and
+    // span processors hold every span back until it is there (a span ended in the first
+    // milliseconds would otherwise reach nobody before the test or the script looks).
+    // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the environment detector) win over `service`.
+    const detected = detectResources({ detectors: [hostDetector, osDetector, processDetector, envDetector] });
+    await detected.waitForAsyncAttributes?.();
+    // Without the command line: `agentperf exec AGENT "prompt"` would put the prompt (and any
+    // secret passed as a flag) on every span, where the SDK keeps content off by default.
+    const { 'process.command_args': _args, 'process.command_line': _line, ...detectedAttributes } = detected.attributes;
+    const resource = defaultResource()
+      .merge(resourceFromAttributes({ 'service.name': service.name, ...(service.version ? { 'service.version': service.version } : {}) }))
+      .merge(resourceFromAttributes(detectedAttributes));
+    const { NodeSDK } = await import('@opentelemetry/sdk-node');
+    sdk = new NodeSDK({
+      resource,
+      autoDetectResources: false,
+      contextManager,
+      metricReaders,
+      spanProcessors,
+      sampler: options.sampleRatio !== undefined && Number.isFinite(options.sampleRatio) ? ratioSampler(options.sampleRatio) : undefined,
+      // agentperf logs with pino; no OpenTelemetry log pipeline (NodeSDK would start an OTLP one).
+      logRecordProcessors: [],
+    });
+    // NodeSDK's console diagnostics would write to stdout (agentperf's --json output): always agentperf's log instead.
+    if (logLevel) {
+      const level = DIAG_LEVELS[logLevel];
+      if (level === undefined) log.warn({ OTEL_LOG_LEVEL: env.OTEL_LOG_LEVEL }, 'OTEL_LOG_LEVEL is not one of none, error, warn, info, debug, verbose, all: using info');
+      diag.setLogger(diagTo(log), { logLevel: level ?? DiagLogLevel.INFO, suppressOverrideMessage: true });
+    }
+    sdk.start();
+
+    // NodeSDK registered its tracer provider (when spans go anywhere). agentperf puts it behind
+    // two wrappers: the Anthropic SDK's tracers meter its calls made outside the orchestrator
+    // (sdk-calls.ts; over a provider that records nothing when no spans are exported), and a
+    // switch lets the overhead measurement turn it all off and on for clients that keep their
+    // tracer. The wrapper becomes the delegate of the same global proxy, so SDK clients built
+    // before this start are reached too.
+    const tracing = !disabled && spanProcessors.length > 0;
+    if (!disabled) {
+      const proxy = trace.getTracerProvider() as ProxyTracerProvider;
+      const registered = tracing ? proxy.getDelegate() : new ProxyTracerProvider();
+      switchable = new SwitchableTracerProvider(new SdkCallMetricsProvider(registered, (call) => subscribers?.recordSdkCall(call)));
+      if (tracing) proxy.setDelegate(switchable);
+      else trace.setGlobalTracerProvider(switchable);
+      if (tracing) setLogContext(logContext);
+    }
+
+    hdr = new HdrRegistry();
+    subscribers = new Subscribers(hdr, metrics.getMeter('agentperf', VERSION), producer, tracing ? switchable?.getTracer('agentperf', VERSION) : undefined, log, options.simulatedCostUs ?? 0);
+    subscribers.subscribe();
+  } catch (error) {
+    subscribers?.unsubscribe();
+    setLogContext(undefined);
+    await sdk?.shutdown().catch(() => {});
+    const server = prometheus?.server;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    releaseGlobals();
+    if (logLevel) diag.disable();
+    hdr?.destroy();
+    throw error;
+  }
   if (prometheus?.url) log.info({ metricsUrl: prometheus.url }, 'Prometheus metrics served');
 
+  const running = { hdr, subscribers, sdk, switchable };
   let stopped = false;
   return {
-    hdr,
+    hdr: running.hdr,
     metricsUrl: prometheus?.url,
     prometheusHandler: prometheus ? (request, response) => prometheus!.reader.getMetricsRequestHandler(request, response) : undefined,
-    observeCache: (cache) => subscribers.observeCache(cache),
-    observeOrchestrator: (orchestrator) => subscribers.observeOrchestrator(orchestrator),
+    observeCache: (cache) => running.subscribers.observeCache(cache),
+    observeOrchestrator: (orchestrator) => running.subscribers.observeOrchestrator(orchestrator),
     setEnabled(enabled: boolean) {
       if (stopped) return;
-      if (enabled) subscribers!.attach();
-      else subscribers!.detach();
-      if (switchable) switchable.enabled = enabled;
-      setLogContext(enabled && tracing ? logContext : undefined);
+      if (enabled) running.subscribers.attach();
+      else running.subscribers.detach();
+      if (running.switchable) running.switchable.enabled = enabled;
+      setLogContext(enabled && spanProcessors.length > 0 && !disabled ? logContext : undefined);
     },
     async stop() {
       if (stopped) return;
       stopped = true;
-      subscribers.unsubscribe();
+      running.subscribers.unsubscribe();
       setLogContext(undefined);
+      // Tracers handed out stay with their holders: switched off, they record nothing from here.
+      if (running.switchable) running.switchable.enabled = false;
       // Flushes spans and pushes the last metrics (periodic readers export on shutdown).
-      await sdk.shutdown().catch((error: unknown) => log.warn({ err: error }, 'telemetry did not flush cleanly'));
+      await running.sdk.shutdown().catch((error: unknown) => log.warn({ err: error }, 'telemetry did not flush cleanly'));
       const server = prometheus?.server;
       if (server) {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }
-      trace.disable();
-      propagation.disable();
-      metrics.disable();
-      context.disable();
-      if (diagLevel !== undefined) diag.disable();
-      hdr.destroy();
+      releaseGlobals();
+      if (logLevel) diag.disable();
+      running.hdr.destroy();
     },
   };
 }

@@ -272,7 +272,8 @@ export class Subscribers {
             if (result.cacheTier) attributes[A.cacheTier] = result.cacheTier;
             attributes[A.attempts] = result.attempts;
             attributes[A.queueWaitMs] = result.queueMs;
-            attributes[A.inputTokens] = result.usage.inputTokens;
+            // As the conventions (and the SDK's span under this one) count them: cache reads and writes included.
+            attributes[A.inputTokens] = result.usage.inputTokens + (result.usage.cacheReadTokens ?? 0) + (result.usage.cacheWriteTokens ?? 0);
             attributes[A.outputTokens] = result.usage.outputTokens;
           }
           if (error) {

@@ -21,7 +21,7 @@ export interface AgentCallMessage {
     latencyMs: number;
     cached: boolean;
     cacheTier: CacheTier | undefined;
-    usage: { inputTokens: number; outputTokens: number };
+    usage: { inputTokens: number; outputTokens: number; cacheReadTokens?: number; cacheWriteTokens?: number };
   };
   /** Set by TracingChannel when the call rejects. */
   error?: unknown;

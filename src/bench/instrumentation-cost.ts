@@ -5,13 +5,16 @@
  * process, so a few microseconds stand out (inside the real workload each iteration costs
  * about 700 µs of main-thread time, and a 10 µs difference drowns in its noise).
  *
- * The SDK's span is made by a tracer provider of its own (a no-op exporter), the same in both
- * states: what differs between "on" and "off" is agentperf's part alone (its channel handlers,
- * its invoke_agent span and the context it makes active, metrics, HDR records). Rounds of on and
- * off alternate ABBA; the paired t interval of log(on / off) is turned into µs per call.
+ * The SDK's span is made in both states by NodeSDK's tracer provider class with a no-op
+ * exporter: "on", the registered one, reached as the SDK reaches it (through agentperf's switch
+ * and its metering wrapper); "off", one of its own. So what differs between the states is
+ * agentperf's part alone (its tracer wrappers, its channel handlers, its invoke_agent span and
+ * the context it makes active, metrics, HDR records). Rounds of on and off alternate ABBA; the
+ * paired t interval of log(on / off) is turned into µs per call.
  */
-import { SpanKind, type Tracer } from '@opentelemetry/api';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { SpanKind, trace, type Tracer } from '@opentelemetry/api';
+import { TracerProvider } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { SDK_SCOPE } from '../../instrumentation/sdk-calls.js';
 import { NOOP_SPAN_EXPORTER, startInstrumentation } from '../../instrumentation/start.js';
 import { agentChannel, attemptChannel, traced, type AgentCallMessage } from '../diagnostics.js';
@@ -84,15 +87,18 @@ async function upstreamCall(sdk: Tracer): Promise<unknown> {
 
 export async function measureOwnCost(options: OwnCostOptions = DEFAULT_OWN_COST): Promise<OwnCostResult> {
   const startedAt = performance.now();
-  const sdkProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(NOOP_SPAN_EXPORTER)] });
-  const sdk = sdkProvider.getTracer(SDK_SCOPE);
+  // The same provider class NodeSDK registers (@opentelemetry/sdk-trace), with the same processor.
+  const sdkProvider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor(NOOP_SPAN_EXPORTER)] });
+  const bare = sdkProvider.getTracer(SDK_SCOPE);
   const instrumentation = await startInstrumentation({ prometheus: false, spanExporter: NOOP_SPAN_EXPORTER, spanProcessor: 'batch' });
+  const registered = trace.getTracer(SDK_SCOPE);
   const off: number[] = [];
   const on: number[] = [];
   try {
     const round = async (enabled: boolean) => {
       instrumentation.setEnabled(enabled);
       const start = readCpu();
+      const sdk = enabled ? registered : bare;
       for (let i = 0; i < options.callsPerRound; i++) await upstreamCall(sdk);
       return cpuSince(start).mainThread / options.callsPerRound;
     };

@@ -240,8 +240,9 @@ export class Orchestrator {
       if (hit) {
         this.counters.succeeded++;
         const result = this.toResult(call, { result: hit, attempts: 0, queueMs: 0, cacheTier: 'memory' }, false, this.clock.now() - startedAt);
-        // No span for a memory hit (a span costs more than the hit): the result itself is the message.
-        if (memoryHitChannel.hasSubscribers) memoryHitChannel.publish(result);
+        // No span for a memory hit (a span costs more than the hit).
+        // The request's model (the result's is the answer's, which may be a dated id).
+        if (memoryHitChannel.hasSubscribers) memoryHitChannel.publish({ agent: result.agent, model: call.agent.model.id, latencyMs: result.latencyMs });
         return Promise.resolve(result);
       }
     }

@@ -58,10 +58,14 @@ for (const [what, env] of [
   ['OTEL_TRACES_SAMPLER=traceidratio with OTEL_TRACES_SAMPLER_ARG=0', { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }],
   ['OTEL_TRACES_SAMPLER=parentbased_traceidratio with OTEL_TRACES_SAMPLER_ARG=0', { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }],
 ] as const) {
-  test(`${what}: exec exports no span`, async (t) => {
-    const { code, stderr, receiver } = await execTraced(env);
+  test(`${what}: exec exports no span${what.includes('DISABLED') ? ' and no metric' : ', and its metrics still arrive'}`, async (t) => {
+    // Metrics over OTLP too: they are recorded whatever is sampled, and prove telemetry was on.
+    const { code, stderr, receiver } = await execTraced({ ...env, OTEL_METRICS_EXPORTER: 'otlp' });
     t.is(code, 0, stderr);
     t.deepEqual(receiver.spans().map((s) => s.name), []);
+    const durations = receiver.points().filter((p) => p.metric === 'gen_ai.client.operation.duration');
+    if (what.includes('DISABLED')) t.deepEqual(receiver.requests.map((r) => r.path), []);
+    else t.is(durations.reduce((n, p) => n + p.value, 0), 1);
   });
 }
 

@@ -51,3 +51,48 @@ test('bench overhead own-cost runs the core channels on and off and reports µs 
   t.regex(text, /agentperf's own instrumentation, per upstream call/);
   t.regex(text, /<= 10 µs: (met|MISSED|inconclusive)/);
 });
+
+test('a delta reader gets what was recorded since its last collection, as an OpenTelemetry delta histogram does (min and max left out, the sum to 12 digits)', async (t) => {
+  const { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
+  const producer = new PreaggregatedProducer({ name: 'agentperf' });
+  const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.DELTA), exportIntervalMillis: 3_600_000, metricProducers: [producer.forReader(AggregationTemporality.DELTA)] });
+  const provider = new MeterProvider({ readers: [reader] });
+  const reference = provider.getMeter('reference').createHistogram('reference', { advice: { explicitBucketBoundaries: [...OPERATION_DURATION_BUCKETS] } });
+  const ours = producer.histogram('ours', { unit: 's', description: '', boundaries: OPERATION_DURATION_BUCKETS });
+  const random = mulberry32(11);
+  // Counts exactly; the sum to 1e-12 relative (a difference of running sums, not a sum of the
+  // interval: the last bits may differ).
+  const strip = (v: unknown) => {
+    const { min: _min, max: _max, sum, ...rest } = v as Record<string, unknown>;
+    return { ...rest, sum: Number((sum as number).toPrecision(12)) };
+  };
+  for (const round of [0, 1, 2]) {
+    for (let i = 0; i < 1_000 * (round + 1); i++) {
+      const value = random() ** 2 * 5;
+      reference.record(value);
+      ours.series(undefined, undefined, undefined, undefined, undefined, () => ({})).record(value);
+    }
+    const { resourceMetrics } = await reader.collect();
+    const all = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
+    const get = (name: string) => all.find((m) => m.descriptor.name === name)!;
+    t.is(get('ours').aggregationTemporality, AggregationTemporality.DELTA);
+    t.deepEqual(strip(get('ours').dataPoints[0]!.value), strip(get('reference').dataPoints[0]!.value), `round ${round}`);
+  }
+  await provider.shutdown();
+});
+
+test.serial('a plain metric reader (not a factory) still gets the pre-aggregated histograms', async (t) => {
+  const { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
+  const { startInstrumentation } = await import('../../instrumentation/start.ts');
+  const { memoryHitChannel } = await import('../../src/diagnostics.ts');
+  const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
+  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: reader, spanExporter: 'none' });
+  try {
+    memoryHitChannel.publish({ agent: 'a', model: 'm', latencyMs: 0.004 });
+    const { resourceMetrics } = await reader.collect();
+    const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === 'gen_ai.invoke_agent.duration');
+    t.is((metric?.dataPoints[0]?.value as { count: number } | undefined)?.count, 1);
+  } finally {
+    await instrumentation.stop();
+  }
+});

@@ -122,3 +122,16 @@ for (const [propagators, header, present] of [
     }
   });
 }
+
+test('OTEL_SDK_DISABLED=true under register: the app runs and nothing is exported', async (t) => {
+  const { OtlpReceiver } = await import('./otlp-receiver.ts');
+  const receiver = await new OtlpReceiver().start();
+  try {
+    const result = await runApp({ AGENTPERF_METRICS_PORT: 'off', OTEL_SDK_DISABLED: 'true', OTEL_METRICS_EXPORTER: 'otlp', OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    t.is(result.code, 0, result.stderr);
+    t.regex(result.stdout, /answered text/);
+    t.deepEqual(receiver.requests.map((r) => r.path), []);
+  } finally {
+    await receiver.close();
+  }
+});

@@ -1,0 +1,114 @@
+import test from 'ava';
+import Anthropic from '@anthropic-ai/sdk';
+import { context, ROOT_CONTEXT, SpanKind, trace, type ContextManager } from '@opentelemetry/api';
+import { createServer, type AddressInfo } from 'node:net';
+import { startInstrumentation } from '../../instrumentation/start.ts';
+import { ResponseCache } from '../../src/cache/response-cache.ts';
+import { ALL_CHANNELS } from '../../src/diagnostics.ts';
+import { Orchestrator } from '../../src/orchestrator/orchestrator.ts';
+import { startSimulator } from '../../src/providers/simulator/server.ts';
+import type { MessagesProvider } from '../../src/providers/types.ts';
+import { TEST_AGENTS } from '../helpers.ts';
+import { collectPoints, inMemoryReader, total } from './helpers.ts';
+
+// How instrumentation starts, stops and shares OpenTelemetry's globals, and what it meters.
+
+const serial = test.serial;
+const anySubscriber = () => ALL_CHANNELS.tracing.some((c) => c.hasSubscribers) || ALL_CHANNELS.plain.some((c) => c.hasSubscribers);
+const logsGlobal = () => (globalThis as Record<symbol, unknown>)[Symbol.for('io.opentelemetry.js.api.logs')];
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createServer().listen(port, '127.0.0.1', () => {
+      socket.close(() => resolve(true));
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+serial('a start that fails after its /metrics endpoint listened leaves nothing behind, and names the variable', async (t) => {
+  const port = await freePort();
+  const saved = { ...process.env };
+  Object.assign(process.env, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://[::1' });
+  try {
+    const error = await t.throwsAsync(startInstrumentation({ prometheus: { port } }));
+    t.is((error as { code?: string }).code, 'AP_ERR_CONFIG');
+    t.regex(error!.message, /OTEL_EXPORTER_OTLP_TRACES_ENDPOINT/);
+  } finally {
+    process.env = saved;
+  }
+  t.true(await portFree(port), 'the port is free again');
+  t.false(anySubscriber());
+  // Every global was given back: a clean start works.
+  const instrumentation = await startInstrumentation({ prometheus: false, spanExporter: 'none' });
+  await instrumentation.stop();
+});
+
+serial('beside another OpenTelemetry SDK it refuses to start, names what is taken, and leaves the host alone', async (t) => {
+  const host: ContextManager = { active: () => ROOT_CONTEXT, with: (_c, fn, thisArg, ...args) => fn.apply(thisArg, args), bind: (_c, target) => target, enable() { return this; }, disable() { return this; } };
+  t.true(context.setGlobalContextManager(host));
+  try {
+    const error = await t.throwsAsync(startInstrumentation({ prometheus: false, spanExporter: 'none' }));
+    t.regex(error!.message, /already set up in this process \(its global context manager is registered\)/);
+    t.false(anySubscriber());
+    t.false(context.setGlobalContextManager(host), "the host's context manager is still the registered one");
+  } finally {
+    context.disable();
+  }
+});
+
+serial('stop gives back every global, the logs provider NodeSDK registers included', async (t) => {
+  const instrumentation = await startInstrumentation({ prometheus: false, spanExporter: 'none' });
+  t.truthy(logsGlobal());
+  await instrumentation.stop();
+  t.falsy(logsGlobal());
+  t.false(anySubscriber());
+});
+
+serial("an SDK client made before the start is metered; the SDK's tool-runner and tool spans are not counted as API calls", async (t) => {
+  const simulator = await startSimulator({});
+  const early = new Anthropic({ apiKey: 'test', baseURL: simulator.url, maxRetries: 0 });
+  const reader = inMemoryReader();
+  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: reader, spanExporter: 'none' });
+  try {
+    await early.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 20, messages: [{ role: 'user', content: 'made before' }] });
+    t.is(await total(reader, 'gen_ai.client.operation.duration'), 1);
+    const sdkTracer = trace.getTracer('com.anthropic.sdk.typescript');
+    sdkTracer.startSpan('anthropic.messages.tool_runner', { kind: SpanKind.INTERNAL, attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.provider.name': 'anthropic' } }).end();
+    const tool = sdkTracer.startSpan('anthropic.custom_tool_use get_weather', { kind: SpanKind.INTERNAL, attributes: { 'gen_ai.operation.name': 'execute_tool' } });
+    tool.setAttribute('error.type', 'tool_error');
+    tool.end();
+    t.is(await total(reader, 'gen_ai.client.operation.duration'), 1);
+  } finally {
+    await instrumentation.stop();
+    await simulator.close();
+  }
+});
+
+serial("memory hits are recorded under the request's model, not the answer's dated id", async (t) => {
+  const answer = { id: 'msg_1', type: 'message' as const, role: 'assistant' as const, model: 'claude-sonnet-5-5-20260901', content: [{ type: 'text' as const, text: 'x' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 3, output_tokens: 2 } };
+  const provider: MessagesProvider = { name: 'in-test', createMessage: async () => answer, toError: (e) => e, close: async () => {} };
+  const cache = await ResponseCache.open({});
+  const reader = inMemoryReader();
+  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: reader, spanExporter: 'none' });
+  const orchestrator = new Orchestrator({ agents: TEST_AGENTS, provider, cache });
+  try {
+    await orchestrator.executeAgent('python-expert', 'same question');
+    const hit = await orchestrator.executeAgent('python-expert', 'same question');
+    t.is(hit.cacheTier, 'memory');
+    const points = await collectPoints(reader, 'gen_ai.invoke_agent.duration');
+    t.deepEqual(points.map((p) => [p.attributes['agentperf.cache.result'], p.attributes['gen_ai.request.model']]).sort(), [['hit', 'claude-sonnet-5-5'], ['miss', 'claude-sonnet-5-5']]);
+  } finally {
+    await orchestrator.close();
+    await cache.close();
+    await instrumentation.stop();
+  }
+});
