@@ -221,21 +221,29 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
       .merge(resourceFromAttributes({ 'service.name': service.name, ...(service.version ? { 'service.version': service.version } : {}) }))
       .merge(resourceFromAttributes(detectedAttributes));
     const { NodeSDK } = await import('@opentelemetry/sdk-node');
-    sdk = new NodeSDK({
-      resource,
-      autoDetectResources: false,
-      contextManager,
-      metricReaders,
-      spanProcessors,
-      sampler: options.sampleRatio !== undefined && Number.isFinite(options.sampleRatio) ? ratioSampler(options.sampleRatio) : undefined,
-      // agentperf logs with pino; no OpenTelemetry log pipeline (NodeSDK would start an OTLP one).
-      logRecordProcessors: [],
-    });
-    // NodeSDK's console diagnostics would write to stdout (agentperf's --json output): always agentperf's log instead.
+    // NodeSDK's constructor sets a console diagnostics logger for OTEL_LOG_LEVEL, which writes
+    // debug and info to stdout (agentperf's --json output): the variable is hidden from it, and
+    // agentperf's own logger (stderr) is set here instead.
+    const hiddenLogLevel = env.OTEL_LOG_LEVEL;
+    delete env.OTEL_LOG_LEVEL;
     if (logLevel) {
       const level = DIAG_LEVELS[logLevel];
-      if (level === undefined) log.warn({ OTEL_LOG_LEVEL: env.OTEL_LOG_LEVEL }, 'OTEL_LOG_LEVEL is not one of none, error, warn, info, debug, verbose, all: using info');
+      if (level === undefined) log.warn({ OTEL_LOG_LEVEL: hiddenLogLevel }, 'OTEL_LOG_LEVEL is not one of none, error, warn, info, debug, verbose, all: using info');
       diag.setLogger(diagTo(log), { logLevel: level ?? DiagLogLevel.INFO, suppressOverrideMessage: true });
+    }
+    try {
+      sdk = new NodeSDK({
+        resource,
+        autoDetectResources: false,
+        contextManager,
+        metricReaders,
+        spanProcessors,
+        sampler: options.sampleRatio !== undefined && Number.isFinite(options.sampleRatio) ? ratioSampler(options.sampleRatio) : undefined,
+        // agentperf logs with pino; no OpenTelemetry log pipeline (NodeSDK would start an OTLP one).
+        logRecordProcessors: [],
+      });
+    } finally {
+      if (hiddenLogLevel !== undefined) env.OTEL_LOG_LEVEL = hiddenLogLevel;
     }
     sdk.start();
 

@@ -80,8 +80,8 @@ for (const [what, env] of [
   });
 }
 
-test('OTEL_TRACES_EXPORTER=console and OTEL_METRICS_EXPORTER=console write to stderr; stdout stays the JSON result', async (t) => {
-  const result = await runCli(['exec', 'python-expert', 'Explain decorators', '--no-cache', '--json'], { env: { OTEL_TRACES_EXPORTER: 'console', OTEL_METRICS_EXPORTER: 'console' }, timeoutMs: 60_000 });
+test('OTEL_TRACES_EXPORTER=console and OTEL_METRICS_EXPORTER=console write to stderr, and so do the diagnostics of OTEL_LOG_LEVEL=debug; stdout stays the JSON result', async (t) => {
+  const result = await runCli(['exec', 'python-expert', 'Explain decorators', '--no-cache', '--json'], { env: { OTEL_TRACES_EXPORTER: 'console', OTEL_METRICS_EXPORTER: 'console', OTEL_LOG_LEVEL: 'debug' }, timeoutMs: 60_000 });
   t.is(result.code, 0, result.stderr);
   t.is(JSON.parse(result.stdout).agent, 'python-expert');
   t.regex(result.stderr, /"name":"invoke_agent python-expert"/);
