@@ -41,33 +41,29 @@ async function configured<T>(signal: 'traces' | 'metrics', env: NodeJS.ProcessEn
 }
 
 function otlpSpanExporter(env: NodeJS.ProcessEnv, log: Logger): Promise<SpanExporter> {
-  return configured('traces', env, () => otlpSpanExporterFor(env, log));
+  return configured('traces', env, async () => {
+    switch (otlpProtocol('traces', env, log)) {
+      case 'http/json':
+        return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
+      case 'grpc':
+        return new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter();
+      default:
+        return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+    }
+  });
 }
 
 function otlpMetricExporter(env: NodeJS.ProcessEnv, log: Logger): Promise<PushMetricExporter> {
-  return configured('metrics', env, () => otlpMetricExporterFor(env, log));
-}
-
-async function otlpSpanExporterFor(env: NodeJS.ProcessEnv, log: Logger): Promise<SpanExporter> {
-  switch (otlpProtocol('traces', env, log)) {
-    case 'http/json':
-      return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
-    case 'grpc':
-      return new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter();
-    default:
-      return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
-  }
-}
-
-async function otlpMetricExporterFor(env: NodeJS.ProcessEnv, log: Logger): Promise<PushMetricExporter> {
-  switch (otlpProtocol('metrics', env, log)) {
-    case 'http/json':
-      return new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter();
-    case 'grpc':
-      return new (await import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter();
-    default:
-      return new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter();
-  }
+  return configured('metrics', env, async () => {
+    switch (otlpProtocol('metrics', env, log)) {
+      case 'http/json':
+        return new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter();
+      case 'grpc':
+        return new (await import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter();
+      default:
+        return new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter();
+    }
+  });
 }
 
 /** The console span exporter, on stderr: one JSON line per span. */
@@ -155,28 +151,26 @@ function millisFromEnv(value: string | undefined, fallback: number): number {
 /**
  * What OTEL_METRICS_EXPORTER asks for besides Prometheus: `otlp` and `console` as periodic
  * readers (OTEL_METRIC_EXPORT_INTERVAL, default 60 s; _TIMEOUT, 30 s, never above the interval).
- * Whether `prometheus` (the default here) is in the list is `wantsPrometheus`.
+ * Prometheus (the default here) is a pull reader, made by `prometheusEndpoint`.
  */
 export async function pushMetricReadersFromEnv(env: NodeJS.ProcessEnv, log: Logger, producer: PreaggregatedProducer): Promise<MetricReader[]> {
-  const names = listFromEnv(env.OTEL_METRICS_EXPORTER) ?? ['prometheus'];
-  if (names.includes('none')) return [];
   const interval = millisFromEnv(env.OTEL_METRIC_EXPORT_INTERVAL, 60_000);
   const timeout = Math.min(interval, millisFromEnv(env.OTEL_METRIC_EXPORT_TIMEOUT, 30_000));
   const readers: MetricReader[] = [];
-  for (const name of names) {
+  for (const name of metricsExporters(env)) {
     if (name === 'otlp') {
       const exporter = await otlpMetricExporter(env, log);
       // Delta when the exporter asks for it (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE).
       const temporality = exporter.selectAggregationTemporality?.(InstrumentType.HISTOGRAM) ?? AggregationTemporality.CUMULATIVE;
       readers.push(new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers: [producer.forReader(temporality)] }));
-    }
-    else if (name === 'console') readers.push(new PeriodicExportingMetricReader({ exporter: STDERR_METRIC_EXPORTER, exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers: [producer] }));
+    } else if (name === 'console') readers.push(new PeriodicExportingMetricReader({ exporter: STDERR_METRIC_EXPORTER, exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers: [producer] }));
     else if (name !== 'prometheus') log.warn({ exporter: name }, `OTEL_METRICS_EXPORTER "${name}" is not supported here (prometheus, otlp, console, none): ignored`);
   }
   return readers;
 }
 
-export function wantsPrometheus(env: NodeJS.ProcessEnv): boolean {
+/** What OTEL_METRICS_EXPORTER names (default `prometheus` here); none at all for `none`. */
+export function metricsExporters(env: NodeJS.ProcessEnv): string[] {
   const names = listFromEnv(env.OTEL_METRICS_EXPORTER) ?? ['prometheus'];
-  return !names.includes('none') && names.includes('prometheus');
+  return names.includes('none') ? [] : names;
 }

@@ -3,7 +3,7 @@
 // flushes it when the application ends. Nothing here may break the application: a failure is
 // logged and the application runs uninstrumented.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { rootLogger } from '../src/logger.js';
 import { startInstrumentation, type Instrumentation } from './start.js';
 
@@ -35,7 +35,8 @@ try {
     logger: log,
     prometheus: portSetting === 'off' ? false : { host: process.env.AGENTPERF_METRICS_HOST, port },
     // OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES win over the package's name.
-    service: applicationPackage(process.cwd()) ?? { name: 'unknown_service:node' },
+    // From the app's entry script up (`node --import agentperf/register dir/app.js` run from elsewhere), else the working directory.
+    service: applicationPackage(process.argv[1] ? dirname(resolve(process.argv[1])) : process.cwd()) ?? { name: 'unknown_service:node' },
     // An application asked for telemetry by loading this: the specification's default exporter.
     tracesWhenUnset: 'otlp',
   });

@@ -20,14 +20,16 @@ export const ORCHESTRATED = createContextKey('agentperf.orchestrated');
 /** The Anthropic SDK's instrumentation scope (and its platform variants, `...typescript.bedrock` etc.). */
 export const SDK_SCOPE = 'com.anthropic.sdk.typescript';
 
-export interface SdkCall {
+/** One GenAI client call, as the metrics record it. */
+export interface ClientCall {
+  /** The request's model. */
   model: string | undefined;
   server: { address: string; port: number } | undefined;
   seconds: number;
-  responseModel: string | undefined;
-  inputTokens: number | undefined;
-  outputTokens: number | undefined;
-  error: string | undefined;
+  /** What the answer said: its model and token counts (input counting cache reads and writes). */
+  answer?: { model?: string; inputTokens?: number; outputTokens?: number };
+  /** `error.type` when the call failed. */
+  error?: string;
 }
 
 /** A span that remembers what the metrics need and passes every call on to `inner`. */
@@ -42,7 +44,7 @@ class MeteredSpan implements Span {
   constructor(
     private readonly inner: Span,
     private readonly start: Attributes,
-    private readonly record: (call: SdkCall) => void,
+    private readonly record: (call: ClientCall) => void,
   ) {}
 
   private read(key: string, value: AttributeValue | undefined): void {
@@ -121,9 +123,8 @@ class MeteredSpan implements Span {
       model: typeof s['gen_ai.request.model'] === 'string' ? s['gen_ai.request.model'] : undefined,
       server: typeof address === 'string' && typeof port === 'number' ? { address, port } : undefined,
       seconds: (performance.now() - this.started) / 1000,
-      responseModel: this.responseModel,
-      inputTokens: this.inputTokens,
-      outputTokens: this.outputTokens,
+      // A failed call's tokens are not an answer's; its response model, when it has one, is kept.
+      answer: this.error === undefined ? { model: this.responseModel, inputTokens: this.inputTokens, outputTokens: this.outputTokens } : { model: this.responseModel },
       error: this.error,
     });
   }
@@ -137,7 +138,7 @@ class MeteredSpan implements Span {
 export class SdkCallMetricsProvider implements TracerProvider {
   constructor(
     private readonly inner: TracerProvider,
-    private readonly record: (call: SdkCall) => void,
+    private readonly record: (call: ClientCall) => void,
   ) {}
 
   getTracer(name: string, version?: string, options?: TracerOptions): Tracer {

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rootLogger, setLogContext, type Logger } from '../src/logger.js';
 import { VERSION } from '../src/runtime/self.js';
 import { contextManager } from './context.js';
-import { listFromEnv, prometheusEndpoint, pushMetricReadersFromEnv, spanProcessorsFromEnv, wantsPrometheus, type PrometheusEndpoint } from './exporters.js';
+import { listFromEnv, metricsExporters, prometheusEndpoint, pushMetricReadersFromEnv, spanProcessorsFromEnv, type PrometheusEndpoint } from './exporters.js';
 import { HdrRegistry } from './hdr-registry.js';
 import { PreaggregatedProducer } from './preaggregated.js';
 import { SdkCallMetricsProvider } from './sdk-calls.js';
@@ -77,7 +77,6 @@ export interface Instrumentation {
    * nothing) and on again, without tearing it down: how the overhead is measured in one process.
    */
   setEnabled(enabled: boolean): void;
-
   /** Flushes spans and metrics, unsubscribes from every channel, and unregisters the providers. */
   stop(): Promise<void>;
 }
@@ -91,8 +90,8 @@ export function ratioSampler(ratio: number): Sampler {
 export function telemetryConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
   if (sdkDisabled(env)) return false;
   const traces = listFromEnv(env.OTEL_TRACES_EXPORTER);
-  const metricsNamed = listFromEnv(env.OTEL_METRICS_EXPORTER)?.some((name) => name !== 'none' && name !== 'prometheus') ?? false;
-  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) || (traces !== undefined && !traces.includes('none')) || metricsNamed;
+  const metricsPushed = metricsExporters(env).some((name) => name !== 'prometheus');
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) || (traces !== undefined && !traces.includes('none')) || metricsPushed;
 }
 
 function sdkDisabled(env: NodeJS.ProcessEnv): boolean {
@@ -182,6 +181,7 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
   let subscribers: Subscribers | undefined;
   let hdr: HdrRegistry | undefined;
   let spanProcessors: SpanProcessor[] = [];
+  let tracing = false;
   const logLevel = env.OTEL_LOG_LEVEL?.trim().toLowerCase();
   const logContext = (call?: object) => {
     const span = call ? Subscribers.spanOf(call) : trace.getSpan(context.active());
@@ -189,13 +189,30 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     const { traceId, spanId } = span.spanContext();
     return { trace_id: traceId, span_id: spanId };
   };
+  /** Undoes whatever was set up, after a failed start or at stop: nothing is left behind. */
+  const teardown = async () => {
+    subscribers?.unsubscribe();
+    setLogContext(undefined);
+    // Tracers handed out stay with their holders: switched off, they record nothing from here.
+    if (switchable) switchable.enabled = false;
+    // Flushes spans and pushes the last metrics (periodic readers export on shutdown).
+    await sdk?.shutdown().catch((error: unknown) => log.warn({ err: error }, 'telemetry did not flush cleanly'));
+    const server = prometheus?.server;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    releaseGlobals();
+    if (logLevel) diag.disable();
+    hdr?.destroy();
+  };
   try {
     // Built here and handed to NodeSDK (see exporters.ts for why); none of it when the SDK is disabled.
     let metricReaders: MetricReader[] = [];
     if (!disabled) {
       if (options.metricReader) metricReaders = [typeof options.metricReader === 'function' ? options.metricReader([producer]) : joinProducer(options.metricReader, producer)];
       else {
-        if (wantsPrometheus(env)) {
+        if (metricsExporters(env).includes('prometheus')) {
           const listen = options.prometheus === false ? undefined : { host: options.prometheus?.host ?? env.OTEL_EXPORTER_PROMETHEUS_HOST ?? '127.0.0.1', port: options.prometheus?.port ?? (Number(env.OTEL_EXPORTER_PROMETHEUS_PORT) || 9464) };
           prometheus = await prometheusEndpoint(listen, [producer]);
           metricReaders.push(prometheus.reader);
@@ -253,11 +270,11 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     // switch lets the overhead measurement turn it all off and on for clients that keep their
     // tracer. The wrapper becomes the delegate of the same global proxy, so SDK clients built
     // before this start are reached too.
-    const tracing = !disabled && spanProcessors.length > 0;
+    tracing = !disabled && spanProcessors.length > 0;
     if (!disabled) {
       const proxy = trace.getTracerProvider() as ProxyTracerProvider;
       const registered = tracing ? proxy.getDelegate() : new ProxyTracerProvider();
-      switchable = new SwitchableTracerProvider(new SdkCallMetricsProvider(registered, (call) => subscribers?.recordSdkCall(call)));
+      switchable = new SwitchableTracerProvider(new SdkCallMetricsProvider(registered, (call) => subscribers?.recordClientCall(call)));
       if (tracing) proxy.setDelegate(switchable);
       else trace.setGlobalTracerProvider(switchable);
       if (tracing) setLogContext(logContext);
@@ -267,19 +284,13 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     subscribers = new Subscribers(hdr, metrics.getMeter('agentperf', VERSION), producer, tracing ? switchable?.getTracer('agentperf', VERSION) : undefined, log, options.simulatedCostUs ?? 0);
     subscribers.subscribe();
   } catch (error) {
-    subscribers?.unsubscribe();
-    setLogContext(undefined);
-    await sdk?.shutdown().catch(() => {});
-    const server = prometheus?.server;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    releaseGlobals();
-    if (logLevel) diag.disable();
-    hdr?.destroy();
+    await teardown();
     throw error;
   }
   if (prometheus?.url) log.info({ metricsUrl: prometheus.url }, 'Prometheus metrics served');
 
-  const running = { hdr, subscribers, sdk, switchable };
+  // Set up by now: the try above assigned them or threw.
+  const running = { hdr: hdr!, subscribers: subscribers! };
   let stopped = false;
   return {
     hdr: running.hdr,
@@ -291,26 +302,13 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
       if (stopped) return;
       if (enabled) running.subscribers.attach();
       else running.subscribers.detach();
-      if (running.switchable) running.switchable.enabled = enabled;
-      setLogContext(enabled && spanProcessors.length > 0 && !disabled ? logContext : undefined);
+      if (switchable) switchable.enabled = enabled;
+      setLogContext(enabled && tracing ? logContext : undefined);
     },
     async stop() {
       if (stopped) return;
       stopped = true;
-      running.subscribers.unsubscribe();
-      setLogContext(undefined);
-      // Tracers handed out stay with their holders: switched off, they record nothing from here.
-      if (running.switchable) running.switchable.enabled = false;
-      // Flushes spans and pushes the last metrics (periodic readers export on shutdown).
-      await running.sdk.shutdown().catch((error: unknown) => log.warn({ err: error }, 'telemetry did not flush cleanly'));
-      const server = prometheus?.server;
-      if (server) {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      }
-      releaseGlobals();
-      if (logLevel) diag.disable();
-      running.hdr.destroy();
+      await teardown();
     },
   };
 }

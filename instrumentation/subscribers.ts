@@ -29,7 +29,8 @@ import type { HdrRegistry } from './hdr-registry.js';
 import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRICS, OPERATION_DURATION_BUCKETS, PROVIDER_NAME, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS } from './names.js';
 import type { BucketHistogram, BucketSeries, PreaggregatedProducer } from './preaggregated.js';
 import type { MessageResponse } from '../src/providers/types.js';
-import { ORCHESTRATED, type SdkCall } from './sdk-calls.js';
+import { ORCHESTRATED, type ClientCall } from './sdk-calls.js';
+import { promptTokens } from '../src/config/models.js';
 
 const SPAN = Symbol('agentperf.span');
 const STARTED = Symbol('agentperf.started');
@@ -52,6 +53,9 @@ interface AgentCounts {
   /** The invocation-duration series of this agent's memory hits, and its model (the hottest path: no lookup). */
   hitSeries?: BucketSeries;
   hitModel?: string;
+  /** The attributes its invoke_agent spans start with, built once (per model). */
+  spanAttributes?: Attributes;
+  spanModel?: string;
 }
 
 interface QueueSource {
@@ -86,6 +90,8 @@ export class Subscribers {
   private readonly circuitStates = new Map<string, number>();
   private readonly caches = new Set<CacheStatsSource>();
   private readonly orchestrators = new Set<QueueSource>();
+  /** The GenAI client histograms, made by `define`. */
+  private clientMetrics?: { operationDuration: BucketHistogram; tokenUsage: BucketHistogram };
 
   constructor(
     private readonly hdr: HdrRegistry,
@@ -213,26 +219,22 @@ export class Subscribers {
       this.memoryHitCount++;
     });
 
-    {
-      // While an attempt's provider call starts (synchronously), its agent span is the active
-      // context: the Anthropic SDK starts its gen_ai client span then, as a child of it. The
-      // context also says the call is the orchestrator's, so the SDK's span is not metered a
-      // second time (sdk-calls.ts).
-      const start = attemptChannel.start as unknown as { bindStore(store: typeof syncStore, transform: (message: unknown) => Context): void; unbindStore(store: typeof syncStore): boolean };
-      this.bind(
-        () =>
-          start.bindStore(syncStore, (raw) => {
-            const span = ((raw as AttemptMessage).call as WithSpan | undefined)?.[SPAN];
-            const orchestrated = contextManager.active().setValue(ORCHESTRATED, true);
-            return span ? trace.setSpan(orchestrated, span) : orchestrated;
-          }),
-        () => start.unbindStore(syncStore),
-      );
-    }
+    // While an attempt's provider call starts (synchronously), its agent span is the active
+    // context: the Anthropic SDK starts its gen_ai client span then, as a child of it. The
+    // context also says the call is the orchestrator's, so the SDK's span is not metered a
+    // second time (sdk-calls.ts).
+    const attemptStart = attemptChannel.start as unknown as { bindStore(store: typeof syncStore, transform: (message: unknown) => Context): void; unbindStore(store: typeof syncStore): boolean };
+    this.bind(
+      () =>
+        attemptStart.bindStore(syncStore, (raw) => {
+          const span = ((raw as AttemptMessage).call as WithSpan | undefined)?.[SPAN];
+          const orchestrated = contextManager.active().setValue(ORCHESTRATED, true);
+          return span ? trace.setSpan(orchestrated, span) : orchestrated;
+        }),
+      () => attemptStart.unbindStore(syncStore),
+    );
 
     const simulatedCostUs = this.simulatedCostUs;
-    // Built once per agent and model, then passed to every span of that agent.
-    const startAttributes = new Map<string, Attributes>();
     this.onTracing(agentChannel, {
       start: (message: AgentCallMessage & WithStart) => {
         message[STARTED] = performance.now();
@@ -241,10 +243,11 @@ export class Subscribers {
         counts.inFlight++;
         counts.started = true;
         if (this.tracer) {
-          const key = `${message.agent}|${message.model}`;
-          let attributes = startAttributes.get(key);
-          if (!attributes) startAttributes.set(key, (attributes = { [A.operation]: 'invoke_agent', [A.providerName]: PROVIDER_NAME, [A.agentName]: message.agent, [A.requestModel]: message.model }));
-          (message as WithSpan)[SPAN] = this.tracer.startSpan(`invoke_agent ${message.agent}`, { kind: SpanKind.INTERNAL, attributes }, contextManager.active());
+          if (counts.spanModel !== message.model) {
+            counts.spanAttributes = { [A.operation]: 'invoke_agent', [A.providerName]: PROVIDER_NAME, [A.agentName]: message.agent, [A.requestModel]: message.model };
+            counts.spanModel = message.model;
+          }
+          (message as WithSpan)[SPAN] = this.tracer.startSpan(`invoke_agent ${message.agent}`, { kind: SpanKind.INTERNAL, attributes: counts.spanAttributes }, contextManager.active());
         }
       },
       asyncEnd: (message: AgentCallMessage & WithStart) => {
@@ -273,7 +276,7 @@ export class Subscribers {
             attributes[A.attempts] = result.attempts;
             attributes[A.queueWaitMs] = result.queueMs;
             // As the conventions (and the SDK's span under this one) count them: cache reads and writes included.
-            attributes[A.inputTokens] = result.usage.inputTokens + (result.usage.cacheReadTokens ?? 0) + (result.usage.cacheWriteTokens ?? 0);
+            attributes[A.inputTokens] = promptTokens(result.usage);
             attributes[A.outputTokens] = result.usage.outputTokens;
           }
           if (error) {
@@ -296,7 +299,7 @@ export class Subscribers {
         const usage = response?.usage;
         // Input tokens count cache reads and writes too, as the conventions' Anthropic page (and the SDK) say.
         const answer = response && usage ? { model: response.model, inputTokens: usage.input_tokens + (usage.cache_read_input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0), outputTokens: usage.output_tokens } : undefined;
-        this.recordClientCall(message.model, message.server, seconds, answer, message.error === undefined ? undefined : errorType(message.error));
+        this.recordClientCall({ model: message.model, server: message.server, seconds, answer, error: message.error === undefined ? undefined : errorType(message.error) });
         // The answer's model and finish reason on the agent span, when it is recorded.
         const span = (message.call as WithSpan | undefined)?.[SPAN];
         if (response && span?.isRecording()) {
@@ -330,18 +333,14 @@ export class Subscribers {
     this.on(cacheIntegrityChannel, (event: CacheEventMessage) => integrity.add(1, { tier: event.tier, reason: event.reason ?? 'unknown' }));
   }
 
-  private clientMetrics?: { operationDuration: BucketHistogram; tokenUsage: BucketHistogram };
-
-
   /**
    * One GenAI client call (an orchestrator attempt, or an SDK call made outside the
-   * orchestrator): `gen_ai.client.operation.duration` and, when it answered,
+   * orchestrator, sdk-calls.ts): `gen_ai.client.operation.duration` and, when it answered,
    * `gen_ai.client.token.usage`, with the conventions' attributes.
    */
-  recordClientCall(model: string | undefined, server: { address: string; port: number } | undefined, seconds: number, answer: { model?: string; inputTokens?: number; outputTokens?: number } | undefined, error: string | undefined): void {
+  recordClientCall({ model, server, seconds, answer, error }: ClientCall): void {
     const metrics = this.clientMetrics;
     if (!metrics || !this.attached) return;
-
     const responseModel = answer?.model;
     const attributes = (): Attributes => ({
       [A.operation]: 'chat',
@@ -356,12 +355,6 @@ export class Subscribers {
     metrics.operationDuration.series(model, responseModel, address, port, error, error ? () => ({ ...attributes(), [A.errorType]: error }) : attributes).record(seconds);
     if (answer?.inputTokens !== undefined) metrics.tokenUsage.series(model, responseModel, address, port, 'input', () => ({ ...attributes(), [A.tokenType]: 'input' })).record(answer.inputTokens);
     if (answer?.outputTokens !== undefined) metrics.tokenUsage.series(model, responseModel, address, port, 'output', () => ({ ...attributes(), [A.tokenType]: 'output' })).record(answer.outputTokens);
-  }
-
-  /** An Anthropic SDK call made outside the orchestrator (sdk-calls.ts). */
-  recordSdkCall(call: SdkCall): void {
-    const answered = call.error === undefined && (call.inputTokens !== undefined || call.outputTokens !== undefined);
-    this.recordClientCall(call.model, call.server, call.seconds, answered ? { model: call.responseModel, inputTokens: call.inputTokens, outputTokens: call.outputTokens } : call.responseModel ? { model: call.responseModel } : undefined, call.error);
   }
 
   /**

@@ -74,9 +74,14 @@ export interface CacheEventMessage {
   reason?: string;
 }
 
-/** A memory hit: the AgentResult itself is published (no allocation for the message). */
+/**
+ * A memory hit. One message per agent is made once and reused for each of its hits (the
+ * hottest path allocates nothing for it): subscribers read it when it is published, and keep
+ * nothing of it.
+ */
 export interface MemoryHitMessage {
   agent: string;
+  /** The request's model (an answer's may be a dated id). */
   model: string;
   latencyMs: number;
 }

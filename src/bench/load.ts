@@ -101,7 +101,6 @@ export interface LoadBenchResult {
   elapsedMs: number;
 }
 
-
 /** autocannon is what `bench load` compares against; agentperf does not ship it. */
 function autocannonBin(): string {
   const require = createRequire(pathToFileURL(join(process.cwd(), 'package.json')).href);
@@ -208,7 +207,6 @@ function wrkBin(): string | undefined {
   }
   return undefined;
 }
-
 
 /**
  * HTTP mode side by side with autocannon (and wrk when installed) against the same trivial

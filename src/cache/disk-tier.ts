@@ -3,7 +3,7 @@ import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeF
 import { join } from 'node:path';
 import { CachePathError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { readEntryFile } from './entry-file.js';
+import { describeNonFile, readEntryFile } from './entry-file.js';
 import { describeFsError } from './path-safety.js';
 import { decodeEntry, encodeEntry, type DecodeFailure, type EntryMeta } from './entry-format.js';
 import { decodeIndex, encodeIndex } from './index-file.js';
@@ -135,7 +135,7 @@ export class DiskTier {
     for (const { key, file: entry } of sample) {
       const read = await readEntryFile(entry, this.maxEntryBytes);
       if (read.kind !== 'file') continue;
-      const decoded = decodeEntry(read.bytes, key, secrets.current, secrets.previous);
+      const decoded = this.decode(read.bytes, key);
       if (decoded.ok) {
         verified++;
         break;
@@ -145,6 +145,11 @@ export class DiskTier {
     if (signatureFailures > 0 && verified === 0) return { cacheSecretId: '(unknown: written before the cache recorded its secret)', givenSecretId: given };
     await this.writeSecretId(given);
     return undefined;
+  }
+
+  /** An entry's bytes verified and decoded under the current secret, or the previous one of a rotation. */
+  private decode(bytes: Buffer, key: string): ReturnType<typeof decodeEntry> {
+    return decodeEntry(bytes, key, this.options.secrets.current, this.options.secrets.previous);
   }
 
   private async writeSecretId(id: string): Promise<void> {
@@ -180,7 +185,7 @@ export class DiskTier {
       return undefined;
     }
     const bytes = read.bytes;
-    const decoded = decodeEntry(bytes, key, this.options.secrets.current, this.options.secrets.previous);
+    const decoded = this.decode(bytes, key);
     if (!decoded.ok) {
       // Under the cache's own secret (checked at open) a failing entry was tampered with or torn.
       this.options.onEvent('integrity', key, decoded.reason);
@@ -222,7 +227,7 @@ export class DiskTier {
       // not delete entries that were refreshed since).
       const read = await readEntryFile(this.fileFor(key), this.maxEntryBytes);
       if (read.kind === 'file') {
-        const decoded = decodeEntry(read.bytes, key, this.options.secrets.current, this.options.secrets.previous);
+        const decoded = this.decode(read.bytes, key);
         if (decoded.ok && decoded.meta.expiresAt > now) {
           const entry = this.index.get(key);
           if (entry) entry.expiresAt = decoded.meta.expiresAt;
@@ -252,7 +257,7 @@ export class DiskTier {
       if (!KEY_PATTERN.test(key)) {
         // A stray name: reported; only a regular file is the cache's to remove (prune).
         const info = await lstat(file).catch(() => undefined);
-        if (info && !info.isFile()) failures.push({ key, file, reason: 'not-a-file', detail: `${info.isDirectory() ? 'a directory' : info.isSymbolicLink() ? 'a symlink' : 'not a regular file'} with a name that is not a key` });
+        if (info && !info.isFile()) failures.push({ key, file, reason: 'not-a-file', detail: `${describeNonFile(info)} with a name that is not a key` });
         else if (info) failures.push({ key, file, reason: 'bad-name' });
         continue;
       }
@@ -267,7 +272,7 @@ export class DiskTier {
         continue;
       }
       const bytes = read.bytes;
-      const decoded = decodeEntry(bytes, key, this.options.secrets.current, this.options.secrets.previous);
+      const decoded = this.decode(bytes, key);
       if (!decoded.ok) failures.push({ key, file, reason: decoded.reason });
       else if (decoded.meta.expiresAt <= this.options.now()) failures.push({ key, file, reason: 'expired' });
     }

@@ -16,7 +16,8 @@ export type EntryFileRead =
 // the cache. O_NONBLOCK: opening a FIFO returns at once (and fstat then says what it is).
 const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
-function describe(stats: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isSymbolicLink(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean }): string {
+/** What a path holds that is not a regular file, in words. */
+export function describeNonFile(stats: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isSymbolicLink(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean }): string {
   if (stats.isDirectory()) return 'a directory';
   if (stats.isFIFO()) return 'a FIFO';
   if (stats.isSocket()) return 'a socket';
@@ -40,7 +41,7 @@ export async function readEntryFile(file: string, maxBytes: number): Promise<Ent
   }
   try {
     const stats = await handle.stat();
-    if (!stats.isFile()) return { kind: 'not-a-file', what: describe(stats) };
+    if (!stats.isFile()) return { kind: 'not-a-file', what: describeNonFile(stats) };
     if (stats.size > maxBytes) return { kind: 'too-large', size: stats.size };
     return { kind: 'file', bytes: await handle.readFile() };
   } finally {

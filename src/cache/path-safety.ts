@@ -44,20 +44,21 @@ export async function resolveCacheDir(dir: string, allowedRoots: readonly string
   return realDir;
 }
 
+const FS_ERROR_WORDS: Record<string, string> = {
+  ENOTDIR: 'a file is in the way of a directory on the path',
+  EEXIST: 'a file is in the way',
+  ENAMETOOLONG: 'the name is too long for the file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  ELOOP: 'too many symlinks on the path',
+  ERR_INVALID_ARG_VALUE: 'the path holds a NUL byte',
+  ERR_INVALID_ARG_TYPE: 'the path holds a NUL byte',
+};
+
 /** A file-system error in words, with its code. */
 export function describeFsError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
-  const words: Record<string, string> = {
-    ENOTDIR: 'a file is in the way of a directory on the path',
-    EEXIST: 'a file is in the way',
-    ENAMETOOLONG: 'the name is too long for the file system',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    EROFS: 'the file system is read-only',
-    ENOSPC: 'no space left on the device',
-    ELOOP: 'too many symlinks on the path',
-    ERR_INVALID_ARG_VALUE: 'the path holds a NUL byte',
-    ERR_INVALID_ARG_TYPE: 'the path holds a NUL byte',
-  };
-  return code ? `${words[code] ?? 'the file system refused'} (${code})` : String((error as Error)?.message ?? error);
+  return code ? `${FS_ERROR_WORDS[code] ?? 'the file system refused'} (${code})` : String((error as Error)?.message ?? error);
 }

@@ -79,11 +79,16 @@ export function pricesFor(prices: ModelPrices, promptTokens: number): Omit<Model
   return chosen;
 }
 
+/** A request's prompt size: input tokens, cache reads and cache writes together (what the API prices tiers by, and what the GenAI conventions count as input). */
+export function promptTokens(usage: { inputTokens: number; cacheReadTokens?: number; cacheWriteTokens?: number }): number {
+  return usage.inputTokens + (usage.cacheReadTokens ?? 0) + (usage.cacheWriteTokens ?? 0);
+}
+
 export function estimateCostUsd(
   list: ModelPrices,
   usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number },
 ): number {
-  const prices = pricesFor(list, usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens);
+  const prices = pricesFor(list, promptTokens(usage));
   return (
     (usage.inputTokens * prices.inputPerMTok +
       usage.outputTokens * prices.outputPerMTok +

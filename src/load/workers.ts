@@ -52,11 +52,13 @@ export interface WorkersOptions {
 
 const scaled = (stages: readonly Stage[], share: number): Stage[] => stages.map((s) => ({ durationMs: s.durationMs, fromRate: s.fromRate * share, toRate: s.toRate * share }));
 
-/** Worker `index`'s part of the load: 1/N of every stage's rate, or its share of the users (the first ones get the remainder). */
+/** Worker `index`'s whole part of `total` things: the first ones get one more of the remainder. */
+const partOf = (total: number, index: number, workers: number) => Math.floor(total / workers) + (index < total % workers ? 1 : 0);
+
+/** Worker `index`'s part of the load: 1/N of every stage's rate, or its share of the users. */
 export function shareOf(shape: LoadShape, index: number, workers: number): LoadShape {
   if (shape.kind === 'open') return { ...shape, stages: scaled(shape.stages, 1 / workers), maxInFlight: Math.max(1, Math.ceil(shape.maxInFlight / workers)) };
-  const vus = Math.floor(shape.vus / workers) + (index < shape.vus % workers ? 1 : 0);
-  return { ...shape, vus };
+  return { ...shape, vus: partOf(shape.vus, index, workers) };
 }
 
 /**
@@ -83,7 +85,7 @@ export async function runLoadTestInWorkers(options: WorkersOptions): Promise<Loa
       seed: options.context.seed + index,
       shape: shareOf(options.shape, index, n),
       warmupMs: options.warmupMs,
-      iterations: options.iterations === undefined ? undefined : Math.floor(options.iterations / n) + (index < options.iterations % n ? 1 : 0),
+      iterations: options.iterations === undefined ? undefined : partOf(options.iterations, index, n),
       drainTimeoutMs: options.drainTimeoutMs,
     };
     const worker = startModuleWorker(entry, plan);

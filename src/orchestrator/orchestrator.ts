@@ -4,7 +4,7 @@ import { canonicalPrefix, canonicalSuffix, keyOfCanonical } from '../cache/key.j
 import type { CachedResponse, CacheTier, ResponseCache } from '../cache/response-cache.js';
 import type { Cancellation } from '../cancellation.js';
 import { systemClock, type Clock } from '../clock.js';
-import { agentChannel, attemptChannel, circuitChannel, memoryHitChannel, retryChannel, traced, type AgentCallMessage } from '../diagnostics.js';
+import { agentChannel, attemptChannel, circuitChannel, memoryHitChannel, retryChannel, traced, type AgentCallMessage, type MemoryHitMessage } from '../diagnostics.js';
 import { AbortedError, ClosedError, errorType, TimeoutError, UnknownAgentError, UnknownModelError } from '../errors.js';
 import { logFieldsFor, rootLogger, type Logger } from '../logger.js';
 import { inputTokensOf } from '../providers/tokens.js';
@@ -121,6 +121,8 @@ interface AgentRuntime {
   /** Whether its answers may be cached (config, exclusions, a cache present). */
   cacheable: boolean;
   cacheTtlMs: number;
+  /** Its memory-hit message, made once and reused (see MemoryHitMessage). */
+  hitMessage: MemoryHitMessage;
 }
 
 interface PreparedCall {
@@ -198,6 +200,7 @@ export class Orchestrator {
         canonicalPrefix: canonicalPrefix({ namespace: this.namespace, provider: this.provider.name, agentVersion: config.version }, config.model, config.systemPrompt),
         cacheable: this.cache?.allows(config.name, config.cacheable) ?? false,
         cacheTtlMs: config.cacheTtlMs ?? this.cache?.defaultTtlMs ?? 0,
+        hitMessage: { agent: config.name, model: model.id, latencyMs: 0 },
       });
     }
   }
@@ -240,9 +243,11 @@ export class Orchestrator {
       if (hit) {
         this.counters.succeeded++;
         const result = this.toResult(call, { result: hit, attempts: 0, queueMs: 0, cacheTier: 'memory' }, false, this.clock.now() - startedAt);
-        // No span for a memory hit (a span costs more than the hit).
-        // The request's model (the result's is the answer's, which may be a dated id).
-        if (memoryHitChannel.hasSubscribers) memoryHitChannel.publish({ agent: result.agent, model: call.agent.model.id, latencyMs: result.latencyMs });
+        // No span for a memory hit (a span costs more than the hit), and no message made per hit.
+        if (memoryHitChannel.hasSubscribers) {
+          call.agent.hitMessage.latencyMs = result.latencyMs;
+          memoryHitChannel.publish(call.agent.hitMessage);
+        }
         return Promise.resolve(result);
       }
     }

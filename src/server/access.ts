@@ -19,8 +19,6 @@ export interface AccessRules {
   publicMetrics: boolean;
 }
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
-
 /** Whether a bind address is loopback only (127.0.0.0/8, ::1, localhost). */
 export function isLoopbackAddress(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '');
@@ -53,7 +51,8 @@ export function accessHook(rules: AccessRules) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (rules.loopback) {
       const name = hostName(request.headers.host);
-      const loopbackName = name !== undefined && (LOOPBACK_NAMES.has(name) || (isIP(name) === 4 && name.startsWith('127.')) || name.endsWith('.localhost'));
+      // A loopback address, or a *.localhost name (RFC 6761: always loopback).
+      const loopbackName = name !== undefined && (isLoopbackAddress(name) || name.endsWith('.localhost'));
       if (!loopbackName) {
         return reply.code(403).send({ error: { code: ErrorCode.FORBIDDEN_HOST, message: `this server listens on loopback and answers only requests to a loopback host name (localhost, 127.0.0.1, [::1]), got Host ${JSON.stringify(request.headers.host ?? '')}`, field: 'host' } });
       }

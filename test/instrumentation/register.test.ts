@@ -2,7 +2,7 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // `node --import agentperf/register app.js` on a plain JavaScript one-shot script that calls the
@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
-function runApp(env: NodeJS.ProcessEnv): Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }> {
+function runApp(env: NodeJS.ProcessEnv, options: { fromParentDir?: boolean } = {}): Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-register-'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'my-one-shot-app', type: 'module' }));
   writeFileSync(
@@ -28,7 +28,7 @@ await simulator?.close();
 `,
   );
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', import.meta.resolve('tsx'), '--import', pathToFileURL(join(repo, 'instrumentation/register.ts')).href, 'app.js'], { cwd: dir, env: { ...process.env, AGENTPERF_LOG_LEVEL: 'warn', ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, ['--import', import.meta.resolve('tsx'), '--import', pathToFileURL(join(repo, 'instrumentation/register.ts')).href, options.fromParentDir ? join(basename(dir), 'app.js') : 'app.js'], { cwd: options.fromParentDir ? dirname(dir) : dir, env: { ...process.env, AGENTPERF_LOG_LEVEL: 'warn', ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: Boolean(error?.killed), stdout, stderr }),
     );
   });
@@ -134,4 +134,10 @@ test('OTEL_SDK_DISABLED=true under register: the app runs and nothing is exporte
   } finally {
     await receiver.close();
   }
+});
+
+test("service.name is the app's package name also when the app is started from another directory", async (t) => {
+  const result = await runApp({ AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'console' }, { fromParentDir: true });
+  t.is(result.code, 0, result.stderr);
+  t.regex(result.stderr, /"service":"my-one-shot-app"/);
 });

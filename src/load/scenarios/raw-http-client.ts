@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { HttpStatusError, UsageError } from '../../errors.js';
-import { SlotPool } from './slot-pool.js';
+import { Fifo, SlotPool } from './slot-pool.js';
 
 /**
  * The `http` scenario's client for plain `http:` URLs: the request is built once as bytes and
@@ -77,8 +77,7 @@ function valueStart(buf: Buffer, at: number): number {
  */
 class Connection {
   private socket: Socket | undefined;
-  private readonly pending: Done[] = [];
-  private pendingHead = 0;
+  private readonly pending = new Fifo<Done>();
   private state = State.Head;
   private carry: Buffer | undefined;
   private status = 0;
@@ -98,7 +97,7 @@ class Connection {
   }
 
   get inFlight(): number {
-    return this.pending.length - this.pendingHead;
+    return this.pending.size;
   }
 
   send(done: Done): void {
@@ -142,13 +141,7 @@ class Connection {
   }
 
   private complete(error: Error | undefined): void {
-    const done = this.pending[this.pendingHead]!;
-    this.pending[this.pendingHead++] = undefined as unknown as Done;
-    if (this.pendingHead === this.pending.length) {
-      this.pending.length = 0;
-      this.pendingHead = 0;
-    }
-    done(error, this.status);
+    this.pending.shift()!(error, this.status);
   }
 
   /**
