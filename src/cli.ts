@@ -2,7 +2,7 @@
 // exit code. Each command lives in its own module in src/commands/ (its commander definition
 // and its run()); only the command being run is loaded, so `agentperf --help` starts fast.
 import { Command, CommanderError } from 'commander';
-import { isAgentperfError } from './errors.js';
+import { EXIT_TOOL_FAILURE, isAgentperfError, ScenarioExitError } from './errors.js';
 import { VERSION } from './runtime/self.js';
 
 type CommandModule = { command: Command };
@@ -105,18 +105,32 @@ async function buildProgram(argv: readonly string[]): Promise<Command> {
 /** How long a failed command may take to close what it opened before the process is ended. */
 const EXIT_GRACE_MS = 5_000;
 
+const argv = process.argv.slice(2);
+let finished = false;
+// A command whose process ends before it finished was cut short by code agentperf does not own
+// (a scenario's setup calling process.exit(0), say): that is a failure with a code, never the
+// exit code that code chose.
+process.on('exit', (code) => {
+  if (finished) return;
+  const error = new ScenarioExitError(argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' '), code);
+  process.stderr.write(`agentperf: ${error.code}: ${error.message}\n`);
+  process.exitCode = error.exitCode;
+});
+
 try {
-  const argv = process.argv.slice(2);
   await (await buildProgram(argv)).parseAsync(argv, { from: 'user' });
+  finished = true;
 } catch (error) {
+  finished = true;
   if (error instanceof CommanderError) {
     process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
   } else if (isAgentperfError(error)) {
     process.stderr.write(`agentperf: ${error.code}: ${error.message}\n`);
     process.exitCode = error.exitCode;
   } else {
+    // Not one of agentperf's errors: a bug or a broken environment, never a verdict.
     process.stderr.write(`agentperf: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
+    process.exitCode = EXIT_TOOL_FAILURE;
   }
   // A failed command must end even when something it started is still open (a user's scenario
   // whose setup failed half-way, a socket of a library): our own parts close what they opened,

@@ -7,6 +7,7 @@ export const ErrorCode = {
   AGENT_NAME: 'AP_ERR_AGENT_NAME',
   BAD_JSON: 'AP_ERR_BAD_JSON',
   BAD_REQUEST: 'AP_ERR_BAD_REQUEST',
+  BASELINE: 'AP_ERR_BASELINE',
   BASELINE_FINGERPRINT: 'AP_ERR_BASELINE_FINGERPRINT',
   BENCH_BLOCK: 'AP_ERR_BENCH_BLOCK',
   BODY_TOO_LARGE: 'AP_ERR_BODY_TOO_LARGE',
@@ -40,6 +41,8 @@ export const ErrorCode = {
   REQUEST_TIMEOUT: 'AP_ERR_REQUEST_TIMEOUT',
   RUN_RECORD: 'AP_ERR_RUN_RECORD',
   SCENARIO: 'AP_ERR_SCENARIO',
+  SCENARIO_EXIT: 'AP_ERR_SCENARIO_EXIT',
+  SCENARIO_SETUP: 'AP_ERR_SCENARIO_SETUP',
   TASK_CONTROL_CHAR: 'AP_ERR_TASK_CONTROL_CHAR',
   TASK_EMPTY: 'AP_ERR_TASK_EMPTY',
   TASK_TOO_LONG: 'AP_ERR_TASK_TOO_LONG',
@@ -60,21 +63,37 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
+ * What the CLI exits with, one meaning each, for every command:
+ * - 0: success (a gate PASS, a CLEAN leak check, thresholds met);
+ * - 1: the thing measured failed (a regression, a LEAK, a threshold broken, a call that failed);
+ * - 2: bad usage or bad input the caller can fix (an option, a config, a baseline file);
+ * - 3: inconclusive (`gate`, `leak`): not enough evidence either way;
+ * - 4: agentperf could not do its job (a block that crashed, a write that failed, a scenario
+ *   whose setup threw or that ended the process, an unexpected internal error). CI must never
+ *   read a broken tool as a regression, nor as a pass.
+ */
+export type ExitCode = 0 | 1 | 2 | 3 | 4;
+export const EXIT_TOOL_FAILURE = 4;
+
+/** The codes that mean agentperf could not do its job (exit 4) unless an error says otherwise. */
+const TOOL_FAILURES: ReadonlySet<string> = new Set(['AP_ERR_GATE_BLOCK', 'AP_ERR_WRITE', 'AP_ERR_INTERNAL', 'AP_ERR_BENCH_BLOCK', 'AP_ERR_PROFILE', 'AP_ERR_FLAMEGRAPH', 'AP_ERR_LEAK_PROBE', 'AP_ERR_SCENARIO_SETUP', 'AP_ERR_SCENARIO_EXIT']);
+
+/**
  * One error base class with stable codes (as undici's lib/core/errors.js does).
  * Tests and callers branch on `code`, never on the wording of `message`.
  *
- * `exitCode` is what the CLI exits with when the error reaches it: 2 for bad usage or bad
- * input (the caller can fix it), 1 for a run that failed.
+ * `exitCode` is what the CLI exits with when the error reaches it (see `ExitCode`): 2 for bad
+ * usage or bad input, 4 for a tool or environment failure, 1 for a run that failed.
  */
 export class AgentperfError extends Error {
   readonly code: ErrorCode;
-  readonly exitCode: 1 | 2;
+  readonly exitCode: 1 | 2 | 4;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; exitCode?: 1 | 2 }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; exitCode?: 1 | 2 | 4 }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
-    this.exitCode = options?.exitCode ?? 1;
+    this.exitCode = options?.exitCode ?? (TOOL_FAILURES.has(code) ? EXIT_TOOL_FAILURE : 1);
   }
 }
 
@@ -267,4 +286,51 @@ export function isAgentperfError(error: unknown): error is AgentperfError {
   if (error instanceof AgentperfError) return true;
   const candidate = error as { code?: unknown; exitCode?: unknown } | null;
   return error instanceof Error && typeof candidate?.code === 'string' && candidate.code.startsWith('AP_ERR_') && typeof candidate.exitCode === 'number';
+}
+
+/**
+ * The first frame of an error's stack, as `file:line:column` relative to the current directory
+ * (file URLs turned into paths), or undefined when the error has no stack frame.
+ */
+export function topFrame(error: unknown): string | undefined {
+  const stack = (error as { stack?: unknown } | null)?.stack;
+  if (typeof stack !== 'string') return undefined;
+  const line = stack.split('\n').find((l) => /^\s+at /.test(l));
+  if (!line) return undefined;
+  const location = /\(([^()]+)\)\s*$/.exec(line)?.[1] ?? line.replace(/^\s+at (async )?/, '');
+  const path = location.startsWith('file://') ? decodeURIComponent(location.slice('file://'.length)) : location;
+  const cwd = process.cwd();
+  return path.startsWith(`${cwd}/`) ? path.slice(cwd.length + 1) : path;
+}
+
+/** The first line of an error's message (a user's error may carry a long one). */
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const line = message.split('\n')[0] ?? '';
+  return line.length > 500 ? `${line.slice(0, 500)}…` : line;
+}
+
+/**
+ * A scenario's setup threw: the measurement could not start. One line with the user's message
+ * and where it was thrown, never a stack (exit 4: not a regression, not bad usage).
+ */
+export class ScenarioSetupError extends AgentperfError {
+  readonly scenario: string;
+
+  constructor(scenario: string, error: unknown) {
+    const code = isAgentperfError(error) ? `${error.code}: ` : '';
+    const frame = topFrame(error);
+    super(ErrorCode.SCENARIO_SETUP, `the setup of scenario ${JSON.stringify(scenario)} threw: ${code}${firstLine(error)}${frame ? ` (at ${frame})` : ''}`, { cause: error });
+    this.scenario = scenario;
+  }
+}
+
+/**
+ * Code agentperf does not own (a scenario, a library it loads) ended the process before the
+ * command finished, so nothing was measured or reported: never an exit 0.
+ */
+export class ScenarioExitError extends AgentperfError {
+  constructor(command: string, exitCode: number | string | undefined) {
+    super(ErrorCode.SCENARIO_EXIT, `the process ended (exit code ${exitCode ?? 0}) before \`agentperf ${command}\` finished: code agentperf does not own (a scenario, most likely) called process.exit, or left agentperf waiting on a promise that can never settle; nothing was measured or reported`);
+  }
 }

@@ -24,7 +24,7 @@ export type { MessageParams, MessagesProvider, ProviderResult } from './provider
 
 // Scenarios: one interface driven by load, profile, leak and the gate.
 export { defineScenario } from './load/scenarios/types.js';
-export type { AgentTarget, Scenario, ScenarioContext } from './load/scenarios/types.js';
+export type { AgentTarget, Scenario, ScenarioContext, ScenarioDefinition } from './load/scenarios/types.js';
 
 // The project config, typed: `export default defineConfig({ ... })` in agentperf.config.ts.
 export { defineConfig } from './config/project.js';
@@ -53,6 +53,8 @@ export {
   InvalidAgentNameError,
   ParameterRangeError,
   QueueFullError,
+  ScenarioExitError,
+  ScenarioSetupError,
   TaskTooLongError,
   TimeoutError,
   UnknownAgentError,
@@ -61,6 +63,7 @@ export {
   UsageError,
   ValidationError,
 } from './errors.js';
+export type { ExitCode } from './errors.js';
 
 // What the commands write as JSON, typed.
 export type { LoadReport, LoadShape } from './load/run.js';

@@ -6,7 +6,7 @@ import v8 from 'node:v8';
 import { resolveScenario } from '../load/scenarios/index.js';
 import type { AgentTarget } from '../load/scenarios/types.js';
 import { rootLogger } from '../logger.js';
-import { errorType } from '../errors.js';
+import { ErrorCode, errorType } from '../errors.js';
 import { writeHeapSnapshot } from './heap.js';
 
 export interface ProbeSpec {
@@ -24,7 +24,7 @@ export type ProbeMessage =
   | { type: 'round'; round: number; iterations: number; heapUsed: number }
   | { type: 'measured'; errors: Record<string, number> }
   | { type: 'snapshots'; files: [string, string, string] }
-  | { type: 'failed'; message: string };
+  | { type: 'failed'; message: string; /** The error's AP_ERR_* code, when it has one. */ code?: string };
 
 export type ParentMessage = { type: 'more'; rounds: number } | { type: 'snapshots'; dir: string; rounds: number } | { type: 'finish' };
 
@@ -113,7 +113,7 @@ try {
   await probe(JSON.parse(process.argv[2]!) as ProbeSpec);
   process.disconnect?.();
 } catch (error) {
-  await send({ type: 'failed', message: (error as Error).message });
+  await send({ type: 'failed', message: (error as Error).message, code: (error as { code?: unknown }).code === ErrorCode.SCENARIO_SETUP ? ErrorCode.SCENARIO_SETUP : undefined });
   process.exitCode = 1;
   process.disconnect?.();
 }

@@ -88,7 +88,8 @@ export async function detectLeak(options: LeakOptions): Promise<LeakReport> {
     child.on('message', (raw) => {
       const message = raw as ProbeMessage;
       if (message.type === 'round') points.push({ iterations: message.iterations, heapUsed: message.heapUsed });
-      else if (message.type === 'failed') reject(new AgentperfError(ErrorCode.LEAK_PROBE, `the leak probe failed: ${message.message}`));
+      // A scenario whose setup threw keeps its own code: the probe itself did not fail.
+      else if (message.type === 'failed') reject(message.code === ErrorCode.SCENARIO_SETUP ? new AgentperfError(ErrorCode.SCENARIO_SETUP, message.message) : new AgentperfError(ErrorCode.LEAK_PROBE, `the leak probe failed: ${message.message}`));
       else if (message.type === 'measured') {
         errors = message.errors;
         const slope = theilSen(points.map((p) => p.iterations), points.map((p) => p.heapUsed));
@@ -112,6 +113,8 @@ export async function detectLeak(options: LeakOptions): Promise<LeakReport> {
     });
     child.once('exit', (code) => {
       if (code === 0 && report) resolve();
+      // Ended "successfully" before it reported: the scenario called process.exit.
+      else if (code === 0) reject(new AgentperfError(ErrorCode.SCENARIO_EXIT, `the leak probe's process ended (exit code 0) before it reported: code agentperf does not own (a scenario, most likely) called process.exit; nothing was measured`));
       else reject(new AgentperfError(ErrorCode.LEAK_PROBE, `the leak probe exited with ${code}${stderr ? `:\n${stderr.trim()}` : ''}`));
     });
   });

@@ -44,11 +44,29 @@ test("a user's scenario whose failed setup leaves a server open: the command sti
   const started = Date.now();
   const result = await runToEnd(['load', fixture, '--rate', '5', '--duration', '2s'], 30_000);
   t.false(result.killed, result.stderr.slice(-500));
-  t.is(result.code, 1);
-  t.regex(result.stderr, /setup failed half-way/);
+  t.is(result.code, 4);
+  t.regex(result.stderr, /AP_ERR_SCENARIO_SETUP: the setup of scenario "hanging-setup" threw: setup failed half-way, with a server left listening \(at .*hanging-setup\.mjs:\d+:\d+\)/);
   t.regex(result.stderr, /exiting with handles still open/);
   t.true(Date.now() - started < 25_000);
 });
+
+// A scenario whose setup throws, or ends the process itself: one line with a code and exit 4,
+// never a stack, and never the exit code the scenario chose (0 would read as success in CI).
+for (const command of ['load', 'profile', 'leak'] as const) {
+  const extra = command === 'load' ? ['--rate', '5', '--duration', '1s'] : command === 'profile' ? ['--duration', '1s'] : ['--rounds', '4'];
+  test(`${command}: a scenario whose setup throws is one line with AP_ERR_SCENARIO_SETUP, its message and where it was thrown; exit 4`, async (t) => {
+    const fixture = fileURLToPath(new URL('../fixtures/scenarios/failing-setup.ts', import.meta.url));
+    const result = await runToEnd([command, fixture, ...extra, ...(command === 'load' ? [] : ['--out', await out()])], 30_000);
+    t.is(result.code, 4, result.stderr);
+    t.regex(result.stderr, /^agentperf: AP_ERR_SCENARIO_SETUP: the setup of scenario "failing-setup" threw: setup could not reach its target \(at .*failing-setup\.ts:\d+:\d+\)\n$/);
+  });
+  test(`${command}: a scenario that calls process.exit(0) in its setup exits 4 with AP_ERR_SCENARIO_EXIT, never 0`, async (t) => {
+    const fixture = fileURLToPath(new URL('../fixtures/scenarios/exits-in-setup.mjs', import.meta.url));
+    const result = await runToEnd([command, fixture, ...extra, ...(command === 'load' ? [] : ['--out', await out()])], 30_000);
+    t.is(result.code, 4, result.stderr);
+    t.regex(result.stderr, command === 'leak' ? /AP_ERR_SCENARIO_EXIT: the leak probe's process ended \(exit code 0\) before it reported/ : /AP_ERR_SCENARIO_EXIT: the process ended \(exit code 0\) before `agentperf (load|profile) .*` finished/);
+  });
+}
 
 for (const [what, args] of [
   ['serve', (port: number) => ['serve', '--port', String(port)]],

@@ -73,8 +73,8 @@ test('bad load input exits 2 naming the field and the rule', async (t) => {
 test('a scenario whose setup fails leaves no half-written output behind', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-load-'));
   const { code, stderr } = await run(['load', fixture('failing-setup.ts'), '--rate', '10', '--duration', '1s', '--csv', join(dir, 'out.csv'), '--json', join(dir, 'out.json')]);
-  t.is(code, 1);
-  t.regex(stderr, /setup could not reach its target/);
+  t.is(code, 4, 'a measurement that could not start is a tool failure, not a failed run');
+  t.regex(stderr, /^agentperf: AP_ERR_SCENARIO_SETUP: the setup of scenario "failing-setup" threw: setup could not reach its target \(at .*failing-setup\.ts:\d+:\d+\)\n$/);
   t.deepEqual(await readdir(dir), []);
 });
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ErrorCode, UsageError, ValidationError } from '../../errors.js';
+import { ErrorCode, isAgentperfError, ScenarioSetupError, UsageError, ValidationError } from '../../errors.js';
 import { currentProject, splitModuleExport, type Project } from '../../config/project.js';
 import { importUserModule } from '../../runtime/user-module.js';
 import type { Scenario } from './types.js';
@@ -35,12 +35,32 @@ export const isModulePath = (nameOrFile: string) => /[/\\]/.test(nameOrFile) || 
 export async function resolveScenario(nameOrFile: string, project?: Project): Promise<Scenario<unknown>> {
   const where = project ?? (await currentProject());
   const configured = where.scenarios.get(nameOrFile);
-  if (configured) return { ...(await loadScenarioModule(configured)), name: nameOrFile };
-  if (Object.hasOwn(BUILT_IN_SCENARIOS, nameOrFile)) return BUILT_IN_SCENARIOS[nameOrFile]!();
+  if (configured) return withSetupErrors({ ...(await loadScenarioModule(configured)), name: nameOrFile });
+  if (Object.hasOwn(BUILT_IN_SCENARIOS, nameOrFile)) return withSetupErrors(await BUILT_IN_SCENARIOS[nameOrFile]!());
   if (!isModulePath(nameOrFile)) {
     throw new ValidationError(ErrorCode.SCENARIO, 'scenario', `scenario must be one of ${scenarioNames(where).join(', ')} or a module file, got ${JSON.stringify(nameOrFile)}`);
   }
-  return loadScenarioModule(nameOrFile);
+  return withSetupErrors(await loadScenarioModule(nameOrFile));
+}
+
+/**
+ * A scenario whose setup throws says so in one line, with its own message and where it was
+ * thrown (`AP_ERR_SCENARIO_SETUP`, exit 4): a measurement that could not start is neither a
+ * regression nor bad usage. Only bad input the setup found (a `--set` value) stays what it is.
+ */
+export function withSetupErrors<State>(scenario: Scenario<State>): Scenario<State> {
+  return {
+    ...scenario,
+    setup: async (context) => {
+      try {
+        return await scenario.setup(context);
+      } catch (error) {
+        // Bad input found by the setup (a setting out of range) stays bad input, exit 2.
+        if (error instanceof ScenarioSetupError || (isAgentperfError(error) && error.exitCode === 2)) throw error;
+        throw new ScenarioSetupError(scenario.name, error);
+      }
+    },
+  };
 }
 
 /** A scenario module (`file`, or `file#exportName` for one of its named exports), relative to the current directory. */

@@ -26,7 +26,13 @@ export interface Scenario<State = unknown> {
   targetPid?(state: State): number | undefined;
 }
 
+/**
+ * A scenario as a module writes it: `description` is optional (an empty one is filled in), the
+ * rest as the `Scenario` interface says.
+ */
+export type ScenarioDefinition<State> = Omit<Scenario<State>, 'description'> & { description?: string };
+
 /** Lets a scenario module be written with types and no casts. */
-export function defineScenario<State>(scenario: Scenario<State>): Scenario<State> {
-  return scenario;
+export function defineScenario<State>(scenario: ScenarioDefinition<State>): Scenario<State> {
+  return { ...scenario, description: scenario.description ?? '' };
 }
