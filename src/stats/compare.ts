@@ -12,7 +12,8 @@
  * heavy-tailed and skewed noise (test/stats/coverage.test.ts, the table in the README); below
  * `minimumSamples` a comparison reports itself as too small, and no verdict is drawn from it.
  */
-import { studentTCdf, studentTQuantile } from './distributions.js';
+import { erfc } from './counts.js';
+import { normalQuantile, studentTCdf, studentTQuantile } from './distributions.js';
 
 export type ComparisonMethod = 'paired-t' | 'mann-whitney';
 
@@ -106,9 +107,18 @@ export function mannWhitneyCounts(m: number, n: number): Float64Array {
 }
 
 /**
+ * Up to this many candidate-baseline pairs (m times n) the Mann-Whitney distribution is counted
+ * exactly (about m²n²/4 additions: 25 million, some 50 ms, at the limit); beyond it, the normal
+ * approximation with a continuity correction, which is within a rank or two of the exact bound
+ * at that size. Without the limit, a baseline of 600,000 blocks would take hours.
+ */
+export const EXACT_MANN_WHITNEY_PAIRS = 10_000;
+
+/**
  * An unpaired comparison: the Hodges-Lehmann shift of log values (the median of every
- * candidate-minus-baseline difference) with the exact Mann-Whitney interval, the differences
- * of ranks k and mn+1-k.
+ * candidate-minus-baseline difference) with the Mann-Whitney interval, the differences of ranks
+ * k and mn+1-k (exact for small samples, the normal approximation beyond
+ * `EXACT_MANN_WHITNEY_PAIRS`).
  */
 export function compareUnpaired(baseline: readonly number[], candidate: readonly number[], confidence = 0.95): Comparison {
   const m = baseline.length;
@@ -117,28 +127,20 @@ export function compareUnpaired(baseline: readonly number[], candidate: readonly
   if (m < 1 || n < 1) return { ...base, estimate: NaN, low: -Infinity, high: Infinity, pLarger: 1, pSmaller: 1, unusable: tooFew('mann-whitney', n) };
   const x = baseline.map(Math.log);
   const y = candidate.map(Math.log);
-  const differences: number[] = [];
+  const total = m * n;
+  const differences = new Float64Array(total);
   let above = 0;
+  let at = 0;
   for (const yj of y) {
     for (const xi of x) {
-      differences.push(yj - xi);
+      differences[at++] = yj - xi;
       above += yj > xi ? 1 : yj === xi ? 0.5 : 0;
     }
   }
-  differences.sort((a, b) => a - b);
-  const total = m * n;
+  differences.sort();
   const estimate = total % 2 ? differences[total >> 1]! : (differences[total / 2 - 1]! + differences[total / 2]!) / 2;
-  const counts = mannWhitneyCounts(m, n);
-  const all = counts.reduce((a, b) => a + b, 0);
-  const cdf = new Float64Array(counts.length);
-  let running = 0;
-  for (let u = 0; u < counts.length; u++) cdf[u] = running += counts[u]! / all;
   const alpha = 1 - confidence;
-  // k: the largest with P(U <= k - 1) <= alpha / 2; without one, the data cannot bound the shift.
-  let k = 0;
-  while (k < counts.length && cdf[k]! <= alpha / 2) k++;
-  const pAtLeast = (u: number) => 1 - (Math.ceil(u) - 1 >= 0 ? cdf[Math.ceil(u) - 1]! : 0);
-  const pAtMost = (u: number) => cdf[Math.min(counts.length - 1, Math.floor(u))]!;
+  const { k, pAtLeast, pAtMost } = total <= EXACT_MANN_WHITNEY_PAIRS ? exactMannWhitney(m, n, alpha) : approximateMannWhitney(m, n, alpha);
   const result: Comparison = {
     ...base,
     estimate,
@@ -156,14 +158,56 @@ export function compareUnpaired(baseline: readonly number[], candidate: readonly
   return result;
 }
 
-/** How many more candidate blocks make an exact Mann-Whitney bound exist against `m` baseline blocks. */
+interface MannWhitneyBounds {
+  /** The rank of the interval's ends: the k-th smallest and largest differences (0: no bound). */
+  k: number;
+  /** P(U >= u) and P(U <= u) under no shift. */
+  pAtLeast(u: number): number;
+  pAtMost(u: number): number;
+}
+
+function exactMannWhitney(m: number, n: number, alpha: number): MannWhitneyBounds {
+  const counts = mannWhitneyCounts(m, n);
+  const all = counts.reduce((a, b) => a + b, 0);
+  const cdf = new Float64Array(counts.length);
+  let running = 0;
+  for (let u = 0; u < counts.length; u++) cdf[u] = running += counts[u]! / all;
+  // k: the largest with P(U <= k - 1) <= alpha / 2; without one, the data cannot bound the shift.
+  let k = 0;
+  while (k < counts.length && cdf[k]! <= alpha / 2) k++;
+  return {
+    k,
+    pAtLeast: (u) => 1 - (Math.ceil(u) - 1 >= 0 ? cdf[Math.ceil(u) - 1]! : 0),
+    pAtMost: (u) => cdf[Math.min(counts.length - 1, Math.floor(u))]!,
+  };
+}
+
+function approximateMannWhitney(m: number, n: number, alpha: number): MannWhitneyBounds {
+  const mean = (m * n) / 2;
+  const sd = Math.sqrt((m * n * (m + n + 1)) / 12);
+  const z = normalQuantile(1 - alpha / 2);
+  return {
+    k: Math.max(0, Math.floor(mean - z * sd)),
+    pAtLeast: (u) => 0.5 * erfc((u - 0.5 - mean) / sd / Math.SQRT2),
+    pAtMost: (u) => 0.5 * erfc(-(u + 0.5 - mean) / sd / Math.SQRT2),
+  };
+}
+
+/**
+ * How many more candidate blocks make a Mann-Whitney bound exist against `m` baseline blocks:
+ * the interval exists once the most extreme ordering, P(U = 0) = 1 / C(m + n, n), is rare
+ * enough (at most (1 - confidence) / 2).
+ */
 export function blocksForBound(m: number, n: number, confidence: number): number {
-  for (let more = 1; more < 1000; more++) {
-    const counts = mannWhitneyCounts(m, n + more);
-    const all = counts.reduce((a, b) => a + b, 0);
-    if (counts[0]! / all <= (1 - confidence) / 2) return more;
-  }
+  const needed = Math.log(2 / (1 - confidence));
+  for (let more = 1; more < 1000; more++) if (logChoose(m + n + more, n + more) >= needed - 1e-12) return more;
   return Infinity;
+}
+
+function logChoose(n: number, k: number): number {
+  let sum = 0;
+  for (let i = 1; i <= k; i++) sum += Math.log((n - k + i) / i);
+  return sum;
 }
 
 /** A comparison of log(candidate / baseline) as a change in %: `sign` 1 for "higher is more" (100 (e^x - 1)), -1 for "lower is more" such as throughput lost (100 (1 - e^x)). */

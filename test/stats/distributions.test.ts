@@ -1,5 +1,5 @@
 import test from 'ava';
-import { incompleteBeta, logGamma, studentTCdf, studentTQuantile } from '../../src/stats/distributions.ts';
+import { incompleteBeta, logGamma, normalQuantile, studentTCdf, studentTQuantile } from '../../src/stats/distributions.ts';
 
 const close = (actual: number, expected: number, tolerance: number) => Math.abs(actual - expected) <= tolerance;
 
@@ -36,4 +36,13 @@ test('log-gamma and the incomplete beta function at known values', (t) => {
   t.true(close(incompleteBeta(0.3, 1, 4), 1 - 0.7 ** 4, 1e-12));
   t.is(incompleteBeta(0, 2, 3), 0);
   t.is(incompleteBeta(1, 2, 3), 1);
+});
+
+test('the normal quantile against table values, in the middle and both tails', (t) => {
+  // z(0.975) = 1.959963985, z(0.99) = 2.326347874, z(0.001) = -3.090232306, z(0.5) = 0.
+  for (const [p, expected] of [[0.975, 1.959963985], [0.99, 2.326347874], [0.001, -3.090232306], [0.9999, 3.719016485]] as const) {
+    t.true(Math.abs(normalQuantile(p) - expected) < 1e-8, `z(${p}) = ${normalQuantile(p)}`);
+  }
+  t.true(Math.abs(normalQuantile(0.5)) < 1e-15);
+  t.is(normalQuantile(0), -Infinity);
 });
