@@ -43,7 +43,7 @@ export const REGISTRY: Entry[] = [
   {
     name: 'gate',
     description: 'the regression gate: noise-aware verdicts against stored baselines, or paired against a git ref',
-    leaves: [{ load: () => import('./commands/gate.js'), isDefault: true }, { load: () => import('./commands/gate-block.js'), hidden: true }, { load: () => import('./commands/gate-overhead.js'), hidden: true }],
+    leaves: [{ load: () => import('./commands/gate.js'), isDefault: true }, { load: () => import('./commands/gate-block.js'), hidden: true }, { load: () => import('./commands/gate-overhead.js'), hidden: true }, { load: () => import('./commands/gate-protocol.js'), hidden: true }],
   },
   {
     name: 'baseline',

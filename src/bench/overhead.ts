@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_POLICY } from '../config/policy.js';
 import { runOverheadProcess, type OverheadMeasurement } from '../measure/slices.js';
 import { measureOwnCost, OWN_COST_TARGET_US, type OwnCostResult } from './instrumentation-cost.js';
 
@@ -59,7 +60,7 @@ export async function benchOverhead(options: OverheadBenchOptions = DEFAULT_OVER
         continue;
       }
       const { scenario, sliceIterations } = WORKLOADS[workload];
-      const measurement = await runOverheadProcess(root, { scenario, settings: {}, vus: options.vus, seed: 1, sliceIterations, pairs: options.pairs, warmupPairs: options.warmupPairs });
+      const measurement = await runOverheadProcess(root, { scenario, settings: {}, vus: options.vus, seed: 1, sliceIterations, sliceMs: DEFAULT_POLICY.overhead.sliceMs, pairs: options.pairs, warmupPairs: options.warmupPairs });
       onWorkload?.(workload, measurement);
       workloads.push({ workload, target: OVERHEAD_TARGETS[workload], measurement });
     }

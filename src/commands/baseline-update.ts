@@ -1,4 +1,7 @@
 import { Command } from 'commander';
+import { join } from 'node:path';
+import { MAX_BASELINE_BLOCKS } from '../config/baseline.js';
+import { assertWritable } from '../files/atomic.js';
 import { currentProject, givenOr } from '../config/project.js';
 import { loadPolicy } from '../config/policy.js';
 import { gatedScenarios, updateBaseline } from '../gate/run.js';
@@ -20,6 +23,8 @@ export async function run(options: BaselineUpdateOptions): Promise<string[]> {
   const policy = await loadPolicy(options.policyFile, project.policy);
   const names = gatedScenarios(policy, options.scenarios, scenarioNames(project)).map((s) => s.name);
   const dir = givenOr(options.baselineDir, project.baselineDir);
+  // Before any block runs: a directory that cannot be written fails in a second.
+  await assertWritable(join(dir, 'baseline.json'), 'baselines');
   const files: string[] = [];
   for (const name of names) files.push(await updateBaseline(project.root, dir, policy, name, options.blocks, progressToStderr));
   return files;
@@ -32,6 +37,6 @@ export const command = new Command('update')
   .option('--policy <file>', 'gate policy JSON')
   .option('--baselines <dir>', "where baselines are stored (default: the project's baselines/)")
   .action(async (opts) => {
-    const files = await run({ policyFile: opts.policy, scenarios: opts.scenario.length ? opts.scenario : undefined, blocks: parseIntegerOption('blocks', opts.blocks, 3, 1_000), baselineDir: opts.baselines });
+    const files = await run({ policyFile: opts.policy, scenarios: opts.scenario.length ? opts.scenario : undefined, blocks: parseIntegerOption('blocks', opts.blocks, 3, MAX_BASELINE_BLOCKS), baselineDir: opts.baselines });
     print(files.map((f) => `wrote ${f}`).join('\n'));
   });

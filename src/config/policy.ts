@@ -26,13 +26,29 @@ const GatedScenario = z.union([
 const Tolerance = z.number().min(0).max(10);
 export const PolicySchema = z
   .object({
-    scenarios: z.array(GatedScenario).min(1),
+    scenarios: z.array(GatedScenario).min(1).max(100),
     tolerances: z.object(Object.fromEntries(METRICS.map((m) => [m, Tolerance])) as Record<MetricName, typeof Tolerance>).strict(),
     floors: z.object({ errorRate: z.number().min(0).max(1), peakRssBytes: z.number().min(0), heapAfterGcBytes: z.number().min(0) }).strict(),
     slos: z.record(z.string(), z.object({ p95Ms: z.number().positive().optional(), p99Ms: z.number().positive().optional(), errorRate: z.number().min(0).max(1).optional(), throughput: z.number().min(0).optional() }).strict()),
+    /** Pairs (or candidate blocks) at the first look, added per look after it, and at most. */
     blocks: z.object({ initial: z.number().int().min(3).max(100), step: z.number().int().min(1).max(100), max: z.number().int().min(3).max(1000) }).strict(),
+    /** How long the whole gate may measure, in ms: it adds blocks while a metric is undecided and this allows. */
     budgetMs: z.number().int().min(1000),
-    overhead: z.object({ pairs: z.number().int().min(0).max(1000), maxPct: z.number().min(0).max(100), sliceIterations: z.number().int().min(10).max(1_000_000), warmupPairs: z.number().int().min(0).max(100) }).strict(),
+    overhead: z
+      .object({
+        pairs: z.number().int().min(0).max(1000),
+        /** The most throughput instrumentation may cost, in %: an absolute limit, judged against the base's own figure. */
+        maxPct: z.number().min(0).max(100),
+        /** How many points more than the base's the candidate's overhead may cost. */
+        tolerancePct: z.number().min(0).max(100),
+        /** Iterations per slice, also the built-in scenarios' cycle; without it, slices of `sliceMs`. */
+        sliceIterations: z.number().int().min(10).max(1_000_000).optional(),
+        sliceMs: z.number().int().min(20).max(60_000),
+        warmupPairs: z.number().int().min(0).max(100),
+      })
+      .strict(),
+    /** Stored mode: how far this machine may measure from the baseline's on the reference workload, in %. */
+    calibration: z.object({ bandPct: z.number().gt(0).max(100) }).strict(),
     alpha: z.number().gt(0).lt(0.5),
     inconclusive: z.enum(['exit3', 'pass', 'fail']),
   })
@@ -41,21 +57,35 @@ export const PolicySchema = z
 export type GatePolicy = z.infer<typeof PolicySchema>;
 
 /**
- * The default policy: the `mixed` scenario (the standard workload), 10% tolerances (15% for p99
- * and for CPU per iteration, the noisiest from block to block), the source documents' SLOs, and
- * a budget that keeps the default gate within 3 minutes on a 2-core machine.
+ * The default policy: the `mixed` scenario (the standard workload), 10% tolerances (CodSpeed's
+ * default regression threshold too; 15% for p99, the noisiest from block to block), the source
+ * documents' SLOs, and a budget that keeps the default gate within 3 minutes on a 2-core
+ * machine. Pairs are added while any metric is undecided: 5 at the first look, 3 more at each
+ * look after it, up to 30 (10 looks in all, each at alpha / 10).
  */
 export const DEFAULT_POLICY: GatePolicy = {
   scenarios: [{ name: 'mixed', ...DEFAULT_BLOCK, settings: {} }],
-  tolerances: { p50: 0.1, p95: 0.1, p99: 0.15, throughput: 0.1, cpu: 0.15, mainThread: 0.15, errorRate: 0.1, peakRss: 0.1, heapAfterGc: 0.1 },
+  tolerances: { p50: 0.1, p95: 0.1, p99: 0.15, throughput: 0.1, cpu: 0.1, mainThread: 0.1, errorRate: 0.1, peakRss: 0.1, heapAfterGc: 0.1 },
   floors: { errorRate: 0.001, peakRssBytes: 16 * 2 ** 20, heapAfterGcBytes: 4 * 2 ** 20 },
   slos: { mixed: { p95Ms: 500, p99Ms: 1000, errorRate: 0.01, throughput: 5 } },
-  blocks: { initial: 5, step: 2, max: 11 },
+  blocks: { initial: 5, step: 3, max: 30 },
   budgetMs: 150_000,
-  overhead: { pairs: 12, maxPct: 5, sliceIterations: 600, warmupPairs: 3 },
+  // 600-iteration slices: whole cycles of the built-in scenarios' questions.
+  overhead: { pairs: 12, maxPct: 5, tolerancePct: 2, sliceIterations: 600, sliceMs: 250, warmupPairs: 3 },
+  calibration: { bandPct: 15 },
   alpha: 0.05,
   inconclusive: 'exit3',
 };
+
+/**
+ * The default policy of a project that names its own scenarios: the same rules, gating those
+ * scenarios with the default blocks, and overhead slices sized by time (a project's scenario
+ * has no cycle of questions to repeat, and its iterations may take a microsecond or a second).
+ */
+export function projectDefaultPolicy(scenarios: readonly string[]): GatePolicy {
+  const { sliceIterations: _cycle, ...overhead } = DEFAULT_POLICY.overhead;
+  return { ...DEFAULT_POLICY, scenarios: scenarios.map((name) => ({ name, ...DEFAULT_BLOCK, settings: {} })), overhead };
+}
 
 /**
  * Policy overrides on top of the defaults, field by field (objects merged one level deep):

@@ -11,7 +11,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { importUserModule } from '../runtime/user-module.js';
-import { DEFAULT_BLOCK, DEFAULT_POLICY, mergePolicy, type GatePolicy } from './policy.js';
+import { DEFAULT_POLICY, mergePolicy, projectDefaultPolicy, type GatePolicy } from './policy.js';
 import { parseConfig, readJsonFile } from './read.js';
 
 export const CONFIG_FILES = ['agentperf.config.ts', 'agentperf.config.mts', 'agentperf.config.cts', 'agentperf.config.js', 'agentperf.config.mjs', 'agentperf.config.cjs', 'agentperf.config.json'] as const;
@@ -115,7 +115,7 @@ export async function loadProjectFrom(dir: string): Promise<Project> {
     if (!existsSync(file)) throw new ConfigError(`scenarios.${name}`, `scenarios.${name} must name a module file that exists, got ${JSON.stringify(config.scenarios[name])} (${file})`, where);
   }
   // A project that names its own scenarios gates them by default, with the default blocks.
-  const base: GatePolicy = scenarios.size > 0 ? { ...DEFAULT_POLICY, scenarios: [...scenarios.keys()].map((name) => ({ name, ...DEFAULT_BLOCK, settings: {} })) } : DEFAULT_POLICY;
+  const base: GatePolicy = scenarios.size > 0 ? projectDefaultPolicy([...scenarios.keys()]) : DEFAULT_POLICY;
   const policy = config.gate ? mergePolicy(config.gate, where, base, 'gate') : base;
   return {
     root,
@@ -127,6 +127,21 @@ export async function loadProjectFrom(dir: string): Promise<Project> {
     agentsFile: config.agents === undefined ? undefined : within(root, config.agents),
     policy,
   };
+}
+
+/**
+ * The `install` command a project's config sets, read before its dependencies are installed (a
+ * ref checked out for the paired gate): JSON configs and package.json are read as they are; a
+ * config module is loaded, and when it cannot be yet (it imports a package not installed), the
+ * lockfile decides, and `progress` says so.
+ */
+export async function configuredInstall(dir: string, progress: (line: string) => void): Promise<string | undefined> {
+  try {
+    return (await loadProjectFrom(dir)).config.install;
+  } catch (error) {
+    progress(`  the config in ${dir} cannot be read before its dependencies are installed (${(error as Error).message.split('\n')[0]}): installing by its lockfile`);
+    return undefined;
+  }
 }
 
 const projects = new Map<string, Promise<Project>>();

@@ -1,7 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { AgentperfError, ErrorCode } from '../errors.js';
+import { dirname, join } from 'node:path';
+import { AgentperfError, ErrorCode, ValidationError } from '../errors.js';
 
 const tempFor = (file: string) => `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
@@ -13,9 +13,9 @@ export async function writeFilesAtomic(files: ReadonlyArray<{ file: string; cont
   const staged: Array<{ file: string; temp: string }> = [];
   try {
     for (const { file, content } of files) {
-      await mkdir(dirname(file), { recursive: true });
       const temp = tempFor(file);
       staged.push({ file, temp });
+      await mkdir(dirname(file), { recursive: true });
       await writeFile(temp, content);
     }
   } catch (error) {
@@ -27,9 +27,9 @@ export async function writeFilesAtomic(files: ReadonlyArray<{ file: string; cont
 
 /** Writes a whole file through a temporary sibling and a rename: readers never see half of it. */
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
   const temp = tempFor(file);
   try {
+    await mkdir(dirname(file), { recursive: true });
     await writeFile(temp, content);
     await rename(temp, file);
   } catch (error) {
@@ -79,5 +79,26 @@ export class StreamedFile {
   async abort(): Promise<void> {
     this.stream.destroy();
     await rm(this.temp, { force: true });
+  }
+}
+
+/**
+ * Checks, before a long run, that `file` can be written where the run will write it: its
+ * directory made (as the write would) and a probe file written and removed there; directories
+ * the probe made are removed again. A path that cannot be written is bad input, found in a
+ * second rather than after the whole run: `AP_ERR_OUT_DIR` naming the option, exit 2.
+ */
+export async function assertWritable(file: string, option: string): Promise<void> {
+  const dir = dirname(file);
+  let made: string | undefined;
+  const probe = tempFor(join(dir, '.agentperf-write-probe'));
+  try {
+    made = await mkdir(dir, { recursive: true });
+    await writeFile(probe, '');
+    await rm(probe, { force: true });
+  } catch (error) {
+    throw new ValidationError(ErrorCode.OUT_DIR, option, `--${option} ${file} cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): nothing was run`);
+  } finally {
+    if (made) await rm(made, { recursive: true, force: true });
   }
 }

@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
+import { configuredInstall } from '../config/project.js';
 import { AgentperfError, ErrorCode, ValidationError } from '../errors.js';
 
 const git = promisify(execFile);
@@ -76,7 +77,7 @@ export async function repositoryRoot(projectRoot: string): Promise<string> {
  * Checks `ref` of the project's repository out into a temporary worktree and installs its
  * dependencies there. `remove` deletes the worktree; a failure on the way removes it too.
  */
-export async function checkoutRef(ref: string, projectRoot: string, options: { install?: string; progress: (line: string) => void }): Promise<Checkout> {
+export async function checkoutRef(ref: string, projectRoot: string, options: { install?: string; progress: (line: string) => void }): Promise<Checkout & { repoRoot: string; worktree: string }> {
   const repoRoot = await repositoryRoot(projectRoot);
   let commit: string;
   try {
@@ -95,14 +96,15 @@ export async function checkoutRef(ref: string, projectRoot: string, options: { i
     await git('git', ['worktree', 'add', '--detach', worktree, commit], { cwd: repoRoot });
     const root = join(worktree, relative(repoRoot, projectRoot));
     if (!existsSync(root)) throw new ValidationError(ErrorCode.GIT_REF, 'against', `${ref} has no ${relative(repoRoot, projectRoot) || '.'} directory to measure`);
-    const plan = installPlan(root, worktree, options.install);
+    // The ref's own config says how to install it (the trusted side's), never the working copy's.
+    const plan = installPlan(root, worktree, options.install ?? (await configuredInstall(root, options.progress)));
     options.progress(`  installing ${ref}'s dependencies in ${plan.cwd}: ${plan.command} (${plan.reason})`);
     try {
       await runShell(plan.command, plan.cwd);
     } catch (error) {
       throw new AgentperfError(ErrorCode.GIT_REF, `could not install ${ref}'s dependencies: ${(error as Error).message}`);
     }
-    return { root, commit, remove };
+    return { root, commit, remove, repoRoot, worktree };
   } catch (error) {
     await remove();
     throw error;

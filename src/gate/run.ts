@@ -1,3 +1,16 @@
+/**
+ * The gate's two modes, each a list of phases:
+ *
+ * - **paired** (`gate --against REF`): for each gated scenario, each side's observability
+ *   overhead, then baseline and candidate blocks alternated (ABBA) in fresh processes, each side
+ *   measured by its own agentperf, pairs added while a block metric is undecided and the budget
+ *   allows;
+ * - **stored** (`gate`): for each gated scenario, the candidate's overhead, then candidate
+ *   blocks with the machine's calibration sampled before, between and after them; refused
+ *   (INCONCLUSIVE) when this machine measures outside the policy's band from the baseline's.
+ *
+ * The policy is the trusted side's (see policy-source.ts); verdicts are verdict.ts's.
+ */
 import { ErrorCode, ValidationError } from '../errors.js';
 import { currentProject } from '../config/project.js';
 import type { GatePolicy } from '../config/policy.js';
@@ -5,14 +18,27 @@ import { resolveScenario } from '../load/scenarios/index.js';
 import { runLoadTest } from '../load/run.js';
 import { rootLogger } from '../logger.js';
 import { runBlockProcess, type BlockResult, type BlockSpec } from '../measure/block.js';
-import { compareCalibration, measureCalibration } from '../measure/calibration.js';
+import { Calibrator, compareCalibration, cpusInUse, type Calibration } from '../measure/calibration.js';
 import { abbaPairs } from '../measure/interleave.js';
-import { lostPct, runOverheadProcess, type OverheadMeasurement, type OverheadSpec } from '../measure/slices.js';
+import { runOverheadProcess, type OverheadMeasurement, type OverheadSpec, type Slice } from '../measure/slices.js';
 import { findBottlenecks, type FunctionCost } from '../profiling/analyze.js';
 import { withCpuProfile } from '../profiling/cpu.js';
-import { findBaseline, writeBaseline, BASELINE_SCHEMA, type Baseline } from './baseline.js';
+import { missingBaselineError, readBaselineSet, writeBaseline, BASELINE_SCHEMA, type Baseline, type StoredBaseline } from './baseline.js';
 import { currentFingerprint } from './fingerprint.js';
-import { judge, looksOf, type Judgement, type Verdict } from './verdict.js';
+import type { PolicyProvenance } from './policy-source.js';
+import { thisRunner, type SideRunner } from './side.js';
+import { judge, looksOf, moreBlocksWouldHelp, overallOf, ownOverhead, type Judgement, type Verdict } from './verdict.js';
+
+export const GATE_SCHEMA = 'agentperf.gate/v3';
+
+/** One side's overhead as the report shows it: throughput lost in %, with its interval, and the pairs measured. */
+export interface OverheadFigure {
+  lostPct: number;
+  lowPct: number;
+  highPct: number;
+  pairs: number;
+  sliceIterations: number;
+}
 
 export interface ScenarioGate {
   scenario: string;
@@ -20,21 +46,33 @@ export interface ScenarioGate {
   judgement: Judgement;
   baselineBlocks: number;
   candidateBlocks: number;
-  /** The observability overhead measured for the candidate, when the policy asks for it. */
-  overhead?: OverheadMeasurement;
-  /** Stored-baseline mode: how this machine's speed compares with the baseline's machine, in %. */
-  calibrationChangePct?: number;
+  /** Each side's observability overhead, when the policy measures it. */
+  overhead?: { baseline?: OverheadFigure; candidate: OverheadFigure };
+  /** Stored mode: this machine's speed against the baseline's, from samples between the blocks. */
+  calibration?: { changePct: number; bandPct: number; samples: number; threads: number };
+  /** Stored mode: the baseline judged against, exactly. */
+  baseline?: { file: string; sha256: string; createdAt: string };
   /** On FAIL: where the candidate spends its time, and how that grew against the baseline's profile. */
   profile?: Array<FunctionCost & { baselineSelfPct?: number }>;
 }
 
 export interface GateResult {
-  schema: 'agentperf.gate/v2';
+  schema: typeof GATE_SCHEMA;
   overall: Verdict;
-  against?: string;
+  mode: 'baseline' | 'paired';
+  /** Paired mode: the ref the baseline side is, and its commit. */
+  against?: { ref: string; commit: string };
+  /** Which policy judged, and what the working copy would change in it. */
+  policy: PolicyProvenance;
+  /** Paired mode: which agentperf measured each side. */
+  sides?: { baseline: RunnerInfo; candidate: RunnerInfo };
+  /** What the gate passed over or could not do alike on both sides. */
+  notes: string[];
   scenarios: ScenarioGate[];
   elapsedMs: number;
 }
+
+export type RunnerInfo = Pick<SideRunner, 'version' | 'packageRoot' | 'own' | 'note'>;
 
 type Progress = (line: string) => void;
 type GatedScenario = GatePolicy['scenarios'][number];
@@ -45,7 +83,8 @@ export function specFor(scenario: GatedScenario, seed = 1): BlockSpec {
 
 /** The overhead measurement for a gated scenario: its workload, in slices of the policy's size. */
 export function overheadSpecFor(scenario: GatedScenario, policy: GatePolicy, settings: Record<string, string> = {}, simulatedCostUs?: number): OverheadSpec {
-  return { scenario: scenario.name, settings: { ...scenario.settings, ...settings }, vus: scenario.vus, seed: 1, sliceIterations: policy.overhead.sliceIterations, pairs: policy.overhead.pairs, warmupPairs: policy.overhead.warmupPairs, simulatedCostUs };
+  const o = policy.overhead;
+  return { scenario: scenario.name, settings: { ...scenario.settings, ...settings }, vus: scenario.vus, seed: 1, sliceIterations: o.sliceIterations, sliceMs: o.sliceMs, pairs: o.pairs, warmupPairs: o.warmupPairs, simulatedCostUs };
 }
 
 /**
@@ -78,19 +117,47 @@ export async function profileCandidate(root: string, spec: BlockSpec): Promise<F
   return findBottlenecks(profile, 10).bySelf;
 }
 
-/** Writes a scenario's baseline: `blocks` fresh-process blocks of the project at `root`, the machine's calibration, the overhead, a profile. */
+/** Runs `blocks` fresh-process blocks of `spec` with a calibration sample before the first and after each. */
+async function blocksWithCalibration(root: string, spec: BlockSpec, blocks: number, calibrator: Calibrator, samples: number[], onBlock: (b: BlockResult, n: number) => void): Promise<BlockResult[]> {
+  const out: BlockResult[] = [];
+  if (samples.length === 0) samples.push(await calibrator.sample());
+  for (let i = 0; i < blocks; i++) {
+    out.push(await runBlockProcess(root, spec));
+    samples.push(await calibrator.sample());
+    onBlock(out.at(-1)!, out.length);
+  }
+  return out;
+}
+
+/**
+ * Writes a scenario's baseline: `blocks` fresh-process blocks of the project at `root` with the
+ * machine's calibration sampled between them, the overhead's slices, the policy it was
+ * recorded under (the trusted policy of every stored gate against it), and a profile.
+ */
 export async function updateBaseline(root: string, dir: string, policy: GatePolicy, name: string, blocks: number, progress: Progress): Promise<string> {
   const [scenario] = gatedScenarios(policy, [name]);
   const spec = specFor(scenario!);
-  const calibration = measureCalibration();
-  const results: BlockResult[] = [];
-  for (let i = 0; i < blocks; i++) {
-    results.push(await runBlockProcess(root, spec));
-    progress(`  baseline ${name}: block ${i + 1}/${blocks}, ${results.at(-1)!.throughput.toFixed(1)}/s`);
+  const calibrator = new Calibrator(cpusInUse());
+  const samples: number[] = [];
+  let results: BlockResult[];
+  try {
+    results = await blocksWithCalibration(root, spec, blocks, calibrator, samples, (b, n) => progress(`  baseline ${name}: block ${n}/${blocks}, ${b.throughput.toFixed(1)}/s`));
+  } finally {
+    await calibrator.close();
   }
   const measured = policy.overhead.pairs > 0 ? await runOverheadProcess(root, overheadSpecFor(scenario!, policy)) : undefined;
-  const overhead = measured && { lostPct: lostPct(measured.throughput.estimate), lowPct: lostPct(measured.throughput.high), highPct: lostPct(measured.throughput.low) };
-  const baseline: Baseline = { schema: BASELINE_SCHEMA, scenario: name, fingerprint: currentFingerprint(), calibration, createdAt: new Date().toISOString(), spec, blocks: results, overhead, profile: await profileCandidate(root, spec) };
+  const baseline: Baseline = {
+    schema: BASELINE_SCHEMA,
+    scenario: name,
+    fingerprint: currentFingerprint(),
+    calibration: { threads: calibrator.threads, samples },
+    createdAt: new Date().toISOString(),
+    spec,
+    blocks: results,
+    overhead: measured && { slices: measured.slices },
+    policy,
+    profile: await profileCandidate(root, spec),
+  };
   return writeBaseline(dir, baseline);
 }
 
@@ -101,80 +168,143 @@ function attachProfile(gate: ScenarioGate, profile: FunctionCost[], baselineProf
 /** How many blocks (or pairs) the next look wants: the initial ones, then a step more, up to the maximum. */
 const nextTarget = (policy: GatePolicy, have: number) => (have < policy.blocks.initial ? policy.blocks.initial : Math.min(policy.blocks.max, have + policy.blocks.step));
 
+function figure(slices: readonly Slice[], alpha: number, sliceIterations: number): OverheadFigure {
+  const own = ownOverhead(slices, alpha);
+  return { lostPct: own.lostPct, lowPct: own.lowPct, highPct: own.highPct, pairs: own.cmp.n, sliceIterations };
+}
+
+/** A budget shared by the gate's scenarios: each gets what is left over the scenarios left. */
+function deadlines(budgetMs: number, startedAt: number, scenarios: number): (index: number) => number {
+  return (index) => {
+    const left = Math.max(0, startedAt + budgetMs - performance.now());
+    return performance.now() + left / (scenarios - index);
+  };
+}
+
+/** The baselines of this class of machine a stored gate judges against, and the one whose policy is trusted: the newest. */
+export interface StoredSet {
+  baselines: StoredBaseline[];
+  newest: StoredBaseline | undefined;
+  notes: string[];
+}
+
+export async function storedBaselines(dir: string): Promise<StoredSet> {
+  const set = await readBaselineSet(dir, currentFingerprint());
+  const newest = [...set.baselines].sort((a, b) => b.baseline.createdAt.localeCompare(a.baseline.createdAt))[0];
+  return { baselines: set.baselines, newest, notes: set.notes };
+}
+
+export interface StoredGateOptions {
+  stored: StoredSet;
+  /** Only these of the policy's scenarios. */
+  scenarios?: string[];
+  /** The candidate's overhead when it was measured already (`run` measures it once). */
+  measuredOverhead?: OverheadMeasurement;
+  /** The scenarios the candidate's project defines. */
+  defined?: readonly string[];
+}
+
 /**
- * The gate against stored baselines: this machine's calibration checked against the
- * baseline's (a machine that measures differently is not judged), the overhead measured, then
- * fresh candidate blocks judged; while undecided and the budget allows, more blocks. Baselines
- * of another class of machine are refused, never compared.
+ * The gate against stored baselines: for each gated scenario, the candidate's overhead, then
+ * candidate blocks with this machine's calibration sampled between them; while a block metric
+ * is undecided and the budget allows, more blocks. A machine measuring outside the policy's
+ * calibration band is not judged (INCONCLUSIVE with the figure). Baselines of another class of
+ * machine are refused, never compared.
  */
-export async function gateAgainstBaselines(root: string, dir: string, policy: GatePolicy, progress: Progress, scenarios?: string[], measuredOverhead?: OverheadMeasurement): Promise<GateResult> {
+export async function gateAgainstBaselines(root: string, dir: string, policy: GatePolicy, provenance: PolicyProvenance, progress: Progress, options: StoredGateOptions): Promise<GateResult> {
   const startedAt = performance.now();
-  const fingerprint = currentFingerprint();
+  const gated = gatedScenarios(policy, options.scenarios, options.defined);
+  const deadline = deadlines(policy.budgetMs, startedAt, gated.length);
   const out: ScenarioGate[] = [];
-  for (const scenario of gatedScenarios(policy, scenarios)) {
-    const baseline = await findBaseline(dir, scenario.name, fingerprint);
-    const calibration = compareCalibration(baseline.calibration, measureCalibration());
-    progress(`  ${scenario.name}: this machine runs the reference workload ${Math.abs(calibration.changePct).toFixed(1)}% ${calibration.changePct > 0 ? 'slower' : 'faster'} than the baseline's`);
+  for (const [index, scenario] of gated.entries()) {
+    const until = deadline(index);
+    const stored = options.stored.baselines.find((b) => b.baseline.scenario === scenario.name);
+    if (!stored) throw await missingBaselineError(dir, scenario.name, currentFingerprint());
+    const { baseline } = stored;
     const spec = specFor(scenario);
     const looks = looksOf(policy);
     const candidate: BlockResult[] = [];
-    let overhead: OverheadMeasurement | undefined;
+    const samples: number[] = [];
+    const overhead = baseline.overhead && policy.overhead.pairs > 0 ? (options.measuredOverhead ?? (await runOverheadProcess(root, overheadSpecFor(scenario, policy)))) : undefined;
+    const calibrator = new Calibrator(cpusInUse());
     let judgement: Judgement;
-    if (calibration.refusal) {
-      judgement = judge({ scenario: scenario.name, baseline: baseline.blocks, candidate: baseline.blocks, paired: false, policy, looks, refusal: calibration.refusal });
-    } else {
-      overhead = measuredOverhead ?? (policy.overhead.pairs > 0 ? await runOverheadProcess(root, overheadSpecFor(scenario, policy)) : undefined);
+    let calibration: { changePct: number; refusal?: string };
+    try {
       for (;;) {
-        const target = nextTarget(policy, candidate.length);
-        while (candidate.length < target) {
-          candidate.push(await runBlockProcess(root, spec));
-          progress(`  ${scenario.name}: candidate block ${candidate.length}, ${candidate.at(-1)!.throughput.toFixed(1)}/s`);
-        }
-        judgement = judge({ scenario: scenario.name, baseline: baseline.blocks, candidate, paired: false, policy, looks, overhead });
-        if (judgement.overall !== 'INCONCLUSIVE' || candidate.length >= policy.blocks.max || performance.now() - startedAt > policy.budgetMs) break;
+        const more = nextTarget(policy, candidate.length) - candidate.length;
+        const had = candidate.length;
+        candidate.push(...(await blocksWithCalibration(root, spec, more, calibrator, samples, (b, n) => progress(`  ${scenario.name}: candidate block ${had + n}, ${b.throughput.toFixed(1)}/s`))));
+        calibration = compareCalibration(baseline.calibration, { threads: calibrator.threads, samples } satisfies Calibration, policy.calibration.bandPct);
+        judgement = judge({ scenario: scenario.name, baseline: baseline.blocks, candidate, paired: false, policy, looks, overhead: overhead && { baseline: baseline.overhead?.slices, candidate: overhead.slices }, refusal: calibration.refusal });
+        if (!moreBlocksWouldHelp(judgement) || candidate.length >= policy.blocks.max || performance.now() > until) break;
       }
+    } finally {
+      await calibrator.close();
     }
-    const gate: ScenarioGate = { scenario: scenario.name, mode: 'baseline', judgement, baselineBlocks: baseline.blocks.length, candidateBlocks: candidate.length, overhead, calibrationChangePct: calibration.changePct };
+    progress(`  ${scenario.name}: this machine ran the reference workload ${Math.abs(calibration.changePct).toFixed(1)}% ${calibration.changePct > 0 ? 'slower' : 'faster'} than the baseline's (band ${policy.calibration.bandPct}%)`);
+    const gate: ScenarioGate = {
+      scenario: scenario.name,
+      mode: 'baseline',
+      judgement,
+      baselineBlocks: baseline.blocks.length,
+      candidateBlocks: candidate.length,
+      overhead: overhead && { baseline: baseline.overhead && figure(baseline.overhead.slices, policy.alpha, baseline.overhead.slices[0]!.iterations), candidate: figure(overhead.slices, policy.alpha, overhead.slices[0]?.iterations ?? 0) },
+      calibration: { changePct: calibration.changePct, bandPct: policy.calibration.bandPct, samples: samples.length, threads: calibrator.threads },
+      baseline: { file: stored.file, sha256: stored.sha256, createdAt: baseline.createdAt },
+    };
     if (judgement.overall === 'FAIL') attachProfile(gate, await profileCandidate(root, spec), baseline.profile);
     out.push(gate);
   }
-  return finish(out, startedAt);
+  return finish({ mode: 'baseline', policy: provenance, notes: options.stored.notes, scenarios: out, startedAt });
 }
 
 /**
  * One side of a paired gate: the project directory its blocks run in (this project, or the
- * same directory in a worktree of another commit) and any settings they run with.
+ * same directory in a worktree of another commit), the agentperf that measures it, and any
+ * settings they run with.
  */
 export interface Side {
   root: string;
+  runner?: SideRunner;
   settings?: Record<string, string>;
 }
 
 export interface PairedGateOptions {
   /** Only these of the policy's scenarios. */
   scenarios?: string[];
-  /** The git ref the baseline side is, for the report. */
-  against?: string;
+  /** The git ref the baseline side is, and its commit, for the report. */
+  against?: { ref: string; commit: string };
   /** A costlier instrumentation in the candidate, in µs per traced call (the self-test's). */
   simulatedCostUs?: number;
   /** Profile the candidate on FAIL (default); the self-test, which FAILs on purpose, does not. */
   profileOnFail?: boolean;
+  provenance?: PolicyProvenance;
+  notes?: string[];
 }
 
 /**
- * The paired gate: baseline and candidate blocks alternate (ABBA) in fresh processes, judged
- * on per-pair log-ratios; pairs are added while a metric is undecided and the budget allows.
- * The candidate's observability overhead is measured first.
+ * The paired gate: each side's overhead first (each in a fresh process of its own side), then
+ * baseline and candidate blocks alternate (ABBA) in fresh processes, judged on per-pair
+ * log-ratios; pairs are added while a block metric is undecided and the budget allows.
  */
 export async function gatePaired(baselineSide: Side, candidateSide: Side, policy: GatePolicy, progress: Progress, options: PairedGateOptions = {}): Promise<GateResult> {
   const { scenarios, against, simulatedCostUs, profileOnFail = true } = options;
   const startedAt = performance.now();
+  const gated = gatedScenarios(policy, scenarios);
+  const deadline = deadlines(policy.budgetMs, startedAt, gated.length);
+  const [baseRunner, candidateRunner] = [baselineSide.runner ?? thisRunner(), candidateSide.runner ?? thisRunner()];
   const out: ScenarioGate[] = [];
-  for (const scenario of gatedScenarios(policy, scenarios)) {
+  for (const [index, scenario] of gated.entries()) {
+    const until = deadline(index);
     const spec = specFor(scenario);
     const sideSpec = (side: Side): BlockSpec => ({ ...spec, settings: { ...spec.settings, ...side.settings } });
-    const overhead = policy.overhead.pairs > 0 ? await runOverheadProcess(candidateSide.root, overheadSpecFor(scenario, policy, candidateSide.settings, simulatedCostUs)) : undefined;
-    if (overhead) progress(`  ${scenario.name}: observability overhead ${lostPct(overhead.throughput.estimate).toFixed(1)}% of throughput`);
+    let overhead: { baseline: OverheadMeasurement; candidate: OverheadMeasurement } | undefined;
+    if (policy.overhead.pairs > 0) {
+      const base = await runOverheadProcess(baselineSide.root, overheadSpecFor(scenario, policy, baselineSide.settings), baseRunner.cli);
+      const cand = await runOverheadProcess(candidateSide.root, overheadSpecFor(scenario, policy, candidateSide.settings, simulatedCostUs), candidateRunner.cli);
+      overhead = { baseline: base, candidate: cand };
+      progress(`  ${scenario.name}: observability overhead, baseline ${figure(base.slices, policy.alpha, 0).lostPct.toFixed(1)}%, candidate ${figure(cand.slices, policy.alpha, 0).lostPct.toFixed(1)}% of throughput`);
+    }
     const a: BlockResult[] = [];
     const b: BlockResult[] = [];
     const looks = looksOf(policy);
@@ -184,26 +314,34 @@ export async function gatePaired(baselineSide: Side, candidateSide: Side, policy
       const pairs = await abbaPairs(
         a.length,
         target - a.length,
-        () => runBlockProcess(baselineSide.root, sideSpec(baselineSide)),
-        () => runBlockProcess(candidateSide.root, sideSpec(candidateSide)),
+        () => runBlockProcess(baselineSide.root, sideSpec(baselineSide), baseRunner.cli),
+        () => runBlockProcess(candidateSide.root, sideSpec(candidateSide), candidateRunner.cli),
         (pair, r) => progress(`  ${scenario.name}: pair ${pair + 1}, baseline ${r.a.throughput.toFixed(1)}/s, candidate ${r.b.throughput.toFixed(1)}/s`),
       );
       for (const pair of pairs) {
         a.push(pair.a);
         b.push(pair.b);
       }
-      judgement = judge({ scenario: scenario.name, baseline: a, candidate: b, paired: true, policy, looks, overhead });
-      if (judgement.overall !== 'INCONCLUSIVE' || a.length >= policy.blocks.max || performance.now() - startedAt > policy.budgetMs) break;
+      judgement = judge({ scenario: scenario.name, baseline: a, candidate: b, paired: true, policy, looks, overhead: overhead && { baseline: overhead.baseline.slices, candidate: overhead.candidate.slices } });
+      if (!moreBlocksWouldHelp(judgement) || a.length >= policy.blocks.max || performance.now() > until) break;
     }
-    const gate: ScenarioGate = { scenario: scenario.name, mode: 'paired', judgement, baselineBlocks: a.length, candidateBlocks: b.length, overhead };
+    const gate: ScenarioGate = {
+      scenario: scenario.name,
+      mode: 'paired',
+      judgement,
+      baselineBlocks: a.length,
+      candidateBlocks: b.length,
+      overhead: overhead && { baseline: figure(overhead.baseline.slices, policy.alpha, overhead.baseline.slices[0]?.iterations ?? 0), candidate: figure(overhead.candidate.slices, policy.alpha, overhead.candidate.slices[0]?.iterations ?? 0) },
+    };
     if (judgement.overall === 'FAIL' && profileOnFail) attachProfile(gate, await profileCandidate(candidateSide.root, sideSpec(candidateSide)), undefined);
     out.push(gate);
   }
-  return finish(out, startedAt, against);
+  const info = (r: SideRunner): RunnerInfo => ({ version: r.version, packageRoot: r.packageRoot, own: r.own, note: r.note });
+  const provenance = options.provenance ?? { origin: 'working-copy', where: 'the policy given', changes: [], notes: [] };
+  return finish({ mode: 'paired', against, policy: provenance, sides: { baseline: info(baseRunner), candidate: info(candidateRunner) }, notes: options.notes ?? [], scenarios: out, startedAt });
 }
 
-function finish(scenarios: ScenarioGate[], startedAt: number, against?: string): GateResult {
-  const verdicts = scenarios.map((s) => s.judgement.overall);
-  const overall: Verdict = verdicts.includes('FAIL') ? 'FAIL' : verdicts.includes('INCONCLUSIVE') ? 'INCONCLUSIVE' : 'PASS';
-  return { schema: 'agentperf.gate/v2', overall, against, scenarios, elapsedMs: performance.now() - startedAt };
+function finish(parts: Omit<GateResult, 'schema' | 'overall' | 'elapsedMs'> & { startedAt: number }): GateResult {
+  const { startedAt, ...rest } = parts;
+  return { schema: GATE_SCHEMA, overall: overallOf(rest.scenarios.map((s) => ({ verdict: s.judgement.overall }))), ...rest, elapsedMs: performance.now() - startedAt };
 }

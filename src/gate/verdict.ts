@@ -1,27 +1,33 @@
 /**
- * The gate's verdicts. Three outcomes per metric, each with a stated error rate:
+ * The gate's verdicts. Every metric is judged as the candidate's change against the baseline
+ * side (the other commit's blocks, or the stored ones), with three outcomes:
  *
  * - **FAIL** (blocking): the change is worse than the tolerance by its point estimate, and
  *   credibly worse than no change at all: its one-sided p-value passes Holm's correction across
  *   every metric tested together, at the family-wise level alpha divided by the number of looks
  *   the gate may take (it adds blocks while undecided). The chance that a gate of unchanged code
- *   FAILs is at most alpha (5% by default; in the self-test, about none in 20).
+ *   FAILs is at most alpha (5% by default).
  * - **PASS**: the whole interval of the change (at 1 - alpha) lies within the tolerance, the
- *   tolerance acting as the equivalence margin. A true change at the tolerance passes a look with
- *   a chance of at most alpha / 2.
+ *   tolerance acting as the equivalence margin.
  * - **INCONCLUSIVE**: anything else, and always when the comparison cannot be trusted (too few
  *   blocks for the method's coverage, a zero-width interval, a machine that measures differently
  *   from the baseline's): the gate then runs more blocks while its budget allows.
  *
+ * Absolute limits (the observability overhead's maximum, the SLOs) are judged on both sides: the
+ * candidate FAILs one only when it breaks the limit *and* is worse than the base by more than
+ * the tolerance, by the same test as any change. A base that already breaks a limit makes a
+ * standing warning, never a FAIL of every pull request. So unchanged code cannot FAIL on a
+ * limit it shares with its base: by construction, not by luck.
+ *
  * Comparisons live in src/stats/compare.ts (paired t on log-ratios, or Hodges-Lehmann with the
- * exact Mann-Whitney interval); a change is reported as the candidate against the baseline, in
- * its natural direction ("throughput 46% lower (worse)").
+ * Mann-Whitney interval) and src/stats/counts.ts (error counts); a change is reported as the
+ * candidate against the baseline, in its natural direction ("throughput 46% lower (worse)").
  */
 import type { GatePolicy, MetricName } from '../config/policy.js';
 import type { BlockResult } from '../measure/block.js';
-import { lostPct, type OverheadMeasurement } from '../measure/slices.js';
+import { lostPct, type Slice } from '../measure/slices.js';
 import { compareUnpaired, comparePaired, pairedLogRatios, type Comparison, type ComparisonMethod } from '../stats/compare.js';
-import { holm, poissonUpperTail, wilsonUpper } from '../stats/counts.js';
+import { holm, moreErrorsP, rateDifference, wilsonUpper } from '../stats/counts.js';
 import { median } from '../stats/percentiles.js';
 
 export type Verdict = 'PASS' | 'FAIL' | 'INCONCLUSIVE';
@@ -32,17 +38,19 @@ export type Direction = 'lower-is-better' | 'higher-is-better';
 export interface MetricVerdict {
   metric: MetricName | 'overhead' | `slo.${string}`;
   verdict: Verdict;
-  /** Medians (the overhead: throughput with instrumentation off, and on). */
+  /** Medians of each side (the overhead: each side's throughput lost, in %; an SLO: its limit and the candidate's median). */
   baseline: number;
   candidate: number;
-  /** The change, candidate against baseline, in %: negative is lower. For the overhead: throughput lost, in %. */
+  /** The change, candidate against baseline, in % (the overhead and the error rate: in points). */
   changePct: number;
   /** The interval of `changePct` at 1 - alpha, low to high. */
   lowPct: number;
   highPct: number;
   direction: Direction;
-  /** How much worse the metric may get, in % (the overhead: the most throughput instrumentation may cost). */
+  /** How much worse the metric may get, in % (the overhead and the error rate: in points). */
   tolerancePct: number;
+  /** An absolute limit the metric is also held to (the overhead's maximum in %, an SLO's bound). */
+  limit?: number;
   blocks: number;
   /** The candidate blocks' spread: median absolute deviation over the median, in %. */
   noisePct: number;
@@ -50,6 +58,11 @@ export interface MetricVerdict {
   /** The one-sided p-value behind a FAIL (worse than no change), when it was tested. */
   p?: number;
   reason: string;
+  /**
+   * Not blocking, but to be read: a limit the candidate breaks that the base breaks too (a
+   * standing warning), or that it breaks while within the tolerance of the base.
+   */
+  warning?: string;
 }
 
 export interface Judgement {
@@ -129,87 +142,181 @@ function relative(metric: RelativeMetric, baselineBlocks: readonly BlockResult[]
 export const formatP = (p: number) => (p < 0.0001 ? p.toExponential(1) : p.toPrecision(2));
 
 /**
- * Error rate, with a test for counts: the candidate's errors against the most the baseline's
- * rate allows (its rate times 1 + tolerance, plus an absolute floor), as a Poisson tail.
+ * The smallest rise in the error rate the measured iterations resolve: twice the upper bound
+ * that zero errors in the candidate's iterations would give (so that one or two stray errors do
+ * not keep the gate undecided forever). With 1,000 iterations, 0.77 points; with 10,000, 0.08.
+ */
+export function resolvableErrorRise(candidateIterations: number): number {
+  return 2 * wilsonUpper(0, candidateIterations);
+}
+
+/**
+ * Error rate, as the difference of the two sides' rates (Newcombe's interval): the rise allowed
+ * is the tolerance times the baseline's rate plus a floor, the larger of the policy's and the
+ * rise the iterations measured can resolve (said in the reason). FAIL: a rise beyond that by its
+ * estimate and credibly above none (the exact conditional test); PASS: the whole interval
+ * within it. So zero errors against zero PASS with the blocks a gate has, and the report says
+ * how small a rise that rules out.
  */
 function errorRate(baseline: readonly BlockResult[], candidate: readonly BlockResult[], policy: GatePolicy): Test {
   const sum = (blocks: readonly BlockResult[], pick: (b: BlockResult) => number) => blocks.reduce((s, b) => s + pick(b), 0);
   const [be, bn, ce, cn] = [sum(baseline, (b) => b.errors), sum(baseline, (b) => b.completed), sum(candidate, (b) => b.errors), sum(candidate, (b) => b.completed)];
   const baseRate = bn ? be / bn : 0;
-  const allowed = Math.min(1, baseRate * (1 + policy.tolerances.errorRate) + policy.floors.errorRate);
   const rate = cn ? ce / cn : 0;
-  const p = rate > allowed ? poissonUpperTail(ce, allowed * cn) : 1;
-  const upper = wilsonUpper(ce, cn);
+  const resolvable = resolvableErrorRise(cn);
+  const floor = Math.max(policy.floors.errorRate, resolvable);
+  const allowed = policy.tolerances.errorRate * baseRate + floor;
+  const difference = rateDifference(be, bn, ce, cn);
+  const testable = bn > 0 && cn > 0 && difference.estimate > allowed;
+  const p = testable ? moreErrorsP(be, bn, ce, cn) : 1;
+  const floorSaid = resolvable > policy.floors.errorRate ? `a floor of ${(floor * 100).toFixed(2)} points, the smallest rise ${cn} iterations resolve (the policy's floor, ${(policy.floors.errorRate * 100).toFixed(2)}, needs more)` : `the policy's floor of ${(floor * 100).toFixed(2)} points`;
   return {
     p,
     build: (failed, level) => {
-      const verdict: Verdict = failed ? 'FAIL' : upper <= allowed ? 'PASS' : 'INCONCLUSIVE';
-      const reason = failed
-        ? `${ce} errors in ${cn} is credibly above the allowed ${(allowed * 100).toFixed(2)}% (p = ${formatP(p)}, under ${formatP(level)})`
-        : verdict === 'PASS'
-          ? `upper bound ${(upper * 100).toFixed(3)}% within the allowed ${(allowed * 100).toFixed(2)}%`
-          : `upper bound ${(upper * 100).toFixed(3)}% reaches past the allowed ${(allowed * 100).toFixed(2)}%: more iterations needed`;
-      return { metric: 'errorRate', verdict, baseline: baseRate, candidate: rate, changePct: (rate - baseRate) * 100, lowPct: 0, highPct: (upper - baseRate) * 100, direction: 'lower-is-better', tolerancePct: (allowed - baseRate) * 100, blocks: candidate.length, noisePct: 0, p: p < 1 ? p : undefined, reason };
+      const shown = { metric: 'errorRate' as const, baseline: baseRate, candidate: rate, changePct: difference.estimate * 100, lowPct: difference.low * 100, highPct: difference.high * 100, direction: 'lower-is-better' as const, tolerancePct: allowed * 100, blocks: candidate.length, noisePct: 0, p: testable ? p : undefined };
+      if (failed) return { ...shown, verdict: 'FAIL', reason: `${ce} errors in ${cn} iterations against ${be} in ${bn}: a rise beyond the ${(allowed * 100).toFixed(2)} points allowed, and credibly more errors (p = ${formatP(p)}, under ${formatP(level)})` };
+      if (bn === 0 || cn === 0) return { ...shown, verdict: 'INCONCLUSIVE', reason: 'no completed iteration on one side' };
+      if (difference.high <= allowed) return { ...shown, verdict: 'PASS', reason: `${ce} errors in ${cn} against ${be} in ${bn}: the rise is at most ${(difference.high * 100).toFixed(2)} points, within the ${(allowed * 100).toFixed(2)} allowed (${floorSaid})` };
+      return { ...shown, verdict: 'INCONCLUSIVE', reason: `${ce} errors in ${cn} against ${be} in ${bn}: the rise may be up to ${(difference.high * 100).toFixed(2)} points, past the ${(allowed * 100).toFixed(2)} allowed (${floorSaid}): more iterations` };
     },
   };
 }
 
 /** log(on / off) of throughput for each measured pair of slices. */
-export function overheadLogRatios(m: OverheadMeasurement): number[] {
-  const rate = (s: OverheadMeasurement['slices'][number]) => s.iterations / s.durationMs;
-  const off = m.slices.filter((s) => !s.instrumented);
-  const on = m.slices.filter((s) => s.instrumented);
+export function overheadLogRatios(slices: readonly Slice[]): number[] {
+  const rate = (s: Slice) => s.iterations / s.durationMs;
+  const off = slices.filter((s) => !s.instrumented);
+  const on = slices.filter((s) => s.instrumented);
   return off.map((s, i) => Math.log(rate(on[i]!) / rate(s)));
 }
 
+/** Each side's overhead measurement: the slices of one process with instrumentation off and on. */
+export interface OverheadSides {
+  /** The baseline side's (the other commit's, or the stored one); absent when there is none. */
+  baseline?: readonly Slice[];
+  candidate: readonly Slice[];
+}
+
+/** One side's throughput lost to instrumentation, in %, with its interval. */
+export function ownOverhead(slices: readonly Slice[], alpha: number): { cmp: Comparison; lostPct: number; lowPct: number; highPct: number } {
+  const cmp = pairedLogRatios(overheadLogRatios(slices), 1 - alpha);
+  return { cmp, lostPct: lostPct(cmp.estimate), lowPct: lostPct(cmp.high), highPct: lostPct(cmp.low) };
+}
+
 /**
- * The observability overhead against its absolute limit: throughput lost with instrumentation
- * on, from paired slices of one process. FAIL when the loss is beyond the limit by its
- * estimate and credibly beyond it (the p-value is against the limit, not against zero: some
- * cost is expected); PASS when the whole interval is within it.
+ * The observability overhead: throughput lost with instrumentation on, from paired slices of
+ * one process per side. An absolute limit (`overhead.maxPct`), judged against the base: FAIL
+ * only when the candidate's own loss is beyond the limit *and* its loss is credibly more than
+ * the base's by over `overhead.tolerancePct` points (the Hodges-Lehmann shift between the two
+ * sides' slice ratios). Within the limit: PASS. Beyond it, but within the tolerance of the base:
+ * PASS with a warning (standing, when the base is beyond the limit too).
  */
-function overhead(m: OverheadMeasurement, policy: GatePolicy): Test {
+function overhead(sides: OverheadSides, policy: GatePolicy): Test {
   const limit = policy.overhead.maxPct;
-  const atLimit = Math.log(1 - limit / 100);
-  const logs = overheadLogRatios(m);
-  const cmp = pairedLogRatios(logs, 1 - policy.alpha);
-  const beyond = pairedLogRatios(logs.map((d) => d - atLimit), 1 - policy.alpha).pSmaller;
-  const testable = !cmp.unusable && lostPct(cmp.estimate) > limit;
+  const tolerance = policy.overhead.tolerancePct;
+  const candidate = ownOverhead(sides.candidate, policy.alpha);
+  const base = sides.baseline ? ownOverhead(sides.baseline, policy.alpha) : undefined;
+  const change = sides.baseline ? compareUnpaired(overheadLogRatios(sides.baseline).map(Math.exp), overheadLogRatios(sides.candidate).map(Math.exp), 1 - policy.alpha) : undefined;
+  // The base's on/off ratio turns the shift of ratios into points of throughput lost.
+  const baseRatio = base ? Math.exp(base.cmp.estimate) : 1;
+  const points = (shift: number) => 100 * baseRatio * (1 - Math.exp(shift));
+  const margin = -Math.log(Math.max(1e-9, 1 - tolerance / (100 * baseRatio)));
+  const worse = change ? -change.estimate : NaN;
+  const worseHigh = change ? -change.low : NaN;
+  const testable = change !== undefined && !change.unusable && !candidate.cmp.unusable && candidate.lostPct > limit && worse > margin;
+  const p = testable ? change!.pSmaller : 1;
   return {
-    p: testable ? beyond : 1,
+    p,
     build: (failed, level) => {
-      const shown = { metric: 'overhead' as const, baseline: m.throughputOff, candidate: m.throughputOn, changePct: lostPct(cmp.estimate), lowPct: lostPct(cmp.high), highPct: lostPct(cmp.low), direction: 'lower-is-better' as const, tolerancePct: limit, blocks: cmp.n, noisePct: noisePct(logs.map(Math.exp)), method: cmp.method, p: testable ? beyond : undefined };
-      if (failed) return { ...shown, verdict: 'FAIL', reason: `instrumentation costs credibly more than ${limit}% of throughput (p = ${formatP(beyond)}, under ${formatP(level)})` };
-      if (cmp.unusable) return { ...shown, verdict: 'INCONCLUSIVE', reason: cmp.unusable };
-      if (shown.highPct <= limit) return { ...shown, verdict: 'PASS', reason: `the whole interval of the throughput lost is within ${limit}%` };
-      return { ...shown, verdict: 'INCONCLUSIVE', reason: `the interval of the throughput lost reaches past ${limit}%` };
+      const shown = {
+        metric: 'overhead' as const,
+        baseline: base?.lostPct ?? NaN,
+        candidate: candidate.lostPct,
+        changePct: change ? points(change.estimate) : NaN,
+        lowPct: change ? points(change.high) : NaN,
+        highPct: change ? points(change.low) : NaN,
+        direction: 'lower-is-better' as const,
+        tolerancePct: tolerance,
+        limit,
+        blocks: candidate.cmp.n,
+        noisePct: noisePct(overheadLogRatios(sides.candidate).map(Math.exp)),
+        method: change?.method ?? candidate.cmp.method,
+        p: testable ? p : undefined,
+      };
+      const own = `the candidate's instrumentation costs ${candidate.lostPct.toFixed(1)}% of throughput [${candidate.lowPct.toFixed(1)}, ${candidate.highPct.toFixed(1)}]`;
+      if (failed) return { ...shown, verdict: 'FAIL', reason: `${own}, beyond the ${limit}% limit, and credibly more than the base's ${base!.lostPct.toFixed(1)}% by over ${tolerance} points (p = ${formatP(p)}, under ${formatP(level)})` };
+      if (candidate.cmp.unusable) return { ...shown, verdict: 'INCONCLUSIVE', reason: candidate.cmp.unusable };
+      if (candidate.highPct <= limit) return { ...shown, verdict: 'PASS', reason: `${own}: the whole interval within the ${limit}% limit` };
+      const standing = base !== undefined && base.lostPct > limit;
+      const warning = standing
+        ? `standing: the base's instrumentation already costs ${base.lostPct.toFixed(1)}% of throughput, over the ${limit}% limit (not this change's doing)`
+        : `the candidate's overhead reaches past the ${limit}% limit (${candidate.lostPct.toFixed(1)}%)`;
+      if (change && !change.unusable && worseHigh <= margin) return { ...shown, verdict: 'PASS', warning, reason: `${own}; no more than ${tolerance} points above the base's ${base!.lostPct.toFixed(1)}% (the whole interval)` };
+      if (!change) return { ...shown, verdict: 'INCONCLUSIVE', reason: `${own}, reaching past the ${limit}% limit, and there is no base figure to compare it with: a limit is judged against the base` };
+      if (change.unusable) return { ...shown, verdict: 'INCONCLUSIVE', reason: change.unusable };
+      return { ...shown, verdict: 'INCONCLUSIVE', warning: standing ? warning : undefined, reason: `${own}, reaching past the ${limit}% limit, and maybe more than ${tolerance} points above the base's ${base!.lostPct.toFixed(1)}%: not decided` };
     },
   };
 }
 
-/** The observability overhead on its own (what `run` reports beside its gate): one test, at the policy's alpha. */
-export function judgeOverhead(m: OverheadMeasurement, policy: GatePolicy): MetricVerdict {
-  const test = overhead(m, policy);
-  return test.build(test.p <= policy.alpha, policy.alpha);
+/** The observability overhead of one side alone (what `run` shows when there is nothing to compare with): PASS within the limit, else INCONCLUSIVE, never FAIL. */
+export function judgeOverhead(candidate: readonly Slice[], policy: GatePolicy): MetricVerdict {
+  const test = overhead({ candidate }, policy);
+  return test.build(false, policy.alpha);
 }
 
-/** Absolute SLOs from the policy, on the candidate's medians. */
-export function sloVerdicts(scenario: string, candidate: readonly BlockResult[], policy: GatePolicy): MetricVerdict[] {
+/** The relative metric an SLO rides on: an SLO FAILs only when that metric FAILs. */
+const SLO_METRIC = { p95Ms: 'p95', p99Ms: 'p99', errorRate: 'errorRate', throughput: 'throughput' } as const;
+
+/**
+ * Absolute SLOs from the policy, on each side's medians (the error rate: over all iterations).
+ * Met by the candidate: PASS. Broken: FAIL only when the metric it rides on FAILed (worse than
+ * the base beyond the tolerance, credibly); otherwise PASS with a warning, standing when the
+ * base breaks it too.
+ */
+export function sloVerdicts(scenario: string, baseline: readonly BlockResult[], candidate: readonly BlockResult[], policy: GatePolicy, judged: readonly MetricVerdict[]): MetricVerdict[] {
   const slo = policy.slos[scenario];
   if (!slo) return [];
   const out: MetricVerdict[] = [];
-  const add = (name: string, value: number, limit: number, below: boolean, unit: string) => {
-    const ok = below ? value < limit : value > limit;
-    out.push({ metric: `slo.${name}`, verdict: ok ? 'PASS' : 'FAIL', baseline: limit, candidate: value, changePct: NaN, lowPct: NaN, highPct: NaN, direction: below ? 'lower-is-better' : 'higher-is-better', tolerancePct: 0, blocks: candidate.length, noisePct: 0, reason: `${name} ${value.toFixed(name === 'errorRate' ? 4 : 1)}${unit} ${ok ? 'meets' : 'breaks'} the SLO ${below ? '<' : '>'} ${limit}${unit}` });
+  const rate = (blocks: readonly BlockResult[]) => {
+    const completed = blocks.reduce((s, b) => s + b.completed, 0);
+    return completed ? blocks.reduce((s, b) => s + b.errors, 0) / completed : 0;
   };
-  const med = (pick: (b: BlockResult) => number) => median(candidate.map(pick));
-  if (slo.p95Ms !== undefined) add('p95', med((b) => b.p95Ms), slo.p95Ms, true, ' ms');
-  if (slo.p99Ms !== undefined) add('p99', med((b) => b.p99Ms), slo.p99Ms, true, ' ms');
-  if (slo.errorRate !== undefined) {
-    const completed = candidate.reduce((s, b) => s + b.completed, 0);
-    add('errorRate', completed ? candidate.reduce((s, b) => s + b.errors, 0) / completed : 0, slo.errorRate, true, '');
+  const values: Record<keyof typeof SLO_METRIC, (blocks: readonly BlockResult[]) => number> = {
+    p95Ms: (blocks) => median(blocks.map((b) => b.p95Ms)),
+    p99Ms: (blocks) => median(blocks.map((b) => b.p99Ms)),
+    errorRate: rate,
+    throughput: (blocks) => median(blocks.map((b) => b.throughput)),
+  };
+  for (const key of Object.keys(SLO_METRIC) as Array<keyof typeof SLO_METRIC>) {
+    const limit = slo[key];
+    if (limit === undefined) continue;
+    const name = key === 'p95Ms' ? 'p95' : key === 'p99Ms' ? 'p99' : key;
+    const below = key !== 'throughput';
+    const unit = key === 'throughput' ? '/s' : key === 'errorRate' ? '' : ' ms';
+    const show = (v: number) => (key === 'errorRate' ? v.toFixed(4) : v.toFixed(1));
+    const meets = (v: number) => (below ? v < limit : v > limit);
+    const value = values[key](candidate);
+    const baseValue = baseline.length ? values[key](baseline) : NaN;
+    const rule = `${below ? '<' : '>'} ${limit}${unit}`;
+    const shown = { metric: `slo.${name}` as const, baseline: baseValue, candidate: value, limit, changePct: NaN, lowPct: NaN, highPct: NaN, direction: below ? ('lower-is-better' as const) : ('higher-is-better' as const), tolerancePct: 0, blocks: candidate.length, noisePct: 0 };
+    if (meets(value)) {
+      out.push({ ...shown, verdict: 'PASS', reason: `${name} ${show(value)}${unit} meets the SLO ${rule}` });
+      continue;
+    }
+    const riding = judged.find((m) => m.metric === SLO_METRIC[key]);
+    if (riding?.verdict === 'FAIL') {
+      out.push({ ...shown, verdict: 'FAIL', reason: `${name} ${show(value)}${unit} breaks the SLO ${rule}, and ${riding.metric} is credibly worse than the base's beyond its tolerance` });
+      continue;
+    }
+    const standing = Number.isFinite(baseValue) && !meets(baseValue);
+    out.push({
+      ...shown,
+      verdict: 'PASS',
+      warning: standing ? `standing: the base breaks the SLO ${rule} too (${show(baseValue)}${unit})` : `${name} ${show(value)}${unit} breaks the SLO ${rule}; the base meets it (${show(baseValue)}${unit}), and the change is not a regression beyond the tolerance (yet)`,
+      reason: `${name} ${show(value)}${unit} breaks the SLO ${rule}, but is not credibly worse than the base's ${show(baseValue)}${unit} beyond the ${riding ? riding.tolerancePct : 0}% tolerance: not blocking`,
+    });
   }
-  if (slo.throughput !== undefined) add('throughput', med((b) => b.throughput), slo.throughput, false, '/s');
   return out;
 }
 
@@ -221,7 +328,7 @@ export interface JudgeInput {
   policy: GatePolicy;
   /** The most looks the gate may take at this scenario: FAIL's family-wise level is alpha / looks. */
   looks: number;
-  overhead?: OverheadMeasurement;
+  overhead?: OverheadSides;
   /** A reason the blocks must not be compared at all (see measure/calibration.ts). */
   refusal?: string;
 }
@@ -243,11 +350,24 @@ export function judge(input: JudgeInput): Judgement {
   const order = tests.map((t, i) => ({ p: t.p, i })).sort((a, b) => a.p - b.p);
   const levels = new Array<number>(tests.length);
   order.forEach(({ i }, k) => (levels[i] = level / (tests.length - k)));
-  let metrics = [...tests.map((t, i) => t.build(rejected[i]!, levels[i]!)), ...sloVerdicts(input.scenario, input.candidate, policy)];
+  const judged = tests.map((t, i) => t.build(rejected[i]!, levels[i]!));
+  let metrics = [...judged, ...sloVerdicts(input.scenario, input.baseline, input.candidate, policy, judged)];
   if (input.refusal) {
     metrics = metrics.map((m) => ({ ...m, verdict: 'INCONCLUSIVE', reason: 'not judged: the machine measures unlike the baseline’s' }));
     return { metrics, overall: 'INCONCLUSIVE', refused: input.refusal };
   }
-  const overall: Verdict = metrics.some((m) => m.verdict === 'FAIL') ? 'FAIL' : metrics.some((m) => m.verdict === 'INCONCLUSIVE') ? 'INCONCLUSIVE' : 'PASS';
-  return { metrics, overall };
+  return { metrics, overall: overallOf(metrics) };
+}
+
+/** FAIL if any metric FAILs, else INCONCLUSIVE if any is, else PASS. */
+export function overallOf(metrics: readonly { verdict: Verdict }[]): Verdict {
+  return metrics.some((m) => m.verdict === 'FAIL') ? 'FAIL' : metrics.some((m) => m.verdict === 'INCONCLUSIVE') ? 'INCONCLUSIVE' : 'PASS';
+}
+
+/**
+ * Whether more blocks could still decide something: a block-based metric is undecided. The
+ * overhead is measured once per gate (its own slices), so more blocks would not change it.
+ */
+export function moreBlocksWouldHelp(judgement: Judgement): boolean {
+  return !judgement.refused && judgement.overall === 'INCONCLUSIVE' && judgement.metrics.some((m) => m.verdict === 'INCONCLUSIVE' && m.metric !== 'overhead');
 }

@@ -75,10 +75,17 @@ export async function runBlockHere(spec: BlockSpec): Promise<BlockResult> {
 }
 
 /**
+ * The version of what `gate block` and `gate overhead` take and print (BlockSpec, BlockResult,
+ * OverheadSpec, OverheadMeasurement). A side of a paired gate is measured by its own agentperf
+ * only when that one speaks this version (see gate/side.ts).
+ */
+export const BLOCK_PROTOCOL = 3;
+
+/**
  * Runs one block in a fresh Node process, in the project at `root` (the user's, or the same
  * project in a worktree of another git ref): the scenario is looked up there, with that side's
- * config and code. Both sides run the same agentperf, this one, so only the user's code differs.
+ * config and code, by the agentperf `cli` names (the side's own, or this one).
  */
-export function runBlockProcess(root: string, spec: BlockSpec): Promise<BlockResult> {
-  return runNodeForJson<BlockResult>(['--expose-gc', ...cliNodeArgs(), 'gate', 'block', JSON.stringify(spec)], { cwd: root, code: ErrorCode.GATE_BLOCK, what: `a gate block of ${spec.scenario} in ${root}` });
+export function runBlockProcess(root: string, spec: BlockSpec, cli: readonly string[] = cliNodeArgs()): Promise<BlockResult> {
+  return runNodeForJson<BlockResult>(['--expose-gc', ...cli, 'gate', 'block', JSON.stringify(spec)], { cwd: root, code: ErrorCode.GATE_BLOCK, what: `a gate block of ${spec.scenario} in ${root}` });
 }

@@ -1,62 +1,125 @@
 /**
- * How fast this machine is, on a fixed reference workload (hashing, JSON, arithmetic: what
- * request paths spend CPU on), timed on the main thread's CPU clock. A baseline stores it; a
- * gate against that baseline measures it again, and when the two machines differ by more than
- * the noise allows, the gate says so and does not judge: a runner of the same class can still
- * be a slower one, and the code must not take the blame.
+ * How fast this machine is right now, on a fixed reference workload (hashing, JSON, integer
+ * arithmetic: what request paths spend CPU on), run on every CPU the process may use at once,
+ * and timed by the wall clock. So it sees what blocks see: a slower CPU, a neighbour taking a
+ * core or its hyperthread sibling, a throttled runner.
+ *
+ * A stored baseline keeps the samples taken between its blocks; a gate against it takes its
+ * own between the candidate's blocks (before the first, between each two, after the last), and
+ * when the two medians differ by more than the policy's band (15% by default), the machines do
+ * not measure alike and the gate does not judge: a runner of the same class can still be a
+ * slower one, and the code must not take the blame. The band is the trusted policy's; the
+ * stored file's own spread never widens it.
  */
-import { createHash } from 'node:crypto';
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { median } from '../stats/percentiles.js';
-import { mainThreadBusyMicros } from './cpu.js';
 
 export interface Calibration {
-  /** Main-thread CPU per unit of the reference workload, in µs: the median of the repetitions. */
-  usPerUnit: number;
-  /** The repetitions' spread: median absolute deviation over the median, in %. */
-  spreadPct: number;
+  /** How many threads ran the reference workload at once: the CPUs the process may use. */
+  threads: number;
+  /** Wall time per unit of the reference workload on each thread, in µs, one per sample. */
   samples: number[];
 }
 
+/** The CPUs this process may use (its affinity and cgroup quota, where Node sees them). */
+export function cpusInUse(): number {
+  return os.availableParallelism?.() ?? os.cpus().length;
+}
+
+/** Units per thread per sample: about 20 ms of work here, so a sample between blocks costs little. */
+export const UNITS_PER_SAMPLE = 2_000;
+
+// The reference workload, as the source of a worker thread (no module to resolve: the same
+// code from TypeScript sources and from the built package). One unit hashes 1 KiB, round-trips
+// a small message through JSON and runs 2,000 integer multiply-adds.
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
 const PAYLOAD = Buffer.alloc(1024, 7);
 const RECORD = { id: 'msg_0123456789', model: 'claude-sonnet-5-5', usage: { input_tokens: 41, output_tokens: 186 }, content: [{ type: 'text', text: 'x'.repeat(200) }] };
-
-/** One unit of the reference workload. Returns something so nothing is optimized away. */
-function unit(seed: number): number {
-  let h = createHash('sha256').update(PAYLOAD).update(String(seed)).digest()[0]!;
-  const parsed = JSON.parse(JSON.stringify({ ...RECORD, seed })) as typeof RECORD & { seed: number };
-  for (let i = 0; i < 2_000; i++) h = (Math.imul(h, 1_103_515_245) + 12_345 + i) | 0;
+function unit(seed) {
+  let h = createHash('sha256').update(PAYLOAD).update(String(seed)).digest()[0];
+  const parsed = JSON.parse(JSON.stringify({ ...RECORD, seed }));
+  for (let i = 0; i < 2000; i++) h = (Math.imul(h, 1103515245) + 12345 + i) | 0;
   return h ^ parsed.seed;
 }
-
-/** Times the reference workload: `repetitions` runs of `units` units each (about 20 ms a run here). */
-export function measureCalibration(repetitions = 9, units = 2_000): Calibration {
-  let sink = 0;
-  for (let i = 0; i < units; i++) sink ^= unit(i); // warm the JIT first
-  const samples: number[] = [];
-  for (let r = 0; r < repetitions; r++) {
-    const start = mainThreadBusyMicros();
-    for (let i = 0; i < units; i++) sink ^= unit(i);
-    samples.push((mainThreadBusyMicros() - start) / units);
-  }
-  if (sink === 0.5) samples.push(sink); // never true: keeps `sink` alive
-  const m = median(samples);
-  return { usPerUnit: m, spreadPct: (100 * median(samples.map((s) => Math.abs(s - m)))) / m, samples };
-}
-
-/** The largest difference in machine speed the gate accepts before it refuses to judge, in %. */
-export const CALIBRATION_TOLERANCE_PCT = 10;
+let sink = 0;
+for (let i = 0; i < ${UNITS_PER_SAMPLE}; i++) sink ^= unit(i); // the JIT warms up first
+parentPort.on('message', (units) => {
+  const start = performance.now();
+  for (let i = 0; i < units; i++) sink ^= unit(i);
+  parentPort.postMessage({ usPerUnit: ((performance.now() - start) * 1000) / units, sink: sink === 0.5 });
+});
+parentPort.postMessage('ready');
+`;
 
 /**
- * Whether a baseline recorded at `stored` may be judged here, at `current`: not when the
- * reference workload ran faster or slower by more than the tolerance plus three times the
- * combined spread of the two measurements.
+ * Runs the reference workload on `threads` worker threads at once, one sample per call to
+ * `sample()`. The threads stay (idle) between samples; `close()` ends them.
  */
-export function compareCalibration(stored: Calibration, current: Calibration): { changePct: number; refusal?: string } {
-  const changePct = (current.usPerUnit / stored.usPerUnit - 1) * 100;
-  const allowed = CALIBRATION_TOLERANCE_PCT + 3 * Math.hypot(stored.spreadPct, current.spreadPct);
-  if (Math.abs(changePct) <= allowed) return { changePct };
+export class Calibrator {
+  private readonly workers: Worker[];
+  private readonly ready: Promise<unknown>;
+
+  constructor(readonly threads: number = cpusInUse()) {
+    this.workers = Array.from({ length: threads }, () => new Worker(WORKER_SOURCE, { eval: true }));
+    this.ready = Promise.all(this.workers.map((w) => once(w)));
+  }
+
+  /** One sample: every thread's wall time per unit, their median, in µs. */
+  async sample(units = UNITS_PER_SAMPLE): Promise<number> {
+    await this.ready;
+    const answers = this.workers.map((w) => once(w) as Promise<{ usPerUnit: number }>);
+    for (const w of this.workers) w.postMessage(units);
+    return median((await Promise.all(answers)).map((a) => a.usPerUnit));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+function once(worker: Worker): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: unknown) => {
+      worker.off('error', onError);
+      resolve(message);
+    };
+    const onError = (error: Error) => {
+      worker.off('message', onMessage);
+      reject(error);
+    };
+    worker.once('message', onMessage);
+    worker.once('error', onError);
+  });
+}
+
+/** A whole calibration at once (`samples` of them in a row), for a baseline recorded without blocks between. */
+export async function measureCalibration(samples = 5, threads = cpusInUse()): Promise<Calibration> {
+  const calibrator = new Calibrator(threads);
+  try {
+    const out: number[] = [];
+    for (let i = 0; i < samples; i++) out.push(await calibrator.sample());
+    return { threads, samples: out };
+  } finally {
+    await calibrator.close();
+  }
+}
+
+/**
+ * Whether blocks measured at `current` may be compared with a baseline measured at `stored`:
+ * not when the medians of their samples differ by more than `bandPct`, nor when they ran on a
+ * different number of CPUs.
+ */
+export function compareCalibration(stored: Calibration, current: Calibration, bandPct: number): { changePct: number; refusal?: string } {
+  const changePct = (median(current.samples) / median(stored.samples) - 1) * 100;
+  if (stored.threads !== current.threads) {
+    return { changePct, refusal: `this machine lets the gate use ${current.threads} CPUs and the baseline's machine let it use ${stored.threads}, so their blocks cannot be compared; the gate does not judge. Use the paired mode (gate --against), or record the baseline again on this runner` };
+  }
+  if (Math.abs(changePct) <= bandPct) return { changePct };
   return {
     changePct,
-    refusal: `this machine ran the reference workload ${Math.abs(changePct).toFixed(1)}% ${changePct > 0 ? 'slower' : 'faster'} than the one that recorded the baseline (${current.usPerUnit.toFixed(2)} against ${stored.usPerUnit.toFixed(2)} µs a unit; at most ${allowed.toFixed(1)}% is accepted), so its blocks cannot be compared with the baseline's; the gate does not judge. Use the paired mode (gate --against), or record the baseline again on this runner`,
+    refusal: `this machine ran the reference workload ${Math.abs(changePct).toFixed(1)}% ${changePct > 0 ? 'slower' : 'faster'} than the one that recorded the baseline (${median(current.samples).toFixed(2)} against ${median(stored.samples).toFixed(2)} µs a unit on each of ${current.threads} CPUs, measured between the blocks; at most ${bandPct}% is accepted), so its blocks cannot be compared with the baseline's; the gate does not judge. Use the paired mode (gate --against), or record the baseline again on this runner`,
   };
 }

@@ -22,8 +22,10 @@ export interface OverheadSpec {
   settings: Record<string, string>;
   vus: number;
   seed: number;
-  /** Iterations per slice; also the scenario's cycle, so every slice repeats the same work. */
-  sliceIterations: number;
+  /** Iterations per slice; also the scenario's cycle, so every slice repeats the same work. Without it, slices of about `sliceMs`. */
+  sliceIterations?: number;
+  /** Without `sliceIterations`: how long a slice should take, in ms (the iterations are counted from the rate measured first). */
+  sliceMs: number;
   /** Measured on/off pairs of slices (ABBA). */
   pairs: number;
   /** Pairs run first and not measured: the JIT compiles both paths. */
@@ -76,6 +78,25 @@ export function sliceSchedule(warmupPairs: number, pairs: number): boolean[] {
   return out;
 }
 
+/**
+ * How many iterations make a slice of `sliceMs`: the scenario run closed-loop for one slice's
+ * time unmeasured (the JIT warms up), then the iterations of one more slice's time counted.
+ */
+async function iterationsPerSlice(run: (i: number) => Promise<unknown>, vus: number, sliceMs: number): Promise<number> {
+  let next = 0;
+  const loop = async (untilMs: number) => {
+    const workers = Array.from({ length: vus }, async () => {
+      while (performance.now() < untilMs) await run(next++).catch(() => undefined);
+    });
+    await Promise.all(workers);
+  };
+  await loop(performance.now() + sliceMs);
+  const before = next;
+  await loop(performance.now() + sliceMs);
+  // At least two iterations per user, so that a slice is never shorter than the work in flight.
+  return Math.max(2 * vus, 10, next - before);
+}
+
 /** Runs the measurement in this process (the child side of `runOverheadProcess`). */
 export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadMeasurement> {
   const startedAt = performance.now();
@@ -83,12 +104,11 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
   const schedule = sliceSchedule(spec.warmupPairs, spec.pairs);
   instrumentation.setEnabled(schedule[0]!);
   const scenario = await resolveScenario(spec.scenario);
-  const settings = { cycle: String(spec.sliceIterations), ...spec.settings };
+  const settings = spec.sliceIterations ? { cycle: String(spec.sliceIterations), ...spec.settings } : spec.settings;
   const state = await scenario.setup({ target: { kind: 'in-process' }, settings, seed: spec.seed, log: rootLogger });
   const slices: Slice[] = [];
   const errorsByType = new Map<string, number>();
-  const K = spec.sliceIterations;
-  const total = K * schedule.length;
+  let K = 0;
   let next = 0;
   let errors = 0;
   let sliceStart = performance.now();
@@ -106,6 +126,8 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
     sliceErrors = errors;
   };
   try {
+    K = spec.sliceIterations ?? (await iterationsPerSlice(async (i) => scenario.run(state, i), spec.vus, spec.sliceMs));
+    const total = K * schedule.length;
     const vu = async () => {
       for (;;) {
         const i = next++;
@@ -148,7 +170,7 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
   };
 }
 
-/** Runs the measurement in a fresh process of the project at `root` (`agentperf gate overhead`). */
-export function runOverheadProcess(root: string, spec: OverheadSpec): Promise<OverheadMeasurement> {
-  return runNodeForJson<OverheadMeasurement>([...cliNodeArgs(), 'gate', 'overhead', JSON.stringify(spec)], { cwd: root, code: ErrorCode.GATE_BLOCK, what: `the overhead measurement of ${spec.scenario} in ${root}` });
+/** Runs the measurement in a fresh process of the project at `root` (`agentperf gate overhead`), by the agentperf `cli` names. */
+export function runOverheadProcess(root: string, spec: OverheadSpec, cli: readonly string[] = cliNodeArgs()): Promise<OverheadMeasurement> {
+  return runNodeForJson<OverheadMeasurement>([...cli, 'gate', 'overhead', JSON.stringify(spec)], { cwd: root, code: ErrorCode.GATE_BLOCK, what: `the overhead measurement of ${spec.scenario} in ${root}` });
 }

@@ -7,16 +7,18 @@ import { FingerprintMismatchError, NoBaselineError } from '../gate/baseline.js';
 import { fingerprintId, currentFingerprint } from '../gate/fingerprint.js';
 import type { GatePolicy } from '../config/policy.js';
 import { DEFAULT_BLOCK } from '../config/policy.js';
-import { gateAgainstBaselines, overheadSpecFor } from '../gate/run.js';
-import { judgeOverhead } from '../gate/verdict.js';
-import { addedPct, runOverheadProcess, type OverheadMeasurement } from '../measure/slices.js';
+import type { PolicyProvenance } from '../gate/policy-source.js';
+import { gateAgainstBaselines, overheadSpecFor, storedBaselines } from '../gate/run.js';
+import { judgeOverhead, type MetricVerdict } from '../gate/verdict.js';
+import { addedPct, lostPct, runOverheadProcess, type OverheadMeasurement } from '../measure/slices.js';
+import { overheadLine } from '../report/run-report.js';
 import { runLoadTest } from '../load/run.js';
 import { resolveScenario } from '../load/scenarios/index.js';
 import { currentProject } from '../config/project.js';
 import { rootLogger } from '../logger.js';
 import { findBottlenecks } from '../profiling/analyze.js';
 import { CpuProfiler } from '../profiling/cpu.js';
-import { detectLeak } from '../profiling/leak.js';
+import { DEFAULT_LEAK_OPTIONS, detectLeak } from '../profiling/leak.js';
 import { renderFlamegraph } from '../profiling/profile-run.js';
 import { CacheTimeline, hitRate } from './cache-timeline.js';
 import { phaseWindows, type Phase } from './plan.js';
@@ -74,7 +76,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
 
   // 1. Instrumentation, /metrics for the whole run.
   const instrumentation = await startInstrumentation({ prometheus: { port: options.metricsPort }, logger: rootLogger });
-  let record: Omit<RunRecord, 'leak' | 'overhead' | 'gate' | 'verdict' | 'exitCode' | 'elapsedMs'>;
+  let record: Omit<RunRecord, 'leak' | 'overhead' | 'gate' | 'verdict' | 'exitCode' | 'elapsedMs' | 'warnings'>;
   try {
     progress(`[1/6] instrumentation on; Prometheus metrics ${instrumentation.metricsUrl ? `at ${instrumentation.metricsUrl}` : "off (OTEL_METRICS_EXPORTER or OTEL_SDK_DISABLED)"}`);
 
@@ -156,49 +158,73 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
     await instrumentation.stop();
   }
 
-  // The leak check: the scenario in rounds in a child process, GC forced between them.
-  const leakRounds = options.quick ? 8 : 12;
+  // The leak check: the same check as `agentperf leak` with its defaults, in a child process.
   const leakSettings = AGENT_SCENARIOS.has(options.scenario) ? { cacheMaxBytes: '16kb', ...options.settings } : options.settings;
-  progress(`[3/6] leak check: ${leakRounds} rounds of 20 iterations in a child process`);
+  const leakCommand = ['npx agentperf leak', options.scenario, ...Object.entries(leakSettings).map(([k, v]) => `--set ${k}=${v}`)].join(' ');
+  progress(`[3/6] leak check: the same as \`${leakCommand}\`, ${DEFAULT_LEAK_OPTIONS.rounds} rounds of ${DEFAULT_LEAK_OPTIONS.iterationsPerRound} iterations (up to ${DEFAULT_LEAK_OPTIONS.maxRounds}) in a child process`);
   const leakDir = join(options.outDir, 'leak');
-  const leakReport = await detectLeak({ scenario: options.scenario, settings: leakSettings, target: { kind: 'in-process' }, seed: options.seed, warmupRounds: 3, rounds: leakRounds, maxRounds: leakRounds * 2, iterationsPerRound: 20, concurrency: 10, thresholdBytesPerIteration: 64, snapshotRounds: 5, outDir: leakDir });
+  const leakReport = await detectLeak({ ...DEFAULT_LEAK_OPTIONS, scenario: options.scenario, settings: leakSettings, target: { kind: 'in-process' }, seed: options.seed, outDir: leakDir });
   if (leakReport.verdict !== 'LEAK') await rm(leakDir, { recursive: true, force: true });
-  const leak: RunRecord['leak'] = { verdict: leakReport.verdict, note: leakReport.note, slope: leakReport.slope, thresholdBytesPerIteration: leakReport.thresholdBytesPerIteration, points: leakReport.points, leakedClasses: leakReport.leakedClasses, rounds: leakReport.points.length, iterationsPerRound: 20 };
+  const leak: RunRecord['leak'] = { verdict: leakReport.verdict, note: leakReport.note, slope: leakReport.slope, thresholdBytesPerIteration: leakReport.thresholdBytesPerIteration, points: leakReport.points, leakedClasses: leakReport.leakedClasses, rounds: leakReport.points.length, iterationsPerRound: DEFAULT_LEAK_OPTIONS.iterationsPerRound, command: leakCommand };
   progress(`  ${leak.verdict}: ${leak.slope.slope.toFixed(1)} bytes per iteration retained (95% interval ${leak.slope.low.toFixed(1)} to ${leak.slope.high.toFixed(1)})`);
 
   // 4. The observability overhead: one fresh process, instrumentation switched off and on in slices.
   const policy = options.policy;
   const gated = policy.scenarios.find((s) => s.name === options.scenario) ?? { ...DEFAULT_BLOCK, name: options.scenario, settings: options.settings };
   const spec = overheadSpecFor(gated, policy);
-  progress(`[4/6] observability overhead: ${spec.pairs} pairs of ${spec.sliceIterations}-iteration slices, instrumentation off and on, in one fresh process`);
+  progress(`[4/6] observability overhead: ${spec.pairs} pairs of slices (${spec.sliceIterations ? `${spec.sliceIterations} iterations` : `about ${spec.sliceMs} ms`} each), instrumentation off and on, in one fresh process`);
   const measured = await runOverheadProcess(options.projectRoot, spec);
-  const overhead = summarizeOverhead(measured, policy);
-  progress(`  ${overhead.verdict}: ${overhead.changePct.toFixed(1)}% of throughput lost [${overhead.lowPct.toFixed(1)}% to ${overhead.highPct.toFixed(1)}%], limit ${overhead.tolerancePct}%; main-thread CPU per iteration ${overhead.mainThreadAddedPct.toFixed(0)}% higher`);
 
-  // 5. The gate against the stored baselines.
+  // 5. The gate against the stored baselines; its verdict is the run's, and the overhead's.
   let gate: RunRecord['gate'] = { status: 'skipped' };
   if (options.gate) {
     progress(`[5/6] gate: ${options.scenario} against ${relative(process.cwd(), options.baselineDir) || '.'}/ (fingerprint ${record.fingerprintId})`);
     try {
-      gate = { status: 'judged', result: await gateAgainstBaselines(options.projectRoot, options.baselineDir, { ...policy, scenarios: [gated] }, progress, [options.scenario], measured) };
+      const stored = await storedBaselines(options.baselineDir);
+      const provenance: PolicyProvenance = { origin: 'working-copy', where: "the project's, with the fewer blocks of `agentperf run` (the CI gate is `agentperf gate`)", changes: [], notes: [] };
+      gate = { status: 'judged', result: await gateAgainstBaselines(options.projectRoot, options.baselineDir, { ...policy, scenarios: [gated] }, provenance, progress, { stored, scenarios: [options.scenario], measuredOverhead: measured }) };
     } catch (error) {
-      if (!(error instanceof NoBaselineError || error instanceof FingerprintMismatchError)) throw error;
-      gate = { status: 'no-baseline', message: error.message };
+      // `run` is a report: a missing, foreign or unreadable baseline is said, and the run goes on.
+      if (!(error instanceof NoBaselineError || error instanceof FingerprintMismatchError || (error as { code?: string }).code === ErrorCode.BASELINE)) throw error;
+      gate = { status: 'no-baseline', message: (error as Error).message };
       progress(`  no baseline to compare with: ${gate.message}`);
     }
   } else progress('[5/6] gate: skipped (--no-gate)');
+  const judgedOverhead = gate.status === 'judged' ? gate.result.scenarios[0]?.judgement.metrics.find((m) => m.metric === 'overhead') : undefined;
+  const overhead = summarizeOverhead(measured, judgedOverhead ?? judgeOverhead(measured.slices, policy));
+  progress(`  overhead: ${overheadLine(overhead)}`);
 
   const verdict: Verdict = gate.status === 'judged' ? gate.result.overall : gate.status === 'no-baseline' ? 'NO BASELINE' : 'NOT GATED';
   progress('[6/6] writing the reports');
-  return { ...record, leak, overhead, gate, verdict, exitCode: verdict === 'FAIL' ? 1 : 0, elapsedMs: performance.now() - t0 };
+  const finished = { ...record, leak, overhead, gate, verdict, exitCode: verdict === 'FAIL' ? (1 as const) : (0 as const), elapsedMs: performance.now() - t0 };
+  return { ...finished, warnings: runWarnings(finished) };
 }
 
-/** The overhead's verdict and its CPU figures, as the run record keeps them. */
-export function summarizeOverhead(m: OverheadMeasurement, policy: GatePolicy): OverheadSummary {
+/**
+ * Everything a reader must not miss, in one list that the terminal, Markdown and HTML reports
+ * all show: an untrusted generator, a gate that did not judge, the gate's warnings, a leak
+ * check that could not decide.
+ */
+export function runWarnings(run: Omit<RunRecord, 'warnings'>): string[] {
+  const out: string[] = [];
+  if (!run.load.generator.trusted) out.push(`UNTRUSTED load figures: the generator saturated, so they measure it as much as the target (${run.load.generator.reasons.join('; ')})`);
+  if (run.gate.status === 'judged') {
+    for (const s of run.gate.result.scenarios) {
+      if (s.judgement.refused) out.push(`gate ${s.scenario} not judged: ${s.judgement.refused}`);
+      for (const m of s.judgement.metrics) if (m.warning) out.push(`gate ${s.scenario}, ${m.metric}: ${m.warning}`);
+    }
+  } else if (run.overhead.warning) out.push(`observability overhead: ${run.overhead.warning}`);
+  if (run.gate.status === 'no-baseline') out.push(`not gated: ${run.gate.message}`);
+  if (run.leak.verdict === 'INCONCLUSIVE' && run.leak.note) out.push(`leak check INCONCLUSIVE: ${run.leak.note}`);
+  return out;
+}
+
+/** The overhead's verdict (the gate's, when it judged) and its CPU figures, as the run record keeps them. */
+export function summarizeOverhead(m: OverheadMeasurement, verdict: MetricVerdict): OverheadSummary {
   return {
-    ...judgeOverhead(m, policy),
+    ...verdict,
     pairs: m.spec.pairs,
-    sliceIterations: m.spec.sliceIterations,
+    sliceIterations: m.slices[0]?.iterations ?? 0,
     cpuAddedPct: addedPct(m.cpuPerIteration.estimate),
     cpuLowPct: addedPct(m.cpuPerIteration.low),
     cpuHighPct: addedPct(m.cpuPerIteration.high),
@@ -207,5 +233,8 @@ export function summarizeOverhead(m: OverheadMeasurement, policy: GatePolicy): O
     mainThreadHighPct: addedPct(m.busyPerIteration.high),
     mainThreadUsPerIterationOff: m.busyUsPerIterationOff,
     mainThreadUsPerIterationOn: m.busyUsPerIterationOn,
+    throughputLostPct: lostPct(m.throughput.estimate),
+    throughputLostLowPct: lostPct(m.throughput.high),
+    throughputLostHighPct: lostPct(m.throughput.low),
   };
 }

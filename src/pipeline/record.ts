@@ -11,15 +11,21 @@ import type { LeakReport } from '../profiling/leak.js';
 import type { CacheCounts } from './cache-timeline.js';
 import type { phaseWindows } from './plan.js';
 
-export const RUN_SCHEMA = 'agentperf.run/v2';
+export const RUN_SCHEMA = 'agentperf.run/v3';
 
 /**
- * The observability overhead as the run measured it: throughput lost with instrumentation on
- * (the verdict against the limit), and the CPU it added per iteration, from paired slices.
+ * The observability overhead as the run measured it: the gate's verdict on it (against the
+ * baseline's overhead and the limit), or without a baseline the candidate's own figure against
+ * the limit (never a FAIL: a limit is judged against the base); and the CPU it added per
+ * iteration, from paired slices.
  */
 export interface OverheadSummary extends MetricVerdict {
   pairs: number;
   sliceIterations: number;
+  /** Throughput lost with instrumentation on, in %, with its 95% interval (negative: gained). */
+  throughputLostPct: number;
+  throughputLostLowPct: number;
+  throughputLostHighPct: number;
   /** Process CPU and main-thread CPU added per iteration, in %, with 95% intervals. */
   cpuAddedPct: number;
   cpuLowPct: number;
@@ -54,12 +60,15 @@ export interface RunRecord {
   /** The instrumentation's in-process HDR histograms over the load (ms): agent calls, queue wait, cache gets by tier. */
   hdr: Record<'agentLatency' | 'queueWait' | 'cacheGetMemory' | 'cacheGetDisk', PercentileSnapshot>;
   profile: { phase: string; cpuprofile: string; flamegraph?: string; flamegraphError?: string; bottlenecks: Bottlenecks };
-  leak: Pick<LeakReport, 'verdict' | 'note' | 'slope' | 'thresholdBytesPerIteration' | 'points' | 'leakedClasses'> & { rounds: number; iterationsPerRound: number };
+  /** The same check as `agentperf leak` with its defaults; `command` reproduces it. */
+  leak: Pick<LeakReport, 'verdict' | 'note' | 'slope' | 'thresholdBytesPerIteration' | 'points' | 'leakedClasses'> & { rounds: number; iterationsPerRound: number; command: string };
   overhead: OverheadSummary;
   gate: { status: 'judged'; result: GateResult } | { status: 'no-baseline'; message: string } | { status: 'skipped' };
   verdict: Verdict;
-  /** What the command exits with: 1 on FAIL, else 0. */
+  /** What the command exits with, from `verdict` alone: 1 on FAIL, else 0 (`run` is a report; `agentperf gate` is the CI gate, with 3 for INCONCLUSIVE). */
   exitCode: 0 | 1;
+  /** Everything a reader must not miss, shown alike by the terminal, Markdown and HTML reports. */
+  warnings: string[];
 }
 
 /** The instrumentation's HDR histograms in the record, and how the reports name them. */

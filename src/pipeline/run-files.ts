@@ -41,7 +41,7 @@ export async function readRunRecord(file: string): Promise<RunRecord> {
   if (!record || typeof record !== 'object' || record.schema !== RUN_SCHEMA) {
     throw new ValidationError(ErrorCode.RUN_RECORD, 'schema', `${file}: schema must be "${RUN_SCHEMA}" (a run.json written by agentperf run), got ${JSON.stringify((record as { schema?: unknown } | null)?.schema ?? null)}`);
   }
-  for (const field of ['series', 'distribution', 'load', 'phases', 'hdr', 'cache', 'profile', 'leak', 'overhead', 'gate'] as const) {
+  for (const field of ['series', 'distribution', 'load', 'phases', 'hdr', 'cache', 'profile', 'leak', 'overhead', 'gate', 'warnings'] as const) {
     if (record[field] === undefined) throw new ValidationError(ErrorCode.RUN_RECORD, field, `${file}: ${field} is missing; the record is incomplete`);
   }
   return record as RunRecord;

@@ -21,26 +21,53 @@ export function formatChangeInterval(lowPct: number, highPct: number): string {
   return `${magnitude(lowPct)} lower to ${magnitude(highPct)} higher`;
 }
 
-/** The change column of a verdict: the overhead is throughput lost, the rest a change from the baseline. */
+const points = (v: number) => (Math.abs(v) < 10 ? Math.abs(v).toFixed(2) : Math.abs(v).toFixed(1));
+const signedPoints = (v: number) => `${v < 0 ? '-' : '+'}${points(v)}`;
+
+/** "0.40 points higher (worse)", "no change": a change in points of a percentage (the overhead, the error rate); higher is worse. */
+function formatPoints(change: number): string {
+  if (!Number.isFinite(change)) return '';
+  if (Math.abs(change) < 0.005) return 'no change';
+  return `${points(change)} points ${change > 0 ? 'higher (worse)' : 'lower (better)'}`;
+}
+
+/** "-0.67 to +0.01 points": an interval in points, low to high. */
+function formatPointsInterval(low: number, high: number): string {
+  if (!Number.isFinite(low) || !Number.isFinite(high)) return 'unbounded';
+  return `${signedPoints(low)} to ${signedPoints(high)} points`;
+}
+
+/**
+ * The change column of a verdict. The overhead: how many more points of throughput the
+ * candidate's instrumentation costs than the base's; the error rate: its rise in points; an
+ * SLO: nothing (its row states the limit); the rest: a change from the baseline, in words.
+ */
 export function describeChange(m: MetricVerdict): string {
-  if (m.metric === 'overhead') return `${magnitude(m.changePct)} of throughput ${m.changePct >= 0 ? 'lost' : 'gained'}`;
+  if (m.metric === 'overhead') return Number.isFinite(m.changePct) ? formatPoints(m.changePct) : `${magnitude(m.candidate)} of throughput ${m.candidate >= 0 ? 'lost' : 'gained'}`;
   if (m.metric.startsWith('slo.')) return '';
-  if (m.metric === 'errorRate') return `${(m.candidate * 100).toFixed(3)}% of iterations, was ${(m.baseline * 100).toFixed(3)}%`;
+  if (m.metric === 'errorRate') return formatPoints(m.changePct);
   return formatChange(m.changePct, m.direction);
 }
 
-/** The interval column: the overhead's in throughput lost; errors' upper bound; the rest as a change. */
+/** The interval column, in the change's own terms. */
 export function describeInterval(m: MetricVerdict): string {
-  if (m.metric === 'overhead') return Number.isFinite(m.lowPct) ? `${magnitude(m.lowPct)} to ${magnitude(m.highPct)} lost` : 'unbounded';
+  if (m.metric === 'overhead') return formatPointsInterval(m.lowPct, m.highPct);
   if (m.metric.startsWith('slo.')) return '';
-  if (m.metric === 'errorRate') return `at most ${((m.baseline + m.highPct / 100) * 100).toFixed(3)}%`;
+  if (m.metric === 'errorRate') return formatPointsInterval(m.lowPct, m.highPct);
   return formatChangeInterval(m.lowPct, m.highPct);
 }
 
-/** The tolerance column: how much worse the metric may get. */
+/** The tolerance column: how much worse the metric may get (and the absolute limit it is held to, if any). */
 export function describeTolerance(m: MetricVerdict): string {
-  if (m.metric === 'overhead') return `at most ${m.tolerancePct}% lost`;
+  if (m.metric === 'overhead') return `${m.tolerancePct} points more than the base's, when over the ${m.limit}% limit`;
   if (m.metric.startsWith('slo.')) return '';
-  if (m.metric === 'errorRate') return `at most ${(m.baseline * 100 + m.tolerancePct).toFixed(2)}%`;
+  if (m.metric === 'errorRate') return `${points(m.tolerancePct)} points higher`;
   return `${m.tolerancePct}% worse`;
+}
+
+/** "between 1.0% gained and 3.0% lost": a loss interval in words, its sign kept. */
+export function describeLoss(lowPct: number, highPct: number, what = 'throughput'): string {
+  const word = (v: number) => `${magnitude(v)} ${v >= 0 ? 'lost' : 'gained'}`;
+  if (!Number.isFinite(lowPct) || !Number.isFinite(highPct)) return 'unbounded';
+  return `between ${word(lowPct)} and ${word(highPct)} of ${what}`;
 }

@@ -1,7 +1,8 @@
 import { DEFAULT_POLICY } from '../config/policy.js';
-import type { Baseline } from '../gate/baseline.js';
+import type { StoredBaseline } from '../gate/baseline.js';
+import type { PolicyProvenance } from '../gate/policy-source.js';
 import type { SelfTestResult } from '../gate/self-test.js';
-import type { GateResult } from '../gate/run.js';
+import type { GateResult, ScenarioGate } from '../gate/run.js';
 import type { MetricVerdict } from '../gate/verdict.js';
 import { fingerprintId } from '../gate/fingerprint.js';
 import { describeChange, describeInterval, describeTolerance } from './change.js';
@@ -17,7 +18,7 @@ const UNITS: Record<string, (v: number) => string> = {
   errorRate: (v) => `${(v * 100).toFixed(3)}%`,
   peakRss: (v) => `${(v / 2 ** 20).toFixed(1)} MiB`,
   heapAfterGc: (v) => `${(v / 2 ** 20).toFixed(1)} MiB`,
-  overhead: (v) => `${v.toFixed(1)}/s`,
+  overhead: (v) => `${v.toFixed(1)}% lost`,
 };
 
 /** What each metric is, for the report's readers. */
@@ -38,47 +39,88 @@ export function formatMetricValue(metric: string, v: number): string {
   return (UNITS[metric] ?? ((x: number) => x.toFixed(2)))(v);
 }
 
-export const ICON: Record<string, string> = { PASS: '✅ PASS', FAIL: '❌ FAIL', INCONCLUSIVE: '⚠️ INCONCLUSIVE' };
+export const ICON: Record<string, string> = { PASS: '✅ PASS', FAIL: '❌ FAIL', INCONCLUSIVE: '⚠️ INCONCLUSIVE', WARN: '⚠️ WARN' };
+
+/** A verdict as a row shows it: a PASS that carries a warning reads WARN (it does not block). */
+export const shownVerdict = (m: MetricVerdict) => (m.verdict === 'PASS' && m.warning ? 'WARN' : m.verdict);
 
 function row(m: MetricVerdict): string {
   const slo = m.metric.startsWith('slo.');
-  const baseline = slo ? `SLO ${formatMetricValue(m.metric, m.baseline)}` : m.metric === 'overhead' ? `${formatMetricValue(m.metric, m.baseline)} off` : formatMetricValue(m.metric, m.baseline);
-  const candidate = m.metric === 'overhead' ? `${formatMetricValue(m.metric, m.candidate)} on` : formatMetricValue(m.metric, m.candidate);
-  return `| ${metricLabel(m.metric)} | ${baseline} | ${candidate} | ${describeChange(m)} | ${describeInterval(m)} | ${describeTolerance(m)} | ${ICON[m.verdict]} | ${m.blocks} | ${slo || m.metric === 'errorRate' ? '' : `${m.noisePct.toFixed(1)}%`} |`;
+  const baseline = slo ? `${formatMetricValue(m.metric, m.baseline)} (SLO ${m.direction === 'lower-is-better' ? '<' : '>'} ${formatMetricValue(m.metric, m.limit ?? NaN)})` : formatMetricValue(m.metric, m.baseline);
+  return `| ${metricLabel(m.metric)} | ${baseline} | ${formatMetricValue(m.metric, m.candidate)} | ${describeChange(m)} | ${describeInterval(m)} | ${describeTolerance(m)} | ${ICON[shownVerdict(m)]} | ${m.blocks} | ${slo || m.metric === 'errorRate' ? '' : `${m.noisePct.toFixed(1)}%`} |`;
+}
+
+const cell = (v: unknown) => (v === undefined ? '(not set)' : `\`${JSON.stringify(v)}\``);
+
+const ORIGIN: Record<PolicyProvenance['origin'], string> = {
+  'base-ref': "the base ref's",
+  baseline: "the baseline's (the policy it was recorded under)",
+  'working-copy': "the working copy's (--policy-from working-copy): **not the trusted side's**",
+};
+
+/** Where the policy came from, and what the working copy would change in it. */
+function policyLines(result: GateResult): string[] {
+  const p = result.policy;
+  const lines = [`**Policy:** ${ORIGIN[p.origin]}, ${p.where}.`, ''];
+  if (p.changes.length > 0) {
+    const used = p.origin === 'working-copy' ? 'the working copy\'s policy judged this gate' : 'this gate used the trusted one';
+    lines.push('### Policy changed in this pull request', '', `The working copy changes the gate's policy; a change takes effect once it is merged (${used}).`, '', `| field | trusted (${p.origin === 'baseline' ? 'baseline' : 'base'}) | this pull request |`, '| --- | --- | --- |');
+    for (const c of p.changes) lines.push(`| \`${c.field}\` | ${cell(c.trusted)} | ${cell(c.workingCopy)} |`);
+    lines.push('');
+  }
+  for (const note of p.notes) lines.push(`- ${note}`);
+  if (p.notes.length) lines.push('');
+  return lines;
+}
+
+function scenarioLines(s: ScenarioGate): string[] {
+  const head = s.mode === 'paired' ? `${s.candidateBlocks} pairs` : `${s.candidateBlocks} candidate blocks against ${s.baselineBlocks} stored`;
+  const lines = [`### \`${s.scenario}\` (${head}): ${ICON[s.judgement.overall]}`, ''];
+  if (s.baseline) lines.push(`Baseline: \`${s.baseline.file}\`, recorded ${s.baseline.createdAt}, SHA-256 \`${s.baseline.sha256}\`.`, '');
+  if (s.judgement.refused) lines.push(`**Not judged:** ${s.judgement.refused}.`, '');
+  else if (s.calibration) lines.push(`This machine ran the reference workload ${Math.abs(s.calibration.changePct).toFixed(1)}% ${s.calibration.changePct > 0 ? 'slower' : 'faster'} than the one that recorded the baseline (${s.calibration.samples} samples between the blocks, on ${s.calibration.threads} CPUs): within the ${s.calibration.bandPct}% band.`, '');
+  lines.push('| metric | baseline | candidate | change | 95% interval | tolerance | verdict | blocks | noise |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const m of s.judgement.metrics) lines.push(row(m));
+  lines.push('');
+  for (const m of s.judgement.metrics.filter((x) => x.verdict !== 'PASS')) lines.push(`- **${metricLabel(m.metric)}** ${m.verdict}: ${m.reason}`);
+  const warnings = s.judgement.metrics.filter((m) => m.warning);
+  if (warnings.length) {
+    lines.push('', '**Warnings** (not blocking):', '');
+    for (const m of warnings) lines.push(`- **${metricLabel(m.metric)}**: ${m.warning}`);
+  }
+  if (s.profile) {
+    lines.push('', `Where the candidate spends its time (CPU profile, top functions by self time):`, '', '| function | location | self % | baseline self % |', '| --- | --- | --- | --- |');
+    for (const f of s.profile) lines.push(`| \`${f.name}\` | ${f.location} | ${f.selfPct.toFixed(1)}% | ${f.baselineSelfPct === undefined ? 'not in the stored profile' : `${f.baselineSelfPct.toFixed(1)}% (${formatSignedPct(f.selfPct - f.baselineSelfPct).replace('%', ' points')})`} |`);
+  }
+  lines.push('');
+  return lines;
 }
 
 /** The gate's report as Markdown: what CI posts on a pull request and prints to the log. */
 export function formatGateMarkdown(result: GateResult): string {
   const lines = [`## agentperf gate: ${ICON[result.overall]}`, ''];
-  if (result.against) lines.push(`Paired against \`${result.against}\`: baseline and candidate blocks alternated (ABBA) in fresh processes on this machine.`, '');
-  for (const s of result.scenarios) {
-    lines.push(`### \`${s.scenario}\` (${s.mode === 'paired' ? `${s.candidateBlocks} pairs` : `${s.candidateBlocks} candidate blocks against ${s.baselineBlocks} stored`}): ${ICON[s.judgement.overall]}`, '');
-    if (s.judgement.refused) lines.push(`**Not judged:** ${s.judgement.refused}.`, '');
-    else if (s.calibrationChangePct !== undefined) lines.push(`This machine ran the reference workload ${Math.abs(s.calibrationChangePct).toFixed(1)}% ${s.calibrationChangePct > 0 ? 'slower' : 'faster'} than the one that recorded the baseline: within what the gate accepts.`, '');
-    lines.push('| metric | baseline | candidate | change | 95% interval | tolerance | verdict | blocks | noise |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-    for (const m of s.judgement.metrics) lines.push(row(m));
-    lines.push('');
-    const notable = s.judgement.metrics.filter((m) => m.verdict !== 'PASS');
-    for (const m of notable) lines.push(`- **${metricLabel(m.metric)}** ${m.verdict}: ${m.reason}`);
-    if (s.profile) {
-      lines.push('', `Where the candidate spends its time (CPU profile, top functions by self time):`, '', '| function | location | self % | baseline self % |', '| --- | --- | --- | --- |');
-      for (const f of s.profile) lines.push(`| \`${f.name}\` | ${f.location} | ${f.selfPct.toFixed(1)}% | ${f.baselineSelfPct === undefined ? 'not in the stored profile' : `${f.baselineSelfPct.toFixed(1)}% (${formatSignedPct(f.selfPct - f.baselineSelfPct).replace('%', ' points')})`} |`);
-    }
-    lines.push('');
+  if (result.against) {
+    const measured = result.sides && result.sides.baseline.own && result.sides.candidate.own ? `, each side measured by its own agentperf (${result.sides.baseline.version} and ${result.sides.candidate.version})` : '';
+    lines.push(`Paired against \`${result.against.ref}\` (${result.against.commit.slice(0, 12)}): baseline and candidate blocks alternated (ABBA) in fresh processes on this machine${measured}.`, '');
   }
-  lines.push(`Changes are the candidate against the baseline. FAIL: worse than the tolerance and credibly worse than the baseline after Holm's correction across the metrics (at most a 5% chance of a false alarm, by default); PASS: the whole interval within the tolerance; otherwise INCONCLUSIVE. CPU is per completed iteration (the process's, and the main thread's own). Elapsed ${(result.elapsedMs / 1000).toFixed(0)} s.`);
+  lines.push(...policyLines(result));
+  for (const s of result.scenarios) lines.push(...scenarioLines(s));
+  if (result.notes.length) lines.push('Notes:', '', ...result.notes.map((n) => `- ${n}`), '');
+  lines.push(`Changes are the candidate against the baseline. FAIL: worse than the tolerance and credibly worse than the baseline after Holm's correction across the metrics (at most a 5% chance of a false alarm, by default); an absolute limit (the overhead's, an SLO) FAILs only a candidate that breaks it and is worse than the base beyond the tolerance. PASS: the whole interval within the tolerance; otherwise INCONCLUSIVE. CPU is per completed iteration (the process's, and the main thread's own). Elapsed ${(result.elapsedMs / 1000).toFixed(0)} s.`);
   return `${lines.join('\n')}\n`;
 }
 
-export function formatBaselines(baselines: readonly Baseline[]): string {
-  if (baselines.length === 0) return 'no baselines stored: run `agentperf baseline update`\n';
+export function formatBaselines(listing: { baselines: readonly StoredBaseline[]; notes: readonly string[] }): string {
+  if (listing.baselines.length === 0 && listing.notes.length === 0) return 'no baselines stored: run `agentperf baseline update`\n';
   const lines: string[] = [];
-  for (const b of baselines) {
+  for (const { baseline: b, file, sha256 } of listing.baselines) {
     const med = (values: number[]) => [...values].sort((x, y) => x - y)[values.length >> 1]!;
     const f = b.fingerprint;
-    lines.push(`${b.scenario} (${fingerprintId(f)}: ${f.cpuModel}, ${f.cores} cores, ${f.memoryGiB} GiB class, Node ${f.node}, ${f.platform} ${f.arch}, agentperf ${f.agentperf}), ${b.blocks.length} blocks from ${b.createdAt}; calibration ${b.calibration.usPerUnit.toFixed(2)} µs a unit (±${b.calibration.spreadPct.toFixed(1)}%)`);
+    lines.push(`${b.scenario} (${fingerprintId(f)}: ${f.cpuModel}, ${f.cores} cores, ${f.memoryGiB} GiB class, Node ${f.node}, ${f.platform} ${f.arch}, agentperf ${f.agentperf}), ${b.blocks.length} blocks from ${b.createdAt}; calibration ${med(b.calibration.samples).toFixed(2)} µs a unit on ${b.calibration.threads} CPUs (${b.calibration.samples.length} samples)`);
     lines.push(`  median p50 ${med(b.blocks.map((x) => x.p50Ms)).toFixed(1)} ms, p95 ${med(b.blocks.map((x) => x.p95Ms)).toFixed(1)} ms, p99 ${med(b.blocks.map((x) => x.p99Ms)).toFixed(1)} ms, throughput ${med(b.blocks.map((x) => x.throughput)).toFixed(1)}/s, peak RSS ${(med(b.blocks.map((x) => x.peakRssBytes)) / 2 ** 20).toFixed(1)} MiB`);
+    lines.push(`  ${file}, SHA-256 ${sha256}`);
   }
+  for (const note of listing.notes) lines.push(`not read: ${note}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,5 +1,5 @@
-import { describeChange, describeInterval, describeTolerance } from './change.js';
-import { formatMetricValue, metricLabel } from './gate.js';
+import { describeChange, describeInterval, describeLoss, describeTolerance } from './change.js';
+import { formatMetricValue, metricLabel, shownVerdict } from './gate.js';
 import { formatMs, formatSignedPct } from './load.js';
 import { overheadLine } from './run-report.js';
 import { HDR_ROWS, type RunRecord } from '../pipeline/record.js';
@@ -14,7 +14,7 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&a
 /** JSON inside a <script> element: `</script>` and friends must not end it early. */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 
-const VERDICT_CLASS: Record<string, string> = { PASS: 'pass', FAIL: 'fail', INCONCLUSIVE: 'warn', 'NO BASELINE': 'warn', 'NOT GATED': 'muted', CLEAN: 'pass', LEAK: 'fail' };
+const VERDICT_CLASS: Record<string, string> = { PASS: 'pass', FAIL: 'fail', INCONCLUSIVE: 'warn', WARN: 'warn', 'NO BASELINE': 'warn', 'NOT GATED': 'muted', CLEAN: 'pass', LEAK: 'fail' };
 // (INCONCLUSIVE leak checks share the gate's 'warn'.)
 const badge = (text: string) => `<span class="badge ${VERDICT_CLASS[text] ?? 'muted'}">${escapeHtml(text)}</span>`;
 
@@ -26,7 +26,7 @@ function gateSection(run: RunRecord): string {
   if (run.gate.status === 'skipped') return '<p>The gate was skipped (<code>--no-gate</code>).</p>';
   if (run.gate.status === 'no-baseline') return `<p>${badge('NO BASELINE')} ${escapeHtml(run.gate.message)}</p>`;
   const sections = run.gate.result.scenarios.map((s) => {
-    const rows = s.judgement.metrics.map((m) => [escapeHtml(metricLabel(m.metric)), badge(m.verdict), escapeHtml(formatMetricValue(m.metric, m.baseline)), escapeHtml(formatMetricValue(m.metric, m.candidate)), escapeHtml(describeChange(m)), escapeHtml(describeInterval(m)), escapeHtml(describeTolerance(m)), String(m.blocks), escapeHtml(m.reason)]);
+    const rows = s.judgement.metrics.map((m) => [escapeHtml(metricLabel(m.metric)), badge(shownVerdict(m)), escapeHtml(formatMetricValue(m.metric, m.baseline)), escapeHtml(formatMetricValue(m.metric, m.candidate)), escapeHtml(describeChange(m)), escapeHtml(describeInterval(m)), escapeHtml(describeTolerance(m)), String(m.blocks), escapeHtml(m.reason)]);
     const refused = s.judgement.refused ? `<p>${badge('INCONCLUSIVE')} Not judged: ${escapeHtml(s.judgement.refused)}.</p>` : '';
     return `<h3>${escapeHtml(s.scenario)}: ${badge(s.judgement.overall)} (${s.baselineBlocks} baseline blocks, ${s.candidateBlocks} candidate blocks)</h3>${refused}${table('verdict-table', ['metric', 'verdict', 'baseline', 'this run', 'change', '95% interval', 'tolerance', 'blocks', 'why'], rows, s.judgement.metrics.map((m) => `data-metric="${escapeHtml(m.metric)}"`))}`;
   });
@@ -47,7 +47,7 @@ export function renderRunHtml(run: RunRecord, uplot: UplotAssets): string {
     ['latency p50 / p95 / p99', `${formatMs(load.latency.p50)} / ${formatMs(load.latency.p95)} / ${formatMs(load.latency.p99)}`],
     ['errors', `${load.errors} (${load.completed ? ((load.errors / load.completed) * 100).toFixed(2) : '0.00'}%)`],
     ['cache hit rate', run.cache.hitRate === undefined ? 'no lookups' : `${(run.cache.hitRate * 100).toFixed(1)}%`],
-    ['observability overhead', `${formatSignedPct(run.overhead.changePct)} ${badge(run.overhead.verdict)}`],
+    ['observability overhead', `${escapeHtml(describeLoss(run.overhead.throughputLostLowPct, run.overhead.throughputLostHighPct))} ${badge(shownVerdict(run.overhead))}`],
     ['leak check', badge(run.leak.verdict)],
   ];
   const bottlenecks = run.profile.bottlenecks.bySelf.map((f) => [escapeHtml(f.name), `<code>${escapeHtml(f.location)}</code>`, `${f.selfPct.toFixed(1)}%`, `${f.totalPct.toFixed(1)}%`]);
@@ -85,6 +85,7 @@ code { font-size: 12px; } .chart { margin: 8px 0 16px; min-height: 320px; }
 <h1>${escapeHtml(title)}</h1>
 <p class="note">Target: ${escapeHtml(run.target)}. Elapsed ${(run.elapsedMs / 1000).toFixed(0)} s. Reproduce with <code>${escapeHtml(run.command)}</code>.</p>
 ${table('summary', ['', ''], summary)}
+${run.warnings.length ? `<h2>Warnings</h2><ul id="warnings">${run.warnings.map((w) => `<li class="warn-line">${escapeHtml(w)}</li>`).join('')}</ul>` : ''}
 
 <h2>Latency and throughput over time</h2>
 ${table('phases', ['phase', 'seconds', 'arrival rate'], phases)}
@@ -110,14 +111,14 @@ ${table('cache-table', ['', 'count'], tiers)}
 ${gateSection(run)}
 
 <h2>Observability overhead</h2>
-<p>Instrumentation fully on against off, in ${o.pairs} pairs of ${o.sliceIterations}-iteration slices of one process: ${badge(o.verdict)} ${escapeHtml(overheadLine(o).replace(/^\w+: /, ''))} (off ${o.baseline.toFixed(1)}/s, on ${o.candidate.toFixed(1)}/s, medians).</p>
+<p>Instrumentation fully on against off, in ${o.pairs} pairs of ${o.sliceIterations}-iteration slices of one process: ${badge(shownVerdict(o))} ${escapeHtml(overheadLine(o).replace(/^\w+: /, ''))}. ${escapeHtml(o.reason)}</p>
 
 <h2>Where the time goes</h2>
 <p>CPU profile of the ${escapeHtml(run.profile.phase)} phase: ${run.profile.flamegraph ? `<a id="flamegraph-link" href="${escapeHtml(run.profile.flamegraph)}">the flamegraph</a>` : `no flamegraph (${escapeHtml(run.profile.flamegraphError ?? 'not rendered')})`}, <a href="${escapeHtml(run.profile.cpuprofile)}">the .cpuprofile</a> (Chrome DevTools, speedscope). GC ${((run.profile.bottlenecks.gcMs / run.profile.bottlenecks.totalMs) * 100).toFixed(1)}%, idle ${((run.profile.bottlenecks.idleMs / run.profile.bottlenecks.totalMs) * 100).toFixed(1)}% of ${(run.profile.bottlenecks.totalMs / 1000).toFixed(1)} s.</p>
 ${table('bottlenecks', ['function', 'where', 'self', 'total'], bottlenecks)}
 
 <h2>Leak check</h2>
-<p>${badge(run.leak.verdict)} ${run.leak.slope.slope.toFixed(1)} bytes retained per iteration (95% interval ${run.leak.slope.low.toFixed(1)} to ${run.leak.slope.high.toFixed(1)}; LEAK above ${run.leak.thresholdBytesPerIteration}) over ${run.leak.rounds} rounds of ${run.leak.iterationsPerRound} iterations.${run.leak.note ? ` ${escapeHtml(run.leak.note)}` : ''}</p>
+<p>${badge(run.leak.verdict)} ${run.leak.slope.slope.toFixed(1)} bytes retained per iteration (95% interval ${run.leak.slope.low.toFixed(1)} to ${run.leak.slope.high.toFixed(1)}; LEAK above ${run.leak.thresholdBytesPerIteration}) over ${run.leak.rounds} rounds of ${run.leak.iterationsPerRound} iterations, the same check as <code>${escapeHtml(run.leak.command)}</code>.${run.leak.note ? ` ${escapeHtml(run.leak.note)}` : ''}</p>
 ${run.leak.leakedClasses?.length ? table('leaked-classes', ['class', 'objects left', 'bytes', 'held by'], run.leak.leakedClasses.map((c) => [escapeHtml(c.className), String(c.count), c.bytes.toLocaleString('en-US'), `<code>${escapeHtml(c.retainerPath.join(' → '))}</code>`])) : ''}
 
 <h2>Environment</h2>

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { describeChange, describeInterval, describeTolerance } from './change.js';
-import { formatMetricValue, metricLabel } from './gate.js';
-import { formatMs } from './load.js';
+import { describeChange, describeInterval, describeLoss, describeTolerance } from './change.js';
+import { formatMetricValue, metricLabel, shownVerdict } from './gate.js';
+import { formatMs, formatSignedPct } from './load.js';
 import { HDR_ROWS, type OverheadSummary, type RunRecord } from '../pipeline/record.js';
 import type { RunFiles } from '../pipeline/run-files.js';
 
@@ -9,9 +9,10 @@ import type { RunFiles } from '../pipeline/run-files.js';
 
 const hdrLine = (h: RunRecord['hdr'][keyof RunRecord['hdr']]) => (h.count === 0 ? 'none recorded' : `${h.count.toLocaleString('en-US')} recorded: p50 ${formatMs(h.p50)}, p99 ${formatMs(h.p99)}, p99.9 ${formatMs(h.p999)}, max ${formatMs(h.max)}`);
 
-/** The overhead in a line: throughput lost against the limit, and the CPU it added. */
+/** The overhead in a line: its verdict, the throughput lost (its sign kept) against the limit and the base, and the CPU it added. */
 export function overheadLine(o: OverheadSummary): string {
-  return `${o.verdict}: ${describeChange(o)} (${describeInterval(o)}), limit ${o.tolerancePct}%; CPU per iteration ${o.mainThreadAddedPct.toFixed(0)}% higher on the main thread (${o.mainThreadLowPct.toFixed(0)}% to ${o.mainThreadHighPct.toFixed(0)}%), ${o.cpuAddedPct.toFixed(0)}% for the process`;
+  const base = Number.isFinite(o.baseline) ? `; the baseline's ${o.baseline.toFixed(1)}%, ${describeChange(o)} (${describeInterval(o)})` : '';
+  return `${shownVerdict(o)}: ${o.throughputLostPct.toFixed(1)}% of throughput ${o.throughputLostPct >= 0 ? 'lost' : 'gained'} (${describeLoss(o.throughputLostLowPct, o.throughputLostHighPct)}), limit ${o.limit}%${base}; CPU per iteration ${formatSignedPct(o.mainThreadAddedPct)} on the main thread (${o.mainThreadLowPct.toFixed(0)}% to ${o.mainThreadHighPct.toFixed(0)}%), ${formatSignedPct(o.cpuAddedPct)} for the process`;
 }
 
 /** The summary's lines, shared by the terminal and the Markdown report. */
@@ -25,7 +26,7 @@ function summaryRows(run: RunRecord): Array<[string, string]> {
     ['errors', `${load.errors} (${load.completed ? ((load.errors / load.completed) * 100).toFixed(2) : '0.00'}%)${Object.keys(load.errorsByType).length ? `: ${Object.entries(load.errorsByType).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`],
     ['cache hit rate', run.cache.hitRate === undefined ? 'no lookups' : `${(run.cache.hitRate * 100).toFixed(1)}% (${run.cache.totals.memoryHits} memory hits, ${run.cache.totals.diskHits} disk hits, ${run.cache.totals.misses} misses, ${run.cache.totals.evictions} evictions, ${run.cache.totals.integrityFailures} integrity failures)`],
     ['observability overhead', overheadLine(run.overhead)],
-    ['leak check', `${run.leak.verdict}: ${run.leak.slope.slope.toFixed(1)} bytes per iteration [${run.leak.slope.low.toFixed(1)}, ${run.leak.slope.high.toFixed(1)}]`],
+    ['leak check', `${run.leak.verdict}: ${run.leak.slope.slope.toFixed(1)} bytes per iteration [${run.leak.slope.low.toFixed(1)}, ${run.leak.slope.high.toFixed(1)}] (as \`${run.leak.command}\`)`],
     ...HDR_ROWS.map(([key, label]): [string, string] => [label, hdrLine(run.hdr[key])]),
     ['generator', run.load.generator.trusted ? 'trusted' : `UNTRUSTED: ${run.load.generator.reasons.join('; ')}`],
   ];
@@ -37,7 +38,7 @@ function gateLines(run: RunRecord): string[] {
   return run.gate.result.scenarios.flatMap((s) => [
     `gate ${s.scenario}: ${s.judgement.overall} (${s.baselineBlocks} baseline blocks, ${s.candidateBlocks} candidate blocks)`,
     ...(s.judgement.refused ? [`  not judged: ${s.judgement.refused}`] : []),
-    ...s.judgement.metrics.map((m) => `  ${metricLabel(m.metric).padEnd(22)} ${m.verdict.padEnd(12)} ${[describeChange(m), describeInterval(m) && `(${describeInterval(m)})`, describeTolerance(m) && `tolerance ${describeTolerance(m)}`].filter(Boolean).join(' ')}`),
+    ...s.judgement.metrics.map((m) => `  ${metricLabel(m.metric).padEnd(22)} ${shownVerdict(m).padEnd(12)} ${[describeChange(m), describeInterval(m) && `(${describeInterval(m)})`, describeTolerance(m) && `tolerance ${describeTolerance(m)}`].filter(Boolean).join(' ')}`),
   ]);
 }
 
@@ -52,6 +53,7 @@ export function formatRunText(run: RunRecord, files: RunFiles): string {
     `top functions by self time (${run.profile.phase} phase):`,
     ...top,
     ...gateLines(run),
+    ...run.warnings.map((w) => `WARNING: ${w}`),
     `report: ${files.html}`,
     `        ${files.markdown}`,
     `        ${files.json}`,
@@ -71,6 +73,7 @@ export function renderRunMarkdown(run: RunRecord): string {
     row(['---', '---']),
     ...summaryRows(run).map(([k, v]) => row([k, v])),
     '',
+    ...(run.warnings.length ? ['## Warnings', '', ...run.warnings.map((w) => `- ${w}`), ''] : []),
     '## Phases',
     '',
     row(['phase', 'seconds', 'arrival rate']),
@@ -90,7 +93,7 @@ export function renderRunMarkdown(run: RunRecord): string {
   if (run.gate.status === 'judged') {
     for (const s of run.gate.result.scenarios) {
       lines.push(`${s.scenario}: **${s.judgement.overall}**`, '', row(['metric', 'verdict', 'baseline', 'this run', 'change', '95% interval', 'tolerance']), row(['---', '---', '---', '---', '---', '---', '---']));
-      for (const m of s.judgement.metrics) lines.push(row([metricLabel(m.metric), m.verdict, formatMetricValue(m.metric, m.baseline), formatMetricValue(m.metric, m.candidate), describeChange(m), describeInterval(m), describeTolerance(m)]));
+      for (const m of s.judgement.metrics) lines.push(row([metricLabel(m.metric), shownVerdict(m), formatMetricValue(m.metric, m.baseline), formatMetricValue(m.metric, m.candidate), describeChange(m), describeInterval(m), describeTolerance(m)]));
       lines.push('');
     }
   } else lines.push(...gateLines(run), '');

@@ -9,7 +9,7 @@ import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { PercentileSnapshot } from '../stats/hdr.js';
 import type { WorkflowService } from '../workflow/service.js';
 import { accessHook, type AccessRules } from './access.js';
-import { jsonDepth, MAX_JSON_DEPTH } from './json-body.js';
+import { jsonDepth, MAX_JSON_DEPTH } from '../config/json-depth.js';
 import { inCallerTrace } from './trace-context.js';
 import { registerWorkflowRoutes } from './workflow-routes.js';
 

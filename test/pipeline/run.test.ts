@@ -17,9 +17,9 @@ const baselines = join(root, 'baselines');
 let outcome: Promise<{ code: number; stdout: string; stderr: string }> | undefined;
 const quickRun = () =>
   (outcome ??= (async () => {
-    // No overhead pairs in the baseline: the run measures its own overhead.
+    // A few short overhead pairs in the baseline, so that the run's gate judges the overhead against it.
     const policy = join(root, 'baseline-policy.json');
-    writeFileSync(policy, JSON.stringify({ overhead: { pairs: 0, maxPct: 5 } }));
+    writeFileSync(policy, JSON.stringify({ overhead: { pairs: 3, sliceIterations: 200, warmupPairs: 1 } }));
     const recorded = await runCli(['baseline', 'update', '--blocks', '5', '--baselines', baselines, '--policy', policy], { timeoutMs: 240_000 });
     if (recorded.code !== 0) throw new Error(`baseline update failed: ${recorded.stderr.slice(-2000)}`);
     return runCli(['run', '--quick', '--out', runDir, '--baselines', baselines, '--metrics-port', '0'], { timeoutMs: 240_000 });
@@ -31,7 +31,7 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   t.true(existsSync(join(runDir, 'run.json')), stderr.slice(-2000));
   const run = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunRecord;
   t.is(code, run.verdict === 'FAIL' ? 1 : 0);
-  t.is(run.schema, 'agentperf.run/v2');
+  t.is(run.schema, 'agentperf.run/v3');
   t.deepEqual(run.phases.map((p) => p.name), ['ramp', 'steady', 'spike', 'recovery']);
   t.true(run.series.length >= 8, `one point per second of the 8 s plan, got ${run.series.length}`);
   const spike = run.series.filter((p) => p.targetRate === 800);
@@ -52,16 +52,53 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   // The mixed scenario does not leak: never a LEAK; CLEAN, or INCONCLUSIVE saying why.
   t.true(run.leak.verdict === 'CLEAN' || (run.leak.verdict === 'INCONCLUSIVE' && /snapshot interval|straddles/.test(run.leak.note ?? '')), JSON.stringify({ verdict: run.leak.verdict, note: run.leak.note, slope: run.leak.slope }));
   // The overhead from paired slices of one process: a figure with its interval, whatever the verdict.
-  t.true(run.overhead.pairs >= 2 && Number.isFinite(run.overhead.changePct) && run.overhead.lowPct <= run.overhead.changePct && run.overhead.changePct <= run.overhead.highPct, JSON.stringify(run.overhead));
-  t.true(run.overhead.mainThreadAddedPct > 0, 'instrumentation costs main-thread CPU');
+  const o = run.overhead;
+  t.true(o.pairs >= 2 && Number.isFinite(o.throughputLostPct) && o.throughputLostLowPct <= o.throughputLostPct && o.throughputLostPct <= o.throughputLostHighPct, JSON.stringify(o));
+  t.true(o.mainThreadAddedPct > 0, 'instrumentation costs main-thread CPU');
   t.is(run.gate.status, 'judged', 'the baseline recorded on this machine is found');
+  // One verdict: the summary's overhead is the gate's overhead row, and the exit code follows the gate alone.
+  const gated = run.gate.status === 'judged' ? run.gate.result.scenarios[0]!.judgement.metrics.find((m) => m.metric === 'overhead') : undefined;
+  t.truthy(gated, 'the gate judged the overhead against the baseline\'s');
+  t.is(o.verdict, gated!.verdict);
+  t.is(o.reason, gated!.reason);
+  t.is(run.verdict, run.gate.status === 'judged' ? run.gate.result.overall : run.verdict);
+  t.regex(stdout, new RegExp(`observability overhead\\s+${o.verdict === 'PASS' && o.warning ? 'WARN' : o.verdict}:`));
   t.regex(run.command, /^npx agentperf run --quick --out \S+ --baselines \S+ --metrics-port 0$/);
   t.regex(stdout, /^verdict\s+(PASS|FAIL|INCONCLUSIVE)/m);
   t.regex(stdout, /cache hit rate\s+\d+\.\d%/);
-  t.regex(stdout, /observability overhead\s+(PASS|FAIL|INCONCLUSIVE)/);
+  t.regex(stdout, /observability overhead\s+(PASS|WARN|FAIL|INCONCLUSIVE)/);
   for (const step of ['[1/6]', '[2/6]', '[3/6]', '[4/6]', '[5/6]', '[6/6]']) t.true(stderr.includes(step), `progress shows ${step}`);
   t.regex(stderr, /Prometheus metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/);
-  t.regex(readFileSync(join(runDir, 'report.md'), 'utf8'), /## The gate/);
+  const markdown = readFileSync(join(runDir, 'report.md'), 'utf8');
+  t.regex(markdown, /## The gate/);
+  // Every warning is in every report: the terminal, the Markdown and the HTML say the same.
+  const html = readFileSync(join(runDir, 'report.html'), 'utf8');
+  for (const warning of run.warnings) {
+    t.true(stdout.includes(`WARNING: ${warning}`), warning);
+    t.true(markdown.includes(`- ${warning}`), warning);
+    t.true(html.includes(warning.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')), warning);
+  }
+});
+
+test('the warnings list is the same in all three reports, whatever it holds (an untrusted generator, a refused gate, a standing limit)', async (t) => {
+  const { runWarnings } = await import('../../src/pipeline/pipeline.ts');
+  const { renderRunMarkdown, formatRunText } = await import('../../src/report/run-report.ts');
+  const { renderRunHtml } = await import('../../src/report/run-html.ts');
+  t.timeout(300_000);
+  await quickRun();
+  const recorded = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunRecord;
+  const untrusted: RunRecord = { ...recorded, load: { ...recorded.load, generator: { trusted: false, reasons: ['the event loop lagged 40 ms at p99 (> 10 ms)'] } }, gate: { status: 'no-baseline', message: 'no baseline for scenario mixed in /x' } };
+  const run = { ...untrusted, warnings: runWarnings(untrusted) };
+  t.true(run.warnings.some((w) => w.startsWith('UNTRUSTED load figures')));
+  t.true(run.warnings.some((w) => w.startsWith('not gated: no baseline')));
+  const text = formatRunText(run, { dir: runDir, html: 'report.html', markdown: 'report.md', json: 'run.json' });
+  const markdown = renderRunMarkdown(run);
+  const html = renderRunHtml(run, { js: '', css: '' });
+  for (const warning of run.warnings) {
+    t.true(text.includes(`WARNING: ${warning}`));
+    t.true(markdown.includes(`- ${warning}`));
+    t.true(html.includes(warning.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&#39;')), warning);
+  }
 });
 
 // Without a browser this test is reported as skipped (never as passed), saying how to get one.
@@ -134,7 +171,7 @@ test('report re-renders the same HTML from run.json (elsewhere, linking back to 
   writeFileSync(notARun, JSON.stringify({ schema: 'agentperf.load/v1' }));
   const bad = await runCli(['report', notARun]);
   t.is(bad.code, 2);
-  t.regex(bad.stderr, /AP_ERR_RUN_RECORD: .*schema must be "agentperf.run\/v2"/);
+  t.regex(bad.stderr, /AP_ERR_RUN_RECORD: .*schema must be "agentperf.run\/v3"/);
 });
 
 test('bad run options exit 2 naming the option, and leave no run directory behind', async (t) => {

@@ -12,7 +12,7 @@ import { accessFor } from '../../src/commands/serve.ts';
 import pino from 'pino';
 import { isLoopbackAddress, tokenMatches, type AccessRules } from '../../src/server/access.ts';
 import { buildServer, type ServerTimeouts } from '../../src/server/app.ts';
-import { jsonDepth, MAX_JSON_DEPTH } from '../../src/server/json-body.ts';
+import { jsonDepth, MAX_JSON_DEPTH } from '../../src/config/json-depth.ts';
 import { WorkflowService } from '../../src/workflow/service.ts';
 import { runCli, teardown, withSimulator, type SimulatedSetup } from '../helpers.ts';
 

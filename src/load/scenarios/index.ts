@@ -16,6 +16,7 @@ export const BUILT_IN_SCENARIOS: Readonly<Record<string, () => Promise<Scenario<
   mixed: async () => (await import('./agent.js')).mixedScenario as Scenario<unknown>,
   http: async () => (await import('./http.js')).httpScenario as Scenario<unknown>,
   synthetic: async () => (await import('./synthetic.js')).syntheticScenario as Scenario<unknown>,
+  service: async () => (await import('./service.js')).serviceScenario as Scenario<unknown>,
   workflow: async () => (await import('./workflow.js')).workflowScenario as Scenario<unknown>,
 };
 

@@ -1,10 +1,10 @@
 /**
- * Request bodies are bounded before anything walks them: a body nested thousands deep is
- * refused at the door, so that no validator, message builder or serializer downstream (the
- * SSE writer's JSON.stringify among them) ever recurses through it.
+ * JSON from outside (request bodies, baseline files) is bounded before anything walks it: a
+ * text nested thousands deep is refused at the door, so that no validator, message builder or
+ * serializer downstream (the SSE writer's JSON.stringify among them) ever recurses through it.
  */
 
-/** The deepest nesting of arrays and objects a request body may have. */
+/** The deepest nesting of arrays and objects a request body (or a baseline file) may have. */
 export const MAX_JSON_DEPTH = 64;
 
 /**
