@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AgentConfig } from '../src/config/agents.ts';
 import { ManualClock } from '../src/clock.ts';
@@ -99,4 +100,18 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
       (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
+}
+
+/**
+ * The first fenced code block of `language` after the first line of the README that contains
+ * `marker`: tests use the README's own examples, so that what it shows is what is tested.
+ */
+export function readmeBlock(marker: string, language: string): string {
+  const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+  const at = readme.indexOf(marker);
+  if (at < 0) throw new Error(`README has no ${JSON.stringify(marker)}`);
+  const open = readme.indexOf(`\`\`\`${language}\n`, at);
+  if (open < 0) throw new Error(`README has no ${language} block after ${JSON.stringify(marker)}`);
+  const start = open + language.length + 4;
+  return readme.slice(start, readme.indexOf('\n```', start) + 1);
 }

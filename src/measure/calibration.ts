@@ -27,8 +27,8 @@ export function cpusInUse(): number {
   return os.availableParallelism?.() ?? os.cpus().length;
 }
 
-/** Units per thread per sample: about 20 ms of work here, so a sample between blocks costs little. */
-export const UNITS_PER_SAMPLE = 2_000;
+/** Units per thread per sample: about 100 ms of work here (short samples swing with a busy host), so a sample between blocks costs little. */
+export const UNITS_PER_SAMPLE = 10_000;
 
 // The reference workload, as the source of a worker thread (no module to resolve: the same
 // code from TypeScript sources and from the built package). One unit hashes 1 KiB, round-trips

@@ -3,7 +3,7 @@ import test from 'ava';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../helpers.ts';
+import { readmeBlock, runCli } from '../helpers.ts';
 
 const repo = (path: string) => new URL(`../../${path}`, import.meta.url);
 
@@ -70,4 +70,13 @@ test('the shipped workflow pins every action by commit SHA, keeps one report com
   t.regex(comment.with!.script!, /<!-- agentperf-gate -->/);
   const summary = steps.find((s) => s.name?.startsWith('the job summary'))!;
   t.is(summary.if, 'always()');
+});
+
+test("the README's project config is the one init writes, with the README's scenario in it: both gate with the same power", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'agentperf-init-readme-'));
+  writeFileSync(join(dir, 'tsconfig.json'), '{}');
+  const { code, stderr } = await runCli(['init', '--dir', dir]);
+  t.is(code, 0, stderr);
+  const written = readFileSync(join(dir, 'agentperf.config.json'), 'utf8');
+  t.is(readmeBlock('**3. Name it in the config**', 'json'), written.replaceAll('example', 'answer'));
 });
