@@ -45,11 +45,14 @@ async function paired(project: Project, working: GatePolicy, options: GateOption
   const checkout = await checkoutRef(ref, project.root, { install: options.install, progress: progressToStderr });
   try {
     const base = await loadProjectFrom(checkout.root);
-    const trusted = await baseRefPolicy(base, checkout.repoRoot, checkout.worktree, options.policyFile);
-    const fromWorkingCopy = options.policyFrom === 'working-copy';
-    const policy = fromWorkingCopy ? working : trusted.policy;
     const where = `${ref} (${checkout.commit.slice(0, 12)})`;
-    const provenance: PolicyProvenance = { origin: fromWorkingCopy ? 'working-copy' : 'base-ref', where: fromWorkingCopy ? 'the working copy (--policy-from working-copy)' : where, changes: policyChanges(trusted.policy, working), notes: trusted.notes };
+    // A base with no agentperf config of its own (the pull request that adds agentperf) has no
+    // policy to trust yet: the working copy's judges, and the report says why.
+    const untrusted = base.configFile === undefined && project.configFile !== undefined;
+    const trusted = untrusted ? { policy: working, notes: [`${where} has no agentperf config: there is no trusted policy yet, so the working copy's judges`] } : await baseRefPolicy(base, checkout.repoRoot, checkout.worktree, options.policyFile);
+    const fromWorkingCopy = options.policyFrom === 'working-copy' || untrusted;
+    const policy = fromWorkingCopy ? working : trusted.policy;
+    const provenance: PolicyProvenance = { origin: fromWorkingCopy ? 'working-copy' : 'base-ref', where: untrusted ? `the working copy (${where} has none)` : fromWorkingCopy ? 'the working copy (--policy-from working-copy)' : where, changes: untrusted ? [] : policyChanges(trusted.policy, working), notes: trusted.notes };
     // Both sides must define what is gated: the candidate to be measured, the base to compare with.
     const gated = gatedScenarios(policy, options.scenarios, scenarioNames(project));
     const other = scenarioNames(base);

@@ -18,7 +18,7 @@ import { resolveScenario } from '../load/scenarios/index.js';
 import { runLoadTest } from '../load/run.js';
 import { rootLogger } from '../logger.js';
 import { runBlockProcess, type BlockResult, type BlockSpec } from '../measure/block.js';
-import { Calibrator, compareCalibration, cpusInUse, type Calibration } from '../measure/calibration.js';
+import { Calibrator, compareCalibration, cpusInUse, SETTLE_MAX_MS, STEADY_SAMPLES, type Calibration } from '../measure/calibration.js';
 import { abbaPairs } from '../measure/interleave.js';
 import { runOverheadProcess, type OverheadMeasurement, type OverheadSpec, type Slice } from '../measure/slices.js';
 import { findBottlenecks, type FunctionCost } from '../profiling/analyze.js';
@@ -49,7 +49,7 @@ export interface ScenarioGate {
   /** Each side's observability overhead, when the policy measures it. */
   overhead?: { baseline?: OverheadFigure; candidate: OverheadFigure };
   /** Stored mode: this machine's speed against the baseline's, from samples between the blocks. */
-  calibration?: { changePct: number; bandPct: number; samples: number; threads: number };
+  calibration?: { changePct: number; bandPct: number; samples: number; threads: number; /** Whether the machine held still before the first block (see Calibrator.settle). */ steady: boolean };
   /** Stored mode: the baseline judged against, exactly. */
   baseline?: { file: string; sha256: string; createdAt: string };
   /** On FAIL: where the candidate spends its time, and how that grew against the baseline's profile. */
@@ -117,6 +117,14 @@ export async function profileCandidate(root: string, spec: BlockSpec): Promise<F
   return findBottlenecks(profile, 10).bySelf;
 }
 
+/** Waits (up to SETTLE_MAX_MS) for the machine to hold still before the first block, and says how it went. */
+async function settleMachine(calibrator: Calibrator, policy: GatePolicy, progress: Progress): Promise<{ steady: boolean; waitedMs: number }> {
+  const settled = await calibrator.settle(policy.calibration.bandPct, SETTLE_MAX_MS);
+  const waited = `${(settled.waitedMs / 1000).toFixed(1)} s`;
+  progress(settled.steady ? `  the machine is steady (${waited} of calibration samples within ±${policy.calibration.bandPct / 2}%)` : `  the machine did not hold still within ${waited} (calibration samples ${settled.samples.slice(-STEADY_SAMPLES).map((x) => x.toFixed(1)).join(', ')} µs a unit): measuring anyway`);
+  return settled;
+}
+
 /** Runs `blocks` fresh-process blocks of `spec` with a calibration sample before the first and after each. */
 async function blocksWithCalibration(root: string, spec: BlockSpec, blocks: number, calibrator: Calibrator, samples: number[], onBlock: (b: BlockResult, n: number) => void): Promise<BlockResult[]> {
   const out: BlockResult[] = [];
@@ -141,6 +149,7 @@ export async function updateBaseline(root: string, dir: string, policy: GatePoli
   const samples: number[] = [];
   let results: BlockResult[];
   try {
+    await settleMachine(calibrator, policy, progress);
     results = await blocksWithCalibration(root, spec, blocks, calibrator, samples, (b, n) => progress(`  baseline ${name}: block ${n}/${blocks}, ${b.throughput.toFixed(1)}/s`));
   } finally {
     await calibrator.close();
@@ -229,7 +238,9 @@ export async function gateAgainstBaselines(root: string, dir: string, policy: Ga
     const calibrator = new Calibrator(cpusInUse());
     let judgement: Judgement;
     let calibration: { changePct: number; refusal?: string };
+    let steady: boolean;
     try {
+      steady = (await settleMachine(calibrator, policy, progress)).steady;
       for (;;) {
         const more = nextTarget(policy, candidate.length) - candidate.length;
         const had = candidate.length;
@@ -249,7 +260,7 @@ export async function gateAgainstBaselines(root: string, dir: string, policy: Ga
       baselineBlocks: baseline.blocks.length,
       candidateBlocks: candidate.length,
       overhead: overhead && { baseline: baseline.overhead && figure(baseline.overhead.slices, policy.alpha, baseline.overhead.slices[0]!.iterations), candidate: figure(overhead.slices, policy.alpha, overhead.slices[0]?.iterations ?? 0) },
-      calibration: { changePct: calibration.changePct, bandPct: policy.calibration.bandPct, samples: samples.length, threads: calibrator.threads },
+      calibration: { changePct: calibration.changePct, bandPct: policy.calibration.bandPct, samples: samples.length, threads: calibrator.threads, steady },
       baseline: { file: stored.file, sha256: stored.sha256, createdAt: baseline.createdAt },
     };
     if (judgement.overall === 'FAIL') attachProfile(gate, await profileCandidate(root, spec), baseline.profile);
@@ -293,6 +304,14 @@ export async function gatePaired(baselineSide: Side, candidateSide: Side, policy
   const gated = gatedScenarios(policy, scenarios);
   const deadline = deadlines(policy.budgetMs, startedAt, gated.length);
   const [baseRunner, candidateRunner] = [baselineSide.runner ?? thisRunner(), candidateSide.runner ?? thisRunner()];
+  // The pairs cancel a drift, but a machine still busy from an install would make the first
+  // pairs noisier than the rest: wait for it to hold still first.
+  const calibrator = new Calibrator(cpusInUse());
+  try {
+    await settleMachine(calibrator, policy, progress);
+  } finally {
+    await calibrator.close();
+  }
   const out: ScenarioGate[] = [];
   for (const [index, scenario] of gated.entries()) {
     const until = deadline(index);

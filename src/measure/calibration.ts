@@ -27,6 +27,12 @@ export function cpusInUse(): number {
   return os.availableParallelism?.() ?? os.cpus().length;
 }
 
+/** How many samples in a row must agree for the machine to count as steady. */
+export const STEADY_SAMPLES = 5;
+
+/** The longest a gate or a baseline waits for a steady machine before it measures anyway (and says so). */
+export const SETTLE_MAX_MS = 60_000;
+
 /** Units per thread per sample: about 100 ms of work here (short samples swing with a busy host), so a sample between blocks costs little. */
 export const UNITS_PER_SAMPLE = 10_000;
 
@@ -73,6 +79,24 @@ export class Calibrator {
     const answers = this.workers.map((w) => once(w) as Promise<{ usPerUnit: number }>);
     for (const w of this.workers) w.postMessage(units);
     return median((await Promise.all(answers)).map((a) => a.usPerUnit));
+  }
+
+  /**
+   * Waits for the machine to hold still before measuring: samples until the last
+   * `STEADY_SAMPLES` lie within half the band of their median, or `maxMs` has passed. A runner
+   * right after `npm ci` is still writing files back and compiling caches for tens of seconds
+   * (measured here: the reference workload 4x slower at first, steady after about 30 s).
+   */
+  async settle(bandPct: number, maxMs: number): Promise<{ steady: boolean; waitedMs: number; samples: number[] }> {
+    const started = performance.now();
+    const samples: number[] = [];
+    for (;;) {
+      samples.push(await this.sample());
+      const last = samples.slice(-STEADY_SAMPLES);
+      const m = median(last);
+      const steady = last.length === STEADY_SAMPLES && last.every((x) => Math.abs(x / m - 1) * 100 <= bandPct / 2);
+      if (steady || performance.now() - started > maxMs) return { steady, waitedMs: performance.now() - started, samples };
+    }
   }
 
   async close(): Promise<void> {

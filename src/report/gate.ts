@@ -79,6 +79,7 @@ function scenarioLines(s: ScenarioGate): string[] {
   if (s.baseline) lines.push(`Baseline: \`${s.baseline.file}\`, recorded ${s.baseline.createdAt}, SHA-256 \`${s.baseline.sha256}\`.`, '');
   if (s.judgement.refused) lines.push(`**Not judged:** ${s.judgement.refused}.`, '');
   else if (s.calibration) lines.push(`This machine ran the reference workload ${Math.abs(s.calibration.changePct).toFixed(1)}% ${s.calibration.changePct > 0 ? 'slower' : 'faster'} than the one that recorded the baseline (${s.calibration.samples} samples between the blocks, on ${s.calibration.threads} CPUs): within the ${s.calibration.bandPct}% band.`, '');
+  if (s.calibration && !s.calibration.steady) lines.push('The machine did not hold still before the first block (its calibration samples kept moving for a minute): its blocks may be noisier than usual.', '');
   lines.push('| metric | baseline | candidate | change | 95% interval | tolerance | verdict | blocks | noise |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const m of s.judgement.metrics) lines.push(row(m));
   lines.push('');

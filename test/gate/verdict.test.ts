@@ -241,7 +241,7 @@ test('the Markdown report: a row per metric with the change in words, the baseli
     mode: 'baseline',
     policy: { origin: 'baseline', where: 'baselines/mixed.0123456789ab.json (recorded 2026-12-01T00:00:00.000Z)', changes: policyChanges(policy, { ...policy, tolerances: { ...policy.tolerances, p50: 0.5 }, inconclusive: 'pass' }), notes: [] },
     notes: ['notes.json is not named like a baseline (<scenario>.<class-id>.json): passed over'],
-    scenarios: [{ scenario: 'mixed', mode: 'baseline', judgement: j, baselineBlocks: 9, candidateBlocks: 7, calibration: { changePct: 2.5, bandPct: 15, samples: 8, threads: 2 }, baseline: { file: 'baselines/mixed.0123456789ab.json', sha256: 'ab'.repeat(32), createdAt: '2026-12-01T00:00:00.000Z' }, profile: [{ name: 'slowPath', location: 'src/x.ts:12', selfMs: 10, totalMs: 10, selfPct: 30, totalPct: 30, baselineSelfPct: 10 }] }],
+    scenarios: [{ scenario: 'mixed', mode: 'baseline', judgement: j, baselineBlocks: 9, candidateBlocks: 7, calibration: { changePct: 2.5, bandPct: 15, samples: 8, threads: 2, steady: true }, baseline: { file: 'baselines/mixed.0123456789ab.json', sha256: 'ab'.repeat(32), createdAt: '2026-12-01T00:00:00.000Z' }, profile: [{ name: 'slowPath', location: 'src/x.ts:12', selfMs: 10, totalMs: 10, selfPct: 30, totalPct: 30, baselineSelfPct: 10 }] }],
     elapsedMs: 1000,
   });
   t.regex(md, /^## agentperf gate: ❌ FAIL/);
