@@ -12,7 +12,7 @@ import { baseRefPolicy, policyChanges, workingCopyPolicy, type PolicyProvenance 
 import { gateAgainstBaselines, gatedScenarios, gatePaired, storedBaselines, type GateResult } from '../gate/run.js';
 import { sideRunner } from '../gate/side.js';
 import { scenarioNames } from '../load/scenarios/index.js';
-import { gateSelfTest } from '../gate/self-test.js';
+import { gateSelfTest, SELF_TEST_CASES, SERVICE_CASES } from '../gate/self-test.js';
 import { formatGateMarkdown, formatSelfTest } from '../report/gate.js';
 import { parseIntegerOption } from '../units.js';
 import { collect, print, progressToStderr } from './options.js';
@@ -120,13 +120,17 @@ export const command = new Command('run')
   .option('--self-test', "the gate's own validation on this machine: A/A and regressions of the mixed workload and of a service like a user's, quiet and with a CPU hog")
   .option('--gates <n>', 'gates per self-test case', '20')
   .option('--noise <when>', 'self-test: quiet | hog | both (a busy-loop process beside the gates)', 'both')
+  .option('--cases <which>', 'self-test: mixed (the standard workload\'s four cases), service (the user-style service\'s two) or all', 'all')
   .action(async (opts) => {
     if (opts.selfTest) {
       const noise = String(opts.noise);
       if (!['quiet', 'hog', 'both'].includes(noise)) throw new UsageError('noise', `noise must be quiet, hog or both, got ${JSON.stringify(noise)}`);
       const conditions: Array<'quiet' | 'noise'> = noise === 'both' ? ['quiet', 'noise'] : noise === 'hog' ? ['noise'] : ['quiet'];
+      const which = String(opts.cases);
+      if (!['mixed', 'service', 'all'].includes(which)) throw new UsageError('cases', `cases must be mixed, service or all, got ${JSON.stringify(which)}`);
+      const cases = which === 'all' ? undefined : SELF_TEST_CASES.filter((c) => (which === 'service') === SERVICE_CASES.has(c));
       if (opts.json) await assertWritable(resolve(opts.json), 'json');
-      const result = await gateSelfTest({ gates: parseIntegerOption('gates', opts.gates, 1, 1_000), conditions, progress: progressToStderr });
+      const result = await gateSelfTest({ gates: parseIntegerOption('gates', opts.gates, 1, 1_000), conditions, cases, progress: progressToStderr });
       print(formatSelfTest(result));
       if (opts.json) await writeFileAtomic(opts.json, `${JSON.stringify(result, null, 2)}\n`);
       process.exitCode = result.rows.every((r) => r.met) ? 0 : 1;

@@ -118,7 +118,7 @@ export async function profileCandidate(root: string, spec: BlockSpec): Promise<F
 }
 
 /** Waits (up to SETTLE_MAX_MS) for the machine to hold still before the first block, and says how it went. */
-async function settleMachine(calibrator: Calibrator, policy: GatePolicy, progress: Progress): Promise<{ steady: boolean; waitedMs: number }> {
+async function settleMachine(calibrator: Calibrator, policy: GatePolicy, progress: Progress): Promise<{ steady: boolean; waitedMs: number; samples: number[] }> {
   const settled = await calibrator.settle(policy.calibration.bandPct, SETTLE_MAX_MS);
   const waited = `${(settled.waitedMs / 1000).toFixed(1)} s`;
   progress(settled.steady ? `  the machine is steady (${waited} of calibration samples within ±${policy.calibration.bandPct / 2}%)` : `  the machine did not hold still within ${waited} (calibration samples ${settled.samples.slice(-STEADY_SAMPLES).map((x) => x.toFixed(1)).join(', ')} µs a unit): measuring anyway`);
@@ -149,7 +149,8 @@ export async function updateBaseline(root: string, dir: string, policy: GatePoli
   const samples: number[] = [];
   let results: BlockResult[];
   try {
-    await settleMachine(calibrator, policy, progress);
+    // The steady samples count as the calibration's first: more samples, a steadier median.
+    samples.push(...(await settleMachine(calibrator, policy, progress)).samples.slice(-STEADY_SAMPLES));
     results = await blocksWithCalibration(root, spec, blocks, calibrator, samples, (b, n) => progress(`  baseline ${name}: block ${n}/${blocks}, ${b.throughput.toFixed(1)}/s`));
   } finally {
     await calibrator.close();
@@ -240,13 +241,15 @@ export async function gateAgainstBaselines(root: string, dir: string, policy: Ga
     let calibration: { changePct: number; refusal?: string };
     let steady: boolean;
     try {
-      steady = (await settleMachine(calibrator, policy, progress)).steady;
+      const settled = await settleMachine(calibrator, policy, progress);
+      steady = settled.steady;
+      samples.push(...settled.samples.slice(-STEADY_SAMPLES));
       for (;;) {
         const more = nextTarget(policy, candidate.length) - candidate.length;
         const had = candidate.length;
         candidate.push(...(await blocksWithCalibration(root, spec, more, calibrator, samples, (b, n) => progress(`  ${scenario.name}: candidate block ${had + n}, ${b.throughput.toFixed(1)}/s`))));
         calibration = compareCalibration(baseline.calibration, { threads: calibrator.threads, samples } satisfies Calibration, policy.calibration.bandPct);
-        judgement = judge({ scenario: scenario.name, baseline: baseline.blocks, candidate, paired: false, policy, looks, overhead: overhead && { baseline: baseline.overhead?.slices, candidate: overhead.slices }, refusal: calibration.refusal });
+        judgement = judge({ scenario: scenario.name, baseline: baseline.blocks, candidate, paired: false, policy, looks, overhead: overhead && { baseline: baseline.overhead?.slices, candidate: overhead.slices }, refusal: calibration.refusal, drift: calibration.changePct / 100 });
         if (!moreBlocksWouldHelp(judgement) || candidate.length >= policy.blocks.max || performance.now() > until) break;
       }
     } finally {

@@ -71,6 +71,8 @@ export interface SelfTestResult {
   /** What the regressions were set to on this machine. */
   settings: { upstreamCpuUs: number; simulatedCostUs: number; simulatedCostLostPct: number };
   policy: GatePolicy;
+  /** The policy of the user-style service's cases. */
+  servicePolicy: GatePolicy;
   elapsedMs: number;
 }
 
@@ -130,7 +132,7 @@ const requirements: Record<SelfTestCaseName, (gates: number) => { text: string; 
 };
 
 export const SELF_TEST_CASES: SelfTestCaseName[] = ['A/A', 'upstream 15% slower', 'a quarter more CPU per upstream call', 'instrumentation costing 10% of throughput', 'service A/A', "service: its own code 25% slower"];
-const SERVICE_CASES: ReadonlySet<SelfTestCaseName> = new Set(['service A/A', "service: its own code 25% slower"]);
+export const SERVICE_CASES: ReadonlySet<SelfTestCaseName> = new Set(['service A/A', "service: its own code 25% slower"]);
 
 export async function gateSelfTest(options: SelfTestOptions): Promise<SelfTestResult> {
   const startedAt = performance.now();
@@ -180,7 +182,7 @@ export async function gateSelfTest(options: SelfTestOptions): Promise<SelfTestRe
         }
       }
     }
-    return { rows, settings: { upstreamCpuUs, simulatedCostUs: overhead.costUs, simulatedCostLostPct: overhead.lostPct }, policy, elapsedMs: performance.now() - startedAt };
+    return { rows, settings: { upstreamCpuUs, simulatedCostUs: overhead.costUs, simulatedCostLostPct: overhead.lostPct }, policy, servicePolicy: SERVICE_POLICY, elapsedMs: performance.now() - startedAt };
   } finally {
     await rm(root, { recursive: true, force: true });
   }

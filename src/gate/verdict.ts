@@ -78,15 +78,17 @@ interface RelativeMetric {
   value: (b: BlockResult) => number;
   /** A change smaller than this many units never fails (memory). */
   floor?: (policy: GatePolicy) => number;
+  /** Measured in time, so a machine that runs slower or faster moves it (not memory). */
+  timed?: boolean;
 }
 
 const RELATIVE: RelativeMetric[] = [
-  { name: 'p50', direction: 'lower-is-better', value: (b) => b.p50Ms },
-  { name: 'p95', direction: 'lower-is-better', value: (b) => b.p95Ms },
-  { name: 'p99', direction: 'lower-is-better', value: (b) => b.p99Ms },
-  { name: 'throughput', direction: 'higher-is-better', value: (b) => b.throughput },
-  { name: 'cpu', direction: 'lower-is-better', value: (b) => b.cpuUsPerIteration },
-  { name: 'mainThread', direction: 'lower-is-better', value: (b) => b.busyUsPerIteration },
+  { name: 'p50', timed: true, direction: 'lower-is-better', value: (b) => b.p50Ms },
+  { name: 'p95', timed: true, direction: 'lower-is-better', value: (b) => b.p95Ms },
+  { name: 'p99', timed: true, direction: 'lower-is-better', value: (b) => b.p99Ms },
+  { name: 'throughput', timed: true, direction: 'higher-is-better', value: (b) => b.throughput },
+  { name: 'cpu', timed: true, direction: 'lower-is-better', value: (b) => b.cpuUsPerIteration },
+  { name: 'mainThread', timed: true, direction: 'lower-is-better', value: (b) => b.busyUsPerIteration },
   { name: 'peakRss', direction: 'lower-is-better', value: (b) => b.peakRssBytes, floor: (p) => p.floors.peakRssBytes },
   { name: 'heapAfterGc', direction: 'lower-is-better', value: (b) => b.heapAfterGcBytes, floor: (p) => p.floors.heapAfterGcBytes },
 ];
@@ -105,12 +107,19 @@ interface Test {
   build(failed: boolean, level: number): MetricVerdict;
 }
 
-function relative(metric: RelativeMetric, baselineBlocks: readonly BlockResult[], candidateBlocks: readonly BlockResult[], paired: boolean, policy: GatePolicy): Test {
+function relative(metric: RelativeMetric, baselineBlocks: readonly BlockResult[], candidateBlocks: readonly BlockResult[], paired: boolean, policy: GatePolicy, drift = 0): Test {
   const b = baselineBlocks.map(metric.value);
   const c = candidateBlocks.map(metric.value);
   const tolerance = policy.tolerances[metric.name];
   // "10% worse" as people read it: 10% higher for latency, 10% lower for throughput.
-  const margin = metric.direction === 'lower-is-better' ? Math.log(1 + tolerance) : -Math.log(1 - Math.min(tolerance, 0.99));
+  const tolerated = metric.direction === 'lower-is-better' ? Math.log(1 + tolerance) : -Math.log(1 - Math.min(tolerance, 0.99));
+  // Stored mode: a machine measuring `drift` apart from the baseline's (within the band) could
+  // fake a change that size either way, so it counts against both verdicts: a FAIL must pass
+  // the tolerance by it, a PASS must stay under the tolerance by it.
+  const slack = metric.timed ? Math.log(1 + Math.abs(drift)) : 0;
+  const margin = tolerated + slack;
+  const passMargin = Math.max(0, tolerated - slack);
+  const widened = slack > 0 ? ` (the tolerance taken ${(Math.abs(drift) * 100).toFixed(1)}% in the verdict's disfavour: this machine measured that far from the baseline's)` : '';
   const confidence = 1 - policy.alpha;
   const base = { metric: metric.name, baseline: median(b), candidate: median(c), direction: metric.direction, tolerancePct: tolerance * 100, blocks: c.length, noisePct: noisePct(c) };
   if ([...b, ...c].some((v) => !Number.isFinite(v) || v <= 0)) {
@@ -129,12 +138,12 @@ function relative(metric: RelativeMetric, baselineBlocks: readonly BlockResult[]
     p: testable ? pWorse : 1,
     build: (failed, level) => {
       const shown = { ...base, changePct: pct(cmp.estimate), lowPct: pct(cmp.low), highPct: pct(cmp.high), method: cmp.method, p: testable ? pWorse : undefined };
-      if (failed) return { ...shown, verdict: 'FAIL', reason: `worse by more than the ${tolerance * 100}% tolerance, and credibly worse than the baseline (p = ${formatP(pWorse)}, under Holm's level of ${formatP(level)})` };
+      if (failed) return { ...shown, verdict: 'FAIL', reason: `worse by more than the ${tolerance * 100}% tolerance${widened}, and credibly worse than the baseline (p = ${formatP(pWorse)}, under Holm's level of ${formatP(level)})` };
       if (cmp.unusable) return { ...shown, verdict: 'INCONCLUSIVE', reason: cmp.unusable };
       if (belowFloor) return { ...shown, verdict: 'PASS', reason: `the change is within the ${(floor / 2 ** 20).toFixed(0)} MiB floor` };
-      if (worseHigh <= margin) return { ...shown, verdict: 'PASS', reason: `the whole interval is within the ${tolerance * 100}% tolerance` };
-      if (worse > margin) return { ...shown, verdict: 'INCONCLUSIVE', reason: `worse by more than the ${tolerance * 100}% tolerance, but not yet credibly (p = ${formatP(pWorse)}, needs ${formatP(level)} or less): more blocks` };
-      return { ...shown, verdict: 'INCONCLUSIVE', reason: `the interval reaches past the ${tolerance * 100}% tolerance: more blocks` };
+      if (worseHigh <= passMargin) return { ...shown, verdict: 'PASS', reason: `the whole interval is within the ${tolerance * 100}% tolerance${widened}` };
+      if (worse > margin) return { ...shown, verdict: 'INCONCLUSIVE', reason: `worse by more than the ${tolerance * 100}% tolerance${widened}, but not yet credibly (p = ${formatP(pWorse)}, needs ${formatP(level)} or less): more blocks` };
+      return { ...shown, verdict: 'INCONCLUSIVE', reason: `the interval reaches past the ${tolerance * 100}% tolerance${widened}: more blocks` };
     },
   };
 }
@@ -331,6 +340,8 @@ export interface JudgeInput {
   overhead?: OverheadSides;
   /** A reason the blocks must not be compared at all (see measure/calibration.ts). */
   refusal?: string;
+  /** Stored mode: how far this machine measured from the baseline's on the calibration, as a fraction (0.05: 5% slower). */
+  drift?: number;
 }
 
 /** The looks a gate of `policy` may take: the initial blocks, then a look after every step up to the maximum. */
@@ -341,7 +352,7 @@ export function looksOf(policy: GatePolicy): number {
 /** Every metric of one scenario, judged together (see the top of this file for the rules). */
 export function judge(input: JudgeInput): Judgement {
   const { policy } = input;
-  const tests: Test[] = RELATIVE.map((m) => relative(m, input.baseline, input.candidate, input.paired, policy));
+  const tests: Test[] = RELATIVE.map((m) => relative(m, input.baseline, input.candidate, input.paired, policy, input.drift));
   tests.push(errorRate(input.baseline, input.candidate, policy));
   if (input.overhead) tests.push(overhead(input.overhead, policy));
   const level = policy.alpha / input.looks;

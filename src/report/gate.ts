@@ -128,6 +128,7 @@ export function formatBaselines(listing: { baselines: readonly StoredBaseline[];
 export function formatSelfTest(result: SelfTestResult): string {
   const lines = ['| case | machine | gates | FAIL | PASS | INCONCLUSIVE | FAIL on the case\'s metric | requirement | met | minutes |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
   for (const r of result.rows) lines.push(`| ${r.name} | ${r.noise ? 'with a CPU hog' : 'quiet'} | ${r.gates} | ${r.verdicts.FAIL} | ${r.verdicts.PASS} | ${r.verdicts.INCONCLUSIVE} | ${r.failedOnTarget} | ${r.requirement} | ${r.met ? 'yes' : 'NO'} | ${(r.elapsedMs / 60_000).toFixed(1)} |`);
+  const sp = result.servicePolicy;
   const s = result.policy.scenarios[0]!;
   const o = result.policy.overhead;
   const d = DEFAULT_POLICY;
@@ -136,5 +137,9 @@ export function formatSelfTest(result: SelfTestResult): string {
     '',
     `The built-in mixed scenario, ${s.vus} users, ${s.settings.warm ?? 256} warm questions. The default gate's rules (tolerances, alpha ${result.policy.alpha}, Holm across the metrics, the FAIL and PASS rules); where its policy differs from the default gate's: blocks of ${s.warmupMs} ms warmup and ${s.durationMs} ms measured (default ${ds.warmupMs} and ${ds.durationMs}), ${result.policy.blocks.initial} pairs then ${result.policy.blocks.step} more at a time up to ${result.policy.blocks.max} (default ${d.blocks.initial}, ${d.blocks.step}, ${d.blocks.max}); the overhead in ${o.pairs} pairs of ${o.sliceIterations}-iteration slices after ${o.warmupPairs} warmup pair (default ${d.overhead.pairs} of ${d.overhead.sliceIterations} after ${d.overhead.warmupPairs}), limit ${o.maxPct}%; an error-rate floor of ${(result.policy.floors.errorRate * 100).toFixed(1)} points (default ${(d.floors.errorRate * 100).toFixed(1)}: the shorter blocks' candidate iterations cannot bound zero errors under it). "With a CPU hog": a busy-loop process beside the gates, the whole time. Regressions set here: ${result.settings.upstreamCpuUs.toFixed(0)} µs of CPU before each upstream call, and ${result.settings.simulatedCostUs.toFixed(0)} µs in each traced call (${result.settings.simulatedCostLostPct.toFixed(1)}% of throughput). ${(result.elapsedMs / 60_000).toFixed(1)} minutes in all.`,
   );
+  if (sp && result.rows.some((r) => r.name.startsWith('service'))) {
+    const ss = sp.scenarios[0]!;
+    lines.push('', `The service cases: the built-in service scenario (its own ${ss.settings.rounds} hashes, then an SDK call to the zero-latency simulator in the same process), gated with the defaults a project's own scenario gets: ${ss.vus} users, blocks of ${ss.warmupMs} ms warmup and ${ss.durationMs} ms measured, ${sp.blocks.initial} pairs then ${sp.blocks.step} more up to ${sp.blocks.max}, the overhead in ${sp.overhead.pairs} pairs of about ${sp.overhead.sliceMs} ms slices; a budget of ${sp.budgetMs / 1000} s (the default is ${DEFAULT_POLICY.budgetMs / 1000}). The regression: the service's own work 25% larger (ownWorkScale=1.25).`);
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -87,3 +87,17 @@ test('policy changes are listed field by field, arrays by index, and nothing for
   t.deepEqual(changed.map((c) => c.field), ['alpha', 'scenarios[0].vus', 'scenarios[1]']);
   t.is(changed[2]!.trusted, undefined);
 });
+
+test('a report that cannot be written: a --json path that cannot be written is exit 2 before anything runs; a summary that cannot be appended after the gate is exit 4, with the verdict already printed', async (t) => {
+  t.timeout(240_000);
+  const dir = repository();
+  const early = await runCli(['gate', '--against', 'HEAD', '--json', '/proc/version/gate.json'], { cwd: dir, timeoutMs: 60_000 });
+  t.is(early.code, 2, early.stderr);
+  t.regex(early.stderr, /^agentperf: AP_ERR_OUT_DIR: --json \/proc\/version\/gate\.json cannot be written \(ENOTDIR\): nothing was run\n$/);
+  t.is(early.stdout, '');
+  // GITHUB_STEP_SUMMARY naming a directory: the append fails once the verdict is known.
+  const late = await runCli(['gate', '--against', 'HEAD'], { cwd: dir, timeoutMs: 200_000, env: { GITHUB_STEP_SUMMARY: dir } });
+  t.is(late.code, 4, late.stderr);
+  t.regex(late.stdout, /^## agentperf gate: ❌ FAIL/);
+  t.regex(late.stderr, /AP_ERR_WRITE: could not append the report to GITHUB_STEP_SUMMARY/);
+});

@@ -272,3 +272,20 @@ test('a bad policy is refused naming the field', async (t) => {
   t.is(merged.tolerances.p50, 0.1);
   t.is(merged.tolerances.cpu, 0.1);
 });
+
+test("stored mode: the machine's calibration difference counts against both verdicts on timed metrics, never on memory", (t) => {
+  // 13% slower CPU per iteration, with little noise: a FAIL on a machine that measured like the
+  // baseline's; not on one that measured 8% apart (the change could be the machine's).
+  const base = blocks(9, {}, 1);
+  const slower = blocks(7, { cpu: 1.13 }, 2);
+  t.is(verdictOf(judge(input(base, slower)), 'cpu').verdict, 'FAIL');
+  const drifted = verdictOf(judge(input(base, slower, { drift: 0.08 })), 'cpu');
+  t.is(drifted.verdict, 'INCONCLUSIVE');
+  t.regex(drifted.reason, /the tolerance taken 8\.0% in the verdict's disfavour/);
+  // 5% more: a PASS when the machines match, but not when they differ by 8% (it could hide a regression).
+  const little = blocks(7, { cpu: 1.05 }, 2);
+  t.is(verdictOf(judge(input(base, little)), 'cpu').verdict, 'PASS');
+  t.is(verdictOf(judge(input(base, little, { drift: -0.08 })), 'cpu').verdict, 'INCONCLUSIVE');
+  // Memory does not run on the clock.
+  t.is(verdictOf(judge(input(base, blocks(7, { rss: 1.2 }, 2), { drift: 0.1 })), 'peakRss').verdict, 'FAIL');
+});
