@@ -2,7 +2,7 @@
 // exit code. Each command lives in its own module in src/commands/ (its commander definition
 // and its run()); only the command being run is loaded, so `agentperf --help` starts fast.
 import { Command, CommanderError } from 'commander';
-import { EXIT_TOOL_FAILURE, isAgentperfError, ScenarioExitError } from './errors.js';
+import { ErrorCode, EXIT_TOOL_FAILURE, isAgentperfError, ScenarioExitError } from './errors.js';
 import { VERSION } from './runtime/self.js';
 
 type CommandModule = { command: Command };
@@ -110,8 +110,17 @@ let finished = false;
 // A command whose process ends before it finished was cut short by code agentperf does not own
 // (a scenario's setup calling process.exit(0), say): that is a failure with a code, never the
 // exit code that code chose.
+// An interruption (Ctrl-C, a CI cancel: 128 + the signal) ends as it is; an uncaught exception
+// in agentperf's own code is said as one (Node has printed its stack), never blamed on a scenario.
+let crashed = false;
+process.on('uncaughtExceptionMonitor', () => (crashed = true));
 process.on('exit', (code) => {
-  if (finished) return;
+  if (finished || code === 130 || code === 143) return;
+  if (crashed) {
+    process.stderr.write(`agentperf: ${ErrorCode.INTERNAL}: an uncaught exception ended the command (above)\n`);
+    process.exitCode = EXIT_TOOL_FAILURE;
+    return;
+  }
   const error = new ScenarioExitError(argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' '), code);
   process.stderr.write(`agentperf: ${error.code}: ${error.message}\n`);
   process.exitCode = error.exitCode;

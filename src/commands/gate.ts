@@ -1,14 +1,16 @@
 import { Command } from 'commander';
 import { appendFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { assertWritable, writeFileAtomic } from '../files/atomic.js';
-import type { GatePolicy } from '../config/policy.js';
-import { currentProject, givenOr, loadProjectFrom, type Project } from '../config/project.js';
+import { DEFAULT_POLICY, projectDefaultPolicy, type GatePolicy } from '../config/policy.js';
+import { currentProject, givenOr, loadProjectFrom, splitModuleExport, type Project } from '../config/project.js';
 import { AgentperfError, ErrorCode, UsageError, ValidationError, type ExitCode } from '../errors.js';
 import { missingBaselineError } from '../gate/baseline.js';
-import { checkoutRef } from '../gate/checkout.js';
+import { checkoutRef, repositoryRoot } from '../gate/checkout.js';
 import { currentFingerprint } from '../gate/fingerprint.js';
-import { baseRefPolicy, policyChanges, workingCopyPolicy, type PolicyProvenance } from '../gate/policy-source.js';
+import { baseRefPolicy, policyChanges, storedPolicy, workingCopyPolicy, type PolicyProvenance } from '../gate/policy-source.js';
 import { gateAgainstBaselines, gatedScenarios, gatePaired, storedBaselines, type GateResult } from '../gate/run.js';
 import { sideRunner } from '../gate/side.js';
 import { scenarioNames } from '../load/scenarios/index.js';
@@ -32,10 +34,15 @@ export interface GateOptions {
   jsonFile?: string;
 }
 
-/** Exit code from the verdict: 0 pass, 1 regression, 3 inconclusive (or as the policy says). */
+/**
+ * Exit code from the verdict: 0 pass, 1 regression, 3 inconclusive (or as the policy says). A
+ * gate that refused to judge (a machine measuring outside the calibration band) is 3 whatever
+ * the policy says: it is no verdict to turn into a pass or a fail.
+ */
 export function exitCodeFor(result: GateResult, policy: GatePolicy): ExitCode {
   if (result.overall === 'FAIL') return 1;
   if (result.overall === 'PASS') return 0;
+  if (result.scenarios.some((s) => s.judgement.refused)) return 3;
   return policy.inconclusive === 'pass' ? 0 : policy.inconclusive === 'fail' ? 1 : 3;
 }
 
@@ -47,12 +54,19 @@ async function paired(project: Project, working: GatePolicy, options: GateOption
     const base = await loadProjectFrom(checkout.root);
     const where = `${ref} (${checkout.commit.slice(0, 12)})`;
     // A base with no agentperf config of its own (the pull request that adds agentperf) has no
-    // policy to trust yet: the working copy's judges, and the report says why.
-    const untrusted = base.configFile === undefined && project.configFile !== undefined;
-    const trusted = untrusted ? { policy: working, notes: [`${where} has no agentperf config: there is no trusted policy yet, so the working copy's judges`] } : await baseRefPolicy(base, checkout.repoRoot, checkout.worktree, options.policyFile);
-    const fromWorkingCopy = options.policyFrom === 'working-copy' || untrusted;
+    // policy of its own: the defaults judge, with the working copy's scenarios (which the base
+    // must define to be compared), and what the working copy changes in them is listed.
+    const noConfig = base.configFile === undefined;
+    const defaults = noConfig ? { ...(project.scenarios.size > 0 ? projectDefaultPolicy([...project.scenarios.keys()]) : DEFAULT_POLICY), scenarios: working.scenarios } : undefined;
+    const trusted = defaults ? { policy: defaults, notes: [] } : await baseRefPolicy(base, checkout.repoRoot, checkout.worktree, options.policyFile);
+    const fromWorkingCopy = options.policyFrom === 'working-copy';
     const policy = fromWorkingCopy ? working : trusted.policy;
-    const provenance: PolicyProvenance = { origin: fromWorkingCopy ? 'working-copy' : 'base-ref', where: untrusted ? `the working copy (${where} has none)` : fromWorkingCopy ? 'the working copy (--policy-from working-copy)' : where, changes: untrusted ? [] : policyChanges(trusted.policy, working), notes: trusted.notes };
+    const provenance: PolicyProvenance = {
+      origin: fromWorkingCopy ? 'working-copy' : noConfig ? 'defaults' : 'base-ref',
+      where: fromWorkingCopy ? 'the working copy (--policy-from working-copy)' : noConfig ? `${where} has no agentperf config, so the default rules judge the working copy's scenarios` : where,
+      changes: policyChanges(trusted.policy, working),
+      notes: trusted.notes,
+    };
     // Both sides must define what is gated: the candidate to be measured, the base to compare with.
     const gated = gatedScenarios(policy, options.scenarios, scenarioNames(project));
     const other = scenarioNames(base);
@@ -60,6 +74,8 @@ async function paired(project: Project, working: GatePolicy, options: GateOption
     if (missing.length > 0) throw new ValidationError(ErrorCode.SCENARIO, 'scenario', `${ref} (${checkout.commit.slice(0, 12)}) does not define scenario ${missing.map((s) => JSON.stringify(s.name)).join(', ')}, so there is nothing to compare with: its scenarios are ${other.join(', ')}`);
     const [baseRunner, candidateRunner] = [await sideRunner(checkout.root), await sideRunner(project.root)];
     const notes = [baseRunner.note && `baseline side: ${baseRunner.note}`, candidateRunner.note && `candidate side: ${candidateRunner.note}`].filter((n): n is string => Boolean(n));
+    if (baseRunner.version !== candidateRunner.version) notes.push(`the sides are measured by different agentperf versions (${baseRunner.version} and ${candidateRunner.version}): a difference in how they measure would show as a change`);
+    notes.push(...changedScenarioModules(gated.map((g) => g.name), base, project));
     const result = await gatePaired({ root: checkout.root, runner: baseRunner }, { root: project.root, runner: candidateRunner }, policy, progressToStderr, { scenarios: options.scenarios, against: { ref, commit: checkout.commit }, provenance, notes });
     return { result, policy };
   } finally {
@@ -67,19 +83,38 @@ async function paired(project: Project, working: GatePolicy, options: GateOption
   }
 }
 
+/**
+ * The gated scenarios whose module the pull request changed (or moved): the workload is the
+ * candidate's own, and a lighter one would hide a regression, so the report points at it.
+ */
+function changedScenarioModules(names: readonly string[], base: Project, candidate: Project): string[] {
+  const digest = (file: string) => (existsSync(file) ? createHash('sha256').update(readFileSync(file)).digest('hex') : 'missing');
+  const out: string[] = [];
+  for (const name of names) {
+    const [was, now] = [base.scenarios.get(name), candidate.scenarios.get(name)];
+    if (!was || !now) continue;
+    const [wasFile, nowFile] = [splitModuleExport(was), splitModuleExport(now)];
+    const [wasRel, nowRel] = [relative(base.root, wasFile.file), relative(candidate.root, nowFile.file)];
+    if (wasRel !== nowRel || wasFile.exportName !== nowFile.exportName) out.push(`scenario ${name} moved in this pull request, from ${was.replace(base.root + '/', '')} to ${now.replace(candidate.root + '/', '')}: review the workload, a lighter one hides a regression`);
+    else if (digest(wasFile.file) !== digest(nowFile.file)) out.push(`scenario ${name}'s module (${nowRel}) changed in this pull request: review the workload, a lighter one hides a regression`);
+  }
+  return out;
+}
+
 /** The stored gate: this class's baselines, checked; the newest one's policy trusted. */
 async function stored(project: Project, working: GatePolicy, options: GateOptions): Promise<{ result: GateResult; policy: GatePolicy }> {
   const dir = givenOr(options.baselineDir, project.baselineDir);
   const set = await storedBaselines(dir);
   if (!set.newest) throw await missingBaselineError(dir, gatedScenarios(working, options.scenarios)[0]!.name, currentFingerprint());
-  const trusted = set.newest.baseline.policy;
+  const repoRoot = await repositoryRoot(project.root).catch(() => undefined);
+  const trusted = await storedPolicy(set.newest.baseline.policy, repoRoot, options.policyFile);
   const fromWorkingCopy = options.policyFrom === 'working-copy';
-  const policy = fromWorkingCopy ? working : trusted;
+  const policy = fromWorkingCopy ? working : trusted.policy;
   const provenance: PolicyProvenance = {
     origin: fromWorkingCopy ? 'working-copy' : 'baseline',
     where: fromWorkingCopy ? 'the working copy (--policy-from working-copy)' : `${set.newest.file} (recorded ${set.newest.baseline.createdAt})`,
-    changes: policyChanges(trusted, working),
-    notes: [],
+    changes: policyChanges(trusted.policy, working),
+    notes: trusted.notes,
   };
   const result = await gateAgainstBaselines(project.root, dir, policy, provenance, progressToStderr, { stored: set, scenarios: options.scenarios, defined: scenarioNames(project) });
   return { result, policy };

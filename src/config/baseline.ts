@@ -60,10 +60,14 @@ const SliceSchema = z
   .strict()
   .refine((s) => s.errors <= s.iterations, { path: ['errors'], message: 'must be at most iterations' });
 
-const OverheadSchema = z
-  .object({ slices: z.array(SliceSchema).min(2).max(2_000) })
-  .strict()
-  .refine((o) => o.slices.filter((s) => s.instrumented).length === o.slices.filter((s) => !s.instrumented).length, { path: ['slices'], message: 'must pair every slice with instrumentation on with one with it off' });
+const ProcessSlicesSchema = z
+  .array(SliceSchema)
+  .min(2)
+  .max(2_000)
+  .refine((slices) => slices.filter((s) => s.instrumented).length === slices.filter((s) => !s.instrumented).length, 'must pair every slice with instrumentation on with one with it off');
+
+/** The overhead's slices, per process it was measured in. */
+const OverheadSchema = z.object({ processes: z.array(ProcessSlicesSchema).min(1).max(16) }).strict();
 
 const FunctionCostSchema = z.object({ name: text(1024), location: text(4096), selfMs: nonNegative(1e9), totalMs: nonNegative(1e9), selfPct: nonNegative(100), totalPct: nonNegative(100) }).strict();
 
@@ -76,7 +80,7 @@ export const BaselineSchema = z
     createdAt: z.iso.datetime(),
     spec: BlockSpecSchema,
     blocks: z.array(BlockResultSchema).min(2).max(MAX_BASELINE_BLOCKS),
-    /** The observability overhead measured with it: each pair of slices, off and on. */
+    /** The observability overhead measured with it: for each process, its pairs of slices, off and on. */
     overhead: OverheadSchema.optional(),
     /** The gate policy the baseline was recorded under: the trusted policy of a gate against it. */
     policy: PolicySchema,

@@ -131,16 +131,28 @@ export async function loadProjectFrom(dir: string): Promise<Project> {
 
 /**
  * The `install` command a project's config sets, read before its dependencies are installed (a
- * ref checked out for the paired gate): JSON configs and package.json are read as they are; a
- * config module is loaded, and when it cannot be yet (it imports a package not installed), the
- * lockfile decides, and `progress` says so.
+ * ref checked out for the paired gate): from a JSON config or package.json, as text. A config
+ * module is never imported before its install (it may import `agentperf`, and a failed import
+ * would stay cached in this process): the lockfile decides, and `progress` says so.
  */
 export async function configuredInstall(dir: string, progress: (line: string) => void): Promise<string | undefined> {
-  try {
-    return (await loadProjectFrom(dir)).config.install;
-  } catch (error) {
-    progress(`  the config in ${dir} cannot be read before its dependencies are installed (${(error as Error).message.split('\n')[0]}): installing by its lockfile`);
-    return undefined;
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    for (const name of CONFIG_FILES) {
+      const file = join(at, name);
+      if (!existsSync(file)) continue;
+      if (!name.endsWith('.json')) {
+        progress(`  ${file} is a module, read once its dependencies are installed: installing by the lockfile (or --install)`);
+        return undefined;
+      }
+      const parsed = parseConfig(await readJsonFile(file, 'config'), ProjectConfigSchema, file);
+      return parsed.install;
+    }
+    const manifest = join(at, 'package.json');
+    if (existsSync(manifest)) {
+      const pkg = (await readJsonFile(manifest, 'package.json')) as { agentperf?: unknown } | null;
+      if (pkg && typeof pkg === 'object' && pkg.agentperf !== undefined) return parseConfig(pkg.agentperf, ProjectConfigSchema, manifest).install;
+    }
+    if (dirname(at) === at) return undefined;
   }
 }
 

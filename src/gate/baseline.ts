@@ -27,14 +27,24 @@ export interface StoredBaseline {
   sha256: string;
 }
 
-const safeName = (scenario: string) => scenario.replace(/[^a-zA-Z0-9_-]/g, '_');
+// Scenario names are letters, digits, _ . and - (config/project.ts), so this only guards.
+const safeName = (scenario: string) => scenario.replace(/[^a-zA-Z0-9_.-]/g, '_');
 
 export function baselineFile(dir: string, scenario: string, fingerprint: Fingerprint): string {
   return join(dir, `${safeName(scenario)}.${fingerprintId(fingerprint)}.json`);
 }
 
+/**
+ * Writes a baseline, checked first against the schema every reader holds it to: a baseline
+ * agentperf would refuse to read is never written (a block that completed no iteration, say).
+ */
 export async function writeBaseline(dir: string, baseline: Baseline): Promise<string> {
   const file = baselineFile(dir, baseline.scenario, baseline.fingerprint);
+  const checked = BaselineSchema.safeParse(baseline);
+  if (!checked.success) {
+    const issue = describeIssue(checked.error, baseline, 'the baseline');
+    throw invalid(file, issue.field, `the measured baseline is not one the gate could read, so it was not written: ${issue.message} (a block that completed no iteration needs a longer durationMs)`);
+  }
   await writeFileAtomic(file, `${JSON.stringify(baseline, null, 2)}\n`);
   return file;
 }
@@ -168,13 +178,6 @@ export async function missingBaselineError(dir: string, scenario: string, finger
     }
   }
   return new NoBaselineError(scenario, dir);
-}
-
-/** The baseline for this scenario and class; a clear error when only others exist, or none. */
-export async function findBaseline(dir: string, scenario: string, fingerprint: Fingerprint): Promise<StoredBaseline> {
-  const file = baselineFile(dir, scenario, fingerprint);
-  if (!existsSync(file)) throw await missingBaselineError(dir, scenario, fingerprint);
-  return readNamedBaseline(file, safeName(scenario), fingerprintId(fingerprint));
 }
 
 /** Every baseline in `dir` that reads cleanly, of any class (for `baseline show`), and notes on the rest. */

@@ -87,13 +87,24 @@ export async function checkoutRef(ref: string, projectRoot: string, options: { i
   }
   const parent = await mkdtemp(join(tmpdir(), 'agentperf-gate-'));
   const worktree = join(parent, 'baseline');
+  // Ctrl-C or a CI cancel while the gate runs still removes the worktree, then ends the process
+  // as the signal would have (128 + its number).
+  const onSignal = (signal: NodeJS.Signals) => {
+    void remove().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const remove = async () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await git('git', ['worktree', 'remove', '--force', worktree], { cwd: repoRoot }).catch(() => undefined);
     await rm(parent, { recursive: true, force: true });
     await git('git', ['worktree', 'prune'], { cwd: repoRoot }).catch(() => undefined);
   };
   try {
-    await git('git', ['worktree', 'add', '--detach', worktree, commit], { cwd: repoRoot });
+    await git('git', ['worktree', 'add', '--detach', worktree, commit], { cwd: repoRoot }).catch((error: Error) => {
+      throw new AgentperfError(ErrorCode.GIT_REF, `could not check ${ref} out into a worktree: ${error.message.trim()}`, { cause: error, exitCode: 4 });
+    });
     const root = join(worktree, relative(repoRoot, projectRoot));
     if (!existsSync(root)) throw new ValidationError(ErrorCode.GIT_REF, 'against', `${ref} has no ${relative(repoRoot, projectRoot) || '.'} directory to measure`);
     // The ref's own config says how to install it (the trusted side's), never the working copy's.
@@ -102,7 +113,8 @@ export async function checkoutRef(ref: string, projectRoot: string, options: { i
     try {
       await runShell(plan.command, plan.cwd);
     } catch (error) {
-      throw new AgentperfError(ErrorCode.GIT_REF, `could not install ${ref}'s dependencies: ${(error as Error).message}`);
+      // The environment failed (a registry, a network, a lockfile out of date): never a regression.
+      throw new AgentperfError(ErrorCode.GIT_REF, `could not install ${ref}'s dependencies: ${(error as Error).message}`, { exitCode: 4 });
     }
     return { root, commit, remove, repoRoot, worktree };
   } catch (error) {

@@ -11,10 +11,10 @@
  */
 import { isAbsolute, relative, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { loadPolicy, type GatePolicy } from '../config/policy.js';
+import { DEFAULT_POLICY, loadPolicy, type GatePolicy } from '../config/policy.js';
 import type { Project } from '../config/project.js';
 
-export type PolicyOrigin = 'base-ref' | 'baseline' | 'working-copy';
+export type PolicyOrigin = 'base-ref' | 'baseline' | 'defaults' | 'working-copy';
 
 export interface PolicyChange {
   /** The field's path, as written in a policy (`tolerances.p50`, `scenarios[0].vus`). */
@@ -72,4 +72,27 @@ export async function baseRefPolicy(base: Project, repoRoot: string, worktreeRoo
   const there = resolve(worktreeRoot, inRepo);
   if (!existsSync(there)) return { policy: base.policy, notes: [`${inRepo} does not exist on the base: the policy file takes effect once it is merged`] };
   return { policy: await loadPolicy(there, base.policy), notes: [] };
+}
+
+/**
+ * The stored mode's trusted policy: the one the baseline was recorded under, its calibration
+ * band never wider than the default (the stored file cannot widen it), then a `--policy` file
+ * from outside the repository (the CI's own) over it; a policy file inside the repository is
+ * the pull request's, and waits for the next baseline.
+ */
+export async function storedPolicy(recorded: GatePolicy, repoRoot: string | undefined, policyFile: string | undefined): Promise<{ policy: GatePolicy; notes: string[] }> {
+  const notes: string[] = [];
+  let policy = recorded;
+  if (recorded.calibration.bandPct > DEFAULT_POLICY.calibration.bandPct) {
+    policy = { ...recorded, calibration: { bandPct: DEFAULT_POLICY.calibration.bandPct } };
+    notes.push(`the baseline's policy asks for a calibration band of ${recorded.calibration.bandPct}%: a stored file cannot widen it past ${DEFAULT_POLICY.calibration.bandPct}% (a --policy file of the CI's own, outside the repository, can)`);
+  }
+  if (!policyFile) return { policy, notes };
+  const absolute = resolve(policyFile);
+  const inRepo = repoRoot === undefined ? undefined : relative(repoRoot, absolute);
+  if (inRepo !== undefined && !inRepo.startsWith('..') && !isAbsolute(inRepo)) {
+    notes.push(`${inRepo} is in the repository: its policy takes effect with the next baseline recorded on the default branch`);
+    return { policy, notes };
+  }
+  return { policy: await loadPolicy(absolute, policy), notes };
 }

@@ -27,7 +27,7 @@ import { missingBaselineError, readBaselineSet, writeBaseline, BASELINE_SCHEMA, 
 import { currentFingerprint } from './fingerprint.js';
 import type { PolicyProvenance } from './policy-source.js';
 import { thisRunner, type SideRunner } from './side.js';
-import { judge, looksOf, moreBlocksWouldHelp, overallOf, ownOverhead, type Judgement, type Verdict } from './verdict.js';
+import { judge, looksOf, moreBlocksWouldHelp, moreOverheadWouldHelp, overallOf, ownOverhead, type Judgement, type Verdict } from './verdict.js';
 
 export const GATE_SCHEMA = 'agentperf.gate/v3';
 
@@ -37,6 +37,8 @@ export interface OverheadFigure {
   lowPct: number;
   highPct: number;
   pairs: number;
+  /** The processes the pairs were measured in. */
+  processes: number;
   sliceIterations: number;
 }
 
@@ -68,6 +70,8 @@ export interface GateResult {
   sides?: { baseline: RunnerInfo; candidate: RunnerInfo };
   /** What the gate passed over or could not do alike on both sides. */
   notes: string[];
+  /** The intervals' confidence: 1 - the policy's alpha. */
+  confidence: number;
   scenarios: ScenarioGate[];
   elapsedMs: number;
 }
@@ -81,10 +85,25 @@ export function specFor(scenario: GatedScenario, seed = 1): BlockSpec {
   return { scenario: scenario.name, settings: scenario.settings, vus: scenario.vus, warmupMs: scenario.warmupMs, durationMs: scenario.durationMs, seed };
 }
 
+/**
+ * The overhead is measured in processes of each side, `OVERHEAD_PROCESSES` of them first (the
+ * policy's pairs shared among them), then one more a side while it alone is undecided and the
+ * budget allows, up to `OVERHEAD_PROCESSES_MAX`: a process's own state moves its figure, so no
+ * single process decides.
+ */
+export const OVERHEAD_PROCESSES = 2;
+export const OVERHEAD_PROCESSES_MAX = 6;
+
 /** The overhead measurement for a gated scenario: its workload, in slices of the policy's size. */
 export function overheadSpecFor(scenario: GatedScenario, policy: GatePolicy, settings: Record<string, string> = {}, simulatedCostUs?: number): OverheadSpec {
   const o = policy.overhead;
   return { scenario: scenario.name, settings: { ...scenario.settings, ...settings }, vus: scenario.vus, seed: 1, sliceIterations: o.sliceIterations, sliceMs: o.sliceMs, pairs: o.pairs, warmupPairs: o.warmupPairs, simulatedCostUs };
+}
+
+/** One of a gate's overhead processes: its share of the policy's pairs. */
+function overheadProcessSpec(scenario: GatedScenario, policy: GatePolicy, settings?: Record<string, string>, simulatedCostUs?: number): OverheadSpec {
+  const spec = overheadSpecFor(scenario, policy, settings, simulatedCostUs);
+  return { ...spec, pairs: Math.max(2, Math.ceil(policy.overhead.pairs / OVERHEAD_PROCESSES)) };
 }
 
 /**
@@ -125,7 +144,7 @@ async function settleMachine(calibrator: Calibrator, policy: GatePolicy, progres
   return settled;
 }
 
-/** Runs `blocks` fresh-process blocks of `spec` with a calibration sample before the first and after each. */
+/** Runs `blocks` fresh-process blocks of `spec`, a calibration sample after each (and one before the first, when there is none yet). */
 async function blocksWithCalibration(root: string, spec: BlockSpec, blocks: number, calibrator: Calibrator, samples: number[], onBlock: (b: BlockResult, n: number) => void): Promise<BlockResult[]> {
   const out: BlockResult[] = [];
   if (samples.length === 0) samples.push(await calibrator.sample());
@@ -155,7 +174,8 @@ export async function updateBaseline(root: string, dir: string, policy: GatePoli
   } finally {
     await calibrator.close();
   }
-  const measured = policy.overhead.pairs > 0 ? await runOverheadProcess(root, overheadSpecFor(scenario!, policy)) : undefined;
+  const processes: Slice[][] = [];
+  if (policy.overhead.pairs > 0) for (let i = 0; i < OVERHEAD_PROCESSES; i++) processes.push((await runOverheadProcess(root, overheadProcessSpec(scenario!, policy))).slices);
   const baseline: Baseline = {
     schema: BASELINE_SCHEMA,
     scenario: name,
@@ -164,7 +184,7 @@ export async function updateBaseline(root: string, dir: string, policy: GatePoli
     createdAt: new Date().toISOString(),
     spec,
     blocks: results,
-    overhead: measured && { slices: measured.slices },
+    overhead: processes.length ? { processes } : undefined,
     policy,
     profile: await profileCandidate(root, spec),
   };
@@ -178,17 +198,30 @@ function attachProfile(gate: ScenarioGate, profile: FunctionCost[], baselineProf
 /** How many blocks (or pairs) the next look wants: the initial ones, then a step more, up to the maximum. */
 const nextTarget = (policy: GatePolicy, have: number) => (have < policy.blocks.initial ? policy.blocks.initial : Math.min(policy.blocks.max, have + policy.blocks.step));
 
-function figure(slices: readonly Slice[], alpha: number, sliceIterations: number): OverheadFigure {
-  const own = ownOverhead(slices, alpha);
-  return { lostPct: own.lostPct, lowPct: own.lowPct, highPct: own.highPct, pairs: own.cmp.n, sliceIterations };
+function figure(processes: ReadonlyArray<readonly Slice[]>, alpha: number): OverheadFigure {
+  const own = ownOverhead(processes.flat(), alpha);
+  return { lostPct: own.lostPct, lowPct: own.lowPct, highPct: own.highPct, pairs: own.cmp.n, processes: processes.length, sliceIterations: processes[0]?.[0]?.iterations ?? 0 };
 }
 
-/** A budget shared by the gate's scenarios: each gets what is left over the scenarios left. */
-function deadlines(budgetMs: number, startedAt: number, scenarios: number): (index: number) => number {
-  return (index) => {
-    const left = Math.max(0, startedAt + budgetMs - performance.now());
-    return performance.now() + left / (scenarios - index);
-  };
+/**
+ * The measuring budget shared by the gate's scenarios: each gets what is left over the
+ * scenarios left. Time spent waiting for a steady machine is given back (`exclude`).
+ */
+class Budget {
+  private readonly startedAt = performance.now();
+  private excludedMs = 0;
+
+  constructor(private readonly budgetMs: number, private readonly scenarios: number) {}
+
+  exclude(ms: number): void {
+    this.excludedMs += ms;
+  }
+
+  /** When the scenario at `index` must stop adding blocks. */
+  until(index: number): number {
+    const left = Math.max(0, this.startedAt + this.budgetMs + this.excludedMs - performance.now());
+    return performance.now() + left / (this.scenarios - index);
+  }
 }
 
 /** The baselines of this class of machine a stored gate judges against, and the one whose policy is trusted: the newest. */
@@ -224,33 +257,54 @@ export interface StoredGateOptions {
 export async function gateAgainstBaselines(root: string, dir: string, policy: GatePolicy, provenance: PolicyProvenance, progress: Progress, options: StoredGateOptions): Promise<GateResult> {
   const startedAt = performance.now();
   const gated = gatedScenarios(policy, options.scenarios, options.defined);
-  const deadline = deadlines(policy.budgetMs, startedAt, gated.length);
+  const budget = new Budget(policy.budgetMs, gated.length);
   const out: ScenarioGate[] = [];
-  for (const [index, scenario] of gated.entries()) {
-    const until = deadline(index);
+  const notes = [...options.stored.notes];
+  // Every gated scenario's baseline is found before anything is measured.
+  const storedFor = new Map<string, StoredBaseline>();
+  for (const scenario of gated) {
     const stored = options.stored.baselines.find((b) => b.baseline.scenario === scenario.name);
     if (!stored) throw await missingBaselineError(dir, scenario.name, currentFingerprint());
+    storedFor.set(scenario.name, stored);
+  }
+  for (const [index, scenario] of gated.entries()) {
+    const stored = storedFor.get(scenario.name)!;
     const { baseline } = stored;
-    const spec = specFor(scenario);
+    // Like against like: the candidate runs the blocks the baseline was measured with.
+    const spec = baseline.spec;
+    const wanted = specFor(scenario, spec.seed);
+    if (JSON.stringify(wanted) !== JSON.stringify(spec)) notes.push(`${scenario.name}: the baseline was measured with ${JSON.stringify(spec)} and the policy now says ${JSON.stringify(wanted)}: the candidate runs the baseline's blocks (record the baseline again for the new ones)`);
     const looks = looksOf(policy);
     const candidate: BlockResult[] = [];
     const samples: number[] = [];
-    const overhead = baseline.overhead && policy.overhead.pairs > 0 ? (options.measuredOverhead ?? (await runOverheadProcess(root, overheadSpecFor(scenario, policy)))) : undefined;
+    // The candidate's overhead processes (`run` hands over the one it measured already).
+    const overhead: Slice[][] | undefined = baseline.overhead && policy.overhead.pairs > 0 ? [] : undefined;
+    const overheadProcess = async () => overhead!.push((await runOverheadProcess(root, overheadProcessSpec(scenario, policy))).slices);
+    if (overhead && options.measuredOverhead) overhead.push(options.measuredOverhead.slices);
+    else if (overhead) for (let i = 0; i < OVERHEAD_PROCESSES; i++) await overheadProcess();
     const calibrator = new Calibrator(cpusInUse());
     let judgement: Judgement;
     let calibration: { changePct: number; refusal?: string };
     let steady: boolean;
+    let until: number;
     try {
       const settled = await settleMachine(calibrator, policy, progress);
       steady = settled.steady;
       samples.push(...settled.samples.slice(-STEADY_SAMPLES));
+      // The budget is for measuring: the wait for a steady machine is not taken from it.
+      budget.exclude(settled.waitedMs);
+      until = budget.until(index);
       for (;;) {
         const more = nextTarget(policy, candidate.length) - candidate.length;
         const had = candidate.length;
         candidate.push(...(await blocksWithCalibration(root, spec, more, calibrator, samples, (b, n) => progress(`  ${scenario.name}: candidate block ${had + n}, ${b.throughput.toFixed(1)}/s`))));
         calibration = compareCalibration(baseline.calibration, { threads: calibrator.threads, samples } satisfies Calibration, policy.calibration.bandPct);
-        judgement = judge({ scenario: scenario.name, baseline: baseline.blocks, candidate, paired: false, policy, looks, overhead: overhead && { baseline: baseline.overhead?.slices, candidate: overhead.slices }, refusal: calibration.refusal, drift: calibration.changePct / 100 });
+        judgement = judge({ scenario: scenario.name, baseline: baseline.blocks, candidate, paired: false, policy, looks, overhead: overhead && { baseline: baseline.overhead?.processes, candidate: overhead }, refusal: calibration.refusal, drift: calibration.changePct / 100 });
         if (!moreBlocksWouldHelp(judgement) || candidate.length >= policy.blocks.max || performance.now() > until) break;
+      }
+      while (overhead && moreOverheadWouldHelp(judgement) && overhead.length < OVERHEAD_PROCESSES_MAX && performance.now() < until) {
+        await overheadProcess();
+        judgement = judge({ scenario: scenario.name, baseline: baseline.blocks, candidate, paired: false, policy, looks, overhead: { baseline: baseline.overhead?.processes, candidate: overhead }, refusal: calibration.refusal, drift: calibration.changePct / 100 });
       }
     } finally {
       await calibrator.close();
@@ -262,14 +316,14 @@ export async function gateAgainstBaselines(root: string, dir: string, policy: Ga
       judgement,
       baselineBlocks: baseline.blocks.length,
       candidateBlocks: candidate.length,
-      overhead: overhead && { baseline: baseline.overhead && figure(baseline.overhead.slices, policy.alpha, baseline.overhead.slices[0]!.iterations), candidate: figure(overhead.slices, policy.alpha, overhead.slices[0]?.iterations ?? 0) },
+      overhead: overhead && { baseline: baseline.overhead && figure(baseline.overhead.processes, policy.alpha), candidate: figure(overhead, policy.alpha) },
       calibration: { changePct: calibration.changePct, bandPct: policy.calibration.bandPct, samples: samples.length, threads: calibrator.threads, steady },
       baseline: { file: stored.file, sha256: stored.sha256, createdAt: baseline.createdAt },
     };
     if (judgement.overall === 'FAIL') attachProfile(gate, await profileCandidate(root, spec), baseline.profile);
     out.push(gate);
   }
-  return finish({ mode: 'baseline', policy: provenance, notes: options.stored.notes, scenarios: out, startedAt });
+  return finish({ mode: 'baseline', policy: provenance, notes, confidence: 1 - policy.alpha, scenarios: out, startedAt });
 }
 
 /**
@@ -281,6 +335,8 @@ export interface Side {
   root: string;
   runner?: SideRunner;
   settings?: Record<string, string>;
+  /** A costlier instrumentation on this side, in µs per traced call (the self-test's). */
+  simulatedCostUs?: number;
 }
 
 export interface PairedGateOptions {
@@ -305,7 +361,6 @@ export async function gatePaired(baselineSide: Side, candidateSide: Side, policy
   const { scenarios, against, simulatedCostUs, profileOnFail = true } = options;
   const startedAt = performance.now();
   const gated = gatedScenarios(policy, scenarios);
-  const deadline = deadlines(policy.budgetMs, startedAt, gated.length);
   const [baseRunner, candidateRunner] = [baselineSide.runner ?? thisRunner(), candidateSide.runner ?? thisRunner()];
   // The pairs cancel a drift, but a machine still busy from an install would make the first
   // pairs noisier than the rest: wait for it to hold still first.
@@ -315,17 +370,28 @@ export async function gatePaired(baselineSide: Side, candidateSide: Side, policy
   } finally {
     await calibrator.close();
   }
+  const budget = new Budget(policy.budgetMs, gated.length);
   const out: ScenarioGate[] = [];
   for (const [index, scenario] of gated.entries()) {
-    const until = deadline(index);
+    const until = budget.until(index);
     const spec = specFor(scenario);
     const sideSpec = (side: Side): BlockSpec => ({ ...spec, settings: { ...spec.settings, ...side.settings } });
-    let overhead: { baseline: OverheadMeasurement; candidate: OverheadMeasurement } | undefined;
-    if (policy.overhead.pairs > 0) {
-      const base = await runOverheadProcess(baselineSide.root, overheadSpecFor(scenario, policy, baselineSide.settings), baseRunner.cli);
-      const cand = await runOverheadProcess(candidateSide.root, overheadSpecFor(scenario, policy, candidateSide.settings, simulatedCostUs), candidateRunner.cli);
-      overhead = { baseline: base, candidate: cand };
-      progress(`  ${scenario.name}: observability overhead, baseline ${figure(base.slices, policy.alpha, 0).lostPct.toFixed(1)}%, candidate ${figure(cand.slices, policy.alpha, 0).lostPct.toFixed(1)}% of throughput`);
+    // The overhead in processes of each side, alternated (base first, then candidate first, ...).
+    const overhead = policy.overhead.pairs > 0 ? { baseline: [] as Slice[][], candidate: [] as Slice[][] } : undefined;
+    const overheadRound = async () => {
+      const base = async () => overhead!.baseline.push((await runOverheadProcess(baselineSide.root, overheadProcessSpec(scenario, policy, baselineSide.settings, baselineSide.simulatedCostUs), baseRunner.cli)).slices);
+      const cand = async () => overhead!.candidate.push((await runOverheadProcess(candidateSide.root, overheadProcessSpec(scenario, policy, candidateSide.settings, candidateSide.simulatedCostUs ?? simulatedCostUs), candidateRunner.cli)).slices);
+      if (overhead!.baseline.length % 2 === 0) {
+        await base();
+        await cand();
+      } else {
+        await cand();
+        await base();
+      }
+    };
+    if (overhead) {
+      for (let i = 0; i < OVERHEAD_PROCESSES; i++) await overheadRound();
+      progress(`  ${scenario.name}: observability overhead, baseline ${figure(overhead.baseline, policy.alpha).lostPct.toFixed(1)}%, candidate ${figure(overhead.candidate, policy.alpha).lostPct.toFixed(1)}% of throughput`);
     }
     const a: BlockResult[] = [];
     const b: BlockResult[] = [];
@@ -344,8 +410,12 @@ export async function gatePaired(baselineSide: Side, candidateSide: Side, policy
         a.push(pair.a);
         b.push(pair.b);
       }
-      judgement = judge({ scenario: scenario.name, baseline: a, candidate: b, paired: true, policy, looks, overhead: overhead && { baseline: overhead.baseline.slices, candidate: overhead.candidate.slices } });
+      judgement = judge({ scenario: scenario.name, baseline: a, candidate: b, paired: true, policy, looks, overhead });
       if (!moreBlocksWouldHelp(judgement) || a.length >= policy.blocks.max || performance.now() > until) break;
+    }
+    while (overhead && moreOverheadWouldHelp(judgement) && overhead.candidate.length < OVERHEAD_PROCESSES_MAX && performance.now() < until) {
+      await overheadRound();
+      judgement = judge({ scenario: scenario.name, baseline: a, candidate: b, paired: true, policy, looks, overhead });
     }
     const gate: ScenarioGate = {
       scenario: scenario.name,
@@ -353,14 +423,14 @@ export async function gatePaired(baselineSide: Side, candidateSide: Side, policy
       judgement,
       baselineBlocks: a.length,
       candidateBlocks: b.length,
-      overhead: overhead && { baseline: figure(overhead.baseline.slices, policy.alpha, overhead.baseline.slices[0]?.iterations ?? 0), candidate: figure(overhead.candidate.slices, policy.alpha, overhead.candidate.slices[0]?.iterations ?? 0) },
+      overhead: overhead && { baseline: figure(overhead.baseline, policy.alpha), candidate: figure(overhead.candidate, policy.alpha) },
     };
     if (judgement.overall === 'FAIL' && profileOnFail) attachProfile(gate, await profileCandidate(candidateSide.root, sideSpec(candidateSide)), undefined);
     out.push(gate);
   }
   const info = (r: SideRunner): RunnerInfo => ({ version: r.version, packageRoot: r.packageRoot, own: r.own, note: r.note });
   const provenance = options.provenance ?? { origin: 'working-copy', where: 'the policy given', changes: [], notes: [] };
-  return finish({ mode: 'paired', against, policy: provenance, sides: { baseline: info(baseRunner), candidate: info(candidateRunner) }, notes: options.notes ?? [], scenarios: out, startedAt });
+  return finish({ mode: 'paired', against, policy: provenance, sides: { baseline: info(baseRunner), candidate: info(candidateRunner) }, notes: options.notes ?? [], confidence: 1 - policy.alpha, scenarios: out, startedAt });
 }
 
 function finish(parts: Omit<GateResult, 'schema' | 'overall' | 'elapsedMs'> & { startedAt: number }): GateResult {

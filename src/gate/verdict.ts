@@ -16,8 +16,9 @@
  * Absolute limits (the observability overhead's maximum, the SLOs) are judged on both sides: the
  * candidate FAILs one only when it breaks the limit *and* is worse than the base by more than
  * the tolerance, by the same test as any change. A base that already breaks a limit makes a
- * standing warning, never a FAIL of every pull request. So unchanged code cannot FAIL on a
- * limit it shares with its base: by construction, not by luck.
+ * standing warning, never a FAIL of every pull request. So a limit shared with the base is
+ * never what fails unchanged code: only a change can, with the false-alarm chance any change
+ * has (at most alpha).
  *
  * Comparisons live in src/stats/compare.ts (paired t on log-ratios, or Hodges-Lehmann with the
  * Mann-Whitney interval) and src/stats/counts.ts (error counts); a change is reported as the
@@ -28,6 +29,7 @@ import type { BlockResult } from '../measure/block.js';
 import { lostPct, type Slice } from '../measure/slices.js';
 import { compareUnpaired, comparePaired, pairedLogRatios, type Comparison, type ComparisonMethod } from '../stats/compare.js';
 import { holm, moreErrorsP, rateDifference, wilsonUpper } from '../stats/counts.js';
+import { normalQuantile } from '../stats/distributions.js';
 import { median } from '../stats/percentiles.js';
 
 export type Verdict = 'PASS' | 'FAIL' | 'INCONCLUSIVE';
@@ -155,8 +157,8 @@ export const formatP = (p: number) => (p < 0.0001 ? p.toExponential(1) : p.toPre
  * that zero errors in the candidate's iterations would give (so that one or two stray errors do
  * not keep the gate undecided forever). With 1,000 iterations, 0.77 points; with 10,000, 0.08.
  */
-export function resolvableErrorRise(candidateIterations: number): number {
-  return 2 * wilsonUpper(0, candidateIterations);
+export function resolvableErrorRise(candidateIterations: number, z = 1.959963984540054): number {
+  return 2 * wilsonUpper(0, candidateIterations, z);
 }
 
 /**
@@ -172,10 +174,13 @@ function errorRate(baseline: readonly BlockResult[], candidate: readonly BlockRe
   const [be, bn, ce, cn] = [sum(baseline, (b) => b.errors), sum(baseline, (b) => b.completed), sum(candidate, (b) => b.errors), sum(candidate, (b) => b.completed)];
   const baseRate = bn ? be / bn : 0;
   const rate = cn ? ce / cn : 0;
-  const resolvable = resolvableErrorRise(cn);
+  const z = normalQuantile(1 - policy.alpha / 2);
+  const resolvable = resolvableErrorRise(cn, z);
   const floor = Math.max(policy.floors.errorRate, resolvable);
   const allowed = policy.tolerances.errorRate * baseRate + floor;
-  const difference = rateDifference(be, bn, ce, cn);
+  const difference = rateDifference(be, bn, ce, cn, z);
+  // A PASS that rests on the coarse floor while the candidate did have more errors: said.
+  const coarse = resolvable > policy.floors.errorRate && rate > baseRate ? `the candidate's rate is higher (${(rate * 100).toFixed(2)}% against ${(baseRate * 100).toFixed(2)}%), and ${cn} iterations cannot resolve a rise under ${(floor * 100).toFixed(2)} points: more iterations would tell` : undefined;
   const testable = bn > 0 && cn > 0 && difference.estimate > allowed;
   const p = testable ? moreErrorsP(be, bn, ce, cn) : 1;
   const floorSaid = resolvable > policy.floors.errorRate ? `a floor of ${(floor * 100).toFixed(2)} points, the smallest rise ${cn} iterations resolve (the policy's floor, ${(policy.floors.errorRate * 100).toFixed(2)}, needs more)` : `the policy's floor of ${(floor * 100).toFixed(2)} points`;
@@ -185,7 +190,7 @@ function errorRate(baseline: readonly BlockResult[], candidate: readonly BlockRe
       const shown = { metric: 'errorRate' as const, baseline: baseRate, candidate: rate, changePct: difference.estimate * 100, lowPct: difference.low * 100, highPct: difference.high * 100, direction: 'lower-is-better' as const, tolerancePct: allowed * 100, blocks: candidate.length, noisePct: 0, p: testable ? p : undefined };
       if (failed) return { ...shown, verdict: 'FAIL', reason: `${ce} errors in ${cn} iterations against ${be} in ${bn}: a rise beyond the ${(allowed * 100).toFixed(2)} points allowed, and credibly more errors (p = ${formatP(p)}, under ${formatP(level)})` };
       if (bn === 0 || cn === 0) return { ...shown, verdict: 'INCONCLUSIVE', reason: 'no completed iteration on one side' };
-      if (difference.high <= allowed) return { ...shown, verdict: 'PASS', reason: `${ce} errors in ${cn} against ${be} in ${bn}: the rise is at most ${(difference.high * 100).toFixed(2)} points, within the ${(allowed * 100).toFixed(2)} allowed (${floorSaid})` };
+      if (difference.high <= allowed) return { ...shown, verdict: 'PASS', warning: coarse, reason: `${ce} errors in ${cn} against ${be} in ${bn}: the rise is at most ${(difference.high * 100).toFixed(2)} points, within the ${(allowed * 100).toFixed(2)} allowed (${floorSaid})` };
       return { ...shown, verdict: 'INCONCLUSIVE', reason: `${ce} errors in ${cn} against ${be} in ${bn}: the rise may be up to ${(difference.high * 100).toFixed(2)} points, past the ${(allowed * 100).toFixed(2)} allowed (${floorSaid}): more iterations` };
     },
   };
@@ -199,11 +204,15 @@ export function overheadLogRatios(slices: readonly Slice[]): number[] {
   return off.map((s, i) => Math.log(rate(on[i]!) / rate(s)));
 }
 
-/** Each side's overhead measurement: the slices of one process with instrumentation off and on. */
+/**
+ * Each side's overhead measurement: for each process it ran in, that process's slices with
+ * instrumentation off and on. Two processes a side at least in a gate: a process's own state
+ * (its JIT, its heap, a neighbour in its minutes) moves its figure, and no process may decide.
+ */
 export interface OverheadSides {
   /** The baseline side's (the other commit's, or the stored one); absent when there is none. */
-  baseline?: readonly Slice[];
-  candidate: readonly Slice[];
+  baseline?: ReadonlyArray<readonly Slice[]>;
+  candidate: ReadonlyArray<readonly Slice[]>;
 }
 
 /** One side's throughput lost to instrumentation, in %, with its interval. */
@@ -213,26 +222,33 @@ export function ownOverhead(slices: readonly Slice[], alpha: number): { cmp: Com
 }
 
 /**
- * The observability overhead: throughput lost with instrumentation on, from paired slices of
- * one process per side. An absolute limit (`overhead.maxPct`), judged against the base: FAIL
- * only when the candidate's own loss is beyond the limit *and* its loss is credibly more than
- * the base's by over `overhead.tolerancePct` points (the Hodges-Lehmann shift between the two
- * sides' slice ratios). Within the limit: PASS. Beyond it, but within the tolerance of the base:
- * PASS with a warning (standing, when the base is beyond the limit too).
+ * The observability overhead: throughput lost with instrumentation on, from paired slices in
+ * processes of each side. An absolute limit (`overhead.maxPct`), judged against the base: FAIL
+ * only when the candidate's own loss is beyond the limit, its loss beyond the base's by more
+ * than `overhead.tolerancePct` points by its estimate (the Hodges-Lehmann shift between the two
+ * sides' slice ratios) and credibly above the base's, *and* every candidate process lost more
+ * than every base process by that tolerance (a process of its own cannot make a FAIL). Within
+ * the limit: PASS. Beyond it, but within the tolerance of the base: PASS with a warning
+ * (standing, when the base is beyond the limit too).
  */
 function overhead(sides: OverheadSides, policy: GatePolicy): Test {
   const limit = policy.overhead.maxPct;
   const tolerance = policy.overhead.tolerancePct;
-  const candidate = ownOverhead(sides.candidate, policy.alpha);
-  const base = sides.baseline ? ownOverhead(sides.baseline, policy.alpha) : undefined;
-  const change = sides.baseline ? compareUnpaired(overheadLogRatios(sides.baseline).map(Math.exp), overheadLogRatios(sides.candidate).map(Math.exp), 1 - policy.alpha) : undefined;
+  const candidateSlices = sides.candidate.flat();
+  const baseSlices = sides.baseline?.flat();
+  const candidate = ownOverhead(candidateSlices, policy.alpha);
+  const base = baseSlices ? ownOverhead(baseSlices, policy.alpha) : undefined;
+  const change = baseSlices ? compareUnpaired(overheadLogRatios(baseSlices).map(Math.exp), overheadLogRatios(candidateSlices).map(Math.exp), 1 - policy.alpha) : undefined;
   // The base's on/off ratio turns the shift of ratios into points of throughput lost.
   const baseRatio = base ? Math.exp(base.cmp.estimate) : 1;
   const points = (shift: number) => 100 * baseRatio * (1 - Math.exp(shift));
   const margin = -Math.log(Math.max(1e-9, 1 - tolerance / (100 * baseRatio)));
   const worse = change ? -change.estimate : NaN;
   const worseHigh = change ? -change.low : NaN;
-  const testable = change !== undefined && !change.unusable && !candidate.cmp.unusable && candidate.lostPct > limit && worse > margin;
+  // Replicated: the candidate's cheapest process against the base's costliest, in points.
+  const perProcess = (runs: ReadonlyArray<readonly Slice[]>) => runs.map((slices) => lostPct(mean(overheadLogRatios(slices))));
+  const replicated = sides.baseline ? Math.min(...perProcess(sides.candidate)) - Math.max(...perProcess(sides.baseline)) : NaN;
+  const testable = change !== undefined && !change.unusable && !candidate.cmp.unusable && candidate.lostPct > limit && worse > margin && replicated > tolerance;
   const p = testable ? change!.pSmaller : 1;
   return {
     p,
@@ -247,13 +263,13 @@ function overhead(sides: OverheadSides, policy: GatePolicy): Test {
         direction: 'lower-is-better' as const,
         tolerancePct: tolerance,
         limit,
-        blocks: candidate.cmp.n,
-        noisePct: noisePct(overheadLogRatios(sides.candidate).map(Math.exp)),
+        blocks: sides.candidate.length,
+        noisePct: noisePct(overheadLogRatios(candidateSlices).map(Math.exp)),
         method: change?.method ?? candidate.cmp.method,
         p: testable ? p : undefined,
       };
-      const own = `the candidate's instrumentation costs ${candidate.lostPct.toFixed(1)}% of throughput [${candidate.lowPct.toFixed(1)}, ${candidate.highPct.toFixed(1)}]`;
-      if (failed) return { ...shown, verdict: 'FAIL', reason: `${own}, beyond the ${limit}% limit, and credibly more than the base's ${base!.lostPct.toFixed(1)}% by over ${tolerance} points (p = ${formatP(p)}, under ${formatP(level)})` };
+      const own = `the candidate's instrumentation costs ${candidate.lostPct.toFixed(1)}% of throughput [${candidate.lowPct.toFixed(1)}, ${candidate.highPct.toFixed(1)}] (${sides.candidate.length} processes)`;
+      if (failed) return { ...shown, verdict: 'FAIL', reason: `${own}, beyond the ${limit}% limit; ${shown.changePct.toFixed(1)} points more than the base's ${base!.lostPct.toFixed(1)}% (beyond the ${tolerance}-point tolerance, in every process), and credibly more (p = ${formatP(p)}, under ${formatP(level)})` };
       if (candidate.cmp.unusable) return { ...shown, verdict: 'INCONCLUSIVE', reason: candidate.cmp.unusable };
       if (candidate.highPct <= limit) return { ...shown, verdict: 'PASS', reason: `${own}: the whole interval within the ${limit}% limit` };
       const standing = base !== undefined && base.lostPct > limit;
@@ -261,16 +277,18 @@ function overhead(sides: OverheadSides, policy: GatePolicy): Test {
         ? `standing: the base's instrumentation already costs ${base.lostPct.toFixed(1)}% of throughput, over the ${limit}% limit (not this change's doing)`
         : `the candidate's overhead reaches past the ${limit}% limit (${candidate.lostPct.toFixed(1)}%)`;
       if (change && !change.unusable && worseHigh <= margin) return { ...shown, verdict: 'PASS', warning, reason: `${own}; no more than ${tolerance} points above the base's ${base!.lostPct.toFixed(1)}% (the whole interval)` };
-      if (!change) return { ...shown, verdict: 'INCONCLUSIVE', reason: `${own}, reaching past the ${limit}% limit, and there is no base figure to compare it with: a limit is judged against the base` };
+      if (!change) return { ...shown, verdict: 'INCONCLUSIVE', warning, reason: `${own}, reaching past the ${limit}% limit, and there is no base figure to compare it with: a limit is judged against the base` };
       if (change.unusable) return { ...shown, verdict: 'INCONCLUSIVE', reason: change.unusable };
       return { ...shown, verdict: 'INCONCLUSIVE', warning: standing ? warning : undefined, reason: `${own}, reaching past the ${limit}% limit, and maybe more than ${tolerance} points above the base's ${base!.lostPct.toFixed(1)}%: not decided` };
     },
   };
 }
 
+const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+
 /** The observability overhead of one side alone (what `run` shows when there is nothing to compare with): PASS within the limit, else INCONCLUSIVE, never FAIL. */
 export function judgeOverhead(candidate: readonly Slice[], policy: GatePolicy): MetricVerdict {
-  const test = overhead({ candidate }, policy);
+  const test = overhead({ candidate: [candidate] }, policy);
   return test.build(false, policy.alpha);
 }
 
@@ -377,8 +395,13 @@ export function overallOf(metrics: readonly { verdict: Verdict }[]): Verdict {
 
 /**
  * Whether more blocks could still decide something: a block-based metric is undecided. The
- * overhead is measured once per gate (its own slices), so more blocks would not change it.
+ * overhead has its own processes (more of them: `moreOverheadWouldHelp`).
  */
 export function moreBlocksWouldHelp(judgement: Judgement): boolean {
   return !judgement.refused && judgement.overall === 'INCONCLUSIVE' && judgement.metrics.some((m) => m.verdict === 'INCONCLUSIVE' && m.metric !== 'overhead');
+}
+
+/** Whether more overhead processes could still decide it: the overhead alone is undecided. */
+export function moreOverheadWouldHelp(judgement: Judgement): boolean {
+  return !judgement.refused && judgement.metrics.some((m) => m.metric === 'overhead' && m.verdict === 'INCONCLUSIVE') && !judgement.metrics.some((m) => m.verdict === 'FAIL');
 }

@@ -65,16 +65,29 @@ parentPort.postMessage('ready');
  * `sample()`. The threads stay (idle) between samples; `close()` ends them.
  */
 export class Calibrator {
-  private readonly workers: Worker[];
+  private readonly workers: Worker[] = [];
   private readonly ready: Promise<unknown>;
+  /** The first error a worker raised while idle: every later sample fails with it. */
+  private failure: Error | undefined;
 
   constructor(readonly threads: number = cpusInUse()) {
-    this.workers = Array.from({ length: threads }, () => new Worker(WORKER_SOURCE, { eval: true }));
+    try {
+      for (let i = 0; i < threads; i++) {
+        const worker = new Worker(WORKER_SOURCE, { eval: true });
+        worker.on('error', (error) => (this.failure ??= error));
+        this.workers.push(worker);
+      }
+    } catch (error) {
+      for (const worker of this.workers) void worker.terminate();
+      throw error;
+    }
     this.ready = Promise.all(this.workers.map((w) => once(w)));
+    this.ready.catch(() => undefined); // surfaced by sample()
   }
 
   /** One sample: every thread's wall time per unit, their median, in µs. */
   async sample(units = UNITS_PER_SAMPLE): Promise<number> {
+    if (this.failure) throw this.failure;
     await this.ready;
     const answers = this.workers.map((w) => once(w) as Promise<{ usPerUnit: number }>);
     for (const w of this.workers) w.postMessage(units);
@@ -104,31 +117,30 @@ export class Calibrator {
   }
 }
 
+/** The worker's next message; an error, or the worker ending without one, rejects. */
 function once(worker: Worker): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const onMessage = (message: unknown) => {
+    const settle = () => {
+      worker.off('message', onMessage);
       worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    const onMessage = (message: unknown) => {
+      settle();
       resolve(message);
     };
     const onError = (error: Error) => {
-      worker.off('message', onMessage);
+      settle();
       reject(error);
     };
-    worker.once('message', onMessage);
-    worker.once('error', onError);
+    const onExit = (code: number) => {
+      settle();
+      reject(new Error(`a calibration thread ended (exit code ${code}) before it answered`));
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
   });
-}
-
-/** A whole calibration at once (`samples` of them in a row), for a baseline recorded without blocks between. */
-export async function measureCalibration(samples = 5, threads = cpusInUse()): Promise<Calibration> {
-  const calibrator = new Calibrator(threads);
-  try {
-    const out: number[] = [];
-    for (let i = 0; i < samples; i++) out.push(await calibrator.sample());
-    return { threads, samples: out };
-  } finally {
-    await calibrator.close();
-  }
 }
 
 /**

@@ -213,7 +213,7 @@ export function runWarnings(run: Omit<RunRecord, 'warnings'>): string[] {
       if (s.judgement.refused) out.push(`gate ${s.scenario} not judged: ${s.judgement.refused}`);
       for (const m of s.judgement.metrics) if (m.warning) out.push(`gate ${s.scenario}, ${m.metric}: ${m.warning}`);
     }
-  } else if (run.overhead.warning) out.push(`observability overhead: ${run.overhead.warning}`);
+  } else if (run.overhead.warning || run.overhead.verdict !== 'PASS') out.push(`observability overhead: ${run.overhead.warning ?? run.overhead.reason}`);
   if (run.gate.status === 'no-baseline') out.push(`not gated: ${run.gate.message}`);
   if (run.leak.verdict === 'INCONCLUSIVE' && run.leak.note) out.push(`leak check INCONCLUSIVE: ${run.leak.note}`);
   return out;

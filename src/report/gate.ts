@@ -55,6 +55,7 @@ const cell = (v: unknown) => (v === undefined ? '(not set)' : `\`${JSON.stringif
 const ORIGIN: Record<PolicyProvenance['origin'], string> = {
   'base-ref': "the base ref's",
   baseline: "the baseline's (the policy it was recorded under)",
+  defaults: "the default rules (the base has no policy of its own yet)",
   'working-copy': "the working copy's (--policy-from working-copy): **not the trusted side's**",
 };
 
@@ -64,7 +65,10 @@ function policyLines(result: GateResult): string[] {
   const lines = [`**Policy:** ${ORIGIN[p.origin]}, ${p.where}.`, ''];
   if (p.changes.length > 0) {
     const used = p.origin === 'working-copy' ? 'the working copy\'s policy judged this gate' : 'this gate used the trusted one';
-    lines.push('### Policy changed in this pull request', '', `The working copy changes the gate's policy; a change takes effect once it is merged (${used}).`, '', `| field | trusted (${p.origin === 'baseline' ? 'baseline' : 'base'}) | this pull request |`, '| --- | --- | --- |');
+    const said = p.origin === 'baseline'
+      ? `The working copy's policy differs from the one the baseline was recorded under (changed in this pull request, or since the baseline was recorded); a change takes effect with the next baseline recorded on the default branch (${used}).`
+      : `The working copy changes the gate's policy; a change takes effect once it is merged (${used}).`;
+    lines.push('### Policy changed in this pull request', '', said, '', `| field | trusted (${p.origin === 'baseline' ? 'baseline' : 'base'}) | this pull request |`, '| --- | --- | --- |');
     for (const c of p.changes) lines.push(`| \`${c.field}\` | ${cell(c.trusted)} | ${cell(c.workingCopy)} |`);
     lines.push('');
   }
@@ -73,14 +77,14 @@ function policyLines(result: GateResult): string[] {
   return lines;
 }
 
-function scenarioLines(s: ScenarioGate): string[] {
+function scenarioLines(s: ScenarioGate, confidence: number): string[] {
   const head = s.mode === 'paired' ? `${s.candidateBlocks} pairs` : `${s.candidateBlocks} candidate blocks against ${s.baselineBlocks} stored`;
   const lines = [`### \`${s.scenario}\` (${head}): ${ICON[s.judgement.overall]}`, ''];
   if (s.baseline) lines.push(`Baseline: \`${s.baseline.file}\`, recorded ${s.baseline.createdAt}, SHA-256 \`${s.baseline.sha256}\`.`, '');
   if (s.judgement.refused) lines.push(`**Not judged:** ${s.judgement.refused}.`, '');
   else if (s.calibration) lines.push(`This machine ran the reference workload ${Math.abs(s.calibration.changePct).toFixed(1)}% ${s.calibration.changePct > 0 ? 'slower' : 'faster'} than the one that recorded the baseline (${s.calibration.samples} samples between the blocks, on ${s.calibration.threads} CPUs): within the ${s.calibration.bandPct}% band.`, '');
   if (s.calibration && !s.calibration.steady) lines.push('The machine did not hold still before the first block (its calibration samples kept moving for a minute): its blocks may be noisier than usual.', '');
-  lines.push('| metric | baseline | candidate | change | 95% interval | tolerance | verdict | blocks | noise |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  lines.push(`| metric | baseline | candidate | change | ${+(confidence * 100).toFixed(2)}% interval | tolerance | verdict | blocks | noise |`, '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const m of s.judgement.metrics) lines.push(row(m));
   lines.push('');
   for (const m of s.judgement.metrics.filter((x) => x.verdict !== 'PASS')) lines.push(`- **${metricLabel(m.metric)}** ${m.verdict}: ${m.reason}`);
@@ -105,7 +109,7 @@ export function formatGateMarkdown(result: GateResult): string {
     lines.push(`Paired against \`${result.against.ref}\` (${result.against.commit.slice(0, 12)}): baseline and candidate blocks alternated (ABBA) in fresh processes on this machine${measured}.`, '');
   }
   lines.push(...policyLines(result));
-  for (const s of result.scenarios) lines.push(...scenarioLines(s));
+  for (const s of result.scenarios) lines.push(...scenarioLines(s, result.confidence));
   if (result.notes.length) lines.push('Notes:', '', ...result.notes.map((n) => `- ${n}`), '');
   lines.push(`Changes are the candidate against the baseline. FAIL: worse than the tolerance and credibly worse than the baseline after Holm's correction across the metrics (at most a 5% chance of a false alarm, by default); an absolute limit (the overhead's, an SLO) FAILs only a candidate that breaks it and is worse than the base beyond the tolerance. PASS: the whole interval within the tolerance; otherwise INCONCLUSIVE. CPU is per completed iteration (the process's, and the main thread's own). Elapsed ${(result.elapsedMs / 1000).toFixed(0)} s.`);
   return `${lines.join('\n')}\n`;

@@ -25,10 +25,11 @@ function table(id: string, head: string[], rows: string[][], rowAttributes: stri
 function gateSection(run: RunRecord): string {
   if (run.gate.status === 'skipped') return '<p>The gate was skipped (<code>--no-gate</code>).</p>';
   if (run.gate.status === 'no-baseline') return `<p>${badge('NO BASELINE')} ${escapeHtml(run.gate.message)}</p>`;
+  const confidence = run.gate.result.confidence;
   const sections = run.gate.result.scenarios.map((s) => {
     const rows = s.judgement.metrics.map((m) => [escapeHtml(metricLabel(m.metric)), badge(shownVerdict(m)), escapeHtml(formatMetricValue(m.metric, m.baseline)), escapeHtml(formatMetricValue(m.metric, m.candidate)), escapeHtml(describeChange(m)), escapeHtml(describeInterval(m)), escapeHtml(describeTolerance(m)), String(m.blocks), escapeHtml(m.reason)]);
     const refused = s.judgement.refused ? `<p>${badge('INCONCLUSIVE')} Not judged: ${escapeHtml(s.judgement.refused)}.</p>` : '';
-    return `<h3>${escapeHtml(s.scenario)}: ${badge(s.judgement.overall)} (${s.baselineBlocks} baseline blocks, ${s.candidateBlocks} candidate blocks)</h3>${refused}${table('verdict-table', ['metric', 'verdict', 'baseline', 'this run', 'change', '95% interval', 'tolerance', 'blocks', 'why'], rows, s.judgement.metrics.map((m) => `data-metric="${escapeHtml(m.metric)}"`))}`;
+    return `<h3>${escapeHtml(s.scenario)}: ${badge(s.judgement.overall)} (${s.baselineBlocks} baseline blocks, ${s.candidateBlocks} candidate blocks)</h3>${refused}${table('verdict-table', ['metric', 'verdict', 'baseline', 'this run', 'change', `${+(confidence * 100).toFixed(2)}% interval`, 'tolerance', 'blocks', 'why'], rows, s.judgement.metrics.map((m) => `data-metric="${escapeHtml(m.metric)}"`))}`;
   });
   return sections.join('');
 }

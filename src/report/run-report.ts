@@ -92,7 +92,7 @@ export function renderRunMarkdown(run: RunRecord): string {
   ];
   if (run.gate.status === 'judged') {
     for (const s of run.gate.result.scenarios) {
-      lines.push(`${s.scenario}: **${s.judgement.overall}**`, '', row(['metric', 'verdict', 'baseline', 'this run', 'change', '95% interval', 'tolerance']), row(['---', '---', '---', '---', '---', '---', '---']));
+      lines.push(`${s.scenario}: **${s.judgement.overall}**`, '', row(['metric', 'verdict', 'baseline', 'this run', 'change', `${+(run.gate.result.confidence * 100).toFixed(2)}% interval`, 'tolerance']), row(['---', '---', '---', '---', '---', '---', '---']));
       for (const m of s.judgement.metrics) lines.push(row([metricLabel(m.metric), shownVerdict(m), formatMetricValue(m.metric, m.baseline), formatMetricValue(m.metric, m.candidate), describeChange(m), describeInterval(m), describeTolerance(m)]));
       lines.push('');
     }

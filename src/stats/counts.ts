@@ -15,24 +15,6 @@ export function holm(pValues: readonly number[], alpha: number): boolean[] {
   return rejected;
 }
 
-/** P(X >= x) for X ~ Poisson(lambda): the chance of at least `x` errors at the allowed rate. */
-export function poissonUpperTail(x: number, lambda: number): number {
-  if (x <= 0) return 1;
-  if (lambda <= 0) return 0;
-  if (x > 1000) {
-    // Normal approximation with continuity correction, past where the sum is slow.
-    const z = (x - 0.5 - lambda) / Math.sqrt(lambda);
-    return 0.5 * erfc(z / Math.SQRT2);
-  }
-  let term = Math.exp(-lambda);
-  let below = term;
-  for (let k = 1; k < x; k++) {
-    term *= lambda / k;
-    below += term;
-  }
-  return Math.max(0, 1 - below);
-}
-
 /** The Wilson score interval's upper bound for a proportion (x successes in n). */
 export function wilsonUpper(x: number, n: number, z = 1.959963984540054): number {
   if (n === 0) return 1;

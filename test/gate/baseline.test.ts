@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BASELINE_SCHEMA, MAX_BASELINE_BYTES, type Baseline } from '../../src/config/baseline.ts';
 import { DEFAULT_POLICY } from '../../src/config/policy.ts';
-import { findBaseline, readBaselineSet, writeBaseline } from '../../src/gate/baseline.ts';
+import { missingBaselineError, readBaselineSet, writeBaseline } from '../../src/gate/baseline.ts';
 import { currentFingerprint, fingerprintId } from '../../src/gate/fingerprint.ts';
 import type { BlockResult } from '../../src/measure/block.ts';
 import { runCli } from '../helpers.ts';
@@ -105,7 +105,8 @@ test('a file that is not a baseline is passed over with a note, and does not blo
 test('the SHA-256 is of the file as stored, and writing then reading gives the baseline back', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-roundtrip-'));
   const file = await writeBaseline(dir, baseline());
-  const stored = await findBaseline(dir, 'mixed', currentFingerprint());
+  const [stored] = (await readBaselineSet(dir, currentFingerprint())).baselines;
+  if (!stored) throw new Error('the baseline written was not read back');
   const { createHash } = await import('node:crypto');
   t.is(stored.sha256, createHash('sha256').update(await readFile(file)).digest('hex'));
   t.deepEqual(stored.baseline.blocks, baseline().blocks);
@@ -116,13 +117,14 @@ test('a baseline of another class is refused with the differences and the paired
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-baselines-'));
   const other = { ...currentFingerprint(), cpuModel: 'Some Other CPU', node: '99.0' };
   await writeBaseline(dir, baseline({ fingerprint: other }));
-  const error = await t.throwsAsync(findBaseline(dir, 'mixed', currentFingerprint()));
+  t.deepEqual((await readBaselineSet(dir, currentFingerprint())).baselines, [], "another class's baseline is not read as this one's");
+  const error = await missingBaselineError(dir, 'mixed', currentFingerprint());
   t.is((error as { code?: string }).code, 'AP_ERR_BASELINE_FINGERPRINT');
   t.regex(error!.message, /cpuModel: Some Other CPU → /);
   t.regex(error!.message, /gate --against <git-ref>/);
   const gate = await runCli(['gate', '--baselines', dir]);
   t.is(gate.code, 2);
   t.regex(gate.stderr, /AP_ERR_BASELINE_FINGERPRINT/);
-  const missing = await t.throwsAsync(findBaseline(dir, 'cache-hit', currentFingerprint()));
+  const missing = await missingBaselineError(dir, 'cache-hit', currentFingerprint());
   t.is((missing as { code?: string }).code, 'AP_ERR_NO_BASELINE');
 });

@@ -65,6 +65,7 @@ test("paired: the base ref's policy, install command and policy file judge the p
   t.regex(result.stdout, /\| `inconclusive` \| `"exit3"` \| `"pass"` \|/);
   // Neither side has agentperf installed: both are measured by this one, and the report says so.
   t.false(gate.sides!.baseline.own);
+  t.true(gate.notes.includes("scenario work's module (work.mjs) changed in this pull request: review the workload, a lighter one hides a regression"), gate.notes.join('\n'));
   t.true(gate.notes.some((n) => /^baseline side: .* has no agentperf installed: measured by this agentperf/.test(n)));
 });
 
@@ -100,4 +101,14 @@ test('a report that cannot be written: a --json path that cannot be written is e
   t.is(late.code, 4, late.stderr);
   t.regex(late.stdout, /^## agentperf gate: ❌ FAIL/);
   t.regex(late.stderr, /AP_ERR_WRITE: could not append the report to GITHUB_STEP_SUMMARY/);
+});
+
+test("a candidate whose scenario setup throws: the gate says so in the child's own line (AP_ERR_SCENARIO_SETUP, exit 4), never a regression", async (t) => {
+  t.timeout(120_000);
+  const dir = repository();
+  writeFileSync(join(dir, 'work.mjs'), "export default { name: 'work', async setup() { throw new Error('the database is not there'); }, async run() {} };\n");
+  const result = await runCli(['gate', '--against', 'HEAD'], { cwd: dir, timeoutMs: 100_000 });
+  t.is(result.code, 4, result.stderr);
+  t.regex(result.stderr, /^agentperf: AP_ERR_SCENARIO_SETUP: a gate block of work in .*: the setup of scenario "work" threw: the database is not there \(at .*work\.mjs:1:\d+\)$/m);
+  t.notRegex(result.stderr, /\n\s+at .*\(/, 'no stack');
 });
