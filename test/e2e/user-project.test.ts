@@ -129,6 +129,9 @@ test("load, profile and leak run the project's scenario from its directory; thei
 });
 
 const gateResult = (file: string) => JSON.parse(readFileSync(join(project, 'out', file), 'utf8')) as GateResult;
+// What a 25% regression in the service's own CPU work moves: its latency, throughput and CPU
+// (a FAIL on memory, the error rate or the overhead would be a false alarm).
+const TIMED = ['p50', 'p95', 'p99', 'throughput', 'cpu', 'mainThread'] as const;
 const failedMetrics = (result: GateResult) => result.scenarios.flatMap((s) => s.judgement.metrics.filter((m) => m.verdict === 'FAIL').map((m) => m.metric));
 
 test("the gate on the project's own code, with the README's config: unchanged code never FAILs (stored and paired); a 25% regression in the service's own code FAILs paired and never PASSes stored, also when the same pull request loosens the policy", async (t) => {
@@ -174,7 +177,7 @@ test("the gate on the project's own code, with the README's config: unchanged co
   t.not(regressionStored.overall, 'PASS');
   const storedMetrics = regressionStored.scenarios[0]!.judgement.metrics;
   for (const name of ['cpu', 'mainThread'] as const) t.not(storedMetrics.find((m) => m.metric === name)?.verdict, 'PASS', `${name} PASSed a 25% regression`);
-  if (slowerStored.code === 1) t.true((['p50', 'throughput', 'cpu', 'mainThread'] as const).some((m) => failedMetrics(regressionStored).includes(m)), `failed: ${failedMetrics(regressionStored).join(', ')}`);
+  if (slowerStored.code === 1) t.true(failedMetrics(regressionStored).every((m) => (TIMED as readonly string[]).includes(m)), `failed: ${failedMetrics(regressionStored).join(', ')}`);
   t.log(`stored gate of the 25% regression: ${regressionStored.overall} (${storedMetrics.map((m) => `${m.metric} ${m.verdict} ${m.changePct.toFixed(0)}%`).join(', ')})`);
   t.is(regressionStored.policy.origin, 'baseline', "the baseline's policy judged, not the pull request's");
   t.true(regressionStored.policy.changes.some((c) => c.field === 'inconclusive' && c.workingCopy === 'pass'));
@@ -195,7 +198,7 @@ test("the gate on the project's own code, with the README's config: unchanged co
   const slowerPaired = await agentperf(['gate', '--against', 'HEAD~1', '--json', 'out/regression-paired.json'], 500_000);
   const regressionPaired = gateResult('regression-paired.json');
   t.is(slowerPaired.code, 1, `${slowerPaired.stdout}\n${slowerPaired.stderr.slice(-3000)}`);
-  t.true((['p50', 'throughput', 'cpu', 'mainThread'] as const).some((m) => failedMetrics(regressionPaired).includes(m)), `failed: ${failedMetrics(regressionPaired).join(', ')}`);
+  t.true(failedMetrics(regressionPaired).length > 0 && failedMetrics(regressionPaired).every((m) => (TIMED as readonly string[]).includes(m)), `failed: ${failedMetrics(regressionPaired).join(', ')}`);
   t.is(regressionPaired.policy.origin, 'base-ref', "the base's policy judged, not the pull request's");
   t.true(regressionPaired.policy.changes.some((c) => c.field === 'tolerances.p50' && c.trusted === 0.1 && c.workingCopy === 5));
   t.regex(slowerPaired.stdout, /### Policy changed in this pull request/);
