@@ -12,7 +12,7 @@ const hdrLine = (h: RunRecord['hdr'][keyof RunRecord['hdr']]) => (h.count === 0 
 /** The overhead in a line: its verdict, the throughput lost (its sign kept) against the limit and the base, and the CPU it added. */
 export function overheadLine(o: OverheadSummary): string {
   const base = Number.isFinite(o.baseline) ? `; the baseline's ${o.baseline.toFixed(1)}%, ${describeChange(o)} (${describeInterval(o)})` : '';
-  return `${shownVerdict(o)}: ${o.throughputLostPct.toFixed(1)}% of throughput ${o.throughputLostPct >= 0 ? 'lost' : 'gained'} (${describeLoss(o.throughputLostLowPct, o.throughputLostHighPct)}), limit ${o.limit}%${base}; CPU per iteration ${formatSignedPct(o.mainThreadAddedPct)} on the main thread (${o.mainThreadLowPct.toFixed(0)}% to ${o.mainThreadHighPct.toFixed(0)}%), ${formatSignedPct(o.cpuAddedPct)} for the process`;
+  return `${shownVerdict(o)}: ${Math.abs(o.throughputLostPct).toFixed(1)}% of throughput ${o.throughputLostPct >= 0 ? 'lost' : 'gained'} (${describeLoss(o.throughputLostLowPct, o.throughputLostHighPct)}), limit ${o.limit}%${base}; CPU per iteration ${formatSignedPct(o.mainThreadAddedPct)} on the main thread (${o.mainThreadLowPct.toFixed(0)}% to ${o.mainThreadHighPct.toFixed(0)}%), ${formatSignedPct(o.cpuAddedPct)} for the process`;
 }
 
 /** The summary's lines, shared by the terminal and the Markdown report. */
