@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentConfig } from '../src/config/agents.ts';
 import { ManualClock } from '../src/clock.ts';
@@ -8,6 +10,20 @@ import { createAnthropicProvider } from '../src/providers/anthropic.ts';
 import { messageFor } from '../src/providers/simulator/respond.ts';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../src/providers/simulator/server.ts';
 import type { CreateMessageOptions, MessageParams, MessagesProvider, ProviderResult } from '../src/providers/types.ts';
+
+const temporaryDirs: string[] = [];
+
+/** A fresh directory under the system's temporary one, removed by `removeTemporaryDirs`. */
+export function temporaryDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temporaryDirs.push(dir);
+  return dir;
+}
+
+/** Removes every directory `temporaryDir` made: register it with `test.after.always` in the test file. */
+export function removeTemporaryDirs(): void {
+  for (const dir of temporaryDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 export const TEST_AGENTS: AgentConfig[] = [
   { name: 'python-expert', model: 'claude-sonnet-5-5', systemPrompt: 'You are a Python expert.', maxTokens: 1024, temperature: 0.2, cacheable: true, version: 1 },

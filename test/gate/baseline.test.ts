@@ -2,16 +2,17 @@
 // refused by the gate with AP_ERR_BASELINE (exit 2) naming the file and the field, before any
 // block runs; files that are not baselines are passed over with a note.
 import test from 'ava';
-import { mkdtempSync, openSync, writeSync, closeSync } from 'node:fs';
+import { openSync, writeSync, closeSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BASELINE_SCHEMA, MAX_BASELINE_BYTES, type Baseline } from '../../src/config/baseline.ts';
 import { DEFAULT_POLICY } from '../../src/config/policy.ts';
 import { missingBaselineError, readBaselineSet, writeBaseline } from '../../src/gate/baseline.ts';
 import { currentFingerprint, fingerprintId } from '../../src/gate/fingerprint.ts';
 import type { BlockResult } from '../../src/measure/block.ts';
-import { runCli } from '../helpers.ts';
+import { removeTemporaryDirs, runCli, temporaryDir } from '../helpers.ts';
+
+test.after.always(removeTemporaryDirs);
 
 const block = (i: number): BlockResult => ({ p50Ms: 40 + i, p95Ms: 120, p99Ms: 200, throughput: 400, completed: 1000, errors: 0, peakRssBytes: 2e8, heapAfterGcBytes: 3e7, cpuUsPerIteration: 900, busyUsPerIteration: 500, busySource: 'thread-cpu' });
 
@@ -31,7 +32,7 @@ function baseline(overrides: Partial<Baseline> = {}): Baseline {
 
 /** The baselines directory a gate on this machine reads `mixed` from, holding one file with `content`. */
 async function planted(content: string | ((file: string) => void)): Promise<{ dir: string; file: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'agentperf-hostile-'));
+  const dir = temporaryDir('agentperf-hostile-');
   const file = join(dir, `mixed.${fingerprintId(currentFingerprint())}.json`);
   if (typeof content === 'string') await writeFile(file, content);
   else content(file);
@@ -87,7 +88,7 @@ for (const [what, make, message] of HOSTILE) {
 }
 
 test('a file that is not a baseline is passed over with a note, and does not block the baselines beside it', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'agentperf-notes-'));
+  const dir = temporaryDir('agentperf-notes-');
   const file = await writeBaseline(dir, baseline());
   await writeFile(join(dir, 'notes.json'), 'these are my notes, not JSON');
   await writeFile(join(dir, 'README.md'), '# baselines');
@@ -103,7 +104,7 @@ test('a file that is not a baseline is passed over with a note, and does not blo
 });
 
 test('the SHA-256 is of the file as stored, and writing then reading gives the baseline back', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'agentperf-roundtrip-'));
+  const dir = temporaryDir('agentperf-roundtrip-');
   const file = await writeBaseline(dir, baseline());
   const [stored] = (await readBaselineSet(dir, currentFingerprint())).baselines;
   if (!stored) throw new Error('the baseline written was not read back');
@@ -114,7 +115,7 @@ test('the SHA-256 is of the file as stored, and writing then reading gives the b
 });
 
 test('a baseline of another class is refused with the differences and the paired mode named', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'agentperf-baselines-'));
+  const dir = temporaryDir('agentperf-baselines-');
   const other = { ...currentFingerprint(), cpuModel: 'Some Other CPU', node: '99.0' };
   await writeBaseline(dir, baseline({ fingerprint: other }));
   t.deepEqual((await readBaselineSet(dir, currentFingerprint())).baselines, [], "another class's baseline is not read as this one's");

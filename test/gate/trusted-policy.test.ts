@@ -4,13 +4,14 @@
 // use and says so.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GateResult } from '../../src/gate/run.ts';
 import { policyChanges } from '../../src/gate/policy-source.ts';
 import { DEFAULT_POLICY } from '../../src/config/policy.ts';
-import { runCli } from '../helpers.ts';
+import { removeTemporaryDirs, runCli, temporaryDir } from '../helpers.ts';
+
+test.after.always(removeTemporaryDirs);
 
 const SCENARIO = (loops: number) => `// CPU work of a fixed size per iteration: ${loops} loops.
 export default {
@@ -28,7 +29,7 @@ const config = (gate: Record<string, unknown>, install: string) => JSON.stringif
 
 /** A repository whose base commit gates with tight tolerances; its working copy is twice as slow and loosens the gate. */
 function repository(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'agentperf-trusted-'));
+  const dir = temporaryDir('agentperf-trusted-');
   const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: dir });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'trusted-policy-project', version: '1.0.0', private: true }));
   writeFileSync(join(dir, 'work.mjs'), SCENARIO(400_000));
