@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Meter, type Span, type Tracer } from '@opentelemetry/api';
+import { propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Meter, type Span, type Tracer } from '@opentelemetry/api';
 import {
   agentChannel,
   attemptChannel,
@@ -28,7 +28,8 @@ import { contextManager, syncStore } from './context.js';
 import type { HdrRegistry } from './hdr-registry.js';
 import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRICS, OPERATION_DURATION_BUCKETS, PROVIDER_NAME, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS } from './names.js';
 import type { BucketHistogram, BucketSeries, PreaggregatedProducer } from './preaggregated.js';
-import type { MessageResponse } from '../src/providers/types.js';
+import type { ProviderResult } from '../src/providers/types.js';
+import { clientSpanFailure, clientSpanStart, clientSpanSuccess, resendAttributes, type ClientSpanStart } from './client-span.js';
 import { ORCHESTRATED, type ClientCall } from './sdk-calls.js';
 import { promptTokens } from '../src/config/models.js';
 
@@ -56,6 +57,8 @@ interface AgentCounts {
   /** The attributes its invoke_agent spans start with, built once (per model). */
   spanAttributes?: Attributes;
   spanModel?: string;
+  /** What its attempts' `chat` client spans start with, built once (per model, max_tokens and server). */
+  clientSpan?: ClientSpanStart;
 }
 
 interface QueueSource {
@@ -220,8 +223,9 @@ export class Subscribers {
     });
 
     // While an attempt's provider call starts (synchronously), its agent span is the active
-    // context: the Anthropic SDK starts its gen_ai client span then, as a child of it. The
-    // context also says the call is the orchestrator's, so the SDK's span is not metered a
+    // context, marked as the orchestrator's. agentperf's own clients make no span of their own
+    // (agentperf makes their `chat` span, below), but a provider the user gave may wrap an SDK
+    // client with its tracing on: its span then joins the agent's trace and is not metered a
     // second time (sdk-calls.ts).
     const attemptStart = attemptChannel.start as unknown as { bindStore(store: typeof syncStore, transform: (message: unknown) => Context): void; unbindStore(store: typeof syncStore): boolean };
     this.bind(
@@ -290,20 +294,49 @@ export class Subscribers {
     });
 
     this.onTracing(attemptChannel, {
-      start: (message: AttemptMessage & WithStart) => {
+      start: (message: AttemptMessage & WithStart & Spanned) => {
         message[STARTED] = performance.now();
+        if (!this.tracer) return;
+        // The attempt's `chat` client span (client-span.ts), a child of its agent span, and its
+        // trace context in the headers the attempt sends.
+        const counts = this.countsFor(message.agent);
+        let start = counts.clientSpan;
+        if (!start || start.model !== message.model || start.maxTokens !== message.maxTokens || start.server !== message.server) {
+          start = counts.clientSpan = clientSpanStart(message.model, message.maxTokens, message.server);
+        }
+        const agentSpan = (message.call as WithSpan | undefined)?.[SPAN];
+        const parent = agentSpan ? trace.setSpan(contextManager.active(), agentSpan) : contextManager.active();
+        const span = (message[SPAN] = this.tracer.startSpan(start.name, { kind: SpanKind.CLIENT, attributes: start.attributes }, parent));
+        if (!trace.isSpanContextValid(span.spanContext())) return;
+        const headers: Record<string, string> = {};
+        propagation.inject(trace.setSpan(parent, span), headers);
+        message.headers = headers;
+        if (message.attempt > 1 && span.isRecording()) span.setAttributes(resendAttributes(message.attempt)!);
       },
-      asyncEnd: (message: AttemptMessage & WithStart) => {
+      asyncEnd: (message: AttemptMessage & WithStart & Spanned) => {
         const seconds = (performance.now() - (message[STARTED] ?? performance.now())) / 1000;
-        const response = message.error === undefined ? (message.result as MessageResponse | undefined) : undefined;
+        const failed = message.error !== undefined;
+        const response = failed ? undefined : (message.result as ProviderResult | undefined);
         const usage = response?.usage;
+        const error = failed ? errorType(message.error) : undefined;
         // Input tokens count cache reads and writes too, as the conventions' Anthropic page (and the SDK) say.
         const answer = response && usage ? { model: response.model, inputTokens: usage.input_tokens + (usage.cache_read_input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0), outputTokens: usage.output_tokens } : undefined;
-        this.recordClientCall({ model: message.model, server: message.server, seconds, answer, error: message.error === undefined ? undefined : errorType(message.error) });
+        this.recordClientCall({ model: message.model, server: message.server, seconds, answer, error });
+        const span = message[SPAN];
+        if (span?.isRecording()) {
+          if (failed) {
+            span.setAttributes(clientSpanFailure(message.error));
+            span.setStatus({ code: SpanStatusCode.ERROR });
+          } else if (response) {
+            span.setAttributes(clientSpanSuccess(response));
+            span.setStatus({ code: SpanStatusCode.OK });
+          }
+        }
+        span?.end();
         // The answer's model and finish reason on the agent span, when it is recorded.
-        const span = (message.call as WithSpan | undefined)?.[SPAN];
-        if (response && span?.isRecording()) {
-          span.setAttributes({ [A.responseModel]: response.model, ...(response.stop_reason ? { [A.finishReasons]: [response.stop_reason] } : {}) });
+        const agentSpan = (message.call as WithSpan | undefined)?.[SPAN];
+        if (response && agentSpan?.isRecording()) {
+          agentSpan.setAttributes({ [A.responseModel]: response.model, ...(response.stop_reason ? { [A.finishReasons]: [response.stop_reason] } : {}) });
         }
       },
     });

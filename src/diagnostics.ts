@@ -6,6 +6,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { CacheTier } from './cache/response-cache.js';
 import type { CircuitState } from './orchestrator/circuit-breaker.js';
+import type { ProviderServer } from './providers/types.js';
 
 /** Context of one traced agent call (not a memory hit: those go to `memoryHitChannel`). */
 export interface AgentCallMessage {
@@ -27,16 +28,22 @@ export interface AgentCallMessage {
   error?: unknown;
 }
 
-/** Context of one provider attempt (the SDK emits its own client span for it). */
+/** Context of one provider attempt (instrumentation makes its GenAI `chat` client span from it). */
 export interface AttemptMessage {
   /** The traced agent call this attempt serves, when one is traced (subscribers find its span). */
   call?: AgentCallMessage;
   agent: string;
   model: string;
+  maxTokens: number;
   provider: string;
   /** The provider's API server, when it has one. */
-  server?: { readonly address: string; readonly port: number };
+  server?: ProviderServer;
   attempt: number;
+  /**
+   * Set by a subscriber at `start`: headers the attempt sends (the trace context of its client
+   * span, so the provider's side joins the trace). Read after `start`, before the request goes.
+   */
+  headers?: Record<string, string>;
   result?: unknown;
   error?: unknown;
 }
@@ -128,7 +135,9 @@ export const ALL_CHANNELS = {
  * adopted into a native promise first: tracePromise calls Promise.prototype.then on it, which
  * breaks on Promise subclasses with another constructor (the SDK's APIPromise).
  */
-export function traced<T, M extends object>(channel: diagnosticsChannel.TracingChannel<M, M>, message: () => M, fn: () => Promise<T>): Promise<T> {
+export function traced<T, M extends object>(channel: diagnosticsChannel.TracingChannel<M, M>, message: () => M, fn: (message?: M) => Promise<T>): Promise<T> {
   if (!channel.hasSubscribers) return fn();
-  return channel.tracePromise(async () => fn(), message());
+  const made = message();
+  // `fn` gets the message after `start` was published: subscribers may have added to it (headers).
+  return channel.tracePromise(async () => fn(made), made);
 }

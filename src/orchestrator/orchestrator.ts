@@ -382,8 +382,8 @@ export class Orchestrator {
           const request = controller ? { signal: controller.signal, timeoutMs } : { timeoutMs };
           const result = await traced(
             attemptChannel,
-            () => ({ call: flight.trace, agent: call.agent.config.name, model: call.agent.model.id, provider: this.provider.name, server: this.provider.server, attempt }),
-            () => this.provider.createMessage(call.params, request),
+            () => ({ call: flight.trace, agent: call.agent.config.name, model: call.agent.model.id, maxTokens: call.params.max_tokens, provider: this.provider.name, server: this.provider.server, attempt }),
+            (message) => this.provider.createMessage(call.params, message?.headers ? { ...request, headers: message.headers } : request),
           );
           breaker.onSuccess(flight.trace);
           return { result, attempts: attempt, queueMs };

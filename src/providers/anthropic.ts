@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { TimeoutError, UpstreamError } from '../errors.js';
 import { parseRetryAfterMs } from './retry-after.js';
-import type { CreateMessageOptions, MessageParams, MessagesProvider, ProviderResult } from './types.js';
+import type { CreateMessageOptions, MessageParams, MessagesProvider, ProviderResult, ProviderServer } from './types.js';
 
 export interface AnthropicProviderOptions {
   apiKey: string;
@@ -45,6 +45,30 @@ export function toUpstreamError(error: unknown, timeoutMs: number): unknown {
 }
 
 /**
+ * The server a client with `baseURL` calls, as its client span names it: the address without an
+ * IPv6 literal's brackets, the port (the scheme's default when the URL has none), and the
+ * Messages URL with any user name and password redacted (url.full must carry no credentials).
+ */
+export function providerServer(baseURL: string): ProviderServer {
+  const url = new URL(baseURL);
+  const scheme = url.protocol.replace(/:$/, '');
+  if (url.username || url.password) {
+    url.username = 'REDACTED';
+    url.password = 'REDACTED';
+  }
+  // A query in a base URL may hold a key too; the Messages path has none of its own.
+  url.search = '';
+  url.hash = '';
+  return {
+    address: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : scheme === 'https' ? 443 : 80,
+    scheme,
+    // As the SDK joins its base URL and a path.
+    messagesUrl: `${url.href.replace(/\/+$/, '')}/v1/messages`,
+  };
+}
+
+/**
  * The real `@anthropic-ai/sdk` client. `maxRetries: 0` because the orchestrator owns the one
  * retry layer (DESIGN.md, seam 5); its own undici Agent so `close()` really closes sockets.
  */
@@ -57,19 +81,25 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mess
     // Deadlines are the orchestrator's, enforced through the AbortSignal; this is only a backstop.
     timeout: 10 * 60_000,
     fetch: fetchWith(options.dispatcher ?? ownDispatcher!),
+    // agentperf makes this client's `chat` span itself, from the orchestrator's attempt events,
+    // and injects the trace context itself (instrumentation/client-span.ts): the SDK's own
+    // tracing costs about 60 µs of CPU per call (headers copied and sorted, a URL parsed, ten
+    // attribute calls), and "instrumentation off" must mean no span work at all. Only clients
+    // agentperf builds: a user's own clients keep their tracing.
+    openTelemetry: false,
   });
-  const url = new URL(client.baseURL);
-  const server = { address: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80 };
+  const server = providerServer(client.baseURL);
   return {
     name: options.name ?? (options.baseURL ? 'simulator' : 'anthropic'),
     server,
-    createMessage(params: MessageParams, { signal, timeoutMs }: CreateMessageOptions): Promise<ProviderResult> {
+    createMessage(params: MessageParams, { signal, timeoutMs, headers }: CreateMessageOptions): Promise<ProviderResult> {
       // The SDK arms its own timer and AbortController for `timeout` on every request anyway,
       // so the attempt timeout costs nothing extra. A signal is passed only when there is one:
       // the SDK registers each signal for cleanup (a WeakMap and a FinalizationRegistry),
       // which costs measurable GC time per call.
       const timeout = Math.max(1, Math.ceil(timeoutMs)); // the SDK accepts whole milliseconds only
-      const request = signal ? { signal, timeout } : { timeout };
+      const request: { timeout: number; signal?: AbortSignal; headers?: Record<string, string> } = signal ? { signal, timeout } : { timeout };
+      if (headers) request.headers = headers;
       // The SDK puts the request-id header on the parsed message as `_request_id`.
       return client.messages.create(params as Anthropic.MessageCreateParamsNonStreaming, request) as unknown as Promise<ProviderResult>;
     },

@@ -40,13 +40,25 @@ export interface CreateMessageOptions {
   /** Enforced by the provider (the SDK's own per-request timer: no extra cost per call). */
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Headers to send with this request: the trace context (`traceparent`, ...) that instrumentation injects. */
+  headers?: Record<string, string>;
+}
+
+/** The API server a provider calls, as the client span and metrics name it. */
+export interface ProviderServer {
+  readonly address: string;
+  readonly port: number;
+  /** `http` or `https` (url.scheme). */
+  readonly scheme: string;
+  /** The Messages endpoint (url.full), with any user name and password in the base URL redacted. */
+  readonly messagesUrl: string;
 }
 
 export interface MessagesProvider {
   /** `anthropic` for the real API, `simulator` for the embedded one, `in-process` for the stand-in. */
   readonly name: string;
   /** The API server it calls (server.address, server.port on client metrics), when it calls one over the network. */
-  readonly server?: { readonly address: string; readonly port: number };
+  readonly server?: ProviderServer;
   /**
    * Sends one request; when `signal` aborts, the request is really cancelled and the promise
    * rejects. Whatever it rejects with goes through `toError` before anyone reads it.

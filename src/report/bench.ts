@@ -93,7 +93,7 @@ export function formatOverheadBench(result: OverheadBenchResult): string {
 function formatOwnCost(c: OwnCostResult): string {
   const t = new Table({ head: ["agentperf's own instrumentation, per upstream call", 'main thread, off → on (median µs)', 'added [95% CI]', 'target'], style });
   t.push([`${c.options.pairs} ABBA pairs of ${c.options.callsPerRound.toLocaleString('en-US')} calls`, `${c.offUsPerCall.toFixed(2)} → ${c.onUsPerCall.toFixed(2)}`, `${c.addedUs.estimate.toFixed(2)} µs [${c.addedUs.low.toFixed(2)}, ${c.addedUs.high.toFixed(2)}]`, `<= ${OWN_COST_TARGET_US} µs: ${verdict(c.addedUs, OWN_COST_TARGET_US)}`]);
-  return `${t.toString()}\nThe core's channels driven as the orchestrator drives them for one upstream call (agent call, attempt, the SDK's client span made in both states by NodeSDK's tracer provider class: on through the registered one, off through one of its own); on and off differ by agentperf's part alone: its tracer wrappers, handlers, invoke_agent span and context, metrics, HDR records.\n`;
+  return `${t.toString()}\nThe core's channels driven as the orchestrator drives them for one upstream call (agent call around one attempt). On: everything agentperf does for it (invoke_agent span, the chat client span under it, the traceparent injected, metrics, HDR records; spans batched to a no-op exporter). Off: the uninstrumented call (the SDK's own tracing is off for agentperf's clients).\n`;
 }
 
 export function formatLoadBench(result: LoadBenchResult): string {

@@ -37,7 +37,7 @@ serial('switched off means off: no subscriber exists before start or after stop'
   await teardown(setup);
 });
 
-serial('span tree: one agent span, the SDK spans under it (one per attempt), retries as events', async (t) => {
+serial('span tree: one agent span, a chat client span under it per attempt (resends counted), retries as events', async (t) => {
   const spans = new InMemorySpanExporter();
   const instrumentation = await startInstrumentation({ prometheus: false, metricReader: metricReader(), spanExporter: spans, spanProcessor: 'simple' });
   const setup = await withSimulator({ faults: { schedule: ['529', '529'], retryAfterMs: 1 } }, {}, systemClock as ManualClock);
@@ -56,13 +56,15 @@ serial('span tree: one agent span, the SDK spans under it (one per attempt), ret
     t.is(agent.attributes['agentperf.cache.result'], 'bypass');
     t.deepEqual(agent.events.map((e) => [e.name, e.attributes?.['agentperf.retry.reason']]), [['retry', 'overloaded_error'], ['retry', 'overloaded_error']]);
     const children = finished.filter((s) => s.parentSpanContext?.spanId === agent.spanContext().spanId);
-    t.is(children.length, 3, 'one SDK client span per attempt');
-    for (const child of children) {
+    t.is(children.length, 3, 'one chat client span per attempt');
+    for (const [index, child] of children.entries()) {
       t.is(child.kind, SpanKind.CLIENT);
+      t.is(child.name, 'chat claude-sonnet-5-5');
       t.is(child.attributes['gen_ai.operation.name'], 'chat');
+      t.is(child.attributes['http.request.resend_count'], index === 0 ? undefined : index);
       t.is(child.spanContext().traceId, agent.spanContext().traceId);
     }
-    t.is(finished.length, 4, 'no client span of our own beside the SDK ones');
+    t.is(finished.length, 4, 'no SDK span beside them');
     t.is(finished.filter((s) => s.kind === SpanKind.CLIENT && s.status.code === SpanStatusCode.ERROR).length, 2);
   } finally {
     await teardown(setup);
@@ -236,7 +238,7 @@ test('HDR percentiles agree with exact percentiles of the same data (3 significa
   other.destroy();
 });
 
-serial("serve joins the caller's trace: a W3C traceparent makes the agent span its child, and the SDK's spans follow", async (t) => {
+serial("serve joins the caller's trace: a W3C traceparent makes the agent span its child, and the client spans follow", async (t) => {
   const { buildServer } = await import('../../src/server/app.ts');
   const spans = new InMemorySpanExporter();
   const instrumentation = await startInstrumentation({ prometheus: false, metricReader: metricReader(), spanExporter: spans, spanProcessor: 'simple' });
