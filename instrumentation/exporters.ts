@@ -8,10 +8,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { AggregationTemporality, InstrumentType, PeriodicExportingMetricReader, type MetricProducer, type MetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ConfigError, ListenError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import type { PreaggregatedProducer } from './preaggregated.js';
+import { exportSettingsFromEnv, WorkerSpanProcessor } from './worker-span-processor.js';
 
 type Protocol = 'http/protobuf' | 'http/json' | 'grpc';
 
@@ -40,7 +41,8 @@ async function configured<T>(signal: 'traces' | 'metrics', env: NodeJS.ProcessEn
   }
 }
 
-function otlpSpanExporter(env: NodeJS.ProcessEnv, log: Logger): Promise<SpanExporter> {
+/** The OTLP span exporter OTEL_EXPORTER_OTLP_*PROTOCOL asks for (made in the export worker, export-worker.ts). */
+export function otlpSpanExporter(env: NodeJS.ProcessEnv, log: Logger): Promise<SpanExporter> {
   return configured('traces', env, async () => {
     switch (otlpProtocol('traces', env, log)) {
       case 'http/json':
@@ -107,8 +109,9 @@ export async function spanProcessorsFromEnv(env: NodeJS.ProcessEnv, whenUnset: '
   const processors: SpanProcessor[] = [];
   for (const name of names) {
     if (name === 'otlp') {
-      const exporter = await otlpSpanExporter(env, log);
-      processors.push(simple ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter));
+      // Batched: in the export worker, off the main thread. `simple` (tests, one-shot commands
+      // that want each span at once): on this thread.
+      processors.push(simple ? new SimpleSpanProcessor(await otlpSpanExporter(env, log)) : await WorkerSpanProcessor.start(exportSettingsFromEnv(env)));
     } else if (name === 'console') processors.push(new SimpleSpanProcessor(STDERR_SPAN_EXPORTER));
     else log.warn({ exporter: name }, `OTEL_TRACES_EXPORTER "${name}" is not supported here (otlp, console, none): ignored`);
   }

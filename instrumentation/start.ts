@@ -1,4 +1,4 @@
-import { context, createNoopMeter, diag, DiagLogLevel, metrics, propagation, ProxyTracerProvider, trace, type DiagLogger } from '@opentelemetry/api';
+import { context, createNoopMeter, diag, DiagLogLevel, metrics, propagation, ProxyTracerProvider, trace, type DiagLogger, type TracerProvider } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { defaultResource, detectResources, envDetector, hostDetector, osDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { InstrumentType, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
@@ -13,6 +13,7 @@ import { PreaggregatedProducer } from './preaggregated.js';
 import { SdkCallMetricsProvider } from './sdk-calls.js';
 import { Subscribers } from './subscribers.js';
 import { SwitchableTracerProvider } from './switchable.js';
+import { WorkerSpanProcessor, type WorkerExportStats } from './worker-span-processor.js';
 
 
 /**
@@ -77,6 +78,11 @@ export interface Instrumentation {
    * nothing) and on again, without tearing it down: how the overhead is measured in one process.
    */
   setEnabled(enabled: boolean): void;
+  /**
+   * Exports the spans ended so far; resolves with what the export worker delivered, failed to
+   * deliver and dropped since the start (undefined when spans are not exported through it).
+   */
+  flushSpans(): Promise<WorkerExportStats | undefined>;
   /** Flushes spans and metrics, unsubscribes from every channel, and unregisters the providers. */
   stop(): Promise<void>;
 }
@@ -178,6 +184,8 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
   let prometheus: PrometheusEndpoint | undefined;
   let sdk: { start(): void; shutdown(): Promise<void> } | undefined;
   let switchable: SwitchableTracerProvider | undefined;
+  /** NodeSDK's own tracer provider, when spans are exported. */
+  let registered: TracerProvider | undefined;
   let subscribers: Subscribers | undefined;
   let hdr: HdrRegistry | undefined;
   let spanProcessors: SpanProcessor[] = [];
@@ -273,15 +281,17 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     tracing = !disabled && spanProcessors.length > 0;
     if (!disabled) {
       const proxy = trace.getTracerProvider() as ProxyTracerProvider;
-      const registered = tracing ? proxy.getDelegate() : new ProxyTracerProvider();
-      switchable = new SwitchableTracerProvider(new SdkCallMetricsProvider(registered, (call) => subscribers?.recordClientCall(call)));
+      registered = tracing ? proxy.getDelegate() : undefined;
+      switchable = new SwitchableTracerProvider(new SdkCallMetricsProvider(registered ?? new ProxyTracerProvider(), (call) => subscribers?.recordClientCall(call)));
       if (tracing) proxy.setDelegate(switchable);
       else trace.setGlobalTracerProvider(switchable);
       if (tracing) setLogContext(logContext);
     }
 
     hdr = new HdrRegistry();
-    subscribers = new Subscribers(hdr, metrics.getMeter('agentperf', VERSION), producer, tracing ? switchable?.getTracer('agentperf', VERSION) : undefined, log, options.simulatedCostUs ?? 0);
+    // agentperf's own tracer is NodeSDK's, not behind the switch and the SDK-call metering:
+    // switched off, the subscribers are detached and make no span anyway (two wrappers less per span).
+    subscribers = new Subscribers(hdr, metrics.getMeter('agentperf', VERSION), producer, registered?.getTracer('agentperf', VERSION), log, options.simulatedCostUs ?? 0);
     subscribers.subscribe();
   } catch (error) {
     await teardown();
@@ -304,6 +314,10 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
       else running.subscribers.detach();
       if (switchable) switchable.enabled = enabled;
       setLogContext(enabled && tracing ? logContext : undefined);
+    },
+    async flushSpans() {
+      const worker = spanProcessors.find((p): p is WorkerSpanProcessor => p instanceof WorkerSpanProcessor);
+      return worker?.flushWithStats();
     },
     async stop() {
       if (stopped) return;

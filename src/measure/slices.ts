@@ -6,7 +6,8 @@
  * scenario's cycles (`--set cycle`), so paired slices do the same work and meet the same
  * simulated latencies: the difference between them is the instrumentation, and noise.
  */
-import { NOOP_SPAN_EXPORTER, startInstrumentation } from '../../instrumentation/start.js';
+import { startInstrumentation } from '../../instrumentation/start.js';
+import type { WorkerExportStats } from '../../instrumentation/worker-span-processor.js';
 import { ErrorCode } from '../errors.js';
 import { errorType } from '../errors.js';
 import { resolveScenario } from '../load/scenarios/index.js';
@@ -16,6 +17,10 @@ import { cliNodeArgs } from '../runtime/self.js';
 import { comparePaired, type Comparison } from '../stats/compare.js';
 import { median } from '../stats/percentiles.js';
 import { cpuSince, MAIN_THREAD_SOURCE, readCpu, type BusySource } from './cpu.js';
+import { startTelemetrySink } from './telemetry-sink.js';
+
+/** How often the measurement's /metrics is scraped, in ms (Prometheus's usual 15 s). */
+const SCRAPE_INTERVAL_MS = 15_000;
 
 export interface OverheadSpec {
   scenario: string;
@@ -59,6 +64,8 @@ export interface OverheadMeasurement {
   busyUsPerIterationOn: number;
   busySource: BusySource;
   errorsByType: Record<string, number>;
+  /** What "on" exported: spans delivered over OTLP (failed, dropped), the requests and bytes the receiver took, and /metrics scrapes. */
+  telemetry: { spansExported: number; spansFailed: number; spansDropped: number; requests: number; bytes: number; scrapes: number; scrapeBytes: number };
   elapsedMs: number;
 }
 
@@ -100,7 +107,13 @@ async function iterationsPerSlice(run: (i: number) => Promise<unknown>, vus: num
 /** Runs the measurement in this process (the child side of `runOverheadProcess`). */
 export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadMeasurement> {
   const startedAt = performance.now();
-  const instrumentation = await startInstrumentation({ prometheus: false, spanExporter: NOOP_SPAN_EXPORTER, spanProcessor: 'batch', simulatedCostUs: spec.simulatedCostUs });
+  // "On" exports what users export: every span as OTLP http/protobuf (through the export
+  // worker, as OTEL_TRACES_EXPORTER=otlp does) to a local receiver, and /metrics scraped. This
+  // is a process of its own (`gate overhead`), so the environment is its to set.
+  const sink = await startTelemetrySink();
+  Object.assign(process.env, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: sink.tracesUrl, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf', OTEL_METRICS_EXPORTER: 'prometheus', OTEL_TRACES_SAMPLER: 'always_on' });
+  const instrumentation = await startInstrumentation({ prometheus: { host: '127.0.0.1', port: 0 }, simulatedCostUs: spec.simulatedCostUs });
+  if (instrumentation.metricsUrl) sink.scrape(instrumentation.metricsUrl, SCRAPE_INTERVAL_MS);
   const schedule = sliceSchedule(spec.warmupPairs, spec.pairs);
   instrumentation.setEnabled(schedule[0]!);
   const scenario = await resolveScenario(spec.scenario);
@@ -108,6 +121,7 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
   const state = await scenario.setup({ target: { kind: 'in-process' }, settings, seed: spec.seed, log: rootLogger });
   const slices: Slice[] = [];
   const errorsByType = new Map<string, number>();
+  let exported: WorkerExportStats | undefined;
   let K = 0;
   let next = 0;
   let errors = 0;
@@ -143,9 +157,11 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
       }
     };
     await Promise.all(Array.from({ length: spec.vus }, vu));
+    exported = await instrumentation.flushSpans();
   } finally {
     await scenario.teardown(state);
     await instrumentation.stop();
+    await sink.close();
   }
   const measured = slices.slice(2 * spec.warmupPairs);
   const off = measured.filter((s) => !s.instrumented);
@@ -166,6 +182,7 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
     busyUsPerIterationOn: median(on.map((s) => per(s, 'busyUs'))),
     busySource: MAIN_THREAD_SOURCE,
     errorsByType: Object.fromEntries(errorsByType),
+    telemetry: { spansExported: exported?.exported ?? 0, spansFailed: exported?.failed ?? 0, spansDropped: exported?.dropped ?? 0, ...sink.received },
     elapsedMs: performance.now() - startedAt,
   };
 }

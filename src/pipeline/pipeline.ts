@@ -236,5 +236,6 @@ export function summarizeOverhead(m: OverheadMeasurement, verdict: MetricVerdict
     throughputLostPct: lostPct(m.throughput.estimate),
     throughputLostLowPct: lostPct(m.throughput.high),
     throughputLostHighPct: lostPct(m.throughput.low),
+    telemetry: m.telemetry,
   };
 }

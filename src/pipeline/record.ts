@@ -2,6 +2,7 @@
 // Types and constants only: the report modules import this, never the runners.
 import type { PercentileSnapshot } from '../../instrumentation/hdr-registry.js';
 import type { MetricVerdict } from '../gate/verdict.js';
+import type { OverheadMeasurement } from '../measure/slices.js';
 import type { Fingerprint } from '../gate/fingerprint.js';
 import type { GateResult } from '../gate/run.js';
 import type { LoadReport } from '../load/run.js';
@@ -35,6 +36,8 @@ export interface OverheadSummary extends MetricVerdict {
   mainThreadHighPct: number;
   mainThreadUsPerIterationOff: number;
   mainThreadUsPerIterationOn: number;
+  /** What "on" exported while it was measured (OTLP spans to a local receiver, /metrics scrapes). */
+  telemetry: OverheadMeasurement['telemetry'];
 }
 
 export type Verdict = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'NO BASELINE' | 'NOT GATED';

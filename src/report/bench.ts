@@ -86,7 +86,7 @@ export function formatOverheadBench(result: OverheadBenchResult): string {
   const o = result.options;
   const first = result.workloads[0]?.measurement;
   const own = result.ownCost ? formatOwnCost(result.ownCost) : '';
-  const slices = table.length > 0 ? `${table.toString()}\nEach workload in one fresh process, ${o.vus} users, instrumentation switched fully on and off in ${o.pairs} ABBA pairs of slices (after ${o.warmupPairs} warmup pairs), each slice the same work; paired t intervals of the log-ratios. Main-thread time from ${first?.busySource === 'thread-cpu' ? "the kernel's count for the thread" : "the event loop's busy time"}.\n` : '';
+  const slices = table.length > 0 ? `${table.toString()}\nEach workload in one fresh process, ${o.vus} users, instrumentation switched fully on and off in ${o.pairs} ABBA pairs of slices (after ${o.warmupPairs} warmup pairs), each slice the same work; paired t intervals of the log-ratios. Main-thread time from ${first?.busySource === 'thread-cpu' ? "the kernel's count for the thread" : "the event loop's busy time"}. On: every span exported as OTLP http/protobuf through the export worker to a local receiver, /metrics scraped every 15 s.\n${result.workloads.map(({ workload, measurement: { telemetry: x } }) => `  ${workload}: ${x.spansExported.toLocaleString('en-US')} spans delivered (${x.spansFailed} failed, ${x.spansDropped} dropped) in ${x.requests} requests, ${(x.bytes / 1024).toFixed(0)} KiB; ${x.scrapes} scrapes\n`).join('')}` : '';
   return `${slices}${own}${(result.elapsedMs / 1000).toFixed(1)} s in all.\n`;
 }
 

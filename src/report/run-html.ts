@@ -112,7 +112,7 @@ ${table('cache-table', ['', 'count'], tiers)}
 ${gateSection(run)}
 
 <h2>Observability overhead</h2>
-<p>Instrumentation fully on against off, in ${o.pairs} pairs of ${o.sliceIterations}-iteration slices of one process: ${badge(shownVerdict(o))} ${escapeHtml(overheadLine(o).replace(/^\w+: /, ''))}. ${escapeHtml(o.reason)}</p>
+<p>Instrumentation fully on against off, in ${o.pairs} pairs of ${o.sliceIterations}-iteration slices of one process: ${badge(shownVerdict(o))} ${escapeHtml(overheadLine(o).replace(/^\w+: /, ''))}. ${escapeHtml(o.reason)}. On, every span was exported as OTLP http/protobuf (through the export worker) to a local receiver: ${o.telemetry.spansExported.toLocaleString('en-US')} delivered, ${o.telemetry.spansDropped} dropped, ${o.telemetry.spansFailed} failed; /metrics scraped ${o.telemetry.scrapes} times.</p>
 
 <h2>Where the time goes</h2>
 <p>CPU profile of the ${escapeHtml(run.profile.phase)} phase: ${run.profile.flamegraph ? `<a id="flamegraph-link" href="${escapeHtml(run.profile.flamegraph)}">the flamegraph</a>` : `no flamegraph (${escapeHtml(run.profile.flamegraphError ?? 'not rendered')})`}, <a href="${escapeHtml(run.profile.cpuprofile)}">the .cpuprofile</a> (Chrome DevTools, speedscope). GC ${((run.profile.bottlenecks.gcMs / run.profile.bottlenecks.totalMs) * 100).toFixed(1)}%, idle ${((run.profile.bottlenecks.idleMs / run.profile.bottlenecks.totalMs) * 100).toFixed(1)}% of ${(run.profile.bottlenecks.totalMs / 1000).toFixed(1)} s.</p>

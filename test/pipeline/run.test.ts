@@ -56,6 +56,9 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   t.true(o.pairs >= 2 && Number.isFinite(o.throughputLostPct) && o.throughputLostLowPct <= o.throughputLostPct && o.throughputLostPct <= o.throughputLostHighPct, JSON.stringify(o));
   // The CPU added per iteration, with its interval (2 pairs of --quick slices: its sign is noise's to choose).
   t.true(Number.isFinite(o.mainThreadAddedPct) && o.mainThreadLowPct <= o.mainThreadAddedPct && o.mainThreadAddedPct <= o.mainThreadHighPct, JSON.stringify(o));
+  // "On" exported what users export: OTLP spans reached the local receiver, none dropped.
+  t.true(o.telemetry.spansExported > 0 && o.telemetry.requests > 0 && o.telemetry.bytes > 0, JSON.stringify(o.telemetry));
+  t.is(o.telemetry.spansDropped + o.telemetry.spansFailed, 0);
   t.is(run.gate.status, 'judged', 'the baseline recorded on this machine is found');
   // One verdict: the summary's overhead is the gate's overhead row, and the exit code follows the gate alone.
   const gated = run.gate.status === 'judged' ? run.gate.result.scenarios[0]!.judgement.metrics.find((m) => m.metric === 'overhead') : undefined;
