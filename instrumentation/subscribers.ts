@@ -304,13 +304,17 @@ export class Subscribers {
         if (!start || start.model !== message.model || start.maxTokens !== message.maxTokens || start.server !== message.server) {
           start = counts.clientSpan = clientSpanStart(message.model, message.maxTokens, message.server);
         }
-        const agentSpan = (message.call as WithSpan | undefined)?.[SPAN];
-        const parent = agentSpan ? trace.setSpan(contextManager.active(), agentSpan) : contextManager.active();
+        // The active context is the agent span's here: the store bound above made it so before
+        // `start` was published (no context made for it again).
+        const parent = contextManager.active();
         const span = (message[SPAN] = this.tracer.startSpan(start.name, { kind: SpanKind.CLIENT, attributes: start.attributes }, parent));
-        if (!trace.isSpanContextValid(span.spanContext())) return;
+        // The propagators check the span context themselves (an invalid one injects nothing).
         const headers: Record<string, string> = {};
         propagation.inject(trace.setSpan(parent, span), headers);
-        message.headers = headers;
+        for (const _ in headers) {
+          message.headers = headers;
+          break;
+        }
         if (message.attempt > 1 && span.isRecording()) span.setAttributes(resendAttributes(message.attempt)!);
       },
       asyncEnd: (message: AttemptMessage & WithStart & Spanned) => {
