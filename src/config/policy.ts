@@ -39,6 +39,11 @@ export const PolicySchema = z
         pairs: z.number().int().min(0).max(1000),
         /** The most throughput instrumentation may cost, in %: an absolute limit, judged against the base's own figure. */
         maxPct: z.number().min(0).max(100),
+        /**
+         * The most main-thread CPU per iteration instrumentation may add, in %: reported by `run`
+         * (a warning beyond it), not yet a gated metric. Older policies without it mean 5.
+         */
+        cpuMaxPct: z.number().min(0).max(1000).default(5),
         /** How many points more than the base's the candidate's overhead may cost. */
         tolerancePct: z.number().min(0).max(100),
         /** Iterations per slice, also the built-in scenarios' cycle; without it, slices of `sliceMs`. */
@@ -71,7 +76,7 @@ export const DEFAULT_POLICY: GatePolicy = {
   blocks: { initial: 5, step: 3, max: 30 },
   budgetMs: 150_000,
   // 600-iteration slices: whole cycles of the built-in scenarios' questions.
-  overhead: { pairs: 12, maxPct: 5, tolerancePct: 2, sliceIterations: 600, sliceMs: 250, warmupPairs: 3 },
+  overhead: { pairs: 12, maxPct: 5, cpuMaxPct: 5, tolerancePct: 2, sliceIterations: 600, sliceMs: 250, warmupPairs: 3 },
   calibration: { bandPct: 15 },
   alpha: 0.05,
   inconclusive: 'exit3',

@@ -11,6 +11,7 @@ import type { PolicyProvenance } from '../gate/policy-source.js';
 import { gateAgainstBaselines, overheadSpecFor, storedBaselines } from '../gate/run.js';
 import { judgeOverhead, type MetricVerdict } from '../gate/verdict.js';
 import { addedPct, lostPct, runOverheadProcess, type OverheadMeasurement } from '../measure/slices.js';
+import { formatSignedPct } from '../report/load.js';
 import { overheadLine } from '../report/run-report.js';
 import { runLoadTest } from '../load/run.js';
 import { resolveScenario } from '../load/scenarios/index.js';
@@ -191,7 +192,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
     }
   } else progress('[5/6] gate: skipped (--no-gate)');
   const judgedOverhead = gate.status === 'judged' ? gate.result.scenarios[0]?.judgement.metrics.find((m) => m.metric === 'overhead') : undefined;
-  const overhead = summarizeOverhead(measured, judgedOverhead ?? judgeOverhead(measured.slices, policy));
+  const overhead = summarizeOverhead(measured, judgedOverhead ?? judgeOverhead(measured.slices, policy), policy.overhead.cpuMaxPct);
   progress(`  overhead: ${overheadLine(overhead)}`);
 
   const verdict: Verdict = gate.status === 'judged' ? gate.result.overall : gate.status === 'no-baseline' ? 'NO BASELINE' : 'NOT GATED';
@@ -214,14 +215,29 @@ export function runWarnings(run: Omit<RunRecord, 'warnings'>): string[] {
       for (const m of s.judgement.metrics) if (m.warning) out.push(`gate ${s.scenario}, ${m.metric}: ${m.warning}`);
     }
   } else if (run.overhead.warning || run.overhead.verdict !== 'PASS') out.push(`observability overhead: ${run.overhead.warning ?? run.overhead.reason}`);
+  const cpu = cpuOverheadWarning(run.overhead);
+  if (cpu) out.push(cpu);
   if (run.gate.status === 'no-baseline') out.push(`not gated: ${run.gate.message}`);
   if (run.leak.verdict === 'INCONCLUSIVE' && run.leak.note) out.push(`leak check INCONCLUSIVE: ${run.leak.note}`);
   return out;
 }
 
+/**
+ * The main-thread CPU instrumentation adds per iteration, against the policy's limit: a warning
+ * when the interval reaches past it (not a gated metric yet: throughput lost is what the gate
+ * judges; issue 24).
+ */
+export function cpuOverheadWarning(o: OverheadSummary): string | undefined {
+  if (!(o.mainThreadHighPct > o.cpuLimitPct)) return undefined;
+  const figure = `${formatSignedPct(o.mainThreadAddedPct)} [${o.mainThreadLowPct.toFixed(1)}, ${o.mainThreadHighPct.toFixed(1)}]`;
+  const where = o.mainThreadLowPct > o.cpuLimitPct ? 'beyond' : 'possibly beyond';
+  return `observability overhead: main-thread CPU per iteration ${figure} with instrumentation on, ${where} the ${o.cpuLimitPct}% limit (reported, not gated: the gate judges the throughput lost)`;
+}
+
 /** The overhead's verdict (the gate's, when it judged) and its CPU figures, as the run record keeps them. */
-export function summarizeOverhead(m: OverheadMeasurement, verdict: MetricVerdict): OverheadSummary {
+export function summarizeOverhead(m: OverheadMeasurement, verdict: MetricVerdict, cpuLimitPct: number): OverheadSummary {
   return {
+    cpuLimitPct,
     ...verdict,
     pairs: m.spec.pairs,
     sliceIterations: m.slices[0]?.iterations ?? 0,

@@ -36,6 +36,8 @@ export interface OverheadSummary extends MetricVerdict {
   mainThreadHighPct: number;
   mainThreadUsPerIterationOff: number;
   mainThreadUsPerIterationOn: number;
+  /** The policy's limit on main-thread CPU added per iteration, in % (`overhead.cpuMaxPct`). */
+  cpuLimitPct: number;
   /** What "on" exported while it was measured (OTLP spans to a local receiver, /metrics scrapes). */
   telemetry: OverheadMeasurement['telemetry'];
 }

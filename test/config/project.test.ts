@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { givenOr, loadProjectFrom, simulatorSettings } from '../../src/config/project.ts';
-import { DEFAULT_POLICY } from '../../src/config/policy.ts';
+import { DEFAULT_POLICY, PolicySchema } from '../../src/config/policy.ts';
+import { readmeBlock } from '../helpers.ts';
 
 /** A scratch directory with these files (paths relative to it). */
 function project(files: Record<string, string>): string {
@@ -117,4 +118,8 @@ test('paths on the command line resolve against the current directory; the simul
   const p = await loadProjectFrom(dir);
   t.deepEqual(simulatorSettings(p, {}, { latency: 'fixed:0', seed: 1 }), { latency: 'fixed:5', faults: undefined, seed: 9 });
   t.deepEqual(simulatorSettings(p, { latency: 'fixed:1', faults: '429:0.1' }, { latency: 'fixed:0', seed: 1 }), { latency: 'fixed:1', faults: '429:0.1', seed: 9 });
+});
+
+test("the README's default policy is the default policy, field for field", (t) => {
+  t.deepEqual(PolicySchema.parse(JSON.parse(readmeBlock('**The policy** (`--policy FILE`', 'json'))), DEFAULT_POLICY);
 });
