@@ -111,7 +111,7 @@ export async function spanProcessorsFromEnv(env: NodeJS.ProcessEnv, whenUnset: '
     if (name === 'otlp') {
       // Batched: in the export worker, off the main thread. `simple` (tests, one-shot commands
       // that want each span at once): on this thread.
-      processors.push(simple ? new SimpleSpanProcessor(await otlpSpanExporter(env, log)) : await WorkerSpanProcessor.start(exportSettingsFromEnv(env)));
+      processors.push(simple ? new SimpleSpanProcessor(await otlpSpanExporter(env, log)) : await WorkerSpanProcessor.start(exportSettingsFromEnv(env), log));
     } else if (name === 'console') processors.push(new SimpleSpanProcessor(STDERR_SPAN_EXPORTER));
     else log.warn({ exporter: name }, `OTEL_TRACES_EXPORTER "${name}" is not supported here (otlp, console, none): ignored`);
   }

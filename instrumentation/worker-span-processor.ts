@@ -3,6 +3,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Worker } from 'node:worker_threads';
 import { ConfigError } from '../src/errors.js';
+import type { Logger } from '../src/logger.js';
 import { siblingModule } from '../src/runtime/self.js';
 import { startModuleWorker } from '../src/runtime/ts-worker.js';
 import { toSpanRecord, type SpanRecord } from './span-records.js';
@@ -78,7 +79,16 @@ export class WorkerSpanProcessor implements SpanProcessor {
   private constructor(
     private readonly worker: Worker,
     private readonly settings: ExportWorkerSettings,
+    log?: Logger,
   ) {
+    // A worker that dies (out of memory, a bug) ends export, never the app: spans from then on
+    // are dropped and counted, and whoever waits for a flush gets what was counted.
+    worker.on('error', (error) => {
+      log?.warn({ err: error }, 'the span export worker stopped; spans are dropped from here');
+      this.closed = true;
+      for (const reply of this.replies.values()) reply({ exported: 0, failed: 0, dropped: this.dropped });
+      this.replies.clear();
+    });
     worker.on('message', (message: ToMain) => {
       if (message.type === 'consumed') this.outstanding -= message.count;
       else if (message.type === 'flushed') {
@@ -92,7 +102,7 @@ export class WorkerSpanProcessor implements SpanProcessor {
   }
 
   /** Starts the worker and its exporter; a malformed endpoint is an AP_ERR_CONFIG naming the variable, as on the main thread. */
-  static async start(settings: ExportWorkerSettings): Promise<WorkerSpanProcessor> {
+  static async start(settings: ExportWorkerSettings, log?: Logger): Promise<WorkerSpanProcessor> {
     const worker = startModuleWorker(siblingModule(import.meta.url, 'export-worker'), settings);
     const first = await new Promise<ToMain>((resolve, reject) => {
       worker.once('error', reject);
@@ -102,14 +112,14 @@ export class WorkerSpanProcessor implements SpanProcessor {
       await worker.terminate();
       throw new ConfigError(first.variable ?? 'OTEL_EXPORTER_OTLP_ENDPOINT', first.message);
     }
-    return new WorkerSpanProcessor(worker, settings);
+    return new WorkerSpanProcessor(worker, settings, log);
   }
 
   onStart(_span: Span): void {}
 
   onEnd(span: ReadableSpan): void {
-    if (this.closed || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
-    if (this.outstanding + this.pending.length >= this.settings.maxQueueSize) {
+    if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    if (this.closed || this.outstanding + this.pending.length >= this.settings.maxQueueSize) {
       this.dropped++;
       return;
     }

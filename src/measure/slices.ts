@@ -112,7 +112,10 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
   // is a process of its own (`gate overhead`), so the environment is its to set.
   const sink = await startTelemetrySink();
   Object.assign(process.env, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: sink.tracesUrl, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf', OTEL_METRICS_EXPORTER: 'prometheus', OTEL_TRACES_SAMPLER: 'always_on' });
-  const instrumentation = await startInstrumentation({ prometheus: { host: '127.0.0.1', port: 0 }, simulatedCostUs: spec.simulatedCostUs });
+  const instrumentation = await startInstrumentation({ prometheus: { host: '127.0.0.1', port: 0 }, simulatedCostUs: spec.simulatedCostUs }).catch(async (error: unknown) => {
+    await sink.close();
+    throw error;
+  });
   if (instrumentation.metricsUrl) sink.scrape(instrumentation.metricsUrl, SCRAPE_INTERVAL_MS);
   const schedule = sliceSchedule(spec.warmupPairs, spec.pairs);
   instrumentation.setEnabled(schedule[0]!);
