@@ -79,6 +79,12 @@ export interface Instrumentation {
    */
   setEnabled(enabled: boolean): void;
   /**
+   * With it enabled, which parts run (the overhead breakdown measures each in one process):
+   * `spans` off makes no span (metrics, HDR records and handlers go on); `export` off makes the
+   * spans but exports none of them through the export worker.
+   */
+  setParts(parts: { spans: boolean; export: boolean }): void;
+  /**
    * Exports the spans ended so far; resolves with what the export worker delivered, failed to
    * deliver and dropped since the start (undefined when spans are not exported through it).
    */
@@ -314,6 +320,10 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
       else running.subscribers.detach();
       if (switchable) switchable.enabled = enabled;
       setLogContext(enabled && tracing ? logContext : undefined);
+    },
+    setParts(parts) {
+      running.subscribers.spans = parts.spans;
+      for (const p of spanProcessors) if (p instanceof WorkerSpanProcessor) p.exporting = parts.export;
     },
     async flushSpans() {
       const worker = spanProcessors.find((p): p is WorkerSpanProcessor => p instanceof WorkerSpanProcessor);

@@ -93,6 +93,11 @@ export class Subscribers {
   private readonly circuitStates = new Map<string, number>();
   private readonly caches = new Set<CacheStatsSource>();
   private readonly orchestrators = new Set<QueueSource>();
+  /**
+   * Whether spans are made (with a tracer): the overhead breakdown switches them off while the
+   * metrics and HDR records go on, to measure each part in one process.
+   */
+  spans = true;
   /** The GenAI client histograms, made by `define`. */
   private clientMetrics?: { operationDuration: BucketHistogram; tokenUsage: BucketHistogram };
 
@@ -106,6 +111,11 @@ export class Subscribers {
     /** Busy work added to every traced agent call (µs): the gate's self-test uses it to stand for a costlier instrumentation. */
     private readonly simulatedCostUs = 0,
   ) {}
+
+  /** The tracer spans are made with, while they are (see `spans`). */
+  private get spanTracer(): Tracer | undefined {
+    return this.spans ? this.tracer : undefined;
+  }
 
   observeCache(cache: CacheStatsSource): void {
     this.caches.add(cache);
@@ -246,12 +256,13 @@ export class Subscribers {
         const counts = this.countsFor(message.agent);
         counts.inFlight++;
         counts.started = true;
-        if (this.tracer) {
+        const tracer = this.spanTracer;
+        if (tracer) {
           if (counts.spanModel !== message.model) {
             counts.spanAttributes = { [A.operation]: 'invoke_agent', [A.providerName]: PROVIDER_NAME, [A.agentName]: message.agent, [A.requestModel]: message.model };
             counts.spanModel = message.model;
           }
-          (message as WithSpan)[SPAN] = this.tracer.startSpan(`invoke_agent ${message.agent}`, { kind: SpanKind.INTERNAL, attributes: counts.spanAttributes }, contextManager.active());
+          (message as WithSpan)[SPAN] = tracer.startSpan(`invoke_agent ${message.agent}`, { kind: SpanKind.INTERNAL, attributes: counts.spanAttributes }, contextManager.active());
         }
       },
       asyncEnd: (message: AgentCallMessage & WithStart) => {
@@ -296,7 +307,8 @@ export class Subscribers {
     this.onTracing(attemptChannel, {
       start: (message: AttemptMessage & WithStart & Spanned) => {
         message[STARTED] = performance.now();
-        if (!this.tracer) return;
+        const tracer = this.spanTracer;
+        if (!tracer) return;
         // The attempt's `chat` client span (client-span.ts), a child of its agent span, and its
         // trace context in the headers the attempt sends.
         const counts = this.countsFor(message.agent);
@@ -307,7 +319,7 @@ export class Subscribers {
         // The active context is the agent span's here: the store bound above made it so before
         // `start` was published (no context made for it again).
         const parent = contextManager.active();
-        const span = (message[SPAN] = this.tracer.startSpan(start.name, { kind: SpanKind.CLIENT, attributes: start.attributes }, parent));
+        const span = (message[SPAN] = tracer.startSpan(start.name, { kind: SpanKind.CLIENT, attributes: start.attributes }, parent));
         // The propagators check the span context themselves (an invalid one injects nothing).
         const headers: Record<string, string> = {};
         propagation.inject(trace.setSpan(parent, span), headers);
@@ -417,7 +429,7 @@ export class Subscribers {
       const transform = (raw: unknown) => {
         const message = raw as WorkflowStepMessage & Spanned;
         const parent = (message.workflow as Spanned)[SPAN];
-        if (!parent) return contextManager.active();
+        if (!parent || !this.spans) return contextManager.active();
         message[SPAN] = tracer.startSpan(
           `workflow_step ${message.stepId}`,
           { kind: SpanKind.INTERNAL, attributes: { [A.workflowId]: message.workflow.workflowId, [A.stepId]: message.stepId, [A.agentName]: message.agent } },
@@ -434,8 +446,9 @@ export class Subscribers {
     this.onTracing(workflowChannel, {
       start: (message: WorkflowMessage & WithStart & Spanned) => {
         message[STARTED] = performance.now();
-        if (this.tracer) {
-          message[SPAN] = this.tracer.startSpan(
+        const tracer = this.spanTracer;
+        if (tracer) {
+          message[SPAN] = tracer.startSpan(
             message.name ? `invoke_workflow ${message.name}` : 'invoke_workflow',
             { kind: SpanKind.INTERNAL, attributes: { [A.operation]: 'invoke_workflow', [A.workflowId]: message.workflowId, [A.workflowSteps]: message.steps, ...(message.name ? { [A.workflowName]: message.name } : {}) } },
             contextManager.active(),

@@ -75,6 +75,8 @@ export class WorkerSpanProcessor implements SpanProcessor {
   private nextId = 0;
   private readonly replies = new Map<number, (stats: WorkerExportStats) => void>();
   private closed = false;
+  /** Whether ended spans are exported: the overhead breakdown turns it off to measure the export on its own. */
+  exporting = true;
 
   private constructor(
     private readonly worker: Worker,
@@ -118,7 +120,7 @@ export class WorkerSpanProcessor implements SpanProcessor {
   onStart(_span: Span): void {}
 
   onEnd(span: ReadableSpan): void {
-    if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    if (!this.exporting || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
     if (this.closed || this.outstanding + this.pending.length >= this.settings.maxQueueSize) {
       this.dropped++;
       return;

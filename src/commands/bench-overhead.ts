@@ -14,6 +14,7 @@ export const command = new Command('overhead')
   .option('--warmup-pairs <n>', 'pairs run first, not measured (the JIT compiling both paths)', String(DEFAULT_OVERHEAD_BENCH.warmupPairs))
   .option('--vus <n>', 'closed-loop users', String(DEFAULT_OVERHEAD_BENCH.vus))
   .option('--workload <name>', 'standard | memory-hits | own-cost, repeatable (default all three)', collect, [])
+  .option('--no-breakdown', 'the standard workload in on/off pairs only, without the per-part rounds')
   .option('--json', 'print the result as JSON')
   .action(async (opts) => {
     const workloads = (opts.workload as string[]).length ? (opts.workload as string[]) : DEFAULT_OVERHEAD_BENCH.workloads;
@@ -24,8 +25,9 @@ export const command = new Command('overhead')
         warmupPairs: parseIntegerOption('warmup-pairs', opts.warmupPairs, 0, 100),
         vus: parseIntegerOption('vus', opts.vus, 1, 10_000),
         workloads: workloads as typeof DEFAULT_OVERHEAD_BENCH.workloads,
+        breakdown: opts.breakdown !== false,
       },
-      (workload, m) => process.stderr.write(`  ${workload}: ${m.spec.pairs} pairs in ${(m.elapsedMs / 1000).toFixed(1)} s\n`),
+      (workload, m) => process.stderr.write(`  ${workload}: ${m.spec.pairs} ${m.spec.breakdown ? 'rounds' : 'pairs'} in ${(m.elapsedMs / 1000).toFixed(1)} s\n`),
     );
     print(opts.json ? JSON.stringify(result, null, 2) : formatOverheadBench(result));
   });

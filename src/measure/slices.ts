@@ -37,10 +37,35 @@ export interface OverheadSpec {
   warmupPairs: number;
   /** The self-test's stand-in for a costlier instrumentation, in µs per traced call. */
   simulatedCostUs?: number;
+  /**
+   * Measure each part on its own too: rounds of four slice kinds (off, handlers, spans, on) in
+   * a balanced order instead of on/off pairs; `pairs` and `warmupPairs` count rounds then.
+   */
+  breakdown?: boolean;
+}
+
+/**
+ * What a slice runs: `off` nothing; `handlers` agentperf's channel handlers, metrics and HDR
+ * records but no span; `spans` those and every span, none exported; `on` everything, spans
+ * exported. Without a breakdown, only `off` and `on`.
+ */
+export type SliceKind = 'off' | 'handlers' | 'spans' | 'on';
+export const BREAKDOWN_KINDS: readonly SliceKind[] = ['off', 'handlers', 'spans', 'on'];
+/** The parts the breakdown adds up, each the difference between a kind and the one before it. */
+export const BREAKDOWN_PARTS = { handlers: "agentperf's handlers, metrics, HDR records", spans: 'spans made (two per upstream call) and their context', on: 'span export (record, post, worker)' } as const;
+
+export interface BreakdownPart {
+  part: keyof typeof BREAKDOWN_PARTS;
+  /** Main-thread CPU per iteration this part adds over the kind before it, in µs: estimate and 95% interval. */
+  addedUs: { estimate: number; low: number; high: number };
+  /** The same, process CPU (the export worker's thread included). */
+  processAddedUs: { estimate: number; low: number; high: number };
 }
 
 export interface Slice {
   instrumented: boolean;
+  /** The slice's kind (`off` or `on` unless the measurement was a breakdown). */
+  kind?: SliceKind;
   durationMs: number;
   iterations: number;
   errors: number;
@@ -66,6 +91,8 @@ export interface OverheadMeasurement {
   errorsByType: Record<string, number>;
   /** What "on" exported: spans delivered over OTLP (failed, dropped), the requests and bytes the receiver took, and /metrics scrapes. */
   telemetry: { spansExported: number; spansFailed: number; spansDropped: number; requests: number; bytes: number; scrapes: number; scrapeBytes: number };
+  /** With `spec.breakdown`: what each part adds, from the same rounds. */
+  breakdown?: BreakdownPart[];
   elapsedMs: number;
 }
 
@@ -83,6 +110,38 @@ export function sliceSchedule(warmupPairs: number, pairs: number): boolean[] {
   for (let p = 0; p < warmupPairs; p++) out.push(false, true);
   for (let p = 0; p < pairs; p++) out.push(...(p % 2 === 0 ? [false, true] : [true, false]));
   return out;
+}
+
+/**
+ * The breakdown's rounds: each round runs the four kinds once, in the orders of a Williams
+ * design (every kind in every position, and after every other kind, equally often), so no kind
+ * gains from always following another.
+ */
+export function breakdownSchedule(warmupRounds: number, rounds: number): SliceKind[] {
+  const orders = [
+    [0, 1, 3, 2],
+    [1, 2, 0, 3],
+    [2, 3, 1, 0],
+    [3, 0, 2, 1],
+  ];
+  const out: SliceKind[] = [];
+  for (let r = 0; r < warmupRounds + rounds; r++) for (const k of orders[r % orders.length]!) out.push(BREAKDOWN_KINDS[k]!);
+  return out;
+}
+
+/** What each part adds, from the measured rounds: consecutive kinds compared round by round. */
+export function breakdownOf(slices: readonly Slice[]): BreakdownPart[] {
+  const byKind = (kind: SliceKind, field: 'cpuUs' | 'busyUs') => slices.filter((s) => s.kind === kind).map((s) => s[field] / s.iterations);
+  const added = (before: number[], after: number[]) => {
+    const c = comparePaired(before, after);
+    const base = median(before);
+    return { estimate: base * (Math.exp(c.estimate) - 1), low: base * (Math.exp(c.low) - 1), high: base * (Math.exp(c.high) - 1) };
+  };
+  return (['handlers', 'spans', 'on'] as const).map((part, i) => ({
+    part,
+    addedUs: added(byKind(BREAKDOWN_KINDS[i]!, 'busyUs'), byKind(part, 'busyUs')),
+    processAddedUs: added(byKind(BREAKDOWN_KINDS[i]!, 'cpuUs'), byKind(part, 'cpuUs')),
+  }));
 }
 
 /**
@@ -117,8 +176,12 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
     throw error;
   });
   if (instrumentation.metricsUrl) sink.scrape(instrumentation.metricsUrl, SCRAPE_INTERVAL_MS);
-  const schedule = sliceSchedule(spec.warmupPairs, spec.pairs);
-  instrumentation.setEnabled(schedule[0]!);
+  const schedule: SliceKind[] = spec.breakdown ? breakdownSchedule(spec.warmupPairs, spec.pairs) : sliceSchedule(spec.warmupPairs, spec.pairs).map((on) => (on ? 'on' : 'off'));
+  const apply = (kind: SliceKind) => {
+    instrumentation.setEnabled(kind !== 'off');
+    instrumentation.setParts({ spans: kind === 'spans' || kind === 'on', export: kind === 'on' });
+  };
+  apply(schedule[0]!);
   const scenario = await resolveScenario(spec.scenario);
   const settings = spec.sliceIterations ? { cycle: String(spec.sliceIterations), ...spec.settings } : spec.settings;
   const state = await scenario.setup({ target: { kind: 'in-process' }, settings, seed: spec.seed, log: rootLogger });
@@ -136,8 +199,8 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
   const boundary = (index: number) => {
     const now = performance.now();
     const used = cpuSince(cpuStart);
-    if (index > 0) slices.push({ instrumented: schedule[index - 1]!, durationMs: now - sliceStart, iterations: K, errors: errors - sliceErrors, cpuUs: used.process, busyUs: used.mainThread });
-    if (index < schedule.length) instrumentation.setEnabled(schedule[index]!);
+    if (index > 0) slices.push({ instrumented: schedule[index - 1] !== 'off', kind: schedule[index - 1]!, durationMs: now - sliceStart, iterations: K, errors: errors - sliceErrors, cpuUs: used.process, busyUs: used.mainThread });
+    if (index < schedule.length) apply(schedule[index]!);
     sliceStart = performance.now();
     cpuStart = readCpu();
     sliceErrors = errors;
@@ -166,9 +229,9 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
     await instrumentation.stop();
     await sink.close();
   }
-  const measured = slices.slice(2 * spec.warmupPairs);
-  const off = measured.filter((s) => !s.instrumented);
-  const on = measured.filter((s) => s.instrumented);
+  const measured = slices.slice((spec.breakdown ? BREAKDOWN_KINDS.length : 2) * spec.warmupPairs);
+  const off = measured.filter((s) => s.kind === 'off');
+  const on = measured.filter((s) => s.kind === 'on');
   const per = (s: Slice, field: 'cpuUs' | 'busyUs') => s[field] / s.iterations;
   const rate = (s: Slice) => (s.iterations / s.durationMs) * 1000;
   return {
@@ -186,6 +249,7 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
     busySource: MAIN_THREAD_SOURCE,
     errorsByType: Object.fromEntries(errorsByType),
     telemetry: { spansExported: exported?.exported ?? 0, spansFailed: exported?.failed ?? 0, spansDropped: exported?.dropped ?? 0, ...sink.received },
+    breakdown: spec.breakdown ? breakdownOf(measured) : undefined,
     elapsedMs: performance.now() - startedAt,
   };
 }
