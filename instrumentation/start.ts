@@ -14,6 +14,7 @@ import { SdkCallMetricsProvider } from './sdk-calls.js';
 import { Subscribers } from './subscribers.js';
 import { SwitchableTracerProvider } from './switchable.js';
 import { WorkerSpanProcessor, type WorkerExportStats } from './worker-span-processor.js';
+import { LightTracer, samplerFromEnv } from './light-span.js';
 
 
 /**
@@ -295,9 +296,11 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     }
 
     hdr = new HdrRegistry();
-    // agentperf's own tracer is NodeSDK's, not behind the switch and the SDK-call metering:
-    // switched off, the subscribers are detached and make no span anyway (two wrappers less per span).
-    subscribers = new Subscribers(hdr, metrics.getMeter('agentperf', VERSION), producer, registered?.getTracer('agentperf', VERSION), log, options.simulatedCostUs ?? 0);
+    // agentperf's own spans: light ones (light-span.ts) to the span processors NodeSDK has, by
+    // the sampler it has (from code, else OTEL_TRACES_SAMPLER); not behind the switch and the
+    // SDK-call metering (switched off, the subscribers are detached and make no span anyway).
+    const ownTracer = registered ? new LightTracer({ processors: spanProcessors, sampler: options.sampleRatio !== undefined && Number.isFinite(options.sampleRatio) ? ratioSampler(options.sampleRatio) : samplerFromEnv(env, log), resource, scope: { name: 'agentperf', version: VERSION } }) : undefined;
+    subscribers = new Subscribers(hdr, metrics.getMeter('agentperf', VERSION), producer, ownTracer, log, options.simulatedCostUs ?? 0);
     subscribers.subscribe();
   } catch (error) {
     await teardown();
