@@ -40,7 +40,8 @@ export function clientSpanStart(model: string, maxTokens: number, server: Provid
     attributes['url.path'] = new URL(server.messagesUrl).pathname;
     attributes['url.full'] = server.messagesUrl;
   }
-  return { name: `chat ${model}`, attributes, model, maxTokens, server };
+  // Frozen: shared by every span of the agent (and sent to the export worker once).
+  return { name: `chat ${model}`, attributes: Object.freeze(attributes), model, maxTokens, server };
 }
 
 /** `http.request.resend_count` of attempt `attempt` (1-based): none on the first, as the HTTP conventions say. */

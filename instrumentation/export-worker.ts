@@ -6,6 +6,7 @@
  * many spans it took off its queue, so the main thread can bound the queue without blocking.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { Attributes } from '@opentelemetry/api';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { rootLogger } from '../src/logger.js';
@@ -27,6 +28,8 @@ try {
 }
 
 let resource: Resource = resourceFromAttributes({});
+/** Start-attribute sets the main thread sent once and refers to by id. */
+const shared = new Map<number, Attributes>();
 const queue: ReadableSpan[] = [];
 const stats = { exported: 0, failed: 0 };
 let exporting: Promise<void> | undefined;
@@ -68,7 +71,8 @@ port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'spans':
       if (message.resource) resource = resourceFromAttributes(message.resource.attributes, { schemaUrl: message.resource.schemaUrl });
-      for (const record of message.spans) queue.push(fromSpanRecord(record, resource));
+      for (const [id, attributes] of message.shared ?? []) shared.set(id, attributes);
+      for (const record of message.spans) queue.push(fromSpanRecord(record, resource, shared));
       void drain(false);
       schedule();
       break;

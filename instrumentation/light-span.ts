@@ -49,6 +49,11 @@ export function hrTimeOf(epochMs: number): HrTime {
   return [seconds, Math.round((epochMs - seconds * 1000) * 1e6)];
 }
 
+/** A duration in milliseconds as an HrTime (never negative). */
+export function durationOf(ms: number): HrTime {
+  return hrTimeOf(Math.max(0, ms));
+}
+
 function epochMsOf(input: TimeInput | undefined): number {
   if (input === undefined) return TIME_ORIGIN + performance.now();
   if (typeof input === 'number') return input < TIME_ORIGIN ? TIME_ORIGIN + input : input; // performance.now() or epoch ms
@@ -56,10 +61,11 @@ function epochMsOf(input: TimeInput | undefined): number {
   return input[0] * 1000 + input[1] / 1e6;
 }
 
-class LightSpan implements Span, ReadableSpan {
+export class LightSpan implements Span, ReadableSpan {
   private extra: Attributes | undefined;
-  private readonly startMs: number;
-  private endMs = -1;
+  /** Start and end, in milliseconds since the epoch (end -1 until it ends). */
+  readonly startMs: number;
+  endMs = -1;
   status: SpanStatus = UNSET;
   events: TimedEvent[] = EMPTY_EVENTS;
   links: Link[] = EMPTY_LINKS;
@@ -74,7 +80,7 @@ class LightSpan implements Span, ReadableSpan {
     private readonly context: SpanContext,
     readonly parentSpanContext: SpanContext | undefined,
     /** Shared, never written: agentperf builds it once per agent and model. */
-    private readonly startAttributes: Attributes,
+    readonly startAttributes: Attributes,
     startTime: TimeInput | undefined,
   ) {
     this.startMs = epochMsOf(startTime);
@@ -86,6 +92,10 @@ class LightSpan implements Span, ReadableSpan {
   get instrumentationScope(): InstrumentationScope {
     return this.tracer.scope;
   }
+  /** The attributes set after the start, when any. */
+  get laterAttributes(): Attributes | undefined {
+    return this.extra;
+  }
   get attributes(): Attributes {
     return this.extra ? { ...this.startAttributes, ...this.extra } : this.startAttributes;
   }
@@ -96,9 +106,7 @@ class LightSpan implements Span, ReadableSpan {
     return hrTimeOf(this.endMs < 0 ? this.startMs : this.endMs);
   }
   get duration(): HrTime {
-    const ms = Math.max(0, (this.endMs < 0 ? this.startMs : this.endMs) - this.startMs);
-    const seconds = Math.floor(ms / 1000);
-    return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
+    return durationOf((this.endMs < 0 ? this.startMs : this.endMs) - this.startMs);
   }
   get ended(): boolean {
     return this.endMs >= 0;

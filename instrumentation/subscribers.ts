@@ -259,7 +259,7 @@ export class Subscribers {
         const tracer = this.spanTracer;
         if (tracer) {
           if (counts.spanModel !== message.model) {
-            counts.spanAttributes = { [A.operation]: 'invoke_agent', [A.providerName]: PROVIDER_NAME, [A.agentName]: message.agent, [A.requestModel]: message.model };
+            counts.spanAttributes = Object.freeze({ [A.operation]: 'invoke_agent', [A.providerName]: PROVIDER_NAME, [A.agentName]: message.agent, [A.requestModel]: message.model });
             counts.spanModel = message.model;
           }
           (message as WithSpan)[SPAN] = tracer.startSpan(`invoke_agent ${message.agent}`, { kind: SpanKind.INTERNAL, attributes: counts.spanAttributes }, contextManager.active());

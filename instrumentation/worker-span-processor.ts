@@ -29,7 +29,7 @@ export interface ExportWorkerSettings {
 }
 
 export type ToWorker =
-  | { type: 'spans'; spans: SpanRecord[]; resource?: { attributes: Attributes; schemaUrl?: string } }
+  | { type: 'spans'; spans: SpanRecord[]; resource?: { attributes: Attributes; schemaUrl?: string }; /** Start attribute sets the records refer to by id, sent once. */ shared?: Array<[number, Attributes]> }
   | { type: 'flush'; id: number }
   | { type: 'shutdown'; id: number };
 
@@ -45,6 +45,8 @@ export interface WorkerExportStats {
 
 /** Spans posted to the worker together (one structured clone and one message each). */
 const POST_BATCH = 128;
+/** Distinct shared attribute sets the worker keeps. */
+const MAX_SHARED = 4096;
 /** At most this long between a span's end and its post, in ms. */
 const POST_DELAY_MS = 200;
 
@@ -75,6 +77,22 @@ export class WorkerSpanProcessor implements SpanProcessor {
   private nextId = 0;
   private readonly replies = new Map<number, (stats: WorkerExportStats) => void>();
   private closed = false;
+  /**
+   * Frozen start-attribute sets (agentperf's, built once per agent) by the id the worker knows
+   * them under; the new ones go with the next post. At most MAX_SHARED ids: past that, inline.
+   */
+  private readonly sharedIds = new WeakMap<Attributes, number>();
+  private newShared: Array<[number, Attributes]> = [];
+  private nextSharedId = 0;
+  private readonly share = (attributes: Attributes): number | undefined => {
+    let id = this.sharedIds.get(attributes);
+    if (id !== undefined) return id;
+    if (!Object.isFrozen(attributes) || this.nextSharedId >= MAX_SHARED) return undefined;
+    id = this.nextSharedId++;
+    this.sharedIds.set(attributes, id);
+    this.newShared.push([id, attributes]);
+    return id;
+  };
   /** Whether ended spans are exported: the overhead breakdown turns it off to measure the export on its own. */
   exporting = true;
 
@@ -125,7 +143,7 @@ export class WorkerSpanProcessor implements SpanProcessor {
       this.dropped++;
       return;
     }
-    this.pending.push(toSpanRecord(span));
+    this.pending.push(toSpanRecord(span, this.share));
     this.resource = span.resource;
     if (this.pending.length >= POST_BATCH) this.post();
     else this.timer ??= setTimeout(() => this.post(), POST_DELAY_MS).unref();
@@ -136,7 +154,11 @@ export class WorkerSpanProcessor implements SpanProcessor {
     this.timer = undefined;
     const resource = this.resource;
     if (this.pending.length === 0 || !resource) return;
-    const message: ToWorker = { type: 'spans', spans: this.pending };
+    const message: Extract<ToWorker, { type: 'spans' }> = { type: 'spans', spans: this.pending };
+    if (this.newShared.length > 0) {
+      message.shared = this.newShared;
+      this.newShared = [];
+    }
     if (resource !== this.sentResource) {
       message.resource = { attributes: resource.attributes, schemaUrl: resource.schemaUrl };
       this.sentResource = resource;

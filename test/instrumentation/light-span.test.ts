@@ -1,10 +1,10 @@
 import test from 'ava';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { AlwaysOffSampler, AlwaysOnSampler, InMemorySpanExporter, ParentBasedSampler, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, AlwaysOnSampler, InMemorySpanExporter, ParentBasedSampler, SimpleSpanProcessor, type Sampler } from '@opentelemetry/sdk-trace-base';
 import { hrTimeOf, LightTracer, samplerFromEnv } from '../../instrumentation/light-span.ts';
 
-function tracer(sampler = new ParentBasedSampler({ root: new AlwaysOnSampler() })) {
+function tracer(sampler: Sampler = new ParentBasedSampler({ root: new AlwaysOnSampler() })) {
   const exporter = new InMemorySpanExporter();
   const light = new LightTracer({ processors: [new SimpleSpanProcessor(exporter)], sampler, resource: resourceFromAttributes({ 'service.name': 'light' }), scope: { name: 'agentperf', version: '1.2.3' } });
   return { light, exporter };

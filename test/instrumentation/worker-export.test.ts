@@ -1,7 +1,8 @@
 import test from 'ava';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { LightTracer } from '../../instrumentation/light-span.ts';
 import { createServer } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WorkerSpanProcessor } from '../../instrumentation/worker-span-processor.ts';
@@ -89,4 +90,27 @@ serial('with the receiver down, spans beyond the queue bound are dropped and cou
   t.is(stats.exported, 0);
   t.is(stats.failed, 200, 'the queued ones were tried and counted as failed');
   await provider.shutdown();
+});
+
+serial("light spans' shared start attributes are sent once and merged back in the worker: every span arrives with its whole attribute set", async (t) => {
+  const receiver = await new OtlpReceiver().start();
+  try {
+    const processor = await withEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces` }, () => WorkerSpanProcessor.start({ maxQueueSize: 10_000, maxExportBatchSize: 512, scheduledDelayMillis: 50 }));
+    const tracer = new LightTracer({ processors: [processor], sampler: new AlwaysOnSampler(), resource: resourceFromAttributes({ 'service.name': 'light-export' }), scope: { name: 'agentperf', version: '0.0.0' } });
+    const shared = Object.freeze({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'claude-sonnet-5-5' });
+    for (let i = 0; i < 300; i++) {
+      const span = tracer.startSpan(`chat ${i}`, { kind: SpanKind.CLIENT, attributes: i % 3 === 0 ? { unshared: i } : shared });
+      span.setAttributes({ index: i });
+      span.end();
+    }
+    t.deepEqual(await processor.flushWithStats(), { exported: 300, failed: 0, dropped: 0 });
+    const spans = receiver.spans();
+    t.is(spans.length, 300);
+    for (const [i, s] of spans.entries()) {
+      t.deepEqual(s.attributes, i % 3 === 0 ? { unshared: i, index: i } : { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'claude-sonnet-5-5', index: i }, s.name);
+    }
+    await processor.shutdown();
+  } finally {
+    await receiver.close();
+  }
 });
