@@ -9,10 +9,13 @@ import type { RunFiles } from '../pipeline/run-files.js';
 
 const hdrLine = (h: RunRecord['hdr'][keyof RunRecord['hdr']]) => (h.count === 0 ? 'none recorded' : `${h.count.toLocaleString('en-US')} recorded: p50 ${formatMs(h.p50)}, p99 ${formatMs(h.p99)}, p99.9 ${formatMs(h.p999)}, max ${formatMs(h.max)}`);
 
+/** A percentage to the whole point, never "-0%". */
+const wholePct = (v: number) => `${Math.round(v) === 0 ? 0 : Math.round(v)}%`;
+
 /** The overhead in a line: its verdict, the throughput lost (its sign kept) against the limit and the base, and the CPU it added. */
 export function overheadLine(o: OverheadSummary): string {
   const base = Number.isFinite(o.baseline) ? `; the baseline's ${o.baseline.toFixed(1)}%, ${describeChange(o)} (${describeInterval(o)})` : '';
-  return `${shownVerdict(o)}: ${Math.abs(o.throughputLostPct).toFixed(1)}% of throughput ${o.throughputLostPct >= 0 ? 'lost' : 'gained'} (${describeLoss(o.throughputLostLowPct, o.throughputLostHighPct)}), limit ${o.limit}%${base}; CPU per iteration ${formatSignedPct(o.mainThreadAddedPct)} on the main thread (${o.mainThreadLowPct.toFixed(0)}% to ${o.mainThreadHighPct.toFixed(0)}%), ${formatSignedPct(o.cpuAddedPct)} for the process`;
+  return `${shownVerdict(o)}: ${Math.abs(o.throughputLostPct).toFixed(1)}% of throughput ${o.throughputLostPct >= 0 ? 'lost' : 'gained'} (${describeLoss(o.throughputLostLowPct, o.throughputLostHighPct)}), limit ${o.limit}%${base}; CPU per iteration ${formatSignedPct(o.mainThreadAddedPct)} on the main thread (${wholePct(o.mainThreadLowPct)} to ${wholePct(o.mainThreadHighPct)}), ${formatSignedPct(o.cpuAddedPct)} for the process`;
 }
 
 /** The summary's lines, shared by the terminal and the Markdown report. */
