@@ -28,7 +28,7 @@ import { contextManager, syncStore } from './context.js';
 import type { HdrRegistry } from './hdr-registry.js';
 import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRICS, OPERATION_DURATION_BUCKETS, PROVIDER_NAME, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS } from './names.js';
 import type { BucketHistogram, BucketSeries, PreaggregatedProducer } from './preaggregated.js';
-import type { ProviderResult } from '../src/providers/types.js';
+import type { ProviderResult, ProviderServer } from '../src/providers/types.js';
 import { clientSpanFailure, clientSpanStart, clientSpanSuccess, resendAttributes, type ClientSpanStart } from './client-span.js';
 import { ORCHESTRATED, type ClientCall } from './sdk-calls.js';
 import { promptTokens } from '../src/config/models.js';
@@ -38,6 +38,17 @@ const STARTED = Symbol('agentperf.started');
 type WithSpan = AgentCallMessage & { [SPAN]?: Span };
 type WithStart = { [STARTED]?: number };
 type Spanned = { [SPAN]?: Span };
+
+/** The conventions' attributes of a GenAI client call's metric points (series by model, response model and server). */
+function clientAttributes(model: string | undefined, responseModel: string | undefined, server: { address: string; port: number } | undefined): Attributes {
+  return {
+    [A.operation]: 'chat',
+    [A.providerName]: PROVIDER_NAME,
+    ...(model ? { [A.requestModel]: model } : {}),
+    ...(responseModel ? { [A.responseModel]: responseModel } : {}),
+    ...(server ? { [A.serverAddress]: server.address, [A.serverPort]: server.port } : {}),
+  };
+}
 
 /**
  * Per agent: calls by cache result and calls in progress, numeric fields found with one map
@@ -59,6 +70,16 @@ interface AgentCounts {
   spanModel?: string;
   /** What its attempts' `chat` client spans start with, built once (per model, max_tokens and server). */
   clientSpan?: ClientSpanStart;
+  /**
+   * The client-metric series its answered attempts last recorded into: the usual case is the
+   * same model, response model and server every time, so the common path finds them with three
+   * comparisons (no key lookups, no closure per call).
+   */
+  clientSeries?: { model: string; responseModel: string; server: ProviderServer | undefined; duration: BucketSeries; input: BucketSeries; output: BucketSeries };
+  /** The invocation-duration series of its successful calls, by cache result, for `resultModel`. */
+  resultSeries?: Partial<Record<'hit' | 'miss' | 'bypass', BucketSeries>>;
+  resultModel?: string;
+  queueSeries?: BucketSeries;
 }
 
 interface QueueSource {
@@ -273,13 +294,20 @@ export class Subscribers {
         const cacheResult = result?.cached ? 'hit' : (message.cacheResult ?? 'miss');
         const error = message.error === undefined ? undefined : errorType(message.error);
         this.hdr.upstreamCalls.record(elapsedMs);
-        agentSeries(message.agent, message.model, cacheResult, error).record(elapsedMs / 1000);
+        if (error) agentSeries(message.agent, message.model, cacheResult, error).record(elapsedMs / 1000);
+        else {
+          if (counts.resultModel !== message.model) {
+            counts.resultSeries = {};
+            counts.resultModel = message.model;
+          }
+          (counts.resultSeries![cacheResult] ??= agentSeries(message.agent, message.model, cacheResult, undefined)).record(elapsedMs / 1000);
+        }
         counts[error ? 'error' : cacheResult]++;
         if (error) agentErrors.add(1, { [A.agentName]: message.agent, [A.errorType]: error });
         else if (cacheResult !== 'bypass') this.countCacheRequest(cacheResult, result?.cacheTier ?? 'none');
         if (result && !result.cached && result.attempts > 0) {
           this.hdr.queueWait.record(result.queueMs);
-          queueWait.series(message.agent, undefined, undefined, undefined, undefined, () => ({ [A.agentName]: message.agent })).record(result.queueMs / 1000);
+          (counts.queueSeries ??= queueWait.series(message.agent, undefined, undefined, undefined, undefined, () => ({ [A.agentName]: message.agent }))).record(result.queueMs / 1000);
         }
         const span = (message as WithSpan)[SPAN];
         if (!span) return;
@@ -336,8 +364,18 @@ export class Subscribers {
         const usage = response?.usage;
         const error = failed ? errorType(message.error) : undefined;
         // Input tokens count cache reads and writes too, as the conventions' Anthropic page (and the SDK) say.
-        const answer = response && usage ? { model: response.model, inputTokens: usage.input_tokens + (usage.cache_read_input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0), outputTokens: usage.output_tokens } : undefined;
-        this.recordClientCall({ model: message.model, server: message.server, seconds, answer, error });
+        const inputTokens = usage ? usage.input_tokens + (usage.cache_read_input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0) : 0;
+        if (response && usage) {
+          // The common path: an answer, recorded into the series this agent's answers last went to.
+          const counts = this.countsFor(message.agent);
+          let series = counts.clientSeries;
+          if (!series || series.model !== message.model || series.responseModel !== response.model || series.server !== message.server) {
+            series = counts.clientSeries = { model: message.model, responseModel: response.model, server: message.server, ...this.clientSeriesFor(message.model, response.model, message.server) };
+          }
+          series.duration.record(seconds);
+          series.input.record(inputTokens);
+          series.output.record(usage.output_tokens);
+        } else this.recordClientCall({ model: message.model, server: message.server, seconds, error });
         const span = message[SPAN];
         if (span?.isRecording()) {
           if (failed) {
@@ -391,19 +429,23 @@ export class Subscribers {
     const metrics = this.clientMetrics;
     if (!metrics || !this.attached) return;
     const responseModel = answer?.model;
-    const attributes = (): Attributes => ({
-      [A.operation]: 'chat',
-      [A.providerName]: PROVIDER_NAME,
-      ...(model ? { [A.requestModel]: model } : {}),
-      ...(responseModel ? { [A.responseModel]: responseModel } : {}),
-      ...(server ? { [A.serverAddress]: server.address, [A.serverPort]: server.port } : {}),
-    });
-    // Series by model, response model, server address and port, and error (or token type).
     const address = server?.address;
     const port = server?.port;
-    metrics.operationDuration.series(model, responseModel, address, port, error, error ? () => ({ ...attributes(), [A.errorType]: error }) : attributes).record(seconds);
-    if (answer?.inputTokens !== undefined) metrics.tokenUsage.series(model, responseModel, address, port, 'input', () => ({ ...attributes(), [A.tokenType]: 'input' })).record(answer.inputTokens);
-    if (answer?.outputTokens !== undefined) metrics.tokenUsage.series(model, responseModel, address, port, 'output', () => ({ ...attributes(), [A.tokenType]: 'output' })).record(answer.outputTokens);
+    metrics.operationDuration.series(model, responseModel, address, port, error, () => ({ ...clientAttributes(model, responseModel, server), ...(error ? { [A.errorType]: error } : {}) })).record(seconds);
+    if (answer?.inputTokens !== undefined) metrics.tokenUsage.series(model, responseModel, address, port, 'input', () => ({ ...clientAttributes(model, responseModel, server), [A.tokenType]: 'input' })).record(answer.inputTokens);
+    if (answer?.outputTokens !== undefined) metrics.tokenUsage.series(model, responseModel, address, port, 'output', () => ({ ...clientAttributes(model, responseModel, server), [A.tokenType]: 'output' })).record(answer.outputTokens);
+  }
+
+  /** The series an answered call with these keys records into (the same ones `recordClientCall` finds). */
+  private clientSeriesFor(model: string, responseModel: string, server: { address: string; port: number } | undefined): { duration: BucketSeries; input: BucketSeries; output: BucketSeries } {
+    const metrics = this.clientMetrics!;
+    const address = server?.address;
+    const port = server?.port;
+    return {
+      duration: metrics.operationDuration.series(model, responseModel, address, port, undefined, () => clientAttributes(model, responseModel, server)),
+      input: metrics.tokenUsage.series(model, responseModel, address, port, 'input', () => ({ ...clientAttributes(model, responseModel, server), [A.tokenType]: 'input' })),
+      output: metrics.tokenUsage.series(model, responseModel, address, port, 'output', () => ({ ...clientAttributes(model, responseModel, server), [A.tokenType]: 'output' })),
+    };
   }
 
   /**
