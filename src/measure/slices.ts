@@ -236,7 +236,9 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
   const rate = (s: Slice) => (s.iterations / s.durationMs) * 1000;
   return {
     spec,
-    slices: measured,
+    // On/off slices as the gate and the baselines keep them (`instrumented`); the kind only
+    // where there are more than two (a baseline file's slice has no `kind`).
+    slices: spec.breakdown ? measured : measured.map(({ kind: _kind, ...slice }) => slice),
     throughput: comparePaired(off.map(rate), on.map(rate)),
     cpuPerIteration: comparePaired(off.map((s) => per(s, 'cpuUs')), on.map((s) => per(s, 'cpuUs'))),
     busyPerIteration: comparePaired(off.map((s) => per(s, 'busyUs')), on.map((s) => per(s, 'busyUs'))),
