@@ -1,8 +1,9 @@
 /**
  * `agentperf bench overhead`: the observability overhead of the standard workload (and of the
  * worst case, all memory hits), measured the way the gate measures it: one fresh process per
- * workload, instrumentation fully on (spans to a no-op exporter, OpenTelemetry metrics, HDR
- * histograms, the SDK's spans) and fully off in alternating slices (measure/slices.ts).
+ * workload, instrumentation fully on (every span exported over OTLP through the export worker
+ * to a local receiver, metrics scraped, HDR histograms) and fully off in alternating slices
+ * (measure/slices.ts); the standard workload also part by part.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
