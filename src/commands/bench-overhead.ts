@@ -13,7 +13,7 @@ export const command = new Command('overhead')
   .option('--pairs <n>', 'measured on/off pairs of slices per workload', String(DEFAULT_OVERHEAD_BENCH.pairs))
   .option('--warmup-pairs <n>', 'pairs run first, not measured (the JIT compiling both paths)', String(DEFAULT_OVERHEAD_BENCH.warmupPairs))
   .option('--vus <n>', 'closed-loop users', String(DEFAULT_OVERHEAD_BENCH.vus))
-  .option('--workload <name>', 'standard | memory-hits | own-cost, repeatable (default all three)', collect, [])
+  .option('--workload <name>', 'standard | memory-hits | sdk-app | own-cost, repeatable (default all four)', collect, [])
   .option('--no-breakdown', 'the standard workload in on/off pairs only, without the per-part rounds')
   .option('--json', 'print the result as JSON')
   .action(async (opts) => {

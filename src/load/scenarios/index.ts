@@ -14,6 +14,7 @@ export const BUILT_IN_SCENARIOS: Readonly<Record<string, () => Promise<Scenario<
   'cache-hit': async () => (await import('./agent.js')).cacheHitScenario as Scenario<unknown>,
   'cache-miss': async () => (await import('./agent.js')).cacheMissScenario as Scenario<unknown>,
   mixed: async () => (await import('./agent.js')).mixedScenario as Scenario<unknown>,
+  'sdk-app': async () => (await import('./sdk-app.js')).sdkAppScenario as Scenario<unknown>,
   http: async () => (await import('./http.js')).httpScenario as Scenario<unknown>,
   synthetic: async () => (await import('./synthetic.js')).syntheticScenario as Scenario<unknown>,
   service: async () => (await import('./service.js')).serviceScenario as Scenario<unknown>,
