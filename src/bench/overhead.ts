@@ -1,9 +1,10 @@
 /**
  * `agentperf bench overhead`: the observability overhead of the standard workload (and of the
- * worst case, all memory hits, and of a plain SDK app on the zero-code path), measured the way the gate measures it: one fresh process per
- * workload, instrumentation fully on (every span exported over OTLP through the export worker
- * to a local receiver, metrics scraped, HDR histograms) and fully off in alternating slices
- * (measure/slices.ts); the standard workload also part by part.
+ * worst case, all memory hits, and of a plain SDK app on the zero-code path), measured the way
+ * the gate measures it: one fresh process per workload, instrumentation fully on (every span
+ * exported over OTLP through the export worker to a local receiver, metrics scraped, HDR
+ * histograms) and fully off in alternating slices (measure/slices.ts); the standard workload
+ * also part by part.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

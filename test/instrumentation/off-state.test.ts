@@ -12,6 +12,8 @@ import { startSimulator } from '../../src/providers/simulator/server.ts';
 import { TEST_AGENTS } from '../helpers.ts';
 import { inMemoryReader, total } from './helpers.ts';
 
+type ClientOptions = NonNullable<ConstructorParameters<typeof Anthropic>[0]>;
+
 /** An undici Agent that remembers the headers of every request it sends. */
 class RecordingAgent extends Agent {
   readonly sent: string[] = [];
@@ -39,7 +41,7 @@ test.serial("switched off, instrumentation leaves no trace: no subscriber on any
   const appWire = new RecordingAgent();
   const orchestrator = new Orchestrator({ agents: TEST_AGENTS, provider: createAnthropicProvider({ apiKey: 'test-key', baseURL: simulator.url, dispatcher: orchestratorWire }), clock: systemClock });
   // A user's own client, as an app under `--import agentperf/register` builds it: the SDK's defaults, its tracing on.
-  const app = new Anthropic({ apiKey: 'test-key', baseURL: simulator.url, maxRetries: 0, fetchOptions: { dispatcher: appWire } as RequestInit });
+  const app = new Anthropic({ apiKey: 'test-key', baseURL: simulator.url, maxRetries: 0, fetchOptions: { dispatcher: appWire } as unknown as ClientOptions['fetchOptions'] });
   const calls = async (tag: string) => {
     for (let i = 0; i < 3; i++) {
       await orchestrator.executeAgent('python-expert', `${tag} ${i}`, { cache: 'bypass' });
