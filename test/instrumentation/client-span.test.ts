@@ -2,23 +2,13 @@ import test from 'ava';
 import Anthropic from '@anthropic-ai/sdk';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { Agent, type Dispatcher } from 'undici';
 import { startInstrumentation } from '../../instrumentation/start.ts';
 import { systemClock } from '../../src/clock.ts';
 import { Orchestrator } from '../../src/orchestrator/orchestrator.ts';
 import { createAnthropicProvider, providerServer } from '../../src/providers/anthropic.ts';
 import { startSimulator } from '../../src/providers/simulator/server.ts';
 import { TEST_AGENTS } from '../helpers.ts';
-import { inMemoryReader } from './helpers.ts';
-
-/** An undici Agent that remembers the headers of every request it sends. */
-class RecordingAgent extends Agent {
-  readonly sent: string[] = [];
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    this.sent.push(JSON.stringify(options.headers));
-    return super.dispatch(options, handler);
-  }
-}
+import { inMemoryReader, RecordingAgent } from './helpers.ts';
 
 // Per call, not per kind of call: the ids the API gives each answer.
 const PER_CALL = new Set(['gen_ai.response.id', 'anthropic.request.id']);

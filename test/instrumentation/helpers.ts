@@ -1,3 +1,4 @@
+import { Agent, type Dispatcher } from 'undici';
 import { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetricReader, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
 
 /**
@@ -34,4 +35,13 @@ export async function total(reader: Collectable, name: string, where: Record<str
     sum += typeof p.value === 'number' ? p.value : p.value.count;
   }
   return sum;
+}
+
+/** An undici Agent that remembers the headers of every request it sends. */
+export class RecordingAgent extends Agent {
+  readonly sent: string[] = [];
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    this.sent.push(JSON.stringify(options.headers));
+    return super.dispatch(options, handler);
+  }
 }

@@ -1,7 +1,6 @@
 import test from 'ava';
 import Anthropic from '@anthropic-ai/sdk';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { Agent, type Dispatcher } from 'undici';
 import { SDK_SCOPE } from '../../instrumentation/sdk-calls.ts';
 import { startInstrumentation } from '../../instrumentation/start.ts';
 import { systemClock } from '../../src/clock.ts';
@@ -10,18 +9,9 @@ import { Orchestrator } from '../../src/orchestrator/orchestrator.ts';
 import { createAnthropicProvider } from '../../src/providers/anthropic.ts';
 import { startSimulator } from '../../src/providers/simulator/server.ts';
 import { TEST_AGENTS } from '../helpers.ts';
-import { inMemoryReader, total } from './helpers.ts';
+import { inMemoryReader, RecordingAgent, total } from './helpers.ts';
 
 type ClientOptions = NonNullable<ConstructorParameters<typeof Anthropic>[0]>;
-
-/** An undici Agent that remembers the headers of every request it sends. */
-class RecordingAgent extends Agent {
-  readonly sent: string[] = [];
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    this.sent.push(JSON.stringify(options.headers));
-    return super.dispatch(options, handler);
-  }
-}
 
 /** Whether anyone listens on any of agentperf's channels (every event of every tracing channel). */
 function anySubscriber(): boolean {
