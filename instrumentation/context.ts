@@ -1,16 +1,21 @@
-import { ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
+import { context as contextApi, ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 
 /**
  * A synchronous context manager: `with(context, fn)` makes `context` active while `fn` runs
  * and restores the previous one after; nothing follows async continuations.
  *
- * Why not AsyncLocalStorage (OpenTelemetry's default): on Node 20 an AsyncLocalStorage in use
- * turns on promise hooks for every promise in the process. Measured here on the standard
- * workload (zero-latency simulator), that cost 25-35% of throughput even with no span sampled.
- * agentperf does not need ambient context: the core hands the traced call along explicitly
- * (attempt, retry and circuit messages carry it), and the Anthropic SDK reads the active
- * context only synchronously, when `messages.create()` starts its span. The attempt channel
- * makes the agent span active exactly then (see `syncStore`).
+ * Only for agentperf's own commands (`contextManagerFor('stack')`). Why not AsyncLocalStorage
+ * there: on Node 20 an AsyncLocalStorage in use turns on promise hooks for every promise in the
+ * process. Measured here on the standard workload (zero-latency simulator), that cost 25-35% of
+ * throughput even with no span sampled. agentperf does not need ambient context: the core hands
+ * the traced call along explicitly (attempt, retry and circuit messages carry it, and an agent
+ * call keeps the context it was started in), and the Anthropic SDK reads the active context
+ * only synchronously, when `messages.create()` starts its span. The attempt channel makes the
+ * agent's context active exactly then (see `activeContextStore`).
+ *
+ * Never in someone else's process (`register`): an application's own spans must stay active
+ * across its awaits, which only AsyncLocalStorage does.
  */
 export class StackContextManager implements ContextManager {
   private current: Context = ROOT_CONTEXT;
@@ -47,14 +52,19 @@ export class StackContextManager implements ContextManager {
   }
 }
 
-export const contextManager = new StackContextManager();
+/** agentperf's own commands: `stack` (above). An application's process: `async` (OpenTelemetry's AsyncLocalStorage manager). */
+export type ContextManagerKind = 'stack' | 'async';
+
+export function contextManagerFor(kind: ContextManagerKind): ContextManager {
+  return kind === 'stack' ? new StackContextManager() : new AsyncLocalStorageContextManager();
+}
 
 /**
  * What TracingChannel.bindStore needs of a store (Node calls only `run`): runs the traced
- * function with a context active, synchronously, through the stack context manager.
+ * function with a context active, through whichever context manager is registered.
  */
-export const syncStore = {
+export const activeContextStore = {
   run<R>(context: Context, fn: (...args: unknown[]) => R, ...args: unknown[]): R {
-    return contextManager.with(context, fn, undefined, ...args);
+    return contextApi.with(context, fn, undefined, ...args);
   },
 };

@@ -39,6 +39,8 @@ try {
     service: applicationPackage(process.argv[1] ? dirname(resolve(process.argv[1])) : process.cwd()) ?? { name: 'unknown_service:node' },
     // An application asked for telemetry by loading this: the specification's default exporter.
     tracesWhenUnset: 'otlp',
+    // The application's spans stay active across its awaits (its SDK calls join its traces).
+    contextManager: 'async',
   });
 } catch (error) {
   log.warn({ err: error }, 'agentperf instrumentation did not start; the application runs without it');

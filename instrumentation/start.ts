@@ -1,4 +1,4 @@
-import { context, createNoopMeter, diag, DiagLogLevel, metrics, propagation, ProxyTracerProvider, trace, type DiagLogger, type TracerProvider } from '@opentelemetry/api';
+import { context, createNoopMeter, type ContextManager, diag, DiagLogLevel, metrics, propagation, ProxyTracerProvider, trace, type DiagLogger, type TracerProvider } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { defaultResource, detectResources, envDetector, hostDetector, osDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { InstrumentType, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
@@ -6,7 +6,8 @@ import { ParentBasedSampler, SimpleSpanProcessor, BatchSpanProcessor, TraceIdRat
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rootLogger, setLogContext, type Logger } from '../src/logger.js';
 import { VERSION } from '../src/runtime/self.js';
-import { contextManager } from './context.js';
+import { contextManagerFor, type ContextManagerKind } from './context.js';
+import { guardRegisteredPropagator } from './propagation.js';
 import { listFromEnv, metricsExporters, prometheusEndpoint, pushMetricReadersFromEnv, spanProcessorsFromEnv, type PrometheusEndpoint } from './exporters.js';
 import { HdrRegistry } from './hdr-registry.js';
 import { PreaggregatedProducer } from './preaggregated.js';
@@ -60,6 +61,13 @@ export interface InstrumentationOptions {
   /** service.name and service.version unless OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES say otherwise. Default agentperf's. */
   service?: { name: string; version?: string };
   logger?: Logger;
+  /**
+   * How the active context follows the code: `async` (AsyncLocalStorage, OpenTelemetry's
+   * default) in an application's own process, where its spans must stay active across awaits
+   * (what `register` uses); `stack` (the default) for agentperf's own commands, which hand
+   * their context along explicitly and would pay for promise hooks on every promise (context.ts).
+   */
+  contextManager?: ContextManagerKind;
   /** Busy work added to every traced agent call, in µs: the gate's self-test uses it to stand for a costlier instrumentation. */
   simulatedCostUs?: number;
 }
@@ -133,7 +141,7 @@ const DIAG_LEVELS: Record<string, DiagLogLevel> = { none: DiagLogLevel.NONE, err
  */
 function globalsTaken(): string[] {
   const taken: string[] = [];
-  if (context.setGlobalContextManager(contextManager)) context.disable();
+  if (context.setGlobalContextManager(contextManagerFor('stack'))) context.disable();
   else taken.push('context manager');
   // Not tried like the others: trace.disable() would replace the global proxy that SDK clients
   // built before this start hold on to. A registered provider is the proxy's delegate.
@@ -197,6 +205,7 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
   let hdr: HdrRegistry | undefined;
   let spanProcessors: SpanProcessor[] = [];
   let tracing = false;
+  let manager: ContextManager | undefined;
   const logLevel = env.OTEL_LOG_LEVEL?.trim().toLowerCase();
   const logContext = (call?: object) => {
     const span = call ? Subscribers.spanOf(call) : trace.getSpan(context.active());
@@ -253,6 +262,7 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
       .merge(resourceFromAttributes({ 'service.name': service.name, ...(service.version ? { 'service.version': service.version } : {}) }))
       .merge(resourceFromAttributes(detectedAttributes));
     const { NodeSDK } = await import('@opentelemetry/sdk-node');
+    manager = contextManagerFor(options.contextManager ?? 'stack');
     // NodeSDK's constructor sets a console diagnostics logger for OTEL_LOG_LEVEL, which writes
     // debug and info to stdout (agentperf's --json output): the variable is hidden from it, and
     // agentperf's own logger (stderr) is set here instead.
@@ -267,7 +277,7 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
       sdk = new NodeSDK({
         resource,
         autoDetectResources: false,
-        contextManager,
+        contextManager: manager,
         metricReaders,
         spanProcessors,
         sampler: options.sampleRatio !== undefined && Number.isFinite(options.sampleRatio) ? ratioSampler(options.sampleRatio) : undefined,
@@ -278,6 +288,7 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
       if (hiddenLogLevel !== undefined) env.OTEL_LOG_LEVEL = hiddenLogLevel;
     }
     sdk.start();
+    guardRegisteredPropagator();
 
     // NodeSDK registered its tracer provider (when spans go anywhere). agentperf puts it behind
     // two wrappers: the Anthropic SDK's tracers meter its calls made outside the orchestrator
@@ -322,6 +333,12 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
       if (enabled) running.subscribers.attach();
       else running.subscribers.detach();
       if (switchable) switchable.enabled = enabled;
+      // Off is the uninstrumented process: an AsyncLocalStorage manager stops its promise hooks
+      // too (Node turns them on at its first use and keeps them while it is enabled).
+      if (options.contextManager === 'async') {
+        if (enabled) manager?.enable();
+        else manager?.disable();
+      }
       setLogContext(enabled && tracing ? logContext : undefined);
     },
     setParts(parts) {

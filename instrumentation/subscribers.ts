@@ -1,4 +1,4 @@
-import { propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Meter, type Span, type Tracer } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Meter, type Span, type Tracer } from '@opentelemetry/api';
 import {
   agentChannel,
   attemptChannel,
@@ -24,7 +24,7 @@ import {
 import { errorType } from '../src/errors.js';
 import { busyWait } from '../src/measure/cpu.js';
 import type { Logger } from '../src/logger.js';
-import { contextManager, syncStore } from './context.js';
+import { activeContextStore } from './context.js';
 import type { HdrRegistry } from './hdr-registry.js';
 import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRICS, OPERATION_DURATION_BUCKETS, PROVIDER_NAME, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS } from './names.js';
 import type { BucketHistogram, BucketSeries, PreaggregatedProducer } from './preaggregated.js';
@@ -35,9 +35,21 @@ import { promptTokens } from '../src/config/models.js';
 
 const SPAN = Symbol('agentperf.span');
 const STARTED = Symbol('agentperf.started');
-type WithSpan = AgentCallMessage & { [SPAN]?: Span };
+/** The context an agent call's attempts run in: its caller's (baggage included), with the agent span when there is one. */
+const CALL_CONTEXT = Symbol('agentperf.callContext');
+type WithSpan = AgentCallMessage & { [SPAN]?: Span; [CALL_CONTEXT]?: Context };
 type WithStart = { [STARTED]?: number };
 type Spanned = { [SPAN]?: Span };
+
+/** The trace context and baggage of `ctx`, as the registered propagators write them, into the headers an attempt sends. */
+function injectInto(message: AttemptMessage, ctx: Context): void {
+  const headers: Record<string, string> = {};
+  propagation.inject(ctx, headers);
+  for (const _ in headers) {
+    message.headers = headers;
+    break;
+  }
+}
 
 /** The conventions' attributes of a GenAI client call's metric points (series by model, response model and server). */
 function clientAttributes(model: string | undefined, responseModel: string | undefined, server: { address: string; port: number } | undefined): Attributes {
@@ -253,20 +265,20 @@ export class Subscribers {
       this.memoryHitCount++;
     });
 
-    // While an attempt's provider call starts (synchronously), its agent span is the active
-    // context, marked as the orchestrator's. agentperf's own clients make no span of their own
-    // (agentperf makes their `chat` span, below), but a provider the user gave may wrap an SDK
-    // client with its tracing on: its span then joins the agent's trace and is not metered a
-    // second time (sdk-calls.ts).
-    const attemptStart = attemptChannel.start as unknown as { bindStore(store: typeof syncStore, transform: (message: unknown) => Context): void; unbindStore(store: typeof syncStore): boolean };
+    // While an attempt's provider call starts (synchronously), its agent call's context is the
+    // active one (the caller's, baggage included, with the agent span), marked as the
+    // orchestrator's: an attempt runs after queueing, when the caller's context may be gone.
+    // agentperf's own clients make no span of their own (agentperf makes their `chat` span,
+    // below), but a provider the user gave may wrap an SDK client with its tracing on: its span
+    // then joins the agent's trace and is not metered a second time (sdk-calls.ts).
+    const attemptStart = attemptChannel.start as unknown as { bindStore(store: typeof activeContextStore, transform: (message: unknown) => Context): void; unbindStore(store: typeof activeContextStore): boolean };
     this.bind(
       () =>
-        attemptStart.bindStore(syncStore, (raw) => {
-          const span = ((raw as AttemptMessage).call as WithSpan | undefined)?.[SPAN];
-          const orchestrated = contextManager.active().setValue(ORCHESTRATED, true);
-          return span ? trace.setSpan(orchestrated, span) : orchestrated;
+        attemptStart.bindStore(activeContextStore, (raw) => {
+          const call = (raw as AttemptMessage).call as WithSpan | undefined;
+          return (call?.[CALL_CONTEXT] ?? context.active()).setValue(ORCHESTRATED, true);
         }),
-      () => attemptStart.unbindStore(syncStore),
+      () => attemptStart.unbindStore(activeContextStore),
     );
 
     const simulatedCostUs = this.simulatedCostUs;
@@ -278,13 +290,15 @@ export class Subscribers {
         counts.inFlight++;
         counts.started = true;
         const tracer = this.spanTracer;
+        const caller = context.active();
         if (tracer) {
           if (counts.spanModel !== message.model) {
             counts.spanAttributes = Object.freeze({ [A.operation]: 'invoke_agent', [A.providerName]: PROVIDER_NAME, [A.agentName]: message.agent, [A.requestModel]: message.model });
             counts.spanModel = message.model;
           }
-          (message as WithSpan)[SPAN] = tracer.startSpan(`invoke_agent ${message.agent}`, { kind: SpanKind.INTERNAL, attributes: counts.spanAttributes }, contextManager.active());
-        }
+          const span = ((message as WithSpan)[SPAN] = tracer.startSpan(`invoke_agent ${message.agent}`, { kind: SpanKind.INTERNAL, attributes: counts.spanAttributes }, caller));
+          (message as WithSpan)[CALL_CONTEXT] = trace.setSpan(caller, span);
+        } else (message as WithSpan)[CALL_CONTEXT] = caller;
       },
       asyncEnd: (message: AgentCallMessage & WithStart) => {
         const counts = this.countsFor(message.agent);
@@ -336,7 +350,12 @@ export class Subscribers {
       start: (message: AttemptMessage & WithStart & Spanned) => {
         message[STARTED] = performance.now();
         const tracer = this.spanTracer;
-        if (!tracer) return;
+        if (!tracer) {
+          // No span made here (none exported, or the breakdown's handlers-only part): the
+          // caller's trace context and baggage still go upstream, as a non-recording span would carry them.
+          injectInto(message, context.active());
+          return;
+        }
         // The attempt's `chat` client span (client-span.ts), a child of its agent span, and its
         // trace context in the headers the attempt sends.
         const counts = this.countsFor(message.agent);
@@ -346,15 +365,9 @@ export class Subscribers {
         }
         // The active context is the agent span's here: the store bound above made it so before
         // `start` was published (no context made for it again).
-        const parent = contextManager.active();
+        const parent = context.active();
         const span = (message[SPAN] = tracer.startSpan(start.name, { kind: SpanKind.CLIENT, attributes: start.attributes }, parent));
-        // The propagators check the span context themselves (an invalid one injects nothing).
-        const headers: Record<string, string> = {};
-        propagation.inject(trace.setSpan(parent, span), headers);
-        for (const _ in headers) {
-          message.headers = headers;
-          break;
-        }
+        injectInto(message, trace.setSpan(parent, span));
         if (message.attempt > 1 && span.isRecording()) span.setAttributes(resendAttributes(message.attempt)!);
       },
       asyncEnd: (message: AttemptMessage & WithStart & Spanned) => {
@@ -467,21 +480,21 @@ export class Subscribers {
     if (tracer) {
       // Node runs a bound store's transform before it publishes `start`, so the step span is
       // made here; it is the active context while the step's agent call starts.
-      const start = workflowStepChannel.start as unknown as { bindStore(store: typeof syncStore, transform: (message: unknown) => Context): void; unbindStore(store: typeof syncStore): boolean };
+      const start = workflowStepChannel.start as unknown as { bindStore(store: typeof activeContextStore, transform: (message: unknown) => Context): void; unbindStore(store: typeof activeContextStore): boolean };
       const transform = (raw: unknown) => {
         const message = raw as WorkflowStepMessage & Spanned;
         const parent = (message.workflow as Spanned)[SPAN];
-        if (!parent || !this.spans) return contextManager.active();
+        if (!parent || !this.spans) return context.active();
         message[SPAN] = tracer.startSpan(
           `workflow_step ${message.stepId}`,
           { kind: SpanKind.INTERNAL, attributes: { [A.workflowId]: message.workflow.workflowId, [A.stepId]: message.stepId, [A.agentName]: message.agent } },
-          trace.setSpan(contextManager.active(), parent),
+          trace.setSpan(context.active(), parent),
         );
-        return trace.setSpan(contextManager.active(), message[SPAN]);
+        return trace.setSpan(context.active(), message[SPAN]);
       };
       this.bind(
-        () => start.bindStore(syncStore, transform),
-        () => start.unbindStore(syncStore),
+        () => start.bindStore(activeContextStore, transform),
+        () => start.unbindStore(activeContextStore),
       );
     }
 
@@ -493,7 +506,7 @@ export class Subscribers {
           message[SPAN] = tracer.startSpan(
             message.name ? `invoke_workflow ${message.name}` : 'invoke_workflow',
             { kind: SpanKind.INTERNAL, attributes: { [A.operation]: 'invoke_workflow', [A.workflowId]: message.workflowId, [A.workflowSteps]: message.steps, ...(message.name ? { [A.workflowName]: message.name } : {}) } },
-            contextManager.active(),
+            context.active(),
           );
         }
       },

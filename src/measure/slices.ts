@@ -11,6 +11,7 @@ import type { WorkerExportStats } from '../../instrumentation/worker-span-proces
 import { ErrorCode } from '../errors.js';
 import { errorType } from '../errors.js';
 import { resolveScenario } from '../load/scenarios/index.js';
+import { sdkAppScenario } from '../load/scenarios/sdk-app.js';
 import { rootLogger } from '../logger.js';
 import { runNodeForJson } from '../runtime/json-child.js';
 import { cliNodeArgs } from '../runtime/self.js';
@@ -171,7 +172,10 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
   // is a process of its own (`gate overhead`), so the environment is its to set.
   const sink = await startTelemetrySink();
   Object.assign(process.env, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: sink.tracesUrl, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf', OTEL_METRICS_EXPORTER: 'prometheus', OTEL_TRACES_SAMPLER: 'always_on' });
-  const instrumentation = await startInstrumentation({ prometheus: { host: '127.0.0.1', port: 0 }, simulatedCostUs: spec.simulatedCostUs }).catch(async (error: unknown) => {
+  // The plain SDK app is measured as `register` instruments it: with the AsyncLocalStorage
+  // context manager an application's process needs (context.ts).
+  const contextManager = spec.scenario === sdkAppScenario.name ? 'async' : 'stack';
+  const instrumentation = await startInstrumentation({ prometheus: { host: '127.0.0.1', port: 0 }, simulatedCostUs: spec.simulatedCostUs, contextManager }).catch(async (error: unknown) => {
     await sink.close();
     throw error;
   });

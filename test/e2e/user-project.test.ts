@@ -52,10 +52,11 @@ const setUp = () =>
     const [{ filename, files }] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const tarball = join(root, filename);
     cpSync(FIXTURE, project, { recursive: true });
-    const ours = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const ours = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string>; peerDependencies: Record<string, string> };
     const manifest = readFileSync(join(project, 'package.json'), 'utf8')
       .replace('AGENTPERF_TARBALL', tarball)
       .replace('AGENTPERF_SDK_RANGE', ours.dependencies['@anthropic-ai/sdk']!)
+      .replace('AGENTPERF_OTEL_API_RANGE', ours.peerDependencies['@opentelemetry/api']!)
       .replace('AGENTPERF_TYPES_NODE_RANGE', ours.devDependencies['@types/node']!)
       .replace('AGENTPERF_TYPESCRIPT_RANGE', ours.devDependencies.typescript!);
     writeFileSync(join(project, 'package.json'), manifest);
@@ -99,6 +100,22 @@ test('the library API from plain JavaScript and TypeScript: import works with no
   t.is(instrumented.code, 0, instrumented.stderr);
   t.regex(instrumented.stdout, /answered: text true/);
   t.regex(instrumented.stdout + instrumented.stderr, /gen_ai\.request\.model/, "the SDK's own span was exported through agentperf's instrumentation");
+  // An app with spans of its own, exporting OTLP (through agentperf's export worker): its SDK
+  // call made after an await joins its trace, and its baggage goes upstream.
+  const { OtlpReceiver } = await import('../instrumentation/otlp-receiver.ts');
+  const receiver = await new OtlpReceiver().start();
+  try {
+    const nested = await sh('node', ['--import', 'agentperf/register', 'nested-app.js'], project, 60_000, { AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'otlp', OTEL_METRICS_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    t.is(nested.code, 0, nested.stderr);
+    const app = JSON.parse(nested.stdout.trim().split('\n').at(-1)!) as { traceId: string; spanId: string; traceparent?: string; baggage?: string };
+    t.is(app.baggage, 'tenant=acme');
+    t.is(app.traceparent?.split('-')[1], app.traceId);
+    const sdkSpan = receiver.spans().find((s) => s.name === 'anthropic.messages.create');
+    t.is(sdkSpan?.traceId, app.traceId, JSON.stringify(receiver.spans().map((s) => [s.name, s.traceId])));
+    t.is(sdkSpan?.parentSpanId, app.spanId);
+  } finally {
+    await receiver.close();
+  }
   const tsc = await sh('npx', ['--no-install', 'tsc', '-p', 'tsconfig.json'], project);
   t.is(tsc.code, 0, tsc.stdout + tsc.stderr);
 });

@@ -22,7 +22,22 @@ const { default: Anthropic } = await import(require.resolve('@anthropic-ai/sdk')
 const { startSimulator } = await import(${JSON.stringify(pathToFileURL(join(repo, 'src/providers/simulator/server.ts')).href)});
 const simulator = process.env.APP_API_URL ? undefined : await startSimulator({});
 const client = new Anthropic({ apiKey: 'test', baseURL: process.env.APP_API_URL ?? simulator.url, maxRetries: 0 });
-const message = await client.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] });
+const ask = () => client.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] });
+let message;
+if (process.env.APP_NESTED) {
+  // The app's own span, its baggage, and an await before the SDK call: the call must join both.
+  const api = await import(require.resolve('@opentelemetry/api'));
+  const { setTimeout: sleep } = await import('node:timers/promises');
+  await api.trace.getTracer('my-app').startActiveSpan('handle-request', async (span) => {
+    const withBaggage = api.propagation.setBaggage(api.context.active(), api.propagation.createBaggage({ tenant: { value: 'acme' } }));
+    message = await api.context.with(withBaggage, async () => {
+      await sleep(5);
+      return ask();
+    });
+    console.log('app span', span.spanContext().traceId, span.spanContext().spanId);
+    span.end();
+  });
+} else message = await ask();
 console.log('answered', message.content[0].type);
 await simulator?.close();
 `,
@@ -140,4 +155,44 @@ test("service.name is the app's package name also when the app is started from a
   const result = await runApp({ AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'console' }, { fromParentDir: true });
   t.is(result.code, 0, result.stderr);
   t.regex(result.stderr, /"service":"my-one-shot-app"/);
+});
+
+test("the app's own span stays active across its awaits: its SDK call joins its trace, and its baggage goes upstream", async (t) => {
+  const { OtlpReceiver } = await import('./otlp-receiver.ts');
+  const receiver = await new OtlpReceiver().start();
+  const api = await fakeApi();
+  try {
+    const result = await runApp({ APP_NESTED: '1', APP_API_URL: api.url, AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'otlp', OTEL_METRICS_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    t.is(result.code, 0, result.stderr);
+    const [, traceId, spanId] = /app span ([0-9a-f]{32}) ([0-9a-f]{16})/.exec(result.stdout)!;
+    const spans = receiver.spans();
+    const sdkSpan = spans.find((s) => s.name === 'anthropic.messages.create');
+    t.truthy(sdkSpan, `${JSON.stringify(spans.map((s) => s.name))} ${result.stderr.slice(-1500)} ${result.stdout}`);
+    t.is(sdkSpan!.traceId, traceId, "the SDK's span is in the app's trace, not a new root");
+    t.is(sdkSpan!.parentSpanId, spanId, "its parent is the app's span");
+    t.truthy(spans.find((s) => s.name === 'handle-request' && s.spanId === spanId));
+    t.is(api.headers.length, 1);
+    t.is(String(api.headers[0]!.traceparent).split('-')[1], traceId);
+    t.is(api.headers[0]!.baggage, 'tenant=acme');
+  } finally {
+    await api.close();
+    await receiver.close();
+  }
+});
+
+test("no span exported (OTEL_TRACES_EXPORTER=none): the app's baggage still goes upstream, and jaeger sends no all-zero id", async (t) => {
+  const api = await fakeApi();
+  try {
+    const nested = await runApp({ APP_NESTED: '1', APP_API_URL: api.url, AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' });
+    t.is(nested.code, 0, nested.stderr);
+    // With no tracer provider the app's span is non-recording and has no ids of its own: what
+    // goes upstream is the baggage (there is no incoming trace to carry).
+    t.is(api.headers[0]!.baggage, 'tenant=acme');
+    const plain = await runApp({ APP_API_URL: api.url, AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_PROPAGATORS: 'jaeger' });
+    t.is(plain.code, 0, plain.stderr);
+    t.is(api.headers.length, 2);
+    t.is(api.headers[1]!['uber-trace-id'], undefined, JSON.stringify(api.headers[1]));
+  } finally {
+    await api.close();
+  }
 });
