@@ -31,6 +31,29 @@ export function otlpProtocol(signal: 'traces' | 'metrics', env: NodeJS.ProcessEn
   return 'http/protobuf';
 }
 
+const ENDPOINT_VARIABLES = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT'] as const;
+
+/**
+ * Every OTLP endpoint variable that is set must be an http or https URL (the specification's
+ * form, for grpc too): checked before any exporter is made, because the OpenTelemetry
+ * exporters take `not-a-url` without complaint and send to localhost:4318 instead.
+ */
+export function validateOtlpEndpoints(env: NodeJS.ProcessEnv): void {
+  for (const variable of ENDPOINT_VARIABLES) {
+    const value = env[variable]?.trim();
+    if (!value) continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) {
+      throw new ConfigError(variable, `${variable} must be an http or https URL such as http://localhost:4318, got ${JSON.stringify(value)}`);
+    }
+  }
+}
+
 /** An exporter the environment configured wrong (a malformed endpoint): an error naming the variables, not "Invalid URL". */
 async function configured<T>(signal: 'traces' | 'metrics', env: NodeJS.ProcessEnv, make: () => Promise<T>): Promise<T> {
   try {
@@ -130,7 +153,7 @@ export interface PrometheusEndpoint {
  * given (the exporter's own server reads port 0, "any free port", as "unset" and takes 9464).
  * Unref'd: the endpoint must not keep a finished program alive.
  */
-export async function prometheusEndpoint(listen: { host: string; port: number } | undefined, metricProducers: MetricProducer[]): Promise<PrometheusEndpoint> {
+export async function prometheusEndpoint(listen: { host: string; port: number } | undefined, metricProducers: MetricProducer[], setting = '--metrics-port'): Promise<PrometheusEndpoint> {
   const reader = new PrometheusExporter({ preventServerStart: true, metricProducers });
   if (!listen) return { reader };
   const server = createServer((request, response) => {
@@ -138,7 +161,7 @@ export async function prometheusEndpoint(listen: { host: string; port: number } 
     else response.writeHead(404).end('not found: try /metrics\n');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new ListenError('the Prometheus /metrics endpoint', '--metrics-port', listen.host, listen.port, error)));
+    server.once('error', (error) => reject(new ListenError('the Prometheus /metrics endpoint', setting, listen.host, listen.port, error)));
     server.listen(listen.port, listen.host, () => resolve());
   });
   server.unref();

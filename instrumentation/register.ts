@@ -1,11 +1,12 @@
 // For `node --import agentperf/register your-app.js`: starts agentperf's instrumentation from
-// the environment (OTEL_* variables, AGENTPERF_METRICS_PORT) before the application loads, and
+// the environment (OTEL_* variables, AGENTPERF_METRICS_PORT, AGENTPERF_FLUSH_TIMEOUT_MS) before the application loads, and
 // flushes it when the application ends. Nothing here may break the application: a failure is
 // logged and the application runs uninstrumented.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { ConfigError } from '../src/errors.js';
 import { rootLogger } from '../src/logger.js';
-import { startInstrumentation, type Instrumentation } from './start.js';
+import { startInstrumentation, type Instrumentation, type InstrumentationOptions } from './start.js';
 
 /** The application's own name and version (the nearest package.json's), for service.name and service.version. */
 function applicationPackage(from: string): { name: string; version?: string } | undefined {
@@ -25,15 +26,28 @@ function applicationPackage(from: string): { name: string; version?: string } | 
 
 const log = rootLogger.child({ component: 'register' });
 
+/**
+ * Where an application serves /metrics: only when asked. AGENTPERF_METRICS_PORT (a port, 0 any
+ * free one, `off` none) or OTEL_EXPORTER_PROMETHEUS_PORT asks for it, on AGENTPERF_METRICS_HOST
+ * (else OTEL_EXPORTER_PROMETHEUS_HOST, else 127.0.0.1). Unasked, none: every process of an app
+ * would otherwise race for port 9464. A port in use costs the endpoint, never the rest.
+ */
+function metricsEndpoint(env: NodeJS.ProcessEnv): InstrumentationOptions['prometheus'] {
+  const setting = env.AGENTPERF_METRICS_PORT?.trim();
+  if (setting === 'off') return false;
+  const variable = setting ? 'AGENTPERF_METRICS_PORT' : env.OTEL_EXPORTER_PROMETHEUS_PORT?.trim() ? 'OTEL_EXPORTER_PROMETHEUS_PORT' : undefined;
+  if (!variable) return false;
+  const raw = env[variable]!.trim();
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(variable, `${variable} must be a port (0 to 65535, 0 for any free one) or off, got ${JSON.stringify(raw)}`);
+  return { host: env.AGENTPERF_METRICS_HOST, port, setting: variable, onListenError: 'warn' };
+}
+
 let instrumentation: Instrumentation | undefined;
 try {
-  // AGENTPERF_METRICS_PORT: where /metrics is served (0 any free port; `off` none); else
-  // OTEL_EXPORTER_PROMETHEUS_PORT, else 9464.
-  const portSetting = process.env.AGENTPERF_METRICS_PORT;
-  const port = portSetting === undefined || portSetting === 'off' ? undefined : Number(portSetting);
   instrumentation = await startInstrumentation({
     logger: log,
-    prometheus: portSetting === 'off' ? false : { host: process.env.AGENTPERF_METRICS_HOST, port },
+    prometheus: metricsEndpoint(process.env),
     // OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES win over the package's name.
     // From the app's entry script up (`node --import agentperf/register dir/app.js` run from elsewhere), else the working directory.
     service: applicationPackage(process.argv[1] ? dirname(resolve(process.argv[1])) : process.cwd()) ?? { name: 'unknown_service:node' },

@@ -4,11 +4,12 @@ import { defaultResource, detectResources, envDetector, hostDetector, osDetector
 import { InstrumentType, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { ParentBasedSampler, SimpleSpanProcessor, BatchSpanProcessor, TraceIdRatioBasedSampler, type Sampler, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ConfigError, ListenError } from '../src/errors.js';
 import { rootLogger, setLogContext, type Logger } from '../src/logger.js';
 import { VERSION } from '../src/runtime/self.js';
 import { contextManagerFor, type ContextManagerKind } from './context.js';
 import { guardRegisteredPropagator } from './propagation.js';
-import { listFromEnv, metricsExporters, prometheusEndpoint, pushMetricReadersFromEnv, spanProcessorsFromEnv, type PrometheusEndpoint } from './exporters.js';
+import { listFromEnv, metricsExporters, validateOtlpEndpoints, prometheusEndpoint, pushMetricReadersFromEnv, spanProcessorsFromEnv, type PrometheusEndpoint } from './exporters.js';
 import { HdrRegistry } from './hdr-registry.js';
 import { PreaggregatedProducer } from './preaggregated.js';
 import { SdkCallMetricsProvider } from './sdk-calls.js';
@@ -32,9 +33,11 @@ export interface InstrumentationOptions {
    * Where agentperf serves Prometheus `/metrics` when OTEL_METRICS_EXPORTER includes
    * `prometheus` (the default): default OTEL_EXPORTER_PROMETHEUS_HOST / _PORT, else
    * 127.0.0.1:9464; port 0 picks a free one. `false`: no HTTP endpoint of its own (the reader
-   * is still there, for `prometheusHandler`).
+   * is still there, for `prometheusHandler`). `setting` names what sets the port in a listen
+   * error (default `--metrics-port`); `onListenError: 'warn'` goes on without the endpoint
+   * (everything else on) where the default refuses to start.
    */
-  prometheus?: { host?: string; port?: number } | false;
+  prometheus?: { host?: string; port?: number; setting?: string; onListenError?: 'throw' | 'warn' } | false;
   /**
    * One metric reader instead of those the environment asks for (tests use an in-memory one):
    * a reader, or a function that makes one with `producers` as its `metricProducers` (how
@@ -68,6 +71,12 @@ export interface InstrumentationOptions {
    * their context along explicitly and would pay for promise hooks on every promise (context.ts).
    */
   contextManager?: ContextManagerKind;
+  /**
+   * How long stopping may wait for the last spans and metrics to be sent, in ms: past it, what
+   * is unsent is dropped (with a warning) so that a one-shot script with no collector running
+   * ends at once. Default AGENTPERF_FLUSH_TIMEOUT_MS, else 1000.
+   */
+  flushTimeoutMs?: number;
   /** Busy work added to every traced agent call, in µs: the gate's self-test uses it to stand for a costlier instrumentation. */
   simulatedCostUs?: number;
 }
@@ -102,6 +111,26 @@ export interface Instrumentation {
   stop(): Promise<void>;
 }
 
+/** AGENTPERF_FLUSH_TIMEOUT_MS, a whole number of ms (0 or more); default 1000. */
+export function flushTimeoutFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env.AGENTPERF_FLUSH_TIMEOUT_MS;
+  if (raw === undefined || raw.trim() === '') return 1000;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 0) throw new ConfigError('AGENTPERF_FLUSH_TIMEOUT_MS', `AGENTPERF_FLUSH_TIMEOUT_MS must be a whole number of milliseconds, 0 or more, got ${JSON.stringify(raw)}`);
+  return ms;
+}
+
+/** Whether `work` settled within `ms`; the timer does not outlive it. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<'settled' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  try {
+    return await Promise.race([work.then(() => 'settled' as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A head sampler for a ratio given in code: parent-based, so the SDK's spans follow their agent span. */
 export function ratioSampler(ratio: number): Sampler {
   return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(Math.min(1, Math.max(0, ratio))) });
@@ -129,6 +158,9 @@ function diagTo(log: Logger): DiagLogger {
     verbose: (message, ...args) => log.trace({ args }, message),
   };
 }
+
+/** The pino level that shows what a diag level lets through. */
+const PINO_LEVEL_OF_DIAG: Partial<Record<DiagLogLevel, string>> = { [DiagLogLevel.NONE]: 'silent', [DiagLogLevel.ERROR]: 'error', [DiagLogLevel.WARN]: 'warn', [DiagLogLevel.INFO]: 'info', [DiagLogLevel.DEBUG]: 'debug', [DiagLogLevel.VERBOSE]: 'trace', [DiagLogLevel.ALL]: 'trace' };
 
 const DIAG_LEVELS: Record<string, DiagLogLevel> = { none: DiagLogLevel.NONE, error: DiagLogLevel.ERROR, warn: DiagLogLevel.WARN, info: DiagLogLevel.INFO, debug: DiagLogLevel.DEBUG, verbose: DiagLogLevel.VERBOSE, all: DiagLogLevel.ALL };
 
@@ -190,6 +222,8 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
   const env = process.env;
   const log = (options.logger ?? rootLogger).child({ component: 'instrumentation' });
   const disabled = sdkDisabled(env);
+  if (!disabled) validateOtlpEndpoints(env);
+  const flushTimeoutMs = options.flushTimeoutMs ?? flushTimeoutFromEnv(env);
   const taken = globalsTaken();
   if (taken.length > 0) {
     throw new Error(`OpenTelemetry is already set up in this process (its global ${taken.join(', ')} ${taken.length > 1 ? 'are' : 'is'} registered): agentperf's instrumentation does not start beside another SDK; start one or the other`);
@@ -219,8 +253,13 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     setLogContext(undefined);
     // Tracers handed out stay with their holders: switched off, they record nothing from here.
     if (switchable) switchable.enabled = false;
-    // Flushes spans and pushes the last metrics (periodic readers export on shutdown).
-    await sdk?.shutdown().catch((error: unknown) => log.warn({ err: error }, 'telemetry did not flush cleanly'));
+    // Flushes spans and pushes the last metrics (periodic readers export on shutdown), for at
+    // most flushTimeoutMs: an exporter retrying a collector that is not there would hold the
+    // process for its own timeout (about 9 s measured with OTLP's defaults).
+    if (sdk && (await settledWithin(sdk.shutdown().catch((error: unknown) => log.warn({ err: error }, 'telemetry did not flush cleanly')), flushTimeoutMs)) === 'timeout') {
+      log.warn({ flushTimeoutMs }, `telemetry not flushed within ${flushTimeoutMs} ms (AGENTPERF_FLUSH_TIMEOUT_MS); what was still unsent is dropped`);
+      for (const processor of spanProcessors) if (processor instanceof WorkerSpanProcessor) await processor.abandon();
+    }
     const server = prometheus?.server;
     if (server) {
       server.closeAllConnections();
@@ -238,7 +277,12 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
       else {
         if (metricsExporters(env).includes('prometheus')) {
           const listen = options.prometheus === false ? undefined : { host: options.prometheus?.host ?? env.OTEL_EXPORTER_PROMETHEUS_HOST ?? '127.0.0.1', port: options.prometheus?.port ?? (Number(env.OTEL_EXPORTER_PROMETHEUS_PORT) || 9464) };
-          prometheus = await prometheusEndpoint(listen, [producer]);
+          prometheus = await prometheusEndpoint(listen, [producer], options.prometheus ? options.prometheus.setting : undefined).catch(async (error: unknown) => {
+            if (!(error instanceof ListenError) || !options.prometheus || options.prometheus.onListenError !== 'warn') throw error;
+            // An endpoint that cannot listen (a second instance on the default port) costs the endpoint, not the traces and pushed metrics.
+            log.warn({ err: error }, `${error.message}; /metrics is not served, all other telemetry is on`);
+            return prometheusEndpoint(undefined, [producer]);
+          });
           metricReaders.push(prometheus.reader);
         }
         metricReaders.push(...(await pushMetricReadersFromEnv(env, log, producer)));
@@ -271,7 +315,10 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     if (logLevel) {
       const level = DIAG_LEVELS[logLevel];
       if (level === undefined) log.warn({ OTEL_LOG_LEVEL: hiddenLogLevel }, 'OTEL_LOG_LEVEL is not one of none, error, warn, info, debug, verbose, all: using info');
-      diag.setLogger(diagTo(log), { logLevel: level ?? DiagLogLevel.INFO, suppressOverrideMessage: true });
+      // Its own level: OTEL_LOG_LEVEL=debug shows OpenTelemetry's debug lines whatever AGENTPERF_LOG_LEVEL says.
+      const diagLog = log.child({ component: 'opentelemetry' });
+      diagLog.level = PINO_LEVEL_OF_DIAG[level ?? DiagLogLevel.INFO] ?? 'info';
+      diag.setLogger(diagTo(diagLog), { logLevel: level ?? DiagLogLevel.INFO, suppressOverrideMessage: true });
     }
     try {
       sdk = new NodeSDK({

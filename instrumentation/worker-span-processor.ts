@@ -191,6 +191,17 @@ export class WorkerSpanProcessor implements SpanProcessor {
     return this.request('flush');
   }
 
+  /**
+   * Ends export at once, without waiting for the worker (a bounded shutdown that ran out of
+   * time): whoever waits for a flush gets what was counted, and the worker no longer holds the process.
+   */
+  async abandon(): Promise<void> {
+    this.closed = true;
+    for (const reply of this.replies.values()) reply({ exported: 0, failed: 0, dropped: this.dropped });
+    this.replies.clear();
+    await this.worker.terminate();
+  }
+
   async shutdown(): Promise<void> {
     if (this.closed) return;
     const done = this.request('shutdown');

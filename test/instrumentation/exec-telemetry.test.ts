@@ -88,4 +88,13 @@ test('OTEL_TRACES_EXPORTER=console and OTEL_METRICS_EXPORTER=console write to st
   t.is(JSON.parse(result.stdout).agent, 'python-expert');
   t.regex(result.stderr, /"name":"invoke_agent python-expert"/);
   t.regex(result.stderr, /"name":"gen_ai\.client\.operation\.duration"/);
+  // OpenTelemetry's own debug lines, though agentperf's own log is silenced (AGENTPERF_LOG_LEVEL=silent here).
+  t.regex(result.stderr, /"level":20,[^\n]*"component":"opentelemetry"[^\n]*Registered a global/);
+});
+
+test('a malformed OTLP endpoint: exec refuses it by name (AP_ERR_CONFIG, exit 2) and sends nothing anywhere', async (t) => {
+  const result = await runCli(['exec', 'python-expert', 'Explain decorators', '--no-cache', '--json'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'not-a-url' }, timeoutMs: 60_000 });
+  t.is(result.code, 2, result.stderr);
+  t.is(result.stdout, '');
+  t.regex(result.stderr, /AP_ERR_CONFIG: OTEL_EXPORTER_OTLP_ENDPOINT must be an http or https URL such as http:\/\/localhost:4318, got "not-a-url"/);
 });

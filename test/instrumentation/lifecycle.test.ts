@@ -34,18 +34,27 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-serial('a start that fails after its /metrics endpoint listened leaves nothing behind, and names the variable', async (t) => {
+serial('a malformed OTLP endpoint is refused before anything starts (AP_ERR_CONFIG naming the variable), and leaves nothing behind', async (t) => {
   const port = await freePort();
   const saved = { ...process.env };
-  Object.assign(process.env, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://[::1' });
+  const cases: Array<[string, string]> = [
+    ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'http://[::1'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'not-a-url'],
+    ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'localhost:4318'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'ftp://collector:4318'],
+  ];
   try {
-    const error = await t.throwsAsync(startInstrumentation({ prometheus: { port } }));
-    t.is((error as { code?: string }).code, 'AP_ERR_CONFIG');
-    t.regex(error!.message, /OTEL_EXPORTER_OTLP_TRACES_ENDPOINT/);
+    for (const [variable, value] of cases) {
+      process.env = { ...saved, OTEL_TRACES_EXPORTER: 'otlp', OTEL_METRICS_EXPORTER: 'prometheus,otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', [variable]: value };
+      const error = await t.throwsAsync(startInstrumentation({ prometheus: { port } }));
+      t.is((error as { code?: string }).code, 'AP_ERR_CONFIG');
+      t.is((error as { field?: string }).field, variable);
+      t.is(error!.message, `${variable} must be an http or https URL such as http://localhost:4318, got ${JSON.stringify(value)}`);
+    }
   } finally {
     process.env = saved;
   }
-  t.true(await portFree(port), 'the port is free again');
+  t.true(await portFree(port), 'the port is free');
   t.false(anySubscriber());
   // Every global was given back: a clean start works.
   const instrumentation = await startInstrumentation({ prometheus: false, spanExporter: 'none' });

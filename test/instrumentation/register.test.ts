@@ -38,7 +38,7 @@ if (process.env.APP_NESTED) {
     span.end();
   });
 } else message = await ask();
-console.log('answered', message.content[0].type);
+console.log('answered', message.content[0].type, 'at', Date.now());
 await simulator?.close();
 `,
   );
@@ -57,18 +57,33 @@ test('a one-shot script under register ends on its own with its /metrics endpoin
   t.regex(result.stderr, /"service":"my-one-shot-app".*"name":"anthropic\.messages\.create"/);
 });
 
-test('an instrumentation that cannot start (its metrics port taken) never breaks the application', async (t) => {
+test('a metrics port in use costs only the /metrics endpoint: the warning names AGENTPERF_METRICS_PORT, and spans are still exported', async (t) => {
   const { createServer } = await import('node:net');
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   try {
-    const result = await runApp({ AGENTPERF_METRICS_PORT: String((blocker.address() as { port: number }).port) });
+    const port = (blocker.address() as { port: number }).port;
+    const result = await runApp({ AGENTPERF_METRICS_PORT: String(port), OTEL_TRACES_EXPORTER: 'console' });
     t.is(result.code, 0, result.stderr);
     t.regex(result.stdout, /answered text/);
-    t.regex(result.stderr, /did not start; the application runs without it/);
+    t.regex(result.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use \\(EADDRINUSE\\); choose another AGENTPERF_METRICS_PORT, or 0 for any free port; /metrics is not served, all other telemetry is on`));
+    t.notRegex(result.stderr, /--metrics-port/);
+    t.regex(result.stderr, /"name":"anthropic\.messages\.create"/, 'the span was still exported');
   } finally {
     blocker.close();
   }
+});
+
+test('unasked, an application serves no /metrics (no race for port 9464 between its processes); a malformed port is refused by name', async (t) => {
+  const unasked = await runApp({ OTEL_TRACES_EXPORTER: 'console' });
+  t.is(unasked.code, 0, unasked.stderr);
+  t.notRegex(unasked.stderr, /Prometheus metrics served/);
+  t.regex(unasked.stderr, /"name":"anthropic\.messages\.create"/);
+  const asked = await runApp({ OTEL_TRACES_EXPORTER: 'console', OTEL_EXPORTER_PROMETHEUS_PORT: '0', AGENTPERF_LOG_LEVEL: 'info' });
+  t.regex(asked.stderr, /Prometheus metrics served/);
+  const malformed = await runApp({ AGENTPERF_METRICS_PORT: '94640', OTEL_TRACES_EXPORTER: 'console' });
+  t.is(malformed.code, 0, malformed.stderr);
+  t.regex(malformed.stderr, /AGENTPERF_METRICS_PORT must be a port \(0 to 65535, 0 for any free one\) or off, got \\"94640\\"/);
 });
 
 /** A stand-in for the Messages API that answers one canned message and keeps the request headers it saw. */
@@ -195,4 +210,29 @@ test("no span exported (OTEL_TRACES_EXPORTER=none): the app's baggage still goes
   } finally {
     await api.close();
   }
+});
+
+test('with no collector running, a one-shot script still ends at once: the last flush is bounded (AGENTPERF_FLUSH_TIMEOUT_MS) and says what it dropped', async (t) => {
+  const { createServer } = await import('node:net');
+  // A port nobody listens on: every export attempt is refused, and OTLP retries for up to its timeout.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const result = await runApp({ AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'otlp', OTEL_METRICS_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '60000', AGENTPERF_FLUSH_TIMEOUT_MS: '300' });
+  const endedAt = Date.now();
+  t.is(result.code, 0, result.stderr);
+  const answeredAt = Number(/answered text at (\d+)/.exec(result.stdout)?.[1]);
+  t.regex(result.stderr, /telemetry not flushed within 300 ms \(AGENTPERF_FLUSH_TIMEOUT_MS\)/);
+  // OTLP's own retries (1, 1.5, 2.25, 3.4 and 5 s of backoff, each with up to 20% jitter off)
+  // would hold the process for at least 10 s after the answer.
+  t.true(endedAt - answeredAt < 6_000, `ended ${endedAt - answeredAt} ms after the answer`);
+});
+
+test('a malformed AGENTPERF_FLUSH_TIMEOUT_MS is refused by name, and the application still runs', async (t) => {
+  const result = await runApp({ AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'console', AGENTPERF_FLUSH_TIMEOUT_MS: 'soon' });
+  t.is(result.code, 0, result.stderr);
+  t.regex(result.stdout, /answered text/);
+  t.regex(result.stderr, /AGENTPERF_FLUSH_TIMEOUT_MS must be a whole number of milliseconds, 0 or more, got \\"soon\\"/);
+  t.regex(result.stderr, /did not start; the application runs without it/);
 });
