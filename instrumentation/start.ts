@@ -144,6 +144,11 @@ export function telemetryConfigured(env: NodeJS.ProcessEnv = process.env): boole
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) || (traces !== undefined && !traces.includes('none')) || metricsPushed;
 }
 
+/** For one-shot commands (`exec`, `workflow run`): instrumentation when the environment asks for telemetry, else none. */
+export function startInstrumentationIfConfigured(options: InstrumentationOptions): Promise<Instrumentation | undefined> {
+  return telemetryConfigured() ? startInstrumentation(options) : Promise.resolve(undefined);
+}
+
 function sdkDisabled(env: NodeJS.ProcessEnv): boolean {
   return env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
 }

@@ -7,6 +7,8 @@ import {
   cacheGetChannel,
   cacheIntegrityChannel,
   circuitChannel,
+  httpServerRequestChannel,
+  httpServerResponseChannel,
   memoryHitChannel,
   retryChannel,
   type AgentCallMessage,
@@ -26,6 +28,7 @@ import { busyWait } from '../src/measure/cpu.js';
 import type { Logger } from '../src/logger.js';
 import { activeContextStore } from './context.js';
 import type { HdrRegistry } from './hdr-registry.js';
+import { httpServerHandlers } from './http-server.js';
 import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRICS, OPERATION_DURATION_BUCKETS, PROVIDER_NAME, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS } from './names.js';
 import type { BucketHistogram, BucketSeries, PreaggregatedProducer } from './preaggregated.js';
 import type { ProviderResult, ProviderServer } from '../src/providers/types.js';
@@ -418,6 +421,10 @@ export class Subscribers {
     });
 
     this.subscribeWorkflows();
+
+    const http = httpServerHandlers(m, () => this.spanTracer);
+    this.on(httpServerRequestChannel, http.request);
+    this.on(httpServerResponseChannel, http.response);
 
     this.on(retryChannel, (retry: RetryMessage) => {
       retries.add(1, { [A.agentName]: retry.agent, reason: retry.reason });

@@ -112,6 +112,25 @@ export interface WorkflowStepMessage {
   error?: unknown;
 }
 
+/**
+ * One HTTP request to `serve`, published as it arrives (`httpServerRequestChannel`) and again,
+ * the same object, when its response is sent (`httpServerResponseChannel`).
+ */
+export interface HttpServerMessage {
+  method: string;
+  /** The matched route template (`/v1/agents/:agent/execute`); undefined when no route matched. */
+  route: string | undefined;
+  scheme: 'http' | 'https';
+  headers: Record<string, string | string[] | undefined>;
+  serverAddress?: string;
+  serverPort?: number;
+  protocolVersion: string;
+  /** Set when the response is sent. */
+  statusCode?: number;
+  /** Set by instrumentation on arrival: the context the request's work runs in (the caller's trace, with the server span). */
+  context?: unknown;
+}
+
 export const agentChannel = diagnosticsChannel.tracingChannel<AgentCallMessage, AgentCallMessage>('agentperf:agent');
 export const attemptChannel = diagnosticsChannel.tracingChannel<AttemptMessage, AttemptMessage>('agentperf:provider.attempt');
 export const cacheGetChannel = diagnosticsChannel.tracingChannel<CacheOperationMessage, CacheOperationMessage>('agentperf:cache.get');
@@ -124,10 +143,12 @@ export const cacheExpirationChannel = diagnosticsChannel.channel('agentperf:cach
 export const cacheIntegrityChannel = diagnosticsChannel.channel('agentperf:cache.integrity-failure');
 export const workflowChannel = diagnosticsChannel.tracingChannel<WorkflowMessage, WorkflowMessage>('agentperf:workflow');
 export const workflowStepChannel = diagnosticsChannel.tracingChannel<WorkflowStepMessage, WorkflowStepMessage>('agentperf:workflow.step');
+export const httpServerRequestChannel = diagnosticsChannel.channel('agentperf:http.server.request');
+export const httpServerResponseChannel = diagnosticsChannel.channel('agentperf:http.server.response');
 
 export const ALL_CHANNELS = {
   tracing: [agentChannel, attemptChannel, cacheGetChannel, cacheSetChannel, workflowChannel, workflowStepChannel],
-  plain: [memoryHitChannel, retryChannel, circuitChannel, cacheEvictionChannel, cacheExpirationChannel, cacheIntegrityChannel],
+  plain: [memoryHitChannel, retryChannel, circuitChannel, cacheEvictionChannel, cacheExpirationChannel, cacheIntegrityChannel, httpServerRequestChannel, httpServerResponseChannel],
 };
 
 /**

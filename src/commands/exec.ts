@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { startInstrumentation, telemetryConfigured } from '../../instrumentation/start.js';
+import { startInstrumentationIfConfigured } from '../../instrumentation/start.js';
 import { loadAgents } from '../config/agents.js';
 import { currentProject, givenOr, simulatorSettings } from '../config/project.js';
 import type { AgentResult, ExecuteOptions } from '../orchestrator/orchestrator.js';
@@ -23,7 +23,7 @@ export async function run(agent: string, task: string, options: ExecCommandOptio
   const agents = await loadAgents(givenOr(options.agentsFile, project.agentsFile));
   // Traced when telemetry is configured (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER);
   // stopped at the end, which flushes the call's spans before the process exits.
-  const instrumentation = telemetryConfigured() ? await startInstrumentation({ prometheus: false, spanProcessor: 'simple', logger: rootLogger }) : undefined;
+  const instrumentation = await startInstrumentationIfConfigured({ prometheus: false, spanProcessor: 'simple', logger: rootLogger });
   const stack = await openStack({
     instrumentation,
     agents,

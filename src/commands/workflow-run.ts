@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { startInstrumentationIfConfigured } from '../../instrumentation/start.js';
 import { loadAgents } from '../config/agents.js';
 import { currentProject, givenOr, simulatorSettings } from '../config/project.js';
 import { UsageError } from '../errors.js';
@@ -28,11 +29,17 @@ export async function run(file: string, options: WorkflowRunOptions): Promise<Wo
   const project = await currentProject();
   const agents = await loadAgents(givenOr(options.agentsFile, project.agentsFile));
   const simulator = simulatorSettings(project, options, { latency: STANDARD_LATENCY, seed: 1 });
+  // Traced when telemetry is configured, as `exec` is; stopped (and flushed) at the end.
+  const instrumentation = await startInstrumentationIfConfigured({ prometheus: false, logger: rootLogger });
   const stack = await openStack({
+    instrumentation,
     agents,
     provider: providerFor(options.live, { ...simulator, latencyFrom: 'request' }),
     orchestrator: { maxConcurrent: Math.max(1, options.maxParallel), maxQueued: 10_000 },
     logger: rootLogger.child({ component: 'workflow' }),
+  }).catch(async (error: unknown) => {
+    await instrumentation?.stop();
+    throw error;
   });
   const controller = new AbortController();
   const interrupt = () => controller.abort(new Error('interrupted'));
@@ -42,6 +49,7 @@ export async function run(file: string, options: WorkflowRunOptions): Promise<Wo
   } finally {
     process.removeListener('SIGINT', interrupt);
     await stack.close();
+    await instrumentation?.stop();
   }
 }
 

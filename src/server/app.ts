@@ -10,7 +10,7 @@ import type { PercentileSnapshot } from '../stats/hdr.js';
 import type { WorkflowService } from '../workflow/service.js';
 import { accessHook, type AccessRules } from './access.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../config/json-depth.js';
-import { inCallerTrace } from './trace-context.js';
+import { inCallerTrace, publishHttpServerEvents } from './trace-context.js';
 import { registerWorkflowRoutes } from './workflow-routes.js';
 
 /** The body of `POST /v1/agents/:agent/execute`. */
@@ -134,6 +134,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     }
     parseJson(request, text, done);
   });
+  publishHttpServerEvents(app);
   if (options.access) app.addHook('onRequest', accessHook(options.access));
 
   app.setErrorHandler((error: FastifyError, _request, reply) => {

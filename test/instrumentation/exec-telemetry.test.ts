@@ -98,3 +98,25 @@ test('a malformed OTLP endpoint: exec refuses it by name (AP_ERR_CONFIG, exit 2)
   t.is(result.stdout, '');
   t.regex(result.stderr, /AP_ERR_CONFIG: OTEL_EXPORTER_OTLP_ENDPOINT must be an http or https URL such as http:\/\/localhost:4318, got "not-a-url"/);
 });
+
+test('workflow run is traced when telemetry is configured: the workflow span, a step span per step, each step its agent call, all in one trace', async (t) => {
+  const receiver = await new OtlpReceiver().start();
+  try {
+    const example = new URL('../../examples/review-workflow.json', import.meta.url).pathname;
+    const result = await runCli(['workflow', 'run', example, '--input', 'a caching change', '--latency', 'fixed:1', '--json'], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, timeoutMs: 60_000 });
+    t.is(result.code, 0, result.stderr);
+    t.is(JSON.parse(result.stdout).status, 'completed');
+    const spans = receiver.spans();
+    const workflow = spans.find((s) => s.name === 'invoke_workflow review a change');
+    t.truthy(workflow, JSON.stringify(spans.map((s) => s.name)));
+    const steps = spans.filter((s) => s.name.startsWith('workflow_step '));
+    t.deepEqual(steps.map((s) => s.name).sort(), ['docs', 'review', 'risks', 'summary', 'understand'].map((id) => `workflow_step ${id}`));
+    for (const step of steps) t.is(step.parentSpanId, workflow!.spanId);
+    const agents = spans.filter((s) => s.name.startsWith('invoke_agent '));
+    t.is(agents.length, 5);
+    t.true(agents.every((a) => steps.some((s) => s.spanId === a.parentSpanId)), 'each agent call under its step');
+    t.true(spans.every((s) => s.traceId === workflow!.traceId));
+  } finally {
+    await receiver.close();
+  }
+});

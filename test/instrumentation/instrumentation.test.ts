@@ -238,7 +238,7 @@ test('HDR percentiles agree with exact percentiles of the same data (3 significa
   other.destroy();
 });
 
-serial("serve joins the caller's trace: a W3C traceparent makes the agent span its child, and the client spans follow", async (t) => {
+serial("serve joins the caller's trace: a W3C traceparent makes the server span its child, the agent span the server span's, and the client spans follow", async (t) => {
   const { buildServer } = await import('../../src/server/app.ts');
   const spans = new InMemorySpanExporter();
   const instrumentation = await startInstrumentation({ prometheus: false, metricReader: metricReader(), spanExporter: spans, spanProcessor: 'simple' });
@@ -250,15 +250,17 @@ serial("serve joins the caller's trace: a W3C traceparent makes the agent span i
     const response = await app.inject({ method: 'POST', url: '/v1/agents/python-expert/execute', payload: { task: 'traced from outside' }, headers: { traceparent: `00-${traceId}-${callerSpanId}-01`, baggage: 'tenant=acme' } });
     t.is(response.statusCode, 200, response.body);
     const finished = spans.getFinishedSpans();
+    const server = finished.find((s) => s.name === 'POST /v1/agents/:agent/execute')!;
+    t.is(server.parentSpanContext?.spanId, callerSpanId);
     const agent = finished.find((s) => s.name === 'invoke_agent python-expert')!;
     t.is(agent.spanContext().traceId, traceId);
-    t.is(agent.parentSpanContext?.spanId, callerSpanId);
+    t.is(agent.parentSpanContext?.spanId, server.spanContext().spanId);
     const sdk = finished.filter((s) => s.parentSpanContext?.spanId === agent.spanContext().spanId);
     t.true(sdk.length >= 1);
     for (const span of sdk) t.is(span.spanContext().traceId, traceId);
     // Without the header: a trace of its own.
     await app.inject({ method: 'POST', url: '/v1/agents/python-expert/execute', payload: { task: 'untraced' } });
-    const own = spans.getFinishedSpans().filter((s) => s.name === 'invoke_agent python-expert').at(-1)!;
+    const own = spans.getFinishedSpans().filter((s) => s.name === 'POST /v1/agents/:agent/execute').at(-1)!;
     t.not(own.spanContext().traceId, traceId);
     t.is(own.parentSpanContext, undefined);
   } finally {
