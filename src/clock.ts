@@ -11,9 +11,13 @@ export interface TimerHandle {
 export interface Clock {
   /** Milliseconds, monotonic, arbitrary origin. */
   now(): number;
-  /** Calls `callback` after `ms`; the handle cancels it. Real timers are unref'd. */
-  setTimer(callback: () => void, ms: number): TimerHandle;
-  /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+  /**
+   * Calls `callback` after `ms`; the handle cancels it. Real timers are unref'd (deadlines,
+   * sweeps: nothing should stay alive for them) unless `keepAlive`: a timer that work in
+   * progress waits for must hold the process, or it ends with that work unfinished.
+   */
+  setTimer(callback: () => void, ms: number, options?: { keepAlive?: boolean }): TimerHandle;
+  /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. Its real timer holds the process (someone awaits it). */
   sleep(ms: number, signal?: AbortLike): Promise<void>;
 }
 
@@ -21,9 +25,9 @@ export interface Clock {
 class SystemTimer implements TimerHandle {
   private readonly timeout: NodeJS.Timeout;
 
-  constructor(callback: () => void, ms: number) {
+  constructor(callback: () => void, ms: number, keepAlive: boolean) {
     this.timeout = setTimeout(callback, ms);
-    this.timeout.unref();
+    if (!keepAlive) this.timeout.unref();
   }
 
   cancel(): void {
@@ -33,13 +37,17 @@ class SystemTimer implements TimerHandle {
 
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimer: (callback, ms) => new SystemTimer(callback, ms),
+  setTimer: (callback, ms, options) => new SystemTimer(callback, ms, options?.keepAlive === true),
   sleep(ms, signal) {
     return sleepWith(this, ms, signal);
   },
 };
 
-/** A sleep built on any clock's timers, ended early by an abort. */
+/**
+ * A sleep built on any clock's timers, ended early by an abort. Its timer keeps the process
+ * alive: a call sleeping before its retry (a 529 with retry-after) may be all that is left to
+ * do, and the process must not end under it.
+ */
 export function sleepWith(clock: Pick<Clock, 'setTimer'>, ms: number, signal?: AbortLike): Promise<void> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
@@ -47,10 +55,14 @@ export function sleepWith(clock: Pick<Clock, 'setTimer'>, ms: number, signal?: A
       timer.cancel();
       reject(signal.reason);
     });
-    const timer = clock.setTimer(() => {
-      unsubscribe?.();
-      resolve();
-    }, ms);
+    const timer = clock.setTimer(
+      () => {
+        unsubscribe?.();
+        resolve();
+      },
+      ms,
+      { keepAlive: true },
+    );
   });
 }
 
