@@ -320,15 +320,28 @@ export class DiskTier {
     })(this.index);
     const buffer = encodeIndex(records, this.index.size, this.options.secrets.current);
     const temp = this.tempFile('index');
-    await writeFile(temp, buffer, { mode: 0o600 });
-    await rename(temp, join(this.options.dir, 'index.bin'));
+    try {
+      await writeFile(temp, buffer, { mode: 0o600 });
+      await rename(temp, join(this.options.dir, 'index.bin'));
+    } catch (error) {
+      // A full disk leaves half a temp file: not left behind.
+      await unlinkQuietly(temp);
+      throw error;
+    }
   }
 
+  /**
+   * Saves the index, best-effort: the index only makes the next open fast (it is rebuilt from
+   * the entries when missing), so a read-only, full or broken cache disk costs a warning here,
+   * never the answer a command already has.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.reconciled;
-    await this.saveIndex();
+    await this.saveIndex().catch((error: unknown) =>
+      this.options.logger.warn({ err: error, dir: this.options.dir }, `the cache index could not be saved (${(error as NodeJS.ErrnoException).code ?? 'error'}); the next open rebuilds it from the entries`),
+    );
   }
 
   private fileFor(key: string): string {
@@ -355,9 +368,13 @@ export class DiskTier {
     const handle = await open(temp, 'wx', 0o600);
     try {
       await handle.writeFile(bytes);
-    } finally {
+    } catch (error) {
+      // A full disk (ENOSPC) leaves half an entry in tmp/: not left behind.
       await handle.close();
+      await unlinkQuietly(temp);
+      throw error;
     }
+    await handle.close();
     try {
       await rename(temp, file);
     } catch (error) {
