@@ -13,7 +13,7 @@ import { openStack, providerFor } from '../stack.js';
 import { parseBytes, parseDurationMs, parseIntegerOption } from '../units.js';
 import { orchestratorRunner } from '../workflow/execute.js';
 import { WorkflowService } from '../workflow/service.js';
-import { parseSeed, print, untilInterrupted } from './options.js';
+import { parseSeed, print, progressToStderr, untilInterrupted } from './options.js';
 
 /** Where to listen, what to serve, and the agent stack behind it. */
 export interface ServeOptions {
@@ -47,6 +47,12 @@ async function readToken(options: Pick<ServeOptions, 'tokenFile' | 'env'>): Prom
       throw new UsageError('token-file', `cannot read the token file ${options.tokenFile} (${error.code})`);
     });
     if (!info.isFile()) throw new UsageError('token-file', `the token file ${options.tokenFile} must be a regular file`);
+    // As ssh refuses a private key others can read (and the cache secret file here): a token
+    // others can read or write is a token others can use or replace.
+    if ((info.mode & 0o077) !== 0 && (options.env ?? process.env).AGENTPERF_SERVE_TOKEN_ALLOW_LOOSE_MODE !== '1') {
+      const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
+      throw new UsageError('token-file', `the token file ${options.tokenFile} must be readable and writable by its owner only (its mode is ${mode}): chmod 600 ${options.tokenFile}, or set AGENTPERF_SERVE_TOKEN_ALLOW_LOOSE_MODE=1 to use it anyway`);
+    }
     const token = (await readFile(options.tokenFile, 'utf8')).trim();
     if (token.length < MIN_TOKEN_CHARS) throw new UsageError('token-file', `the token in ${options.tokenFile} must be at least ${MIN_TOKEN_CHARS} characters (e.g. openssl rand -base64 32)`);
     return token;
@@ -175,7 +181,8 @@ export const command = new Command('serve')
       },
     });
     print(`agentperf serve listening on ${server.url} (POST /v1/agents/:agent/execute, GET /healthz, /stats, /metrics)`);
-    if (opts.insecureNoAuth) print('WARNING: --insecure-no-auth: anyone who can reach this port can call the agents');
+    // On stderr whatever the log level (the structured warning above can be silenced; this cannot).
+    if (opts.insecureNoAuth) progressToStderr('WARNING: --insecure-no-auth: anyone who can reach this port can call the agents, and with --live spend your API key');
     await untilInterrupted();
     await server.close();
   });

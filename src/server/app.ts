@@ -98,6 +98,31 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
+/** How much of an oversized body is read (and discarded) so that its sender gets the 413; beyond it, the connection is closed. */
+export const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
+
+/** Reads and discards the rest of a request's body, up to `limit` bytes, or until it ends or closes. */
+function drained(raw: IncomingMessage, limit: number): Promise<void> {
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => {
+      raw.off('data', onData);
+      raw.off('end', done);
+      raw.off('close', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > limit) done();
+    };
+    raw.on('data', onData);
+    raw.once('end', done);
+    raw.once('close', done);
+    raw.resume();
+  });
+}
+
 /**
  * The HTTP app behind `agentperf serve`: agents over HTTP for load tests and for users, with
  * health, HDR statistics and Prometheus metrics beside them.
@@ -137,9 +162,14 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   publishHttpServerEvents(app);
   if (options.access) app.addHook('onRequest', accessHook(options.access));
 
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
     // Fastify's own errors (body too large, bad JSON, wrong content type) keep their status.
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(errorBody(ErrorCode.BODY_TOO_LARGE, `request body must be at most ${options.bodyLimitBytes ?? 1024 * 1024} bytes`, 'body'));
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      // Answered once the client has sent its body (up to a bound): answered mid-upload, the
+      // connection closes under the client, which sees a reset instead of the 413.
+      await drained(request.raw, MAX_DRAINED_BYTES);
+      return reply.code(413).send(errorBody(ErrorCode.BODY_TOO_LARGE, `request body must be at most ${options.bodyLimitBytes ?? 1024 * 1024} bytes`, 'body'));
+    }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send(errorBody(ErrorCode.MEDIA_TYPE, 'request body must be application/json', 'content-type'));
     if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return reply.code(400).send(errorBody(ErrorCode.VALIDATION, 'request body must be a JSON object, not empty', 'body'));
     if (error instanceof AgentperfError) return reply.code(statusFor(error)).send(errorBody(error.code, error.message, (error as Partial<ValidationError>).field));

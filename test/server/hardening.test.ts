@@ -1,10 +1,12 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { once } from 'node:events';
-import { writeFile, mkdtemp } from 'node:fs/promises';
+import { chmod, writeFile, mkdtemp } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import type { FastifyInstance } from 'fastify';
@@ -272,8 +274,18 @@ test('the token rule: required beyond loopback (or --insecure-no-auth), from a f
   const dir = await mkdtemp(join(tmpdir(), 'agentperf-token-'));
   await writeFile(join(dir, 'token'), `${TOKEN}\n`, { mode: 0o600 });
   t.is((await accessFor({ host: '::', env: {}, tokenFile: join(dir, 'token') })).token, TOKEN);
-  await writeFile(join(dir, 'short'), 'abc');
+  await writeFile(join(dir, 'short'), 'abc', { mode: 0o600 });
   await t.throwsAsync(accessFor({ host: '::', env: {}, tokenFile: join(dir, 'short') }), { message: /at least 16 characters/ });
+  // A token others can read or write is refused, as the cache secret file is, unless asked for.
+  for (const mode of [0o644, 0o620, 0o604]) {
+    await writeFile(join(dir, `loose-${mode}`), `${TOKEN}\n`);
+    await chmod(join(dir, `loose-${mode}`), mode);
+    const loose = await t.throwsAsync(accessFor({ host: '::', env: {}, tokenFile: join(dir, `loose-${mode}`) }));
+    t.is((loose as { code?: string; field?: string }).code, 'AP_ERR_USAGE');
+    t.is((loose as { field?: string }).field, 'token-file');
+    t.regex(loose!.message, new RegExp(`must be readable and writable by its owner only \\(its mode is 0${mode.toString(8)}\\): chmod 600 .*AGENTPERF_SERVE_TOKEN_ALLOW_LOOSE_MODE=1`));
+    t.is((await accessFor({ host: '::', env: { AGENTPERF_SERVE_TOKEN_ALLOW_LOOSE_MODE: '1' }, tokenFile: join(dir, `loose-${mode}`) })).token, TOKEN);
+  }
   await t.throwsAsync(accessFor({ host: '::', env: {}, tokenFile: join(dir, 'missing') }), { message: /cannot read the token file/ });
   t.deepEqual(await accessFor({ host: '127.0.0.1', env: {} }), { loopback: true, publicMetrics: false });
 });
@@ -283,6 +295,62 @@ test('the CLI: serve beyond loopback without a token exits 2 at once, naming the
   t.is(result.code, 2, result.stderr);
   t.regex(result.stderr, /AP_ERR_USAGE/);
   t.regex(result.stderr, /--insecure-no-auth/);
+});
+
+test('a 10 MiB body gets its 413 once it has been sent (read and discarded), so a client that writes its whole body first sees the 413, not a reset', async (t) => {
+  const served = await serve();
+  try {
+    // Sent in pieces, 10 ms apart, with its length declared: the server knows at once that it
+    // is too large. Answered at once, the connection closes under a client still writing, and
+    // Node's fetch (which writes the whole body before it reads) reports EPIPE instead of the
+    // 413 (seen in 2 of 3 runs against `agentperf serve` before the body was drained).
+    const total = 10 * 1024 * 1024;
+    let sentAll = false;
+    async function* body() {
+      const piece = Buffer.alloc(512 * 1024, 'x');
+      yield Buffer.from('{"task":"');
+      let sent = 9;
+      while (sent + piece.length + 2 <= total) {
+        yield piece;
+        sent += piece.length;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      yield Buffer.alloc(total - sent - 2, 'x');
+      yield Buffer.from('"}');
+      sentAll = true;
+    }
+    const response = await request(`${served.url}/v1/agents/python-expert/execute`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(total) }, body: Readable.from(body()) });
+    t.true(sentAll, 'the answer came after the whole body was sent');
+    t.is(response.statusCode, 413);
+    t.like(await response.body.json(), { error: { code: 'AP_ERR_BODY_TOO_LARGE', field: 'body' } });
+    // The server still serves.
+    t.is((await post(`${served.url}/v1/agents/python-expert/execute`, JSON.stringify({ task: 'after' }))).status, 200);
+  } finally {
+    await stop(served);
+  }
+});
+
+test('the CLI: --insecure-no-auth warns on stderr even with logging silenced', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/agentperf.js', import.meta.url)), 'serve', '--host', '0.0.0.0', '--port', '0', '--insecure-no-auth'], { env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent', AGENTPERF_SERVE_TOKEN: '' } });
+  let stderr = '';
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const warned = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 30_000);
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (/WARNING: --insecure-no-auth/.test(stderr)) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    });
+    child.once('exit', () => resolve(false));
+  });
+  child.kill('SIGINT');
+  await new Promise((resolve) => child.once('close', resolve));
+  t.true(warned, stderr);
+  t.notRegex(stdout, /WARNING/);
 });
 
 test('events: one nested deeper than the limit is refused at the door; one that cannot be written is reported on the stream, which goes on', async (t) => {
