@@ -57,11 +57,31 @@ export async function readJsonFile(file: string, what: string, code: ErrorCode =
   } catch (error) {
     throw configError(code, what, `cannot read the ${what} file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, file);
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (error) {
     throw configError(code, what, `the ${what} file must be valid JSON (${(error as Error).message})`, file);
   }
+  const proto = protoKeyPath(parsed, '');
+  if (proto !== undefined) throw configError(code, proto, `${proto} is not a known field, got "__proto__" (refused anywhere in a config)`, file);
+  return parsed;
+}
+
+/**
+ * Where the parsed JSON has a `__proto__` key, if anywhere. JSON.parse keeps it as an own key,
+ * but copying it into an object (as a schema's record does) sets the copy's prototype instead:
+ * the key would vanish without a word where every other unknown key is refused.
+ */
+function protoKeyPath(value: unknown, path: string): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const here = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    if (key === '__proto__' && !Array.isArray(value)) return here;
+    const inner = protoKeyPath(child, here);
+    if (inner !== undefined) return inner;
+  }
+  return undefined;
 }
 
 function configError(code: ErrorCode, field: string, message: string, file: string): ValidationError {

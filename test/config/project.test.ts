@@ -100,6 +100,9 @@ test('bad configs are refused naming the field, the rule and the file', async (t
     [{ 'agentperf.config.mjs': 'export const notDefault = 1;\n' }, 'config', /must export the config as default/],
     [{ 'agentperf.config.mjs': 'throw new Error("boom");\n' }, 'config', /failed to load: boom/],
     [{ 'package.json': '{"name": "p", "agentperf": {"profiles": 5}}' }, 'profiles', /profiles .*got 5/],
+    // A __proto__ key would become the prototype of a record's copy and vanish without a word.
+    [{ 'agentperf.config.json': '{"gate": {"__proto__": {"alpha": 0.49}}}' }, 'gate.__proto__', /gate\.__proto__ is not a known field, got "__proto__"/],
+    [{ 'agentperf.config.json': '{"scenarios": {"a": "./x.ts"}, "gate": {"scenarios": [{"name": "a", "settings": {"__proto__": {}}}]}}' }, 'gate.scenarios[0].settings.__proto__', /is not a known field/],
   ];
   for (const [files, field, message] of cases) {
     const dir = project(files);
