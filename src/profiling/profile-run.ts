@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { AgentperfError, ErrorCode } from '../errors.js';
 import { runLoadTest, type LoadReport, type LoadShape } from '../load/run.js';
 import type { Scenario, ScenarioContext } from '../load/scenarios/types.js';
@@ -62,15 +63,31 @@ export async function renderFlamegraph(cpuprofile: string): Promise<string> {
   return join(cpuprofile, '..', 'flamegraph.html');
 }
 
+/** A file-system failure while writing the run, as AP_ERR_WRITE naming what was being written. */
+function writeError(what: string, error: unknown): AgentperfError {
+  if (error instanceof AgentperfError) return error;
+  return new AgentperfError(ErrorCode.WRITE, `could not write ${what}: ${(error as Error).message}`, { cause: error });
+}
+
 /**
  * Runs the scenario under load with the CPU profiler and/or the heap sampler on, then writes
- * the artifacts and `index.json` into the run's directory. A failure removes the directory:
- * nothing half-written is left.
+ * the artifacts and `index.json`. Everything is written into a hidden sibling directory
+ * (`.<name>.incomplete-<pid>-<random>`) that is renamed to the run's directory only when
+ * complete: a run killed at any moment (kill -9 included) never leaves a directory under its
+ * final name without `index.json`. A failure removes the work directory.
  */
 export async function profileScenario(options: ProfileOptions): Promise<ProfileIndex> {
   const dir = options.outDir;
-  await mkdir(dir, { recursive: true });
-  if ((await readdir(dir)).length > 0) throw new AgentperfError(ErrorCode.OUT_DIR, `output directory ${dir} must be empty`, { exitCode: 2 });
+  const existing = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw writeError(dir, error);
+  });
+  if (existing.length > 0) throw new AgentperfError(ErrorCode.OUT_DIR, `output directory ${dir} must be empty`, { exitCode: 2 });
+  const final = dir;
+  const work = join(dirname(final), `.${basename(final)}.incomplete-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await mkdir(work, { recursive: true }).catch((error: unknown) => {
+    throw writeError(work, error);
+  });
   try {
     const cpu = options.cpu ? new CpuProfiler() : undefined;
     const heap = options.heap ? new HeapSampler() : undefined;
@@ -102,7 +119,9 @@ export async function profileScenario(options: ProfileOptions): Promise<ProfileI
       load: { completed: report.result.completed, errors: report.result.errors, throughput: report.result.throughput, latency: report.result.latency },
     };
     const write = async (kind: Artifact['kind'], name: string, content: string, description: string) => {
-      await writeFile(join(dir, name), content);
+      await writeFile(join(work, name), content).catch((error: unknown) => {
+        throw writeError(join(final, name), error);
+      });
       artifacts.push({ kind, file: name, description });
     };
     if (cpu) {
@@ -112,7 +131,7 @@ export async function profileScenario(options: ProfileOptions): Promise<ProfileI
       index.bottlenecks = findBottlenecks(profile);
       await write('bottlenecks', 'bottlenecks.json', `${JSON.stringify(index.bottlenecks, null, 2)}\n`, 'top functions by self and total time, GC and idle apart');
       await write('folded', 'cpu.folded', foldedStacks(profile), 'folded stacks (flamegraph.pl, inferno, speedscope)');
-      await renderFlamegraph(join(dir, 'cpu.cpuprofile'));
+      await renderFlamegraph(join(work, 'cpu.cpuprofile'));
       artifacts.push({ kind: 'flamegraph', file: 'flamegraph.html', description: 'flamegraph (0x), open in a browser' });
     }
     if (heap) {
@@ -123,14 +142,21 @@ export async function profileScenario(options: ProfileOptions): Promise<ProfileI
       await write('allocation-sites', 'allocation-sites.json', `${JSON.stringify(index.allocationSites, null, 2)}\n`, 'top allocation sites by sampled bytes');
     }
     if (options.snapshot) {
-      writeHeapSnapshot(join(dir, 'heap.heapsnapshot'));
+      writeHeapSnapshot(join(work, 'heap.heapsnapshot'));
       artifacts.push({ kind: 'heapsnapshot', file: 'heap.heapsnapshot', description: 'heap snapshot at the end of the run: open in Chrome DevTools (Memory)' });
     }
     await write('load', 'load.json', `${JSON.stringify(report, null, 2)}\n`, 'the load run the profile was taken under (agentperf.load/v1)');
-    await writeFile(join(dir, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
+    await writeFile(join(work, 'index.json'), `${JSON.stringify(index, null, 2)}\n`).catch((error: unknown) => {
+      throw writeError(join(final, 'index.json'), error);
+    });
+    // An empty directory given as --out is replaced; rename(2) puts the whole run in place at once.
+    await rmdir(final).catch(() => undefined);
+    await rename(work, final).catch((error: unknown) => {
+      throw writeError(final, error);
+    });
     return index;
   } catch (error) {
-    await rm(dir, { recursive: true, force: true });
+    await rm(work, { recursive: true, force: true });
     throw error;
   }
 }

@@ -94,3 +94,28 @@ test('folded stacks count samples per stack', (t) => {
   const lines = foldedStacks(handProfile).trim().split('\n').sort();
   t.deepEqual(lines, ['(garbage collector) 1', 'main /app/main.js:1 1', 'main /app/main.js:1;a /app/main.js:10 2', 'main /app/main.js:1;b /app/main.js:20 1']);
 });
+
+test('a profile run killed with SIGKILL at any moment leaves no run directory without index.json; one that cannot make its directory is AP_ERR_WRITE', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { existsSync, readdirSync, writeFileSync } = await import('node:fs');
+  const root = mkdtempSync(join(tmpdir(), 'agentperf-profile-kill-'));
+  const cli = new URL('../../bin/agentperf.js', import.meta.url).pathname;
+  // Killed at several moments of a 2 s run: setup, under load, while writing the artifacts.
+  for (const afterMs of [700, 1_600, 2_600, 3_200]) {
+    const out = join(root, `run-${afterMs}`);
+    const child = spawn(process.execPath, [cli, 'profile', HOT, '--duration', '2s', '--vus', '1', '--out', out], { env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent' }, stdio: 'ignore' });
+    await new Promise((resolve) => setTimeout(resolve, afterMs));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('close', resolve));
+    if (existsSync(out)) t.true(existsSync(join(out, 'index.json')), `killed after ${afterMs} ms: ${out} exists without index.json (${readdirSync(out).join(', ')})`);
+  }
+  // Whatever was killed is hidden (a dot directory), never under a run's name.
+  t.deepEqual(readdirSync(root).filter((name) => !name.startsWith('.') && !existsSync(join(root, name, 'index.json'))), []);
+
+  const blocker = join(root, 'a-file');
+  writeFileSync(blocker, 'not a directory');
+  const scenario = await loadScenarioModule(HOT);
+  const error = await t.throwsAsync(profileScenario({ scenario, context: { target: { kind: 'in-process' }, settings: {}, seed: 1, log: rootLogger }, shape: { kind: 'closed', vus: 1, durationMs: 100 }, warmupMs: 0, cpu: true, heap: false, snapshot: false, cpuIntervalUs: 500, heapIntervalBytes: 32 * 1024, outDir: join(blocker, 'run') }));
+  t.is((error as { code?: string }).code, 'AP_ERR_WRITE');
+  t.regex(error!.message, /could not write .*a-file/);
+});
