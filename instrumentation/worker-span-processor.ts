@@ -5,7 +5,7 @@ import type { Worker } from 'node:worker_threads';
 import { ConfigError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import { siblingModule } from '../src/runtime/self.js';
-import { startModuleWorker, withoutPreloads } from '../src/runtime/ts-worker.js';
+import { startModuleWorker, ownWorkerExecArgv } from '../src/runtime/ts-worker.js';
 import { toSpanRecord, type SpanRecord } from './span-records.js';
 
 /**
@@ -124,7 +124,7 @@ export class WorkerSpanProcessor implements SpanProcessor {
 
   /** Starts the worker and its exporter; a malformed endpoint is an AP_ERR_CONFIG naming the variable, as on the main thread. */
   static async start(settings: ExportWorkerSettings, log?: Logger): Promise<WorkerSpanProcessor> {
-    const worker = startModuleWorker(siblingModule(import.meta.url, 'export-worker'), settings, { execArgv: withoutPreloads(process.execArgv) });
+    const worker = startModuleWorker(siblingModule(import.meta.url, 'export-worker'), settings, { execArgv: ownWorkerExecArgv(process.execArgv) });
     const first = await new Promise<ToMain>((resolve, reject) => {
       worker.once('error', reject);
       worker.once('message', resolve);

@@ -50,6 +50,7 @@ export async function run(options: ProfileCommandOptions): Promise<{ index: Prof
     cpuIntervalUs: options.cpuIntervalUs,
     heapIntervalBytes: options.heapIntervalBytes,
     outDir: dir,
+    projectRoot: project.root,
   });
   return { index, dir };
 }

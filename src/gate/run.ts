@@ -133,7 +133,7 @@ export async function profileCandidate(root: string, spec: BlockSpec): Promise<F
   const { profile } = await withCpuProfile(() =>
     runLoadTest({ scenario, context: { target: { kind: 'in-process' }, settings: spec.settings, seed: spec.seed, log: rootLogger }, shape: { kind: 'closed', vus: spec.vus, durationMs: spec.durationMs }, warmupMs: spec.warmupMs, drainTimeoutMs: 30_000, thresholds: [] }),
   );
-  return findBottlenecks(profile, 10).bySelf;
+  return findBottlenecks(profile, 10, root).bySelf;
 }
 
 /** Waits (up to SETTLE_MAX_MS) for the machine to hold still before the first block, and says how it went. */

@@ -128,7 +128,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
     const cpuprofile = join(options.outDir, 'steady.cpuprofile');
     await writeFile(cpuprofile, JSON.stringify(cpuProfile));
     progress(`[3/6] CPU profile of the steady phase: ${cpuprofile}; rendering its flamegraph`);
-    const bottlenecks = findBottlenecks(cpuProfile, 10);
+    const bottlenecks = findBottlenecks(cpuProfile, 10, options.projectRoot);
     let flamegraph: string | undefined;
     let flamegraphError: string | undefined;
     try {

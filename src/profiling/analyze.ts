@@ -25,25 +25,29 @@ export interface Bottlenecks {
   byTotal: FunctionCost[];
 }
 
-/** A frame's place in the original source: generated positions mapped back when a source map exists. */
-export function sourceLocation(frame: CpuProfile['nodes'][number]['callFrame']): string {
+/**
+ * A frame's place in the original source: generated positions mapped back when a source map
+ * exists, and the path relative to `root` (the project's root, so that `src/service.ts:30`
+ * reads the same from any directory the command was run in) when the file is under it.
+ */
+export function sourceLocation(frame: CpuProfile['nodes'][number]['callFrame'], root: string = process.cwd()): string {
   if (!frame.url) return '(native)';
   const line = frame.lineNumber;
   const column = frame.columnNumber;
   try {
     const map = findSourceMap(frame.url) ?? (frame.url.startsWith('file:') ? findSourceMap(fileURLToPath(frame.url)) : undefined);
     const entry = map?.findEntry(line, column) as { originalSource?: string; originalLine?: number } | undefined;
-    if (entry?.originalSource !== undefined && entry.originalLine !== undefined) return `${displayPath(entry.originalSource)}:${entry.originalLine + 1}`;
+    if (entry?.originalSource !== undefined && entry.originalLine !== undefined) return `${displayPath(entry.originalSource, root)}:${entry.originalLine + 1}`;
   } catch {
     // No map for this script: the generated position is the best there is.
   }
-  return `${displayPath(frame.url)}:${line + 1}`;
+  return `${displayPath(frame.url, root)}:${line + 1}`;
 }
 
-function displayPath(url: string): string {
+function displayPath(url: string, root: string): string {
   const path = url.startsWith('file:') ? fileURLToPath(url) : url;
-  const cwd = `${process.cwd()}/`;
-  return path.startsWith(cwd) ? path.slice(cwd.length) : path;
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  return path.startsWith(prefix) ? path.slice(prefix.length) : path;
 }
 
 /**
@@ -51,7 +55,7 @@ function displayPath(url: string): string {
  * where a sample landed, total is every function on its stack (counted once per sample even
  * when recursive).
  */
-export function findBottlenecks(profile: CpuProfile, top = 15): Bottlenecks {
+export function findBottlenecks(profile: CpuProfile, top = 15, root?: string): Bottlenecks {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -67,7 +71,7 @@ export function findBottlenecks(profile: CpuProfile, top = 15): Bottlenecks {
     if (cached !== undefined) return cached;
     const frame = byId.get(id)!.callFrame;
     if (SPECIAL[frame.functionName] && !frame.url) return undefined;
-    const location = sourceLocation(frame);
+    const location = sourceLocation(frame, root);
     const name = frame.functionName || '(anonymous)';
     const k = `${name} ${location}`;
     keyOf.set(id, k);
@@ -125,7 +129,7 @@ export function sampleDurationsUs(profile: CpuProfile): number[] {
  * Folded stacks (`root;caller;callee count`), the input of flamegraph.pl, inferno and
  * speedscope; counts are samples.
  */
-export function foldedStacks(profile: CpuProfile): string {
+export function foldedStacks(profile: CpuProfile, root?: string): string {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -138,7 +142,7 @@ export function foldedStacks(profile: CpuProfile): string {
       for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
         const frame = byId.get(cur)!.callFrame;
         if (frame.functionName === '(root)') continue;
-        frames.push(`${frame.functionName || '(anonymous)'}${frame.url ? ` ${sourceLocation(frame)}` : ''}`.replace(/[;\n]/g, '_'));
+        frames.push(`${frame.functionName || '(anonymous)'}${frame.url ? ` ${sourceLocation(frame, root)}` : ''}`.replace(/[;\n]/g, '_'));
       }
       stack = frames.reverse().join(';');
       stackOf.set(id, stack);

@@ -45,14 +45,14 @@ export interface AllocationSite {
 }
 
 /** Allocation sites by bytes sampled there (self), largest first. */
-export function topAllocationSites(profile: HeapProfile, top = 15): AllocationSite[] {
+export function topAllocationSites(profile: HeapProfile, top = 15, root?: string): AllocationSite[] {
   const sites = new Map<string, AllocationSite>();
   let total = 0;
   const walk = (node: HeapProfileNode) => {
     total += node.selfSize;
     if (node.selfSize > 0) {
       const name = node.callFrame.functionName || '(anonymous)';
-      const location = sourceLocation(node.callFrame);
+      const location = sourceLocation(node.callFrame, root);
       const key = `${name} ${location}`;
       const site = sites.get(key) ?? { name, location, selfBytes: 0, pct: 0 };
       site.selfBytes += node.selfSize;

@@ -22,6 +22,8 @@ export interface ProfileOptions {
   heapIntervalBytes: number;
   /** The run's directory: `profiles/<scenario>/<timestamp>/` unless given. */
   outDir: string;
+  /** What source locations are relative to: the project's root (default the current directory). */
+  projectRoot?: string;
 }
 
 export interface Artifact {
@@ -128,9 +130,9 @@ export async function profileScenario(options: ProfileOptions): Promise<ProfileI
       const profile = await cpu.stop();
       index.cpuIntervalUs = options.cpuIntervalUs;
       await write('cpuprofile', 'cpu.cpuprofile', JSON.stringify(profile), 'V8 CPU profile: open in Chrome DevTools (Performance) or speedscope');
-      index.bottlenecks = findBottlenecks(profile);
+      index.bottlenecks = findBottlenecks(profile, undefined, options.projectRoot);
       await write('bottlenecks', 'bottlenecks.json', `${JSON.stringify(index.bottlenecks, null, 2)}\n`, 'top functions by self and total time, GC and idle apart');
-      await write('folded', 'cpu.folded', foldedStacks(profile), 'folded stacks (flamegraph.pl, inferno, speedscope)');
+      await write('folded', 'cpu.folded', foldedStacks(profile, options.projectRoot), 'folded stacks (flamegraph.pl, inferno, speedscope)');
       await renderFlamegraph(join(work, 'cpu.cpuprofile'));
       artifacts.push({ kind: 'flamegraph', file: 'flamegraph.html', description: 'flamegraph (0x), open in a browser' });
     }
@@ -138,7 +140,7 @@ export async function profileScenario(options: ProfileOptions): Promise<ProfileI
       const profile = await heap.stop();
       index.heapIntervalBytes = options.heapIntervalBytes;
       await write('heapprofile', 'heap.heapprofile', JSON.stringify(profile), 'V8 sampling heap profile: open in Chrome DevTools (Memory)');
-      index.allocationSites = topAllocationSites(profile);
+      index.allocationSites = topAllocationSites(profile, undefined, options.projectRoot);
       await write('allocation-sites', 'allocation-sites.json', `${JSON.stringify(index.allocationSites, null, 2)}\n`, 'top allocation sites by sampled bytes');
     }
     if (options.snapshot) {

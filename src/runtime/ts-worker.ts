@@ -14,22 +14,19 @@ export function startModuleWorker(entry: URL, workerData: object = {}, options: 
 
 const PRELOAD_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
 
+/** Whether `execArgv` preloads modules (`--import`, `--require`, `--loader`). */
+function preloads(execArgv: readonly string[]): boolean {
+  return execArgv.some((arg) => PRELOAD_FLAGS.has(arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg));
+}
+
 /**
- * `execArgv` without the modules the host preloads (`--import`, `--require`, `--loader`, with
- * their values): a worker of agentperf's own that must not run them. Under
- * `node --import agentperf/register app.js` the span export worker would otherwise load
- * `register` again, which starts an export worker, which loads it again, without end.
+ * The `execArgv` for a worker of agentperf's own that must not run the host's preloads: none
+ * at all when the host preloads modules, else undefined (Node's default: the parent's, minus
+ * what workers do not support). Under `node --import agentperf/register app.js` the span
+ * export worker would otherwise load `register` again, which starts an export worker, which
+ * loads it again, without end. Not the parent's list minus the preloads: given explicitly,
+ * Node refuses flags a worker does not support (`--expose-gc`) where it drops them when inherited.
  */
-export function withoutPreloads(execArgv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i]!;
-    const flag = arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
-    if (PRELOAD_FLAGS.has(flag)) {
-      if (!arg.includes('=')) i++;
-      continue;
-    }
-    out.push(arg);
-  }
-  return out;
+export function ownWorkerExecArgv(execArgv: readonly string[]): string[] | undefined {
+  return preloads(execArgv) ? [] : undefined;
 }

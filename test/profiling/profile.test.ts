@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadScenarioModule } from '../../src/load/scenarios/index.ts';
 import { rootLogger } from '../../src/logger.ts';
-import { findBottlenecks, foldedStacks, sampleDurationsUs } from '../../src/profiling/analyze.ts';
+import { findBottlenecks, foldedStacks, sampleDurationsUs, sourceLocation } from '../../src/profiling/analyze.ts';
 import { withCpuProfile, type CpuProfile } from '../../src/profiling/cpu.ts';
 import { profileScenario } from '../../src/profiling/profile-run.ts';
 import { burnCpu } from '../fixtures/scenarios/hot.ts';
@@ -118,4 +118,23 @@ test('a profile run killed with SIGKILL at any moment leaves no run directory wi
   const error = await t.throwsAsync(profileScenario({ scenario, context: { target: { kind: 'in-process' }, settings: {}, seed: 1, log: rootLogger }, shape: { kind: 'closed', vus: 1, durationMs: 100 }, warmupMs: 0, cpu: true, heap: false, snapshot: false, cpuIntervalUs: 500, heapIntervalBytes: 32 * 1024, outDir: join(blocker, 'run') }));
   t.is((error as { code?: string }).code, 'AP_ERR_WRITE');
   t.regex(error!.message, /could not write .*a-file/);
+});
+
+test("source locations are relative to the project's root, whatever directory the command runs in", async (t) => {
+  const frame = (url: string) => ({ functionName: 'handle', scriptId: '1', url, lineNumber: 29, columnNumber: 0 });
+  t.is(sourceLocation(frame('file:///work/app/src/service.js'), '/work/app'), 'src/service.js:30');
+  t.is(sourceLocation(frame('file:///work/app/src/service.js'), '/work/app/'), 'src/service.js:30');
+  t.is(sourceLocation(frame('file:///elsewhere/lib.js'), '/work/app'), '/elsewhere/lib.js:30', 'outside the project: the whole path');
+  t.is(sourceLocation(frame('node:internal/timers'), '/work/app'), 'node:internal/timers:30');
+
+  // The CLI, run from a subdirectory of this repository (its project root holds agentperf.config.json).
+  const { execFile } = await import('node:child_process');
+  const cwd = new URL('../fixtures/', import.meta.url).pathname;
+  const out = join(mkdtempSync(join(tmpdir(), 'agentperf-profile-root-')), 'run');
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, [new URL('../../bin/agentperf.js', import.meta.url).pathname, 'profile', 'scenarios/hot.ts', '--cpu', '--duration', '1s', '--vus', '1', '--out', out, '--json'], { cwd, env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent' }, timeout: 60_000 }, (error, output, stderr) => (error ? reject(new Error(stderr)) : resolve(output))),
+  );
+  const index = JSON.parse(stdout) as { bottlenecks: { bySelf: Array<{ name: string; location: string }> } };
+  const hot = index.bottlenecks.bySelf.find((f) => f.name === 'burnCpu');
+  t.regex(hot?.location ?? '', /^test\/fixtures\/scenarios\/hot\.ts:\d+$/, JSON.stringify(index.bottlenecks.bySelf.slice(0, 3)));
 });

@@ -1,5 +1,5 @@
 import { siblingModule } from '../../runtime/self.js';
-import { startModuleWorker, withoutPreloads } from '../../runtime/ts-worker.js';
+import { startModuleWorker, ownWorkerExecArgv } from '../../runtime/ts-worker.js';
 import type { FaultType } from './faults.js';
 import type { SimulatorOptions, SimulatorStats } from './server.js';
 
@@ -13,7 +13,7 @@ export interface WorkerSimulator {
 
 /** Starts the simulator in a worker thread and resolves once it listens. */
 export async function startSimulatorInWorker(options: SimulatorOptions = {}): Promise<WorkerSimulator> {
-  const worker = startModuleWorker(siblingModule(import.meta.url, 'worker-entry'), options, { execArgv: withoutPreloads(process.execArgv) });
+  const worker = startModuleWorker(siblingModule(import.meta.url, 'worker-entry'), options, { execArgv: ownWorkerExecArgv(process.execArgv) });
   let nextId = 0;
   const pending = new Map<number, (value: { stats?: SimulatorStats }) => void>();
   const call = (op: string, extra: object = {}) =>
