@@ -2,12 +2,13 @@ import { Command } from 'commander';
 import { join } from 'node:path';
 import { MAX_BASELINE_BLOCKS } from '../config/baseline.js';
 import { assertWritable } from '../files/atomic.js';
-import { currentProject, givenOr } from '../config/project.js';
+import { CONFIG_FILES, currentProject, givenOr } from '../config/project.js';
+import { UsageError } from '../errors.js';
 import { loadPolicy } from '../config/policy.js';
 import { gatedScenarios, updateBaseline } from '../gate/run.js';
 import { scenarioNames } from '../load/scenarios/index.js';
 import { parseIntegerOption } from '../units.js';
-import { collect, print, progressToStderr } from './options.js';
+import { collect, print, progressToStderr, sayWhenNoConfig } from './options.js';
 
 export interface BaselineUpdateOptions {
   policyFile?: string;
@@ -20,6 +21,12 @@ export interface BaselineUpdateOptions {
 /** `agentperf baseline update`: measures each gated scenario and stores its baseline; returns the files written. */
 export async function run(options: BaselineUpdateOptions): Promise<string[]> {
   const project = await currentProject();
+  // Outside a project the default policy gates agentperf's own demo: stored silently, it would
+  // become this directory's baseline for a project that has nothing to do with it.
+  if (project.configFile === undefined && !options.scenarios?.length) {
+    throw new UsageError('scenario', `no agentperf config was found from ${project.root} upward (${CONFIG_FILES.join(', ')}, or an "agentperf" key in package.json): baseline update would store agentperf's built-in demo scenario as this directory's baseline. Run it in your project, write a config (npx agentperf init), or name the scenario to store (--scenario mixed)`);
+  }
+  sayWhenNoConfig(project, `storing the baseline of ${options.scenarios?.join(', ')} as named`);
   const policy = await loadPolicy(options.policyFile, project.policy);
   const names = gatedScenarios(policy, options.scenarios, scenarioNames(project)).map((s) => s.name);
   const dir = givenOr(options.baselineDir, project.baselineDir);

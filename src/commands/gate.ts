@@ -17,7 +17,7 @@ import { scenarioNames } from '../load/scenarios/index.js';
 import { gateSelfTest, SELF_TEST_CASES, SERVICE_CASES } from '../gate/self-test.js';
 import { formatGateMarkdown, formatSelfTest } from '../report/gate.js';
 import { parseIntegerOption } from '../units.js';
-import { collect, print, progressToStderr } from './options.js';
+import { collect, print, progressToStderr, sayWhenNoConfig } from './options.js';
 
 export type PolicyFrom = 'trusted' | 'working-copy';
 
@@ -123,6 +123,7 @@ async function stored(project: Project, working: GatePolicy, options: GateOption
 /** `agentperf gate`: against stored baselines, or paired against a git ref; the report as Markdown. */
 export async function run(options: GateOptions): Promise<{ result: GateResult; markdown: string; exitCode: ExitCode }> {
   const project = await currentProject();
+  sayWhenNoConfig(project, "gating agentperf's built-in scenario mixed with the default policy");
   const working = await workingCopyPolicy(project, options.policyFile);
   // Checked before anything is checked out or measured: a typo fails in a second, not after the gate.
   if (options.scenarios?.length) gatedScenarios(working, options.scenarios, scenarioNames(project));

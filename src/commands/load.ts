@@ -10,7 +10,8 @@ import { parseThreshold } from '../load/thresholds.js';
 import { rootLogger } from '../logger.js';
 import { formatLoadReport, formatProgress, formatScaling, type ScalingRow } from '../report/load.js';
 import { parseDurationMs, parseIntegerOption, parseNumberOption } from '../units.js';
-import { collect, parseSettings, print, targetFrom, withScenarioOptions } from './options.js';
+import { collect, parseSettings, print, sayWhenNoConfig, targetFrom, withScenarioOptions } from './options.js';
+import { currentProject } from '../config/project.js';
 
 /** The `agentperf load` flags, as commander hands them over (strings). */
 export interface LoadFlags {
@@ -93,7 +94,9 @@ export interface LoadCommandResult {
 /** `agentperf load <scenario>`: the flags are checked, then the scenario runs under load. */
 export async function run(scenarioName: string, flags: LoadFlags): Promise<LoadCommandResult> {
   // Everything the flags say is checked before anything starts.
-  const scenario = await resolveScenario(scenarioName);
+  const project = await currentProject();
+  sayWhenNoConfig(project, "only agentperf's built-in scenarios and module paths can be named");
+  const scenario = await resolveScenario(scenarioName, project);
   const thresholds = flags.threshold.map(parseThreshold);
   const settings = parseSettings(flags.set);
   const target = targetFrom(flags.target);

@@ -1,6 +1,7 @@
 // What several commands share: printing, repeatable options, the scenario options, and waiting
 // for Ctrl-C. Command definitions only; no command logic lives here.
 import { Command } from 'commander';
+import { CONFIG_FILES, type Project } from '../config/project.js';
 import { UsageError } from '../errors.js';
 import type { AgentTarget } from '../load/scenarios/types.js';
 import { parseIntegerOption } from '../units.js';
@@ -60,4 +61,13 @@ export function untilInterrupted(): Promise<void> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+}
+
+/**
+ * Says on stderr, when no config was found, what the command works with instead: outside a
+ * project a command would otherwise measure agentperf's own demo without a word.
+ */
+export function sayWhenNoConfig(project: Pick<Project, 'configFile' | 'root'>, using: string): void {
+  if (project.configFile !== undefined) return;
+  progressToStderr(`agentperf: no config found from ${project.root} upward (${CONFIG_FILES.join(', ')}, or an "agentperf" key in package.json): ${using}`);
 }

@@ -2,11 +2,11 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { judgeGenerator, readProcStat, ResourceMonitor, type ResourceSummary } from '../../src/load/monitor.ts';
 
-const summary = (busy: number, delayP99: number): ResourceSummary => ({
+const summary = (busy: number, delayP50: number, delayP99 = delayP50): ResourceSummary => ({
   generator: {
     cpuMeanPct: busy, cpuMaxPct: busy, mainThreadBusyMeanPct: busy, mainThreadBusyMaxPct: busy,
     rssStartBytes: 1, rssEndBytes: 1, rssMaxBytes: 1, heapUsedMaxBytes: 1,
-    eventLoopDelay: { p50: 0, p99: delayP99, max: delayP99 }, gc: { count: 0, totalPauseMs: 0, maxPauseMs: 0 }, cpuUs: 0, samples: [],
+    eventLoopDelay: { p50: delayP50, p99: delayP99, max: delayP99 }, gc: { count: 0, totalPauseMs: 0, maxPauseMs: 0 }, cpuUs: 0, samples: [],
   },
 });
 
@@ -17,12 +17,13 @@ test('a generator whose main thread is nearly always busy is not trusted', (t) =
   t.regex(verdict.reasons[0]!, /main thread was busy 95%/);
 });
 
-test('an event-loop delay large next to the latencies measured makes the result untrusted', (t) => {
+test('an event loop late at its median, by a delay large next to the latencies measured, makes the result untrusted; GC spikes at the p99 do not', (t) => {
   t.true(judgeGenerator(summary(30, 4), 1).trusted, 'a few ms are ordinary');
   t.true(judgeGenerator(summary(30, 20), 100).trusted, 'small next to 100 ms calls');
+  t.true(judgeGenerator(summary(20, 0.5, 25), 1).trusted, 'a fast service with GC pauses at the p99: work, not saturation');
   const verdict = judgeGenerator(summary(30, 20), 30);
   t.false(verdict.trusted);
-  t.regex(verdict.reasons[0]!, /event-loop delay p99 20\.0 ms .* mean latency 30\.0 ms/);
+  t.regex(verdict.reasons[0]!, /late by 20\.0 ms at the median, large next to the mean latency 30\.0 ms/);
 });
 
 test('the monitor samples this process, and a target process by pid', async (t) => {
