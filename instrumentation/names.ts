@@ -27,6 +27,7 @@ export const METRICS = {
   workflowDuration: 'gen_ai.invoke_workflow.duration',
   workflowSteps: 'agentperf.workflow.steps',
   workflowStepDuration: 'agentperf.workflow.step.duration',
+  labelOverflow: 'agentperf.telemetry.label_overflow',
 } as const;
 
 // Bucket advice from the GenAI semantic conventions (seconds; tokens).
@@ -47,6 +48,11 @@ export const PROVIDER_NAME = 'anthropic';
 export const SPAN_ATTRIBUTES = {
   operation: 'gen_ai.operation.name',
   agentName: 'gen_ai.agent.name',
+  agentDescription: 'gen_ai.agent.description',
+  requestMaxTokens: 'gen_ai.request.max_tokens',
+  requestTemperature: 'gen_ai.request.temperature',
+  cacheReadTokens: 'gen_ai.usage.cache_read.input_tokens',
+  cacheCreationTokens: 'gen_ai.usage.cache_creation.input_tokens',
   workflowName: 'gen_ai.workflow.name',
   requestModel: 'gen_ai.request.model',
   responseModel: 'gen_ai.response.model',

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError, ListenError } from '../src/errors.js';
 import { rootLogger, setLogContext, type Logger } from '../src/logger.js';
 import { VERSION } from '../src/runtime/self.js';
+import { DEFAULT_LABEL_VALUES_MAX } from './bounded-values.js';
 import { contextManagerFor, type ContextManagerKind } from './context.js';
 import { guardRegisteredPropagator } from './propagation.js';
 import { listFromEnv, metricsExporters, validateOtlpEndpoints, prometheusEndpoint, pushMetricReadersFromEnv, spanProcessorsFromEnv, type PrometheusEndpoint } from './exporters.js';
@@ -120,6 +121,15 @@ export function flushTimeoutFromEnv(env: NodeJS.ProcessEnv): number {
   return ms;
 }
 
+/** AGENTPERF_LABEL_VALUES_MAX, a whole number from 1; default 100. */
+export function labelValuesMaxFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env.AGENTPERF_LABEL_VALUES_MAX;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_LABEL_VALUES_MAX;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new ConfigError('AGENTPERF_LABEL_VALUES_MAX', `AGENTPERF_LABEL_VALUES_MAX must be a whole number from 1 to 100000, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
 /** Whether `work` settled within `ms`; the timer does not outlive it. */
 async function settledWithin(work: Promise<unknown>, ms: number): Promise<'settled' | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
@@ -229,6 +239,7 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
   const disabled = sdkDisabled(env);
   if (!disabled) validateOtlpEndpoints(env);
   const flushTimeoutMs = options.flushTimeoutMs ?? flushTimeoutFromEnv(env);
+  const labelValuesMax = labelValuesMaxFromEnv(env);
   const taken = globalsTaken();
   if (taken.length > 0) {
     throw new Error(`OpenTelemetry is already set up in this process (its global ${taken.join(', ')} ${taken.length > 1 ? 'are' : 'is'} registered): agentperf's instrumentation does not start beside another SDK; start one or the other`);
@@ -363,7 +374,7 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     // the sampler it has (from code, else OTEL_TRACES_SAMPLER); not behind the switch and the
     // SDK-call metering (switched off, the subscribers are detached and make no span anyway).
     const ownTracer = registered ? new LightTracer({ processors: spanProcessors, sampler: options.sampleRatio !== undefined && Number.isFinite(options.sampleRatio) ? ratioSampler(options.sampleRatio) : samplerFromEnv(env, log), resource, scope: { name: 'agentperf', version: VERSION } }) : undefined;
-    subscribers = new Subscribers(hdr, metrics.getMeter('agentperf', VERSION), producer, ownTracer, log, options.simulatedCostUs ?? 0);
+    subscribers = new Subscribers(hdr, metrics.getMeter('agentperf', VERSION), producer, ownTracer, log, options.simulatedCostUs ?? 0, labelValuesMax);
     subscribers.subscribe();
   } catch (error) {
     await teardown();

@@ -28,6 +28,7 @@ import { busyWait } from '../src/measure/cpu.js';
 import type { Logger } from '../src/logger.js';
 import { activeContextStore } from './context.js';
 import type { HdrRegistry } from './hdr-registry.js';
+import { BoundedValues, DEFAULT_LABEL_VALUES_MAX } from './bounded-values.js';
 import { httpServerHandlers } from './http-server.js';
 import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRICS, OPERATION_DURATION_BUCKETS, PROVIDER_NAME, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS } from './names.js';
 import type { BucketHistogram, BucketSeries, PreaggregatedProducer } from './preaggregated.js';
@@ -40,6 +41,8 @@ const SPAN = Symbol('agentperf.span');
 const STARTED = Symbol('agentperf.started');
 /** The context an agent call's attempts run in: its caller's (baggage included), with the agent span when there is one. */
 const CALL_CONTEXT = Symbol('agentperf.callContext');
+/** A workflow run's name as its labels and span name carry it (bounded-values.ts). */
+const BOUNDED_NAME = Symbol('agentperf.boundedName');
 type WithSpan = AgentCallMessage & { [SPAN]?: Span; [CALL_CONTEXT]?: Context };
 type WithStart = { [STARTED]?: number };
 type Spanned = { [SPAN]?: Span };
@@ -83,6 +86,8 @@ interface AgentCounts {
   /** The attributes its invoke_agent spans start with, built once (per model). */
   spanAttributes?: Attributes;
   spanModel?: string;
+  spanMaxTokens?: number;
+  spanTemperature?: number;
   /** What its attempts' `chat` client spans start with, built once (per model, max_tokens and server). */
   clientSpan?: ClientSpanStart;
   /**
@@ -146,6 +151,8 @@ export class Subscribers {
     private readonly log: Logger,
     /** Busy work added to every traced agent call (µs): the gate's self-test uses it to stand for a costlier instrumentation. */
     private readonly simulatedCostUs = 0,
+    /** The bound on distinct values of a client-supplied label (bounded-values.ts). */
+    private readonly labelValuesMax = DEFAULT_LABEL_VALUES_MAX,
   ) {}
 
   /** The tracer spans are made with, while they are (see `spans`). */
@@ -295,9 +302,20 @@ export class Subscribers {
         const tracer = this.spanTracer;
         const caller = context.active();
         if (tracer) {
-          if (counts.spanModel !== message.model) {
-            counts.spanAttributes = Object.freeze({ [A.operation]: 'invoke_agent', [A.providerName]: PROVIDER_NAME, [A.agentName]: message.agent, [A.requestModel]: message.model });
+          // Built once per agent, and again only when what the request asks for changes.
+          if (counts.spanModel !== message.model || counts.spanMaxTokens !== message.maxTokens || counts.spanTemperature !== message.temperature) {
+            counts.spanAttributes = Object.freeze({
+              [A.operation]: 'invoke_agent',
+              [A.providerName]: PROVIDER_NAME,
+              [A.agentName]: message.agent,
+              ...(message.description ? { [A.agentDescription]: message.description } : {}),
+              [A.requestModel]: message.model,
+              [A.requestMaxTokens]: message.maxTokens,
+              ...(message.temperature !== undefined ? { [A.requestTemperature]: message.temperature } : {}),
+            });
             counts.spanModel = message.model;
+            counts.spanMaxTokens = message.maxTokens;
+            counts.spanTemperature = message.temperature;
           }
           const span = ((message as WithSpan)[SPAN] = tracer.startSpan(`invoke_agent ${message.agent}`, { kind: SpanKind.INTERNAL, attributes: counts.spanAttributes }, caller));
           (message as WithSpan)[CALL_CONTEXT] = trace.setSpan(caller, span);
@@ -338,10 +356,13 @@ export class Subscribers {
             // As the conventions (and the SDK's span under this one) count them: cache reads and writes included.
             attributes[A.inputTokens] = promptTokens(result.usage);
             attributes[A.outputTokens] = result.usage.outputTokens;
+            if (result.usage.cacheReadTokens !== undefined) attributes[A.cacheReadTokens] = result.usage.cacheReadTokens;
+            if (result.usage.cacheWriteTokens !== undefined) attributes[A.cacheCreationTokens] = result.usage.cacheWriteTokens;
           }
           if (error) {
             attributes[A.errorType] = error;
             span.setStatus({ code: SpanStatusCode.ERROR, message: (message.error as Error)?.message });
+            if (message.error instanceof Error) span.recordException(message.error);
           }
           span.setAttributes(attributes);
         }
@@ -476,6 +497,13 @@ export class Subscribers {
    */
   private subscribeWorkflows(): void {
     const m = this.meter;
+    // Client-supplied: bounded for labels and span names (the real value stays an attribute).
+    const names = new BoundedValues(this.labelValuesMax);
+    const stepIds = new BoundedValues(this.labelValuesMax);
+    m.createObservableCounter(METRICS.labelOverflow, { description: 'Label values turned into "other" past the bound on distinct values (AGENTPERF_LABEL_VALUES_MAX), by label' }).addCallback((result) => {
+      result.observe(names.overflowed, { label: A.workflowName });
+      result.observe(stepIds.overflowed, { label: A.stepId });
+    });
     const runs = m.createCounter(METRICS.workflowRuns, { description: 'Workflow runs by final status' });
     runs.add(0);
     const runDuration = m.createHistogram(METRICS.workflowDuration, { unit: 's', description: 'Workflow invocations, start to finish', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
@@ -493,7 +521,7 @@ export class Subscribers {
         const parent = (message.workflow as Spanned)[SPAN];
         if (!parent || !this.spans) return context.active();
         message[SPAN] = tracer.startSpan(
-          `workflow_step ${message.stepId}`,
+          `workflow_step ${stepIds.of(message.stepId)}`,
           { kind: SpanKind.INTERNAL, attributes: { [A.workflowId]: message.workflow.workflowId, [A.stepId]: message.stepId, [A.agentName]: message.agent } },
           trace.setSpan(context.active(), parent),
         );
@@ -506,22 +534,24 @@ export class Subscribers {
     }
 
     this.onTracing(workflowChannel, {
-      start: (message: WorkflowMessage & WithStart & Spanned) => {
+      start: (message: WorkflowMessage & WithStart & Spanned & { [BOUNDED_NAME]?: string }) => {
         message[STARTED] = performance.now();
+        // Bounded once per run: the span name and the metric label say the same, and it is counted once.
+        if (message.name) message[BOUNDED_NAME] = names.of(message.name);
         const tracer = this.spanTracer;
         if (tracer) {
           message[SPAN] = tracer.startSpan(
-            message.name ? `invoke_workflow ${message.name}` : 'invoke_workflow',
+            message.name ? `invoke_workflow ${message[BOUNDED_NAME]}` : 'invoke_workflow',
             { kind: SpanKind.INTERNAL, attributes: { [A.operation]: 'invoke_workflow', [A.workflowId]: message.workflowId, [A.workflowSteps]: message.steps, ...(message.name ? { [A.workflowName]: message.name } : {}) } },
             context.active(),
           );
         }
       },
-      asyncEnd: (message: WorkflowMessage & WithStart & Spanned) => {
+      asyncEnd: (message: WorkflowMessage & WithStart & Spanned & { [BOUNDED_NAME]?: string }) => {
         const status = message.error ? 'error' : (message.result?.status ?? 'completed');
         // error.type: the error's, or the run's final status when it did not complete (`failed`, `cancelled`).
         const error = message.error !== undefined ? errorType(message.error) : status !== 'completed' ? status : undefined;
-        const attributes: Attributes = { [A.workflowStatus]: status, ...(message.name ? { [A.workflowName]: message.name } : {}), ...(error ? { [A.errorType]: error } : {}) };
+        const attributes: Attributes = { [A.workflowStatus]: status, ...(message.name ? { [A.workflowName]: message[BOUNDED_NAME] ?? names.of(message.name) } : {}), ...(error ? { [A.errorType]: error } : {}) };
         runs.add(1, { [A.workflowStatus]: status });
         runDuration.record((performance.now() - (message[STARTED] ?? performance.now())) / 1000, attributes);
         const span = message[SPAN];

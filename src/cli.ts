@@ -28,6 +28,7 @@ export const REGISTRY: Entry[] = [
   single('report', 're-render the HTML and Markdown reports of a run from its run.json', () => import('./commands/report.js')),
   single('demo', 'a short demo: a few hundred calls through the orchestrator against the simulator, with faults to retry', () => import('./commands/demo.js')),
   single('exec', 'run one agent on one task and print the answer', () => import('./commands/exec.js')),
+  single('models', "print the model table in use: output limits and prices, the project's `models` merged over the shipped ones", () => import('./commands/models.js')),
   single('simulate', 'run the Messages-API simulator as a standalone server until interrupted', () => import('./commands/simulate.js')),
   single('cache', 'inspect and maintain the signed response cache', () => import('./commands/cache.js')),
   single('serve', 'serve the agents over HTTP (POST /v1/agents/:agent/execute, GET /healthz, /stats, /metrics)', () => import('./commands/serve.js')),

@@ -12,6 +12,11 @@ import type { ProviderServer } from './providers/types.js';
 export interface AgentCallMessage {
   agent: string;
   model: string;
+  /** The agent's description (agents.json), when it has one. */
+  description?: string;
+  /** What the request asks for: `max_tokens`, and `temperature` when it is sent. */
+  maxTokens: number;
+  temperature?: number;
   /** `miss` (went upstream or coalesced), `hit` (disk tier) or `bypass` (not cacheable). */
   cacheResult?: 'hit' | 'miss' | 'bypass';
   cacheTier?: CacheTier;

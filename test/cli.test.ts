@@ -15,7 +15,7 @@ test('exec --json prints the whole result object', async (t) => {
   t.is(code, 0);
   const result = JSON.parse(stdout);
   for (const key of ['output', 'model', 'usage', 'estimatedCostUsd', 'latencyMs', 'queueMs', 'attempts', 'cached', 'requestId']) t.true(key in result, key);
-  t.deepEqual(Object.keys(result.usage).sort(), ['cacheReadTokens', 'cacheWriteTokens', 'inputTokens', 'outputTokens']);
+  t.deepEqual(Object.keys(result.usage).sort(), ['cacheReadTokens', 'cacheWrite1hTokens', 'cacheWriteTokens', 'inputTokens', 'outputTokens']);
   t.is(result.model, 'claude-sonnet-5-5');
 });
 

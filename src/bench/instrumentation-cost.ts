@@ -73,7 +73,7 @@ async function upstreamCall(): Promise<unknown> {
     await attempt(undefined);
     return RESULT;
   }
-  const message: AgentCallMessage = { agent: 'python-expert', model: MODEL, cacheResult: 'miss' };
+  const message: AgentCallMessage = { agent: 'python-expert', model: MODEL, maxTokens: 1024, temperature: 0.7, cacheResult: 'miss' };
   return agentChannel.tracePromise(async () => {
     await attempt(message);
     return RESULT;

@@ -57,13 +57,14 @@ export interface DemoSummary {
  * realistic latency and a few faults to retry), summarised.
  */
 export async function run(options: DemoOptions): Promise<DemoSummary> {
-  const agents = await loadAgents(givenOr(options.agentsFile, (await currentProject()).agentsFile));
+  const project = await currentProject();
+  const agents = await loadAgents(givenOr(options.agentsFile, project.agentsFile));
   const instrumentation = await startInstrumentation({ prometheus: { port: options.metricsPort } });
   // Memory-only cache: the demo leaves nothing on disk and needs no secret.
   const stack = await openStack({
     agents,
     provider: providerFor(options.live, { latency: options.latency, faults: options.faults, seed: options.seed }),
-    orchestrator: { maxConcurrent: options.concurrency, maxQueued: options.calls },
+    orchestrator: { maxConcurrent: options.concurrency, maxQueued: options.calls, modelPrices: project.config.models },
     instrumentation,
   }).catch(async (error: unknown) => {
     await instrumentation.stop();

@@ -28,6 +28,7 @@ export async function run(agent: string, task: string, options: ExecCommandOptio
     instrumentation,
     agents,
     provider: providerFor(options.live, { ...simulatorSettings(project, {}, { latency: 'fixed:0', seed: 1 }), thread: 'main' }),
+    orchestrator: { modelPrices: project.config.models },
     cache: options.useCache === false ? { kind: 'none' } : { kind: 'disk', dir: options.cacheDir, requireSecret: options.requireSecret },
     logger: rootLogger,
   }).catch(async (error: unknown) => {

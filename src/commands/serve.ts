@@ -100,7 +100,7 @@ export async function run(options: ServeOptions): Promise<RunningServer> {
   const stack = await openStack({
     agents,
     provider: providerFor(options.live, { ...simulator, latencyFrom: 'request' }),
-    orchestrator: { maxConcurrent: options.maxConcurrent, maxQueued: options.maxQueued },
+    orchestrator: { maxConcurrent: options.maxConcurrent, maxQueued: options.maxQueued, modelPrices: project.config.models },
     instrumentation,
     logger: log,
   }).catch(async (error: unknown) => {

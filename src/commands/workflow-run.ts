@@ -35,7 +35,7 @@ export async function run(file: string, options: WorkflowRunOptions): Promise<Wo
     instrumentation,
     agents,
     provider: providerFor(options.live, { ...simulator, latencyFrom: 'request' }),
-    orchestrator: { maxConcurrent: Math.max(1, options.maxParallel), maxQueued: 10_000 },
+    orchestrator: { maxConcurrent: Math.max(1, options.maxParallel), maxQueued: 10_000, modelPrices: project.config.models },
     logger: rootLogger.child({ component: 'workflow' }),
   }).catch(async (error: unknown) => {
     await instrumentation?.stop();

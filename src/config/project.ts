@@ -9,12 +9,20 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { MODEL_IDS, MODELS } from './models.js';
 import { ConfigError } from '../errors.js';
 import { importUserModule } from '../runtime/user-module.js';
 import { DEFAULT_POLICY, mergePolicy, projectDefaultPolicy, type GatePolicy } from './policy.js';
 import { parseConfig, readJsonFile } from './read.js';
 
 export const CONFIG_FILES = ['agentperf.config.ts', 'agentperf.config.mts', 'agentperf.config.cts', 'agentperf.config.js', 'agentperf.config.mjs', 'agentperf.config.cjs', 'agentperf.config.json'] as const;
+
+const PRICE = z.number().min(0).max(10_000);
+/** A model's prices to override, each optional (USD per million tokens). */
+export const ModelPricesOverrideSchema = z
+  .object({ inputPerMTok: PRICE, outputPerMTok: PRICE, cacheReadPerMTok: PRICE, cacheWritePerMTok: PRICE, cacheWrite1hPerMTok: PRICE })
+  .partial()
+  .strict();
 
 const SCENARIO_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
@@ -38,6 +46,15 @@ export const ProjectConfigSchema = z
       .default({}),
     /** How `gate --against` installs the other side's dependencies; default from its lockfile. */
     install: z.string().min(1).optional(),
+    /**
+     * Prices per model id, USD per million tokens, merged over the shipped table
+     * (src/config/models.ts): what your contract pays, or a change the table has not caught up with.
+     */
+    models: z.record(z.string(), ModelPricesOverrideSchema).superRefine((models, ctx) => {
+      for (const id of Object.keys(models)) {
+        if (!MODELS.has(id)) ctx.addIssue({ code: 'custom', path: [id], message: `must be a model agentperf knows (${MODEL_IDS.join(', ')}), got ${JSON.stringify(id)}` });
+      }
+    }).optional(),
   })
   .strict();
 

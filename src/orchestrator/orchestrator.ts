@@ -57,7 +57,10 @@ export interface TokenUsage {
   inputTokens: number;
   outputTokens: number;
   cacheReadTokens: number;
+  /** Every cache write (5-minute and 1-hour). */
   cacheWriteTokens: number;
+  /** The part of the cache writes made for an hour (`cache_creation.ephemeral_1h_input_tokens`), priced at the 1-hour rate. */
+  cacheWrite1hTokens: number;
 }
 
 export interface AgentResult {
@@ -252,7 +255,14 @@ export class Orchestrator {
       }
     }
     if (!agentChannel.hasSubscribers) return this.runFlight(call, options, startedAt, undefined);
-    const message: AgentCallMessage = { agent: call.agent.config.name, model: call.agent.model.id, cacheResult: call.cacheKey === undefined ? 'bypass' : 'miss' };
+    const message: AgentCallMessage = {
+      agent: call.agent.config.name,
+      model: call.agent.model.id,
+      description: call.agent.config.description,
+      maxTokens: call.params.max_tokens,
+      temperature: call.params.temperature,
+      cacheResult: call.cacheKey === undefined ? 'bypass' : 'miss',
+    };
     return agentChannel.tracePromise(() => this.runFlight(call, options, startedAt, message), message);
   }
 
@@ -431,6 +441,7 @@ export class Orchestrator {
       outputTokens: message.usage.output_tokens,
       cacheReadTokens: message.usage.cache_read_input_tokens ?? 0,
       cacheWriteTokens: message.usage.cache_creation_input_tokens ?? 0,
+      cacheWrite1hTokens: message.usage.cache_creation?.ephemeral_1h_input_tokens ?? 0,
     };
     return {
       agent: call.agent.config.name,

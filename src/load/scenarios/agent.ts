@@ -65,6 +65,7 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
     orchestrator: {
       maxConcurrent: parseIntegerOption('set maxConcurrent', settings.maxConcurrent ?? '1000', 1, 100_000),
       maxQueued: parseIntegerOption('set maxQueued', settings.maxQueued ?? '100000', 0, 10_000_000),
+      modelPrices: project.config.models,
     },
     logger: context.log,
   });
