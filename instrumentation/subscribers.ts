@@ -77,6 +77,8 @@ interface AgentCounts {
   miss: number;
   bypass: number;
   error: number;
+  /** Configured in an observed orchestrator: its call series exist at zero before its first call. */
+  known?: boolean;
   inFlight: number;
   /** Whether a call (not a memory hit) has started: only then is its in-flight gauge reported. */
   started: boolean;
@@ -105,6 +107,8 @@ interface AgentCounts {
 interface QueueSource {
   readonly queued: number;
   readonly maxQueued: number;
+  /** The orchestrator's agents and their models: their series exist from the start. */
+  readonly agentModels?: ReadonlyArray<{ agent: string; model: string }>;
 }
 
 interface CacheStatsSource {
@@ -132,6 +136,8 @@ export class Subscribers {
   private readonly cacheRequestCounts = new Map<string, Map<string, number>>();
   private memoryHitCount = 0;
   private readonly circuitStates = new Map<string, number>();
+  /** The per-tier cache counters (evictions, expirations), made in define(). */
+  private tierCounters: Array<{ add(value: number, attributes: Attributes): void }> = [];
   private readonly caches = new Set<CacheStatsSource>();
   private readonly orchestrators = new Set<QueueSource>();
   /**
@@ -162,11 +168,19 @@ export class Subscribers {
 
   observeCache(cache: CacheStatsSource): void {
     this.caches.add(cache);
+    // The per-tier counters exist at zero, with their real tier, from the start.
+    const tiers = cache.stats().disk ? ['memory', 'disk'] : ['memory'];
+    for (const tier of tiers) for (const counter of this.tierCounters) counter.add(0, { tier });
   }
 
   /** Exposes an orchestrator's queue and its bound as gauges (the alert on a queue near full reads them). */
   observeOrchestrator(orchestrator: QueueSource): void {
     this.orchestrators.add(orchestrator);
+    // Every agent's calls and every model's circuit (closed) have a series before the first call.
+    for (const { agent, model } of orchestrator.agentModels ?? []) {
+      this.countsFor(agent).known = true;
+      if (!this.circuitStates.has(model)) this.circuitStates.set(model, CIRCUIT_STATE_VALUE.closed);
+    }
   }
 
   /** Makes the instruments and subscribes to every channel. */
@@ -201,13 +215,12 @@ export class Subscribers {
     const agentDuration = histogram(METRICS.agentDuration, 's', 'Agent invocations, from call to result (memory-cache hits included)', AGENT_DURATION_BUCKETS);
     const queueWait = histogram(METRICS.queueWait, 's', 'Time agent calls waited for a concurrency slot', AGENT_DURATION_BUCKETS);
     this.clientMetrics = { operationDuration, tokenUsage };
-    // Counters the dashboard and the alerts read exist at zero from the start (a series without
-    // attributes), so no panel or ratio is empty before the first event.
-    const counter = (name: string, description: string) => {
-      const c = m.createCounter(name, { description });
-      c.add(0);
-      return c;
-    };
+    // No series without attributes (it shows as a `{}` row in every "by" panel): a counter whose
+    // labels are known before the first event starts at zero with them (per agent and cache
+    // result, per cache tier, per workflow status; see observeOrchestrator and observeCache);
+    // one whose labels name what happened (an error type, a retry reason) has none until it
+    // happens, and the alert rules read its absence as zero (`or vector(0)`).
+    const counter = (name: string, description: string) => m.createCounter(name, { description });
     const agentErrors = counter(METRICS.agentErrors, 'Failed agent calls by error type');
     m.createObservableGauge(METRICS.inFlight, { description: 'Agent calls in progress (memory hits finish at once and are not counted)' }).addCallback((result) => {
       for (const [agent, counts] of this.agents) if (counts.started) result.observe(counts.inFlight, { 'gen_ai.agent.name': agent });
@@ -223,20 +236,32 @@ export class Subscribers {
     const retries = counter(METRICS.retries, 'Retried API attempts by reason');
     const evictions = counter(METRICS.cacheEvictions, 'Cache evictions by tier');
     const expirations = counter(METRICS.cacheExpirations, 'Expired cache entries removed, by tier');
+    this.tierCounters = [evictions, expirations];
     const integrity = counter(METRICS.cacheIntegrityFailures, 'Cache entries that failed HMAC verification (never served)');
 
     m.createObservableCounter(METRICS.agentCalls, { description: 'Agent calls by agent and cache result (memory hits included)' }).addCallback((result) => {
-      result.observe(0);
       for (const [agent, counts] of this.agents) {
         for (const cacheResult of ['hit', 'miss', 'bypass', 'error'] as const) {
-          if (counts[cacheResult] > 0) result.observe(counts[cacheResult], { 'gen_ai.agent.name': agent, 'agentperf.cache.result': cacheResult });
+          if (counts.known || counts[cacheResult] > 0) result.observe(counts[cacheResult], { 'gen_ai.agent.name': agent, 'agentperf.cache.result': cacheResult });
         }
       }
     });
     m.createObservableCounter(METRICS.cacheRequests, { description: 'Cache lookups by result and tier' }).addCallback((result) => {
-      result.observe(0);
-      if (this.memoryHitCount > 0) result.observe(this.memoryHitCount, { result: 'hit', tier: 'memory' });
-      for (const [cacheResult, tiers] of this.cacheRequestCounts) for (const [tier, count] of tiers) result.observe(count, { result: cacheResult, tier });
+      // With a cache observed, its lookups' series start at zero: memory (and disk) hits, misses.
+      const hasDisk = [...this.caches].some((c) => c.stats().disk !== undefined);
+      const seen = new Set<string>();
+      const observe = (cacheResult: string, tier: string, count: number) => {
+        seen.add(`${cacheResult} ${tier}`);
+        result.observe(count, { result: cacheResult, tier });
+      };
+      const diskHits = this.cacheRequestCounts.get('hit')?.get('disk');
+      const memoryHits = this.memoryHitCount + (this.cacheRequestCounts.get('hit')?.get('memory') ?? 0);
+      if (memoryHits > 0 || this.caches.size > 0) observe('hit', 'memory', memoryHits);
+      for (const [cacheResult, tiers] of this.cacheRequestCounts) for (const [tier, count] of tiers) if (!(cacheResult === 'hit' && tier === 'memory')) observe(cacheResult, tier, count);
+      if (this.caches.size > 0) {
+        if (!seen.has('miss none')) observe('miss', 'none', 0);
+        if (hasDisk && diskHits === undefined) observe('hit', 'disk', 0);
+      }
     });
     m.createObservableGauge(METRICS.circuitState, { description: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open' }).addCallback((result) => {
       for (const [model, state] of this.circuitStates) result.observe(state, { 'gen_ai.request.model': model });
@@ -505,10 +530,9 @@ export class Subscribers {
       result.observe(stepIds.overflowed, { label: A.stepId });
     });
     const runs = m.createCounter(METRICS.workflowRuns, { description: 'Workflow runs by final status' });
-    runs.add(0);
+    for (const status of ['completed', 'failed', 'cancelled']) runs.add(0, { [A.workflowStatus]: status });
     const runDuration = m.createHistogram(METRICS.workflowDuration, { unit: 's', description: 'Workflow invocations, start to finish', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
     const steps = m.createCounter(METRICS.workflowSteps, { description: 'Workflow steps run, by outcome (done or failed)' });
-    steps.add(0);
     const stepDuration = m.createHistogram(METRICS.workflowStepDuration, { unit: 's', description: 'Workflow steps, start to finish', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
 
     const tracer = this.tracer;

@@ -221,6 +221,11 @@ export class Orchestrator {
     return this.limiter.maxQueued;
   }
 
+  /** Each configured agent and its model (instrumentation makes their series before the first call). */
+  get agentModels(): ReadonlyArray<{ agent: string; model: string }> {
+    return [...this.agents.values()].map((a) => ({ agent: a.config.name, model: a.model.id }));
+  }
+
   circuitState(model: string): CircuitState {
     return this.breakers.get(model)?.state ?? 'closed';
   }

@@ -4,7 +4,8 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { startInstrumentation } from '../../instrumentation/start.ts';
 import { systemClock, type ManualClock } from '../../src/clock.ts';
 import { executeWorkflow, orchestratorRunner } from '../../src/workflow/execute.ts';
-import { teardown, withSimulator } from '../helpers.ts';
+import { openStack } from '../../src/stack.ts';
+import { TEST_AGENTS, teardown, withSimulator } from '../helpers.ts';
 import { collectPoints, inMemoryReader } from './helpers.ts';
 
 // agentperf's spans and metrics against the OpenTelemetry GenAI semantic conventions, read from
@@ -131,15 +132,25 @@ test.serial('spans and metric points carry the attributes the GenAI conventions 
   }
 });
 
-test.serial('the counters the dashboard and alerts read exist at zero before the first event', async (t) => {
+test.serial('series exist from the start with their real labels, never as an unlabelled zero: per agent and cache result, per model circuit (closed), per tier, per workflow status', async (t) => {
   const reader = inMemoryReader();
   const instrumentation = await startInstrumentation({ prometheus: false, metricReader: reader, spanExporter: 'none' });
+  const stack = await openStack({ agents: TEST_AGENTS, provider: { kind: 'in-process' }, cache: { kind: 'memory' }, instrumentation });
   try {
-    for (const name of ['agentperf.agent.calls', 'agentperf.agent.errors', 'agentperf.retries', 'agentperf.cache.requests', 'agentperf.cache.evictions', 'agentperf.cache.expirations', 'agentperf.cache.integrity_failures', 'agentperf.workflow.runs', 'agentperf.workflow.steps']) {
-      const points = await collectPoints(reader, name);
-      t.deepEqual(points.map((p) => p.value), [0], name);
-    }
+    const points = async (name: string) => (await collectPoints(reader, name)).map((p) => ({ attributes: p.attributes, value: typeof p.value === 'number' ? p.value : p.value.count }));
+    const names = ['agentperf.agent.calls', 'agentperf.agent.errors', 'agentperf.retries', 'agentperf.cache.requests', 'agentperf.cache.evictions', 'agentperf.cache.expirations', 'agentperf.cache.integrity_failures', 'agentperf.workflow.runs', 'agentperf.workflow.steps', 'agentperf.circuit.state'];
+    for (const name of names) t.false((await points(name)).some((p) => Object.keys(p.attributes).length === 0), `${name}: no series without labels`);
+    const calls = await points('agentperf.agent.calls');
+    t.is(calls.length, TEST_AGENTS.length * 4, 'every agent x hit, miss, bypass, error');
+    t.true(calls.every((p) => p.value === 0));
+    t.deepEqual((await points('agentperf.circuit.state')).map((p) => [p.attributes['gen_ai.request.model'], p.value]).sort(), [...new Set(TEST_AGENTS.map((a) => a.model))].map((m) => [m, 0]).sort());
+    t.deepEqual((await points('agentperf.cache.requests')).map((p) => [p.attributes.result, p.attributes.tier, p.value]).sort(), [['hit', 'memory', 0], ['miss', 'none', 0]]);
+    for (const name of ['agentperf.cache.evictions', 'agentperf.cache.expirations']) t.deepEqual((await points(name)).map((p) => [p.attributes.tier, p.value]), [['memory', 0]], name);
+    t.deepEqual((await points('agentperf.workflow.runs')).map((p) => p.attributes['agentperf.workflow.status']).sort(), ['cancelled', 'completed', 'failed']);
+    // Labels that name what happened (an error type, a retry reason): no series until it happens.
+    for (const name of ['agentperf.agent.errors', 'agentperf.retries', 'agentperf.cache.integrity_failures']) t.deepEqual(await points(name), [], name);
   } finally {
+    await stack.close();
     await instrumentation.stop();
   }
 });

@@ -23,5 +23,6 @@ test('cost estimate from the price table', (t) => {
   const prices = MODELS.get('claude-sonnet-5-5')!.prices; // $2 in, $10 out per MTok
   t.is(estimateCostUsd(prices, { inputTokens: 1_000_000, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }), 2);
   t.is(estimateCostUsd(prices, { inputTokens: 0, outputTokens: 500_000, cacheReadTokens: 0, cacheWriteTokens: 0 }), 5);
-  t.is(estimateCostUsd(prices, { inputTokens: 0, outputTokens: 0, cacheReadTokens: 1_000_000, cacheWriteTokens: 1_000_000 }), 0.2 + 2.5);
+  // Sonnet 5.5's cache hits are $0.10 since the cut of 2026-10-07 (src/config/models.ts), its 5-minute writes $2.50.
+  t.is(estimateCostUsd(prices, { inputTokens: 0, outputTokens: 0, cacheReadTokens: 1_000_000, cacheWriteTokens: 1_000_000 }), 0.1 + 2.5);
 });
