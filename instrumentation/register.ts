@@ -4,9 +4,8 @@
 // logged and the application runs uninstrumented.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError } from '../src/errors.js';
 import { rootLogger } from '../src/logger.js';
-import { startInstrumentation, type Instrumentation, type InstrumentationOptions } from './start.js';
+import { integerFromEnv, startInstrumentation, type Instrumentation, type InstrumentationOptions } from './start.js';
 
 /** The application's own name and version (the nearest package.json's), for service.name and service.version. */
 function applicationPackage(from: string): { name: string; version?: string } | undefined {
@@ -37,9 +36,7 @@ function metricsEndpoint(env: NodeJS.ProcessEnv): InstrumentationOptions['promet
   if (setting === 'off') return false;
   const variable = setting ? 'AGENTPERF_METRICS_PORT' : env.OTEL_EXPORTER_PROMETHEUS_PORT?.trim() ? 'OTEL_EXPORTER_PROMETHEUS_PORT' : undefined;
   if (!variable) return false;
-  const raw = env[variable]!.trim();
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(variable, `${variable} must be a port (0 to 65535, 0 for any free one) or off, got ${JSON.stringify(raw)}`);
+  const port = integerFromEnv(env, variable, 0, 65_535, 'a port (0 to 65535, 0 for any free one) or off')!;
   return { host: env.AGENTPERF_METRICS_HOST, port, setting: variable, onListenError: 'warn' };
 }
 

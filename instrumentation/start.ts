@@ -112,22 +112,26 @@ export interface Instrumentation {
   stop(): Promise<void>;
 }
 
+/**
+ * A whole-number environment variable within [min, max]: undefined when unset or empty, else
+ * the number, else AP_ERR_CONFIG naming the variable and `rule` (how the rule reads to a user).
+ */
+export function integerFromEnv(env: NodeJS.ProcessEnv, variable: string, min: number, max: number, rule: string): number | undefined {
+  const raw = env[variable]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(variable, `${variable} must be ${rule}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
 /** AGENTPERF_FLUSH_TIMEOUT_MS, a whole number of ms (0 or more); default 1000. */
 export function flushTimeoutFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env.AGENTPERF_FLUSH_TIMEOUT_MS;
-  if (raw === undefined || raw.trim() === '') return 1000;
-  const ms = Number(raw);
-  if (!Number.isInteger(ms) || ms < 0) throw new ConfigError('AGENTPERF_FLUSH_TIMEOUT_MS', `AGENTPERF_FLUSH_TIMEOUT_MS must be a whole number of milliseconds, 0 or more, got ${JSON.stringify(raw)}`);
-  return ms;
+  return integerFromEnv(env, 'AGENTPERF_FLUSH_TIMEOUT_MS', 0, Number.MAX_SAFE_INTEGER, 'a whole number of milliseconds, 0 or more') ?? 1000;
 }
 
 /** AGENTPERF_LABEL_VALUES_MAX, a whole number from 1; default 100. */
 export function labelValuesMaxFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env.AGENTPERF_LABEL_VALUES_MAX;
-  if (raw === undefined || raw.trim() === '') return DEFAULT_LABEL_VALUES_MAX;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new ConfigError('AGENTPERF_LABEL_VALUES_MAX', `AGENTPERF_LABEL_VALUES_MAX must be a whole number from 1 to 100000, got ${JSON.stringify(raw)}`);
-  return n;
+  return integerFromEnv(env, 'AGENTPERF_LABEL_VALUES_MAX', 1, 100_000, 'a whole number from 1 to 100000') ?? DEFAULT_LABEL_VALUES_MAX;
 }
 
 /** Whether `work` settled within `ms`; the timer does not outlive it. */

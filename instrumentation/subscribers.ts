@@ -543,13 +543,14 @@ export class Subscribers {
       const transform = (raw: unknown) => {
         const message = raw as WorkflowStepMessage & Spanned;
         const parent = (message.workflow as Spanned)[SPAN];
-        if (!parent || !this.spans) return context.active();
+        const active = context.active();
+        if (!parent || !this.spans) return active;
         message[SPAN] = tracer.startSpan(
           `workflow_step ${stepIds.of(message.stepId)}`,
           { kind: SpanKind.INTERNAL, attributes: { [A.workflowId]: message.workflow.workflowId, [A.stepId]: message.stepId, [A.agentName]: message.agent } },
-          trace.setSpan(context.active(), parent),
+          trace.setSpan(active, parent),
         );
-        return trace.setSpan(context.active(), message[SPAN]);
+        return trace.setSpan(active, message[SPAN]);
       };
       this.bind(
         () => start.bindStore(activeContextStore, transform),
