@@ -74,7 +74,9 @@ export const DEFAULT_POLICY: GatePolicy = {
   floors: { errorRate: 0.001, peakRssBytes: 16 * 2 ** 20, heapAfterGcBytes: 4 * 2 ** 20 },
   slos: { mixed: { p95Ms: 500, p99Ms: 1000, errorRate: 0.01, throughput: 5 } },
   blocks: { initial: 5, step: 3, max: 30 },
-  budgetMs: 150_000,
+  // 300 s: on a noisy 2-core runner 150 s (about 11 pairs) caught a 25% regression of a
+  // service's own code in only 8 of 12 paired gates; about 22 pairs are needed (README, "Pairs until decided").
+  budgetMs: 300_000,
   // 600-iteration slices: whole cycles of the built-in scenarios' questions.
   overhead: { pairs: 12, maxPct: 5, cpuMaxPct: 5, tolerancePct: 2, sliceIterations: 600, sliceMs: 250, warmupPairs: 3 },
   calibration: { bandPct: 15 },

@@ -17,6 +17,12 @@ export interface BlockNoise {
   cpu: number;
   mainThread: number;
   memory: number;
+  /**
+   * A per-block process speed (standard deviation of its log), shared by the block's latency,
+   * throughput and CPU: fresh processes of the same code run at persistent different speeds on
+   * a shared host (README, "Calibration"), which the per-metric noise above does not model.
+   */
+  process?: number;
 }
 
 /** What blocks of the standard workload showed here, quiet (1 s warmup, 2 s measured). */
@@ -38,26 +44,26 @@ function heavy(random: () => number): number {
 
 function block(noise: BlockNoise, shift: Shift, random: () => number): BlockResult {
   const n = (sd: number) => Math.exp(sd * heavy(random));
-  const lat = (shift.latency ?? 1) * n(noise.latency);
+  const slower = noise.process ? Math.exp(noise.process * normalFrom(random)) : 1;
+  const lat = (shift.latency ?? 1) * slower * n(noise.latency);
   return {
     p50Ms: 20 * lat,
     p95Ms: 120 * lat * n(noise.latency / 2),
     p99Ms: 220 * lat * n(noise.latency),
-    throughput: 540 * (shift.throughput ?? 1) * n(noise.throughput),
+    throughput: (540 * (shift.throughput ?? 1) * n(noise.throughput)) / slower,
     completed: 1000,
     errors: 0,
     peakRssBytes: 170 * 2 ** 20 * n(noise.memory),
     heapAfterGcBytes: 26 * 2 ** 20 * n(noise.memory),
-    cpuUsPerIteration: 1100 * (shift.cpu ?? 1) * n(noise.cpu),
-    busyUsPerIteration: 600 * (shift.cpu ?? 1) * n(noise.mainThread),
+    cpuUsPerIteration: 1100 * (shift.cpu ?? 1) * slower * n(noise.cpu),
+    busyUsPerIteration: 600 * (shift.cpu ?? 1) * slower * n(noise.mainThread),
     busySource: 'thread-cpu',
   };
 }
 
 /** Runs `gates` simulated paired gates of the policy and counts their verdicts, and FAILs on `target` metrics. */
-export function simulateGates(policy: GatePolicy, noise: BlockNoise, shift: Shift, gates: number, random: () => number, target?: (metric: string) => boolean): Record<Verdict, number> & { onTarget: number; meanPairs: number } {
+export function simulateGates(policy: GatePolicy, noise: BlockNoise, shift: Shift, gates: number, random: () => number, target?: (metric: string) => boolean, looks = looksOf(policy)): Record<Verdict, number> & { onTarget: number; meanPairs: number } {
   const counts = { PASS: 0, FAIL: 0, INCONCLUSIVE: 0, onTarget: 0, meanPairs: 0 };
-  const looks = looksOf(policy);
   for (let g = 0; g < gates; g++) {
     const a: BlockResult[] = [];
     const b: BlockResult[] = [];

@@ -23,3 +23,19 @@ test('a 15% slower candidate FAILs at least 19 times in 20, and one a quarter co
   const cpu = simulateGates(DEFAULT_POLICY, MEASURED_NOISE, { cpu: 1.25 }, 200, random, (m) => m === 'cpu' || m === 'mainThread');
   t.true(cpu.onTarget / 200 >= 0.95, `${cpu.onTarget} of 200`);
 });
+
+// Fresh processes at persistent different speeds (README, "Calibration"): a per-block speed
+// shared by latency, throughput and CPU, about 13% a pair. The budget caps the pairs; FAIL's
+// level stays the default policy's (10 looks), as in a gate that runs out of budget.
+test('with per-process speeds, unchanged code still rarely FAILs, and more pairs catch a service regression far more often', (t) => {
+  const noise = { ...MEASURED_NOISE, process: 0.095 };
+  const capped = (max: number) => ({ ...DEFAULT_POLICY, blocks: { ...DEFAULT_POLICY.blocks, max } });
+  const aa = simulateGates(capped(23), noise, {}, 400, mulberry32(23), undefined, 10);
+  t.true(aa.FAIL / 400 <= 0.02, `${aa.FAIL} FAILs in 400`);
+  const regression = { latency: 1.05, throughput: 1 / 1.15, cpu: 1.17 };
+  const short = simulateGates(capped(11), noise, regression, 300, mulberry32(24), undefined, 10);
+  const long = simulateGates(capped(23), noise, regression, 300, mulberry32(24), undefined, 10);
+  t.true((short.PASS + long.PASS) / 600 <= 0.01, `${short.PASS + long.PASS} PASSes in 600`);
+  t.true(short.FAIL / 300 < 0.6, `11 pairs: ${short.FAIL} of 300`);
+  t.true(long.FAIL / 300 >= 0.85, `23 pairs: ${long.FAIL} of 300`);
+});
