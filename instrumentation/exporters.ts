@@ -4,13 +4,14 @@
 // but its console exporters write to stdout, which is agentperf's `--json` output, and its
 // Prometheus exporter cannot listen on "any free port"; so agentperf builds them here and hands
 // them to NodeSDK. OTLP exporters are imported only when asked for (grpc pulls in grpc-js).
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { AggregationTemporality, InstrumentType, PeriodicExportingMetricReader, type MetricProducer, type MetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ConfigError, ListenError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
+import { oneScopePerExport, prometheusScrapeHandler } from './metric-export.js';
 import type { PreaggregatedProducer } from './preaggregated.js';
 import { exportSettingsFromEnv, WorkerSpanProcessor } from './worker-span-processor.js';
 
@@ -143,6 +144,8 @@ export async function spanProcessorsFromEnv(env: NodeJS.ProcessEnv, whenUnset: '
 
 export interface PrometheusEndpoint {
   reader: PrometheusExporter;
+  /** Answers a scrape: names with their units, one scope (metric-export.ts). */
+  scrape: (request: IncomingMessage, response: ServerResponse) => void;
   /** Where /metrics is served, when agentperf serves it. */
   url?: string;
   server?: Server;
@@ -155,9 +158,10 @@ export interface PrometheusEndpoint {
  */
 export async function prometheusEndpoint(listen: { host: string; port: number } | undefined, metricProducers: MetricProducer[], setting = '--metrics-port'): Promise<PrometheusEndpoint> {
   const reader = new PrometheusExporter({ preventServerStart: true, metricProducers });
-  if (!listen) return { reader };
+  const scrape = prometheusScrapeHandler(reader);
+  if (!listen) return { reader, scrape };
   const server = createServer((request, response) => {
-    if (request.url?.split('?')[0] === '/metrics') reader.getMetricsRequestHandler(request, response);
+    if (request.url?.split('?')[0] === '/metrics') scrape(request, response);
     else response.writeHead(404).end('not found: try /metrics\n');
   });
   await new Promise<void>((resolve, reject) => {
@@ -165,7 +169,7 @@ export async function prometheusEndpoint(listen: { host: string; port: number } 
     server.listen(listen.port, listen.host, () => resolve());
   });
   server.unref();
-  return { reader, server, url: `http://${listen.host}:${(server.address() as AddressInfo).port}/metrics` };
+  return { reader, scrape, server, url: `http://${listen.host}:${(server.address() as AddressInfo).port}/metrics` };
 }
 
 /** A positive number of milliseconds, else the default (0 is not a period: OpenTelemetry's reader refuses it). */
@@ -188,8 +192,8 @@ export async function pushMetricReadersFromEnv(env: NodeJS.ProcessEnv, log: Logg
       const exporter = await otlpMetricExporter(env, log);
       // Delta when the exporter asks for it (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE).
       const temporality = exporter.selectAggregationTemporality?.(InstrumentType.HISTOGRAM) ?? AggregationTemporality.CUMULATIVE;
-      readers.push(new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers: [producer.forReader(temporality)] }));
-    } else if (name === 'console') readers.push(new PeriodicExportingMetricReader({ exporter: STDERR_METRIC_EXPORTER, exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers: [producer] }));
+      readers.push(new PeriodicExportingMetricReader({ exporter: oneScopePerExport(exporter), exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers: [producer.forReader(temporality)] }));
+    } else if (name === 'console') readers.push(new PeriodicExportingMetricReader({ exporter: oneScopePerExport(STDERR_METRIC_EXPORTER), exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers: [producer] }));
     else if (name !== 'prometheus') log.warn({ exporter: name }, `OTEL_METRICS_EXPORTER "${name}" is not supported here (prometheus, otlp, console, none): ignored`);
   }
   return readers;

@@ -24,7 +24,8 @@ export const SDK_SCOPE = 'com.anthropic.sdk.typescript';
 export interface ClientCall {
   /** The request's model. */
   model: string | undefined;
-  server: { address: string; port: number } | undefined;
+  /** The server called; `ephemeralPort` when its port was picked for this process (no `server.port` label then). */
+  server: { address: string; port: number; ephemeralPort?: boolean } | undefined;
   seconds: number;
   /** What the answer said: its model and token counts (input counting cache reads and writes). */
   answer?: { model?: string; inputTokens?: number; outputTokens?: number };

@@ -392,7 +392,7 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
   return {
     hdr: running.hdr,
     metricsUrl: prometheus?.url,
-    prometheusHandler: prometheus ? (request, response) => prometheus!.reader.getMetricsRequestHandler(request, response) : undefined,
+    prometheusHandler: prometheus?.scrape,
     observeCache: (cache) => running.subscribers.observeCache(cache),
     observeOrchestrator: (orchestrator) => running.subscribers.observeOrchestrator(orchestrator),
     setEnabled(enabled: boolean) {

@@ -30,7 +30,7 @@ import { activeContextStore } from './context.js';
 import type { HdrRegistry } from './hdr-registry.js';
 import { BoundedValues, DEFAULT_LABEL_VALUES_MAX } from './bounded-values.js';
 import { httpServerHandlers } from './http-server.js';
-import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRICS, OPERATION_DURATION_BUCKETS, PROVIDER_NAME, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS } from './names.js';
+import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRIC_UNITS, METRICS, OPERATION_DURATION_BUCKETS, PROVIDER_NAME, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS, WORKFLOW_DURATION_BUCKETS } from './names.js';
 import type { BucketHistogram, BucketSeries, PreaggregatedProducer } from './preaggregated.js';
 import type { ProviderResult, ProviderServer } from '../src/providers/types.js';
 import { clientSpanFailure, clientSpanStart, clientSpanSuccess, resendAttributes, type ClientSpanStart } from './client-span.js';
@@ -57,14 +57,22 @@ function injectInto(message: AttemptMessage, ctx: Context): void {
   }
 }
 
-/** The conventions' attributes of a GenAI client call's metric points (series by model, response model and server). */
-function clientAttributes(model: string | undefined, responseModel: string | undefined, server: { address: string; port: number } | undefined): Attributes {
+/** The server a client call's metric points name (ProviderServer, or what an SDK call's span says). */
+type MetricServer = Pick<ProviderServer, 'address' | 'port' | 'ephemeralPort'>;
+
+/**
+ * The conventions' attributes of a GenAI client call's metric points (series by model, response
+ * model and server). No server labels for the embedded simulator (a port picked for this
+ * process): a label that changes every run would make new series every run, and the
+ * conventions ask for `server.port` whenever `server.address` is set, so both are left off.
+ */
+function clientAttributes(model: string | undefined, responseModel: string | undefined, server: MetricServer | undefined): Attributes {
   return {
     [A.operation]: 'chat',
     [A.providerName]: PROVIDER_NAME,
     ...(model ? { [A.requestModel]: model } : {}),
     ...(responseModel ? { [A.responseModel]: responseModel } : {}),
-    ...(server ? { [A.serverAddress]: server.address, [A.serverPort]: server.port } : {}),
+    ...(server && !server.ephemeralPort ? { [A.serverAddress]: server.address, [A.serverPort]: server.port } : {}),
   };
 }
 
@@ -210,43 +218,43 @@ export class Subscribers {
   private define(): void {
     const m = this.meter;
     const histogram = (name: string, unit: string, description: string, boundaries: readonly number[]) => this.producer.histogram(name, { unit, description, boundaries });
-    const operationDuration = histogram(METRICS.operationDuration, 's', 'Duration of GenAI client operations (one per API call; the orchestrator makes one per attempt)', OPERATION_DURATION_BUCKETS);
-    const tokenUsage = histogram(METRICS.tokenUsage, '{token}', 'Tokens used per API call (input includes cache reads and writes)', TOKEN_USAGE_BUCKETS);
-    const agentDuration = histogram(METRICS.agentDuration, 's', 'Agent invocations, from call to result (memory-cache hits included)', AGENT_DURATION_BUCKETS);
-    const queueWait = histogram(METRICS.queueWait, 's', 'Time agent calls waited for a concurrency slot', AGENT_DURATION_BUCKETS);
+    const operationDuration = histogram(METRICS.operationDuration, METRIC_UNITS.operationDuration, 'Duration of GenAI client operations (one per API call; the orchestrator makes one per attempt)', OPERATION_DURATION_BUCKETS);
+    const tokenUsage = histogram(METRICS.tokenUsage, METRIC_UNITS.tokenUsage, 'Tokens used per API call (input includes cache reads and writes)', TOKEN_USAGE_BUCKETS);
+    const agentDuration = histogram(METRICS.agentDuration, METRIC_UNITS.agentDuration, 'Agent invocations, from call to result (memory-cache hits included)', AGENT_DURATION_BUCKETS);
+    const queueWait = histogram(METRICS.queueWait, METRIC_UNITS.queueWait, 'Time agent calls waited for a concurrency slot', AGENT_DURATION_BUCKETS);
     this.clientMetrics = { operationDuration, tokenUsage };
     // No series without attributes (it shows as a `{}` row in every "by" panel): a counter whose
     // labels are known before the first event starts at zero with them (per agent and cache
     // result, per cache tier, per workflow status; see observeOrchestrator and observeCache);
     // one whose labels name what happened (an error type, a retry reason) has none until it
     // happens, and the alert rules read its absence as zero (`or vector(0)`).
-    const counter = (name: string, description: string) => m.createCounter(name, { description });
-    const agentErrors = counter(METRICS.agentErrors, 'Failed agent calls by error type');
-    m.createObservableGauge(METRICS.inFlight, { description: 'Agent calls in progress (memory hits finish at once and are not counted)' }).addCallback((result) => {
+    const counter = (name: string, unit: string, description: string) => m.createCounter(name, { unit, description });
+    const agentErrors = counter(METRICS.agentErrors, METRIC_UNITS.agentErrors, 'Failed agent calls by error type');
+    m.createObservableGauge(METRICS.inFlight, { unit: METRIC_UNITS.inFlight, description: 'Agent calls in progress (memory hits finish at once and are not counted)' }).addCallback((result) => {
       for (const [agent, counts] of this.agents) if (counts.started) result.observe(counts.inFlight, { 'gen_ai.agent.name': agent });
     });
     const queueGauge = (name: string, description: string, pick: (o: QueueSource) => number) =>
-      m.createObservableGauge(name, { description }).addCallback((result) => {
+      m.createObservableGauge(name, { unit: METRIC_UNITS.queued, description }).addCallback((result) => {
         let total = 0;
         for (const o of this.orchestrators) total += pick(o);
         if (this.orchestrators.size > 0) result.observe(total);
       });
     queueGauge(METRICS.queued, 'Agent calls waiting for a concurrency slot', (o) => o.queued);
     queueGauge(METRICS.queueLimit, 'Agent calls that may wait for a slot before calls fail with AP_ERR_QUEUE_FULL', (o) => o.maxQueued);
-    const retries = counter(METRICS.retries, 'Retried API attempts by reason');
-    const evictions = counter(METRICS.cacheEvictions, 'Cache evictions by tier');
-    const expirations = counter(METRICS.cacheExpirations, 'Expired cache entries removed, by tier');
+    const retries = counter(METRICS.retries, METRIC_UNITS.retries, 'Retried API attempts by reason');
+    const evictions = counter(METRICS.cacheEvictions, METRIC_UNITS.cacheEvictions, 'Cache evictions by tier');
+    const expirations = counter(METRICS.cacheExpirations, METRIC_UNITS.cacheExpirations, 'Expired cache entries removed, by tier');
     this.tierCounters = [evictions, expirations];
-    const integrity = counter(METRICS.cacheIntegrityFailures, 'Cache entries that failed HMAC verification (never served)');
+    const integrity = counter(METRICS.cacheIntegrityFailures, METRIC_UNITS.cacheIntegrityFailures, 'Cache entries that failed HMAC verification (never served)');
 
-    m.createObservableCounter(METRICS.agentCalls, { description: 'Agent calls by agent and cache result (memory hits included)' }).addCallback((result) => {
+    m.createObservableCounter(METRICS.agentCalls, { unit: METRIC_UNITS.agentCalls, description: 'Agent calls by agent and cache result (memory hits included)' }).addCallback((result) => {
       for (const [agent, counts] of this.agents) {
         for (const cacheResult of ['hit', 'miss', 'bypass', 'error'] as const) {
           if (counts.known || counts[cacheResult] > 0) result.observe(counts[cacheResult], { 'gen_ai.agent.name': agent, 'agentperf.cache.result': cacheResult });
         }
       }
     });
-    m.createObservableCounter(METRICS.cacheRequests, { description: 'Cache lookups by result and tier' }).addCallback((result) => {
+    m.createObservableCounter(METRICS.cacheRequests, { unit: METRIC_UNITS.cacheRequests, description: 'Cache lookups by result and tier' }).addCallback((result) => {
       // With a cache observed, its lookups' series start at zero: memory (and disk) hits, misses.
       const hasDisk = [...this.caches].some((c) => c.stats().disk !== undefined);
       const seen = new Set<string>();
@@ -263,7 +271,7 @@ export class Subscribers {
         if (hasDisk && diskHits === undefined) observe('hit', 'disk', 0);
       }
     });
-    m.createObservableGauge(METRICS.circuitState, { description: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open' }).addCallback((result) => {
+    m.createObservableGauge(METRICS.circuitState, { unit: METRIC_UNITS.circuitState, description: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open' }).addCallback((result) => {
       for (const [model, state] of this.circuitStates) result.observe(state, { 'gen_ai.request.model': model });
     });
     const tierGauge = (name: string, unit: string, pick: (s: { entries: number; bytes: number }) => number) =>
@@ -274,8 +282,8 @@ export class Subscribers {
           if (stats.disk) result.observe(pick(stats.disk), { tier: 'disk' });
         }
       });
-    tierGauge(METRICS.cacheBytes, 'By', (s) => s.bytes);
-    tierGauge(METRICS.cacheEntries, '{entry}', (s) => s.entries);
+    tierGauge(METRICS.cacheBytes, METRIC_UNITS.cacheBytes, (s) => s.bytes);
+    tierGauge(METRICS.cacheEntries, METRIC_UNITS.cacheEntries, (s) => s.entries);
 
     // The invocation-duration series of an agent call, found by a key (no attribute hashing per call).
     const agentSeries = (agent: string, model: string, cacheResult: string, error: string | undefined) =>
@@ -495,18 +503,20 @@ export class Subscribers {
     const metrics = this.clientMetrics;
     if (!metrics || !this.attached) return;
     const responseModel = answer?.model;
-    const address = server?.address;
-    const port = server?.port;
+    const labelled = server?.ephemeralPort ? undefined : server;
+    const address = labelled?.address;
+    const port = labelled?.port;
     metrics.operationDuration.series(model, responseModel, address, port, error, () => ({ ...clientAttributes(model, responseModel, server), ...(error ? { [A.errorType]: error } : {}) })).record(seconds);
     if (answer?.inputTokens !== undefined) metrics.tokenUsage.series(model, responseModel, address, port, 'input', () => ({ ...clientAttributes(model, responseModel, server), [A.tokenType]: 'input' })).record(answer.inputTokens);
     if (answer?.outputTokens !== undefined) metrics.tokenUsage.series(model, responseModel, address, port, 'output', () => ({ ...clientAttributes(model, responseModel, server), [A.tokenType]: 'output' })).record(answer.outputTokens);
   }
 
   /** The series an answered call with these keys records into (the same ones `recordClientCall` finds). */
-  private clientSeriesFor(model: string, responseModel: string, server: { address: string; port: number } | undefined): { duration: BucketSeries; input: BucketSeries; output: BucketSeries } {
+  private clientSeriesFor(model: string, responseModel: string, server: MetricServer | undefined): { duration: BucketSeries; input: BucketSeries; output: BucketSeries } {
     const metrics = this.clientMetrics!;
-    const address = server?.address;
-    const port = server?.port;
+    const labelled = server?.ephemeralPort ? undefined : server;
+    const address = labelled?.address;
+    const port = labelled?.port;
     return {
       duration: metrics.operationDuration.series(model, responseModel, address, port, undefined, () => clientAttributes(model, responseModel, server)),
       input: metrics.tokenUsage.series(model, responseModel, address, port, 'input', () => ({ ...clientAttributes(model, responseModel, server), [A.tokenType]: 'input' })),
@@ -525,15 +535,15 @@ export class Subscribers {
     // Client-supplied: bounded for labels and span names (the real value stays an attribute).
     const names = new BoundedValues(this.labelValuesMax);
     const stepIds = new BoundedValues(this.labelValuesMax);
-    m.createObservableCounter(METRICS.labelOverflow, { description: 'Label values turned into "other" past the bound on distinct values (AGENTPERF_LABEL_VALUES_MAX), by label' }).addCallback((result) => {
+    m.createObservableCounter(METRICS.labelOverflow, { unit: METRIC_UNITS.labelOverflow, description: 'Label values turned into "other" past the bound on distinct values (AGENTPERF_LABEL_VALUES_MAX), by label' }).addCallback((result) => {
       result.observe(names.overflowed, { label: A.workflowName });
       result.observe(stepIds.overflowed, { label: A.stepId });
     });
-    const runs = m.createCounter(METRICS.workflowRuns, { description: 'Workflow runs by final status' });
+    const runs = m.createCounter(METRICS.workflowRuns, { unit: METRIC_UNITS.workflowRuns, description: 'Workflow runs by final status' });
     for (const status of ['completed', 'failed', 'cancelled']) runs.add(0, { [A.workflowStatus]: status });
-    const runDuration = m.createHistogram(METRICS.workflowDuration, { unit: 's', description: 'Workflow invocations, start to finish', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
-    const steps = m.createCounter(METRICS.workflowSteps, { description: 'Workflow steps run, by outcome (done or failed)' });
-    const stepDuration = m.createHistogram(METRICS.workflowStepDuration, { unit: 's', description: 'Workflow steps, start to finish', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
+    const runDuration = m.createHistogram(METRICS.workflowDuration, { unit: METRIC_UNITS.workflowDuration, description: 'GenAI workflow duration: workflow invocations, start to finish', advice: { explicitBucketBoundaries: WORKFLOW_DURATION_BUCKETS } });
+    const steps = m.createCounter(METRICS.workflowSteps, { unit: METRIC_UNITS.workflowSteps, description: 'Workflow steps run, by outcome (done or failed)' });
+    const stepDuration = m.createHistogram(METRICS.workflowStepDuration, { unit: METRIC_UNITS.workflowStepDuration, description: 'Workflow steps, start to finish', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
 
     const tracer = this.tracer;
     if (tracer) {

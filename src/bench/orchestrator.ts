@@ -66,7 +66,7 @@ export async function benchOrchestrator(options: OrchestratorBenchOptions = DEFA
     for (const concurrency of options.concurrencies) {
       const stack = await openStack({
         agents: [BENCH_AGENT],
-        provider: { kind: 'given', provider: createAnthropicProvider({ apiKey: 'simulator-key', baseURL: simulator.url, name: 'simulator', dispatcher }) },
+        provider: { kind: 'given', provider: createAnthropicProvider({ apiKey: 'simulator-key', baseURL: simulator.url, name: 'simulator', dispatcher, ephemeralPort: true }) },
         cache: { kind: 'none' },
         orchestrator: { maxConcurrent: concurrency, maxQueued: options.callsPerBlock },
       });

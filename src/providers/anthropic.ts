@@ -14,6 +14,8 @@ export interface AnthropicProviderOptions {
   name?: string;
   /** Share a connection pool (the bench gives the bare SDK the same one); closed by its owner. */
   dispatcher?: Dispatcher;
+  /** The server's port was picked for this process (the embedded simulator's): see ProviderServer.ephemeralPort. */
+  ephemeralPort?: boolean;
 }
 
 /** The SDK's fetch, bound to one undici dispatcher. */
@@ -89,7 +91,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mess
     // agentperf builds: a user's own clients keep their tracing.
     openTelemetry: false,
   });
-  const server = providerServer(client.baseURL);
+  const server = options.ephemeralPort ? { ...providerServer(client.baseURL), ephemeralPort: true } : providerServer(client.baseURL);
   return {
     name: options.name ?? (options.baseURL ? 'simulator' : 'anthropic'),
     server,

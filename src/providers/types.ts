@@ -54,6 +54,11 @@ export interface ProviderServer {
   readonly scheme: string;
   /** The Messages endpoint (url.full), with any user name and password in the base URL redacted. */
   readonly messagesUrl: string;
+  /**
+   * The port was picked for this process (the embedded simulator listens on any free port):
+   * spans carry it, metric series do not, or every run would start new series.
+   */
+  readonly ephemeralPort?: boolean;
 }
 
 export interface MessagesProvider {

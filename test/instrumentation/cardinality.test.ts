@@ -25,7 +25,7 @@ test.serial('client-supplied workflow names and step ids: bounded in labels and 
       const run = await executeWorkflow({ name: `tenant-${i}-flow`, steps: [{ id: `step-${i}`, agent: 'python-expert', task: 'hi' }] }, orchestratorRunner(setup.orchestrator), { workflowId: `wf-${i}`, maxParallel: 1, onError: 'fail-fast' });
       t.is(run.status, 'completed');
     }
-    const names = (await collectPoints(reader, 'gen_ai.invoke_workflow.duration')).map((p) => p.attributes['gen_ai.workflow.name']);
+    const names = (await collectPoints(reader, 'gen_ai.workflow.duration')).map((p) => p.attributes['gen_ai.workflow.name']);
     t.deepEqual(names.sort(), ['other', 'tenant-0-flow', 'tenant-1-flow', 'tenant-2-flow'], 'four series, not ten');
     const overflow = await collectPoints(reader, 'agentperf.telemetry.label_overflow');
     t.deepEqual(overflow.map((p) => [p.attributes.label, p.value]).sort(), [['agentperf.workflow.step.id', 7], ['gen_ai.workflow.name', 7]]);

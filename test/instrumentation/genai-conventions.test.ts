@@ -65,13 +65,13 @@ const CONVENTIONS: Record<string, Row> = {
     when: { 'error.type': onError, 'gen_ai.agent.name': () => true },
     recommended: ['gen_ai.request.model'],
   },
-  'gen_ai.invoke_workflow.duration': {
+  'gen_ai.workflow.duration': {
     required: [],
     when: { 'error.type': onError, 'gen_ai.workflow.name': () => true },
   },
 };
 
-const UNITS: Record<string, string> = { 'gen_ai.client.operation.duration': 's', 'gen_ai.client.token.usage': '{token}', 'gen_ai.invoke_agent.duration': 's', 'gen_ai.invoke_workflow.duration': 's' };
+const UNITS: Record<string, string> = { 'gen_ai.client.operation.duration': 's', 'gen_ai.client.token.usage': '{token}', 'gen_ai.invoke_agent.duration': 's', 'gen_ai.workflow.duration': 's' };
 
 function check(t: { true(v: boolean, m?: string): void; is(a: unknown, b: unknown, m?: string): void }, what: string, attributes: Record<string, unknown>, failed: boolean): void {
   const row = CONVENTIONS[what]!;

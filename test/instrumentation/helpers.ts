@@ -1,4 +1,7 @@
 import { Agent, type Dispatcher } from 'undici';
+import { HTTP_SERVER_DURATION } from '../../instrumentation/http-server.ts';
+import { prometheusBaseName } from '../../instrumentation/metric-export.ts';
+import { METRIC_UNITS, METRICS } from '../../instrumentation/names.ts';
 import { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetricReader, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
 
 /**
@@ -44,4 +47,10 @@ export class RecordingAgent extends Agent {
     this.sent.push(JSON.stringify(options.headers));
     return super.dispatch(options, handler);
   }
+}
+
+/** Every metric family agentperf exports, by its Prometheus name (before `_total`, `_bucket`, ...): each instrument's name and unit, named as the exporter names them. */
+export function prometheusFamilies(): Set<string> {
+  const families = Object.entries(METRICS).map(([key, name]) => prometheusBaseName(name, METRIC_UNITS[key as keyof typeof METRICS]));
+  return new Set([...families, prometheusBaseName(HTTP_SERVER_DURATION, 's')]);
 }

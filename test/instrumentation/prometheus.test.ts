@@ -80,12 +80,12 @@ maybe('a real Prometheus scrapes /metrics and its queries agree with the workloa
     const byResult = Object.fromEntries((await query(base, 'sum by (agentperf_cache_result) (agentperf_agent_calls_total{gen_ai_agent_name="python-expert"})')).map((r) => [r.metric.agentperf_cache_result, Number(r.value[1])]));
     t.deepEqual(byResult, { miss: 61, hit: 60 });
     t.is(Number((await query(base, 'sum(agentperf_cache_requests_total{result="hit",tier="memory"})'))[0]!.value[1]), 60);
-    t.is(Number((await query(base, 'sum(gen_ai_client_operation_duration_count)'))[0]!.value[1]), 61);
+    t.is(Number((await query(base, 'sum(gen_ai_client_operation_duration_seconds_count)'))[0]!.value[1]), 61);
     t.is(Number((await query(base, 'sum(gen_ai_client_token_usage_count{gen_ai_token_type="output"})'))[0]!.value[1]), 61);
     t.is(Number((await query(base, 'sum(agentperf_cache_entries{tier="memory"})'))[0]!.value[1]), 61);
 
     // histogram_quantile interpolates inside the bucket that holds the true p95: it must land there.
-    const p95 = Number((await query(base, 'histogram_quantile(0.95, sum by (le) (gen_ai_invoke_agent_duration_bucket{gen_ai_agent_name="python-expert"}))'))[0]!.value[1]);
+    const p95 = Number((await query(base, 'histogram_quantile(0.95, sum by (le) (gen_ai_invoke_agent_duration_seconds_bucket{gen_ai_agent_name="python-expert"}))'))[0]!.value[1]);
     const exact = percentile([...latencies].sort((a, b) => a - b), 95);
     const upper = AGENT_DURATION_BUCKETS.find((b) => b >= exact)!;
     const lower = [...AGENT_DURATION_BUCKETS].reverse().find((b) => b < exact) ?? 0;
@@ -95,6 +95,11 @@ maybe('a real Prometheus scrapes /metrics and its queries agree with the workloa
     t.true(increase > 0, `increase() over the workload: ${increase}`);
 
     const exposition = await (await fetch(instrumentation.metricsUrl!)).text();
+    // Names carry their units, and a # UNIT line names a family that ends with its unit (OpenMetrics).
+    const units = [...exposition.matchAll(/^# UNIT (\S+) (\S+)$/gm)];
+    t.true(units.some((m) => m[1] === 'gen_ai_invoke_agent_duration_seconds' && m[2] === 'seconds'), exposition.slice(0, 2000));
+    for (const [, family, unit] of units) t.true(family!.endsWith(`_${unit}`), `# UNIT ${family} ${unit}`);
+    t.deepEqual([...new Set([...exposition.matchAll(/otel_scope_name="([^"]*)"/g)].map((m) => m[1]))], ['agentperf']);
     const lint = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let lintOutput = '';
     lint.stdout.on('data', (d) => (lintOutput += d));

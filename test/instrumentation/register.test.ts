@@ -125,6 +125,10 @@ test('an app calling the SDK itself gets the GenAI client metrics for every call
       .filter((m) => m.name === 'gen_ai.client.token.usage')
       .flatMap((m) => m.histogram!.dataPoints.map((p) => [p.attributes.find((a) => a.key === 'gen_ai.token.type')!.value.stringValue, p.sum]));
     t.deepEqual(sums.sort(), [['input', 15], ['output', 5]]);
+    // One agentperf scope per export: the SDK's instruments and the pre-aggregated histograms merged.
+    const scopes = receiver.requests.flatMap((r) => ((r.body as { resourceMetrics?: { scopeMetrics: { scope: { name: string } }[] }[] }).resourceMetrics ?? []).map((rm) => rm.scopeMetrics.map((sm) => sm.scope.name)));
+    t.true(scopes.length > 0);
+    for (const names of scopes) t.deepEqual(names, ['agentperf']);
   } finally {
     await api.close();
     await receiver.close();

@@ -57,7 +57,7 @@ test.serial('healthz, stats and Prometheus metrics are served', async (t) => {
   t.is(metrics.statusCode, 200);
   const text = await metrics.body.text();
   t.regex(text, /^agentperf_agent_calls_total\{.*agentperf_cache_result="hit".*\} \d+/m);
-  t.regex(text, /^gen_ai_client_operation_duration_count\{/m);
+  t.regex(text, /^gen_ai_client_operation_duration_seconds_count\{/m);
   const missing = await request(`${server.url}/nope`);
   t.is(missing.statusCode, 404);
   await missing.body.dump();
