@@ -11,7 +11,7 @@ import { AggregationTemporality, InstrumentType, PeriodicExportingMetricReader, 
 import { SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ConfigError, ListenError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
-import { oneScopePerExport, prometheusScrapeHandler } from './metric-export.js';
+import { prometheusScrapeHandler, ScopeMergingExporter } from './metric-export.js';
 import type { PreaggregatedProducer } from './preaggregated.js';
 import { exportSettingsFromEnv, WorkerSpanProcessor } from './worker-span-processor.js';
 
@@ -79,15 +79,17 @@ export function otlpSpanExporter(env: NodeJS.ProcessEnv, log: Logger): Promise<S
   });
 }
 
-function otlpMetricExporter(env: NodeJS.ProcessEnv, log: Logger): Promise<PushMetricExporter> {
+/** The OTLP metric exporter the environment asks for; `timeoutMillis` over OTEL_EXPORTER_OTLP_METRICS_TIMEOUT when given (retries included). */
+function otlpMetricExporter(env: NodeJS.ProcessEnv, log: Logger, timeoutMillis?: number): Promise<PushMetricExporter> {
+  const config = timeoutMillis === undefined ? {} : { timeoutMillis: Math.max(1, timeoutMillis) };
   return configured('metrics', env, async () => {
     switch (otlpProtocol('metrics', env, log)) {
       case 'http/json':
-        return new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter();
+        return new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter(config);
       case 'grpc':
-        return new (await import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter();
+        return new (await import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter(config);
       default:
-        return new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter();
+        return new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter(config);
     }
   });
 }
@@ -183,20 +185,23 @@ function millisFromEnv(value: string | undefined, fallback: number): number {
  * readers (OTEL_METRIC_EXPORT_INTERVAL, default 60 s; _TIMEOUT, 30 s, never above the interval).
  * Prometheus (the default here) is a pull reader, made by `prometheusEndpoint`.
  */
-export async function pushMetricReadersFromEnv(env: NodeJS.ProcessEnv, log: Logger, producer: PreaggregatedProducer): Promise<MetricReader[]> {
+export async function pushMetricReadersFromEnv(env: NodeJS.ProcessEnv, log: Logger, producer: PreaggregatedProducer, flushTimeoutMs: number): Promise<{ readers: MetricReader[]; exporters: ScopeMergingExporter[] }> {
   const interval = millisFromEnv(env.OTEL_METRIC_EXPORT_INTERVAL, 60_000);
   const timeout = Math.min(interval, millisFromEnv(env.OTEL_METRIC_EXPORT_TIMEOUT, 30_000));
   const readers: MetricReader[] = [];
+  const exporters: ScopeMergingExporter[] = [];
   for (const name of metricsExporters(env)) {
     if (name === 'otlp') {
-      const exporter = await otlpMetricExporter(env, log);
+      // The last export, at shutdown, through an exporter whose retries end within the flush bound.
+      const exporter = new ScopeMergingExporter(await otlpMetricExporter(env, log), await otlpMetricExporter(env, log, flushTimeoutMs));
       // Delta when the exporter asks for it (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE).
       const temporality = exporter.selectAggregationTemporality?.(InstrumentType.HISTOGRAM) ?? AggregationTemporality.CUMULATIVE;
-      readers.push(new PeriodicExportingMetricReader({ exporter: oneScopePerExport(exporter), exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers: [producer.forReader(temporality)] }));
-    } else if (name === 'console') readers.push(new PeriodicExportingMetricReader({ exporter: oneScopePerExport(STDERR_METRIC_EXPORTER), exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers: [producer] }));
+      exporters.push(exporter);
+      readers.push(new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers: [producer.forReader(temporality)] }));
+    } else if (name === 'console') readers.push(new PeriodicExportingMetricReader({ exporter: new ScopeMergingExporter(STDERR_METRIC_EXPORTER), exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers: [producer] }));
     else if (name !== 'prometheus') log.warn({ exporter: name }, `OTEL_METRICS_EXPORTER "${name}" is not supported here (prometheus, otlp, console, none): ignored`);
   }
-  return readers;
+  return { readers, exporters };
 }
 
 /** What OTEL_METRICS_EXPORTER names (default `prometheus` here); none at all for `none`. */

@@ -16,6 +16,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { diag } from '@opentelemetry/api';
+import type { ExportResult } from '@opentelemetry/core';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { DataPointType, type MetricData, type MetricReader, type PushMetricExporter, type ResourceMetrics, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
 
@@ -118,14 +119,40 @@ export function prometheusScrapeHandler(reader: MetricReader): (request: Incomin
   };
 }
 
-/** A push exporter that sends one ScopeMetrics per scope (OTLP, console). */
-export function oneScopePerExport(exporter: PushMetricExporter): PushMetricExporter {
-  const merged: PushMetricExporter = {
-    export: (metrics, done) => exporter.export(mergeScopes(metrics), done),
-    forceFlush: () => exporter.forceFlush(),
-    shutdown: () => exporter.shutdown(),
-  };
-  if (exporter.selectAggregationTemporality) merged.selectAggregationTemporality = exporter.selectAggregationTemporality.bind(exporter);
-  if (exporter.selectAggregation) merged.selectAggregation = exporter.selectAggregation.bind(exporter);
-  return merged;
+/**
+ * A push exporter (OTLP, console) that sends one ScopeMetrics per scope, and whose last export,
+ * at shutdown, can go through a second exporter made with the shutdown's time bound: an OTLP
+ * exporter retries a collector that is not there until its own timeout (10 s by default), on
+ * timers nobody can cancel that hold the process open, so a bound on waiting alone does not let
+ * a one-shot script exit (measured: 8.1 s with AGENTPERF_FLUSH_TIMEOUT_MS at 1 s).
+ */
+export class ScopeMergingExporter implements PushMetricExporter {
+  private finishing = false;
+  selectAggregationTemporality?: PushMetricExporter['selectAggregationTemporality'];
+  selectAggregation?: PushMetricExporter['selectAggregation'];
+
+  constructor(
+    private readonly regular: PushMetricExporter,
+    private readonly last?: PushMetricExporter,
+  ) {
+    if (regular.selectAggregationTemporality) this.selectAggregationTemporality = regular.selectAggregationTemporality.bind(regular);
+    if (regular.selectAggregation) this.selectAggregation = regular.selectAggregation.bind(regular);
+  }
+
+  /** Exports from here on (the one the reader makes as it shuts down) go through the bounded exporter. */
+  finish(): void {
+    this.finishing = true;
+  }
+
+  export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
+    (this.finishing && this.last ? this.last : this.regular).export(mergeScopes(metrics), done);
+  }
+
+  async forceFlush(): Promise<void> {
+    await (this.finishing && this.last ? this.last : this.regular).forceFlush();
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.all([this.regular.shutdown(), this.last?.shutdown()]);
+  }
 }

@@ -10,6 +10,7 @@ import { VERSION } from '../src/runtime/self.js';
 import { DEFAULT_LABEL_VALUES_MAX } from './bounded-values.js';
 import { contextManagerFor, type ContextManagerKind } from './context.js';
 import { guardRegisteredPropagator } from './propagation.js';
+import type { ScopeMergingExporter } from './metric-export.js';
 import { listFromEnv, metricsExporters, validateOtlpEndpoints, prometheusEndpoint, pushMetricReadersFromEnv, spanProcessorsFromEnv, type PrometheusEndpoint } from './exporters.js';
 import { HdrRegistry } from './hdr-registry.js';
 import { PreaggregatedProducer } from './preaggregated.js';
@@ -251,6 +252,8 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
 
   const producer = new PreaggregatedProducer({ name: 'agentperf', version: VERSION });
   let prometheus: PrometheusEndpoint | undefined;
+  /** OTLP metric exporters whose last export, at stop, must end within flushTimeoutMs. */
+  let pushExporters: ScopeMergingExporter[] = [];
   let sdk: { start(): void; shutdown(): Promise<void> } | undefined;
   let switchable: SwitchableTracerProvider | undefined;
   /** NodeSDK's own tracer provider, when spans are exported. */
@@ -276,6 +279,7 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     // Flushes spans and pushes the last metrics (periodic readers export on shutdown), for at
     // most flushTimeoutMs: an exporter retrying a collector that is not there would hold the
     // process for its own timeout (about 9 s measured with OTLP's defaults).
+    for (const exporter of pushExporters) exporter.finish();
     if (sdk && (await settledWithin(sdk.shutdown().catch((error: unknown) => log.warn({ err: error }, 'telemetry did not flush cleanly')), flushTimeoutMs)) === 'timeout') {
       log.warn({ flushTimeoutMs }, `telemetry not flushed within ${flushTimeoutMs} ms (AGENTPERF_FLUSH_TIMEOUT_MS); what was still unsent is dropped`);
       for (const processor of spanProcessors) if (processor instanceof WorkerSpanProcessor) await processor.abandon();
@@ -305,7 +309,9 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
           });
           metricReaders.push(prometheus.reader);
         }
-        metricReaders.push(...(await pushMetricReadersFromEnv(env, log, producer)));
+        const pushed = await pushMetricReadersFromEnv(env, log, producer, flushTimeoutMs);
+        metricReaders.push(...pushed.readers);
+        pushExporters = pushed.exporters;
       }
       if (options.spanExporter === 'none') spanProcessors = [];
       else if (options.spanExporter) spanProcessors = [options.spanProcessor === 'simple' ? new SimpleSpanProcessor(options.spanExporter) : new BatchSpanProcessor(options.spanExporter)];

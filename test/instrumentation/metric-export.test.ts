@@ -4,9 +4,9 @@
 import test from 'ava';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { AggregationTemporality, DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, type MetricData, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { startInstrumentation } from '../../instrumentation/start.ts';
-import { mergeScopes, oneScopePerExport, prometheusBaseName, prometheusText, prometheusUnitWord } from '../../instrumentation/metric-export.ts';
+import { mergeScopes, prometheusBaseName, ScopeMergingExporter, prometheusText, prometheusUnitWord } from '../../instrumentation/metric-export.ts';
 import { Orchestrator } from '../../src/orchestrator/orchestrator.ts';
 import { setupProvider } from '../../src/providers/setup.ts';
 import { TEST_AGENTS } from '../helpers.ts';
@@ -43,16 +43,20 @@ const exported = (): ResourceMetrics =>
     ],
   }) as unknown as ResourceMetrics;
 
-test('one ScopeMetrics per scope: the same scope merged in first-seen order, others kept', async (t) => {
+test('one ScopeMetrics per scope: the same scope merged in first-seen order, others kept; the last export goes through the bounded exporter', async (t) => {
   const merged = mergeScopes(exported());
   t.deepEqual(merged.scopeMetrics.map((s) => [s.scope.name, s.metrics.map((m) => m.descriptor.name)]), [
     ['agentperf', ['agentperf.cache.bytes', 'agentperf.agent.calls', 'agentperf.agent.queue_wait']],
     ['someone-else', ['their.queue.wait']],
   ]);
-  let sent: ResourceMetrics | undefined;
-  const exporter = oneScopePerExport({ export: (m, done) => ((sent = m), done({ code: 0 })), forceFlush: async () => {}, shutdown: async () => {} });
-  await new Promise<void>((resolve) => exporter.export(exported(), () => resolve()));
-  t.is(sent!.scopeMetrics.length, 2);
+  const sent: Array<[string, number]> = [];
+  const recording = (name: string): PushMetricExporter => ({ export: (m, done) => (sent.push([name, m.scopeMetrics.length]), done({ code: 0 })), forceFlush: async () => {}, shutdown: async () => {} });
+  const exporter = new ScopeMergingExporter(recording('regular'), recording('bounded'));
+  const send = () => new Promise<void>((resolve) => exporter.export(exported(), () => resolve()));
+  await send();
+  exporter.finish();
+  await send();
+  t.deepEqual(sent, [['regular', 2], ['bounded', 2]], 'one ScopeMetrics per scope; the export at shutdown goes through the bounded exporter');
 });
 
 test('the Prometheus text: names with units, every # UNIT line names a family that ends with its unit, counters get none', (t) => {

@@ -233,6 +233,20 @@ test('with no collector running, a one-shot script still ends at once: the last 
   t.true(endedAt - answeredAt < 6_000, `ended ${endedAt - answeredAt} ms after the answer`);
 });
 
+test('with no collector running, metrics pushed over OTLP do not hold a one-shot script either: the last export is bounded too', async (t) => {
+  const { createServer } = await import('node:net');
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const result = await runApp({ AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '60000', AGENTPERF_FLUSH_TIMEOUT_MS: '300' });
+  const endedAt = Date.now();
+  t.is(result.code, 0, result.stderr);
+  const answeredAt = Number(/answered text at (\d+)/.exec(result.stdout)?.[1]);
+  // The exporter's own retry timers held the process until its timeout (8.1 s measured with the default 10 s; 60 s here).
+  t.true(endedAt - answeredAt < 6_000, `ended ${endedAt - answeredAt} ms after the answer`);
+});
+
 test('a malformed AGENTPERF_FLUSH_TIMEOUT_MS is refused by name, and the application still runs', async (t) => {
   const result = await runApp({ AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'console', AGENTPERF_FLUSH_TIMEOUT_MS: 'soon' });
   t.is(result.code, 0, result.stderr);
