@@ -216,13 +216,18 @@ test("no span exported (OTEL_TRACES_EXPORTER=none): the app's baggage still goes
   }
 });
 
-test('with no collector running, a one-shot script still ends at once: the last flush is bounded (AGENTPERF_FLUSH_TIMEOUT_MS) and says what it dropped', async (t) => {
+/** A port nobody listens on: every export attempt is refused, and OTLP retries for up to its timeout. */
+async function closedPort(): Promise<number> {
   const { createServer } = await import('node:net');
-  // A port nobody listens on: every export attempt is refused, and OTLP retries for up to its timeout.
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const port = (probe.address() as { port: number }).port;
   await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+test('with no collector running, a one-shot script still ends at once: the last flush is bounded (AGENTPERF_FLUSH_TIMEOUT_MS) and says what it dropped', async (t) => {
+  const port = await closedPort();
   const result = await runApp({ AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'otlp', OTEL_METRICS_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '60000', AGENTPERF_FLUSH_TIMEOUT_MS: '300' });
   const endedAt = Date.now();
   t.is(result.code, 0, result.stderr);
@@ -234,11 +239,7 @@ test('with no collector running, a one-shot script still ends at once: the last 
 });
 
 test('with no collector running, metrics pushed over OTLP do not hold a one-shot script either: the last export is bounded too', async (t) => {
-  const { createServer } = await import('node:net');
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
+  const port = await closedPort();
   const result = await runApp({ AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '60000', AGENTPERF_FLUSH_TIMEOUT_MS: '300' });
   const endedAt = Date.now();
   t.is(result.code, 0, result.stderr);
