@@ -120,7 +120,7 @@ interface QueueSource {
 }
 
 interface CacheStatsSource {
-  stats(): { memory: { entries: number; bytes: number }; disk: { entries: number; bytes: number } | undefined };
+  stats(): { memory: { entries: number; bytes: number }; tiers: ReadonlyArray<{ name: string; entries: number; bytes: number }> };
 }
 
 /** One subscription to a channel, which can be made and undone again. */
@@ -177,7 +177,7 @@ export class Subscribers {
   observeCache(cache: CacheStatsSource): void {
     this.caches.add(cache);
     // The per-tier counters exist at zero, with their real tier, from the start.
-    const tiers = cache.stats().disk ? ['memory', 'disk'] : ['memory'];
+    const tiers = ['memory', ...cache.stats().tiers.map((t) => t.name)];
     for (const tier of tiers) for (const counter of this.tierCounters) counter.add(0, { tier });
   }
 
@@ -255,20 +255,19 @@ export class Subscribers {
       }
     });
     m.createObservableCounter(METRICS.cacheRequests, { unit: METRIC_UNITS.cacheRequests, description: 'Cache lookups by result and tier' }).addCallback((result) => {
-      // With a cache observed, its lookups' series start at zero: memory (and disk) hits, misses.
-      const hasDisk = [...this.caches].some((c) => c.stats().disk !== undefined);
+      // With a cache observed, its lookups' series start at zero: hits of memory and of each shared tier, misses.
+      const sharedTiers = new Set([...this.caches].flatMap((c) => c.stats().tiers.map((t) => t.name)));
       const seen = new Set<string>();
       const observe = (cacheResult: string, tier: string, count: number) => {
         seen.add(`${cacheResult} ${tier}`);
         result.observe(count, { result: cacheResult, tier });
       };
-      const diskHits = this.cacheRequestCounts.get('hit')?.get('disk');
       const memoryHits = this.memoryHitCount + (this.cacheRequestCounts.get('hit')?.get('memory') ?? 0);
       if (memoryHits > 0 || this.caches.size > 0) observe('hit', 'memory', memoryHits);
       for (const [cacheResult, tiers] of this.cacheRequestCounts) for (const [tier, count] of tiers) if (!(cacheResult === 'hit' && tier === 'memory')) observe(cacheResult, tier, count);
       if (this.caches.size > 0) {
         if (!seen.has('miss none')) observe('miss', 'none', 0);
-        if (hasDisk && diskHits === undefined) observe('hit', 'disk', 0);
+        for (const tier of sharedTiers) if (!seen.has(`hit ${tier}`)) observe('hit', tier, 0);
       }
     });
     m.createObservableGauge(METRICS.circuitState, { unit: METRIC_UNITS.circuitState, description: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open' }).addCallback((result) => {
@@ -279,7 +278,7 @@ export class Subscribers {
         for (const cache of this.caches) {
           const stats = cache.stats();
           result.observe(pick(stats.memory), { tier: 'memory' });
-          if (stats.disk) result.observe(pick(stats.disk), { tier: 'disk' });
+          for (const tier of stats.tiers) result.observe(pick(tier), { tier: tier.name });
         }
       });
     tierGauge(METRICS.cacheBytes, METRIC_UNITS.cacheBytes, (s) => s.bytes);

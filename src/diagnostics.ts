@@ -4,7 +4,6 @@
  * `hasSubscribers` first, so with nobody listening the cost is a boolean check.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { CacheTier } from './cache/response-cache.js';
 import type { CircuitState } from './orchestrator/circuit-breaker.js';
 import type { ProviderServer } from './providers/types.js';
 
@@ -19,14 +18,15 @@ export interface AgentCallMessage {
   temperature?: number;
   /** `miss` (went upstream or coalesced), `hit` (disk tier) or `bypass` (not cacheable). */
   cacheResult?: 'hit' | 'miss' | 'bypass';
-  cacheTier?: CacheTier;
+  /** Which tier answered a hit: `memory`, or a shared tier's name (`disk`). */
+  cacheTier?: string;
   /** Set by TracingChannel when the call resolves: the AgentResult. */
   result?: {
     queueMs: number;
     attempts: number;
     latencyMs: number;
     cached: boolean;
-    cacheTier: CacheTier | undefined;
+    cacheTier: string | undefined;
     usage: { inputTokens: number; outputTokens: number; cacheReadTokens?: number; cacheWriteTokens?: number };
   };
   /** Set by TracingChannel when the call rejects. */
@@ -54,7 +54,7 @@ export interface AttemptMessage {
 }
 
 export interface CacheOperationMessage {
-  tier: CacheTier;
+  tier: string;
   /** For get: whether it found a valid entry. */
   hit?: boolean;
   bytes?: number;
@@ -82,7 +82,7 @@ export interface CircuitMessage {
 }
 
 export interface CacheEventMessage {
-  tier: CacheTier;
+  tier: string;
   reason?: string;
 }
 

@@ -9,7 +9,8 @@ export type { AgentResult, ExecuteItem, ExecuteOptions, OrchestratorCounters, Or
 
 // The signed response cache.
 export { ResponseCache } from './cache/response-cache.js';
-export type { CacheStats, CacheTier, DiskCacheOptions, ResponseCacheOptions } from './cache/response-cache.js';
+export type { CacheStats, CacheTier, DiskCacheOptions, ResponseCacheOptions, TierFactory } from './cache/response-cache.js';
+export type { TierEvent, TierRead, TierVerification } from './cache/tier.js';
 
 // One call to assemble a provider, a cache and an orchestrator (the simulator unless live).
 export { openStack, providerFor } from './stack.js';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalRequest, keyOfCanonical } from '../cache/key.js';
 import { ResponseCache, type CachedResponse } from '../cache/response-cache.js';
+import { orderForRound } from '../measure/interleave.js';
 import { messageFor } from '../providers/simulator/respond.js';
 import type { MessageParams } from '../providers/types.js';
 import { median } from '../stats/percentiles.js';
@@ -77,16 +78,10 @@ export async function benchCache(options: CacheBenchOptions = DEFAULT_CACHE_BENC
         if (hit) sink++;
       }
     };
-    const memoryLookup = (key: string) => memoryCache.getMemory(key);
+    const memoryLookup = (key: string) => memoryCache.fromMemory(key);
     const floorLookup = (key: string) => floorMap.get(key);
     for (let done = 0, r = 0; done < options.memoryIterations; done += round, r++) {
-      if (r % 2 === 0) {
-        timeLookups(memoryHist, memoryLookup);
-        timeLookups(floorHist, floorLookup);
-      } else {
-        timeLookups(floorHist, floorLookup);
-        timeLookups(memoryHist, memoryLookup);
-      }
+      for (const [hist, lookup] of orderForRound([[memoryHist, memoryLookup], [floorHist, floorLookup]] as const, r)) timeLookups(hist, lookup);
     }
     if (sink !== 2 * Math.ceil(options.memoryIterations / round) * round) throw new Error('bench: a memory lookup missed');
     await memoryCache.close();
@@ -107,7 +102,7 @@ export async function benchCache(options: CacheBenchOptions = DEFAULT_CACHE_BENC
     const diskHist = nanosecondHistogram();
     for (let i = 0; i < options.diskIterations; i++) {
       const start = process.hrtime.bigint();
-      const hit = await diskCache.getDisk(keys[i % keys.length]!);
+      const hit = await diskCache.fromTiers(keys[i % keys.length]!);
       diskHist.recordValue(elapsedNs(start));
       if (!hit) throw new Error('bench: a disk read missed');
     }
@@ -128,7 +123,8 @@ export async function benchCache(options: CacheBenchOptions = DEFAULT_CACHE_BENC
       const start = performance.now();
       const opened = await ResponseCache.open({ disk: { dir: openDir, allowedRoots: [root], env, maxBytes: 1024 * 1024 * 1024 } });
       runsMs.push(performance.now() - start);
-      if (opened.stats().disk!.entries !== options.openEntries) throw new Error(`bench: opened ${opened.stats().disk!.entries} entries, expected ${options.openEntries}`);
+      const openedEntries = opened.stats().tiers[0]!.entries;
+      if (openedEntries !== options.openEntries) throw new Error(`bench: opened ${openedEntries} entries, expected ${options.openEntries}`);
       const reconcileStart = performance.now();
       await opened.ready();
       reconcileMs = performance.now() - reconcileStart;

@@ -16,6 +16,7 @@
 import { NOOP_SPAN_EXPORTER, startInstrumentation } from '../../instrumentation/start.js';
 import { agentChannel, attemptChannel, traced, type AgentCallMessage } from '../diagnostics.js';
 import { cpuSince, readCpu } from '../measure/cpu.js';
+import { orderForRound } from '../measure/interleave.js';
 import { comparePaired, type Comparison } from '../stats/compare.js';
 import { median } from '../stats/percentiles.js';
 
@@ -28,8 +29,6 @@ export interface OwnCostOptions {
 }
 
 export const DEFAULT_OWN_COST: OwnCostOptions = { pairs: 20, warmupPairs: 4, callsPerRound: 4_000 };
-/** The target: at most this many µs of main-thread CPU per upstream call. */
-export const OWN_COST_TARGET_US = 10;
 
 export interface OwnCostResult {
   options: OwnCostOptions;
@@ -93,7 +92,7 @@ export async function measureOwnCost(options: OwnCostOptions = DEFAULT_OWN_COST)
       return cpuSince(start).mainThread / options.callsPerRound;
     };
     for (let p = 0; p < options.warmupPairs + options.pairs; p++) {
-      const order = p % 2 === 0 ? [false, true] : [true, false];
+      const order = orderForRound([false, true], p);
       const measured: Record<string, number> = {};
       for (const enabled of order) measured[String(enabled)] = await round(enabled);
       if (p >= options.warmupPairs) {

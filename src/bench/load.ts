@@ -11,9 +11,11 @@ import { readProcStat } from '../load/monitor.js';
 import { runLoadTest, type LoadReport } from '../load/run.js';
 import { cacheHitScenario } from '../load/scenarios/agent.js';
 import { rootLogger } from '../logger.js';
+import { orderForRound } from '../measure/interleave.js';
 import { cliNodeArgs, nodeArgsForModule, siblingModule } from '../runtime/self.js';
 import { median } from '../stats/percentiles.js';
 import { withChildCpu } from './child-cpu.js';
+import { KNOWN_LATENCY_MS } from './targets.js';
 
 export interface LoadBenchOptions {
   /** In-process: the scheduled rate against a no-op target, and how many runs. */
@@ -36,11 +38,6 @@ export interface LoadBenchOptions {
   workerRounds: number;
 }
 
-/** What the generator may spend waiting and scheduling at each rate, in % of one core (issue 17). */
-export const SCHEDULER_CPU_TARGETS: Record<number, number> = { 500: 3, 5_000: 10 };
-export const SCHEDULER_LAG_P99_TARGET_MS = 2;
-/** The known-latency target of the accuracy check: every iteration takes this long. */
-export const KNOWN_LATENCY_MS = 20;
 
 // 10 connections is autocannon's default; 50 loads the server harder.
 export const DEFAULT_LOAD_BENCH: LoadBenchOptions = { rate: 100_000, runs: 3, runMs: 4_000, rounds: 6, httpMs: 3_000, connections: [10, 50], soakMs: 0, soakRate: 2_000, schedulerRates: [500, 5_000], schedulerRuns: 3, schedulerMs: 3_000, workers: [1, 2], workerRounds: 3 };
@@ -169,7 +166,7 @@ async function schedulerRuns(options: LoadBenchOptions): Promise<Pick<LoadBenchR
   const known = new Map<string, Array<{ p50Ms: number; p99Ms: number }>>();
   const sleep = () => new Promise<void>((resolve) => setTimeout(resolve, KNOWN_LATENCY_MS));
   for (let run = 0; run < options.schedulerRuns; run++) {
-    const order = run % 2 === 0 ? names : ([...names].reverse() as typeof names[number][]);
+    const order = orderForRound(names, run);
     for (const rate of options.schedulerRates) {
       for (const name of order) {
         const { result, cpuPctOfCore } = await timedRun(rate, options.schedulerMs, WAKERS[name], () => undefined);
@@ -248,7 +245,7 @@ async function httpRounds(options: LoadBenchOptions, connections: number, dir: s
     const present: Generator[] = wrk ? ['agentperf', 'autocannon', 'wrk'] : ['agentperf', 'autocannon'];
     const rounds: LoadBenchResult['http'][number]['rounds'] = [];
     for (let round = 0; round < options.rounds; round++) {
-      const order = present.map((_, i) => present[(i + round) % present.length]!);
+      const order = orderForRound(present, round);
       const measured: Partial<Record<Generator, ToolRun>> = {};
       for (const tool of order) measured[tool] = await tools[tool]();
       rounds.push({ ...(measured as Record<'agentperf' | 'autocannon', ToolRun> & { wrk?: ToolRun }), first: order[0]! });
@@ -290,7 +287,7 @@ async function workerScaling(options: LoadBenchOptions, dir: string): Promise<Lo
   try {
     const runs = new Map<number, Array<{ perSec: number; targetCpuPct: number }>>();
     for (let round = 0; round < options.workerRounds; round++) {
-      const order = round % 2 === 0 ? options.workers : [...options.workers].reverse();
+      const order = orderForRound(options.workers, round);
       for (const workers of order) {
         const file = join(dir, `workers-${workers}.json`);
         const before = readProcStat(server.pid);

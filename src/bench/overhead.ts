@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_POLICY } from '../config/policy.js';
 import { runOverheadProcess, type OverheadMeasurement } from '../measure/slices.js';
-import { measureOwnCost, OWN_COST_TARGET_US, type OwnCostResult } from './instrumentation-cost.js';
+import { measureOwnCost, type OwnCostResult } from './instrumentation-cost.js';
+import { OWN_COST_TARGET_US } from './targets.js';
 
 export type OverheadWorkload = 'standard' | 'memory-hits' | 'sdk-app' | 'own-cost';
 
@@ -38,10 +39,6 @@ export const DEFAULT_OVERHEAD_BENCH: OverheadBenchOptions = { workloads: ['stand
  * main-thread CPU.
  */
 export const OVERHEAD_TARGETS: Record<OverheadWorkload, number> = { standard: 2, 'memory-hits': 2, 'sdk-app': 2, 'own-cost': OWN_COST_TARGET_US };
-export const CPU_TARGET_PCT = 5;
-export const CPU_MOONSHOT_PCT = 2;
-/** The precision the standard workload's figure must reach: its 95% interval at most this wide, in points. */
-export const OVERHEAD_INTERVAL_TARGET_POINTS = 1;
 
 /** Each workload as a scenario, with slices of a fixed amount of work (about 0.7 s each here). */
 const WORKLOADS: Record<Exclude<OverheadWorkload, 'own-cost'>, { scenario: string; sliceIterations: number }> = {

@@ -18,8 +18,6 @@ export interface SnapshotBenchOptions {
 
 export const DEFAULT_SNAPSHOT_BENCH: SnapshotBenchOptions = { heapMiB: 1024 };
 
-/** The analysis may hold at most this share of the heap it analyses. */
-export const SNAPSHOT_MEMORY_TARGET = 0.25;
 
 export interface SnapshotBenchResult {
   options: SnapshotBenchOptions;

@@ -15,7 +15,6 @@ export interface StartupBenchOptions {
 
 export const DEFAULT_STARTUP_BENCH: StartupBenchOptions = { rounds: 15 };
 
-export const STARTUP_TARGET_MS = 300;
 
 export interface StartupVariant {
   name: string;

@@ -10,7 +10,6 @@ export interface WorkflowBenchOptions {
 
 export const DEFAULT_WORKFLOW_BENCH: WorkflowBenchOptions = { sizes: [1_000, 10_000, 100_000, 1_000_000], edges: 3 };
 
-export const PLANNING_TARGETS_MS: Record<number, number> = { 1_000: 1, 100_000: 150, 1_000_000: 2_000 };
 
 export interface PlanningRow {
   steps: number;

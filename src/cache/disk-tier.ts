@@ -5,9 +5,10 @@ import { CachePathError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { describeNonFile, readEntryFile } from './entry-file.js';
 import { describeFsError } from './path-safety.js';
-import { decodeEntry, encodeEntry, type DecodeFailure, type EntryMeta } from './entry-format.js';
+import { decodeEntry, encodeEntry, type EntryMeta } from './entry-format.js';
 import { decodeIndex, encodeIndex } from './index-file.js';
 import { secretId, type CacheSecrets } from './secret.js';
+import type { CacheTier, ForeignSecret, TierEvent, TierRead, TierVerification, VerifyFailure } from './tier.js';
 
 const KEY_PATTERN = /^[0-9a-f]{64}$/;
 const SHARD_PATTERN = /^[0-9a-f]{2}$/;
@@ -32,28 +33,14 @@ export interface DiskTierOptions {
   now: () => number;
   logger: Logger;
   /** Told about each eviction, expiry and integrity failure (the cache counts them). */
-  onEvent: (event: 'eviction' | 'expiration' | 'integrity', key: string, detail?: string) => void;
+  onEvent: (event: TierEvent, key: string, detail?: string) => void;
   /** The largest entry file read, in bytes (a larger file is not an entry this cache wrote). */
   maxEntryBytes?: number;
 }
 
-export type DiskRead = { payload: Buffer; meta: EntryMeta } | undefined;
+export type { ForeignSecret, VerifyFailure };
 
-export interface VerifyFailure {
-  key: string;
-  file: string;
-  /** `not-a-file`: a directory, FIFO, socket or symlink where an entry should be; `too-large`: no entry is that big. */
-  reason: DecodeFailure | 'expired' | 'bad-name' | 'not-a-file' | 'too-large';
-  /** What it is, for `not-a-file`. */
-  detail?: string;
-}
 
-/** The cache was written under another secret than the one given (see `DiskTier.open`). */
-export interface ForeignSecret {
-  /** The id of the secret the cache was written under, and of the one given. */
-  cacheSecretId: string;
-  givenSecretId: string;
-}
 
 const DEFAULT_MAX_ENTRY_BYTES = 4 * 1024 * 1024 + 64 * 1024;
 
@@ -72,7 +59,8 @@ const DEFAULT_MAX_ENTRY_BYTES = 4 * 1024 * 1024 + 64 * 1024;
  * written, not deleted, until the right secret is given or it is cleared on purpose. Only
  * under its own secret is an entry that fails verification tampering, and removed.
  */
-export class DiskTier {
+export class DiskTier implements CacheTier {
+  readonly name = 'disk';
   /** Insertion order is LRU order: a touched entry is moved to the end. */
   private readonly index = new Map<string, IndexEntry>();
   private totalBytes = 0;
@@ -166,7 +154,15 @@ export class DiskTier {
     return this.index.size;
   }
 
-  async get(key: string): Promise<DiskRead> {
+  stats(): { entries: number; bytes: number } {
+    return { entries: this.index.size, bytes: this.totalBytes };
+  }
+
+  ready(): Promise<void> {
+    return this.reconciled;
+  }
+
+  async get(key: string): Promise<TierRead | undefined> {
     if (this.foreignSecret) return undefined;
     const file = this.fileFor(key);
     if (!(await this.shardIsReal(key))) {
@@ -217,7 +213,7 @@ export class DiskTier {
   }
 
   /** Removes every expired entry the index knows of. */
-  async sweepExpired(): Promise<number> {
+  async sweep(): Promise<number> {
     if (this.foreignSecret) return 0;
     const now = this.options.now();
     const candidates = [...this.index].filter(([, e]) => e.expiresAt <= now).map(([key]) => key);
@@ -245,7 +241,7 @@ export class DiskTier {
   }
 
   /** Reads and verifies every entry file in the directory (not only those in the index). */
-  async verifyAll(): Promise<{ checked: number; failures: VerifyFailure[]; foreignSecret?: ForeignSecret }> {
+  async verify(): Promise<TierVerification> {
     const failures: VerifyFailure[] = [];
     let checked = 0;
     for (const { key, file, notADirectory } of await this.listFiles(true)) {
@@ -286,7 +282,7 @@ export class DiskTier {
    */
   async prune(): Promise<{ removed: number; left: VerifyFailure[] }> {
     if (this.foreignSecret) throw new CachePathError(`the cache at ${this.options.dir} was written under another secret (${this.foreignSecret.cacheSecretId}, not ${this.foreignSecret.givenSecretId}): pruning would delete every entry. Give the secret that wrote it, or \`agentperf cache clear\` to start it over`);
-    const { failures } = await this.verifyAll();
+    const { failures } = await this.verify();
     // Never what is not a file, and never an entry only too large for today's limit (it may be
     // valid under a larger one): both are reported by verify and left.
     const kept = (f: VerifyFailure) => f.reason === 'not-a-file' || f.reason === 'too-large';

@@ -3,11 +3,12 @@ import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { cacheEvictionChannel, cacheExpirationChannel, cacheGetChannel, cacheIntegrityChannel, cacheSetChannel, traced } from '../diagnostics.js';
 import { rootLogger, type Logger } from '../logger.js';
 import type { ProviderResult } from '../providers/types.js';
-import { DiskTier, type ForeignSecret, type VerifyFailure } from './disk-tier.js';
+import { DiskTier } from './disk-tier.js';
 import { DEFAULT_CACHE_ROOT, resolveCacheDir } from './path-safety.js';
 import { resolveCacheSecrets, type SecretOptions } from './secret.js';
+import type { CacheTier, ForeignSecret, TierEvent, TierVerification, VerifyFailure } from './tier.js';
 
-export type CacheTier = 'memory' | 'disk';
+export type { CacheTier };
 
 /** What a hit returns: the upstream message as it was stored. Shared between hits: read only. */
 export type CachedResponse = ProviderResult;
@@ -20,11 +21,16 @@ export interface DiskCacheOptions extends Omit<SecretOptions, 'logger'> {
   maxBytes?: number;
 }
 
+/** Makes a shared tier, given where to report its evictions, expirations and integrity failures. */
+export type TierFactory = (events: (event: TierEvent, key: string, detail?: string) => void) => Promise<CacheTier>;
+
 export interface ResponseCacheOptions {
   /** Default 64 MiB. */
   memoryMaxBytes?: number;
-  /** The disk tier; omit for a memory-only cache (which needs no secret). */
+  /** The disk tier, the first shared tier; omit for none (a memory-only cache needs no secret). */
   disk?: DiskCacheOptions;
+  /** More shared tiers, read after the disk tier in this order. */
+  tiers?: readonly TierFactory[];
   /** Default 24 h; agents may override with `cacheTtlMs`. */
   defaultTtlMs?: number;
   /** Larger responses are not cached (counted as `oversize`). Default 4 MiB. */
@@ -41,16 +47,21 @@ export interface ResponseCacheOptions {
 }
 
 export interface CacheStats {
-  hits: { memory: number; disk: number };
+  /** Hits by tier: `memory`, then each shared tier by name. */
+  hits: Record<string, number>;
   misses: number;
   hitRate: number;
   sets: number;
-  evictions: { memory: number; disk: number };
+  /** Evictions by tier, as `hits`. */
+  evictions: Record<string, number>;
   expirations: number;
   integrityFailures: number;
   oversize: number;
+  /** Shared-tier reads and writes that threw or timed out, by tier (a failed read counts as a miss). */
+  tierErrors: Record<string, number>;
   memory: { entries: number; bytes: number };
-  disk: { entries: number; bytes: number } | undefined;
+  /** Each shared tier, in the order they are read. */
+  tiers: Array<{ name: string; entries: number; bytes: number }>;
 }
 
 interface MemoryEntry {
@@ -61,9 +72,12 @@ interface MemoryEntry {
 const MiB = 1024 * 1024;
 
 /**
- * The signed response cache: a byte-bounded LRU in memory in front of an HMAC-signed disk tier.
- * A memory hit only computes the key (the caller does) and looks it up; every disk read is
- * verified. Errors are never cached: only complete successful responses reach `set`.
+ * The signed response cache: a byte-bounded LRU in memory in front of an ordered list of shared
+ * tiers (the HMAC-signed disk tier today), read through in order, a hit promoted to memory,
+ * every write through to all of them. A memory hit only computes the key (the caller does) and
+ * looks it up; every shared-tier read is verified by the tier. A tier read that throws or takes
+ * longer than the tier's `readTimeoutMs` is a miss, counted (`tierErrors`) and logged, never a
+ * failed call. Errors are never cached: only complete successful responses reach `set`.
  */
 export class ResponseCache {
   private readonly memory: LRUCache<string, MemoryEntry>;
@@ -73,17 +87,20 @@ export class ResponseCache {
   private readonly maxEntryBytes: number;
   readonly defaultTtlMs: number;
   private sweepTimer: TimerHandle | undefined;
-  private readonly counters = { memoryHits: 0, diskHits: 0, misses: 0, sets: 0, memoryEvictions: 0, diskEvictions: 0, expirations: 0, integrityFailures: 0, oversize: 0 };
+  private readonly counters = { memoryHits: 0, misses: 0, sets: 0, memoryEvictions: 0, expirations: 0, integrityFailures: 0, oversize: 0 };
+  /** Per shared tier, by name: hits, evictions, and reads or writes that failed. */
+  private readonly tierCounters = new Map<string, { hits: number; evictions: number; errors: number }>();
 
   private constructor(
     options: ResponseCacheOptions,
-    private readonly disk: DiskTier | undefined,
+    private readonly tiers: readonly CacheTier[],
   ) {
     this.now = options.now ?? Date.now;
     this.log = (options.logger ?? rootLogger).child({ component: 'cache' });
     this.maxEntryBytes = options.maxEntryBytes ?? 4 * MiB;
     this.defaultTtlMs = options.defaultTtlMs ?? 24 * 3_600_000;
     this.excluded = new Set(options.excludedAgents ?? []);
+    for (const tier of tiers) this.tierCounters.set(tier.name, { hits: 0, evictions: 0, errors: 0 });
     this.memory = new LRUCache<string, MemoryEntry>({
       // Bounded by bytes: each entry's size (its JSON length) is given on set.
       maxSize: options.memoryMaxBytes ?? 64 * MiB,
@@ -107,22 +124,34 @@ export class ResponseCache {
 
   static async open(options: ResponseCacheOptions = {}): Promise<ResponseCache> {
     const logger = (options.logger ?? rootLogger).child({ component: 'cache' });
-    let disk: DiskTier | undefined;
-    let cache: ResponseCache | undefined;
-    if (options.disk) {
-      const dir = await resolveCacheDir(options.disk.dir, options.disk.allowedRoots ?? [DEFAULT_CACHE_ROOT]);
-      const secrets = await resolveCacheSecrets({ ...options.disk, cacheDir: dir, logger });
-      disk = await DiskTier.open({
-        dir,
-        maxBytes: options.disk.maxBytes ?? 100 * MiB,
-        secrets,
-        now: options.now ?? Date.now,
-        logger,
-        onEvent: (event, key, detail) => cache?.onDiskEvent(event, key, detail),
-        maxEntryBytes: (options.maxEntryBytes ?? 4 * MiB) + 64 * 1024,
+    const factories: TierFactory[] = [];
+    const disk = options.disk;
+    if (disk) {
+      factories.push(async (onEvent) => {
+        const dir = await resolveCacheDir(disk.dir, disk.allowedRoots ?? [DEFAULT_CACHE_ROOT]);
+        const secrets = await resolveCacheSecrets({ ...disk, cacheDir: dir, logger });
+        return DiskTier.open({ dir, maxBytes: disk.maxBytes ?? 100 * MiB, secrets, now: options.now ?? Date.now, logger, onEvent, maxEntryBytes: (options.maxEntryBytes ?? 4 * MiB) + 64 * 1024 });
       });
     }
-    cache = new ResponseCache(options, disk);
+    factories.push(...(options.tiers ?? []));
+    let cache: ResponseCache | undefined;
+    const tiers: CacheTier[] = [];
+    try {
+      for (const make of factories) {
+        const index = tiers.length;
+        tiers.push(await make((event, key, detail) => cache?.onTierEvent(tiers[index]!.name, event, key, detail)));
+      }
+    } catch (error) {
+      await Promise.allSettled(tiers.map((tier) => tier.close()));
+      throw error;
+    }
+    const names = tiers.map((tier) => tier.name);
+    const twice = names.find((name, i) => name === 'memory' || names.indexOf(name) !== i);
+    if (twice !== undefined) {
+      await Promise.allSettled(tiers.map((tier) => tier.close()));
+      throw new Error(`cache tier names must be unique and not "memory": "${twice}" is used twice`);
+    }
+    cache = new ResponseCache(options, tiers);
     return cache;
   }
 
@@ -131,8 +160,11 @@ export class ResponseCache {
     return agentCacheable && !this.excluded.has(agentName);
   }
 
-  /** The hot path: a lookup in memory, no hashing, no verification. Counts only hits. */
-  getMemory(key: string): CachedResponse | undefined {
+  /**
+   * The hot path: a lookup in memory, no hashing, no verification. Counts only hits.
+   * @internal the orchestrator's; use it through `Orchestrator.executeAgent`.
+   */
+  fromMemory(key: string): CachedResponse | undefined {
     const entry = this.memory.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.now()) {
@@ -144,30 +176,33 @@ export class ResponseCache {
     return entry.value;
   }
 
-  /** After a memory miss: the disk tier, verified; a hit is promoted to memory. Counts the miss. */
-  async getDisk(key: string): Promise<CachedResponse | undefined> {
-    const disk = this.disk;
-    const read = disk ? await traced(cacheGetChannel, () => ({ tier: 'disk' as const }), () => disk.get(key)) : undefined;
-    if (!read) {
-      this.counters.misses++;
-      return undefined;
+  /**
+   * After a memory miss: the shared tiers in order, each read verified by its tier; a hit is
+   * promoted to memory and says which tier answered. Counts the miss when none has it.
+   * @internal the orchestrator's; use it through `Orchestrator.executeAgent`.
+   */
+  async fromTiers(key: string): Promise<{ value: CachedResponse; tier: string } | undefined> {
+    for (const tier of this.tiers) {
+      const read = await this.readTier(tier, key);
+      if (!read) continue;
+      let value: CachedResponse;
+      try {
+        value = JSON.parse(read.payload.toString('utf8')) as CachedResponse;
+      } catch {
+        // Signed but unparseable cannot happen unless the writer was broken: treat as integrity.
+        this.onTierEvent(tier.name, 'integrity', key, 'payload');
+        await tier.delete(key);
+        continue;
+      }
+      this.tierCounters.get(tier.name)!.hits++;
+      this.remember(key, value, read.payload.length, read.meta.expiresAt);
+      return { value, tier: tier.name };
     }
-    let value: CachedResponse;
-    try {
-      value = JSON.parse(read.payload.toString('utf8')) as CachedResponse;
-    } catch {
-      // Signed but unparseable cannot happen unless the writer was broken: treat as integrity.
-      this.onDiskEvent('integrity', key, 'payload');
-      await this.disk!.delete(key);
-      this.counters.misses++;
-      return undefined;
-    }
-    this.counters.diskHits++;
-    this.remember(key, value, read.payload.length, read.meta.expiresAt);
-    return value;
+    this.counters.misses++;
+    return undefined;
   }
 
-  /** Stores a complete successful response in both tiers. */
+  /** Stores a complete successful response in memory and, through, in every shared tier. */
   async set(key: string, value: CachedResponse, ttlMs: number = this.defaultTtlMs): Promise<void> {
     const payload = Buffer.from(JSON.stringify(value), 'utf8');
     if (payload.length > this.maxEntryBytes) {
@@ -178,11 +213,19 @@ export class ResponseCache {
     const expiresAt = createdAt + ttlMs;
     this.counters.sets++;
     this.remember(key, value, payload.length, expiresAt);
-    const disk = this.disk;
-    if (disk) await traced(cacheSetChannel, () => ({ tier: 'disk' as const, bytes: payload.length }), () => disk.set(key, { key, createdAt, expiresAt }, payload));
+    if (this.tiers.length === 1) {
+      // One shared tier (the usual disk-only cache): its failure is the caller's to log.
+      const tier = this.tiers[0]!;
+      await traced(cacheSetChannel, () => ({ tier: tier.name, bytes: payload.length }), () => tier.set(key, { key, createdAt, expiresAt }, payload));
+      return;
+    }
+    // Several: one that fails costs its own copy, not the others'.
+    for (const tier of this.tiers) {
+      await traced(cacheSetChannel, () => ({ tier: tier.name, bytes: payload.length }), () => tier.set(key, { key, createdAt, expiresAt }, payload)).catch((error: unknown) => this.tierFailed(tier, 'write', error));
+    }
   }
 
-  /** Removes expired entries from both tiers (also run periodically). */
+  /** Removes expired entries from every tier (also run periodically). */
   async sweep(): Promise<void> {
     const now = this.now();
     for (const [key, entry] of this.memory.entries()) {
@@ -191,76 +234,128 @@ export class ResponseCache {
         this.expired('memory');
       }
     }
-    await this.disk?.sweepExpired();
+    for (const tier of this.tiers) await tier.sweep();
   }
 
-  verify(): Promise<{ checked: number; failures: VerifyFailure[]; foreignSecret?: ForeignSecret }> {
-    return this.disk ? this.disk.verifyAll() : Promise.resolve({ checked: 0, failures: [] });
+  /** Every shared tier's entries read and verified (the first tier's foreign secret, if any, reported). */
+  async verify(): Promise<TierVerification> {
+    const out: TierVerification = { checked: 0, failures: [] };
+    for (const tier of this.tiers) {
+      const result = await tier.verify();
+      out.checked += result.checked;
+      out.failures.push(...result.failures);
+      if (result.foreignSecret && !out.foreignSecret) out.foreignSecret = result.foreignSecret;
+    }
+    return out;
   }
 
   async prune(): Promise<{ removed: number; left: VerifyFailure[] }> {
     await this.sweep();
-    return this.disk ? this.disk.prune() : { removed: 0, left: [] };
+    const out = { removed: 0, left: [] as VerifyFailure[] };
+    for (const tier of this.tiers) {
+      const result = await tier.prune();
+      out.removed += result.removed;
+      out.left.push(...result.left);
+    }
+    return out;
   }
 
   async clear(): Promise<void> {
     this.memory.clear();
-    await this.disk?.clear();
+    for (const tier of this.tiers) await tier.clear();
   }
 
-  /** Set when the disk tier was written under another secret (it then stays out of the way). */
+  /** Set when a shared tier was written under another secret (it then stays out of the way). */
   foreignSecret(): ForeignSecret | undefined {
-    return this.disk?.foreignSecret;
+    return this.tiers.find((tier) => tier.foreignSecret)?.foreignSecret;
   }
 
-  /** Resolves when the disk index has been reconciled with the directory. */
+  /** Resolves when every shared tier answers from all it holds (the disk tier: its index reconciled). */
   async ready(): Promise<void> {
-    await this.disk?.reconciled;
+    for (const tier of this.tiers) await tier.ready();
   }
 
   stats(): CacheStats {
     const c = this.counters;
-    const hits = c.memoryHits + c.diskHits;
+    const hits: Record<string, number> = { memory: c.memoryHits };
+    const evictions: Record<string, number> = { memory: c.memoryEvictions };
+    const tierErrors: Record<string, number> = {};
+    let allHits = c.memoryHits;
+    for (const [name, t] of this.tierCounters) {
+      hits[name] = t.hits;
+      evictions[name] = t.evictions;
+      tierErrors[name] = t.errors;
+      allHits += t.hits;
+    }
     return {
-      hits: { memory: c.memoryHits, disk: c.diskHits },
+      hits,
       misses: c.misses,
-      hitRate: hits + c.misses === 0 ? 0 : hits / (hits + c.misses),
+      hitRate: allHits + c.misses === 0 ? 0 : allHits / (allHits + c.misses),
       sets: c.sets,
-      evictions: { memory: c.memoryEvictions, disk: c.diskEvictions },
+      evictions,
       expirations: c.expirations,
       integrityFailures: c.integrityFailures,
       oversize: c.oversize,
+      tierErrors,
       memory: { entries: this.memory.size, bytes: this.memory.calculatedSize },
-      disk: this.disk ? { entries: this.disk.entries, bytes: this.disk.bytes } : undefined,
+      tiers: this.tiers.map((tier) => ({ name: tier.name, ...tier.stats() })),
     };
   }
 
   async close(): Promise<void> {
     this.sweepTimer?.cancel();
     this.sweepTimer = undefined;
-    await this.disk?.close();
+    for (const tier of this.tiers) await tier.close();
+  }
+
+  /** One tier's read, traced; one that throws or outlasts the tier's bound is a miss, counted. */
+  private async readTier(tier: CacheTier, key: string) {
+    const read = () => traced(cacheGetChannel, () => ({ tier: tier.name }), () => tier.get(key));
+    try {
+      if (tier.readTimeoutMs === undefined) return await read();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${tier.readTimeoutMs} ms`)), tier.readTimeoutMs);
+      });
+      try {
+        return await Promise.race([read(), late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    } catch (error) {
+      this.tierFailed(tier, 'read', error);
+      return undefined;
+    }
+  }
+
+  private tierFailed(tier: CacheTier, what: 'read' | 'write', error: unknown): void {
+    const counts = this.tierCounters.get(tier.name)!;
+    counts.errors++;
+    // The first failure and then every hundredth: a tier that is down must not flood the log.
+    if (counts.errors === 1 || counts.errors % 100 === 0) this.log.warn({ err: error, tier: tier.name, failures: counts.errors }, `cache ${what} from tier ${tier.name} failed: counted as a miss, the call goes on`);
   }
 
   private remember(key: string, value: CachedResponse, bytes: number, expiresAt: number): void {
     this.memory.set(key, { value, expiresAt }, { size: Math.max(1, bytes) });
   }
 
-  private expired(tier: CacheTier): void {
+  private expired(tier: string): void {
     this.counters.expirations++;
     if (cacheExpirationChannel.hasSubscribers) cacheExpirationChannel.publish({ tier });
   }
 
-  private onDiskEvent(event: 'eviction' | 'expiration' | 'integrity', key: string, detail?: string): void {
+  private onTierEvent(tier: string, event: TierEvent, key: string, detail?: string): void {
     if (event === 'eviction') {
-      this.counters.diskEvictions++;
-      if (cacheEvictionChannel.hasSubscribers) cacheEvictionChannel.publish({ tier: 'disk' });
-    } else if (event === 'expiration') this.expired('disk');
+      const counts = this.tierCounters.get(tier);
+      if (counts) counts.evictions++;
+      if (cacheEvictionChannel.hasSubscribers) cacheEvictionChannel.publish({ tier });
+    } else if (event === 'expiration') this.expired(tier);
     else {
       this.counters.integrityFailures++;
-      if (cacheIntegrityChannel.hasSubscribers) cacheIntegrityChannel.publish({ tier: 'disk', reason: detail });
+      if (cacheIntegrityChannel.hasSubscribers) cacheIntegrityChannel.publish({ tier, reason: detail });
       // The key is not secret; the secret never reaches a log line. Under the cache's own secret
       // (another one is recognised when the cache opens) a failing entry was tampered with.
-      this.log.warn({ key, reason: detail }, detail?.startsWith('not-a-file') || detail === 'too-large' ? 'cache entry path holds something that is not an entry: not served, left in place' : 'cache entry failed verification (tampered with or torn): removed, not served');
+      this.log.warn({ key, tier, reason: detail }, detail?.startsWith('not-a-file') || detail === 'too-large' ? 'cache entry path holds something that is not an entry: not served, left in place' : 'cache entry failed verification (tampered with or torn): removed, not served');
     }
   }
 }

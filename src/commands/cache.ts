@@ -1,10 +1,9 @@
 import { Command } from 'commander';
-import type { ForeignSecret, VerifyFailure } from '../cache/disk-tier.js';
 import { UsageError } from '../errors.js';
 import { rootLogger } from '../logger.js';
-import { formatCacheReport } from '../report/cache.js';
+import { formatCacheReport, type CacheReport } from '../report/cache.js';
 import { openCache } from '../stack.js';
-import { print } from './options.js';
+import { print, withStackFlags } from './options.js';
 
 export interface CacheCliOptions {
   cacheDir?: string;
@@ -12,14 +11,11 @@ export interface CacheCliOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+export type { CacheReport };
+
 export const CACHE_ACTIONS = ['stats', 'verify', 'clear', 'prune'] as const;
 export type CacheAction = (typeof CACHE_ACTIONS)[number];
 
-export type CacheReport =
-  | { action: 'stats'; entries: number; bytes: number; foreignSecret?: ForeignSecret }
-  | { action: 'verify'; checked: number; failures: VerifyFailure[]; foreignSecret?: ForeignSecret }
-  | { action: 'clear' }
-  | { action: 'prune'; removed: number; left: VerifyFailure[] };
 
 /** `agentperf cache <action>` on the signed disk cache. */
 export async function run(action: CacheAction, options: CacheCliOptions): Promise<CacheReport> {
@@ -28,7 +24,7 @@ export async function run(action: CacheAction, options: CacheCliOptions): Promis
     await cache.ready();
     switch (action) {
       case 'stats': {
-        const disk = cache.stats().disk!;
+        const disk = cache.stats().tiers.find((t) => t.name === 'disk')!;
         const foreignSecret = cache.foreignSecret();
         return { action, entries: disk.entries, bytes: disk.bytes, ...(foreignSecret ? { foreignSecret } : {}) };
       }
@@ -45,11 +41,7 @@ export async function run(action: CacheAction, options: CacheCliOptions): Promis
   }
 }
 
-export const command = new Command('cache')
-  .description('inspect and maintain the signed response cache')
-  .argument('<action>', CACHE_ACTIONS.join(' | '))
-  .option('--cache-dir <dir>', 'response cache directory (default ~/.cache/agentperf/responses)')
-  .option('--require-secret', 'refuse to start without AGENTPERF_CACHE_SECRET')
+export const command = withStackFlags(new Command('cache').description('inspect and maintain the signed response cache').argument('<action>', CACHE_ACTIONS.join(' | ')), { cache: true })
   .option('--json', 'print the report as JSON')
   .action(async (action: string, opts) => {
     if (!(CACHE_ACTIONS as readonly string[]).includes(action)) throw new UsageError('action', `action must be one of ${CACHE_ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);

@@ -1,16 +1,12 @@
 import { startInstrumentation } from '../../instrumentation/start.js';
-import type { PercentileSnapshot } from '../../instrumentation/hdr-registry.js';
 import { Command } from 'commander';
-import type { CacheStats } from '../cache/response-cache.js';
-import { loadAgents } from '../config/agents.js';
-import { currentProject, givenOr } from '../config/project.js';
 import { errorType } from '../errors.js';
-import type { OrchestratorCounters } from '../orchestrator/orchestrator.js';
-import { formatDemoSummary } from '../report/demo.js';
-import { openStack, providerFor } from '../stack.js';
-import { summarize, type LatencySummary } from '../stats/percentiles.js';
+import { formatDemoSummary, type DemoSummary } from '../report/demo.js';
+import { providerFor } from '../stack.js';
+import { summarize } from '../stats/percentiles.js';
 import { parseIntegerOption } from '../units.js';
-import { parseSeed, print } from './options.js';
+import { openCommandStack } from './command-stack.js';
+import { parseSeed, print, withStackFlags } from './options.js';
 
 export interface DemoOptions {
   calls: number;
@@ -35,41 +31,22 @@ export const DEFAULT_DEMO_OPTIONS: DemoOptions = {
   metricsPort: 9464,
 };
 
-export interface DemoSummary {
-  target: string;
-  calls: number;
-  concurrency: number;
-  durationMs: number;
-  throughputPerSec: number;
-  latencyMs: LatencySummary;
-  queueMs: LatencySummary;
-  counters: OrchestratorCounters;
-  cache: CacheStats;
-  /** In-process HDR histograms (milliseconds). */
-  hdr: Record<'agentLatency' | 'queueWait' | 'cacheGetMemory' | 'cacheGetDisk', PercentileSnapshot>;
-  metricsUrl: string | undefined;
-  errorsByType: Record<string, number>;
-  totalCostUsd: number;
-}
 
 /**
  * `agentperf demo`: a few hundred calls through the orchestrator against the simulator (with
  * realistic latency and a few faults to retry), summarised.
  */
 export async function run(options: DemoOptions): Promise<DemoSummary> {
-  const project = await currentProject();
-  const agents = await loadAgents(givenOr(options.agentsFile, project.agentsFile));
-  const instrumentation = await startInstrumentation({ prometheus: { port: options.metricsPort } });
-  // Memory-only cache: the demo leaves nothing on disk and needs no secret.
-  const stack = await openStack({
-    agents,
-    provider: providerFor(options.live, { latency: options.latency, faults: options.faults, seed: options.seed }),
-    orchestrator: { maxConcurrent: options.concurrency, maxQueued: options.calls, modelPrices: project.config.models },
-    instrumentation,
-  }).catch(async (error: unknown) => {
-    await instrumentation.stop();
-    throw error;
+  const opened = await openCommandStack({
+    agentsFile: options.agentsFile,
+    instrumentation: () => startInstrumentation({ prometheus: { port: options.metricsPort } }),
+    // Memory-only cache (the default): the demo leaves nothing on disk and needs no secret.
+    stack: (project) => ({
+      provider: providerFor(options.live, { latency: options.latency, faults: options.faults, seed: options.seed }),
+      orchestrator: { maxConcurrent: options.concurrency, maxQueued: options.calls, modelPrices: project.config.models },
+    }),
   });
+  const { stack, instrumentation, agents } = opened;
   const { orchestrator } = stack;
   const names = agents.map((a) => a.name);
   // Each task appears twice: a first pass of distinct tasks, then a pass of repeats, which
@@ -114,21 +91,20 @@ export async function run(options: DemoOptions): Promise<DemoSummary> {
       totalCostUsd,
     };
   } finally {
-    await stack.close();
-    await instrumentation.stop();
+    await opened.close();
   }
 }
 
-export const command = new Command('demo')
-  .description('a short demo: a few hundred calls through the orchestrator against the simulator, with faults to retry, summarised')
+export const command = withStackFlags(new Command('demo').description('a short demo: a few hundred calls through the orchestrator against the simulator, with faults to retry, summarised'), {
+  agents: true,
+  latency: { value: DEFAULT_DEMO_OPTIONS.latency },
+  faults: { value: DEFAULT_DEMO_OPTIONS.faults },
+  seed: { value: String(DEFAULT_DEMO_OPTIONS.seed) },
+  live: true,
+})
   .option('--calls <n>', 'number of calls', String(DEFAULT_DEMO_OPTIONS.calls))
   .option('--concurrency <n>', 'calls in flight at once', String(DEFAULT_DEMO_OPTIONS.concurrency))
-  .option('--agents <file>', "agents config file (default: the project's, else the shipped agents.json)")
-  .option('--latency <spec>', 'simulator latency: fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN,P99 [+MS/token]', DEFAULT_DEMO_OPTIONS.latency)
-  .option('--faults <spec>', 'simulator faults: TYPE:RATE,... (429, 500, 529, hang, reset, malformed)', DEFAULT_DEMO_OPTIONS.faults)
-  .option('--seed <n>', 'simulator seed', String(DEFAULT_DEMO_OPTIONS.seed))
   .option('--metrics-port <n>', 'port of the Prometheus /metrics endpoint during the run (0: any free port)', String(DEFAULT_DEMO_OPTIONS.metricsPort))
-  .option('--live', 'call the real API (needs ANTHROPIC_API_KEY)')
   .option('--json', 'print the summary as JSON')
   .action(async (opts) => {
     const summary = await run({

@@ -47,6 +47,29 @@ export function targetFrom(target: string | undefined): AgentTarget {
   return { kind: 'http', url: url.href };
 }
 
+/** A simulator setting's default: commander's own (a value), or the project's config and then this (`project`). */
+type SimulatorDefault = { value: string } | { project: string };
+
+const defaultNote = (d: SimulatorDefault) => ('project' in d ? ` (default: the project's, else ${d.project})` : '');
+
+/**
+ * The flags of every command that runs the stack (`exec`, `serve`, `demo`, `workflow run`,
+ * `cache`), declared once: which agents, the simulator or the real API and the simulator's
+ * settings, and the disk cache. Each command takes the groups it has.
+ */
+export function withStackFlags(command: Command, which: { agents?: boolean; live?: boolean; latency?: SimulatorDefault; faults?: SimulatorDefault; seed?: SimulatorDefault; cache?: boolean }): Command {
+  if (which.agents) command.option('--agents <file>', "agents config file (default: the project's, else the shipped agents.json)");
+  if (which.latency) command.option('--latency <spec>', `simulator latency: fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN,P99 [+MS/token]${defaultNote(which.latency)}`, 'value' in which.latency ? which.latency.value : undefined);
+  if (which.faults) command.option('--faults <spec>', `simulator faults: TYPE:RATE,... (429, 500, 529, hang, reset, malformed)${defaultNote(which.faults)}`, 'value' in which.faults ? which.faults.value : undefined);
+  if (which.seed) command.option('--seed <n>', `simulator seed${defaultNote(which.seed)}`, 'value' in which.seed ? which.seed.value : undefined);
+  if (which.cache) {
+    command.option('--cache-dir <dir>', 'response cache directory (default ~/.cache/agentperf/responses)');
+    command.option('--require-secret', 'refuse to start without AGENTPERF_CACHE_SECRET');
+  }
+  if (which.live) command.option('--live', 'call the real API (needs ANTHROPIC_API_KEY)');
+  return command;
+}
+
 /** What every scenario-driven command (load, profile, leak) takes about the scenario. */
 export function withScenarioOptions(command: Command): Command {
   return command

@@ -1,19 +1,19 @@
 import { Command } from 'commander';
 import type { AddressInfo } from 'node:net';
 import { startInstrumentation } from '../../instrumentation/start.js';
-import { loadAgents } from '../config/agents.js';
-import { currentProject, givenOr, simulatorSettings } from '../config/project.js';
+import { simulatorSettings } from '../config/project.js';
 import { STANDARD_LATENCY } from '../load/scenarios/agent.js';
 import { rootLogger } from '../logger.js';
 import { readFile, stat } from 'node:fs/promises';
 import { ListenError, UsageError } from '../errors.js';
 import { isLoopbackAddress, type AccessRules } from '../server/access.js';
 import { buildServer, DEFAULT_TIMEOUTS, type ServerTimeouts } from '../server/app.js';
-import { openStack, providerFor } from '../stack.js';
+import { providerFor } from '../stack.js';
 import { parseBytes, parseDurationMs, parseIntegerOption } from '../units.js';
 import { orchestratorRunner } from '../workflow/execute.js';
 import { WorkflowService } from '../workflow/service.js';
-import { parseSeed, print, progressToStderr, untilInterrupted } from './options.js';
+import { openCommandStack } from './command-stack.js';
+import { parseSeed, print, progressToStderr, untilInterrupted, withStackFlags } from './options.js';
 
 /** Where to listen, what to serve, and the agent stack behind it. */
 export interface ServeOptions {
@@ -93,20 +93,16 @@ export async function run(options: ServeOptions): Promise<RunningServer> {
   if (access.token === undefined && !access.loopback) {
     log.warn({ host: options.host }, 'INSECURE: serving without authentication beyond loopback (--insecure-no-auth): anyone who can reach this port can call the agents, and with --live spend your API key');
   }
-  const project = await currentProject();
-  const agents = await loadAgents(givenOr(options.agentsFile, project.agentsFile));
-  const simulator = simulatorSettings(project, options, { latency: STANDARD_LATENCY, seed: 1 });
-  const instrumentation = await startInstrumentation({ prometheus: false, logger: log });
-  const stack = await openStack({
-    agents,
-    provider: providerFor(options.live, { ...simulator, latencyFrom: 'request' }),
-    orchestrator: { maxConcurrent: options.maxConcurrent, maxQueued: options.maxQueued, modelPrices: project.config.models },
-    instrumentation,
-    logger: log,
-  }).catch(async (error: unknown) => {
-    await instrumentation.stop();
-    throw error;
+  const opened = await openCommandStack({
+    agentsFile: options.agentsFile,
+    instrumentation: () => startInstrumentation({ prometheus: false, logger: log }),
+    stack: (project) => ({
+      provider: providerFor(options.live, { ...simulatorSettings(project, options, { latency: STANDARD_LATENCY, seed: 1 }), latencyFrom: 'request' }),
+      orchestrator: { maxConcurrent: options.maxConcurrent, maxQueued: options.maxQueued, modelPrices: project.config.models },
+      logger: log,
+    }),
   });
+  const { stack, instrumentation, agents } = opened;
   const app = buildServer({
     orchestrator: stack.orchestrator,
     workflows: new WorkflowService(orchestratorRunner(stack.orchestrator), {}, agents.map((a) => a.name)),
@@ -121,8 +117,7 @@ export async function run(options: ServeOptions): Promise<RunningServer> {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {
     await app.close().catch(() => {});
-    await stack.close();
-    await instrumentation.stop();
+    await opened.close();
     throw new ListenError('serve', '--port', options.host, options.port, error);
   }
   const address = app.server.address() as AddressInfo;
@@ -133,24 +128,23 @@ export async function run(options: ServeOptions): Promise<RunningServer> {
     url,
     async close() {
       await app.close();
-      await stack.close();
-      await instrumentation.stop();
+      await opened.close();
     },
   };
 }
 
-export const command = new Command('serve')
-  .description('serve the agents over HTTP (POST /v1/agents/:agent/execute, GET /healthz, /stats, /metrics)')
+export const command = withStackFlags(new Command('serve').description('serve the agents over HTTP (POST /v1/agents/:agent/execute, GET /healthz, /stats, /metrics)'), {
+  agents: true,
+  latency: { project: STANDARD_LATENCY },
+  faults: { project: 'none' },
+  seed: { project: '1' },
+  live: true,
+})
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--port <n>', 'port to listen on (0: any free port)', '8080')
-  .option('--agents <file>', "agents config file (default: the project's, else the shipped agents.json)")
-  .option('--latency <spec>', `simulator latency: fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN,P99 [+MS/token] (default: the project's, else ${STANDARD_LATENCY})`)
-  .option('--faults <spec>', 'simulator faults: TYPE:RATE,...')
-  .option('--seed <n>', 'simulator seed (default 1)')
   .option('--max-concurrent <n>', 'upstream calls in flight at once', '100')
   .option('--max-queued <n>', 'calls waiting for a slot; past it 503', '10000')
   .option('--body-limit <size>', 'largest request body (bytes, or 64kb, 1mb)', '1mb')
-  .option('--live', 'call the real API (needs ANTHROPIC_API_KEY)')
   .option('--token-file <file>', 'bearer token every route but /healthz requires (else AGENTPERF_SERVE_TOKEN); required beyond loopback')
   .option('--insecure-no-auth', 'listen beyond loopback without a token (anyone who can reach the port may call)')
   .option('--public-metrics', '/metrics and /stats without the token (for a Prometheus that sends none)')

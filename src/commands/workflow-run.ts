@@ -1,15 +1,15 @@
 import { Command } from 'commander';
 import { startInstrumentationIfConfigured } from '../../instrumentation/start.js';
-import { loadAgents } from '../config/agents.js';
-import { currentProject, givenOr, simulatorSettings } from '../config/project.js';
+import { simulatorSettings } from '../config/project.js';
 import { UsageError } from '../errors.js';
 import { STANDARD_LATENCY } from '../load/scenarios/agent.js';
 import { rootLogger } from '../logger.js';
-import { openStack, providerFor } from '../stack.js';
+import { providerFor } from '../stack.js';
 import { parseIntegerOption } from '../units.js';
 import { executeWorkflow, orchestratorRunner, type WorkflowRun } from '../workflow/execute.js';
 import { formatWorkflowRun } from '../report/workflow.js';
-import { parseSeed, print } from './options.js';
+import { openCommandStack } from './command-stack.js';
+import { parseSeed, print, withStackFlags } from './options.js';
 import { run as planWorkflowFile } from './plan.js';
 
 export interface WorkflowRunOptions {
@@ -26,44 +26,37 @@ export interface WorkflowRunOptions {
 /** `agentperf workflow run`: executes a workflow file through the orchestrator (simulator unless --live). */
 export async function run(file: string, options: WorkflowRunOptions): Promise<WorkflowRun> {
   const { workflow } = await planWorkflowFile(file);
-  const project = await currentProject();
-  const agents = await loadAgents(givenOr(options.agentsFile, project.agentsFile));
-  const simulator = simulatorSettings(project, options, { latency: STANDARD_LATENCY, seed: 1 });
-  // Traced when telemetry is configured, as `exec` is; stopped (and flushed) at the end.
-  const instrumentation = await startInstrumentationIfConfigured({ prometheus: false, logger: rootLogger });
-  const stack = await openStack({
-    instrumentation,
-    agents,
-    provider: providerFor(options.live, { ...simulator, latencyFrom: 'request' }),
-    orchestrator: { maxConcurrent: Math.max(1, options.maxParallel), maxQueued: 10_000, modelPrices: project.config.models },
-    logger: rootLogger.child({ component: 'workflow' }),
-  }).catch(async (error: unknown) => {
-    await instrumentation?.stop();
-    throw error;
+  const opened = await openCommandStack({
+    agentsFile: options.agentsFile,
+    // Traced when telemetry is configured, as `exec` is; stopped (and flushed) at the end.
+    instrumentation: () => startInstrumentationIfConfigured({ prometheus: false, logger: rootLogger }),
+    stack: (project) => ({
+      provider: providerFor(options.live, { ...simulatorSettings(project, options, { latency: STANDARD_LATENCY, seed: 1 }), latencyFrom: 'request' }),
+      orchestrator: { maxConcurrent: Math.max(1, options.maxParallel), maxQueued: 10_000, modelPrices: project.config.models },
+      logger: rootLogger.child({ component: 'workflow' }),
+    }),
   });
   const controller = new AbortController();
   const interrupt = () => controller.abort(new Error('interrupted'));
   process.once('SIGINT', interrupt);
   try {
-    return await executeWorkflow(workflow, orchestratorRunner(stack.orchestrator), { workflowId: workflow.name ?? file, maxParallel: options.maxParallel, onError: options.onError, input: options.input, signal: controller.signal });
+    return await executeWorkflow(workflow, orchestratorRunner(opened.stack.orchestrator), { workflowId: workflow.name ?? file, maxParallel: options.maxParallel, onError: options.onError, input: options.input, signal: controller.signal });
   } finally {
     process.removeListener('SIGINT', interrupt);
-    await stack.close();
-    await instrumentation?.stop();
+    await opened.close();
   }
 }
 
 
-export const command = new Command('run')
-  .description('execute a workflow through the orchestrator (the simulator unless --live)')
-  .argument('<workflow>', 'workflow JSON file')
+export const command = withStackFlags(new Command('run').description('execute a workflow through the orchestrator (the simulator unless --live)').argument('<workflow>', 'workflow JSON file'), {
+  agents: true,
+  latency: { project: STANDARD_LATENCY },
+  seed: { project: '1' },
+  live: true,
+})
   .option('--input <text>', 'what {{input}} stands for in the tasks')
   .option('--max-parallel <n>', 'steps running at once', '4')
   .option('--on-error <policy>', 'fail-fast | continue', 'fail-fast')
-  .option('--agents <file>', "agents config file (default: the project's, else the shipped agents.json)")
-  .option('--latency <spec>', `simulator latency (default: the project's, else ${STANDARD_LATENCY})`)
-  .option('--seed <n>', 'simulator seed (default 1)')
-  .option('--live', 'call the real API (needs ANTHROPIC_API_KEY)')
   .option('--json', 'print the run (every step, its output and timings) as JSON')
   .action(async (file: string, opts) => {
     if (opts.onError !== 'fail-fast' && opts.onError !== 'continue') throw new UsageError('on-error', `on-error must be fail-fast or continue, got ${JSON.stringify(opts.onError)}`);

@@ -26,7 +26,8 @@
  */
 import type { GatePolicy, MetricName } from '../config/policy.js';
 import type { BlockResult } from '../measure/block.js';
-import { lostPct, type Slice } from '../measure/slices.js';
+import { lostPct } from '../measure/overhead-figures.js';
+import type { Slice } from '../measure/slices.js';
 import { compareUnpaired, comparePaired, pairedLogRatios, type Comparison, type ComparisonMethod } from '../stats/compare.js';
 import { holm, moreErrorsP, rateDifference, wilsonUpper } from '../stats/counts.js';
 import { normalQuantile } from '../stats/distributions.js';

@@ -1,15 +1,12 @@
 import { StreamedFile } from '../files/atomic.js';
 import { runEngine, type EngineResult, type SeriesPoint } from './engine.js';
-import { judgeGenerator, ResourceMonitor, type ResourceSummary, type TrustVerdict } from './monitor.js';
+import { judgeGenerator, ResourceMonitor, type ResourceSummary } from './monitor.js';
 import { ArrivalSchedule, type Stage } from './patterns.js';
+import { LOAD_REPORT_SCHEMA, type LoadReport, type LoadShape, type LoadTestOutcome } from './load-report.js';
 import type { Scenario, ScenarioContext } from './scenarios/types.js';
-import { evaluateThresholds, type Threshold, type ThresholdOutcome } from './thresholds.js';
+import { evaluateThresholds, type Threshold } from './thresholds.js';
 
-export const LOAD_REPORT_SCHEMA = 'agentperf.load/v1';
-
-export type LoadShape =
-  | { kind: 'open'; pattern: string; stages: Stage[]; maxInFlight: number }
-  | { kind: 'closed'; vus: number; durationMs: number };
+export { LOAD_REPORT_SCHEMA, type LoadReport, type LoadShape, type LoadTestOutcome };
 
 export interface LoadTestOptions {
   scenario: Scenario<unknown>;
@@ -29,30 +26,6 @@ export interface LoadTestOptions {
   onMeasureEnd?: () => void;
   /** After setup, before the engine starts: `load --workers` starts every worker's schedule at once. */
   beforeRun?: () => Promise<void>;
-}
-
-/** A load run, as JSON (`--json FILE`): versioned, everything needed to compare runs. */
-export interface LoadReport {
-  schema: typeof LOAD_REPORT_SCHEMA;
-  scenario: { name: string; description: string };
-  target: ScenarioContext['target'];
-  startedAt: string;
-  shape: LoadShape;
-  warmupMs: number;
-  result: Omit<EngineResult, 'encoded'>;
-  resources: ResourceSummary;
-  generator: TrustVerdict;
-  thresholds: ThresholdOutcome[];
-  /** True when every threshold passed (and there were no thresholds to fail otherwise). */
-  passed: boolean;
-  /** With `--workers N`: how each worker thread kept up. */
-  workers?: import('./workers.js').WorkerSaturation[];
-}
-
-export interface LoadTestOutcome {
-  report: LoadReport;
-  /** The histograms, encoded, for `--hdr FILE`. */
-  encoded: EngineResult['encoded'];
 }
 
 const CSV_HEADER = 'iteration,intended_ms,start_ms,end_ms,latency_ms,service_ms,error\n';

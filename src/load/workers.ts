@@ -6,7 +6,7 @@ import { mergeEncoded, mergeSnapshots } from '../stats/hdr.js';
 import type { EngineResult, SeriesPoint } from './engine.js';
 import { ResourceMonitor, type ResourceSummary } from './monitor.js';
 import type { Stage } from './patterns.js';
-import { LOAD_REPORT_SCHEMA, type LoadReport, type LoadShape, type LoadTestOutcome } from './run.js';
+import { LOAD_REPORT_SCHEMA, type LoadReport, type LoadShape, type LoadTestOutcome, type WorkerSaturation } from './load-report.js';
 import type { ScenarioContext } from './scenarios/types.js';
 import { evaluateThresholds, type Threshold } from './thresholds.js';
 
@@ -23,15 +23,7 @@ export interface WorkerPlan {
   drainTimeoutMs: number;
 }
 
-/** How each worker kept up: its own event loop (each worker thread has one). */
-export interface WorkerSaturation {
-  index: number;
-  completed: number;
-  mainThreadBusyMeanPct: number;
-  eventLoopDelayP99: number;
-  trusted: boolean;
-  reasons: string[];
-}
+export type { WorkerSaturation };
 
 export interface WorkersOptions {
   scenario: string;

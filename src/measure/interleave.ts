@@ -79,6 +79,18 @@ export function permutations<T>(items: readonly T[]): T[][] {
 }
 
 /**
+ * The order in which round `round` runs `items`: every ordering in turn (for up to 4 items; 2
+ * items go AB, BA, AB, ...), so that over whole cycles each runs in each position, and after
+ * each other, equally often. Beyond 4, forward and reversed. Every interleaved measurement
+ * here takes its order from this (issue 26: a rotation and a per-round reversal were written by
+ * hand, the reversal biased for 3 or more).
+ */
+export function orderForRound<T>(items: readonly T[], round: number): readonly T[] {
+  const orders = items.length <= 4 ? permutations(items) : [items, [...items].reverse()];
+  return orders[round % orders.length]!;
+}
+
+/**
  * Runs every variant once per round, cycling through every ordering of the variants, so each
  * variant runs in each position, and after each other variant, equally often. (A fixed order
  * reversed each round, ABC CBA, is biased: the edge variants run twice in a row at every
@@ -88,9 +100,8 @@ export function permutations<T>(items: readonly T[]): T[][] {
  */
 export async function runInterleaved(variants: readonly Variant[], rounds: number): Promise<InterleavedResult> {
   const samples: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.name, []]));
-  const orders = variants.length <= 4 ? permutations(variants) : [variants, [...variants].reverse()];
   for (let round = 0; round < rounds; round++) {
-    for (const v of orders[round % orders.length]!) samples[v.name]!.push(await v.block());
+    for (const v of orderForRound(variants, round)) samples[v.name]!.push(await v.block());
   }
   const reference = variants[0]!.name;
   const medians = Object.fromEntries(variants.map((v) => [v.name, median(samples[v.name]!)]));

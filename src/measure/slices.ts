@@ -19,6 +19,8 @@ import { comparePaired, type Comparison } from '../stats/compare.js';
 import { median } from '../stats/percentiles.js';
 import { cpuSince, MAIN_THREAD_SOURCE, readCpu, type BusySource } from './cpu.js';
 import { startTelemetrySink } from './telemetry-sink.js';
+import { BREAKDOWN_PARTS } from './overhead-figures.js';
+import { orderForRound } from './interleave.js';
 
 /** How often the measurement's /metrics is scraped, in ms (Prometheus's usual 15 s). */
 const SCRAPE_INTERVAL_MS = 15_000;
@@ -52,8 +54,6 @@ export interface OverheadSpec {
  */
 export type SliceKind = 'off' | 'handlers' | 'spans' | 'on';
 export const BREAKDOWN_KINDS: readonly SliceKind[] = ['off', 'handlers', 'spans', 'on'];
-/** The parts the breakdown adds up, each the difference between a kind and the one before it. */
-export const BREAKDOWN_PARTS = { handlers: "agentperf's handlers, metrics, HDR records", spans: 'spans made (two per upstream call) and their context', on: 'span export (record, post, worker)' } as const;
 
 export interface BreakdownPart {
   part: keyof typeof BREAKDOWN_PARTS;
@@ -97,10 +97,6 @@ export interface OverheadMeasurement {
   elapsedMs: number;
 }
 
-/** Throughput lost to instrumentation, in %, from a comparison of log(on / off): positive is a cost. */
-export const lostPct = (logRatio: number) => (1 - Math.exp(logRatio)) * 100;
-/** CPU added by instrumentation, in %, from a comparison of log(on / off). */
-export const addedPct = (logRatio: number) => (Math.exp(logRatio) - 1) * 100;
 
 /**
  * Which slices are instrumented: warmup pairs alternate, then the measured pairs go ABBA (off
@@ -109,7 +105,7 @@ export const addedPct = (logRatio: number) => (Math.exp(logRatio) - 1) * 100;
 export function sliceSchedule(warmupPairs: number, pairs: number): boolean[] {
   const out: boolean[] = [];
   for (let p = 0; p < warmupPairs; p++) out.push(false, true);
-  for (let p = 0; p < pairs; p++) out.push(...(p % 2 === 0 ? [false, true] : [true, false]));
+  for (let p = 0; p < pairs; p++) out.push(...orderForRound([false, true], p));
   return out;
 }
 

@@ -1,7 +1,7 @@
 import type { AgentConfig } from '../config/agents.js';
 import { estimateCostUsd, MODELS, MODEL_IDS, type ModelInfo, type ModelPrices } from '../config/models.js';
 import { canonicalPrefix, canonicalSuffix, keyOfCanonical } from '../cache/key.js';
-import type { CachedResponse, CacheTier, ResponseCache } from '../cache/response-cache.js';
+import type { CachedResponse, ResponseCache } from '../cache/response-cache.js';
 import type { Cancellation } from '../cancellation.js';
 import { systemClock, type Clock } from '../clock.js';
 import { agentChannel, attemptChannel, circuitChannel, memoryHitChannel, retryChannel, traced, type AgentCallMessage, type MemoryHitMessage } from '../diagnostics.js';
@@ -78,7 +78,7 @@ export interface AgentResult {
   attempts: number;
   /** True when answered from the response cache (nothing was spent: estimatedCostUsd is 0). */
   cached: boolean;
-  cacheTier: CacheTier | undefined;
+  cacheTier: string | undefined;
   /** True when this call shared an identical call already in flight. */
   coalesced: boolean;
   requestId: string | undefined;
@@ -108,7 +108,7 @@ interface UpstreamOutcome {
   attempts: number;
   queueMs: number;
   /** Set when the flight was answered by the disk tier instead of the API. */
-  cacheTier?: CacheTier;
+  cacheTier?: string;
 }
 
 /** What the hot path needs about an agent, resolved once at construction. */
@@ -247,7 +247,7 @@ export class Orchestrator {
     }
     if (call.cacheKey !== undefined && call.readCache) {
       // The hot path of a repeat: the key, one lookup, no verification (memory is trusted).
-      const hit = this.cache!.getMemory(call.cacheKey);
+      const hit = this.cache!.fromMemory(call.cacheKey);
       if (hit) {
         this.counters.succeeded++;
         const result = this.toResult(call, { result: hit, attempts: 0, queueMs: 0, cacheTier: 'memory' }, false, this.clock.now() - startedAt);
@@ -349,8 +349,8 @@ export class Orchestrator {
   private async callUpstream(call: PreparedCall, options: ExecuteOptions, flight: Flight<UpstreamOutcome, AgentCallMessage>, queuedAt: number): Promise<UpstreamOutcome> {
     try {
       if (call.cacheKey !== undefined && call.readCache) {
-        const hit = await this.cache!.getDisk(call.cacheKey);
-        if (hit) return { result: hit, attempts: 0, queueMs: 0, cacheTier: 'disk' };
+        const hit = await this.cache!.fromTiers(call.cacheKey);
+        if (hit) return { result: hit.value, attempts: 0, queueMs: 0, cacheTier: hit.tier };
       }
       const outcome = await this.callApi(call, options, flight, queuedAt);
       if (call.cacheKey !== undefined) this.store(call, outcome.result);

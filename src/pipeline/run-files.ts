@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { readJsonFile } from '../config/read.js';
 import { ErrorCode, ValidationError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
-import { renderRunMarkdown } from '../report/run-report.js';
+import { renderRunMarkdown, type RunFiles } from '../report/run-report.js';
 import { renderRunHtml, type UplotAssets } from '../report/run-html.js';
 import { RUN_SCHEMA, type RunRecord } from './record.js';
 
@@ -19,12 +19,7 @@ function uplotAssets(): Promise<UplotAssets> {
   return assets;
 }
 
-export interface RunFiles {
-  dir: string;
-  json: string;
-  html: string;
-  markdown: string;
-}
+export type { RunFiles };
 
 /** Writes run.json (unless re-rendering from it), report.html and report.md into `dir`, each atomically. */
 export async function writeRunReports(run: RunRecord, dir: string, { json = true } = {}): Promise<RunFiles> {

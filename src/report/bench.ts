@@ -1,14 +1,16 @@
 import Table from 'cli-table3';
 import type { CacheBenchResult } from '../bench/cache.js';
-import { KNOWN_LATENCY_MS, SCHEDULER_CPU_TARGETS, SCHEDULER_LAG_P99_TARGET_MS, type LoadBenchResult } from '../bench/load.js';
+import type { LoadBenchResult } from '../bench/load.js';
 import type { ProfilingBenchResult } from '../bench/profiling.js';
-import { PLANNING_TARGETS_MS, type WorkflowBenchResult } from '../bench/workflow.js';
+import type { WorkflowBenchResult } from '../bench/workflow.js';
 import type { OrchestratorBenchResult } from '../bench/orchestrator.js';
-import { CPU_MOONSHOT_PCT, CPU_TARGET_PCT, OVERHEAD_INTERVAL_TARGET_POINTS, type OverheadBenchResult } from '../bench/overhead.js';
-import { OWN_COST_TARGET_US, type OwnCostResult } from '../bench/instrumentation-cost.js';
-import { addedPct, BREAKDOWN_PARTS, lostPct, type OverheadMeasurement } from '../measure/slices.js';
-import { STARTUP_TARGET_MS, type StartupBenchResult } from '../bench/startup.js';
-import { SNAPSHOT_MEMORY_TARGET, type SnapshotBenchResult } from '../bench/snapshot.js';
+import type { OverheadBenchResult } from '../bench/overhead.js';
+import type { OwnCostResult } from '../bench/instrumentation-cost.js';
+import { CPU_MOONSHOT_PCT, CPU_TARGET_PCT, KNOWN_LATENCY_MS, OVERHEAD_INTERVAL_TARGET_POINTS, OWN_COST_TARGET_US, PLANNING_TARGETS_MS, SCHEDULER_CPU_TARGETS, SCHEDULER_LAG_P99_TARGET_MS, SNAPSHOT_MEMORY_TARGET, STARTUP_TARGET_MS } from '../bench/targets.js';
+import { addedPct, BREAKDOWN_PARTS, lostPct } from '../measure/overhead-figures.js';
+import type { OverheadMeasurement } from '../measure/slices.js';
+import type { StartupBenchResult } from '../bench/startup.js';
+import type { SnapshotBenchResult } from '../bench/snapshot.js';
 import type { IntervalsBenchResult } from '../bench/intervals.js';
 
 const style = { head: [], border: [] };

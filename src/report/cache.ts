@@ -1,5 +1,11 @@
-import type { ForeignSecret } from '../cache/disk-tier.js';
-import type { CacheReport } from '../commands/cache.js';
+import type { ForeignSecret, VerifyFailure } from '../cache/disk-tier.js';
+
+/** What `agentperf cache <action>` found or did. */
+export type CacheReport =
+  | { action: 'stats'; entries: number; bytes: number; foreignSecret?: ForeignSecret }
+  | { action: 'verify'; checked: number; failures: VerifyFailure[]; foreignSecret?: ForeignSecret }
+  | { action: 'clear' }
+  | { action: 'prune'; removed: number; left: VerifyFailure[] };
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 

@@ -1,5 +1,26 @@
 import Table from 'cli-table3';
-import type { DemoSummary } from '../commands/demo.js';
+import type { PercentileSnapshot } from '../../instrumentation/hdr-registry.js';
+import type { CacheStats } from '../cache/response-cache.js';
+import type { OrchestratorCounters } from '../orchestrator/orchestrator.js';
+import type { LatencySummary } from '../stats/percentiles.js';
+
+/** What `agentperf demo` measured. */
+export interface DemoSummary {
+  target: string;
+  calls: number;
+  concurrency: number;
+  durationMs: number;
+  throughputPerSec: number;
+  latencyMs: LatencySummary;
+  queueMs: LatencySummary;
+  counters: OrchestratorCounters;
+  cache: CacheStats;
+  /** In-process HDR histograms (milliseconds). */
+  hdr: Record<'agentLatency' | 'queueWait' | 'cacheGetMemory' | 'cacheGetDisk', PercentileSnapshot>;
+  metricsUrl: string | undefined;
+  errorsByType: Record<string, number>;
+  totalCostUsd: number;
+}
 
 const ms = (value: number) => (Number.isFinite(value) ? `${value < 1 ? value.toFixed(3) : value.toFixed(1)} ms` : '-');
 
@@ -20,7 +41,7 @@ export function formatDemoSummary(summary: DemoSummary): string {
     { 'upstream attempts': String(c.upstreamAttempts) },
     { retries: String(c.retries) },
     { coalesced: String(c.coalesced) },
-    { 'cache hits': `${summary.cache.hits.memory + summary.cache.hits.disk} (hit rate ${(summary.cache.hitRate * 100).toFixed(1)}%)` },
+    { 'cache hits': `${Object.values(summary.cache.hits).reduce((sum, n) => sum + n, 0)} (hit rate ${(summary.cache.hitRate * 100).toFixed(1)}%)` },
     { 'errors by type': Object.entries(summary.errorsByType).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none' },
     { 'estimated cost': `$${summary.totalCostUsd.toFixed(4)}` },
   );

@@ -3,9 +3,15 @@ import { describeChange, describeInterval, describeLoss, describeTolerance } fro
 import { formatMetricValue, metricLabel, shownVerdict } from './gate.js';
 import { formatMs, formatSignedPct } from './load.js';
 import { HDR_ROWS, type OverheadSummary, type RunRecord } from '../pipeline/record.js';
-import type { RunFiles } from '../pipeline/run-files.js';
 
 
+/** The files a run's reports are written to. */
+export interface RunFiles {
+  dir: string;
+  json: string;
+  html: string;
+  markdown: string;
+}
 
 const hdrLine = (h: RunRecord['hdr'][keyof RunRecord['hdr']]) => (h.count === 0 ? 'none recorded' : `${h.count.toLocaleString('en-US')} recorded: p50 ${formatMs(h.p50)}, p99 ${formatMs(h.p99)}, p99.9 ${formatMs(h.p999)}, max ${formatMs(h.max)}`);
 

@@ -28,7 +28,7 @@ async function servedCount(root: string, keys: string[], options: Parameters<typ
   await cache.ready();
   await cache.sweep();
   let served = 0;
-  for (const key of keys) if (await cache.getDisk(key)) served++;
+  for (const key of keys) if ((await cache.fromTiers(key))?.value) served++;
   await cache.close();
   return served;
 }
@@ -106,8 +106,8 @@ for (const [what, make] of notEntries) {
     await make(file);
     const cache = await openCache(root);
     await cache.ready();
-    t.is(await cache.getDisk(keys[0]!), undefined);
-    t.truthy(await cache.getDisk(keys[1]!));
+    t.is((await cache.fromTiers(keys[0]!))?.value, undefined);
+    t.truthy((await cache.fromTiers(keys[1]!))?.value);
     t.is(cache.stats().integrityFailures, 1);
     const verified = await cache.verify();
     t.deepEqual(verified.failures.map((f) => f.reason), ['not-a-file']);
@@ -163,7 +163,7 @@ test('a symlinked shard is never written through or read from', async (t) => {
   await symlink(outside, join(root, 'responses', 'entries', key.slice(0, 2)));
   const cache = await openCache(root);
   await t.throwsAsync(cache.set(key, responseFor('shard')), { code: 'AP_ERR_CACHE_PATH' } as never);
-  t.is(await cache.getDisk(key), undefined);
+  t.is((await cache.fromTiers(key))?.value, undefined);
   await cache.close();
   t.deepEqual(await readdir(outside), []);
 });
@@ -190,7 +190,7 @@ test('a wrong secret is told from tampering: nothing served, nothing deleted, na
   const { root, keys } = await filledCache(5);
   const wrong = await openCache(root, { secret: OTHER_SECRET });
   await wrong.ready();
-  for (const key of keys) t.is(await wrong.getDisk(key), undefined);
+  for (const key of keys) t.is((await wrong.fromTiers(key))?.value, undefined);
   t.truthy(wrong.foreignSecret());
   t.is(wrong.stats().integrityFailures, 0, 'not counted as tampering');
   await wrong.set(keyFor('new'), responseFor('new'));
@@ -220,7 +220,7 @@ test('under its own secret, one tampered entry among good ones is tampering: rem
   const cache = await openCache(root);
   t.is(cache.foreignSecret(), undefined);
   let served = 0;
-  for (const key of keys) if (await cache.getDisk(key)) served++;
+  for (const key of keys) if ((await cache.fromTiers(key))?.value) served++;
   t.is(served, 4);
   t.is(cache.stats().integrityFailures, 1);
   await cache.close();

@@ -32,7 +32,7 @@ for (const [title, tamper] of cases) {
     const file = entryFile(root, key);
     await writeFile(file, tamper(await readFile(file)));
     const reader = await openCache(root);
-    t.is(await reader.getDisk(key), undefined);
+    t.is((await reader.fromTiers(key))?.value, undefined);
     const stats = reader.stats();
     t.is(stats.integrityFailures, 1);
     t.is(stats.hits.disk, 0);
@@ -50,7 +50,7 @@ test("a valid entry copied under another key's name is not served", async (t) =>
   await cache.close();
   await writeFile(entryFile(root, b), await readFile(entryFile(root, a)));
   const reader = await openCache(root);
-  t.is(await reader.getDisk(b), undefined);
+  t.is((await reader.fromTiers(b))?.value, undefined);
   t.is(reader.stats().integrityFailures, 1);
   await reader.close();
 });
@@ -73,7 +73,7 @@ test('rotation: entries signed with the previous secret still verify and are re-
   await old.set(key, responseFor('rotate', 'kept across rotation'));
   await old.close();
   const rotated = await openCache(root, { secret: SECRET, previous: OTHER_SECRET });
-  const value = await rotated.getDisk(key);
+  const value = (await rotated.fromTiers(key))?.value;
   t.is((value!.content[0] as { text: string }).text, 'kept across rotation');
   await rotated.close();
   // Re-signed: the new secret alone now verifies it.

@@ -11,10 +11,10 @@ test('a new instance reads what an old one wrote', async (t) => {
   await first.set(key, responseFor('persist', 'persisted answer'));
   await first.close();
   const second = await openCache(root);
-  t.is(second.getMemory(key), undefined);
-  const value = await second.getDisk(key);
+  t.is(second.fromMemory(key), undefined);
+  const value = (await second.fromTiers(key))?.value;
   t.is((value!.content[0] as { text: string }).text, 'persisted answer');
-  t.is(second.getMemory(key), value, 'a disk hit is promoted to memory');
+  t.is(second.fromMemory(key), value, 'a disk hit is promoted to memory');
   t.deepEqual(second.stats().hits, { memory: 1, disk: 1 });
   await second.close();
 });
@@ -26,10 +26,10 @@ test('TTL: an expired entry is never served, in either tier', async (t) => {
   const cache = await openCache(root, { time, defaultTtlMs: 60_000 });
   await cache.set(key, responseFor('ttl'));
   time.now += 59_999;
-  t.truthy(cache.getMemory(key));
+  t.truthy(cache.fromMemory(key));
   time.now += 1;
-  t.is(cache.getMemory(key), undefined);
-  t.is(await cache.getDisk(key), undefined);
+  t.is(cache.fromMemory(key), undefined);
+  t.is((await cache.fromTiers(key))?.value, undefined);
   t.is(cache.stats().expirations, 2);
   await t.throwsAsync(readFile(entryFile(root, key)), { code: 'ENOENT' });
   await cache.close();
@@ -45,7 +45,7 @@ test('the sweep removes expired entries from both tiers', async (t) => {
   await cache.sweep();
   const stats = cache.stats();
   t.is(stats.memory.entries, 1);
-  t.is(stats.disk!.entries, 1);
+  t.is(stats.tiers[0]!.entries, 1);
   t.is(stats.expirations, 2);
   await cache.close();
 });
@@ -55,10 +55,10 @@ test('memory tier: LRU by bytes evicts the least recently used first', async (t)
   const size = Buffer.byteLength(JSON.stringify(entry(0))); // what the tier counts per entry
   const cache = await ResponseCache.open({ memoryMaxBytes: 3 * size + 10 });
   for (const i of [0, 1, 2]) await cache.set(keyFor(`m${i}`), entry(i));
-  t.truthy(cache.getMemory(keyFor('m0'))); // m0 is now the most recent
+  t.truthy(cache.fromMemory(keyFor('m0'))); // m0 is now the most recent
   await cache.set(keyFor('m3'), entry(3));
-  t.truthy(cache.getMemory(keyFor('m0')));
-  t.is(cache.getMemory(keyFor('m1')), undefined, 'm1 was least recently used');
+  t.truthy(cache.fromMemory(keyFor('m0')));
+  t.is(cache.fromMemory(keyFor('m1')), undefined, 'm1 was least recently used');
   t.true(cache.stats().memory.bytes <= 3 * size + 10);
   t.is(cache.stats().evictions.memory, 1);
   await cache.close();
@@ -69,19 +69,19 @@ test('disk tier: LRU by last access keeps it under its byte limit', async (t) =>
   const one = (await (async () => {
     const probe = await openCache(root);
     await probe.set(keyFor('probe'), responseFor('probe', 'x'.repeat(1_000)));
-    const size = probe.stats().disk!.bytes;
+    const size = probe.stats().tiers[0]!.bytes;
     await probe.clear();
     await probe.close();
     return size;
   })());
   const cache = await openCache(root, { disk: { dir: join(root, 'responses'), allowedRoots: [root], maxBytes: 3 * one + 10, env: { AGENTPERF_CACHE_SECRET: SECRET } }, memoryMaxBytes: 1 });
   for (const i of [0, 1, 2]) await cache.set(keyFor(`d${i}`), responseFor(`d${i}`, 'x'.repeat(1_000)));
-  t.truthy(await cache.getDisk(keyFor('d0'))); // touch d0
+  t.truthy((await cache.fromTiers(keyFor('d0')))?.value); // touch d0
   await cache.set(keyFor('d3'), responseFor('d3', 'x'.repeat(1_000)));
-  t.true(cache.stats().disk!.bytes <= 3 * one + 10);
+  t.true(cache.stats().tiers[0]!.bytes <= 3 * one + 10);
   t.is(cache.stats().evictions.disk, 1);
-  t.truthy(await cache.getDisk(keyFor('d0')));
-  t.is(await cache.getDisk(keyFor('d1')), undefined, 'd1 was least recently used');
+  t.truthy((await cache.fromTiers(keyFor('d0')))?.value);
+  t.is((await cache.fromTiers(keyFor('d1')))?.value, undefined, 'd1 was least recently used');
   await cache.close();
 });
 
@@ -90,11 +90,11 @@ test('a 2 MiB response round-trips; one over the 4 MiB limit is not cached', asy
   const cache = await openCache(root, { memoryMaxBytes: 1 });
   const big = 'y'.repeat(2 * 1024 * 1024);
   await cache.set(keyFor('big'), responseFor('big', big));
-  const back = await cache.getDisk(keyFor('big'));
+  const back = (await cache.fromTiers(keyFor('big')))?.value;
   t.is((back!.content[0] as { text: string }).text, big);
   await cache.set(keyFor('huge'), responseFor('huge', 'z'.repeat(4 * 1024 * 1024 + 1)));
   t.is(cache.stats().oversize, 1);
-  t.is(await cache.getDisk(keyFor('huge')), undefined);
+  t.is((await cache.fromTiers(keyFor('huge')))?.value, undefined);
   await cache.close();
 });
 
@@ -103,7 +103,7 @@ test('concurrent sets of one key leave one whole entry', async (t) => {
   const cache = await openCache(root, { memoryMaxBytes: 1 });
   const key = keyFor('race');
   await Promise.all(Array.from({ length: 20 }, (_, i) => cache.set(key, responseFor('race', `writer ${i} `.repeat(500)))));
-  const value = await cache.getDisk(key);
+  const value = (await cache.fromTiers(key))?.value;
   t.regex((value!.content[0] as { text: string }).text, /^(writer \d+ )+$/);
   t.is(cache.stats().integrityFailures, 0);
   t.deepEqual(await readdir(join(root, 'responses', 'tmp')), []);
@@ -116,11 +116,11 @@ test('opening reads the index snapshot; a new process sees files another wrote',
   const b = await openCache(root);
   await b.ready();
   await a.set(keyFor('from a'), responseFor('from a'));
-  t.truthy(await b.getDisk(keyFor('from a')));
+  t.truthy((await b.fromTiers(keyFor('from a')))?.value);
   await a.close();
   await b.close();
   const c = await openCache(root);
-  t.is(c.stats().disk!.entries, 1);
+  t.is(c.stats().tiers[0]!.entries, 1);
   await c.close();
 });
 
@@ -131,7 +131,7 @@ test('a writer killed with SIGKILL mid-write leaves nothing torn that can be ser
   await cache.ready();
   let served = 0;
   for (let i = 0; i < written + 50; i++) {
-    const value = await cache.getDisk(keyFor(`kill ${i}`));
+    const value = (await cache.fromTiers(keyFor(`kill ${i}`)))?.value;
     if (value) {
       served++;
       t.is((value.content[0] as { text: string }).text, `complete answer ${i} `.repeat(2_000));
@@ -153,9 +153,9 @@ test('entries written while the background scan runs stay in the index', async (
   const cache = await openCache(root, { memoryMaxBytes: 1 });
   await Promise.all(Array.from({ length: 100 }, (_, i) => cache.set(keyFor(`during ${i}`), responseFor(`during ${i}`))));
   await cache.ready();
-  t.is(cache.stats().disk!.entries, 400);
+  t.is(cache.stats().tiers[0]!.entries, 400);
   await cache.close();
   const reopened = await openCache(root);
-  t.is(reopened.stats().disk!.entries, 400);
+  t.is(reopened.stats().tiers[0]!.entries, 400);
   await reopened.close();
 });
