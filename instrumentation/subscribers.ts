@@ -24,7 +24,7 @@ import {
   type WorkflowStepMessage,
 } from '../src/diagnostics.js';
 import { errorType } from '../src/errors.js';
-import { busyWait } from '../src/measure/cpu.js';
+import { busyWait } from '../src/runtime/cpu.js';
 import type { Logger } from '../src/logger.js';
 import { activeContextStore } from './context.js';
 import type { HdrRegistry } from './hdr-registry.js';

@@ -15,7 +15,7 @@
  */
 import { NOOP_SPAN_EXPORTER, startInstrumentation } from '../../instrumentation/start.js';
 import { agentChannel, attemptChannel, traced, type AgentCallMessage } from '../diagnostics.js';
-import { cpuSince, readCpu } from '../measure/cpu.js';
+import { cpuSince, readCpu } from '../runtime/cpu.js';
 import { orderForRound } from '../measure/interleave.js';
 import { comparePaired, type Comparison } from '../stats/compare.js';
 import { median } from '../stats/percentiles.js';

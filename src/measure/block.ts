@@ -9,7 +9,7 @@ import { runLoadTest } from '../load/run.js';
 import { resolveScenario } from '../load/scenarios/index.js';
 import { rootLogger } from '../logger.js';
 import { ErrorCode } from '../errors.js';
-import { cpuSince, MAIN_THREAD_SOURCE, readCpu, type BusySource, type CpuReading } from './cpu.js';
+import { cpuSince, MAIN_THREAD_SOURCE, readCpu, type BusySource, type CpuReading } from '../runtime/cpu.js';
 
 export interface BlockSpec {
   /** A scenario's name (the project's or a built-in one), looked up in the project the block runs in. */

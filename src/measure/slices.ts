@@ -17,7 +17,7 @@ import { runNodeForJson } from '../runtime/json-child.js';
 import { cliNodeArgs } from '../runtime/self.js';
 import { comparePaired, type Comparison } from '../stats/compare.js';
 import { median } from '../stats/percentiles.js';
-import { cpuSince, MAIN_THREAD_SOURCE, readCpu, type BusySource } from './cpu.js';
+import { cpuSince, MAIN_THREAD_SOURCE, readCpu, type BusySource } from '../runtime/cpu.js';
 import { startTelemetrySink } from './telemetry-sink.js';
 import { BREAKDOWN_PARTS } from './overhead-figures.js';
 import { orderForRound } from './interleave.js';

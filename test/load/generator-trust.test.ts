@@ -3,7 +3,7 @@ import { runLoadTest } from '../../src/load/run.ts';
 import { stagesOf } from '../../src/load/patterns.ts';
 import { defineScenario } from '../../src/load/scenarios/types.ts';
 import { rootLogger } from '../../src/logger.ts';
-import { busyWait } from '../../src/measure/cpu.ts';
+import { busyWait } from '../../src/runtime/cpu.ts';
 
 // The generator's trust verdict on real runs in this process, at a fixed arrival rate: one
 // generator given more work than one thread can do (saturated), and one with a fast service

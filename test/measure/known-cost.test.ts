@@ -1,7 +1,7 @@
 import test from 'ava';
 import { fileURLToPath } from 'node:url';
 import { syntheticWork } from '../../src/load/scenarios/synthetic.ts';
-import { mainThreadBusyMicros } from '../../src/measure/cpu.ts';
+import { mainThreadBusyMicros } from '../../src/runtime/cpu.ts';
 import { measureOverheadHere } from '../../src/measure/slices.ts';
 import { comparePaired } from '../../src/stats/compare.ts';
 import { median } from '../../src/stats/percentiles.ts';

@@ -2,7 +2,7 @@ import { loadAgents, type AgentConfig } from '../../config/agents.js';
 import { currentProject, simulatorSettings } from '../../config/project.js';
 import { UsageError } from '../../errors.js';
 import { openStack, providerFor } from '../../stack.js';
-import { busyWait } from '../../measure/cpu.js';
+import { busyWait } from '../../runtime/cpu.js';
 import { parseLatency, scaleLatency } from '../../providers/simulator/latency.js';
 import { parseBytes, parseIntegerOption, parseNumberOption } from '../../units.js';
 import { LoadHttpClient } from './http-client.js';
