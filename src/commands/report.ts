@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { dirname, relative, resolve } from 'node:path';
-import { readRunRecord, writeRunReports, type RunFiles } from '../pipeline/run-files.js';
+import { readRunRecord, writeRunReports, type RunFiles } from './run-files.js';
 import { print } from './options.js';
 
 /**

@@ -6,7 +6,7 @@ import { loadPolicy, type GatePolicy } from '../config/policy.js';
 import { defaultProfileDir } from '../profiling/profile-run.js';
 import { runPipeline, type RunRecord } from '../pipeline/pipeline.js';
 import { parsePlan, standardPlan, type Phase } from '../pipeline/plan.js';
-import { writeRunReports, type RunFiles } from '../pipeline/run-files.js';
+import { writeRunReports, type RunFiles } from './run-files.js';
 import { formatRunText } from '../report/run-report.js';
 import { UsageError } from '../errors.js';
 import { parseDurationMs, parseIntegerOption, parseNumberOption } from '../units.js';

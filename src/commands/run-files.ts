@@ -8,7 +8,7 @@ import { ErrorCode, ValidationError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { renderRunMarkdown, type RunFiles } from '../report/run-report.js';
 import { renderRunHtml, type UplotAssets } from '../report/run-html.js';
-import { RUN_SCHEMA, type RunRecord } from './record.js';
+import { RUN_SCHEMA, type RunRecord } from '../pipeline/record.js';
 
 let assets: Promise<UplotAssets> | undefined;
 
