@@ -61,6 +61,10 @@ function percentileCurve(encoded: string): number[] {
 
 type Progress = (line: string) => void;
 
+/** The main job's steps, in order: every progress label ("[3/7]") comes from this list. */
+export const PIPELINE_STEPS = ['instrumentation', 'load', 'profile', 'leak', 'overhead', 'gate', 'reports'] as const;
+const step = (name: (typeof PIPELINE_STEPS)[number]) => `[${PIPELINE_STEPS.indexOf(name) + 1}/${PIPELINE_STEPS.length}]`;
+
 /** Agent scenarios keep their cache small in the leak check: a cache still filling really does grow. */
 const AGENT_SCENARIOS = new Set(['cache-hit', 'cache-miss', 'mixed']);
 
@@ -80,7 +84,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
   const instrumentation = await startInstrumentation({ prometheus: { port: options.metricsPort }, logger: rootLogger });
   let record: Omit<RunRecord, 'leak' | 'overhead' | 'gate' | 'verdict' | 'exitCode' | 'elapsedMs' | 'warnings'>;
   try {
-    progress(`[1/6] instrumentation on; Prometheus metrics ${instrumentation.metricsUrl ? `at ${instrumentation.metricsUrl}` : "off (OTEL_METRICS_EXPORTER or OTEL_SDK_DISABLED)"}`);
+    progress(`${step('instrumentation')} instrumentation on; Prometheus metrics ${instrumentation.metricsUrl ? `at ${instrumentation.metricsUrl}` : "off (OTEL_METRICS_EXPORTER or OTEL_SDK_DISABLED)"}`);
 
     // 2 and 3. The load plan, with the steady phase profiled.
     const scenario = await resolveScenario(options.scenario, await currentProject(options.projectRoot));
@@ -92,7 +96,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
     let profiling: Promise<unknown> = Promise.resolve();
     let profileState: 'waiting' | 'running' | 'done' = 'waiting';
     const totalS = windows.at(-1)!.endS;
-    progress(`[2/6] load: ${options.scenario}, ${windows.map((w) => `${w.name} ${w.endS - w.startS} s at ${w.fromRate === w.toRate ? w.fromRate : `${w.fromRate}->${w.toRate}`}/s`).join(', ')}`);
+    progress(`${step('load')} load: ${options.scenario}, ${windows.map((w) => `${w.name} ${w.endS - w.startS} s at ${w.fromRate === w.toRate ? w.fromRate : `${w.fromRate}->${w.toRate}`}/s`).join(', ')}`);
     timeline.start();
     let load: Awaited<ReturnType<typeof runLoadTest>>;
     try {
@@ -128,7 +132,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
     if (!cpuProfile || typeof cpuProfile !== 'object' || !('nodes' in cpuProfile)) throw new AgentperfError(ErrorCode.PROFILE, `the steady phase (${steady.startS}-${steady.endS} s) was never reached: the load ended after ${series.length} s`);
     const cpuprofile = join(options.outDir, 'steady.cpuprofile');
     await writeFile(cpuprofile, JSON.stringify(cpuProfile));
-    progress(`[3/6] CPU profile of the steady phase: ${cpuprofile}; rendering its flamegraph`);
+    progress(`${step('profile')} CPU profile of the steady phase: ${cpuprofile}; rendering its flamegraph`);
     const bottlenecks = findBottlenecks(cpuProfile, 10, options.projectRoot);
     let flamegraph: string | undefined;
     let flamegraphError: string | undefined;
@@ -163,7 +167,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
   // The leak check: the same check as `agentperf leak` with its defaults, in a child process.
   const leakSettings = AGENT_SCENARIOS.has(options.scenario) ? { cacheMaxBytes: '16kb', ...options.settings } : options.settings;
   const leakCommand = ['npx agentperf leak', options.scenario, ...Object.entries(leakSettings).map(([k, v]) => `--set ${k}=${v}`)].join(' ');
-  progress(`[3/6] leak check: the same as \`${leakCommand}\`, ${DEFAULT_LEAK_OPTIONS.rounds} rounds of ${DEFAULT_LEAK_OPTIONS.iterationsPerRound} iterations (up to ${DEFAULT_LEAK_OPTIONS.maxRounds}) in a child process`);
+  progress(`${step('leak')} leak check: the same as \`${leakCommand}\`, ${DEFAULT_LEAK_OPTIONS.rounds} rounds of ${DEFAULT_LEAK_OPTIONS.iterationsPerRound} iterations (up to ${DEFAULT_LEAK_OPTIONS.maxRounds}) in a child process`);
   const leakDir = join(options.outDir, 'leak');
   const leakReport = await detectLeak({ ...DEFAULT_LEAK_OPTIONS, scenario: options.scenario, settings: leakSettings, target: { kind: 'in-process' }, seed: options.seed, outDir: leakDir });
   if (leakReport.verdict !== 'LEAK') await rm(leakDir, { recursive: true, force: true });
@@ -174,13 +178,13 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
   const policy = options.policy;
   const gated = policy.scenarios.find((s) => s.name === options.scenario) ?? { ...DEFAULT_BLOCK, name: options.scenario, settings: options.settings };
   const spec = overheadSpecFor(gated, policy);
-  progress(`[4/6] observability overhead: ${spec.pairs} pairs of slices (${spec.sliceIterations ? `${spec.sliceIterations} iterations` : `about ${spec.sliceMs} ms`} each), instrumentation off and on, in one fresh process`);
+  progress(`${step('overhead')} observability overhead: ${spec.pairs} pairs of slices (${spec.sliceIterations ? `${spec.sliceIterations} iterations` : `about ${spec.sliceMs} ms`} each), instrumentation off and on, in one fresh process`);
   const measured = await runOverheadProcess(options.projectRoot, spec);
 
   // 5. The gate against the stored baselines; its verdict is the run's, and the overhead's.
   let gate: RunRecord['gate'] = { status: 'skipped' };
   if (options.gate) {
-    progress(`[5/6] gate: ${options.scenario} against ${relative(process.cwd(), options.baselineDir) || '.'}/ (fingerprint ${record.fingerprintId})`);
+    progress(`${step('gate')} gate: ${options.scenario} against ${relative(process.cwd(), options.baselineDir) || '.'}/ (fingerprint ${record.fingerprintId})`);
     try {
       const stored = await storedBaselines(options.baselineDir);
       const provenance: PolicyProvenance = { origin: 'working-copy', where: "the project's, with the fewer blocks of `agentperf run` (the CI gate is `agentperf gate`)", changes: [], notes: [] };
@@ -191,13 +195,13 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
       gate = { status: 'no-baseline', message: (error as Error).message };
       progress(`  no baseline to compare with: ${gate.message}`);
     }
-  } else progress('[5/6] gate: skipped (--no-gate)');
+  } else progress(`${step('gate')} gate: skipped (--no-gate)`);
   const judgedOverhead = gate.status === 'judged' ? gate.result.scenarios[0]?.judgement.metrics.find((m) => m.metric === 'overhead') : undefined;
   const overhead = summarizeOverhead(measured, judgedOverhead ?? judgeOverhead(measured.slices, policy), policy.overhead.cpuMaxPct);
   progress(`  overhead: ${overheadLine(overhead)}`);
 
   const verdict: Verdict = gate.status === 'judged' ? gate.result.overall : gate.status === 'no-baseline' ? 'NO BASELINE' : 'NOT GATED';
-  progress('[6/6] writing the reports');
+  progress(`${step('reports')} writing the reports`);
   const finished = { ...record, leak, overhead, gate, verdict, exitCode: verdict === 'FAIL' ? (1 as const) : (0 as const), elapsedMs: performance.now() - t0 };
   return { ...finished, warnings: runWarnings(finished) };
 }
