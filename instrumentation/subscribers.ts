@@ -233,14 +233,14 @@ export class Subscribers {
     m.createObservableGauge(METRICS.inFlight, { unit: METRIC_UNITS.inFlight, description: 'Agent calls in progress (memory hits finish at once and are not counted)' }).addCallback((result) => {
       for (const [agent, counts] of this.agents) if (counts.started) result.observe(counts.inFlight, { 'gen_ai.agent.name': agent });
     });
-    const queueGauge = (name: string, description: string, pick: (o: QueueSource) => number) =>
-      m.createObservableGauge(name, { unit: METRIC_UNITS.queued, description }).addCallback((result) => {
+    const queueGauge = (key: 'queued' | 'queueLimit', description: string, pick: (o: QueueSource) => number) =>
+      m.createObservableGauge(METRICS[key], { unit: METRIC_UNITS[key], description }).addCallback((result) => {
         let total = 0;
         for (const o of this.orchestrators) total += pick(o);
         if (this.orchestrators.size > 0) result.observe(total);
       });
-    queueGauge(METRICS.queued, 'Agent calls waiting for a concurrency slot', (o) => o.queued);
-    queueGauge(METRICS.queueLimit, 'Agent calls that may wait for a slot before calls fail with AP_ERR_QUEUE_FULL', (o) => o.maxQueued);
+    queueGauge('queued', 'Agent calls waiting for a concurrency slot', (o) => o.queued);
+    queueGauge('queueLimit', 'Agent calls that may wait for a slot before calls fail with AP_ERR_QUEUE_FULL', (o) => o.maxQueued);
     const retries = counter(METRICS.retries, METRIC_UNITS.retries, 'Retried API attempts by reason');
     const evictions = counter(METRICS.cacheEvictions, METRIC_UNITS.cacheEvictions, 'Cache evictions by tier');
     const expirations = counter(METRICS.cacheExpirations, METRIC_UNITS.cacheExpirations, 'Expired cache entries removed, by tier');
