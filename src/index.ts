@@ -21,7 +21,7 @@ export { loadAgents, parseAgents } from './config/agents.js';
 export type { AgentConfig } from './config/agents.js';
 export { startSimulator } from './providers/simulator/server.js';
 export type { RunningSimulator, SimulatorOptions } from './providers/simulator/server.js';
-export type { MessageParams, MessagesProvider, ProviderResult } from './providers/types.js';
+export type { CreateMessageOptions, MessageParams, MessageResponse, MessagesProvider, MessageUsage, ProviderResult, ProviderServer, ProviderStream, StreamEvent } from './providers/types.js';
 
 // Scenarios: one interface driven by load, profile, leak and the gate.
 export { defineScenario } from './load/scenarios/types.js';

@@ -3,14 +3,15 @@ import { estimateCostUsd, MODELS, MODEL_IDS, type ModelInfo, type ModelPrices } 
 import { canonicalPrefix, canonicalSuffix, keyOfCanonical } from '../cache/key.js';
 import type { CachedResponse, ResponseCache } from '../cache/response-cache.js';
 import type { Cancellation } from '../cancellation.js';
-import { systemClock, type Clock } from '../clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { agentChannel, attemptChannel, circuitChannel, memoryHitChannel, retryChannel, traced, type AgentCallMessage, type MemoryHitMessage } from '../diagnostics.js';
-import { AbortedError, ClosedError, errorType, TimeoutError, UnknownAgentError, UnknownModelError } from '../errors.js';
+import { AbortedError, ClosedError, ConfigError, errorType, TimeoutError, UnknownAgentError, UnknownModelError, UpstreamError } from '../errors.js';
 import { logFieldsFor, rootLogger, type Logger } from '../logger.js';
 import { inputTokensOf } from '../providers/tokens.js';
-import type { MessageParams, MessagesProvider, ProviderResult } from '../providers/types.js';
+import type { CreateMessageOptions, MessageParams, MessagesProvider, ProviderResult, StreamEvent } from '../providers/types.js';
+import { RelayedStream } from './relayed-stream.js';
 import { CircuitBreaker, DEFAULT_CIRCUIT_OPTIONS, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.js';
-import { Coalescer, type Flight } from './coalescer.js';
+import { Coalescer, Flight } from './coalescer.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { ModelRateLimiter, type ModelRateLimit } from './rate-limiter.js';
 import { DEFAULT_RETRY_POLICY, isRetryable, retryDelayMs, type RetryPolicy } from './retry.js';
@@ -102,6 +103,14 @@ export interface OrchestratorCounters {
 
 export type SettledResult = { status: 'fulfilled'; value: AgentResult } | { status: 'rejected'; reason: unknown };
 
+/**
+ * @internal What Orchestrator.openStream gives back: the stored message of a cache hit, or the
+ * live stream (iterate `events`; `events.finalMessage()` is the whole message at its end).
+ */
+export type OpenedStream =
+  | { source: 'cache'; tier: string; message: ProviderResult }
+  | { source: 'upstream'; attempts: number; queueMs: number; events: AsyncIterableIterator<StreamEvent> & { finalMessage(): Promise<ProviderResult> } };
+
 /** What one upstream call (shared by coalesced callers) produced. */
 interface UpstreamOutcome {
   result: ProviderResult;
@@ -139,6 +148,54 @@ interface PreparedCall {
   readCache: boolean;
 }
 
+/** A call's deadline: when it passes, and how long it was (the error names it). */
+interface Deadline {
+  at: number;
+  ms: number;
+}
+
+/**
+ * One upstream attempt's timeout and cancellation. Only a cancellable attempt gets an
+ * AbortController and a timer of its own (see callApi); the others pass the timeout to the
+ * provider, whose per-request timer enforces it.
+ */
+class Attempt {
+  readonly controller: AbortController | undefined;
+  readonly request: CreateMessageOptions;
+  private timer: TimerHandle | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    readonly timeoutMs: number,
+    /** The timeout is what was left of the call's deadline: a timeout is the deadline's. */
+    readonly byDeadline: boolean,
+    cancellation: Cancellation | undefined,
+    clock: Clock,
+  ) {
+    if (!cancellation) {
+      this.request = { timeoutMs };
+      return;
+    }
+    const controller = (this.controller = new AbortController());
+    this.unsubscribe = cancellation.onAbort(() => controller.abort(cancellation.reason));
+    this.timer = clock.setTimer(() => controller.abort(new TimeoutError('attempt', timeoutMs)), timeoutMs);
+    this.request = { signal: controller.signal, timeoutMs };
+  }
+
+  /** The attempt's own timeout no longer applies (a stream's first event arrived). */
+  stopTimer(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  /** The attempt is over: its timer and its tie to the call's cancellation go. */
+  end(): void {
+    this.stopTimer();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+}
+
 /**
  * Runs agents against the Messages API: validation, bounded concurrency, deadlines, one retry
  * layer, a circuit breaker per model, coalescing of identical in-flight requests and an
@@ -153,6 +210,8 @@ export class Orchestrator {
   private readonly provider: MessagesProvider;
   private readonly limiter: ConcurrencyLimiter;
   private readonly coalescer = new Coalescer<UpstreamOutcome, AgentCallMessage>();
+  /** Streamed calls not yet over (close() waits for or cuts them). */
+  private readonly streams = new Set<Flight<void, AgentCallMessage>>();
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly retry: RetryPolicy;
   private readonly circuitOptions: CircuitBreakerOptions;
@@ -294,6 +353,124 @@ export class Orchestrator {
     );
   }
 
+  /**
+   * @internal The streaming seam that `executeAgentStream` (issue 27) builds on: a streamed call
+   * through the same validation, cache lookup, concurrency slot, rate limit, deadline, circuit
+   * breaker and retry policy as executeAgent, each attempt in the same three phases. A cache hit
+   * comes back as the stored message. Not here yet: coalescing identical streams, spans and
+   * metrics of streamed calls, storing a streamed answer.
+   *
+   * The rule: an attempt is retried only until its first event arrives. From then on output may
+   * have reached the caller and a retry would replay it, so a later failure ends the stream with
+   * its error. The slot, the breaker's verdict and the timers are settled when the stream ends,
+   * fails, is left, or is cut by the deadline or a cancellation (read or not).
+   */
+  async openStream(agentName: string, task: string, options: ExecuteOptions = {}): Promise<OpenedStream> {
+    const startedAt = this.clock.now();
+    this.counters.calls++;
+    let call: PreparedCall;
+    let streamMessage: NonNullable<MessagesProvider['streamMessage']>;
+    try {
+      if (this.closed) throw new ClosedError();
+      if (options.signal?.aborted) throw new AbortedError(options.signal.reason);
+      call = this.prepare(agentName, task, options);
+      if (!this.provider.streamMessage) throw new ConfigError('provider', `the ${this.provider.name} provider cannot stream: it has no streamMessage()`);
+      streamMessage = this.provider.streamMessage.bind(this.provider);
+      if (call.cacheKey !== undefined && call.readCache) {
+        const memory = this.cache!.fromMemory(call.cacheKey);
+        const hit = memory ? { value: memory, tier: 'memory' } : await this.cache!.fromTiers(call.cacheKey);
+        if (hit) {
+          this.counters.succeeded++;
+          return { source: 'cache', tier: hit.tier, message: hit.value };
+        }
+      }
+    } catch (error) {
+      this.counters.failed++;
+      throw error;
+    }
+    return this.streamUpstream(call, options, startedAt, streamMessage);
+  }
+
+  /** openStream's upstream part: admission and attempts until the first event, then the relay. */
+  private async streamUpstream(call: PreparedCall, options: ExecuteOptions, startedAt: number, streamMessage: NonNullable<MessagesProvider['streamMessage']>): Promise<OpenedStream> {
+    const flight = new Flight<void, AgentCallMessage>(call.canonical);
+    const { signal } = options;
+    const onCallerAbort = signal && (() => flight.cancellation.abort(new AbortedError(signal.reason)));
+    if (onCallerAbort) signal!.addEventListener('abort', onCallerAbort, { once: true });
+    let ended!: () => void;
+    flight.promise = new Promise<void>((resolve) => (ended = resolve));
+    this.streams.add(flight);
+    let slotHeld = false;
+    let attempt: Attempt | undefined;
+    let deadlineTimer: TimerHandle | undefined;
+    let settled = false;
+    const settle = (outcome: 'succeeded' | 'failed') => {
+      if (settled) return;
+      settled = true;
+      if (outcome === 'succeeded') this.counters.succeeded++;
+      else this.counters.failed++;
+      if (slotHeld) this.limiter.release();
+      attempt?.end();
+      deadlineTimer?.cancel();
+      if (onCallerAbort) signal!.removeEventListener('abort', onCallerAbort);
+      this.streams.delete(flight);
+      ended();
+    };
+    const deadline = this.deadlineOf(options, startedAt);
+    try {
+      const slot = this.takeSlot(flight, deadline);
+      if (slot) await slot;
+      slotHeld = true;
+      const queueMs = this.clock.now() - startedAt;
+      const spent = this.spendRateLimit(call, flight, deadline);
+      if (spent) await spent;
+      const attemptTimeoutMs = options.attemptTimeoutMs ?? this.attemptTimeoutMs;
+      for (let n = 1; ; n++) {
+        // Always cancellable: leaving a stream must cancel its request.
+        const current = (attempt = this.beginAttempt(call, flight, deadline, attemptTimeoutMs, true));
+        let error: unknown;
+        try {
+          const source = streamMessage(call.params, current.request);
+          const upstream = source[Symbol.asyncIterator]();
+          const first = await upstream.next();
+          if (first.done) throw new UpstreamError({ errorType: 'connection_error', message: 'the stream ended before its first event' });
+          // The first event is here: from now on the stream is the caller's and is never retried.
+          current.stopTimer();
+          const relay = new RelayedStream(first.value, upstream, source, {
+            succeeded: () => {
+              call.agent.breaker.onSuccess(flight.trace);
+              settle('succeeded');
+            },
+            failed: (thrown) => {
+              const failure = this.attemptError(thrown, current, flight, deadline);
+              call.agent.breaker.onFailure(failure, flight.trace);
+              settle('failed');
+              return failure;
+            },
+            left: () => {
+              const leaving = new AbortedError('the consumer left the stream');
+              current.controller!.abort(leaving);
+              call.agent.breaker.onFailure(leaving, flight.trace);
+              settle('failed');
+            },
+          });
+          // The deadline and any cancellation cut the stream even while nobody reads it.
+          current.controller!.signal.addEventListener('abort', () => relay.abandon(current.controller!.signal.reason), { once: true });
+          deadlineTimer = this.clock.setTimer(() => current.controller!.abort(new TimeoutError('deadline', deadline.ms)), deadline.at - this.clock.now());
+          return { source: 'upstream', attempts: n, queueMs, events: relay };
+        } catch (thrown) {
+          error = this.attemptError(thrown, current, flight, deadline);
+          current.end();
+          attempt = undefined;
+        }
+        await this.clock.sleep(this.retryDelayAfter(call, flight, n, error, deadline), flight.cancellation);
+      }
+    } catch (error) {
+      settle('failed');
+      throw error;
+    }
+  }
+
   /** Runs every item concurrently; one failure never cancels the others. */
   executeMany(items: readonly ExecuteItem[]): Promise<SettledResult[]> {
     return Promise.allSettled(items.map((item) => this.executeAgent(item.agent, item.task, item.options))) as Promise<SettledResult[]>;
@@ -307,7 +484,8 @@ export class Orchestrator {
     if (this.closed) return;
     this.closed = true;
     this.limiter.rejectAll(new ClosedError());
-    const flights = this.coalescer.inFlight();
+    // Streams are waited for (or cut) like shared calls: their promise settles when they end.
+    const flights: Array<Flight<unknown, AgentCallMessage>> = [...this.coalescer.inFlight(), ...this.streams];
     if (options.abortInFlight) {
       for (const f of flights) f.cancellation.abort(new ClosedError());
       // Attempts without an AbortController end when their sockets do.
@@ -366,70 +544,106 @@ export class Orchestrator {
     this.cache!.set(call.cacheKey!, message, call.agent.cacheTtlMs).catch((error: unknown) => this.log.warn({ err: error, agent: call.agent.config.name }, 'cache write failed'));
   }
 
-  /** A concurrency slot, then attempts with retries, against the API. */
+  /**
+   * A concurrency slot and the rate limit, then attempts with retries, against the API. Each
+   * attempt is three phases, shared with streamed calls (openStream): prepare (beginAttempt),
+   * send (the provider call), settle (onSuccess, or attemptError then retryDelayAfter).
+   */
   private async callApi(call: PreparedCall, options: ExecuteOptions, flight: Flight<UpstreamOutcome, AgentCallMessage>, queuedAt: number): Promise<UpstreamOutcome> {
-    const deadlineMs = options.deadlineMs ?? this.deadlineMs;
-    const deadlineAt = queuedAt + deadlineMs;
-    // The fast path takes a slot without a promise; only a real wait needs the deadline timer.
-    if (!this.limiter.tryAcquire()) await this.beforeDeadline(this.limiter.acquire(flight.cancellation), deadlineAt, deadlineMs, flight.cancellation);
+    const deadline = this.deadlineOf(options, queuedAt);
+    const slot = this.takeSlot(flight, deadline);
+    if (slot) await slot;
     try {
       const queueMs = this.clock.now() - queuedAt;
-      const { rateLimiter, breaker } = call.agent;
-      if (rateLimiter) await this.beforeDeadline(rateLimiter.acquire(inputTokensOf(call.params) + call.params.max_tokens, flight.cancellation), deadlineAt, deadlineMs, flight.cancellation);
+      const spent = this.spendRateLimit(call, flight, deadline);
+      if (spent) await spent;
       const attemptTimeoutMs = options.attemptTimeoutMs ?? this.attemptTimeoutMs;
       // Only a call that can be cancelled from outside mid-attempt (its caller passed a
       // signal) needs an AbortController per attempt; with an injected clock (tests) the
       // timer must run on that clock too. Everything else leaves the attempt timeout to the
       // provider's own per-request timer, which costs nothing extra (see the bench notes).
       const cancellable = options.signal !== undefined || this.clock !== systemClock;
-      for (let attempt = 1; ; attempt++) {
-        breaker.admit(flight.trace);
-        this.counters.upstreamAttempts++;
-        // One timeout per attempt: the attempt's own, or what is left of the deadline.
-        const leftMs = deadlineAt - this.clock.now();
-        const byDeadline = leftMs <= attemptTimeoutMs;
-        const timeoutMs = byDeadline ? Math.max(1, leftMs) : attemptTimeoutMs;
-        const controller = cancellable ? new AbortController() : undefined;
-        const unsubscribe = controller ? flight.cancellation.onAbort(() => controller.abort(flight.cancellation.reason)) : undefined;
-        const timer = controller ? this.clock.setTimer(() => controller.abort(new TimeoutError('attempt', timeoutMs)), timeoutMs) : undefined;
+      for (let n = 1; ; n++) {
+        const attempt = this.beginAttempt(call, flight, deadline, attemptTimeoutMs, cancellable);
         let error: unknown;
         try {
-          const request = controller ? { signal: controller.signal, timeoutMs } : { timeoutMs };
           const result = await traced(
             attemptChannel,
-            () => ({ call: flight.trace, agent: call.agent.config.name, model: call.agent.model.id, maxTokens: call.params.max_tokens, provider: this.provider.name, server: this.provider.server, attempt }),
-            (message) => this.provider.createMessage(call.params, message?.headers ? { ...request, headers: message.headers } : request),
+            () => ({ call: flight.trace, agent: call.agent.config.name, model: call.agent.model.id, maxTokens: call.params.max_tokens, provider: this.provider.name, server: this.provider.server, attempt: n }),
+            (message) => this.provider.createMessage(call.params, message?.headers ? { ...attempt.request, headers: message.headers } : attempt.request),
           );
-          breaker.onSuccess(flight.trace);
-          return { result, attempts: attempt, queueMs };
+          call.agent.breaker.onSuccess(flight.trace);
+          return { result, attempts: n, queueMs };
         } catch (thrown) {
-          // The provider reports an abort its own way; our reason (timeout, caller, close) is the truth.
-          if (controller?.signal.aborted) error = asError(controller.signal.reason);
-          else if (flight.cancelled) error = flight.cancellation.reason;
-          else error = this.provider.toError(thrown, timeoutMs);
-          if (byDeadline && error instanceof TimeoutError) error = new TimeoutError('deadline', deadlineMs);
+          error = this.attemptError(thrown, attempt, flight, deadline);
         } finally {
-          timer?.cancel();
-          unsubscribe?.();
+          attempt.end();
         }
-        breaker.onFailure(error, flight.trace);
-        if (flight.cancelled || attempt >= this.retry.maxAttempts || !isRetryable(error)) throw error;
-        const delayMs = retryDelayMs(this.retry, attempt, error, this.random);
-        // Waiting past the deadline only to fail there helps nobody: fail now with the cause.
-        if (this.clock.now() + delayMs >= deadlineAt) throw error;
-        this.counters.retries++;
-        if (retryChannel.hasSubscribers) retryChannel.publish({ call: flight.trace, agent: call.agent.config.name, model: call.agent.model.id, attempt, delayMs, reason: errorType(error) });
-        this.log.debug({ ...logFieldsFor(flight.trace), agent: call.agent.config.name, attempt, delayMs: Math.round(delayMs), error: (error as Error).message }, 'retrying');
-        await this.clock.sleep(delayMs, flight.cancellation);
+        await this.clock.sleep(this.retryDelayAfter(call, flight, n, error, deadline), flight.cancellation);
       }
     } finally {
       this.limiter.release();
     }
   }
 
+  private deadlineOf(options: ExecuteOptions, queuedAt: number): Deadline {
+    const ms = options.deadlineMs ?? this.deadlineMs;
+    return { at: queuedAt + ms, ms };
+  }
+
+  /** A concurrency slot; only a real wait makes a promise (and the deadline's timer). The caller releases it. */
+  private takeSlot(flight: Flight<unknown, AgentCallMessage>, deadline: Deadline): Promise<void> | undefined {
+    return this.limiter.tryAcquire() ? undefined : this.beforeDeadline(this.limiter.acquire(flight.cancellation), deadline, flight.cancellation);
+  }
+
+  /** The call's tokens from its model's client-side rate limit, when there is one. */
+  private spendRateLimit(call: PreparedCall, flight: Flight<unknown, AgentCallMessage>, deadline: Deadline): Promise<void> | undefined {
+    const { rateLimiter } = call.agent;
+    return rateLimiter && this.beforeDeadline(rateLimiter.acquire(inputTokensOf(call.params) + call.params.max_tokens, flight.cancellation), deadline, flight.cancellation);
+  }
+
+  /**
+   * Prepare: the breaker admits the attempt (or throws CircuitOpenError), and the attempt gets
+   * one timeout, its own or what is left of the deadline, whichever ends first.
+   */
+  private beginAttempt(call: PreparedCall, flight: Flight<unknown, AgentCallMessage>, deadline: Deadline, attemptTimeoutMs: number, cancellable: boolean): Attempt {
+    call.agent.breaker.admit(flight.trace);
+    this.counters.upstreamAttempts++;
+    const leftMs = deadline.at - this.clock.now();
+    const byDeadline = leftMs <= attemptTimeoutMs;
+    return new Attempt(byDeadline ? Math.max(1, leftMs) : attemptTimeoutMs, byDeadline, cancellable ? flight.cancellation : undefined, this.clock);
+  }
+
+  /** Settle, for a failure: what the caller is told. The provider reports an abort its own way; our reason (timeout, caller, close) is the truth. */
+  private attemptError(thrown: unknown, attempt: Attempt, flight: Flight<unknown, AgentCallMessage>, deadline: Deadline): unknown {
+    let error: unknown;
+    if (attempt.controller?.signal.aborted) error = asError(attempt.controller.signal.reason);
+    else if (flight.cancelled) error = flight.cancellation.reason;
+    else error = this.provider.toError(thrown, attempt.timeoutMs);
+    if (attempt.byDeadline && error instanceof TimeoutError) error = new TimeoutError('deadline', deadline.ms);
+    return error;
+  }
+
+  /**
+   * Settle, after a failure: the breaker counts it; then either it is thrown (the call was
+   * cancelled, no attempt is left, it is not retryable, or the wait would pass the deadline)
+   * or the delay before the next attempt is returned.
+   */
+  private retryDelayAfter(call: PreparedCall, flight: Flight<unknown, AgentCallMessage>, attempt: number, error: unknown, deadline: Deadline): number {
+    call.agent.breaker.onFailure(error, flight.trace);
+    if (flight.cancelled || attempt >= this.retry.maxAttempts || !isRetryable(error)) throw error;
+    const delayMs = retryDelayMs(this.retry, attempt, error, this.random);
+    // Waiting past the deadline only to fail there helps nobody: fail now with the cause.
+    if (this.clock.now() + delayMs >= deadline.at) throw error;
+    this.counters.retries++;
+    if (retryChannel.hasSubscribers) retryChannel.publish({ call: flight.trace, agent: call.agent.config.name, model: call.agent.model.id, attempt, delayMs, reason: errorType(error) });
+    this.log.debug({ ...logFieldsFor(flight.trace), agent: call.agent.config.name, attempt, delayMs: Math.round(delayMs), error: (error as Error).message }, 'retrying');
+    return delayMs;
+  }
+
   /** Awaits a wait (queue, rate limit) that the call's deadline may cut short. */
-  private async beforeDeadline(wait: Promise<void>, deadlineAt: number, deadlineMs: number, cancellation: Cancellation): Promise<void> {
-    const timer = this.clock.setTimer(() => cancellation.abort(new TimeoutError('deadline', deadlineMs)), deadlineAt - this.clock.now());
+  private async beforeDeadline(wait: Promise<void>, deadline: Deadline, cancellation: Cancellation): Promise<void> {
+    const timer = this.clock.setTimer(() => cancellation.abort(new TimeoutError('deadline', deadline.ms)), deadline.at - this.clock.now());
     try {
       await wait;
     } finally {

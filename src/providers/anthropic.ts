@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { TimeoutError, UpstreamError } from '../errors.js';
 import { parseRetryAfterMs } from './retry-after.js';
-import type { CreateMessageOptions, MessageParams, MessagesProvider, ProviderResult, ProviderServer } from './types.js';
+import type { CreateMessageOptions, MessageParams, MessagesProvider, ProviderResult, ProviderServer, ProviderStream, StreamEvent } from './types.js';
 
 export interface AnthropicProviderOptions {
   apiKey: string;
@@ -71,6 +71,19 @@ export function providerServer(baseURL: string): ProviderServer {
 }
 
 /**
+ * The SDK's per-request options. The SDK arms its own timer and AbortController for `timeout`
+ * on every request anyway, so the attempt timeout costs nothing extra. A signal is passed only
+ * when there is one: the SDK registers each signal for cleanup (a WeakMap and a
+ * FinalizationRegistry), which costs measurable GC time per call.
+ */
+function requestOptions({ signal, timeoutMs, headers }: CreateMessageOptions): { timeout: number; signal?: AbortSignal; headers?: Record<string, string> } {
+  const timeout = Math.max(1, Math.ceil(timeoutMs)); // the SDK accepts whole milliseconds only
+  const request: { timeout: number; signal?: AbortSignal; headers?: Record<string, string> } = signal ? { signal, timeout } : { timeout };
+  if (headers) request.headers = headers;
+  return request;
+}
+
+/**
  * The real `@anthropic-ai/sdk` client. `maxRetries: 0` because the orchestrator owns the one
  * retry layer (DESIGN.md, seam 5); its own undici Agent so `close()` really closes sockets.
  */
@@ -95,16 +108,21 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mess
   return {
     name: options.name ?? (options.baseURL ? 'simulator' : 'anthropic'),
     server,
-    createMessage(params: MessageParams, { signal, timeoutMs, headers }: CreateMessageOptions): Promise<ProviderResult> {
-      // The SDK arms its own timer and AbortController for `timeout` on every request anyway,
-      // so the attempt timeout costs nothing extra. A signal is passed only when there is one:
-      // the SDK registers each signal for cleanup (a WeakMap and a FinalizationRegistry),
-      // which costs measurable GC time per call.
-      const timeout = Math.max(1, Math.ceil(timeoutMs)); // the SDK accepts whole milliseconds only
-      const request: { timeout: number; signal?: AbortSignal; headers?: Record<string, string> } = signal ? { signal, timeout } : { timeout };
-      if (headers) request.headers = headers;
+    createMessage(params: MessageParams, options: CreateMessageOptions): Promise<ProviderResult> {
       // The SDK puts the request-id header on the parsed message as `_request_id`.
-      return client.messages.create(params as Anthropic.MessageCreateParamsNonStreaming, request) as unknown as Promise<ProviderResult>;
+      return client.messages.create(params as Anthropic.MessageCreateParamsNonStreaming, requestOptions(options)) as unknown as Promise<ProviderResult>;
+    },
+    streamMessage(params: MessageParams, options: CreateMessageOptions): ProviderStream {
+      // The SDK's MessageStream parses the server-sent events, accumulates the message and, when
+      // its iterator's return() is called (a `break`), aborts the request and frees the socket.
+      const stream = client.messages.stream(params as Anthropic.MessageStreamParams, requestOptions(options));
+      // Made at once: the iterator's listeners are what the SDK counts as someone handling
+      // an error, so a failure before the first next() is not reported as unhandled.
+      const events = stream[Symbol.asyncIterator]() as AsyncIterator<StreamEvent>;
+      return {
+        [Symbol.asyncIterator]: () => events,
+        finalMessage: () => stream.finalMessage().then((message) => Object.assign(message as unknown as ProviderResult, { _request_id: stream.request_id ?? null })),
+      };
     },
     toError: toUpstreamError,
     async close(options) {

@@ -38,6 +38,30 @@ export interface MessageResponse {
  */
 export type ProviderResult = MessageResponse & { _request_id?: string | null };
 
+/**
+ * The server-sent events of a streamed Messages API answer, in the order the API sends them:
+ * `message_start`, then per content block `content_block_start`, its `content_block_delta`s and
+ * `content_block_stop`, then `message_delta` (the stop reason and the final output tokens) and
+ * `message_stop`. The shapes are the SDK's (`RawMessageStreamEvent`), declared here so that a
+ * provider needs no SDK.
+ */
+export type StreamEvent =
+  | { type: 'message_start'; message: MessageResponse }
+  | { type: 'content_block_start'; index: number; content_block: { type: 'text'; text: string } | { type: string; [key: string]: unknown } }
+  | { type: 'content_block_delta'; index: number; delta: { type: 'text_delta'; text: string } | { type: string; [key: string]: unknown } }
+  | { type: 'content_block_stop'; index: number }
+  | { type: 'message_delta'; delta: { stop_reason: string | null; stop_sequence: string | null }; usage: Partial<MessageUsage> & { output_tokens: number } }
+  | { type: 'message_stop' };
+
+/**
+ * A streamed answer: iterate it for the events as they arrive; `finalMessage()` resolves with
+ * the whole message once they ended (rejects as the stream failed). Leaving the iteration
+ * early (`break`, `return()`) cancels the request and releases its connection.
+ */
+export interface ProviderStream extends AsyncIterable<StreamEvent> {
+  finalMessage(): Promise<ProviderResult>;
+}
+
 export interface CreateMessageOptions {
   /** Enforced by the provider (the SDK's own per-request timer: no extra cost per call). */
   timeoutMs: number;
@@ -71,6 +95,13 @@ export interface MessagesProvider {
    * rejects. Whatever it rejects with goes through `toError` before anyone reads it.
    */
   createMessage(params: MessageParams, options: CreateMessageOptions): Promise<ProviderResult>;
+  /**
+   * Sends one request for a streamed answer (the Messages API's `stream: true`). Errors before
+   * the first event (a status, a refused connection, a timeout) reject the first `next()`;
+   * errors after it reject a later one. Both go through `toError`. `timeoutMs` bounds the wait
+   * for the response to start. Optional: a provider without it cannot serve streamed calls.
+   */
+  streamMessage?(params: MessageParams, options: CreateMessageOptions): ProviderStream;
   /**
    * Maps a rejection of createMessage to agentperf's errors: UpstreamError for an error status
    * or a failed connection, TimeoutError('attempt') once `timeoutMs` has passed.

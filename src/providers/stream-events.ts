@@ -1,0 +1,125 @@
+import { AbortedError } from '../errors.js';
+import type { MessageResponse, ProviderResult, ProviderStream, StreamEvent } from './types.js';
+
+/**
+ * A whole message as the Messages API streams it: `message_start` (the message with no content
+ * yet and one output token counted, as the API reports it), each content block as start,
+ * deltas of at most `chunkChars` characters and stop, then `message_delta` with the stop reason
+ * and the final usage, and `message_stop`. The same message comes back out of accumulateEvents.
+ */
+export function eventsOf(message: MessageResponse, chunkChars = 16): StreamEvent[] {
+  // The request id travels in a header, never in the events.
+  const { content, stop_reason, stop_sequence, usage, _request_id, ...rest } = message as ProviderResult;
+  const events: StreamEvent[] = [{ type: 'message_start', message: { ...rest, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: Math.min(1, usage.output_tokens) } } }];
+  content.forEach((block, index) => {
+    if (block.type !== 'text') {
+      events.push({ type: 'content_block_start', index, content_block: block }, { type: 'content_block_stop', index });
+      return;
+    }
+    const text = (block as { text: string }).text;
+    events.push({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
+    for (let at = 0; at < text.length; at += chunkChars) events.push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: text.slice(at, at + chunkChars) } });
+    events.push({ type: 'content_block_stop', index });
+  });
+  events.push({ type: 'message_delta', delta: { stop_reason, stop_sequence }, usage: { output_tokens: usage.output_tokens } }, { type: 'message_stop' });
+  return events;
+}
+
+/**
+ * Builds the whole message from its events, as the SDK's MessageStream does: text deltas
+ * appended to their block, `message_delta`'s usage over `message_start`'s (the API's
+ * `message_delta` usage is cumulative). Throws on events out of order, which a well-formed
+ * stream never sends.
+ */
+export class MessageAccumulator {
+  private message: MessageResponse | undefined;
+
+  add(event: StreamEvent): void {
+    if (event.type === 'message_start') {
+      this.message = { ...event.message, content: [...event.message.content], usage: { ...event.message.usage } };
+      return;
+    }
+    const message = this.message;
+    if (!message) throw new Error(`stream event ${event.type} before message_start`);
+    switch (event.type) {
+      case 'content_block_start':
+        message.content[event.index] = { ...event.content_block };
+        break;
+      case 'content_block_delta': {
+        const block = message.content[event.index] as { type: string; text?: string } | undefined;
+        if (!block) throw new Error(`content_block_delta for block ${event.index}, which has not started`);
+        if (event.delta.type === 'text_delta') block.text = (block.text ?? '') + (event.delta as { text: string }).text;
+        break;
+      }
+      case 'message_delta':
+        message.stop_reason = event.delta.stop_reason;
+        message.stop_sequence = event.delta.stop_sequence;
+        Object.assign(message.usage, event.usage);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** The message so far (whole once `message_stop` was added). */
+  get current(): MessageResponse | undefined {
+    return this.message;
+  }
+}
+
+export function accumulateEvents(events: Iterable<StreamEvent>): MessageResponse {
+  const accumulator = new MessageAccumulator();
+  for (const event of events) accumulator.add(event);
+  if (!accumulator.current) throw new Error('a stream without message_start');
+  return accumulator.current;
+}
+
+/**
+ * A ProviderStream over events already known (the in-process provider; test providers), each
+ * delivered on its own turn of the event loop as a network stream would be. Leaving early or
+ * an aborted `signal` ends it: the iteration stops and `finalMessage()` rejects with
+ * AbortedError, as the SDK's stream rejects on abort.
+ */
+export function streamOfEvents(events: readonly StreamEvent[], final: ProviderResult, signal?: AbortSignal): ProviderStream {
+  let state: 'open' | 'done' | 'aborted' = 'open';
+  let abortReason: unknown;
+  const settled: Array<{ resolve: (m: ProviderResult) => void; reject: (e: unknown) => void }> = [];
+  const end = (to: 'done' | 'aborted', reason?: unknown) => {
+    if (state !== 'open') return;
+    state = to;
+    abortReason = reason;
+    for (const waiter of settled.splice(0)) {
+      if (to === 'done') waiter.resolve(final);
+      else waiter.reject(new AbortedError(reason));
+    }
+  };
+  signal?.addEventListener('abort', () => end('aborted', signal.reason), { once: true });
+  let next = 0;
+  return {
+    [Symbol.asyncIterator]() {
+      return {
+        async next(): Promise<IteratorResult<StreamEvent>> {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (state === 'aborted') throw new AbortedError(abortReason);
+          if (next < events.length) return { value: events[next++]!, done: false };
+          end('done');
+          return { value: undefined, done: true };
+        },
+        async return(): Promise<IteratorResult<StreamEvent>> {
+          end('aborted', new Error('the consumer left the stream'));
+          return { value: undefined, done: true };
+        },
+      };
+    },
+    finalMessage() {
+      if (state === 'done') return Promise.resolve(final);
+      if (state === 'aborted') return Promise.reject(new AbortedError(abortReason));
+      return new Promise((resolve, reject) => settled.push({ resolve, reject }));
+    },
+  };
+}
+
+/** One event as the Messages API writes it on the wire (`text/event-stream`). */
+export function serverSentEvent(event: StreamEvent): string {
+  return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
