@@ -10,7 +10,11 @@ export type { AgentResult, ExecuteItem, ExecuteOptions, OrchestratorCounters, Or
 // The signed response cache.
 export { ResponseCache } from './cache/response-cache.js';
 export type { CacheStats, CacheTier, DiskCacheOptions, ResponseCacheOptions, TierFactory } from './cache/response-cache.js';
-export type { TierEvent, TierRead, TierVerification } from './cache/tier.js';
+export type { TierContext, TierEvent, TierRead, TierVerification } from './cache/tier.js';
+// What a tier of your own signs and verifies entries with (the disk tier does the same).
+export { decodeEntry, encodeEntry } from './cache/entry-format.js';
+export type { Decoded, DecodeFailure, EntryMeta } from './cache/entry-format.js';
+export type { EntrySigner } from './cache/signing.js';
 
 // One call to assemble a provider, a cache and an orchestrator (the simulator unless live).
 export { openStack, providerFor } from './stack.js';

@@ -7,7 +7,7 @@ import { describeNonFile, readEntryFile } from './entry-file.js';
 import { describeFsError } from './path-safety.js';
 import { decodeEntry, encodeEntry, type EntryMeta } from './entry-format.js';
 import { decodeIndex, encodeIndex } from './index-file.js';
-import { secretId, type CacheSecrets } from './secret.js';
+import type { EntrySigner } from './signing.js';
 import type { CacheTier, ForeignSecret, TierEvent, TierRead, TierVerification, VerifyFailure } from './tier.js';
 
 const KEY_PATTERN = /^[0-9a-f]{64}$/;
@@ -29,7 +29,8 @@ interface IndexEntry {
 export interface DiskTierOptions {
   dir: string;
   maxBytes: number;
-  secrets: CacheSecrets;
+  /** Signs and verifies entries and the index; knows the secret's id and the previous one of a rotation. */
+  signer: EntrySigner;
   now: () => number;
   logger: Logger;
   /** Told about each eviction, expiry and integrity failure (the cache counts them). */
@@ -101,19 +102,17 @@ export class DiskTier implements CacheTier {
    * a rotation it is this cache's own, and the file is rewritten for the current one.
    */
   private async checkSecret(): Promise<ForeignSecret | undefined> {
-    const { secrets, dir } = this.options;
-    const given = secretId(secrets.current);
+    const { signer, dir } = this.options;
+    const given = signer.secretId;
     const file = join(dir, SECRET_ID_FILE);
     const stored = await readEntryFile(file, 1024);
     if (stored.kind === 'not-a-file' || stored.kind === 'too-large') throw new CachePathError(`the cache's ${SECRET_ID_FILE} must be a small regular file (${file} is ${stored.kind === 'too-large' ? 'too large' : stored.what})`);
     if (stored.kind === 'file') {
       const id = stored.bytes.toString('utf8').trim();
-      if (id === given) return undefined;
-      if (secrets.previous && id === secretId(secrets.previous)) {
-        await this.writeSecretId(given);
-        return undefined;
-      }
-      return { cacheSecretId: id, givenSecretId: given };
+      const owner = signer.ownerOf(id);
+      if (owner === 'foreign') return { cacheSecretId: id, givenSecretId: given };
+      if (owner === 'previous') await this.writeSecretId(given);
+      return undefined;
     }
     const sample = (await this.listFiles()).filter((f) => KEY_PATTERN.test(f.key)).slice(0, 5);
     // Only entries that reached the signature check count: a torn file or a directory says
@@ -137,7 +136,7 @@ export class DiskTier implements CacheTier {
 
   /** An entry's bytes verified and decoded under the current secret, or the previous one of a rotation. */
   private decode(bytes: Buffer, key: string): ReturnType<typeof decodeEntry> {
-    return decodeEntry(bytes, key, this.options.secrets.current, this.options.secrets.previous);
+    return decodeEntry(bytes, key, this.options.signer);
   }
 
   private async writeSecretId(id: string): Promise<void> {
@@ -304,7 +303,7 @@ export class DiskTier implements CacheTier {
     this.shards.clear();
     this.index.clear();
     this.totalBytes = 0;
-    await this.writeSecretId(secretId(this.options.secrets.current));
+    await this.writeSecretId(this.options.signer.secretId);
     this.foreignSecret = undefined;
   }
 
@@ -314,7 +313,7 @@ export class DiskTier implements CacheTier {
     const records = (function* (index: Map<string, IndexEntry>) {
       for (const [key, entry] of index) yield { key, size: entry.size, lastAccess: entry.lastAccess, expiresAt: entry.expiresAt };
     })(this.index);
-    const buffer = encodeIndex(records, this.index.size, this.options.secrets.current);
+    const buffer = encodeIndex(records, this.index.size, this.options.signer);
     const temp = this.tempFile('index');
     try {
       await writeFile(temp, buffer, { mode: 0o600 });
@@ -359,7 +358,7 @@ export class DiskTier implements CacheTier {
       this.options.logger.warn({ key, file }, 'cache entry path holds something that is not a file: not written');
       return;
     }
-    const bytes = encodeEntry(meta, payload, this.options.secrets.current);
+    const bytes = encodeEntry(meta, payload, this.options.signer);
     const temp = this.tempFile(key.slice(0, 16));
     const handle = await open(temp, 'wx', 0o600);
     try {
@@ -482,7 +481,7 @@ export class DiskTier implements CacheTier {
    * scan then rebuilds the index from the files themselves, and no entry is lost to it.
    */
   private loadSnapshot(buffer: Buffer): boolean {
-    const read = decodeIndex(buffer, this.maxEntryBytes, this.options.secrets.current, this.options.secrets.previous);
+    const read = decodeIndex(buffer, this.maxEntryBytes, this.options.signer);
     if (!read.ok) {
       this.options.logger.warn({ dir: this.options.dir, reason: read.reason }, 'cache index not used (rebuilt from the directory)');
       return false;

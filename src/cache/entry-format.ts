@@ -1,7 +1,8 @@
-import { MAC_BYTES, signed, verifySigned } from './signing.js';
+import { MAC_BYTES, type EntrySigner } from './signing.js';
 
 /**
- * One cache entry on disk:
+ * One cache entry, as every shared tier stores it (a file for the disk tier, a value for a
+ * shared store):
  *
  *   "APC" | format version (1 byte) | metadata length (uint32 BE) | metadata JSON | payload | HMAC-SHA256 (32 bytes)
  *
@@ -27,25 +28,25 @@ export type Decoded =
   | { ok: true; meta: EntryMeta; payload: Buffer; signedWithPrevious: boolean }
   | { ok: false; reason: DecodeFailure };
 
-export function encodeEntry(meta: EntryMeta, payload: Buffer, secret: Buffer): Buffer {
+export function encodeEntry(meta: EntryMeta, payload: Buffer, signer: EntrySigner): Buffer {
   const metaBytes = Buffer.from(JSON.stringify({ key: meta.key, createdAt: meta.createdAt, expiresAt: meta.expiresAt }), 'utf8');
   const header = Buffer.alloc(HEADER_BYTES);
   MAGIC.copy(header, 0);
   header.writeUInt8(FORMAT_VERSION, 3);
   header.writeUInt32BE(metaBytes.length, 4);
   const body = Buffer.concat([header, metaBytes, payload]);
-  return signed(body, secret);
+  return signer.sign(body);
 }
 
 /**
- * Verifies and decodes an entry read from disk. The signature is checked first, with a
+ * Verifies and decodes an entry a tier read. The signature is checked first, with a
  * constant-time compare, against the current secret and then the previous one; only a signed
  * entry is parsed further. The stored key must equal the key it was read under, so a valid
  * entry copied to another key's file name is refused too.
  */
-export function decodeEntry(bytes: Buffer, expectedKey: string, current: Buffer, previous?: Buffer): Decoded {
+export function decodeEntry(bytes: Buffer, expectedKey: string, signer: EntrySigner): Decoded {
   if (bytes.length < HEADER_BYTES + MAC_BYTES) return { ok: false, reason: 'truncated' };
-  const verified = verifySigned(bytes, current, previous);
+  const verified = signer.verify(bytes);
   if (!verified) return { ok: false, reason: 'signature' };
   const { body, signedWithPrevious } = verified;
   if (!body.subarray(0, 3).equals(MAGIC) || body.readUInt8(3) !== FORMAT_VERSION) return { ok: false, reason: 'version' };

@@ -1,4 +1,4 @@
-import { MAC_BYTES, signed, verifySigned } from './signing.js';
+import { MAC_BYTES, type EntrySigner } from './signing.js';
 
 /**
  * The disk tier's index snapshot (`index.bin`): what makes opening a large cache fast. It is
@@ -22,7 +22,7 @@ export interface IndexRecord {
 
 export type IndexRead = { ok: true; records: IndexRecord[]; signedWithPrevious: boolean } | { ok: false; reason: 'torn' | 'signature' | 'record' };
 
-export function encodeIndex(records: Iterable<IndexRecord>, count: number, secret: Buffer): Buffer {
+export function encodeIndex(records: Iterable<IndexRecord>, count: number, signer: EntrySigner): Buffer {
   const body = Buffer.alloc(8 + count * RECORD_BYTES);
   body.write(MAGIC, 0, 'latin1');
   body.writeUInt32BE(count, 4);
@@ -34,7 +34,7 @@ export function encodeIndex(records: Iterable<IndexRecord>, count: number, secre
     body.writeDoubleBE(r.expiresAt, offset + 44);
     offset += RECORD_BYTES;
   }
-  return signed(body, secret);
+  return signer.sign(body);
 }
 
 /**
@@ -42,11 +42,11 @@ export function encodeIndex(records: Iterable<IndexRecord>, count: number, secre
  * no larger than `maxEntryBytes`, finite times): a bug or a secret that leaked must still not
  * turn the index into a way to delete entries.
  */
-export function decodeIndex(buffer: Buffer, maxEntryBytes: number, current: Buffer, previous?: Buffer): IndexRead {
+export function decodeIndex(buffer: Buffer, maxEntryBytes: number, signer: EntrySigner): IndexRead {
   if (buffer.length < 8 + MAC_BYTES || buffer.toString('latin1', 0, 4) !== MAGIC) return { ok: false, reason: 'torn' };
   const count = buffer.readUInt32BE(4);
   if (buffer.length !== 8 + count * RECORD_BYTES + MAC_BYTES) return { ok: false, reason: 'torn' };
-  const verified = verifySigned(buffer, current, previous);
+  const verified = signer.verify(buffer);
   if (!verified) return { ok: false, reason: 'signature' };
   const { body, signedWithPrevious } = verified;
   const records: IndexRecord[] = [];

@@ -6,7 +6,8 @@ import type { ProviderResult } from '../providers/types.js';
 import { DiskTier } from './disk-tier.js';
 import { DEFAULT_CACHE_ROOT, resolveCacheDir } from './path-safety.js';
 import { resolveCacheSecrets, type SecretOptions } from './secret.js';
-import type { CacheTier, ForeignSecret, TierEvent, TierVerification, VerifyFailure } from './tier.js';
+import { EntrySigner } from './signing.js';
+import type { CacheTier, ForeignSecret, TierContext, TierEvent, TierVerification, VerifyFailure } from './tier.js';
 
 export type { CacheTier };
 
@@ -21,8 +22,8 @@ export interface DiskCacheOptions extends Omit<SecretOptions, 'logger'> {
   maxBytes?: number;
 }
 
-/** Makes a shared tier, given where to report its evictions, expirations and integrity failures. */
-export type TierFactory = (events: (event: TierEvent, key: string, detail?: string) => void) => Promise<CacheTier>;
+/** Makes a shared tier, given the cache's signer and where to report its evictions, expirations and integrity failures. */
+export type TierFactory = (context: TierContext) => Promise<CacheTier>;
 
 export interface ResponseCacheOptions {
   /** Default 64 MiB. */
@@ -31,6 +32,8 @@ export interface ResponseCacheOptions {
   disk?: DiskCacheOptions;
   /** More shared tiers, read after the disk tier in this order. */
   tiers?: readonly TierFactory[];
+  /** Where the signing secret comes from when there is no disk tier (with one, its options say). */
+  secret?: Omit<SecretOptions, 'logger' | 'cacheDir'>;
   /** Default 24 h; agents may override with `cacheTtlMs`. */
   defaultTtlMs?: number;
   /** Larger responses are not cached (counted as `oversize`). Default 4 MiB. */
@@ -126,20 +129,20 @@ export class ResponseCache {
     const logger = (options.logger ?? rootLogger).child({ component: 'cache' });
     const factories: TierFactory[] = [];
     const disk = options.disk;
-    if (disk) {
-      factories.push(async (onEvent) => {
-        const dir = await resolveCacheDir(disk.dir, disk.allowedRoots ?? [DEFAULT_CACHE_ROOT]);
-        const secrets = await resolveCacheSecrets({ ...disk, cacheDir: dir, logger });
-        return DiskTier.open({ dir, maxBytes: disk.maxBytes ?? 100 * MiB, secrets, now: options.now ?? Date.now, logger, onEvent, maxEntryBytes: (options.maxEntryBytes ?? 4 * MiB) + 64 * 1024 });
-      });
+    // The disk's directory first: a secret file inside it is refused (secret.ts).
+    const diskDir = disk && (await resolveCacheDir(disk.dir, disk.allowedRoots ?? [DEFAULT_CACHE_ROOT]));
+    if (disk && diskDir) {
+      factories.push(({ signer, onEvent }) => DiskTier.open({ dir: diskDir, maxBytes: disk.maxBytes ?? 100 * MiB, signer, now: options.now ?? Date.now, logger, onEvent, maxEntryBytes: (options.maxEntryBytes ?? 4 * MiB) + 64 * 1024 }));
     }
     factories.push(...(options.tiers ?? []));
     let cache: ResponseCache | undefined;
     const tiers: CacheTier[] = [];
     try {
+      // One secret, one signer, for every shared tier; a memory-only cache needs none.
+      const signer = factories.length === 0 ? undefined : await signerFor(disk ? { ...disk, cacheDir: diskDir, logger } : { ...options.secret, logger });
       for (const make of factories) {
         const index = tiers.length;
-        tiers.push(await make((event, key, detail) => cache?.onTierEvent(tiers[index]!.name, event, key, detail)));
+        tiers.push(await make({ signer: signer!, onEvent: (event, key, detail) => cache?.onTierEvent(tiers[index]!.name, event, key, detail) }));
       }
     } catch (error) {
       await Promise.allSettled(tiers.map((tier) => tier.close()));
@@ -358,4 +361,9 @@ export class ResponseCache {
       this.log.warn({ key, tier, reason: detail }, detail?.startsWith('not-a-file') || detail === 'too-large' ? 'cache entry path holds something that is not an entry: not served, left in place' : 'cache entry failed verification (tampered with or torn): removed, not served');
     }
   }
+}
+
+async function signerFor(options: SecretOptions): Promise<EntrySigner> {
+  const secrets = await resolveCacheSecrets(options);
+  return new EntrySigner(secrets.current, secrets.previous);
 }

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -17,14 +17,6 @@ export interface CacheSecrets {
   previous: Buffer | undefined;
   /** Where the current secret came from, for the log (never the secret itself). */
   source: 'env' | 'file' | 'generated';
-}
-
-/**
- * A name for a secret that does not reveal it: the cache writes it beside its entries, so that
- * a cache opened with another secret is recognised as such instead of being taken for tampered.
- */
-export function secretId(secret: Buffer): string {
-  return createHmac('sha256', secret).update('agentperf cache secret id v1').digest('hex').slice(0, 32);
 }
 
 export interface SecretOptions {

@@ -6,6 +6,7 @@
  * (`tier="disk"`), stats, reports and the `cache` command.
  */
 import type { DecodeFailure, EntryMeta } from './entry-format.js';
+import type { EntrySigner } from './signing.js';
 
 /** An entry a tier read and verified: its payload (the response's JSON) and its signed metadata. */
 export interface TierRead {
@@ -38,6 +39,14 @@ export interface TierVerification {
 
 /** What a tier tells the cache as it works (the cache counts each, by the tier's name). */
 export type TierEvent = 'eviction' | 'expiration' | 'integrity';
+
+/** What the cache gives a tier as it opens it: the one signer of every tier, and where to report. */
+export interface TierContext {
+  /** Signs and verifies entries (entry-format.ts) under the cache's secret; knows the previous one of a rotation. */
+  signer: EntrySigner;
+  /** Each eviction, expiry and integrity failure (the cache counts them under the tier's name). */
+  onEvent(event: TierEvent, key: string, detail?: string): void;
+}
 
 export interface CacheTier {
   /** How metrics, stats and reports name it (`disk`). */

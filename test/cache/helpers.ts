@@ -32,13 +32,14 @@ export interface Clocked {
   now: number;
 }
 
-export async function openCache(root: string, options: Partial<ResponseCacheOptions> & { secret?: string; previous?: string; time?: Clocked } = {}): Promise<ResponseCache> {
-  const env: NodeJS.ProcessEnv = { AGENTPERF_CACHE_SECRET: options.secret ?? SECRET };
-  if (options.previous) env.AGENTPERF_CACHE_SECRET_PREVIOUS = options.previous;
+export async function openCache(root: string, options: Omit<Partial<ResponseCacheOptions>, 'secret'> & { secret?: string; previous?: string; time?: Clocked } = {}): Promise<ResponseCache> {
+  const { secret, previous, time, ...rest } = options;
+  const env: NodeJS.ProcessEnv = { AGENTPERF_CACHE_SECRET: secret ?? SECRET };
+  if (previous) env.AGENTPERF_CACHE_SECRET_PREVIOUS = previous;
   return ResponseCache.open({
     sweepIntervalMs: 3_600_000,
-    ...options,
-    now: options.time ? () => options.time!.now : options.now,
+    ...rest,
+    now: time ? () => time.now : options.now,
     disk: options.disk ?? { dir: join(root, 'responses'), allowedRoots: [root], env },
   });
 }

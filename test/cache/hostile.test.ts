@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { resolveCacheSecrets } from '../../src/cache/secret.ts';
 import { decodeIndex, encodeIndex } from '../../src/cache/index-file.ts';
 import { decodeEntry, encodeEntry } from '../../src/cache/entry-format.ts';
+import { EntrySigner } from '../../src/cache/signing.ts';
 import { entryFile, keyFor, killWriterAfter, openCache, OTHER_SECRET, responseFor, SECRET, tempRoot } from './helpers.ts';
 
 // Hostile and unlucky states of a disk cache: an index that lies, files that are not entries,
@@ -47,7 +48,7 @@ test('an index that says every entry expired long ago (even one signed by this c
   const { root, keys } = await filledCache(10);
   const records = keys.map((key) => ({ key, size: 500, lastAccess: 1, expiresAt: 1 }));
   // Signed with the cache's own secret: an old snapshot put back, or a bug, must still not delete.
-  await writeFile(indexFile(root), encodeIndex(records, records.length, Buffer.from(SECRET)));
+  await writeFile(indexFile(root), encodeIndex(records, records.length, new EntrySigner(Buffer.from(SECRET))));
   t.is(await servedCount(root, keys), 10);
 });
 
@@ -79,13 +80,13 @@ test('property: any bytes as the index (random, truncated, bit-flipped) lose no 
 });
 
 test('decodeIndex refuses a signed record no writer makes (a size over the entry limit, a time that is not finite)', (t) => {
-  const secret = Buffer.from(SECRET);
+  const secret = new EntrySigner(Buffer.from(SECRET));
   const key = keyFor('x');
   const ok = decodeIndex(encodeIndex([{ key, size: 100, lastAccess: 1, expiresAt: 2 }], 1, secret), 1000, secret);
   t.true(ok.ok);
   t.deepEqual(decodeIndex(encodeIndex([{ key, size: 0xffffffff, lastAccess: 1, expiresAt: 2 }], 1, secret), 1000, secret), { ok: false, reason: 'record' });
   t.deepEqual(decodeIndex(encodeIndex([{ key, size: 10, lastAccess: Number.NaN, expiresAt: 2 }], 1, secret), 1000, secret), { ok: false, reason: 'record' });
-  t.deepEqual(decodeIndex(encodeIndex([{ key, size: 10, lastAccess: 1, expiresAt: 2 }], 1, Buffer.from(OTHER_SECRET)), 1000, secret), { ok: false, reason: 'signature' });
+  t.deepEqual(decodeIndex(encodeIndex([{ key, size: 10, lastAccess: 1, expiresAt: 2 }], 1, new EntrySigner(Buffer.from(OTHER_SECRET))), 1000, secret), { ok: false, reason: 'signature' });
 });
 
 const notEntries: Array<[string, (file: string) => Promise<void>]> = [
@@ -257,7 +258,7 @@ test('a secret file readable by group or others is refused (unless allowed); one
 });
 
 test('property: an entry with any bytes changed, cut, swapped or spliced from another is never accepted', (t) => {
-  const secret = Buffer.from(SECRET);
+  const secret = new EntrySigner(Buffer.from(SECRET));
   const key = keyFor('property');
   const other = encodeEntry({ key: keyFor('other'), createdAt: 5, expiresAt: 9e12 }, Buffer.from(JSON.stringify(responseFor('other'))), secret);
   const good = encodeEntry({ key, createdAt: 1, expiresAt: 9e12 }, Buffer.from(JSON.stringify(responseFor('property'))), secret);

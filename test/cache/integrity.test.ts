@@ -1,6 +1,7 @@
 import test from 'ava';
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { decodeEntry, encodeEntry } from '../../src/cache/entry-format.ts';
+import { EntrySigner, secretId } from '../../src/cache/signing.ts';
 import { entryFile, keyFor, openCache, OTHER_SECRET, responseFor, SECRET, tempRoot } from './helpers.ts';
 
 type Tamper = (bytes: Buffer) => Buffer;
@@ -58,12 +59,25 @@ test("a valid entry copied under another key's name is not served", async (t) =>
 test('decodeEntry names the failure and verifies with the previous secret', (t) => {
   const key = keyFor('x');
   const meta = { key, createdAt: 1, expiresAt: 2 };
-  const bytes = encodeEntry(meta, Buffer.from('{"a":1}'), Buffer.from(OTHER_SECRET));
-  t.deepEqual(decodeEntry(bytes, key, Buffer.from(SECRET)), { ok: false, reason: 'signature' });
-  const viaPrevious = decodeEntry(bytes, key, Buffer.from(SECRET), Buffer.from(OTHER_SECRET));
+  const other = new EntrySigner(Buffer.from(OTHER_SECRET));
+  const bytes = encodeEntry(meta, Buffer.from('{"a":1}'), other);
+  t.deepEqual(decodeEntry(bytes, key, new EntrySigner(Buffer.from(SECRET))), { ok: false, reason: 'signature' });
+  const viaPrevious = decodeEntry(bytes, key, new EntrySigner(Buffer.from(SECRET), Buffer.from(OTHER_SECRET)));
   t.true(viaPrevious.ok && viaPrevious.signedWithPrevious);
-  t.deepEqual(decodeEntry(bytes, keyFor('y'), Buffer.from(OTHER_SECRET)), { ok: false, reason: 'key-mismatch' });
-  t.deepEqual(decodeEntry(bytes.subarray(0, 10), key, Buffer.from(OTHER_SECRET)), { ok: false, reason: 'truncated' });
+  t.deepEqual(decodeEntry(bytes, keyFor('y'), other), { ok: false, reason: 'key-mismatch' });
+  t.deepEqual(decodeEntry(bytes.subarray(0, 10), key, other), { ok: false, reason: 'truncated' });
+});
+
+test("the signer knows a stored secret id: its own, the previous one of a rotation's, or another's", (t) => {
+  const rotated = new EntrySigner(Buffer.from(SECRET), Buffer.from(OTHER_SECRET));
+  t.is(rotated.secretId, secretId(Buffer.from(SECRET)));
+  t.is(rotated.ownerOf(secretId(Buffer.from(SECRET))), 'current');
+  t.is(rotated.ownerOf(secretId(Buffer.from(OTHER_SECRET))), 'previous');
+  t.is(rotated.ownerOf(secretId(Buffer.from('t'.repeat(40)))), 'foreign');
+  t.is(new EntrySigner(Buffer.from(SECRET)).ownerOf(secretId(Buffer.from(OTHER_SECRET))), 'foreign', 'without a rotation the old secret is another');
+  // Known value, computed apart (Python's hmac): HMAC-SHA256('s' x 40, "agentperf cache secret id v1"), first 32 hex digits.
+  t.is(rotated.secretId, 'deac85f7a8e5fe343eb77634e45d90eb');
+  t.not(secretId(Buffer.from(SECRET)), secretId(Buffer.from(OTHER_SECRET)));
 });
 
 test('rotation: entries signed with the previous secret still verify and are re-signed on read', async (t) => {
@@ -80,7 +94,7 @@ test('rotation: entries signed with the previous secret still verify and are re-
   let resigned = false;
   for (let i = 0; i < 1000 && !resigned; i++) {
     const bytes = await readFile(entryFile(root, key));
-    resigned = decodeEntry(bytes, key, Buffer.from(SECRET)).ok;
+    resigned = decodeEntry(bytes, key, new EntrySigner(Buffer.from(SECRET))).ok;
     if (!resigned) await new Promise((r) => setImmediate(r));
   }
   t.true(resigned);
