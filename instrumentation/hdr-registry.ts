@@ -1,17 +1,19 @@
-import { buildMicrosecondHistogram, LatencyRecorder, snapshotOf, type PercentileSnapshot } from '../src/stats/hdr.js';
+import { buildMicrosecondHistogram, LatencyRecorder, snapshotOf, type HdrSnapshot, type PercentileSnapshot } from '../src/stats/hdr.js';
 
-export { LatencyRecorder, mergeSnapshots, type PercentileSnapshot } from '../src/stats/hdr.js';
+export { LatencyRecorder, mergeSnapshots, type HdrSnapshot, type PercentileSnapshot } from '../src/stats/hdr.js';
 
 /**
  * The in-process latency histograms agentperf keeps. A memory hit is recorded once, in
  * `memoryHits` (it is both an agent call and a memory cache get); every other call in
- * `upstreamCalls`. `agentLatency()` merges the two when read.
+ * `upstreamCalls`. `agentLatency()` merges the two when read. Each shared cache tier's gets
+ * have their own, by the tier's name.
  */
 export class HdrRegistry {
   readonly upstreamCalls = new LatencyRecorder();
   readonly memoryHits = new LatencyRecorder();
   readonly queueWait = new LatencyRecorder();
-  readonly diskGets = new LatencyRecorder();
+  /** Gets of each shared cache tier (`disk`, ...), made on the tier's first get. */
+  private readonly tierGets = new Map<string, LatencyRecorder>();
 
   /** Every agent call, memory hits included. */
   agentLatency(): PercentileSnapshot {
@@ -23,16 +25,23 @@ export class HdrRegistry {
     return snapshot;
   }
 
-  snapshot(): Record<'agentLatency' | 'queueWait' | 'cacheGetMemory' | 'cacheGetDisk', PercentileSnapshot> {
+  /** The histogram of one shared tier's gets. */
+  tierGet(tier: string): LatencyRecorder {
+    let recorder = this.tierGets.get(tier);
+    if (!recorder) this.tierGets.set(tier, (recorder = new LatencyRecorder()));
+    return recorder;
+  }
+
+  snapshot(): HdrSnapshot {
     return {
       agentLatency: this.agentLatency(),
       queueWait: this.queueWait.snapshot(),
       cacheGetMemory: this.memoryHits.snapshot(),
-      cacheGetDisk: this.diskGets.snapshot(),
+      cacheGetTiers: Object.fromEntries([...this.tierGets].map(([tier, recorder]) => [tier, recorder.snapshot()])),
     };
   }
 
   destroy(): void {
-    for (const r of [this.upstreamCalls, this.memoryHits, this.queueWait, this.diskGets]) r.destroy();
+    for (const r of [this.upstreamCalls, this.memoryHits, this.queueWait, ...this.tierGets.values()]) r.destroy();
   }
 }

@@ -469,7 +469,7 @@ export class Subscribers {
         message[STARTED] = performance.now();
       },
       asyncEnd: (message: CacheOperationMessage & WithStart) => {
-        this.hdr.diskGets.record(performance.now() - (message[STARTED] ?? performance.now()));
+        this.hdr.tierGet(message.tier).record(performance.now() - (message[STARTED] ?? performance.now()));
       },
     });
 

@@ -32,7 +32,7 @@ export async function writeRunReports(run: RunRecord, dir: string, { json = true
 
 /** Reads a run.json back (for `agentperf report`), refusing anything that is not one. */
 export async function readRunRecord(file: string): Promise<RunRecord> {
-  const record = (await readJsonFile(file, 'run record', ErrorCode.RUN_RECORD)) as Partial<RunRecord> | null;
+  const record = upgradeV3((await readJsonFile(file, 'run record', ErrorCode.RUN_RECORD)) as Partial<RunRecord> | null);
   if (!record || typeof record !== 'object' || record.schema !== RUN_SCHEMA) {
     throw new ValidationError(ErrorCode.RUN_RECORD, 'schema', `${file}: schema must be "${RUN_SCHEMA}" (a run.json written by agentperf run), got ${JSON.stringify((record as { schema?: unknown } | null)?.schema ?? null)}`);
   }
@@ -40,4 +40,15 @@ export async function readRunRecord(file: string): Promise<RunRecord> {
     if (record[field] === undefined) throw new ValidationError(ErrorCode.RUN_RECORD, field, `${file}: ${field} is missing; the record is incomplete`);
   }
   return record as RunRecord;
+}
+
+/**
+ * A v3 record (before the HDR histograms of cache gets were kept per shared tier) read as v4:
+ * its one disk histogram becomes the `disk` tier's, when the disk was read at all. Nothing
+ * else changed between the two.
+ */
+function upgradeV3(record: Partial<RunRecord> | null): Partial<RunRecord> | null {
+  if ((record as { schema?: unknown } | null)?.schema !== 'agentperf.run/v3' || !record!.hdr) return record;
+  const { cacheGetDisk, ...hdr } = record!.hdr as RunRecord['hdr'] & { cacheGetDisk?: RunRecord['hdr']['cacheGetMemory'] };
+  return { ...record, schema: RUN_SCHEMA, hdr: { ...hdr, cacheGetTiers: cacheGetDisk?.count ? { disk: cacheGetDisk } : {} } };
 }

@@ -1,6 +1,6 @@
 // The record of one `agentperf run` (run.json): its types and the constants the reports read.
 // Types and constants only: the report modules import this, never the runners.
-import type { PercentileSnapshot } from '../../instrumentation/hdr-registry.js';
+import type { HdrSnapshot } from '../stats/hdr.js';
 import type { MetricVerdict } from '../gate/verdict.js';
 import type { OverheadMeasurement } from '../measure/slices.js';
 import type { Fingerprint } from '../gate/fingerprint.js';
@@ -12,7 +12,7 @@ import type { LeakReport } from '../profiling/leak.js';
 import type { CacheCounts } from './cache-timeline.js';
 import type { phaseWindows } from './plan.js';
 
-export const RUN_SCHEMA = 'agentperf.run/v3';
+export const RUN_SCHEMA = 'agentperf.run/v4';
 
 /**
  * The observability overhead as the run measured it: the gate's verdict on it (against the
@@ -63,7 +63,7 @@ export interface RunRecord {
   distribution: { percentiles: number[]; latencyMs: number[]; serviceMs: number[] };
   cache: { totals: CacheCounts; hitRate: number | undefined };
   /** The instrumentation's in-process HDR histograms over the load (ms): agent calls, queue wait, cache gets by tier. */
-  hdr: Record<'agentLatency' | 'queueWait' | 'cacheGetMemory' | 'cacheGetDisk', PercentileSnapshot>;
+  hdr: HdrSnapshot;
   profile: { phase: string; cpuprofile: string; flamegraph?: string; flamegraphError?: string; bottlenecks: Bottlenecks };
   /** The same check as `agentperf leak` with its defaults; `command` reproduces it. */
   leak: Pick<LeakReport, 'verdict' | 'note' | 'slope' | 'thresholdBytesPerIteration' | 'points' | 'leakedClasses'> & { rounds: number; iterationsPerRound: number; command: string };
@@ -75,14 +75,6 @@ export interface RunRecord {
   /** Everything a reader must not miss, shown alike by the terminal, Markdown and HTML reports. */
   warnings: string[];
 }
-
-/** The instrumentation's HDR histograms in the record, and how the reports name them. */
-export const HDR_ROWS = [
-  ['agentLatency', 'HDR agent calls'],
-  ['queueWait', 'HDR queue wait'],
-  ['cacheGetMemory', 'HDR cache gets (memory)'],
-  ['cacheGetDisk', 'HDR cache gets (disk)'],
-] as const;
 
 /** The percentiles the distribution is drawn at: dense where HDR plots look (the tail). */
 export const DISTRIBUTION_PERCENTILES = [0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 97.5, 98, 98.5, 99, 99.25, 99.5, 99.75, 99.9, 99.95, 99.99, 100];

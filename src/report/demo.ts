@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
-import type { PercentileSnapshot } from '../../instrumentation/hdr-registry.js';
 import type { CacheStats } from '../cache/response-cache.js';
 import type { OrchestratorCounters } from '../orchestrator/orchestrator.js';
+import { hdrRows, type HdrSnapshot } from '../stats/hdr.js';
 import type { LatencySummary } from '../stats/percentiles.js';
 
 /** What `agentperf demo` measured. */
@@ -16,7 +16,7 @@ export interface DemoSummary {
   counters: OrchestratorCounters;
   cache: CacheStats;
   /** In-process HDR histograms (milliseconds). */
-  hdr: Record<'agentLatency' | 'queueWait' | 'cacheGetMemory' | 'cacheGetDisk', PercentileSnapshot>;
+  hdr: HdrSnapshot;
   metricsUrl: string | undefined;
   errorsByType: Record<string, number>;
   totalCostUsd: number;
@@ -46,8 +46,8 @@ export function formatDemoSummary(summary: DemoSummary): string {
     { 'estimated cost': `$${summary.totalCostUsd.toFixed(4)}` },
   );
   const hdr = new Table({ head: ['HDR (in-process)', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], style: { head: [], border: [] } });
-  for (const [label, h] of [['agent calls', summary.hdr.agentLatency], ['queue wait', summary.hdr.queueWait], ['cache get: memory', summary.hdr.cacheGetMemory], ['cache get: disk', summary.hdr.cacheGetDisk]] as const) {
-    hdr.push([label, h.count, ms(h.p50), ms(h.p90), ms(h.p99), ms(h.p999), ms(h.max)]);
+  for (const [label, h] of hdrRows(summary.hdr)) {
+    hdr.push([label.replace(/^HDR /, ''), h.count, ms(h.p50), ms(h.p90), ms(h.p99), ms(h.p999), ms(h.max)]);
   }
   const metrics = summary.metricsUrl ? `Prometheus metrics were served at ${summary.metricsUrl} during the run.\n` : '';
   return `${totals.toString()}\n${latency.toString()}\n${hdr.toString()}\n${metrics}`;

@@ -2,7 +2,8 @@ import { describeChange, describeInterval, describeLoss, describeTolerance } fro
 import { formatMetricValue, metricLabel, shownVerdict } from './gate.js';
 import { formatMs, formatSignedPct } from './load.js';
 import { overheadLine } from './run-report.js';
-import { HDR_ROWS, type RunRecord } from '../pipeline/record.js';
+import type { RunRecord } from '../pipeline/record.js';
+import { hdrRows } from '../stats/hdr.js';
 
 /** uPlot (MIT, ~50 KB) draws the charts: its script and stylesheet, inlined so the report opens with no network. The caller reads them; this module only formats. */
 export interface UplotAssets {
@@ -102,7 +103,7 @@ ${table('latency-table', ['', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max'], [
   ])}
 
 <p class="note">The instrumentation's in-process HDR histograms over the same load (every agent call, memory hits included; queue wait; cache gets by tier):</p>
-${table('hdr-table', ['histogram', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], HDR_ROWS.map(([key, label]) => { const h = run.hdr[key]; return [escapeHtml(label.replace(/^HDR /, '')), h.count.toLocaleString('en-US'), ...[h.p50, h.p90, h.p99, h.p999, h.max].map((v) => (h.count ? formatMs(v) : ''))]; }))}
+${table('hdr-table', ['histogram', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], hdrRows(run.hdr).map(([label, h]) => [escapeHtml(label.replace(/^HDR /, '')), h.count.toLocaleString('en-US'), ...[h.p50, h.p90, h.p99, h.p999, h.max].map((v) => (h.count ? formatMs(v) : ''))]))}
 
 <h2>The cache</h2>
 <div class="chart" id="chart-cache" data-chart="cache"></div>

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { describeChange, describeInterval, describeLoss, describeTolerance } from './change.js';
 import { formatMetricValue, metricLabel, shownVerdict } from './gate.js';
 import { formatMs, formatSignedPct } from './load.js';
-import { HDR_ROWS, type OverheadSummary, type RunRecord } from '../pipeline/record.js';
+import type { OverheadSummary, RunRecord } from '../pipeline/record.js';
+import { hdrRows, type PercentileSnapshot } from '../stats/hdr.js';
 
 
 /** The files a run's reports are written to. */
@@ -13,7 +14,7 @@ export interface RunFiles {
   markdown: string;
 }
 
-const hdrLine = (h: RunRecord['hdr'][keyof RunRecord['hdr']]) => (h.count === 0 ? 'none recorded' : `${h.count.toLocaleString('en-US')} recorded: p50 ${formatMs(h.p50)}, p99 ${formatMs(h.p99)}, p99.9 ${formatMs(h.p999)}, max ${formatMs(h.max)}`);
+const hdrLine = (h: PercentileSnapshot) => (h.count === 0 ? 'none recorded' : `${h.count.toLocaleString('en-US')} recorded: p50 ${formatMs(h.p50)}, p99 ${formatMs(h.p99)}, p99.9 ${formatMs(h.p999)}, max ${formatMs(h.max)}`);
 
 /** A percentage to the whole point, never "-0%". */
 const wholePct = (v: number) => `${Math.round(v) === 0 ? 0 : Math.round(v)}%`;
@@ -36,7 +37,7 @@ function summaryRows(run: RunRecord): Array<[string, string]> {
     ['cache hit rate', run.cache.hitRate === undefined ? 'no lookups' : `${(run.cache.hitRate * 100).toFixed(1)}% (${run.cache.totals.memoryHits} memory hits, ${run.cache.totals.diskHits} disk hits, ${run.cache.totals.misses} misses, ${run.cache.totals.evictions} evictions, ${run.cache.totals.integrityFailures} integrity failures)`],
     ['observability overhead', overheadLine(run.overhead)],
     ['leak check', `${run.leak.verdict}: ${run.leak.slope.slope.toFixed(1)} bytes per iteration [${run.leak.slope.low.toFixed(1)}, ${run.leak.slope.high.toFixed(1)}] (as \`${run.leak.command}\`)`],
-    ...HDR_ROWS.map(([key, label]): [string, string] => [label, hdrLine(run.hdr[key])]),
+    ...hdrRows(run.hdr).map(([label, h]): [string, string] => [label, hdrLine(h)]),
     ['generator', run.load.generator.trusted ? 'trusted' : `UNTRUSTED: ${run.load.generator.reasons.join('; ')}`],
   ];
 }

@@ -6,7 +6,7 @@ import { describeIssue } from '../config/read.js';
 import { AgentperfError, ErrorCode, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
-import type { PercentileSnapshot } from '../stats/hdr.js';
+import type { HdrSnapshot } from '../stats/hdr.js';
 import type { WorkflowService } from '../workflow/service.js';
 import { accessHook, type AccessRules } from './access.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../config/json-depth.js';
@@ -26,8 +26,8 @@ export const ExecuteBody = z
 
 export interface ServerOptions {
   orchestrator: Orchestrator;
-  /** In-process HDR snapshots for `GET /stats`. */
-  stats: () => Record<string, PercentileSnapshot>;
+  /** In-process HDR snapshots for `GET /stats` (empty where nothing records them). */
+  stats: () => HdrSnapshot | Record<string, never>;
   /** Serves the Prometheus text (the OpenTelemetry exporter's handler). */
   metricsHandler?: (request: IncomingMessage, response: ServerResponse) => void;
   /** The workflow API (`/v1/workflows`, `/v1/events`), when given. */

@@ -54,6 +54,28 @@ export function buildMicrosecondHistogram(): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: MAX_US, numberOfSignificantValueDigits: 3, useWebAssembly: true });
 }
 
+/**
+ * The instrumentation's in-process HDR histograms as the reports read them (ms): agent calls,
+ * queue wait, memory hits, and each shared cache tier's gets by the tier's name (`disk`), for
+ * the tiers that were read.
+ */
+export interface HdrSnapshot {
+  agentLatency: PercentileSnapshot;
+  queueWait: PercentileSnapshot;
+  cacheGetMemory: PercentileSnapshot;
+  cacheGetTiers: Record<string, PercentileSnapshot>;
+}
+
+/** Each histogram of a snapshot with how the reports name it, the shared tiers in the order they were first read. */
+export function hdrRows(hdr: HdrSnapshot): Array<[label: string, snapshot: PercentileSnapshot]> {
+  return [
+    ['HDR agent calls', hdr.agentLatency],
+    ['HDR queue wait', hdr.queueWait],
+    ['HDR cache gets (memory)', hdr.cacheGetMemory],
+    ...Object.entries(hdr.cacheGetTiers).map(([tier, snapshot]): [string, PercentileSnapshot] => [`HDR cache gets (${tier})`, snapshot]),
+  ];
+}
+
 export function snapshotOf(histogram: hdr.Histogram): PercentileSnapshot {
   const ms = (us: number) => us / 1000;
   // A percentile is reported as its bucket's highest equivalent value, which can pass the

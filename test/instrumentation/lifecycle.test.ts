@@ -9,6 +9,8 @@ import { Orchestrator } from '../../src/orchestrator/orchestrator.ts';
 import { startSimulator } from '../../src/providers/simulator/server.ts';
 import type { MessagesProvider } from '../../src/providers/types.ts';
 import { TEST_AGENTS } from '../helpers.ts';
+import { openCache, tempRoot } from '../cache/helpers.ts';
+import { createInProcessProvider } from '../../src/providers/in-process.ts';
 import { collectPoints, inMemoryReader, total } from './helpers.ts';
 
 // How instrumentation starts, stops and shares OpenTelemetry's globals, and what it meters.
@@ -115,6 +117,24 @@ serial("memory hits are recorded under the request's model, not the answer's dat
     t.is(hit.cacheTier, 'memory');
     const points = await collectPoints(reader, 'gen_ai.invoke_agent.duration');
     t.deepEqual(points.map((p) => [p.attributes['agentperf.cache.result'], p.attributes['gen_ai.request.model']]).sort(), [['hit', 'claude-sonnet-5-5'], ['miss', 'claude-sonnet-5-5']]);
+  } finally {
+    await orchestrator.close();
+    await cache.close();
+    await instrumentation.stop();
+  }
+});
+
+serial('each shared cache tier gets its own HDR histogram of gets, named by the tier', async (t) => {
+  const cache = await openCache(await tempRoot());
+  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: inMemoryReader(), spanExporter: 'none' });
+  const orchestrator = new Orchestrator({ agents: TEST_AGENTS, provider: createInProcessProvider(), cache });
+  try {
+    t.deepEqual(instrumentation.hdr.snapshot().cacheGetTiers, {}, 'no tier read yet, no histogram');
+    await orchestrator.executeAgent('python-expert', 'a miss reads the disk tier');
+    await orchestrator.executeAgent('legacy-helper', 'so does this one');
+    const tiers = instrumentation.hdr.snapshot().cacheGetTiers;
+    t.deepEqual(Object.keys(tiers), ['disk']);
+    t.is(tiers.disk!.count, 2);
   } finally {
     await orchestrator.close();
     await cache.close();

@@ -31,7 +31,7 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   t.true(existsSync(join(runDir, 'run.json')), stderr.slice(-2000));
   const run = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunRecord;
   t.is(code, run.verdict === 'FAIL' ? 1 : 0);
-  t.is(run.schema, 'agentperf.run/v3');
+  t.is(run.schema, 'agentperf.run/v4');
   t.deepEqual(run.phases.map((p) => p.name), ['ramp', 'steady', 'spike', 'recovery']);
   t.true(run.series.length >= 8, `one point per second of the 8 s plan, got ${run.series.length}`);
   const spike = run.series.filter((p) => p.targetRate === 800);
@@ -44,6 +44,7 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   t.true(run.distribution.latencyMs.every((v, i, a) => i === 0 || v >= a[i - 1]!), 'latency grows with the percentile');
   t.true(run.hdr.agentLatency.count >= run.load.completed, "the instrumentation's HDR histograms saw every measured call");
   t.true(run.hdr.cacheGetMemory.count > 0);
+  t.deepEqual(run.hdr.cacheGetTiers, {}, 'the mixed scenario caches in memory only: no shared tier was read');
   t.regex(stdout, /HDR agent calls\s+[\d,]+ recorded: p50/);
   t.is(run.profile.phase, 'steady');
   t.true(existsSync(join(runDir, run.profile.cpuprofile)));
@@ -175,7 +176,16 @@ test('report re-renders the same HTML from run.json (elsewhere, linking back to 
   writeFileSync(notARun, JSON.stringify({ schema: 'agentperf.load/v1' }));
   const bad = await runCli(['report', notARun]);
   t.is(bad.code, 2);
-  t.regex(bad.stderr, /AP_ERR_RUN_RECORD: .*schema must be "agentperf.run\/v3"/);
+  t.regex(bad.stderr, /AP_ERR_RUN_RECORD: .*schema must be "agentperf.run\/v4"/);
+  // A record of the version before (one disk histogram, no per-tier ones) still renders.
+  const current = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunRecord;
+  const { cacheGetTiers: _tiers, ...v3hdr } = current.hdr;
+  const v3 = join(root, 'v3');
+  mkdirSync(v3);
+  writeFileSync(join(v3, 'run.json'), JSON.stringify({ ...current, schema: 'agentperf.run/v3', hdr: { ...v3hdr, cacheGetDisk: { ...current.hdr.cacheGetMemory } } }));
+  const old = await runCli(['report', join(v3, 'run.json')]);
+  t.is(old.code, 0, old.stderr);
+  t.regex(readFileSync(join(v3, 'report.md'), 'utf8'), /HDR cache gets \(disk\)/);
 });
 
 test('bad run options exit 2 naming the option, and leave no run directory behind', async (t) => {
