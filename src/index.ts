@@ -28,8 +28,8 @@ export type { RunningSimulator, SimulatorOptions } from './providers/simulator/s
 export type { CreateMessageOptions, MessageParams, MessageResponse, MessagesProvider, MessageUsage, ProviderResult, ProviderServer, ProviderStream, StreamEvent } from './providers/types.js';
 
 // Scenarios: one interface driven by load, profile, leak and the gate.
-export { defineScenario } from './load/scenarios/types.js';
-export type { AgentTarget, Scenario, ScenarioContext, ScenarioDefinition } from './load/scenarios/types.js';
+export { defineScenario } from './scenarios/types.js';
+export type { AgentTarget, Scenario, ScenarioContext, ScenarioDefinition } from './scenarios/types.js';
 
 // The project config, typed: `export default defineConfig({ ... })` in agentperf.config.ts.
 export { defineConfig } from './config/project.js';

@@ -9,7 +9,7 @@ import { runEngine, spinningWaker, systemWaker, type Waker } from '../load/engin
 import { ArrivalSchedule, stagesOf } from '../load/patterns.js';
 import { readProcStat } from '../load/monitor.js';
 import { runLoadTest, type LoadReport } from '../load/run.js';
-import { cacheHitScenario } from '../load/scenarios/agent.js';
+import { cacheHitScenario } from '../scenarios/agent.js';
 import { rootLogger } from '../logger.js';
 import { orderForRound } from '../measure/interleave.js';
 import { cliNodeArgs, nodeArgsForModule, siblingModule } from '../runtime/self.js';

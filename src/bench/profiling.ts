@@ -1,5 +1,5 @@
 import { runEngine } from '../load/engine.js';
-import { mixedScenario } from '../load/scenarios/agent.js';
+import { mixedScenario } from '../scenarios/agent.js';
 import { rootLogger } from '../logger.js';
 import type { Interval } from '../stats/bootstrap.js';
 import { changePctOf, pairedLogRatios } from '../stats/compare.js';

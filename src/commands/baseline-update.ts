@@ -6,7 +6,7 @@ import { CONFIG_FILES, currentProject, givenOr } from '../config/project.js';
 import { UsageError } from '../errors.js';
 import { loadPolicy } from '../config/policy.js';
 import { gatedScenarios, updateBaseline } from '../gate/run.js';
-import { scenarioNames } from '../load/scenarios/index.js';
+import { scenarioNames } from '../scenarios/index.js';
 import { parseIntegerOption } from '../units.js';
 import { collect, print, progressToStderr, sayWhenNoConfig } from './options.js';
 

@@ -13,7 +13,7 @@ import { currentFingerprint } from '../gate/fingerprint.js';
 import { baseRefPolicy, policyChanges, storedPolicy, workingCopyPolicy, type PolicyProvenance } from '../gate/policy-source.js';
 import { gateAgainstBaselines, gatedScenarios, gatePaired, storedBaselines, type GateResult } from '../gate/run.js';
 import { sideRunner } from '../gate/side.js';
-import { scenarioNames } from '../load/scenarios/index.js';
+import { scenarioNames } from '../scenarios/index.js';
 import { gateSelfTest, SELF_TEST_CASES, SERVICE_CASES } from '../gate/self-test.js';
 import { formatGateMarkdown, formatSelfTest } from '../report/gate.js';
 import { parseIntegerOption } from '../units.js';

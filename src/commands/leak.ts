@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
 import { currentProject, givenOr } from '../config/project.js';
-import type { AgentTarget } from '../load/scenarios/types.js';
-import { resolveScenario } from '../load/scenarios/index.js';
+import type { AgentTarget } from '../scenarios/types.js';
+import { resolveScenario } from '../scenarios/index.js';
 import { DEFAULT_LEAK_OPTIONS, detectLeak, type LeakReport } from '../profiling/leak.js';
 import { defaultProfileDir } from '../profiling/profile-run.js';
 import { formatLeakReport } from '../report/profile.js';

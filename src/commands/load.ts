@@ -5,7 +5,7 @@ import { hdrLogText } from '../load/hdr-log.js';
 import { parseStages, PATTERN_KINDS, stagesOf, type Stage } from '../load/patterns.js';
 import { runLoadTest, type LoadReport, type LoadShape } from '../load/run.js';
 import { runLoadTestInWorkers } from '../load/workers.js';
-import { resolveScenario } from '../load/scenarios/index.js';
+import { resolveScenario } from '../scenarios/index.js';
 import { parseThreshold } from '../load/thresholds.js';
 import { rootLogger } from '../logger.js';
 import { formatLoadReport, formatProgress, formatScaling, type ScalingRow } from '../report/load.js';

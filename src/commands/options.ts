@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { CONFIG_FILES, type Project } from '../config/project.js';
 import { UsageError } from '../errors.js';
-import type { AgentTarget } from '../load/scenarios/types.js';
+import type { AgentTarget } from '../scenarios/types.js';
 import { parseIntegerOption } from '../units.js';
 
 /** Results go to stdout (tables, JSON); progress and logs go to stderr. */

@@ -1,11 +1,11 @@
 import { Command } from 'commander';
 import { currentProject, givenOr } from '../config/project.js';
-import { resolveScenario } from '../load/scenarios/index.js';
+import { resolveScenario } from '../scenarios/index.js';
 import type { LoadShape } from '../load/run.js';
 import { rootLogger } from '../logger.js';
 import { defaultProfileDir, profileScenario, type ProfileIndex } from '../profiling/profile-run.js';
 import { stagesOf } from '../load/patterns.js';
-import type { AgentTarget } from '../load/scenarios/types.js';
+import type { AgentTarget } from '../scenarios/types.js';
 import { formatProfileIndex } from '../report/profile.js';
 import { parseBytes, parseDurationMs, parseIntegerOption, parseIntervalUs, parseNumberOption } from '../units.js';
 import { parseSeed, parseSettings, print, targetFrom, withScenarioOptions } from './options.js';

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import type { AddressInfo } from 'node:net';
 import { startInstrumentation } from '../../instrumentation/start.js';
 import { simulatorSettings } from '../config/project.js';
-import { STANDARD_LATENCY } from '../load/scenarios/agent.js';
+import { STANDARD_LATENCY } from '../scenarios/agent.js';
 import { rootLogger } from '../logger.js';
 import { readFile, stat } from 'node:fs/promises';
 import { ListenError, UsageError } from '../errors.js';

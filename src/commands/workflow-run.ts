@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { startInstrumentationIfConfigured } from '../../instrumentation/start.js';
 import { simulatorSettings } from '../config/project.js';
 import { UsageError } from '../errors.js';
-import { STANDARD_LATENCY } from '../load/scenarios/agent.js';
+import { STANDARD_LATENCY } from '../scenarios/agent.js';
 import { rootLogger } from '../logger.js';
 import { providerFor } from '../stack.js';
 import { parseIntegerOption } from '../units.js';

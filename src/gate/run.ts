@@ -14,7 +14,7 @@
 import { ErrorCode, ValidationError } from '../errors.js';
 import { currentProject } from '../config/project.js';
 import type { GatePolicy } from '../config/policy.js';
-import { resolveScenario } from '../load/scenarios/index.js';
+import { resolveScenario } from '../scenarios/index.js';
 import { runLoadTest } from '../load/run.js';
 import { rootLogger } from '../logger.js';
 import { runBlockProcess, type BlockResult, type BlockSpec } from '../measure/block.js';

@@ -2,7 +2,7 @@
 import type { EngineResult } from './engine.js';
 import type { ResourceSummary, TrustVerdict } from './monitor.js';
 import type { Stage } from './patterns.js';
-import type { ScenarioContext } from './scenarios/types.js';
+import type { ScenarioContext } from '../scenarios/types.js';
 import type { ThresholdOutcome } from './thresholds.js';
 
 export const LOAD_REPORT_SCHEMA = 'agentperf.load/v1';

@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { rootLogger } from '../logger.js';
 import { runLoadTest } from './run.js';
-import { resolveScenario } from './scenarios/index.js';
+import { resolveScenario } from '../scenarios/index.js';
 import type { WorkerPlan } from './workers.js';
 
 const plan = workerData as WorkerPlan;

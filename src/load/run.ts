@@ -3,7 +3,7 @@ import { runEngine, type EngineResult, type SeriesPoint } from './engine.js';
 import { judgeGenerator, ResourceMonitor, type ResourceSummary } from './monitor.js';
 import { ArrivalSchedule, type Stage } from './patterns.js';
 import { LOAD_REPORT_SCHEMA, type LoadReport, type LoadShape, type LoadTestOutcome } from './load-report.js';
-import type { Scenario, ScenarioContext } from './scenarios/types.js';
+import type { Scenario, ScenarioContext } from '../scenarios/types.js';
 import { evaluateThresholds, type Threshold } from './thresholds.js';
 
 export { LOAD_REPORT_SCHEMA, type LoadReport, type LoadShape, type LoadTestOutcome };

@@ -7,7 +7,7 @@ import type { EngineResult, SeriesPoint } from './engine.js';
 import { ResourceMonitor, type ResourceSummary } from './monitor.js';
 import type { Stage } from './patterns.js';
 import { LOAD_REPORT_SCHEMA, type LoadReport, type LoadShape, type LoadTestOutcome, type WorkerSaturation } from './load-report.js';
-import type { ScenarioContext } from './scenarios/types.js';
+import type { ScenarioContext } from '../scenarios/types.js';
 import { evaluateThresholds, type Threshold } from './thresholds.js';
 
 /** What one worker runs: its share of the arrivals (open loop) or of the users (closed loop). */

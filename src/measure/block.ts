@@ -6,7 +6,7 @@
 import { runNodeForJson } from '../runtime/json-child.js';
 import { cliNodeArgs } from '../runtime/self.js';
 import { runLoadTest } from '../load/run.js';
-import { resolveScenario } from '../load/scenarios/index.js';
+import { resolveScenario } from '../scenarios/index.js';
 import { rootLogger } from '../logger.js';
 import { ErrorCode } from '../errors.js';
 import { cpuSince, MAIN_THREAD_SOURCE, readCpu, type BusySource, type CpuReading } from '../runtime/cpu.js';

@@ -15,7 +15,7 @@ import { runOverheadProcess, type OverheadMeasurement } from '../measure/slices.
 import { formatSignedPct } from '../report/load.js';
 import { overheadLine } from '../report/run-report.js';
 import { runLoadTest } from '../load/run.js';
-import { resolveScenario } from '../load/scenarios/index.js';
+import { resolveScenario } from '../scenarios/index.js';
 import { currentProject } from '../config/project.js';
 import { rootLogger } from '../logger.js';
 import { findBottlenecks } from '../profiling/analyze.js';

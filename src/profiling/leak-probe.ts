@@ -3,8 +3,8 @@
 // the three heap snapshots that name what leaks.
 import { join } from 'node:path';
 import v8 from 'node:v8';
-import { resolveScenario } from '../load/scenarios/index.js';
-import type { AgentTarget } from '../load/scenarios/types.js';
+import { resolveScenario } from '../scenarios/index.js';
+import type { AgentTarget } from '../scenarios/types.js';
 import { rootLogger } from '../logger.js';
 import { ErrorCode, errorType } from '../errors.js';
 import { writeHeapSnapshot } from './heap.js';

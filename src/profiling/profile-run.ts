@@ -4,7 +4,7 @@ import { mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AgentperfError, ErrorCode } from '../errors.js';
 import { runLoadTest, type LoadReport, type LoadShape } from '../load/run.js';
-import type { Scenario, ScenarioContext } from '../load/scenarios/types.js';
+import type { Scenario, ScenarioContext } from '../scenarios/types.js';
 import { findBottlenecks, foldedStacks, type Bottlenecks } from './analyze.js';
 import { CpuProfiler } from './cpu.js';
 import { dependencyFile } from './tools.js';

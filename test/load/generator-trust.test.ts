@@ -1,7 +1,7 @@
 import test from 'ava';
 import { runLoadTest } from '../../src/load/run.ts';
 import { stagesOf } from '../../src/load/patterns.ts';
-import { defineScenario } from '../../src/load/scenarios/types.ts';
+import { defineScenario } from '../../src/scenarios/types.ts';
 import { rootLogger } from '../../src/logger.ts';
 import { busyWait } from '../../src/runtime/cpu.ts';
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import http from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { RawHttpClient, requestBytes } from '../../src/load/scenarios/raw-http-client.ts';
+import { RawHttpClient, requestBytes } from '../../src/load/raw-http-client.ts';
 
 // The raw client against real servers: Node's own (every framing it produces) and a raw TCP
 // server that answers with framings and TCP split points chosen by fast-check.
@@ -159,7 +159,7 @@ test('property: any framing split at any TCP boundaries reads as one whole respo
 });
 
 test('the http scenario, raw and undici clients: the same requests reach the server, statuses judged alike', async (t) => {
-  const { httpScenario } = await import('../../src/load/scenarios/http.ts');
+  const { httpScenario } = await import('../../src/scenarios/http.ts');
   const { runLoadTest } = await import('../../src/load/run.ts');
   const { stagesOf } = await import('../../src/load/patterns.ts');
   const { rootLogger } = await import('../../src/logger.ts');

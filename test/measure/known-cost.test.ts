@@ -1,6 +1,6 @@
 import test from 'ava';
 import { fileURLToPath } from 'node:url';
-import { syntheticWork } from '../../src/load/scenarios/synthetic.ts';
+import { syntheticWork } from '../../src/scenarios/synthetic.ts';
 import { mainThreadBusyMicros } from '../../src/runtime/cpu.ts';
 import { measureOverheadHere } from '../../src/measure/slices.ts';
 import { comparePaired } from '../../src/stats/compare.ts';

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadScenarioModule } from '../../src/load/scenarios/index.ts';
+import { loadScenarioModule } from '../../src/scenarios/index.ts';
 import { rootLogger } from '../../src/logger.ts';
 import { findBottlenecks, foldedStacks, sampleDurationsUs, sourceLocation } from '../../src/profiling/analyze.ts';
 import { withCpuProfile, type CpuProfile } from '../../src/profiling/cpu.ts';

@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadScenarioModule } from '../../src/load/scenarios/index.ts';
+import { loadScenarioModule } from '../../src/scenarios/index.ts';
 import { runCli } from '../helpers.ts';
 
 // Scenario modules as users write them: every extension, in packages with and without

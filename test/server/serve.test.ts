@@ -2,7 +2,7 @@ import test from 'ava';
 import { request } from 'undici';
 import { run as startServe, type RunningServer } from '../../src/commands/serve.ts';
 import { runLoadTest } from '../../src/load/run.ts';
-import { cacheHitScenario } from '../../src/load/scenarios/agent.ts';
+import { cacheHitScenario } from '../../src/scenarios/agent.ts';
 import { rootLogger } from '../../src/logger.ts';
 
 // One server for the file: instrumentation is one per process.

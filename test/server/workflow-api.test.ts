@@ -2,7 +2,7 @@ import test from 'ava';
 import { request } from 'undici';
 import { run as startServe, type RunningServer } from '../../src/commands/serve.ts';
 import { runLoadTest } from '../../src/load/run.ts';
-import { workflowScenario } from '../../src/load/scenarios/workflow.ts';
+import { workflowScenario } from '../../src/scenarios/workflow.ts';
 import { rootLogger } from '../../src/logger.ts';
 import { waitFor } from '../helpers.ts';
 

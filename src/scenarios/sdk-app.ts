@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { parseLatency } from '../../providers/simulator/latency.js';
-import { startSimulatorInWorker, type WorkerSimulator } from '../../providers/simulator/worker.js';
-import { parseIntegerOption } from '../../units.js';
+import { parseLatency } from '../providers/simulator/latency.js';
+import { startSimulatorInWorker, type WorkerSimulator } from '../providers/simulator/worker.js';
+import { parseIntegerOption } from '../units.js';
 import { STANDARD_LATENCY } from './agent.js';
 import { defineScenario } from './types.js';
 

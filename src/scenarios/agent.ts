@@ -1,11 +1,11 @@
-import { loadAgents, type AgentConfig } from '../../config/agents.js';
-import { currentProject, simulatorSettings } from '../../config/project.js';
-import { UsageError } from '../../errors.js';
-import { openStack, providerFor } from '../../stack.js';
-import { busyWait } from '../../runtime/cpu.js';
-import { parseLatency, scaleLatency } from '../../providers/simulator/latency.js';
-import { parseBytes, parseIntegerOption, parseNumberOption } from '../../units.js';
-import { LoadHttpClient } from './http-client.js';
+import { loadAgents, type AgentConfig } from '../config/agents.js';
+import { currentProject, simulatorSettings } from '../config/project.js';
+import { UsageError } from '../errors.js';
+import { openStack, providerFor } from '../stack.js';
+import { busyWait } from '../runtime/cpu.js';
+import { parseLatency, scaleLatency } from '../providers/simulator/latency.js';
+import { parseBytes, parseIntegerOption, parseNumberOption } from '../units.js';
+import { LoadHttpClient } from '../load/http-client.js';
 import { defineScenario, type Scenario, type ScenarioContext } from './types.js';
 
 /** The realistic simulator latency of the standard workload: log-normal, median 40 ms, p99 250 ms. */

@@ -1,4 +1,4 @@
-import { parseIntegerOption, parseNumberOption } from '../../units.js';
+import { parseIntegerOption, parseNumberOption } from '../units.js';
 import { defineScenario } from './types.js';
 
 interface SyntheticState {

@@ -1,4 +1,4 @@
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../logger.js';
 
 /** Where an agent scenario sends its calls: the orchestrator itself, or `agentperf serve`. */
 export type AgentTarget = { kind: 'in-process' } | { kind: 'http'; url: string };

@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { createHash } from 'node:crypto';
-import { startSimulator, type RunningSimulator } from '../../providers/simulator/server.js';
-import { parseIntegerOption, parseNumberOption } from '../../units.js';
+import { startSimulator, type RunningSimulator } from '../providers/simulator/server.js';
+import { parseIntegerOption, parseNumberOption } from '../units.js';
 import { defineScenario } from './types.js';
 
 interface ServiceState {

@@ -1,16 +1,16 @@
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
-import { loadAgents } from '../../config/agents.js';
-import { currentProject } from '../../config/project.js';
-import { AgentperfError, ErrorCode } from '../../errors.js';
-import type { Logger } from '../../logger.js';
-import { openStack } from '../../stack.js';
-import { buildServer } from '../../server/app.js';
-import { parseIntegerOption } from '../../units.js';
-import { orchestratorRunner } from '../../workflow/execute.js';
-import type { Workflow } from '../../workflow/plan.js';
-import { WorkflowService } from '../../workflow/service.js';
-import { HttpStatusError } from './http-client.js';
+import { loadAgents } from '../config/agents.js';
+import { currentProject } from '../config/project.js';
+import { AgentperfError, ErrorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { openStack } from '../stack.js';
+import { buildServer } from '../server/app.js';
+import { parseIntegerOption } from '../units.js';
+import { orchestratorRunner } from '../workflow/execute.js';
+import type { Workflow } from '../workflow/plan.js';
+import { WorkflowService } from '../workflow/service.js';
+import { HttpStatusError } from '../load/http-client.js';
 import { defineScenario } from './types.js';
 
 interface WorkflowState {

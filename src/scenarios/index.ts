@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ErrorCode, isAgentperfError, ScenarioSetupError, UsageError, ValidationError } from '../../errors.js';
-import { currentProject, splitModuleExport, type Project } from '../../config/project.js';
-import { importUserModule } from '../../runtime/user-module.js';
+import { ErrorCode, isAgentperfError, ScenarioSetupError, UsageError, ValidationError } from '../errors.js';
+import { currentProject, splitModuleExport, type Project } from '../config/project.js';
+import { importUserModule } from '../runtime/user-module.js';
 import type { Scenario } from './types.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Client, type Dispatcher } from 'undici';
-import { HttpStatusError } from '../../errors.js';
+import { HttpStatusError } from '../errors.js';
 import { SlotPool } from './slot-pool.js';
 
 export { HttpStatusError };

@@ -1,7 +1,7 @@
-import { UsageError } from '../../errors.js';
-import { parseIntegerOption } from '../../units.js';
-import { LoadHttpClient } from './http-client.js';
-import { RawHttpClient } from './raw-http-client.js';
+import { UsageError } from '../errors.js';
+import { parseIntegerOption } from '../units.js';
+import { LoadHttpClient } from '../load/http-client.js';
+import { RawHttpClient } from '../load/raw-http-client.js';
 import { defineScenario } from './types.js';
 
 interface HttpState {

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { HttpStatusError, UsageError } from '../../errors.js';
+import { HttpStatusError, UsageError } from '../errors.js';
 import { Fifo, SlotPool } from './slot-pool.js';
 
 /**
