@@ -145,211 +145,265 @@ type RunIteration = (iteration: number) => unknown;
  * its intended start and from its actual start in HDR histograms. Memory stays flat: no
  * per-iteration arrays, fixed-size histograms, one point per second.
  */
-export async function runEngine(run: RunIteration, options: EngineOptions): Promise<EngineResult> {
-  const waker = options.waker ?? systemWaker;
-  const latency = new LatencyRecorder();
-  const service = new LatencyRecorder();
-  const lag = new LatencyRecorder();
-  const errorsByType = new Map<string, number>();
-  const series: SeriesPoint[] = [];
-  const origin = waker.now();
-  const measureFrom = origin + options.warmupMs;
-  const limit = options.iterations ?? Number.POSITIVE_INFINITY;
+export function runEngine(run: RunIteration, options: EngineOptions): Promise<EngineResult> {
+  return new LoadEngine(run, options).run();
+}
 
-  let inFlight = 0;
-  let started = 0;
-  let completed = 0;
-  let errors = 0;
-  let dropped = 0;
-  let measuredArrivals = 0;
-  let lastEnd = measureFrom;
-  let schedulingDone = false;
-  let drained: (() => void) | undefined;
-  let ended = false;
+/** Counts at the last per-second point: each point reports what changed since. */
+interface Totals {
+  started: number;
+  completed: number;
+  errors: number;
+  dropped: number;
+}
 
-  const finish = (iteration: number, intended: number, start: number, error: unknown) => {
-    // An iteration still running when the run ended (past the drain timeout) may settle later,
-    // e.g. when teardown closes its connection: it was counted as unfinished, and the
-    // histograms are gone.
-    if (ended) return;
-    const end = waker.now();
-    inFlight--;
-    if (intended >= measureFrom) {
-      completed++;
-      lastEnd = end;
-      latency.record(end - intended);
-      service.record(end - start);
-      let type: string | undefined;
-      if (error !== undefined) {
-        errors++;
-        type = errorType(error);
-        errorsByType.set(type, (errorsByType.get(type) ?? 0) + 1);
-      }
-      options.onIteration?.({ iteration, intendedMs: intended - origin, startMs: start - origin, endMs: end - origin, error: type });
-    }
-    if (inFlight === 0 && schedulingDone) drained?.();
-  };
+class LoadEngine {
+  private readonly waker: Waker;
+  private readonly latency = new LatencyRecorder();
+  private readonly service = new LatencyRecorder();
+  private readonly lag = new LatencyRecorder();
+  private readonly errorsByType = new Map<string, number>();
+  private readonly series: SeriesPoint[] = [];
+  private readonly origin: number;
+  /** Iterations intended before it are warmup: run, not recorded. */
+  private readonly measureFrom: number;
+  private readonly limit: number;
+  private readonly open: boolean;
 
-  const open = options.mode.kind === 'open';
-  /**
-   * Starts one iteration due at `intended`. Returns true when it finished synchronously;
-   * otherwise `after` (a closed-loop user's next step) is called once it ends.
-   */
-  const launch = (iteration: number, intended: number, after?: () => void): boolean => {
-    inFlight++;
-    const start = open ? waker.now() : intended;
-    if (intended >= measureFrom) {
-      started++;
-      if (open) lag.record(start - intended);
-    }
-    let result: unknown;
-    try {
-      result = run(iteration);
-    } catch (error) {
-      finish(iteration, intended, start, error ?? new Error('iteration threw'));
-      return true;
-    }
-    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-      (result as PromiseLike<unknown>).then(
-        () => {
-          finish(iteration, intended, start, undefined);
-          after?.();
-        },
-        (error: unknown) => {
-          finish(iteration, intended, start, error ?? new Error('iteration rejected'));
-          after?.();
-        },
-      );
-      return false;
-    }
-    finish(iteration, intended, start, undefined);
-    return true;
-  };
+  private inFlight = 0;
+  private started = 0;
+  private completed = 0;
+  private errors = 0;
+  private dropped = 0;
+  private measuredArrivals = 0;
+  private lastEnd: number;
+  private schedulingDone = false;
+  private unfinished = 0;
+  /** Set while draining: called when the last iteration in flight ends. */
+  private drained: (() => void) | undefined;
+  /** Past the drain timeout: iterations that settle later are not counted (the histograms are gone). */
+  private ended = false;
+  private previous: Totals = { started: 0, completed: 0, errors: 0, dropped: 0 };
+  private cancelTick: () => void = () => {};
+  private cancelMeasureStart: () => void = () => {};
 
-  // One point per second of measurement, from interval snapshots of the corrected histogram.
-  let previous = { started: 0, completed: 0, errors: 0, dropped: 0 };
-  let cancelTick: () => void;
-  const tick = (final = false) => {
-    if (final && started === previous.started && completed === previous.completed && dropped === previous.dropped) return;
-    const second = series.length + 1;
-    const interval = latency.intervalSnapshot();
-    const point: SeriesPoint = {
-      second,
-      targetRate: options.mode.kind === 'open' ? options.mode.schedule.arrivalsBetween(options.warmupMs + (second - 1) * 1000, options.warmupMs + second * 1000) : undefined,
-      started: started - previous.started,
-      completed: completed - previous.completed,
-      errors: errors - previous.errors,
-      dropped: dropped - previous.dropped,
-      inFlight,
-      p50: interval.p50,
-      p95: interval.p95,
-      p99: interval.p99,
-    };
-    previous = { started, completed, errors, dropped };
-    series.push(point);
-    options.onSecond?.(point);
-    if (!final) cancelTick = waker.wake(measureFrom + (second + 1) * 1000 - waker.now(), () => tick());
-  };
-  cancelTick = waker.wake(measureFrom + 1000 - origin, () => tick());
-  let cancelMeasureStart = () => {};
-  if (options.onMeasureStart) {
-    if (options.warmupMs > 0) cancelMeasureStart = waker.wake(options.warmupMs, () => options.onMeasureStart!());
-    else options.onMeasureStart();
+  constructor(
+    private readonly iterate: RunIteration,
+    private readonly options: EngineOptions,
+  ) {
+    this.waker = options.waker ?? systemWaker;
+    this.origin = this.waker.now();
+    this.measureFrom = this.origin + options.warmupMs;
+    this.lastEnd = this.measureFrom;
+    this.limit = options.iterations ?? Number.POSITIVE_INFINITY;
+    this.open = options.mode.kind === 'open';
   }
 
-  const stopped = () => options.signal?.aborted === true || measuredArrivals >= limit;
+  async run(): Promise<EngineResult> {
+    this.startClock();
+    if (this.options.mode.kind === 'open') await this.scheduleArrivals(this.options.mode);
+    else await this.runVirtualUsers(this.options.mode);
+    await this.drain();
+    this.stopClock();
+    return this.result();
+  }
 
-  if (options.mode.kind === 'open') {
-    const { schedule, maxInFlight } = options.mode;
-    await new Promise<void>((resolve) => {
+  /** The per-second points, and the measurement's start after warmup. */
+  private startClock(): void {
+    this.cancelTick = this.waker.wake(this.measureFrom + 1000 - this.origin, () => this.tick());
+    const { onMeasureStart, warmupMs } = this.options;
+    if (!onMeasureStart) return;
+    if (warmupMs > 0) this.cancelMeasureStart = this.waker.wake(warmupMs, () => onMeasureStart());
+    else onMeasureStart();
+  }
+
+  /** Open loop: each arrival at its own time; one past `maxInFlight` is dropped and counted, never delayed. */
+  private scheduleArrivals({ schedule, maxInFlight }: Extract<LoadMode, { kind: 'open' }>): Promise<void> {
+    return new Promise<void>((resolve) => {
       let k = 0;
-      const schedule_ = () => {
-        const now = waker.now() - origin;
-        while (k < schedule.totalArrivals && !stopped()) {
+      const release = () => {
+        const now = this.waker.now() - this.origin;
+        while (k < schedule.totalArrivals && !this.stopped()) {
           const due = schedule.timeOf(k);
           if (due > now) {
-            waker.wake(due - (waker.now() - origin), schedule_);
+            this.waker.wake(due - (this.waker.now() - this.origin), release);
             return;
           }
-          const intended = origin + due;
-          if (intended >= measureFrom) measuredArrivals++;
-          if (inFlight >= maxInFlight) {
-            if (intended >= measureFrom) dropped++;
-          } else launch(k, intended);
+          const intended = this.origin + due;
+          if (intended >= this.measureFrom) this.measuredArrivals++;
+          if (this.inFlight >= maxInFlight) {
+            if (intended >= this.measureFrom) this.dropped++;
+          } else this.launch(k, intended);
           k++;
         }
         resolve();
       };
-      schedule_();
+      release();
     });
-  } else {
-    const { vus, durationMs } = options.mode;
-    const endAt = measureFrom + durationMs;
+  }
+
+  /**
+   * Closed loop: each user is a chain of callbacks, not an async loop: no promise of its own per
+   * iteration. Iterations that finish synchronously loop here instead of recursing.
+   */
+  private runVirtualUsers({ vus, durationMs }: Extract<LoadMode, { kind: 'closed' }>): Promise<void> {
+    const endAt = this.measureFrom + durationMs;
     let next = 0;
-    // Each user is a chain of callbacks, not an async loop: no promise of its own per
-    // iteration. Iterations that finish synchronously loop here instead of recursing.
-    await new Promise<void>((allDone) => {
+    return new Promise<void>((allDone) => {
       let active = vus;
       const step = (): void => {
         for (;;) {
-          const now = waker.now();
-          if (now >= endAt || stopped()) {
+          const now = this.waker.now();
+          if (now >= endAt || this.stopped()) {
             if (--active === 0) allDone();
             return;
           }
-          if (now >= measureFrom) measuredArrivals++;
-          if (!launch(next++, now, step)) return;
+          if (now >= this.measureFrom) this.measuredArrivals++;
+          if (!this.launch(next++, now, step)) return;
         }
       };
       for (let v = 0; v < vus; v++) step();
     });
   }
 
-  schedulingDone = true;
-  let unfinished = 0;
-  if (inFlight > 0) {
+  /** Waits for the iterations still in flight, up to the drain timeout (the rest are `unfinished`). */
+  private async drain(): Promise<void> {
+    this.schedulingDone = true;
+    if (this.inFlight === 0) return;
     await new Promise<void>((resolve) => {
-      const cancelTimeout = waker.wake(options.drainTimeoutMs, () => {
-        unfinished = inFlight;
+      const cancelTimeout = this.waker.wake(this.options.drainTimeoutMs, () => {
+        this.unfinished = this.inFlight;
         resolve();
       });
-      drained = () => {
+      this.drained = () => {
         cancelTimeout();
         resolve();
       };
     });
   }
-  cancelTick();
-  cancelMeasureStart();
-  options.onMeasureEnd?.();
-  // The last, partial second, when anything happened in it.
-  if (waker.now() > measureFrom) tick(true);
 
-  const measuredMs = Math.max(0, lastEnd - measureFrom);
-  const scheduled = options.mode.kind === 'open' ? measuredArrivals : started;
-  const result: EngineResult = {
-    mode: options.mode.kind,
-    measuredMs,
-    scheduled,
-    started,
-    completed,
-    errors,
-    errorsByType: Object.fromEntries(errorsByType),
-    dropped,
-    unfinished,
-    targetRate: options.mode.kind === 'open' ? averageRate(options.mode.schedule, options.warmupMs) : undefined,
-    throughput: measuredMs > 0 ? (completed / measuredMs) * 1000 : 0,
-    latency: latency.snapshot(),
-    serviceTime: service.snapshot(),
-    schedulingLag: lag.snapshot(),
-    series,
-    encoded: { latency: latency.export(), serviceTime: service.export(), schedulingLag: lag.export() },
-  };
-  ended = true;
-  latency.destroy();
-  service.destroy();
-  lag.destroy();
-  return result;
+  private stopClock(): void {
+    this.cancelTick();
+    this.cancelMeasureStart();
+    this.options.onMeasureEnd?.();
+    // The last, partial second, when anything happened in it.
+    if (this.waker.now() > this.measureFrom) this.tick(true);
+  }
+
+  private result(): EngineResult {
+    const { mode, warmupMs } = this.options;
+    const measuredMs = Math.max(0, this.lastEnd - this.measureFrom);
+    const result: EngineResult = {
+      mode: mode.kind,
+      measuredMs,
+      scheduled: mode.kind === 'open' ? this.measuredArrivals : this.started,
+      started: this.started,
+      completed: this.completed,
+      errors: this.errors,
+      errorsByType: Object.fromEntries(this.errorsByType),
+      dropped: this.dropped,
+      unfinished: this.unfinished,
+      targetRate: mode.kind === 'open' ? averageRate(mode.schedule, warmupMs) : undefined,
+      throughput: measuredMs > 0 ? (this.completed / measuredMs) * 1000 : 0,
+      latency: this.latency.snapshot(),
+      serviceTime: this.service.snapshot(),
+      schedulingLag: this.lag.snapshot(),
+      series: this.series,
+      encoded: { latency: this.latency.export(), serviceTime: this.service.export(), schedulingLag: this.lag.export() },
+    };
+    this.ended = true;
+    this.latency.destroy();
+    this.service.destroy();
+    this.lag.destroy();
+    return result;
+  }
+
+  private stopped(): boolean {
+    return this.options.signal?.aborted === true || this.measuredArrivals >= this.limit;
+  }
+
+  /**
+   * Starts one iteration due at `intended`. Returns true when it finished synchronously;
+   * otherwise `after` (a closed-loop user's next step) is called once it ends.
+   */
+  private launch(iteration: number, intended: number, after?: () => void): boolean {
+    this.inFlight++;
+    const start = this.open ? this.waker.now() : intended;
+    if (intended >= this.measureFrom) {
+      this.started++;
+      if (this.open) this.lag.record(start - intended);
+    }
+    let result: unknown;
+    try {
+      result = this.iterate(iteration);
+    } catch (error) {
+      this.finish(iteration, intended, start, error ?? new Error('iteration threw'));
+      return true;
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(
+        () => {
+          this.finish(iteration, intended, start, undefined);
+          after?.();
+        },
+        (error: unknown) => {
+          this.finish(iteration, intended, start, error ?? new Error('iteration rejected'));
+          after?.();
+        },
+      );
+      return false;
+    }
+    this.finish(iteration, intended, start, undefined);
+    return true;
+  }
+
+  private finish(iteration: number, intended: number, start: number, error: unknown): void {
+    // An iteration still running when the run ended (past the drain timeout) may settle later,
+    // e.g. when teardown closes its connection: it was counted as unfinished, and the
+    // histograms are gone.
+    if (this.ended) return;
+    const end = this.waker.now();
+    this.inFlight--;
+    if (intended >= this.measureFrom) {
+      this.completed++;
+      this.lastEnd = end;
+      this.latency.record(end - intended);
+      this.service.record(end - start);
+      let type: string | undefined;
+      if (error !== undefined) {
+        this.errors++;
+        type = errorType(error);
+        this.errorsByType.set(type, (this.errorsByType.get(type) ?? 0) + 1);
+      }
+      this.options.onIteration?.({ iteration, intendedMs: intended - this.origin, startMs: start - this.origin, endMs: end - this.origin, error: type });
+    }
+    if (this.inFlight === 0 && this.schedulingDone) this.drained?.();
+  }
+
+  /** One point per second of measurement, from interval snapshots of the corrected histogram. */
+  private tick(final = false): void {
+    const previous = this.previous;
+    if (final && this.started === previous.started && this.completed === previous.completed && this.dropped === previous.dropped) return;
+    const second = this.series.length + 1;
+    const interval = this.latency.intervalSnapshot();
+    const { mode, warmupMs } = this.options;
+    const point: SeriesPoint = {
+      second,
+      targetRate: mode.kind === 'open' ? mode.schedule.arrivalsBetween(warmupMs + (second - 1) * 1000, warmupMs + second * 1000) : undefined,
+      started: this.started - previous.started,
+      completed: this.completed - previous.completed,
+      errors: this.errors - previous.errors,
+      dropped: this.dropped - previous.dropped,
+      inFlight: this.inFlight,
+      p50: interval.p50,
+      p95: interval.p95,
+      p99: interval.p99,
+    };
+    this.previous = { started: this.started, completed: this.completed, errors: this.errors, dropped: this.dropped };
+    this.series.push(point);
+    this.options.onSecond?.(point);
+    if (!final) this.cancelTick = this.waker.wake(this.measureFrom + (second + 1) * 1000 - this.waker.now(), () => this.tick());
+  }
 }
 
 /** The schedule's mean rate over the measured window (after warmup), per second. */
