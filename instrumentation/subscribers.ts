@@ -1,4 +1,4 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Meter, type Span, type Tracer } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Counter, type Meter, type Span, type Tracer } from '@opentelemetry/api';
 import {
   agentChannel,
   attemptChannel,
@@ -80,6 +80,14 @@ function clientAttributes(model: string | undefined, responseModel: string | und
  * Per agent: calls by cache result and calls in progress, numeric fields found with one map
  * lookup per call and read by observable instruments at collection time.
  */
+/** What the agent-call handlers record into, made once by defineAgentInstruments. */
+interface AgentInstruments {
+  /** The invocation-duration series of an agent call, found by a key (no attribute hashing per call). */
+  agentSeries(agent: string, model: string, cacheResult: string, error: string | undefined): BucketSeries;
+  queueWait: BucketHistogram;
+  agentErrors: Counter;
+}
+
 interface AgentCounts {
   hit: number;
   miss: number;
@@ -215,21 +223,42 @@ export class Subscribers {
     this.bindings.push({ attach, detach });
   }
 
+  /** Every instrument and subscription, one group per channel (each group owns its instruments). */
   private define(): void {
+    const agentInstruments = this.defineAgentInstruments();
+    this.subscribeAgentCalls(agentInstruments);
+    this.subscribeAttempts();
+    this.subscribeCache();
+    this.subscribeResilience();
+    this.subscribeWorkflows();
+    this.subscribeHttpServer();
+  }
+
+  private histogram(name: string, unit: string, description: string, boundaries: readonly number[]): BucketHistogram {
+    return this.producer.histogram(name, { unit, description, boundaries });
+  }
+
+  // No series without attributes (it shows as a `{}` row in every "by" panel): a counter whose
+  // labels are known before the first event starts at zero with them (per agent and cache
+  // result, per cache tier, per workflow status; see observeOrchestrator and observeCache);
+  // one whose labels name what happened (an error type, a retry reason) has none until it
+  // happens, and the alert rules read its absence as zero (`or vector(0)`).
+  private counter(name: string, unit: string, description: string): Counter {
+    return this.meter.createCounter(name, { unit, description });
+  }
+
+  /**
+   * The client and agent-call instruments: operation duration and token usage (client calls),
+   * invocation duration, queue wait, errors, calls in flight and queued, calls by cache result.
+   */
+  private defineAgentInstruments(): AgentInstruments {
     const m = this.meter;
-    const histogram = (name: string, unit: string, description: string, boundaries: readonly number[]) => this.producer.histogram(name, { unit, description, boundaries });
-    const operationDuration = histogram(METRICS.operationDuration, METRIC_UNITS.operationDuration, 'Duration of GenAI client operations (one per API call; the orchestrator makes one per attempt)', OPERATION_DURATION_BUCKETS);
-    const tokenUsage = histogram(METRICS.tokenUsage, METRIC_UNITS.tokenUsage, 'Tokens used per API call (input includes cache reads and writes)', TOKEN_USAGE_BUCKETS);
-    const agentDuration = histogram(METRICS.agentDuration, METRIC_UNITS.agentDuration, 'Agent invocations, from call to result (memory-cache hits included)', AGENT_DURATION_BUCKETS);
-    const queueWait = histogram(METRICS.queueWait, METRIC_UNITS.queueWait, 'Time agent calls waited for a concurrency slot', AGENT_DURATION_BUCKETS);
+    const operationDuration = this.histogram(METRICS.operationDuration, METRIC_UNITS.operationDuration, 'Duration of GenAI client operations (one per API call; the orchestrator makes one per attempt)', OPERATION_DURATION_BUCKETS);
+    const tokenUsage = this.histogram(METRICS.tokenUsage, METRIC_UNITS.tokenUsage, 'Tokens used per API call (input includes cache reads and writes)', TOKEN_USAGE_BUCKETS);
+    const agentDuration = this.histogram(METRICS.agentDuration, METRIC_UNITS.agentDuration, 'Agent invocations, from call to result (memory-cache hits included)', AGENT_DURATION_BUCKETS);
+    const queueWait = this.histogram(METRICS.queueWait, METRIC_UNITS.queueWait, 'Time agent calls waited for a concurrency slot', AGENT_DURATION_BUCKETS);
     this.clientMetrics = { operationDuration, tokenUsage };
-    // No series without attributes (it shows as a `{}` row in every "by" panel): a counter whose
-    // labels are known before the first event starts at zero with them (per agent and cache
-    // result, per cache tier, per workflow status; see observeOrchestrator and observeCache);
-    // one whose labels name what happened (an error type, a retry reason) has none until it
-    // happens, and the alert rules read its absence as zero (`or vector(0)`).
-    const counter = (name: string, unit: string, description: string) => m.createCounter(name, { unit, description });
-    const agentErrors = counter(METRICS.agentErrors, METRIC_UNITS.agentErrors, 'Failed agent calls by error type');
+    const agentErrors = this.counter(METRICS.agentErrors, METRIC_UNITS.agentErrors, 'Failed agent calls by error type');
     m.createObservableGauge(METRICS.inFlight, { unit: METRIC_UNITS.inFlight, description: 'Agent calls in progress (memory hits finish at once and are not counted)' }).addCallback((result) => {
       for (const [agent, counts] of this.agents) if (counts.started) result.observe(counts.inFlight, { 'gen_ai.agent.name': agent });
     });
@@ -241,12 +270,6 @@ export class Subscribers {
       });
     queueGauge('queued', 'Agent calls waiting for a concurrency slot', (o) => o.queued);
     queueGauge('queueLimit', 'Agent calls that may wait for a slot before calls fail with AP_ERR_QUEUE_FULL', (o) => o.maxQueued);
-    const retries = counter(METRICS.retries, METRIC_UNITS.retries, 'Retried API attempts by reason');
-    const evictions = counter(METRICS.cacheEvictions, METRIC_UNITS.cacheEvictions, 'Cache evictions by tier');
-    const expirations = counter(METRICS.cacheExpirations, METRIC_UNITS.cacheExpirations, 'Expired cache entries removed, by tier');
-    this.tierCounters = [evictions, expirations];
-    const integrity = counter(METRICS.cacheIntegrityFailures, METRIC_UNITS.cacheIntegrityFailures, 'Cache entries that failed HMAC verification (never served)');
-
     m.createObservableCounter(METRICS.agentCalls, { unit: METRIC_UNITS.agentCalls, description: 'Agent calls by agent and cache result (memory hits included)' }).addCallback((result) => {
       for (const [agent, counts] of this.agents) {
         for (const cacheResult of ['hit', 'miss', 'bypass', 'error'] as const) {
@@ -254,35 +277,6 @@ export class Subscribers {
         }
       }
     });
-    m.createObservableCounter(METRICS.cacheRequests, { unit: METRIC_UNITS.cacheRequests, description: 'Cache lookups by result and tier' }).addCallback((result) => {
-      // With a cache observed, its lookups' series start at zero: hits of memory and of each shared tier, misses.
-      const sharedTiers = new Set([...this.caches].flatMap((c) => c.stats().tiers.map((t) => t.name)));
-      const seen = new Set<string>();
-      const observe = (cacheResult: string, tier: string, count: number) => {
-        seen.add(`${cacheResult} ${tier}`);
-        result.observe(count, { result: cacheResult, tier });
-      };
-      const memoryHits = this.memoryHitCount + (this.cacheRequestCounts.get('hit')?.get('memory') ?? 0);
-      if (memoryHits > 0 || this.caches.size > 0) observe('hit', 'memory', memoryHits);
-      for (const [cacheResult, tiers] of this.cacheRequestCounts) for (const [tier, count] of tiers) if (!(cacheResult === 'hit' && tier === 'memory')) observe(cacheResult, tier, count);
-      if (this.caches.size > 0) {
-        if (!seen.has('miss none')) observe('miss', 'none', 0);
-        for (const tier of sharedTiers) if (!seen.has(`hit ${tier}`)) observe('hit', tier, 0);
-      }
-    });
-    m.createObservableGauge(METRICS.circuitState, { unit: METRIC_UNITS.circuitState, description: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open' }).addCallback((result) => {
-      for (const [model, state] of this.circuitStates) result.observe(state, { 'gen_ai.request.model': model });
-    });
-    const tierGauge = (name: string, unit: string, pick: (s: { entries: number; bytes: number }) => number) =>
-      m.createObservableGauge(name, { unit, description: `Cache ${unit === 'By' ? 'bytes' : 'entries'} by tier` }).addCallback((result) => {
-        for (const cache of this.caches) {
-          const stats = cache.stats();
-          result.observe(pick(stats.memory), { tier: 'memory' });
-          for (const tier of stats.tiers) result.observe(pick(tier), { tier: tier.name });
-        }
-      });
-    tierGauge(METRICS.cacheBytes, METRIC_UNITS.cacheBytes, (s) => s.bytes);
-    tierGauge(METRICS.cacheEntries, METRIC_UNITS.cacheEntries, (s) => s.entries);
 
     // The invocation-duration series of an agent call, found by a key (no attribute hashing per call).
     const agentSeries = (agent: string, model: string, cacheResult: string, error: string | undefined) =>
@@ -293,6 +287,11 @@ export class Subscribers {
         ...(error ? { [A.errorType]: error } : {}),
       }));
 
+    return { agentSeries, queueWait, agentErrors };
+  }
+
+  /** Agent calls: memory hits (the hottest path), then every other call's span, duration and counts. */
+  private subscribeAgentCalls({ agentSeries, queueWait, agentErrors }: AgentInstruments): void {
     // Memory hits: the hottest path. One HDR record, one bucket record and two numeric
     // increments; no span and no OpenTelemetry call per hit.
     this.on(memoryHitChannel, (hit: MemoryHitMessage) => {
@@ -402,6 +401,10 @@ export class Subscribers {
       },
     });
 
+  }
+
+  /** Each upstream attempt: its `chat` client span, the client metrics, the answer on the agent span. */
+  private subscribeAttempts(): void {
     this.onTracing(attemptChannel, {
       start: (message: AttemptMessage & WithStart & Spanned) => {
         message[STARTED] = performance.now();
@@ -464,6 +467,43 @@ export class Subscribers {
       },
     });
 
+  }
+
+  /** The cache: lookups by result and tier, bytes and entries by tier, evictions, expirations, integrity failures, and each shared tier's gets (HDR). */
+  private subscribeCache(): void {
+    const m = this.meter;
+    m.createObservableCounter(METRICS.cacheRequests, { unit: METRIC_UNITS.cacheRequests, description: 'Cache lookups by result and tier' }).addCallback((result) => {
+      // With a cache observed, its lookups' series start at zero: hits of memory and of each shared tier, misses.
+      const sharedTiers = new Set([...this.caches].flatMap((c) => c.stats().tiers.map((t) => t.name)));
+      const seen = new Set<string>();
+      const observe = (cacheResult: string, tier: string, count: number) => {
+        seen.add(`${cacheResult} ${tier}`);
+        result.observe(count, { result: cacheResult, tier });
+      };
+      const memoryHits = this.memoryHitCount + (this.cacheRequestCounts.get('hit')?.get('memory') ?? 0);
+      if (memoryHits > 0 || this.caches.size > 0) observe('hit', 'memory', memoryHits);
+      for (const [cacheResult, tiers] of this.cacheRequestCounts) for (const [tier, count] of tiers) if (!(cacheResult === 'hit' && tier === 'memory')) observe(cacheResult, tier, count);
+      if (this.caches.size > 0) {
+        if (!seen.has('miss none')) observe('miss', 'none', 0);
+        for (const tier of sharedTiers) if (!seen.has(`hit ${tier}`)) observe('hit', tier, 0);
+      }
+    });
+    const tierGauge = (name: string, unit: string, pick: (s: { entries: number; bytes: number }) => number) =>
+      m.createObservableGauge(name, { unit, description: `Cache ${unit === 'By' ? 'bytes' : 'entries'} by tier` }).addCallback((result) => {
+        for (const cache of this.caches) {
+          const stats = cache.stats();
+          result.observe(pick(stats.memory), { tier: 'memory' });
+          for (const tier of stats.tiers) result.observe(pick(tier), { tier: tier.name });
+        }
+      });
+    tierGauge(METRICS.cacheBytes, METRIC_UNITS.cacheBytes, (s) => s.bytes);
+    tierGauge(METRICS.cacheEntries, METRIC_UNITS.cacheEntries, (s) => s.entries);
+
+    const evictions = this.counter(METRICS.cacheEvictions, METRIC_UNITS.cacheEvictions, 'Cache evictions by tier');
+    const expirations = this.counter(METRICS.cacheExpirations, METRIC_UNITS.cacheExpirations, 'Expired cache entries removed, by tier');
+    this.tierCounters = [evictions, expirations];
+    const integrity = this.counter(METRICS.cacheIntegrityFailures, METRIC_UNITS.cacheIntegrityFailures, 'Cache entries that failed HMAC verification (never served)');
+
     this.onTracing(cacheGetChannel, {
       start: (message: CacheOperationMessage & WithStart) => {
         message[STARTED] = performance.now();
@@ -473,12 +513,18 @@ export class Subscribers {
       },
     });
 
-    this.subscribeWorkflows();
+    this.on(cacheEvictionChannel, (event: CacheEventMessage) => evictions.add(1, { tier: event.tier }));
+    this.on(cacheExpirationChannel, (event: CacheEventMessage) => expirations.add(1, { tier: event.tier }));
+    this.on(cacheIntegrityChannel, (event: CacheEventMessage) => integrity.add(1, { tier: event.tier, reason: event.reason ?? 'unknown' }));
+  }
 
-    const http = httpServerHandlers(m, () => this.spanTracer);
-    this.on(httpServerRequestChannel, http.request);
-    this.on(httpServerResponseChannel, http.response);
-
+  /** Retries and the circuit breaker: counted, and told to the agent span as events. */
+  private subscribeResilience(): void {
+    const m = this.meter;
+    const retries = this.counter(METRICS.retries, METRIC_UNITS.retries, 'Retried API attempts by reason');
+    m.createObservableGauge(METRICS.circuitState, { unit: METRIC_UNITS.circuitState, description: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open' }).addCallback((result) => {
+      for (const [model, state] of this.circuitStates) result.observe(state, { 'gen_ai.request.model': model });
+    });
     this.on(retryChannel, (retry: RetryMessage) => {
       retries.add(1, { [A.agentName]: retry.agent, reason: retry.reason });
       const span = (retry.call as WithSpan | undefined)?.[SPAN];
@@ -488,9 +534,13 @@ export class Subscribers {
       this.circuitStates.set(change.model, CIRCUIT_STATE_VALUE[change.to]);
       (change.call as WithSpan | undefined)?.[SPAN]?.addEvent('circuit_state_change', { [A.requestModel]: change.model, 'agentperf.circuit.from': change.from, 'agentperf.circuit.to': change.to });
     });
-    this.on(cacheEvictionChannel, (event: CacheEventMessage) => evictions.add(1, { tier: event.tier }));
-    this.on(cacheExpirationChannel, (event: CacheEventMessage) => expirations.add(1, { tier: event.tier }));
-    this.on(cacheIntegrityChannel, (event: CacheEventMessage) => integrity.add(1, { tier: event.tier, reason: event.reason ?? 'unknown' }));
+  }
+
+  private subscribeHttpServer(): void {
+    const http = httpServerHandlers(this.meter, () => this.spanTracer);
+    this.on(httpServerRequestChannel, http.request);
+    this.on(httpServerResponseChannel, http.response);
+
   }
 
   /**
