@@ -38,34 +38,26 @@ function gateSection(run: RunRecord): string {
 /**
  * The run's report as one self-contained HTML file: the record as JSON in the page, uPlot
  * and its CSS inlined, charts drawn on load. Nothing is fetched; the flamegraph is a link to
- * the file beside it.
+ * the file beside it. The page is its sections, in order.
  */
 export function renderRunHtml(run: RunRecord, uplot: UplotAssets): string {
-  const { load } = run;
   const title = `agentperf run: ${run.scenario}, ${run.startedAt}`;
-  const summary = [
-    ['verdict', badge(run.verdict)],
-    ['throughput', `${load.throughput.toFixed(1)}/s`],
-    ['latency p50 / p95 / p99', `${formatMs(load.latency.p50)} / ${formatMs(load.latency.p95)} / ${formatMs(load.latency.p99)}`],
-    ['errors', `${load.errors} (${load.completed ? ((load.errors / load.completed) * 100).toFixed(2) : '0.00'}%)`],
-    ['cache hit rate', run.cache.hitRate === undefined ? 'no lookups' : `${(run.cache.hitRate * 100).toFixed(1)}%`],
-    ['observability overhead', `${escapeHtml(describeLoss(run.overhead.throughputLostLowPct, run.overhead.throughputLostHighPct))} ${badge(shownVerdict(run.overhead))}`],
-    ['leak check', badge(run.leak.verdict)],
-  ];
-  const bottlenecks = run.profile.bottlenecks.bySelf.map((f) => [escapeHtml(f.name), `<code>${escapeHtml(f.location)}</code>`, `${f.selfPct.toFixed(1)}%`, `${f.totalPct.toFixed(1)}%`]);
-  const phases = run.phases.map((p) => [escapeHtml(p.name), `${p.startS}-${p.endS} s`, p.fromRate === p.toRate ? `${p.fromRate}/s` : `${p.fromRate} → ${p.toRate}/s`]);
-  const tiers = [
-    ['memory hits', run.cache.totals.memoryHits],
-    ['disk hits', run.cache.totals.diskHits],
-    ['misses', run.cache.totals.misses],
-    ['bypassed', run.cache.totals.bypassed],
-    ['evictions', run.cache.totals.evictions],
-    ['expirations', run.cache.totals.expirations],
-    ['integrity failures', run.cache.totals.integrityFailures],
-  ].map(([k, v]) => [String(k), Number(v).toLocaleString('en-US')]);
-  const fingerprint = Object.entries(run.fingerprint).map(([k, v]) => [escapeHtml(k), escapeHtml(String(v))]);
-  const o = run.overhead;
+  return [
+    head(title, uplot),
+    summarySection(run, title),
+    overTimeSection(run),
+    distributionSection(run),
+    cacheSection(run),
+    `<h2>The gate</h2>\n${gateSection(run)}\n`,
+    overheadSection(run),
+    profileSection(run),
+    leakSection(run),
+    environmentSection(run),
+    charts(run),
+  ].join('\n');
+}
 
+function head(title: string, uplot: UplotAssets): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -83,18 +75,39 @@ code { font-size: 12px; } .chart { margin: 8px 0 16px; min-height: 320px; }
 </style>
 <script>${uplot.js}</script>
 </head>
-<body>
-<h1>${escapeHtml(title)}</h1>
+<body>`;
+}
+
+function summarySection(run: RunRecord, title: string): string {
+  const { load } = run;
+  const summary = [
+    ['verdict', badge(run.verdict)],
+    ['throughput', `${load.throughput.toFixed(1)}/s`],
+    ['latency p50 / p95 / p99', `${formatMs(load.latency.p50)} / ${formatMs(load.latency.p95)} / ${formatMs(load.latency.p99)}`],
+    ['errors', `${load.errors} (${load.completed ? ((load.errors / load.completed) * 100).toFixed(2) : '0.00'}%)`],
+    ['cache hit rate', run.cache.hitRate === undefined ? 'no lookups' : `${(run.cache.hitRate * 100).toFixed(1)}%`],
+    ['observability overhead', `${escapeHtml(describeLoss(run.overhead.throughputLostLowPct, run.overhead.throughputLostHighPct))} ${badge(shownVerdict(run.overhead))}`],
+    ['leak check', badge(run.leak.verdict)],
+  ];
+  return `<h1>${escapeHtml(title)}</h1>
 <p class="note">Target: ${escapeHtml(run.target)}. Elapsed ${(run.elapsedMs / 1000).toFixed(0)} s. Reproduce with <code>${escapeHtml(run.command)}</code>.</p>
 ${table('summary', ['', ''], summary)}
 ${run.warnings.length ? `<h2>Warnings</h2><ul id="warnings">${run.warnings.map((w) => `<li class="warn-line">${escapeHtml(w)}</li>`).join('')}</ul>` : ''}
+`;
+}
 
-<h2>Latency and throughput over time</h2>
+function overTimeSection(run: RunRecord): string {
+  const phases = run.phases.map((p) => [escapeHtml(p.name), `${p.startS}-${p.endS} s`, p.fromRate === p.toRate ? `${p.fromRate}/s` : `${p.fromRate} → ${p.toRate}/s`]);
+  return `<h2>Latency and throughput over time</h2>
 ${table('phases', ['phase', 'seconds', 'arrival rate'], phases)}
 <div class="chart" id="chart-latency" data-chart="latency"></div>
 <div class="chart" id="chart-throughput" data-chart="throughput"></div>
+`;
+}
 
-<h2>Latency distribution</h2>
+function distributionSection(run: RunRecord): string {
+  const { load } = run;
+  return `<h2>Latency distribution</h2>
 <p class="note">HDR style: percentiles on a log scale (each step right is ten times rarer). Corrected latency counts from each request's intended start (coordinated omission corrected); service time from its actual start.</p>
 <div class="chart" id="chart-distribution" data-chart="distribution"></div>
 ${table('latency-table', ['', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max'], [
@@ -104,29 +117,57 @@ ${table('latency-table', ['', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max'], [
 
 <p class="note">The instrumentation's in-process HDR histograms over the same load (every agent call, memory hits included; queue wait; cache gets by tier):</p>
 ${table('hdr-table', ['histogram', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], hdrRows(run.hdr).map(([label, h]) => [escapeHtml(label.replace(/^HDR /, '')), h.count.toLocaleString('en-US'), ...[h.p50, h.p90, h.p99, h.p999, h.max].map((v) => (h.count ? formatMs(v) : ''))]))}
+`;
+}
 
-<h2>The cache</h2>
+function cacheSection(run: RunRecord): string {
+  const totals = [
+    ['memory hits', run.cache.totals.memoryHits],
+    ['disk hits', run.cache.totals.diskHits],
+    ['misses', run.cache.totals.misses],
+    ['bypassed', run.cache.totals.bypassed],
+    ['evictions', run.cache.totals.evictions],
+    ['expirations', run.cache.totals.expirations],
+    ['integrity failures', run.cache.totals.integrityFailures],
+  ].map(([k, v]) => [String(k), Number(v).toLocaleString('en-US')]);
+  return `<h2>The cache</h2>
 <div class="chart" id="chart-cache" data-chart="cache"></div>
-${table('cache-table', ['', 'count'], tiers)}
+${table('cache-table', ['', 'count'], totals)}
+`;
+}
 
-<h2>The gate</h2>
-${gateSection(run)}
-
-<h2>Observability overhead</h2>
+function overheadSection(run: RunRecord): string {
+  const o = run.overhead;
+  return `<h2>Observability overhead</h2>
 <p>Instrumentation fully on against off, in ${o.pairs} pairs of ${o.sliceIterations}-iteration slices of one process: ${badge(shownVerdict(o))} ${escapeHtml(overheadLine(o).replace(/^\w+: /, ''))}. ${escapeHtml(o.reason)}. On, every span was exported as OTLP http/protobuf (through the export worker) to a local receiver: ${o.telemetry.spansExported.toLocaleString('en-US')} delivered, ${o.telemetry.spansDropped} dropped, ${o.telemetry.spansFailed} failed; /metrics scraped ${o.telemetry.scrapes} times.</p>
+`;
+}
 
-<h2>Where the time goes</h2>
+function profileSection(run: RunRecord): string {
+  const bottlenecks = run.profile.bottlenecks.bySelf.map((f) => [escapeHtml(f.name), `<code>${escapeHtml(f.location)}</code>`, `${f.selfPct.toFixed(1)}%`, `${f.totalPct.toFixed(1)}%`]);
+  return `<h2>Where the time goes</h2>
 <p>CPU profile of the ${escapeHtml(run.profile.phase)} phase: ${run.profile.flamegraph ? `<a id="flamegraph-link" href="${escapeHtml(run.profile.flamegraph)}">the flamegraph</a>` : `no flamegraph (${escapeHtml(run.profile.flamegraphError ?? 'not rendered')})`}, <a href="${escapeHtml(run.profile.cpuprofile)}">the .cpuprofile</a> (Chrome DevTools, speedscope). GC ${((run.profile.bottlenecks.gcMs / run.profile.bottlenecks.totalMs) * 100).toFixed(1)}%, idle ${((run.profile.bottlenecks.idleMs / run.profile.bottlenecks.totalMs) * 100).toFixed(1)}% of ${(run.profile.bottlenecks.totalMs / 1000).toFixed(1)} s.</p>
 ${table('bottlenecks', ['function', 'where', 'self', 'total'], bottlenecks)}
+`;
+}
 
-<h2>Leak check</h2>
+function leakSection(run: RunRecord): string {
+  return `<h2>Leak check</h2>
 <p>${badge(run.leak.verdict)} ${run.leak.slope.slope.toFixed(1)} bytes retained per iteration (95% interval ${run.leak.slope.low.toFixed(1)} to ${run.leak.slope.high.toFixed(1)}; LEAK above ${run.leak.thresholdBytesPerIteration}) over ${run.leak.rounds} rounds of ${run.leak.iterationsPerRound} iterations, the same check as <code>${escapeHtml(run.leak.command)}</code>.${run.leak.note ? ` ${escapeHtml(run.leak.note)}` : ''}</p>
 ${run.leak.leakedClasses?.length ? table('leaked-classes', ['class', 'objects left', 'bytes', 'held by'], run.leak.leakedClasses.map((c) => [escapeHtml(c.className), String(c.count), c.bytes.toLocaleString('en-US'), `<code>${escapeHtml(c.retainerPath.join(' → '))}</code>`])) : ''}
+`;
+}
 
-<h2>Environment</h2>
+function environmentSection(run: RunRecord): string {
+  const fingerprint = Object.entries(run.fingerprint).map(([k, v]) => [escapeHtml(k), escapeHtml(String(v))]);
+  return `<h2>Environment</h2>
 ${table('fingerprint', ['', ''], [...fingerprint, ['fingerprint id', run.fingerprintId], ['metrics', run.metricsUrl ? escapeHtml(run.metricsUrl) : 'off']])}
+`;
+}
 
-<script type="application/json" id="run-data">${scriptJson(run)}</script>
+/** The record as JSON in the page, and the script that draws every chart from it on load. */
+function charts(run: RunRecord): string {
+  return `<script type="application/json" id="run-data">${scriptJson(run)}</script>
 <script>
 (function () {
   const run = JSON.parse(document.getElementById('run-data').textContent);
