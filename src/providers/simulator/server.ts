@@ -5,7 +5,7 @@ import { mulberry32 } from '../../random.js';
 import type { MessageParams } from '../types.js';
 import { drawFault, NO_FAULTS, type FaultPlan, type FaultType } from './faults.js';
 import { requestLatencyMs, ZERO_LATENCY, type LatencySettings } from './latency.js';
-import { answerFor, messageFor } from './respond.js';
+import { answerFor, messageFor, type SimulatedAnswer } from './respond.js';
 
 export interface SimulatorOptions {
   port?: number;
@@ -89,139 +89,183 @@ function validateBody(body: unknown): { params?: MessageParams; error?: [number,
  * The embedded Messages API: enough of `POST /v1/messages` for the real SDK to use it through
  * `baseURL`, with a latency model and fault injection. Deterministic for a given seed.
  */
-export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
-  const latency = options.latency ?? ZERO_LATENCY;
-  const plan: FaultPlan = { ...NO_FAULTS, ...options.faults, schedule: [...(options.faults?.schedule ?? [])] };
-  const random = mulberry32(options.seed ?? 1);
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const stats: SimulatorStats = { requests: 0, responsesByStatus: {}, faults: {}, clientAborts: 0, inFlight: 0 };
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-  let sequence = 0;
+export function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
+  return new MessagesSimulator(options).listen();
+}
 
-  const count = (status: number) => {
-    stats.responsesByStatus[status] = (stats.responsesByStatus[status] ?? 0) + 1;
-  };
+/**
+ * The simulator by concern: routing and authentication, the bounded body, the answer (validate,
+ * draw a fault and a latency), the delay before it, and the server's own lifecycle.
+ */
+class MessagesSimulator {
+  private readonly latency: LatencySettings;
+  private readonly plan: FaultPlan;
+  private readonly random: () => number;
+  private readonly maxBodyBytes: number;
+  private readonly stats: SimulatorStats = { requests: 0, responsesByStatus: {}, faults: {}, clientAborts: 0, inFlight: 0 };
+  private readonly sockets = new Set<Socket>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly server: Server;
+  private sequence = 0;
 
-  const respond = (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
-    const requestId = `req_sim_${(++sequence).toString(16).padStart(12, '0')}`;
-    const idHeader = { 'request-id': requestId };
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch {
-      count(400);
-      return sendJson(res, 400, apiError('invalid_request_error', 'request body is not valid JSON'), idHeader);
-    }
-    const { params, error } = validateBody(body);
-    if (error) {
-      count(error[0]);
-      return sendJson(res, error[0], apiError(error[1], error[2]), idHeader);
-    }
-    const fault = drawFault(plan, random);
-    if (fault) stats.faults[fault] = (stats.faults[fault] ?? 0) + 1;
-    const answer = answerFor(params!);
-    const delayMs = fault === 'hang' ? Infinity : requestLatencyMs(latency, options.latencyFrom ?? 'sequence', random, answer.requestSeed, options.seed ?? 1, fault ? 0 : answer.outputTokens);
-
-    const finish = () => {
-      switch (fault) {
-        case 'reset':
-          req.socket.destroy();
-          return;
-        case '429':
-          count(429);
-          return sendJson(res, 429, apiError('rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit (simulated)'), {
-            ...idHeader,
-            'retry-after': String(Math.ceil(plan.retryAfterMs / 1000)),
-            'retry-after-ms': String(plan.retryAfterMs),
-          });
-        case 'malformed':
-          count(200);
-          res.writeHead(200, { 'content-type': 'application/json', ...idHeader });
-          res.end('{"id":"msg_sim","type":"message","content":[{"type":"te');
-          return;
-        case undefined:
-          count(200);
-          return sendJson(res, 200, messageFor(params!, `msg_sim_${requestId.slice(8)}`, answer), idHeader);
-        default: {
-          const status = Number(fault);
-          count(status);
-          return sendJson(res, status, apiError(ERROR_TYPE_BY_STATUS[status]!, `${ERROR_TYPE_BY_STATUS[status]} (simulated ${status})`), idHeader);
-        }
-      }
-    };
-
-    if (delayMs === Infinity) return; // hang: the client's timeout must end it
-    if (delayMs <= 0) return finish();
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      if (!res.destroyed) finish();
-    }, delayMs);
-    timers.add(timer);
-    res.once('close', () => {
-      clearTimeout(timer);
-      timers.delete(timer);
+  constructor(private readonly options: SimulatorOptions) {
+    this.latency = options.latency ?? ZERO_LATENCY;
+    this.plan = { ...NO_FAULTS, ...options.faults, schedule: [...(options.faults?.schedule ?? [])] };
+    this.random = mulberry32(options.seed ?? 1);
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.server = createServer((req, res) => this.route(req, res));
+    this.server.keepAliveTimeout = 60_000;
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
     });
-  };
+  }
 
-  const server: Server = createServer((req, res) => {
+  async listen(): Promise<RunningSimulator> {
+    const { server, options } = this;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+      port,
+      stats: () => structuredClone(this.stats),
+      scheduleFaults: (faults) => {
+        this.plan.schedule.push(...faults);
+      },
+      close: () => this.close(),
+    };
+  }
+
+  private close(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      for (const timer of this.timers) clearTimeout(timer);
+      for (const socket of this.sockets) socket.destroy();
+      this.server.close(() => resolve());
+    });
+  }
+
+  /** Only `POST /v1/messages`, and only with a key (any key), as the API asks. */
+  private route(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'POST' || path !== '/v1/messages') {
-      count(404);
+      this.count(404);
       return sendJson(res, 404, apiError('not_found_error', `Not found: ${req.method} ${path}`));
     }
     if (!req.headers['x-api-key'] && !req.headers.authorization) {
-      count(401);
+      this.count(401);
       return sendJson(res, 401, apiError('authentication_error', 'x-api-key header is required'));
     }
+    this.track(res);
+    this.readBody(req, res);
+  }
+
+  /** A request in flight until its response closes; a client that left before the answer is counted. */
+  private track(res: ServerResponse): void {
+    const { stats } = this;
     stats.requests++;
     stats.inFlight++;
     let answered = false;
-    res.once('finish', () => { answered = true; });
+    res.once('finish', () => {
+      answered = true;
+    });
     res.once('close', () => {
       stats.inFlight--;
       if (!answered) stats.clientAborts++;
     });
+  }
+
+  /** The body, up to the API's size limit (413 past it), then the answer. */
+  private readBody(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBodyBytes) {
-        count(413);
-        sendJson(res, 413, apiError('request_too_large', `Request exceeds the maximum allowed number of bytes (${maxBodyBytes})`));
+      if (size > this.maxBodyBytes) {
+        this.count(413);
+        sendJson(res, 413, apiError('request_too_large', `Request exceeds the maximum allowed number of bytes (${this.maxBodyBytes})`));
         req.destroy();
         return;
       }
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!res.headersSent) respond(req, res, Buffer.concat(chunks));
+      if (!res.headersSent) this.respond(req, res, Buffer.concat(chunks));
     });
-  });
-  server.keepAliveTimeout = 60_000;
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
+  }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  /** Validates the request, draws its fault and its latency, and answers once that has passed. */
+  private respond(req: IncomingMessage, res: ServerResponse, raw: Buffer): void {
+    const requestId = `req_sim_${(++this.sequence).toString(16).padStart(12, '0')}`;
+    const idHeader = { 'request-id': requestId };
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      this.count(400);
+      return sendJson(res, 400, apiError('invalid_request_error', 'request body is not valid JSON'), idHeader);
+    }
+    const { params, error } = validateBody(body);
+    if (error) {
+      this.count(error[0]);
+      return sendJson(res, error[0], apiError(error[1], error[2]), idHeader);
+    }
+    const fault = drawFault(this.plan, this.random);
+    if (fault) this.stats.faults[fault] = (this.stats.faults[fault] ?? 0) + 1;
+    const answer = answerFor(params!);
+    if (fault === 'hang') return; // the client's timeout must end it
+    const { options } = this;
+    const delayMs = requestLatencyMs(this.latency, options.latencyFrom ?? 'sequence', this.random, answer.requestSeed, options.seed ?? 1, fault ? 0 : answer.outputTokens);
+    this.after(res, delayMs, () => this.send(req, res, fault, params!, answer, requestId));
+  }
 
-  return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
-    port,
-    stats: () => structuredClone(stats),
-    scheduleFaults: (faults) => {
-      plan.schedule.push(...faults);
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer);
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  /** Runs `send` once `delayMs` has passed, unless the client left first. */
+  private after(res: ServerResponse, delayMs: number, send: () => void): void {
+    if (delayMs <= 0) return send();
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!res.destroyed) send();
+    }, delayMs);
+    this.timers.add(timer);
+    res.once('close', () => {
+      clearTimeout(timer);
+      this.timers.delete(timer);
+    });
+  }
+
+  /** The answer, or the fault drawn for the request, as the API (or a broken network) would give it. */
+  private send(req: IncomingMessage, res: ServerResponse, fault: FaultType | undefined, params: MessageParams, answer: SimulatedAnswer, requestId: string): void {
+    const idHeader = { 'request-id': requestId };
+    switch (fault) {
+      case 'reset':
+        req.socket.destroy();
+        return;
+      case '429':
+        this.count(429);
+        return sendJson(res, 429, apiError('rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit (simulated)'), {
+          ...idHeader,
+          'retry-after': String(Math.ceil(this.plan.retryAfterMs / 1000)),
+          'retry-after-ms': String(this.plan.retryAfterMs),
+        });
+      case 'malformed':
+        this.count(200);
+        res.writeHead(200, { 'content-type': 'application/json', ...idHeader });
+        res.end('{"id":"msg_sim","type":"message","content":[{"type":"te');
+        return;
+      case undefined:
+        this.count(200);
+        return sendJson(res, 200, messageFor(params, `msg_sim_${requestId.slice(8)}`, answer), idHeader);
+      default: {
+        const status = Number(fault);
+        this.count(status);
+        return sendJson(res, status, apiError(ERROR_TYPE_BY_STATUS[status]!, `${ERROR_TYPE_BY_STATUS[status]} (simulated ${status})`), idHeader);
+      }
+    }
+  }
+
+  private count(status: number): void {
+    this.stats.responsesByStatus[status] = (this.stats.responsesByStatus[status] ?? 0) + 1;
+  }
 }
