@@ -72,21 +72,40 @@ const AGENT_SCENARIOS = new Set(['cache-hit', 'cache-miss', 'mixed']);
  * The main job, end to end: instrumentation and /metrics up for the whole run; the scenario
  * under the load plan with a CPU profile of the steady phase; a flamegraph; a short leak
  * check; the observability overhead in interleaved fresh-process blocks; the gate against the
- * stored baselines. Returns the record the reports are written from.
+ * stored baselines. Returns the record the reports are written from. Each step is a function
+ * below, in PIPELINE_STEPS order.
  */
 export async function runPipeline(options: PipelineOptions, progress: Progress): Promise<RunRecord> {
-  const startedAt = new Date();
   const t0 = performance.now();
   await mkdir(options.outDir, { recursive: true });
-  const rel = (path: string) => relative(options.outDir, path);
+  const record = await loadAndProfile(options, progress);
+  const leak = await leakCheck(options, progress);
+  const gated = gatedScenario(options);
+  const measured = await measureOverhead(options, gated, progress);
+  const gate = await gateAgainstStored(options, gated, record.fingerprintId, measured, progress);
+  const judgedOverhead = gate.status === 'judged' ? gate.result.scenarios[0]?.judgement.metrics.find((m) => m.metric === 'overhead') : undefined;
+  const overhead = summarizeOverhead(measured, judgedOverhead ?? judgeOverhead(measured.slices, options.policy), options.policy.overhead.cpuMaxPct);
+  progress(`  overhead: ${overheadLine(overhead)}`);
 
-  // 1. Instrumentation, /metrics for the whole run.
+  const verdict: Verdict = gate.status === 'judged' ? gate.result.overall : gate.status === 'no-baseline' ? 'NO BASELINE' : 'NOT GATED';
+  progress(`${step('reports')} writing the reports`);
+  const finished = { ...record, leak, overhead, gate, verdict, exitCode: verdict === 'FAIL' ? (1 as const) : (0 as const), elapsedMs: performance.now() - t0 };
+  return { ...finished, warnings: runWarnings(finished) };
+}
+
+type LoadedRecord = Omit<RunRecord, 'leak' | 'overhead' | 'gate' | 'verdict' | 'exitCode' | 'elapsedMs' | 'warnings'>;
+
+/**
+ * Steps 1 to 3: instrumentation and /metrics on for the load; the scenario under the load
+ * plan with the steady phase profiled; its flamegraph and bottlenecks.
+ */
+async function loadAndProfile(options: PipelineOptions, progress: Progress): Promise<LoadedRecord> {
+  const startedAt = new Date();
+  const rel = (path: string) => relative(options.outDir, path);
   const instrumentation = await startInstrumentation({ prometheus: { port: options.metricsPort }, logger: rootLogger });
-  let record: Omit<RunRecord, 'leak' | 'overhead' | 'gate' | 'verdict' | 'exitCode' | 'elapsedMs' | 'warnings'>;
   try {
     progress(`${step('instrumentation')} instrumentation on; Prometheus metrics ${instrumentation.metricsUrl ? `at ${instrumentation.metricsUrl}` : "off (OTEL_METRICS_EXPORTER or OTEL_SDK_DISABLED)"}`);
 
-    // 2 and 3. The load plan, with the steady phase profiled.
     const scenario = await resolveScenario(options.scenario, await currentProject(options.projectRoot));
     const windows = phaseWindows(options.phases);
     const steady = windows.find((w) => w.name === 'steady') ?? windows[0]!;
@@ -142,7 +161,7 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
       flamegraphError = (error as Error).message;
     }
     const { series: _series, ...result } = load.report.result;
-    record = {
+    return {
       schema: RUN_SCHEMA,
       startedAt: startedAt.toISOString(),
       command: options.command,
@@ -163,8 +182,10 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
   } finally {
     await instrumentation.stop();
   }
+}
 
-  // The leak check: the same check as `agentperf leak` with its defaults, in a child process.
+/** Step 4: the same check as `agentperf leak` with its defaults, in a child process. */
+async function leakCheck(options: PipelineOptions, progress: Progress): Promise<RunRecord['leak']> {
   const leakSettings = AGENT_SCENARIOS.has(options.scenario) ? { cacheMaxBytes: '16kb', ...options.settings } : options.settings;
   const leakCommand = ['npx agentperf leak', options.scenario, ...Object.entries(leakSettings).map(([k, v]) => `--set ${k}=${v}`)].join(' ');
   progress(`${step('leak')} leak check: the same as \`${leakCommand}\`, ${DEFAULT_LEAK_OPTIONS.rounds} rounds of ${DEFAULT_LEAK_OPTIONS.iterationsPerRound} iterations (up to ${DEFAULT_LEAK_OPTIONS.maxRounds}) in a child process`);
@@ -173,37 +194,38 @@ export async function runPipeline(options: PipelineOptions, progress: Progress):
   if (leakReport.verdict !== 'LEAK') await rm(leakDir, { recursive: true, force: true });
   const leak: RunRecord['leak'] = { verdict: leakReport.verdict, note: leakReport.note, slope: leakReport.slope, thresholdBytesPerIteration: leakReport.thresholdBytesPerIteration, points: leakReport.points, leakedClasses: leakReport.leakedClasses, rounds: leakReport.points.length, iterationsPerRound: DEFAULT_LEAK_OPTIONS.iterationsPerRound, command: leakCommand };
   progress(`  ${leak.verdict}: ${leak.slope.slope.toFixed(1)} bytes per iteration retained (95% interval ${leak.slope.low.toFixed(1)} to ${leak.slope.high.toFixed(1)})`);
+  return leak;
+}
 
-  // 4. The observability overhead: one fresh process, instrumentation switched off and on in slices.
-  const policy = options.policy;
-  const gated = policy.scenarios.find((s) => s.name === options.scenario) ?? { ...DEFAULT_BLOCK, name: options.scenario, settings: options.settings };
-  const spec = overheadSpecFor(gated, policy);
+/** The run's scenario as the policy gates it (its settings, blocks and budget), or the defaults. */
+function gatedScenario(options: PipelineOptions) {
+  return options.policy.scenarios.find((s) => s.name === options.scenario) ?? { ...DEFAULT_BLOCK, name: options.scenario, settings: options.settings };
+}
+
+/** Step 5: the observability overhead, in one fresh process, instrumentation switched off and on in slices. */
+function measureOverhead(options: PipelineOptions, gated: ReturnType<typeof gatedScenario>, progress: Progress): ReturnType<typeof runOverheadProcess> {
+  const spec = overheadSpecFor(gated, options.policy);
   progress(`${step('overhead')} observability overhead: ${spec.pairs} pairs of slices (${spec.sliceIterations ? `${spec.sliceIterations} iterations` : `about ${spec.sliceMs} ms`} each), instrumentation off and on, in one fresh process`);
-  const measured = await runOverheadProcess(options.projectRoot, spec);
+  return runOverheadProcess(options.projectRoot, spec);
+}
 
-  // 5. The gate against the stored baselines; its verdict is the run's, and the overhead's.
-  let gate: RunRecord['gate'] = { status: 'skipped' };
+/** Step 6: the gate against the stored baselines; a missing or foreign baseline is said, and the run goes on (`run` is a report). */
+async function gateAgainstStored(options: PipelineOptions, gated: ReturnType<typeof gatedScenario>, fingerprint: string, measured: Awaited<ReturnType<typeof runOverheadProcess>>, progress: Progress): Promise<RunRecord['gate']> {
   if (options.gate) {
-    progress(`${step('gate')} gate: ${options.scenario} against ${relative(process.cwd(), options.baselineDir) || '.'}/ (fingerprint ${record.fingerprintId})`);
+    progress(`${step('gate')} gate: ${options.scenario} against ${relative(process.cwd(), options.baselineDir) || '.'}/ (fingerprint ${fingerprint})`);
     try {
       const stored = await storedBaselines(options.baselineDir);
       const provenance: PolicyProvenance = { origin: 'working-copy', where: "the project's, with the fewer blocks of `agentperf run` (the CI gate is `agentperf gate`)", changes: [], notes: [] };
-      gate = { status: 'judged', result: await gateAgainstBaselines(options.projectRoot, options.baselineDir, { ...policy, scenarios: [gated] }, provenance, progress, { stored, scenarios: [options.scenario], measuredOverhead: measured }) };
+      return { status: 'judged', result: await gateAgainstBaselines(options.projectRoot, options.baselineDir, { ...options.policy, scenarios: [gated] }, provenance, progress, { stored, scenarios: [options.scenario], measuredOverhead: measured }) };
     } catch (error) {
       // `run` is a report: a missing, foreign or unreadable baseline is said, and the run goes on.
       if (!(error instanceof NoBaselineError || error instanceof FingerprintMismatchError || (error as { code?: string }).code === ErrorCode.BASELINE)) throw error;
-      gate = { status: 'no-baseline', message: (error as Error).message };
-      progress(`  no baseline to compare with: ${gate.message}`);
+      progress(`  no baseline to compare with: ${(error as Error).message}`);
+      return { status: 'no-baseline', message: (error as Error).message };
     }
-  } else progress(`${step('gate')} gate: skipped (--no-gate)`);
-  const judgedOverhead = gate.status === 'judged' ? gate.result.scenarios[0]?.judgement.metrics.find((m) => m.metric === 'overhead') : undefined;
-  const overhead = summarizeOverhead(measured, judgedOverhead ?? judgeOverhead(measured.slices, policy), policy.overhead.cpuMaxPct);
-  progress(`  overhead: ${overheadLine(overhead)}`);
-
-  const verdict: Verdict = gate.status === 'judged' ? gate.result.overall : gate.status === 'no-baseline' ? 'NO BASELINE' : 'NOT GATED';
-  progress(`${step('reports')} writing the reports`);
-  const finished = { ...record, leak, overhead, gate, verdict, exitCode: verdict === 'FAIL' ? (1 as const) : (0 as const), elapsedMs: performance.now() - t0 };
-  return { ...finished, warnings: runWarnings(finished) };
+  }
+  progress(`${step('gate')} gate: skipped (--no-gate)`);
+  return { status: 'skipped' };
 }
 
 /**
