@@ -4,7 +4,9 @@ import { existsSync } from 'node:fs';
 
 const cli = new URL('../dist/src/cli.js', import.meta.url);
 if (!existsSync(cli)) {
-  process.stderr.write('agentperf: AP_ERR_NOT_BUILT: dist/ is missing; run `npm run build` in the agentperf checkout (npm install does it through `prepare`)\n');
+  process.stderr.write(
+    'agentperf: AP_ERR_NOT_BUILT: dist/ is missing; run `npm run build` in the agentperf checkout (npm install does it through `prepare`)\n',
+  );
   process.exit(2);
 }
 await import(cli.href);

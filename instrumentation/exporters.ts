@@ -7,7 +7,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { AggregationTemporality, InstrumentType, PeriodicExportingMetricReader, type MetricProducer, type MetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InstrumentType,
+  PeriodicExportingMetricReader,
+  type MetricProducer,
+  type MetricReader,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 import { SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ConfigError, ListenError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
@@ -19,7 +27,14 @@ type Protocol = 'http/protobuf' | 'http/json' | 'grpc';
 
 /** A comma-separated list variable: trimmed, deduplicated, undefined when empty (empty and unset are equal). */
 export function listFromEnv(value: string | undefined): string[] | undefined {
-  const items = [...new Set((value ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))];
+  const items = [
+    ...new Set(
+      (value ?? '')
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ];
   return items.length > 0 ? items : undefined;
 }
 
@@ -32,7 +47,12 @@ export function otlpProtocol(signal: 'traces' | 'metrics', env: NodeJS.ProcessEn
   return 'http/protobuf';
 }
 
-const ENDPOINT_VARIABLES = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT'] as const;
+const ENDPOINT_VARIABLES = [
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT',
+] as const;
 
 /**
  * Every OTLP endpoint variable that is set must be an http or https URL (the specification's
@@ -60,8 +80,14 @@ async function configured<T>(signal: 'traces' | 'metrics', env: NodeJS.ProcessEn
   try {
     return await make();
   } catch (error) {
-    const variable = env[`OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`] !== undefined ? `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT` : 'OTEL_EXPORTER_OTLP_ENDPOINT';
-    throw new ConfigError(variable, `the OTLP ${signal} exporter cannot be made from ${variable}=${JSON.stringify(env[variable] ?? '')} (protocol ${otlpProtocol(signal, env)}): ${(error as Error).message}; it must be a URL such as http://localhost:4318`);
+    const variable =
+      env[`OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`] !== undefined
+        ? `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`
+        : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+    throw new ConfigError(
+      variable,
+      `the OTLP ${signal} exporter cannot be made from ${variable}=${JSON.stringify(env[variable] ?? '')} (protocol ${otlpProtocol(signal, env)}): ${(error as Error).message}; it must be a URL such as http://localhost:4318`,
+    );
   }
 }
 
@@ -99,7 +125,9 @@ export const STDERR_SPAN_EXPORTER: SpanExporter = {
   export(spans, done) {
     for (const span of spans) {
       const { traceId, spanId } = span.spanContext();
-      process.stderr.write(`${JSON.stringify({ service: span.resource.attributes['service.name'], traceId, spanId, parentSpanId: span.parentSpanContext?.spanId, name: span.name, kind: span.kind, startTime: span.startTime, duration: span.duration, attributes: span.attributes, status: span.status, events: span.events.map((e) => ({ name: e.name, attributes: e.attributes })) })}\n`);
+      process.stderr.write(
+        `${JSON.stringify({ service: span.resource.attributes['service.name'], traceId, spanId, parentSpanId: span.parentSpanContext?.spanId, name: span.name, kind: span.kind, startTime: span.startTime, duration: span.duration, attributes: span.attributes, status: span.status, events: span.events.map((e) => ({ name: e.name, attributes: e.attributes })) })}\n`,
+      );
     }
     done({ code: 0 });
   },
@@ -111,7 +139,9 @@ const STDERR_METRIC_EXPORTER: PushMetricExporter = {
   export(metrics: ResourceMetrics, done) {
     for (const scope of metrics.scopeMetrics) {
       for (const metric of scope.metrics) {
-        process.stderr.write(`${JSON.stringify({ scope: scope.scope.name, name: metric.descriptor.name, unit: metric.descriptor.unit, dataPoints: metric.dataPoints.map((p) => ({ attributes: p.attributes, value: p.value })) })}\n`);
+        process.stderr.write(
+          `${JSON.stringify({ scope: scope.scope.name, name: metric.descriptor.name, unit: metric.descriptor.unit, dataPoints: metric.dataPoints.map((p) => ({ attributes: p.attributes, value: p.value })) })}\n`,
+        );
       }
     }
     done({ code: 0 });
@@ -128,7 +158,12 @@ const STDERR_METRIC_EXPORTER: PushMetricExporter = {
  * commands `otlp` only when an OTLP endpoint is set (a load test does not send spans to a
  * collector nobody started).
  */
-export async function spanProcessorsFromEnv(env: NodeJS.ProcessEnv, whenUnset: 'otlp' | 'otlp-if-endpoint', log: Logger, simple = false): Promise<SpanProcessor[]> {
+export async function spanProcessorsFromEnv(
+  env: NodeJS.ProcessEnv,
+  whenUnset: 'otlp' | 'otlp-if-endpoint',
+  log: Logger,
+  simple = false,
+): Promise<SpanProcessor[]> {
   const endpointSet = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
   const names = listFromEnv(env.OTEL_TRACES_EXPORTER) ?? (whenUnset === 'otlp' || endpointSet ? ['otlp'] : []);
   if (names.includes('none')) return [];
@@ -158,7 +193,11 @@ export interface PrometheusEndpoint {
  * given (the exporter's own server reads port 0, "any free port", as "unset" and takes 9464).
  * Unref'd: the endpoint must not keep a finished program alive.
  */
-export async function prometheusEndpoint(listen: { host: string; port: number } | undefined, metricProducers: MetricProducer[], setting = '--metrics-port'): Promise<PrometheusEndpoint> {
+export async function prometheusEndpoint(
+  listen: { host: string; port: number } | undefined,
+  metricProducers: MetricProducer[],
+  setting = '--metrics-port',
+): Promise<PrometheusEndpoint> {
   const reader = new PrometheusExporter({ preventServerStart: true, metricProducers });
   const scrape = prometheusScrapeHandler(reader);
   if (!listen) return { reader, scrape };
@@ -185,7 +224,12 @@ function millisFromEnv(value: string | undefined, fallback: number): number {
  * readers (OTEL_METRIC_EXPORT_INTERVAL, default 60 s; _TIMEOUT, 30 s, never above the interval).
  * Prometheus (the default here) is a pull reader, made by `prometheusEndpoint`.
  */
-export async function pushMetricReadersFromEnv(env: NodeJS.ProcessEnv, log: Logger, producer: PreaggregatedProducer, flushTimeoutMs: number): Promise<{ readers: MetricReader[]; exporters: ScopeMergingExporter[] }> {
+export async function pushMetricReadersFromEnv(
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  producer: PreaggregatedProducer,
+  flushTimeoutMs: number,
+): Promise<{ readers: MetricReader[]; exporters: ScopeMergingExporter[] }> {
   const interval = millisFromEnv(env.OTEL_METRIC_EXPORT_INTERVAL, 60_000);
   const timeout = Math.min(interval, millisFromEnv(env.OTEL_METRIC_EXPORT_TIMEOUT, 30_000));
   const readers: MetricReader[] = [];
@@ -197,9 +241,25 @@ export async function pushMetricReadersFromEnv(env: NodeJS.ProcessEnv, log: Logg
       // Delta when the exporter asks for it (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE).
       const temporality = exporter.selectAggregationTemporality?.(InstrumentType.HISTOGRAM) ?? AggregationTemporality.CUMULATIVE;
       exporters.push(exporter);
-      readers.push(new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers: [producer.forReader(temporality)] }));
-    } else if (name === 'console') readers.push(new PeriodicExportingMetricReader({ exporter: new ScopeMergingExporter(STDERR_METRIC_EXPORTER), exportIntervalMillis: interval, exportTimeoutMillis: timeout, metricProducers: [producer] }));
-    else if (name !== 'prometheus') log.warn({ exporter: name }, `OTEL_METRICS_EXPORTER "${name}" is not supported here (prometheus, otlp, console, none): ignored`);
+      readers.push(
+        new PeriodicExportingMetricReader({
+          exporter,
+          exportIntervalMillis: interval,
+          exportTimeoutMillis: timeout,
+          metricProducers: [producer.forReader(temporality)],
+        }),
+      );
+    } else if (name === 'console')
+      readers.push(
+        new PeriodicExportingMetricReader({
+          exporter: new ScopeMergingExporter(STDERR_METRIC_EXPORTER),
+          exportIntervalMillis: interval,
+          exportTimeoutMillis: timeout,
+          metricProducers: [producer],
+        }),
+      );
+    else if (name !== 'prometheus')
+      log.warn({ exporter: name }, `OTEL_METRICS_EXPORTER "${name}" is not supported here (prometheus, otlp, console, none): ignored`);
   }
   return { readers, exporters };
 }

@@ -26,8 +26,15 @@ function commonAttributes(message: HttpServerMessage): Attributes {
  * headers) and, when spans are made, a SERVER span in it, left on the message for the request's
  * work to run in; when the response is sent, the span's status and end, and one duration point.
  */
-export function httpServerHandlers(meter: Meter, tracer: () => Tracer | undefined): { request(message: HttpServerMessage): void; response(message: HttpServerMessage): void } {
-  const duration = meter.createHistogram(HTTP_SERVER_DURATION, { unit: 's', description: 'Duration of HTTP server requests', advice: { explicitBucketBoundaries: HTTP_SERVER_DURATION_BUCKETS } });
+export function httpServerHandlers(
+  meter: Meter,
+  tracer: () => Tracer | undefined,
+): { request(message: HttpServerMessage): void; response(message: HttpServerMessage): void } {
+  const duration = meter.createHistogram(HTTP_SERVER_DURATION, {
+    unit: 's',
+    description: 'Duration of HTTP server requests',
+    advice: { explicitBucketBoundaries: HTTP_SERVER_DURATION_BUCKETS },
+  });
   return {
     request(raw) {
       const message = raw as Tracked;
@@ -38,15 +45,19 @@ export function httpServerHandlers(meter: Meter, tracer: () => Tracer | undefine
         message.context = parent;
         return;
       }
-      const span = spans.startSpan(message.route ? `${message.method} ${message.route}` : message.method, {
-        kind: SpanKind.SERVER,
-        attributes: {
-          ...commonAttributes(message),
-          ...(message.serverAddress ? { 'server.address': message.serverAddress } : {}),
-          ...(message.serverPort ? { 'server.port': message.serverPort } : {}),
-          ...(typeof message.headers['user-agent'] === 'string' ? { 'user_agent.original': message.headers['user-agent'] } : {}),
+      const span = spans.startSpan(
+        message.route ? `${message.method} ${message.route}` : message.method,
+        {
+          kind: SpanKind.SERVER,
+          attributes: {
+            ...commonAttributes(message),
+            ...(message.serverAddress ? { 'server.address': message.serverAddress } : {}),
+            ...(message.serverPort ? { 'server.port': message.serverPort } : {}),
+            ...(typeof message.headers['user-agent'] === 'string' ? { 'user_agent.original': message.headers['user-agent'] } : {}),
+          },
         },
-      }, parent);
+        parent,
+      );
       message[SPAN] = span;
       message.context = trace.setSpan(parent, span);
     },

@@ -18,36 +18,45 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { diag } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { DataPointType, type MetricData, type MetricReader, type PushMetricExporter, type ResourceMetrics, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  DataPointType,
+  type MetricData,
+  type MetricReader,
+  type PushMetricExporter,
+  type ResourceMetrics,
+  type ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
 
 /** UCUM units as Prometheus names spell them (the specification's table, as otlptranslator has it). */
-const UNIT_WORDS: ReadonlyMap<string, string> = new Map(Object.entries({
-  d: 'days',
-  h: 'hours',
-  min: 'minutes',
-  s: 'seconds',
-  ms: 'milliseconds',
-  us: 'microseconds',
-  ns: 'nanoseconds',
-  By: 'bytes',
-  KiBy: 'kibibytes',
-  MiBy: 'mebibytes',
-  GiBy: 'gibibytes',
-  TiBy: 'tibibytes',
-  KBy: 'kilobytes',
-  MBy: 'megabytes',
-  GBy: 'gigabytes',
-  TBy: 'terabytes',
-  m: 'meters',
-  V: 'volts',
-  A: 'amperes',
-  J: 'joules',
-  W: 'watts',
-  g: 'grams',
-  Cel: 'celsius',
-  Hz: 'hertz',
-  '%': 'percent',
-}));
+const UNIT_WORDS: ReadonlyMap<string, string> = new Map(
+  Object.entries({
+    d: 'days',
+    h: 'hours',
+    min: 'minutes',
+    s: 'seconds',
+    ms: 'milliseconds',
+    us: 'microseconds',
+    ns: 'nanoseconds',
+    By: 'bytes',
+    KiBy: 'kibibytes',
+    MiBy: 'mebibytes',
+    GiBy: 'gibibytes',
+    TiBy: 'tibibytes',
+    KBy: 'kilobytes',
+    MBy: 'megabytes',
+    GBy: 'gigabytes',
+    TBy: 'terabytes',
+    m: 'meters',
+    V: 'volts',
+    A: 'amperes',
+    J: 'joules',
+    W: 'watts',
+    g: 'grams',
+    Cel: 'celsius',
+    Hz: 'hertz',
+    '%': 'percent',
+  }),
+);
 /** The denominators of a rate unit (`By/s` -> `bytes_per_second`). */
 const PER_WORDS: ReadonlyMap<string, string> = new Map(Object.entries({ s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week', mo: 'month', y: 'year' }));
 
@@ -102,7 +111,10 @@ function forPrometheus(metric: MetricData): MetricData {
 /** One scrape's text: scopes merged, names with their units. */
 export function prometheusText(metrics: ResourceMetrics, serializer = new PrometheusSerializer()): string {
   const merged = mergeScopes(metrics);
-  return serializer.serialize({ resource: merged.resource, scopeMetrics: merged.scopeMetrics.map((s) => ({ scope: s.scope, metrics: s.metrics.map(forPrometheus) })) });
+  return serializer.serialize({
+    resource: merged.resource,
+    scopeMetrics: merged.scopeMetrics.map((s) => ({ scope: s.scope, metrics: s.metrics.map(forPrometheus) })),
+  });
 }
 
 /** Answers a Prometheus scrape from `reader` (the exporter's own handler writes names without units). */

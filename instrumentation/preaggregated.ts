@@ -120,11 +120,26 @@ class ReaderView implements MetricProducer {
         dataPointType: DataPointType.HISTOGRAM,
         dataPoints: h.seriesList.map((s) => {
           const boundaries = [...h.options.boundaries];
-          if (!delta) return { attributes: s.attributes, startTime, endTime, value: { buckets: { boundaries, counts: [...s.counts] }, count: s.count, sum: s.sum, ...(s.count > 0 ? { min: s.min, max: s.max } : {}) } };
+          if (!delta)
+            return {
+              attributes: s.attributes,
+              startTime,
+              endTime,
+              value: { buckets: { boundaries, counts: [...s.counts] }, count: s.count, sum: s.sum, ...(s.count > 0 ? { min: s.min, max: s.max } : {}) },
+            };
           const before = this.seen.get(s) ?? { counts: s.counts.map(() => 0), count: 0, sum: 0 };
           const now: Seen = { counts: [...s.counts], count: s.count, sum: s.sum };
           this.seen.set(s, now);
-          return { attributes: s.attributes, startTime, endTime, value: { buckets: { boundaries, counts: now.counts.map((c, i) => c - before.counts[i]!) }, count: now.count - before.count, sum: now.sum - before.sum } };
+          return {
+            attributes: s.attributes,
+            startTime,
+            endTime,
+            value: {
+              buckets: { boundaries, counts: now.counts.map((c, i) => c - before.counts[i]!) },
+              count: now.count - before.count,
+              sum: now.sum - before.sum,
+            },
+          };
         }),
       });
     }

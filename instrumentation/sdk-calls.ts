@@ -1,4 +1,21 @@
-import { createContextKey, context as contextApi, SpanKind, type Attributes, type AttributeValue, type Context, type Exception, type Link, type Span, type SpanContext, type SpanOptions, type SpanStatus, type TimeInput, type Tracer, type TracerOptions, type TracerProvider } from '@opentelemetry/api';
+import {
+  createContextKey,
+  context as contextApi,
+  SpanKind,
+  type Attributes,
+  type AttributeValue,
+  type Context,
+  type Exception,
+  type Link,
+  type Span,
+  type SpanContext,
+  type SpanOptions,
+  type SpanStatus,
+  type TimeInput,
+  type Tracer,
+  type TracerOptions,
+  type TracerProvider,
+} from '@opentelemetry/api';
 
 /**
  * Client metrics for Anthropic SDK calls that agentperf's orchestrator does not make (an app
@@ -125,7 +142,10 @@ class MeteredSpan implements Span {
       server: typeof address === 'string' && typeof port === 'number' ? { address, port } : undefined,
       seconds: (performance.now() - this.started) / 1000,
       // A failed call's tokens are not an answer's; its response model, when it has one, is kept.
-      answer: this.error === undefined ? { model: this.responseModel, inputTokens: this.inputTokens, outputTokens: this.outputTokens } : { model: this.responseModel },
+      answer:
+        this.error === undefined
+          ? { model: this.responseModel, inputTokens: this.inputTokens, outputTokens: this.outputTokens }
+          : { model: this.responseModel },
       error: this.error,
     });
   }

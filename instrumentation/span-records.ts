@@ -34,7 +34,15 @@ export interface SpanRecord {
   status: SpanStatus;
   attributes: Attributes;
   events: TimedEvent[];
-  links: Array<{ traceId: string; spanId: string; traceFlags: number; traceState?: string; remote?: boolean; attributes?: Attributes; droppedAttributesCount?: number }>;
+  links: Array<{
+    traceId: string;
+    spanId: string;
+    traceFlags: number;
+    traceState?: string;
+    remote?: boolean;
+    attributes?: Attributes;
+    droppedAttributesCount?: number;
+  }>;
   scope: InstrumentationScope;
   droppedAttributesCount: number;
   droppedEventsCount: number;
@@ -57,7 +65,18 @@ export function toSpanRecord(span: ReadableSpan, share?: (attributes: Attributes
     status: span.status,
     attributes: EMPTY,
     events: span.events,
-    links: span.links.length === 0 ? [] : span.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId, traceFlags: l.context.traceFlags, traceState: l.context.traceState?.serialize(), remote: l.context.isRemote, attributes: l.attributes, droppedAttributesCount: l.droppedAttributesCount })),
+    links:
+      span.links.length === 0
+        ? []
+        : span.links.map((l) => ({
+            traceId: l.context.traceId,
+            spanId: l.context.spanId,
+            traceFlags: l.context.traceFlags,
+            traceState: l.context.traceState?.serialize(),
+            remote: l.context.isRemote,
+            attributes: l.attributes,
+            droppedAttributesCount: l.droppedAttributesCount,
+          })),
     scope: span.instrumentationScope,
     droppedAttributesCount: span.droppedAttributesCount,
     droppedEventsCount: span.droppedEventsCount,
@@ -100,12 +119,18 @@ export function fromSpanRecord(record: SpanRecord, resource: Resource, shared?: 
   const endTime = record.endTime ?? hrTimeOf(record.endMs!);
   const duration = record.duration ?? durationOf(record.endMs! - record.startMs!);
   const context: SpanContext = { traceId: record.traceId, spanId: record.spanId, traceFlags: record.traceFlags, traceState: traceStateOf(record.traceState) };
-  const links: Link[] = record.links.map((l) => ({ context: { traceId: l.traceId, spanId: l.spanId, traceFlags: l.traceFlags, traceState: traceStateOf(l.traceState), isRemote: l.remote }, attributes: l.attributes, droppedAttributesCount: l.droppedAttributesCount }));
+  const links: Link[] = record.links.map((l) => ({
+    context: { traceId: l.traceId, spanId: l.spanId, traceFlags: l.traceFlags, traceState: traceStateOf(l.traceState), isRemote: l.remote },
+    attributes: l.attributes,
+    droppedAttributesCount: l.droppedAttributesCount,
+  }));
   return {
     name: record.name,
     kind: record.kind,
     spanContext: () => context,
-    parentSpanContext: record.parentSpanId ? { traceId: record.traceId, spanId: record.parentSpanId, traceFlags: record.traceFlags, isRemote: record.parentRemote } : undefined,
+    parentSpanContext: record.parentSpanId
+      ? { traceId: record.traceId, spanId: record.parentSpanId, traceFlags: record.traceFlags, isRemote: record.parentRemote }
+      : undefined,
     startTime,
     endTime,
     duration,

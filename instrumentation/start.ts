@@ -1,8 +1,28 @@
-import { context, createNoopMeter, type ContextManager, diag, DiagLogLevel, metrics, propagation, ProxyTracerProvider, trace, type DiagLogger, type TracerProvider } from '@opentelemetry/api';
+import {
+  context,
+  createNoopMeter,
+  type ContextManager,
+  diag,
+  DiagLogLevel,
+  metrics,
+  propagation,
+  ProxyTracerProvider,
+  trace,
+  type DiagLogger,
+  type TracerProvider,
+} from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { defaultResource, detectResources, envDetector, hostDetector, osDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { InstrumentType, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { ParentBasedSampler, SimpleSpanProcessor, BatchSpanProcessor, TraceIdRatioBasedSampler, type Sampler, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  ParentBasedSampler,
+  SimpleSpanProcessor,
+  BatchSpanProcessor,
+  TraceIdRatioBasedSampler,
+  type Sampler,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError, ListenError } from '../src/errors.js';
 import { rootLogger, setLogContext, type Logger } from '../src/logger.js';
@@ -11,7 +31,15 @@ import { DEFAULT_LABEL_VALUES_MAX } from './bounded-values.js';
 import { contextManagerFor, type ContextManagerKind } from './context.js';
 import { guardRegisteredPropagator } from './propagation.js';
 import type { ScopeMergingExporter } from './metric-export.js';
-import { listFromEnv, metricsExporters, validateOtlpEndpoints, prometheusEndpoint, pushMetricReadersFromEnv, spanProcessorsFromEnv, type PrometheusEndpoint } from './exporters.js';
+import {
+  listFromEnv,
+  metricsExporters,
+  validateOtlpEndpoints,
+  prometheusEndpoint,
+  pushMetricReadersFromEnv,
+  spanProcessorsFromEnv,
+  type PrometheusEndpoint,
+} from './exporters.js';
 import { HdrRegistry } from './hdr-registry.js';
 import { PreaggregatedProducer } from './preaggregated.js';
 import { SdkCallMetricsProvider } from './sdk-calls.js';
@@ -19,7 +47,6 @@ import { Subscribers } from './subscribers.js';
 import { SwitchableTracerProvider } from './switchable.js';
 import { WorkerSpanProcessor, type WorkerExportStats } from './worker-span-processor.js';
 import { LightTracer, samplerFromEnv } from './light-span.js';
-
 
 /**
  * Discards spans: what benchmarks and the gate use for "fully on", so that the cost of making
@@ -156,7 +183,11 @@ export function telemetryConfigured(env: NodeJS.ProcessEnv = process.env): boole
   if (sdkDisabled(env)) return false;
   const traces = listFromEnv(env.OTEL_TRACES_EXPORTER);
   const metricsPushed = metricsExporters(env).some((name) => name !== 'prometheus');
-  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) || (traces !== undefined && !traces.includes('none')) || metricsPushed;
+  return (
+    Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) ||
+    (traces !== undefined && !traces.includes('none')) ||
+    metricsPushed
+  );
 }
 
 /** For one-shot commands (`exec`, `workflow run`): instrumentation when the environment asks for telemetry, else none. */
@@ -180,9 +211,25 @@ function diagTo(log: Logger): DiagLogger {
 }
 
 /** The pino level that shows what a diag level lets through. */
-const PINO_LEVEL_OF_DIAG: Partial<Record<DiagLogLevel, string>> = { [DiagLogLevel.NONE]: 'silent', [DiagLogLevel.ERROR]: 'error', [DiagLogLevel.WARN]: 'warn', [DiagLogLevel.INFO]: 'info', [DiagLogLevel.DEBUG]: 'debug', [DiagLogLevel.VERBOSE]: 'trace', [DiagLogLevel.ALL]: 'trace' };
+const PINO_LEVEL_OF_DIAG: Partial<Record<DiagLogLevel, string>> = {
+  [DiagLogLevel.NONE]: 'silent',
+  [DiagLogLevel.ERROR]: 'error',
+  [DiagLogLevel.WARN]: 'warn',
+  [DiagLogLevel.INFO]: 'info',
+  [DiagLogLevel.DEBUG]: 'debug',
+  [DiagLogLevel.VERBOSE]: 'trace',
+  [DiagLogLevel.ALL]: 'trace',
+};
 
-const DIAG_LEVELS: Record<string, DiagLogLevel> = { none: DiagLogLevel.NONE, error: DiagLogLevel.ERROR, warn: DiagLogLevel.WARN, info: DiagLogLevel.INFO, debug: DiagLogLevel.DEBUG, verbose: DiagLogLevel.VERBOSE, all: DiagLogLevel.ALL };
+const DIAG_LEVELS: Record<string, DiagLogLevel> = {
+  none: DiagLogLevel.NONE,
+  error: DiagLogLevel.ERROR,
+  warn: DiagLogLevel.WARN,
+  info: DiagLogLevel.INFO,
+  debug: DiagLogLevel.DEBUG,
+  verbose: DiagLogLevel.VERBOSE,
+  all: DiagLogLevel.ALL,
+};
 
 /**
  * OpenTelemetry allows one context manager, tracer provider, meter provider and propagator per
@@ -225,7 +272,13 @@ function joinProducer(reader: MetricReader, preaggregated: PreaggregatedProducer
     set({
       async collect(options) {
         const [own, more] = await Promise.all([sdk.collect(options), producer.collect()]);
-        return { resourceMetrics: { resource: own.resourceMetrics.resource, scopeMetrics: [...own.resourceMetrics.scopeMetrics, ...more.resourceMetrics.scopeMetrics] }, errors: [...own.errors, ...more.errors] };
+        return {
+          resourceMetrics: {
+            resource: own.resourceMetrics.resource,
+            scopeMetrics: [...own.resourceMetrics.scopeMetrics, ...more.resourceMetrics.scopeMetrics],
+          },
+          errors: [...own.errors, ...more.errors],
+        };
       },
     });
   return reader;
@@ -247,7 +300,9 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
   const labelValuesMax = labelValuesMaxFromEnv(env);
   const taken = globalsTaken();
   if (taken.length > 0) {
-    throw new Error(`OpenTelemetry is already set up in this process (its global ${taken.join(', ')} ${taken.length > 1 ? 'are' : 'is'} registered): agentperf's instrumentation does not start beside another SDK; start one or the other`);
+    throw new Error(
+      `OpenTelemetry is already set up in this process (its global ${taken.join(', ')} ${taken.length > 1 ? 'are' : 'is'} registered): agentperf's instrumentation does not start beside another SDK; start one or the other`,
+    );
   }
 
   const producer = new PreaggregatedProducer({ name: 'agentperf', version: VERSION });
@@ -280,7 +335,13 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     // most flushTimeoutMs: an exporter retrying a collector that is not there would hold the
     // process for its own timeout (about 9 s measured with OTLP's defaults).
     for (const exporter of pushExporters) exporter.finish();
-    if (sdk && (await settledWithin(sdk.shutdown().catch((error: unknown) => log.warn({ err: error }, 'telemetry did not flush cleanly')), flushTimeoutMs)) === 'timeout') {
+    if (
+      sdk &&
+      (await settledWithin(
+        sdk.shutdown().catch((error: unknown) => log.warn({ err: error }, 'telemetry did not flush cleanly')),
+        flushTimeoutMs,
+      )) === 'timeout'
+    ) {
       log.warn({ flushTimeoutMs }, `telemetry not flushed within ${flushTimeoutMs} ms (AGENTPERF_FLUSH_TIMEOUT_MS); what was still unsent is dropped`);
       for (const processor of spanProcessors) if (processor instanceof WorkerSpanProcessor) await processor.abandon();
     }
@@ -297,16 +358,25 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     // Built here and handed to NodeSDK (see exporters.ts for why); none of it when the SDK is disabled.
     let metricReaders: MetricReader[] = [];
     if (!disabled) {
-      if (options.metricReader) metricReaders = [typeof options.metricReader === 'function' ? options.metricReader([producer]) : joinProducer(options.metricReader, producer)];
+      if (options.metricReader)
+        metricReaders = [typeof options.metricReader === 'function' ? options.metricReader([producer]) : joinProducer(options.metricReader, producer)];
       else {
         if (metricsExporters(env).includes('prometheus')) {
-          const listen = options.prometheus === false ? undefined : { host: options.prometheus?.host ?? env.OTEL_EXPORTER_PROMETHEUS_HOST ?? '127.0.0.1', port: options.prometheus?.port ?? (Number(env.OTEL_EXPORTER_PROMETHEUS_PORT) || 9464) };
-          prometheus = await prometheusEndpoint(listen, [producer], options.prometheus ? options.prometheus.setting : undefined).catch(async (error: unknown) => {
-            if (!(error instanceof ListenError) || !options.prometheus || options.prometheus.onListenError !== 'warn') throw error;
-            // An endpoint that cannot listen (a second instance on the default port) costs the endpoint, not the traces and pushed metrics.
-            log.warn({ err: error }, `${error.message}; /metrics is not served, all other telemetry is on`);
-            return prometheusEndpoint(undefined, [producer]);
-          });
+          const listen =
+            options.prometheus === false
+              ? undefined
+              : {
+                  host: options.prometheus?.host ?? env.OTEL_EXPORTER_PROMETHEUS_HOST ?? '127.0.0.1',
+                  port: options.prometheus?.port ?? (Number(env.OTEL_EXPORTER_PROMETHEUS_PORT) || 9464),
+                };
+          prometheus = await prometheusEndpoint(listen, [producer], options.prometheus ? options.prometheus.setting : undefined).catch(
+            async (error: unknown) => {
+              if (!(error instanceof ListenError) || !options.prometheus || options.prometheus.onListenError !== 'warn') throw error;
+              // An endpoint that cannot listen (a second instance on the default port) costs the endpoint, not the traces and pushed metrics.
+              log.warn({ err: error }, `${error.message}; /metrics is not served, all other telemetry is on`);
+              return prometheusEndpoint(undefined, [producer]);
+            },
+          );
           metricReaders.push(prometheus.reader);
         }
         const pushed = await pushMetricReadersFromEnv(env, log, producer, flushTimeoutMs);
@@ -314,7 +384,8 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
         pushExporters = pushed.exporters;
       }
       if (options.spanExporter === 'none') spanProcessors = [];
-      else if (options.spanExporter) spanProcessors = [options.spanProcessor === 'simple' ? new SimpleSpanProcessor(options.spanExporter) : new BatchSpanProcessor(options.spanExporter)];
+      else if (options.spanExporter)
+        spanProcessors = [options.spanProcessor === 'simple' ? new SimpleSpanProcessor(options.spanExporter) : new BatchSpanProcessor(options.spanExporter)];
       else spanProcessors = await spanProcessorsFromEnv(env, options.tracesWhenUnset ?? 'otlp-if-endpoint', log, options.spanProcessor === 'simple');
     }
 
@@ -340,7 +411,8 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     delete env.OTEL_LOG_LEVEL;
     if (logLevel) {
       const level = DIAG_LEVELS[logLevel];
-      if (level === undefined) log.warn({ OTEL_LOG_LEVEL: hiddenLogLevel }, 'OTEL_LOG_LEVEL is not one of none, error, warn, info, debug, verbose, all: using info');
+      if (level === undefined)
+        log.warn({ OTEL_LOG_LEVEL: hiddenLogLevel }, 'OTEL_LOG_LEVEL is not one of none, error, warn, info, debug, verbose, all: using info');
       // Its own level: OTEL_LOG_LEVEL=debug shows OpenTelemetry's debug lines whatever AGENTPERF_LOG_LEVEL says.
       const diagLog = log.child({ component: 'opentelemetry' });
       diagLog.level = PINO_LEVEL_OF_DIAG[level ?? DiagLogLevel.INFO] ?? 'info';
@@ -373,7 +445,9 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     if (!disabled) {
       const proxy = trace.getTracerProvider() as ProxyTracerProvider;
       registered = tracing ? proxy.getDelegate() : undefined;
-      switchable = new SwitchableTracerProvider(new SdkCallMetricsProvider(registered ?? new ProxyTracerProvider(), (call) => subscribers?.recordClientCall(call)));
+      switchable = new SwitchableTracerProvider(
+        new SdkCallMetricsProvider(registered ?? new ProxyTracerProvider(), (call) => subscribers?.recordClientCall(call)),
+      );
       if (tracing) proxy.setDelegate(switchable);
       else trace.setGlobalTracerProvider(switchable);
       if (tracing) setLogContext(logContext);
@@ -383,7 +457,14 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
     // agentperf's own spans: light ones (light-span.ts) to the span processors NodeSDK has, by
     // the sampler it has (from code, else OTEL_TRACES_SAMPLER); not behind the switch and the
     // SDK-call metering (switched off, the subscribers are detached and make no span anyway).
-    const ownTracer = registered ? new LightTracer({ processors: spanProcessors, sampler: options.sampleRatio !== undefined && Number.isFinite(options.sampleRatio) ? ratioSampler(options.sampleRatio) : samplerFromEnv(env, log), resource, scope: { name: 'agentperf', version: VERSION } }) : undefined;
+    const ownTracer = registered
+      ? new LightTracer({
+          processors: spanProcessors,
+          sampler: options.sampleRatio !== undefined && Number.isFinite(options.sampleRatio) ? ratioSampler(options.sampleRatio) : samplerFromEnv(env, log),
+          resource,
+          scope: { name: 'agentperf', version: VERSION },
+        })
+      : undefined;
     subscribers = new Subscribers(hdr, metrics.getMeter('agentperf', VERSION), producer, ownTracer, log, options.simulatedCostUs ?? 0, labelValuesMax);
     subscribers.subscribe();
   } catch (error) {

@@ -1,4 +1,16 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Counter, type Meter, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Counter,
+  type Meter,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import {
   agentChannel,
   attemptChannel,
@@ -30,7 +42,17 @@ import { activeContextStore } from './context.js';
 import type { HdrRegistry } from './hdr-registry.js';
 import { BoundedValues, DEFAULT_LABEL_VALUES_MAX } from './bounded-values.js';
 import { httpServerHandlers } from './http-server.js';
-import { AGENT_DURATION_BUCKETS, CIRCUIT_STATE_VALUE, METRIC_UNITS, METRICS, OPERATION_DURATION_BUCKETS, PROVIDER_NAME, SPAN_ATTRIBUTES as A, TOKEN_USAGE_BUCKETS, WORKFLOW_DURATION_BUCKETS } from './names.js';
+import {
+  AGENT_DURATION_BUCKETS,
+  CIRCUIT_STATE_VALUE,
+  METRIC_UNITS,
+  METRICS,
+  OPERATION_DURATION_BUCKETS,
+  PROVIDER_NAME,
+  SPAN_ATTRIBUTES as A,
+  TOKEN_USAGE_BUCKETS,
+  WORKFLOW_DURATION_BUCKETS,
+} from './names.js';
 import type { BucketHistogram, BucketSeries, PreaggregatedProducer } from './preaggregated.js';
 import type { ProviderResult, ProviderServer } from '../src/providers/types.js';
 import { clientSpanFailure, clientSpanStart, clientSpanSuccess, resendAttributes, type ClientSpanStart } from './client-span.js';
@@ -113,7 +135,14 @@ interface AgentCounts {
    * same model, response model and server every time, so the common path finds them with three
    * comparisons (no key lookups, no closure per call).
    */
-  clientSeries?: { model: string; responseModel: string; server: ProviderServer | undefined; duration: BucketSeries; input: BucketSeries; output: BucketSeries };
+  clientSeries?: {
+    model: string;
+    responseModel: string;
+    server: ProviderServer | undefined;
+    duration: BucketSeries;
+    input: BucketSeries;
+    output: BucketSeries;
+  };
   /** The invocation-duration series of its successful calls, by cache result, for `resultModel`. */
   resultSeries?: Partial<Record<'hit' | 'miss' | 'bypass', BucketSeries>>;
   resultModel?: string;
@@ -253,13 +282,31 @@ export class Subscribers {
    */
   private defineAgentInstruments(): AgentInstruments {
     const m = this.meter;
-    const operationDuration = this.histogram(METRICS.operationDuration, METRIC_UNITS.operationDuration, 'Duration of GenAI client operations (one per API call; the orchestrator makes one per attempt)', OPERATION_DURATION_BUCKETS);
-    const tokenUsage = this.histogram(METRICS.tokenUsage, METRIC_UNITS.tokenUsage, 'Tokens used per API call (input includes cache reads and writes)', TOKEN_USAGE_BUCKETS);
-    const agentDuration = this.histogram(METRICS.agentDuration, METRIC_UNITS.agentDuration, 'Agent invocations, from call to result (memory-cache hits included)', AGENT_DURATION_BUCKETS);
+    const operationDuration = this.histogram(
+      METRICS.operationDuration,
+      METRIC_UNITS.operationDuration,
+      'Duration of GenAI client operations (one per API call; the orchestrator makes one per attempt)',
+      OPERATION_DURATION_BUCKETS,
+    );
+    const tokenUsage = this.histogram(
+      METRICS.tokenUsage,
+      METRIC_UNITS.tokenUsage,
+      'Tokens used per API call (input includes cache reads and writes)',
+      TOKEN_USAGE_BUCKETS,
+    );
+    const agentDuration = this.histogram(
+      METRICS.agentDuration,
+      METRIC_UNITS.agentDuration,
+      'Agent invocations, from call to result (memory-cache hits included)',
+      AGENT_DURATION_BUCKETS,
+    );
     const queueWait = this.histogram(METRICS.queueWait, METRIC_UNITS.queueWait, 'Time agent calls waited for a concurrency slot', AGENT_DURATION_BUCKETS);
     this.clientMetrics = { operationDuration, tokenUsage };
     const agentErrors = this.counter(METRICS.agentErrors, METRIC_UNITS.agentErrors, 'Failed agent calls by error type');
-    m.createObservableGauge(METRICS.inFlight, { unit: METRIC_UNITS.inFlight, description: 'Agent calls in progress (memory hits finish at once and are not counted)' }).addCallback((result) => {
+    m.createObservableGauge(METRICS.inFlight, {
+      unit: METRIC_UNITS.inFlight,
+      description: 'Agent calls in progress (memory hits finish at once and are not counted)',
+    }).addCallback((result) => {
       for (const [agent, counts] of this.agents) if (counts.started) result.observe(counts.inFlight, { 'gen_ai.agent.name': agent });
     });
     const queueGauge = (key: 'queued' | 'queueLimit', description: string, pick: (o: QueueSource) => number) =>
@@ -270,10 +317,14 @@ export class Subscribers {
       });
     queueGauge('queued', 'Agent calls waiting for a concurrency slot', (o) => o.queued);
     queueGauge('queueLimit', 'Agent calls that may wait for a slot before calls fail with AP_ERR_QUEUE_FULL', (o) => o.maxQueued);
-    m.createObservableCounter(METRICS.agentCalls, { unit: METRIC_UNITS.agentCalls, description: 'Agent calls by agent and cache result (memory hits included)' }).addCallback((result) => {
+    m.createObservableCounter(METRICS.agentCalls, {
+      unit: METRIC_UNITS.agentCalls,
+      description: 'Agent calls by agent and cache result (memory hits included)',
+    }).addCallback((result) => {
       for (const [agent, counts] of this.agents) {
         for (const cacheResult of ['hit', 'miss', 'bypass', 'error'] as const) {
-          if (counts.known || counts[cacheResult] > 0) result.observe(counts[cacheResult], { 'gen_ai.agent.name': agent, 'agentperf.cache.result': cacheResult });
+          if (counts.known || counts[cacheResult] > 0)
+            result.observe(counts[cacheResult], { 'gen_ai.agent.name': agent, 'agentperf.cache.result': cacheResult });
         }
       }
     });
@@ -312,7 +363,10 @@ export class Subscribers {
     // agentperf's own clients make no span of their own (agentperf makes their `chat` span,
     // below), but a provider the user gave may wrap an SDK client with its tracing on: its span
     // then joins the agent's trace and is not metered a second time (sdk-calls.ts).
-    const attemptStart = attemptChannel.start as unknown as { bindStore(store: typeof activeContextStore, transform: (message: unknown) => Context): void; unbindStore(store: typeof activeContextStore): boolean };
+    const attemptStart = attemptChannel.start as unknown as {
+      bindStore(store: typeof activeContextStore, transform: (message: unknown) => Context): void;
+      unbindStore(store: typeof activeContextStore): boolean;
+    };
     this.bind(
       () =>
         attemptStart.bindStore(activeContextStore, (raw) => {
@@ -348,7 +402,11 @@ export class Subscribers {
             counts.spanMaxTokens = message.maxTokens;
             counts.spanTemperature = message.temperature;
           }
-          const span = ((message as WithSpan)[SPAN] = tracer.startSpan(`invoke_agent ${message.agent}`, { kind: SpanKind.INTERNAL, attributes: counts.spanAttributes }, caller));
+          const span = ((message as WithSpan)[SPAN] = tracer.startSpan(
+            `invoke_agent ${message.agent}`,
+            { kind: SpanKind.INTERNAL, attributes: counts.spanAttributes },
+            caller,
+          ));
           (message as WithSpan)[CALL_CONTEXT] = trace.setSpan(caller, span);
         } else (message as WithSpan)[CALL_CONTEXT] = caller;
       },
@@ -373,7 +431,9 @@ export class Subscribers {
         else if (cacheResult !== 'bypass') this.countCacheRequest(cacheResult, result?.cacheTier ?? 'none');
         if (result && !result.cached && result.attempts > 0) {
           this.hdr.queueWait.record(result.queueMs);
-          (counts.queueSeries ??= queueWait.series(message.agent, undefined, undefined, undefined, undefined, () => ({ [A.agentName]: message.agent }))).record(result.queueMs / 1000);
+          (counts.queueSeries ??= queueWait.series(message.agent, undefined, undefined, undefined, undefined, () => ({ [A.agentName]: message.agent }))).record(
+            result.queueMs / 1000,
+          );
         }
         const span = (message as WithSpan)[SPAN];
         if (!span) return;
@@ -400,7 +460,6 @@ export class Subscribers {
         span.end();
       },
     });
-
   }
 
   /** Each upstream attempt: its `chat` client span, the client metrics, the answer on the agent span. */
@@ -442,7 +501,12 @@ export class Subscribers {
           const counts = this.countsFor(message.agent);
           let series = counts.clientSeries;
           if (!series || series.model !== message.model || series.responseModel !== response.model || series.server !== message.server) {
-            series = counts.clientSeries = { model: message.model, responseModel: response.model, server: message.server, ...this.clientSeriesFor(message.model, response.model, message.server) };
+            series = counts.clientSeries = {
+              model: message.model,
+              responseModel: response.model,
+              server: message.server,
+              ...this.clientSeriesFor(message.model, response.model, message.server),
+            };
           }
           series.duration.record(seconds);
           series.input.record(inputTokens);
@@ -466,28 +530,30 @@ export class Subscribers {
         }
       },
     });
-
   }
 
   /** The cache: lookups by result and tier, bytes and entries by tier, evictions, expirations, integrity failures, and each shared tier's gets (HDR). */
   private subscribeCache(): void {
     const m = this.meter;
-    m.createObservableCounter(METRICS.cacheRequests, { unit: METRIC_UNITS.cacheRequests, description: 'Cache lookups by result and tier' }).addCallback((result) => {
-      // With a cache observed, its lookups' series start at zero: hits of memory and of each shared tier, misses.
-      const sharedTiers = new Set([...this.caches].flatMap((c) => c.stats().tiers.map((t) => t.name)));
-      const seen = new Set<string>();
-      const observe = (cacheResult: string, tier: string, count: number) => {
-        seen.add(`${cacheResult} ${tier}`);
-        result.observe(count, { result: cacheResult, tier });
-      };
-      const memoryHits = this.memoryHitCount + (this.cacheRequestCounts.get('hit')?.get('memory') ?? 0);
-      if (memoryHits > 0 || this.caches.size > 0) observe('hit', 'memory', memoryHits);
-      for (const [cacheResult, tiers] of this.cacheRequestCounts) for (const [tier, count] of tiers) if (!(cacheResult === 'hit' && tier === 'memory')) observe(cacheResult, tier, count);
-      if (this.caches.size > 0) {
-        if (!seen.has('miss none')) observe('miss', 'none', 0);
-        for (const tier of sharedTiers) if (!seen.has(`hit ${tier}`)) observe('hit', tier, 0);
-      }
-    });
+    m.createObservableCounter(METRICS.cacheRequests, { unit: METRIC_UNITS.cacheRequests, description: 'Cache lookups by result and tier' }).addCallback(
+      (result) => {
+        // With a cache observed, its lookups' series start at zero: hits of memory and of each shared tier, misses.
+        const sharedTiers = new Set([...this.caches].flatMap((c) => c.stats().tiers.map((t) => t.name)));
+        const seen = new Set<string>();
+        const observe = (cacheResult: string, tier: string, count: number) => {
+          seen.add(`${cacheResult} ${tier}`);
+          result.observe(count, { result: cacheResult, tier });
+        };
+        const memoryHits = this.memoryHitCount + (this.cacheRequestCounts.get('hit')?.get('memory') ?? 0);
+        if (memoryHits > 0 || this.caches.size > 0) observe('hit', 'memory', memoryHits);
+        for (const [cacheResult, tiers] of this.cacheRequestCounts)
+          for (const [tier, count] of tiers) if (!(cacheResult === 'hit' && tier === 'memory')) observe(cacheResult, tier, count);
+        if (this.caches.size > 0) {
+          if (!seen.has('miss none')) observe('miss', 'none', 0);
+          for (const tier of sharedTiers) if (!seen.has(`hit ${tier}`)) observe('hit', tier, 0);
+        }
+      },
+    );
     const tierGauge = (name: string, unit: string, pick: (s: { entries: number; bytes: number }) => number) =>
       m.createObservableGauge(name, { unit, description: `Cache ${unit === 'By' ? 'bytes' : 'entries'} by tier` }).addCallback((result) => {
         for (const cache of this.caches) {
@@ -502,7 +568,11 @@ export class Subscribers {
     const evictions = this.counter(METRICS.cacheEvictions, METRIC_UNITS.cacheEvictions, 'Cache evictions by tier');
     const expirations = this.counter(METRICS.cacheExpirations, METRIC_UNITS.cacheExpirations, 'Expired cache entries removed, by tier');
     this.tierCounters = [evictions, expirations];
-    const integrity = this.counter(METRICS.cacheIntegrityFailures, METRIC_UNITS.cacheIntegrityFailures, 'Cache entries that failed HMAC verification (never served)');
+    const integrity = this.counter(
+      METRICS.cacheIntegrityFailures,
+      METRIC_UNITS.cacheIntegrityFailures,
+      'Cache entries that failed HMAC verification (never served)',
+    );
 
     this.onTracing(cacheGetChannel, {
       start: (message: CacheOperationMessage & WithStart) => {
@@ -522,17 +592,29 @@ export class Subscribers {
   private subscribeResilience(): void {
     const m = this.meter;
     const retries = this.counter(METRICS.retries, METRIC_UNITS.retries, 'Retried API attempts by reason');
-    m.createObservableGauge(METRICS.circuitState, { unit: METRIC_UNITS.circuitState, description: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open' }).addCallback((result) => {
+    m.createObservableGauge(METRICS.circuitState, {
+      unit: METRIC_UNITS.circuitState,
+      description: 'Circuit breaker state per model: 0 closed, 1 half-open, 2 open',
+    }).addCallback((result) => {
       for (const [model, state] of this.circuitStates) result.observe(state, { 'gen_ai.request.model': model });
     });
     this.on(retryChannel, (retry: RetryMessage) => {
       retries.add(1, { [A.agentName]: retry.agent, reason: retry.reason });
       const span = (retry.call as WithSpan | undefined)?.[SPAN];
-      if (span?.isRecording()) span.addEvent('retry', { 'agentperf.attempt': retry.attempt, 'agentperf.retry.delay_ms': Math.round(retry.delayMs), 'agentperf.retry.reason': retry.reason });
+      if (span?.isRecording())
+        span.addEvent('retry', {
+          'agentperf.attempt': retry.attempt,
+          'agentperf.retry.delay_ms': Math.round(retry.delayMs),
+          'agentperf.retry.reason': retry.reason,
+        });
     });
     this.on(circuitChannel, (change: CircuitMessage) => {
       this.circuitStates.set(change.model, CIRCUIT_STATE_VALUE[change.to]);
-      (change.call as WithSpan | undefined)?.[SPAN]?.addEvent('circuit_state_change', { [A.requestModel]: change.model, 'agentperf.circuit.from': change.from, 'agentperf.circuit.to': change.to });
+      (change.call as WithSpan | undefined)?.[SPAN]?.addEvent('circuit_state_change', {
+        [A.requestModel]: change.model,
+        'agentperf.circuit.from': change.from,
+        'agentperf.circuit.to': change.to,
+      });
     });
   }
 
@@ -540,7 +622,6 @@ export class Subscribers {
     const http = httpServerHandlers(this.meter, () => this.spanTracer);
     this.on(httpServerRequestChannel, http.request);
     this.on(httpServerResponseChannel, http.response);
-
   }
 
   /**
@@ -555,21 +636,42 @@ export class Subscribers {
     const labelled = server?.ephemeralPort ? undefined : server;
     const address = labelled?.address;
     const port = labelled?.port;
-    metrics.operationDuration.series(model, responseModel, address, port, error, () => ({ ...clientAttributes(model, responseModel, server), ...(error ? { [A.errorType]: error } : {}) })).record(seconds);
-    if (answer?.inputTokens !== undefined) metrics.tokenUsage.series(model, responseModel, address, port, 'input', () => ({ ...clientAttributes(model, responseModel, server), [A.tokenType]: 'input' })).record(answer.inputTokens);
-    if (answer?.outputTokens !== undefined) metrics.tokenUsage.series(model, responseModel, address, port, 'output', () => ({ ...clientAttributes(model, responseModel, server), [A.tokenType]: 'output' })).record(answer.outputTokens);
+    metrics.operationDuration
+      .series(model, responseModel, address, port, error, () => ({
+        ...clientAttributes(model, responseModel, server),
+        ...(error ? { [A.errorType]: error } : {}),
+      }))
+      .record(seconds);
+    if (answer?.inputTokens !== undefined)
+      metrics.tokenUsage
+        .series(model, responseModel, address, port, 'input', () => ({ ...clientAttributes(model, responseModel, server), [A.tokenType]: 'input' }))
+        .record(answer.inputTokens);
+    if (answer?.outputTokens !== undefined)
+      metrics.tokenUsage
+        .series(model, responseModel, address, port, 'output', () => ({ ...clientAttributes(model, responseModel, server), [A.tokenType]: 'output' }))
+        .record(answer.outputTokens);
   }
 
   /** The series an answered call with these keys records into (the same ones `recordClientCall` finds). */
-  private clientSeriesFor(model: string, responseModel: string, server: MetricServer | undefined): { duration: BucketSeries; input: BucketSeries; output: BucketSeries } {
+  private clientSeriesFor(
+    model: string,
+    responseModel: string,
+    server: MetricServer | undefined,
+  ): { duration: BucketSeries; input: BucketSeries; output: BucketSeries } {
     const metrics = this.clientMetrics!;
     const labelled = server?.ephemeralPort ? undefined : server;
     const address = labelled?.address;
     const port = labelled?.port;
     return {
       duration: metrics.operationDuration.series(model, responseModel, address, port, undefined, () => clientAttributes(model, responseModel, server)),
-      input: metrics.tokenUsage.series(model, responseModel, address, port, 'input', () => ({ ...clientAttributes(model, responseModel, server), [A.tokenType]: 'input' })),
-      output: metrics.tokenUsage.series(model, responseModel, address, port, 'output', () => ({ ...clientAttributes(model, responseModel, server), [A.tokenType]: 'output' })),
+      input: metrics.tokenUsage.series(model, responseModel, address, port, 'input', () => ({
+        ...clientAttributes(model, responseModel, server),
+        [A.tokenType]: 'input',
+      })),
+      output: metrics.tokenUsage.series(model, responseModel, address, port, 'output', () => ({
+        ...clientAttributes(model, responseModel, server),
+        [A.tokenType]: 'output',
+      })),
     };
   }
 
@@ -584,21 +686,35 @@ export class Subscribers {
     // Client-supplied: bounded for labels and span names (the real value stays an attribute).
     const names = new BoundedValues(this.labelValuesMax);
     const stepIds = new BoundedValues(this.labelValuesMax);
-    m.createObservableCounter(METRICS.labelOverflow, { unit: METRIC_UNITS.labelOverflow, description: 'Label values turned into "other" past the bound on distinct values (AGENTPERF_LABEL_VALUES_MAX), by label' }).addCallback((result) => {
+    m.createObservableCounter(METRICS.labelOverflow, {
+      unit: METRIC_UNITS.labelOverflow,
+      description: 'Label values turned into "other" past the bound on distinct values (AGENTPERF_LABEL_VALUES_MAX), by label',
+    }).addCallback((result) => {
       result.observe(names.overflowed, { label: A.workflowName });
       result.observe(stepIds.overflowed, { label: A.stepId });
     });
     const runs = m.createCounter(METRICS.workflowRuns, { unit: METRIC_UNITS.workflowRuns, description: 'Workflow runs by final status' });
     for (const status of ['completed', 'failed', 'cancelled']) runs.add(0, { [A.workflowStatus]: status });
-    const runDuration = m.createHistogram(METRICS.workflowDuration, { unit: METRIC_UNITS.workflowDuration, description: 'GenAI workflow duration: workflow invocations, start to finish', advice: { explicitBucketBoundaries: WORKFLOW_DURATION_BUCKETS } });
+    const runDuration = m.createHistogram(METRICS.workflowDuration, {
+      unit: METRIC_UNITS.workflowDuration,
+      description: 'GenAI workflow duration: workflow invocations, start to finish',
+      advice: { explicitBucketBoundaries: WORKFLOW_DURATION_BUCKETS },
+    });
     const steps = m.createCounter(METRICS.workflowSteps, { unit: METRIC_UNITS.workflowSteps, description: 'Workflow steps run, by outcome (done or failed)' });
-    const stepDuration = m.createHistogram(METRICS.workflowStepDuration, { unit: METRIC_UNITS.workflowStepDuration, description: 'Workflow steps, start to finish', advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS } });
+    const stepDuration = m.createHistogram(METRICS.workflowStepDuration, {
+      unit: METRIC_UNITS.workflowStepDuration,
+      description: 'Workflow steps, start to finish',
+      advice: { explicitBucketBoundaries: AGENT_DURATION_BUCKETS },
+    });
 
     const tracer = this.tracer;
     if (tracer) {
       // Node runs a bound store's transform before it publishes `start`, so the step span is
       // made here; it is the active context while the step's agent call starts.
-      const start = workflowStepChannel.start as unknown as { bindStore(store: typeof activeContextStore, transform: (message: unknown) => Context): void; unbindStore(store: typeof activeContextStore): boolean };
+      const start = workflowStepChannel.start as unknown as {
+        bindStore(store: typeof activeContextStore, transform: (message: unknown) => Context): void;
+        unbindStore(store: typeof activeContextStore): boolean;
+      };
       const transform = (raw: unknown) => {
         const message = raw as WorkflowStepMessage & Spanned;
         const parent = (message.workflow as Spanned)[SPAN];
@@ -626,7 +742,15 @@ export class Subscribers {
         if (tracer) {
           message[SPAN] = tracer.startSpan(
             message.name ? `invoke_workflow ${message[BOUNDED_NAME]}` : 'invoke_workflow',
-            { kind: SpanKind.INTERNAL, attributes: { [A.operation]: 'invoke_workflow', [A.workflowId]: message.workflowId, [A.workflowSteps]: message.steps, ...(message.name ? { [A.workflowName]: message.name } : {}) } },
+            {
+              kind: SpanKind.INTERNAL,
+              attributes: {
+                [A.operation]: 'invoke_workflow',
+                [A.workflowId]: message.workflowId,
+                [A.workflowSteps]: message.steps,
+                ...(message.name ? { [A.workflowName]: message.name } : {}),
+              },
+            },
             context.active(),
           );
         }
@@ -635,7 +759,11 @@ export class Subscribers {
         const status = message.error ? 'error' : (message.result?.status ?? 'completed');
         // error.type: the error's, or the run's final status when it did not complete (`failed`, `cancelled`).
         const error = message.error !== undefined ? errorType(message.error) : status !== 'completed' ? status : undefined;
-        const attributes: Attributes = { [A.workflowStatus]: status, ...(message.name ? { [A.workflowName]: message[BOUNDED_NAME] ?? names.of(message.name) } : {}), ...(error ? { [A.errorType]: error } : {}) };
+        const attributes: Attributes = {
+          [A.workflowStatus]: status,
+          ...(message.name ? { [A.workflowName]: message[BOUNDED_NAME] ?? names.of(message.name) } : {}),
+          ...(error ? { [A.errorType]: error } : {}),
+        };
         runs.add(1, { [A.workflowStatus]: status });
         runDuration.record((performance.now() - (message[STARTED] ?? performance.now())) / 1000, attributes);
         const span = message[SPAN];
@@ -701,7 +829,10 @@ export class Subscribers {
     };
   }
 
-  private on<T>(channel: { name: string | symbol; subscribe(fn: (m: unknown) => void): void; unsubscribe(fn: (m: unknown) => void): void }, handler: (message: T) => void): void {
+  private on<T>(
+    channel: { name: string | symbol; subscribe(fn: (m: unknown) => void): void; unsubscribe(fn: (m: unknown) => void): void },
+    handler: (message: T) => void,
+  ): void {
     const guarded = this.guard(String(channel.name), handler);
     this.bind(
       () => channel.subscribe(guarded),

@@ -30,11 +30,20 @@ export interface ExportWorkerSettings {
 }
 
 export type ToWorker =
-  | { type: 'spans'; spans: SpanRecord[]; resource?: { attributes: Attributes; schemaUrl?: string }; /** Start attribute sets the records refer to by id, sent once. */ shared?: Array<[number, Attributes]> }
+  | {
+      type: 'spans';
+      spans: SpanRecord[];
+      resource?: { attributes: Attributes; schemaUrl?: string };
+      /** Start attribute sets the records refer to by id, sent once. */ shared?: Array<[number, Attributes]>;
+    }
   | { type: 'flush'; id: number }
   | { type: 'shutdown'; id: number };
 
-export type ToMain = { type: 'ready' } | { type: 'error'; message: string; variable?: string } | { type: 'consumed'; count: number } | { type: 'flushed'; id: number; exported: number; failed: number };
+export type ToMain =
+  | { type: 'ready' }
+  | { type: 'error'; message: string; variable?: string }
+  | { type: 'consumed'; count: number }
+  | { type: 'flushed'; id: number; exported: number; failed: number };
 
 export interface WorkerExportStats {
   /** Spans the exporter delivered, and spans it failed to deliver (dropped after the attempt). */

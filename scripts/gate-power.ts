@@ -12,8 +12,12 @@ const { values } = parseArgs({ options: { process: { type: 'string', default: '0
 const noise = { ...MEASURED_NOISE, process: Number(values.process) };
 const gates = Number(values.gates);
 const regression = { latency: 1.05, throughput: 1 / 1.15, cpu: 1.17 };
-process.stdout.write(`process speed sd ${noise.process} a block (about ${(noise.process * Math.SQRT2 * 100).toFixed(0)}% a pair), ${gates} gates a row, seed 1\n`);
-process.stdout.write('| pairs at most | A/A FAIL | A/A PASS | regression FAIL | regression PASS | mean pairs (regression) |\n| --- | --- | --- | --- | --- | --- |\n');
+process.stdout.write(
+  `process speed sd ${noise.process} a block (about ${(noise.process * Math.SQRT2 * 100).toFixed(0)}% a pair), ${gates} gates a row, seed 1\n`,
+);
+process.stdout.write(
+  '| pairs at most | A/A FAIL | A/A PASS | regression FAIL | regression PASS | mean pairs (regression) |\n| --- | --- | --- | --- | --- | --- |\n',
+);
 for (const max of [11, 14, 17, 20, 23, 29]) {
   // blocks.max stands for what the budget allows; the looks (and so FAIL's level) stay the default policy's 10.
   const policy = { ...DEFAULT_POLICY, blocks: { ...DEFAULT_POLICY.blocks, max } };

@@ -24,11 +24,19 @@ const single = (name: string, description: string, load: () => Promise<CommandMo
 
 export const REGISTRY: Entry[] = [
   single('init', 'write a starter agentperf.config.json, an example scenario and the CI workflow into this project', () => import('./commands/init.js')),
-  single('run', 'the main job: load, profile, leak check, overhead and gate on the standard plan, with HTML, Markdown and JSON reports', () => import('./commands/run.js')),
+  single(
+    'run',
+    'the main job: load, profile, leak check, overhead and gate on the standard plan, with HTML, Markdown and JSON reports',
+    () => import('./commands/run.js'),
+  ),
   single('report', 're-render the HTML and Markdown reports of a run from its run.json', () => import('./commands/report.js')),
   single('demo', 'a short demo: a few hundred calls through the orchestrator against the simulator, with faults to retry', () => import('./commands/demo.js')),
   single('exec', 'run one agent on one task and print the answer', () => import('./commands/exec.js')),
-  single('models', "print the model table in use: output limits and prices, the project's `models` merged over the shipped ones", () => import('./commands/models.js')),
+  single(
+    'models',
+    "print the model table in use: output limits and prices, the project's `models` merged over the shipped ones",
+    () => import('./commands/models.js'),
+  ),
   single('simulate', 'run the Messages-API simulator as a standalone server until interrupted', () => import('./commands/simulate.js')),
   single('cache', 'inspect and maintain the signed response cache', () => import('./commands/cache.js')),
   single('serve', 'serve the agents over HTTP (POST /v1/agents/:agent/execute, GET /healthz, /stats, /metrics)', () => import('./commands/serve.js')),
@@ -37,14 +45,27 @@ export const REGISTRY: Entry[] = [
     description: 'load-test a scenario: open-loop arrival patterns or closed-loop virtual users',
     leaves: [{ load: () => import('./commands/load.js'), isDefault: true }, { load: () => import('./commands/load-merge.js') }],
   },
-  single('profile', 'profile a scenario under load: CPU profile, flamegraph, bottlenecks, heap sampling; into profiles/<scenario>/<time>/', () => import('./commands/profile.js')),
-  single('leak', 'run a scenario in rounds with GC forced between them; LEAK (exit 1) or CLEAN from the slope of retained bytes', () => import('./commands/leak.js')),
+  single(
+    'profile',
+    'profile a scenario under load: CPU profile, flamegraph, bottlenecks, heap sampling; into profiles/<scenario>/<time>/',
+    () => import('./commands/profile.js'),
+  ),
+  single(
+    'leak',
+    'run a scenario in rounds with GC forced between them; LEAK (exit 1) or CLEAN from the slope of retained bytes',
+    () => import('./commands/leak.js'),
+  ),
   single('flame', '0x around any Node command: a flamegraph under profiles/flame/<time>/', () => import('./commands/flame.js')),
   single('doctor', 'clinic doctor around any Node command (Node 20; broken upstream on Node 21.7+)', () => import('./commands/doctor.js')),
   {
     name: 'gate',
     description: 'the regression gate: noise-aware verdicts against stored baselines, or paired against a git ref',
-    leaves: [{ load: () => import('./commands/gate.js'), isDefault: true }, { load: () => import('./commands/gate-block.js'), hidden: true }, { load: () => import('./commands/gate-overhead.js'), hidden: true }, { load: () => import('./commands/gate-protocol.js'), hidden: true }],
+    leaves: [
+      { load: () => import('./commands/gate.js'), isDefault: true },
+      { load: () => import('./commands/gate-block.js'), hidden: true },
+      { load: () => import('./commands/gate-overhead.js'), hidden: true },
+      { load: () => import('./commands/gate-protocol.js'), hidden: true },
+    ],
   },
   {
     name: 'baseline',
@@ -122,7 +143,13 @@ process.on('exit', (code) => {
     process.exitCode = EXIT_TOOL_FAILURE;
     return;
   }
-  const error = new ScenarioExitError(argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' '), code);
+  const error = new ScenarioExitError(
+    argv
+      .filter((a) => !a.startsWith('-'))
+      .slice(0, 2)
+      .join(' '),
+    code,
+  );
   process.stderr.write(`agentperf: ${error.code}: ${error.message}\n`);
   process.exitCode = error.exitCode;
 });

@@ -96,7 +96,11 @@ export class ManualClock implements Clock {
   setTimer(callback: () => void, ms: number): TimerHandle {
     const timer: ManualTimer = { dueAt: this.current + Math.max(0, ms), seq: this.seq++, callback, cancelled: false };
     this.timers.push(timer);
-    return { cancel: () => { timer.cancelled = true; } };
+    return {
+      cancel: () => {
+        timer.cancelled = true;
+      },
+    };
   }
 
   sleep(ms: number, signal?: AbortLike): Promise<void> {

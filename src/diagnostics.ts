@@ -153,7 +153,16 @@ export const httpServerResponseChannel = diagnosticsChannel.channel('agentperf:h
 
 export const ALL_CHANNELS = {
   tracing: [agentChannel, attemptChannel, cacheGetChannel, cacheSetChannel, workflowChannel, workflowStepChannel],
-  plain: [memoryHitChannel, retryChannel, circuitChannel, cacheEvictionChannel, cacheExpirationChannel, cacheIntegrityChannel, httpServerRequestChannel, httpServerResponseChannel],
+  plain: [
+    memoryHitChannel,
+    retryChannel,
+    circuitChannel,
+    cacheEvictionChannel,
+    cacheExpirationChannel,
+    cacheIntegrityChannel,
+    httpServerRequestChannel,
+    httpServerResponseChannel,
+  ],
 };
 
 /**

@@ -76,7 +76,17 @@ export type ExitCode = 0 | 1 | 2 | 3 | 4;
 export const EXIT_TOOL_FAILURE = 4;
 
 /** The codes that mean agentperf could not do its job (exit 4) unless an error says otherwise. */
-const TOOL_FAILURES: ReadonlySet<string> = new Set(['AP_ERR_GATE_BLOCK', 'AP_ERR_WRITE', 'AP_ERR_INTERNAL', 'AP_ERR_BENCH_BLOCK', 'AP_ERR_PROFILE', 'AP_ERR_FLAMEGRAPH', 'AP_ERR_LEAK_PROBE', 'AP_ERR_SCENARIO_SETUP', 'AP_ERR_SCENARIO_EXIT']);
+const TOOL_FAILURES: ReadonlySet<string> = new Set([
+  'AP_ERR_GATE_BLOCK',
+  'AP_ERR_WRITE',
+  'AP_ERR_INTERNAL',
+  'AP_ERR_BENCH_BLOCK',
+  'AP_ERR_PROFILE',
+  'AP_ERR_FLAMEGRAPH',
+  'AP_ERR_LEAK_PROBE',
+  'AP_ERR_SCENARIO_SETUP',
+  'AP_ERR_SCENARIO_EXIT',
+]);
 
 /**
  * One error base class with stable codes (as undici's lib/core/errors.js does).
@@ -272,8 +282,18 @@ export class CacheSecretError extends ValidationError {
 export class ListenError extends AgentperfError {
   constructor(what: string, option: string, host: string, port: number, error: unknown) {
     const code = (error as NodeJS.ErrnoException)?.code ?? 'unknown';
-    const reason = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : code === 'EADDRNOTAVAIL' ? 'the address is not one of this machine' : String((error as Error)?.message ?? error);
-    super(ErrorCode.LISTEN, `${what} cannot listen on ${host}:${port}: ${reason} (${code}); choose another ${option}, or 0 for any free port`, { cause: error, exitCode: 2 });
+    const reason =
+      code === 'EADDRINUSE'
+        ? 'the port is in use'
+        : code === 'EACCES'
+          ? 'permission denied (ports below 1024 need privileges)'
+          : code === 'EADDRNOTAVAIL'
+            ? 'the address is not one of this machine'
+            : String((error as Error)?.message ?? error);
+    super(ErrorCode.LISTEN, `${what} cannot listen on ${host}:${port}: ${reason} (${code}); choose another ${option}, or 0 for any free port`, {
+      cause: error,
+      exitCode: 2,
+    });
   }
 }
 
@@ -320,7 +340,9 @@ export class ScenarioSetupError extends AgentperfError {
   constructor(scenario: string, error: unknown) {
     const code = isAgentperfError(error) ? `${error.code}: ` : '';
     const frame = topFrame(error);
-    super(ErrorCode.SCENARIO_SETUP, `the setup of scenario ${JSON.stringify(scenario)} threw: ${code}${firstLine(error)}${frame ? ` (at ${frame})` : ''}`, { cause: error });
+    super(ErrorCode.SCENARIO_SETUP, `the setup of scenario ${JSON.stringify(scenario)} threw: ${code}${firstLine(error)}${frame ? ` (at ${frame})` : ''}`, {
+      cause: error,
+    });
     this.scenario = scenario;
   }
 }
@@ -331,6 +353,9 @@ export class ScenarioSetupError extends AgentperfError {
  */
 export class ScenarioExitError extends AgentperfError {
   constructor(command: string, exitCode: number | string | undefined) {
-    super(ErrorCode.SCENARIO_EXIT, `the process ended (exit code ${exitCode ?? 0}) before \`agentperf ${command}\` finished: code agentperf does not own (a scenario, most likely) called process.exit, or left agentperf waiting on a promise that can never settle; nothing was measured or reported`);
+    super(
+      ErrorCode.SCENARIO_EXIT,
+      `the process ended (exit code ${exitCode ?? 0}) before \`agentperf ${command}\` finished: code agentperf does not own (a scenario, most likely) called process.exit, or left agentperf waiting on a promise that can never settle; nothing was measured or reported`,
+    );
   }
 }

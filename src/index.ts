@@ -5,7 +5,15 @@
 
 // The orchestrator and what it returns.
 export { Orchestrator } from './orchestrator/orchestrator.js';
-export type { AgentResult, ExecuteItem, ExecuteOptions, OrchestratorCounters, OrchestratorOptions, SettledResult, TokenUsage } from './orchestrator/orchestrator.js';
+export type {
+  AgentResult,
+  ExecuteItem,
+  ExecuteOptions,
+  OrchestratorCounters,
+  OrchestratorOptions,
+  SettledResult,
+  TokenUsage,
+} from './orchestrator/orchestrator.js';
 
 // The signed response cache.
 export { ResponseCache } from './cache/response-cache.js';
@@ -25,7 +33,17 @@ export { loadAgents, parseAgents } from './config/agents.js';
 export type { AgentConfig } from './config/agents.js';
 export { startSimulator } from './providers/simulator/server.js';
 export type { RunningSimulator, SimulatorOptions } from './providers/simulator/server.js';
-export type { CreateMessageOptions, MessageParams, MessageResponse, MessagesProvider, MessageUsage, ProviderResult, ProviderServer, ProviderStream, StreamEvent } from './providers/types.js';
+export type {
+  CreateMessageOptions,
+  MessageParams,
+  MessageResponse,
+  MessagesProvider,
+  MessageUsage,
+  ProviderResult,
+  ProviderServer,
+  ProviderStream,
+  StreamEvent,
+} from './providers/types.js';
 
 // Scenarios: one interface driven by load, profile, leak and the gate.
 export { defineScenario } from './scenarios/types.js';

@@ -92,7 +92,10 @@ export async function openCache(spec: CacheSpec, logger: Logger = rootLogger): P
       return ResponseCache.open({ logger, memoryMaxBytes: spec.maxBytes });
     case 'disk': {
       const env = spec.env ?? process.env;
-      return ResponseCache.open({ logger, disk: { dir: spec.dir ?? DEFAULT_CACHE_DIR, allowedRoots: allowedCacheRoots(env), requireSecret: spec.requireSecret, env } });
+      return ResponseCache.open({
+        logger,
+        disk: { dir: spec.dir ?? DEFAULT_CACHE_DIR, allowedRoots: allowedCacheRoots(env), requireSecret: spec.requireSecret, env },
+      });
     }
   }
 }
@@ -106,7 +109,11 @@ function simulatorOptions(choice: SimulatorChoice = {}): SimulatorOptions {
   };
 }
 
-async function openProvider(spec: ProviderSpec, connections: number, logger: Logger): Promise<{ provider: MessagesProvider; target: string; stop(): Promise<void>; owned: boolean }> {
+async function openProvider(
+  spec: ProviderSpec,
+  connections: number,
+  logger: Logger,
+): Promise<{ provider: MessagesProvider; target: string; stop(): Promise<void>; owned: boolean }> {
   switch (spec.kind) {
     case 'given':
       return { provider: spec.provider, target: spec.provider.name, stop: async () => {}, owned: false };

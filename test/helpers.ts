@@ -26,7 +26,15 @@ export function removeTemporaryDirs(): void {
 }
 
 export const TEST_AGENTS: AgentConfig[] = [
-  { name: 'python-expert', model: 'claude-sonnet-5-5', systemPrompt: 'You are a Python expert.', maxTokens: 1024, temperature: 0.2, cacheable: true, version: 1 },
+  {
+    name: 'python-expert',
+    model: 'claude-sonnet-5-5',
+    systemPrompt: 'You are a Python expert.',
+    maxTokens: 1024,
+    temperature: 0.2,
+    cacheable: true,
+    version: 1,
+  },
   { name: 'legacy-helper', model: 'claude-haiku-4-5', systemPrompt: 'You help.', maxTokens: 512, temperature: 0.5, cacheable: true, version: 1 },
 ];
 
@@ -107,12 +115,20 @@ export async function teardown(setup: SimulatedSetup): Promise<void> {
 const CLI = fileURLToPath(new URL('../bin/agentperf.js', import.meta.url));
 
 /** Runs the agentperf CLI in a child process, quietly logged; resolves with its exit code and output. */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [CLI, ...args],
-      { cwd: options.cwd, env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent', ANTHROPIC_API_KEY: '', GITHUB_STEP_SUMMARY: '', ...options.env }, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 },
+      {
+        cwd: options.cwd,
+        env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent', ANTHROPIC_API_KEY: '', GITHUB_STEP_SUMMARY: '', ...options.env },
+        timeout: options.timeoutMs ?? 120_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
       (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });

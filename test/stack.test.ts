@@ -5,7 +5,11 @@ import { TEST_AGENTS } from './helpers.ts';
 
 test('the default stack: the embedded simulator over real HTTP, a memory cache, observed by the instrumentation it is given', async (t) => {
   const observed: string[] = [];
-  const stack = await openStack({ agents: TEST_AGENTS, provider: { kind: 'simulator', simulator: { latency: 'fixed:0', thread: 'main' } }, instrumentation: { observeCache: () => observed.push('cache'), observeOrchestrator: () => observed.push('orchestrator') } });
+  const stack = await openStack({
+    agents: TEST_AGENTS,
+    provider: { kind: 'simulator', simulator: { latency: 'fixed:0', thread: 'main' } },
+    instrumentation: { observeCache: () => observed.push('cache'), observeOrchestrator: () => observed.push('orchestrator') },
+  });
   try {
     t.regex(stack.target, /^http:\/\/127\.0\.0\.1:\d+$/);
     t.deepEqual(observed, ['cache', 'orchestrator']);
@@ -27,5 +31,8 @@ test('no cache when asked; a disk cache that cannot open is refused with the rea
   t.is((await bare.orchestrator.executeAgent('python-expert', 'twice?')).cached, false);
   await bare.close();
   // A disk cache that requires a secret, with none in the environment: refused, naming the variable (openStack then closes the simulator it started).
-  await t.throwsAsync(openStack({ agents: TEST_AGENTS, provider: { kind: 'simulator', simulator: { thread: 'main' } }, cache: { kind: 'disk', requireSecret: true, env: {} } }), { message: /AGENTPERF_CACHE_SECRET/ });
+  await t.throwsAsync(
+    openStack({ agents: TEST_AGENTS, provider: { kind: 'simulator', simulator: { thread: 'main' } }, cache: { kind: 'disk', requireSecret: true, env: {} } }),
+    { message: /AGENTPERF_CACHE_SECRET/ },
+  );
 });

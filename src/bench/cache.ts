@@ -18,7 +18,13 @@ export interface CacheBenchOptions {
   openRepeats: number;
 }
 
-export const DEFAULT_CACHE_BENCH: CacheBenchOptions = { memoryIterations: 1_000_000, diskIterations: 5_000, setIterations: 2_000, openEntries: 100_000, openRepeats: 5 };
+export const DEFAULT_CACHE_BENCH: CacheBenchOptions = {
+  memoryIterations: 1_000_000,
+  diskIterations: 5_000,
+  setIterations: 2_000,
+  openEntries: 100_000,
+  openRepeats: 5,
+};
 
 export interface CacheBenchResult {
   options: CacheBenchOptions;
@@ -81,14 +87,24 @@ export async function benchCache(options: CacheBenchOptions = DEFAULT_CACHE_BENC
     const memoryLookup = (key: string) => memoryCache.fromMemory(key);
     const floorLookup = (key: string) => floorMap.get(key);
     for (let done = 0, r = 0; done < options.memoryIterations; done += round, r++) {
-      for (const [hist, lookup] of orderForRound([[memoryHist, memoryLookup], [floorHist, floorLookup]] as const, r)) timeLookups(hist, lookup);
+      for (const [hist, lookup] of orderForRound(
+        [
+          [memoryHist, memoryLookup],
+          [floorHist, floorLookup],
+        ] as const,
+        r,
+      ))
+        timeLookups(hist, lookup);
     }
     if (sink !== 2 * Math.ceil(options.memoryIterations / round) * round) throw new Error('bench: a memory lookup missed');
     await memoryCache.close();
 
     // Disk hits and sets of 4 KiB entries; a memory tier too small to hold any, so every read
     // goes to disk and is verified.
-    const diskCache = await ResponseCache.open({ memoryMaxBytes: 1, disk: { dir: join(root, 'disk'), allowedRoots: [root], env, maxBytes: 1024 * 1024 * 1024 } });
+    const diskCache = await ResponseCache.open({
+      memoryMaxBytes: 1,
+      disk: { dir: join(root, 'disk'), allowedRoots: [root], env, maxBytes: 1024 * 1024 * 1024 },
+    });
     const setHist = nanosecondHistogram();
     const keys: string[] = [];
     for (let i = 0; i < options.setIterations; i++) {
@@ -114,7 +130,11 @@ export async function benchCache(options: CacheBenchOptions = DEFAULT_CACHE_BENC
     const small = responseOfSize(0, 200);
     const batch = 64;
     for (let i = 0; i < options.openEntries; i += batch) {
-      await Promise.all(Array.from({ length: Math.min(batch, options.openEntries - i) }, (_, j) => filler.set(keyOfCanonical(canonicalRequest(SCOPE, paramsFor(i + j))), small)));
+      await Promise.all(
+        Array.from({ length: Math.min(batch, options.openEntries - i) }, (_, j) =>
+          filler.set(keyOfCanonical(canonicalRequest(SCOPE, paramsFor(i + j))), small),
+        ),
+      );
     }
     await filler.close();
     const runsMs: number[] = [];

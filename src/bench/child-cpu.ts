@@ -18,7 +18,10 @@ export function withChildCpu(command: string, args: string[]): Promise<{ out: st
         return;
       }
       // Fields after the ")" that ends the command name start at field 3 (the state).
-      const fields = stdout.slice(stdout.lastIndexOf(')') + 2).trim().split(' ');
+      const fields = stdout
+        .slice(stdout.lastIndexOf(')') + 2)
+        .trim()
+        .split(' ');
       const ticks = Number(fields[16 - 3]) + Number(fields[17 - 3]);
       resolve({ out: stderr, cpuUs: (ticks / CLOCK_TICKS_PER_S) * 1e6 });
     });

@@ -17,7 +17,13 @@ export const DEFAULT_INTERVALS_BENCH: IntervalsBenchOptions = { trials: 2000, se
 
 /** Pairs for the paired methods; candidate blocks against this many stored ones for the unpaired. */
 export const PAIRED_COUNTS = [2, 3, 4, 5, 6, 8, 12];
-export const UNPAIRED_CASES: ReadonlyArray<readonly [number, number]> = [[9, 2], [9, 3], [9, 5], [5, 5], [9, 9]];
+export const UNPAIRED_CASES: ReadonlyArray<readonly [number, number]> = [
+  [9, 2],
+  [9, 3],
+  [9, 5],
+  [5, 5],
+  [9, 9],
+];
 
 export interface IntervalsBenchResult {
   options: IntervalsBenchOptions;

@@ -38,9 +38,22 @@ export interface LoadBenchOptions {
   workerRounds: number;
 }
 
-
 // 10 connections is autocannon's default; 50 loads the server harder.
-export const DEFAULT_LOAD_BENCH: LoadBenchOptions = { rate: 100_000, runs: 3, runMs: 4_000, rounds: 6, httpMs: 3_000, connections: [10, 50], soakMs: 0, soakRate: 2_000, schedulerRates: [500, 5_000], schedulerRuns: 3, schedulerMs: 3_000, workers: [1, 2], workerRounds: 3 };
+export const DEFAULT_LOAD_BENCH: LoadBenchOptions = {
+  rate: 100_000,
+  runs: 3,
+  runMs: 4_000,
+  rounds: 6,
+  httpMs: 3_000,
+  connections: [10, 50],
+  soakMs: 0,
+  soakRate: 2_000,
+  schedulerRates: [500, 5_000],
+  schedulerRuns: 3,
+  schedulerMs: 3_000,
+  workers: [1, 2],
+  workerRounds: 3,
+};
 
 export interface ToolRun {
   perSec: number;
@@ -171,7 +184,11 @@ async function schedulerRuns(options: LoadBenchOptions): Promise<Pick<LoadBenchR
       for (const name of order) {
         const { result, cpuPctOfCore } = await timedRun(rate, options.schedulerMs, WAKERS[name], () => undefined);
         const key = `${rate}/${name}`;
-        (perCell.get(key) ?? perCell.set(key, []).get(key)!).push({ cpuPctOfCore, lagP99Ms: result.schedulingLag.p99, startedPerSec: (result.started / options.schedulerMs) * 1000 });
+        (perCell.get(key) ?? perCell.set(key, []).get(key)!).push({
+          cpuPctOfCore,
+          lagP99Ms: result.schedulingLag.p99,
+          startedPerSec: (result.started / options.schedulerMs) * 1000,
+        });
         lagMax.set(key, Math.max(lagMax.get(key) ?? 0, result.schedulingLag.max));
       }
     }
@@ -184,7 +201,14 @@ async function schedulerRuns(options: LoadBenchOptions): Promise<Pick<LoadBenchR
   for (const rate of options.schedulerRates) {
     for (const name of names) {
       const runs = perCell.get(`${rate}/${name}`)!;
-      scheduler.push({ rate, waker: name, cpuPctOfCore: median(runs.map((r) => r.cpuPctOfCore)), lagP99Ms: median(runs.map((r) => r.lagP99Ms)), lagMaxMs: lagMax.get(`${rate}/${name}`)!, runs });
+      scheduler.push({
+        rate,
+        waker: name,
+        cpuPctOfCore: median(runs.map((r) => r.cpuPctOfCore)),
+        lagP99Ms: median(runs.map((r) => r.lagP99Ms)),
+        lagMaxMs: lagMax.get(`${rate}/${name}`)!,
+        runs,
+      });
     }
   }
   const knownLatency = names.map((name) => {
@@ -213,7 +237,13 @@ function wrkBin(): string | undefined {
  * (agentperf: its resource monitor around the run; autocannon: its process around the run;
  * wrk: its whole process).
  */
-async function httpRounds(options: LoadBenchOptions, connections: number, dir: string, autocannon: string, wrk: string | undefined): Promise<LoadBenchResult['http'][number]> {
+async function httpRounds(
+  options: LoadBenchOptions,
+  connections: number,
+  dir: string,
+  autocannon: string,
+  wrk: string | undefined,
+): Promise<LoadBenchResult['http'][number]> {
   const server = await trivialServer();
   try {
     const port = server.port;
@@ -222,13 +252,36 @@ async function httpRounds(options: LoadBenchOptions, connections: number, dir: s
     const tools: Record<Generator, () => Promise<ToolRun>> = {
       agentperf: async () => {
         const file = join(dir, 'http.json');
-        await runProcess(process.execPath, [...cliNodeArgs(), 'load', 'http', '--set', `url=${url}`, '--set', `connections=${connections}`, '--vus', String(connections), '--duration', `${seconds}s`, '--warmup', '0s', '--no-progress', '--json', file]);
+        await runProcess(process.execPath, [
+          ...cliNodeArgs(),
+          'load',
+          'http',
+          '--set',
+          `url=${url}`,
+          '--set',
+          `connections=${connections}`,
+          '--vus',
+          String(connections),
+          '--duration',
+          `${seconds}s`,
+          '--warmup',
+          '0s',
+          '--no-progress',
+          '--json',
+          file,
+        ]);
         const report = JSON.parse(readFileSync(file, 'utf8')) as LoadReport;
         if (report.result.errors > 0) throw new Error(`agentperf saw ${report.result.errors} errors from the trivial server`);
         return { perSec: report.result.throughput, cpuUsPerRequest: report.resources.generator.cpuUs / report.result.completed };
       },
       autocannon: async () => {
-        const out = await runProcess(process.execPath, [...nodeArgsForModule(siblingModule(import.meta.url, 'autocannon-runner')), autocannon, url, String(connections), String(seconds)]);
+        const out = await runProcess(process.execPath, [
+          ...nodeArgsForModule(siblingModule(import.meta.url, 'autocannon-runner')),
+          autocannon,
+          url,
+          String(connections),
+          String(seconds),
+        ]);
         const result = JSON.parse(out) as { requests: number; errors: number; non2xx: number; duration: number; cpuUs: number };
         if (result.errors > 0 || result.non2xx > 0) throw new Error(`autocannon saw ${result.errors} errors from the trivial server`);
         return { perSec: result.requests / result.duration, cpuUsPerRequest: result.cpuUs / result.requests };
@@ -256,7 +309,11 @@ async function httpRounds(options: LoadBenchOptions, connections: number, dir: s
       agentperfPerSec: med('agentperf', 'perSec'),
       autocannonPerSec: med('autocannon', 'perSec'),
       ratio: median(rounds.map((r) => r.agentperf.perSec / r.autocannon.perSec)),
-      cpuUsPerRequest: { agentperf: med('agentperf', 'cpuUsPerRequest'), autocannon: med('autocannon', 'cpuUsPerRequest'), ...(wrk ? { wrk: med('wrk', 'cpuUsPerRequest') } : {}) },
+      cpuUsPerRequest: {
+        agentperf: med('agentperf', 'cpuUsPerRequest'),
+        autocannon: med('autocannon', 'cpuUsPerRequest'),
+        ...(wrk ? { wrk: med('wrk', 'cpuUsPerRequest') } : {}),
+      },
       cpuRatio: median(rounds.map((r) => r.agentperf.cpuUsPerRequest / r.autocannon.cpuUsPerRequest)),
       rounds,
     };
@@ -291,7 +348,26 @@ async function workerScaling(options: LoadBenchOptions, dir: string): Promise<Lo
       for (const workers of order) {
         const file = join(dir, `workers-${workers}.json`);
         const before = readProcStat(server.pid);
-        await runProcess(process.execPath, [...cliNodeArgs(), 'load', 'http', '--set', `url=http://127.0.0.1:${server.port}/`, '--set', `connections=${Math.ceil(users / workers)}`, '--vus', String(users), '--workers', String(workers), '--duration', `${seconds}s`, '--warmup', '0s', '--no-progress', '--json', file]);
+        await runProcess(process.execPath, [
+          ...cliNodeArgs(),
+          'load',
+          'http',
+          '--set',
+          `url=http://127.0.0.1:${server.port}/`,
+          '--set',
+          `connections=${Math.ceil(users / workers)}`,
+          '--vus',
+          String(users),
+          '--workers',
+          String(workers),
+          '--duration',
+          `${seconds}s`,
+          '--warmup',
+          '0s',
+          '--no-progress',
+          '--json',
+          file,
+        ]);
         const after = readProcStat(server.pid);
         const report = JSON.parse(readFileSync(file, 'utf8')) as LoadReport;
         // Over the time the load ran (the server idles while the CLI starts and stops).
@@ -313,7 +389,12 @@ async function soakRun(options: LoadBenchOptions): Promise<NonNullable<LoadBench
   const { report } = await runLoadTest({
     scenario: cacheHitScenario as never,
     context: { target: { kind: 'in-process' }, settings: {}, seed: 1, log: rootLogger },
-    shape: { kind: 'open', pattern: `constant ${options.soakRate}/s`, stages: stagesOf({ kind: 'constant', rate: options.soakRate, durationMs: options.soakMs }), maxInFlight: 10_000 },
+    shape: {
+      kind: 'open',
+      pattern: `constant ${options.soakRate}/s`,
+      stages: stagesOf({ kind: 'constant', rate: options.soakRate, durationMs: options.soakMs }),
+      maxInFlight: 10_000,
+    },
     warmupMs: 0,
     drainTimeoutMs: 10_000,
     thresholds: [],

@@ -66,12 +66,21 @@ export async function benchOrchestrator(options: OrchestratorBenchOptions = DEFA
     for (const concurrency of options.concurrencies) {
       const stack = await openStack({
         agents: [BENCH_AGENT],
-        provider: { kind: 'given', provider: createAnthropicProvider({ apiKey: 'simulator-key', baseURL: simulator.url, name: 'simulator', dispatcher, ephemeralPort: true }) },
+        provider: {
+          kind: 'given',
+          provider: createAnthropicProvider({ apiKey: 'simulator-key', baseURL: simulator.url, name: 'simulator', dispatcher, ephemeralPort: true }),
+        },
         cache: { kind: 'none' },
         orchestrator: { maxConcurrent: concurrency, maxQueued: options.callsPerBlock },
       });
       const { orchestrator } = stack;
-      const bareCall = () => bare.messages.create({ model: BENCH_AGENT.model, max_tokens: BENCH_AGENT.maxTokens, system: BENCH_AGENT.systemPrompt, messages: [{ role: 'user', content: `question ${unique++}` }] });
+      const bareCall = () =>
+        bare.messages.create({
+          model: BENCH_AGENT.model,
+          max_tokens: BENCH_AGENT.maxTokens,
+          system: BENCH_AGENT.systemPrompt,
+          messages: [{ role: 'user', content: `question ${unique++}` }],
+        });
       const orchestratorCall = () => orchestrator.executeAgent(BENCH_AGENT.name, `question ${unique++}`);
       // Warm the connection pool and the JIT on both paths before anything is timed.
       for (let i = 0; i < 2; i++) {
@@ -111,7 +120,12 @@ export async function benchOrchestrator(options: OrchestratorBenchOptions = DEFA
     await simulator.close();
   }
 
-  const inProcessStack = await openStack({ agents: [BENCH_AGENT], provider: { kind: 'in-process' }, cache: { kind: 'none' }, orchestrator: { maxConcurrent: 100, maxQueued: 1_000 } });
+  const inProcessStack = await openStack({
+    agents: [BENCH_AGENT],
+    provider: { kind: 'in-process' },
+    cache: { kind: 'none' },
+    orchestrator: { maxConcurrent: 100, maxQueued: 1_000 },
+  });
   const inProcess = inProcessStack.orchestrator;
   const runsCallsPerSec: number[] = [];
   for (let run = 0; run < 3; run++) {

@@ -30,7 +30,13 @@ export interface OverheadBenchOptions {
   breakdown: boolean;
 }
 
-export const DEFAULT_OVERHEAD_BENCH: OverheadBenchOptions = { workloads: ['standard', 'memory-hits', 'sdk-app', 'own-cost'], pairs: 36, warmupPairs: 3, vus: 20, breakdown: true };
+export const DEFAULT_OVERHEAD_BENCH: OverheadBenchOptions = {
+  workloads: ['standard', 'memory-hits', 'sdk-app', 'own-cost'],
+  pairs: 36,
+  warmupPairs: 3,
+  vus: 20,
+  breakdown: true,
+};
 
 /**
  * The targets (issue 24): main-thread CPU added per iteration at most 5% on every workload (2%
@@ -59,7 +65,10 @@ export interface OverheadBenchResult {
   elapsedMs: number;
 }
 
-export async function benchOverhead(options: OverheadBenchOptions = DEFAULT_OVERHEAD_BENCH, onWorkload?: (workload: OverheadWorkload, m: OverheadMeasurement) => void): Promise<OverheadBenchResult> {
+export async function benchOverhead(
+  options: OverheadBenchOptions = DEFAULT_OVERHEAD_BENCH,
+  onWorkload?: (workload: OverheadWorkload, m: OverheadMeasurement) => void,
+): Promise<OverheadBenchResult> {
   const startedAt = performance.now();
   // A directory of no project: the workloads are agentperf's own built-in scenarios.
   const root = await mkdtemp(join(tmpdir(), 'agentperf-bench-overhead-'));
@@ -73,7 +82,17 @@ export async function benchOverhead(options: OverheadBenchOptions = DEFAULT_OVER
       }
       const { scenario, sliceIterations } = WORKLOADS[workload];
       const breakdown = options.breakdown && workload === 'standard';
-      const measurement = await runOverheadProcess(root, { scenario, settings: {}, vus: options.vus, seed: 1, sliceIterations, sliceMs: DEFAULT_POLICY.overhead.sliceMs, pairs: options.pairs, warmupPairs: options.warmupPairs, breakdown });
+      const measurement = await runOverheadProcess(root, {
+        scenario,
+        settings: {},
+        vus: options.vus,
+        seed: 1,
+        sliceIterations,
+        sliceMs: DEFAULT_POLICY.overhead.sliceMs,
+        pairs: options.pairs,
+        warmupPairs: options.warmupPairs,
+        breakdown,
+      });
       onWorkload?.(workload, measurement);
       workloads.push({ workload, target: OVERHEAD_TARGETS[workload], measurement });
     }

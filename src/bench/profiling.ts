@@ -52,7 +52,11 @@ export async function benchProfiling(options: ProfilingBenchOptions = DEFAULT_PR
     const profiler = intervalUs === undefined ? undefined : new CpuProfiler();
     await profiler?.start({ intervalUs });
     const before = process.cpuUsage();
-    const result = await runEngine(() => mixedScenario.run(state, iteration++), { mode: { kind: 'closed', vus: options.vus, durationMs: options.blockMs }, warmupMs: 0, drainTimeoutMs: 10_000 });
+    const result = await runEngine(() => mixedScenario.run(state, iteration++), {
+      mode: { kind: 'closed', vus: options.vus, durationMs: options.blockMs },
+      warmupMs: 0,
+      drainTimeoutMs: 10_000,
+    });
     const used = process.cpuUsage(before);
     await profiler?.stop();
     cpu.set(name, [...(cpu.get(name) ?? []), (used.user + used.system) / Math.max(1, result.completed)]);
@@ -68,7 +72,10 @@ export async function benchProfiling(options: ProfilingBenchOptions = DEFAULT_PR
       { name: '10 ms', intervalUs: 10_000 },
       { name: '1 ms', intervalUs: 1_000 },
     ];
-    const result = await runInterleaved(variants.map((v) => ({ name: v.name, block: block(v.name, v.intervalUs) })), options.rounds);
+    const result = await runInterleaved(
+      variants.map((v) => ({ name: v.name, block: block(v.name, v.intervalUs) })),
+      options.rounds,
+    );
     // Paired t intervals of the per-round log-ratios (src/stats/compare.ts), as a change in %.
     const pct = (ratios: number[], sign: 1 | -1): Interval => changePctOf(pairedLogRatios(ratios.map(Math.log)), sign);
     const offCpu = cpu.get('off')!;
@@ -82,7 +89,10 @@ export async function benchProfiling(options: ProfilingBenchOptions = DEFAULT_PR
           throughput: result.medians[v.name]!,
           cpuUsPerIteration: [...samples].sort((a, b) => a - b)[samples.length >> 1]!,
           overheadPct: pct(result.ratios[v.name]!.perRound, -1),
-          cpuAddedPct: pct(samples.map((x, i) => x / offCpu[i]!), 1),
+          cpuAddedPct: pct(
+            samples.map((x, i) => x / offCpu[i]!),
+            1,
+          ),
         };
       }),
       elapsedMs: performance.now() - startedAt,

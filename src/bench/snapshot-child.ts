@@ -35,7 +35,13 @@ function make(dir: string, megabytes: number): unknown {
     if (name !== 'baseline') leak();
     files.push(v8.writeHeapSnapshot(join(dir, `${name}.heapsnapshot`)));
   }
-  return { heapUsedBytes: process.memoryUsage().heapUsed, records: live.length, leaked: leaked.length, fileBytes: files.map((f) => statSync(f).size), writeMs: performance.now() - started };
+  return {
+    heapUsedBytes: process.memoryUsage().heapUsed,
+    records: live.length,
+    leaked: leaked.length,
+    fileBytes: files.map((f) => statSync(f).size),
+    writeMs: performance.now() - started,
+  };
 }
 
 async function analyze(dir: string): Promise<unknown> {

@@ -18,11 +18,15 @@ export interface SnapshotBenchOptions {
 
 export const DEFAULT_SNAPSHOT_BENCH: SnapshotBenchOptions = { heapMiB: 1024 };
 
-
 export interface SnapshotBenchResult {
   options: SnapshotBenchOptions;
   heap: { heapUsedBytes: number; records: number; leaked: number; fileBytes: number[]; writeMs: number };
-  analysis: { elapsedMs: number; peakRssBytes: number; leakedClasses: Array<{ className: string; count: number; bytes: number; retainerPath: string[] }>; programBytes: number[] };
+  analysis: {
+    elapsedMs: number;
+    peakRssBytes: number;
+    leakedClasses: Array<{ className: string; count: number; bytes: number; retainerPath: string[] }>;
+    programBytes: number[];
+  };
 }
 
 export async function benchSnapshot(options: SnapshotBenchOptions = DEFAULT_SNAPSHOT_BENCH): Promise<SnapshotBenchResult> {
@@ -30,8 +34,14 @@ export async function benchSnapshot(options: SnapshotBenchOptions = DEFAULT_SNAP
   const child = nodeArgsForModule(siblingModule(import.meta.url, 'snapshot-child'));
   try {
     // The heap's process needs room for the heap and for V8 to write its snapshot.
-    const heap = await runNodeForJson<SnapshotBenchResult['heap']>([`--max-old-space-size=${Math.ceil(options.heapMiB * 3 + 512)}`, ...child, 'make', dir, String(options.heapMiB)], { code: ErrorCode.BENCH_BLOCK, what: 'the heap to snapshot' });
-    const analysis = await runNodeForJson<SnapshotBenchResult['analysis']>([...child, 'analyze', dir], { code: ErrorCode.BENCH_BLOCK, what: 'the snapshot analysis' });
+    const heap = await runNodeForJson<SnapshotBenchResult['heap']>(
+      [`--max-old-space-size=${Math.ceil(options.heapMiB * 3 + 512)}`, ...child, 'make', dir, String(options.heapMiB)],
+      { code: ErrorCode.BENCH_BLOCK, what: 'the heap to snapshot' },
+    );
+    const analysis = await runNodeForJson<SnapshotBenchResult['analysis']>([...child, 'analyze', dir], {
+      code: ErrorCode.BENCH_BLOCK,
+      what: 'the snapshot analysis',
+    });
     return { options, heap, analysis };
   } finally {
     await rm(dir, { recursive: true, force: true });

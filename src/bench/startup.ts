@@ -15,7 +15,6 @@ export interface StartupBenchOptions {
 
 export const DEFAULT_STARTUP_BENCH: StartupBenchOptions = { rounds: 15 };
 
-
 export interface StartupVariant {
   name: string;
   command: string;
@@ -78,7 +77,16 @@ export async function benchStartup(options: StartupBenchOptions = DEFAULT_STARTU
     const share = samples[3]!.map((ms, i) => ms - samples[2]![i]!);
     return {
       options,
-      variants: variants.map((v, i) => ({ name: v.name, command: v.argv.map((a) => (a === process.execPath ? 'node' : a.startsWith(dir) ? a.slice(dir.length + 1) : a)).join(' '), samplesMs: samples[i]!, medianMs: median(samples[i]!), p90Ms: percentile([...samples[i]!].sort((a, b) => a - b), 90) })),
+      variants: variants.map((v, i) => ({
+        name: v.name,
+        command: v.argv.map((a) => (a === process.execPath ? 'node' : a.startsWith(dir) ? a.slice(dir.length + 1) : a)).join(' '),
+        samplesMs: samples[i]!,
+        medianMs: median(samples[i]!),
+        p90Ms: percentile(
+          [...samples[i]!].sort((a, b) => a - b),
+          90,
+        ),
+      })),
       agentperfShareMs: median(share),
     };
   } finally {

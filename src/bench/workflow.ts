@@ -10,7 +10,6 @@ export interface WorkflowBenchOptions {
 
 export const DEFAULT_WORKFLOW_BENCH: WorkflowBenchOptions = { sizes: [1_000, 10_000, 100_000, 1_000_000], edges: 3 };
 
-
 export interface PlanningRow {
   steps: number;
   edges: number;
@@ -71,12 +70,26 @@ export async function benchWorkflow(options: WorkflowBenchOptions = DEFAULT_WORK
       readInput(workflow);
       reads.push(performance.now() - t);
     }
-    planning.push({ steps, edges: workflow.steps.reduce((s, x) => s + (x.dependsOn?.length ?? 0), 0), runs, medianMs, nsPerStep: (medianMs * 1e6) / steps, readNsPerStep: (median(reads) * 1e6) / steps });
+    planning.push({
+      steps,
+      edges: workflow.steps.reduce((s, x) => s + (x.dependsOn?.length ?? 0), 0),
+      runs,
+      medianMs,
+      nsPerStep: (medianMs * 1e6) / steps,
+      readNsPerStep: (median(reads) * 1e6) / steps,
+    });
   }
   const perStep = planning.map((p) => p.nsPerStep);
   const read = planning.map((p) => p.readNsPerStep);
   const bus = await benchBus(5_000_000, 1_000, 5);
-  return { options, planning, bus, perStepSpread: Math.max(...perStep) / Math.min(...perStep), readSpread: Math.max(...read) / Math.min(...read), elapsedMs: performance.now() - startedAt };
+  return {
+    options,
+    planning,
+    bus,
+    perStepSpread: Math.max(...perStep) / Math.min(...perStep),
+    readSpread: Math.max(...read) / Math.min(...read),
+    elapsedMs: performance.now() - startedAt,
+  };
 }
 
 let readSink = 0;
@@ -103,10 +116,13 @@ export async function benchBus(events: number, batchSize: number, runs: number):
     let delivered = 0;
     let done!: () => void;
     const finished = new Promise<void>((resolve) => (done = resolve));
-    bus.subscribe((b) => {
-      delivered += b.length;
-      if (delivered >= events) done();
-    }, { batchSize });
+    bus.subscribe(
+      (b) => {
+        delivered += b.length;
+        if (delivered >= events) done();
+      },
+      { batchSize },
+    );
     const t = performance.now();
     for (let sent = 0; sent < events; sent += batchSize) {
       if (!bus.publishBatch(batch)) await bus.ready();

@@ -41,8 +41,6 @@ export interface DiskTierOptions {
 
 export type { ForeignSecret, VerifyFailure };
 
-
-
 const DEFAULT_MAX_ENTRY_BYTES = 4 * 1024 * 1024 + 64 * 1024;
 
 /**
@@ -84,7 +82,10 @@ export class DiskTier implements CacheTier {
     const tier = new DiskTier(options);
     tier.foreignSecret = await tier.checkSecret();
     if (tier.foreignSecret) {
-      options.logger.warn({ dir: options.dir, ...tier.foreignSecret }, 'the cache was written under another secret: its entries are not served, not replaced and not deleted; give the secret that wrote it (AGENTPERF_CACHE_SECRET), or `agentperf cache clear` to start it over');
+      options.logger.warn(
+        { dir: options.dir, ...tier.foreignSecret },
+        'the cache was written under another secret: its entries are not served, not replaced and not deleted; give the secret that wrote it (AGENTPERF_CACHE_SECRET), or `agentperf cache clear` to start it over',
+      );
       return tier;
     }
     const snapshot = await readFile(join(options.dir, 'index.bin')).catch(() => undefined);
@@ -106,7 +107,10 @@ export class DiskTier implements CacheTier {
     const given = signer.secretId;
     const file = join(dir, SECRET_ID_FILE);
     const stored = await readEntryFile(file, 1024);
-    if (stored.kind === 'not-a-file' || stored.kind === 'too-large') throw new CachePathError(`the cache's ${SECRET_ID_FILE} must be a small regular file (${file} is ${stored.kind === 'too-large' ? 'too large' : stored.what})`);
+    if (stored.kind === 'not-a-file' || stored.kind === 'too-large')
+      throw new CachePathError(
+        `the cache's ${SECRET_ID_FILE} must be a small regular file (${file} is ${stored.kind === 'too-large' ? 'too large' : stored.what})`,
+      );
     if (stored.kind === 'file') {
       const id = stored.bytes.toString('utf8').trim();
       const owner = signer.ownerOf(id);
@@ -280,7 +284,10 @@ export class DiskTier implements CacheTier {
    * in an entry's place is reported by `verify` and left for a person to look at.
    */
   async prune(): Promise<{ removed: number; left: VerifyFailure[] }> {
-    if (this.foreignSecret) throw new CachePathError(`the cache at ${this.options.dir} was written under another secret (${this.foreignSecret.cacheSecretId}, not ${this.foreignSecret.givenSecretId}): pruning would delete every entry. Give the secret that wrote it, or \`agentperf cache clear\` to start it over`);
+    if (this.foreignSecret)
+      throw new CachePathError(
+        `the cache at ${this.options.dir} was written under another secret (${this.foreignSecret.cacheSecretId}, not ${this.foreignSecret.givenSecretId}): pruning would delete every entry. Give the secret that wrote it, or \`agentperf cache clear\` to start it over`,
+      );
     const { failures } = await this.verify();
     // Never what is not a file, and never an entry only too large for today's limit (it may be
     // valid under a larger one): both are reported by verify and left.
@@ -335,7 +342,10 @@ export class DiskTier implements CacheTier {
     this.closed = true;
     await this.reconciled;
     await this.saveIndex().catch((error: unknown) =>
-      this.options.logger.warn({ err: error, dir: this.options.dir }, `the cache index could not be saved (${(error as NodeJS.ErrnoException).code ?? 'error'}); the next open rebuilds it from the entries`),
+      this.options.logger.warn(
+        { err: error, dir: this.options.dir },
+        `the cache index could not be saved (${(error as NodeJS.ErrnoException).code ?? 'error'}); the next open rebuilds it from the entries`,
+      ),
     );
   }
 
@@ -351,7 +361,10 @@ export class DiskTier implements CacheTier {
 
   private async write(key: string, meta: EntryMeta, payload: Buffer): Promise<void> {
     const file = this.fileFor(key);
-    if (!(await this.shardIsReal(key))) throw new CachePathError(`the cache's shard ${join(this.options.dir, 'entries', key.slice(0, 2))} is not a directory inside the cache (a symlink?): nothing is written through it`);
+    if (!(await this.shardIsReal(key)))
+      throw new CachePathError(
+        `the cache's shard ${join(this.options.dir, 'entries', key.slice(0, 2))} is not a directory inside the cache (a symlink?): nothing is written through it`,
+      );
     const existing = await lstat(file).catch(() => undefined);
     if (existing && !existing.isFile()) {
       // A directory or a FIFO in the entry's place is not the cache's to replace: left for `verify`.
@@ -420,7 +433,16 @@ export class DiskTier implements CacheTier {
     for (const shard of await readdir(root, { withFileTypes: true }).catch(() => [])) {
       const path = join(root, shard.name);
       if (!shard.isDirectory() || !SHARD_PATTERN.test(shard.name)) {
-        if (withStrays) files.push({ key: shard.name, file: path, notADirectory: shard.isSymbolicLink() ? 'a symlink where a shard directory should be' : shard.isDirectory() ? 'a directory that is not a shard' : 'not a shard directory' });
+        if (withStrays)
+          files.push({
+            key: shard.name,
+            file: path,
+            notADirectory: shard.isSymbolicLink()
+              ? 'a symlink where a shard directory should be'
+              : shard.isDirectory()
+                ? 'a directory that is not a shard'
+                : 'not a shard directory',
+          });
         continue;
       }
       for (const name of await readdir(path).catch(() => [] as string[])) files.push({ key: name, file: join(path, name) });

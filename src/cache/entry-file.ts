@@ -6,18 +6,21 @@ import { open } from 'node:fs/promises';
  * symlink) is reported, never followed, never read and never blocked on: a FIFO opened for
  * reading without O_NONBLOCK waits for a writer forever.
  */
-export type EntryFileRead =
-  | { kind: 'file'; bytes: Buffer }
-  | { kind: 'missing' }
-  | { kind: 'not-a-file'; what: string }
-  | { kind: 'too-large'; size: number };
+export type EntryFileRead = { kind: 'file'; bytes: Buffer } | { kind: 'missing' } | { kind: 'not-a-file'; what: string } | { kind: 'too-large'; size: number };
 
 // O_NOFOLLOW: a symlink in an entry's place fails with ELOOP instead of being followed out of
 // the cache. O_NONBLOCK: opening a FIFO returns at once (and fstat then says what it is).
 const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** What a path holds that is not a regular file, in words. */
-export function describeNonFile(stats: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isSymbolicLink(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean }): string {
+export function describeNonFile(stats: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isSymbolicLink(): boolean;
+  isBlockDevice(): boolean;
+  isCharacterDevice(): boolean;
+}): string {
   if (stats.isDirectory()) return 'a directory';
   if (stats.isFIFO()) return 'a FIFO';
   if (stats.isSocket()) return 'a socket';

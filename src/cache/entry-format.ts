@@ -24,9 +24,7 @@ export interface EntryMeta {
 
 export type DecodeFailure = 'truncated' | 'signature' | 'version' | 'metadata' | 'key-mismatch';
 
-export type Decoded =
-  | { ok: true; meta: EntryMeta; payload: Buffer; signedWithPrevious: boolean }
-  | { ok: false; reason: DecodeFailure };
+export type Decoded = { ok: true; meta: EntryMeta; payload: Buffer; signedWithPrevious: boolean } | { ok: false; reason: DecodeFailure };
 
 export function encodeEntry(meta: EntryMeta, payload: Buffer, signer: EntrySigner): Buffer {
   const metaBytes = Buffer.from(JSON.stringify({ key: meta.key, createdAt: meta.createdAt, expiresAt: meta.expiresAt }), 'utf8');

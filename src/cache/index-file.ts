@@ -51,8 +51,19 @@ export function decodeIndex(buffer: Buffer, maxEntryBytes: number, signer: Entry
   const { body, signedWithPrevious } = verified;
   const records: IndexRecord[] = [];
   for (let offset = 8; offset < body.length; offset += RECORD_BYTES) {
-    const record = { key: body.toString('hex', offset, offset + 32), size: body.readUInt32BE(offset + 32), lastAccess: body.readDoubleBE(offset + 36), expiresAt: body.readDoubleBE(offset + 44) };
-    const sane = record.size > 0 && record.size <= maxEntryBytes && Number.isFinite(record.lastAccess) && record.lastAccess >= 0 && (Number.isFinite(record.expiresAt) || record.expiresAt === Number.POSITIVE_INFINITY) && record.expiresAt > 0;
+    const record = {
+      key: body.toString('hex', offset, offset + 32),
+      size: body.readUInt32BE(offset + 32),
+      lastAccess: body.readDoubleBE(offset + 36),
+      expiresAt: body.readDoubleBE(offset + 44),
+    };
+    const sane =
+      record.size > 0 &&
+      record.size <= maxEntryBytes &&
+      Number.isFinite(record.lastAccess) &&
+      record.lastAccess >= 0 &&
+      (Number.isFinite(record.expiresAt) || record.expiresAt === Number.POSITIVE_INFINITY) &&
+      record.expiresAt > 0;
     if (!sane) return { ok: false, reason: 'record' };
     records.push(record);
   }

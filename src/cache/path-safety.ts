@@ -30,7 +30,8 @@ export async function resolveCacheDir(dir: string, allowedRoots: readonly string
   const [realDir, realRoot] = await Promise.all([realpath(wanted), realpath(root)]).catch((error: unknown) => {
     throw new CachePathError(`cannot resolve the cache directory ${JSON.stringify(wanted)}: ${describeFsError(error)}`);
   });
-  if (!isInside(realDir, realRoot)) throw new CachePathError(`cache directory resolves outside its allowed root through a symlink (${JSON.stringify(wanted)} -> ${JSON.stringify(realDir)})`);
+  if (!isInside(realDir, realRoot))
+    throw new CachePathError(`cache directory resolves outside its allowed root through a symlink (${JSON.stringify(wanted)} -> ${JSON.stringify(realDir)})`);
   // Every directory from the root down to the cache directory.
   const parts = relative(realRoot, realDir).split(sep).filter(Boolean);
   let current = realRoot;

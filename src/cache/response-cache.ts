@@ -132,7 +132,17 @@ export class ResponseCache {
     // The disk's directory first: a secret file inside it is refused (secret.ts).
     const diskDir = disk && (await resolveCacheDir(disk.dir, disk.allowedRoots ?? [DEFAULT_CACHE_ROOT]));
     if (disk && diskDir) {
-      factories.push(({ signer, onEvent }) => DiskTier.open({ dir: diskDir, maxBytes: disk.maxBytes ?? 100 * MiB, signer, now: options.now ?? Date.now, logger, onEvent, maxEntryBytes: (options.maxEntryBytes ?? 4 * MiB) + 64 * 1024 }));
+      factories.push(({ signer, onEvent }) =>
+        DiskTier.open({
+          dir: diskDir,
+          maxBytes: disk.maxBytes ?? 100 * MiB,
+          signer,
+          now: options.now ?? Date.now,
+          logger,
+          onEvent,
+          maxEntryBytes: (options.maxEntryBytes ?? 4 * MiB) + 64 * 1024,
+        }),
+      );
     }
     factories.push(...(options.tiers ?? []));
     let cache: ResponseCache | undefined;
@@ -219,12 +229,20 @@ export class ResponseCache {
     if (this.tiers.length === 1) {
       // One shared tier (the usual disk-only cache): its failure is the caller's to log.
       const tier = this.tiers[0]!;
-      await traced(cacheSetChannel, () => ({ tier: tier.name, bytes: payload.length }), () => tier.set(key, { key, createdAt, expiresAt }, payload));
+      await traced(
+        cacheSetChannel,
+        () => ({ tier: tier.name, bytes: payload.length }),
+        () => tier.set(key, { key, createdAt, expiresAt }, payload),
+      );
       return;
     }
     // Several: one that fails costs its own copy, not the others'.
     for (const tier of this.tiers) {
-      await traced(cacheSetChannel, () => ({ tier: tier.name, bytes: payload.length }), () => tier.set(key, { key, createdAt, expiresAt }, payload)).catch((error: unknown) => this.tierFailed(tier, 'write', error));
+      await traced(
+        cacheSetChannel,
+        () => ({ tier: tier.name, bytes: payload.length }),
+        () => tier.set(key, { key, createdAt, expiresAt }, payload),
+      ).catch((error: unknown) => this.tierFailed(tier, 'write', error));
     }
   }
 
@@ -313,7 +331,12 @@ export class ResponseCache {
 
   /** One tier's read, traced; one that throws or outlasts the tier's bound is a miss, counted. */
   private async readTier(tier: CacheTier, key: string) {
-    const read = () => traced(cacheGetChannel, () => ({ tier: tier.name }), () => tier.get(key));
+    const read = () =>
+      traced(
+        cacheGetChannel,
+        () => ({ tier: tier.name }),
+        () => tier.get(key),
+      );
     try {
       if (tier.readTimeoutMs === undefined) return await read();
       let timer: NodeJS.Timeout | undefined;
@@ -335,7 +358,11 @@ export class ResponseCache {
     const counts = this.tierCounters.get(tier.name)!;
     counts.errors++;
     // The first failure and then every hundredth: a tier that is down must not flood the log.
-    if (counts.errors === 1 || counts.errors % 100 === 0) this.log.warn({ err: error, tier: tier.name, failures: counts.errors }, `cache ${what} from tier ${tier.name} failed: counted as a miss, the call goes on`);
+    if (counts.errors === 1 || counts.errors % 100 === 0)
+      this.log.warn(
+        { err: error, tier: tier.name, failures: counts.errors },
+        `cache ${what} from tier ${tier.name} failed: counted as a miss, the call goes on`,
+      );
   }
 
   private remember(key: string, value: CachedResponse, bytes: number, expiresAt: number): void {
@@ -358,7 +385,12 @@ export class ResponseCache {
       if (cacheIntegrityChannel.hasSubscribers) cacheIntegrityChannel.publish({ tier, reason: detail });
       // The key is not secret; the secret never reaches a log line. Under the cache's own secret
       // (another one is recognised when the cache opens) a failing entry was tampered with.
-      this.log.warn({ key, tier, reason: detail }, detail?.startsWith('not-a-file') || detail === 'too-large' ? 'cache entry path holds something that is not an entry: not served, left in place' : 'cache entry failed verification (tampered with or torn): removed, not served');
+      this.log.warn(
+        { key, tier, reason: detail },
+        detail?.startsWith('not-a-file') || detail === 'too-large'
+          ? 'cache entry path holds something that is not an entry: not served, left in place'
+          : 'cache entry failed verification (tampered with or torn): removed, not served',
+      );
     }
   }
 }

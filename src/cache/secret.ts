@@ -53,7 +53,9 @@ export async function resolveCacheSecrets(options: SecretOptions = {}): Promise<
   const current = fromEnv('AGENTPERF_CACHE_SECRET', env.AGENTPERF_CACHE_SECRET);
   if (current) return { current, previous, source: 'env' };
   if (options.requireSecret || env.NODE_ENV === 'production') {
-    throw new CacheSecretError(`AGENTPERF_CACHE_SECRET must be set (at least ${MIN_SECRET_BYTES} bytes) when a secret is required (--require-secret or NODE_ENV=production)`);
+    throw new CacheSecretError(
+      `AGENTPERF_CACHE_SECRET must be set (at least ${MIN_SECRET_BYTES} bytes) when a secret is required (--require-secret or NODE_ENV=production)`,
+    );
   }
   const file = resolve(options.secretFile ?? env.AGENTPERF_CACHE_SECRET_FILE ?? DEFAULT_SECRET_FILE);
   if (options.cacheDir) await refuseInside(file, options.cacheDir);
@@ -70,7 +72,8 @@ export async function resolveCacheSecrets(options: SecretOptions = {}): Promise<
     options.logger?.info({ secretFile: file }, 'no AGENTPERF_CACHE_SECRET set: generated a random cache secret (mode 0600)');
     return { current: Buffer.from(secret, 'utf8'), previous, source: 'generated' };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new CacheSecretError(`cannot write the generated cache secret file ${file} (${(error as NodeJS.ErrnoException).code})`);
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw new CacheSecretError(`cannot write the generated cache secret file ${file} (${(error as NodeJS.ErrnoException).code})`);
     const winner = await readSecretFile(file, allowLoose);
     if (!winner) throw new CacheSecretError(`the cache secret file ${file} is empty or too short`);
     return { current: winner, previous, source: 'file' };
@@ -83,7 +86,9 @@ async function refuseInside(file: string, cacheDir: string): Promise<void> {
   const [dir, cache] = await Promise.all([real(dirname(file)), real(cacheDir)]);
   const rel = relative(cache, dir);
   if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
-    throw new CacheSecretError(`the cache secret file must be kept outside the cache directory (${file} is inside ${cacheDir}): anyone who can read the cache could then forge its entries`);
+    throw new CacheSecretError(
+      `the cache secret file must be kept outside the cache directory (${file} is inside ${cacheDir}): anyone who can read the cache could then forge its entries`,
+    );
   }
 }
 
@@ -93,7 +98,9 @@ async function readSecretFile(file: string, allowLoose: boolean): Promise<Buffer
     const info = await stat(file);
     if (!info.isFile()) throw new CacheSecretError(`the cache secret file ${file} must be a regular file`);
     if ((info.mode & 0o077) !== 0 && !allowLoose) {
-      throw new CacheSecretError(`the cache secret file ${file} must be readable by its owner only (its mode is ${(info.mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 ${file}, or set AGENTPERF_CACHE_SECRET_ALLOW_LOOSE_MODE=1 to use it anyway`);
+      throw new CacheSecretError(
+        `the cache secret file ${file} must be readable by its owner only (its mode is ${(info.mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 ${file}, or set AGENTPERF_CACHE_SECRET_ALLOW_LOOSE_MODE=1 to use it anyway`,
+      );
     }
     text = await readFile(file, 'utf8');
   } catch (error) {

@@ -24,7 +24,10 @@ export async function run(options: BaselineUpdateOptions): Promise<string[]> {
   // Outside a project the default policy gates agentperf's own demo: stored silently, it would
   // become this directory's baseline for a project that has nothing to do with it.
   if (project.configFile === undefined && !options.scenarios?.length) {
-    throw new UsageError('scenario', `no agentperf config was found from ${project.root} upward (${CONFIG_FILES.join(', ')}, or an "agentperf" key in package.json): baseline update would store agentperf's built-in demo scenario as this directory's baseline. Run it in your project, write a config (npx agentperf init), or name the scenario to store (--scenario mixed)`);
+    throw new UsageError(
+      'scenario',
+      `no agentperf config was found from ${project.root} upward (${CONFIG_FILES.join(', ')}, or an "agentperf" key in package.json): baseline update would store agentperf's built-in demo scenario as this directory's baseline. Run it in your project, write a config (npx agentperf init), or name the scenario to store (--scenario mixed)`,
+    );
   }
   sayWhenNoConfig(project, `storing the baseline of ${options.scenarios?.join(', ')} as named`);
   const policy = await loadPolicy(options.policyFile, project.policy);
@@ -44,6 +47,11 @@ export const command = new Command('update')
   .option('--policy <file>', 'gate policy JSON')
   .option('--baselines <dir>', "where baselines are stored (default: the project's baselines/)")
   .action(async (opts) => {
-    const files = await run({ policyFile: opts.policy, scenarios: opts.scenario.length ? opts.scenario : undefined, blocks: parseIntegerOption('blocks', opts.blocks, 3, MAX_BASELINE_BLOCKS), baselineDir: opts.baselines });
+    const files = await run({
+      policyFile: opts.policy,
+      scenarios: opts.scenario.length ? opts.scenario : undefined,
+      blocks: parseIntegerOption('blocks', opts.blocks, 3, MAX_BASELINE_BLOCKS),
+      baselineDir: opts.baselines,
+    });
     print(files.map((f) => `wrote ${f}`).join('\n'));
   });

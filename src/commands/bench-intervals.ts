@@ -13,6 +13,9 @@ export const command = new Command('intervals')
   .option('--seed <n>', 'seed of the simulation', String(DEFAULT_INTERVALS_BENCH.seed))
   .option('--json', 'print the result as JSON')
   .action((opts) => {
-    const result = benchIntervals({ trials: parseIntegerOption('trials', opts.trials, 100, 1_000_000), seed: parseIntegerOption('seed', opts.seed, 0, 2 ** 31) });
+    const result = benchIntervals({
+      trials: parseIntegerOption('trials', opts.trials, 100, 1_000_000),
+      seed: parseIntegerOption('seed', opts.seed, 0, 2 ** 31),
+    });
     print(opts.json ? JSON.stringify(result, null, 2) : formatIntervalsBench(result));
   });

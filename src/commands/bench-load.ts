@@ -22,7 +22,9 @@ export const command = new Command('load')
       rate: parseIntegerOption('rate', opts.rate, 1, 10_000_000),
       runs: parseIntegerOption('runs', opts.runs, 1, 100),
       rounds: parseIntegerOption('rounds', opts.rounds, 1, 100),
-      connections: String(opts.connections).split(',').map((c) => parseIntegerOption('connections', c.trim(), 1, 10_000)),
+      connections: String(opts.connections)
+        .split(',')
+        .map((c) => parseIntegerOption('connections', c.trim(), 1, 10_000)),
       soakMs: parseDurationMs('soak', opts.soak),
       soakRate: parseIntegerOption('soak-rate', opts.soakRate, 1, 1_000_000),
     });

@@ -18,7 +18,9 @@ export const command = new Command('orchestrator')
     const result = await benchOrchestrator({
       rounds: parseIntegerOption('rounds', opts.rounds, 1, 1_000),
       callsPerBlock: parseIntegerOption('calls', opts.calls, 1, 10_000_000),
-      concurrencies: String(opts.concurrency).split(',').map((c) => parseIntegerOption('concurrency', c, 1, 10_000)),
+      concurrencies: String(opts.concurrency)
+        .split(',')
+        .map((c) => parseIntegerOption('concurrency', c, 1, 10_000)),
       inProcessCalls: parseIntegerOption('in-process-calls', opts.inProcessCalls, 1, 100_000_000),
     });
     print(opts.json ? JSON.stringify(result, null, 2) : formatOrchestratorBench(result));

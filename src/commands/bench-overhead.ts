@@ -18,7 +18,9 @@ export const command = new Command('overhead')
   .option('--json', 'print the result as JSON')
   .action(async (opts) => {
     const workloads = (opts.workload as string[]).length ? (opts.workload as string[]) : DEFAULT_OVERHEAD_BENCH.workloads;
-    for (const w of workloads) if (!DEFAULT_OVERHEAD_BENCH.workloads.includes(w as never)) throw new UsageError('workload', `workload must be one of ${DEFAULT_OVERHEAD_BENCH.workloads.join(', ')}, got ${JSON.stringify(w)}`);
+    for (const w of workloads)
+      if (!DEFAULT_OVERHEAD_BENCH.workloads.includes(w as never))
+        throw new UsageError('workload', `workload must be one of ${DEFAULT_OVERHEAD_BENCH.workloads.join(', ')}, got ${JSON.stringify(w)}`);
     const result = await benchOverhead(
       {
         pairs: parseIntegerOption('pairs', opts.pairs, 2, 1_000),
@@ -27,7 +29,8 @@ export const command = new Command('overhead')
         workloads: workloads as typeof DEFAULT_OVERHEAD_BENCH.workloads,
         breakdown: opts.breakdown !== false,
       },
-      (workload, m) => process.stderr.write(`  ${workload}: ${m.spec.pairs} ${m.spec.breakdown ? 'rounds' : 'pairs'} in ${(m.elapsedMs / 1000).toFixed(1)} s\n`),
+      (workload, m) =>
+        process.stderr.write(`  ${workload}: ${m.spec.pairs} ${m.spec.breakdown ? 'rounds' : 'pairs'} in ${(m.elapsedMs / 1000).toFixed(1)} s\n`),
     );
     print(opts.json ? JSON.stringify(result, null, 2) : formatOverheadBench(result));
   });

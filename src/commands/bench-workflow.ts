@@ -13,6 +13,11 @@ export const command = new Command('workflow')
   .option('--edges <m>', 'dependencies per step', String(DEFAULT_WORKFLOW_BENCH.edges))
   .option('--json', 'print the result as JSON')
   .action(async (opts) => {
-    const result = await benchWorkflow({ sizes: String(opts.sizes).split(',').map((v) => parseIntegerOption('sizes', v.trim(), 1, 10_000_000)), edges: parseIntegerOption('edges', opts.edges, 0, 100) });
+    const result = await benchWorkflow({
+      sizes: String(opts.sizes)
+        .split(',')
+        .map((v) => parseIntegerOption('sizes', v.trim(), 1, 10_000_000)),
+      edges: parseIntegerOption('edges', opts.edges, 0, 100),
+    });
     print(opts.json ? JSON.stringify(result, null, 2) : formatWorkflowBench(result));
   });

@@ -16,7 +16,6 @@ export type { CacheReport };
 export const CACHE_ACTIONS = ['stats', 'verify', 'clear', 'prune'] as const;
 export type CacheAction = (typeof CACHE_ACTIONS)[number];
 
-
 /** `agentperf cache <action>` on the signed disk cache. */
 export async function run(action: CacheAction, options: CacheCliOptions): Promise<CacheReport> {
   const cache = (await openCache({ kind: 'disk', dir: options.cacheDir, requireSecret: options.requireSecret, env: options.env }, rootLogger))!;
@@ -41,10 +40,14 @@ export async function run(action: CacheAction, options: CacheCliOptions): Promis
   }
 }
 
-export const command = withStackFlags(new Command('cache').description('inspect and maintain the signed response cache').argument('<action>', CACHE_ACTIONS.join(' | ')), { cache: true })
+export const command = withStackFlags(
+  new Command('cache').description('inspect and maintain the signed response cache').argument('<action>', CACHE_ACTIONS.join(' | ')),
+  { cache: true },
+)
   .option('--json', 'print the report as JSON')
   .action(async (action: string, opts) => {
-    if (!(CACHE_ACTIONS as readonly string[]).includes(action)) throw new UsageError('action', `action must be one of ${CACHE_ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);
+    if (!(CACHE_ACTIONS as readonly string[]).includes(action))
+      throw new UsageError('action', `action must be one of ${CACHE_ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);
     const report = await run(action as CacheAction, { cacheDir: opts.cacheDir, requireSecret: opts.requireSecret });
     print(opts.json ? JSON.stringify(report, null, 2) : formatCacheReport(report));
     // verify: 1 when an entry fails or the secret is not the cache's (nothing could be verified).

@@ -31,7 +31,6 @@ export const DEFAULT_DEMO_OPTIONS: DemoOptions = {
   metricsPort: 9464,
 };
 
-
 /**
  * `agentperf demo`: a few hundred calls through the orchestrator against the simulator (with
  * realistic latency and a few faults to retry), summarised.
@@ -95,13 +94,16 @@ export async function run(options: DemoOptions): Promise<DemoSummary> {
   }
 }
 
-export const command = withStackFlags(new Command('demo').description('a short demo: a few hundred calls through the orchestrator against the simulator, with faults to retry, summarised'), {
-  agents: true,
-  latency: { value: DEFAULT_DEMO_OPTIONS.latency },
-  faults: { value: DEFAULT_DEMO_OPTIONS.faults },
-  seed: { value: String(DEFAULT_DEMO_OPTIONS.seed) },
-  live: true,
-})
+export const command = withStackFlags(
+  new Command('demo').description('a short demo: a few hundred calls through the orchestrator against the simulator, with faults to retry, summarised'),
+  {
+    agents: true,
+    latency: { value: DEFAULT_DEMO_OPTIONS.latency },
+    faults: { value: DEFAULT_DEMO_OPTIONS.faults },
+    seed: { value: String(DEFAULT_DEMO_OPTIONS.seed) },
+    live: true,
+  },
+)
   .option('--calls <n>', 'number of calls', String(DEFAULT_DEMO_OPTIONS.calls))
   .option('--concurrency <n>', 'calls in flight at once', String(DEFAULT_DEMO_OPTIONS.concurrency))
   .option('--metrics-port <n>', 'port of the Prometheus /metrics endpoint during the run (0: any free port)', String(DEFAULT_DEMO_OPTIONS.metricsPort))

@@ -38,7 +38,13 @@ export async function run(agent: string, task: string, options: ExecCommandOptio
   }
 }
 
-export const command = withStackFlags(new Command('exec').description('run one agent on one task and print the answer').argument('<agent>', 'agent name from the agents file').argument('<task>', 'the task, sent as user content'), { agents: true, cache: true, live: true })
+export const command = withStackFlags(
+  new Command('exec')
+    .description('run one agent on one task and print the answer')
+    .argument('<agent>', 'agent name from the agents file')
+    .argument('<task>', 'the task, sent as user content'),
+  { agents: true, cache: true, live: true },
+)
   .option('--json', 'print the whole result object as JSON')
   .option('--temperature <t>', 'override the agent temperature (0 to 1)')
   .option('--max-tokens <n>', "override the agent's maxTokens")

@@ -57,13 +57,19 @@ async function paired(project: Project, working: GatePolicy, options: GateOption
     // policy of its own: the defaults judge, with the working copy's scenarios (which the base
     // must define to be compared), and what the working copy changes in them is listed.
     const noConfig = base.configFile === undefined;
-    const defaults = noConfig ? { ...(project.scenarios.size > 0 ? projectDefaultPolicy([...project.scenarios.keys()]) : DEFAULT_POLICY), scenarios: working.scenarios } : undefined;
+    const defaults = noConfig
+      ? { ...(project.scenarios.size > 0 ? projectDefaultPolicy([...project.scenarios.keys()]) : DEFAULT_POLICY), scenarios: working.scenarios }
+      : undefined;
     const trusted = defaults ? { policy: defaults, notes: [] } : await baseRefPolicy(base, checkout.repoRoot, checkout.worktree, options.policyFile);
     const fromWorkingCopy = options.policyFrom === 'working-copy';
     const policy = fromWorkingCopy ? working : trusted.policy;
     const provenance: PolicyProvenance = {
       origin: fromWorkingCopy ? 'working-copy' : noConfig ? 'defaults' : 'base-ref',
-      where: fromWorkingCopy ? 'the working copy (--policy-from working-copy)' : noConfig ? `${where} has no agentperf config, so the default rules judge the working copy's scenarios` : where,
+      where: fromWorkingCopy
+        ? 'the working copy (--policy-from working-copy)'
+        : noConfig
+          ? `${where} has no agentperf config, so the default rules judge the working copy's scenarios`
+          : where,
       changes: policyChanges(trusted.policy, working),
       notes: trusted.notes,
     };
@@ -71,12 +77,33 @@ async function paired(project: Project, working: GatePolicy, options: GateOption
     const gated = gatedScenarios(policy, options.scenarios, scenarioNames(project));
     const other = scenarioNames(base);
     const missing = gated.filter((s) => !other.includes(s.name));
-    if (missing.length > 0) throw new ValidationError(ErrorCode.SCENARIO, 'scenario', `${ref} (${checkout.commit.slice(0, 12)}) does not define scenario ${missing.map((s) => JSON.stringify(s.name)).join(', ')}, so there is nothing to compare with: its scenarios are ${other.join(', ')}`);
+    if (missing.length > 0)
+      throw new ValidationError(
+        ErrorCode.SCENARIO,
+        'scenario',
+        `${ref} (${checkout.commit.slice(0, 12)}) does not define scenario ${missing.map((s) => JSON.stringify(s.name)).join(', ')}, so there is nothing to compare with: its scenarios are ${other.join(', ')}`,
+      );
     const [baseRunner, candidateRunner] = [await sideRunner(checkout.root), await sideRunner(project.root)];
-    const notes = [baseRunner.note && `baseline side: ${baseRunner.note}`, candidateRunner.note && `candidate side: ${candidateRunner.note}`].filter((n): n is string => Boolean(n));
-    if (baseRunner.version !== candidateRunner.version) notes.push(`the sides are measured by different agentperf versions (${baseRunner.version} and ${candidateRunner.version}): a difference in how they measure would show as a change`);
-    notes.push(...changedScenarioModules(gated.map((g) => g.name), base, project));
-    const result = await gatePaired({ root: checkout.root, runner: baseRunner }, { root: project.root, runner: candidateRunner }, policy, progressToStderr, { scenarios: options.scenarios, against: { ref, commit: checkout.commit }, provenance, notes });
+    const notes = [baseRunner.note && `baseline side: ${baseRunner.note}`, candidateRunner.note && `candidate side: ${candidateRunner.note}`].filter(
+      (n): n is string => Boolean(n),
+    );
+    if (baseRunner.version !== candidateRunner.version)
+      notes.push(
+        `the sides are measured by different agentperf versions (${baseRunner.version} and ${candidateRunner.version}): a difference in how they measure would show as a change`,
+      );
+    notes.push(
+      ...changedScenarioModules(
+        gated.map((g) => g.name),
+        base,
+        project,
+      ),
+    );
+    const result = await gatePaired({ root: checkout.root, runner: baseRunner }, { root: project.root, runner: candidateRunner }, policy, progressToStderr, {
+      scenarios: options.scenarios,
+      against: { ref, commit: checkout.commit },
+      provenance,
+      notes,
+    });
     return { result, policy };
   } finally {
     await checkout.remove();
@@ -95,8 +122,12 @@ function changedScenarioModules(names: readonly string[], base: Project, candida
     if (!was || !now) continue;
     const [wasFile, nowFile] = [splitModuleExport(was), splitModuleExport(now)];
     const [wasRel, nowRel] = [relative(base.root, wasFile.file), relative(candidate.root, nowFile.file)];
-    if (wasRel !== nowRel || wasFile.exportName !== nowFile.exportName) out.push(`scenario ${name} moved in this pull request, from ${was.replace(base.root + '/', '')} to ${now.replace(candidate.root + '/', '')}: review the workload, a lighter one hides a regression`);
-    else if (digest(wasFile.file) !== digest(nowFile.file)) out.push(`scenario ${name}'s module (${nowRel}) changed in this pull request: review the workload, a lighter one hides a regression`);
+    if (wasRel !== nowRel || wasFile.exportName !== nowFile.exportName)
+      out.push(
+        `scenario ${name} moved in this pull request, from ${was.replace(base.root + '/', '')} to ${now.replace(candidate.root + '/', '')}: review the workload, a lighter one hides a regression`,
+      );
+    else if (digest(wasFile.file) !== digest(nowFile.file))
+      out.push(`scenario ${name}'s module (${nowRel}) changed in this pull request: review the workload, a lighter one hides a regression`);
   }
   return out;
 }
@@ -116,7 +147,11 @@ async function stored(project: Project, working: GatePolicy, options: GateOption
     changes: policyChanges(trusted.policy, working),
     notes: trusted.notes,
   };
-  const result = await gateAgainstBaselines(project.root, dir, policy, provenance, progressToStderr, { stored: set, scenarios: options.scenarios, defined: scenarioNames(project) });
+  const result = await gateAgainstBaselines(project.root, dir, policy, provenance, progressToStderr, {
+    stored: set,
+    scenarios: options.scenarios,
+    defined: scenarioNames(project),
+  });
   return { result, policy };
 }
 
@@ -148,15 +183,28 @@ export const command = new Command('run')
   .description('run the gated scenarios and judge every metric PASS, FAIL or INCONCLUSIVE (exit 0, 1 or 3; 2 bad input, 4 the gate could not run)')
   .option('--scenario <name>', 'gate only this scenario, repeatable', collect, [])
   .option('--policy <file>', "gate policy JSON over the project's (in paired mode read from the base ref's tree)")
-  .option('--policy-from <side>', "whose policy judges: trusted (the base ref's in paired mode, the baseline's in stored mode) or working-copy (for trying a policy locally; the report says so)", 'trusted')
-  .option('--against <git-ref>', "the paired mode: the ref of this project's repository in a temporary worktree against the working copy, ABBA blocks (recommended for pull requests)")
-  .option('--install <command>', "with --against: how to install the ref's dependencies (default: the ref's config's install, else by its lockfile: npm ci, pnpm install --frozen-lockfile, yarn install --frozen-lockfile)")
+  .option(
+    '--policy-from <side>',
+    "whose policy judges: trusted (the base ref's in paired mode, the baseline's in stored mode) or working-copy (for trying a policy locally; the report says so)",
+    'trusted',
+  )
+  .option(
+    '--against <git-ref>',
+    "the paired mode: the ref of this project's repository in a temporary worktree against the working copy, ABBA blocks (recommended for pull requests)",
+  )
+  .option(
+    '--install <command>',
+    "with --against: how to install the ref's dependencies (default: the ref's config's install, else by its lockfile: npm ci, pnpm install --frozen-lockfile, yarn install --frozen-lockfile)",
+  )
   .option('--baselines <dir>', "where baselines are stored (default: the project's baselines/)")
   .option('--json <file>', 'also write the result as JSON')
-  .option('--self-test', "the gate's own validation on this machine: A/A and regressions of the mixed workload and of a service like a user's, quiet and with a CPU hog")
+  .option(
+    '--self-test',
+    "the gate's own validation on this machine: A/A and regressions of the mixed workload and of a service like a user's, quiet and with a CPU hog",
+  )
   .option('--gates <n>', 'gates per self-test case', '20')
   .option('--noise <when>', 'self-test: quiet | hog | both (a busy-loop process beside the gates)', 'both')
-  .option('--cases <which>', 'self-test: mixed (the standard workload\'s four cases), service (the user-style service\'s two) or all', 'all')
+  .option('--cases <which>', "self-test: mixed (the standard workload's four cases), service (the user-style service's two) or all", 'all')
   .action(async (opts) => {
     if (opts.selfTest) {
       const noise = String(opts.noise);
@@ -173,9 +221,18 @@ export const command = new Command('run')
       return;
     }
     const policyFrom = String(opts.policyFrom);
-    if (policyFrom !== 'trusted' && policyFrom !== 'working-copy') throw new UsageError('policy-from', `policy-from must be trusted or working-copy, got ${JSON.stringify(policyFrom)}`);
+    if (policyFrom !== 'trusted' && policyFrom !== 'working-copy')
+      throw new UsageError('policy-from', `policy-from must be trusted or working-copy, got ${JSON.stringify(policyFrom)}`);
     const jsonFile = opts.json === undefined ? undefined : resolve(opts.json);
-    const outcome = await run({ policyFile: opts.policy, policyFrom, scenarios: opts.scenario.length ? opts.scenario : undefined, against: opts.against, install: opts.install, baselineDir: opts.baselines, jsonFile });
+    const outcome = await run({
+      policyFile: opts.policy,
+      policyFrom,
+      scenarios: opts.scenario.length ? opts.scenario : undefined,
+      against: opts.against,
+      install: opts.install,
+      baselineDir: opts.baselines,
+      jsonFile,
+    });
     print(outcome.markdown);
     await writeOutputs(outcome.result, outcome.markdown, jsonFile);
     process.exitCode = outcome.exitCode;

@@ -42,7 +42,11 @@ export async function run(options: InitOptions): Promise<InitResult> {
   const files = plan(language);
   const existing = files.filter((f) => existsSync(join(dir, f.to))).map((f) => f.to);
   if (existing.length > 0 && !options.force) {
-    throw new ValidationError(ErrorCode.EXISTS, 'force', `${existing.join(', ')} already ${existing.length === 1 ? 'exists' : 'exist'} in ${dir}: nothing was written; use --force to overwrite`);
+    throw new ValidationError(
+      ErrorCode.EXISTS,
+      'force',
+      `${existing.join(', ')} already ${existing.length === 1 ? 'exists' : 'exist'} in ${dir}: nothing was written; use --force to overwrite`,
+    );
   }
   const contents = await Promise.all(files.map(async (f) => ({ ...f, text: (f.edit ?? ((t: string) => t))(await readFile(packageFile(f.from), 'utf8')) })));
   await writeFilesAtomic(contents.map((f) => ({ file: join(dir, f.to), content: f.text })));
@@ -64,7 +68,7 @@ export const command = new Command('init')
         '',
         'next:',
         '  npx agentperf load example --rate 50 --duration 10s   # the example scenario under load',
-        '  npx agentperf baseline update                          # record this machine class\'s baseline',
+        "  npx agentperf baseline update                          # record this machine class's baseline",
         '  npx agentperf gate --against HEAD~1                    # the paired gate, as CI runs it',
         '  add profiles/ to .gitignore; commit baselines/ and the workflow',
       ].join('\n'),

@@ -39,7 +39,11 @@ export const command = withScenarioOptions(new Command('leak'))
   .option('--iterations <n>', 'iterations per round', String(DEFAULT_LEAK_OPTIONS.iterationsPerRound))
   .option('--warmup-rounds <n>', 'rounds run before measuring (JIT, caches filling)', String(DEFAULT_LEAK_OPTIONS.warmupRounds))
   .option('--concurrency <n>', 'iterations in flight at once', String(DEFAULT_LEAK_OPTIONS.concurrency))
-  .option('--threshold <bytes>', 'bytes retained per iteration: CLEAN when the whole 95% interval is under it, LEAK when it is above (and the snapshots agree)', String(DEFAULT_LEAK_OPTIONS.thresholdBytesPerIteration))
+  .option(
+    '--threshold <bytes>',
+    'bytes retained per iteration: CLEAN when the whole 95% interval is under it, LEAK when it is above (and the snapshots agree)',
+    String(DEFAULT_LEAK_OPTIONS.thresholdBytesPerIteration),
+  )
   .option('--max-rounds <n>', 'while the interval straddles the threshold, more rounds up to this many measured rounds', String(DEFAULT_LEAK_OPTIONS.maxRounds))
   .option('--snapshot-rounds <n>', 'rounds between the three snapshots taken on a LEAK', String(DEFAULT_LEAK_OPTIONS.snapshotRounds))
   .option('--out <dir>', 'where the snapshots go (default profiles/<scenario>/<timestamp>/leak)')

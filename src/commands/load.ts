@@ -54,20 +54,35 @@ export function stagesFromFlags(flags: LoadFlags): { pattern: string; stages: St
     case 'constant':
       return { pattern: `constant ${flags.rate}/s for ${flags.duration}`, stages: stagesOf({ kind: 'constant', rate: rate('rate', flags.rate), durationMs }) };
     case 'ramp':
-      return { pattern: `ramp ${flags.from}/s to ${flags.to}/s over ${flags.duration}`, stages: stagesOf({ kind: 'ramp', from: rate('from', flags.from), to: rate('to', flags.to), durationMs }) };
+      return {
+        pattern: `ramp ${flags.from}/s to ${flags.to}/s over ${flags.duration}`,
+        stages: stagesOf({ kind: 'ramp', from: rate('from', flags.from), to: rate('to', flags.to), durationMs }),
+      };
     case 'spike': {
       const spikeAtMs = flags.spikeAt === undefined ? Math.round(durationMs / 3) : parseDurationMs('spike-at', flags.spikeAt);
       const spikeDurationMs = flags.spikeDuration === undefined ? Math.round(durationMs / 6) : parseDurationMs('spike-duration', flags.spikeDuration);
       return {
         pattern: `spike ${flags.rate}/s, ${flags.spikeRate}/s from ${spikeAtMs} ms for ${spikeDurationMs} ms, ${flags.duration} in all`,
-        stages: stagesOf({ kind: 'spike', baseRate: rate('rate', flags.rate), spikeRate: rate('spike-rate', flags.spikeRate), spikeAtMs, spikeDurationMs, durationMs }),
+        stages: stagesOf({
+          kind: 'spike',
+          baseRate: rate('rate', flags.rate),
+          spikeRate: rate('spike-rate', flags.spikeRate),
+          spikeAtMs,
+          spikeDurationMs,
+          durationMs,
+        }),
       };
     }
     case 'step':
     case 'stages': {
-      if (!flags.stages) throw new UsageError('stages', `--stages is required for the ${flags.pattern} pattern, e.g. ${flags.pattern === 'step' ? '50:10s,100:10s,200:10s' : '0->100:10s,100:30s,100->0:5s'}`);
+      if (!flags.stages)
+        throw new UsageError(
+          'stages',
+          `--stages is required for the ${flags.pattern} pattern, e.g. ${flags.pattern === 'step' ? '50:10s,100:10s,200:10s' : '0->100:10s,100:30s,100->0:5s'}`,
+        );
       const stages = parseStages('stages', flags.stages);
-      if (flags.pattern === 'step' && stages.some((s) => s.fromRate !== s.toRate)) throw new UsageError('stages', 'step stages are constant (RATE:DURATION); use --pattern stages for ramps');
+      if (flags.pattern === 'step' && stages.some((s) => s.fromRate !== s.toRate))
+        throw new UsageError('stages', 'step stages are constant (RATE:DURATION); use --pattern stages for ramps');
       return { pattern: `${flags.pattern} ${flags.stages}`, stages };
     }
     default:
@@ -117,27 +132,65 @@ export async function run(scenarioName: string, flags: LoadFlags): Promise<LoadC
       const rows: ScalingRow[] = [];
       for (const vus of levels) {
         if (controller.signal.aborted) break;
-        const { report } = await runLoadTest({ scenario, context, shape: { kind: 'closed', vus, durationMs }, warmupMs, iterations, drainTimeoutMs, thresholds: [], targetPid, signal: controller.signal });
+        const { report } = await runLoadTest({
+          scenario,
+          context,
+          shape: { kind: 'closed', vus, durationMs },
+          warmupMs,
+          iterations,
+          drainTimeoutMs,
+          thresholds: [],
+          targetPid,
+          signal: controller.signal,
+        });
         process.stderr.write(`  ${vus} concurrent: ${report.result.throughput.toFixed(1)}/s, p95 ${report.result.latency.p95.toFixed(1)} ms\n`);
-        rows.push({ vus, throughput: report.result.throughput, p95: report.result.latency.p95, errors: report.result.errors, trusted: report.generator.trusted });
+        rows.push({
+          vus,
+          throughput: report.result.throughput,
+          p95: report.result.latency.p95,
+          errors: report.result.errors,
+          trusted: report.generator.trusted,
+        });
       }
       if (flags.json) await writeFileAtomic(flags.json, `${JSON.stringify({ schema: 'agentperf.load-scaling/v1', scenario: scenario.name, rows }, null, 2)}\n`);
       return { text: formatScaling(scenario.name, rows), exitCode: 0 };
     }
 
     let shape: LoadShape;
-    if (flags.vus !== undefined) shape = { kind: 'closed', vus: parseIntegerOption('vus', flags.vus, 1, 100_000), durationMs: parseDurationMs('duration', flags.duration) };
+    if (flags.vus !== undefined)
+      shape = { kind: 'closed', vus: parseIntegerOption('vus', flags.vus, 1, 100_000), durationMs: parseDurationMs('duration', flags.duration) };
     else shape = { kind: 'open', ...stagesFromFlags(flags), maxInFlight };
     const workers = parseIntegerOption('workers', flags.workers, 1, 64);
     if (workers > 1) {
-      if (flags.csv) throw new UsageError('csv', '--csv records one process\'s iterations; it cannot be combined with --workers (use --hdr for the merged histograms)');
-      const { report, encoded } = await runLoadTestInWorkers({ scenario: scenarioName, scenarioInfo: { name: scenario.name, description: scenario.description }, context: { target, settings, seed }, shape, workers, warmupMs, iterations, drainTimeoutMs, thresholds, targetPid, signal: controller.signal, onStart: () => flags.progress && process.stderr.write(`${workers} workers set up; running (no per-second progress with --workers)\n`) });
+      if (flags.csv)
+        throw new UsageError('csv', "--csv records one process's iterations; it cannot be combined with --workers (use --hdr for the merged histograms)");
+      const { report, encoded } = await runLoadTestInWorkers({
+        scenario: scenarioName,
+        scenarioInfo: { name: scenario.name, description: scenario.description },
+        context: { target, settings, seed },
+        shape,
+        workers,
+        warmupMs,
+        iterations,
+        drainTimeoutMs,
+        thresholds,
+        targetPid,
+        signal: controller.signal,
+        onStart: () => flags.progress && process.stderr.write(`${workers} workers set up; running (no per-second progress with --workers)\n`),
+      });
       await writeOutputs(report, encoded, flags);
       return { text: formatLoadReport(report), exitCode: report.passed ? 0 : 1 };
     }
     const progress = progressWriter(flags.progress);
     const { report, encoded } = await runLoadTest({
-      scenario, context, shape, warmupMs, iterations, drainTimeoutMs, thresholds, targetPid,
+      scenario,
+      context,
+      shape,
+      warmupMs,
+      iterations,
+      drainTimeoutMs,
+      thresholds,
+      targetPid,
       csvFile: flags.csv,
       signal: controller.signal,
       onSecond: (point) => progress(formatProgress(point), point.second),
@@ -154,7 +207,10 @@ async function writeOutputs(report: LoadReport, encoded: { latency: string; serv
   if (flags.json) await writeFileAtomic(flags.json, `${JSON.stringify(report, null, 2)}\n`);
   if (flags.hdr) {
     const comment = `agentperf load ${report.scenario.name}, ${report.shape.kind} loop, values in microseconds`;
-    await writeFileAtomic(flags.hdr, hdrLogText(encoded, { startEpochMs: Date.parse(report.startedAt) + report.warmupMs, measuredMs: report.result.measuredMs }, comment));
+    await writeFileAtomic(
+      flags.hdr,
+      hdrLogText(encoded, { startEpochMs: Date.parse(report.startedAt) + report.warmupMs, measuredMs: report.result.measuredMs }, comment),
+    );
   }
 }
 
@@ -181,7 +237,7 @@ export const command = withScenarioOptions(new Command('run'))
   .option('--json <file>', 'write the versioned summary as JSON')
   .option('--csv <file>', 'stream every measured request to a CSV file')
   .option('--hdr <file>', 'write the latency histograms as an HDR histogram log (see load merge)')
-  .option('--scaling <list>', "closed-loop runs at each concurrency, e.g. 1,10,50,100,1000: throughput, p95, speedup")
+  .option('--scaling <list>', 'closed-loop runs at each concurrency, e.g. 1,10,50,100,1000: throughput, p95, speedup')
   .option('--no-progress', 'no live progress line on stderr')
   .action(async (scenario: string, opts) => {
     const result = await run(scenario, opts);

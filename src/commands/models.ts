@@ -13,7 +13,11 @@ export async function run(): Promise<ModelTable> {
     const prices: ModelPrices = { ...model.prices, ...override };
     return { id: model.id, maxOutputTokens: model.maxOutputTokens, deprecated: model.deprecated ?? false, prices, source: override ? 'project' : 'shipped' };
   });
-  return { source: { pages: PRICE_SOURCES, readOn: PRICES_READ_ON, batchDiscount: BATCH_DISCOUNT }, overriddenBy: Object.keys(overrides).length > 0 ? project.configFile : undefined, models };
+  return {
+    source: { pages: PRICE_SOURCES, readOn: PRICES_READ_ON, batchDiscount: BATCH_DISCOUNT },
+    overriddenBy: Object.keys(overrides).length > 0 ? project.configFile : undefined,
+    models,
+  };
 }
 
 export const command = new Command('models')

@@ -43,7 +43,8 @@ export function targetFrom(target: string | undefined): AgentTarget {
   } catch {
     throw new UsageError('target', `target must be an http(s) URL such as http://127.0.0.1:8080, got ${JSON.stringify(target)}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('target', `target must use http or https, got ${JSON.stringify(url.protocol)}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError('target', `target must use http or https, got ${JSON.stringify(url.protocol)}`);
   return { kind: 'http', url: url.href };
 }
 
@@ -57,10 +58,23 @@ const defaultNote = (d: SimulatorDefault) => ('project' in d ? ` (default: the p
  * `cache`), declared once: which agents, the simulator or the real API and the simulator's
  * settings, and the disk cache. Each command takes the groups it has.
  */
-export function withStackFlags(command: Command, which: { agents?: boolean; live?: boolean; latency?: SimulatorDefault; faults?: SimulatorDefault; seed?: SimulatorDefault; cache?: boolean }): Command {
+export function withStackFlags(
+  command: Command,
+  which: { agents?: boolean; live?: boolean; latency?: SimulatorDefault; faults?: SimulatorDefault; seed?: SimulatorDefault; cache?: boolean },
+): Command {
   if (which.agents) command.option('--agents <file>', "agents config file (default: the project's, else the shipped agents.json)");
-  if (which.latency) command.option('--latency <spec>', `simulator latency: fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN,P99 [+MS/token]${defaultNote(which.latency)}`, 'value' in which.latency ? which.latency.value : undefined);
-  if (which.faults) command.option('--faults <spec>', `simulator faults: TYPE:RATE,... (429, 500, 529, hang, reset, malformed)${defaultNote(which.faults)}`, 'value' in which.faults ? which.faults.value : undefined);
+  if (which.latency)
+    command.option(
+      '--latency <spec>',
+      `simulator latency: fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN,P99 [+MS/token]${defaultNote(which.latency)}`,
+      'value' in which.latency ? which.latency.value : undefined,
+    );
+  if (which.faults)
+    command.option(
+      '--faults <spec>',
+      `simulator faults: TYPE:RATE,... (429, 500, 529, hang, reset, malformed)${defaultNote(which.faults)}`,
+      'value' in which.faults ? which.faults.value : undefined,
+    );
   if (which.seed) command.option('--seed <n>', `simulator seed${defaultNote(which.seed)}`, 'value' in which.seed ? which.seed.value : undefined);
   if (which.cache) {
     command.option('--cache-dir <dir>', 'response cache directory (default ~/.cache/agentperf/responses)');
@@ -74,7 +88,12 @@ export function withStackFlags(command: Command, which: { agents?: boolean; live
 export function withScenarioOptions(command: Command): Command {
   return command
     .option('--target <url>', 'agent scenarios: POST to `agentperf serve` at this URL instead of in-process; http: the URL')
-    .option('--set <key=value>', 'scenario setting, repeatable (url, method, body, header.NAME, agent, latency, warm, cacheMaxBytes, connections ...)', collect, [])
+    .option(
+      '--set <key=value>',
+      'scenario setting, repeatable (url, method, body, header.NAME, agent, latency, warm, cacheMaxBytes, connections ...)',
+      collect,
+      [],
+    )
     .option('--seed <n>', 'seed for the simulator', '1');
 }
 

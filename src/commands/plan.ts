@@ -14,7 +14,6 @@ export async function run(file: string): Promise<{ workflow: Workflow; plan: Pla
   return { workflow, plan: planWorkflow(workflow) };
 }
 
-
 export const command = new Command('plan')
   .description('plan a workflow (levels, critical path, parallelism), or generate a random one')
   .argument('[workflow]', 'workflow JSON file')
@@ -24,7 +23,15 @@ export const command = new Command('plan')
   .option('--seed <n>', 'with --generate: random seed', '1')
   .action(async (file: string | undefined, opts) => {
     if (opts.generate !== undefined) {
-      print(JSON.stringify(generateWorkflow(parseIntegerOption('generate', opts.generate, 1, 10_000_000), parseIntegerOption('edges', opts.edges, 0, 1000), parseSeed(opts.seed))));
+      print(
+        JSON.stringify(
+          generateWorkflow(
+            parseIntegerOption('generate', opts.generate, 1, 10_000_000),
+            parseIntegerOption('edges', opts.edges, 0, 1000),
+            parseSeed(opts.seed),
+          ),
+        ),
+      );
       return;
     }
     if (!file) throw new UsageError('workflow', 'give a workflow file, or --generate N');

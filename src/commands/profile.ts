@@ -35,10 +35,16 @@ export async function run(options: ProfileCommandOptions): Promise<{ index: Prof
   const cpu = options.cpu || !options.heap;
   const heap = options.heap || !options.cpu;
   const shape: LoadShape = options.rate
-    ? { kind: 'open', pattern: `constant ${options.rate}/s`, stages: stagesOf({ kind: 'constant', rate: options.rate, durationMs: options.durationMs }), maxInFlight: 10_000 }
+    ? {
+        kind: 'open',
+        pattern: `constant ${options.rate}/s`,
+        stages: stagesOf({ kind: 'constant', rate: options.rate, durationMs: options.durationMs }),
+        maxInFlight: 10_000,
+      }
     : { kind: 'closed', vus: options.vus, durationMs: options.durationMs };
   const dir = givenOr(options.outDir, defaultProfileDir(project.profileDir, scenario.name));
-  if (options.snapshot) process.stderr.write('agentperf: warning: the heap snapshot pauses the process while V8 walks the heap, and needs about twice the heap in memory\n');
+  if (options.snapshot)
+    process.stderr.write('agentperf: warning: the heap snapshot pauses the process while V8 walks the heap, and needs about twice the heap in memory\n');
   const index = await profileScenario({
     scenario,
     context: { target: options.target, settings: options.settings, seed: options.seed, log: rootLogger.child({ component: 'profile' }) },

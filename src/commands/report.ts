@@ -11,7 +11,11 @@ export async function run(file: string, outDir?: string): Promise<RunFiles> {
   const record = await readRunRecord(file);
   const dir = outDir ?? dirname(file);
   const linkFrom = (path: string) => relative(resolve(dir), resolve(dirname(file), path));
-  record.profile = { ...record.profile, cpuprofile: linkFrom(record.profile.cpuprofile), flamegraph: record.profile.flamegraph && linkFrom(record.profile.flamegraph) };
+  record.profile = {
+    ...record.profile,
+    cpuprofile: linkFrom(record.profile.cpuprofile),
+    flamegraph: record.profile.flamegraph && linkFrom(record.profile.flamegraph),
+  };
   return writeRunReports(record, dir, { json: false });
 }
 

@@ -15,7 +15,10 @@ let assets: Promise<UplotAssets> | undefined;
 /** uPlot's script and stylesheet, inlined into every report so that it opens with no network. */
 function uplotAssets(): Promise<UplotAssets> {
   const require = createRequire(import.meta.url);
-  assets ??= Promise.all([readFile(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'), readFile(require.resolve('uplot/dist/uPlot.min.css'), 'utf8')]).then(([js, css]) => ({ js, css }));
+  assets ??= Promise.all([
+    readFile(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
+    readFile(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
+  ]).then(([js, css]) => ({ js, css }));
   return assets;
 }
 
@@ -34,7 +37,11 @@ export async function writeRunReports(run: RunRecord, dir: string, { json = true
 export async function readRunRecord(file: string): Promise<RunRecord> {
   const record = upgradeV3((await readJsonFile(file, 'run record', ErrorCode.RUN_RECORD)) as Partial<RunRecord> | null);
   if (!record || typeof record !== 'object' || record.schema !== RUN_SCHEMA) {
-    throw new ValidationError(ErrorCode.RUN_RECORD, 'schema', `${file}: schema must be "${RUN_SCHEMA}" (a run.json written by agentperf run), got ${JSON.stringify((record as { schema?: unknown } | null)?.schema ?? null)}`);
+    throw new ValidationError(
+      ErrorCode.RUN_RECORD,
+      'schema',
+      `${file}: schema must be "${RUN_SCHEMA}" (a run.json written by agentperf run), got ${JSON.stringify((record as { schema?: unknown } | null)?.schema ?? null)}`,
+    );
   }
   for (const field of ['series', 'distribution', 'load', 'phases', 'hdr', 'cache', 'profile', 'leak', 'overhead', 'gate', 'warnings'] as const) {
     if (record[field] === undefined) throw new ValidationError(ErrorCode.RUN_RECORD, field, `${file}: ${field} is missing; the record is incomplete`);

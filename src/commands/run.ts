@@ -53,7 +53,13 @@ const quote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.rep
 
 /** `agentperf run`: the pipeline, then the reports. A failure leaves no run directory behind. */
 export async function run(options: RunCommandOptions, progress: (line: string) => void): Promise<{ run: RunRecord; files: RunFiles }> {
-  const phases: Phase[] = options.plan ? parsePlan('plan', options.plan) : standardPlan({ durationMs: options.durationMs ?? (options.quick ? QUICK_RUN_DURATION_MS : DEFAULT_RUN_DURATION_MS), rate: options.rate, spikeRate: options.spikeRate });
+  const phases: Phase[] = options.plan
+    ? parsePlan('plan', options.plan)
+    : standardPlan({
+        durationMs: options.durationMs ?? (options.quick ? QUICK_RUN_DURATION_MS : DEFAULT_RUN_DURATION_MS),
+        rate: options.rate,
+        spikeRate: options.spikeRate,
+      });
   const project = await currentProject();
   const policy = runPolicy(await loadPolicy(options.policyFile, project.policy), options.quick);
   const outDir = givenOr(options.out, defaultProfileDir(project.profileDir, 'run'));

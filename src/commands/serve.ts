@@ -51,15 +51,20 @@ async function readToken(options: Pick<ServeOptions, 'tokenFile' | 'env'>): Prom
     // others can read or write is a token others can use or replace.
     if ((info.mode & 0o077) !== 0 && (options.env ?? process.env).AGENTPERF_SERVE_TOKEN_ALLOW_LOOSE_MODE !== '1') {
       const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
-      throw new UsageError('token-file', `the token file ${options.tokenFile} must be readable and writable by its owner only (its mode is ${mode}): chmod 600 ${options.tokenFile}, or set AGENTPERF_SERVE_TOKEN_ALLOW_LOOSE_MODE=1 to use it anyway`);
+      throw new UsageError(
+        'token-file',
+        `the token file ${options.tokenFile} must be readable and writable by its owner only (its mode is ${mode}): chmod 600 ${options.tokenFile}, or set AGENTPERF_SERVE_TOKEN_ALLOW_LOOSE_MODE=1 to use it anyway`,
+      );
     }
     const token = (await readFile(options.tokenFile, 'utf8')).trim();
-    if (token.length < MIN_TOKEN_CHARS) throw new UsageError('token-file', `the token in ${options.tokenFile} must be at least ${MIN_TOKEN_CHARS} characters (e.g. openssl rand -base64 32)`);
+    if (token.length < MIN_TOKEN_CHARS)
+      throw new UsageError('token-file', `the token in ${options.tokenFile} must be at least ${MIN_TOKEN_CHARS} characters (e.g. openssl rand -base64 32)`);
     return token;
   }
   const fromEnv = (options.env ?? process.env).AGENTPERF_SERVE_TOKEN?.trim();
   if (fromEnv === undefined || fromEnv === '') return undefined;
-  if (fromEnv.length < MIN_TOKEN_CHARS) throw new UsageError('AGENTPERF_SERVE_TOKEN', `AGENTPERF_SERVE_TOKEN must be at least ${MIN_TOKEN_CHARS} characters (e.g. openssl rand -base64 32)`);
+  if (fromEnv.length < MIN_TOKEN_CHARS)
+    throw new UsageError('AGENTPERF_SERVE_TOKEN', `AGENTPERF_SERVE_TOKEN must be at least ${MIN_TOKEN_CHARS} characters (e.g. openssl rand -base64 32)`);
   return fromEnv;
 }
 
@@ -72,7 +77,10 @@ export async function accessFor(options: Pick<ServeOptions, 'host' | 'tokenFile'
   const loopback = isLoopbackAddress(options.host);
   const token = await readToken(options);
   if (!loopback && token === undefined && !options.insecureNoAuth) {
-    throw new UsageError('host', `serve listens beyond loopback on ${options.host}: every route but /healthz needs a bearer token. Give one with --token-file FILE or AGENTPERF_SERVE_TOKEN, or say --insecure-no-auth to serve anyone who can reach the port (agent calls with --live are paid with your API key)`);
+    throw new UsageError(
+      'host',
+      `serve listens beyond loopback on ${options.host}: every route but /healthz needs a bearer token. Give one with --token-file FILE or AGENTPERF_SERVE_TOKEN, or say --insecure-no-auth to serve anyone who can reach the port (agent calls with --live are paid with your API key)`,
+    );
   }
   return { ...(token === undefined ? {} : { token }), loopback, publicMetrics: options.publicMetrics ?? false };
 }
@@ -91,7 +99,10 @@ export async function run(options: ServeOptions): Promise<RunningServer> {
   // Checked before anything starts: a refused start leaves nothing running.
   const access = await accessFor(options);
   if (access.token === undefined && !access.loopback) {
-    log.warn({ host: options.host }, 'INSECURE: serving without authentication beyond loopback (--insecure-no-auth): anyone who can reach this port can call the agents, and with --live spend your API key');
+    log.warn(
+      { host: options.host },
+      'INSECURE: serving without authentication beyond loopback (--insecure-no-auth): anyone who can reach this port can call the agents, and with --live spend your API key',
+    );
   }
   const opened = await openCommandStack({
     agentsFile: options.agentsFile,
@@ -105,7 +116,11 @@ export async function run(options: ServeOptions): Promise<RunningServer> {
   const { stack, instrumentation, agents } = opened;
   const app = buildServer({
     orchestrator: stack.orchestrator,
-    workflows: new WorkflowService(orchestratorRunner(stack.orchestrator), {}, agents.map((a) => a.name)),
+    workflows: new WorkflowService(
+      orchestratorRunner(stack.orchestrator),
+      {},
+      agents.map((a) => a.name),
+    ),
     stats: () => instrumentation.hdr.snapshot(),
     metricsHandler: instrumentation.prometheusHandler,
     bodyLimitBytes: options.bodyLimitBytes,
@@ -133,13 +148,16 @@ export async function run(options: ServeOptions): Promise<RunningServer> {
   };
 }
 
-export const command = withStackFlags(new Command('serve').description('serve the agents over HTTP (POST /v1/agents/:agent/execute, GET /healthz, /stats, /metrics)'), {
-  agents: true,
-  latency: { project: STANDARD_LATENCY },
-  faults: { project: 'none' },
-  seed: { project: '1' },
-  live: true,
-})
+export const command = withStackFlags(
+  new Command('serve').description('serve the agents over HTTP (POST /v1/agents/:agent/execute, GET /healthz, /stats, /metrics)'),
+  {
+    agents: true,
+    latency: { project: STANDARD_LATENCY },
+    faults: { project: 'none' },
+    seed: { project: '1' },
+    live: true,
+  },
+)
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--port <n>', 'port to listen on (0: any free port)', '8080')
   .option('--max-concurrent <n>', 'upstream calls in flight at once', '100')
@@ -176,7 +194,8 @@ export const command = withStackFlags(new Command('serve').description('serve th
     });
     print(`agentperf serve listening on ${server.url} (POST /v1/agents/:agent/execute, GET /healthz, /stats, /metrics)`);
     // On stderr whatever the log level (the structured warning above can be silenced; this cannot).
-    if (opts.insecureNoAuth) progressToStderr('WARNING: --insecure-no-auth: anyone who can reach this port can call the agents, and with --live spend your API key');
+    if (opts.insecureNoAuth)
+      progressToStderr('WARNING: --insecure-no-auth: anyone who can reach this port can call the agents, and with --live spend your API key');
     await untilInterrupted();
     await server.close();
   });

@@ -40,26 +40,35 @@ export async function run(file: string, options: WorkflowRunOptions): Promise<Wo
   const interrupt = () => controller.abort(new Error('interrupted'));
   process.once('SIGINT', interrupt);
   try {
-    return await executeWorkflow(workflow, orchestratorRunner(opened.stack.orchestrator), { workflowId: workflow.name ?? file, maxParallel: options.maxParallel, onError: options.onError, input: options.input, signal: controller.signal });
+    return await executeWorkflow(workflow, orchestratorRunner(opened.stack.orchestrator), {
+      workflowId: workflow.name ?? file,
+      maxParallel: options.maxParallel,
+      onError: options.onError,
+      input: options.input,
+      signal: controller.signal,
+    });
   } finally {
     process.removeListener('SIGINT', interrupt);
     await opened.close();
   }
 }
 
-
-export const command = withStackFlags(new Command('run').description('execute a workflow through the orchestrator (the simulator unless --live)').argument('<workflow>', 'workflow JSON file'), {
-  agents: true,
-  latency: { project: STANDARD_LATENCY },
-  seed: { project: '1' },
-  live: true,
-})
+export const command = withStackFlags(
+  new Command('run').description('execute a workflow through the orchestrator (the simulator unless --live)').argument('<workflow>', 'workflow JSON file'),
+  {
+    agents: true,
+    latency: { project: STANDARD_LATENCY },
+    seed: { project: '1' },
+    live: true,
+  },
+)
   .option('--input <text>', 'what {{input}} stands for in the tasks')
   .option('--max-parallel <n>', 'steps running at once', '4')
   .option('--on-error <policy>', 'fail-fast | continue', 'fail-fast')
   .option('--json', 'print the run (every step, its output and timings) as JSON')
   .action(async (file: string, opts) => {
-    if (opts.onError !== 'fail-fast' && opts.onError !== 'continue') throw new UsageError('on-error', `on-error must be fail-fast or continue, got ${JSON.stringify(opts.onError)}`);
+    if (opts.onError !== 'fail-fast' && opts.onError !== 'continue')
+      throw new UsageError('on-error', `on-error must be fail-fast or continue, got ${JSON.stringify(opts.onError)}`);
     const result = await run(file, {
       input: opts.input,
       maxParallel: parseIntegerOption('max-parallel', opts.maxParallel, 1, 10_000),

@@ -22,10 +22,29 @@ const nonNegative = (max: number) => z.number().min(0).max(max);
 const count = (max: number) => z.number().int().min(0).max(max);
 
 const FingerprintSchema = z
-  .object({ cpuModel: text(256), cores: z.number().int().min(1).max(4096), memoryGiB: z.number().positive().max(2 ** 20), node: text(32), platform: text(32), arch: text(32), agentperf: text(32) })
+  .object({
+    cpuModel: text(256),
+    cores: z.number().int().min(1).max(4096),
+    memoryGiB: z
+      .number()
+      .positive()
+      .max(2 ** 20),
+    node: text(32),
+    platform: text(32),
+    arch: text(32),
+    agentperf: text(32),
+  })
   .strict();
 
-const CalibrationSchema = z.object({ threads: z.number().int().min(1).max(4096), samples: z.array(z.number().positive().max(1e7)).min(1).max(2 * MAX_BASELINE_BLOCKS + 1) }).strict();
+const CalibrationSchema = z
+  .object({
+    threads: z.number().int().min(1).max(4096),
+    samples: z
+      .array(z.number().positive().max(1e7))
+      .min(1)
+      .max(2 * MAX_BASELINE_BLOCKS + 1),
+  })
+  .strict();
 
 const BlockSpecSchema = z
   .object({
@@ -56,7 +75,14 @@ const BlockResultSchema = z
   .refine((b) => b.errors <= b.completed, { path: ['errors'], message: 'must be at most completed (errors are counted among the completed iterations)' });
 
 const SliceSchema = z
-  .object({ instrumented: z.boolean(), durationMs: z.number().positive().max(1e8), iterations: z.number().int().min(1).max(1e10), errors: count(1e10), cpuUs: nonNegative(1e13), busyUs: nonNegative(1e13) })
+  .object({
+    instrumented: z.boolean(),
+    durationMs: z.number().positive().max(1e8),
+    iterations: z.number().int().min(1).max(1e10),
+    errors: count(1e10),
+    cpuUs: nonNegative(1e13),
+    busyUs: nonNegative(1e13),
+  })
   .strict()
   .refine((s) => s.errors <= s.iterations, { path: ['errors'], message: 'must be at most iterations' });
 
@@ -64,12 +90,24 @@ const ProcessSlicesSchema = z
   .array(SliceSchema)
   .min(2)
   .max(2_000)
-  .refine((slices) => slices.filter((s) => s.instrumented).length === slices.filter((s) => !s.instrumented).length, 'must pair every slice with instrumentation on with one with it off');
+  .refine(
+    (slices) => slices.filter((s) => s.instrumented).length === slices.filter((s) => !s.instrumented).length,
+    'must pair every slice with instrumentation on with one with it off',
+  );
 
 /** The overhead's slices, per process it was measured in. */
 const OverheadSchema = z.object({ processes: z.array(ProcessSlicesSchema).min(1).max(16) }).strict();
 
-const FunctionCostSchema = z.object({ name: text(1024), location: text(4096), selfMs: nonNegative(1e9), totalMs: nonNegative(1e9), selfPct: nonNegative(100), totalPct: nonNegative(100) }).strict();
+const FunctionCostSchema = z
+  .object({
+    name: text(1024),
+    location: text(4096),
+    selfMs: nonNegative(1e9),
+    totalMs: nonNegative(1e9),
+    selfPct: nonNegative(100),
+    totalPct: nonNegative(100),
+  })
+  .strict();
 
 export const BaselineSchema = z
   .object({

@@ -23,7 +23,10 @@
  * models` prints the table in use.
  */
 export const PRICES_READ_ON = '2026-12-06';
-export const PRICE_SOURCES = ['https://platform.claude.com/docs/en/about-claude/pricing', 'https://platform.claude.com/docs/en/models/<model>/overview'] as const;
+export const PRICE_SOURCES = [
+  'https://platform.claude.com/docs/en/about-claude/pricing',
+  'https://platform.claude.com/docs/en/models/<model>/overview',
+] as const;
 /** The Batch API's discount on input and output, on every model's page: data for later (agentperf sends no batches yet). */
 export const BATCH_DISCOUNT = 0.5;
 
@@ -60,7 +63,13 @@ export interface ModelPrices {
 
 /** A price card: input and output, and the cache prices the pages give (else the standard multiples of input). */
 function card(inputPerMTok: number, outputPerMTok: number, cache: { read?: number; write5m?: number; write1h?: number } = {}): ModelPrices {
-  return { inputPerMTok, outputPerMTok, cacheReadPerMTok: cache.read ?? inputPerMTok * 0.1, cacheWritePerMTok: cache.write5m ?? inputPerMTok * 1.25, cacheWrite1hPerMTok: cache.write1h ?? inputPerMTok * 2 };
+  return {
+    inputPerMTok,
+    outputPerMTok,
+    cacheReadPerMTok: cache.read ?? inputPerMTok * 0.1,
+    cacheWritePerMTok: cache.write5m ?? inputPerMTok * 1.25,
+    cacheWrite1hPerMTok: cache.write1h ?? inputPerMTok * 2,
+  };
 }
 
 const MODEL_LIST: ModelInfo[] = [
@@ -70,7 +79,10 @@ const MODEL_LIST: ModelInfo[] = [
     id: 'claude-haiku-5-5',
     maxOutputTokens: 128_000,
     acceptsTemperature: false,
-    prices: { ...card(0.1, 0.5, { read: 0.01, write5m: 0.125, write1h: 0.2 }), tiers: [{ abovePromptTokens: 100_000, prices: card(0.5, 2.5, { read: 0.05, write5m: 0.625, write1h: 1 }) }] },
+    prices: {
+      ...card(0.1, 0.5, { read: 0.01, write5m: 0.125, write1h: 0.2 }),
+      tiers: [{ abovePromptTokens: 100_000, prices: card(0.5, 2.5, { read: 0.05, write5m: 0.625, write1h: 1 }) }],
+    },
   },
   { id: 'claude-fable-5-1', maxOutputTokens: 128_000, acceptsTemperature: false, prices: card(10, 50, { read: 0.25, write5m: 12.5, write1h: 20 }) },
   { id: 'claude-mythos-5-1', maxOutputTokens: 128_000, acceptsTemperature: false, prices: card(10, 50, { read: 0.25, write5m: 12.5, write1h: 20 }) },
@@ -87,7 +99,13 @@ const MODEL_LIST: ModelInfo[] = [
   { id: 'claude-opus-4-5', maxOutputTokens: 64_000, acceptsTemperature: true, prices: card(5, 25, { read: 0.5, write5m: 6.25, write1h: 10 }) },
   { id: 'claude-opus-4-5-20251101', maxOutputTokens: 64_000, acceptsTemperature: true, prices: card(5, 25, { read: 0.5, write5m: 6.25, write1h: 10 }) },
   // Retired on the Claude API (the pricing page: "retired, except on Bedrock and Google Cloud").
-  { id: 'claude-opus-4-1', maxOutputTokens: 32_000, acceptsTemperature: true, prices: card(15, 75, { read: 1.5, write5m: 18.75, write1h: 30 }), deprecated: true },
+  {
+    id: 'claude-opus-4-1',
+    maxOutputTokens: 32_000,
+    acceptsTemperature: true,
+    prices: card(15, 75, { read: 1.5, write5m: 18.75, write1h: 30 }),
+    deprecated: true,
+  },
   // Retiring 2026-11-30 (the SDK warns on every call to these).
   { id: 'claude-sonnet-4-5', maxOutputTokens: 64_000, acceptsTemperature: true, prices: card(3, 15), deprecated: true },
   { id: 'claude-sonnet-4-5-20250929', maxOutputTokens: 64_000, acceptsTemperature: true, prices: card(3, 15), deprecated: true },

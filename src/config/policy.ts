@@ -11,7 +11,10 @@ export const DEFAULT_BLOCK = { settings: {}, vus: 20, warmupMs: 1000, durationMs
 
 const GatedScenario = z.union([
   // A name alone gates that scenario with the default blocks.
-  z.string().min(1).transform((name) => ({ name, ...DEFAULT_BLOCK, settings: {} as Record<string, string> })),
+  z
+    .string()
+    .min(1)
+    .transform((name) => ({ name, ...DEFAULT_BLOCK, settings: {} as Record<string, string> })),
   z
     .object({
       name: z.string().min(1),
@@ -29,7 +32,17 @@ export const PolicySchema = z
     scenarios: z.array(GatedScenario).min(1).max(100),
     tolerances: z.object(Object.fromEntries(METRICS.map((m) => [m, Tolerance])) as Record<MetricName, typeof Tolerance>).strict(),
     floors: z.object({ errorRate: z.number().min(0).max(1), peakRssBytes: z.number().min(0), heapAfterGcBytes: z.number().min(0) }).strict(),
-    slos: z.record(z.string(), z.object({ p95Ms: z.number().positive().optional(), p99Ms: z.number().positive().optional(), errorRate: z.number().min(0).max(1).optional(), throughput: z.number().min(0).optional() }).strict()),
+    slos: z.record(
+      z.string(),
+      z
+        .object({
+          p95Ms: z.number().positive().optional(),
+          p99Ms: z.number().positive().optional(),
+          errorRate: z.number().min(0).max(1).optional(),
+          throughput: z.number().min(0).optional(),
+        })
+        .strict(),
+    ),
     /** Pairs (or candidate blocks) at the first look, added per look after it, and at most. */
     blocks: z.object({ initial: z.number().int().min(3).max(100), step: z.number().int().min(1).max(100), max: z.number().int().min(3).max(1000) }).strict(),
     /** How long the whole gate may measure, in ms: it adds blocks while a metric is undecided and this allows. */
@@ -103,7 +116,10 @@ export function mergePolicy(raw: unknown, file?: string, base: GatePolicy = DEFA
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     const under = (base as Record<string, unknown>)[key];
-    merged[key] = under && typeof under === 'object' && !Array.isArray(under) && value && typeof value === 'object' && !Array.isArray(value) ? { ...under, ...value } : value;
+    merged[key] =
+      under && typeof under === 'object' && !Array.isArray(under) && value && typeof value === 'object' && !Array.isArray(value)
+        ? { ...under, ...value }
+        : value;
   }
   const policy = parseConfig(merged, PolicySchema, file, at);
   const field = at ? `${at}.blocks.max` : 'blocks.max';

@@ -15,7 +15,15 @@ import { importUserModule } from '../runtime/user-module.js';
 import { DEFAULT_POLICY, mergePolicy, projectDefaultPolicy, type GatePolicy } from './policy.js';
 import { parseConfig, readJsonFile } from './read.js';
 
-export const CONFIG_FILES = ['agentperf.config.ts', 'agentperf.config.mts', 'agentperf.config.cts', 'agentperf.config.js', 'agentperf.config.mjs', 'agentperf.config.cjs', 'agentperf.config.json'] as const;
+export const CONFIG_FILES = [
+  'agentperf.config.ts',
+  'agentperf.config.mts',
+  'agentperf.config.cts',
+  'agentperf.config.js',
+  'agentperf.config.mjs',
+  'agentperf.config.cjs',
+  'agentperf.config.json',
+] as const;
 
 const PRICE = z.number().min(0).max(10_000);
 /** A model's prices to override, each optional (USD per million tokens). */
@@ -40,7 +48,12 @@ export const ProjectConfigSchema = z
       .object({
         latency: z.string().min(1).optional(),
         faults: z.string().optional(),
-        seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+        seed: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 32 - 1)
+          .optional(),
       })
       .strict()
       .default({}),
@@ -50,11 +63,15 @@ export const ProjectConfigSchema = z
      * Prices per model id, USD per million tokens, merged over the shipped table
      * (src/config/models.ts): what your contract pays, or a change the table has not caught up with.
      */
-    models: z.record(z.string(), ModelPricesOverrideSchema).superRefine((models, ctx) => {
-      for (const id of Object.keys(models)) {
-        if (!MODELS.has(id)) ctx.addIssue({ code: 'custom', path: [id], message: `must be a model agentperf knows (${MODEL_IDS.join(', ')}), got ${JSON.stringify(id)}` });
-      }
-    }).optional(),
+    models: z
+      .record(z.string(), ModelPricesOverrideSchema)
+      .superRefine((models, ctx) => {
+        for (const id of Object.keys(models)) {
+          if (!MODELS.has(id))
+            ctx.addIssue({ code: 'custom', path: [id], message: `must be a model agentperf knows (${MODEL_IDS.join(', ')}), got ${JSON.stringify(id)}` });
+        }
+      })
+      .optional(),
   })
   .strict();
 
@@ -108,7 +125,8 @@ async function loadConfigModule(file: string): Promise<unknown> {
   } catch (error) {
     throw new ConfigError('config', `the config module failed to load: ${(error as Error).message}`, file);
   }
-  if (module.default === undefined) throw new ConfigError('config', 'the config module must export the config as default (export default defineConfig({ ... }))', file);
+  if (module.default === undefined)
+    throw new ConfigError('config', 'the config module must export the config as default (export default defineConfig({ ... }))', file);
   return module.default;
 }
 
@@ -129,7 +147,12 @@ export async function loadProjectFrom(dir: string): Promise<Project> {
   const scenarios = new Map(Object.entries(config.scenarios).map(([name, module]) => [name, within(root, module)]));
   for (const [name, module] of scenarios) {
     const { file } = splitModuleExport(module);
-    if (!existsSync(file)) throw new ConfigError(`scenarios.${name}`, `scenarios.${name} must name a module file that exists, got ${JSON.stringify(config.scenarios[name])} (${file})`, where);
+    if (!existsSync(file))
+      throw new ConfigError(
+        `scenarios.${name}`,
+        `scenarios.${name} must name a module file that exists, got ${JSON.stringify(config.scenarios[name])} (${file})`,
+        where,
+      );
   }
   // A project that names its own scenarios gates them by default, with the default blocks.
   const base: GatePolicy = scenarios.size > 0 ? projectDefaultPolicy([...scenarios.keys()]) : DEFAULT_POLICY;
@@ -195,7 +218,11 @@ export function givenOr(given: string | undefined, fallback: string | undefined)
 }
 
 /** The simulator's settings a command runs with: its own flags first, then the project's config, then the command's defaults. */
-export function simulatorSettings(project: Project, given: { latency?: string; faults?: string; seed?: number }, defaults: { latency: string; faults?: string; seed: number }): { latency: string; faults: string | undefined; seed: number } {
+export function simulatorSettings(
+  project: Project,
+  given: { latency?: string; faults?: string; seed?: number },
+  defaults: { latency: string; faults?: string; seed: number },
+): { latency: string; faults: string | undefined; seed: number } {
   const configured = project.config.simulator;
   return {
     latency: given.latency ?? configured.latency ?? defaults.latency,

@@ -36,9 +36,14 @@ export function describeIssue(error: z.ZodError, input: unknown, subject = 'the 
 export function previewValue(value: unknown, maxChars = 80): string {
   const render = (v: unknown, depth: number): string => {
     if (v === undefined) return 'nothing';
-    if (v === null || typeof v !== 'object') return typeof v === 'string' ? JSON.stringify(v.length > maxChars ? `${v.slice(0, maxChars)}…` : v) : String(JSON.stringify(v) ?? typeof v);
+    if (v === null || typeof v !== 'object')
+      return typeof v === 'string' ? JSON.stringify(v.length > maxChars ? `${v.slice(0, maxChars)}…` : v) : String(JSON.stringify(v) ?? typeof v);
     if (depth >= 2) return Array.isArray(v) ? '[…]' : '{…}';
-    if (Array.isArray(v)) return `[${v.slice(0, 4).map((x) => render(x, depth + 1)).join(',')}${v.length > 4 ? ',…' : ''}]`;
+    if (Array.isArray(v))
+      return `[${v
+        .slice(0, 4)
+        .map((x) => render(x, depth + 1))
+        .join(',')}${v.length > 4 ? ',…' : ''}]`;
     const keys = Object.keys(v).slice(0, 4);
     return `{${keys.map((k) => `${JSON.stringify(k.slice(0, 40))}:${render((v as Record<string, unknown>)[k], depth + 1)}`).join(',')}${Object.keys(v).length > 4 ? ',…' : ''}}`;
   };

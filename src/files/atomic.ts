@@ -97,7 +97,11 @@ export async function assertWritable(file: string, option: string): Promise<void
     await writeFile(probe, '');
     await rm(probe, { force: true });
   } catch (error) {
-    throw new ValidationError(ErrorCode.OUT_DIR, option, `--${option} ${file} cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): nothing was run`);
+    throw new ValidationError(
+      ErrorCode.OUT_DIR,
+      option,
+      `--${option} ${file} cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): nothing was run`,
+    );
   } finally {
     if (made) await rm(made, { recursive: true, force: true });
   }

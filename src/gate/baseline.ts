@@ -43,7 +43,11 @@ export async function writeBaseline(dir: string, baseline: Baseline): Promise<st
   const checked = BaselineSchema.safeParse(baseline);
   if (!checked.success) {
     const issue = describeIssue(checked.error, baseline, 'the baseline');
-    throw invalid(file, issue.field, `the measured baseline is not one the gate could read, so it was not written: ${issue.message} (a block that completed no iteration needs a longer durationMs)`);
+    throw invalid(
+      file,
+      issue.field,
+      `the measured baseline is not one the gate could read, so it was not written: ${issue.message} (a block that completed no iteration needs a longer durationMs)`,
+    );
   }
   await writeFileAtomic(file, `${JSON.stringify(baseline, null, 2)}\n`);
   return file;
@@ -66,7 +70,8 @@ export async function readBaselineFile(file: string): Promise<StoredBaseline> {
   } catch (error) {
     throw invalid(file, 'baseline', `cannot read the baseline (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
-  if (size > MAX_BASELINE_BYTES) throw invalid(file, 'baseline', `a baseline must be at most ${MAX_BASELINE_BYTES / 2 ** 20} MiB, got ${(size / 2 ** 20).toFixed(1)} MiB: not read`);
+  if (size > MAX_BASELINE_BYTES)
+    throw invalid(file, 'baseline', `a baseline must be at most ${MAX_BASELINE_BYTES / 2 ** 20} MiB, got ${(size / 2 ** 20).toFixed(1)} MiB: not read`);
   const bytes = await readFile(file);
   const text = bytes.toString('utf8');
   if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw invalid(file, 'baseline', `a baseline must be nested at most ${MAX_JSON_DEPTH} deep`);
@@ -83,7 +88,11 @@ export async function readBaselineFile(file: string): Promise<StoredBaseline> {
   if (prototypeKey) throw invalid(file, prototypeKey, `${prototypeKey} is not allowed as a key anywhere in a baseline`);
   const schema = (raw as { schema?: unknown } | null)?.schema;
   if (typeof schema === 'string' && schema.startsWith('agentperf.baseline/') && schema !== BASELINE_SCHEMA) {
-    throw invalid(file, 'schema', `recorded in an older format (${schema}; this agentperf reads ${BASELINE_SCHEMA}): record it again with \`agentperf baseline update\``);
+    throw invalid(
+      file,
+      'schema',
+      `recorded in an older format (${schema}; this agentperf reads ${BASELINE_SCHEMA}): record it again with \`agentperf baseline update\``,
+    );
   }
   const parsed = BaselineSchema.safeParse(raw);
   if (!parsed.success) {
@@ -129,7 +138,11 @@ export class FingerprintMismatchError extends AgentperfError {
 
 export class NoBaselineError extends AgentperfError {
   constructor(scenario: string, dir: string) {
-    super(ErrorCode.NO_BASELINE, `no baseline for scenario ${scenario} in ${dir}: run \`agentperf baseline update --scenario ${scenario}\` first, or use \`agentperf gate --against <git-ref>\``, { exitCode: 2 });
+    super(
+      ErrorCode.NO_BASELINE,
+      `no baseline for scenario ${scenario} in ${dir}: run \`agentperf baseline update --scenario ${scenario}\` first, or use \`agentperf gate --against <git-ref>\``,
+      { exitCode: 2 },
+    );
   }
 }
 
@@ -156,8 +169,10 @@ export async function readBaselineSet(dir: string, fingerprint: Fingerprint): Pr
 /** A baseline file whose content must agree with its name: the scenario and the class. */
 async function readNamedBaseline(file: string, scenarioPart: string, classId: string): Promise<StoredBaseline> {
   const stored = await readBaselineFile(file);
-  if (safeName(stored.baseline.scenario) !== scenarioPart) throw invalid(file, 'scenario', `the file is named for scenario ${scenarioPart} but its scenario field says ${JSON.stringify(stored.baseline.scenario)}`);
-  if (fingerprintId(stored.baseline.fingerprint) !== classId) throw invalid(file, 'fingerprint', `the file is named for class ${classId} but its fingerprint is of class ${fingerprintId(stored.baseline.fingerprint)}`);
+  if (safeName(stored.baseline.scenario) !== scenarioPart)
+    throw invalid(file, 'scenario', `the file is named for scenario ${scenarioPart} but its scenario field says ${JSON.stringify(stored.baseline.scenario)}`);
+  if (fingerprintId(stored.baseline.fingerprint) !== classId)
+    throw invalid(file, 'fingerprint', `the file is named for class ${classId} but its fingerprint is of class ${fingerprintId(stored.baseline.fingerprint)}`);
   return stored;
 }
 

@@ -45,7 +45,8 @@ export function installPlan(projectRoot: string, repoRoot: string, explicit?: st
       const berry = existsSync(join(dir, '.yarnrc.yml'));
       return { command: berry ? 'yarn install --immutable' : 'yarn install --frozen-lockfile', cwd: dir, reason: 'yarn.lock' };
     }
-    if (existsSync(join(dir, 'package-lock.json')) || existsSync(join(dir, 'npm-shrinkwrap.json'))) return { command: 'npm ci --no-audit --no-fund', cwd: dir, reason: 'package-lock.json' };
+    if (existsSync(join(dir, 'package-lock.json')) || existsSync(join(dir, 'npm-shrinkwrap.json')))
+      return { command: 'npm ci --no-audit --no-fund', cwd: dir, reason: 'package-lock.json' };
     if (dir === repoRoot || dirname(dir) === dir) break;
   }
   return { command: 'npm install --no-audit --no-fund', cwd: projectRoot, reason: 'no lockfile' };
@@ -60,7 +61,9 @@ function runShell(command: string, cwd: string): Promise<void> {
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     child.once('error', reject);
-    child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`\`${command}\` in ${cwd} exited with ${code ?? signal}:\n${output.trim()}`))));
+    child.once('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`\`${command}\` in ${cwd} exited with ${code ?? signal}:\n${output.trim()}`)),
+    );
   });
 }
 
@@ -77,7 +80,11 @@ export async function repositoryRoot(projectRoot: string): Promise<string> {
  * Checks `ref` of the project's repository out into a temporary worktree and installs its
  * dependencies there. `remove` deletes the worktree; a failure on the way removes it too.
  */
-export async function checkoutRef(ref: string, projectRoot: string, options: { install?: string; progress: (line: string) => void }): Promise<Checkout & { repoRoot: string; worktree: string }> {
+export async function checkoutRef(
+  ref: string,
+  projectRoot: string,
+  options: { install?: string; progress: (line: string) => void },
+): Promise<Checkout & { repoRoot: string; worktree: string }> {
   const repoRoot = await repositoryRoot(projectRoot);
   let commit: string;
   try {
@@ -106,7 +113,8 @@ export async function checkoutRef(ref: string, projectRoot: string, options: { i
       throw new AgentperfError(ErrorCode.GIT_REF, `could not check ${ref} out into a worktree: ${error.message.trim()}`, { cause: error, exitCode: 4 });
     });
     const root = join(worktree, relative(repoRoot, projectRoot));
-    if (!existsSync(root)) throw new ValidationError(ErrorCode.GIT_REF, 'against', `${ref} has no ${relative(repoRoot, projectRoot) || '.'} directory to measure`);
+    if (!existsSync(root))
+      throw new ValidationError(ErrorCode.GIT_REF, 'against', `${ref} has no ${relative(repoRoot, projectRoot) || '.'} directory to measure`);
     // The ref's own config says how to install it (the trusted side's), never the working copy's.
     const plan = installPlan(root, worktree, options.install ?? (await configuredInstall(root, options.progress)));
     options.progress(`  installing ${ref}'s dependencies in ${plan.cwd}: ${plan.command} (${plan.reason})`);

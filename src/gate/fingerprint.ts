@@ -44,7 +44,10 @@ const FIELDS: Array<keyof Fingerprint> = ['cpuModel', 'cores', 'memoryGiB', 'nod
 
 /** A short stable id for file names: the first 12 hex digits of the class's SHA-256. */
 export function fingerprintId(f: Fingerprint): string {
-  return createHash('sha256').update(JSON.stringify(FIELDS.map((k) => f[k]))).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(JSON.stringify(FIELDS.map((k) => f[k])))
+    .digest('hex')
+    .slice(0, 12);
 }
 
 /** The fields that differ, as `field: stored → current` lines; empty when they match. */

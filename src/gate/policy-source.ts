@@ -40,7 +40,9 @@ export function policyChanges(trusted: GatePolicy, workingCopy: GatePolicy): Pol
   const walk = (a: unknown, b: unknown, path: string) => {
     const objectLike = (v: unknown) => v !== null && typeof v === 'object';
     if (objectLike(a) && objectLike(b) && Array.isArray(a) === Array.isArray(b)) {
-      const keys = Array.isArray(a) ? Array.from({ length: Math.max(a.length, (b as unknown[]).length) }, (_, i) => i) : [...new Set([...Object.keys(a as object), ...Object.keys(b as object)])].sort();
+      const keys = Array.isArray(a)
+        ? Array.from({ length: Math.max(a.length, (b as unknown[]).length) }, (_, i) => i)
+        : [...new Set([...Object.keys(a as object), ...Object.keys(b as object)])].sort();
       for (const key of keys) {
         const at = typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key;
         walk((a as Record<string | number, unknown>)[key], (b as Record<string | number, unknown>)[key], at);
@@ -64,7 +66,12 @@ export function workingCopyPolicy(project: Project, policyFile?: string): Promis
  * repository. A policy file outside the repository is not part of any pull request (the CI's
  * own, say): it applies on both sides as given.
  */
-export async function baseRefPolicy(base: Project, repoRoot: string, worktreeRoot: string, policyFile: string | undefined): Promise<{ policy: GatePolicy; notes: string[] }> {
+export async function baseRefPolicy(
+  base: Project,
+  repoRoot: string,
+  worktreeRoot: string,
+  policyFile: string | undefined,
+): Promise<{ policy: GatePolicy; notes: string[] }> {
   if (!policyFile) return { policy: base.policy, notes: [] };
   const absolute = resolve(policyFile);
   const inRepo = relative(repoRoot, absolute);
@@ -80,12 +87,18 @@ export async function baseRefPolicy(base: Project, repoRoot: string, worktreeRoo
  * from outside the repository (the CI's own) over it; a policy file inside the repository is
  * the pull request's, and waits for the next baseline.
  */
-export async function storedPolicy(recorded: GatePolicy, repoRoot: string | undefined, policyFile: string | undefined): Promise<{ policy: GatePolicy; notes: string[] }> {
+export async function storedPolicy(
+  recorded: GatePolicy,
+  repoRoot: string | undefined,
+  policyFile: string | undefined,
+): Promise<{ policy: GatePolicy; notes: string[] }> {
   const notes: string[] = [];
   let policy = recorded;
   if (recorded.calibration.bandPct > DEFAULT_POLICY.calibration.bandPct) {
     policy = { ...recorded, calibration: { bandPct: DEFAULT_POLICY.calibration.bandPct } };
-    notes.push(`the baseline's policy asks for a calibration band of ${recorded.calibration.bandPct}%: a stored file cannot widen it past ${DEFAULT_POLICY.calibration.bandPct}% (a --policy file of the CI's own, outside the repository, can)`);
+    notes.push(
+      `the baseline's policy asks for a calibration band of ${recorded.calibration.bandPct}%: a stored file cannot widen it past ${DEFAULT_POLICY.calibration.bandPct}% (a --policy file of the CI's own, outside the repository, can)`,
+    );
   }
   if (!policyFile) return { policy, notes };
   const absolute = resolve(policyFile);

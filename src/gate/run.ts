@@ -51,7 +51,14 @@ export interface ScenarioGate {
   /** Each side's observability overhead, when the policy measures it. */
   overhead?: { baseline?: OverheadFigure; candidate: OverheadFigure };
   /** Stored mode: this machine's speed against the baseline's, from samples between the blocks. */
-  calibration?: { changePct: number; bandPct: number; samples: number; threads: number; /** Whether the machine held still before the first block (see Calibrator.settle). */ steady: boolean };
+  calibration?: {
+    changePct: number;
+    bandPct: number;
+    samples: number;
+    threads: number;
+    /** Whether the machine held still before the first block (see Calibrator.settle). */
+    steady: boolean;
+  };
   /** Stored mode: the baseline judged against, exactly. */
   baseline?: { file: string; sha256: string; createdAt: string };
   /** On FAIL: where the candidate spends its time, and how that grew against the baseline's profile. */
@@ -97,7 +104,17 @@ export const OVERHEAD_PROCESSES_MAX = 6;
 /** The overhead measurement for a gated scenario: its workload, in slices of the policy's size. */
 export function overheadSpecFor(scenario: GatedScenario, policy: GatePolicy, settings: Record<string, string> = {}, simulatedCostUs?: number): OverheadSpec {
   const o = policy.overhead;
-  return { scenario: scenario.name, settings: { ...scenario.settings, ...settings }, vus: scenario.vus, seed: 1, sliceIterations: o.sliceIterations, sliceMs: o.sliceMs, pairs: o.pairs, warmupPairs: o.warmupPairs, simulatedCostUs };
+  return {
+    scenario: scenario.name,
+    settings: { ...scenario.settings, ...settings },
+    vus: scenario.vus,
+    seed: 1,
+    sliceIterations: o.sliceIterations,
+    sliceMs: o.sliceMs,
+    pairs: o.pairs,
+    warmupPairs: o.warmupPairs,
+    simulatedCostUs,
+  };
 }
 
 /** One of a gate's overhead processes: its share of the policy's pairs. */
@@ -115,14 +132,23 @@ export function gatedScenarios(policy: GatePolicy, names?: readonly string[], de
   const known = policy.scenarios.map((s) => s.name);
   const unknown = (names ?? []).filter((n) => !known.includes(n));
   if (unknown.length > 0) {
-    throw new ValidationError(ErrorCode.SCENARIO, 'scenario', `scenario must be one the gate policy measures (${known.join(', ')}), got ${unknown.map((n) => JSON.stringify(n)).join(', ')}; add it to the policy's scenarios to gate it`);
+    throw new ValidationError(
+      ErrorCode.SCENARIO,
+      'scenario',
+      `scenario must be one the gate policy measures (${known.join(', ')}), got ${unknown.map((n) => JSON.stringify(n)).join(', ')}; add it to the policy's scenarios to gate it`,
+    );
   }
   const selected = policy.scenarios.filter((s) => !names || names.length === 0 || names.includes(s.name));
-  if (selected.length === 0) throw new ValidationError(ErrorCode.SCENARIO, 'scenarios', 'the gate policy lists no scenario to measure: a gate of nothing is never a PASS');
+  if (selected.length === 0)
+    throw new ValidationError(ErrorCode.SCENARIO, 'scenarios', 'the gate policy lists no scenario to measure: a gate of nothing is never a PASS');
   // Gated scenarios are named (the project's own or built-in), never paths: baselines are filed by name.
   const undefinedNames = defined ? selected.filter((s) => !defined.includes(s.name)) : [];
   if (undefinedNames.length > 0) {
-    throw new ValidationError(ErrorCode.SCENARIO, 'scenarios', `the gate policy measures ${undefinedNames.map((s) => JSON.stringify(s.name)).join(', ')}, which the project does not define: scenarios must be one of ${defined!.join(', ')} (name a module in agentperf.config's scenarios to add one)`);
+    throw new ValidationError(
+      ErrorCode.SCENARIO,
+      'scenarios',
+      `the gate policy measures ${undefinedNames.map((s) => JSON.stringify(s.name)).join(', ')}, which the project does not define: scenarios must be one of ${defined!.join(', ')} (name a module in agentperf.config's scenarios to add one)`,
+    );
   }
   return selected;
 }
@@ -131,21 +157,46 @@ export function gatedScenarios(policy: GatePolicy, names?: readonly string[], de
 export async function profileCandidate(root: string, spec: BlockSpec): Promise<FunctionCost[]> {
   const scenario = await resolveScenario(spec.scenario, await currentProject(root));
   const { profile } = await withCpuProfile(() =>
-    runLoadTest({ scenario, context: { target: { kind: 'in-process' }, settings: spec.settings, seed: spec.seed, log: rootLogger }, shape: { kind: 'closed', vus: spec.vus, durationMs: spec.durationMs }, warmupMs: spec.warmupMs, drainTimeoutMs: 30_000, thresholds: [] }),
+    runLoadTest({
+      scenario,
+      context: { target: { kind: 'in-process' }, settings: spec.settings, seed: spec.seed, log: rootLogger },
+      shape: { kind: 'closed', vus: spec.vus, durationMs: spec.durationMs },
+      warmupMs: spec.warmupMs,
+      drainTimeoutMs: 30_000,
+      thresholds: [],
+    }),
   );
   return findBottlenecks(profile, 10, root).bySelf;
 }
 
 /** Waits (up to SETTLE_MAX_MS) for the machine to hold still before the first block, and says how it went. */
-async function settleMachine(calibrator: Calibrator, policy: GatePolicy, progress: Progress): Promise<{ steady: boolean; waitedMs: number; samples: number[] }> {
+async function settleMachine(
+  calibrator: Calibrator,
+  policy: GatePolicy,
+  progress: Progress,
+): Promise<{ steady: boolean; waitedMs: number; samples: number[] }> {
   const settled = await calibrator.settle(policy.calibration.bandPct, SETTLE_MAX_MS);
   const waited = `${(settled.waitedMs / 1000).toFixed(1)} s`;
-  progress(settled.steady ? `  the machine is steady (${waited} of calibration samples within ±${policy.calibration.bandPct / 2}%)` : `  the machine did not hold still within ${waited} (calibration samples ${settled.samples.slice(-STEADY_SAMPLES).map((x) => x.toFixed(1)).join(', ')} µs a unit): measuring anyway`);
+  progress(
+    settled.steady
+      ? `  the machine is steady (${waited} of calibration samples within ±${policy.calibration.bandPct / 2}%)`
+      : `  the machine did not hold still within ${waited} (calibration samples ${settled.samples
+          .slice(-STEADY_SAMPLES)
+          .map((x) => x.toFixed(1))
+          .join(', ')} µs a unit): measuring anyway`,
+  );
   return settled;
 }
 
 /** Runs `blocks` fresh-process blocks of `spec`, a calibration sample after each (and one before the first, when there is none yet). */
-async function blocksWithCalibration(root: string, spec: BlockSpec, blocks: number, calibrator: Calibrator, samples: number[], onBlock: (b: BlockResult, n: number) => void): Promise<BlockResult[]> {
+async function blocksWithCalibration(
+  root: string,
+  spec: BlockSpec,
+  blocks: number,
+  calibrator: Calibrator,
+  samples: number[],
+  onBlock: (b: BlockResult, n: number) => void,
+): Promise<BlockResult[]> {
   const out: BlockResult[] = [];
   if (samples.length === 0) samples.push(await calibrator.sample());
   for (let i = 0; i < blocks; i++) {
@@ -170,12 +221,15 @@ export async function updateBaseline(root: string, dir: string, policy: GatePoli
   try {
     // The steady samples count as the calibration's first: more samples, a steadier median.
     samples.push(...(await settleMachine(calibrator, policy, progress)).samples.slice(-STEADY_SAMPLES));
-    results = await blocksWithCalibration(root, spec, blocks, calibrator, samples, (b, n) => progress(`  baseline ${name}: block ${n}/${blocks}, ${b.throughput.toFixed(1)}/s`));
+    results = await blocksWithCalibration(root, spec, blocks, calibrator, samples, (b, n) =>
+      progress(`  baseline ${name}: block ${n}/${blocks}, ${b.throughput.toFixed(1)}/s`),
+    );
   } finally {
     await calibrator.close();
   }
   const processes: Slice[][] = [];
-  if (policy.overhead.pairs > 0) for (let i = 0; i < OVERHEAD_PROCESSES; i++) processes.push((await runOverheadProcess(root, overheadProcessSpec(scenario!, policy))).slices);
+  if (policy.overhead.pairs > 0)
+    for (let i = 0; i < OVERHEAD_PROCESSES; i++) processes.push((await runOverheadProcess(root, overheadProcessSpec(scenario!, policy))).slices);
   const baseline: Baseline = {
     schema: BASELINE_SCHEMA,
     scenario: name,
@@ -196,11 +250,19 @@ function attachProfile(gate: ScenarioGate, profile: FunctionCost[], baselineProf
 }
 
 /** How many blocks (or pairs) the next look wants: the initial ones, then a step more, up to the maximum. */
-const nextTarget = (policy: GatePolicy, have: number) => (have < policy.blocks.initial ? policy.blocks.initial : Math.min(policy.blocks.max, have + policy.blocks.step));
+const nextTarget = (policy: GatePolicy, have: number) =>
+  have < policy.blocks.initial ? policy.blocks.initial : Math.min(policy.blocks.max, have + policy.blocks.step);
 
 function figure(processes: ReadonlyArray<readonly Slice[]>, alpha: number): OverheadFigure {
   const own = ownOverhead(processes.flat(), alpha);
-  return { lostPct: own.lostPct, lowPct: own.lowPct, highPct: own.highPct, pairs: own.cmp.n, processes: processes.length, sliceIterations: processes[0]?.[0]?.iterations ?? 0 };
+  return {
+    lostPct: own.lostPct,
+    lowPct: own.lowPct,
+    highPct: own.highPct,
+    pairs: own.cmp.n,
+    processes: processes.length,
+    sliceIterations: processes[0]?.[0]?.iterations ?? 0,
+  };
 }
 
 /**
@@ -211,7 +273,10 @@ class Budget {
   private readonly startedAt = performance.now();
   private excludedMs = 0;
 
-  constructor(private readonly budgetMs: number, private readonly scenarios: number) {}
+  constructor(
+    private readonly budgetMs: number,
+    private readonly scenarios: number,
+  ) {}
 
   exclude(ms: number): void {
     this.excludedMs += ms;
@@ -254,7 +319,14 @@ export interface StoredGateOptions {
  * calibration band is not judged (INCONCLUSIVE with the figure). Baselines of another class of
  * machine are refused, never compared.
  */
-export async function gateAgainstBaselines(root: string, dir: string, policy: GatePolicy, provenance: PolicyProvenance, progress: Progress, options: StoredGateOptions): Promise<GateResult> {
+export async function gateAgainstBaselines(
+  root: string,
+  dir: string,
+  policy: GatePolicy,
+  provenance: PolicyProvenance,
+  progress: Progress,
+  options: StoredGateOptions,
+): Promise<GateResult> {
   const startedAt = performance.now();
   const gated = gatedScenarios(policy, options.scenarios, options.defined);
   const budget = new Budget(policy.budgetMs, gated.length);
@@ -273,7 +345,10 @@ export async function gateAgainstBaselines(root: string, dir: string, policy: Ga
     // Like against like: the candidate runs the blocks the baseline was measured with.
     const spec = baseline.spec;
     const wanted = specFor(scenario, spec.seed);
-    if (JSON.stringify(wanted) !== JSON.stringify(spec)) notes.push(`${scenario.name}: the baseline was measured with ${JSON.stringify(spec)} and the policy now says ${JSON.stringify(wanted)}: the candidate runs the baseline's blocks (record the baseline again for the new ones)`);
+    if (JSON.stringify(wanted) !== JSON.stringify(spec))
+      notes.push(
+        `${scenario.name}: the baseline was measured with ${JSON.stringify(spec)} and the policy now says ${JSON.stringify(wanted)}: the candidate runs the baseline's blocks (record the baseline again for the new ones)`,
+      );
     const looks = looksOf(policy);
     const candidate: BlockResult[] = [];
     const samples: number[] = [];
@@ -297,19 +372,45 @@ export async function gateAgainstBaselines(root: string, dir: string, policy: Ga
       for (;;) {
         const more = nextTarget(policy, candidate.length) - candidate.length;
         const had = candidate.length;
-        candidate.push(...(await blocksWithCalibration(root, spec, more, calibrator, samples, (b, n) => progress(`  ${scenario.name}: candidate block ${had + n}, ${b.throughput.toFixed(1)}/s`))));
+        candidate.push(
+          ...(await blocksWithCalibration(root, spec, more, calibrator, samples, (b, n) =>
+            progress(`  ${scenario.name}: candidate block ${had + n}, ${b.throughput.toFixed(1)}/s`),
+          )),
+        );
         calibration = compareCalibration(baseline.calibration, { threads: calibrator.threads, samples } satisfies Calibration, policy.calibration.bandPct);
-        judgement = judge({ scenario: scenario.name, baseline: baseline.blocks, candidate, paired: false, policy, looks, overhead: overhead && { baseline: baseline.overhead?.processes, candidate: overhead }, refusal: calibration.refusal, drift: calibration.changePct / 100 });
+        judgement = judge({
+          scenario: scenario.name,
+          baseline: baseline.blocks,
+          candidate,
+          paired: false,
+          policy,
+          looks,
+          overhead: overhead && { baseline: baseline.overhead?.processes, candidate: overhead },
+          refusal: calibration.refusal,
+          drift: calibration.changePct / 100,
+        });
         if (!moreBlocksWouldHelp(judgement) || candidate.length >= policy.blocks.max || performance.now() > until) break;
       }
       while (overhead && moreOverheadWouldHelp(judgement) && overhead.length < OVERHEAD_PROCESSES_MAX && performance.now() < until) {
         await overheadProcess();
-        judgement = judge({ scenario: scenario.name, baseline: baseline.blocks, candidate, paired: false, policy, looks, overhead: { baseline: baseline.overhead?.processes, candidate: overhead }, refusal: calibration.refusal, drift: calibration.changePct / 100 });
+        judgement = judge({
+          scenario: scenario.name,
+          baseline: baseline.blocks,
+          candidate,
+          paired: false,
+          policy,
+          looks,
+          overhead: { baseline: baseline.overhead?.processes, candidate: overhead },
+          refusal: calibration.refusal,
+          drift: calibration.changePct / 100,
+        });
       }
     } finally {
       await calibrator.close();
     }
-    progress(`  ${scenario.name}: this machine ran the reference workload ${Math.abs(calibration.changePct).toFixed(1)}% ${calibration.changePct > 0 ? 'slower' : 'faster'} than the baseline's (band ${policy.calibration.bandPct}%)`);
+    progress(
+      `  ${scenario.name}: this machine ran the reference workload ${Math.abs(calibration.changePct).toFixed(1)}% ${calibration.changePct > 0 ? 'slower' : 'faster'} than the baseline's (band ${policy.calibration.bandPct}%)`,
+    );
     const gate: ScenarioGate = {
       scenario: scenario.name,
       mode: 'baseline',
@@ -357,7 +458,13 @@ export interface PairedGateOptions {
  * baseline and candidate blocks alternate (ABBA) in fresh processes, judged on per-pair
  * log-ratios; pairs are added while a block metric is undecided and the budget allows.
  */
-export async function gatePaired(baselineSide: Side, candidateSide: Side, policy: GatePolicy, progress: Progress, options: PairedGateOptions = {}): Promise<GateResult> {
+export async function gatePaired(
+  baselineSide: Side,
+  candidateSide: Side,
+  policy: GatePolicy,
+  progress: Progress,
+  options: PairedGateOptions = {},
+): Promise<GateResult> {
   const { scenarios, against, simulatedCostUs, profileOnFail = true } = options;
   const startedAt = performance.now();
   const gated = gatedScenarios(policy, scenarios);
@@ -379,8 +486,26 @@ export async function gatePaired(baselineSide: Side, candidateSide: Side, policy
     // The overhead in processes of each side, alternated (base first, then candidate first, ...).
     const overhead = policy.overhead.pairs > 0 ? { baseline: [] as Slice[][], candidate: [] as Slice[][] } : undefined;
     const overheadRound = async () => {
-      const base = async () => overhead!.baseline.push((await runOverheadProcess(baselineSide.root, overheadProcessSpec(scenario, policy, baselineSide.settings, baselineSide.simulatedCostUs), baseRunner.cli)).slices);
-      const cand = async () => overhead!.candidate.push((await runOverheadProcess(candidateSide.root, overheadProcessSpec(scenario, policy, candidateSide.settings, candidateSide.simulatedCostUs ?? simulatedCostUs), candidateRunner.cli)).slices);
+      const base = async () =>
+        overhead!.baseline.push(
+          (
+            await runOverheadProcess(
+              baselineSide.root,
+              overheadProcessSpec(scenario, policy, baselineSide.settings, baselineSide.simulatedCostUs),
+              baseRunner.cli,
+            )
+          ).slices,
+        );
+      const cand = async () =>
+        overhead!.candidate.push(
+          (
+            await runOverheadProcess(
+              candidateSide.root,
+              overheadProcessSpec(scenario, policy, candidateSide.settings, candidateSide.simulatedCostUs ?? simulatedCostUs),
+              candidateRunner.cli,
+            )
+          ).slices,
+        );
       if (overhead!.baseline.length % 2 === 0) {
         await base();
         await cand();
@@ -391,7 +516,9 @@ export async function gatePaired(baselineSide: Side, candidateSide: Side, policy
     };
     if (overhead) {
       for (let i = 0; i < OVERHEAD_PROCESSES; i++) await overheadRound();
-      progress(`  ${scenario.name}: observability overhead, baseline ${figure(overhead.baseline, policy.alpha).lostPct.toFixed(1)}%, candidate ${figure(overhead.candidate, policy.alpha).lostPct.toFixed(1)}% of throughput`);
+      progress(
+        `  ${scenario.name}: observability overhead, baseline ${figure(overhead.baseline, policy.alpha).lostPct.toFixed(1)}%, candidate ${figure(overhead.candidate, policy.alpha).lostPct.toFixed(1)}% of throughput`,
+      );
     }
     const a: BlockResult[] = [];
     const b: BlockResult[] = [];
@@ -430,10 +557,24 @@ export async function gatePaired(baselineSide: Side, candidateSide: Side, policy
   }
   const info = (r: SideRunner): RunnerInfo => ({ version: r.version, packageRoot: r.packageRoot, own: r.own, note: r.note });
   const provenance = options.provenance ?? { origin: 'working-copy', where: 'the policy given', changes: [], notes: [] };
-  return finish({ mode: 'paired', against, policy: provenance, sides: { baseline: info(baseRunner), candidate: info(candidateRunner) }, notes: options.notes ?? [], confidence: 1 - policy.alpha, scenarios: out, startedAt });
+  return finish({
+    mode: 'paired',
+    against,
+    policy: provenance,
+    sides: { baseline: info(baseRunner), candidate: info(candidateRunner) },
+    notes: options.notes ?? [],
+    confidence: 1 - policy.alpha,
+    scenarios: out,
+    startedAt,
+  });
 }
 
 function finish(parts: Omit<GateResult, 'schema' | 'overall' | 'elapsedMs'> & { startedAt: number }): GateResult {
   const { startedAt, ...rest } = parts;
-  return { schema: GATE_SCHEMA, overall: overallOf(rest.scenarios.map((s) => ({ verdict: s.judgement.overall }))), ...rest, elapsedMs: performance.now() - startedAt };
+  return {
+    schema: GATE_SCHEMA,
+    overall: overallOf(rest.scenarios.map((s) => ({ verdict: s.judgement.overall }))),
+    ...rest,
+    elapsedMs: performance.now() - startedAt,
+  };
 }

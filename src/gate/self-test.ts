@@ -44,7 +44,13 @@ export const SELF_TEST_POLICY: GatePolicy = {
   budgetMs: 120_000,
 };
 
-export type SelfTestCaseName = 'A/A' | 'upstream 15% slower' | 'a quarter more CPU per upstream call' | 'instrumentation costing 10% of throughput' | 'service A/A' | "service: its own code 25% slower";
+export type SelfTestCaseName =
+  | 'A/A'
+  | 'upstream 15% slower'
+  | 'a quarter more CPU per upstream call'
+  | 'instrumentation costing 10% of throughput'
+  | 'service A/A'
+  | 'service: its own code 25% slower';
 
 /**
  * The user-style service's gate: exactly the policy a project's own scenario gets by default
@@ -53,7 +59,11 @@ export type SelfTestCaseName = 'A/A' | 'upstream 15% slower' | 'a quarter more C
  * sooner, as INCONCLUSIVE. 1,000 hashes make the service's own code about three quarters of an
  * iteration's main-thread CPU here (the rest is the SDK and the simulator).
  */
-export const SERVICE_POLICY: GatePolicy = { ...projectDefaultPolicy(['service']), scenarios: [{ ...DEFAULT_BLOCK, name: 'service', settings: { rounds: '1000' } }], budgetMs: 90_000 };
+export const SERVICE_POLICY: GatePolicy = {
+  ...projectDefaultPolicy(['service']),
+  scenarios: [{ ...DEFAULT_BLOCK, name: 'service', settings: { rounds: '1000' } }],
+  budgetMs: 90_000,
+};
 
 export interface SelfTestRow {
   name: SelfTestCaseName;
@@ -103,12 +113,19 @@ async function quarterOfUpstreamCpu(root: string, policy: GatePolicy): Promise<n
  * figure is sure to a fraction of a point), and corrected by the secant through the last two
  * measurements (the loss grows with the cost, nearly in proportion).
  */
-async function costForOverhead(root: string, policy: GatePolicy, targetPct: number, progress: (line: string) => void): Promise<{ costUs: number; lostPct: number }> {
+async function costForOverhead(
+  root: string,
+  policy: GatePolicy,
+  targetPct: number,
+  progress: (line: string) => void,
+): Promise<{ costUs: number; lostPct: number }> {
   const precise: GatePolicy = { ...policy, overhead: { ...policy.overhead, pairs: 16, sliceIterations: 400, warmupPairs: 2 } };
   const measure = async (costUs: number) => {
     const m = await runOverheadProcess(root, overheadSpecFor(policy.scenarios[0]!, precise, {}, costUs));
     const lost = lostPct(m.throughput.estimate);
-    progress(`  calibrating the costlier instrumentation: ${costUs.toFixed(0)} µs a call costs ${lost.toFixed(1)}% of throughput [${lostPct(m.throughput.high).toFixed(1)}, ${lostPct(m.throughput.low).toFixed(1)}]`);
+    progress(
+      `  calibrating the costlier instrumentation: ${costUs.toFixed(0)} µs a call costs ${lost.toFixed(1)}% of throughput [${lostPct(m.throughput.high).toFixed(1)}, ${lostPct(m.throughput.low).toFixed(1)}]`,
+    );
     return lost;
   };
   let previous = { costUs: 0, lost: await measure(0) };
@@ -124,16 +141,41 @@ async function costForOverhead(root: string, policy: GatePolicy, targetPct: numb
 }
 
 const requirements: Record<SelfTestCaseName, (gates: number) => { text: string; met: (row: Omit<SelfTestRow, 'requirement' | 'met'>) => boolean }> = {
-  'A/A': (gates) => ({ text: `at most ${Math.max(1, Math.floor(gates / 20))} FAIL in ${gates}`, met: (r) => r.verdicts.FAIL <= Math.max(1, Math.floor(gates / 20)) }),
-  'upstream 15% slower': (gates) => ({ text: `FAIL (blocking) at least ${gates - Math.max(1, Math.floor(gates / 20))} in ${gates}`, met: (r) => r.verdicts.FAIL >= gates - Math.max(1, Math.floor(gates / 20)) }),
-  'a quarter more CPU per upstream call': (gates) => ({ text: `FAIL on a CPU metric at least ${gates - Math.max(1, Math.floor(gates / 20))} in ${gates}`, met: (r) => r.failedOnTarget >= gates - Math.max(1, Math.floor(gates / 20)) }),
-  'instrumentation costing 10% of throughput': (gates) => ({ text: `FAIL on the overhead (limit 5%) at least ${gates - Math.max(1, Math.floor(gates / 20))} in ${gates}`, met: (r) => r.failedOnTarget >= gates - Math.max(1, Math.floor(gates / 20)) }),
-  'service A/A': (gates) => ({ text: `at most ${Math.max(1, Math.floor(gates / 20))} FAIL in ${gates}`, met: (r) => r.verdicts.FAIL <= Math.max(1, Math.floor(gates / 20)) }),
-  "service: its own code 25% slower": (gates) => ({ text: `FAIL (blocking) at least ${gates - Math.max(1, Math.floor(gates / 20))} in ${gates}`, met: (r) => r.verdicts.FAIL >= gates - Math.max(1, Math.floor(gates / 20)) }),
+  'A/A': (gates) => ({
+    text: `at most ${Math.max(1, Math.floor(gates / 20))} FAIL in ${gates}`,
+    met: (r) => r.verdicts.FAIL <= Math.max(1, Math.floor(gates / 20)),
+  }),
+  'upstream 15% slower': (gates) => ({
+    text: `FAIL (blocking) at least ${gates - Math.max(1, Math.floor(gates / 20))} in ${gates}`,
+    met: (r) => r.verdicts.FAIL >= gates - Math.max(1, Math.floor(gates / 20)),
+  }),
+  'a quarter more CPU per upstream call': (gates) => ({
+    text: `FAIL on a CPU metric at least ${gates - Math.max(1, Math.floor(gates / 20))} in ${gates}`,
+    met: (r) => r.failedOnTarget >= gates - Math.max(1, Math.floor(gates / 20)),
+  }),
+  'instrumentation costing 10% of throughput': (gates) => ({
+    text: `FAIL on the overhead (limit 5%) at least ${gates - Math.max(1, Math.floor(gates / 20))} in ${gates}`,
+    met: (r) => r.failedOnTarget >= gates - Math.max(1, Math.floor(gates / 20)),
+  }),
+  'service A/A': (gates) => ({
+    text: `at most ${Math.max(1, Math.floor(gates / 20))} FAIL in ${gates}`,
+    met: (r) => r.verdicts.FAIL <= Math.max(1, Math.floor(gates / 20)),
+  }),
+  'service: its own code 25% slower': (gates) => ({
+    text: `FAIL (blocking) at least ${gates - Math.max(1, Math.floor(gates / 20))} in ${gates}`,
+    met: (r) => r.verdicts.FAIL >= gates - Math.max(1, Math.floor(gates / 20)),
+  }),
 };
 
-export const SELF_TEST_CASES: SelfTestCaseName[] = ['A/A', 'upstream 15% slower', 'a quarter more CPU per upstream call', 'instrumentation costing 10% of throughput', 'service A/A', "service: its own code 25% slower"];
-export const SERVICE_CASES: ReadonlySet<SelfTestCaseName> = new Set(['service A/A', "service: its own code 25% slower"]);
+export const SELF_TEST_CASES: SelfTestCaseName[] = [
+  'A/A',
+  'upstream 15% slower',
+  'a quarter more CPU per upstream call',
+  'instrumentation costing 10% of throughput',
+  'service A/A',
+  'service: its own code 25% slower',
+];
+export const SERVICE_CASES: ReadonlySet<SelfTestCaseName> = new Set(['service A/A', 'service: its own code 25% slower']);
 
 export async function gateSelfTest(options: SelfTestOptions): Promise<SelfTestResult> {
   const startedAt = performance.now();
@@ -152,10 +194,13 @@ export async function gateSelfTest(options: SelfTestOptions): Promise<SelfTestRe
     const candidateOf: Record<SelfTestCaseName, { settings: Record<string, string>; simulatedCostUs?: number; target?: (metric: string) => boolean }> = {
       'A/A': { settings: {} },
       'upstream 15% slower': { settings: { latencyScale: '1.15' } },
-      'a quarter more CPU per upstream call': { settings: { upstreamCpuUs: String(Math.round(upstreamCpuUs)) }, target: (m) => m === 'cpu' || m === 'mainThread' },
+      'a quarter more CPU per upstream call': {
+        settings: { upstreamCpuUs: String(Math.round(upstreamCpuUs)) },
+        target: (m) => m === 'cpu' || m === 'mainThread',
+      },
       'instrumentation costing 10% of throughput': { settings: {}, simulatedCostUs: overhead.costUs, target: (m) => m === 'overhead' },
       'service A/A': { settings: {} },
-      "service: its own code 25% slower": { settings: { ownWorkScale: '1.25' } },
+      'service: its own code 25% slower': { settings: { ownWorkScale: '1.25' } },
     };
     const rows: SelfTestRow[] = [];
     for (const condition of options.conditions ?? ['quiet', 'noise']) {
@@ -167,13 +212,18 @@ export async function gateSelfTest(options: SelfTestOptions): Promise<SelfTestRe
           let failedOnTarget = 0;
           const candidate = candidateOf[name];
           for (let i = 0; i < options.gates; i++) {
-            const result = await gatePaired({ root }, { root, settings: candidate.settings }, SERVICE_CASES.has(name) ? SERVICE_POLICY : policy, quiet, { simulatedCostUs: candidate.simulatedCostUs, profileOnFail: false });
+            const result = await gatePaired({ root }, { root, settings: candidate.settings }, SERVICE_CASES.has(name) ? SERVICE_POLICY : policy, quiet, {
+              simulatedCostUs: candidate.simulatedCostUs,
+              profileOnFail: false,
+            });
             verdicts[result.overall]++;
             const failed = result.scenarios.flatMap((s) => s.judgement.metrics.filter((m) => m.verdict === 'FAIL').map((m) => m.metric));
             if (failed.length > 0 && (!candidate.target || failed.some(candidate.target))) failedOnTarget++;
             const undecided = result.scenarios.flatMap((s) => s.judgement.metrics.filter((m) => m.verdict === 'INCONCLUSIVE').map((m) => m.metric));
             const which = failed.length ? failed : result.overall === 'INCONCLUSIVE' ? undecided : [];
-            options.progress(`${name}, ${condition}: gate ${i + 1}/${options.gates}: ${result.overall}${which.length ? ` (${which.join(', ')})` : ''}, ${result.scenarios[0]!.baselineBlocks} pairs`);
+            options.progress(
+              `${name}, ${condition}: gate ${i + 1}/${options.gates}: ${result.overall}${which.length ? ` (${which.join(', ')})` : ''}, ${result.scenarios[0]!.baselineBlocks} pairs`,
+            );
           }
           const row = { name, noise: condition === 'noise', gates: options.gates, verdicts, failedOnTarget, elapsedMs: performance.now() - caseStarted };
           const requirement = requirements[name](options.gates);
@@ -183,7 +233,13 @@ export async function gateSelfTest(options: SelfTestOptions): Promise<SelfTestRe
         }
       }
     }
-    return { rows, settings: { upstreamCpuUs, simulatedCostUs: overhead.costUs, simulatedCostLostPct: overhead.lostPct }, policy, servicePolicy: SERVICE_POLICY, elapsedMs: performance.now() - startedAt };
+    return {
+      rows,
+      settings: { upstreamCpuUs, simulatedCostUs: overhead.costUs, simulatedCostLostPct: overhead.lostPct },
+      policy,
+      servicePolicy: SERVICE_POLICY,
+      elapsedMs: performance.now() - startedAt,
+    };
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -50,13 +50,26 @@ export async function sideRunner(root: string): Promise<SideRunner> {
   if (installed === PACKAGE_ROOT) return here;
   const bin = join(installed, 'bin', 'agentperf.js');
   const version = readVersion(installed);
-  if (!existsSync(bin)) return { ...here, own: false, note: `the agentperf installed at ${installed} has no bin/agentperf.js: measured by this agentperf (${VERSION})` };
+  if (!existsSync(bin))
+    return { ...here, own: false, note: `the agentperf installed at ${installed} has no bin/agentperf.js: measured by this agentperf (${VERSION})` };
   try {
-    const spoken = await runNodeForJson<{ protocol?: unknown }>([bin, 'gate', 'protocol'], { cwd: root, code: ErrorCode.GATE_BLOCK, what: `agentperf ${version} at ${installed}` });
+    const spoken = await runNodeForJson<{ protocol?: unknown }>([bin, 'gate', 'protocol'], {
+      cwd: root,
+      code: ErrorCode.GATE_BLOCK,
+      what: `agentperf ${version} at ${installed}`,
+    });
     if (spoken.protocol === BLOCK_PROTOCOL) return { cli: [bin], version, packageRoot: installed, own: true };
-    return { ...here, own: false, note: `its own agentperf (${version}) speaks block protocol ${String(spoken.protocol)}, this one ${BLOCK_PROTOCOL}: measured by this agentperf (${VERSION}), so that side loads two copies of agentperf and what it imports (its memory may read a little higher)` };
+    return {
+      ...here,
+      own: false,
+      note: `its own agentperf (${version}) speaks block protocol ${String(spoken.protocol)}, this one ${BLOCK_PROTOCOL}: measured by this agentperf (${VERSION}), so that side loads two copies of agentperf and what it imports (its memory may read a little higher)`,
+    };
   } catch {
-    return { ...here, own: false, note: `its own agentperf (${version}) has no block protocol this one speaks: measured by this agentperf (${VERSION}), so that side loads two copies of agentperf and what it imports (its memory may read a little higher)` };
+    return {
+      ...here,
+      own: false,
+      note: `its own agentperf (${version}) has no block protocol this one speaks: measured by this agentperf (${VERSION}), so that side loads two copies of agentperf and what it imports (its memory may read a little higher)`,
+    };
   }
 }
 

@@ -62,7 +62,15 @@ function block(noise: BlockNoise, shift: Shift, random: () => number): BlockResu
 }
 
 /** Runs `gates` simulated paired gates of the policy and counts their verdicts, and FAILs on `target` metrics. */
-export function simulateGates(policy: GatePolicy, noise: BlockNoise, shift: Shift, gates: number, random: () => number, target?: (metric: string) => boolean, looks = looksOf(policy)): Record<Verdict, number> & { onTarget: number; meanPairs: number } {
+export function simulateGates(
+  policy: GatePolicy,
+  noise: BlockNoise,
+  shift: Shift,
+  gates: number,
+  random: () => number,
+  target?: (metric: string) => boolean,
+  looks = looksOf(policy),
+): Record<Verdict, number> & { onTarget: number; meanPairs: number } {
   const counts = { PASS: 0, FAIL: 0, INCONCLUSIVE: 0, onTarget: 0, meanPairs: 0 };
   for (let g = 0; g < gates; g++) {
     const a: BlockResult[] = [];

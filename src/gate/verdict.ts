@@ -110,7 +110,14 @@ interface Test {
   build(failed: boolean, level: number): MetricVerdict;
 }
 
-function relative(metric: RelativeMetric, baselineBlocks: readonly BlockResult[], candidateBlocks: readonly BlockResult[], paired: boolean, policy: GatePolicy, drift = 0): Test {
+function relative(
+  metric: RelativeMetric,
+  baselineBlocks: readonly BlockResult[],
+  candidateBlocks: readonly BlockResult[],
+  paired: boolean,
+  policy: GatePolicy,
+  drift = 0,
+): Test {
   const b = baselineBlocks.map(metric.value);
   const c = candidateBlocks.map(metric.value);
   const tolerance = policy.tolerances[metric.name];
@@ -122,11 +129,32 @@ function relative(metric: RelativeMetric, baselineBlocks: readonly BlockResult[]
   const slack = metric.timed ? Math.log(1 + Math.abs(drift)) : 0;
   const margin = tolerated + slack;
   const passMargin = Math.max(0, tolerated - slack);
-  const widened = slack > 0 ? ` (the tolerance taken ${(Math.abs(drift) * 100).toFixed(1)}% in the verdict's disfavour: this machine measured that far from the baseline's)` : '';
+  const widened =
+    slack > 0
+      ? ` (the tolerance taken ${(Math.abs(drift) * 100).toFixed(1)}% in the verdict's disfavour: this machine measured that far from the baseline's)`
+      : '';
   const confidence = 1 - policy.alpha;
-  const base = { metric: metric.name, baseline: median(b), candidate: median(c), direction: metric.direction, tolerancePct: tolerance * 100, blocks: c.length, noisePct: noisePct(c) };
+  const base = {
+    metric: metric.name,
+    baseline: median(b),
+    candidate: median(c),
+    direction: metric.direction,
+    tolerancePct: tolerance * 100,
+    blocks: c.length,
+    noisePct: noisePct(c),
+  };
   if ([...b, ...c].some((v) => !Number.isFinite(v) || v <= 0)) {
-    return { p: 1, build: () => ({ ...base, verdict: 'INCONCLUSIVE', changePct: NaN, lowPct: NaN, highPct: NaN, reason: 'not measured in every block (a block with no completed iteration, or a baseline recorded before this metric existed)' }) };
+    return {
+      p: 1,
+      build: () => ({
+        ...base,
+        verdict: 'INCONCLUSIVE',
+        changePct: NaN,
+        lowPct: NaN,
+        highPct: NaN,
+        reason: 'not measured in every block (a block with no completed iteration, or a baseline recorded before this metric existed)',
+      }),
+    };
   }
   const cmp: Comparison = paired ? comparePaired(b, c, confidence) : compareUnpaired(b, c, confidence);
   const worseIsUp = metric.direction === 'lower-is-better';
@@ -140,12 +168,29 @@ function relative(metric: RelativeMetric, baselineBlocks: readonly BlockResult[]
   return {
     p: testable ? pWorse : 1,
     build: (failed, level) => {
-      const shown = { ...base, changePct: pct(cmp.estimate), lowPct: pct(cmp.low), highPct: pct(cmp.high), method: cmp.method, p: testable ? pWorse : undefined };
-      if (failed) return { ...shown, verdict: 'FAIL', reason: `worse by more than the ${tolerance * 100}% tolerance${widened}, and credibly worse than the baseline (p = ${formatP(pWorse)}, under Holm's level of ${formatP(level)})` };
+      const shown = {
+        ...base,
+        changePct: pct(cmp.estimate),
+        lowPct: pct(cmp.low),
+        highPct: pct(cmp.high),
+        method: cmp.method,
+        p: testable ? pWorse : undefined,
+      };
+      if (failed)
+        return {
+          ...shown,
+          verdict: 'FAIL',
+          reason: `worse by more than the ${tolerance * 100}% tolerance${widened}, and credibly worse than the baseline (p = ${formatP(pWorse)}, under Holm's level of ${formatP(level)})`,
+        };
       if (cmp.unusable) return { ...shown, verdict: 'INCONCLUSIVE', reason: cmp.unusable };
       if (belowFloor) return { ...shown, verdict: 'PASS', reason: `the change is within the ${(floor / 2 ** 20).toFixed(0)} MiB floor` };
       if (worseHigh <= passMargin) return { ...shown, verdict: 'PASS', reason: `the whole interval is within the ${tolerance * 100}% tolerance${widened}` };
-      if (worse > margin) return { ...shown, verdict: 'INCONCLUSIVE', reason: `worse by more than the ${tolerance * 100}% tolerance${widened}, but not yet credibly (p = ${formatP(pWorse)}, needs ${formatP(level)} or less): more blocks` };
+      if (worse > margin)
+        return {
+          ...shown,
+          verdict: 'INCONCLUSIVE',
+          reason: `worse by more than the ${tolerance * 100}% tolerance${widened}, but not yet credibly (p = ${formatP(pWorse)}, needs ${formatP(level)} or less): more blocks`,
+        };
       return { ...shown, verdict: 'INCONCLUSIVE', reason: `the interval reaches past the ${tolerance * 100}% tolerance${widened}: more blocks` };
     },
   };
@@ -172,7 +217,12 @@ export function resolvableErrorRise(candidateIterations: number, z = 1.959963984
  */
 function errorRate(baseline: readonly BlockResult[], candidate: readonly BlockResult[], policy: GatePolicy): Test {
   const sum = (blocks: readonly BlockResult[], pick: (b: BlockResult) => number) => blocks.reduce((s, b) => s + pick(b), 0);
-  const [be, bn, ce, cn] = [sum(baseline, (b) => b.errors), sum(baseline, (b) => b.completed), sum(candidate, (b) => b.errors), sum(candidate, (b) => b.completed)];
+  const [be, bn, ce, cn] = [
+    sum(baseline, (b) => b.errors),
+    sum(baseline, (b) => b.completed),
+    sum(candidate, (b) => b.errors),
+    sum(candidate, (b) => b.completed),
+  ];
   const baseRate = bn ? be / bn : 0;
   const rate = cn ? ce / cn : 0;
   const z = normalQuantile(1 - policy.alpha / 2);
@@ -181,18 +231,51 @@ function errorRate(baseline: readonly BlockResult[], candidate: readonly BlockRe
   const allowed = policy.tolerances.errorRate * baseRate + floor;
   const difference = rateDifference(be, bn, ce, cn, z);
   // A PASS that rests on the coarse floor while the candidate did have more errors: said.
-  const coarse = resolvable > policy.floors.errorRate && rate > baseRate ? `the candidate's rate is higher (${(rate * 100).toFixed(2)}% against ${(baseRate * 100).toFixed(2)}%), and ${cn} iterations cannot resolve a rise under ${(floor * 100).toFixed(2)} points: more iterations would tell` : undefined;
+  const coarse =
+    resolvable > policy.floors.errorRate && rate > baseRate
+      ? `the candidate's rate is higher (${(rate * 100).toFixed(2)}% against ${(baseRate * 100).toFixed(2)}%), and ${cn} iterations cannot resolve a rise under ${(floor * 100).toFixed(2)} points: more iterations would tell`
+      : undefined;
   const testable = bn > 0 && cn > 0 && difference.estimate > allowed;
   const p = testable ? moreErrorsP(be, bn, ce, cn) : 1;
-  const floorSaid = resolvable > policy.floors.errorRate ? `a floor of ${(floor * 100).toFixed(2)} points, the smallest rise ${cn} iterations resolve (the policy's floor, ${(policy.floors.errorRate * 100).toFixed(2)}, needs more)` : `the policy's floor of ${(floor * 100).toFixed(2)} points`;
+  const floorSaid =
+    resolvable > policy.floors.errorRate
+      ? `a floor of ${(floor * 100).toFixed(2)} points, the smallest rise ${cn} iterations resolve (the policy's floor, ${(policy.floors.errorRate * 100).toFixed(2)}, needs more)`
+      : `the policy's floor of ${(floor * 100).toFixed(2)} points`;
   return {
     p,
     build: (failed, level) => {
-      const shown = { metric: 'errorRate' as const, baseline: baseRate, candidate: rate, changePct: difference.estimate * 100, lowPct: difference.low * 100, highPct: difference.high * 100, direction: 'lower-is-better' as const, tolerancePct: allowed * 100, blocks: candidate.length, noisePct: 0, p: testable ? p : undefined };
-      if (failed) return { ...shown, verdict: 'FAIL', reason: `${ce} errors in ${cn} iterations against ${be} in ${bn}: a rise beyond the ${(allowed * 100).toFixed(2)} points allowed, and credibly more errors (p = ${formatP(p)}, under ${formatP(level)})` };
+      const shown = {
+        metric: 'errorRate' as const,
+        baseline: baseRate,
+        candidate: rate,
+        changePct: difference.estimate * 100,
+        lowPct: difference.low * 100,
+        highPct: difference.high * 100,
+        direction: 'lower-is-better' as const,
+        tolerancePct: allowed * 100,
+        blocks: candidate.length,
+        noisePct: 0,
+        p: testable ? p : undefined,
+      };
+      if (failed)
+        return {
+          ...shown,
+          verdict: 'FAIL',
+          reason: `${ce} errors in ${cn} iterations against ${be} in ${bn}: a rise beyond the ${(allowed * 100).toFixed(2)} points allowed, and credibly more errors (p = ${formatP(p)}, under ${formatP(level)})`,
+        };
       if (bn === 0 || cn === 0) return { ...shown, verdict: 'INCONCLUSIVE', reason: 'no completed iteration on one side' };
-      if (difference.high <= allowed) return { ...shown, verdict: 'PASS', warning: coarse, reason: `${ce} errors in ${cn} against ${be} in ${bn}: the rise is at most ${(difference.high * 100).toFixed(2)} points, within the ${(allowed * 100).toFixed(2)} allowed (${floorSaid})` };
-      return { ...shown, verdict: 'INCONCLUSIVE', reason: `${ce} errors in ${cn} against ${be} in ${bn}: the rise may be up to ${(difference.high * 100).toFixed(2)} points, past the ${(allowed * 100).toFixed(2)} allowed (${floorSaid}): more iterations` };
+      if (difference.high <= allowed)
+        return {
+          ...shown,
+          verdict: 'PASS',
+          warning: coarse,
+          reason: `${ce} errors in ${cn} against ${be} in ${bn}: the rise is at most ${(difference.high * 100).toFixed(2)} points, within the ${(allowed * 100).toFixed(2)} allowed (${floorSaid})`,
+        };
+      return {
+        ...shown,
+        verdict: 'INCONCLUSIVE',
+        reason: `${ce} errors in ${cn} against ${be} in ${bn}: the rise may be up to ${(difference.high * 100).toFixed(2)} points, past the ${(allowed * 100).toFixed(2)} allowed (${floorSaid}): more iterations`,
+      };
     },
   };
 }
@@ -239,7 +322,9 @@ function overhead(sides: OverheadSides, policy: GatePolicy): Test {
   const baseSlices = sides.baseline?.flat();
   const candidate = ownOverhead(candidateSlices, policy.alpha);
   const base = baseSlices ? ownOverhead(baseSlices, policy.alpha) : undefined;
-  const change = baseSlices ? compareUnpaired(overheadLogRatios(baseSlices).map(Math.exp), overheadLogRatios(candidateSlices).map(Math.exp), 1 - policy.alpha) : undefined;
+  const change = baseSlices
+    ? compareUnpaired(overheadLogRatios(baseSlices).map(Math.exp), overheadLogRatios(candidateSlices).map(Math.exp), 1 - policy.alpha)
+    : undefined;
   // The base's on/off ratio turns the shift of ratios into points of throughput lost.
   const baseRatio = base ? Math.exp(base.cmp.estimate) : 1;
   const points = (shift: number) => 100 * baseRatio * (1 - Math.exp(shift));
@@ -270,17 +355,39 @@ function overhead(sides: OverheadSides, policy: GatePolicy): Test {
         p: testable ? p : undefined,
       };
       const own = `the candidate's instrumentation costs ${candidate.lostPct.toFixed(1)}% of throughput [${candidate.lowPct.toFixed(1)}, ${candidate.highPct.toFixed(1)}] (${sides.candidate.length} processes)`;
-      if (failed) return { ...shown, verdict: 'FAIL', reason: `${own}, beyond the ${limit}% limit; ${shown.changePct.toFixed(1)} points more than the base's ${base!.lostPct.toFixed(1)}% (beyond the ${tolerance}-point tolerance, in every process), and credibly more (p = ${formatP(p)}, under ${formatP(level)})` };
+      if (failed)
+        return {
+          ...shown,
+          verdict: 'FAIL',
+          reason: `${own}, beyond the ${limit}% limit; ${shown.changePct.toFixed(1)} points more than the base's ${base!.lostPct.toFixed(1)}% (beyond the ${tolerance}-point tolerance, in every process), and credibly more (p = ${formatP(p)}, under ${formatP(level)})`,
+        };
       if (candidate.cmp.unusable) return { ...shown, verdict: 'INCONCLUSIVE', reason: candidate.cmp.unusable };
       if (candidate.highPct <= limit) return { ...shown, verdict: 'PASS', reason: `${own}: the whole interval within the ${limit}% limit` };
       const standing = base !== undefined && base.lostPct > limit;
       const warning = standing
         ? `standing: the base's instrumentation already costs ${base.lostPct.toFixed(1)}% of throughput, over the ${limit}% limit (not this change's doing)`
         : `the candidate's overhead reaches past the ${limit}% limit (${candidate.lostPct.toFixed(1)}%)`;
-      if (change && !change.unusable && worseHigh <= margin) return { ...shown, verdict: 'PASS', warning, reason: `${own}; no more than ${tolerance} points above the base's ${base!.lostPct.toFixed(1)}% (the whole interval)` };
-      if (!change) return { ...shown, verdict: 'INCONCLUSIVE', warning, reason: `${own}, reaching past the ${limit}% limit, and there is no base figure to compare it with: a limit is judged against the base` };
+      if (change && !change.unusable && worseHigh <= margin)
+        return {
+          ...shown,
+          verdict: 'PASS',
+          warning,
+          reason: `${own}; no more than ${tolerance} points above the base's ${base!.lostPct.toFixed(1)}% (the whole interval)`,
+        };
+      if (!change)
+        return {
+          ...shown,
+          verdict: 'INCONCLUSIVE',
+          warning,
+          reason: `${own}, reaching past the ${limit}% limit, and there is no base figure to compare it with: a limit is judged against the base`,
+        };
       if (change.unusable) return { ...shown, verdict: 'INCONCLUSIVE', reason: change.unusable };
-      return { ...shown, verdict: 'INCONCLUSIVE', warning: standing ? warning : undefined, reason: `${own}, reaching past the ${limit}% limit, and maybe more than ${tolerance} points above the base's ${base!.lostPct.toFixed(1)}%: not decided` };
+      return {
+        ...shown,
+        verdict: 'INCONCLUSIVE',
+        warning: standing ? warning : undefined,
+        reason: `${own}, reaching past the ${limit}% limit, and maybe more than ${tolerance} points above the base's ${base!.lostPct.toFixed(1)}%: not decided`,
+      };
     },
   };
 }
@@ -302,7 +409,13 @@ const SLO_METRIC = { p95Ms: 'p95', p99Ms: 'p99', errorRate: 'errorRate', through
  * the base beyond the tolerance, credibly); otherwise PASS with a warning, standing when the
  * base breaks it too.
  */
-export function sloVerdicts(scenario: string, baseline: readonly BlockResult[], candidate: readonly BlockResult[], policy: GatePolicy, judged: readonly MetricVerdict[]): MetricVerdict[] {
+export function sloVerdicts(
+  scenario: string,
+  baseline: readonly BlockResult[],
+  candidate: readonly BlockResult[],
+  policy: GatePolicy,
+  judged: readonly MetricVerdict[],
+): MetricVerdict[] {
   const slo = policy.slos[scenario];
   if (!slo) return [];
   const out: MetricVerdict[] = [];
@@ -327,21 +440,39 @@ export function sloVerdicts(scenario: string, baseline: readonly BlockResult[], 
     const value = values[key](candidate);
     const baseValue = baseline.length ? values[key](baseline) : NaN;
     const rule = `${below ? '<' : '>'} ${limit}${unit}`;
-    const shown = { metric: `slo.${name}` as const, baseline: baseValue, candidate: value, limit, changePct: NaN, lowPct: NaN, highPct: NaN, direction: below ? ('lower-is-better' as const) : ('higher-is-better' as const), tolerancePct: 0, blocks: candidate.length, noisePct: 0 };
+    const shown = {
+      metric: `slo.${name}` as const,
+      baseline: baseValue,
+      candidate: value,
+      limit,
+      changePct: NaN,
+      lowPct: NaN,
+      highPct: NaN,
+      direction: below ? ('lower-is-better' as const) : ('higher-is-better' as const),
+      tolerancePct: 0,
+      blocks: candidate.length,
+      noisePct: 0,
+    };
     if (meets(value)) {
       out.push({ ...shown, verdict: 'PASS', reason: `${name} ${show(value)}${unit} meets the SLO ${rule}` });
       continue;
     }
     const riding = judged.find((m) => m.metric === SLO_METRIC[key]);
     if (riding?.verdict === 'FAIL') {
-      out.push({ ...shown, verdict: 'FAIL', reason: `${name} ${show(value)}${unit} breaks the SLO ${rule}, and ${riding.metric} is credibly worse than the base's beyond its tolerance` });
+      out.push({
+        ...shown,
+        verdict: 'FAIL',
+        reason: `${name} ${show(value)}${unit} breaks the SLO ${rule}, and ${riding.metric} is credibly worse than the base's beyond its tolerance`,
+      });
       continue;
     }
     const standing = Number.isFinite(baseValue) && !meets(baseValue);
     out.push({
       ...shown,
       verdict: 'PASS',
-      warning: standing ? `standing: the base breaks the SLO ${rule} too (${show(baseValue)}${unit})` : `${name} ${show(value)}${unit} breaks the SLO ${rule}; the base meets it (${show(baseValue)}${unit}), and the change is not a regression beyond the tolerance (yet)`,
+      warning: standing
+        ? `standing: the base breaks the SLO ${rule} too (${show(baseValue)}${unit})`
+        : `${name} ${show(value)}${unit} breaks the SLO ${rule}; the base meets it (${show(baseValue)}${unit}), and the change is not a regression beyond the tolerance (yet)`,
       reason: `${name} ${show(value)}${unit} breaks the SLO ${rule}, but is not credibly worse than the base's ${show(baseValue)}${unit} beyond the ${riding ? riding.tolerancePct : 0}% tolerance: not blocking`,
     });
   }
@@ -375,7 +506,10 @@ export function judge(input: JudgeInput): Judgement {
   tests.push(errorRate(input.baseline, input.candidate, policy));
   if (input.overhead) tests.push(overhead(input.overhead, policy));
   const level = policy.alpha / input.looks;
-  const rejected = holm(tests.map((t) => t.p), level);
+  const rejected = holm(
+    tests.map((t) => t.p),
+    level,
+  );
   // Holm's level for each test: alpha over the looks, over the tests not yet rejected below it.
   const order = tests.map((t, i) => ({ p: t.p, i })).sort((a, b) => a.p - b.p);
   const levels = new Array<number>(tests.length);
@@ -404,5 +538,9 @@ export function moreBlocksWouldHelp(judgement: Judgement): boolean {
 
 /** Whether more overhead processes could still decide it: the overhead alone is undecided. */
 export function moreOverheadWouldHelp(judgement: Judgement): boolean {
-  return !judgement.refused && judgement.metrics.some((m) => m.metric === 'overhead' && m.verdict === 'INCONCLUSIVE') && !judgement.metrics.some((m) => m.verdict === 'FAIL');
+  return (
+    !judgement.refused &&
+    judgement.metrics.some((m) => m.metric === 'overhead' && m.verdict === 'INCONCLUSIVE') &&
+    !judgement.metrics.some((m) => m.verdict === 'FAIL')
+  );
 }

@@ -69,7 +69,12 @@ export async function mergeHdrLogs(files: readonly string[]): Promise<MergedHdr>
         }
         histogram.destroy();
       }
-      if (found === 0) throw new ValidationError(ErrorCode.HDR_LOG, 'files', `${file} holds no interval tagged ${HDR_TAGS.latency} or ${HDR_TAGS.serviceTime}: not an agentperf load log`);
+      if (found === 0)
+        throw new ValidationError(
+          ErrorCode.HDR_LOG,
+          'files',
+          `${file} holds no interval tagged ${HDR_TAGS.latency} or ${HDR_TAGS.serviceTime}: not an agentperf load log`,
+        );
       intervals += found;
     }
     return { files: files.length, intervals, latency: snapshotOf(merged.latency), serviceTime: snapshotOf(merged.serviceTime) };

@@ -7,9 +7,7 @@ import type { ThresholdOutcome } from './thresholds.js';
 
 export const LOAD_REPORT_SCHEMA = 'agentperf.load/v1';
 
-export type LoadShape =
-  | { kind: 'open'; pattern: string; stages: Stage[]; maxInFlight: number }
-  | { kind: 'closed'; vus: number; durationMs: number };
+export type LoadShape = { kind: 'open'; pattern: string; stages: Stage[]; maxInFlight: number } | { kind: 'closed'; vus: number; durationMs: number };
 
 /** How each worker kept up: its own event loop (each worker thread has one). */
 export interface WorkerSaturation {

@@ -99,7 +99,13 @@ export class ResourceMonitor {
     const memory = process.memoryUsage();
     const atS = (now - this.startedAt) / 1000;
     const elu = performance.eventLoopUtilization(this.last.elu);
-    this.generatorSamples.push({ atS, cpuPct: ((cpu.user + cpu.system) / 1e6 / elapsedS) * 100, mainThreadBusyPct: elu.utilization * 100, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed });
+    this.generatorSamples.push({
+      atS,
+      cpuPct: ((cpu.user + cpu.system) / 1e6 / elapsedS) * 100,
+      mainThreadBusyPct: elu.utilization * 100,
+      rssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+    });
     let targetCpuS = this.last.targetCpuS;
     if (this.options.targetPid !== undefined) {
       const target = readProcStat(this.options.targetPid);
@@ -169,11 +175,15 @@ export interface TrustVerdict {
 export function judgeGenerator(resources: ResourceSummary, latencyMeanMs: number): TrustVerdict {
   const reasons: string[] = [];
   const g = resources.generator;
-  if (g.mainThreadBusyMeanPct >= 90) reasons.push(`the generator's main thread was busy ${g.mainThreadBusyMeanPct.toFixed(0)}% of the time (at or above 90%): it may be measuring itself`);
+  if (g.mainThreadBusyMeanPct >= 90)
+    reasons.push(`the generator's main thread was busy ${g.mainThreadBusyMeanPct.toFixed(0)}% of the time (at or above 90%): it may be measuring itself`);
   const delay = g.eventLoopDelay.p50;
   // A few milliseconds are ordinary; past that, the delay is large when it reaches half the
   // mean latency measured (the mean, not the median: a mix of cache hits and misses has its
   // median at the boundary between them).
-  if (delay > 5 && delay > latencyMeanMs * 0.5) reasons.push(`the generator's event loop was late by ${delay.toFixed(1)} ms at the median, large next to the mean latency ${latencyMeanMs.toFixed(1)} ms (over half of it): it could not keep up`);
+  if (delay > 5 && delay > latencyMeanMs * 0.5)
+    reasons.push(
+      `the generator's event loop was late by ${delay.toFixed(1)} ms at the median, large next to the mean latency ${latencyMeanMs.toFixed(1)} ms (over half of it): it could not keep up`,
+    );
   return { trusted: reasons.length === 0, reasons };
 }

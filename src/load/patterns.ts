@@ -29,7 +29,8 @@ export function stagesOf(pattern: ArrivalPattern): Stage[] {
       return [{ durationMs: pattern.durationMs, fromRate: pattern.from, toRate: pattern.to }];
     case 'spike': {
       const { baseRate, spikeRate, spikeAtMs, spikeDurationMs, durationMs } = pattern;
-      if (spikeAtMs + spikeDurationMs > durationMs) throw new UsageError('spike-at', `the spike (at ${spikeAtMs} ms for ${spikeDurationMs} ms) must end within the duration (${durationMs} ms)`);
+      if (spikeAtMs + spikeDurationMs > durationMs)
+        throw new UsageError('spike-at', `the spike (at ${spikeAtMs} ms for ${spikeDurationMs} ms) must end within the duration (${durationMs} ms)`);
       const stages = [
         { durationMs: spikeAtMs, fromRate: baseRate, toRate: baseRate },
         { durationMs: spikeDurationMs, fromRate: spikeRate, toRate: spikeRate },
@@ -51,7 +52,11 @@ export function stagesOf(pattern: ArrivalPattern): Stage[] {
 export function parseStages(field: string, text: string): Stage[] {
   const stages = text.split(',').map((part) => {
     const match = /^\s*(\d+(?:\.\d+)?)(?:\s*->\s*(\d+(?:\.\d+)?))?\s*:\s*(\S+)\s*$/.exec(part);
-    if (!match) throw new UsageError(field, `${field} must be a comma-separated list of RATE:DURATION or FROM->TO:DURATION stages (e.g. 0->100:10s,100:30s), got ${JSON.stringify(part)}`);
+    if (!match)
+      throw new UsageError(
+        field,
+        `${field} must be a comma-separated list of RATE:DURATION or FROM->TO:DURATION stages (e.g. 0->100:10s,100:30s), got ${JSON.stringify(part)}`,
+      );
     const fromRate = Number(match[1]);
     const toRate = match[2] === undefined ? fromRate : Number(match[2]);
     return { fromRate, toRate, durationMs: parseDurationMs(field, match[3]!) };
@@ -66,9 +71,11 @@ export function validateStages(field: string, stages: readonly Stage[]): void {
   if (stages.length === 0) throw new UsageError(field, `${field} must have at least one stage`);
   for (const [i, s] of stages.entries()) {
     for (const rate of [s.fromRate, s.toRate]) {
-      if (!Number.isFinite(rate) || rate < 0 || rate > MAX_RATE) throw new UsageError(field, `${field}: stage ${i + 1} rate must be from 0 to ${MAX_RATE} per second, got ${rate}`);
+      if (!Number.isFinite(rate) || rate < 0 || rate > MAX_RATE)
+        throw new UsageError(field, `${field}: stage ${i + 1} rate must be from 0 to ${MAX_RATE} per second, got ${rate}`);
     }
-    if (!Number.isFinite(s.durationMs) || s.durationMs <= 0) throw new UsageError(field, `${field}: stage ${i + 1} duration must be positive, got ${s.durationMs} ms`);
+    if (!Number.isFinite(s.durationMs) || s.durationMs <= 0)
+      throw new UsageError(field, `${field}: stage ${i + 1} duration must be positive, got ${s.durationMs} ms`);
   }
 }
 

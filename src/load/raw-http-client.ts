@@ -61,7 +61,10 @@ function headerIs(buf: Buffer, at: number, end: number, name: string): boolean {
 /** A header's value, lower-cased and trimmed (only for the few headers that decide framing). */
 function headerValue(buf: Buffer, nameEnd: number): string {
   const end = buf.indexOf(CRLF, nameEnd);
-  return buf.toString('latin1', nameEnd + 1, end < 0 ? buf.length : end).trim().toLowerCase();
+  return buf
+    .toString('latin1', nameEnd + 1, end < 0 ? buf.length : end)
+    .trim()
+    .toLowerCase();
 }
 
 /** The first non-blank byte of a header's value. */
@@ -269,13 +272,19 @@ class Connection {
           for (let i = valueStart(buf, line + 15); buf[i]! >= 0x30 && buf[i]! <= 0x39; i++) length = length * 10 + (buf[i]! - 0x30);
         } else if (headerIs(buf, line, headEnd, 'connection')) {
           // A list of tokens: "keep-alive, close" closes too.
-          const tokens = headerValue(buf, line + 10).split(',').map((t) => t.trim());
+          const tokens = headerValue(buf, line + 10)
+            .split(',')
+            .map((t) => t.trim());
           if (tokens.includes('close')) connection = 'close';
           else if (tokens.includes('keep-alive')) connection = 'keep-alive';
         }
       } else if (c === 0x74 /* t */ && headerIs(buf, line, headEnd, 'transfer-encoding')) {
         // Chunked is the last coding when present.
-        chunked = headerValue(buf, line + 17).split(',').at(-1)!.trim() === 'chunked';
+        chunked =
+          headerValue(buf, line + 17)
+            .split(',')
+            .at(-1)!
+            .trim() === 'chunked';
       }
       line = buf.indexOf(LF, line) + 1;
     }

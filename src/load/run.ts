@@ -49,7 +49,10 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestOut
     monitor.start();
     try {
       engineResult = await runEngine((i) => scenario.run(state, i), {
-        mode: shape.kind === 'open' ? { kind: 'open', schedule: new ArrivalSchedule(withWarmup(shape.stages, options.warmupMs)), maxInFlight: shape.maxInFlight } : { kind: 'closed', vus: shape.vus, durationMs: shape.durationMs },
+        mode:
+          shape.kind === 'open'
+            ? { kind: 'open', schedule: new ArrivalSchedule(withWarmup(shape.stages, options.warmupMs)), maxInFlight: shape.maxInFlight }
+            : { kind: 'closed', vus: shape.vus, durationMs: shape.durationMs },
         warmupMs: options.warmupMs,
         iterations: options.iterations,
         drainTimeoutMs: options.drainTimeoutMs,
@@ -58,7 +61,10 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestOut
         onMeasureStart: options.onMeasureStart,
         onMeasureEnd: options.onMeasureEnd,
         onIteration: csv
-          ? (row) => csv.write(`${row.iteration},${row.intendedMs.toFixed(3)},${row.startMs.toFixed(3)},${row.endMs.toFixed(3)},${(row.endMs - row.intendedMs).toFixed(3)},${(row.endMs - row.startMs).toFixed(3)},${row.error ?? ''}\n`)
+          ? (row) =>
+              csv.write(
+                `${row.iteration},${row.intendedMs.toFixed(3)},${row.startMs.toFixed(3)},${row.endMs.toFixed(3)},${(row.endMs - row.intendedMs).toFixed(3)},${(row.endMs - row.startMs).toFixed(3)},${row.error ?? ''}\n`,
+              )
           : undefined,
       });
     } finally {

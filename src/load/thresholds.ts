@@ -16,7 +16,15 @@ const LATENCY_STATS = ['p50', 'p90', 'p95', 'p99', 'p99.9', 'max', 'mean'] as co
 type LatencyStat = (typeof LATENCY_STATS)[number];
 export type ThresholdMetric = LatencyStat | `service_${LatencyStat}` | 'error_rate' | 'dropped_rate' | 'throughput' | 'errors' | 'dropped';
 
-const METRICS: readonly string[] = [...LATENCY_STATS, ...LATENCY_STATS.map((s) => `service_${s}`), 'error_rate', 'dropped_rate', 'throughput', 'errors', 'dropped'];
+const METRICS: readonly string[] = [
+  ...LATENCY_STATS,
+  ...LATENCY_STATS.map((s) => `service_${s}`),
+  'error_rate',
+  'dropped_rate',
+  'throughput',
+  'errors',
+  'dropped',
+];
 const TIME_UNITS: Record<string, number> = { us: 0.001, µs: 0.001, ms: 1, s: 1000 };
 
 export class ThresholdError extends ValidationError {
@@ -41,7 +49,8 @@ export function parseThreshold(expression: string): Threshold {
     value = unit === '%' ? amount / 100 : amount;
     if (value > 1) throw new ThresholdError(expression, 'a rate must be at most 100% (or 1)');
   } else if (metric === 'throughput') {
-    if (unit !== '' && unit !== '/s' && unit.toLowerCase() !== 'rps') throw new ThresholdError(expression, `throughput is per second (throughput>5 or throughput>5/s), got unit ${JSON.stringify(unit)}`);
+    if (unit !== '' && unit !== '/s' && unit.toLowerCase() !== 'rps')
+      throw new ThresholdError(expression, `throughput is per second (throughput>5 or throughput>5/s), got unit ${JSON.stringify(unit)}`);
     value = amount;
   } else {
     if (unit !== '') throw new ThresholdError(expression, `${metric} is a count and takes no unit, got ${JSON.stringify(unit)}`);

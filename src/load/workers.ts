@@ -42,7 +42,8 @@ export interface WorkersOptions {
   onStart?: () => void;
 }
 
-const scaled = (stages: readonly Stage[], share: number): Stage[] => stages.map((s) => ({ durationMs: s.durationMs, fromRate: s.fromRate * share, toRate: s.toRate * share }));
+const scaled = (stages: readonly Stage[], share: number): Stage[] =>
+  stages.map((s) => ({ durationMs: s.durationMs, fromRate: s.fromRate * share, toRate: s.toRate * share }));
 
 /** Worker `index`'s whole part of `total` things: the first ones get one more of the remainder. */
 const partOf = (total: number, index: number, workers: number) => Math.floor(total / workers) + (index < total % workers ? 1 : 0);
@@ -62,7 +63,8 @@ export function shareOf(shape: LoadShape, index: number, workers: number): LoadS
  */
 export async function runLoadTestInWorkers(options: WorkersOptions): Promise<LoadTestOutcome & { workers: WorkerSaturation[] }> {
   const { workers: n } = options;
-  if (options.shape.kind === 'closed' && options.shape.vus < n) throw new UsageError('workers', `--workers ${n} needs at least ${n} virtual users (--vus), got ${options.shape.vus}`);
+  if (options.shape.kind === 'closed' && options.shape.vus < n)
+    throw new UsageError('workers', `--workers ${n} needs at least ${n} virtual users (--vus), got ${options.shape.vus}`);
   const entry = siblingModule(import.meta.url, 'load-worker');
   const startedAt = new Date();
   const threads: Worker[] = [];
@@ -86,14 +88,24 @@ export async function runLoadTestInWorkers(options: WorkersOptions): Promise<Loa
     ready.push(new Promise<void>((resolve) => (onReady = resolve)));
     done.push(
       new Promise<LoadTestOutcome>((resolve, reject) => {
-        worker.on('message', (message: { kind: string; outcome?: LoadTestOutcome; error?: { message: string; code?: string; field?: string; exitCode?: number } }) => {
-          if (message.kind === 'ready') onReady();
-          else if (message.kind === 'done') resolve(message.outcome!);
-          else if (message.kind === 'failed') {
-            const e = message.error!;
-            reject(Object.assign(new AgentperfError((e.code as ErrorCode | undefined) ?? ErrorCode.SCENARIO, `worker ${index}: ${e.message}`, { exitCode: e.exitCode === 2 ? 2 : 1 }), e.field ? { field: e.field } : {}));
-          }
-        });
+        worker.on(
+          'message',
+          (message: { kind: string; outcome?: LoadTestOutcome; error?: { message: string; code?: string; field?: string; exitCode?: number } }) => {
+            if (message.kind === 'ready') onReady();
+            else if (message.kind === 'done') resolve(message.outcome!);
+            else if (message.kind === 'failed') {
+              const e = message.error!;
+              reject(
+                Object.assign(
+                  new AgentperfError((e.code as ErrorCode | undefined) ?? ErrorCode.SCENARIO, `worker ${index}: ${e.message}`, {
+                    exitCode: e.exitCode === 2 ? 2 : 1,
+                  }),
+                  e.field ? { field: e.field } : {},
+                ),
+              );
+            }
+          },
+        );
         worker.once('error', reject);
         worker.once('exit', (code) => reject(new Error(`load worker ${index} exited with ${code} before reporting`)));
       }),
@@ -103,7 +115,9 @@ export async function runLoadTestInWorkers(options: WorkersOptions): Promise<Loa
   // Ctrl-C during setup ends the run before it starts; after, each worker stops scheduling and
   // reports what ran (as one process does).
   let interrupted!: () => void;
-  const setupInterrupted = new Promise<never>((_, reject) => (interrupted = () => reject(new AgentperfError(ErrorCode.ABORTED, 'interrupted while the workers were setting up: nothing ran'))));
+  const setupInterrupted = new Promise<never>(
+    (_, reject) => (interrupted = () => reject(new AgentperfError(ErrorCode.ABORTED, 'interrupted while the workers were setting up: nothing ran'))),
+  );
   setupInterrupted.catch(() => undefined);
   let started = false;
   const abort = () => (started ? threads.forEach((t) => t.postMessage({ kind: 'abort' })) : interrupted());
@@ -125,7 +139,12 @@ export async function runLoadTestInWorkers(options: WorkersOptions): Promise<Loa
   }
 }
 
-function merge(options: WorkersOptions, outcomes: LoadTestOutcome[], resources: ResourceSummary, startedAt: Date): LoadTestOutcome & { workers: WorkerSaturation[] } {
+function merge(
+  options: WorkersOptions,
+  outcomes: LoadTestOutcome[],
+  resources: ResourceSummary,
+  startedAt: Date,
+): LoadTestOutcome & { workers: WorkerSaturation[] } {
   const results = outcomes.map((o) => o.report.result);
   const sum = (pick: (r: (typeof results)[number]) => number) => results.reduce((a, r) => a + pick(r), 0);
   const encoded: EngineResult['encoded'] = {

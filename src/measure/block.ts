@@ -87,5 +87,9 @@ export const BLOCK_PROTOCOL = 3;
  * config and code, by the agentperf `cli` names (the side's own, or this one).
  */
 export function runBlockProcess(root: string, spec: BlockSpec, cli: readonly string[] = cliNodeArgs()): Promise<BlockResult> {
-  return runNodeForJson<BlockResult>(['--expose-gc', ...cli, 'gate', 'block', JSON.stringify(spec)], { cwd: root, code: ErrorCode.GATE_BLOCK, what: `a gate block of ${spec.scenario} in ${root}` });
+  return runNodeForJson<BlockResult>(['--expose-gc', ...cli, 'gate', 'block', JSON.stringify(spec)], {
+    cwd: root,
+    code: ErrorCode.GATE_BLOCK,
+    what: `a gate block of ${spec.scenario} in ${root}`,
+  });
 }

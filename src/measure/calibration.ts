@@ -151,7 +151,10 @@ function once(worker: Worker): Promise<unknown> {
 export function compareCalibration(stored: Calibration, current: Calibration, bandPct: number): { changePct: number; refusal?: string } {
   const changePct = (median(current.samples) / median(stored.samples) - 1) * 100;
   if (stored.threads !== current.threads) {
-    return { changePct, refusal: `this machine lets the gate use ${current.threads} CPUs and the baseline's machine let it use ${stored.threads}, so their blocks cannot be compared; the gate does not judge. Use the paired mode (gate --against), or record the baseline again on this runner` };
+    return {
+      changePct,
+      refusal: `this machine lets the gate use ${current.threads} CPUs and the baseline's machine let it use ${stored.threads}, so their blocks cannot be compared; the gate does not judge. Use the paired mode (gate --against), or record the baseline again on this runner`,
+    };
   }
   if (Math.abs(changePct) <= bandPct) return { changePct };
   return {

@@ -6,7 +6,13 @@ import { median } from '../stats/percentiles.js';
  * A, and so on, so that whatever the machine drifts through over time falls on both sides
  * alike, and neither side always runs first. Pairs `from` to `from + count - 1` are run.
  */
-export async function abbaPairs<T>(from: number, count: number, a: () => Promise<T>, b: () => Promise<T>, onPair?: (pair: number, results: { a: T; b: T }) => void): Promise<Array<{ a: T; b: T }>> {
+export async function abbaPairs<T>(
+  from: number,
+  count: number,
+  a: () => Promise<T>,
+  b: () => Promise<T>,
+  onPair?: (pair: number, results: { a: T; b: T }) => void,
+): Promise<Array<{ a: T; b: T }>> {
   const out: Array<{ a: T; b: T }> = [];
   for (let pair = from; pair < from + count; pair++) {
     let first: T;
@@ -63,7 +69,7 @@ export function permutations<T>(items: readonly T[]): T[][] {
   const a = [...items];
   const c = new Array<number>(a.length).fill(0);
   result.push([...a]);
-  for (let i = 1; i < a.length; ) {
+  for (let i = 1; i < a.length;) {
     if (c[i]! < i) {
       const j = i % 2 === 0 ? 0 : c[i]!;
       [a[i], a[j]] = [a[j]!, a[i]!];

@@ -97,7 +97,6 @@ export interface OverheadMeasurement {
   elapsedMs: number;
 }
 
-
 /**
  * Which slices are instrumented: warmup pairs alternate, then the measured pairs go ABBA (off
  * then on, on then off, ...), so neither state always comes first.
@@ -167,16 +166,28 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
   // worker, as OTEL_TRACES_EXPORTER=otlp does) to a local receiver, and /metrics scraped. This
   // is a process of its own (`gate overhead`), so the environment is its to set.
   const sink = await startTelemetrySink();
-  Object.assign(process.env, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: sink.tracesUrl, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf', OTEL_METRICS_EXPORTER: 'prometheus', OTEL_TRACES_SAMPLER: 'always_on' });
+  Object.assign(process.env, {
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: sink.tracesUrl,
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+    OTEL_METRICS_EXPORTER: 'prometheus',
+    OTEL_TRACES_SAMPLER: 'always_on',
+  });
   // The plain SDK app is measured as `register` instruments it: with the AsyncLocalStorage
   // context manager an application's process needs (context.ts).
   const contextManager = spec.scenario === sdkAppScenario.name ? 'async' : 'stack';
-  const instrumentation = await startInstrumentation({ prometheus: { host: '127.0.0.1', port: 0 }, simulatedCostUs: spec.simulatedCostUs, contextManager }).catch(async (error: unknown) => {
+  const instrumentation = await startInstrumentation({
+    prometheus: { host: '127.0.0.1', port: 0 },
+    simulatedCostUs: spec.simulatedCostUs,
+    contextManager,
+  }).catch(async (error: unknown) => {
     await sink.close();
     throw error;
   });
   if (instrumentation.metricsUrl) sink.scrape(instrumentation.metricsUrl, SCRAPE_INTERVAL_MS);
-  const schedule: SliceKind[] = spec.breakdown ? breakdownSchedule(spec.warmupPairs, spec.pairs) : sliceSchedule(spec.warmupPairs, spec.pairs).map((on) => (on ? 'on' : 'off'));
+  const schedule: SliceKind[] = spec.breakdown
+    ? breakdownSchedule(spec.warmupPairs, spec.pairs)
+    : sliceSchedule(spec.warmupPairs, spec.pairs).map((on) => (on ? 'on' : 'off'));
   const apply = (kind: SliceKind) => {
     instrumentation.setEnabled(kind !== 'off');
     instrumentation.setParts({ spans: kind === 'spans' || kind === 'on', export: kind === 'on' });
@@ -199,7 +210,16 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
   const boundary = (index: number) => {
     const now = performance.now();
     const used = cpuSince(cpuStart);
-    if (index > 0) slices.push({ instrumented: schedule[index - 1] !== 'off', kind: schedule[index - 1]!, durationMs: now - sliceStart, iterations: K, errors: errors - sliceErrors, cpuUs: used.process, busyUs: used.mainThread });
+    if (index > 0)
+      slices.push({
+        instrumented: schedule[index - 1] !== 'off',
+        kind: schedule[index - 1]!,
+        durationMs: now - sliceStart,
+        iterations: K,
+        errors: errors - sliceErrors,
+        cpuUs: used.process,
+        busyUs: used.mainThread,
+      });
     if (index < schedule.length) apply(schedule[index]!);
     sliceStart = performance.now();
     cpuStart = readCpu();
@@ -240,8 +260,14 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
     // where there are more than two (a baseline file's slice has no `kind`).
     slices: spec.breakdown ? measured : measured.map(({ kind: _kind, ...slice }) => slice),
     throughput: comparePaired(off.map(rate), on.map(rate)),
-    cpuPerIteration: comparePaired(off.map((s) => per(s, 'cpuUs')), on.map((s) => per(s, 'cpuUs'))),
-    busyPerIteration: comparePaired(off.map((s) => per(s, 'busyUs')), on.map((s) => per(s, 'busyUs'))),
+    cpuPerIteration: comparePaired(
+      off.map((s) => per(s, 'cpuUs')),
+      on.map((s) => per(s, 'cpuUs')),
+    ),
+    busyPerIteration: comparePaired(
+      off.map((s) => per(s, 'busyUs')),
+      on.map((s) => per(s, 'busyUs')),
+    ),
     throughputOff: median(off.map(rate)),
     throughputOn: median(on.map(rate)),
     cpuUsPerIterationOff: median(off.map((s) => per(s, 'cpuUs'))),
@@ -258,5 +284,9 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
 
 /** Runs the measurement in a fresh process of the project at `root` (`agentperf gate overhead`), by the agentperf `cli` names. */
 export function runOverheadProcess(root: string, spec: OverheadSpec, cli: readonly string[] = cliNodeArgs()): Promise<OverheadMeasurement> {
-  return runNodeForJson<OverheadMeasurement>([...cli, 'gate', 'overhead', JSON.stringify(spec)], { cwd: root, code: ErrorCode.GATE_BLOCK, what: `the overhead measurement of ${spec.scenario} in ${root}` });
+  return runNodeForJson<OverheadMeasurement>([...cli, 'gate', 'overhead', JSON.stringify(spec)], {
+    cwd: root,
+    code: ErrorCode.GATE_BLOCK,
+    what: `the overhead measurement of ${spec.scenario} in ${root}`,
+  });
 }

@@ -4,7 +4,16 @@ import { canonicalPrefix, canonicalSuffix, keyOfCanonical } from '../cache/key.j
 import type { CachedResponse, ResponseCache } from '../cache/response-cache.js';
 import type { Cancellation } from '../cancellation.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { agentChannel, attemptChannel, circuitChannel, memoryHitChannel, retryChannel, traced, type AgentCallMessage, type MemoryHitMessage } from '../diagnostics.js';
+import {
+  agentChannel,
+  attemptChannel,
+  circuitChannel,
+  memoryHitChannel,
+  retryChannel,
+  traced,
+  type AgentCallMessage,
+  type MemoryHitMessage,
+} from '../diagnostics.js';
 import { AbortedError, ClosedError, ConfigError, errorType, TimeoutError, UnknownAgentError, UnknownModelError, UpstreamError } from '../errors.js';
 import { logFieldsFor, rootLogger, type Logger } from '../logger.js';
 import { inputTokensOf } from '../providers/tokens.js';
@@ -259,7 +268,11 @@ export class Orchestrator {
         prices: { ...model.prices, ...options.modelPrices?.[model.id] },
         breaker,
         rateLimiter: rateLimiters.get(model.id),
-        canonicalPrefix: canonicalPrefix({ namespace: this.namespace, provider: this.provider.name, agentVersion: config.version }, config.model, config.systemPrompt),
+        canonicalPrefix: canonicalPrefix(
+          { namespace: this.namespace, provider: this.provider.name, agentVersion: config.version },
+          config.model,
+          config.systemPrompt,
+        ),
         cacheable: this.cache?.allows(config.name, config.cacheable) ?? false,
         cacheTtlMs: config.cacheTtlMs ?? this.cache?.defaultTtlMs ?? 0,
         hitMessage: { agent: config.name, model: model.id, latencyMs: 0 },
@@ -392,7 +405,12 @@ export class Orchestrator {
   }
 
   /** openStream's upstream part: admission and attempts until the first event, then the relay. */
-  private async streamUpstream(call: PreparedCall, options: ExecuteOptions, startedAt: number, streamMessage: NonNullable<MessagesProvider['streamMessage']>): Promise<OpenedStream> {
+  private async streamUpstream(
+    call: PreparedCall,
+    options: ExecuteOptions,
+    startedAt: number,
+    streamMessage: NonNullable<MessagesProvider['streamMessage']>,
+  ): Promise<OpenedStream> {
     const flight = new Flight<void, AgentCallMessage>(call.canonical);
     const { signal } = options;
     const onCallerAbort = signal && (() => flight.cancellation.abort(new AbortedError(signal.reason)));
@@ -524,7 +542,12 @@ export class Orchestrator {
    * The shared upstream call: a concurrency slot, then attempts with retries. One async frame
    * for all of it, because on the hot path every extra await costs a promise per call.
    */
-  private async callUpstream(call: PreparedCall, options: ExecuteOptions, flight: Flight<UpstreamOutcome, AgentCallMessage>, queuedAt: number): Promise<UpstreamOutcome> {
+  private async callUpstream(
+    call: PreparedCall,
+    options: ExecuteOptions,
+    flight: Flight<UpstreamOutcome, AgentCallMessage>,
+    queuedAt: number,
+  ): Promise<UpstreamOutcome> {
     try {
       if (call.cacheKey !== undefined && call.readCache) {
         const hit = await this.cache!.fromTiers(call.cacheKey);
@@ -541,7 +564,9 @@ export class Orchestrator {
   /** Only complete, successful answers are stored; a failed write is logged, never thrown. */
   private store(call: PreparedCall, message: CachedResponse): void {
     if (message.stop_reason === null || message.type !== 'message') return;
-    this.cache!.set(call.cacheKey!, message, call.agent.cacheTtlMs).catch((error: unknown) => this.log.warn({ err: error, agent: call.agent.config.name }, 'cache write failed'));
+    this.cache!.set(call.cacheKey!, message, call.agent.cacheTtlMs).catch((error: unknown) =>
+      this.log.warn({ err: error, agent: call.agent.config.name }, 'cache write failed'),
+    );
   }
 
   /**
@@ -549,7 +574,12 @@ export class Orchestrator {
    * attempt is three phases, shared with streamed calls (openStream): prepare (beginAttempt),
    * send (the provider call), settle (onSuccess, or attemptError then retryDelayAfter).
    */
-  private async callApi(call: PreparedCall, options: ExecuteOptions, flight: Flight<UpstreamOutcome, AgentCallMessage>, queuedAt: number): Promise<UpstreamOutcome> {
+  private async callApi(
+    call: PreparedCall,
+    options: ExecuteOptions,
+    flight: Flight<UpstreamOutcome, AgentCallMessage>,
+    queuedAt: number,
+  ): Promise<UpstreamOutcome> {
     const deadline = this.deadlineOf(options, queuedAt);
     const slot = this.takeSlot(flight, deadline);
     if (slot) await slot;
@@ -569,7 +599,15 @@ export class Orchestrator {
         try {
           const result = await traced(
             attemptChannel,
-            () => ({ call: flight.trace, agent: call.agent.config.name, model: call.agent.model.id, maxTokens: call.params.max_tokens, provider: this.provider.name, server: this.provider.server, attempt: n }),
+            () => ({
+              call: flight.trace,
+              agent: call.agent.config.name,
+              model: call.agent.model.id,
+              maxTokens: call.params.max_tokens,
+              provider: this.provider.name,
+              server: this.provider.server,
+              attempt: n,
+            }),
             (message) => this.provider.createMessage(call.params, message?.headers ? { ...attempt.request, headers: message.headers } : attempt.request),
           );
           call.agent.breaker.onSuccess(flight.trace);
@@ -599,14 +637,23 @@ export class Orchestrator {
   /** The call's tokens from its model's client-side rate limit, when there is one. */
   private spendRateLimit(call: PreparedCall, flight: Flight<unknown, AgentCallMessage>, deadline: Deadline): Promise<void> | undefined {
     const { rateLimiter } = call.agent;
-    return rateLimiter && this.beforeDeadline(rateLimiter.acquire(inputTokensOf(call.params) + call.params.max_tokens, flight.cancellation), deadline, flight.cancellation);
+    return (
+      rateLimiter &&
+      this.beforeDeadline(rateLimiter.acquire(inputTokensOf(call.params) + call.params.max_tokens, flight.cancellation), deadline, flight.cancellation)
+    );
   }
 
   /**
    * Prepare: the breaker admits the attempt (or throws CircuitOpenError), and the attempt gets
    * one timeout, its own or what is left of the deadline, whichever ends first.
    */
-  private beginAttempt(call: PreparedCall, flight: Flight<unknown, AgentCallMessage>, deadline: Deadline, attemptTimeoutMs: number, cancellable: boolean): Attempt {
+  private beginAttempt(
+    call: PreparedCall,
+    flight: Flight<unknown, AgentCallMessage>,
+    deadline: Deadline,
+    attemptTimeoutMs: number,
+    cancellable: boolean,
+  ): Attempt {
     call.agent.breaker.admit(flight.trace);
     this.counters.upstreamAttempts++;
     const leftMs = deadline.at - this.clock.now();
@@ -636,8 +683,12 @@ export class Orchestrator {
     // Waiting past the deadline only to fail there helps nobody: fail now with the cause.
     if (this.clock.now() + delayMs >= deadline.at) throw error;
     this.counters.retries++;
-    if (retryChannel.hasSubscribers) retryChannel.publish({ call: flight.trace, agent: call.agent.config.name, model: call.agent.model.id, attempt, delayMs, reason: errorType(error) });
-    this.log.debug({ ...logFieldsFor(flight.trace), agent: call.agent.config.name, attempt, delayMs: Math.round(delayMs), error: (error as Error).message }, 'retrying');
+    if (retryChannel.hasSubscribers)
+      retryChannel.publish({ call: flight.trace, agent: call.agent.config.name, model: call.agent.model.id, attempt, delayMs, reason: errorType(error) });
+    this.log.debug(
+      { ...logFieldsFor(flight.trace), agent: call.agent.config.name, attempt, delayMs: Math.round(delayMs), error: (error as Error).message },
+      'retrying',
+    );
     return delayMs;
   }
 

@@ -44,7 +44,10 @@ export class ModelRateLimiter {
   private readonly requests: TokenBucket | undefined;
   private readonly tokens: TokenBucket | undefined;
 
-  constructor(limit: ModelRateLimit, private readonly clock: Clock) {
+  constructor(
+    limit: ModelRateLimit,
+    private readonly clock: Clock,
+  ) {
     if (limit.requestsPerMinute) this.requests = new TokenBucket(limit.requestsPerMinute, 60_000, clock);
     if (limit.tokensPerMinute) this.tokens = new TokenBucket(limit.tokensPerMinute, 60_000, clock);
   }

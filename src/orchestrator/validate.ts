@@ -23,9 +23,14 @@ export function validateTask(task: unknown): asserts task is string {
 }
 
 export function validateTemperature(value: unknown, model: ModelInfo): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) throw new ParameterRangeError('temperature', 'a number from 0 to 1', value);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1)
+    throw new ParameterRangeError('temperature', 'a number from 0 to 1', value);
   if (!model.acceptsTemperature) {
-    throw new ValidationError(ErrorCode.PARAM_UNSUPPORTED, 'temperature', `temperature must be left out for ${model.id}: the API rejects it for this model (deprecated since Opus 4.7 and the 5 generation)`);
+    throw new ValidationError(
+      ErrorCode.PARAM_UNSUPPORTED,
+      'temperature',
+      `temperature must be left out for ${model.id}: the API rejects it for this model (deprecated since Opus 4.7 and the 5 generation)`,
+    );
   }
   return value;
 }

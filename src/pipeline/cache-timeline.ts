@@ -1,11 +1,4 @@
-import {
-  agentChannel,
-  cacheEvictionChannel,
-  cacheExpirationChannel,
-  cacheIntegrityChannel,
-  memoryHitChannel,
-  type AgentCallMessage,
-} from '../diagnostics.js';
+import { agentChannel, cacheEvictionChannel, cacheExpirationChannel, cacheIntegrityChannel, memoryHitChannel, type AgentCallMessage } from '../diagnostics.js';
 
 /** One second of cache activity (or the run's totals). */
 export interface CacheCounts {

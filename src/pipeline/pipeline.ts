@@ -104,7 +104,9 @@ async function loadAndProfile(options: PipelineOptions, progress: Progress): Pro
   const rel = (path: string) => relative(options.outDir, path);
   const instrumentation = await startInstrumentation({ prometheus: { port: options.metricsPort }, logger: rootLogger });
   try {
-    progress(`${step('instrumentation')} instrumentation on; Prometheus metrics ${instrumentation.metricsUrl ? `at ${instrumentation.metricsUrl}` : "off (OTEL_METRICS_EXPORTER or OTEL_SDK_DISABLED)"}`);
+    progress(
+      `${step('instrumentation')} instrumentation on; Prometheus metrics ${instrumentation.metricsUrl ? `at ${instrumentation.metricsUrl}` : 'off (OTEL_METRICS_EXPORTER or OTEL_SDK_DISABLED)'}`,
+    );
 
     const scenario = await resolveScenario(options.scenario, await currentProject(options.projectRoot));
     const windows = phaseWindows(options.phases);
@@ -115,7 +117,9 @@ async function loadAndProfile(options: PipelineOptions, progress: Progress): Pro
     let profiling: Promise<unknown> = Promise.resolve();
     let profileState: 'waiting' | 'running' | 'done' = 'waiting';
     const totalS = windows.at(-1)!.endS;
-    progress(`${step('load')} load: ${options.scenario}, ${windows.map((w) => `${w.name} ${w.endS - w.startS} s at ${w.fromRate === w.toRate ? w.fromRate : `${w.fromRate}->${w.toRate}`}/s`).join(', ')}`);
+    progress(
+      `${step('load')} load: ${options.scenario}, ${windows.map((w) => `${w.name} ${w.endS - w.startS} s at ${w.fromRate === w.toRate ? w.fromRate : `${w.fromRate}->${w.toRate}`}/s`).join(', ')}`,
+    );
     timeline.start();
     let load: Awaited<ReturnType<typeof runLoadTest>>;
     try {
@@ -125,7 +129,12 @@ async function loadAndProfile(options: PipelineOptions, progress: Progress): Pro
       }
       load = await runLoadTest({
         scenario,
-        context: { target: { kind: 'in-process' }, settings: { ...options.settings, ...(options.live ? { live: 'true' } : {}) }, seed: options.seed, log: rootLogger.child({ component: 'run' }) },
+        context: {
+          target: { kind: 'in-process' },
+          settings: { ...options.settings, ...(options.live ? { live: 'true' } : {}) },
+          seed: options.seed,
+          log: rootLogger.child({ component: 'run' }),
+        },
         shape: { kind: 'open', pattern: 'standard plan', stages: options.phases, maxInFlight: 10_000 },
         warmupMs: options.warmupMs,
         drainTimeoutMs: 30_000,
@@ -133,7 +142,9 @@ async function loadAndProfile(options: PipelineOptions, progress: Progress): Pro
         onSecond: (point) => {
           series.push({ ...point, cache: timeline.tick() });
           const phase = windows.find((w) => point.second > w.startS && point.second <= w.endS)?.name ?? 'drain';
-          progress(`  ${String(point.second).padStart(3)} s / ${totalS} s  ${phase.padEnd(8)} ${point.completed}/s  p99 ${point.p99.toFixed(1)} ms  errors ${point.errors}`);
+          progress(
+            `  ${String(point.second).padStart(3)} s / ${totalS} s  ${phase.padEnd(8)} ${point.completed}/s  p99 ${point.p99.toFixed(1)} ms  errors ${point.errors}`,
+          );
           if (profileState === 'waiting' && point.second >= steady.startS) {
             profileState = 'running';
             profiling = profiler.start();
@@ -148,7 +159,11 @@ async function loadAndProfile(options: PipelineOptions, progress: Progress): Pro
     }
     if (profileState === 'running') profiling = profiling.then(() => profiler.stop());
     const cpuProfile = (await profiling) as Awaited<ReturnType<CpuProfiler['stop']>> | undefined;
-    if (!cpuProfile || typeof cpuProfile !== 'object' || !('nodes' in cpuProfile)) throw new AgentperfError(ErrorCode.PROFILE, `the steady phase (${steady.startS}-${steady.endS} s) was never reached: the load ended after ${series.length} s`);
+    if (!cpuProfile || typeof cpuProfile !== 'object' || !('nodes' in cpuProfile))
+      throw new AgentperfError(
+        ErrorCode.PROFILE,
+        `the steady phase (${steady.startS}-${steady.endS} s) was never reached: the load ended after ${series.length} s`,
+      );
     const cpuprofile = join(options.outDir, 'steady.cpuprofile');
     await writeFile(cpuprofile, JSON.stringify(cpuProfile));
     progress(`${step('profile')} CPU profile of the steady phase: ${cpuprofile}; rendering its flamegraph`);
@@ -174,7 +189,11 @@ async function loadAndProfile(options: PipelineOptions, progress: Progress): Pro
       phases: windows,
       load: { ...result, generator: load.report.generator },
       series,
-      distribution: { percentiles: DISTRIBUTION_PERCENTILES, latencyMs: percentileCurve(load.encoded.latency), serviceMs: percentileCurve(load.encoded.serviceTime) },
+      distribution: {
+        percentiles: DISTRIBUTION_PERCENTILES,
+        latencyMs: percentileCurve(load.encoded.latency),
+        serviceMs: percentileCurve(load.encoded.serviceTime),
+      },
       cache: { totals: { ...timeline.totals }, hitRate: hitRate(timeline.totals) },
       hdr: instrumentation.hdr.snapshot(),
       profile: { phase: steady.name, cpuprofile: rel(cpuprofile), flamegraph, flamegraphError, bottlenecks },
@@ -188,12 +207,33 @@ async function loadAndProfile(options: PipelineOptions, progress: Progress): Pro
 async function leakCheck(options: PipelineOptions, progress: Progress): Promise<RunRecord['leak']> {
   const leakSettings = AGENT_SCENARIOS.has(options.scenario) ? { cacheMaxBytes: '16kb', ...options.settings } : options.settings;
   const leakCommand = ['npx agentperf leak', options.scenario, ...Object.entries(leakSettings).map(([k, v]) => `--set ${k}=${v}`)].join(' ');
-  progress(`${step('leak')} leak check: the same as \`${leakCommand}\`, ${DEFAULT_LEAK_OPTIONS.rounds} rounds of ${DEFAULT_LEAK_OPTIONS.iterationsPerRound} iterations (up to ${DEFAULT_LEAK_OPTIONS.maxRounds}) in a child process`);
+  progress(
+    `${step('leak')} leak check: the same as \`${leakCommand}\`, ${DEFAULT_LEAK_OPTIONS.rounds} rounds of ${DEFAULT_LEAK_OPTIONS.iterationsPerRound} iterations (up to ${DEFAULT_LEAK_OPTIONS.maxRounds}) in a child process`,
+  );
   const leakDir = join(options.outDir, 'leak');
-  const leakReport = await detectLeak({ ...DEFAULT_LEAK_OPTIONS, scenario: options.scenario, settings: leakSettings, target: { kind: 'in-process' }, seed: options.seed, outDir: leakDir });
+  const leakReport = await detectLeak({
+    ...DEFAULT_LEAK_OPTIONS,
+    scenario: options.scenario,
+    settings: leakSettings,
+    target: { kind: 'in-process' },
+    seed: options.seed,
+    outDir: leakDir,
+  });
   if (leakReport.verdict !== 'LEAK') await rm(leakDir, { recursive: true, force: true });
-  const leak: RunRecord['leak'] = { verdict: leakReport.verdict, note: leakReport.note, slope: leakReport.slope, thresholdBytesPerIteration: leakReport.thresholdBytesPerIteration, points: leakReport.points, leakedClasses: leakReport.leakedClasses, rounds: leakReport.points.length, iterationsPerRound: DEFAULT_LEAK_OPTIONS.iterationsPerRound, command: leakCommand };
-  progress(`  ${leak.verdict}: ${leak.slope.slope.toFixed(1)} bytes per iteration retained (95% interval ${leak.slope.low.toFixed(1)} to ${leak.slope.high.toFixed(1)})`);
+  const leak: RunRecord['leak'] = {
+    verdict: leakReport.verdict,
+    note: leakReport.note,
+    slope: leakReport.slope,
+    thresholdBytesPerIteration: leakReport.thresholdBytesPerIteration,
+    points: leakReport.points,
+    leakedClasses: leakReport.leakedClasses,
+    rounds: leakReport.points.length,
+    iterationsPerRound: DEFAULT_LEAK_OPTIONS.iterationsPerRound,
+    command: leakCommand,
+  };
+  progress(
+    `  ${leak.verdict}: ${leak.slope.slope.toFixed(1)} bytes per iteration retained (95% interval ${leak.slope.low.toFixed(1)} to ${leak.slope.high.toFixed(1)})`,
+  );
   return leak;
 }
 
@@ -205,21 +245,42 @@ function gatedScenario(options: PipelineOptions) {
 /** Step 5: the observability overhead, in one fresh process, instrumentation switched off and on in slices. */
 function measureOverhead(options: PipelineOptions, gated: ReturnType<typeof gatedScenario>, progress: Progress): ReturnType<typeof runOverheadProcess> {
   const spec = overheadSpecFor(gated, options.policy);
-  progress(`${step('overhead')} observability overhead: ${spec.pairs} pairs of slices (${spec.sliceIterations ? `${spec.sliceIterations} iterations` : `about ${spec.sliceMs} ms`} each), instrumentation off and on, in one fresh process`);
+  progress(
+    `${step('overhead')} observability overhead: ${spec.pairs} pairs of slices (${spec.sliceIterations ? `${spec.sliceIterations} iterations` : `about ${spec.sliceMs} ms`} each), instrumentation off and on, in one fresh process`,
+  );
   return runOverheadProcess(options.projectRoot, spec);
 }
 
 /** Step 6: the gate against the stored baselines; a missing or foreign baseline is said, and the run goes on (`run` is a report). */
-async function gateAgainstStored(options: PipelineOptions, gated: ReturnType<typeof gatedScenario>, fingerprint: string, measured: Awaited<ReturnType<typeof runOverheadProcess>>, progress: Progress): Promise<RunRecord['gate']> {
+async function gateAgainstStored(
+  options: PipelineOptions,
+  gated: ReturnType<typeof gatedScenario>,
+  fingerprint: string,
+  measured: Awaited<ReturnType<typeof runOverheadProcess>>,
+  progress: Progress,
+): Promise<RunRecord['gate']> {
   if (options.gate) {
     progress(`${step('gate')} gate: ${options.scenario} against ${relative(process.cwd(), options.baselineDir) || '.'}/ (fingerprint ${fingerprint})`);
     try {
       const stored = await storedBaselines(options.baselineDir);
-      const provenance: PolicyProvenance = { origin: 'working-copy', where: "the project's, with the fewer blocks of `agentperf run` (the CI gate is `agentperf gate`)", changes: [], notes: [] };
-      return { status: 'judged', result: await gateAgainstBaselines(options.projectRoot, options.baselineDir, { ...options.policy, scenarios: [gated] }, provenance, progress, { stored, scenarios: [options.scenario], measuredOverhead: measured }) };
+      const provenance: PolicyProvenance = {
+        origin: 'working-copy',
+        where: "the project's, with the fewer blocks of `agentperf run` (the CI gate is `agentperf gate`)",
+        changes: [],
+        notes: [],
+      };
+      return {
+        status: 'judged',
+        result: await gateAgainstBaselines(options.projectRoot, options.baselineDir, { ...options.policy, scenarios: [gated] }, provenance, progress, {
+          stored,
+          scenarios: [options.scenario],
+          measuredOverhead: measured,
+        }),
+      };
     } catch (error) {
       // `run` is a report: a missing, foreign or unreadable baseline is said, and the run goes on.
-      if (!(error instanceof NoBaselineError || error instanceof FingerprintMismatchError || (error as { code?: string }).code === ErrorCode.BASELINE)) throw error;
+      if (!(error instanceof NoBaselineError || error instanceof FingerprintMismatchError || (error as { code?: string }).code === ErrorCode.BASELINE))
+        throw error;
       progress(`  no baseline to compare with: ${(error as Error).message}`);
       return { status: 'no-baseline', message: (error as Error).message };
     }
@@ -235,7 +296,8 @@ async function gateAgainstStored(options: PipelineOptions, gated: ReturnType<typ
  */
 export function runWarnings(run: Omit<RunRecord, 'warnings'>): string[] {
   const out: string[] = [];
-  if (!run.load.generator.trusted) out.push(`UNTRUSTED load figures: the generator saturated, so they measure it as much as the target (${run.load.generator.reasons.join('; ')})`);
+  if (!run.load.generator.trusted)
+    out.push(`UNTRUSTED load figures: the generator saturated, so they measure it as much as the target (${run.load.generator.reasons.join('; ')})`);
   if (run.gate.status === 'judged') {
     for (const s of run.gate.result.scenarios) {
       if (s.judgement.refused) out.push(`gate ${s.scenario} not judged: ${s.judgement.refused}`);

@@ -38,11 +38,16 @@ export function parsePlan(field: string, text: string): Phase[] {
   const parts = text.split(',').map((p) => p.trim());
   const phases = parts.map((part, i) => {
     const match = /^([a-z][a-z0-9-]{0,31})=(.+)$/.exec(part);
-    if (!match) throw new UsageError(field, `${field} phase ${i + 1} must be NAME=RATE:DURATION or NAME=FROM->TO:DURATION (e.g. steady=200:10s), got ${JSON.stringify(part)}`);
+    if (!match)
+      throw new UsageError(
+        field,
+        `${field} phase ${i + 1} must be NAME=RATE:DURATION or NAME=FROM->TO:DURATION (e.g. steady=200:10s), got ${JSON.stringify(part)}`,
+      );
     const [stage] = parseStages(field, match[2]!);
     return { name: match[1]!, ...stage! };
   });
-  if (!phases.some((p) => p.name === 'steady')) throw new UsageError(field, `${field} must have a phase named steady (the CPU profile is taken there), got ${phases.map((p) => p.name).join(', ')}`);
+  if (!phases.some((p) => p.name === 'steady'))
+    throw new UsageError(field, `${field} must have a phase named steady (the CPU profile is taken there), got ${phases.map((p) => p.name).join(', ')}`);
   return phases;
 }
 

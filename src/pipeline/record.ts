@@ -66,7 +66,11 @@ export interface RunRecord {
   hdr: HdrSnapshot;
   profile: { phase: string; cpuprofile: string; flamegraph?: string; flamegraphError?: string; bottlenecks: Bottlenecks };
   /** The same check as `agentperf leak` with its defaults; `command` reproduces it. */
-  leak: Pick<LeakReport, 'verdict' | 'note' | 'slope' | 'thresholdBytesPerIteration' | 'points' | 'leakedClasses'> & { rounds: number; iterationsPerRound: number; command: string };
+  leak: Pick<LeakReport, 'verdict' | 'note' | 'slope' | 'thresholdBytesPerIteration' | 'points' | 'leakedClasses'> & {
+    rounds: number;
+    iterationsPerRound: number;
+    command: string;
+  };
   overhead: OverheadSummary;
   gate: { status: 'judged'; result: GateResult } | { status: 'no-baseline'; message: string } | { status: 'skipped' };
   verdict: Verdict;
@@ -77,5 +81,6 @@ export interface RunRecord {
 }
 
 /** The percentiles the distribution is drawn at: dense where HDR plots look (the tail). */
-export const DISTRIBUTION_PERCENTILES = [0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 97.5, 98, 98.5, 99, 99.25, 99.5, 99.75, 99.9, 99.95, 99.99, 100];
-
+export const DISTRIBUTION_PERCENTILES = [
+  0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 97.5, 98, 98.5, 99, 99.25, 99.5, 99.75, 99.9, 99.95, 99.99, 100,
+];

@@ -99,7 +99,14 @@ export function findBottlenecks(profile: CpuProfile, top = 15, root?: string): B
       }
     }
   }
-  const costs = [...info.values()].map((f) => ({ name: f.name, location: f.location, selfMs: f.self, totalMs: f.total, selfPct: total ? (100 * f.self) / total : 0, totalPct: total ? (100 * f.total) / total : 0 }));
+  const costs = [...info.values()].map((f) => ({
+    name: f.name,
+    location: f.location,
+    selfMs: f.self,
+    totalMs: f.total,
+    selfPct: total ? (100 * f.self) / total : 0,
+    totalPct: total ? (100 * f.total) / total : 0,
+  }));
   return {
     totalMs: total,
     gcMs: gc,

@@ -26,7 +26,11 @@ export class HeapSampler {
     this.session.connect();
     await this.session.post('HeapProfiler.enable');
     // Objects collected by GC stay in the profile: it shows where memory was allocated.
-    await this.session.post('HeapProfiler.startSampling', { samplingInterval: samplingIntervalBytes, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    await this.session.post('HeapProfiler.startSampling', {
+      samplingInterval: samplingIntervalBytes,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
   }
 
   async stop(): Promise<HeapProfile> {
@@ -61,7 +65,10 @@ export function topAllocationSites(profile: HeapProfile, top = 15, root?: string
     for (const child of node.children) walk(child);
   };
   walk(profile.head);
-  return [...sites.values()].map((s) => ({ ...s, pct: total ? (100 * s.selfBytes) / total : 0 })).sort((a, b) => b.selfBytes - a.selfBytes).slice(0, top);
+  return [...sites.values()]
+    .map((s) => ({ ...s, pct: total ? (100 * s.selfBytes) / total : 0 }))
+    .sort((a, b) => b.selfBytes - a.selfBytes)
+    .slice(0, top);
 }
 
 /**

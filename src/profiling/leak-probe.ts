@@ -113,7 +113,11 @@ try {
   await probe(JSON.parse(process.argv[2]!) as ProbeSpec);
   process.disconnect?.();
 } catch (error) {
-  await send({ type: 'failed', message: (error as Error).message, code: (error as { code?: unknown }).code === ErrorCode.SCENARIO_SETUP ? ErrorCode.SCENARIO_SETUP : undefined });
+  await send({
+    type: 'failed',
+    message: (error as Error).message,
+    code: (error as { code?: unknown }).code === ErrorCode.SCENARIO_SETUP ? ErrorCode.SCENARIO_SETUP : undefined,
+  });
   process.exitCode = 1;
   process.disconnect?.();
 }

@@ -17,7 +17,15 @@ export interface LeakOptions extends ProbeSpec {
   outDir: string;
 }
 
-export const DEFAULT_LEAK_OPTIONS = { warmupRounds: 3, rounds: 12, iterationsPerRound: 20, concurrency: 1, thresholdBytesPerIteration: 64, snapshotRounds: 3, maxRounds: 36 };
+export const DEFAULT_LEAK_OPTIONS = {
+  warmupRounds: 3,
+  rounds: 12,
+  iterationsPerRound: 20,
+  concurrency: 1,
+  thresholdBytesPerIteration: 64,
+  snapshotRounds: 3,
+  maxRounds: 36,
+};
 
 export type LeakVerdict = 'LEAK' | 'CLEAN' | 'INCONCLUSIVE';
 
@@ -76,7 +84,11 @@ export async function detectLeak(options: LeakOptions): Promise<LeakReport> {
   };
   const maxRounds = Math.max(options.rounds, options.maxRounds ?? DEFAULT_LEAK_OPTIONS.maxRounds);
   const probe = moduleInvocation(siblingModule(import.meta.url, 'leak-probe'));
-  const child = fork(probe.file, [JSON.stringify(spec)], { execArgv: ['--expose-gc', ...probe.execArgv], stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, AGENTPERF_LOG_LEVEL: process.env.AGENTPERF_LOG_LEVEL ?? 'warn' } });
+  const child = fork(probe.file, [JSON.stringify(spec)], {
+    execArgv: ['--expose-gc', ...probe.execArgv],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: { ...process.env, AGENTPERF_LOG_LEVEL: process.env.AGENTPERF_LOG_LEVEL ?? 'warn' },
+  });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-64 * 1024)));
   const points: LeakReport['points'] = [];
@@ -89,10 +101,18 @@ export async function detectLeak(options: LeakOptions): Promise<LeakReport> {
       const message = raw as ProbeMessage;
       if (message.type === 'round') points.push({ iterations: message.iterations, heapUsed: message.heapUsed });
       // A scenario whose setup threw keeps its own code: the probe itself did not fail.
-      else if (message.type === 'failed') reject(message.code === ErrorCode.SCENARIO_SETUP ? new AgentperfError(ErrorCode.SCENARIO_SETUP, message.message) : new AgentperfError(ErrorCode.LEAK_PROBE, `the leak probe failed: ${message.message}`));
+      else if (message.type === 'failed')
+        reject(
+          message.code === ErrorCode.SCENARIO_SETUP
+            ? new AgentperfError(ErrorCode.SCENARIO_SETUP, message.message)
+            : new AgentperfError(ErrorCode.LEAK_PROBE, `the leak probe failed: ${message.message}`),
+        );
       else if (message.type === 'measured') {
         errors = message.errors;
-        const slope = theilSen(points.map((p) => p.iterations), points.map((p) => p.heapUsed));
+        const slope = theilSen(
+          points.map((p) => p.iterations),
+          points.map((p) => p.heapUsed),
+        );
         report = { scenario: options.scenario, verdict: 'INCONCLUSIVE', slope, thresholdBytesPerIteration: threshold, points, errors };
         if (slope.high < threshold) {
           report.verdict = 'CLEAN';
@@ -100,7 +120,9 @@ export async function detectLeak(options: LeakOptions): Promise<LeakReport> {
         } else if (slope.low > threshold) {
           // Provisional: a LEAK by the slope is confirmed (or not) by the snapshots below.
           report.verdict = 'LEAK';
-          void mkdir(options.outDir, { recursive: true }).then(() => child.send({ type: 'snapshots', dir: options.outDir, rounds: options.snapshotRounds } satisfies ParentMessage));
+          void mkdir(options.outDir, { recursive: true }).then(() =>
+            child.send({ type: 'snapshots', dir: options.outDir, rounds: options.snapshotRounds } satisfies ParentMessage),
+          );
         } else if (points.length < maxRounds) {
           child.send({ type: 'more', rounds: Math.min(maxRounds - points.length, Math.max(2, Math.ceil(points.length / 2))) } satisfies ParentMessage);
         } else {
@@ -114,7 +136,13 @@ export async function detectLeak(options: LeakOptions): Promise<LeakReport> {
     child.once('exit', (code) => {
       if (code === 0 && report) resolve();
       // Ended "successfully" before it reported: the scenario called process.exit.
-      else if (code === 0) reject(new AgentperfError(ErrorCode.SCENARIO_EXIT, `the leak probe's process ended (exit code 0) before it reported: code agentperf does not own (a scenario, most likely) called process.exit; nothing was measured`));
+      else if (code === 0)
+        reject(
+          new AgentperfError(
+            ErrorCode.SCENARIO_EXIT,
+            `the leak probe's process ended (exit code 0) before it reported: code agentperf does not own (a scenario, most likely) called process.exit; nothing was measured`,
+          ),
+        );
       else reject(new AgentperfError(ErrorCode.LEAK_PROBE, `the leak probe exited with ${code}${stderr ? `:\n${stderr.trim()}` : ''}`));
     });
   });

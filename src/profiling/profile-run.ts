@@ -60,7 +60,9 @@ export async function renderFlamegraph(cpuprofile: string): Promise<string> {
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolvePromise() : reject(new AgentperfError(ErrorCode.FLAMEGRAPH, `0x could not render ${cpuprofile} (exit ${code}): ${err.slice(-300)}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolvePromise() : reject(new AgentperfError(ErrorCode.FLAMEGRAPH, `0x could not render ${cpuprofile} (exit ${code}): ${err.slice(-300)}`)),
+    );
   });
   return join(cpuprofile, '..', 'flamegraph.html');
 }
@@ -110,7 +112,14 @@ export async function profileScenario(options: ProfileOptions): Promise<ProfileI
       },
     };
     const startedAt = new Date().toISOString();
-    const { report } = await runLoadTest({ scenario, context: options.context, shape: options.shape, warmupMs: options.warmupMs, drainTimeoutMs: 30_000, thresholds: [] });
+    const { report } = await runLoadTest({
+      scenario,
+      context: options.context,
+      shape: options.shape,
+      warmupMs: options.warmupMs,
+      drainTimeoutMs: 30_000,
+      thresholds: [],
+    });
     const artifacts: Artifact[] = [];
     const index: ProfileIndex = {
       schema: 'agentperf.profile/v1',
@@ -131,7 +140,12 @@ export async function profileScenario(options: ProfileOptions): Promise<ProfileI
       index.cpuIntervalUs = options.cpuIntervalUs;
       await write('cpuprofile', 'cpu.cpuprofile', JSON.stringify(profile), 'V8 CPU profile: open in Chrome DevTools (Performance) or speedscope');
       index.bottlenecks = findBottlenecks(profile, undefined, options.projectRoot);
-      await write('bottlenecks', 'bottlenecks.json', `${JSON.stringify(index.bottlenecks, null, 2)}\n`, 'top functions by self and total time, GC and idle apart');
+      await write(
+        'bottlenecks',
+        'bottlenecks.json',
+        `${JSON.stringify(index.bottlenecks, null, 2)}\n`,
+        'top functions by self and total time, GC and idle apart',
+      );
       await write('folded', 'cpu.folded', foldedStacks(profile, options.projectRoot), 'folded stacks (flamegraph.pl, inferno, speedscope)');
       await renderFlamegraph(join(work, 'cpu.cpuprofile'));
       artifacts.push({ kind: 'flamegraph', file: 'flamegraph.html', description: 'flamegraph (0x), open in a browser' });

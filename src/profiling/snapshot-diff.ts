@@ -17,7 +17,20 @@ export const ENGINE_CLASSES: ReadonlySet<string> = new Set(['(compiled code)', '
 /** Node types of V8's own code and metadata: hidden classes (Maps, 'object shape' since V8 11), code, internals. */
 const ENGINE_TYPES: ReadonlySet<string> = new Set(['code', 'hidden', 'object shape']);
 
-const TYPE_LABELS: Record<string, string> = { string: '(string)', 'concatenated string': '(string)', 'sliced string': '(string)', array: '(array)', closure: '(closure)', code: '(compiled code)', hidden: '(system)', 'object shape': '(object shape)', number: '(number)', regexp: '(regexp)', symbol: '(symbol)', bigint: '(bigint)' };
+const TYPE_LABELS: Record<string, string> = {
+  string: '(string)',
+  'concatenated string': '(string)',
+  'sliced string': '(string)',
+  array: '(array)',
+  closure: '(closure)',
+  code: '(compiled code)',
+  hidden: '(system)',
+  'object shape': '(object shape)',
+  number: '(number)',
+  regexp: '(regexp)',
+  symbol: '(symbol)',
+  bigint: '(bigint)',
+};
 const NAMED_TYPES = new Set(['object', 'native', 'synthetic']);
 
 export interface LeakedClass {
@@ -47,7 +60,20 @@ const PROTO = Buffer.from('__proto__');
 
 const keyOf = (typeName: string, type: number, name: number) => (NAMED_TYPES.has(typeName) ? name : -1 - type);
 
-async function summarize(file: string, extra?: { fromId: number; toId: number; keepEdgeCounts: boolean }): Promise<{ summary: Summary; leaked: Map<string, { count: number; bytes: number; sample: number }>; edgeCounts?: EdgeCounts; engineNodes?: Uint8Array; protoName: number; nameOfKey: (key: number) => string; nodeTypes: string[]; layout: Awaited<ReturnType<typeof firstPass>>; strings: Map<number, string> }> {
+async function summarize(
+  file: string,
+  extra?: { fromId: number; toId: number; keepEdgeCounts: boolean },
+): Promise<{
+  summary: Summary;
+  leaked: Map<string, { count: number; bytes: number; sample: number }>;
+  edgeCounts?: EdgeCounts;
+  engineNodes?: Uint8Array;
+  protoName: number;
+  nameOfKey: (key: number) => string;
+  nodeTypes: string[];
+  layout: Awaited<ReturnType<typeof firstPass>>;
+  strings: Map<number, string>;
+}> {
   const byKey = new Map<number, number>();
   const leakedByKey = new Map<number, { count: number; bytes: number; sample: number }>();
   let nodeTypes: string[] = [];
@@ -117,11 +143,16 @@ export async function analyzeSnapshots(files: readonly [string, string, string],
   const a = await summarize(files[0]);
   const b = await summarize(files[1]);
   const c = await summarize(files[2], { fromId: a.summary.maxId, toId: b.summary.maxId, keepEdgeCounts: true });
-  const grownIn = (name: string) => (b.summary.counts.get(name) ?? 0) > (a.summary.counts.get(name) ?? 0) && (c.summary.counts.get(name) ?? 0) > (b.summary.counts.get(name) ?? 0);
+  const grownIn = (name: string) =>
+    (b.summary.counts.get(name) ?? 0) > (a.summary.counts.get(name) ?? 0) && (c.summary.counts.get(name) ?? 0) > (b.summary.counts.get(name) ?? 0);
   const grown = [...c.leaked].filter(([name]) => grownIn(name)).sort((x, y) => y[1].bytes - x[1].bytes);
   const program = grown.filter(([name]) => !ENGINE_CLASSES.has(name)).slice(0, top);
   const engine = grown.filter(([name]) => ENGINE_CLASSES.has(name));
-  const paths = await retainerPaths(files[2], c, program.map(([, e]) => e.sample));
+  const paths = await retainerPaths(
+    files[2],
+    c,
+    program.map(([, e]) => e.sample),
+  );
   const describe = ([className, e]: [string, { count: number; bytes: number; sample: number }], path: string[]): LeakedClass => ({
     className,
     count: e.count,
@@ -158,7 +189,12 @@ async function retainerPaths(file: string, snap: Awaited<ReturnType<typeof summa
   const { layout, edgeCounts, engineNodes, protoName, nameOfKey, nodeTypes } = snap;
   const weak = new Set(['weak', 'shortcut'].map((t) => layout.meta.edgeTypes.indexOf(t)));
   const property = layout.meta.edgeTypes.indexOf('property');
-  const searches = targets.map((target) => ({ target, frontier: new Set([target]), previous: new Map<number, { node: number; type: number; name: number }>([[target, { node: -1, type: -1, name: -1 }]]), done: target === 0 }));
+  const searches = targets.map((target) => ({
+    target,
+    frontier: new Set([target]),
+    previous: new Map<number, { node: number; type: number; name: number }>([[target, { node: -1, type: -1, name: -1 }]]),
+    done: target === 0,
+  }));
   for (let depth = 0; depth < MAX_DEPTH && searches.some((s) => !s.done); depth++) {
     const next = searches.map(() => new Set<number>());
     await edgePass(file, layout, edgeCounts!, (from, type, nameOrIndex, to) => {
@@ -182,7 +218,7 @@ async function retainerPaths(file: string, snap: Awaited<ReturnType<typeof summa
   const onPaths = new Set<number>(targets);
   for (const s of searches) {
     if (!s.previous.has(0)) continue;
-    for (let node = 0; node !== s.target; ) {
+    for (let node = 0; node !== s.target;) {
       const step = s.previous.get(node)!;
       if (named(step.type)) wanted.add(step.name);
       onPaths.add(node);
@@ -199,7 +235,7 @@ async function retainerPaths(file: string, snap: Awaited<ReturnType<typeof summa
   return searches.map((s) => {
     if (!s.previous.has(0)) return [classOf(s.target), '(no path from a GC root found)'];
     const path: string[] = [];
-    for (let node = 0; node !== s.target; ) {
+    for (let node = 0; node !== s.target;) {
       const step = s.previous.get(node)!;
       const label = named(step.type) ? `.${names.get(step.name) ?? step.name}` : `[${step.name}]`;
       path.push(`${node === 0 ? '(root)' : classOf(node)}${label}`);

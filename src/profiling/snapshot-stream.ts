@@ -271,19 +271,39 @@ export class SnapshotFormatError extends Error {
 
 function parseHeader(file: string, text: string): Meta {
   const json = text.slice(0, text.lastIndexOf('"nodes":')).replace(/,\s*$/, '');
-  let raw: { snapshot: { meta: { node_fields: string[]; edge_fields: string[]; node_types: [string[]]; edge_types: [string[]] }; node_count: number; edge_count: number } };
+  let raw: {
+    snapshot: {
+      meta: { node_fields: string[]; edge_fields: string[]; node_types: [string[]]; edge_types: [string[]] };
+      node_count: number;
+      edge_count: number;
+    };
+  };
   try {
     raw = JSON.parse(`${json}}`);
   } catch (error) {
     throw new SnapshotFormatError(file, `its header does not parse (${(error as Error).message})`);
   }
   const m = raw.snapshot?.meta;
-  if (!m || !Number.isInteger(raw.snapshot.node_count) || !Number.isInteger(raw.snapshot.edge_count)) throw new SnapshotFormatError(file, 'its header has no meta, node_count and edge_count');
-  return { nodeFields: m.node_fields, edgeFields: m.edge_fields, nodeTypes: m.node_types[0], edgeTypes: m.edge_types[0], nodeCount: raw.snapshot.node_count, edgeCount: raw.snapshot.edge_count };
+  if (!m || !Number.isInteger(raw.snapshot.node_count) || !Number.isInteger(raw.snapshot.edge_count))
+    throw new SnapshotFormatError(file, 'its header has no meta, node_count and edge_count');
+  return {
+    nodeFields: m.node_fields,
+    edgeFields: m.edge_fields,
+    nodeTypes: m.node_types[0],
+    edgeTypes: m.edge_types[0],
+    nodeCount: raw.snapshot.node_count,
+    edgeCount: raw.snapshot.edge_count,
+  };
 }
 
 function nodeReader(meta: Meta, onNode: (node: NodeRecord) => void): IntegerArrayReader {
-  const f = { type: meta.nodeFields.indexOf('type'), name: meta.nodeFields.indexOf('name'), id: meta.nodeFields.indexOf('id'), selfSize: meta.nodeFields.indexOf('self_size'), edgeCount: meta.nodeFields.indexOf('edge_count') };
+  const f = {
+    type: meta.nodeFields.indexOf('type'),
+    name: meta.nodeFields.indexOf('name'),
+    id: meta.nodeFields.indexOf('id'),
+    selfSize: meta.nodeFields.indexOf('self_size'),
+    edgeCount: meta.nodeFields.indexOf('edge_count'),
+  };
   const width = meta.nodeFields.length;
   const record = new Array<number>(width).fill(0);
   const node: NodeRecord = { ordinal: 0, type: 0, name: 0, id: 0, selfSize: 0, edgeCount: 0 };
@@ -332,7 +352,12 @@ export class EdgeCounts {
  * it leaves (from the nodes' edge counts, kept from the first pass) and the node it reaches.
  * `onEdge` returns false to stop early.
  */
-export async function edgePass(file: string, layout: Layout, edgeCounts: EdgeCounts, onEdge: (from: number, type: number, nameOrIndex: number, to: number) => boolean | void): Promise<void> {
+export async function edgePass(
+  file: string,
+  layout: Layout,
+  edgeCounts: EdgeCounts,
+  onEdge: (from: number, type: number, nameOrIndex: number, to: number) => boolean | void,
+): Promise<void> {
   const { meta } = layout;
   const width = meta.edgeFields.length;
   const ef = { type: meta.edgeFields.indexOf('type'), name: meta.edgeFields.indexOf('name_or_index'), to: meta.edgeFields.indexOf('to_node') };

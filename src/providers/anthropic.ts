@@ -41,7 +41,11 @@ export function toUpstreamError(error: unknown, timeoutMs: number): unknown {
   }
   if (error instanceof Anthropic.APIError || error instanceof SyntaxError || (error instanceof Error && error.name === 'TypeError')) {
     // APIConnectionError (refused, reset), or a body that did not parse as JSON; named as the SDK's spans name them.
-    return new UpstreamError({ errorType: error instanceof SyntaxError ? 'client_error' : 'connection_error', message: `connection to the provider failed: ${(error as Error).message}`, cause: error });
+    return new UpstreamError({
+      errorType: error instanceof SyntaxError ? 'client_error' : 'connection_error',
+      message: `connection to the provider failed: ${(error as Error).message}`,
+      cause: error,
+    });
   }
   return error;
 }
@@ -121,7 +125,8 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mess
       const events = stream[Symbol.asyncIterator]() as AsyncIterator<StreamEvent>;
       return {
         [Symbol.asyncIterator]: () => events,
-        finalMessage: () => stream.finalMessage().then((message) => Object.assign(message as unknown as ProviderResult, { _request_id: stream.request_id ?? null })),
+        finalMessage: () =>
+          stream.finalMessage().then((message) => Object.assign(message as unknown as ProviderResult, { _request_id: stream.request_id ?? null })),
       };
     },
     toError: toUpstreamError,

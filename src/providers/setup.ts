@@ -39,6 +39,12 @@ export async function setupProvider(choice: ProviderChoice = {}): Promise<Provid
   }
   if (apiKey) choice.logger?.info('ANTHROPIC_API_KEY is set but --live is not: using the embedded simulator');
   const simulator = choice.simulatorInWorker ? await startSimulatorInWorker(choice.simulator) : await startSimulator(choice.simulator);
-  const provider = createAnthropicProvider({ apiKey: 'simulator-key', baseURL: simulator.url, connections: choice.connections, name: 'simulator', ephemeralPort: true });
+  const provider = createAnthropicProvider({
+    apiKey: 'simulator-key',
+    baseURL: simulator.url,
+    connections: choice.connections,
+    name: 'simulator',
+    ephemeralPort: true,
+  });
   return { provider, target: simulator.url, stop: () => simulator.close() };
 }

@@ -10,7 +10,12 @@ import type { MessageResponse, ProviderResult, ProviderStream, StreamEvent } fro
 export function eventsOf(message: MessageResponse, chunkChars = 16): StreamEvent[] {
   // The request id travels in a header, never in the events.
   const { content, stop_reason, stop_sequence, usage, _request_id, ...rest } = message as ProviderResult;
-  const events: StreamEvent[] = [{ type: 'message_start', message: { ...rest, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: Math.min(1, usage.output_tokens) } } }];
+  const events: StreamEvent[] = [
+    {
+      type: 'message_start',
+      message: { ...rest, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: Math.min(1, usage.output_tokens) } },
+    },
+  ];
   content.forEach((block, index) => {
     if (block.type !== 'text') {
       events.push({ type: 'content_block_start', index, content_block: block }, { type: 'content_block_stop', index });
@@ -18,7 +23,8 @@ export function eventsOf(message: MessageResponse, chunkChars = 16): StreamEvent
     }
     const text = (block as { text: string }).text;
     events.push({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
-    for (let at = 0; at < text.length; at += chunkChars) events.push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: text.slice(at, at + chunkChars) } });
+    for (let at = 0; at < text.length; at += chunkChars)
+      events.push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: text.slice(at, at + chunkChars) } });
     events.push({ type: 'content_block_stop', index });
   });
   events.push({ type: 'message_delta', delta: { stop_reason, stop_sequence }, usage: { output_tokens: usage.output_tokens } }, { type: 'message_stop' });

@@ -6,7 +6,18 @@ import type { WorkflowBenchResult } from '../bench/workflow.js';
 import type { OrchestratorBenchResult } from '../bench/orchestrator.js';
 import type { OverheadBenchResult } from '../bench/overhead.js';
 import type { OwnCostResult } from '../bench/instrumentation-cost.js';
-import { CPU_MOONSHOT_PCT, CPU_TARGET_PCT, KNOWN_LATENCY_MS, OVERHEAD_INTERVAL_TARGET_POINTS, OWN_COST_TARGET_US, PLANNING_TARGETS_MS, SCHEDULER_CPU_TARGETS, SCHEDULER_LAG_P99_TARGET_MS, SNAPSHOT_MEMORY_TARGET, STARTUP_TARGET_MS } from '../bench/targets.js';
+import {
+  CPU_MOONSHOT_PCT,
+  CPU_TARGET_PCT,
+  KNOWN_LATENCY_MS,
+  OVERHEAD_INTERVAL_TARGET_POINTS,
+  OWN_COST_TARGET_US,
+  PLANNING_TARGETS_MS,
+  SCHEDULER_CPU_TARGETS,
+  SCHEDULER_LAG_P99_TARGET_MS,
+  SNAPSHOT_MEMORY_TARGET,
+  STARTUP_TARGET_MS,
+} from '../bench/targets.js';
 import { addedPct, BREAKDOWN_PARTS, lostPct } from '../measure/overhead-figures.js';
 import type { OverheadMeasurement } from '../measure/slices.js';
 import type { StartupBenchResult } from '../bench/startup.js';
@@ -18,7 +29,16 @@ const pct = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)}%`;
 
 export function formatOrchestratorBench(result: OrchestratorBenchResult): string {
   const table = new Table({
-    head: ['concurrency', 'bare SDK µs/call', 'orchestrator µs/call', 'overhead (wall)', 'main-thread busy µs/call (bare / orch.)', 'overhead (busy)', 'A/A control', 'target: wall <= 5%'],
+    head: [
+      'concurrency',
+      'bare SDK µs/call',
+      'orchestrator µs/call',
+      'overhead (wall)',
+      'main-thread busy µs/call (bare / orch.)',
+      'overhead (busy)',
+      'A/A control',
+      'target: wall <= 5%',
+    ],
     style,
   });
   for (const row of result.overhead) {
@@ -34,7 +54,11 @@ export function formatOrchestratorBench(result: OrchestratorBenchResult): string
     ]);
   }
   const inProcess = new Table({ head: ['in-process provider', 'calls/s (median of 3)', 'target: >= 50,000'], style });
-  inProcess.push([`${result.inProcess.calls} calls, concurrency 100`, Math.round(result.inProcess.callsPerSec).toLocaleString('en-US'), result.inProcess.callsPerSec >= 50_000 ? 'met' : 'MISSED']);
+  inProcess.push([
+    `${result.inProcess.calls} calls, concurrency 100`,
+    Math.round(result.inProcess.callsPerSec).toLocaleString('en-US'),
+    result.inProcess.callsPerSec >= 50_000 ? 'met' : 'MISSED',
+  ]);
   const { rounds, callsPerBlock } = result.options;
   return `${table.toString()}\n${inProcess.toString()}\nMedians of ${rounds} interleaved rounds of ${callsPerBlock} calls per side; overheads are medians of per-round paired ratios; the A/A control (bare SDK against itself) is the noise floor.\n`;
 }
@@ -43,7 +67,8 @@ const us = (value: number) => `${value.toFixed(2)} µs`;
 
 export function formatCacheBench(result: CacheBenchResult): string {
   const table = new Table({ head: ['operation', 'count', 'p50', 'p99', 'p99.9', 'max', 'target'], style });
-  const row = (name: string, s: CacheBenchResult['memoryHit'], target: string) => table.push([name, s.count.toLocaleString('en-US'), us(s.p50), us(s.p99), us(s.p999), us(s.max), target]);
+  const row = (name: string, s: CacheBenchResult['memoryHit'], target: string) =>
+    table.push([name, s.count.toLocaleString('en-US'), us(s.p50), us(s.p99), us(s.p999), us(s.max), target]);
   row('memory hit (key + lookup)', result.memoryHit, `p99 <= 10 µs: ${result.memoryHit.p99 <= 10 ? 'met' : 'MISSED'}`);
   row('floor (key + bare Map.get)', result.floor, '');
   row('disk hit, 4 KiB, verified', result.diskHit4KiB, `p99 <= 1 ms: ${result.diskHit4KiB.p99 <= 1000 ? 'met' : 'MISSED'}`);
@@ -66,15 +91,30 @@ export function verdict(i: { low: number; high: number }, target: number): 'met'
   return 'inconclusive';
 }
 
-const interval = (i: { estimate: number; low: number; high: number }) => `${i.estimate >= 0 ? '+' : ''}${i.estimate.toFixed(2)}% [${i.low.toFixed(2)}, ${i.high.toFixed(2)}]`;
+const interval = (i: { estimate: number; low: number; high: number }) =>
+  `${i.estimate >= 0 ? '+' : ''}${i.estimate.toFixed(2)}% [${i.low.toFixed(2)}, ${i.high.toFixed(2)}]`;
 
 export function formatOverheadBench(result: OverheadBenchResult): string {
-  const table = new Table({ head: ['workload', 'iterations/s off → on', 'throughput lost [95% CI]', 'interval width', 'CPU per iteration added: process', 'main thread (µs off → on)', 'target'], style });
+  const table = new Table({
+    head: [
+      'workload',
+      'iterations/s off → on',
+      'throughput lost [95% CI]',
+      'interval width',
+      'CPU per iteration added: process',
+      'main thread (µs off → on)',
+      'target',
+    ],
+    style,
+  });
   for (const { workload, target, measurement: m } of result.workloads) {
     const lost = { estimate: lostPct(m.throughput.estimate), low: lostPct(m.throughput.high), high: lostPct(m.throughput.low) };
     const width = lost.high - lost.low;
     const added = (c: OverheadMeasurement['cpuPerIteration']) => interval({ estimate: addedPct(c.estimate), low: addedPct(c.low), high: addedPct(c.high) });
-    const precise = workload === 'standard' ? `; interval <= ${OVERHEAD_INTERVAL_TARGET_POINTS} point wide: ${width <= OVERHEAD_INTERVAL_TARGET_POINTS ? 'met' : 'MISSED'}` : '';
+    const precise =
+      workload === 'standard'
+        ? `; interval <= ${OVERHEAD_INTERVAL_TARGET_POINTS} point wide: ${width <= OVERHEAD_INTERVAL_TARGET_POINTS ? 'met' : 'MISSED'}`
+        : '';
     const cpu = { low: addedPct(m.busyPerIteration.low), high: addedPct(m.busyPerIteration.high) };
     table.push([
       workload,
@@ -90,11 +130,15 @@ export function formatOverheadBench(result: OverheadBenchResult): string {
   const o = result.options;
   const first = result.workloads[0]?.measurement;
   const own = result.ownCost ? formatOwnCost(result.ownCost) : '';
-  const slices = table.length > 0 ? `${table.toString()}\nEach workload in one fresh process, ${o.vus} users, instrumentation switched fully on and off in ${o.pairs} ABBA pairs of slices (after ${o.warmupPairs} warmup pairs; the standard workload in as many rounds of four kinds when broken down), each slice the same work; paired t intervals of the log-ratios. Main-thread time from ${first?.busySource === 'thread-cpu' ? "the kernel's count for the thread" : "the event loop's busy time"}. On: every span exported as OTLP http/protobuf through the export worker to a local receiver, /metrics scraped every 15 s.\n${result.workloads.map(({ workload, measurement: { telemetry: x } }) => `  ${workload}: ${x.spansExported.toLocaleString('en-US')} spans delivered (${x.spansFailed} failed, ${x.spansDropped} dropped) in ${x.requests} requests, ${(x.bytes / 1024).toFixed(0)} KiB; ${x.scrapes} scrapes\n`).join('')}` : '';
+  const slices =
+    table.length > 0
+      ? `${table.toString()}\nEach workload in one fresh process, ${o.vus} users, instrumentation switched fully on and off in ${o.pairs} ABBA pairs of slices (after ${o.warmupPairs} warmup pairs; the standard workload in as many rounds of four kinds when broken down), each slice the same work; paired t intervals of the log-ratios. Main-thread time from ${first?.busySource === 'thread-cpu' ? "the kernel's count for the thread" : "the event loop's busy time"}. On: every span exported as OTLP http/protobuf through the export worker to a local receiver, /metrics scraped every 15 s.\n${result.workloads.map(({ workload, measurement: { telemetry: x } }) => `  ${workload}: ${x.spansExported.toLocaleString('en-US')} spans delivered (${x.spansFailed} failed, ${x.spansDropped} dropped) in ${x.requests} requests, ${(x.bytes / 1024).toFixed(0)} KiB; ${x.scrapes} scrapes\n`).join('')}`
+      : '';
   return `${slices}${breakdowns.join('')}${own}${(result.elapsedMs / 1000).toFixed(1)} s in all.\n`;
 }
 
-const microseconds = (i: { estimate: number; low: number; high: number }) => `${i.estimate >= 0 ? '+' : ''}${i.estimate.toFixed(1)} µs [${i.low.toFixed(1)}, ${i.high.toFixed(1)}]`;
+const microseconds = (i: { estimate: number; low: number; high: number }) =>
+  `${i.estimate >= 0 ? '+' : ''}${i.estimate.toFixed(1)} µs [${i.low.toFixed(1)}, ${i.high.toFixed(1)}]`;
 
 /** Where the standard workload's CPU goes, part by part, from the same rounds. */
 function formatBreakdown(workload: string, m: OverheadMeasurement): string {
@@ -105,41 +149,108 @@ function formatBreakdown(workload: string, m: OverheadMeasurement): string {
 
 function formatOwnCost(c: OwnCostResult): string {
   const t = new Table({ head: ["agentperf's own instrumentation, per upstream call", 'main thread, off → on (median µs)', 'added [95% CI]', 'target'], style });
-  t.push([`${c.options.pairs} ABBA pairs of ${c.options.callsPerRound.toLocaleString('en-US')} calls`, `${c.offUsPerCall.toFixed(2)} → ${c.onUsPerCall.toFixed(2)}`, `${c.addedUs.estimate.toFixed(2)} µs [${c.addedUs.low.toFixed(2)}, ${c.addedUs.high.toFixed(2)}]`, `<= ${OWN_COST_TARGET_US} µs: ${verdict(c.addedUs, OWN_COST_TARGET_US)}`]);
+  t.push([
+    `${c.options.pairs} ABBA pairs of ${c.options.callsPerRound.toLocaleString('en-US')} calls`,
+    `${c.offUsPerCall.toFixed(2)} → ${c.onUsPerCall.toFixed(2)}`,
+    `${c.addedUs.estimate.toFixed(2)} µs [${c.addedUs.low.toFixed(2)}, ${c.addedUs.high.toFixed(2)}]`,
+    `<= ${OWN_COST_TARGET_US} µs: ${verdict(c.addedUs, OWN_COST_TARGET_US)}`,
+  ]);
   return `${t.toString()}\nThe core's channels driven as the orchestrator drives them for one upstream call (agent call around one attempt). On: everything agentperf does for it (invoke_agent span, the chat client span under it, the traceparent injected, metrics, HDR records; spans batched to a no-op exporter). Off: the uninstrumented call (the SDK's own tracing is off for agentperf's clients).\n`;
 }
 
 export function formatLoadBench(result: LoadBenchResult): string {
   const { options, inProcess, http, soak } = result;
   const lines: string[] = [];
-  const generator = new Table({ head: ['in-process generator, no-op target', 'scheduled/s', 'started/s (median)', 'lag p99 (median)', 'lag max', 'target'], style });
+  const generator = new Table({
+    head: ['in-process generator, no-op target', 'scheduled/s', 'started/s (median)', 'lag p99 (median)', 'lag max', 'target'],
+    style,
+  });
   const met = inProcess.startedPerSec >= 100_000 * 0.999 && inProcess.lagP99Ms <= SCHEDULER_LAG_P99_TARGET_MS;
-  generator.push([`${options.runs} runs of ${options.runMs / 1000} s`, Math.round(inProcess.scheduledPerSec).toLocaleString('en-US'), Math.round(inProcess.startedPerSec).toLocaleString('en-US'), `${(inProcess.lagP99Ms * 1000).toFixed(0)} µs`, `${inProcess.lagMaxMs.toFixed(2)} ms`, `>= 100,000/s with lag p99 <= ${SCHEDULER_LAG_P99_TARGET_MS} ms: ${met ? 'met' : 'MISSED'}`]);
+  generator.push([
+    `${options.runs} runs of ${options.runMs / 1000} s`,
+    Math.round(inProcess.scheduledPerSec).toLocaleString('en-US'),
+    Math.round(inProcess.startedPerSec).toLocaleString('en-US'),
+    `${(inProcess.lagP99Ms * 1000).toFixed(0)} µs`,
+    `${inProcess.lagMaxMs.toFixed(2)} ms`,
+    `>= 100,000/s with lag p99 <= ${SCHEDULER_LAG_P99_TARGET_MS} ms: ${met ? 'met' : 'MISSED'}`,
+  ]);
   lines.push(generator.toString());
-  const scheduler = new Table({ head: ['scheduler, no-op target', 'waker', 'generator CPU, % of a core (median)', 'lag p99 (median)', 'lag max', 'target'], style });
+  const scheduler = new Table({
+    head: ['scheduler, no-op target', 'waker', 'generator CPU, % of a core (median)', 'lag p99 (median)', 'lag max', 'target'],
+    style,
+  });
   for (const row of result.scheduler) {
     const cpuTarget = SCHEDULER_CPU_TARGETS[row.rate];
-    const verdict = row.waker === 'spinning' || cpuTarget === undefined ? '(before)' : `CPU <= ${cpuTarget}%, lag p99 <= ${SCHEDULER_LAG_P99_TARGET_MS} ms: ${row.cpuPctOfCore <= cpuTarget && row.lagP99Ms <= SCHEDULER_LAG_P99_TARGET_MS ? 'met' : 'MISSED'}`;
-    scheduler.push([`${row.rate.toLocaleString('en-US')} arrivals/s, ${options.schedulerRuns} runs of ${options.schedulerMs / 1000} s`, row.waker, `${row.cpuPctOfCore.toFixed(1)}% (${row.runs.map((r) => r.cpuPctOfCore.toFixed(1)).join(', ')})`, `${(row.lagP99Ms * 1000).toFixed(0)} µs`, `${row.lagMaxMs.toFixed(2)} ms`, verdict]);
+    const verdict =
+      row.waker === 'spinning' || cpuTarget === undefined
+        ? '(before)'
+        : `CPU <= ${cpuTarget}%, lag p99 <= ${SCHEDULER_LAG_P99_TARGET_MS} ms: ${row.cpuPctOfCore <= cpuTarget && row.lagP99Ms <= SCHEDULER_LAG_P99_TARGET_MS ? 'met' : 'MISSED'}`;
+    scheduler.push([
+      `${row.rate.toLocaleString('en-US')} arrivals/s, ${options.schedulerRuns} runs of ${options.schedulerMs / 1000} s`,
+      row.waker,
+      `${row.cpuPctOfCore.toFixed(1)}% (${row.runs.map((r) => r.cpuPctOfCore.toFixed(1)).join(', ')})`,
+      `${(row.lagP99Ms * 1000).toFixed(0)} µs`,
+      `${row.lagMaxMs.toFixed(2)} ms`,
+      verdict,
+    ]);
   }
   lines.push(scheduler.toString());
   const accuracy = result.knownLatency.map((k) => `${k.waker}: p50 ${k.p50Ms.toFixed(2)} ms, p99 ${k.p99Ms.toFixed(2)} ms`).join('; ');
-  lines.push(`A target of known latency (${KNOWN_LATENCY_MS} ms timers) at ${Math.min(...options.schedulerRates)}/s, corrected latency (medians of runs): ${accuracy}. CPU is the whole process's (user + system) over each run, the engine's per-iteration bookkeeping included.`);
-  const versus = new Table({ head: ['HTTP, trivial local server', 'agentperf req/s (median)', 'autocannon req/s (median)', 'ratio (median of rounds)', 'target'], style });
-  for (const h of http) versus.push([`${h.connections} connections, ${options.rounds} interleaved rounds of ${options.httpMs / 1000} s`, Math.round(h.agentperfPerSec).toLocaleString('en-US'), Math.round(h.autocannonPerSec).toLocaleString('en-US'), h.ratio.toFixed(3), `>= 1.0: ${h.ratio >= 1 ? 'met' : 'MISSED'}`]);
+  lines.push(
+    `A target of known latency (${KNOWN_LATENCY_MS} ms timers) at ${Math.min(...options.schedulerRates)}/s, corrected latency (medians of runs): ${accuracy}. CPU is the whole process's (user + system) over each run, the engine's per-iteration bookkeeping included.`,
+  );
+  const versus = new Table({
+    head: ['HTTP, trivial local server', 'agentperf req/s (median)', 'autocannon req/s (median)', 'ratio (median of rounds)', 'target'],
+    style,
+  });
+  for (const h of http)
+    versus.push([
+      `${h.connections} connections, ${options.rounds} interleaved rounds of ${options.httpMs / 1000} s`,
+      Math.round(h.agentperfPerSec).toLocaleString('en-US'),
+      Math.round(h.autocannonPerSec).toLocaleString('en-US'),
+      h.ratio.toFixed(3),
+      `>= 1.0: ${h.ratio >= 1 ? 'met' : 'MISSED'}`,
+    ]);
   lines.push(versus.toString());
-  const cpu = new Table({ head: ['CPU per request (user + system, median of rounds)', 'agentperf', 'autocannon', 'wrk -t1', 'agentperf / autocannon (median of rounds)', 'target'], style });
-  for (const h of http) cpu.push([`${h.connections} connections`, `${h.cpuUsPerRequest.agentperf.toFixed(1)} µs`, `${h.cpuUsPerRequest.autocannon.toFixed(1)} µs`, h.cpuUsPerRequest.wrk === undefined ? 'not installed' : `${h.cpuUsPerRequest.wrk.toFixed(1)} µs`, h.cpuRatio.toFixed(3), `<= 1.0: ${h.cpuRatio <= 1 ? 'met' : 'MISSED'}`]);
+  const cpu = new Table({
+    head: ['CPU per request (user + system, median of rounds)', 'agentperf', 'autocannon', 'wrk -t1', 'agentperf / autocannon (median of rounds)', 'target'],
+    style,
+  });
+  for (const h of http)
+    cpu.push([
+      `${h.connections} connections`,
+      `${h.cpuUsPerRequest.agentperf.toFixed(1)} µs`,
+      `${h.cpuUsPerRequest.autocannon.toFixed(1)} µs`,
+      h.cpuUsPerRequest.wrk === undefined ? 'not installed' : `${h.cpuUsPerRequest.wrk.toFixed(1)} µs`,
+      h.cpuRatio.toFixed(3),
+      `<= 1.0: ${h.cpuRatio <= 1 ? 'met' : 'MISSED'}`,
+    ]);
   lines.push(cpu.toString());
   const scaling = new Table({ head: ['load http --workers N, trivial server', 'req/s (median)', 'speedup over 1', 'server CPU, % of a core'], style });
   const one = result.workerScaling.find((w) => w.workers === 1)?.perSec;
-  for (const w of result.workerScaling) scaling.push([`${w.workers} worker${w.workers === 1 ? '' : 's'}, ${options.workerRounds} interleaved rounds`, Math.round(w.perSec).toLocaleString('en-US'), one ? `${(w.perSec / one).toFixed(2)}x` : '', `${w.targetCpuPct.toFixed(0)}%`]);
+  for (const w of result.workerScaling)
+    scaling.push([
+      `${w.workers} worker${w.workers === 1 ? '' : 's'}, ${options.workerRounds} interleaved rounds`,
+      Math.round(w.perSec).toLocaleString('en-US'),
+      one ? `${(w.perSec / one).toFixed(2)}x` : '',
+      `${w.targetCpuPct.toFixed(0)}%`,
+    ]);
   lines.push(scaling.toString());
-  for (const h of http) lines.push(`${h.connections} connections, per round (agentperf / autocannon): req/s ${h.rounds.map((r) => (r.agentperf.perSec / r.autocannon.perSec).toFixed(2)).join(', ')}; CPU per request ${h.rounds.map((r) => (r.agentperf.cpuUsPerRequest / r.autocannon.cpuUsPerRequest).toFixed(2)).join(', ')}`);
+  for (const h of http)
+    lines.push(
+      `${h.connections} connections, per round (agentperf / autocannon): req/s ${h.rounds.map((r) => (r.agentperf.perSec / r.autocannon.perSec).toFixed(2)).join(', ')}; CPU per request ${h.rounds.map((r) => (r.agentperf.cpuUsPerRequest / r.autocannon.cpuUsPerRequest).toFixed(2)).join(', ')}`,
+    );
   if (soak) {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
     const table = new Table({ head: ['soak: cache hits in-process', 'completed', 'RSS warm → end', 'heap warm → end', 'RSS growth', 'target'], style });
-    table.push([`${soak.rate}/s for ${(soak.durationMs / 60_000).toFixed(1)} min`, soak.completed.toLocaleString('en-US'), `${mib(soak.rssWarmBytes)} → ${mib(soak.rssEndBytes)}`, `${mib(soak.heapWarmBytes)} → ${mib(soak.heapEndBytes)}`, `${soak.rssGrowthPct >= 0 ? '+' : ''}${soak.rssGrowthPct.toFixed(2)}%`, `< 5%: ${soak.rssGrowthPct < 5 ? 'met' : 'MISSED'}`]);
+    table.push([
+      `${soak.rate}/s for ${(soak.durationMs / 60_000).toFixed(1)} min`,
+      soak.completed.toLocaleString('en-US'),
+      `${mib(soak.rssWarmBytes)} → ${mib(soak.rssEndBytes)}`,
+      `${mib(soak.heapWarmBytes)} → ${mib(soak.heapEndBytes)}`,
+      `${soak.rssGrowthPct >= 0 ? '+' : ''}${soak.rssGrowthPct.toFixed(2)}%`,
+      `< 5%: ${soak.rssGrowthPct < 5 ? 'met' : 'MISSED'}`,
+    ]);
     lines.push(table.toString());
   }
   lines.push(`elapsed ${(result.elapsedMs / 1000).toFixed(0)} s`);
@@ -147,11 +258,23 @@ export function formatLoadBench(result: LoadBenchResult): string {
 }
 
 export function formatProfilingBench(result: ProfilingBenchResult): string {
-  const interval = (i: { estimate: number; low: number; high: number }) => `${i.estimate >= 0 ? '+' : ''}${i.estimate.toFixed(2)}% [${i.low.toFixed(2)}, ${i.high.toFixed(2)}]`;
-  const table = new Table({ head: ['CPU profiler', 'iterations/s (median)', 'throughput lost (95% CI)', 'process CPU µs/iteration', 'CPU added (95% CI)', 'target: 10 ms <= 5%'], style });
+  const interval = (i: { estimate: number; low: number; high: number }) =>
+    `${i.estimate >= 0 ? '+' : ''}${i.estimate.toFixed(2)}% [${i.low.toFixed(2)}, ${i.high.toFixed(2)}]`;
+  const table = new Table({
+    head: ['CPU profiler', 'iterations/s (median)', 'throughput lost (95% CI)', 'process CPU µs/iteration', 'CPU added (95% CI)', 'target: 10 ms <= 5%'],
+    style,
+  });
   for (const v of result.variants) {
-    const verdict = v.name === '10 ms' ? (v.overheadPct.high <= 5 ? 'met' : v.overheadPct.estimate <= 5 ? 'met (point estimate; interval reaches past 5%)' : 'MISSED') : '';
-    table.push([v.name, v.throughput.toFixed(1), v.name === 'off' ? '' : interval(v.overheadPct), v.cpuUsPerIteration.toFixed(1), v.name === 'off' ? '' : interval(v.cpuAddedPct), verdict]);
+    const verdict =
+      v.name === '10 ms' ? (v.overheadPct.high <= 5 ? 'met' : v.overheadPct.estimate <= 5 ? 'met (point estimate; interval reaches past 5%)' : 'MISSED') : '';
+    table.push([
+      v.name,
+      v.throughput.toFixed(1),
+      v.name === 'off' ? '' : interval(v.overheadPct),
+      v.cpuUsPerIteration.toFixed(1),
+      v.name === 'off' ? '' : interval(v.cpuAddedPct),
+      verdict,
+    ]);
   }
   const { rounds, blockMs, vus, latency } = result.options;
   return `${table.toString()}\nmixed scenario (simulator latency ${latency}), ${vus} closed-loop users, ${rounds} rounds of ${blockMs / 1000} s blocks interleaved in every order; elapsed ${(result.elapsedMs / 1000).toFixed(0)} s\n`;
@@ -161,10 +284,22 @@ export function formatWorkflowBench(result: WorkflowBenchResult): string {
   const table = new Table({ head: ['steps', 'dependencies', 'runs', 'planning (median)', 'per step', 'reading the input, per step', 'target'], style });
   for (const p of result.planning) {
     const target = PLANNING_TARGETS_MS[p.steps];
-    table.push([p.steps.toLocaleString('en-US'), p.edges.toLocaleString('en-US'), p.runs, `${p.medianMs.toFixed(3)} ms`, `${p.nsPerStep.toFixed(0)} ns`, `${p.readNsPerStep.toFixed(1)} ns`, target === undefined ? '' : `<= ${target.toLocaleString('en-US')} ms: ${p.medianMs <= target ? 'met' : 'MISSED'}`]);
+    table.push([
+      p.steps.toLocaleString('en-US'),
+      p.edges.toLocaleString('en-US'),
+      p.runs,
+      `${p.medianMs.toFixed(3)} ms`,
+      `${p.nsPerStep.toFixed(0)} ns`,
+      `${p.readNsPerStep.toFixed(1)} ns`,
+      target === undefined ? '' : `<= ${target.toLocaleString('en-US')} ms: ${p.medianMs <= target ? 'met' : 'MISSED'}`,
+    ]);
   }
   const bus = new Table({ head: ['event bus', 'events/s (median of runs)', 'target'], style });
-  bus.push([`${result.bus.events.toLocaleString('en-US')} events in batches of ${result.bus.batchSize.toLocaleString('en-US')}, ${result.bus.runs.length} runs`, Math.round(result.bus.eventsPerSec).toLocaleString('en-US'), `>= 2,000,000/s: ${result.bus.eventsPerSec >= 2_000_000 ? 'met' : 'MISSED'}`]);
+  bus.push([
+    `${result.bus.events.toLocaleString('en-US')} events in batches of ${result.bus.batchSize.toLocaleString('en-US')}, ${result.bus.runs.length} runs`,
+    Math.round(result.bus.eventsPerSec).toLocaleString('en-US'),
+    `>= 2,000,000/s: ${result.bus.eventsPerSec >= 2_000_000 ? 'met' : 'MISSED'}`,
+  ]);
   return `${table.toString()}\ntime per step, largest over smallest: ${result.perStepSpread.toFixed(2)}x (target: flat within 2x: ${result.perStepSpread <= 2 ? 'met' : 'MISSED'}); reading the input alone: ${result.readSpread.toFixed(2)}x\n${bus.toString()}\nelapsed ${(result.elapsedMs / 1000).toFixed(1)} s\n`;
 }
 
@@ -183,7 +318,15 @@ export function formatSnapshotBench(result: SnapshotBenchResult): string {
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
   const share = analysis.peakRssBytes / heap.heapUsedBytes;
   const table = new Table({ head: ['heap used', 'snapshot files', 'written in', 'analysed in', 'analysis peak RSS', 'share of the heap', 'target'], style });
-  table.push([mib(heap.heapUsedBytes), heap.fileBytes.map(mib).join(' + '), `${(heap.writeMs / 1000).toFixed(1)} s`, `${(analysis.elapsedMs / 1000).toFixed(1)} s`, mib(analysis.peakRssBytes), `${(share * 100).toFixed(1)}%`, `<= ${SNAPSHOT_MEMORY_TARGET * 100}% of the heap: ${share <= SNAPSHOT_MEMORY_TARGET ? 'met' : 'MISSED'}`]);
+  table.push([
+    mib(heap.heapUsedBytes),
+    heap.fileBytes.map(mib).join(' + '),
+    `${(heap.writeMs / 1000).toFixed(1)} s`,
+    `${(analysis.elapsedMs / 1000).toFixed(1)} s`,
+    mib(analysis.peakRssBytes),
+    `${(share * 100).toFixed(1)}%`,
+    `<= ${SNAPSHOT_MEMORY_TARGET * 100}% of the heap: ${share <= SNAPSHOT_MEMORY_TARGET ? 'met' : 'MISSED'}`,
+  ]);
   const leak = analysis.leakedClasses[0];
   return `${table.toString()}\n${heap.leaked} objects leaked between the snapshots; the report names ${leak ? `${leak.className} (${leak.count} objects, retained by ${leak.retainerPath.join(' → ')})` : 'nothing'}.\n`;
 }

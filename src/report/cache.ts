@@ -18,15 +18,22 @@ export function formatCacheReport(report: CacheReport): string {
     case 'stats':
       return report.foreignSecret ? foreign(report.foreignSecret) : `disk tier: ${report.entries} entries, ${kib(report.bytes)}`;
     case 'verify': {
-      if (report.foreignSecret) return `${foreign(report.foreignSecret)}\n${report.checked} entries not verified: under this secret every one would fail, which says nothing about them`;
+      if (report.foreignSecret)
+        return `${foreign(report.foreignSecret)}\n${report.checked} entries not verified: under this secret every one would fail, which says nothing about them`;
       if (report.failures.length === 0) return `verified ${report.checked} entries: all signatures valid`;
       // One or a few failures under the cache's own secret: those entries were tampered with or torn.
-      return [`verified ${report.checked} entries: ${report.failures.length} FAILED (signed with this cache's own secret: tampered with or torn)`, ...report.failures.map((f) => `  ${f.reason.padEnd(12)} ${f.file}${f.detail ? ` (${f.detail})` : ''}`)].join('\n');
+      return [
+        `verified ${report.checked} entries: ${report.failures.length} FAILED (signed with this cache's own secret: tampered with or torn)`,
+        ...report.failures.map((f) => `  ${f.reason.padEnd(12)} ${f.file}${f.detail ? ` (${f.detail})` : ''}`),
+      ].join('\n');
     }
     case 'clear':
       return 'cleared every entry';
     case 'prune': {
-      const left = report.left.map((f) => `  left in place: ${f.file} (${f.detail ?? f.reason}): ${f.reason === 'too-large' ? 'over the entry limit, valid under a larger one' : 'not an entry; look at it and remove it by hand'}`);
+      const left = report.left.map(
+        (f) =>
+          `  left in place: ${f.file} (${f.detail ?? f.reason}): ${f.reason === 'too-large' ? 'over the entry limit, valid under a larger one' : 'not an entry; look at it and remove it by hand'}`,
+      );
       return [`pruned ${report.removed} expired or invalid entries`, ...left].join('\n');
     }
   }

@@ -43,7 +43,8 @@ function formatPointsInterval(low: number, high: number): string {
  * SLO: nothing (its row states the limit); the rest: a change from the baseline, in words.
  */
 export function describeChange(m: MetricVerdict): string {
-  if (m.metric === 'overhead') return Number.isFinite(m.changePct) ? formatPoints(m.changePct) : `${magnitude(m.candidate)} of throughput ${m.candidate >= 0 ? 'lost' : 'gained'}`;
+  if (m.metric === 'overhead')
+    return Number.isFinite(m.changePct) ? formatPoints(m.changePct) : `${magnitude(m.candidate)} of throughput ${m.candidate >= 0 ? 'lost' : 'gained'}`;
   if (m.metric.startsWith('slo.')) return '';
   if (m.metric === 'errorRate') return formatPoints(m.changePct);
   return formatChange(m.changePct, m.direction);

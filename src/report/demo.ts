@@ -27,7 +27,10 @@ const ms = (value: number) => (Number.isFinite(value) ? `${value < 1 ? value.toF
 /** The console table `agentperf demo` prints (pure: data in, text out). */
 export function formatDemoSummary(summary: DemoSummary): string {
   const latency = new Table({ head: ['', 'p50', 'p90', 'p95', 'p99', 'max', 'mean'], style: { head: [], border: [] } });
-  for (const [label, s] of [['latency', summary.latencyMs], ['queue wait', summary.queueMs]] as const) {
+  for (const [label, s] of [
+    ['latency', summary.latencyMs],
+    ['queue wait', summary.queueMs],
+  ] as const) {
     latency.push([label, ms(s.p50), ms(s.p90), ms(s.p95), ms(s.p99), ms(s.max), ms(s.mean)]);
   }
   const totals = new Table({ style: { head: [], border: [] } });
@@ -42,7 +45,12 @@ export function formatDemoSummary(summary: DemoSummary): string {
     { retries: String(c.retries) },
     { coalesced: String(c.coalesced) },
     { 'cache hits': `${Object.values(summary.cache.hits).reduce((sum, n) => sum + n, 0)} (hit rate ${(summary.cache.hitRate * 100).toFixed(1)}%)` },
-    { 'errors by type': Object.entries(summary.errorsByType).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none' },
+    {
+      'errors by type':
+        Object.entries(summary.errorsByType)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ') || 'none',
+    },
     { 'estimated cost': `$${summary.totalCostUsd.toFixed(4)}` },
   );
   const hdr = new Table({ head: ['HDR (in-process)', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], style: { head: [], border: [] } });

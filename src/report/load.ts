@@ -45,31 +45,80 @@ export function formatLoadReport(report: LoadReport): string {
 
   const summary = new Table({ style });
   summary.push(
-    { 'measured': `${(r.measuredMs / 1000).toFixed(1)} s after ${(report.warmupMs / 1000).toFixed(1)} s warmup` },
-    { 'throughput': `${r.throughput.toFixed(1)}/s${r.targetRate === undefined ? '' : ` (target ${r.targetRate.toFixed(1)}/s)`}` },
-    { 'iterations': `${count(r.completed)} completed, ${count(r.started)} started${report.shape.kind === 'open' ? `, ${count(r.scheduled)} scheduled` : ''}` },
-    { 'errors': `${count(r.errors)} (${(r.completed ? (100 * r.errors) / r.completed : 0).toFixed(2)}%)${Object.keys(r.errorsByType).length ? `: ${Object.entries(r.errorsByType).map(([type, n]) => `${type} ${n}`).join(', ')}` : ''}` },
-    { 'dropped': `${count(r.dropped)}${r.unfinished ? `, ${count(r.unfinished)} unfinished at the drain timeout` : ''}` },
+    { measured: `${(r.measuredMs / 1000).toFixed(1)} s after ${(report.warmupMs / 1000).toFixed(1)} s warmup` },
+    { throughput: `${r.throughput.toFixed(1)}/s${r.targetRate === undefined ? '' : ` (target ${r.targetRate.toFixed(1)}/s)`}` },
+    { iterations: `${count(r.completed)} completed, ${count(r.started)} started${report.shape.kind === 'open' ? `, ${count(r.scheduled)} scheduled` : ''}` },
+    {
+      errors: `${count(r.errors)} (${(r.completed ? (100 * r.errors) / r.completed : 0).toFixed(2)}%)${
+        Object.keys(r.errorsByType).length
+          ? `: ${Object.entries(r.errorsByType)
+              .map(([type, n]) => `${type} ${n}`)
+              .join(', ')}`
+          : ''
+      }`,
+    },
+    { dropped: `${count(r.dropped)}${r.unfinished ? `, ${count(r.unfinished)} unfinished at the drain timeout` : ''}` },
   );
-  if (report.shape.kind === 'open') summary.push({ 'scheduling lag': `p50 ${formatMs(r.schedulingLag.p50)}, p99 ${formatMs(r.schedulingLag.p99)}, max ${formatMs(r.schedulingLag.max)}` });
+  if (report.shape.kind === 'open')
+    summary.push({ 'scheduling lag': `p50 ${formatMs(r.schedulingLag.p50)}, p99 ${formatMs(r.schedulingLag.p99)}, max ${formatMs(r.schedulingLag.max)}` });
   lines.push(summary.toString());
 
-  lines.push(latencyTable(report.shape.kind === 'open'
-    ? [['corrected (from intended start)', r.latency], ['service time (from actual start)', r.serviceTime]]
-    : [['service time (closed loop)', r.serviceTime]]));
+  lines.push(
+    latencyTable(
+      report.shape.kind === 'open'
+        ? [
+            ['corrected (from intended start)', r.latency],
+            ['service time (from actual start)', r.serviceTime],
+          ]
+        : [['service time (closed loop)', r.serviceTime]],
+    ),
+  );
 
   const g = report.resources.generator;
-  const resources = new Table({ head: ['process', 'CPU mean / max (all threads)', 'main thread busy', 'RSS start → end (max)', 'heap max', 'event-loop delay p99', 'GC pauses'], style });
-  resources.push(['generator', `${g.cpuMeanPct.toFixed(0)}% / ${g.cpuMaxPct.toFixed(0)}%`, `${g.mainThreadBusyMeanPct.toFixed(0)}%`, `${mib(g.rssStartBytes)} → ${mib(g.rssEndBytes)} (${mib(g.rssMaxBytes)})`, mib(g.heapUsedMaxBytes), formatMs(g.eventLoopDelay.p99), `${g.gc.count}, ${g.gc.totalPauseMs.toFixed(0)} ms total, max ${g.gc.maxPauseMs.toFixed(1)} ms`]);
-  for (const w of report.workers ?? []) resources.push([`  worker ${w.index} (${w.completed.toLocaleString('en-US')} done)`, '', `${w.mainThreadBusyMeanPct.toFixed(0)}%${w.trusted ? '' : ' (untrusted)'}`, '', '', formatMs(w.eventLoopDelayP99), '']);
+  const resources = new Table({
+    head: ['process', 'CPU mean / max (all threads)', 'main thread busy', 'RSS start → end (max)', 'heap max', 'event-loop delay p99', 'GC pauses'],
+    style,
+  });
+  resources.push([
+    'generator',
+    `${g.cpuMeanPct.toFixed(0)}% / ${g.cpuMaxPct.toFixed(0)}%`,
+    `${g.mainThreadBusyMeanPct.toFixed(0)}%`,
+    `${mib(g.rssStartBytes)} → ${mib(g.rssEndBytes)} (${mib(g.rssMaxBytes)})`,
+    mib(g.heapUsedMaxBytes),
+    formatMs(g.eventLoopDelay.p99),
+    `${g.gc.count}, ${g.gc.totalPauseMs.toFixed(0)} ms total, max ${g.gc.maxPauseMs.toFixed(1)} ms`,
+  ]);
+  for (const w of report.workers ?? [])
+    resources.push([
+      `  worker ${w.index} (${w.completed.toLocaleString('en-US')} done)`,
+      '',
+      `${w.mainThreadBusyMeanPct.toFixed(0)}%${w.trusted ? '' : ' (untrusted)'}`,
+      '',
+      '',
+      formatMs(w.eventLoopDelayP99),
+      '',
+    ]);
   const t = report.resources.target;
-  if (t) resources.push([`target (pid ${t.pid})`, `${t.cpuMeanPct.toFixed(0)}% / ${t.cpuMaxPct.toFixed(0)}%`, '', `${mib(t.rssStartBytes)} → ${mib(t.rssEndBytes)} (${mib(t.rssMaxBytes)})`, '', '', '']);
+  if (t)
+    resources.push([
+      `target (pid ${t.pid})`,
+      `${t.cpuMeanPct.toFixed(0)}% / ${t.cpuMaxPct.toFixed(0)}%`,
+      '',
+      `${mib(t.rssStartBytes)} → ${mib(t.rssEndBytes)} (${mib(t.rssMaxBytes)})`,
+      '',
+      '',
+      '',
+    ]);
   lines.push(resources.toString());
 
-  if (!report.generator.trusted) lines.push(`UNTRUSTED: the generator saturated, so these figures measure it as much as the target:\n${report.generator.reasons.map((reason) => `  - ${reason}`).join('\n')}`);
+  if (!report.generator.trusted)
+    lines.push(
+      `UNTRUSTED: the generator saturated, so these figures measure it as much as the target:\n${report.generator.reasons.map((reason) => `  - ${reason}`).join('\n')}`,
+    );
   if (report.thresholds.length) {
     const thresholds = new Table({ head: ['threshold', 'actual', 'verdict'], style });
-    for (const o of report.thresholds) thresholds.push([o.expression, Number.isInteger(o.actual) ? String(o.actual) : o.actual.toFixed(4), o.passed ? 'pass' : 'FAIL']);
+    for (const o of report.thresholds)
+      thresholds.push([o.expression, Number.isInteger(o.actual) ? String(o.actual) : o.actual.toFixed(4), o.passed ? 'pass' : 'FAIL']);
     lines.push(thresholds.toString());
   }
   return `${lines.join('\n')}\n`;
@@ -86,11 +135,32 @@ export interface ScalingRow {
 /** The seed's scaling study: throughput and p95 by concurrency, and the speedup over sequential. */
 export function formatScaling(scenario: string, rows: readonly ScalingRow[]): string {
   const base = rows.find((r) => r.vus === 1)?.throughput ?? rows[0]?.throughput ?? 0;
-  const table = new Table({ head: ['concurrent calls', 'throughput/s', 'p95', 'errors', `speedup over ${rows.some((r) => r.vus === 1) ? 'sequential' : `${rows[0]?.vus} users`}`, 'generator'], style });
-  for (const r of rows) table.push([r.vus, r.throughput.toFixed(1), formatMs(r.p95), r.errors, base > 0 ? `${(r.throughput / base).toFixed(2)}x` : '-', r.trusted ? 'ok' : 'saturated']);
+  const table = new Table({
+    head: [
+      'concurrent calls',
+      'throughput/s',
+      'p95',
+      'errors',
+      `speedup over ${rows.some((r) => r.vus === 1) ? 'sequential' : `${rows[0]?.vus} users`}`,
+      'generator',
+    ],
+    style,
+  });
+  for (const r of rows)
+    table.push([
+      r.vus,
+      r.throughput.toFixed(1),
+      formatMs(r.p95),
+      r.errors,
+      base > 0 ? `${(r.throughput / base).toFixed(2)}x` : '-',
+      r.trusted ? 'ok' : 'saturated',
+    ]);
   return `scaling study, scenario ${scenario} (closed loop)\n${table.toString()}\n`;
 }
 
 export function formatMergedHdr(merged: MergedHdr): string {
-  return `${merged.files} HDR logs, ${merged.intervals} intervals merged\n${latencyTable([['corrected (from intended start)', merged.latency], ['service time (from actual start)', merged.serviceTime]])}\n`;
+  return `${merged.files} HDR logs, ${merged.intervals} intervals merged\n${latencyTable([
+    ['corrected (from intended start)', merged.latency],
+    ['service time (from actual start)', merged.serviceTime],
+  ])}\n`;
 }

@@ -22,15 +22,31 @@ const usd = (n: number) => `$${Number(n.toFixed(4))}`;
 
 /** The model table as the terminal shows it, with where its prices come from. */
 export function formatModels(table: ModelTable): string {
-  const out = new Table({ head: ['model', 'max output', 'input', 'output', 'cache hits', '5m writes', '1h writes', 'notes'], style: { head: [], border: [] }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } });
+  const out = new Table({
+    head: ['model', 'max output', 'input', 'output', 'cache hits', '5m writes', '1h writes', 'notes'],
+    style: { head: [], border: [] },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
   for (const m of table.models) {
     const notes = [
-      ...(m.prices.tiers ?? []).map((tier) => `prompts over ${tier.abovePromptTokens.toLocaleString('en-US')} tokens: ${usd(tier.prices.inputPerMTok)} / ${usd(tier.prices.outputPerMTok)}, hits ${usd(tier.prices.cacheReadPerMTok)}, writes ${usd(tier.prices.cacheWritePerMTok)} / ${usd(tier.prices.cacheWrite1hPerMTok)}`),
+      ...(m.prices.tiers ?? []).map(
+        (tier) =>
+          `prompts over ${tier.abovePromptTokens.toLocaleString('en-US')} tokens: ${usd(tier.prices.inputPerMTok)} / ${usd(tier.prices.outputPerMTok)}, hits ${usd(tier.prices.cacheReadPerMTok)}, writes ${usd(tier.prices.cacheWritePerMTok)} / ${usd(tier.prices.cacheWrite1hPerMTok)}`,
+      ),
       ...(m.deprecated ? ['retired or retiring'] : []),
       ...(m.source === 'project' ? ['price from the project config'] : []),
     ];
     const p = m.prices;
-    out.push([m.id, m.maxOutputTokens.toLocaleString('en-US'), usd(p.inputPerMTok), usd(p.outputPerMTok), usd(p.cacheReadPerMTok), usd(p.cacheWritePerMTok), usd(p.cacheWrite1hPerMTok), notes.join('; ')]);
+    out.push([
+      m.id,
+      m.maxOutputTokens.toLocaleString('en-US'),
+      usd(p.inputPerMTok),
+      usd(p.outputPerMTok),
+      usd(p.cacheReadPerMTok),
+      usd(p.cacheWritePerMTok),
+      usd(p.cacheWrite1hPerMTok),
+      notes.join('; '),
+    ]);
   }
   const lines = [
     'USD per million tokens.',

@@ -13,9 +13,22 @@ export interface UplotAssets {
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 /** JSON inside a <script> element: `</script>` and friends must not end it early. */
-const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+const scriptJson = (value: unknown) =>
+  JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 
-const VERDICT_CLASS: Record<string, string> = { PASS: 'pass', FAIL: 'fail', INCONCLUSIVE: 'warn', WARN: 'warn', 'NO BASELINE': 'warn', 'NOT GATED': 'muted', CLEAN: 'pass', LEAK: 'fail' };
+const VERDICT_CLASS: Record<string, string> = {
+  PASS: 'pass',
+  FAIL: 'fail',
+  INCONCLUSIVE: 'warn',
+  WARN: 'warn',
+  'NO BASELINE': 'warn',
+  'NOT GATED': 'muted',
+  CLEAN: 'pass',
+  LEAK: 'fail',
+};
 // (INCONCLUSIVE leak checks share the gate's 'warn'.)
 const badge = (text: string) => `<span class="badge ${VERDICT_CLASS[text] ?? 'muted'}">${escapeHtml(text)}</span>`;
 
@@ -28,9 +41,24 @@ function gateSection(run: RunRecord): string {
   if (run.gate.status === 'no-baseline') return `<p>${badge('NO BASELINE')} ${escapeHtml(run.gate.message)}</p>`;
   const confidence = run.gate.result.confidence;
   const sections = run.gate.result.scenarios.map((s) => {
-    const rows = s.judgement.metrics.map((m) => [escapeHtml(metricLabel(m.metric)), badge(shownVerdict(m)), escapeHtml(formatMetricValue(m.metric, m.baseline)), escapeHtml(formatMetricValue(m.metric, m.candidate)), escapeHtml(describeChange(m)), escapeHtml(describeInterval(m)), escapeHtml(describeTolerance(m)), String(m.blocks), escapeHtml(m.reason)]);
+    const rows = s.judgement.metrics.map((m) => [
+      escapeHtml(metricLabel(m.metric)),
+      badge(shownVerdict(m)),
+      escapeHtml(formatMetricValue(m.metric, m.baseline)),
+      escapeHtml(formatMetricValue(m.metric, m.candidate)),
+      escapeHtml(describeChange(m)),
+      escapeHtml(describeInterval(m)),
+      escapeHtml(describeTolerance(m)),
+      String(m.blocks),
+      escapeHtml(m.reason),
+    ]);
     const refused = s.judgement.refused ? `<p>${badge('INCONCLUSIVE')} Not judged: ${escapeHtml(s.judgement.refused)}.</p>` : '';
-    return `<h3>${escapeHtml(s.scenario)}: ${badge(s.judgement.overall)} (${s.baselineBlocks} baseline blocks, ${s.candidateBlocks} candidate blocks)</h3>${refused}${table('verdict-table', ['metric', 'verdict', 'baseline', 'this run', 'change', `${+(confidence * 100).toFixed(2)}% interval`, 'tolerance', 'blocks', 'why'], rows, s.judgement.metrics.map((m) => `data-metric="${escapeHtml(m.metric)}"`))}`;
+    return `<h3>${escapeHtml(s.scenario)}: ${badge(s.judgement.overall)} (${s.baselineBlocks} baseline blocks, ${s.candidateBlocks} candidate blocks)</h3>${refused}${table(
+      'verdict-table',
+      ['metric', 'verdict', 'baseline', 'this run', 'change', `${+(confidence * 100).toFixed(2)}% interval`, 'tolerance', 'blocks', 'why'],
+      rows,
+      s.judgement.metrics.map((m) => `data-metric="${escapeHtml(m.metric)}"`),
+    )}`;
   });
   return sections.join('');
 }
@@ -86,7 +114,10 @@ function summarySection(run: RunRecord, title: string): string {
     ['latency p50 / p95 / p99', `${formatMs(load.latency.p50)} / ${formatMs(load.latency.p95)} / ${formatMs(load.latency.p99)}`],
     ['errors', `${load.errors} (${load.completed ? ((load.errors / load.completed) * 100).toFixed(2) : '0.00'}%)`],
     ['cache hit rate', run.cache.hitRate === undefined ? 'no lookups' : `${(run.cache.hitRate * 100).toFixed(1)}%`],
-    ['observability overhead', `${escapeHtml(describeLoss(run.overhead.throughputLostLowPct, run.overhead.throughputLostHighPct))} ${badge(shownVerdict(run.overhead))}`],
+    [
+      'observability overhead',
+      `${escapeHtml(describeLoss(run.overhead.throughputLostLowPct, run.overhead.throughputLostHighPct))} ${badge(shownVerdict(run.overhead))}`,
+    ],
     ['leak check', badge(run.leak.verdict)],
   ];
   return `<h1>${escapeHtml(title)}</h1>
@@ -97,7 +128,11 @@ ${run.warnings.length ? `<h2>Warnings</h2><ul id="warnings">${run.warnings.map((
 }
 
 function overTimeSection(run: RunRecord): string {
-  const phases = run.phases.map((p) => [escapeHtml(p.name), `${p.startS}-${p.endS} s`, p.fromRate === p.toRate ? `${p.fromRate}/s` : `${p.fromRate} → ${p.toRate}/s`]);
+  const phases = run.phases.map((p) => [
+    escapeHtml(p.name),
+    `${p.startS}-${p.endS} s`,
+    p.fromRate === p.toRate ? `${p.fromRate}/s` : `${p.fromRate} → ${p.toRate}/s`,
+  ]);
   return `<h2>Latency and throughput over time</h2>
 ${table('phases', ['phase', 'seconds', 'arrival rate'], phases)}
 <div class="chart" id="chart-latency" data-chart="latency"></div>
@@ -110,13 +145,28 @@ function distributionSection(run: RunRecord): string {
   return `<h2>Latency distribution</h2>
 <p class="note">HDR style: percentiles on a log scale (each step right is ten times rarer). Corrected latency counts from each request's intended start (coordinated omission corrected); service time from its actual start.</p>
 <div class="chart" id="chart-distribution" data-chart="distribution"></div>
-${table('latency-table', ['', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max'], [
+${table(
+  'latency-table',
+  ['', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max'],
+  [
     ['corrected', ...[load.latency.p50, load.latency.p90, load.latency.p95, load.latency.p99, load.latency.p999, load.latency.max].map(formatMs)],
-    ['service time', ...[load.serviceTime.p50, load.serviceTime.p90, load.serviceTime.p95, load.serviceTime.p99, load.serviceTime.p999, load.serviceTime.max].map(formatMs)],
-  ])}
+    [
+      'service time',
+      ...[load.serviceTime.p50, load.serviceTime.p90, load.serviceTime.p95, load.serviceTime.p99, load.serviceTime.p999, load.serviceTime.max].map(formatMs),
+    ],
+  ],
+)}
 
 <p class="note">The instrumentation's in-process HDR histograms over the same load (every agent call, memory hits included; queue wait; cache gets by tier):</p>
-${table('hdr-table', ['histogram', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], hdrRows(run.hdr).map(([label, h]) => [escapeHtml(label.replace(/^HDR /, '')), h.count.toLocaleString('en-US'), ...[h.p50, h.p90, h.p99, h.p999, h.max].map((v) => (h.count ? formatMs(v) : ''))]))}
+${table(
+  'hdr-table',
+  ['histogram', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'],
+  hdrRows(run.hdr).map(([label, h]) => [
+    escapeHtml(label.replace(/^HDR /, '')),
+    h.count.toLocaleString('en-US'),
+    ...[h.p50, h.p90, h.p99, h.p999, h.max].map((v) => (h.count ? formatMs(v) : '')),
+  ]),
+)}
 `;
 }
 
@@ -144,7 +194,12 @@ function overheadSection(run: RunRecord): string {
 }
 
 function profileSection(run: RunRecord): string {
-  const bottlenecks = run.profile.bottlenecks.bySelf.map((f) => [escapeHtml(f.name), `<code>${escapeHtml(f.location)}</code>`, `${f.selfPct.toFixed(1)}%`, `${f.totalPct.toFixed(1)}%`]);
+  const bottlenecks = run.profile.bottlenecks.bySelf.map((f) => [
+    escapeHtml(f.name),
+    `<code>${escapeHtml(f.location)}</code>`,
+    `${f.selfPct.toFixed(1)}%`,
+    `${f.totalPct.toFixed(1)}%`,
+  ]);
   return `<h2>Where the time goes</h2>
 <p>CPU profile of the ${escapeHtml(run.profile.phase)} phase: ${run.profile.flamegraph ? `<a id="flamegraph-link" href="${escapeHtml(run.profile.flamegraph)}">the flamegraph</a>` : `no flamegraph (${escapeHtml(run.profile.flamegraphError ?? 'not rendered')})`}, <a href="${escapeHtml(run.profile.cpuprofile)}">the .cpuprofile</a> (Chrome DevTools, speedscope). GC ${((run.profile.bottlenecks.gcMs / run.profile.bottlenecks.totalMs) * 100).toFixed(1)}%, idle ${((run.profile.bottlenecks.idleMs / run.profile.bottlenecks.totalMs) * 100).toFixed(1)}% of ${(run.profile.bottlenecks.totalMs / 1000).toFixed(1)} s.</p>
 ${table('bottlenecks', ['function', 'where', 'self', 'total'], bottlenecks)}
@@ -154,7 +209,20 @@ ${table('bottlenecks', ['function', 'where', 'self', 'total'], bottlenecks)}
 function leakSection(run: RunRecord): string {
   return `<h2>Leak check</h2>
 <p>${badge(run.leak.verdict)} ${run.leak.slope.slope.toFixed(1)} bytes retained per iteration (95% interval ${run.leak.slope.low.toFixed(1)} to ${run.leak.slope.high.toFixed(1)}; LEAK above ${run.leak.thresholdBytesPerIteration}) over ${run.leak.rounds} rounds of ${run.leak.iterationsPerRound} iterations, the same check as <code>${escapeHtml(run.leak.command)}</code>.${run.leak.note ? ` ${escapeHtml(run.leak.note)}` : ''}</p>
-${run.leak.leakedClasses?.length ? table('leaked-classes', ['class', 'objects left', 'bytes', 'held by'], run.leak.leakedClasses.map((c) => [escapeHtml(c.className), String(c.count), c.bytes.toLocaleString('en-US'), `<code>${escapeHtml(c.retainerPath.join(' → '))}</code>`])) : ''}
+${
+  run.leak.leakedClasses?.length
+    ? table(
+        'leaked-classes',
+        ['class', 'objects left', 'bytes', 'held by'],
+        run.leak.leakedClasses.map((c) => [
+          escapeHtml(c.className),
+          String(c.count),
+          c.bytes.toLocaleString('en-US'),
+          `<code>${escapeHtml(c.retainerPath.join(' → '))}</code>`,
+        ]),
+      )
+    : ''
+}
 `;
 }
 

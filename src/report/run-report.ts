@@ -5,7 +5,6 @@ import { formatMs, formatSignedPct } from './load.js';
 import type { OverheadSummary, RunRecord } from '../pipeline/record.js';
 import { hdrRows, type PercentileSnapshot } from '../stats/hdr.js';
 
-
 /** The files a run's reports are written to. */
 export interface RunFiles {
   dir: string;
@@ -14,7 +13,10 @@ export interface RunFiles {
   markdown: string;
 }
 
-const hdrLine = (h: PercentileSnapshot) => (h.count === 0 ? 'none recorded' : `${h.count.toLocaleString('en-US')} recorded: p50 ${formatMs(h.p50)}, p99 ${formatMs(h.p99)}, p99.9 ${formatMs(h.p999)}, max ${formatMs(h.max)}`);
+const hdrLine = (h: PercentileSnapshot) =>
+  h.count === 0
+    ? 'none recorded'
+    : `${h.count.toLocaleString('en-US')} recorded: p50 ${formatMs(h.p50)}, p99 ${formatMs(h.p99)}, p99.9 ${formatMs(h.p999)}, max ${formatMs(h.max)}`;
 
 /** A percentage to the whole point, never "-0%". */
 const wholePct = (v: number) => `${Math.round(v) === 0 ? 0 : Math.round(v)}%`;
@@ -31,12 +33,32 @@ function summaryRows(run: RunRecord): Array<[string, string]> {
   return [
     ['verdict', run.verdict],
     ['throughput', `${load.throughput.toFixed(1)}/s (${load.completed.toLocaleString('en-US')} completed, ${load.dropped} dropped)`],
-    ['latency (corrected)', `p50 ${formatMs(load.latency.p50)}, p95 ${formatMs(load.latency.p95)}, p99 ${formatMs(load.latency.p99)}, max ${formatMs(load.latency.max)}`],
+    [
+      'latency (corrected)',
+      `p50 ${formatMs(load.latency.p50)}, p95 ${formatMs(load.latency.p95)}, p99 ${formatMs(load.latency.p99)}, max ${formatMs(load.latency.max)}`,
+    ],
     ['service time', `p50 ${formatMs(load.serviceTime.p50)}, p95 ${formatMs(load.serviceTime.p95)}, p99 ${formatMs(load.serviceTime.p99)}`],
-    ['errors', `${load.errors} (${load.completed ? ((load.errors / load.completed) * 100).toFixed(2) : '0.00'}%)${Object.keys(load.errorsByType).length ? `: ${Object.entries(load.errorsByType).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`],
-    ['cache hit rate', run.cache.hitRate === undefined ? 'no lookups' : `${(run.cache.hitRate * 100).toFixed(1)}% (${run.cache.totals.memoryHits} memory hits, ${run.cache.totals.diskHits} disk hits, ${run.cache.totals.misses} misses, ${run.cache.totals.evictions} evictions, ${run.cache.totals.integrityFailures} integrity failures)`],
+    [
+      'errors',
+      `${load.errors} (${load.completed ? ((load.errors / load.completed) * 100).toFixed(2) : '0.00'}%)${
+        Object.keys(load.errorsByType).length
+          ? `: ${Object.entries(load.errorsByType)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}`
+          : ''
+      }`,
+    ],
+    [
+      'cache hit rate',
+      run.cache.hitRate === undefined
+        ? 'no lookups'
+        : `${(run.cache.hitRate * 100).toFixed(1)}% (${run.cache.totals.memoryHits} memory hits, ${run.cache.totals.diskHits} disk hits, ${run.cache.totals.misses} misses, ${run.cache.totals.evictions} evictions, ${run.cache.totals.integrityFailures} integrity failures)`,
+    ],
     ['observability overhead', overheadLine(run.overhead)],
-    ['leak check', `${run.leak.verdict}: ${run.leak.slope.slope.toFixed(1)} bytes per iteration [${run.leak.slope.low.toFixed(1)}, ${run.leak.slope.high.toFixed(1)}] (as \`${run.leak.command}\`)`],
+    [
+      'leak check',
+      `${run.leak.verdict}: ${run.leak.slope.slope.toFixed(1)} bytes per iteration [${run.leak.slope.low.toFixed(1)}, ${run.leak.slope.high.toFixed(1)}] (as \`${run.leak.command}\`)`,
+    ],
     ...hdrRows(run.hdr).map(([label, h]): [string, string] => [label, hdrLine(h)]),
     ['generator', run.load.generator.trusted ? 'trusted' : `UNTRUSTED: ${run.load.generator.reasons.join('; ')}`],
   ];
@@ -48,7 +70,10 @@ function gateLines(run: RunRecord): string[] {
   return run.gate.result.scenarios.flatMap((s) => [
     `gate ${s.scenario}: ${s.judgement.overall} (${s.baselineBlocks} baseline blocks, ${s.candidateBlocks} candidate blocks)`,
     ...(s.judgement.refused ? [`  not judged: ${s.judgement.refused}`] : []),
-    ...s.judgement.metrics.map((m) => `  ${metricLabel(m.metric).padEnd(22)} ${shownVerdict(m).padEnd(12)} ${[describeChange(m), describeInterval(m) && `(${describeInterval(m)})`, describeTolerance(m) && `tolerance ${describeTolerance(m)}`].filter(Boolean).join(' ')}`),
+    ...s.judgement.metrics.map(
+      (m) =>
+        `  ${metricLabel(m.metric).padEnd(22)} ${shownVerdict(m).padEnd(12)} ${[describeChange(m), describeInterval(m) && `(${describeInterval(m)})`, describeTolerance(m) && `tolerance ${describeTolerance(m)}`].filter(Boolean).join(' ')}`,
+    ),
   ]);
 }
 
@@ -57,18 +82,20 @@ export function formatRunText(run: RunRecord, files: RunFiles): string {
   const rows = summaryRows(run);
   const width = Math.max(...rows.map(([k]) => k.length));
   const top = run.profile.bottlenecks.bySelf.slice(0, 5).map((f) => `  ${f.selfPct.toFixed(1).padStart(5)}%  ${f.name}  ${f.location}`);
-  return [
-    `agentperf run: ${run.scenario} on the ${run.target}, ${(run.elapsedMs / 1000).toFixed(0)} s`,
-    ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`),
-    `top functions by self time (${run.profile.phase} phase):`,
-    ...top,
-    ...gateLines(run),
-    ...run.warnings.map((w) => `WARNING: ${w}`),
-    `report: ${files.html}`,
-    `        ${files.markdown}`,
-    `        ${files.json}`,
-    ...(run.profile.flamegraph ? [`flamegraph: ${join(files.dir, run.profile.flamegraph)}`] : []),
-  ].join('\n') + '\n';
+  return (
+    [
+      `agentperf run: ${run.scenario} on the ${run.target}, ${(run.elapsedMs / 1000).toFixed(0)} s`,
+      ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`),
+      `top functions by self time (${run.profile.phase} phase):`,
+      ...top,
+      ...gateLines(run),
+      ...run.warnings.map((w) => `WARNING: ${w}`),
+      `report: ${files.html}`,
+      `        ${files.markdown}`,
+      `        ${files.json}`,
+      ...(run.profile.flamegraph ? [`flamegraph: ${join(files.dir, run.profile.flamegraph)}`] : []),
+    ].join('\n') + '\n'
+  );
 }
 
 export function renderRunMarkdown(run: RunRecord): string {
@@ -95,22 +122,43 @@ export function renderRunMarkdown(run: RunRecord): string {
     row(['', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max']),
     row(['---', '---', '---', '---', '---', '---', '---']),
     row(['corrected', ...[load.latency.p50, load.latency.p90, load.latency.p95, load.latency.p99, load.latency.p999, load.latency.max].map(formatMs)]),
-    row(['service time', ...[load.serviceTime.p50, load.serviceTime.p90, load.serviceTime.p95, load.serviceTime.p99, load.serviceTime.p999, load.serviceTime.max].map(formatMs)]),
+    row([
+      'service time',
+      ...[load.serviceTime.p50, load.serviceTime.p90, load.serviceTime.p95, load.serviceTime.p99, load.serviceTime.p999, load.serviceTime.max].map(formatMs),
+    ]),
     '',
     '## The gate',
     '',
   ];
   if (run.gate.status === 'judged') {
     for (const s of run.gate.result.scenarios) {
-      lines.push(`${s.scenario}: **${s.judgement.overall}**`, '', row(['metric', 'verdict', 'baseline', 'this run', 'change', `${+(run.gate.result.confidence * 100).toFixed(2)}% interval`, 'tolerance']), row(['---', '---', '---', '---', '---', '---', '---']));
-      for (const m of s.judgement.metrics) lines.push(row([metricLabel(m.metric), shownVerdict(m), formatMetricValue(m.metric, m.baseline), formatMetricValue(m.metric, m.candidate), describeChange(m), describeInterval(m), describeTolerance(m)]));
+      lines.push(
+        `${s.scenario}: **${s.judgement.overall}**`,
+        '',
+        row(['metric', 'verdict', 'baseline', 'this run', 'change', `${+(run.gate.result.confidence * 100).toFixed(2)}% interval`, 'tolerance']),
+        row(['---', '---', '---', '---', '---', '---', '---']),
+      );
+      for (const m of s.judgement.metrics)
+        lines.push(
+          row([
+            metricLabel(m.metric),
+            shownVerdict(m),
+            formatMetricValue(m.metric, m.baseline),
+            formatMetricValue(m.metric, m.candidate),
+            describeChange(m),
+            describeInterval(m),
+            describeTolerance(m),
+          ]),
+        );
       lines.push('');
     }
   } else lines.push(...gateLines(run), '');
   lines.push(
     `## Where the time goes (${run.profile.phase} phase)`,
     '',
-    run.profile.flamegraph ? `Flamegraph: [${run.profile.flamegraph}](${run.profile.flamegraph})` : `No flamegraph: ${run.profile.flamegraphError ?? 'not rendered'}`,
+    run.profile.flamegraph
+      ? `Flamegraph: [${run.profile.flamegraph}](${run.profile.flamegraph})`
+      : `No flamegraph: ${run.profile.flamegraphError ?? 'not rendered'}`,
     '',
     row(['function', 'where', 'self', 'total']),
     row(['---', '---', '---', '---']),

@@ -7,7 +7,9 @@ export function formatPlan(name: string, plan: Plan): string {
     `${name}: ${plan.steps} steps, ${plan.edges} dependencies, ${plan.levels.length} levels`,
     `critical path (${plan.criticalPath.lengthMs} ms of ${plan.totalWorkMs} ms total work): ${plan.criticalPath.steps.join(' -> ')}`,
     `parallelism: max width ${plan.maxWidth}, average ${plan.averageWidth.toFixed(2)}, speedup bound ${plan.speedupBound.toFixed(2)}x`,
-    ...plan.levels.slice(0, 50).map((level, k) => `  level ${k}: ${level.length <= 12 ? level.join(', ') : `${level.slice(0, 12).join(', ')} and ${level.length - 12} more`}`),
+    ...plan.levels
+      .slice(0, 50)
+      .map((level, k) => `  level ${k}: ${level.length <= 12 ? level.join(', ') : `${level.slice(0, 12).join(', ')} and ${level.length - 12} more`}`),
   ];
   if (plan.levels.length > 50) lines.push(`  ... ${plan.levels.length - 50} more levels`);
   return `${lines.join('\n')}\n`;

@@ -51,7 +51,8 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
   const agents: AgentConfig[] = await loadAgents(settings.agents ?? project.agentsFile);
   const simulator = simulatorSettings(project, { latency: settings.latency, faults: settings.faults }, { latency: defaultLatency, seed: context.seed });
   const agent = settings.agent ?? agents[0]!.name;
-  if (!agents.some((a) => a.name === agent)) throw new UsageError('set agent', `agent must be one of ${agents.map((a) => a.name).join(', ')}, got ${JSON.stringify(agent)}`);
+  if (!agents.some((a) => a.name === agent))
+    throw new UsageError('set agent', `agent must be one of ${agents.map((a) => a.name).join(', ')}, got ${JSON.stringify(agent)}`);
   // The self-test's stand-ins for regressions: every upstream call slower (latencyScale), or
   // costing more CPU on this side (upstreamCpuUs of busy work before each one).
   const latencyScale = parseNumberOption('set latencyScale', settings.latencyScale ?? '1', 0.01, 100);
@@ -59,9 +60,20 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
   const stack = await openStack({
     agents,
     // Latency drawn per request: the same questions take the same time in every block.
-    provider: providerFor(settings.live === 'true', { latency: latencyScale === 1 ? simulator.latency : scaleLatency(parseLatency(simulator.latency), latencyScale), faults: simulator.faults, seed: context.seed, latencyFrom: 'request' }),
-    decorateProvider: upstreamCpuUs > 0 ? (provider) => ({ ...provider, createMessage: (params, options) => (busyWait(upstreamCpuUs), provider.createMessage(params, options)) }) : undefined,
-    cache: { kind: 'memory', maxBytes: settings.cacheMaxBytes === undefined ? undefined : parseBytes('set cacheMaxBytes', settings.cacheMaxBytes, 1024, 2 ** 34) },
+    provider: providerFor(settings.live === 'true', {
+      latency: latencyScale === 1 ? simulator.latency : scaleLatency(parseLatency(simulator.latency), latencyScale),
+      faults: simulator.faults,
+      seed: context.seed,
+      latencyFrom: 'request',
+    }),
+    decorateProvider:
+      upstreamCpuUs > 0
+        ? (provider) => ({ ...provider, createMessage: (params, options) => (busyWait(upstreamCpuUs), provider.createMessage(params, options)) })
+        : undefined,
+    cache: {
+      kind: 'memory',
+      maxBytes: settings.cacheMaxBytes === undefined ? undefined : parseBytes('set cacheMaxBytes', settings.cacheMaxBytes, 1024, 2 ** 34),
+    },
     orchestrator: {
       maxConcurrent: parseIntegerOption('set maxConcurrent', settings.maxConcurrent ?? '1000', 1, 100_000),
       maxQueued: parseIntegerOption('set maxQueued', settings.maxQueued ?? '100000', 0, 10_000_000),

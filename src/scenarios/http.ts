@@ -25,7 +25,8 @@ export const httpScenario = defineScenario<HttpState>({
     } catch {
       throw new UsageError('set url', `url must be an absolute http(s) URL, got ${JSON.stringify(url)}`);
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError('set url', `url must use http or https, got ${JSON.stringify(parsed.protocol)}`);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw new UsageError('set url', `url must use http or https, got ${JSON.stringify(parsed.protocol)}`);
     const method = (settings.method ?? 'GET').toUpperCase();
     if (!METHODS.includes(method)) throw new UsageError('set method', `method must be one of ${METHODS.join(', ')}, got ${JSON.stringify(settings.method)}`);
     const headers: Record<string, string> = {};

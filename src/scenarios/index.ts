@@ -40,7 +40,11 @@ export async function resolveScenario(nameOrFile: string, project?: Project): Pr
   if (configured) return withSetupErrors({ ...(await loadScenarioModule(configured)), name: nameOrFile });
   if (Object.hasOwn(BUILT_IN_SCENARIOS, nameOrFile)) return withSetupErrors(await BUILT_IN_SCENARIOS[nameOrFile]!());
   if (!isModulePath(nameOrFile)) {
-    throw new ValidationError(ErrorCode.SCENARIO, 'scenario', `scenario must be one of ${scenarioNames(where).join(', ')} or a module file, got ${JSON.stringify(nameOrFile)}`);
+    throw new ValidationError(
+      ErrorCode.SCENARIO,
+      'scenario',
+      `scenario must be one of ${scenarioNames(where).join(', ')} or a module file, got ${JSON.stringify(nameOrFile)}`,
+    );
   }
   return withSetupErrors(await loadScenarioModule(nameOrFile));
 }
@@ -84,7 +88,10 @@ export async function loadScenarioModule(spec: string): Promise<Scenario<unknown
 
 /** What a scenario module's export lacks, if anything. */
 export function describeScenarioProblem(candidate: unknown, exportName?: string): { field: string; message: string } | undefined {
-  if (candidate === null || typeof candidate !== 'object') return exportName ? { field: exportName, message: `must export a scenario object named ${exportName}` } : { field: 'default', message: 'must export a scenario object as default (or as `scenario`)' };
+  if (candidate === null || typeof candidate !== 'object')
+    return exportName
+      ? { field: exportName, message: `must export a scenario object named ${exportName}` }
+      : { field: 'default', message: 'must export a scenario object as default (or as `scenario`)' };
   const s = candidate as Record<string, unknown>;
   if (typeof s.name !== 'string' || s.name.length === 0) return { field: 'name', message: 'name must be a non-empty string' };
   if (typeof s.run !== 'function') return { field: 'run', message: 'run must be a function (state, iteration) => Promise' };

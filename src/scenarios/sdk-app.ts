@@ -30,6 +30,11 @@ export const sdkAppScenario = defineScenario<SdkAppState>({
     const client = new Anthropic({ apiKey: 'sk-ant-simulator', baseURL: simulator.url });
     return { client, simulator, model: settings.model ?? 'claude-sonnet-5-5', cycle };
   },
-  run: (state, i) => state.client.messages.create({ model: state.model, max_tokens: 256, messages: [{ role: 'user', content: `question ${state.cycle > 0 ? i % state.cycle : i}` }] }),
+  run: (state, i) =>
+    state.client.messages.create({
+      model: state.model,
+      max_tokens: 256,
+      messages: [{ role: 'user', content: `question ${state.cycle > 0 ? i % state.cycle : i}` }],
+    }),
   teardown: (state) => state.simulator.close(),
 });

@@ -35,7 +35,11 @@ export const serviceScenario = defineScenario<ServiceState>({
   },
   async run(state, i) {
     const tag = fingerprintQuestion(`question ${i}`, state.rounds);
-    const message = await state.client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 64, messages: [{ role: 'user', content: `question ${i} [${tag.slice(0, 8)}]` }] });
+    const message = await state.client.messages.create({
+      model: 'claude-haiku-4-5',
+      max_tokens: 64,
+      messages: [{ role: 'user', content: `question ${i} [${tag.slice(0, 8)}]` }],
+    });
     return `${tag.slice(0, 8)}: ${message.content.map((block) => (block.type === 'text' ? block.text : '')).join('')}`;
   },
   teardown: (state) => state.simulator.close(),

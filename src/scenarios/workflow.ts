@@ -31,19 +31,31 @@ interface WorkflowState {
  */
 export function reviewWorkflow(steps: number, iteration: number): Workflow {
   const agents = ['code-reviewer', 'bug-investigator', 'doc-writer'];
-  const middle = Array.from({ length: Math.max(0, steps - 2) }, (_, i) => ({ id: `check-${i}`, agent: agents[i % agents.length]!, task: `Check part ${i} of {{steps.ask.output}}`, dependsOn: ['ask'] }));
+  const middle = Array.from({ length: Math.max(0, steps - 2) }, (_, i) => ({
+    id: `check-${i}`,
+    agent: agents[i % agents.length]!,
+    task: `Check part ${i} of {{steps.ask.output}}`,
+    dependsOn: ['ask'],
+  }));
   return {
     name: `load-review-${iteration}`,
     steps: [
       { id: 'ask', agent: 'python-expert', task: `Explain snippet ${iteration}: {{input}}` },
       ...middle,
-      ...(steps > 1 ? [{ id: 'summary', agent: 'python-expert', task: 'Summarise the checks', dependsOn: middle.length ? middle.map((s) => s.id) : ['ask'] }] : []),
+      ...(steps > 1
+        ? [{ id: 'summary', agent: 'python-expert', task: 'Summarise the checks', dependsOn: middle.length ? middle.map((s) => s.id) : ['ask'] }]
+        : []),
     ],
   };
 }
 
 async function call(state: WorkflowState, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const response = await state.pool.request({ path, method, body: body === undefined ? undefined : JSON.stringify(body), headers: body === undefined ? {} : { 'content-type': 'application/json' } });
+  const response = await state.pool.request({
+    path,
+    method,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+  });
   const json = (await response.body.json()) as Record<string, unknown>;
   if (response.statusCode >= 400) throw new HttpStatusError(response.statusCode, `${state.origin}${path}`);
   return json;
@@ -54,8 +66,22 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The workflow API on this process, on an ephemeral port: what `serve` runs, without its instrumentation. */
 async function startLocalApi(settings: Readonly<Record<string, string>>, seed: number, log: Logger): Promise<{ url: string; close(): Promise<void> }> {
   const agents = await loadAgents(settings.agents ?? (await currentProject()).agentsFile);
-  const stack = await openStack({ agents, provider: { kind: 'simulator', simulator: { latency: settings.latency ?? 'fixed:20', seed, latencyFrom: 'request' } }, orchestrator: { maxConcurrent: 1_000, maxQueued: 100_000 }, logger: log });
-  const app = buildServer({ orchestrator: stack.orchestrator, stats: () => ({}), workflows: new WorkflowService(orchestratorRunner(stack.orchestrator), {}, agents.map((a) => a.name)), logger: log });
+  const stack = await openStack({
+    agents,
+    provider: { kind: 'simulator', simulator: { latency: settings.latency ?? 'fixed:20', seed, latencyFrom: 'request' } },
+    orchestrator: { maxConcurrent: 1_000, maxQueued: 100_000 },
+    logger: log,
+  });
+  const app = buildServer({
+    orchestrator: stack.orchestrator,
+    stats: () => ({}),
+    workflows: new WorkflowService(
+      orchestratorRunner(stack.orchestrator),
+      {},
+      agents.map((a) => a.name),
+    ),
+    logger: log,
+  });
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
   } catch (error) {
@@ -101,7 +127,10 @@ export const workflowScenario = defineScenario<WorkflowState>({
       await sleep(state.pollMs);
       status = (await call(state, 'GET', `/v1/workflows/${id}`)).status as string;
     }
-    if (state.events > 0) await call(state, 'POST', '/v1/events', { events: Array.from({ length: state.events }, (_, i) => ({ type: 'load.progress', workflowId: id, data: { i } })) });
+    if (state.events > 0)
+      await call(state, 'POST', '/v1/events', {
+        events: Array.from({ length: state.events }, (_, i) => ({ type: 'load.progress', workflowId: id, data: { i } })),
+      });
     if (status !== 'completed') throw new WorkflowFailedError(id, status);
   },
   async teardown(state) {

@@ -54,7 +54,13 @@ export function accessHook(rules: AccessRules) {
       // A loopback address, or a *.localhost name (RFC 6761: always loopback).
       const loopbackName = name !== undefined && (isLoopbackAddress(name) || name.endsWith('.localhost'));
       if (!loopbackName) {
-        return reply.code(403).send({ error: { code: ErrorCode.FORBIDDEN_HOST, message: `this server listens on loopback and answers only requests to a loopback host name (localhost, 127.0.0.1, [::1]), got Host ${JSON.stringify(request.headers.host ?? '')}`, field: 'host' } });
+        return reply.code(403).send({
+          error: {
+            code: ErrorCode.FORBIDDEN_HOST,
+            message: `this server listens on loopback and answers only requests to a loopback host name (localhost, 127.0.0.1, [::1]), got Host ${JSON.stringify(request.headers.host ?? '')}`,
+            field: 'host',
+          },
+        });
       }
     }
     if (rules.token === undefined) return;
@@ -66,7 +72,13 @@ export function accessHook(rules: AccessRules) {
       return reply
         .code(401)
         .header('www-authenticate', 'Bearer')
-        .send({ error: { code: ErrorCode.UNAUTHORIZED, message: presented === undefined ? 'this route needs the server token: Authorization: Bearer <token>' : 'the bearer token is not this server’s', field: 'authorization' } });
+        .send({
+          error: {
+            code: ErrorCode.UNAUTHORIZED,
+            message: presented === undefined ? 'this route needs the server token: Authorization: Bearer <token>' : 'the bearer token is not this server’s',
+            field: 'authorization',
+          },
+        });
     }
   };
 }

@@ -95,7 +95,9 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
         ? [408, 'Request Timeout', ErrorCode.REQUEST_TIMEOUT, 'the request was not received in time']
         : [400, 'Bad Request', ErrorCode.BAD_REQUEST, `malformed HTTP request (${error.code ?? 'parse error'})`];
   const body = JSON.stringify(errorBody(code, message, status === 431 ? 'headers' : 'request'));
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** How much of an oversized body is read (and discarded) so that its sender gets the 413; beyond it, the connection is closed. */
@@ -140,8 +142,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     // The router's own refusals, in the error contract like every other.
     frameworkErrors: (error, _request, untypedReply) => {
       const reply = untypedReply as FastifyReply;
-      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return reply.code(414).send(errorBody(ErrorCode.URI_TOO_LONG, 'a path parameter must be at most 100 characters', 'url'));
-      if (error.code === 'FST_ERR_BAD_URL') return reply.code(400).send(errorBody(ErrorCode.BAD_REQUEST, 'the request URL is malformed (bad percent-encoding)', 'url'));
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH')
+        return reply.code(414).send(errorBody(ErrorCode.URI_TOO_LONG, 'a path parameter must be at most 100 characters', 'url'));
+      if (error.code === 'FST_ERR_BAD_URL')
+        return reply.code(400).send(errorBody(ErrorCode.BAD_REQUEST, 'the request URL is malformed (bad percent-encoding)', 'url'));
       return reply.code(500).send(errorBody(ErrorCode.INTERNAL, 'internal error'));
     },
     clientErrorHandler: answerClientError,
@@ -170,9 +174,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       await drained(request.raw, MAX_DRAINED_BYTES);
       return reply.code(413).send(errorBody(ErrorCode.BODY_TOO_LARGE, `request body must be at most ${options.bodyLimitBytes ?? 1024 * 1024} bytes`, 'body'));
     }
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send(errorBody(ErrorCode.MEDIA_TYPE, 'request body must be application/json', 'content-type'));
-    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return reply.code(400).send(errorBody(ErrorCode.VALIDATION, 'request body must be a JSON object, not empty', 'body'));
-    if (error instanceof AgentperfError) return reply.code(statusFor(error)).send(errorBody(error.code, error.message, (error as Partial<ValidationError>).field));
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return reply.code(415).send(errorBody(ErrorCode.MEDIA_TYPE, 'request body must be application/json', 'content-type'));
+    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
+      return reply.code(400).send(errorBody(ErrorCode.VALIDATION, 'request body must be a JSON object, not empty', 'body'));
+    if (error instanceof AgentperfError)
+      return reply.code(statusFor(error)).send(errorBody(error.code, error.message, (error as Partial<ValidationError>).field));
     if (error.statusCode === 400) return reply.code(400).send(errorBody(ErrorCode.BAD_JSON, `request body must be valid JSON: ${error.message}`, 'body'));
     options.logger.error({ err: error }, 'unexpected error serving a request');
     return reply.code(500).send(errorBody(ErrorCode.INTERNAL, 'internal error'));
@@ -187,7 +194,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       return reply.code(400).send(errorBody(ErrorCode.VALIDATION, issue.message, issue.field));
     }
     const { task, cache, maxTokens, temperature, timeoutMs } = parsed.data;
-    return inCallerTrace(request, () => options.orchestrator.executeAgent(request.params.agent, task, { cache, maxTokens, temperature, deadlineMs: timeoutMs }));
+    return inCallerTrace(request, () =>
+      options.orchestrator.executeAgent(request.params.agent, task, { cache, maxTokens, temperature, deadlineMs: timeoutMs }),
+    );
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -37,7 +37,10 @@ const PublishEventsBody = z
             data: z
               .unknown()
               .optional()
-              .refine((data) => data === undefined || Buffer.byteLength(JSON.stringify(data) ?? '') <= MAX_EVENT_DATA_BYTES, `must be at most ${MAX_EVENT_DATA_BYTES / 1024} KiB as JSON`),
+              .refine(
+                (data) => data === undefined || Buffer.byteLength(JSON.stringify(data) ?? '') <= MAX_EVENT_DATA_BYTES,
+                `must be at most ${MAX_EVENT_DATA_BYTES / 1024} KiB as JSON`,
+              ),
           })
           .strict(),
       )
@@ -116,7 +119,12 @@ function streamEvents(reply: FastifyReply, follow: (send: (event: SequencedEvent
     } catch (error) {
       // An event that cannot be written must not silence the stream: the reader is told which
       // one was lost, and every event after it still arrives.
-      data = JSON.stringify({ seq: event.seq, type: 'stream.error', workflowId: event.workflowId, message: `event ${event.seq} (${String(event.type).slice(0, 100)}) could not be serialised: ${(error as Error).message.slice(0, 200)}` });
+      data = JSON.stringify({
+        seq: event.seq,
+        type: 'stream.error',
+        workflowId: event.workflowId,
+        message: `event ${event.seq} (${String(event.type).slice(0, 100)}) could not be serialised: ${(error as Error).message.slice(0, 200)}`,
+      });
       response.write(`id: ${event.seq}\nevent: stream.error\ndata: ${data}\n\n`);
       return;
     }

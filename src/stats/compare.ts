@@ -55,7 +55,10 @@ const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / 
 /** A paired comparison of `candidate[i]` with `baseline[i]` (positive values: ratios are taken). */
 export function comparePaired(baseline: readonly number[], candidate: readonly number[], confidence = 0.95): Comparison {
   if (baseline.length !== candidate.length) throw new RangeError('paired samples must have the same length');
-  return pairedLogRatios(baseline.map((b, i) => Math.log(candidate[i]! / b)), confidence);
+  return pairedLogRatios(
+    baseline.map((b, i) => Math.log(candidate[i]! / b)),
+    confidence,
+  );
 }
 
 /** The paired t interval of the mean of log-ratios. */
@@ -66,10 +69,26 @@ export function pairedLogRatios(logRatios: readonly number[], confidence = 0.95)
   const m = mean(logRatios);
   const sd = Math.sqrt(logRatios.reduce((s, d) => s + (d - m) ** 2, 0) / (n - 1));
   const se = sd / Math.sqrt(n);
-  if (se === 0) return { ...base, estimate: m, low: m, high: m, pLarger: 1, pSmaller: 1, unusable: 'the samples are identical (a zero-width interval): noise never produces that, so nothing can be concluded from them' };
+  if (se === 0)
+    return {
+      ...base,
+      estimate: m,
+      low: m,
+      high: m,
+      pLarger: 1,
+      pSmaller: 1,
+      unusable: 'the samples are identical (a zero-width interval): noise never produces that, so nothing can be concluded from them',
+    };
   const t = studentTQuantile(1 - (1 - confidence) / 2, n - 1);
   const statistic = m / se;
-  const result: Comparison = { ...base, estimate: m, low: m - t * se, high: m + t * se, pLarger: 1 - studentTCdf(statistic, n - 1), pSmaller: studentTCdf(statistic, n - 1) };
+  const result: Comparison = {
+    ...base,
+    estimate: m,
+    low: m - t * se,
+    high: m + t * se,
+    pLarger: 1 - studentTCdf(statistic, n - 1),
+    pSmaller: studentTCdf(statistic, n - 1),
+  };
   if (n < MINIMUM_SAMPLES['paired-t']) result.unusable = tooFew('paired-t', n);
   return result;
 }
@@ -152,9 +171,9 @@ export function compareUnpaired(baseline: readonly number[], candidate: readonly
   if (k < 1) {
     const more = blocksForBound(m, n, confidence);
     result.unusable = `need ${more} more candidate ${more === 1 ? 'block' : 'blocks'}: ${m} baseline and ${n} candidate blocks cannot bound a shift at ${confidence * 100}%`;
-  }
-  else if (n < MINIMUM_SAMPLES['mann-whitney'] || m < MINIMUM_SAMPLES['mann-whitney']) result.unusable = tooFew('mann-whitney', Math.min(m, n));
-  else if (result.low === result.high) result.unusable = 'the samples are identical (a zero-width interval): noise never produces that, so nothing can be concluded from them';
+  } else if (n < MINIMUM_SAMPLES['mann-whitney'] || m < MINIMUM_SAMPLES['mann-whitney']) result.unusable = tooFew('mann-whitney', Math.min(m, n));
+  else if (result.low === result.high)
+    result.unusable = 'the samples are identical (a zero-width interval): noise never produces that, so nothing can be concluded from them';
   return result;
 }
 

@@ -37,7 +37,13 @@ export function wilsonLower(x: number, n: number, z = 1.959963984540054): number
  * combined. It keeps its coverage with few events and with none, where the Wald interval
  * collapses to zero width.
  */
-export function rateDifference(baseErrors: number, baseTotal: number, candErrors: number, candTotal: number, z = 1.959963984540054): { estimate: number; low: number; high: number } {
+export function rateDifference(
+  baseErrors: number,
+  baseTotal: number,
+  candErrors: number,
+  candTotal: number,
+  z = 1.959963984540054,
+): { estimate: number; low: number; high: number } {
   const pb = baseTotal ? baseErrors / baseTotal : 0;
   const pc = candTotal ? candErrors / candTotal : 0;
   const [lb, ub] = [wilsonLower(baseErrors, baseTotal, z), wilsonUpper(baseErrors, baseTotal, z)];
@@ -89,6 +95,16 @@ export function moreErrorsP(baseErrors: number, baseTotal: number, candErrors: n
 export function erfc(x: number): number {
   const z = Math.abs(x);
   const t = 1 / (1 + 0.5 * z);
-  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
   return x >= 0 ? r : 2 - r;
 }

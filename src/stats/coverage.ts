@@ -18,7 +18,10 @@ const SCALE = 0.05; // 5% block-to-block noise, about what a quiet 2-core machin
 
 export const NOISES: readonly Noise[] = [
   { name: 'normal', draw: (r) => SCALE * normalFrom(r) },
-  { name: 'Student t, 3 df (heavy tails)', draw: (r) => (SCALE * normalFrom(r)) / Math.sqrt((normalFrom(r) ** 2 + normalFrom(r) ** 2 + normalFrom(r) ** 2) / 3) },
+  {
+    name: 'Student t, 3 df (heavy tails)',
+    draw: (r) => (SCALE * normalFrom(r)) / Math.sqrt((normalFrom(r) ** 2 + normalFrom(r) ** 2 + normalFrom(r) ** 2) / 3),
+  },
   { name: 'Laplace', draw: (r) => SCALE * (r() < 0.5 ? 1 : -1) * Math.log(1 - r()) },
   { name: 'contaminated: 1 block in 10 disturbed 6x', draw: (r) => (r() < 0.1 ? 6 : 1) * SCALE * normalFrom(r) },
   { name: 'skewed: slowdowns only (exponential)', draw: (r) => -SCALE * Math.log(1 - r()) },
@@ -79,7 +82,12 @@ export function unpairedCoverage(noise: Noise, m: number, n: number, trials: num
 }
 
 /** The method the gate used before: a percentile bootstrap of log(median(candidate) / median(baseline)). */
-function bootstrapRatioOfMedians(baseline: readonly number[], candidate: readonly number[], random: () => number, resamples = 400): { low: number; high: number } {
+function bootstrapRatioOfMedians(
+  baseline: readonly number[],
+  candidate: readonly number[],
+  random: () => number,
+  resamples = 400,
+): { low: number; high: number } {
   const med = (v: number[]) => {
     v.sort((a, b) => a - b);
     return v.length % 2 ? v[v.length >> 1]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;

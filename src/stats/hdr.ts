@@ -161,4 +161,3 @@ export function mergeSnapshots(encoded: readonly string[]): PercentileSnapshot {
   merged.destroy();
   return snapshot;
 }
-

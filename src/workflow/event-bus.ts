@@ -103,9 +103,14 @@ export class EventBus<E = WorkflowEvent> {
   private readonly subscriptions = new Set<Subscription<E>>();
   private waiters: Array<() => void> = [];
 
-  subscribe(handler: BatchHandler<E>, options: SubscribeOptions = {}): { unsubscribe(): void; stats(): { buffered: number; delivered: number; dropped: number } } {
+  subscribe(
+    handler: BatchHandler<E>,
+    options: SubscribeOptions = {},
+  ): { unsubscribe(): void; stats(): { buffered: number; delivered: number; dropped: number } } {
     const maxBuffered = options.maxBuffered ?? 100_000;
-    const subscription = new Subscription(handler, options.batchSize ?? 1_000, Math.min(options.highWaterMark ?? 10_000, maxBuffered), maxBuffered, () => this.wake());
+    const subscription = new Subscription(handler, options.batchSize ?? 1_000, Math.min(options.highWaterMark ?? 10_000, maxBuffered), maxBuffered, () =>
+      this.wake(),
+    );
     this.subscriptions.add(subscription);
     return {
       unsubscribe: () => this.subscriptions.delete(subscription),

@@ -61,13 +61,18 @@ export function executeWorkflow(workflow: Workflow, run: StepRunner, options: Ex
   }
   // Traced when instrumentation listens: a workflow span, a span per step, the agent spans under those.
   const message: WorkflowMessage = { workflowId: options.workflowId, name: workflow.name, steps: workflow.steps.length };
-  return traced(workflowChannel, () => message, () => runWorkflow(workflow, run, options, message));
+  return traced(
+    workflowChannel,
+    () => message,
+    () => runWorkflow(workflow, run, options, message),
+  );
 }
 
 async function runWorkflow(workflow: Workflow, run: StepRunner, options: ExecuteOptions, message: WorkflowMessage): Promise<WorkflowRun> {
   const now = options.now ?? (() => performance.now());
   const startedAt = now();
-  const publish = (type: string, stepId?: string, data?: unknown) => options.bus?.publish({ type, workflowId: options.workflowId, stepId, at: Date.now(), data });
+  const publish = (type: string, stepId?: string, data?: unknown) =>
+    options.bus?.publish({ type, workflowId: options.workflowId, stepId, at: Date.now(), data });
   const byId = new Map(workflow.steps.map((s) => [s.id, s]));
   const waitingOn = new Map(workflow.steps.map((s) => [s.id, new Set(s.dependsOn ?? [])]));
   const dependents = new Map<string, string[]>(workflow.steps.map((s) => [s.id, []]));
@@ -103,31 +108,37 @@ async function runWorkflow(workflow: Workflow, run: StepRunner, options: Execute
         running++;
         publish('step.started', id);
         const task = renderTask(step.task, options.input, outputs);
-        traced(workflowStepChannel, () => ({ workflow: message, stepId: id, agent: step.agent }), () => run(step, task, controller.signal)).then(
-          (output) => {
-            result.status = 'done';
-            result.output = output;
-            outputs.set(id, output);
-            publish('step.completed', id);
-            for (const next of dependents.get(id)!) {
-              const waits = waitingOn.get(next)!;
-              waits.delete(id);
-              if (waits.size === 0 && results[next]!.status === 'pending') ready.push(next);
-            }
-          },
-          (error: unknown) => {
-            result.status = 'failed';
-            result.error = error instanceof Error ? error.message : String(error);
-            failed = true;
-            publish('step.failed', id, { error: result.error });
-            skipFrom(id);
-            if (options.onError === 'fail-fast') controller.abort(error);
-          },
-        ).finally(() => {
-          result.latencyMs = now() - startedAt - result.startedAt!;
-          running--;
-          pump();
-        });
+        traced(
+          workflowStepChannel,
+          () => ({ workflow: message, stepId: id, agent: step.agent }),
+          () => run(step, task, controller.signal),
+        )
+          .then(
+            (output) => {
+              result.status = 'done';
+              result.output = output;
+              outputs.set(id, output);
+              publish('step.completed', id);
+              for (const next of dependents.get(id)!) {
+                const waits = waitingOn.get(next)!;
+                waits.delete(id);
+                if (waits.size === 0 && results[next]!.status === 'pending') ready.push(next);
+              }
+            },
+            (error: unknown) => {
+              result.status = 'failed';
+              result.error = error instanceof Error ? error.message : String(error);
+              failed = true;
+              publish('step.failed', id, { error: result.error });
+              skipFrom(id);
+              if (options.onError === 'fail-fast') controller.abort(error);
+            },
+          )
+          .finally(() => {
+            result.latencyMs = now() - startedAt - result.startedAt!;
+            running--;
+            pump();
+          });
       }
       if (running === 0) resolve();
     };

@@ -51,7 +51,8 @@ export function planWorkflow(workflow: Workflow): Plan {
   const ids = new Array<string>(n);
   for (let i = 0; i < n; i++) ids[i] = steps[i]!.id;
   const { index, duplicateAt } = StringIndex.build(ids);
-  if (duplicateAt !== undefined) throw new WorkflowError(`steps[${duplicateAt}].id`, `step ids must be unique: ${JSON.stringify(ids[duplicateAt])} appears twice`);
+  if (duplicateAt !== undefined)
+    throw new WorkflowError(`steps[${duplicateAt}].id`, `step ids must be unique: ${JSON.stringify(ids[duplicateAt])} appears twice`);
   // Dependencies as a CSR array: deps of step i are depList[depStart[i] .. depStart[i + 1]).
   const depStart = new Int32Array(n + 1);
   let edges = 0;
@@ -66,7 +67,11 @@ export function planWorkflow(workflow: Workflow): Plan {
   for (let i = 0, e = 0; i < n; i++) {
     for (const dep of steps[i]!.dependsOn ?? []) {
       const d = index.get(dep);
-      if (d < 0) throw new WorkflowError(`steps[${i}].dependsOn`, `step ${JSON.stringify(steps[i]!.id)} depends on ${JSON.stringify(dep)}, which is not a step of this workflow`);
+      if (d < 0)
+        throw new WorkflowError(
+          `steps[${i}].dependsOn`,
+          `step ${JSON.stringify(steps[i]!.id)} depends on ${JSON.stringify(dep)}, which is not a step of this workflow`,
+        );
       if (d === i) throw new WorkflowError(`steps[${i}].dependsOn`, `step ${JSON.stringify(steps[i]!.id)} must not depend on itself`);
       depList[e++] = d;
       indegree[i]!++;
@@ -165,7 +170,10 @@ function findCycle(steps: readonly WorkflowStep[], remaining: Int32Array, depSta
     v = next;
   }
   // The walk goes from dependents to dependencies; the cycle reads in execution order reversed.
-  const cycle = walk.slice(seenAt.get(v)!).reverse().map((i) => steps[i]!.id);
+  const cycle = walk
+    .slice(seenAt.get(v)!)
+    .reverse()
+    .map((i) => steps[i]!.id);
   return [...cycle, cycle[0]!];
 }
 

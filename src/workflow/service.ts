@@ -95,11 +95,17 @@ export class WorkflowService {
   /** Validates and plans a workflow, stores it, returns its id and plan summary. */
   create(workflow: Workflow) {
     if (workflow.steps.length === 0) throw new ValidationError(ErrorCode.WORKFLOW, 'steps', 'a workflow needs at least one step');
-    if (workflow.steps.length > this.limits.maxSteps) throw new ValidationError(ErrorCode.WORKFLOW, 'steps', `a workflow may have at most ${this.limits.maxSteps} steps, got ${workflow.steps.length}`);
+    if (workflow.steps.length > this.limits.maxSteps)
+      throw new ValidationError(ErrorCode.WORKFLOW, 'steps', `a workflow may have at most ${this.limits.maxSteps} steps, got ${workflow.steps.length}`);
     if (this.agents) {
       const known = new Set(this.agents);
       const i = workflow.steps.findIndex((s) => !known.has(s.agent));
-      if (i >= 0) throw new ValidationError(ErrorCode.WORKFLOW, `steps[${i}].agent`, `steps[${i}].agent must be one of the configured agents (${this.agents.join(', ')}), got ${JSON.stringify(workflow.steps[i]!.agent)}`);
+      if (i >= 0)
+        throw new ValidationError(
+          ErrorCode.WORKFLOW,
+          `steps[${i}].agent`,
+          `steps[${i}].agent must be one of the configured agents (${this.agents.join(', ')}), got ${JSON.stringify(workflow.steps[i]!.agent)}`,
+        );
     }
     const plan = planWorkflowCached(workflow);
     this.makeRoom();
@@ -116,18 +122,35 @@ export class WorkflowService {
       nextSeq: 1,
       listeners: new Set(),
     });
-    return { id, steps: plan.steps, edges: plan.edges, levels: plan.levels.length, criticalPath: plan.criticalPath, maxWidth: plan.maxWidth, speedupBound: plan.speedupBound };
+    return {
+      id,
+      steps: plan.steps,
+      edges: plan.edges,
+      levels: plan.levels.length,
+      criticalPath: plan.criticalPath,
+      maxWidth: plan.maxWidth,
+      speedupBound: plan.speedupBound,
+    };
   }
 
   /** Starts a run in the background; a workflow runs once. */
   execute(id: string, options: { input?: string; maxParallel?: number; onError?: 'fail-fast' | 'continue' }): { id: string; status: WorkflowState } {
     const stored = this.get(id);
-    if (stored.state !== 'created') throw new ConflictError(`workflow ${id} has already been executed (status ${stored.state}); create it again to run it again`);
+    if (stored.state !== 'created')
+      throw new ConflictError(`workflow ${id} has already been executed (status ${stored.state}); create it again to run it again`);
     const maxParallel = options.maxParallel ?? 4;
-    if (maxParallel > this.limits.maxParallel) throw new ValidationError(ErrorCode.VALIDATION, 'maxParallel', `maxParallel must be at most ${this.limits.maxParallel}, got ${maxParallel}`);
+    if (maxParallel > this.limits.maxParallel)
+      throw new ValidationError(ErrorCode.VALIDATION, 'maxParallel', `maxParallel must be at most ${this.limits.maxParallel}, got ${maxParallel}`);
     stored.state = 'running';
     stored.controller = new AbortController();
-    executeWorkflow(stored.workflow, this.runner, { workflowId: id, maxParallel, onError: options.onError ?? 'fail-fast', input: options.input, signal: stored.controller.signal, bus: this.bus }).then(
+    executeWorkflow(stored.workflow, this.runner, {
+      workflowId: id,
+      maxParallel,
+      onError: options.onError ?? 'fail-fast',
+      input: options.input,
+      signal: stored.controller.signal,
+      bus: this.bus,
+    }).then(
       (run) => {
         stored.run = run;
         stored.steps = new Map(Object.entries(run.steps));
@@ -174,9 +197,17 @@ export class WorkflowService {
   async publish(events: readonly { type: string; workflowId: string; stepId?: string; data?: unknown }[]): Promise<number> {
     events.forEach((event, i) => {
       if (RESERVED_EVENT_PREFIXES.some((prefix) => event.type.startsWith(prefix))) {
-        throw new ValidationError(ErrorCode.VALIDATION, `events[${i}].type`, `event types starting with ${RESERVED_EVENT_PREFIXES.join(' or ')} are the executor's; got ${JSON.stringify(event.type)}`);
+        throw new ValidationError(
+          ErrorCode.VALIDATION,
+          `events[${i}].type`,
+          `event types starting with ${RESERVED_EVENT_PREFIXES.join(' or ')} are the executor's; got ${JSON.stringify(event.type)}`,
+        );
       }
-      if (!this.workflows.has(event.workflowId)) throw new NotFoundError(`events[${i}].workflowId must name a workflow of this server; there is no ${JSON.stringify(event.workflowId)}`, `events[${i}].workflowId`);
+      if (!this.workflows.has(event.workflowId))
+        throw new NotFoundError(
+          `events[${i}].workflowId must name a workflow of this server; there is no ${JSON.stringify(event.workflowId)}`,
+          `events[${i}].workflowId`,
+        );
     });
     const at = Date.now();
     if (!this.bus.publishBatch(events.map((e) => ({ ...e, at })))) await this.bus.ready();

@@ -15,7 +15,10 @@ export async function tempRoot(): Promise<string> {
 }
 
 export function keyFor(task: string): string {
-  return requestKey({ namespace: 'test', provider: 'simulator', agentVersion: 1 }, { model: 'claude-sonnet-5-5', max_tokens: 100, system: 's', messages: [{ role: 'user', content: task }] });
+  return requestKey(
+    { namespace: 'test', provider: 'simulator', agentVersion: 1 },
+    { model: 'claude-sonnet-5-5', max_tokens: 100, system: 's', messages: [{ role: 'user', content: task }] },
+  );
 }
 
 export function responseFor(task: string, text?: string) {
@@ -32,7 +35,10 @@ export interface Clocked {
   now: number;
 }
 
-export async function openCache(root: string, options: Omit<Partial<ResponseCacheOptions>, 'secret'> & { secret?: string; previous?: string; time?: Clocked } = {}): Promise<ResponseCache> {
+export async function openCache(
+  root: string,
+  options: Omit<Partial<ResponseCacheOptions>, 'secret'> & { secret?: string; previous?: string; time?: Clocked } = {},
+): Promise<ResponseCache> {
   const { secret, previous, time, ...rest } = options;
   const env: NodeJS.ProcessEnv = { AGENTPERF_CACHE_SECRET: secret ?? SECRET };
   if (previous) env.AGENTPERF_CACHE_SECRET_PREVIOUS = previous;

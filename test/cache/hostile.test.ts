@@ -86,17 +86,23 @@ test('decodeIndex refuses a signed record no writer makes (a size over the entry
   t.true(ok.ok);
   t.deepEqual(decodeIndex(encodeIndex([{ key, size: 0xffffffff, lastAccess: 1, expiresAt: 2 }], 1, secret), 1000, secret), { ok: false, reason: 'record' });
   t.deepEqual(decodeIndex(encodeIndex([{ key, size: 10, lastAccess: Number.NaN, expiresAt: 2 }], 1, secret), 1000, secret), { ok: false, reason: 'record' });
-  t.deepEqual(decodeIndex(encodeIndex([{ key, size: 10, lastAccess: 1, expiresAt: 2 }], 1, new EntrySigner(Buffer.from(OTHER_SECRET))), 1000, secret), { ok: false, reason: 'signature' });
+  t.deepEqual(decodeIndex(encodeIndex([{ key, size: 10, lastAccess: 1, expiresAt: 2 }], 1, new EntrySigner(Buffer.from(OTHER_SECRET))), 1000, secret), {
+    ok: false,
+    reason: 'signature',
+  });
 });
 
 const notEntries: Array<[string, (file: string) => Promise<void>]> = [
   ['a directory', (file) => mkdir(file)],
   ['a FIFO', async (file) => void execFileSync('mkfifo', [file])],
-  ['a symlink to a file outside the cache', async (file) => {
-    const outside = join(await tempRoot(), 'secret.txt');
-    await writeFile(outside, 'not yours');
-    await symlink(outside, file);
-  }],
+  [
+    'a symlink to a file outside the cache',
+    async (file) => {
+      const outside = join(await tempRoot(), 'secret.txt');
+      await writeFile(outside, 'not yours');
+      await symlink(outside, file);
+    },
+  ],
 ];
 
 for (const [what, make] of notEntries) {
@@ -111,12 +117,15 @@ for (const [what, make] of notEntries) {
     t.truthy((await cache.fromTiers(keys[1]!))?.value);
     t.is(cache.stats().integrityFailures, 1);
     const verified = await cache.verify();
-    t.deepEqual(verified.failures.map((f) => f.reason), ['not-a-file']);
+    t.deepEqual(
+      verified.failures.map((f) => f.reason),
+      ['not-a-file'],
+    );
     const pruned = await cache.prune();
     t.is(pruned.removed, 0);
     t.is(pruned.left.length, 1);
     await cache.close();
-    t.truthy(await import('node:fs/promises').then((fs) => fs.lstat(file)), 'not deleted: not the cache\'s to delete');
+    t.truthy(await import('node:fs/promises').then((fs) => fs.lstat(file)), "not deleted: not the cache's to delete");
   });
 }
 
@@ -170,10 +179,13 @@ test('a symlinked shard is never written through or read from', async (t) => {
 });
 
 const badDirs: Array<[string, (root: string) => Promise<string>]> = [
-  ['a regular file in the way', async (root) => {
-    await writeFile(join(root, 'file'), 'x');
-    return join(root, 'file', 'responses');
-  }],
+  [
+    'a regular file in the way',
+    async (root) => {
+      await writeFile(join(root, 'file'), 'x');
+      return join(root, 'file', 'responses');
+    },
+  ],
   ['a name too long', async (root) => join(root, 'n'.repeat(300))],
   ['a NUL byte', async (root) => join(root, 'a\0b')],
 ];
@@ -228,7 +240,7 @@ test('under its own secret, one tampered entry among good ones is tampering: rem
   await t.throwsAsync(stat(file), { code: 'ENOENT' } as never);
 });
 
-test('cache clear is how a cache changes hands: then it is the new secret\'s', async (t) => {
+test("cache clear is how a cache changes hands: then it is the new secret's", async (t) => {
   const { root } = await filledCache(2);
   const cache = await openCache(root, { secret: OTHER_SECRET });
   await cache.clear();
@@ -271,11 +283,14 @@ test('property: an entry with any bytes changed, cut, swapped or spliced from an
       copy[i] = copy[i]! ^ x;
       return copy;
     }),
-    fc.tuple(fc.nat({ max: good.length - 2 }), fc.nat({ max: good.length - 2 })).filter(([a, b]) => good[a] !== good[b]).map(([a, b]) => {
-      const copy = Buffer.from(good);
-      [copy[a], copy[b]] = [copy[b]!, copy[a]!];
-      return copy;
-    }),
+    fc
+      .tuple(fc.nat({ max: good.length - 2 }), fc.nat({ max: good.length - 2 }))
+      .filter(([a, b]) => good[a] !== good[b])
+      .map(([a, b]) => {
+        const copy = Buffer.from(good);
+        [copy[a], copy[b]] = [copy[b]!, copy[a]!];
+        return copy;
+      }),
     fc.tuple(fc.nat({ max: Math.min(good.length, other.length) - 1 })).map(([cut]) => Buffer.concat([good.subarray(0, cut), other.subarray(cut)])),
   );
   fc.assert(
@@ -304,7 +319,7 @@ test('crash and corruption: a writer killed mid-write, then a damaged index on r
   }
 });
 
-test('prune removes a stray regular file but leaves a stray directory and an entry only too large for today\'s limit; verify reports both', async (t) => {
+test("prune removes a stray regular file but leaves a stray directory and an entry only too large for today's limit; verify reports both", async (t) => {
   const { root, keys } = await filledCache(2);
   const big = keyFor('big');
   const writer = await openCache(root);
@@ -323,7 +338,7 @@ test('prune removes a stray regular file but leaves a stray directory and an ent
   t.is(await servedCount(root, [...keys, big]), 3, 'the large entry is still there for the usual limit');
 });
 
-test('a cache from before the secret was recorded, with a torn entry and a directory among its entries, is still recognised as another secret\'s', async (t) => {
+test("a cache from before the secret was recorded, with a torn entry and a directory among its entries, is still recognised as another secret's", async (t) => {
   const { root, keys } = await filledCache(5);
   await rm(join(root, 'responses', 'secret-id'));
   await writeFile(entryFile(root, keys[0]!), 'torn');

@@ -6,12 +6,14 @@ import { entryFile, keyFor, openCache, OTHER_SECRET, responseFor, SECRET, tempRo
 
 type Tamper = (bytes: Buffer) => Buffer;
 
-const flipAt = (index: (b: Buffer) => number): Tamper => (bytes) => {
-  const copy = Buffer.from(bytes);
-  const i = index(copy);
-  copy[i] = copy[i]! ^ 0x01;
-  return copy;
-};
+const flipAt =
+  (index: (b: Buffer) => number): Tamper =>
+  (bytes) => {
+    const copy = Buffer.from(bytes);
+    const i = index(copy);
+    copy[i] = copy[i]! ^ 0x01;
+    return copy;
+  };
 
 const cases: Array<[string, Tamper]> = [
   ['one byte flipped in the payload', flipAt((b) => b.length - 40)],
@@ -108,7 +110,10 @@ test('verify lists every failing entry; prune removes them', async (t) => {
   await truncate(entryFile(root, keys[1]!), 20);
   const { checked, failures } = await cache.verify();
   t.is(checked, 3);
-  t.deepEqual(failures.map((f) => [f.key, f.reason]), [[keys[1], 'truncated']]);
+  t.deepEqual(
+    failures.map((f) => [f.key, f.reason]),
+    [[keys[1], 'truncated']],
+  );
   t.is((await cache.prune()).removed, 1);
   t.deepEqual((await cache.verify()).failures, []);
   await cache.close();

@@ -3,7 +3,14 @@ import { canonicalRequest, requestKey } from '../../src/cache/key.ts';
 import type { MessageParams } from '../../src/providers/types.ts';
 
 const scope = { namespace: 'tenant-a', provider: 'anthropic', agentVersion: 1 };
-const params: MessageParams = { model: 'claude-haiku-4-5', max_tokens: 100, temperature: 0.2, system: 'be brief', stop_sequences: ['END'], messages: [{ role: 'user', content: 'hello' }] };
+const params: MessageParams = {
+  model: 'claude-haiku-4-5',
+  max_tokens: 100,
+  temperature: 0.2,
+  system: 'be brief',
+  stop_sequences: ['END'],
+  messages: [{ role: 'user', content: 'hello' }],
+};
 
 test('the key is the SHA-256 (64 hex) of the documented canonical array', (t) => {
   const canonical = canonicalRequest(scope, params);
@@ -36,6 +43,13 @@ for (const [field, changed] of changes) {
 }
 
 test('key order of the params object does not matter', (t) => {
-  const reordered: MessageParams = { messages: params.messages, stop_sequences: ['END'], system: 'be brief', temperature: 0.2, max_tokens: 100, model: 'claude-haiku-4-5' };
+  const reordered: MessageParams = {
+    messages: params.messages,
+    stop_sequences: ['END'],
+    system: 'be brief',
+    temperature: 0.2,
+    max_tokens: 100,
+    model: 'claude-haiku-4-5',
+  };
   t.is(requestKey(scope, reordered), requestKey(scope, params));
 });

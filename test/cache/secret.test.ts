@@ -9,7 +9,12 @@ import { tempRoot } from './helpers.ts';
 
 function capture() {
   const lines: string[] = [];
-  const stream = new Writable({ write: (chunk, _e, done) => { lines.push(chunk.toString()); done(); } });
+  const stream = new Writable({
+    write: (chunk, _e, done) => {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
   return { lines, logger: pino({ level: 'debug' }, stream) };
 }
 
@@ -25,7 +30,10 @@ test('with no secret set, one is generated once into a 0600 file outside the cac
   t.is(second.source, 'file');
   t.true(second.current.equals(first.current));
   t.true(lines.some((l) => l.includes('generated a random cache secret') && l.includes(secretFile)));
-  t.false(lines.some((l) => l.includes(first.current.toString())), 'the secret never reaches the log');
+  t.false(
+    lines.some((l) => l.includes(first.current.toString())),
+    'the secret never reaches the log',
+  );
   t.is((await readFile(secretFile, 'utf8')).trim(), first.current.toString());
 });
 

@@ -70,7 +70,8 @@ class MapTier implements CacheTier {
 }
 
 /** A cache of shared tiers only, signing with the test secret (never the user's generated one). */
-const sharedOnly = (tiers: MapTier[], secret = SECRET) => ResponseCache.open({ tiers: tiers.map((tier) => tier.open), secret: { env: { AGENTPERF_CACHE_SECRET: secret } }, sweepIntervalMs: 3_600_000 });
+const sharedOnly = (tiers: MapTier[], secret = SECRET) =>
+  ResponseCache.open({ tiers: tiers.map((tier) => tier.open), secret: { env: { AGENTPERF_CACHE_SECRET: secret } }, sweepIntervalMs: 3_600_000 });
 
 test('shared tiers are read in order after memory, a hit is promoted, writes go through to all; stats name every tier', async (t) => {
   const root = await tempRoot();
@@ -79,12 +80,22 @@ test('shared tiers are read in order after memory, a hit is promoted, writes go 
   const key = keyFor('through');
   await writer.set(key, responseFor('through', 'to every tier'));
   t.is(shared.entries.size, 1, 'written through to the second shared tier');
-  t.deepEqual(writer.stats().tiers.map((tier) => [tier.name, tier.entries]), [['disk', 1], ['shared', 1]]);
+  t.deepEqual(
+    writer.stats().tiers.map((tier) => [tier.name, tier.entries]),
+    [
+      ['disk', 1],
+      ['shared', 1],
+    ],
+  );
   await writer.clear();
   t.is(shared.entries.size, 0);
 
   // Only the second tier has it: disk misses, the shared tier answers, memory keeps it.
-  await shared.set(key, { key, createdAt: Date.now(), expiresAt: Date.now() + 60_000 }, Buffer.from(JSON.stringify(responseFor('through', 'from the second tier'))));
+  await shared.set(
+    key,
+    { key, createdAt: Date.now(), expiresAt: Date.now() + 60_000 },
+    Buffer.from(JSON.stringify(responseFor('through', 'from the second tier'))),
+  );
   const hit = await writer.fromTiers(key);
   t.is(hit?.tier, 'shared');
   t.is((hit!.value.content[0] as { text: string }).text, 'from the second tier');
@@ -94,7 +105,7 @@ test('shared tiers are read in order after memory, a hit is promoted, writes go 
   await writer.close();
 });
 
-test('a tier read that throws, or outlasts the tier\'s bound, is a miss, counted; the next tier is still read', async (t) => {
+test("a tier read that throws, or outlasts the tier's bound, is a miss, counted; the next tier is still read", async (t) => {
   const broken = new MapTier('broken');
   broken.failWith = new Error('connection refused');
   const slow = new MapTier('slow', 20);
@@ -114,7 +125,7 @@ test('a tier read that throws, or outlasts the tier\'s bound, is a miss, counted
   await cache.close();
 });
 
-test('an agent call answered by a shared tier says which (cacheTier is the tier\'s name)', async (t) => {
+test("an agent call answered by a shared tier says which (cacheTier is the tier's name)", async (t) => {
   const shared = new MapTier('shared');
   const cache = await sharedOnly([shared]);
   const provider = createInProcessProvider();
@@ -139,7 +150,7 @@ test('tier names must be unique and never "memory"', async (t) => {
   await t.throwsAsync(sharedOnly([new MapTier('memory')]), { message: /not "memory"/ });
 });
 
-test('every shared tier signs with the cache\'s one signer: a forged or foreign-signed entry in any tier is never served, and counted', async (t) => {
+test("every shared tier signs with the cache's one signer: a forged or foreign-signed entry in any tier is never served, and counted", async (t) => {
   const shared = new MapTier('shared');
   const cache = await sharedOnly([shared]);
   const key = keyFor('forged');

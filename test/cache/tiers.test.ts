@@ -66,15 +66,18 @@ test('memory tier: LRU by bytes evicts the least recently used first', async (t)
 
 test('disk tier: LRU by last access keeps it under its byte limit', async (t) => {
   const root = await tempRoot();
-  const one = (await (async () => {
+  const one = await (async () => {
     const probe = await openCache(root);
     await probe.set(keyFor('probe'), responseFor('probe', 'x'.repeat(1_000)));
     const size = probe.stats().tiers[0]!.bytes;
     await probe.clear();
     await probe.close();
     return size;
-  })());
-  const cache = await openCache(root, { disk: { dir: join(root, 'responses'), allowedRoots: [root], maxBytes: 3 * one + 10, env: { AGENTPERF_CACHE_SECRET: SECRET } }, memoryMaxBytes: 1 });
+  })();
+  const cache = await openCache(root, {
+    disk: { dir: join(root, 'responses'), allowedRoots: [root], maxBytes: 3 * one + 10, env: { AGENTPERF_CACHE_SECRET: SECRET } },
+    memoryMaxBytes: 1,
+  });
   for (const i of [0, 1, 2]) await cache.set(keyFor(`d${i}`), responseFor(`d${i}`, 'x'.repeat(1_000)));
   t.truthy((await cache.fromTiers(keyFor('d0')))?.value); // touch d0
   await cache.set(keyFor('d3'), responseFor('d3', 'x'.repeat(1_000)));

@@ -22,7 +22,11 @@ test('an index that cannot be saved: exec still prints its answer (a cache hit),
     t.is(hit.code, 0, hit.stderr);
     t.true((JSON.parse(hit.stdout) as { cached: boolean }).cached, 'answered from the cache');
     t.regex(hit.stderr, /the cache index could not be saved \(EISDIR\); the next open rebuilds it from the entries/);
-    for (const [action, says] of [['verify', /verified 1 entries: all signatures valid/], ['prune', /pruned 0/], ['stats', /disk tier: 1 entries/]] as const) {
+    for (const [action, says] of [
+      ['verify', /verified 1 entries: all signatures valid/],
+      ['prune', /pruned 0/],
+      ['stats', /disk tier: 1 entries/],
+    ] as const) {
       const result = await runCli(['cache', action, '--cache-dir', dir], { env });
       t.is(result.code, 0, `${action}: ${result.stderr}`);
       t.regex(result.stdout, says);

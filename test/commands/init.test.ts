@@ -12,7 +12,8 @@ test('init writes a config, an example scenario and the CI workflow; the workflo
   writeFileSync(join(dir, 'tsconfig.json'), '{}');
   const { code, stdout, stderr } = await runCli(['init'], { cwd: dir });
   t.is(code, 0, stderr);
-  for (const file of ['agentperf.config.json', 'scenarios/example.ts', '.github/workflows/agentperf.yml']) t.regex(stdout, new RegExp(`wrote ${file.replace(/\./g, '\\.')}`));
+  for (const file of ['agentperf.config.json', 'scenarios/example.ts', '.github/workflows/agentperf.yml'])
+    t.regex(stdout, new RegExp(`wrote ${file.replace(/\./g, '\\.')}`));
   t.is(readFileSync(join(dir, '.github/workflows/agentperf.yml'), 'utf8'), readFileSync(repo('.github/workflows/agentperf.yml'), 'utf8'));
   t.deepEqual(JSON.parse(readFileSync(join(dir, 'agentperf.config.json'), 'utf8')).scenarios, { example: './scenarios/example.ts' });
   t.is(readFileSync(join(dir, 'scenarios/example.ts'), 'utf8'), readFileSync(repo('examples/project/scenarios/example.ts'), 'utf8'));
@@ -47,7 +48,10 @@ test('every agentperf command the shipped workflow runs exists with the options 
   t.true(commands.length >= 3, commands.join('\n'));
   for (const command of commands) {
     const words = command.split(/\s+/);
-    const path = words.slice(0, words.findIndex((w) => w.startsWith('-')));
+    const path = words.slice(
+      0,
+      words.findIndex((w) => w.startsWith('-')),
+    );
     // `gate` is `gate run`, its default command, whose options its own help lists.
     const help = await runCli([...(path.join(' ') === 'gate' ? ['gate', 'run'] : path), '--help']);
     t.is(help.code, 0, command);

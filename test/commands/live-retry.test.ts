@@ -9,7 +9,10 @@ import { runCli } from '../helpers.ts';
 test('exec --live waits out a 429 with retry-after (1 s) and prints the answer of the retry', async (t) => {
   const api = await startSimulator({ faults: { rates: {}, schedule: ['429'], retryAfterMs: 1000 } });
   try {
-    const result = await runCli(['exec', 'python-expert', 'Explain generators', '--live', '--no-cache', '--json'], { env: { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: api.url }, timeoutMs: 60_000 });
+    const result = await runCli(['exec', 'python-expert', 'Explain generators', '--live', '--no-cache', '--json'], {
+      env: { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: api.url },
+      timeoutMs: 60_000,
+    });
     t.is(result.code, 0, result.stderr);
     const answer = JSON.parse(result.stdout) as { attempts: number; output: string };
     t.is(answer.attempts, 2, 'answered by the retry');

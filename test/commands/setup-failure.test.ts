@@ -14,8 +14,11 @@ const CLI = fileURLToPath(new URL('../../bin/agentperf.js', import.meta.url));
 
 function runToEnd(args: string[], timeoutMs: number): Promise<{ code: number | null; killed: boolean; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent', ANTHROPIC_API_KEY: '' }, timeout: timeoutMs }, (error, _stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: Boolean(error?.killed), stderr }),
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent', ANTHROPIC_API_KEY: '' }, timeout: timeoutMs },
+      (error, _stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: Boolean(error?.killed), stderr }),
     );
   });
 }
@@ -45,7 +48,10 @@ test("a user's scenario whose failed setup leaves a server open: the command sti
   const result = await runToEnd(['load', fixture, '--rate', '5', '--duration', '2s'], 30_000);
   t.false(result.killed, result.stderr.slice(-500));
   t.is(result.code, 4);
-  t.regex(result.stderr, /AP_ERR_SCENARIO_SETUP: the setup of scenario "hanging-setup" threw: setup failed half-way, with a server left listening \(at .*hanging-setup\.mjs:\d+:\d+\)/);
+  t.regex(
+    result.stderr,
+    /AP_ERR_SCENARIO_SETUP: the setup of scenario "hanging-setup" threw: setup failed half-way, with a server left listening \(at .*hanging-setup\.mjs:\d+:\d+\)/,
+  );
   t.regex(result.stderr, /exiting with handles still open/);
   t.true(Date.now() - started < 25_000);
 });
@@ -58,13 +64,21 @@ for (const command of ['load', 'profile', 'leak'] as const) {
     const fixture = fileURLToPath(new URL('../fixtures/scenarios/failing-setup.ts', import.meta.url));
     const result = await runToEnd([command, fixture, ...extra, ...(command === 'load' ? [] : ['--out', await out()])], 30_000);
     t.is(result.code, 4, result.stderr);
-    t.regex(result.stderr, /^agentperf: AP_ERR_SCENARIO_SETUP: the setup of scenario "failing-setup" threw: setup could not reach its target \(at .*failing-setup\.ts:\d+:\d+\)\n$/);
+    t.regex(
+      result.stderr,
+      /^agentperf: AP_ERR_SCENARIO_SETUP: the setup of scenario "failing-setup" threw: setup could not reach its target \(at .*failing-setup\.ts:\d+:\d+\)\n$/,
+    );
   });
   test(`${command}: a scenario that calls process.exit(0) in its setup exits 4 with AP_ERR_SCENARIO_EXIT, never 0`, async (t) => {
     const fixture = fileURLToPath(new URL('../fixtures/scenarios/exits-in-setup.mjs', import.meta.url));
     const result = await runToEnd([command, fixture, ...extra, ...(command === 'load' ? [] : ['--out', await out()])], 30_000);
     t.is(result.code, 4, result.stderr);
-    t.regex(result.stderr, command === 'leak' ? /AP_ERR_SCENARIO_EXIT: the leak probe's process ended \(exit code 0\) before it reported/ : /AP_ERR_SCENARIO_EXIT: the process ended \(exit code 0\) before `agentperf (load|profile) .*` finished/);
+    t.regex(
+      result.stderr,
+      command === 'leak'
+        ? /AP_ERR_SCENARIO_EXIT: the leak probe's process ended \(exit code 0\) before it reported/
+        : /AP_ERR_SCENARIO_EXIT: the process ended \(exit code 0\) before `agentperf (load|profile) .*` finished/,
+    );
   });
 }
 

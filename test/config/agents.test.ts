@@ -17,7 +17,11 @@ test('the shipped agents.json is valid, uses current models only, and includes t
 const bad: Array<[string, unknown, string]> = [
   ['an agent name with a slash', { agents: [{ ...valid, name: 'a/b' }] }, 'agents[0].name must match ^[a-zA-Z0-9_-]{1,64}$, got "a/b"'],
   ['an unknown model', { agents: [{ ...valid, model: 'gpt-4' }] }, 'agents[0].model must be a known Claude model id'],
-  ['maxTokens over the model limit', { agents: [{ ...valid, maxTokens: 200_000 }] }, 'agents[0].maxTokens must be an integer from 1 to 128000 (the limit of claude-sonnet-5-5), got 200000'],
+  [
+    'maxTokens over the model limit',
+    { agents: [{ ...valid, maxTokens: 200_000 }] },
+    'agents[0].maxTokens must be an integer from 1 to 128000 (the limit of claude-sonnet-5-5), got 200000',
+  ],
   ['a negative maxTokens', { agents: [{ ...valid, maxTokens: -5 }] }, 'agents[0].maxTokens must be at least 1, got -5'],
   ['temperature above 1', { agents: [{ ...valid, temperature: 2 }] }, 'agents[0].temperature must be from 0 to 1, got 2'],
   ['cacheable that is not a boolean', { agents: [{ ...valid, cacheable: 'yes' }] }, 'agents[0].cacheable'],

@@ -10,9 +10,16 @@ const sonnet4LongContext: ModelPrices = {
   cacheReadPerMTok: 0.3,
   cacheWritePerMTok: 3.75,
   cacheWrite1hPerMTok: 6,
-  tiers: [{ abovePromptTokens: 200_000, prices: { inputPerMTok: 6, outputPerMTok: 22.5, cacheReadPerMTok: 0.6, cacheWritePerMTok: 7.5, cacheWrite1hPerMTok: 12 } }],
+  tiers: [
+    { abovePromptTokens: 200_000, prices: { inputPerMTok: 6, outputPerMTok: 22.5, cacheReadPerMTok: 0.6, cacheWritePerMTok: 7.5, cacheWrite1hPerMTok: 12 } },
+  ],
 };
-const usage = (inputTokens: number, outputTokens: number, cacheReadTokens = 0, cacheWriteTokens = 0) => ({ inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens });
+const usage = (inputTokens: number, outputTokens: number, cacheReadTokens = 0, cacheWriteTokens = 0) => ({
+  inputTokens,
+  outputTokens,
+  cacheReadTokens,
+  cacheWriteTokens,
+});
 const close = (a: number, b: number) => Math.abs(a - b) < 1e-9;
 
 test('a request at the threshold pays the base prices; one above it pays the tier for all its tokens', (t) => {
@@ -29,7 +36,13 @@ test('cache reads and writes count toward the prompt size that picks the tier, a
 test('the highest tier that applies wins, whatever order the tiers are listed in; no tiers means the list prices', (t) => {
   const base = { inputPerMTok: 1, outputPerMTok: 1, cacheReadPerMTok: 1, cacheWritePerMTok: 1, cacheWrite1hPerMTok: 1 };
   const at = (n: number) => ({ inputPerMTok: n, outputPerMTok: n, cacheReadPerMTok: n, cacheWritePerMTok: n, cacheWrite1hPerMTok: n });
-  const prices: ModelPrices = { ...base, tiers: [{ abovePromptTokens: 500_000, prices: at(3) }, { abovePromptTokens: 100_000, prices: at(2) }] };
+  const prices: ModelPrices = {
+    ...base,
+    tiers: [
+      { abovePromptTokens: 500_000, prices: at(3) },
+      { abovePromptTokens: 100_000, prices: at(2) },
+    ],
+  };
   t.is(pricesFor(prices, 100_000).inputPerMTok, 1);
   t.is(pricesFor(prices, 100_001).inputPerMTok, 2);
   t.is(pricesFor(prices, 500_001).inputPerMTok, 3);
@@ -55,6 +68,11 @@ test("the shipped prices are the pages': cache hits that are not 0.1x input, 1-h
 test('1-hour cache writes are priced at the 1-hour rate, the rest of the writes at the 5-minute one', (t) => {
   const opus = MODELS.get('claude-opus-5-5')!.prices;
   // 10,000 written, 4,000 of them for an hour: 6,000 x $5 + 4,000 x $8 per million.
-  t.true(close(estimateCostUsd(opus, { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 10_000, cacheWrite1hTokens: 4_000 }), 6_000 * 5e-6 + 4_000 * 8e-6));
+  t.true(
+    close(
+      estimateCostUsd(opus, { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 10_000, cacheWrite1hTokens: 4_000 }),
+      6_000 * 5e-6 + 4_000 * 8e-6,
+    ),
+  );
   t.true(close(estimateCostUsd(opus, { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 10_000 }), 10_000 * 5e-6));
 });

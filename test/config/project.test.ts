@@ -31,7 +31,12 @@ test('without a config: the current directory is the root, the defaults apply', 
 
 test('found from a subdirectory upward; every path in it resolves against the config file, not the current directory', async (t) => {
   const dir = project({
-    'agentperf.config.json': JSON.stringify({ scenarios: { answer: './perf/answer.ts', other: './perf/many.ts#second' }, agents: 'conf/agents.json', baselines: 'perf/baselines', profiles: '/abs/profiles' }),
+    'agentperf.config.json': JSON.stringify({
+      scenarios: { answer: './perf/answer.ts', other: './perf/many.ts#second' },
+      agents: 'conf/agents.json',
+      baselines: 'perf/baselines',
+      profiles: '/abs/profiles',
+    }),
     'perf/answer.ts': SCENARIO,
     'perf/many.ts': SCENARIO,
     'src/deep/er/file.ts': '',
@@ -39,12 +44,24 @@ test('found from a subdirectory upward; every path in it resolves against the co
   const p = await loadProjectFrom(join(dir, 'src', 'deep', 'er'));
   t.is(p.root, dir);
   t.is(p.configFile, join(dir, 'agentperf.config.json'));
-  t.deepEqual([...p.scenarios], [['answer', join(dir, 'perf/answer.ts')], ['other', join(dir, 'perf/many.ts#second')]]);
+  t.deepEqual(
+    [...p.scenarios],
+    [
+      ['answer', join(dir, 'perf/answer.ts')],
+      ['other', join(dir, 'perf/many.ts#second')],
+    ],
+  );
   t.is(p.agentsFile, join(dir, 'conf/agents.json'));
   t.is(p.baselineDir, join(dir, 'perf/baselines'));
   t.is(p.profileDir, '/abs/profiles');
   // A project that names scenarios gates them, with the default blocks.
-  t.deepEqual(p.policy.scenarios.map((s) => [s.name, s.vus, s.warmupMs, s.durationMs]), [['answer', 20, 1000, 2000], ['other', 20, 1000, 2000]]);
+  t.deepEqual(
+    p.policy.scenarios.map((s) => [s.name, s.vus, s.warmupMs, s.durationMs]),
+    [
+      ['answer', 20, 1000, 2000],
+      ['other', 20, 1000, 2000],
+    ],
+  );
 });
 
 test("package.json's agentperf key is a config; a package.json without one is passed by on the way up", async (t) => {
@@ -102,7 +119,11 @@ test('bad configs are refused naming the field, the rule and the file', async (t
     [{ 'package.json': '{"name": "p", "agentperf": {"profiles": 5}}' }, 'profiles', /profiles .*got 5/],
     // A __proto__ key would become the prototype of a record's copy and vanish without a word.
     [{ 'agentperf.config.json': '{"gate": {"__proto__": {"alpha": 0.49}}}' }, 'gate.__proto__', /gate\.__proto__ is not a known field, got "__proto__"/],
-    [{ 'agentperf.config.json': '{"scenarios": {"a": "./x.ts"}, "gate": {"scenarios": [{"name": "a", "settings": {"__proto__": {}}}]}}' }, 'gate.scenarios[0].settings.__proto__', /is not a known field/],
+    [
+      { 'agentperf.config.json': '{"scenarios": {"a": "./x.ts"}, "gate": {"scenarios": [{"name": "a", "settings": {"__proto__": {}}}]}}' },
+      'gate.scenarios[0].settings.__proto__',
+      /is not a known field/,
+    ],
   ];
   for (const [files, field, message] of cases) {
     const dir = project(files);
@@ -120,7 +141,11 @@ test('paths on the command line resolve against the current directory; the simul
   const dir = project({ 'agentperf.config.json': JSON.stringify({ simulator: { latency: 'fixed:5', seed: 9 } }) });
   const p = await loadProjectFrom(dir);
   t.deepEqual(simulatorSettings(p, {}, { latency: 'fixed:0', seed: 1 }), { latency: 'fixed:5', faults: undefined, seed: 9 });
-  t.deepEqual(simulatorSettings(p, { latency: 'fixed:1', faults: '429:0.1' }, { latency: 'fixed:0', seed: 1 }), { latency: 'fixed:1', faults: '429:0.1', seed: 9 });
+  t.deepEqual(simulatorSettings(p, { latency: 'fixed:1', faults: '429:0.1' }, { latency: 'fixed:0', seed: 1 }), {
+    latency: 'fixed:1',
+    faults: '429:0.1',
+    seed: 9,
+  });
 });
 
 test("the README's default policy is the default policy, field for field", (t) => {

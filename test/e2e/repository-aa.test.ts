@@ -14,7 +14,7 @@ import { runCli } from '../helpers.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
-test('a paired A/A of this repository: every metric\'s interval contains no change, or lies within ±2%', async (t) => {
+test("a paired A/A of this repository: every metric's interval contains no change, or lies within ±2%", async (t) => {
   t.timeout(600_000);
   const root = mkdtempSync(join(tmpdir(), 'agentperf-repo-aa-'));
   const candidate = join(root, 'candidate');
@@ -29,10 +29,21 @@ test('a paired A/A of this repository: every metric\'s interval contains no chan
     // short blocks, and intervals at 99.9% each (alpha 0.001), so that across the nine metrics
     // the chance of one interval missing a true "no change" is under 1%.
     const policy = join(root, 'policy.json');
-    writeFileSync(policy, JSON.stringify({ scenarios: [{ name: 'mixed', vus: 20, warmupMs: 500, durationMs: 1000, settings: { warm: '16' } }], blocks: { initial: 8, step: 1, max: 8 }, overhead: { pairs: 0 }, alpha: 0.001 }));
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        scenarios: [{ name: 'mixed', vus: 20, warmupMs: 500, durationMs: 1000, settings: { warm: '16' } }],
+        blocks: { initial: 8, step: 1, max: 8 },
+        overhead: { pairs: 0 },
+        alpha: 0.001,
+      }),
+    );
     const json = join(root, 'gate.json');
     const install = `ln -s ${JSON.stringify(join(REPO, 'node_modules'))} node_modules && cp -r ${JSON.stringify(join(candidate, 'dist'))} dist`;
-    const result = await runCli(['gate', '--against', 'HEAD', '--policy', policy, '--install', install, '--json', json], { cwd: candidate, timeoutMs: 500_000 });
+    const result = await runCli(['gate', '--against', 'HEAD', '--policy', policy, '--install', install, '--json', json], {
+      cwd: candidate,
+      timeoutMs: 500_000,
+    });
     t.true(result.code === 0 || result.code === 3, `exit ${result.code}\n${result.stdout}\n${result.stderr.slice(-3000)}`);
     const gate = JSON.parse(readFileSync(json, 'utf8')) as GateResult;
     t.true(gate.sides!.baseline.own && gate.sides!.candidate.own, 'each side measured by its own agentperf');
@@ -43,7 +54,10 @@ test('a paired A/A of this repository: every metric\'s interval contains no chan
       t.log(`${m.metric}: ${m.changePct.toFixed(2)} [${m.lowPct.toFixed(2)}, ${m.highPct.toFixed(2)}]`);
       const holdsZero = m.lowPct <= 0 && m.highPct >= 0;
       const small = m.lowPct >= -2 && m.highPct <= 2;
-      t.true(holdsZero || small, `${m.metric}: ${m.changePct.toFixed(2)}% [${m.lowPct.toFixed(2)}, ${m.highPct.toFixed(2)}] is a systematic offset between two copies of the same commit`);
+      t.true(
+        holdsZero || small,
+        `${m.metric}: ${m.changePct.toFixed(2)}% [${m.lowPct.toFixed(2)}, ${m.highPct.toFixed(2)}] is a systematic offset between two copies of the same commit`,
+      );
     }
   } finally {
     git('worktree', 'remove', '--force', candidate);

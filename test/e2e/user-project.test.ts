@@ -26,8 +26,16 @@ interface Ran {
 /** Runs a command to its end in `cwd`, the way a user's shell would (no API key, quiet logs). */
 function sh(command: string, args: string[], cwd: string, timeoutMs = 240_000, env: NodeJS.ProcessEnv = {}): Promise<Ran> {
   return new Promise((resolve) => {
-    execFile(command, args, { cwd, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ANTHROPIC_API_KEY: '', GITHUB_STEP_SUMMARY: '', AGENTPERF_LOG_LEVEL: 'warn', ...env } }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      command,
+      args,
+      {
+        cwd,
+        timeout: timeoutMs,
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, ANTHROPIC_API_KEY: '', GITHUB_STEP_SUMMARY: '', AGENTPERF_LOG_LEVEL: 'warn', ...env },
+      },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -52,7 +60,11 @@ const setUp = () =>
     const [{ filename, files }] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const tarball = join(root, filename);
     cpSync(FIXTURE, project, { recursive: true });
-    const ours = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string>; peerDependencies: Record<string, string> };
+    const ours = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+      peerDependencies: Record<string, string>;
+    };
     const manifest = readFileSync(join(project, 'package.json'), 'utf8')
       .replace('AGENTPERF_TARBALL', tarball)
       .replace('AGENTPERF_SDK_RANGE', ours.dependencies['@anthropic-ai/sdk']!)
@@ -75,7 +87,11 @@ test('the tarball holds what runs and nothing else; the consumer tree has one co
   const { files } = await setUp();
   t.true(files.includes('dist/src/index.js') && files.includes('dist/src/index.d.ts') && files.includes('bin/agentperf.js'));
   t.true(files.includes('.github/workflows/agentperf.yml') && files.includes('examples/project/agentperf.config.json'));
-  for (const prefix of ['test/', '.ci/', 'baselines/', 'src/', 'profiles/', 'node_modules/']) t.false(files.some((f) => f.startsWith(prefix)), `${prefix} is not shipped`);
+  for (const prefix of ['test/', '.ci/', 'baselines/', 'src/', 'profiles/', 'node_modules/'])
+    t.false(
+      files.some((f) => f.startsWith(prefix)),
+      `${prefix} is not shipped`,
+    );
   const copies = new Map<string, number>();
   const scan = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -87,16 +103,30 @@ test('the tarball holds what runs and nothing else; the consumer tree has one co
   };
   scan(join(project, 'node_modules'));
   t.true(copies.size > 5, `OpenTelemetry packages found: ${[...copies.keys()].join(', ')}`);
-  t.deepEqual([...copies].filter(([, n]) => n > 1), [], 'no OpenTelemetry package is installed twice');
+  t.deepEqual(
+    [...copies].filter(([, n]) => n > 1),
+    [],
+    'no OpenTelemetry package is installed twice',
+  );
 });
 
 test('the library API from plain JavaScript and TypeScript: import works with no tsx, node --import agentperf/register instruments a plain app, the consumer tsc passes', async (t) => {
   t.timeout(400_000);
   await setUp();
-  const imported = await sh('node', ['-e', "import('agentperf').then(async (m) => { const stack = await m.openStack({ agents: await m.loadAgents() }); const r = await stack.orchestrator.executeAgent('python-expert', 'hi'); await stack.close(); console.log(typeof m.Orchestrator, typeof m.ResponseCache, typeof m.defineScenario, new m.UsageError('f', 'x').code, r.output.length > 0); })"], project);
+  const imported = await sh(
+    'node',
+    [
+      '-e',
+      "import('agentperf').then(async (m) => { const stack = await m.openStack({ agents: await m.loadAgents() }); const r = await stack.orchestrator.executeAgent('python-expert', 'hi'); await stack.close(); console.log(typeof m.Orchestrator, typeof m.ResponseCache, typeof m.defineScenario, new m.UsageError('f', 'x').code, r.output.length > 0); })",
+    ],
+    project,
+  );
   t.is(imported.code, 0, imported.stderr);
   t.is(imported.stdout.trim(), 'function function function AP_ERR_USAGE true');
-  const instrumented = await sh('node', ['--import', 'agentperf/register', 'app.js'], project, 60_000, { AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'console' });
+  const instrumented = await sh('node', ['--import', 'agentperf/register', 'app.js'], project, 60_000, {
+    AGENTPERF_METRICS_PORT: 'off',
+    OTEL_TRACES_EXPORTER: 'console',
+  });
   t.is(instrumented.code, 0, instrumented.stderr);
   t.regex(instrumented.stdout, /answered: text true/);
   t.regex(instrumented.stdout + instrumented.stderr, /gen_ai\.request\.model/, "the SDK's own span was exported through agentperf's instrumentation");
@@ -105,7 +135,12 @@ test('the library API from plain JavaScript and TypeScript: import works with no
   const { OtlpReceiver } = await import('../instrumentation/otlp-receiver.ts');
   const receiver = await new OtlpReceiver().start();
   try {
-    const nested = await sh('node', ['--import', 'agentperf/register', 'nested-app.js'], project, 60_000, { AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'otlp', OTEL_METRICS_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    const nested = await sh('node', ['--import', 'agentperf/register', 'nested-app.js'], project, 60_000, {
+      AGENTPERF_METRICS_PORT: 'off',
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    });
     t.is(nested.code, 0, nested.stderr);
     const app = JSON.parse(nested.stdout.trim().split('\n').at(-1)!) as { traceId: string; spanId: string; traceparent?: string; baggage?: string };
     t.is(app.baggage, 'tenant=acme');
@@ -136,7 +171,10 @@ test("load, profile and leak run the project's scenario from its directory; thei
   t.is(runs.length, 1, 'the profile went to the project, under profiles/answer/');
   t.true(existsSync(join(project, 'profiles', 'answer', runs[0]!, 'flamegraph.html')));
   const costs = [...index.bottlenecks!.bySelf, ...index.bottlenecks!.byTotal];
-  t.true(costs.some((f) => /^src\/service\.ts:\d+$/.test(f.location)), `the bottleneck table names src/service.ts: ${costs.map((f) => `${f.name} ${f.location}`).join('; ')}`);
+  t.true(
+    costs.some((f) => /^src\/service\.ts:\d+$/.test(f.location)),
+    `the bottleneck table names src/service.ts: ${costs.map((f) => `${f.name} ${f.location}`).join('; ')}`,
+  );
 
   const leak = await agentperf(['leak', 'answer', '--rounds', '6', '--iterations', '20', '--warmup-rounds', '2', '--json']);
   t.true(leak.code === 0 || leak.code === 1, leak.stderr);
@@ -194,8 +232,14 @@ test("the gate on the project's own code, with the README's config: unchanged co
   t.not(regressionStored.overall, 'PASS');
   const storedMetrics = regressionStored.scenarios[0]!.judgement.metrics;
   for (const name of ['cpu', 'mainThread'] as const) t.not(storedMetrics.find((m) => m.metric === name)?.verdict, 'PASS', `${name} PASSed a 25% regression`);
-  if (slowerStored.code === 1) t.true(failedMetrics(regressionStored).every((m) => (TIMED as readonly string[]).includes(m)), `failed: ${failedMetrics(regressionStored).join(', ')}`);
-  t.log(`stored gate of the 25% regression: ${regressionStored.overall} (${storedMetrics.map((m) => `${m.metric} ${m.verdict} ${m.changePct.toFixed(0)}%`).join(', ')})`);
+  if (slowerStored.code === 1)
+    t.true(
+      failedMetrics(regressionStored).every((m) => (TIMED as readonly string[]).includes(m)),
+      `failed: ${failedMetrics(regressionStored).join(', ')}`,
+    );
+  t.log(
+    `stored gate of the 25% regression: ${regressionStored.overall} (${storedMetrics.map((m) => `${m.metric} ${m.verdict} ${m.changePct.toFixed(0)}%`).join(', ')})`,
+  );
   t.is(regressionStored.policy.origin, 'baseline', "the baseline's policy judged, not the pull request's");
   t.true(regressionStored.policy.changes.some((c) => c.field === 'inconclusive' && c.workingCopy === 'pass'));
   t.regex(slowerStored.stdout, /### Policy changed in this pull request/);
@@ -215,7 +259,10 @@ test("the gate on the project's own code, with the README's config: unchanged co
   const slowerPaired = await agentperf(['gate', '--against', 'HEAD~1', '--json', 'out/regression-paired.json'], 700_000);
   const regressionPaired = gateResult('regression-paired.json');
   t.is(slowerPaired.code, 1, `${slowerPaired.stdout}\n${slowerPaired.stderr.slice(-3000)}`);
-  t.true(failedMetrics(regressionPaired).length > 0 && failedMetrics(regressionPaired).every((m) => (TIMED as readonly string[]).includes(m)), `failed: ${failedMetrics(regressionPaired).join(', ')}`);
+  t.true(
+    failedMetrics(regressionPaired).length > 0 && failedMetrics(regressionPaired).every((m) => (TIMED as readonly string[]).includes(m)),
+    `failed: ${failedMetrics(regressionPaired).join(', ')}`,
+  );
   t.is(regressionPaired.policy.origin, 'base-ref', "the base's policy judged, not the pull request's");
   t.true(regressionPaired.policy.changes.some((c) => c.field === 'tolerances.p50' && c.trusted === 0.1 && c.workingCopy === 5));
   t.regex(slowerPaired.stdout, /### Policy changed in this pull request/);

@@ -14,7 +14,19 @@ import { removeTemporaryDirs, runCli, temporaryDir } from '../helpers.ts';
 
 test.after.always(removeTemporaryDirs);
 
-const block = (i: number): BlockResult => ({ p50Ms: 40 + i, p95Ms: 120, p99Ms: 200, throughput: 400, completed: 1000, errors: 0, peakRssBytes: 2e8, heapAfterGcBytes: 3e7, cpuUsPerIteration: 900, busyUsPerIteration: 500, busySource: 'thread-cpu' });
+const block = (i: number): BlockResult => ({
+  p50Ms: 40 + i,
+  p95Ms: 120,
+  p99Ms: 200,
+  throughput: 400,
+  completed: 1000,
+  errors: 0,
+  peakRssBytes: 2e8,
+  heapAfterGcBytes: 3e7,
+  cpuUsPerIteration: 900,
+  busyUsPerIteration: 500,
+  busySource: 'thread-cpu',
+});
 
 function baseline(overrides: Partial<Baseline> = {}): Baseline {
   return {
@@ -44,7 +56,11 @@ const valid = () => JSON.parse(JSON.stringify(baseline())) as Record<string, unk
 const HOSTILE: Array<[string, () => Promise<{ dir: string; file: string }>, RegExp]> = [
   ['calibration: null', () => planted(JSON.stringify({ ...valid(), calibration: null })), /: calibration must be an object|: calibration .*got null/],
   ['blocks: "x"', () => planted(JSON.stringify({ ...valid(), blocks: 'x' })), /: blocks .*got "x"/],
-  ['errors: 1e9 with completed: 1', () => planted(JSON.stringify({ ...valid(), blocks: [{ ...block(0), errors: 1e9, completed: 1 }, block(1)] })), /: blocks\[0\]\.errors must be at most completed/],
+  [
+    'errors: 1e9 with completed: 1',
+    () => planted(JSON.stringify({ ...valid(), blocks: [{ ...block(0), errors: 1e9, completed: 1 }, block(1)] })),
+    /: blocks\[0\]\.errors must be at most completed/,
+  ],
   ['a negative latency', () => planted(JSON.stringify({ ...valid(), blocks: [{ ...block(0), p50Ms: -5 }, block(1)] })), /: blocks\[0\]\.p50Ms /],
   ['600 blocks, over the bound', () => planted(JSON.stringify({ ...valid(), blocks: Array.from({ length: 600 }, (_, i) => block(i)) })), /: blocks .*500/],
   [
@@ -62,12 +78,32 @@ const HOSTILE: Array<[string, () => Promise<{ dir: string; file: string }>, RegE
       }),
     new RegExp(`a baseline must be at most ${MAX_BASELINE_BYTES / 2 ** 20} MiB, got 1\\d\\d\\.\\d MiB: not read`),
   ],
-  ['nested 100,000 deep', () => planted(`{"schema":"${BASELINE_SCHEMA}","blocks":${'['.repeat(100_000)}${']'.repeat(100_000)}}`), /a baseline must be nested at most 64 deep/],
-  ['a __proto__ key', () => planted(JSON.stringify(valid()).replace('"spec":{', '"spec":{"__proto__":{"polluted":true},')), /: __proto__ is not allowed as a key anywhere in a baseline/],
-  ['a constructor key at the top', () => planted(JSON.stringify({ constructor: { prototype: {} }, ...valid() })), /: (constructor|prototype) is not allowed as a key anywhere in a baseline/],
+  [
+    'nested 100,000 deep',
+    () => planted(`{"schema":"${BASELINE_SCHEMA}","blocks":${'['.repeat(100_000)}${']'.repeat(100_000)}}`),
+    /a baseline must be nested at most 64 deep/,
+  ],
+  [
+    'a __proto__ key',
+    () => planted(JSON.stringify(valid()).replace('"spec":{', '"spec":{"__proto__":{"polluted":true},')),
+    /: __proto__ is not allowed as a key anywhere in a baseline/,
+  ],
+  [
+    'a constructor key at the top',
+    () => planted(JSON.stringify({ constructor: { prototype: {} }, ...valid() })),
+    /: (constructor|prototype) is not allowed as a key anywhere in a baseline/,
+  ],
   ['not JSON (truncated)', () => planted(JSON.stringify(valid()).slice(0, 200)), /a baseline must be valid JSON/],
-  ['an older format', () => planted(JSON.stringify({ schema: 'agentperf.baseline/v2', scenario: 'mixed' })), /recorded in an older format \(agentperf\.baseline\/v2; this agentperf reads agentperf\.baseline\/v3\)/],
-  ['a file named for another scenario', () => planted(JSON.stringify({ ...valid(), scenario: 'cache-hit', spec: { ...(valid().spec as object), scenario: 'cache-hit' } })), /scenario: the file is named for scenario mixed but its scenario field says "cache-hit"|named for scenario mixed/],
+  [
+    'an older format',
+    () => planted(JSON.stringify({ schema: 'agentperf.baseline/v2', scenario: 'mixed' })),
+    /recorded in an older format \(agentperf\.baseline\/v2; this agentperf reads agentperf\.baseline\/v3\)/,
+  ],
+  [
+    'a file named for another scenario',
+    () => planted(JSON.stringify({ ...valid(), scenario: 'cache-hit', spec: { ...(valid().spec as object), scenario: 'cache-hit' } })),
+    /scenario: the file is named for scenario mixed but its scenario field says "cache-hit"|named for scenario mixed/,
+  ],
 ];
 
 for (const [what, make, message] of HOSTILE) {
@@ -109,7 +145,12 @@ test('the SHA-256 is of the file as stored, and writing then reading gives the b
   const [stored] = (await readBaselineSet(dir, currentFingerprint())).baselines;
   if (!stored) throw new Error('the baseline written was not read back');
   const { createHash } = await import('node:crypto');
-  t.is(stored.sha256, createHash('sha256').update(await readFile(file)).digest('hex'));
+  t.is(
+    stored.sha256,
+    createHash('sha256')
+      .update(await readFile(file))
+      .digest('hex'),
+  );
   t.deepEqual(stored.baseline.blocks, baseline().blocks);
   t.deepEqual(stored.baseline.policy, DEFAULT_POLICY);
 });

@@ -5,7 +5,6 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-
 const run = (args: string[]) => runCli(args);
 
 test('the gate without a baseline, or against a ref that does not exist, exits 2 and says what to do', async (t) => {
@@ -22,7 +21,11 @@ test('the gate without a baseline, or against a ref that does not exist, exits 2
 });
 
 test('a gate of a scenario the policy does not measure exits 2 naming the ones it does: never an empty PASS', async (t) => {
-  for (const args of [['gate', '--scenario', './scenarios/answer.ts'], ['gate', '--scenario', 'mixd', '--json', join(mkdtempSync(join(tmpdir(), 'agentperf-gate-')), 'g.json')], ['baseline', 'update', '--scenario', 'nope']]) {
+  for (const args of [
+    ['gate', '--scenario', './scenarios/answer.ts'],
+    ['gate', '--scenario', 'mixd', '--json', join(mkdtempSync(join(tmpdir(), 'agentperf-gate-')), 'g.json')],
+    ['baseline', 'update', '--scenario', 'nope'],
+  ]) {
     const { code, stdout, stderr } = await run(args);
     t.is(code, 2, args.join(' '));
     t.regex(stderr, /AP_ERR_SCENARIO: scenario must be one the gate policy measures \(mixed\), got "/, args.join(' '));
@@ -44,10 +47,15 @@ test('a bad policy file exits 2 naming the field', async (t) => {
 });
 
 test('one gate block runs in its own process and reports every metric', async (t) => {
-  const { code, stdout, stderr } = await run(['gate', 'block', JSON.stringify({ scenario: 'synthetic', settings: { work: '20000' }, vus: 1, warmupMs: 100, durationMs: 300, instrumented: false, seed: 1 })]);
+  const { code, stdout, stderr } = await run([
+    'gate',
+    'block',
+    JSON.stringify({ scenario: 'synthetic', settings: { work: '20000' }, vus: 1, warmupMs: 100, durationMs: 300, instrumented: false, seed: 1 }),
+  ]);
   t.is(code, 0, stderr);
   const block = JSON.parse(stdout);
-  for (const key of ['p50Ms', 'p95Ms', 'p99Ms', 'throughput', 'completed', 'errors', 'peakRssBytes', 'heapAfterGcBytes']) t.is(typeof block[key], 'number', key);
+  for (const key of ['p50Ms', 'p95Ms', 'p99Ms', 'throughput', 'completed', 'errors', 'peakRssBytes', 'heapAfterGcBytes'])
+    t.is(typeof block[key], 'number', key);
   t.true(block.completed > 100);
   t.is(block.errors, 0);
 });

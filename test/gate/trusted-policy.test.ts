@@ -25,7 +25,16 @@ export default {
 };
 `;
 
-const config = (gate: Record<string, unknown>, install: string) => JSON.stringify({ scenarios: { work: './work.mjs' }, install, gate: { scenarios: [{ name: 'work', vus: 1, warmupMs: 150, durationMs: 400 }], blocks: { initial: 4, step: 2, max: 8 }, overhead: { pairs: 0 }, ...gate } }, null, 2);
+const config = (gate: Record<string, unknown>, install: string) =>
+  JSON.stringify(
+    {
+      scenarios: { work: './work.mjs' },
+      install,
+      gate: { scenarios: [{ name: 'work', vus: 1, warmupMs: 150, durationMs: 400 }], blocks: { initial: 4, step: 2, max: 8 }, overhead: { pairs: 0 }, ...gate },
+    },
+    null,
+    2,
+  );
 
 /** A repository whose base commit gates with tight tolerances; its working copy is twice as slow and loosens the gate. */
 function repository(): string {
@@ -62,15 +71,21 @@ test("paired: the base ref's policy, install command and policy file judge the p
   t.deepEqual(changed['tolerances.p99'], [0.5, 9]);
   t.true(gate.scenarios[0]!.judgement.metrics.some((m) => m.verdict === 'FAIL' && ['p50', 'throughput', 'cpu', 'mainThread'].includes(m.metric)));
   t.regex(result.stdout, /\*\*Policy:\*\* the base ref's, HEAD \([0-9a-f]{12}\)\./);
-  t.regex(result.stdout, /### Policy changed in this pull request\n\nThe working copy changes the gate's policy; a change takes effect once it is merged \(this gate used the trusted one\)\./);
+  t.regex(
+    result.stdout,
+    /### Policy changed in this pull request\n\nThe working copy changes the gate's policy; a change takes effect once it is merged \(this gate used the trusted one\)\./,
+  );
   t.regex(result.stdout, /\| `inconclusive` \| `"exit3"` \| `"pass"` \|/);
   // Neither side has agentperf installed: both are measured by this one, and the report says so.
   t.false(gate.sides!.baseline.own);
-  t.true(gate.notes.includes("scenario work's module (work.mjs) changed in this pull request: review the workload, a lighter one hides a regression"), gate.notes.join('\n'));
+  t.true(
+    gate.notes.includes("scenario work's module (work.mjs) changed in this pull request: review the workload, a lighter one hides a regression"),
+    gate.notes.join('\n'),
+  );
   t.true(gate.notes.some((n) => /^baseline side: .* has no agentperf installed: measured by this agentperf/.test(n)));
 });
 
-test('--policy-from working-copy judges with the working copy\'s policy, and the report says it is not the trusted side\'s', async (t) => {
+test("--policy-from working-copy judges with the working copy's policy, and the report says it is not the trusted side's", async (t) => {
   t.timeout(240_000);
   const dir = repository();
   const result = await runCli(['gate', '--against', 'HEAD', '--policy-from', 'working-copy', '--install', 'true'], { cwd: dir, timeoutMs: 200_000 });
@@ -85,8 +100,18 @@ test('--policy-from working-copy judges with the working copy\'s policy, and the
 
 test('policy changes are listed field by field, arrays by index, and nothing for equal policies', (t) => {
   t.deepEqual(policyChanges(DEFAULT_POLICY, structuredClone(DEFAULT_POLICY)), []);
-  const changed = policyChanges(DEFAULT_POLICY, { ...DEFAULT_POLICY, scenarios: [{ ...DEFAULT_POLICY.scenarios[0]!, vus: 4 }, { ...DEFAULT_POLICY.scenarios[0]!, name: 'extra' }], alpha: 0.2 });
-  t.deepEqual(changed.map((c) => c.field), ['alpha', 'scenarios[0].vus', 'scenarios[1]']);
+  const changed = policyChanges(DEFAULT_POLICY, {
+    ...DEFAULT_POLICY,
+    scenarios: [
+      { ...DEFAULT_POLICY.scenarios[0]!, vus: 4 },
+      { ...DEFAULT_POLICY.scenarios[0]!, name: 'extra' },
+    ],
+    alpha: 0.2,
+  });
+  t.deepEqual(
+    changed.map((c) => c.field),
+    ['alpha', 'scenarios[0].vus', 'scenarios[1]'],
+  );
   t.is(changed[2]!.trusted, undefined);
 });
 
@@ -110,6 +135,9 @@ test("a candidate whose scenario setup throws: the gate says so in the child's o
   writeFileSync(join(dir, 'work.mjs'), "export default { name: 'work', async setup() { throw new Error('the database is not there'); }, async run() {} };\n");
   const result = await runCli(['gate', '--against', 'HEAD'], { cwd: dir, timeoutMs: 100_000 });
   t.is(result.code, 4, result.stderr);
-  t.regex(result.stderr, /^agentperf: AP_ERR_SCENARIO_SETUP: a gate block of work in .*: the setup of scenario "work" threw: the database is not there \(at .*work\.mjs:1:\d+\)$/m);
+  t.regex(
+    result.stderr,
+    /^agentperf: AP_ERR_SCENARIO_SETUP: a gate block of work in .*: the setup of scenario "work" threw: the database is not there \(at .*work\.mjs:1:\d+\)$/m,
+  );
   t.notRegex(result.stderr, /\n\s+at .*\(/, 'no stack');
 });

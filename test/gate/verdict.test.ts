@@ -46,7 +46,15 @@ function blocks(n: number, scale: Scale = {}, seed = 1): BlockResult[] {
 }
 
 const policy = { ...DEFAULT_POLICY, slos: {} };
-const input = (baseline: BlockResult[], candidate: BlockResult[], extra: Partial<JudgeInput> = {}): JudgeInput => ({ scenario: 'mixed', baseline, candidate, paired: false, policy, looks: looksOf(policy), ...extra });
+const input = (baseline: BlockResult[], candidate: BlockResult[], extra: Partial<JudgeInput> = {}): JudgeInput => ({
+  scenario: 'mixed',
+  baseline,
+  candidate,
+  paired: false,
+  policy,
+  looks: looksOf(policy),
+  ...extra,
+});
 const verdictOf = (j: ReturnType<typeof judge>, metric: string) => j.metrics.find((m) => m.metric === metric)!;
 
 test('identical distributions PASS every metric', (t) => {
@@ -139,7 +147,10 @@ test('error rate: 5% errors against none is a FAIL; zero against zero PASSes wit
   // 7 candidate blocks of 1,000 iterations: zero errors rule out a rise of more than 2 x 0.055% = 0.11 points.
   const clean = verdictOf(judge(input(blocks(9), blocks(7, {}, 2))), 'errorRate');
   t.is(clean.verdict, 'PASS', clean.reason);
-  t.regex(clean.reason, /0 errors in 7000 against 0 in 9000: the rise is at most 0\.05 points, within the 0\.11 allowed \(a floor of 0\.11 points, the smallest rise 7000 iterations resolve/);
+  t.regex(
+    clean.reason,
+    /0 errors in 7000 against 0 in 9000: the rise is at most 0\.05 points, within the 0\.11 allowed \(a floor of 0\.11 points, the smallest rise 7000 iterations resolve/,
+  );
   // Far fewer iterations (300): still a PASS, with a coarser floor (1.3 points), said as such.
   const few = blocks(3, {}, 2).map((b) => ({ ...b, completed: 100 }));
   const coarse = verdictOf(judge(input(blocks(9), few)), 'errorRate');
@@ -169,7 +180,15 @@ function slices(factor: number, pairs = 12, seed = 5): Slice[] {
 test('the overhead is judged against the base: within the limit PASS; over it FAIL only when credibly more than the base beyond the tolerance', (t) => {
   // Two processes a side, 6 pairs each (the candidate's 1 pair each when asked for 1).
   const twice = (factor: number, pairs: number, seed: number) => [slices(factor, pairs, seed), slices(factor, pairs, seed + 100)];
-  const judgeOverhead = (base: number | undefined, candidate: number, pairs = 6) => verdictOf(judge(input(blocks(9), blocks(7, {}, 2), { overhead: { baseline: base === undefined ? undefined : twice(base, 6, 9), candidate: twice(candidate, pairs, 5) } })), 'overhead');
+  const judgeOverhead = (base: number | undefined, candidate: number, pairs = 6) =>
+    verdictOf(
+      judge(
+        input(blocks(9), blocks(7, {}, 2), {
+          overhead: { baseline: base === undefined ? undefined : twice(base, 6, 9), candidate: twice(candidate, pairs, 5) },
+        }),
+      ),
+      'overhead',
+    );
   const pass = judgeOverhead(0.99, 0.99);
   t.is(pass.verdict, 'PASS', pass.reason);
   t.true(Math.abs(pass.candidate - 1) < 0.3, String(pass.candidate));
@@ -196,7 +215,10 @@ test('the overhead is judged against the base: within the limit PASS; over it FA
   t.regex(lonely.reason, /need 1 more pair/);
   // One candidate process that happened to cost 30% (its JIT, a neighbour in its minutes) next
   // to one at the base's 19%: beyond the tolerance on average, but not in every process: no FAIL.
-  const fluke = verdictOf(judge(input(blocks(9), blocks(7, {}, 2), { overhead: { baseline: twice(0.81, 6, 9), candidate: [slices(0.81, 6, 5), slices(0.7, 6, 6)] } })), 'overhead');
+  const fluke = verdictOf(
+    judge(input(blocks(9), blocks(7, {}, 2), { overhead: { baseline: twice(0.81, 6, 9), candidate: [slices(0.81, 6, 5), slices(0.7, 6, 6)] } })),
+    'overhead',
+  );
   t.not(fluke.verdict, 'FAIL', fluke.reason);
   // The same 30% in both processes: a FAIL, saying it held in every process.
   const real = verdictOf(judge(input(blocks(9), blocks(7, {}, 2), { overhead: { baseline: twice(0.81, 6, 9), candidate: twice(0.7, 6, 5) } })), 'overhead');
@@ -232,7 +254,16 @@ test('SLOs are judged on both sides: broken by the base too is a standing warnin
 });
 
 test('exit codes: 0 pass, 1 regression, 3 inconclusive unless the policy says otherwise', (t) => {
-  const result = (overall: GateResult['overall']): GateResult => ({ schema: 'agentperf.gate/v3', overall, mode: 'baseline', policy: { origin: 'baseline', where: 'x', changes: [], notes: [] }, notes: [], confidence: 0.95, scenarios: [], elapsedMs: 0 });
+  const result = (overall: GateResult['overall']): GateResult => ({
+    schema: 'agentperf.gate/v3',
+    overall,
+    mode: 'baseline',
+    policy: { origin: 'baseline', where: 'x', changes: [], notes: [] },
+    notes: [],
+    confidence: 0.95,
+    scenarios: [],
+    elapsedMs: 0,
+  });
   t.is(exitCodeFor(result('PASS'), policy), 0);
   t.is(exitCodeFor(result('FAIL'), policy), 1);
   t.is(exitCodeFor(result('INCONCLUSIVE'), policy), 3);
@@ -251,15 +282,35 @@ test('the fingerprint is a class of machine: kernel and patch versions are not i
 });
 
 test('the Markdown report: a row per metric with the change in words, the baseline file and its SHA-256, the policy and what the pull request changes in it, warnings, the profile on FAIL', (t) => {
-  const j = judge(input(blocks(9), blocks(7, { latency: 1.3, throughput: 1 / 1.3 }, 2), { overhead: { baseline: [slices(0.81, 6, 9), slices(0.81, 6, 10)], candidate: [slices(0.81, 6), slices(0.81, 6, 6)] } }));
+  const j = judge(
+    input(blocks(9), blocks(7, { latency: 1.3, throughput: 1 / 1.3 }, 2), {
+      overhead: { baseline: [slices(0.81, 6, 9), slices(0.81, 6, 10)], candidate: [slices(0.81, 6), slices(0.81, 6, 6)] },
+    }),
+  );
   const md = formatGateMarkdown({
     schema: 'agentperf.gate/v3',
     overall: j.overall,
     mode: 'baseline',
-    policy: { origin: 'baseline', where: 'baselines/mixed.0123456789ab.json (recorded 2026-12-01T00:00:00.000Z)', changes: policyChanges(policy, { ...policy, tolerances: { ...policy.tolerances, p50: 0.5 }, inconclusive: 'pass' }), notes: [] },
+    policy: {
+      origin: 'baseline',
+      where: 'baselines/mixed.0123456789ab.json (recorded 2026-12-01T00:00:00.000Z)',
+      changes: policyChanges(policy, { ...policy, tolerances: { ...policy.tolerances, p50: 0.5 }, inconclusive: 'pass' }),
+      notes: [],
+    },
     confidence: 0.95,
     notes: ['notes.json is not named like a baseline (<scenario>.<class-id>.json): passed over'],
-    scenarios: [{ scenario: 'mixed', mode: 'baseline', judgement: j, baselineBlocks: 9, candidateBlocks: 7, calibration: { changePct: 2.5, bandPct: 15, samples: 8, threads: 2, steady: true }, baseline: { file: 'baselines/mixed.0123456789ab.json', sha256: 'ab'.repeat(32), createdAt: '2026-12-01T00:00:00.000Z' }, profile: [{ name: 'slowPath', location: 'src/x.ts:12', selfMs: 10, totalMs: 10, selfPct: 30, totalPct: 30, baselineSelfPct: 10 }] }],
+    scenarios: [
+      {
+        scenario: 'mixed',
+        mode: 'baseline',
+        judgement: j,
+        baselineBlocks: 9,
+        candidateBlocks: 7,
+        calibration: { changePct: 2.5, bandPct: 15, samples: 8, threads: 2, steady: true },
+        baseline: { file: 'baselines/mixed.0123456789ab.json', sha256: 'ab'.repeat(32), createdAt: '2026-12-01T00:00:00.000Z' },
+        profile: [{ name: 'slowPath', location: 'src/x.ts:12', selfMs: 10, totalMs: 10, selfPct: 30, totalPct: 30, baselineSelfPct: 10 }],
+      },
+    ],
     elapsedMs: 1000,
   });
   t.regex(md, /^## agentperf gate: ❌ FAIL/);
@@ -270,7 +321,10 @@ test('the Markdown report: a row per metric with the change in words, the baseli
   t.regex(md, /Baseline: `baselines\/mixed\.0123456789ab\.json`, recorded 2026-12-01T00:00:00\.000Z, SHA-256 `(ab){32}`/);
   t.regex(md, /\| p50 \| 40\.\d ms \| 5\d\.\d ms \| 3\d% higher \(worse\) \| 2\d% to 3\d% higher \| 10% worse \| ❌ FAIL \| 7 \|/);
   t.regex(md, /\| throughput \| 40\d\.\d\/s \| 3\d\d\.\d\/s \| 2\d% lower \(worse\) \|/);
-  t.regex(md, /\| observability overhead \| 19\.\d% lost \| 1\d\.\d% lost \| [^|]+ \| -0\.\d\d to \+0\.\d\d points \| 2 points more than the base's, when over the 5% limit \| ⚠️ WARN \| 2 \|/);
+  t.regex(
+    md,
+    /\| observability overhead \| 19\.\d% lost \| 1\d\.\d% lost \| [^|]+ \| -0\.\d\d to \+0\.\d\d points \| 2 points more than the base's, when over the 5% limit \| ⚠️ WARN \| 2 \|/,
+  );
   t.regex(md, /\*\*Warnings\*\* \(not blocking\):\n\n- \*\*observability overhead\*\*: standing: /);
   t.regex(md, /2\.5% slower than the one that recorded the baseline \(8 samples between the blocks, on 2 CPUs\): within the 15% band/);
   t.regex(md, /- notes\.json is not named like a baseline/);
@@ -310,7 +364,16 @@ test("stored mode: the machine's calibration difference counts against both verd
 
 test('a gate that refused to judge exits 3, whatever the policy says about inconclusive gates', (t) => {
   const refused = judge(input(blocks(9), blocks(7, {}, 2), { refusal: 'this machine ran the reference workload 30% slower' }));
-  const result: GateResult = { schema: 'agentperf.gate/v3', overall: 'INCONCLUSIVE', mode: 'baseline', policy: { origin: 'baseline', where: 'x', changes: [], notes: [] }, notes: [], confidence: 0.95, scenarios: [{ scenario: 'mixed', mode: 'baseline', judgement: refused, baselineBlocks: 9, candidateBlocks: 7 }], elapsedMs: 0 };
+  const result: GateResult = {
+    schema: 'agentperf.gate/v3',
+    overall: 'INCONCLUSIVE',
+    mode: 'baseline',
+    policy: { origin: 'baseline', where: 'x', changes: [], notes: [] },
+    notes: [],
+    confidence: 0.95,
+    scenarios: [{ scenario: 'mixed', mode: 'baseline', judgement: refused, baselineBlocks: 9, candidateBlocks: 7 }],
+    elapsedMs: 0,
+  };
   t.is(exitCodeFor(result, { ...policy, inconclusive: 'pass' }), 3);
   t.is(exitCodeFor(result, { ...policy, inconclusive: 'fail' }), 3);
 });

@@ -22,7 +22,9 @@ const title = (t: string) => (hasPromtool ? t : `${t} (skipped: apt-get install 
 
 const promtool = (args: string[]) =>
   new Promise<{ code: number; out: string }>((resolve) => {
-    execFile('promtool', args, { cwd: dir }, (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: stdout + stderr }));
+    execFile('promtool', args, { cwd: dir }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+    );
   });
 
 maybe(title('promtool check rules accepts the alerting rules'), async (t) => {
@@ -41,7 +43,9 @@ test('every metric the rules read is one agentperf exports (by its Prometheus na
   const rules = readFileSync(`${dir}agentperf-alerts.yml`, 'utf8');
   // Metric names in the expressions, label names (`by (...)`, `{...}` matchers) left out.
   const expressions = [...rules.matchAll(/^\s*expr: (.*)$/gm)].map((m) => m[1]!.replace(/\b(?:by|without) \([^)]*\)|\{[^}]*\}/g, ''));
-  const used = new Set(expressions.flatMap((e) => [...e.matchAll(/\b((?:agentperf|gen_ai|http)_[a-z_]+?)(?:_total|_bucket|_count|_sum)?\b(?![:(])/g)].map((m) => m[1]!)));
+  const used = new Set(
+    expressions.flatMap((e) => [...e.matchAll(/\b((?:agentperf|gen_ai|http)_[a-z_]+?)(?:_total|_bucket|_count|_sum)?\b(?![:(])/g)].map((m) => m[1]!)),
+  );
   const exported = prometheusFamilies();
   t.true(used.size >= 8, [...used].join(', '));
   for (const name of used) t.true(exported.has(name), `${name} is not an exported metric`);

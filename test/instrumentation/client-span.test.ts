@@ -39,7 +39,12 @@ test.serial("agentperf's chat span carries the SDK span's attributes, values and
   const agent = TEST_AGENTS[0]!;
   const bare = new Anthropic({ apiKey: 'test-key', baseURL: simulator.url, maxRetries: 0, openTelemetry: { tracerProvider: sdkProvider } });
   // As the orchestrator sends it (this model takes no temperature).
-  const params = { model: agent.model, max_tokens: agent.maxTokens, system: agent.systemPrompt, messages: [{ role: 'user' as const, content: 'the same question' }] };
+  const params = {
+    model: agent.model,
+    max_tokens: agent.maxTokens,
+    system: agent.systemPrompt,
+    messages: [{ role: 'user' as const, content: 'the same question' }],
+  };
   try {
     // Simulator schedule: the SDK's call, then the orchestrator's, each once ok and once 429.
     const answer = await bare.messages.create(params);
@@ -68,7 +73,10 @@ test.serial("agentperf's chat span carries the SDK span's attributes, values and
     // The trace context goes upstream: each request carries its own chat span as the parent.
     for (const span of own) {
       const { traceId, spanId } = span.spanContext();
-      t.true(dispatcher.sent.some((headers) => headers.includes(`00-${traceId}-${spanId}-01`)), 'traceparent of the chat span sent');
+      t.true(
+        dispatcher.sent.some((headers) => headers.includes(`00-${traceId}-${spanId}-01`)),
+        'traceparent of the chat span sent',
+      );
     }
   } finally {
     await orchestrator.close();
@@ -82,7 +90,11 @@ test.serial("agentperf's chat span carries the SDK span's attributes, values and
 test('switched off, no trace context is sent and no span is made: the request is the uninstrumented one', async (t) => {
   const simulator = await startSimulator({});
   const dispatcher = new RecordingAgent();
-  const orchestrator = new Orchestrator({ agents: TEST_AGENTS, provider: createAnthropicProvider({ apiKey: 'test-key', baseURL: simulator.url, dispatcher }), clock: systemClock });
+  const orchestrator = new Orchestrator({
+    agents: TEST_AGENTS,
+    provider: createAnthropicProvider({ apiKey: 'test-key', baseURL: simulator.url, dispatcher }),
+    clock: systemClock,
+  });
   try {
     await orchestrator.executeAgent('python-expert', 'no instrumentation', { cache: 'bypass' });
     t.is(dispatcher.sent.length, 1);
@@ -95,7 +107,12 @@ test('switched off, no trace context is sent and no span is made: the request is
 });
 
 test('url.full never carries the credentials or query of a base URL; the port is the scheme default when none is given', (t) => {
-  t.deepEqual(providerServer('https://user:secret@proxy.example.com/anthropic/?key=k'), { address: 'proxy.example.com', port: 443, scheme: 'https', messagesUrl: 'https://REDACTED:REDACTED@proxy.example.com/anthropic/v1/messages' });
+  t.deepEqual(providerServer('https://user:secret@proxy.example.com/anthropic/?key=k'), {
+    address: 'proxy.example.com',
+    port: 443,
+    scheme: 'https',
+    messagesUrl: 'https://REDACTED:REDACTED@proxy.example.com/anthropic/v1/messages',
+  });
   t.deepEqual(providerServer('http://[::1]:8080'), { address: '::1', port: 8080, scheme: 'http', messagesUrl: 'http://[::1]:8080/v1/messages' });
   t.is(providerServer('http://localhost').port, 80);
 });

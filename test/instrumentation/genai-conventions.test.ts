@@ -71,13 +71,24 @@ const CONVENTIONS: Record<string, Row> = {
   },
 };
 
-const UNITS: Record<string, string> = { 'gen_ai.client.operation.duration': 's', 'gen_ai.client.token.usage': '{token}', 'gen_ai.invoke_agent.duration': 's', 'gen_ai.workflow.duration': 's' };
+const UNITS: Record<string, string> = {
+  'gen_ai.client.operation.duration': 's',
+  'gen_ai.client.token.usage': '{token}',
+  'gen_ai.invoke_agent.duration': 's',
+  'gen_ai.workflow.duration': 's',
+};
 
-function check(t: { true(v: boolean, m?: string): void; is(a: unknown, b: unknown, m?: string): void }, what: string, attributes: Record<string, unknown>, failed: boolean): void {
+function check(
+  t: { true(v: boolean, m?: string): void; is(a: unknown, b: unknown, m?: string): void },
+  what: string,
+  attributes: Record<string, unknown>,
+  failed: boolean,
+): void {
   const row = CONVENTIONS[what]!;
   for (const name of row.required) t.true(attributes[name] !== undefined, `${what}: Required ${name} missing (${JSON.stringify(attributes)})`);
   for (const [name, condition] of Object.entries(row.when ?? {})) {
-    if (condition(attributes, { failed })) t.true(attributes[name] !== undefined, `${what}: Conditionally Required ${name} missing (${JSON.stringify(attributes)})`);
+    if (condition(attributes, { failed }))
+      t.true(attributes[name] !== undefined, `${what}: Conditionally Required ${name} missing (${JSON.stringify(attributes)})`);
   }
   for (const name of row.recommended ?? []) t.true(attributes[name] !== undefined, `${what}: Recommended ${name} missing although its data exists`);
   for (const [name, value] of Object.entries(row.values ?? {})) t.is(attributes[name], value, `${what}: ${name}`);
@@ -93,7 +104,11 @@ test.serial('spans and metric points carry the attributes the GenAI conventions 
     await setup.orchestrator.executeAgent('python-expert', 'fine');
     await t.throwsAsync(setup.orchestrator.executeAgent('python-expert', 'rate limited'));
     await t.throwsAsync(setup.orchestrator.executeAgent('legacy-helper', 'bad request'));
-    await executeWorkflow({ name: 'review', steps: [{ id: 'ask', agent: 'python-expert', task: '{{input}}' }] } as never, orchestratorRunner(setup.orchestrator), { workflowId: 'wf-c', maxParallel: 1, onError: 'continue', input: 'x' });
+    await executeWorkflow(
+      { name: 'review', steps: [{ id: 'ask', agent: 'python-expert', task: '{{input}}' }] } as never,
+      orchestratorRunner(setup.orchestrator),
+      { workflowId: 'wf-c', maxParallel: 1, onError: 'continue', input: 'x' },
+    );
 
     const finished = spans.getFinishedSpans();
     const failed = (s: ReadableSpan) => s.status.code === 2;
@@ -123,7 +138,8 @@ test.serial('spans and metric points carry the attributes the GenAI conventions 
       for (const p of points) check(t, metric, p.attributes, p.attributes['error.type'] !== undefined);
     }
     const { resourceMetrics } = await reader.collect();
-    for (const scope of resourceMetrics.scopeMetrics) for (const m of scope.metrics) if (UNITS[m.descriptor.name]) t.is(m.descriptor.unit, UNITS[m.descriptor.name], m.descriptor.name);
+    for (const scope of resourceMetrics.scopeMetrics)
+      for (const m of scope.metrics) if (UNITS[m.descriptor.name]) t.is(m.descriptor.unit, UNITS[m.descriptor.name], m.descriptor.name);
     const errors = (await collectPoints(reader, 'gen_ai.client.operation.duration')).map((p) => p.attributes['error.type']).filter(Boolean);
     t.deepEqual([...new Set(errors)].sort(), ['invalid_request_error', 'rate_limit_error']);
   } finally {
@@ -132,25 +148,55 @@ test.serial('spans and metric points carry the attributes the GenAI conventions 
   }
 });
 
-test.serial('series exist from the start with their real labels, never as an unlabelled zero: per agent and cache result, per model circuit (closed), per tier, per workflow status', async (t) => {
-  const reader = inMemoryReader();
-  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: reader, spanExporter: 'none' });
-  const stack = await openStack({ agents: TEST_AGENTS, provider: { kind: 'in-process' }, cache: { kind: 'memory' }, instrumentation });
-  try {
-    const points = async (name: string) => (await collectPoints(reader, name)).map((p) => ({ attributes: p.attributes, value: typeof p.value === 'number' ? p.value : p.value.count }));
-    const names = ['agentperf.agent.calls', 'agentperf.agent.errors', 'agentperf.retries', 'agentperf.cache.requests', 'agentperf.cache.evictions', 'agentperf.cache.expirations', 'agentperf.cache.integrity_failures', 'agentperf.workflow.runs', 'agentperf.workflow.steps', 'agentperf.circuit.state'];
-    for (const name of names) t.false((await points(name)).some((p) => Object.keys(p.attributes).length === 0), `${name}: no series without labels`);
-    const calls = await points('agentperf.agent.calls');
-    t.is(calls.length, TEST_AGENTS.length * 4, 'every agent x hit, miss, bypass, error');
-    t.true(calls.every((p) => p.value === 0));
-    t.deepEqual((await points('agentperf.circuit.state')).map((p) => [p.attributes['gen_ai.request.model'], p.value]).sort(), [...new Set(TEST_AGENTS.map((a) => a.model))].map((m) => [m, 0]).sort());
-    t.deepEqual((await points('agentperf.cache.requests')).map((p) => [p.attributes.result, p.attributes.tier, p.value]).sort(), [['hit', 'memory', 0], ['miss', 'none', 0]]);
-    for (const name of ['agentperf.cache.evictions', 'agentperf.cache.expirations']) t.deepEqual((await points(name)).map((p) => [p.attributes.tier, p.value]), [['memory', 0]], name);
-    t.deepEqual((await points('agentperf.workflow.runs')).map((p) => p.attributes['agentperf.workflow.status']).sort(), ['cancelled', 'completed', 'failed']);
-    // Labels that name what happened (an error type, a retry reason): no series until it happens.
-    for (const name of ['agentperf.agent.errors', 'agentperf.retries', 'agentperf.cache.integrity_failures']) t.deepEqual(await points(name), [], name);
-  } finally {
-    await stack.close();
-    await instrumentation.stop();
-  }
-});
+test.serial(
+  'series exist from the start with their real labels, never as an unlabelled zero: per agent and cache result, per model circuit (closed), per tier, per workflow status',
+  async (t) => {
+    const reader = inMemoryReader();
+    const instrumentation = await startInstrumentation({ prometheus: false, metricReader: reader, spanExporter: 'none' });
+    const stack = await openStack({ agents: TEST_AGENTS, provider: { kind: 'in-process' }, cache: { kind: 'memory' }, instrumentation });
+    try {
+      const points = async (name: string) =>
+        (await collectPoints(reader, name)).map((p) => ({ attributes: p.attributes, value: typeof p.value === 'number' ? p.value : p.value.count }));
+      const names = [
+        'agentperf.agent.calls',
+        'agentperf.agent.errors',
+        'agentperf.retries',
+        'agentperf.cache.requests',
+        'agentperf.cache.evictions',
+        'agentperf.cache.expirations',
+        'agentperf.cache.integrity_failures',
+        'agentperf.workflow.runs',
+        'agentperf.workflow.steps',
+        'agentperf.circuit.state',
+      ];
+      for (const name of names)
+        t.false(
+          (await points(name)).some((p) => Object.keys(p.attributes).length === 0),
+          `${name}: no series without labels`,
+        );
+      const calls = await points('agentperf.agent.calls');
+      t.is(calls.length, TEST_AGENTS.length * 4, 'every agent x hit, miss, bypass, error');
+      t.true(calls.every((p) => p.value === 0));
+      t.deepEqual(
+        (await points('agentperf.circuit.state')).map((p) => [p.attributes['gen_ai.request.model'], p.value]).sort(),
+        [...new Set(TEST_AGENTS.map((a) => a.model))].map((m) => [m, 0]).sort(),
+      );
+      t.deepEqual((await points('agentperf.cache.requests')).map((p) => [p.attributes.result, p.attributes.tier, p.value]).sort(), [
+        ['hit', 'memory', 0],
+        ['miss', 'none', 0],
+      ]);
+      for (const name of ['agentperf.cache.evictions', 'agentperf.cache.expirations'])
+        t.deepEqual(
+          (await points(name)).map((p) => [p.attributes.tier, p.value]),
+          [['memory', 0]],
+          name,
+        );
+      t.deepEqual((await points('agentperf.workflow.runs')).map((p) => p.attributes['agentperf.workflow.status']).sort(), ['cancelled', 'completed', 'failed']);
+      // Labels that name what happened (an error type, a retry reason): no series until it happens.
+      for (const name of ['agentperf.agent.errors', 'agentperf.retries', 'agentperf.cache.integrity_failures']) t.deepEqual(await points(name), [], name);
+    } finally {
+      await stack.close();
+      await instrumentation.stop();
+    }
+  },
+);

@@ -2,7 +2,13 @@ import { Agent, type Dispatcher } from 'undici';
 import { HTTP_SERVER_DURATION } from '../../instrumentation/http-server.ts';
 import { prometheusBaseName } from '../../instrumentation/metric-export.ts';
 import { METRIC_UNITS, METRICS } from '../../instrumentation/names.ts';
-import { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetricReader, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  PeriodicExportingMetricReader,
+  type MetricProducer,
+  type MetricReader,
+} from '@opentelemetry/sdk-metrics';
 
 /**
  * An in-memory metric reader for `startInstrumentation({ metricReader })`: called with
@@ -10,7 +16,12 @@ import { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetric
  */
 export function inMemoryReader() {
   let reader: MetricReader | undefined;
-  const make = (producers: MetricProducer[]) => (reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000, metricProducers: producers }));
+  const make = (producers: MetricProducer[]) =>
+    (reader = new PeriodicExportingMetricReader({
+      exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+      exportIntervalMillis: 3_600_000,
+      metricProducers: producers,
+    }));
   return Object.assign(make, { collect: () => reader!.collect() });
 }
 

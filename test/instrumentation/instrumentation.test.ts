@@ -28,7 +28,12 @@ serial('switched off means off: no subscriber exists before start or after stop'
   t.false(anySubscriber());
   const setup = await withSimulator({}, {}, systemClock as ManualClock);
   await setup.orchestrator.executeAgent('python-expert', 'uninstrumented');
-  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: metricReader(), spanExporter: new InMemorySpanExporter(), spanProcessor: 'simple' });
+  const instrumentation = await startInstrumentation({
+    prometheus: false,
+    metricReader: metricReader(),
+    spanExporter: new InMemorySpanExporter(),
+    spanProcessor: 'simple',
+  });
   t.true(anySubscriber());
   await setup.orchestrator.executeAgent('python-expert', 'instrumented');
   t.is(instrumentation.hdr.agentLatency().count, 1, 'only the call made while on was recorded');
@@ -54,7 +59,13 @@ serial('span tree: one agent span, a chat client span under it per attempt (rese
     t.is(agent.attributes['gen_ai.usage.output_tokens'], result.usage.outputTokens);
     t.is(agent.attributes['agentperf.attempts'], 3);
     t.is(agent.attributes['agentperf.cache.result'], 'bypass');
-    t.deepEqual(agent.events.map((e) => [e.name, e.attributes?.['agentperf.retry.reason']]), [['retry', 'overloaded_error'], ['retry', 'overloaded_error']]);
+    t.deepEqual(
+      agent.events.map((e) => [e.name, e.attributes?.['agentperf.retry.reason']]),
+      [
+        ['retry', 'overloaded_error'],
+        ['retry', 'overloaded_error'],
+      ],
+    );
     const children = finished.filter((s) => s.parentSpanContext?.spanId === agent.spanContext().spanId);
     t.is(children.length, 3, 'one chat client span per attempt');
     for (const [index, child] of children.entries()) {
@@ -86,7 +97,12 @@ serial('workflows: a workflow span, a step span per step under it, each agent sp
         { id: 'broken', agent: 'no-such-agent', task: 'fails', dependsOn: ['ask'] },
       ],
     };
-    const run = await executeWorkflow(workflow, orchestratorRunner(setup.orchestrator), { workflowId: 'wf-1', maxParallel: 2, onError: 'continue', input: 'closures' });
+    const run = await executeWorkflow(workflow, orchestratorRunner(setup.orchestrator), {
+      workflowId: 'wf-1',
+      maxParallel: 2,
+      onError: 'continue',
+      input: 'closures',
+    });
     t.is(run.status, 'failed');
     const finished = spans.getFinishedSpans();
     const root = finished.find((s) => s.name === 'invoke_workflow review')!;
@@ -98,7 +114,10 @@ serial('workflows: a workflow span, a step span per step under it, each agent sp
     t.deepEqual(stepSpans.map((s) => s.attributes['agentperf.workflow.step.id']).sort(), ['ask', 'broken', 'check']);
     for (const step of stepSpans) t.is(step.parentSpanContext?.spanId, root.spanContext().spanId);
     t.is(stepSpans.find((s) => s.name === 'workflow_step broken')!.status.code, SpanStatusCode.ERROR);
-    for (const [stepId, agent] of [['ask', 'python-expert'], ['check', 'legacy-helper']]) {
+    for (const [stepId, agent] of [
+      ['ask', 'python-expert'],
+      ['check', 'legacy-helper'],
+    ]) {
       const stepSpan = stepSpans.find((s) => s.name === `workflow_step ${stepId}`)!;
       const agentSpan = finished.find((s) => s.name === `invoke_agent ${agent}`)!;
       t.is(agentSpan.parentSpanContext?.spanId, stepSpan.spanContext().spanId, `${agent}'s span is under step ${stepId}`);
@@ -110,7 +129,10 @@ serial('workflows: a workflow span, a step span per step under it, each agent sp
     t.is(await total(reader, 'gen_ai.workflow.duration'), 1);
     // The conventions' bucket advice for gen_ai.workflow.duration (instrumentation/names.ts cites the commit).
     const [workflowPoint] = await collectPoints(reader, 'gen_ai.workflow.duration');
-    t.deepEqual((workflowPoint!.value as unknown as { buckets: { boundaries: number[] } }).buckets.boundaries, [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200]);
+    t.deepEqual(
+      (workflowPoint!.value as unknown as { buckets: { boundaries: number[] } }).buckets.boundaries,
+      [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200],
+    );
   } finally {
     await teardown(setup);
     await instrumentation.stop();
@@ -187,7 +209,12 @@ serial('head sampling at 0 records no span (ours nor the SDK one under it), and 
 });
 
 serial('a subscriber that fails never throws into the core', async (t) => {
-  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: metricReader(), spanExporter: 'none', logger: pino({ level: 'silent' }) });
+  const instrumentation = await startInstrumentation({
+    prometheus: false,
+    metricReader: metricReader(),
+    spanExporter: 'none',
+    logger: pino({ level: 'silent' }),
+  });
   try {
     t.notThrows(() => memoryHitChannel.publish(null));
   } finally {
@@ -197,7 +224,15 @@ serial('a subscriber that fails never throws into the core', async (t) => {
 
 serial('logs written inside an agent call carry its trace_id and span_id', async (t) => {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'debug', mixin: logMixin }, new Writable({ write: (chunk, _e, done) => { lines.push(JSON.parse(chunk.toString())); done(); } }));
+  const logger = pino(
+    { level: 'debug', mixin: logMixin },
+    new Writable({
+      write: (chunk, _e, done) => {
+        lines.push(JSON.parse(chunk.toString()));
+        done();
+      },
+    }),
+  );
   const spans = new InMemorySpanExporter();
   const instrumentation = await startInstrumentation({ prometheus: false, metricReader: metricReader(), spanExporter: spans, spanProcessor: 'simple' });
   const setup = await withSimulator({ faults: { schedule: ['529'], retryAfterMs: 1 } }, { logger }, systemClock as ManualClock);
@@ -220,7 +255,14 @@ test('HDR percentiles agree with exact percentiles of the same data (3 significa
   for (const v of values) recorder.record(v);
   const sorted = [...values].sort((a, b) => a - b);
   const snapshot = recorder.snapshot();
-  for (const [p, got] of [[50, snapshot.p50], [90, snapshot.p90], [95, snapshot.p95], [99, snapshot.p99], [99.9, snapshot.p999], [100, snapshot.max]] as const) {
+  for (const [p, got] of [
+    [50, snapshot.p50],
+    [90, snapshot.p90],
+    [95, snapshot.p95],
+    [99, snapshot.p99],
+    [99.9, snapshot.p999],
+    [100, snapshot.max],
+  ] as const) {
     const exact = percentile(sorted, p);
     // HDR keeps 3 significant digits (and microsecond units): within 0.1% plus half a unit.
     t.true(Math.abs(got - exact) <= exact * 0.001 + 0.0005, `p${p}: hdr ${got} vs exact ${exact}`);
@@ -241,34 +283,45 @@ test('HDR percentiles agree with exact percentiles of the same data (3 significa
   other.destroy();
 });
 
-serial("serve joins the caller's trace: a W3C traceparent makes the server span its child, the agent span the server span's, and the client spans follow", async (t) => {
-  const { buildServer } = await import('../../src/server/app.ts');
-  const spans = new InMemorySpanExporter();
-  const instrumentation = await startInstrumentation({ prometheus: false, metricReader: metricReader(), spanExporter: spans, spanProcessor: 'simple' });
-  const setup = await withSimulator({}, {}, systemClock as ManualClock);
-  const app = buildServer({ orchestrator: setup.orchestrator, stats: () => ({}), logger: pino({ level: 'silent' }) });
-  try {
-    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const callerSpanId = '00f067aa0ba902b7';
-    const response = await app.inject({ method: 'POST', url: '/v1/agents/python-expert/execute', payload: { task: 'traced from outside' }, headers: { traceparent: `00-${traceId}-${callerSpanId}-01`, baggage: 'tenant=acme' } });
-    t.is(response.statusCode, 200, response.body);
-    const finished = spans.getFinishedSpans();
-    const server = finished.find((s) => s.name === 'POST /v1/agents/:agent/execute')!;
-    t.is(server.parentSpanContext?.spanId, callerSpanId);
-    const agent = finished.find((s) => s.name === 'invoke_agent python-expert')!;
-    t.is(agent.spanContext().traceId, traceId);
-    t.is(agent.parentSpanContext?.spanId, server.spanContext().spanId);
-    const sdk = finished.filter((s) => s.parentSpanContext?.spanId === agent.spanContext().spanId);
-    t.true(sdk.length >= 1);
-    for (const span of sdk) t.is(span.spanContext().traceId, traceId);
-    // Without the header: a trace of its own.
-    await app.inject({ method: 'POST', url: '/v1/agents/python-expert/execute', payload: { task: 'untraced' } });
-    const own = spans.getFinishedSpans().filter((s) => s.name === 'POST /v1/agents/:agent/execute').at(-1)!;
-    t.not(own.spanContext().traceId, traceId);
-    t.is(own.parentSpanContext, undefined);
-  } finally {
-    await app.close();
-    await teardown(setup);
-    await instrumentation.stop();
-  }
-});
+serial(
+  "serve joins the caller's trace: a W3C traceparent makes the server span its child, the agent span the server span's, and the client spans follow",
+  async (t) => {
+    const { buildServer } = await import('../../src/server/app.ts');
+    const spans = new InMemorySpanExporter();
+    const instrumentation = await startInstrumentation({ prometheus: false, metricReader: metricReader(), spanExporter: spans, spanProcessor: 'simple' });
+    const setup = await withSimulator({}, {}, systemClock as ManualClock);
+    const app = buildServer({ orchestrator: setup.orchestrator, stats: () => ({}), logger: pino({ level: 'silent' }) });
+    try {
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const callerSpanId = '00f067aa0ba902b7';
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/agents/python-expert/execute',
+        payload: { task: 'traced from outside' },
+        headers: { traceparent: `00-${traceId}-${callerSpanId}-01`, baggage: 'tenant=acme' },
+      });
+      t.is(response.statusCode, 200, response.body);
+      const finished = spans.getFinishedSpans();
+      const server = finished.find((s) => s.name === 'POST /v1/agents/:agent/execute')!;
+      t.is(server.parentSpanContext?.spanId, callerSpanId);
+      const agent = finished.find((s) => s.name === 'invoke_agent python-expert')!;
+      t.is(agent.spanContext().traceId, traceId);
+      t.is(agent.parentSpanContext?.spanId, server.spanContext().spanId);
+      const sdk = finished.filter((s) => s.parentSpanContext?.spanId === agent.spanContext().spanId);
+      t.true(sdk.length >= 1);
+      for (const span of sdk) t.is(span.spanContext().traceId, traceId);
+      // Without the header: a trace of its own.
+      await app.inject({ method: 'POST', url: '/v1/agents/python-expert/execute', payload: { task: 'untraced' } });
+      const own = spans
+        .getFinishedSpans()
+        .filter((s) => s.name === 'POST /v1/agents/:agent/execute')
+        .at(-1)!;
+      t.not(own.spanContext().traceId, traceId);
+      t.is(own.parentSpanContext, undefined);
+    } finally {
+      await app.close();
+      await teardown(setup);
+      await instrumentation.stop();
+    }
+  },
+);

@@ -47,7 +47,13 @@ serial('a malformed OTLP endpoint is refused before anything starts (AP_ERR_CONF
   ];
   try {
     for (const [variable, value] of cases) {
-      process.env = { ...saved, OTEL_TRACES_EXPORTER: 'otlp', OTEL_METRICS_EXPORTER: 'prometheus,otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', [variable]: value };
+      process.env = {
+        ...saved,
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_METRICS_EXPORTER: 'prometheus,otlp',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        [variable]: value,
+      };
       const error = await t.throwsAsync(startInstrumentation({ prometheus: { port } }));
       t.is((error as { code?: string }).code, 'AP_ERR_CONFIG');
       t.is((error as { field?: string }).field, variable);
@@ -64,7 +70,17 @@ serial('a malformed OTLP endpoint is refused before anything starts (AP_ERR_CONF
 });
 
 serial('beside another OpenTelemetry SDK it refuses to start, names what is taken, and leaves the host alone', async (t) => {
-  const host: ContextManager = { active: () => ROOT_CONTEXT, with: (_c, fn, thisArg, ...args) => fn.apply(thisArg, args), bind: (_c, target) => target, enable() { return this; }, disable() { return this; } };
+  const host: ContextManager = {
+    active: () => ROOT_CONTEXT,
+    with: (_c, fn, thisArg, ...args) => fn.apply(thisArg, args),
+    bind: (_c, target) => target,
+    enable() {
+      return this;
+    },
+    disable() {
+      return this;
+    },
+  };
   t.true(context.setGlobalContextManager(host));
   try {
     const error = await t.throwsAsync(startInstrumentation({ prometheus: false, spanExporter: 'none' }));
@@ -93,8 +109,16 @@ serial("an SDK client made before the start is metered; the SDK's tool-runner an
     await early.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 20, messages: [{ role: 'user', content: 'made before' }] });
     t.is(await total(reader, 'gen_ai.client.operation.duration'), 1);
     const sdkTracer = trace.getTracer('com.anthropic.sdk.typescript');
-    sdkTracer.startSpan('anthropic.messages.tool_runner', { kind: SpanKind.INTERNAL, attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.provider.name': 'anthropic' } }).end();
-    const tool = sdkTracer.startSpan('anthropic.custom_tool_use get_weather', { kind: SpanKind.INTERNAL, attributes: { 'gen_ai.operation.name': 'execute_tool' } });
+    sdkTracer
+      .startSpan('anthropic.messages.tool_runner', {
+        kind: SpanKind.INTERNAL,
+        attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.provider.name': 'anthropic' },
+      })
+      .end();
+    const tool = sdkTracer.startSpan('anthropic.custom_tool_use get_weather', {
+      kind: SpanKind.INTERNAL,
+      attributes: { 'gen_ai.operation.name': 'execute_tool' },
+    });
     tool.setAttribute('error.type', 'tool_error');
     tool.end();
     t.is(await total(reader, 'gen_ai.client.operation.duration'), 1);
@@ -105,7 +129,16 @@ serial("an SDK client made before the start is metered; the SDK's tool-runner an
 });
 
 serial("memory hits are recorded under the request's model, not the answer's dated id", async (t) => {
-  const answer = { id: 'msg_1', type: 'message' as const, role: 'assistant' as const, model: 'claude-sonnet-5-5-20260901', content: [{ type: 'text' as const, text: 'x' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 3, output_tokens: 2 } };
+  const answer = {
+    id: 'msg_1',
+    type: 'message' as const,
+    role: 'assistant' as const,
+    model: 'claude-sonnet-5-5-20260901',
+    content: [{ type: 'text' as const, text: 'x' }],
+    stop_reason: 'end_turn',
+    stop_sequence: null,
+    usage: { input_tokens: 3, output_tokens: 2 },
+  };
   const provider: MessagesProvider = { name: 'in-test', createMessage: async () => answer, toError: (e) => e, close: async () => {} };
   const cache = await ResponseCache.open({});
   const reader = inMemoryReader();
@@ -116,7 +149,10 @@ serial("memory hits are recorded under the request's model, not the answer's dat
     const hit = await orchestrator.executeAgent('python-expert', 'same question');
     t.is(hit.cacheTier, 'memory');
     const points = await collectPoints(reader, 'gen_ai.invoke_agent.duration');
-    t.deepEqual(points.map((p) => [p.attributes['agentperf.cache.result'], p.attributes['gen_ai.request.model']]).sort(), [['hit', 'claude-sonnet-5-5'], ['miss', 'claude-sonnet-5-5']]);
+    t.deepEqual(points.map((p) => [p.attributes['agentperf.cache.result'], p.attributes['gen_ai.request.model']]).sort(), [
+      ['hit', 'claude-sonnet-5-5'],
+      ['miss', 'claude-sonnet-5-5'],
+    ]);
   } finally {
     await orchestrator.close();
     await cache.close();

@@ -6,7 +6,12 @@ import { hrTimeOf, LightTracer, samplerFromEnv } from '../../instrumentation/lig
 
 function tracer(sampler: Sampler = new ParentBasedSampler({ root: new AlwaysOnSampler() })) {
   const exporter = new InMemorySpanExporter();
-  const light = new LightTracer({ processors: [new SimpleSpanProcessor(exporter)], sampler, resource: resourceFromAttributes({ 'service.name': 'light' }), scope: { name: 'agentperf', version: '1.2.3' } });
+  const light = new LightTracer({
+    processors: [new SimpleSpanProcessor(exporter)],
+    sampler,
+    resource: resourceFromAttributes({ 'service.name': 'light' }),
+    scope: { name: 'agentperf', version: '1.2.3' },
+  });
   return { light, exporter };
 }
 
@@ -29,11 +34,19 @@ test('a light span reaches the processors as a ReadableSpan: start attributes sh
   span.setAttribute('after.end', true);
   parent.end();
   const [child, root] = exporter.getFinishedSpans();
-  t.deepEqual(child!.attributes, { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'claude-sonnet-5-5', 'gen_ai.usage.output_tokens': 81, 'http.response.status_code': 200 });
+  t.deepEqual(child!.attributes, {
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.request.model': 'claude-sonnet-5-5',
+    'gen_ai.usage.output_tokens': 81,
+    'http.response.status_code': 200,
+  });
   t.deepEqual(Object.keys(start), ['gen_ai.operation.name', 'gen_ai.request.model'], 'the shared start attributes are untouched');
   t.is(child!.kind, SpanKind.CLIENT);
   t.is(child!.status.code, SpanStatusCode.OK);
-  t.deepEqual(child!.events.map((e) => [e.name, e.attributes]), [['retry', { 'agentperf.attempt': 1 }]]);
+  t.deepEqual(
+    child!.events.map((e) => [e.name, e.attributes]),
+    [['retry', { 'agentperf.attempt': 1 }]],
+  );
   t.is(child!.parentSpanContext?.spanId, root!.spanContext().spanId);
   t.is(child!.spanContext().traceId, root!.spanContext().traceId);
   t.regex(child!.spanContext().spanId, /^[0-9a-f]{16}$/);
@@ -50,7 +63,12 @@ test('a light span reaches the processors as a ReadableSpan: start attributes sh
 
 test('sampling: the sampler decides; an unsampled parent gives a span that records nothing and carries the trace for propagation', (t) => {
   const { light, exporter } = tracer();
-  const remote = trace.setSpanContext(ROOT_CONTEXT, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.NONE, isRemote: true });
+  const remote = trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    spanId: '00f067aa0ba902b7',
+    traceFlags: TraceFlags.NONE,
+    isRemote: true,
+  });
   const span = light.startSpan('invoke_agent x', {}, remote);
   t.false(span.isRecording());
   t.is(span.spanContext().traceId, '4bf92f3577b34da6a3ce929d0e0e4736', 'the caller trace goes on');
@@ -65,7 +83,7 @@ test('sampling: the sampler decides; an unsampled parent gives a span that recor
   t.is(off.exporter.getFinishedSpans().length, 0);
 });
 
-test("samplerFromEnv reads OTEL_TRACES_SAMPLER as NodeSDK does (the same values and defaults)", (t) => {
+test('samplerFromEnv reads OTEL_TRACES_SAMPLER as NodeSDK does (the same values and defaults)', (t) => {
   t.is(samplerFromEnv({}).toString(), new ParentBasedSampler({ root: new AlwaysOnSampler() }).toString());
   t.is(samplerFromEnv({ OTEL_TRACES_SAMPLER: 'always_off' }).toString(), 'AlwaysOffSampler');
   t.regex(samplerFromEnv({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }).toString(), /TraceIdRatioBased\{0\.25\}/);

@@ -14,8 +14,20 @@ import { collectPoints, inMemoryReader } from './helpers.ts';
 
 test('units become the words Prometheus names carry; annotations, 1 and unknown units add nothing', (t) => {
   const cases: Array<[string | undefined, string | undefined]> = [
-    ['s', 'seconds'], ['ms', 'milliseconds'], ['By', 'bytes'], ['KiBy', 'kibibytes'], ['By/s', 'bytes_per_second'], ['%', 'percent'],
-    ['{token}', undefined], ['{call}', undefined], ['1', undefined], ['', undefined], [undefined, undefined], ['constructor', undefined], ['furlong', undefined], ['By/s/s', undefined],
+    ['s', 'seconds'],
+    ['ms', 'milliseconds'],
+    ['By', 'bytes'],
+    ['KiBy', 'kibibytes'],
+    ['By/s', 'bytes_per_second'],
+    ['%', 'percent'],
+    ['{token}', undefined],
+    ['{call}', undefined],
+    ['1', undefined],
+    ['', undefined],
+    [undefined, undefined],
+    ['constructor', undefined],
+    ['furlong', undefined],
+    ['By/s/s', undefined],
   ];
   for (const [unit, word] of cases) t.is(prometheusUnitWord(unit), word, String(unit));
   t.is(prometheusBaseName('gen_ai.client.operation.duration', 's'), 'gen_ai_client_operation_duration_seconds');
@@ -37,7 +49,10 @@ const exported = (): ResourceMetrics =>
   ({
     resource: { attributes: {} },
     scopeMetrics: [
-      { scope: { name: 'agentperf', version: '1' }, metrics: [metric('agentperf.cache.bytes', 'By', DataPointType.GAUGE, 5), metric('agentperf.agent.calls', '{call}', DataPointType.SUM, 2)] },
+      {
+        scope: { name: 'agentperf', version: '1' },
+        metrics: [metric('agentperf.cache.bytes', 'By', DataPointType.GAUGE, 5), metric('agentperf.agent.calls', '{call}', DataPointType.SUM, 2)],
+      },
       { scope: { name: 'someone-else' }, metrics: [metric('their.queue.wait', 's', DataPointType.GAUGE, 1)] },
       { scope: { name: 'agentperf', version: '1' }, metrics: [metric('agentperf.agent.queue_wait', 's', DataPointType.GAUGE, 3)] },
     ],
@@ -45,18 +60,32 @@ const exported = (): ResourceMetrics =>
 
 test('one ScopeMetrics per scope: the same scope merged in first-seen order, others kept; the last export goes through the bounded exporter', async (t) => {
   const merged = mergeScopes(exported());
-  t.deepEqual(merged.scopeMetrics.map((s) => [s.scope.name, s.metrics.map((m) => m.descriptor.name)]), [
-    ['agentperf', ['agentperf.cache.bytes', 'agentperf.agent.calls', 'agentperf.agent.queue_wait']],
-    ['someone-else', ['their.queue.wait']],
-  ]);
+  t.deepEqual(
+    merged.scopeMetrics.map((s) => [s.scope.name, s.metrics.map((m) => m.descriptor.name)]),
+    [
+      ['agentperf', ['agentperf.cache.bytes', 'agentperf.agent.calls', 'agentperf.agent.queue_wait']],
+      ['someone-else', ['their.queue.wait']],
+    ],
+  );
   const sent: Array<[string, number]> = [];
-  const recording = (name: string): PushMetricExporter => ({ export: (m, done) => (sent.push([name, m.scopeMetrics.length]), done({ code: 0 })), forceFlush: async () => {}, shutdown: async () => {} });
+  const recording = (name: string): PushMetricExporter => ({
+    export: (m, done) => (sent.push([name, m.scopeMetrics.length]), done({ code: 0 })),
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  });
   const exporter = new ScopeMergingExporter(recording('regular'), recording('bounded'));
   const send = () => new Promise<void>((resolve) => exporter.export(exported(), () => resolve()));
   await send();
   exporter.finish();
   await send();
-  t.deepEqual(sent, [['regular', 2], ['bounded', 2]], 'one ScopeMetrics per scope; the export at shutdown goes through the bounded exporter');
+  t.deepEqual(
+    sent,
+    [
+      ['regular', 2],
+      ['bounded', 2],
+    ],
+    'one ScopeMetrics per scope; the export at shutdown goes through the bounded exporter',
+  );
 });
 
 test('the Prometheus text: names with units, every # UNIT line names a family that ends with its unit, counters get none', (t) => {

@@ -87,7 +87,11 @@ export class OtlpReceiver {
         const path = request.url ?? '';
         let body: unknown;
         if (contentType.includes('application/x-protobuf')) {
-          const type = definitions().lookupType(path.includes('metrics') ? 'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest' : 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+          const type = definitions().lookupType(
+            path.includes('metrics')
+              ? 'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest'
+              : 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest',
+          );
           body = type.toObject(type.decode(raw), { longs: Number, enums: String, defaults: false, oneofs: false });
           response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
         } else {
@@ -112,10 +116,22 @@ export class OtlpReceiver {
     const spans: ReceivedSpan[] = [];
     for (const { body } of this.requests) {
       for (const rs of (body as { resourceSpans?: unknown[] }).resourceSpans ?? []) {
-        const { resource, scopeSpans } = rs as { resource?: { attributes?: unknown }; scopeSpans?: { scope?: { name?: string }; spans?: Record<string, unknown>[] }[] };
+        const { resource, scopeSpans } = rs as {
+          resource?: { attributes?: unknown };
+          scopeSpans?: { scope?: { name?: string }; spans?: Record<string, unknown>[] }[];
+        };
         for (const ss of scopeSpans ?? []) {
           for (const s of ss.spans ?? []) {
-            spans.push({ name: s.name as string, traceId: idOf(s.traceId), spanId: idOf(s.spanId), parentSpanId: idOf(s.parentSpanId), kind: String(s.kind), attributes: attributesOf(s.attributes), resource: attributesOf(resource?.attributes), scope: ss.scope?.name ?? '' });
+            spans.push({
+              name: s.name as string,
+              traceId: idOf(s.traceId),
+              spanId: idOf(s.spanId),
+              parentSpanId: idOf(s.parentSpanId),
+              kind: String(s.kind),
+              attributes: attributesOf(s.attributes),
+              resource: attributesOf(resource?.attributes),
+              scope: ss.scope?.name ?? '',
+            });
           }
         }
       }
@@ -134,7 +150,13 @@ export class OtlpReceiver {
             const data = (m.sum ?? m.gauge ?? m.histogram) as { dataPoints?: Record<string, unknown>[] } | undefined;
             for (const p of data?.dataPoints ?? []) {
               const value = m.histogram ? Number(p.count) : Number(p.asInt ?? p.asDouble ?? 0);
-              points.push({ metric: m.name as string, unit: (m.unit as string) ?? '', attributes: attributesOf(p.attributes), value, resource: attributesOf(resource?.attributes) });
+              points.push({
+                metric: m.name as string,
+                unit: (m.unit as string) ?? '',
+                attributes: attributesOf(p.attributes),
+                value,
+                resource: attributesOf(resource?.attributes),
+              });
             }
           }
         }

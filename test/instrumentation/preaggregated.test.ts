@@ -31,7 +31,9 @@ for (const [name, boundaries, scale] of [
     const { resourceMetrics } = await reader.collect();
     const points = (metric: string) => {
       const found = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === metric)!;
-      return found.dataPoints.map((p) => ({ attributes: p.attributes, value: p.value })).sort((x, y) => String(x.attributes['gen_ai.agent.name']).localeCompare(String(y.attributes['gen_ai.agent.name'])));
+      return found.dataPoints
+        .map((p) => ({ attributes: p.attributes, value: p.value }))
+        .sort((x, y) => String(x.attributes['gen_ai.agent.name']).localeCompare(String(y.attributes['gen_ai.agent.name'])));
     };
     const expected = points('reference');
     t.is(expected.length, 2);
@@ -47,7 +49,12 @@ test('bench overhead own-cost runs the core channels on and off and reports µs 
   t.is(result.comparison.n, 3);
   for (const v of [result.offUsPerCall, result.onUsPerCall, result.addedUs.estimate, result.addedUs.low, result.addedUs.high]) t.true(Number.isFinite(v));
   t.true(result.addedUs.low <= result.addedUs.estimate && result.addedUs.estimate <= result.addedUs.high);
-  const text = formatOverheadBench({ options: { workloads: ['own-cost'], pairs: 3, warmupPairs: 1, vus: 1, breakdown: false }, workloads: [], ownCost: result, elapsedMs: result.elapsedMs });
+  const text = formatOverheadBench({
+    options: { workloads: ['own-cost'], pairs: 3, warmupPairs: 1, vus: 1, breakdown: false },
+    workloads: [],
+    ownCost: result,
+    elapsedMs: result.elapsedMs,
+  });
   t.regex(text, /agentperf's own instrumentation, per upstream call/);
   t.regex(text, /<= 10 µs: (met|MISSED|inconclusive)/);
 });
@@ -55,7 +62,11 @@ test('bench overhead own-cost runs the core channels on and off and reports µs 
 test('a delta reader gets what was recorded since its last collection, as an OpenTelemetry delta histogram does (min and max left out, the sum to 12 digits)', async (t) => {
   const { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
   const producer = new PreaggregatedProducer({ name: 'agentperf' });
-  const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.DELTA), exportIntervalMillis: 3_600_000, metricProducers: [producer.forReader(AggregationTemporality.DELTA)] });
+  const reader = new PeriodicExportingMetricReader({
+    exporter: new InMemoryMetricExporter(AggregationTemporality.DELTA),
+    exportIntervalMillis: 3_600_000,
+    metricProducers: [producer.forReader(AggregationTemporality.DELTA)],
+  });
   const provider = new MeterProvider({ readers: [reader] });
   const reference = provider.getMeter('reference').createHistogram('reference', { advice: { explicitBucketBoundaries: [...OPERATION_DURATION_BUCKETS] } });
   const ours = producer.histogram('ours', { unit: 's', description: '', boundaries: OPERATION_DURATION_BUCKETS });
@@ -85,7 +96,10 @@ test.serial('a plain metric reader (not a factory) still gets the pre-aggregated
   const { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
   const { startInstrumentation } = await import('../../instrumentation/start.ts');
   const { memoryHitChannel } = await import('../../src/diagnostics.ts');
-  const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
+  const reader = new PeriodicExportingMetricReader({
+    exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+    exportIntervalMillis: 3_600_000,
+  });
   const instrumentation = await startInstrumentation({ prometheus: false, metricReader: reader, spanExporter: 'none' });
   try {
     memoryHitChannel.publish({ agent: 'a', model: 'm', latencyMs: 0.004 });

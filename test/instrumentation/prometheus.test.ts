@@ -52,13 +52,24 @@ maybe('a real Prometheus scrapes /metrics and its queries agree with the workloa
   instrumentation.observeCache(cache);
   const dir = await mkdtemp(join(tmpdir(), 'agentperf-prometheus-'));
   const target = new URL(instrumentation.metricsUrl!).host;
-  await writeFile(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: agentperf\n    static_configs:\n      - targets: ['${target}']\n`);
+  await writeFile(
+    join(dir, 'prometheus.yml'),
+    `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: agentperf\n    static_configs:\n      - targets: ['${target}']\n`,
+  );
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   let prometheus: ChildProcess | undefined;
-  const setup = await withSimulator({ latency: { model: { kind: 'uniform', minMs: 2, maxMs: 30 }, perOutputTokenMs: 0 } }, { cache, maxConcurrent: 8 }, systemClock as ManualClock);
+  const setup = await withSimulator(
+    { latency: { model: { kind: 'uniform', minMs: 2, maxMs: 30 }, perOutputTokenMs: 0 } },
+    { cache, maxConcurrent: 8 },
+    systemClock as ManualClock,
+  );
   try {
-    prometheus = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+    prometheus = spawn(
+      'prometheus',
+      [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+      { stdio: 'ignore' },
+    );
     await waitFor(async () => (await fetch(`${base}/-/ready`).catch(() => undefined))?.ok === true, 'Prometheus to be ready', 5_000_000);
 
     // One call first, so the series exist in a scrape before the workload (increase() needs a
@@ -77,7 +88,12 @@ maybe('a real Prometheus scrapes /metrics and its queries agree with the workloa
     const totalCalls = async () => Number((await query(base, 'sum(agentperf_agent_calls_total{gen_ai_agent_name="python-expert"})'))[0]?.value[1] ?? 0);
     await waitFor(async () => (await totalCalls()) === 121, 'Prometheus to scrape the finished workload', 5_000_000);
 
-    const byResult = Object.fromEntries((await query(base, 'sum by (agentperf_cache_result) (agentperf_agent_calls_total{gen_ai_agent_name="python-expert"})')).map((r) => [r.metric.agentperf_cache_result, Number(r.value[1])]));
+    const byResult = Object.fromEntries(
+      (await query(base, 'sum by (agentperf_cache_result) (agentperf_agent_calls_total{gen_ai_agent_name="python-expert"})')).map((r) => [
+        r.metric.agentperf_cache_result,
+        Number(r.value[1]),
+      ]),
+    );
     t.deepEqual(byResult, { miss: 61, hit: 60 });
     t.is(Number((await query(base, 'sum(agentperf_cache_requests_total{result="hit",tier="memory"})'))[0]!.value[1]), 60);
     t.is(Number((await query(base, 'sum(gen_ai_client_operation_duration_seconds_count)'))[0]!.value[1]), 61);
@@ -85,8 +101,14 @@ maybe('a real Prometheus scrapes /metrics and its queries agree with the workloa
     t.is(Number((await query(base, 'sum(agentperf_cache_entries{tier="memory"})'))[0]!.value[1]), 61);
 
     // histogram_quantile interpolates inside the bucket that holds the true p95: it must land there.
-    const p95 = Number((await query(base, 'histogram_quantile(0.95, sum by (le) (gen_ai_invoke_agent_duration_seconds_bucket{gen_ai_agent_name="python-expert"}))'))[0]!.value[1]);
-    const exact = percentile([...latencies].sort((a, b) => a - b), 95);
+    const p95 = Number(
+      (await query(base, 'histogram_quantile(0.95, sum by (le) (gen_ai_invoke_agent_duration_seconds_bucket{gen_ai_agent_name="python-expert"}))'))[0]!
+        .value[1],
+    );
+    const exact = percentile(
+      [...latencies].sort((a, b) => a - b),
+      95,
+    );
     const upper = AGENT_DURATION_BUCKETS.find((b) => b >= exact)!;
     const lower = [...AGENT_DURATION_BUCKETS].reverse().find((b) => b < exact) ?? 0;
     t.true(p95 >= lower && p95 <= upper, `Prometheus p95 ${p95} s should lie in the bucket (${lower}, ${upper}] of the exact p95 ${exact} s`);
@@ -97,7 +119,10 @@ maybe('a real Prometheus scrapes /metrics and its queries agree with the workloa
     const exposition = await (await fetch(instrumentation.metricsUrl!)).text();
     // Names carry their units, and a # UNIT line names a family that ends with its unit (OpenMetrics).
     const units = [...exposition.matchAll(/^# UNIT (\S+) (\S+)$/gm)];
-    t.true(units.some((m) => m[1] === 'gen_ai_invoke_agent_duration_seconds' && m[2] === 'seconds'), exposition.slice(0, 2000));
+    t.true(
+      units.some((m) => m[1] === 'gen_ai_invoke_agent_duration_seconds' && m[2] === 'seconds'),
+      exposition.slice(0, 2000),
+    );
     for (const [, family, unit] of units) t.true(family!.endsWith(`_${unit}`), `# UNIT ${family} ${unit}`);
     t.deepEqual([...new Set([...exposition.matchAll(/otel_scope_name="([^"]*)"/g)].map((m) => m[1]))], ['agentperf']);
     const lint = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });

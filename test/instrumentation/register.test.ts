@@ -11,7 +11,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
-function runApp(env: NodeJS.ProcessEnv, options: { fromParentDir?: boolean } = {}): Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }> {
+function runApp(
+  env: NodeJS.ProcessEnv,
+  options: { fromParentDir?: boolean } = {},
+): Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-register-'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'my-one-shot-app', type: 'module' }));
   writeFileSync(
@@ -43,8 +46,17 @@ await simulator?.close();
 `,
   );
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', import.meta.resolve('tsx'), '--import', pathToFileURL(join(repo, 'instrumentation/register.ts')).href, options.fromParentDir ? join(basename(dir), 'app.js') : 'app.js'], { cwd: options.fromParentDir ? dirname(dir) : dir, env: { ...process.env, AGENTPERF_LOG_LEVEL: 'warn', ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: Boolean(error?.killed), stdout, stderr }),
+    execFile(
+      process.execPath,
+      [
+        '--import',
+        import.meta.resolve('tsx'),
+        '--import',
+        pathToFileURL(join(repo, 'instrumentation/register.ts')).href,
+        options.fromParentDir ? join(basename(dir), 'app.js') : 'app.js',
+      ],
+      { cwd: options.fromParentDir ? dirname(dir) : dir, env: { ...process.env, AGENTPERF_LOG_LEVEL: 'warn', ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: Boolean(error?.killed), stdout, stderr }),
     );
   });
 }
@@ -66,7 +78,12 @@ test('a metrics port in use costs only the /metrics endpoint: the warning names 
     const result = await runApp({ AGENTPERF_METRICS_PORT: String(port), OTEL_TRACES_EXPORTER: 'console' });
     t.is(result.code, 0, result.stderr);
     t.regex(result.stdout, /answered text/);
-    t.regex(result.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use \\(EADDRINUSE\\); choose another AGENTPERF_METRICS_PORT, or 0 for any free port; /metrics is not served, all other telemetry is on`));
+    t.regex(
+      result.stderr,
+      new RegExp(
+        `cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use \\(EADDRINUSE\\); choose another AGENTPERF_METRICS_PORT, or 0 for any free port; /metrics is not served, all other telemetry is on`,
+      ),
+    );
     t.notRegex(result.stderr, /--metrics-port/);
     t.regex(result.stderr, /"name":"anthropic\.messages\.create"/, 'the span was still exported');
   } finally {
@@ -95,12 +112,25 @@ async function fakeApi(): Promise<{ url: string; headers: import('node:http').In
     request.resume();
     request.on('end', () =>
       response.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_1' }).end(
-        JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-5-5-20260901', content: [{ type: 'text', text: 'hi' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 12, output_tokens: 5, cache_read_input_tokens: 3, cache_creation_input_tokens: 0 } }),
+        JSON.stringify({
+          id: 'msg_1',
+          type: 'message',
+          role: 'assistant',
+          model: 'claude-sonnet-5-5-20260901',
+          content: [{ type: 'text', text: 'hi' }],
+          stop_reason: 'end_turn',
+          stop_sequence: null,
+          usage: { input_tokens: 12, output_tokens: 5, cache_read_input_tokens: 3, cache_creation_input_tokens: 0 },
+        }),
       ),
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, headers, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    headers,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 test('an app calling the SDK itself gets the GenAI client metrics for every call, with no span exported, and they reach OTLP', async (t) => {
@@ -108,25 +138,63 @@ test('an app calling the SDK itself gets the GenAI client metrics for every call
   const receiver = await new OtlpReceiver().start();
   const api = await fakeApi();
   try {
-    const result = await runApp({ APP_API_URL: api.url, AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    const result = await runApp({
+      APP_API_URL: api.url,
+      AGENTPERF_METRICS_PORT: 'off',
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    });
     t.is(result.code, 0, result.stderr);
     const port = Number(new URL(api.url).port);
-    const common = { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-5-5', 'gen_ai.response.model': 'claude-sonnet-5-5-20260901', 'server.address': '127.0.0.1', 'server.port': port };
+    const common = {
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'anthropic',
+      'gen_ai.request.model': 'claude-sonnet-5-5',
+      'gen_ai.response.model': 'claude-sonnet-5-5-20260901',
+      'server.address': '127.0.0.1',
+      'server.port': port,
+    };
     const points = receiver.points();
     const duration = points.filter((p) => p.metric === 'gen_ai.client.operation.duration');
-    t.deepEqual(duration.map((p) => [p.attributes, p.value, p.unit]), [[common, 1, 's']]);
+    t.deepEqual(
+      duration.map((p) => [p.attributes, p.value, p.unit]),
+      [[common, 1, 's']],
+    );
     t.is(duration[0]!.resource['service.name'], 'my-one-shot-app');
     const tokens = points.filter((p) => p.metric === 'gen_ai.client.token.usage').map((p) => [p.attributes['gen_ai.token.type'], p.value]);
-    t.deepEqual(tokens.sort(), [['input', 1], ['output', 1]]);
+    t.deepEqual(tokens.sort(), [
+      ['input', 1],
+      ['output', 1],
+    ]);
     t.deepEqual(receiver.spans(), []);
     // The token counts themselves: input counts the cache read (12 + 3), output 5.
-    const sums = (receiver.requests.flatMap((r) => (r.body as { resourceMetrics?: { scopeMetrics: { metrics: { name: string; histogram?: { dataPoints: { sum: number; attributes: { key: string; value: { stringValue?: string } }[] }[] } }[] }[] }[] }).resourceMetrics ?? []))
+    const sums = receiver.requests
+      .flatMap(
+        (r) =>
+          (
+            r.body as {
+              resourceMetrics?: {
+                scopeMetrics: {
+                  metrics: { name: string; histogram?: { dataPoints: { sum: number; attributes: { key: string; value: { stringValue?: string } }[] }[] } }[];
+                }[];
+              }[];
+            }
+          ).resourceMetrics ?? [],
+      )
       .flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
       .filter((m) => m.name === 'gen_ai.client.token.usage')
       .flatMap((m) => m.histogram!.dataPoints.map((p) => [p.attributes.find((a) => a.key === 'gen_ai.token.type')!.value.stringValue, p.sum]));
-    t.deepEqual(sums.sort(), [['input', 15], ['output', 5]]);
+    t.deepEqual(sums.sort(), [
+      ['input', 15],
+      ['output', 5],
+    ]);
     // One agentperf scope per export: the SDK's instruments and the pre-aggregated histograms merged.
-    const scopes = receiver.requests.flatMap((r) => ((r.body as { resourceMetrics?: { scopeMetrics: { scope: { name: string } }[] }[] }).resourceMetrics ?? []).map((rm) => rm.scopeMetrics.map((sm) => sm.scope.name)));
+    const scopes = receiver.requests.flatMap((r) =>
+      ((r.body as { resourceMetrics?: { scopeMetrics: { scope: { name: string } }[] }[] }).resourceMetrics ?? []).map((rm) =>
+        rm.scopeMetrics.map((sm) => sm.scope.name),
+      ),
+    );
     t.true(scopes.length > 0);
     for (const names of scopes) t.deepEqual(names, ['agentperf']);
   } finally {
@@ -143,7 +211,12 @@ for (const [propagators, header, present] of [
   test(`OTEL_PROPAGATORS=${propagators ?? '(unset)'}: the SDK's request ${present ? 'carries' : 'does not carry'} ${header}`, async (t) => {
     const api = await fakeApi();
     try {
-      const result = await runApp({ APP_API_URL: api.url, AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'console', ...(propagators ? { OTEL_PROPAGATORS: propagators } : {}) });
+      const result = await runApp({
+        APP_API_URL: api.url,
+        AGENTPERF_METRICS_PORT: 'off',
+        OTEL_TRACES_EXPORTER: 'console',
+        ...(propagators ? { OTEL_PROPAGATORS: propagators } : {}),
+      });
       t.is(result.code, 0, result.stderr);
       t.is(api.headers.length, 1);
       t.is(api.headers[0]![header] !== undefined, present, JSON.stringify(api.headers[0]));
@@ -161,10 +234,19 @@ test('OTEL_SDK_DISABLED=true under register: the app runs and nothing is exporte
   const { OtlpReceiver } = await import('./otlp-receiver.ts');
   const receiver = await new OtlpReceiver().start();
   try {
-    const result = await runApp({ AGENTPERF_METRICS_PORT: 'off', OTEL_SDK_DISABLED: 'true', OTEL_METRICS_EXPORTER: 'otlp', OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    const result = await runApp({
+      AGENTPERF_METRICS_PORT: 'off',
+      OTEL_SDK_DISABLED: 'true',
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    });
     t.is(result.code, 0, result.stderr);
     t.regex(result.stdout, /answered text/);
-    t.deepEqual(receiver.requests.map((r) => r.path), []);
+    t.deepEqual(
+      receiver.requests.map((r) => r.path),
+      [],
+    );
   } finally {
     await receiver.close();
   }
@@ -181,7 +263,14 @@ test("the app's own span stays active across its awaits: its SDK call joins its 
   const receiver = await new OtlpReceiver().start();
   const api = await fakeApi();
   try {
-    const result = await runApp({ APP_NESTED: '1', APP_API_URL: api.url, AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'otlp', OTEL_METRICS_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    const result = await runApp({
+      APP_NESTED: '1',
+      APP_API_URL: api.url,
+      AGENTPERF_METRICS_PORT: 'off',
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    });
     t.is(result.code, 0, result.stderr);
     const [, traceId, spanId] = /app span ([0-9a-f]{32}) ([0-9a-f]{16})/.exec(result.stdout)!;
     const spans = receiver.spans();
@@ -202,12 +291,24 @@ test("the app's own span stays active across its awaits: its SDK call joins its 
 test("no span exported (OTEL_TRACES_EXPORTER=none): the app's baggage still goes upstream, and jaeger sends no all-zero id", async (t) => {
   const api = await fakeApi();
   try {
-    const nested = await runApp({ APP_NESTED: '1', APP_API_URL: api.url, AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' });
+    const nested = await runApp({
+      APP_NESTED: '1',
+      APP_API_URL: api.url,
+      AGENTPERF_METRICS_PORT: 'off',
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_METRICS_EXPORTER: 'none',
+    });
     t.is(nested.code, 0, nested.stderr);
     // With no tracer provider the app's span is non-recording and has no ids of its own: what
     // goes upstream is the baggage (there is no incoming trace to carry).
     t.is(api.headers[0]!.baggage, 'tenant=acme');
-    const plain = await runApp({ APP_API_URL: api.url, AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_PROPAGATORS: 'jaeger' });
+    const plain = await runApp({
+      APP_API_URL: api.url,
+      AGENTPERF_METRICS_PORT: 'off',
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_PROPAGATORS: 'jaeger',
+    });
     t.is(plain.code, 0, plain.stderr);
     t.is(api.headers.length, 2);
     t.is(api.headers[1]!['uber-trace-id'], undefined, JSON.stringify(api.headers[1]));
@@ -229,7 +330,14 @@ async function closedPort(): Promise<number> {
 /** The test app exporting one signal over OTLP to a refused port (OTLP's own timeout 60 s, the flush bound 300 ms): how long after its answer it ended. */
 async function withNoCollector(signal: 'traces' | 'metrics') {
   const port = await closedPort();
-  const result = await runApp({ AGENTPERF_METRICS_PORT: 'off', OTEL_TRACES_EXPORTER: signal === 'traces' ? 'otlp' : 'none', OTEL_METRICS_EXPORTER: signal === 'metrics' ? 'otlp' : 'none', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '60000', AGENTPERF_FLUSH_TIMEOUT_MS: '300' });
+  const result = await runApp({
+    AGENTPERF_METRICS_PORT: 'off',
+    OTEL_TRACES_EXPORTER: signal === 'traces' ? 'otlp' : 'none',
+    OTEL_METRICS_EXPORTER: signal === 'metrics' ? 'otlp' : 'none',
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+    OTEL_EXPORTER_OTLP_TIMEOUT: '60000',
+    AGENTPERF_FLUSH_TIMEOUT_MS: '300',
+  });
   const endedAt = Date.now();
   const answeredAt = Number(/answered text at (\d+)/.exec(result.stdout)?.[1]);
   return { result, msAfterAnswer: endedAt - answeredAt };

@@ -30,58 +30,71 @@ function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<
   });
 }
 
-serial('the export worker delivers every span to a real OTLP receiver, in order, with its attributes, parent and resource, while the main thread keeps running', async (t) => {
-  const receiver = await new OtlpReceiver().start();
-  try {
-    const processor = await withEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces` }, () => WorkerSpanProcessor.start({ maxQueueSize: 100_000, maxExportBatchSize: 512, scheduledDelayMillis: 50 }));
-    const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'worker-export-test' }), spanProcessors: [processor] });
-    const tracer = provider.getTracer('agentperf', '0.0.0');
-    const delay = monitorEventLoopDelay({ resolution: 10 });
-    delay.enable();
-    const count = 5_000;
-    // Under load: spans end in bursts of 250, the event loop turning between bursts.
-    for (let i = 0; i < count; i += 250) {
-      for (let j = i; j < i + 250; j++) {
-        const parent = tracer.startSpan(`parent ${j}`);
-        const child = tracer.startSpan(`span ${j}`, { kind: SpanKind.CLIENT, attributes: { 'gen_ai.request.model': 'claude-sonnet-5-5', index: j } }, trace.setSpan(context.active(), parent));
-        child.setStatus({ code: SpanStatusCode.OK });
-        child.end();
-        parent.end();
+serial(
+  'the export worker delivers every span to a real OTLP receiver, in order, with its attributes, parent and resource, while the main thread keeps running',
+  async (t) => {
+    const receiver = await new OtlpReceiver().start();
+    try {
+      const processor = await withEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces` }, () =>
+        WorkerSpanProcessor.start({ maxQueueSize: 100_000, maxExportBatchSize: 512, scheduledDelayMillis: 50 }),
+      );
+      const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'worker-export-test' }), spanProcessors: [processor] });
+      const tracer = provider.getTracer('agentperf', '0.0.0');
+      const delay = monitorEventLoopDelay({ resolution: 10 });
+      delay.enable();
+      const count = 5_000;
+      // Under load: spans end in bursts of 250, the event loop turning between bursts.
+      for (let i = 0; i < count; i += 250) {
+        for (let j = i; j < i + 250; j++) {
+          const parent = tracer.startSpan(`parent ${j}`);
+          const child = tracer.startSpan(
+            `span ${j}`,
+            { kind: SpanKind.CLIENT, attributes: { 'gen_ai.request.model': 'claude-sonnet-5-5', index: j } },
+            trace.setSpan(context.active(), parent),
+          );
+          child.setStatus({ code: SpanStatusCode.OK });
+          child.end();
+          parent.end();
+        }
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      await new Promise((resolve) => setImmediate(resolve));
+      const stats = await processor.flushWithStats();
+      delay.disable();
+      t.deepEqual(stats, { exported: 2 * count, failed: 0, dropped: 0 });
+      const spans = receiver.spans();
+      t.is(spans.length, 2 * count);
+      const children = spans.filter((s) => s.name.startsWith('span '));
+      t.deepEqual(
+        children.map((s) => s.name),
+        Array.from({ length: count }, (_, i) => `span ${i}`),
+        'in the order they ended',
+      );
+      const parents = new Map(spans.filter((s) => s.name.startsWith('parent ')).map((s) => [s.name, s]));
+      for (const child of children.slice(0, 50)) {
+        const index = Number(child.name.slice(5));
+        t.is(child.attributes.index, index);
+        t.is(child.kind, 'SPAN_KIND_CLIENT');
+        t.is(child.parentSpanId, parents.get(`parent ${index}`)!.spanId);
+        t.is(child.resource['service.name'], 'worker-export-test');
+      }
+      // Not a speed target: a guard that export never waits on the main thread (serialization and
+      // HTTP run in the worker). The figure is logged for the reader.
+      t.log(
+        `event-loop delay while ${2 * count} spans were exported: p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms`,
+      );
+      t.true(delay.max / 1e6 < 1000, 'the main thread was never held for a second');
+      await provider.shutdown();
+    } finally {
+      await receiver.close();
     }
-    const stats = await processor.flushWithStats();
-    delay.disable();
-    t.deepEqual(stats, { exported: 2 * count, failed: 0, dropped: 0 });
-    const spans = receiver.spans();
-    t.is(spans.length, 2 * count);
-    const children = spans.filter((s) => s.name.startsWith('span '));
-    t.deepEqual(
-      children.map((s) => s.name),
-      Array.from({ length: count }, (_, i) => `span ${i}`),
-      'in the order they ended',
-    );
-    const parents = new Map(spans.filter((s) => s.name.startsWith('parent ')).map((s) => [s.name, s]));
-    for (const child of children.slice(0, 50)) {
-      const index = Number(child.name.slice(5));
-      t.is(child.attributes.index, index);
-      t.is(child.kind, 'SPAN_KIND_CLIENT');
-      t.is(child.parentSpanId, parents.get(`parent ${index}`)!.spanId);
-      t.is(child.resource['service.name'], 'worker-export-test');
-    }
-    // Not a speed target: a guard that export never waits on the main thread (serialization and
-    // HTTP run in the worker). The figure is logged for the reader.
-    t.log(`event-loop delay while ${2 * count} spans were exported: p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms`);
-    t.true(delay.max / 1e6 < 1000, 'the main thread was never held for a second');
-    await provider.shutdown();
-  } finally {
-    await receiver.close();
-  }
-});
+  },
+);
 
 serial('with the receiver down, spans beyond the queue bound are dropped and counted, never waited for; shutdown still ends', async (t) => {
   const port = await closedPort();
-  const processor = await withEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`, OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '500' }, () => WorkerSpanProcessor.start({ maxQueueSize: 200, maxExportBatchSize: 100, scheduledDelayMillis: 20 }));
+  const processor = await withEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`, OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '500' }, () =>
+    WorkerSpanProcessor.start({ maxQueueSize: 200, maxExportBatchSize: 100, scheduledDelayMillis: 20 }),
+  );
   const provider = new BasicTracerProvider({ spanProcessors: [processor] });
   const tracer = provider.getTracer('agentperf');
   for (let i = 0; i < 1_000; i++) tracer.startSpan(`span ${i}`).end();
@@ -95,8 +108,15 @@ serial('with the receiver down, spans beyond the queue bound are dropped and cou
 serial("light spans' shared start attributes are sent once and merged back in the worker: every span arrives with its whole attribute set", async (t) => {
   const receiver = await new OtlpReceiver().start();
   try {
-    const processor = await withEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces` }, () => WorkerSpanProcessor.start({ maxQueueSize: 10_000, maxExportBatchSize: 512, scheduledDelayMillis: 50 }));
-    const tracer = new LightTracer({ processors: [processor], sampler: new AlwaysOnSampler(), resource: resourceFromAttributes({ 'service.name': 'light-export' }), scope: { name: 'agentperf', version: '0.0.0' } });
+    const processor = await withEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces` }, () =>
+      WorkerSpanProcessor.start({ maxQueueSize: 10_000, maxExportBatchSize: 512, scheduledDelayMillis: 50 }),
+    );
+    const tracer = new LightTracer({
+      processors: [processor],
+      sampler: new AlwaysOnSampler(),
+      resource: resourceFromAttributes({ 'service.name': 'light-export' }),
+      scope: { name: 'agentperf', version: '0.0.0' },
+    });
     const shared = Object.freeze({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'claude-sonnet-5-5' });
     for (let i = 0; i < 300; i++) {
       const span = tracer.startSpan(`chat ${i}`, { kind: SpanKind.CLIENT, attributes: i % 3 === 0 ? { unshared: i } : shared });
@@ -107,7 +127,11 @@ serial("light spans' shared start attributes are sent once and merged back in th
     const spans = receiver.spans();
     t.is(spans.length, 300);
     for (const [i, s] of spans.entries()) {
-      t.deepEqual(s.attributes, i % 3 === 0 ? { unshared: i, index: i } : { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'claude-sonnet-5-5', index: i }, s.name);
+      t.deepEqual(
+        s.attributes,
+        i % 3 === 0 ? { unshared: i, index: i } : { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'claude-sonnet-5-5', index: i },
+        s.name,
+      );
     }
     await processor.shutdown();
   } finally {

@@ -22,10 +22,14 @@ test('a 1 s stall shows in the corrected p99, not in the service-time p99, as th
   // 100/s for 10 s: iterations due every 10 ms, each served in 10 ms. Iteration 500 (due at
   // 5,000 ms) blocks the event loop for 1 s before its own 10 ms.
   const schedule = new ArrivalSchedule(stagesOf({ kind: 'constant', rate: 100, durationMs: 10_000 }));
-  const result = await drive(clock, (i) => {
-    if (i === 500) clock.stall(1000);
-    return clock.sleep(10);
-  }, { mode: { kind: 'open', schedule, maxInFlight: 10_000 }, warmupMs: 0, drainTimeoutMs: 60_000 });
+  const result = await drive(
+    clock,
+    (i) => {
+      if (i === 500) clock.stall(1000);
+      return clock.sleep(10);
+    },
+    { mode: { kind: 'open', schedule, maxInFlight: 10_000 }, warmupMs: 0, drainTimeoutMs: 60_000 },
+  );
 
   t.is(result.completed, 1000);
   t.is(result.dropped, 0);
@@ -65,10 +69,14 @@ test('warmup iterations run but are not recorded; the iteration cap stops schedu
   const clock = new ManualClock();
   const schedule = new ArrivalSchedule(stagesOf({ kind: 'constant', rate: 100, durationMs: 3000 }));
   let ran = 0;
-  const result = await drive(clock, () => {
-    ran++;
-    return clock.sleep(5);
-  }, { mode: { kind: 'open', schedule, maxInFlight: 100 }, warmupMs: 1000, iterations: 150, drainTimeoutMs: 1000 });
+  const result = await drive(
+    clock,
+    () => {
+      ran++;
+      return clock.sleep(5);
+    },
+    { mode: { kind: 'open', schedule, maxInFlight: 100 }, warmupMs: 1000, iterations: 150, drainTimeoutMs: 1000 },
+  );
   t.is(ran, 100 + 150);
   t.is(result.completed, 150);
   t.is(result.latency.count, 150);
@@ -77,11 +85,15 @@ test('warmup iterations run but are not recorded; the iteration cap stops schedu
 test('errors are counted by type and still timed', async (t) => {
   const clock = new ManualClock();
   const schedule = new ArrivalSchedule(stagesOf({ kind: 'constant', rate: 100, durationMs: 1000 }));
-  const result = await drive(clock, (i) => {
-    if (i % 10 === 0) throw Object.assign(new Error('connect refused'), { code: 'ECONNREFUSED' });
-    if (i % 10 === 1) return Promise.reject(new TypeError('bad'));
-    return clock.sleep(1);
-  }, { mode: { kind: 'open', schedule, maxInFlight: 100 }, warmupMs: 0, drainTimeoutMs: 1000 });
+  const result = await drive(
+    clock,
+    (i) => {
+      if (i % 10 === 0) throw Object.assign(new Error('connect refused'), { code: 'ECONNREFUSED' });
+      if (i % 10 === 1) return Promise.reject(new TypeError('bad'));
+      return clock.sleep(1);
+    },
+    { mode: { kind: 'open', schedule, maxInFlight: 100 }, warmupMs: 0, drainTimeoutMs: 1000 },
+  );
   t.is(result.completed, 100);
   t.is(result.errors, 20);
   t.deepEqual(result.errorsByType, { ECONNREFUSED: 10, TypeError: 10 });
@@ -90,7 +102,11 @@ test('errors are counted by type and still timed', async (t) => {
 test('iterations still in flight at the drain timeout are reported unfinished', async (t) => {
   const clock = new ManualClock();
   const schedule = new ArrivalSchedule(stagesOf({ kind: 'constant', rate: 10, durationMs: 1000 }));
-  const result = await drive(clock, (i) => (i === 9 ? new Promise(() => {}) : clock.sleep(1)), { mode: { kind: 'open', schedule, maxInFlight: 100 }, warmupMs: 0, drainTimeoutMs: 500 });
+  const result = await drive(clock, (i) => (i === 9 ? new Promise(() => {}) : clock.sleep(1)), {
+    mode: { kind: 'open', schedule, maxInFlight: 100 },
+    warmupMs: 0,
+    drainTimeoutMs: 500,
+  });
   t.is(result.completed, 9);
   t.is(result.unfinished, 1);
 });
@@ -107,12 +123,33 @@ test('closed loop: N virtual users, each starting when its last iteration ends',
 
 test('the per-second series counts each second on its own', async (t) => {
   const clock = new ManualClock();
-  const schedule = new ArrivalSchedule(stagesOf({ kind: 'step', stages: [{ rate: 10, durationMs: 1000 }, { rate: 50, durationMs: 1000 }, { rate: 20, durationMs: 1000 }] }));
+  const schedule = new ArrivalSchedule(
+    stagesOf({
+      kind: 'step',
+      stages: [
+        { rate: 10, durationMs: 1000 },
+        { rate: 50, durationMs: 1000 },
+        { rate: 20, durationMs: 1000 },
+      ],
+    }),
+  );
   const seen: number[] = [];
-  const result = await drive(clock, () => clock.sleep(1), { mode: { kind: 'open', schedule, maxInFlight: 100 }, warmupMs: 0, drainTimeoutMs: 1000, onSecond: (p) => seen.push(p.started) });
-  t.deepEqual(result.series.map((p) => p.started), [10, 50, 20]);
+  const result = await drive(clock, () => clock.sleep(1), {
+    mode: { kind: 'open', schedule, maxInFlight: 100 },
+    warmupMs: 0,
+    drainTimeoutMs: 1000,
+    onSecond: (p) => seen.push(p.started),
+  });
+  t.deepEqual(
+    result.series.map((p) => p.started),
+    [10, 50, 20],
+  );
   t.deepEqual(seen, [10, 50, 20]);
-  t.deepEqual(result.series.map((p) => p.targetRate), [10, 50, 20], "the rate over each second: what it made due");
+  t.deepEqual(
+    result.series.map((p) => p.targetRate),
+    [10, 50, 20],
+    'the rate over each second: what it made due',
+  );
 });
 
 test.serial('the system waker sleeps and releases every due arrival in a batch: none lost, each measured from its intended start', async (t) => {
@@ -133,7 +170,12 @@ test.serial('the system waker sleeps and releases every due arrival in a batch: 
   let result: EngineResult;
   try {
     const schedule = new ArrivalSchedule(stagesOf({ kind: 'constant', rate: 5_000, durationMs: 400 }));
-    result = await runEngine(() => undefined, { mode: { kind: 'open', schedule, maxInFlight: 1_000_000 }, warmupMs: 0, drainTimeoutMs: 1_000, waker: counting });
+    result = await runEngine(() => undefined, {
+      mode: { kind: 'open', schedule, maxInFlight: 1_000_000 },
+      warmupMs: 0,
+      drainTimeoutMs: 1_000,
+      waker: counting,
+    });
   } finally {
     globalThis.setImmediate = original;
   }

@@ -31,7 +31,12 @@ async function trustOf(scenario: ReturnType<typeof fixedWork>) {
     drainTimeoutMs: 10_000,
     thresholds: [],
   });
-  return { verdict: report.generator, busy: report.resources.generator.mainThreadBusyMeanPct, delay: report.resources.generator.eventLoopDelay, latency: report.result.latency.mean };
+  return {
+    verdict: report.generator,
+    busy: report.resources.generator.mainThreadBusyMeanPct,
+    delay: report.resources.generator.eventLoopDelay,
+    latency: report.result.latency.mean,
+  };
 }
 
 test.serial('a generator asked for more than its thread can do is untrusted; one doing some work with GC-like pauses is trusted', async (t) => {

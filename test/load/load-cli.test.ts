@@ -13,7 +13,26 @@ const run = (args: string[]) => runCli(args);
 test('load runs a user scenario module at a constant rate and writes JSON, CSV and an HDR log', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-load-'));
   const [json, csv, hdr] = ['run.json', 'run.csv', 'run.hdr'].map((f) => join(dir, f));
-  const { code, stdout, stderr } = await run(['load', fixture('sleepy.ts'), '--rate', '200', '--duration', '1s', '--warmup', '200ms', '--json', json!, '--csv', csv!, '--hdr', hdr!, '--threshold', 'p99<1s', '--threshold', 'error_rate<5%']);
+  const { code, stdout, stderr } = await run([
+    'load',
+    fixture('sleepy.ts'),
+    '--rate',
+    '200',
+    '--duration',
+    '1s',
+    '--warmup',
+    '200ms',
+    '--json',
+    json!,
+    '--csv',
+    csv!,
+    '--hdr',
+    hdr!,
+    '--threshold',
+    'p99<1s',
+    '--threshold',
+    'error_rate<5%',
+  ]);
   t.is(code, 0, stderr);
   t.regex(stdout, /scenario sleepy \(open loop, constant 200\/s for 1s\)/);
   t.regex(stdout, /corrected \(from intended start\)/);
@@ -24,7 +43,10 @@ test('load runs a user scenario module at a constant rate and writes JSON, CSV a
   t.is(report.result.errors, 4);
   t.deepEqual(report.result.errorsByType, { E_FIFTIETH: 4 });
   t.true(report.passed);
-  t.deepEqual(report.thresholds.map((o: { passed: boolean }) => o.passed), [true, true]);
+  t.deepEqual(
+    report.thresholds.map((o: { passed: boolean }) => o.passed),
+    [true, true],
+  );
   // The service time is at least the 2 ms the scenario waits.
   t.true(report.result.serviceTime.p50 >= 2);
   // One CSV row per measured iteration, after the header.
@@ -45,7 +67,19 @@ test('load runs a user scenario module at a constant rate and writes JSON, CSV a
 });
 
 test('a failed threshold exits 1 and says which', async (t) => {
-  const { code, stdout } = await run(['load', fixture('sleepy.ts'), '--rate', '100', '--duration', '500ms', '--warmup', '0s', '--threshold', 'throughput>100000', '--no-progress']);
+  const { code, stdout } = await run([
+    'load',
+    fixture('sleepy.ts'),
+    '--rate',
+    '100',
+    '--duration',
+    '500ms',
+    '--warmup',
+    '0s',
+    '--threshold',
+    'throughput>100000',
+    '--no-progress',
+  ]);
   t.is(code, 1);
   t.regex(stdout, /throughput>100000\s*│\s*[\d.]+\s*│\s*FAIL/);
 });
@@ -72,9 +106,23 @@ test('bad load input exits 2 naming the field and the rule', async (t) => {
 
 test('a scenario whose setup fails leaves no half-written output behind', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-load-'));
-  const { code, stderr } = await run(['load', fixture('failing-setup.ts'), '--rate', '10', '--duration', '1s', '--csv', join(dir, 'out.csv'), '--json', join(dir, 'out.json')]);
+  const { code, stderr } = await run([
+    'load',
+    fixture('failing-setup.ts'),
+    '--rate',
+    '10',
+    '--duration',
+    '1s',
+    '--csv',
+    join(dir, 'out.csv'),
+    '--json',
+    join(dir, 'out.json'),
+  ]);
   t.is(code, 4, 'a measurement that could not start is a tool failure, not a failed run');
-  t.regex(stderr, /^agentperf: AP_ERR_SCENARIO_SETUP: the setup of scenario "failing-setup" threw: setup could not reach its target \(at .*failing-setup\.ts:\d+:\d+\)\n$/);
+  t.regex(
+    stderr,
+    /^agentperf: AP_ERR_SCENARIO_SETUP: the setup of scenario "failing-setup" threw: setup could not reach its target \(at .*failing-setup\.ts:\d+:\d+\)\n$/,
+  );
   t.deepEqual(await readdir(dir), []);
 });
 

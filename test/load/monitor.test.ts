@@ -4,9 +4,18 @@ import { judgeGenerator, readProcStat, ResourceMonitor, type ResourceSummary } f
 
 const summary = (busy: number, delayP50: number, delayP99 = delayP50): ResourceSummary => ({
   generator: {
-    cpuMeanPct: busy, cpuMaxPct: busy, mainThreadBusyMeanPct: busy, mainThreadBusyMaxPct: busy,
-    rssStartBytes: 1, rssEndBytes: 1, rssMaxBytes: 1, heapUsedMaxBytes: 1,
-    eventLoopDelay: { p50: delayP50, p99: delayP99, max: delayP99 }, gc: { count: 0, totalPauseMs: 0, maxPauseMs: 0 }, cpuUs: 0, samples: [],
+    cpuMeanPct: busy,
+    cpuMaxPct: busy,
+    mainThreadBusyMeanPct: busy,
+    mainThreadBusyMaxPct: busy,
+    rssStartBytes: 1,
+    rssEndBytes: 1,
+    rssMaxBytes: 1,
+    heapUsedMaxBytes: 1,
+    eventLoopDelay: { p50: delayP50, p99: delayP99, max: delayP99 },
+    gc: { count: 0, totalPauseMs: 0, maxPauseMs: 0 },
+    cpuUs: 0,
+    samples: [],
   },
 });
 

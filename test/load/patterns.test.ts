@@ -43,7 +43,16 @@ test('spike: base, spike, base again, at the rates given', (t) => {
 });
 
 test('step: each stage at its own rate, in order', (t) => {
-  const schedule = new ArrivalSchedule(stagesOf({ kind: 'step', stages: [{ rate: 10, durationMs: 1000 }, { rate: 20, durationMs: 1000 }, { rate: 40, durationMs: 500 }] }));
+  const schedule = new ArrivalSchedule(
+    stagesOf({
+      kind: 'step',
+      stages: [
+        { rate: 10, durationMs: 1000 },
+        { rate: 20, durationMs: 1000 },
+        { rate: 40, durationMs: 500 },
+      ],
+    }),
+  );
   t.is(schedule.totalArrivals, 10 + 20 + 20);
   const times = arrivals(schedule);
   close(t, times[9]!, 900, 'last of stage 1');

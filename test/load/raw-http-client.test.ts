@@ -15,7 +15,12 @@ async function listen(server: http.Server | Server): Promise<number> {
 const close = (server: http.Server | Server) => new Promise((resolve) => server.close(resolve));
 
 test('requestBytes builds the request once, with host and content-length, and refuses CR/LF in headers', (t) => {
-  const bytes = requestBytes('127.0.0.1:8080', { method: 'POST', path: '/x?y=1', headers: { 'content-type': 'application/json', 'content-length': '999' }, body: '{"é":1}' });
+  const bytes = requestBytes('127.0.0.1:8080', {
+    method: 'POST',
+    path: '/x?y=1',
+    headers: { 'content-type': 'application/json', 'content-length': '999' },
+    body: '{"é":1}',
+  });
   t.is(bytes.toString('utf8'), 'POST /x?y=1 HTTP/1.1\r\nhost: 127.0.0.1:8080\r\ncontent-type: application/json\r\ncontent-length: 8\r\n\r\n{"é":1}');
   t.throws(() => requestBytes('h', { method: 'GET', path: '/', headers: { 'x-a': 'b\r\nx-evil: 1' } }), { message: /must not contain CR or LF/ });
 });
@@ -179,7 +184,12 @@ test('the http scenario, raw and undici clients: the same requests reach the ser
         seen.length = 0;
         const { report } = await runLoadTest({
           scenario: httpScenario as never,
-          context: { target: { kind: 'in-process' }, settings: { url: `http://127.0.0.1:${port}${path}`, method: 'POST', body: '{"a":1}', 'header.X-Team': 'perf', client, connections: '4' }, seed: 1, log: rootLogger },
+          context: {
+            target: { kind: 'in-process' },
+            settings: { url: `http://127.0.0.1:${port}${path}`, method: 'POST', body: '{"a":1}', 'header.X-Team': 'perf', client, connections: '4' },
+            seed: 1,
+            log: rootLogger,
+          },
           shape: { kind: 'open', pattern: 'constant 200/s', stages: stagesOf({ kind: 'constant', rate: 200, durationMs: 500 }), maxInFlight: 100 },
           warmupMs: 0,
           drainTimeoutMs: 5_000,

@@ -38,10 +38,15 @@ const inputs: ThresholdInputs = { latency: stats(100), serviceTime: stats(10), c
 
 test('thresholds evaluate against the result, at the boundary too', (t) => {
   const outcomes = evaluateThresholds(
-    ['p95<300ms', 'p95<=300ms', 'service_p99<41', 'error_rate<2%', 'error_rate<=2%', 'throughput>49', 'throughput>50', 'dropped<10', 'p99.9<0.4s'].map(parseThreshold),
+    ['p95<300ms', 'p95<=300ms', 'service_p99<41', 'error_rate<2%', 'error_rate<=2%', 'throughput>49', 'throughput>50', 'dropped<10', 'p99.9<0.4s'].map(
+      parseThreshold,
+    ),
     inputs,
   );
-  t.deepEqual(outcomes.map((o) => o.passed), [false, true, true, false, true, true, false, true, false]);
+  t.deepEqual(
+    outcomes.map((o) => o.passed),
+    [false, true, true, false, true, true, false, true, false],
+  );
   t.is(outcomes[3]!.actual, 0.02);
   t.is(outcomes[8]!.actual, 500);
 });

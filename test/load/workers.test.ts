@@ -25,7 +25,10 @@ test('each worker gets 1/N of every stage, or its share of the users (the first 
   t.deepEqual(open.kind === 'open' && open.stages, [{ durationMs: 1000, fromRate: 25, toRate: 100 }]);
   t.is(open.kind === 'open' && open.maxInFlight, 3);
   const vus = [0, 1, 2].map((i) => shareOf({ kind: 'closed', vus: 10, durationMs: 1000 }, i, 3));
-  t.deepEqual(vus.map((s) => s.kind === 'closed' && s.vus), [4, 3, 3]);
+  t.deepEqual(
+    vus.map((s) => s.kind === 'closed' && s.vus),
+    [4, 3, 3],
+  );
 });
 
 test('two workers run a user scenario module: counts add up, histograms merge exactly, each worker reports its loop', async (t) => {
@@ -33,20 +36,28 @@ test('two workers run a user scenario module: counts add up, histograms merge ex
   t.is(workers.length, 2);
   t.is(report.result.scheduled, 400);
   t.is(report.result.completed, 400);
-  t.deepEqual(workers.map((w) => w.completed), [200, 200]);
+  t.deepEqual(
+    workers.map((w) => w.completed),
+    [200, 200],
+  );
   // Each worker fails every 50th of its own iterations: 4 of 200, twice.
   t.is(report.result.errors, 8);
   t.deepEqual(report.result.errorsByType, { E_FIFTIETH: 8 });
   t.is(report.result.latency.count, 400);
   t.is(decodeCount(encoded.latency), 400);
   t.true(report.result.latency.p50 >= 2, 'every iteration waits 2 ms');
-  t.is(report.result.series.reduce((a, p) => a + p.completed, 0), 400);
+  t.is(
+    report.result.series.reduce((a, p) => a + p.completed, 0),
+    400,
+  );
   t.is(report.workers?.length, 2);
 });
 
 test('a failing worker setup fails the run with its code, and no worker is left running', async (t) => {
   const failing = fileURLToPath(new URL('../fixtures/scenarios/failing-setup.ts', import.meta.url));
-  const error = await t.throwsAsync(runLoadTestInWorkers(plan(0, 0, { scenario: failing, shape: { kind: 'closed', vus: 2, durationMs: 500 }, drainTimeoutMs: 1_000 })));
+  const error = await t.throwsAsync(
+    runLoadTestInWorkers(plan(0, 0, { scenario: failing, shape: { kind: 'closed', vus: 2, durationMs: 500 }, drainTimeoutMs: 1_000 })),
+  );
   t.regex(error!.message, /^worker \d: /);
 });
 

@@ -3,14 +3,18 @@ import test from 'ava';
 import { abbaPairs, orderForRound, permutations, runInterleaved } from '../../src/measure/interleave.ts';
 
 test('two items alternate AB, BA, AB, BA (ABBA)', (t) => {
-  t.deepEqual([0, 1, 2, 3].map((r) => orderForRound(['A', 'B'], r).join('')), ['AB', 'BA', 'AB', 'BA']);
+  t.deepEqual(
+    [0, 1, 2, 3].map((r) => orderForRound(['A', 'B'], r).join('')),
+    ['AB', 'BA', 'AB', 'BA'],
+  );
 });
 
 test('three items over a whole cycle: each in each position, and right after each other, equally often', (t) => {
   const items = ['a', 'b', 'c'];
   const rounds = Array.from({ length: 6 }, (_, r) => orderForRound(items, r));
   t.is(new Set(rounds.map((o) => o.join(''))).size, 6, 'every ordering once');
-  for (const item of items) for (let position = 0; position < 3; position++) t.is(rounds.filter((o) => o[position] === item).length, 2, `${item} at ${position}`);
+  for (const item of items)
+    for (let position = 0; position < 3; position++) t.is(rounds.filter((o) => o[position] === item).length, 2, `${item} at ${position}`);
   const follows = new Map<string, number>();
   for (const o of rounds) for (let i = 1; i < o.length; i++) follows.set(o[i - 1]! + o[i]!, (follows.get(o[i - 1]! + o[i]!) ?? 0) + 1);
   t.deepEqual([...follows.values()], [2, 2, 2, 2, 2, 2]);
@@ -35,7 +39,15 @@ test('runInterleaved takes ratios within a round, in the rotation of orders; abb
   t.is(result.ratios.slow!.median, 1.5);
   t.deepEqual(result.medians, { ref: 2, slow: 3 });
   const order: string[] = [];
-  const pairs = await abbaPairs(0, 2, async () => (order.push('a'), 'A'), async () => (order.push('b'), 'B'));
+  const pairs = await abbaPairs(
+    0,
+    2,
+    async () => (order.push('a'), 'A'),
+    async () => (order.push('b'), 'B'),
+  );
   t.deepEqual(order, ['a', 'b', 'b', 'a']);
-  t.deepEqual(pairs, [{ a: 'A', b: 'B' }, { a: 'A', b: 'B' }]);
+  t.deepEqual(pairs, [
+    { a: 'A', b: 'B' },
+    { a: 'A', b: 'B' },
+  ]);
 });

@@ -26,7 +26,16 @@ test('the overhead harness measures a known added cost: ~20 µs of work per iter
   const perThousand = median(costsOf(20_000)) / 20;
   const extra = Math.round((20 / perThousand) * 1000);
   const before = costsOf(extra);
-  const measurement = await measureOverheadHere({ scenario: FIXTURE, settings: { work: String(10 * extra), extra: String(extra) }, vus: 1, seed: 1, sliceIterations: 100, sliceMs: 0, pairs: 40, warmupPairs: 4 });
+  const measurement = await measureOverheadHere({
+    scenario: FIXTURE,
+    settings: { work: String(10 * extra), extra: String(extra) },
+    vus: 1,
+    seed: 1,
+    sliceIterations: 100,
+    sliceMs: 0,
+    pairs: 40,
+    warmupPairs: 4,
+  });
   // The calibration is a measurement too: under other tests' load (npm test runs files in
   // parallel) it moves with the moment, so the known cost is the range of its 10 runs.
   const calibration = [...before, ...costsOf(extra)];
@@ -41,7 +50,12 @@ test('the overhead harness measures a known added cost: ~20 µs of work per iter
   const c = comparePaired(off, on, 0.999);
   const base = median(off);
   const [estimate, low, high] = [c.estimate, c.low, c.high].map((r) => base * (Math.exp(r) - 1));
-  t.log(`known ${known.low.toFixed(1)}-${known.high.toFixed(1)} µs per iteration; measured ${estimate!.toFixed(1)} µs [${low!.toFixed(1)}, ${high!.toFixed(1)}] (99.9%) on ${base.toFixed(0)} µs off`);
-  t.true(low! <= known.high && known.low <= high!, `the injected ${known.low.toFixed(1)}-${known.high.toFixed(1)} µs meets [${low!.toFixed(1)}, ${high!.toFixed(1)}]`);
+  t.log(
+    `known ${known.low.toFixed(1)}-${known.high.toFixed(1)} µs per iteration; measured ${estimate!.toFixed(1)} µs [${low!.toFixed(1)}, ${high!.toFixed(1)}] (99.9%) on ${base.toFixed(0)} µs off`,
+  );
+  t.true(
+    low! <= known.high && known.low <= high!,
+    `the injected ${known.low.toFixed(1)}-${known.high.toFixed(1)} µs meets [${low!.toFixed(1)}, ${high!.toFixed(1)}]`,
+  );
   t.is(measurement.errorsByType && Object.keys(measurement.errorsByType).length, 0);
 });

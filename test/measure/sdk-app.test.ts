@@ -5,7 +5,16 @@ import { measureOverheadHere } from '../../src/measure/slices.ts';
 // "on" slices every SDK call makes the SDK's own span, exported to the measurement's receiver;
 // in "off" slices none. One user, so each call starts and ends in one slice.
 test('the sdk-app workload: one SDK call per iteration, its span exported only while instrumentation is on', async (t) => {
-  const m = await measureOverheadHere({ scenario: 'sdk-app', settings: { latency: 'fixed:1' }, vus: 1, seed: 1, sliceIterations: 20, sliceMs: 0, pairs: 2, warmupPairs: 2 });
+  const m = await measureOverheadHere({
+    scenario: 'sdk-app',
+    settings: { latency: 'fixed:1' },
+    vus: 1,
+    seed: 1,
+    sliceIterations: 20,
+    sliceMs: 0,
+    pairs: 2,
+    warmupPairs: 2,
+  });
   t.deepEqual(m.errorsByType, {});
   t.is(m.slices.length, 4, 'the measured pairs');
   t.true(m.slices.every((s) => s.iterations === 20));

@@ -32,10 +32,22 @@ test('the breakdown recovers known per-part costs: each part the difference from
   for (let r = 0; r < 12; r++) {
     // A round-level drift (the machine speeds up and slows down) that pairing must remove.
     const drift = 1 + 0.05 * Math.sin(r);
-    for (const kind of BREAKDOWN_KINDS) slices.push({ instrumented: kind !== 'off', kind, durationMs: 100, iterations: 100, errors: 0, busyUs: mainThread[kind] * 100 * drift * (1 + 0.001 * ((r * 7 + kind.length) % 3)), cpuUs: processCpu[kind] * 100 * drift });
+    for (const kind of BREAKDOWN_KINDS)
+      slices.push({
+        instrumented: kind !== 'off',
+        kind,
+        durationMs: 100,
+        iterations: 100,
+        errors: 0,
+        busyUs: mainThread[kind] * 100 * drift * (1 + 0.001 * ((r * 7 + kind.length) % 3)),
+        cpuUs: processCpu[kind] * 100 * drift,
+      });
   }
   const parts = breakdownOf(slices);
-  t.deepEqual(parts.map((p) => p.part), ['handlers', 'spans', 'on']);
+  t.deepEqual(
+    parts.map((p) => p.part),
+    ['handlers', 'spans', 'on'],
+  );
   const expected = { handlers: [20, 20], spans: [30, 30], on: [10, 35] };
   for (const p of parts) {
     const [main, process] = expected[p.part];

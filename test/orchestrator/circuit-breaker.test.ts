@@ -58,7 +58,10 @@ test('4xx and 429 answers do not count toward opening; a success resets the run'
 });
 
 test('the orchestrator fails fast while the circuit is open, without reaching the simulator', async (t) => {
-  const setup = await withSimulator({ faults: { schedule: ['529', '529', '529', '529'] } }, { circuit: { failureThreshold: 4, cooldownMs: 10_000 }, retry: { maxAttempts: 2 } });
+  const setup = await withSimulator(
+    { faults: { schedule: ['529', '529', '529', '529'] } },
+    { circuit: { failureThreshold: 4, cooldownMs: 10_000 }, retry: { maxAttempts: 2 } },
+  );
   try {
     await t.throwsAsync(setup.orchestrator.executeAgent('python-expert', 'a'));
     await t.throwsAsync(setup.orchestrator.executeAgent('python-expert', 'b'));

@@ -9,11 +9,7 @@ import { ManualClock } from '../../src/clock.ts';
 // outcome. One that aborted gets an AbortedError carrying its own reason; one that did not
 // gets the result (or the error) of an upstream call, never somebody else's abort.
 
-type Op =
-  | { kind: 'call'; key: number; signal: boolean }
-  | { kind: 'abort'; caller: number }
-  | { kind: 'settle'; key: number; ok: boolean }
-  | { kind: 'tick' };
+type Op = { kind: 'call'; key: number; signal: boolean } | { kind: 'abort'; caller: number } | { kind: 'settle'; key: number; ok: boolean } | { kind: 'tick' };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('call' as const), key: fc.nat({ max: 2 }), signal: fc.boolean() }) },
@@ -111,7 +107,15 @@ test('property: under any interleaving of joins, aborts and outcomes, each calle
 });
 
 test('the case that was wrong: A aborts, and in the same tick B makes the identical call without a signal and gets an answer', async (t) => {
-  t.is(await play([{ kind: 'call', key: 0, signal: true }, { kind: 'abort', caller: 0 }, { kind: 'call', key: 0, signal: false }, { kind: 'settle', key: 0, ok: true }]), undefined);
+  t.is(
+    await play([
+      { kind: 'call', key: 0, signal: true },
+      { kind: 'abort', caller: 0 },
+      { kind: 'call', key: 0, signal: false },
+      { kind: 'settle', key: 0, ok: true },
+    ]),
+    undefined,
+  );
   const setup = await withSimulator({ latency: { model: { kind: 'fixed', ms: 5 }, perOutputTokenMs: 0 } }, {}, new ManualClock({ autoAdvanceSleeps: true }));
   try {
     const a = new AbortController();

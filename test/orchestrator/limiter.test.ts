@@ -19,7 +19,10 @@ test('500 queued calls never exceed the concurrency bound, and all finish in FIF
   }
   await Promise.all(calls);
   t.is(provider.maxInFlight, 10);
-  t.deepEqual(finished, Array.from({ length: 500 }, (_, i) => i));
+  t.deepEqual(
+    finished,
+    Array.from({ length: 500 }, (_, i) => i),
+  );
 });
 
 test('past maxQueued a QueueFullError comes at once', async (t) => {

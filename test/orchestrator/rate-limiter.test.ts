@@ -35,7 +35,14 @@ test('tokens per minute counts the estimated tokens of each request', async (t) 
 test('the orchestrator holds a burst to the configured rate', async (t) => {
   const clock = new ManualClock();
   const provider = new ControlledProvider();
-  const orchestrator = new Orchestrator({ agents: TEST_AGENTS, provider, clock, rateLimits: { 'claude-sonnet-5-5': { requestsPerMinute: 2 } }, deadlineMs: 120_000, attemptTimeoutMs: 120_000 });
+  const orchestrator = new Orchestrator({
+    agents: TEST_AGENTS,
+    provider,
+    clock,
+    rateLimits: { 'claude-sonnet-5-5': { requestsPerMinute: 2 } },
+    deadlineMs: 120_000,
+    attemptTimeoutMs: 120_000,
+  });
   const calls = ['a', 'b', 'c'].map((task) => orchestrator.executeAgent('python-expert', task));
   await waitFor(() => provider.calls === 2, 'two calls');
   t.is(provider.calls, 2);

@@ -78,10 +78,22 @@ test('a retry-after beyond the deadline fails at once with the 429', async (t) =
 
 test('backoff is full jitter under an exponential, capped ceiling', (t) => {
   const policy = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 100, maxDelayMs: 1_000 };
-  t.is(backoffDelayMs(policy, 1, () => 0.999999), 99.9999);
-  t.is(backoffDelayMs(policy, 3, () => 0.5), 200);
-  t.is(backoffDelayMs(policy, 10, () => 0.5), 500);
-  t.is(backoffDelayMs(policy, 2, () => 0), 0);
+  t.is(
+    backoffDelayMs(policy, 1, () => 0.999999),
+    99.9999,
+  );
+  t.is(
+    backoffDelayMs(policy, 3, () => 0.5),
+    200,
+  );
+  t.is(
+    backoffDelayMs(policy, 10, () => 0.5),
+    500,
+  );
+  t.is(
+    backoffDelayMs(policy, 2, () => 0),
+    0,
+  );
 });
 
 test('retryability: statuses, connection errors and attempt timeouts', (t) => {

@@ -9,7 +9,15 @@ import { createAnthropicProvider } from '../../src/providers/anthropic.ts';
 import { createInProcessProvider } from '../../src/providers/in-process.ts';
 import { messageFor } from '../../src/providers/simulator/respond.ts';
 import { accumulateEvents, eventsOf, serverSentEvent, streamOfEvents } from '../../src/providers/stream-events.ts';
-import type { CreateMessageOptions, MessageParams, MessageResponse, MessagesProvider, ProviderResult, ProviderStream, StreamEvent } from '../../src/providers/types.ts';
+import type {
+  CreateMessageOptions,
+  MessageParams,
+  MessageResponse,
+  MessagesProvider,
+  ProviderResult,
+  ProviderStream,
+  StreamEvent,
+} from '../../src/providers/types.ts';
 import { TEST_AGENTS, waitFor } from '../helpers.ts';
 
 const PARAMS: MessageParams = { model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] };
@@ -28,7 +36,16 @@ test('eventsOf: a message as the Messages API streams it, and back again', (t) =
   const events = eventsOf(MESSAGE, 10);
   t.deepEqual(
     events.map((e) => e.type),
-    ['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop'],
+    [
+      'message_start',
+      'content_block_start',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ],
   );
   t.deepEqual(
     events.flatMap((e) => (e.type === 'content_block_delta' ? [(e.delta as { text: string }).text] : [])),
@@ -43,11 +60,16 @@ test('eventsOf: a message as the Messages API streams it, and back again', (t) =
 
 test('accumulateEvents refuses events out of order', (t) => {
   t.throws(() => accumulateEvents([{ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x' } }]), { message: /before message_start/ });
-  t.throws(() => accumulateEvents([eventsOf(MESSAGE)[0]!, { type: 'content_block_delta', index: 3, delta: { type: 'text_delta', text: 'x' } }]), { message: /block 3, which has not started/ });
+  t.throws(() => accumulateEvents([eventsOf(MESSAGE)[0]!, { type: 'content_block_delta', index: 3, delta: { type: 'text_delta', text: 'x' } }]), {
+    message: /block 3, which has not started/,
+  });
 });
 
 /** A server that answers every POST with `events` as server-sent events, then ends (or stalls, and records when the client went away). */
-async function sseServer(events: StreamEvent[], { stallAfter }: { stallAfter?: number } = {}): Promise<{ url: string; closedEarly: () => number; close: () => Promise<void> }> {
+async function sseServer(
+  events: StreamEvent[],
+  { stallAfter }: { stallAfter?: number } = {},
+): Promise<{ url: string; closedEarly: () => number; close: () => Promise<void> }> {
   let closedEarly = 0;
   const server: Server = createServer((request, response) => {
     request.resume();
@@ -63,7 +85,11 @@ async function sseServer(events: StreamEvent[], { stallAfter }: { stallAfter?: n
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     closedEarly: () => closedEarly,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -77,7 +103,10 @@ test('the real SDK streams through the anthropic provider: every event, then the
     for await (const event of stream) received.push(event);
     // The SDK accumulates the message into message_start's own object as the events arrive,
     // so that one is compared by its id; every other event arrives exactly as sent.
-    t.deepEqual(received.map((e) => e.type), events.map((e) => e.type));
+    t.deepEqual(
+      received.map((e) => e.type),
+      events.map((e) => e.type),
+    );
     t.is((received[0] as Extract<StreamEvent, { type: 'message_start' }>).message.id, 'msg_1');
     t.deepEqual(received.slice(1), events.slice(1));
     const final = await stream.finalMessage();
@@ -200,7 +229,7 @@ test('a failure before the first event is retried like any attempt; the slot is 
   t.is(orchestrator.inFlight, 0);
   const final = await opened.events.finalMessage();
   const { _request_id, ...whole } = final;
-  t.is(_request_id, "req_2");
+  t.is(_request_id, 'req_2');
   t.deepEqual(accumulateEvents(events), whole);
   t.like(orchestrator.stats(), { calls: 1, succeeded: 1, failed: 0, upstreamAttempts: 2 });
 });
@@ -296,7 +325,12 @@ test('the in-process provider streams the same answer it gives whole', async (t)
 });
 
 test('a provider without streamMessage is refused with a config error naming it', async (t) => {
-  const provider: MessagesProvider = { name: 'whole-only', createMessage: () => Promise.resolve({ ...MESSAGE }), toError: (e) => e, close: () => Promise.resolve() };
+  const provider: MessagesProvider = {
+    name: 'whole-only',
+    createMessage: () => Promise.resolve({ ...MESSAGE }),
+    toError: (e) => e,
+    close: () => Promise.resolve(),
+  };
   const orchestrator = orchestratorWith(provider);
   const error = await t.throwsAsync(orchestrator.openStream('python-expert', 'stream?'));
   t.is((error as { code?: string }).code, 'AP_ERR_CONFIG');

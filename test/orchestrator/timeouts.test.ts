@@ -5,7 +5,11 @@ import { teardown, waitFor, withSimulator } from '../helpers.ts';
 
 test('an attempt timeout really aborts the HTTP request, then the retry succeeds', async (t) => {
   const clock = new ManualClock();
-  const setup = await withSimulator({ faults: { schedule: ['hang'] } }, { attemptTimeoutMs: 5_000, deadlineMs: 30_000, retry: { maxAttempts: 2, baseDelayMs: 0 } }, clock);
+  const setup = await withSimulator(
+    { faults: { schedule: ['hang'] } },
+    { attemptTimeoutMs: 5_000, deadlineMs: 30_000, retry: { maxAttempts: 2, baseDelayMs: 0 } },
+    clock,
+  );
   try {
     const call = setup.orchestrator.executeAgent('python-expert', 'slow one');
     await waitFor(() => setup.simulator.stats().inFlight === 1, 'the request to hang');
@@ -65,7 +69,11 @@ test("the caller's AbortSignal cancels a call in flight and one still queued", a
 // SDK's own per-request timer. These two wait for a real 150 ms timeout: nothing can fake it.
 test('with the system clock and no signal, the SDK timeout ends a hung attempt and the retry succeeds', async (t) => {
   const { systemClock } = await import('../../src/clock.ts');
-  const setup = await withSimulator({ faults: { schedule: ['hang'] } }, { attemptTimeoutMs: 150, retry: { maxAttempts: 2, baseDelayMs: 0 } }, systemClock as ManualClock);
+  const setup = await withSimulator(
+    { faults: { schedule: ['hang'] } },
+    { attemptTimeoutMs: 150, retry: { maxAttempts: 2, baseDelayMs: 0 } },
+    systemClock as ManualClock,
+  );
   try {
     const result = await setup.orchestrator.executeAgent('python-expert', 'hangs once');
     t.is(result.attempts, 2);

@@ -21,9 +21,23 @@ const cases: Array<{ title: string; agent: string; task: unknown; options?: obje
   { title: 'task that is not a string', agent: 'python-expert', task: 42, code: 'AP_ERR_TASK_TYPE', field: 'task' },
   { title: 'temperature above 1', agent: 'legacy-helper', task: 'hi', options: { temperature: 1.5 }, code: 'AP_ERR_PARAM_RANGE', field: 'temperature' },
   { title: 'negative temperature', agent: 'legacy-helper', task: 'hi', options: { temperature: -0.1 }, code: 'AP_ERR_PARAM_RANGE', field: 'temperature' },
-  { title: 'temperature on a model that rejects it', agent: 'python-expert', task: 'hi', options: { temperature: 0.3 }, code: 'AP_ERR_PARAM_UNSUPPORTED', field: 'temperature' },
+  {
+    title: 'temperature on a model that rejects it',
+    agent: 'python-expert',
+    task: 'hi',
+    options: { temperature: 0.3 },
+    code: 'AP_ERR_PARAM_UNSUPPORTED',
+    field: 'temperature',
+  },
   { title: 'maxTokens of 0', agent: 'python-expert', task: 'hi', options: { maxTokens: 0 }, code: 'AP_ERR_PARAM_RANGE', field: 'maxTokens' },
-  { title: 'maxTokens over the model limit', agent: 'legacy-helper', task: 'hi', options: { maxTokens: 64_001 }, code: 'AP_ERR_PARAM_RANGE', field: 'maxTokens' },
+  {
+    title: 'maxTokens over the model limit',
+    agent: 'legacy-helper',
+    task: 'hi',
+    options: { maxTokens: 64_001 },
+    code: 'AP_ERR_PARAM_RANGE',
+    field: 'maxTokens',
+  },
   { title: 'fractional maxTokens', agent: 'python-expert', task: 'hi', options: { maxTokens: 10.5 }, code: 'AP_ERR_PARAM_RANGE', field: 'maxTokens' },
 ];
 

@@ -32,16 +32,26 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   const run = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunRecord;
   t.is(code, run.verdict === 'FAIL' ? 1 : 0);
   t.is(run.schema, 'agentperf.run/v4');
-  t.deepEqual(run.phases.map((p) => p.name), ['ramp', 'steady', 'spike', 'recovery']);
+  t.deepEqual(
+    run.phases.map((p) => p.name),
+    ['ramp', 'steady', 'spike', 'recovery'],
+  );
   t.true(run.series.length >= 8, `one point per second of the 8 s plan, got ${run.series.length}`);
   const spike = run.series.filter((p) => p.targetRate === 800);
   t.true(spike.length >= 1 && spike.some((p) => p.completed > 400), 'the spike shows in the per-second series');
   t.true(run.load.completed > 1000);
   t.is(run.load.errors, 0);
   t.true(run.cache.hitRate! > 0.2 && run.cache.hitRate! < 0.6, `mixed repeats 2 calls in 5: hit rate ${run.cache.hitRate}`);
-  t.is(run.cache.totals.memoryHits, run.series.reduce((s, p) => s + p.cache.memoryHits, 0), 'the per-second cache counts add up to the totals');
+  t.is(
+    run.cache.totals.memoryHits,
+    run.series.reduce((s, p) => s + p.cache.memoryHits, 0),
+    'the per-second cache counts add up to the totals',
+  );
   t.deepEqual(run.distribution.percentiles.length, run.distribution.latencyMs.length);
-  t.true(run.distribution.latencyMs.every((v, i, a) => i === 0 || v >= a[i - 1]!), 'latency grows with the percentile');
+  t.true(
+    run.distribution.latencyMs.every((v, i, a) => i === 0 || v >= a[i - 1]!),
+    'latency grows with the percentile',
+  );
   t.true(run.hdr.agentLatency.count >= run.load.completed, "the instrumentation's HDR histograms saw every measured call");
   t.true(run.hdr.cacheGetMemory.count > 0);
   t.deepEqual(run.hdr.cacheGetTiers, {}, 'the mixed scenario caches in memory only: no shared tier was read');
@@ -51,10 +61,16 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   t.true(existsSync(join(runDir, run.profile.flamegraph!)), run.profile.flamegraphError);
   t.true(run.profile.bottlenecks.bySelf.length > 0);
   // The mixed scenario does not leak: never a LEAK; CLEAN, or INCONCLUSIVE saying why.
-  t.true(run.leak.verdict === 'CLEAN' || (run.leak.verdict === 'INCONCLUSIVE' && /snapshot interval|straddles/.test(run.leak.note ?? '')), JSON.stringify({ verdict: run.leak.verdict, note: run.leak.note, slope: run.leak.slope }));
+  t.true(
+    run.leak.verdict === 'CLEAN' || (run.leak.verdict === 'INCONCLUSIVE' && /snapshot interval|straddles/.test(run.leak.note ?? '')),
+    JSON.stringify({ verdict: run.leak.verdict, note: run.leak.note, slope: run.leak.slope }),
+  );
   // The overhead from paired slices of one process: a figure with its interval, whatever the verdict.
   const o = run.overhead;
-  t.true(o.pairs >= 2 && Number.isFinite(o.throughputLostPct) && o.throughputLostLowPct <= o.throughputLostPct && o.throughputLostPct <= o.throughputLostHighPct, JSON.stringify(o));
+  t.true(
+    o.pairs >= 2 && Number.isFinite(o.throughputLostPct) && o.throughputLostLowPct <= o.throughputLostPct && o.throughputLostPct <= o.throughputLostHighPct,
+    JSON.stringify(o),
+  );
   // The CPU added per iteration, with its interval (2 pairs of --quick slices: its sign is noise's to choose).
   t.true(Number.isFinite(o.mainThreadAddedPct) && o.mainThreadLowPct <= o.mainThreadAddedPct && o.mainThreadAddedPct <= o.mainThreadHighPct, JSON.stringify(o));
   // "On" exported what users export: OTLP spans reached the local receiver, none dropped.
@@ -63,7 +79,7 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   t.is(run.gate.status, 'judged', 'the baseline recorded on this machine is found');
   // One verdict: the summary's overhead is the gate's overhead row, and the exit code follows the gate alone.
   const gated = run.gate.status === 'judged' ? run.gate.result.scenarios[0]!.judgement.metrics.find((m) => m.metric === 'overhead') : undefined;
-  t.truthy(gated, 'the gate judged the overhead against the baseline\'s');
+  t.truthy(gated, "the gate judged the overhead against the baseline's");
   t.is(o.verdict, gated!.verdict);
   t.is(o.reason, gated!.reason);
   t.is(run.verdict, run.gate.status === 'judged' ? run.gate.result.overall : run.verdict);
@@ -72,7 +88,8 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   t.regex(stdout, /^verdict\s+(PASS|FAIL|INCONCLUSIVE)/m);
   t.regex(stdout, /cache hit rate\s+\d+\.\d%/);
   t.regex(stdout, /observability overhead\s+(PASS|WARN|FAIL|INCONCLUSIVE)/);
-  for (const [i, name] of PIPELINE_STEPS.entries()) t.is(stderr.split(`[${i + 1}/${PIPELINE_STEPS.length}]`).length - 1, 1, `progress shows step ${name} exactly once`);
+  for (const [i, name] of PIPELINE_STEPS.entries())
+    t.is(stderr.split(`[${i + 1}/${PIPELINE_STEPS.length}]`).length - 1, 1, `progress shows step ${name} exactly once`);
   t.regex(stderr, /Prometheus metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/);
   const markdown = readFileSync(join(runDir, 'report.md'), 'utf8');
   t.regex(markdown, /## The gate/);
@@ -92,7 +109,11 @@ test('the warnings list is the same in all three reports, whatever it holds (an 
   t.timeout(300_000);
   await quickRun();
   const recorded = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunRecord;
-  const untrusted: RunRecord = { ...recorded, load: { ...recorded.load, generator: { trusted: false, reasons: ['the event loop lagged 40 ms at p99 (> 10 ms)'] } }, gate: { status: 'no-baseline', message: 'no baseline for scenario mixed in /x' } };
+  const untrusted: RunRecord = {
+    ...recorded,
+    load: { ...recorded.load, generator: { trusted: false, reasons: ['the event loop lagged 40 ms at p99 (> 10 ms)'] } },
+    gate: { status: 'no-baseline', message: 'no baseline for scenario mixed in /x' },
+  };
   const run = { ...untrusted, warnings: runWarnings(untrusted) };
   t.true(run.warnings.some((w) => w.startsWith('UNTRUSTED load figures')));
   t.true(run.warnings.some((w) => w.startsWith('not gated: no baseline')));
@@ -108,55 +129,65 @@ test('the warnings list is the same in all three reports, whatever it holds (an 
 
 // Without a browser this test is reported as skipped (never as passed), saying how to get one.
 const withChromium = existsSync(CHROMIUM) ? test : test.skip;
-withChromium(`the HTML report in headless Chromium: no console errors, every chart drawn with data, a verdict row per gated metric${existsSync(CHROMIUM) ? '' : ` [skipped: no ${CHROMIUM}; apt-get install -y chromium, as .ci/run does]`}`, async (t) => {
-  t.timeout(300_000);
-  await quickRun();
-  const run = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunRecord;
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    const errors: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text());
-    });
-    page.on('pageerror', (error) => errors.push(String(error)));
-    const requests: string[] = [];
-    page.on('request', (request) => requests.push(request.url()));
-    await page.goto(`file://${join(runDir, 'report.html')}`);
-    await page.waitForLoadState('load');
-    t.deepEqual(errors, []);
-    t.deepEqual(requests.filter((url) => !url.startsWith('file://')), [], 'nothing is fetched from the network');
-    const charts = await page.$$eval('.chart', (elements) =>
-      elements.map((element) => {
-        const canvas = element.querySelector('canvas');
-        if (!canvas) return { id: element.id, painted: 0 };
-        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-        let painted = 0;
-        for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) painted++;
-        return { id: element.id, painted };
-      }),
-    );
-    t.deepEqual(charts.map((c) => c.id), ['chart-latency', 'chart-throughput', 'chart-distribution', 'chart-cache']);
-    for (const chart of charts) t.true(chart.painted > 2000, `${chart.id} drew ${chart.painted} pixels`);
-    // Each chart's series carry data: uPlot's legend lists them, and the record has the points.
-    const seriesLabels = await page.$$eval('#chart-latency .u-legend .u-label', (labels) => labels.map((l) => l.textContent));
-    t.true(seriesLabels.includes('p99 ms'));
-    const rows = await page.$$eval('#verdict-table tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-metric')));
-    t.is(run.gate.status, 'judged');
-    const gated = run.gate.status === 'judged' ? run.gate.result.scenarios[0]!.judgement.metrics.map((m) => m.metric) : [];
-    t.true(gated.length >= 8);
-    t.deepEqual(rows, gated);
-    t.true(await page.isVisible('#flamegraph-link'));
-    const screenshots = resolve('profiles', 'report-test');
-    mkdirSync(screenshots, { recursive: true });
-    const shot = join(screenshots, 'report.png');
-    await page.screenshot({ path: shot, fullPage: true });
-    t.true(readFileSync(shot).length > 50_000);
-  } finally {
-    await browser.close();
-  }
-});
+withChromium(
+  `the HTML report in headless Chromium: no console errors, every chart drawn with data, a verdict row per gated metric${existsSync(CHROMIUM) ? '' : ` [skipped: no ${CHROMIUM}; apt-get install -y chromium, as .ci/run does]`}`,
+  async (t) => {
+    t.timeout(300_000);
+    await quickRun();
+    const run = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunRecord;
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const errors: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error') errors.push(message.text());
+      });
+      page.on('pageerror', (error) => errors.push(String(error)));
+      const requests: string[] = [];
+      page.on('request', (request) => requests.push(request.url()));
+      await page.goto(`file://${join(runDir, 'report.html')}`);
+      await page.waitForLoadState('load');
+      t.deepEqual(errors, []);
+      t.deepEqual(
+        requests.filter((url) => !url.startsWith('file://')),
+        [],
+        'nothing is fetched from the network',
+      );
+      const charts = await page.$$eval('.chart', (elements) =>
+        elements.map((element) => {
+          const canvas = element.querySelector('canvas');
+          if (!canvas) return { id: element.id, painted: 0 };
+          const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+          let painted = 0;
+          for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) painted++;
+          return { id: element.id, painted };
+        }),
+      );
+      t.deepEqual(
+        charts.map((c) => c.id),
+        ['chart-latency', 'chart-throughput', 'chart-distribution', 'chart-cache'],
+      );
+      for (const chart of charts) t.true(chart.painted > 2000, `${chart.id} drew ${chart.painted} pixels`);
+      // Each chart's series carry data: uPlot's legend lists them, and the record has the points.
+      const seriesLabels = await page.$$eval('#chart-latency .u-legend .u-label', (labels) => labels.map((l) => l.textContent));
+      t.true(seriesLabels.includes('p99 ms'));
+      const rows = await page.$$eval('#verdict-table tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-metric')));
+      t.is(run.gate.status, 'judged');
+      const gated = run.gate.status === 'judged' ? run.gate.result.scenarios[0]!.judgement.metrics.map((m) => m.metric) : [];
+      t.true(gated.length >= 8);
+      t.deepEqual(rows, gated);
+      t.true(await page.isVisible('#flamegraph-link'));
+      const screenshots = resolve('profiles', 'report-test');
+      mkdirSync(screenshots, { recursive: true });
+      const shot = join(screenshots, 'report.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      t.true(readFileSync(shot).length > 50_000);
+    } finally {
+      await browser.close();
+    }
+  },
+);
 
 test('report re-renders the same HTML from run.json (elsewhere, linking back to the flamegraph); a file that is not a run record exits 2', async (t) => {
   t.timeout(300_000);
@@ -182,7 +213,10 @@ test('report re-renders the same HTML from run.json (elsewhere, linking back to 
   const { cacheGetTiers: _tiers, ...v3hdr } = current.hdr;
   const v3 = join(root, 'v3');
   mkdirSync(v3);
-  writeFileSync(join(v3, 'run.json'), JSON.stringify({ ...current, schema: 'agentperf.run/v3', hdr: { ...v3hdr, cacheGetDisk: { ...current.hdr.cacheGetMemory } } }));
+  writeFileSync(
+    join(v3, 'run.json'),
+    JSON.stringify({ ...current, schema: 'agentperf.run/v3', hdr: { ...v3hdr, cacheGetDisk: { ...current.hdr.cacheGetMemory } } }),
+  );
   const old = await runCli(['report', join(v3, 'run.json')]);
   t.is(old.code, 0, old.stderr);
   t.regex(readFileSync(join(v3, 'report.md'), 'utf8'), /HDR cache gets \(disk\)/);

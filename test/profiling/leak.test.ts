@@ -8,7 +8,6 @@ import { writeFileSync } from 'node:fs';
 import { analyzeSnapshots } from '../../src/profiling/snapshot-diff.ts';
 import { setSnapshotChunkBytes } from '../../src/profiling/snapshot-stream.ts';
 
-
 const run = (args: string[]) => runCli(args);
 
 test('a scenario that leaks 1 KiB per iteration is a LEAK within 300 iterations, and the leaking class is named', async (t) => {
@@ -28,7 +27,10 @@ test('a scenario that leaks 1 KiB per iteration is a LEAK within 300 iterations,
   // 3 rounds of 20 between the baseline and target snapshots: 60 records allocated and kept.
   t.is(record.count, 60);
   t.deepEqual(record.counts, [300, 360, 420]);
-  t.true(record.retainerPath.some((step: string) => step.includes('.retained')), record.retainerPath.join(' → '));
+  t.true(
+    record.retainerPath.some((step: string) => step.includes('.retained')),
+    record.retainerPath.join(' → '),
+  );
   t.deepEqual((await readdir(out)).sort(), ['baseline.heapsnapshot', 'final.heapsnapshot', 'target.heapsnapshot']);
 });
 
@@ -81,9 +83,23 @@ test('the snapshot diff keeps classes that grew in both intervals and shows what
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-snapshots-'));
   // Ids as V8 gives them: each object first seen in a later snapshot has a higher id than all before.
   const files = [
-    [{ id: 11, name: 'Session' }, { id: 13, name: 'Cached' }],
-    [{ id: 11, name: 'Session' }, { id: 15, name: 'Session' }, { id: 17, name: 'Session' }, { id: 19, name: 'Cached' }],
-    [{ id: 11, name: 'Session' }, { id: 15, name: 'Session' }, { id: 17, name: 'Session' }, { id: 21, name: 'Session' }, { id: 23, name: 'Cached' }],
+    [
+      { id: 11, name: 'Session' },
+      { id: 13, name: 'Cached' },
+    ],
+    [
+      { id: 11, name: 'Session' },
+      { id: 15, name: 'Session' },
+      { id: 17, name: 'Session' },
+      { id: 19, name: 'Cached' },
+    ],
+    [
+      { id: 11, name: 'Session' },
+      { id: 15, name: 'Session' },
+      { id: 17, name: 'Session' },
+      { id: 21, name: 'Session' },
+      { id: 23, name: 'Cached' },
+    ],
   ].map((items, k) => {
     const file = join(dir, `${k}.heapsnapshot`);
     writeFileSync(file, snapshot(items));
@@ -140,7 +156,12 @@ function graphSnapshot(graph: GraphNode[]): string {
     snapshot: {
       node_count: graph.length,
       edge_count: edges.length / 3,
-      meta: { node_fields: ['type', 'name', 'id', 'self_size', 'edge_count', 'trace_node_id', 'detachedness'], node_types: [nodeTypes], edge_fields: ['type', 'name_or_index', 'to_node'], edge_types: [edgeTypes] },
+      meta: {
+        node_fields: ['type', 'name', 'id', 'self_size', 'edge_count', 'trace_node_id', 'detachedness'],
+        node_types: [nodeTypes],
+        edge_fields: ['type', 'name_or_index', 'to_node'],
+        edge_types: [edgeTypes],
+      },
     },
     nodes,
     edges,
@@ -153,7 +174,16 @@ test("the path shown is one a developer follows: not back from a prototype to an
   // __proto__ and through a hidden class (each a hub that every instance of a class points to,
   // a million of them in a real heap); the one to show runs through the registry.
   const heap = (sessions: number[]): GraphNode[] => [
-    { type: 'synthetic', name: '', id: 1, edges: [{ type: 'property', name: 'widget', to: 1 }, { type: 'internal', name: 'map', to: 2 }, { type: 'property', name: 'holder', to: 3 }] },
+    {
+      type: 'synthetic',
+      name: '',
+      id: 1,
+      edges: [
+        { type: 'property', name: 'widget', to: 1 },
+        { type: 'internal', name: 'map', to: 2 },
+        { type: 'property', name: 'holder', to: 3 },
+      ],
+    },
     { type: 'object', name: 'Widget', id: 3, edges: [{ type: 'property', name: '__proto__', to: 5 }] },
     { type: 'hidden', name: 'system / Map', id: 5, edges: [{ type: 'internal', name: 'prototype', to: 5 }] },
     { type: 'object', name: 'Holder', id: 7, edges: [{ type: 'property', name: 'registry', to: 4 }] },

@@ -35,7 +35,16 @@ test('a profiled scenario names its hot function with the TypeScript file and li
   t.true(hot!.selfPct > 20, `${hot!.selfPct}%`);
 
   const files = (await readdir(dir)).sort();
-  t.deepEqual(files, ['allocation-sites.json', 'bottlenecks.json', 'cpu.cpuprofile', 'cpu.folded', 'flamegraph.html', 'heap.heapprofile', 'index.json', 'load.json']);
+  t.deepEqual(files, [
+    'allocation-sites.json',
+    'bottlenecks.json',
+    'cpu.cpuprofile',
+    'cpu.folded',
+    'flamegraph.html',
+    'heap.heapprofile',
+    'index.json',
+    'load.json',
+  ]);
   const profile = JSON.parse(await readFile(join(dir, 'cpu.cpuprofile'), 'utf8')) as CpuProfile;
   t.true(profile.nodes.length > 10);
   t.is(profile.samples.length, profile.timeDeltas.length);
@@ -52,7 +61,10 @@ test('a profiled scenario names its hot function with the TypeScript file and li
   t.regex(site!.location, /^test\/fixtures\/scenarios\/hot\.ts:1[0-3]$/);
   const written = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
   t.is(written.schema, 'agentperf.profile/v1');
-  t.deepEqual(written.artifacts.map((a: { file: string }) => a.file).sort(), files.filter((f) => f !== 'index.json'));
+  t.deepEqual(
+    written.artifacts.map((a: { file: string }) => a.file).sort(),
+    files.filter((f) => f !== 'index.json'),
+  );
 });
 
 test('withCpuProfile wraps a function and returns its result with the profile', async (t) => {
@@ -103,19 +115,39 @@ test('a profile run killed with SIGKILL at any moment leaves no run directory wi
   // Killed at several moments of a 2 s run: setup, under load, while writing the artifacts.
   for (const afterMs of [700, 1_600, 2_600, 3_200]) {
     const out = join(root, `run-${afterMs}`);
-    const child = spawn(process.execPath, [cli, 'profile', HOT, '--duration', '2s', '--vus', '1', '--out', out], { env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [cli, 'profile', HOT, '--duration', '2s', '--vus', '1', '--out', out], {
+      env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent' },
+      stdio: 'ignore',
+    });
     await new Promise((resolve) => setTimeout(resolve, afterMs));
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('close', resolve));
-    if (existsSync(out)) t.true(existsSync(join(out, 'index.json')), `killed after ${afterMs} ms: ${out} exists without index.json (${readdirSync(out).join(', ')})`);
+    if (existsSync(out))
+      t.true(existsSync(join(out, 'index.json')), `killed after ${afterMs} ms: ${out} exists without index.json (${readdirSync(out).join(', ')})`);
   }
   // Whatever was killed is hidden (a dot directory), never under a run's name.
-  t.deepEqual(readdirSync(root).filter((name) => !name.startsWith('.') && !existsSync(join(root, name, 'index.json'))), []);
+  t.deepEqual(
+    readdirSync(root).filter((name) => !name.startsWith('.') && !existsSync(join(root, name, 'index.json'))),
+    [],
+  );
 
   const blocker = join(root, 'a-file');
   writeFileSync(blocker, 'not a directory');
   const scenario = await loadScenarioModule(HOT);
-  const error = await t.throwsAsync(profileScenario({ scenario, context: { target: { kind: 'in-process' }, settings: {}, seed: 1, log: rootLogger }, shape: { kind: 'closed', vus: 1, durationMs: 100 }, warmupMs: 0, cpu: true, heap: false, snapshot: false, cpuIntervalUs: 500, heapIntervalBytes: 32 * 1024, outDir: join(blocker, 'run') }));
+  const error = await t.throwsAsync(
+    profileScenario({
+      scenario,
+      context: { target: { kind: 'in-process' }, settings: {}, seed: 1, log: rootLogger },
+      shape: { kind: 'closed', vus: 1, durationMs: 100 },
+      warmupMs: 0,
+      cpu: true,
+      heap: false,
+      snapshot: false,
+      cpuIntervalUs: 500,
+      heapIntervalBytes: 32 * 1024,
+      outDir: join(blocker, 'run'),
+    }),
+  );
   t.is((error as { code?: string }).code, 'AP_ERR_WRITE');
   t.regex(error!.message, /could not write .*a-file/);
 });
@@ -132,7 +164,24 @@ test("source locations are relative to the project's root, whatever directory th
   const cwd = new URL('../fixtures/', import.meta.url).pathname;
   const out = join(mkdtempSync(join(tmpdir(), 'agentperf-profile-root-')), 'run');
   const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, [new URL('../../bin/agentperf.js', import.meta.url).pathname, 'profile', 'scenarios/hot.ts', '--cpu', '--duration', '1s', '--vus', '1', '--out', out, '--json'], { cwd, env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent' }, timeout: 60_000 }, (error, output, stderr) => (error ? reject(new Error(stderr)) : resolve(output))),
+    execFile(
+      process.execPath,
+      [
+        new URL('../../bin/agentperf.js', import.meta.url).pathname,
+        'profile',
+        'scenarios/hot.ts',
+        '--cpu',
+        '--duration',
+        '1s',
+        '--vus',
+        '1',
+        '--out',
+        out,
+        '--json',
+      ],
+      { cwd, env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent' }, timeout: 60_000 },
+      (error, output, stderr) => (error ? reject(new Error(stderr)) : resolve(output)),
+    ),
   );
   const index = JSON.parse(stdout) as { bottlenecks: { bySelf: Array<{ name: string; location: string }> } };
   const hot = index.bottlenecks.bySelf.find((f) => f.name === 'burnCpu');

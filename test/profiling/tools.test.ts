@@ -25,7 +25,10 @@ test('doctor runs clinic doctor around a command and writes its report', async (
   const { code, stderr } = await run(['doctor', '--out', out, '--', 'node', '-e', program]);
   t.is(code, 0, stderr);
   const files = await readdir(out);
-  t.true(files.some((f) => f.endsWith('.clinic-doctor.html')), files.join(', '));
+  t.true(
+    files.some((f) => f.endsWith('.clinic-doctor.html')),
+    files.join(', '),
+  );
 });
 
 test('profile writes into profiles/<scenario>/<timestamp>/ with an index of its artifacts', async (t) => {

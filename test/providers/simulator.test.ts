@@ -6,7 +6,8 @@ import { startSimulatorInWorker } from '../../src/providers/simulator/worker.ts'
 import { mulberry32 } from '../../src/random.ts';
 import { percentile } from '../../src/stats/percentiles.ts';
 
-const body = (content = 'hello', extra: object = {}) => JSON.stringify({ model: 'claude-sonnet-5-5', max_tokens: 300, messages: [{ role: 'user', content }], ...extra });
+const body = (content = 'hello', extra: object = {}) =>
+  JSON.stringify({ model: 'claude-sonnet-5-5', max_tokens: 300, messages: [{ role: 'user', content }], ...extra });
 const post = (url: string, payload: string, headers: Record<string, string> = { 'x-api-key': 'k' }) =>
   fetch(`${url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: payload });
 
@@ -36,7 +37,9 @@ test('answers with the Messages API shape, a request-id, and the same text for t
 test('max_tokens cuts the answer and says so', async (t) => {
   const sim = await startSimulator();
   try {
-    const json = (await (await post(sim.url, JSON.stringify({ model: 'claude-haiku-5-5', max_tokens: 3, messages: [{ role: 'user', content: 'x' }] }))).json()) as Record<string, any>;
+    const json = (await (
+      await post(sim.url, JSON.stringify({ model: 'claude-haiku-5-5', max_tokens: 3, messages: [{ role: 'user', content: 'x' }] }))
+    ).json()) as Record<string, any>;
     t.is(json.stop_reason, 'max_tokens');
     t.is(json.usage.output_tokens, 3);
   } finally {

@@ -21,8 +21,17 @@ test('an interval is worded on the side it lies, or across zero', (t) => {
 
 test('cache reports: stats, a wrong secret, failures listed by reason, what prune left', (t) => {
   t.is(formatCacheReport({ action: 'stats', entries: 3, bytes: 3072 }), 'disk tier: 3 entries, 3.0 KiB');
-  t.regex(formatCacheReport({ action: 'stats', entries: 0, bytes: 0, foreignSecret: { cacheSecretId: 'aaa', givenSecretId: 'bbb' } }), /^WRONG SECRET: .*id aaa; the secret given has id bbb/);
+  t.regex(
+    formatCacheReport({ action: 'stats', entries: 0, bytes: 0, foreignSecret: { cacheSecretId: 'aaa', givenSecretId: 'bbb' } }),
+    /^WRONG SECRET: .*id aaa; the secret given has id bbb/,
+  );
   t.is(formatCacheReport({ action: 'verify', checked: 2, failures: [] }), 'verified 2 entries: all signatures valid');
-  t.is(formatCacheReport({ action: 'verify', checked: 2, failures: [{ key: 'k', file: '/c/k', reason: 'signature' }] }), 'verified 2 entries: 1 FAILED (signed with this cache\'s own secret: tampered with or torn)\n  signature    /c/k');
-  t.is(formatCacheReport({ action: 'prune', removed: 1, left: [{ key: 'k', file: '/c/k', reason: 'not-a-file', detail: 'a directory' }] }), 'pruned 1 expired or invalid entries\n  left in place: /c/k (a directory): not an entry; look at it and remove it by hand');
+  t.is(
+    formatCacheReport({ action: 'verify', checked: 2, failures: [{ key: 'k', file: '/c/k', reason: 'signature' }] }),
+    "verified 2 entries: 1 FAILED (signed with this cache's own secret: tampered with or torn)\n  signature    /c/k",
+  );
+  t.is(
+    formatCacheReport({ action: 'prune', removed: 1, left: [{ key: 'k', file: '/c/k', reason: 'not-a-file', detail: 'a directory' }] }),
+    'pruned 1 expired or invalid entries\n  left in place: /c/k (a directory): not an entry; look at it and remove it by hand',
+  );
 });

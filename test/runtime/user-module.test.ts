@@ -52,8 +52,13 @@ test('from the built CLI (no tsx preloaded): a .ts scenario with ESM syntax in a
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-modules-'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'commonjs-user' }));
   writeFileSync(join(dir, 'helper.ts'), 'export const answer = (i: number): number => i * 2;\n');
-  writeFileSync(join(dir, 'scenario.ts'), "import { answer } from './helper';\nexport default { name: 'typeless', run: (_: unknown, i: number) => answer(i) };\n");
-  const { code, stdout, stderr } = await runCli(['load', './scenario.ts', '--vus', '2', '--duration', '300ms', '--warmup', '0s', '--no-progress'], { cwd: dir });
+  writeFileSync(
+    join(dir, 'scenario.ts'),
+    "import { answer } from './helper';\nexport default { name: 'typeless', run: (_: unknown, i: number) => answer(i) };\n",
+  );
+  const { code, stdout, stderr } = await runCli(['load', './scenario.ts', '--vus', '2', '--duration', '300ms', '--warmup', '0s', '--no-progress'], {
+    cwd: dir,
+  });
   t.is(code, 0, stderr);
   t.regex(stdout, /scenario typeless \(closed loop/);
 });

@@ -42,7 +42,15 @@ async function serve(options: { access?: AccessRules; timeouts?: Partial<ServerT
     await gate;
     return 'done';
   });
-  const app = buildServer({ orchestrator: setup.orchestrator, workflows, stats: () => ({}), metricsHandler: (_q, s) => s.end('# metrics\n'), bodyLimitBytes: 1024 * 1024, logger: quiet, ...options });
+  const app = buildServer({
+    orchestrator: setup.orchestrator,
+    workflows,
+    stats: () => ({}),
+    metricsHandler: (_q, s) => s.end('# metrics\n'),
+    bodyLimitBytes: 1024 * 1024,
+    logger: quiet,
+    ...options,
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as AddressInfo).port;
   return { url: `http://127.0.0.1:${port}`, port, app, setup, release, workflows };
@@ -151,11 +159,18 @@ test('property: any JSON body of any shape and depth gets a documented status, a
     );
     await fc.assert(
       fc.asyncProperty(body, fc.constantFrom('python-expert', 'nope'), async (text, agent) => {
-        const response = await request(`${served.url}/v1/agents/${agent}/execute`, { method: 'POST', body: text, headers: { 'content-type': 'application/json' } });
+        const response = await request(`${served.url}/v1/agents/${agent}/execute`, {
+          method: 'POST',
+          body: text,
+          headers: { 'content-type': 'application/json' },
+        });
         const parsed = (await response.body.json()) as ErrorBody;
         seen.set(response.statusCode, (seen.get(response.statusCode) ?? 0) + 1);
         if (!documented.has(response.statusCode)) return false;
-        if (response.statusCode >= 400) return /^AP_ERR_[A-Z_]+$/.test(parsed.error?.code ?? '') && (parsed.error?.code === 'AP_ERR_UNKNOWN_AGENT' || typeof parsed.error?.field === 'string');
+        if (response.statusCode >= 400)
+          return (
+            /^AP_ERR_[A-Z_]+$/.test(parsed.error?.code ?? '') && (parsed.error?.code === 'AP_ERR_UNKNOWN_AGENT' || typeof parsed.error?.field === 'string')
+          );
         return true;
       }),
       { numRuns: 300 },
@@ -177,13 +192,20 @@ test('slow partial requests are cut off by the header and request timeouts: 40 s
       socket.on('error', () => undefined);
       await once(socket, 'connect');
       // Headers that never end (half of them), or a body that never arrives (the other half).
-      socket.write(i % 2 === 0 ? 'POST /v1/agents/python-expert/execute HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ' : 'POST /v1/agents/python-expert/execute HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"task"');
+      socket.write(
+        i % 2 === 0
+          ? 'POST /v1/agents/python-expert/execute HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: '
+          : 'POST /v1/agents/python-expert/execute HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"task"',
+      );
       let received = '';
       socket.on('data', (chunk) => (received += chunk.toString()));
       await once(socket, 'close');
       return received;
     });
-    const answers = await Promise.race([Promise.all(closed), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('slow connections still open after 15 s')), 15_000))]);
+    const answers = await Promise.race([
+      Promise.all(closed),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('slow connections still open after 15 s')), 15_000)),
+    ]);
     t.true(Date.now() - started < 15_000);
     t.true(answers.filter((a) => /^HTTP\/1\.1 408 /.test(a) && /AP_ERR_REQUEST_TIMEOUT/.test(a)).length >= 20, answers.slice(0, 3).join(' | '));
     for (const socket of sockets) socket.destroy();
@@ -214,7 +236,11 @@ test('access: every route but /healthz needs the token (none, wrong, wrong lengt
     ];
     for (const [method, path, body] of routes) {
       for (const [what, headers] of attempts) {
-        const response = await request(`${served.url}${path}`, { method, body, headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) } });
+        const response = await request(`${served.url}${path}`, {
+          method,
+          body,
+          headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+        });
         const parsed = (await response.body.json()) as ErrorBody;
         t.is(response.statusCode, 401, `${method} ${path} with ${what}`);
         t.is(parsed.error?.code, 'AP_ERR_UNAUTHORIZED');
@@ -223,7 +249,11 @@ test('access: every route but /healthz needs the token (none, wrong, wrong lengt
       }
     }
     t.is((await request(`${served.url}/healthz`)).statusCode, 200);
-    const authorised = await request(`${served.url}/v1/agents/python-expert/execute`, { method: 'POST', body: JSON.stringify({ task: 'x' }), headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
+    const authorised = await request(`${served.url}/v1/agents/python-expert/execute`, {
+      method: 'POST',
+      body: JSON.stringify({ task: 'x' }),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    });
     t.is(authorised.statusCode, 200);
     await authorised.body.dump();
   } finally {
@@ -283,7 +313,12 @@ test('the token rule: required beyond loopback (or --insecure-no-auth), from a f
     const loose = await t.throwsAsync(accessFor({ host: '::', env: {}, tokenFile: join(dir, `loose-${mode}`) }));
     t.is((loose as { code?: string; field?: string }).code, 'AP_ERR_USAGE');
     t.is((loose as { field?: string }).field, 'token-file');
-    t.regex(loose!.message, new RegExp(`must be readable and writable by its owner only \\(its mode is 0${mode.toString(8)}\\): chmod 600 .*AGENTPERF_SERVE_TOKEN_ALLOW_LOOSE_MODE=1`));
+    t.regex(
+      loose!.message,
+      new RegExp(
+        `must be readable and writable by its owner only \\(its mode is 0${mode.toString(8)}\\): chmod 600 .*AGENTPERF_SERVE_TOKEN_ALLOW_LOOSE_MODE=1`,
+      ),
+    );
     t.is((await accessFor({ host: '::', env: { AGENTPERF_SERVE_TOKEN_ALLOW_LOOSE_MODE: '1' }, tokenFile: join(dir, `loose-${mode}`) })).token, TOKEN);
   }
   await t.throwsAsync(accessFor({ host: '::', env: {}, tokenFile: join(dir, 'missing') }), { message: /cannot read the token file/ });
@@ -319,7 +354,11 @@ test('a 10 MiB body gets its 413 once it has been sent (read and discarded), so 
       yield Buffer.from('"}');
       sentAll = true;
     }
-    const response = await request(`${served.url}/v1/agents/python-expert/execute`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(total) }, body: Readable.from(body()) });
+    const response = await request(`${served.url}/v1/agents/python-expert/execute`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(total) },
+      body: Readable.from(body()),
+    });
     t.true(sentAll, 'the answer came after the whole body was sent');
     t.is(response.statusCode, 413);
     t.like(await response.body.json(), { error: { code: 'AP_ERR_BODY_TOO_LARGE', field: 'body' } });
@@ -332,7 +371,11 @@ test('a 10 MiB body gets its 413 once it has been sent (read and discarded), so 
 
 test('the CLI: --insecure-no-auth warns on stderr even with logging silenced', async (t) => {
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/agentperf.js', import.meta.url)), 'serve', '--host', '0.0.0.0', '--port', '0', '--insecure-no-auth'], { env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent', AGENTPERF_SERVE_TOKEN: '' } });
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(new URL('../../bin/agentperf.js', import.meta.url)), 'serve', '--host', '0.0.0.0', '--port', '0', '--insecure-no-auth'],
+    { env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent', AGENTPERF_SERVE_TOKEN: '' } },
+  );
   let stderr = '';
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -363,7 +406,10 @@ test('events: one nested deeper than the limit is refused at the door; one that 
     const tooDeep = await post(`${served.url}/v1/events`, `{"events":[{"type":"custom","workflowId":"${id}","data":${deep(100_000)}}]}`);
     t.is(tooDeep.status, 400);
     t.is(tooDeep.body.error?.code, 'AP_ERR_BAD_JSON');
-    const tooBig = await post(`${served.url}/v1/events`, JSON.stringify({ events: [{ type: 'custom', workflowId: id, data: 'x'.repeat(63 * 1024) + 'x'.repeat(2048) }] }));
+    const tooBig = await post(
+      `${served.url}/v1/events`,
+      JSON.stringify({ events: [{ type: 'custom', workflowId: id, data: 'x'.repeat(63 * 1024) + 'x'.repeat(2048) }] }),
+    );
     t.is(tooBig.status, 400);
     t.is(tooBig.body.error?.field, 'events[0].data');
 

@@ -14,7 +14,10 @@ test.after.always(async () => server?.close());
 
 const post = async (path: string, body: string, contentType = 'application/json') => {
   const response = await request(`${server.url}${path}`, { method: 'POST', body, headers: { 'content-type': contentType } });
-  return { status: response.statusCode, body: (await response.body.json()) as { error?: { code: string; message: string; field?: string } } & Record<string, unknown> };
+  return {
+    status: response.statusCode,
+    body: (await response.body.json()) as { error?: { code: string; message: string; field?: string } } & Record<string, unknown>,
+  };
 };
 
 test.serial('execute answers with the agent result', async (t) => {

@@ -54,7 +54,11 @@ function parseSse(text: string): Array<{ id: number; event: string; data: Record
     .split('\n\n')
     .filter((block) => block.trim())
     .map((block) => {
-      const field = (name: string) => block.split('\n').find((line) => line.startsWith(`${name}: `))!.slice(name.length + 2);
+      const field = (name: string) =>
+        block
+          .split('\n')
+          .find((line) => line.startsWith(`${name}: `))!
+          .slice(name.length + 2);
       return { id: Number(field('id')), event: field('event'), data: JSON.parse(field('data')) };
     });
 }
@@ -89,16 +93,33 @@ test.serial('events: a live stream in order that ends with the workflow; Last-Ev
   const events = parseSse(await text);
   t.deepEqual(
     events.map((e) => e.event),
-    ['workflow.started', 'step.started', 'step.completed', 'step.started', 'step.completed', 'step.started', 'step.completed', 'step.started', 'step.completed', 'workflow.completed'],
+    [
+      'workflow.started',
+      'step.started',
+      'step.completed',
+      'step.started',
+      'step.completed',
+      'step.started',
+      'step.completed',
+      'step.started',
+      'step.completed',
+      'workflow.completed',
+    ],
   );
-  t.deepEqual(events.map((e) => e.id), events.map((_, i) => i + 1));
+  t.deepEqual(
+    events.map((e) => e.id),
+    events.map((_, i) => i + 1),
+  );
   t.true(events.every((e) => e.data.workflowId === id));
   const ask = events.findIndex((e) => e.event === 'step.completed' && e.data.stepId === 'ask');
   const summary = events.findIndex((e) => e.event === 'step.started' && e.data.stepId === 'summary');
   t.true(ask < summary, 'a step starts only after its dependencies complete');
 
   const resumed = await request(`${server!.url}/v1/workflows/${id}/events`, { headers: { 'last-event-id': '7' } });
-  t.deepEqual(parseSse(await resumed.body.text()).map((e) => e.id), [8, 9, 10]);
+  t.deepEqual(
+    parseSse(await resumed.body.text()).map((e) => e.id),
+    [8, 9, 10],
+  );
 });
 
 test.serial('published event batches reach the workflow log and its stream', async (t) => {
@@ -113,11 +134,17 @@ test.serial('published event batches reach the workflow log and its stream', asy
   await finished(id);
   const events = parseSse(await (await request(`${server!.url}/v1/workflows/${id}/events`)).body.text());
   t.is(events.length, 1010);
-  t.deepEqual(events.slice(0, 1000).map((e) => (e.data.data as { i: number }).i), Array.from({ length: 1000 }, (_, i) => i), 'in publication order');
+  t.deepEqual(
+    events.slice(0, 1000).map((e) => (e.data.data as { i: number }).i),
+    Array.from({ length: 1000 }, (_, i) => i),
+    'in publication order',
+  );
 });
 
 test.serial('cancel stops a running workflow: running steps aborted, the rest skipped', async (t) => {
-  const chain = { steps: Array.from({ length: 5 }, (_, i) => ({ id: `s${i}`, agent: 'python-expert', task: `cancel chain ${i}`, dependsOn: i ? [`s${i - 1}`] : [] })) };
+  const chain = {
+    steps: Array.from({ length: 5 }, (_, i) => ({ id: `s${i}`, agent: 'python-expert', task: `cancel chain ${i}`, dependsOn: i ? [`s${i - 1}`] : [] })),
+  };
   const id = await create(chain);
   await call('POST', `/v1/workflows/${id}/execute`, {});
   await waitFor(async () => (await call('GET', `/v1/workflows/${id}`)).body.steps.s1.status !== 'pending', 'the second step to start');
@@ -133,15 +160,73 @@ test.serial('cancel stops a running workflow: running steps aborted, the rest sk
 test.serial('bad requests get a 4xx naming the field and the rule', async (t) => {
   const id = await create();
   const cases: Array<[string, string, unknown, number, string, string | undefined, RegExp]> = [
-    ['POST', '/v1/workflows', { steps: [{ id: 'a', agent: 'python-expert', task: 't', dependsOn: ['b'] }, { id: 'b', agent: 'python-expert', task: 't', dependsOn: ['a'] }] }, 400, 'AP_ERR_WORKFLOW', 'steps', /cycle: (a -> b -> a|b -> a -> b)/],
-    ['POST', '/v1/workflows', { steps: [{ id: 'a', agent: 'python-expert', task: 't', dependsOn: ['nope'] }] }, 400, 'AP_ERR_WORKFLOW', 'steps[0].dependsOn', /"nope", which is not a step/],
-    ['POST', '/v1/workflows', { steps: [{ id: 'a', agent: 'python-expert', task: 't' }, { id: 'a', agent: 'python-expert', task: 't' }] }, 400, 'AP_ERR_WORKFLOW', 'steps[1].id', /unique/],
-    ['POST', '/v1/workflows', { steps: [{ id: 'a', agent: 'python-expert', task: 't', dependsOn: ['a'] }] }, 400, 'AP_ERR_WORKFLOW', 'steps[0].dependsOn', /itself/],
+    [
+      'POST',
+      '/v1/workflows',
+      {
+        steps: [
+          { id: 'a', agent: 'python-expert', task: 't', dependsOn: ['b'] },
+          { id: 'b', agent: 'python-expert', task: 't', dependsOn: ['a'] },
+        ],
+      },
+      400,
+      'AP_ERR_WORKFLOW',
+      'steps',
+      /cycle: (a -> b -> a|b -> a -> b)/,
+    ],
+    [
+      'POST',
+      '/v1/workflows',
+      { steps: [{ id: 'a', agent: 'python-expert', task: 't', dependsOn: ['nope'] }] },
+      400,
+      'AP_ERR_WORKFLOW',
+      'steps[0].dependsOn',
+      /"nope", which is not a step/,
+    ],
+    [
+      'POST',
+      '/v1/workflows',
+      {
+        steps: [
+          { id: 'a', agent: 'python-expert', task: 't' },
+          { id: 'a', agent: 'python-expert', task: 't' },
+        ],
+      },
+      400,
+      'AP_ERR_WORKFLOW',
+      'steps[1].id',
+      /unique/,
+    ],
+    [
+      'POST',
+      '/v1/workflows',
+      { steps: [{ id: 'a', agent: 'python-expert', task: 't', dependsOn: ['a'] }] },
+      400,
+      'AP_ERR_WORKFLOW',
+      'steps[0].dependsOn',
+      /itself/,
+    ],
     ['POST', '/v1/workflows', { steps: [{ id: 'a', agent: 'ghost', task: 't' }] }, 400, 'AP_ERR_WORKFLOW', 'steps[0].agent', /configured agents/],
     ['POST', '/v1/workflows', { steps: [] }, 400, 'AP_ERR_WORKFLOW', 'steps', /at least one step/],
     ['POST', '/v1/workflows', { name: 'x' }, 400, 'AP_ERR_VALIDATION', 'steps', /steps/],
-    ['POST', '/v1/workflows', { steps: [{ id: 'a', agent: 'python-expert', task: 't', extra: 1 }] }, 400, 'AP_ERR_VALIDATION', 'steps[0].extra', /steps\[0\]\.extra is not a known field of steps\[0\]/],
-    ['POST', '/v1/workflows', { steps: [{ id: 'a', agent: 'python-expert', task: 'x'.repeat(300_000) }] }, 413, 'AP_ERR_BODY_TOO_LARGE', 'body', /at most 262144 bytes/],
+    [
+      'POST',
+      '/v1/workflows',
+      { steps: [{ id: 'a', agent: 'python-expert', task: 't', extra: 1 }] },
+      400,
+      'AP_ERR_VALIDATION',
+      'steps[0].extra',
+      /steps\[0\]\.extra is not a known field of steps\[0\]/,
+    ],
+    [
+      'POST',
+      '/v1/workflows',
+      { steps: [{ id: 'a', agent: 'python-expert', task: 'x'.repeat(300_000) }] },
+      413,
+      'AP_ERR_BODY_TOO_LARGE',
+      'body',
+      /at most 262144 bytes/,
+    ],
     ['POST', '/v1/workflows', '{"steps": [', 400, 'AP_ERR_BAD_JSON', 'body', /valid JSON/],
     ['POST', `/v1/workflows/${id}/execute`, { maxParallel: 0 }, 400, 'AP_ERR_VALIDATION', 'maxParallel', /maxParallel/],
     ['POST', `/v1/workflows/${id}/execute`, { maxParallel: 1000 }, 400, 'AP_ERR_VALIDATION', 'maxParallel', /at most 64/],
@@ -153,7 +238,20 @@ test.serial('bad requests get a 4xx naming the field and the rule', async (t) =>
     ['POST', '/v1/events', { events: Array.from({ length: 1001 }, () => ({ type: 'x', workflowId: id })) }, 400, 'AP_ERR_VALIDATION', 'events', /1000/],
     ['POST', '/v1/events', { events: [{ type: 'step.completed', workflowId: id }] }, 400, 'AP_ERR_VALIDATION', 'events[0].type', /executor's/],
     ['POST', '/v1/events', { events: [{ type: 'Bad Type', workflowId: id }] }, 400, 'AP_ERR_VALIDATION', 'events[0].type', /a-z/],
-    ['POST', '/v1/events', { events: [{ type: 'ok', workflowId: id }, { type: 'ok', workflowId: 'ghost' }] }, 404, 'AP_ERR_NOT_FOUND', 'events[1].workflowId', /no "ghost"/],
+    [
+      'POST',
+      '/v1/events',
+      {
+        events: [
+          { type: 'ok', workflowId: id },
+          { type: 'ok', workflowId: 'ghost' },
+        ],
+      },
+      404,
+      'AP_ERR_NOT_FOUND',
+      'events[1].workflowId',
+      /no "ghost"/,
+    ],
   ];
   for (const [method, path, body, status, code, field, message] of cases) {
     const what = `${method} ${path} ${JSON.stringify(body)?.slice(0, 60)}`;

@@ -15,6 +15,7 @@ test('the gate: at most 1 false alarm in 20 on A/A; slower upstream calls, more 
   t.log(stdout);
   const result = JSON.parse(readFileSync(json, 'utf8')) as SelfTestResult;
   t.is(result.rows.length, 8, stderr.slice(-2000));
-  for (const row of result.rows) t.true(row.met, `${row.name}, ${row.noise ? 'with a hog' : 'quiet'}: ${JSON.stringify(row.verdicts)}, ${row.failedOnTarget} on target; ${row.requirement}`);
+  for (const row of result.rows)
+    t.true(row.met, `${row.name}, ${row.noise ? 'with a hog' : 'quiet'}: ${JSON.stringify(row.verdicts)}, ${row.failedOnTarget} on target; ${row.requirement}`);
   t.is(code, 0);
 });

@@ -10,7 +10,17 @@ const RUNS = 5;
 async function leakRuns(scenario: string, settings: Record<string, string> = {}, tuning: Partial<typeof DEFAULT_LEAK_OPTIONS> = {}): Promise<LeakReport[]> {
   const reports: LeakReport[] = [];
   for (let i = 0; i < RUNS; i++) {
-    reports.push(await detectLeak({ ...DEFAULT_LEAK_OPTIONS, ...tuning, scenario, settings, target: { kind: 'in-process' }, seed: i + 1, outDir: join(mkdtempSync(join(tmpdir(), 'agentperf-leak-')), 'snapshots') }));
+    reports.push(
+      await detectLeak({
+        ...DEFAULT_LEAK_OPTIONS,
+        ...tuning,
+        scenario,
+        settings,
+        target: { kind: 'in-process' },
+        seed: i + 1,
+        outDir: join(mkdtempSync(join(tmpdir(), 'agentperf-leak-')), 'snapshots'),
+      }),
+    );
   }
   return reports;
 }
@@ -34,7 +44,11 @@ test.serial('the mixed scenario, its cache bounded at 16 KiB, is CLEAN in 5 of 5
   // Calls that go upstream keep the JIT compiling for several hundred iterations: when the
   // slope is above the threshold, the snapshots show only V8's code and metadata growing.
   for (const r of await leakRuns('mixed', { cacheMaxBytes: '16kb' }, { concurrency: 10 })) {
-    t.is(r.verdict, 'CLEAN', JSON.stringify({ slope: r.slope, kept: r.programBytesPerIteration, classes: r.leakedClasses?.map((c) => [c.className, c.count, c.bytes]) }));
+    t.is(
+      r.verdict,
+      'CLEAN',
+      JSON.stringify({ slope: r.slope, kept: r.programBytesPerIteration, classes: r.leakedClasses?.map((c) => [c.className, c.count, c.bytes]) }),
+    );
   }
 });
 
@@ -43,7 +57,14 @@ test.serial('the same leak in a process holding a 300 MB heap is a LEAK, named f
   // The first rounds' heap falls as setup garbage is collected; the verdict must not be CLEAN.
   const outDir = join(mkdtempSync(join(tmpdir(), 'agentperf-leak-')), 'snapshots');
   try {
-    const report = await detectLeak({ ...DEFAULT_LEAK_OPTIONS, scenario: 'test/fixtures/scenarios/leaky.ts', settings: { ballastMb: '300' }, target: { kind: 'in-process' }, seed: 1, outDir });
+    const report = await detectLeak({
+      ...DEFAULT_LEAK_OPTIONS,
+      scenario: 'test/fixtures/scenarios/leaky.ts',
+      settings: { ballastMb: '300' },
+      target: { kind: 'in-process' },
+      seed: 1,
+      outDir,
+    });
     t.is(report.verdict, 'LEAK', JSON.stringify({ slope: report.slope, note: report.note }));
     // Named, with the chain of references that holds it, found in a heap of 1.5 million objects.
     const leaked = report.leakedClasses!.find((c) => c.className === 'LeakyRecord');

@@ -3,7 +3,8 @@ import { withChildCpu } from '../../src/bench/child-cpu.ts';
 
 test("withChildCpu counts the CPU a child spent (against the child's own count) and returns its output", async (t) => {
   // A fixed amount of work (not a wall-clock loop: on a busy machine that would measure less).
-  const script = 'let x = 0; for (let i = 0; i < 3e8; i++) x += i % 7; const u = process.cpuUsage(); console.log(JSON.stringify({ x, cpuUs: u.user + u.system }))';
+  const script =
+    'let x = 0; for (let i = 0; i < 3e8; i++) x += i % 7; const u = process.cpuUsage(); console.log(JSON.stringify({ x, cpuUs: u.user + u.system }))';
   const busy = await withChildCpu(process.execPath, ['-e', script]);
   const own = JSON.parse(busy.out) as { cpuUs: number };
   t.true(own.cpuUs > 100_000, `the child worked ${own.cpuUs} µs`);

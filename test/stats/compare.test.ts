@@ -30,7 +30,10 @@ test("Mann-Whitney: the null distribution's counts match the known table", (t) =
   t.deepEqual(Array.from(mannWhitneyCounts(3, 3)), [1, 1, 2, 3, 3, 3, 3, 2, 1, 1]);
   t.deepEqual(Array.from(mannWhitneyCounts(2, 4)), [1, 1, 2, 2, 3, 2, 2, 1, 1]);
   t.deepEqual(Array.from(mannWhitneyCounts(4, 0)), [1]);
-  t.is(mannWhitneyCounts(9, 5).reduce((a, b) => a + b, 0), 2002);
+  t.is(
+    mannWhitneyCounts(9, 5).reduce((a, b) => a + b, 0),
+    2002,
+  );
 });
 
 test('unpaired: the Hodges-Lehmann shift and its exact interval, worked by hand', (t) => {
@@ -58,12 +61,17 @@ test('beyond the exact limit the Mann-Whitney interval comes from the normal app
   const exact = compareUnpaired(base, cand);
   const approximate = compareUnpaired(base, [...cand, cand[0]!]);
   t.is(exact.method, 'mann-whitney');
-  t.true(Math.abs(exact.low - approximate.low) < 0.01 && Math.abs(exact.high - approximate.high) < 0.01, `${exact.low} ${exact.high} against ${approximate.low} ${approximate.high}`);
+  t.true(
+    Math.abs(exact.low - approximate.low) < 0.01 && Math.abs(exact.high - approximate.high) < 0.01,
+    `${exact.low} ${exact.high} against ${approximate.low} ${approximate.high}`,
+  );
   t.true(approximate.low > 0.05 && approximate.high < 0.15);
   // A hostile baseline of 500 blocks against 30 candidate blocks is judged in well under a second.
   const started = performance.now();
-  const big = compareUnpaired(Array.from({ length: 500 }, () => Math.exp(0.05 * normalFrom(random))), cand.slice(0, 30));
+  const big = compareUnpaired(
+    Array.from({ length: 500 }, () => Math.exp(0.05 * normalFrom(random))),
+    cand.slice(0, 30),
+  );
   t.true(performance.now() - started < 1_000);
   t.true(big.pLarger < 1e-6);
 });
-

@@ -20,7 +20,7 @@ test('Wilson upper bound and erfc against known values', (t) => {
   t.true(close(erfc(-1), 1.842700793, 1e-7));
 });
 
-test('Wilson lower bound, and Newcombe\'s interval of a difference of rates against his published example', (t) => {
+test("Wilson lower bound, and Newcombe's interval of a difference of rates against his published example", (t) => {
   // 10 of 100: the textbook Wilson interval is (0.0552, 0.1744).
   t.true(close(wilsonLower(10, 100), 0.0552, 1e-4));
   t.is(wilsonLower(0, 100), 0);

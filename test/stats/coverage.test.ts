@@ -31,7 +31,12 @@ test('the percentile bootstrap of the median, which the gate used before, over-c
 test('the Mann-Whitney interval covers at least the floor wherever an exact bound exists, for every noise simulated', (t) => {
   const random = mulberry32(13);
   for (const noise of NOISES) {
-    for (const [m, n] of [[9, 2], [9, 3], [5, 5], [9, 7]] as const) {
+    for (const [m, n] of [
+      [9, 2],
+      [9, 3],
+      [5, 5],
+      [9, 7],
+    ] as const) {
       const [row] = unpairedCoverage(noise, m, n, TRIALS, random);
       t.is(row!.unusable, 0, `${m} against ${n} bounds a shift`);
       t.true(row!.coverage >= FLOOR, `${noise.name}, ${m} against ${n}: ${row!.coverage}`);

@@ -16,13 +16,15 @@ test("Student's t quantiles match the published table", (t) => {
     [0.99, 10, 2.76376946],
     [0.9995, 3, 12.9239786],
   ];
-  for (const [p, df, expected] of table) t.true(close(studentTQuantile(p, df), expected, 1e-6), `t(${p}, ${df}) = ${studentTQuantile(p, df)}, table ${expected}`);
+  for (const [p, df, expected] of table)
+    t.true(close(studentTQuantile(p, df), expected, 1e-6), `t(${p}, ${df}) = ${studentTQuantile(p, df)}, table ${expected}`);
   t.is(studentTQuantile(0.5, 7), 0);
   t.true(close(studentTQuantile(0.025, 5), -2.57058184, 1e-6));
 });
 
 test('the t CDF inverts the quantile, and has the closed form of 2 degrees of freedom', (t) => {
-  for (const df of [1, 2, 4, 9, 50]) for (const p of [0.6, 0.9, 0.99, 0.9999]) t.true(close(studentTCdf(studentTQuantile(p, df), df), p, 1e-9), `${df} df, ${p}`);
+  for (const df of [1, 2, 4, 9, 50])
+    for (const p of [0.6, 0.9, 0.99, 0.9999]) t.true(close(studentTCdf(studentTQuantile(p, df), df), p, 1e-9), `${df} df, ${p}`);
   // df = 2: F(t) = 1/2 + t / (2 sqrt(2 + t^2)).
   for (const x of [-3, -0.5, 0, 1, 3.4641016]) t.true(close(studentTCdf(x, 2), 0.5 + x / (2 * Math.sqrt(2 + x * x)), 1e-12), String(x));
 });
@@ -40,7 +42,12 @@ test('log-gamma and the incomplete beta function at known values', (t) => {
 
 test('the normal quantile against table values, in the middle and both tails', (t) => {
   // z(0.975) = 1.959963985, z(0.99) = 2.326347874, z(0.001) = -3.090232306, z(0.5) = 0.
-  for (const [p, expected] of [[0.975, 1.959963985], [0.99, 2.326347874], [0.001, -3.090232306], [0.9999, 3.719016485]] as const) {
+  for (const [p, expected] of [
+    [0.975, 1.959963985],
+    [0.99, 2.326347874],
+    [0.001, -3.090232306],
+    [0.9999, 3.719016485],
+  ] as const) {
     t.true(Math.abs(normalQuantile(p) - expected) < 1e-8, `z(${p}) = ${normalQuantile(p)}`);
   }
   t.true(Math.abs(normalQuantile(0.5)) < 1e-15);

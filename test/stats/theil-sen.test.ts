@@ -3,7 +3,10 @@ import { theilSen } from '../../src/stats/theil-sen.ts';
 
 test('an exact line gives its slope and intercept, with a zero-width interval', (t) => {
   const x = [1, 2, 3, 4, 5, 6];
-  const estimate = theilSen(x, x.map((v) => 3 * v + 7));
+  const estimate = theilSen(
+    x,
+    x.map((v) => 3 * v + 7),
+  );
   t.is(estimate.slope, 3);
   t.is(estimate.intercept, 7);
   t.is(estimate.low, 3);
@@ -37,9 +40,15 @@ test('slopes and Sen interval match a hand-worked example', (t) => {
 test('a noisy rising series has an interval above zero; a flat one straddles zero', (t) => {
   const x = Array.from({ length: 30 }, (_, i) => i);
   const wiggle = (i: number) => ((i * 7919) % 13) - 6; // deterministic noise in -6..6
-  const rising = theilSen(x, x.map((i) => 10 * i + wiggle(i)));
+  const rising = theilSen(
+    x,
+    x.map((i) => 10 * i + wiggle(i)),
+  );
   t.true(rising.low > 5 && rising.high < 15, JSON.stringify(rising));
-  const flat = theilSen(x, x.map((i) => 500 + wiggle(i)));
+  const flat = theilSen(
+    x,
+    x.map((i) => 500 + wiggle(i)),
+  );
   t.true(flat.low <= 0 && flat.high >= 0, JSON.stringify(flat));
 });
 

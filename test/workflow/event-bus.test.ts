@@ -8,26 +8,38 @@ test('events arrive in batches, in publication order, so in order per workflow',
   const bus = new EventBus();
   const seen: WorkflowEvent[] = [];
   const sizes: number[] = [];
-  bus.subscribe((batch) => {
-    sizes.push(batch.length);
-    seen.push(...batch);
-  }, { batchSize: 100 });
+  bus.subscribe(
+    (batch) => {
+      sizes.push(batch.length);
+      seen.push(...batch);
+    },
+    { batchSize: 100 },
+  );
   for (let i = 0; i < 250; i++) bus.publish(event(i % 2 ? 'wf-a' : 'wf-b', i));
   await turn();
   t.deepEqual(sizes, [100, 100, 50]);
-  t.deepEqual(seen.map((e) => e.at), Array.from({ length: 250 }, (_, i) => i));
+  t.deepEqual(
+    seen.map((e) => e.at),
+    Array.from({ length: 250 }, (_, i) => i),
+  );
   const a = seen.filter((e) => e.workflowId === 'wf-a').map((e) => e.at);
-  t.deepEqual(a, [...a].sort((x, y) => x - y));
+  t.deepEqual(
+    a,
+    [...a].sort((x, y) => x - y),
+  );
 });
 
 test('a slow subscriber gets its next batch only after the last one settles, and pushes back on publishers', async (t) => {
   const bus = new EventBus();
   let release!: () => void;
   let calls = 0;
-  const sub = bus.subscribe(async () => {
-    calls++;
-    await new Promise<void>((resolve) => (release = resolve));
-  }, { batchSize: 10, highWaterMark: 20, maxBuffered: 50 });
+  const sub = bus.subscribe(
+    async () => {
+      calls++;
+      await new Promise<void>((resolve) => (release = resolve));
+    },
+    { batchSize: 10, highWaterMark: 20, maxBuffered: 50 },
+  );
   const accepted = Array.from({ length: 30 }, (_, i) => bus.publish(event('wf', i)));
   await turn();
   t.is(calls, 1); // the first batch is being handled; nothing else delivered yet

@@ -55,7 +55,13 @@ test('continue-on-error skips only what depends on the failure', async (t) => {
   const { run } = checkingRunner(branching, new Set(['bad']));
   const result = await executeWorkflow(branching, run, { workflowId: 'w', maxParallel: 4, onError: 'continue' });
   t.is(result.status, 'failed');
-  t.deepEqual(Object.fromEntries(Object.values(result.steps).map((s) => [s.id, s.status])), { root: 'done', bad: 'failed', good: 'done', 'after-bad': 'skipped', 'after-good': 'done' });
+  t.deepEqual(Object.fromEntries(Object.values(result.steps).map((s) => [s.id, s.status])), {
+    root: 'done',
+    bad: 'failed',
+    good: 'done',
+    'after-bad': 'skipped',
+    'after-good': 'done',
+  });
   t.is(result.steps.bad!.error, 'bad broke');
 });
 
@@ -76,10 +82,14 @@ test('an AbortSignal cancels the run; lifecycle events reach the bus in order', 
   const controller = new AbortController();
   const chain: Workflow = { steps: [step('one'), step('two', ['one']), step('three', ['two'])] };
   const { run } = checkingRunner(chain);
-  const running = executeWorkflow(chain, async (s, task, signal) => {
-    if (s.id === 'two') controller.abort(new Error('user cancelled'));
-    return run(s, task, signal);
-  }, { workflowId: 'w', maxParallel: 1, onError: 'continue', signal: controller.signal, bus });
+  const running = executeWorkflow(
+    chain,
+    async (s, task, signal) => {
+      if (s.id === 'two') controller.abort(new Error('user cancelled'));
+      return run(s, task, signal);
+    },
+    { workflowId: 'w', maxParallel: 1, onError: 'continue', signal: controller.signal, bus },
+  );
   const result = await running;
   await turn();
   t.is(result.status, 'cancelled');
@@ -94,8 +104,18 @@ test('through the orchestrator and the simulator: every step an agent call, outp
   const { orchestratorRunner } = await import('../../src/workflow/execute.ts');
   const setup = await withSimulator();
   try {
-    const workflow: Workflow = { steps: [{ id: 'ask', agent: 'python-expert', task: 'Explain {{input}}' }, { id: 'follow', agent: 'legacy-helper', task: 'Summarise: {{steps.ask.output}}', dependsOn: ['ask'] }] };
-    const result = await executeWorkflow(workflow, orchestratorRunner(setup.orchestrator), { workflowId: 'w', maxParallel: 2, onError: 'fail-fast', input: 'generators' });
+    const workflow: Workflow = {
+      steps: [
+        { id: 'ask', agent: 'python-expert', task: 'Explain {{input}}' },
+        { id: 'follow', agent: 'legacy-helper', task: 'Summarise: {{steps.ask.output}}', dependsOn: ['ask'] },
+      ],
+    };
+    const result = await executeWorkflow(workflow, orchestratorRunner(setup.orchestrator), {
+      workflowId: 'w',
+      maxParallel: 2,
+      onError: 'fail-fast',
+      input: 'generators',
+    });
     t.is(result.status, 'completed');
     t.is(typeof result.steps.ask!.output, 'string');
     t.true(result.steps.ask!.output!.length > 0);

@@ -24,7 +24,15 @@ test('a generated workflow plans, and bad workflows exit 2 naming the rule', asy
   const plan = JSON.parse((await run(['plan', join(dir, 'g.json'), '--json'])).stdout);
   t.is(plan.steps, 200);
   t.is(plan.edges, 3 * 200 - 3 - 2 - 1); // steps 0, 1, 2 have 0, 1, 2 dependencies
-  writeFileSync(join(dir, 'cycle.json'), JSON.stringify({ steps: [{ id: 'a', agent: 'x', task: 't', dependsOn: ['b'] }, { id: 'b', agent: 'x', task: 't', dependsOn: ['a'] }] }));
+  writeFileSync(
+    join(dir, 'cycle.json'),
+    JSON.stringify({
+      steps: [
+        { id: 'a', agent: 'x', task: 't', dependsOn: ['b'] },
+        { id: 'b', agent: 'x', task: 't', dependsOn: ['a'] },
+      ],
+    }),
+  );
   const cycle = await run(['plan', join(dir, 'cycle.json')]);
   t.is(cycle.code, 2);
   t.regex(cycle.stderr, /AP_ERR_WORKFLOW: the dependencies form a cycle: (a -> b -> a|b -> a -> b)/);
@@ -39,7 +47,10 @@ test('workflow run executes the example on the simulator; a bad policy exits 2',
   t.is(code, 0, stderr);
   const run = JSON.parse(stdout);
   t.is(run.status, 'completed');
-  t.deepEqual(Object.values(run.steps).map((s) => (s as { status: string }).status), ['done', 'done', 'done', 'done', 'done']);
+  t.deepEqual(
+    Object.values(run.steps).map((s) => (s as { status: string }).status),
+    ['done', 'done', 'done', 'done', 'done'],
+  );
   // The summary started only after both of its dependencies ended.
   const end = (id: string) => run.steps[id].startedAt + run.steps[id].latencyMs;
   t.true(run.steps.summary.startedAt >= Math.max(end('review'), end('risks')) - 1);

@@ -16,7 +16,13 @@ test('levels, critical path, widths and speedup bound of a hand-checked graph', 
   t.is(plan.edges, 5);
   // Every dependency comes before its dependent in the order.
   const at = new Map(plan.order.map((id, i) => [id, i]));
-  for (const [id, deps] of [['b', ['a']], ['c', ['a']], ['d', ['b', 'c']], ['e', ['c']]] as const) for (const d of deps) t.true(at.get(d)! < at.get(id)!);
+  for (const [id, deps] of [
+    ['b', ['a']],
+    ['c', ['a']],
+    ['d', ['b', 'c']],
+    ['e', ['c']],
+  ] as const)
+    for (const d of deps) t.true(at.get(d)! < at.get(id)!);
 });
 
 test('unweighted steps count one each: the critical path is the longest chain', (t) => {

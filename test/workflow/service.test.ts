@@ -12,18 +12,32 @@ test('events kept per workflow are bounded: the oldest are dropped and counted',
   await waitFor(() => service.status(id).events.received === 250, 'delivery');
   t.deepEqual(service.status(id).events, { received: 250, kept: 100, dropped: 150 });
   const replayed: number[] = [];
-  service.follow(id, 0, (e) => replayed.push(e.seq), () => {}).stop();
-  t.deepEqual(replayed, Array.from({ length: 100 }, (_, i) => 151 + i), 'the newest 100, in order');
+  service
+    .follow(
+      id,
+      0,
+      (e) => replayed.push(e.seq),
+      () => {},
+    )
+    .stop();
+  t.deepEqual(
+    replayed,
+    Array.from({ length: 100 }, (_, i) => 151 + i),
+    'the newest 100, in order',
+  );
   await service.close();
 });
 
 test('workflows kept are bounded: the oldest finished one is forgotten; all running is a capacity error', async (t) => {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
-  const service = new WorkflowService(async () => {
-    await gate;
-    return 'ok';
-  }, { maxWorkflows: 2 });
+  const service = new WorkflowService(
+    async () => {
+      await gate;
+      return 'ok';
+    },
+    { maxWorkflows: 2 },
+  );
   const first = service.create(one).id;
   const second = service.create(one).id;
   const third = service.create(one).id; // forgets `first` (created, not running)

@@ -30,11 +30,17 @@ function isFaultType(value: string): value is FaultType {
 /** Parses `429:0.05,529:0.01,hang:0.001` (type:probability, comma-separated). */
 export function parseFaults(spec: string): FaultPlan {
   const rates: FaultPlan['rates'] = {};
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [type, rate] = part.split(':');
     const value = Number(rate);
     if (!type || !isFaultType(type) || rate === undefined || !Number.isFinite(value) || value < 0 || value > 1) {
-      throw new UsageError('faults', `faults must be a comma-separated list of TYPE:RATE with TYPE one of ${FAULT_TYPES.join(', ')} and RATE from 0 to 1, got ${JSON.stringify(part)}`);
+      throw new UsageError(
+        'faults',
+        `faults must be a comma-separated list of TYPE:RATE with TYPE one of ${FAULT_TYPES.join(', ')} and RATE from 0 to 1, got ${JSON.stringify(part)}`,
+      );
     }
     rates[type] = value;
   }

@@ -43,7 +43,14 @@ export function sampleLatencyMs(settings: LatencySettings, random: () => number,
  * The latency of one request: drawn from the shared sequence (arrival order decides), or from
  * the request's own hash (`request`: the same request always takes the same time).
  */
-export function requestLatencyMs(settings: LatencySettings, from: 'sequence' | 'request', sequence: () => number, requestSeed: number, seed: number, outputTokens: number): number {
+export function requestLatencyMs(
+  settings: LatencySettings,
+  from: 'sequence' | 'request',
+  sequence: () => number,
+  requestSeed: number,
+  seed: number,
+  outputTokens: number,
+): number {
   const random = from === 'request' ? mulberry32(requestSeed ^ seed) : sequence;
   return sampleLatencyMs(settings, random, outputTokens);
 }
@@ -53,7 +60,11 @@ export function requestLatencyMs(settings: LatencySettings, from: 'sequence' | '
  * followed by `+0.2/token`.
  */
 export function parseLatency(spec: string): LatencySettings {
-  const bad = () => new UsageError('latency', `latency must look like fixed:MS, uniform:MIN-MAX or lognormal:MEDIAN,P99 with an optional +MS/token, got ${JSON.stringify(spec)}`);
+  const bad = () =>
+    new UsageError(
+      'latency',
+      `latency must look like fixed:MS, uniform:MIN-MAX or lognormal:MEDIAN,P99 with an optional +MS/token, got ${JSON.stringify(spec)}`,
+    );
   const match = /^(fixed|uniform|lognormal):([0-9.,-]+)(?:\+([0-9.]+)\/token)?$/.exec(spec.trim());
   if (!match) throw bad();
   const [, kind, args, perToken] = match;
@@ -62,7 +73,8 @@ export function parseLatency(spec: string): LatencySettings {
   const perOutputTokenMs = perToken === undefined ? 0 : Number(perToken);
   if (kind === 'fixed' && nums.length === 1) return { model: { kind, ms: nums[0]! }, perOutputTokenMs };
   if (kind === 'uniform' && nums.length === 2 && nums[0]! <= nums[1]!) return { model: { kind, minMs: nums[0]!, maxMs: nums[1]! }, perOutputTokenMs };
-  if (kind === 'lognormal' && nums.length === 2 && nums[0]! > 0 && nums[1]! >= nums[0]!) return { model: { kind, medianMs: nums[0]!, p99Ms: nums[1]! }, perOutputTokenMs };
+  if (kind === 'lognormal' && nums.length === 2 && nums[0]! > 0 && nums[1]! >= nums[0]!)
+    return { model: { kind, medianMs: nums[0]!, p99Ms: nums[1]! }, perOutputTokenMs };
   throw bad();
 }
 
@@ -70,6 +82,10 @@ export function parseLatency(spec: string): LatencySettings {
 export function scaleLatency(settings: LatencySettings, factor: number): LatencySettings {
   const m = settings.model;
   const model: LatencyModel =
-    m.kind === 'fixed' ? { kind: 'fixed', ms: m.ms * factor } : m.kind === 'uniform' ? { kind: 'uniform', minMs: m.minMs * factor, maxMs: m.maxMs * factor } : { kind: 'lognormal', medianMs: m.medianMs * factor, p99Ms: m.p99Ms * factor };
+    m.kind === 'fixed'
+      ? { kind: 'fixed', ms: m.ms * factor }
+      : m.kind === 'uniform'
+        ? { kind: 'uniform', minMs: m.minMs * factor, maxMs: m.maxMs * factor }
+        : { kind: 'lognormal', medianMs: m.medianMs * factor, p99Ms: m.p99Ms * factor };
   return { model, perOutputTokenMs: settings.perOutputTokenMs * factor };
 }

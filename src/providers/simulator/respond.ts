@@ -24,7 +24,9 @@ export interface SimulatedAnswer {
 
 /** Deterministic answer for a request: 16 to 143 words, cut at max_tokens. */
 export function answerFor(params: MessageParams): SimulatedAnswer {
-  const digest = createHash('sha256').update(JSON.stringify([params.model, params.system, params.messages, params.temperature, params.max_tokens])).digest();
+  const digest = createHash('sha256')
+    .update(JSON.stringify([params.model, params.system, params.messages, params.temperature, params.max_tokens]))
+    .digest();
   const wordCount = 16 + (digest[0]! % 128);
   const parts: string[] = [];
   for (let i = 0; i < wordCount; i++) parts.push(WORDS[(digest[i % digest.length]! + i * 7) % WORDS.length]!);

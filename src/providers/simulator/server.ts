@@ -75,8 +75,10 @@ function validateBody(body: unknown): { params?: MessageParams; error?: [number,
   if (typeof b.model !== 'string') return { error: [400, 'invalid_request_error', 'model: Field required'] };
   const model = MODELS.get(b.model);
   if (!model) return { error: [404, 'not_found_error', `model: ${b.model}`] };
-  if (!Number.isInteger(b.max_tokens) || (b.max_tokens as number) < 1) return { error: [400, 'invalid_request_error', 'max_tokens: must be a positive integer'] };
-  if ((b.max_tokens as number) > model.maxOutputTokens) return { error: [400, 'invalid_request_error', `max_tokens: ${b.max_tokens} > ${model.maxOutputTokens}, which is the maximum allowed for ${model.id}`] };
+  if (!Number.isInteger(b.max_tokens) || (b.max_tokens as number) < 1)
+    return { error: [400, 'invalid_request_error', 'max_tokens: must be a positive integer'] };
+  if ((b.max_tokens as number) > model.maxOutputTokens)
+    return { error: [400, 'invalid_request_error', `max_tokens: ${b.max_tokens} > ${model.maxOutputTokens}, which is the maximum allowed for ${model.id}`] };
   if (!Array.isArray(b.messages) || b.messages.length === 0) return { error: [400, 'invalid_request_error', 'messages: at least one message is required'] };
   if (b.temperature !== undefined && !model.acceptsTemperature) return { error: [400, 'invalid_request_error', '`temperature` is deprecated for this model.'] };
   if (b.temperature !== undefined && (typeof b.temperature !== 'number' || b.temperature < 0 || b.temperature > 1)) {
@@ -217,7 +219,14 @@ class MessagesSimulator {
     const answer = answerFor(params!);
     if (fault === 'hang') return; // the client's timeout must end it
     const { options } = this;
-    const delayMs = requestLatencyMs(this.latency, options.latencyFrom ?? 'sequence', this.random, answer.requestSeed, options.seed ?? 1, fault ? 0 : answer.outputTokens);
+    const delayMs = requestLatencyMs(
+      this.latency,
+      options.latencyFrom ?? 'sequence',
+      this.random,
+      answer.requestSeed,
+      options.seed ?? 1,
+      fault ? 0 : answer.outputTokens,
+    );
     this.after(res, delayMs, () => this.send(req, res, fault, params!, answer, requestId));
   }
 
@@ -236,7 +245,14 @@ class MessagesSimulator {
   }
 
   /** The answer, or the fault drawn for the request, as the API (or a broken network) would give it. */
-  private send(req: IncomingMessage, res: ServerResponse, fault: FaultType | undefined, params: MessageParams, answer: SimulatedAnswer, requestId: string): void {
+  private send(
+    req: IncomingMessage,
+    res: ServerResponse,
+    fault: FaultType | undefined,
+    params: MessageParams,
+    answer: SimulatedAnswer,
+    requestId: string,
+  ): void {
     const idHeader = { 'request-id': requestId };
     switch (fault) {
       case 'reset':
