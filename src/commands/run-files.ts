@@ -8,6 +8,7 @@ import { ErrorCode, ValidationError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
 import { renderRunMarkdown, type RunFiles } from '../report/run-report.js';
 import { renderRunHtml, type UplotAssets } from '../report/run-html.js';
+import type { CacheCounts } from '../pipeline/cache-timeline.js';
 import { RUN_SCHEMA, type RunRecord } from '../pipeline/record.js';
 
 let assets: Promise<UplotAssets> | undefined;
@@ -50,12 +51,22 @@ export async function readRunRecord(file: string): Promise<RunRecord> {
 }
 
 /**
- * A v3 record (before the HDR histograms of cache gets were kept per shared tier) read as v4:
- * its one disk histogram becomes the `disk` tier's, when the disk was read at all. Nothing
- * else changed between the two.
+ * A v3 record (before the cache's hits and HDR gets were kept per tier) read as v4: its memory
+ * and disk hit counts become hits by tier, and its one disk histogram the `disk` tier's (when
+ * the disk was read at all). Nothing else changed between the two.
  */
 function upgradeV3(record: Partial<RunRecord> | null): Partial<RunRecord> | null {
   if ((record as { schema?: unknown } | null)?.schema !== 'agentperf.run/v3' || !record!.hdr) return record;
   const { cacheGetDisk, ...hdr } = record!.hdr as RunRecord['hdr'] & { cacheGetDisk?: RunRecord['hdr']['cacheGetMemory'] };
-  return { ...record, schema: RUN_SCHEMA, hdr: { ...hdr, cacheGetTiers: cacheGetDisk?.count ? { disk: cacheGetDisk } : {} } };
+  const byTier = (counts: CacheCounts & { memoryHits?: number; diskHits?: number }): CacheCounts => {
+    const { memoryHits = 0, diskHits = 0, ...rest } = counts;
+    return { ...rest, hits: diskHits ? { memory: memoryHits, disk: diskHits } : { memory: memoryHits } };
+  };
+  return {
+    ...record,
+    schema: RUN_SCHEMA,
+    hdr: { ...hdr, cacheGetTiers: cacheGetDisk?.count ? { disk: cacheGetDisk } : {} },
+    series: record!.series?.map((point) => ({ ...point, cache: byTier(point.cache) })),
+    cache: record!.cache && { ...record!.cache, totals: byTier(record!.cache.totals) },
+  };
 }

@@ -2,8 +2,8 @@ import { agentChannel, cacheEvictionChannel, cacheExpirationChannel, cacheIntegr
 
 /** One second of cache activity (or the run's totals). */
 export interface CacheCounts {
-  memoryHits: number;
-  diskHits: number;
+  /** Hits by tier: `memory`, then each shared tier by its name (`disk`, ...), as they happened. */
+  hits: Record<string, number>;
   misses: number;
   /** Calls that did not use the cache (bypass). */
   bypassed: number;
@@ -12,12 +12,16 @@ export interface CacheCounts {
   integrityFailures: number;
 }
 
-const zero = (): CacheCounts => ({ memoryHits: 0, diskHits: 0, misses: 0, bypassed: 0, evictions: 0, expirations: 0, integrityFailures: 0 });
+const zero = (): CacheCounts => ({ hits: { memory: 0 }, misses: 0, bypassed: 0, evictions: 0, expirations: 0, integrityFailures: 0 });
+
+/** Every hit, whatever the tier. */
+export const allHits = (counts: CacheCounts): number => Object.values(counts.hits).reduce((sum, n) => sum + n, 0);
 
 /** Hits over lookups (bypassed calls are not lookups); undefined when there were none. */
 export function hitRate(counts: CacheCounts): number | undefined {
-  const lookups = counts.memoryHits + counts.diskHits + counts.misses;
-  return lookups === 0 ? undefined : (counts.memoryHits + counts.diskHits) / lookups;
+  const hits = allHits(counts);
+  const lookups = hits + counts.misses;
+  return lookups === 0 ? undefined : hits / lookups;
 }
 
 /**
@@ -30,12 +34,16 @@ export class CacheTimeline {
   private readonly undo: Array<() => void> = [];
 
   start(): void {
-    const count = (field: keyof CacheCounts) => () => {
+    const count = (field: Exclude<keyof CacheCounts, 'hits'>) => () => {
       this.current[field]++;
       this.totals[field]++;
     };
+    const hit = (tier: string) => {
+      this.current.hits[tier] = (this.current.hits[tier] ?? 0) + 1;
+      this.totals.hits[tier] = (this.totals.hits[tier] ?? 0) + 1;
+    };
     const plain: Array<[{ subscribe(f: (m: unknown) => void): void; unsubscribe(f: (m: unknown) => void): void }, () => void]> = [
-      [memoryHitChannel, count('memoryHits')],
+      [memoryHitChannel, () => hit('memory')],
       [cacheEvictionChannel, count('evictions')],
       [cacheExpirationChannel, count('expirations')],
       [cacheIntegrityChannel, count('integrityFailures')],
@@ -48,7 +56,7 @@ export class CacheTimeline {
       asyncEnd: (raw: unknown) => {
         const message = raw as AgentCallMessage;
         if (message.error) return;
-        if (message.result?.cached) count(message.result.cacheTier === 'memory' ? 'memoryHits' : 'diskHits')();
+        if (message.result?.cached) hit(message.result.cacheTier ?? 'memory');
         else count(message.cacheResult === 'bypass' ? 'bypassed' : 'misses')();
       },
     };

@@ -172,8 +172,7 @@ ${table(
 
 function cacheSection(run: RunRecord): string {
   const totals = [
-    ['memory hits', run.cache.totals.memoryHits],
-    ['disk hits', run.cache.totals.diskHits],
+    ...Object.entries(run.cache.totals.hits).map(([tier, n]) => [`${tier} hits`, n]),
     ['misses', run.cache.totals.misses],
     ['bypassed', run.cache.totals.bypassed],
     ['evictions', run.cache.totals.evictions],
@@ -290,7 +289,8 @@ function charts(run: RunRecord): string {
       { label: 'service time ms', stroke: '#457b9d', width: 2, points: { show: true } }],
     axes: [{ label: 'percentile', splits: () => [0, 1, 2, 3, 4, 5], values: (u, xs) => xs.map((x) => ['0%', '90%', '99%', '99.9%', '99.99%', 'max'][x]) }, { label: 'ms (log)' }],
   }, [d.percentiles.map(nines), d.latencyMs.map((v) => Math.max(v, 0.001)), d.serviceMs.map((v) => Math.max(v, 0.001))], document.getElementById('chart-distribution'));
-  const rate = (c) => { const n = c.memoryHits + c.diskHits + c.misses; return n ? (100 * (c.memoryHits + c.diskHits)) / n : null; };
+  const hits = (c) => Object.values(c.hits).reduce((sum, n) => sum + n, 0);
+  const rate = (c) => { const n = hits(c) + c.misses; return n ? (100 * hits(c)) / n : null; };
   new uPlot({
     title: 'Cache: hit rate, evictions and integrity failures per second', width: width(), height: 280, plugins: [phaseBands],
     scales: { x: { time: false, range: xRange }, pct: { range: [0, 100] }, n: {} },
@@ -300,7 +300,7 @@ function charts(run: RunRecord): string {
       { label: 'evictions /s', scale: 'n', stroke: '#f4a261' },
       { label: 'integrity failures /s', scale: 'n', stroke: '#d62828' }],
     axes: [{ label: 'seconds' }, axis('hit rate %', 'pct', 3), axis('per second', 'n', 1)],
-  }, [seconds, run.series.map((p) => rate(p.cache)), run.series.map((p) => p.cache.memoryHits), run.series.map((p) => p.cache.evictions), run.series.map((p) => p.cache.integrityFailures)], document.getElementById('chart-cache'));
+  }, [seconds, run.series.map((p) => rate(p.cache)), run.series.map((p) => p.cache.hits.memory ?? 0), run.series.map((p) => p.cache.evictions), run.series.map((p) => p.cache.integrityFailures)], document.getElementById('chart-cache'));
 })();
 </script>
 </body>

@@ -52,7 +52,9 @@ function summaryRows(run: RunRecord): Array<[string, string]> {
       'cache hit rate',
       run.cache.hitRate === undefined
         ? 'no lookups'
-        : `${(run.cache.hitRate * 100).toFixed(1)}% (${run.cache.totals.memoryHits} memory hits, ${run.cache.totals.diskHits} disk hits, ${run.cache.totals.misses} misses, ${run.cache.totals.evictions} evictions, ${run.cache.totals.integrityFailures} integrity failures)`,
+        : `${(run.cache.hitRate * 100).toFixed(1)}% (${Object.entries(run.cache.totals.hits)
+            .map(([tier, n]) => `${n} ${tier} hits, `)
+            .join('')}${run.cache.totals.misses} misses, ${run.cache.totals.evictions} evictions, ${run.cache.totals.integrityFailures} integrity failures)`,
     ],
     ['observability overhead', overheadLine(run.overhead)],
     [

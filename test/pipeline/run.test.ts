@@ -43,8 +43,8 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   t.is(run.load.errors, 0);
   t.true(run.cache.hitRate! > 0.2 && run.cache.hitRate! < 0.6, `mixed repeats 2 calls in 5: hit rate ${run.cache.hitRate}`);
   t.is(
-    run.cache.totals.memoryHits,
-    run.series.reduce((s, p) => s + p.cache.memoryHits, 0),
+    run.cache.totals.hits.memory,
+    run.series.reduce((s, p) => s + (p.cache.hits.memory ?? 0), 0),
     'the per-second cache counts add up to the totals',
   );
   t.deepEqual(run.distribution.percentiles.length, run.distribution.latencyMs.length);
@@ -208,18 +208,27 @@ test('report re-renders the same HTML from run.json (elsewhere, linking back to 
   const bad = await runCli(['report', notARun]);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /AP_ERR_RUN_RECORD: .*schema must be "agentperf.run\/v4"/);
-  // A record of the version before (one disk histogram, no per-tier ones) still renders.
+  // A record of the version before (memory and disk hit counts, one disk histogram; nothing by tier) still renders.
   const current = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunRecord;
   const { cacheGetTiers: _tiers, ...v3hdr } = current.hdr;
+  const v3counts = ({ hits, ...rest }: RunRecord['cache']['totals'], diskHits: number) => ({ ...rest, memoryHits: hits.memory ?? 0, diskHits });
   const v3 = join(root, 'v3');
   mkdirSync(v3);
   writeFileSync(
     join(v3, 'run.json'),
-    JSON.stringify({ ...current, schema: 'agentperf.run/v3', hdr: { ...v3hdr, cacheGetDisk: { ...current.hdr.cacheGetMemory } } }),
+    JSON.stringify({
+      ...current,
+      schema: 'agentperf.run/v3',
+      hdr: { ...v3hdr, cacheGetDisk: { ...current.hdr.cacheGetMemory } },
+      series: current.series.map((p, i) => ({ ...p, cache: v3counts(p.cache, i === 0 ? 7 : 0) })),
+      cache: { ...current.cache, totals: v3counts(current.cache.totals, 7) },
+    }),
   );
   const old = await runCli(['report', join(v3, 'run.json')]);
   t.is(old.code, 0, old.stderr);
-  t.regex(readFileSync(join(v3, 'report.md'), 'utf8'), /HDR cache gets \(disk\)/);
+  const oldMarkdown = readFileSync(join(v3, 'report.md'), 'utf8');
+  t.regex(oldMarkdown, /HDR cache gets \(disk\)/);
+  t.regex(oldMarkdown, new RegExp(`${current.cache.totals.hits.memory} memory hits, 7 disk hits, `));
 });
 
 test('bad run options exit 2 naming the option, and leave no run directory behind', async (t) => {
