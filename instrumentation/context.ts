@@ -36,6 +36,7 @@ export class StackContextManager implements ContextManager {
 
   bind<T>(context: Context, target: T): T {
     if (typeof target !== 'function') return target;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the wrapper's own `this` is its caller's; the manager is kept apart
     const manager = this;
     return function (this: unknown, ...args: unknown[]) {
       return manager.with(context, () => (target as (...a: unknown[]) => unknown).apply(this, args));

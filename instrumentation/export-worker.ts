@@ -7,6 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Attributes } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { rootLogger } from '../src/logger.js';
@@ -38,7 +39,7 @@ let timer: NodeJS.Timeout | undefined;
 function exportBatch(spans: ReadableSpan[]): Promise<void> {
   return new Promise((resolve) => {
     exporter.export(spans, (result) => {
-      if (result.code === 0) stats.exported += spans.length;
+      if (result.code === ExportResultCode.SUCCESS) stats.exported += spans.length;
       else {
         stats.failed += spans.length;
         log.warn({ err: result.error, spans: spans.length }, 'span export failed; the spans are dropped');

@@ -29,7 +29,7 @@ function commonAttributes(message: HttpServerMessage): Attributes {
 export function httpServerHandlers(
   meter: Meter,
   tracer: () => Tracer | undefined,
-): { request(message: HttpServerMessage): void; response(message: HttpServerMessage): void } {
+): { request: (message: HttpServerMessage) => void; response: (message: HttpServerMessage) => void } {
   const duration = meter.createHistogram(HTTP_SERVER_DURATION, {
     unit: 's',
     description: 'Duration of HTTP server requests',

@@ -140,8 +140,8 @@ export class LightSpan implements Span, ReadableSpan {
   addEvent(name: string, attributesOrStartTime?: Attributes | TimeInput, startTime?: TimeInput): this {
     if (this.endMs >= 0) return this;
     const timeGiven = typeof attributesOrStartTime === 'number' || attributesOrStartTime instanceof Date || Array.isArray(attributesOrStartTime);
-    const attributes = timeGiven ? undefined : (attributesOrStartTime as Attributes | undefined);
-    const time = hrTimeOf(epochMsOf(timeGiven ? (attributesOrStartTime as TimeInput) : startTime));
+    const attributes = timeGiven ? undefined : attributesOrStartTime;
+    const time = hrTimeOf(epochMsOf(timeGiven ? attributesOrStartTime : startTime));
     if (this.events === EMPTY_EVENTS) this.events = [];
     this.events.push({ name, attributes, time, droppedAttributesCount: 0 });
     return this;
@@ -173,7 +173,7 @@ export class LightSpan implements Span, ReadableSpan {
   }
   recordException(exception: Exception, time?: TimeInput): void {
     const e = typeof exception === 'string' ? { message: exception } : (exception as { name?: string; message?: string; stack?: string });
-    this.addEvent('exception', { 'exception.type': e.name, 'exception.message': e.message, 'exception.stacktrace': e.stack } as Attributes, time);
+    this.addEvent('exception', { 'exception.type': e.name, 'exception.message': e.message, 'exception.stacktrace': e.stack }, time);
   }
 }
 
@@ -215,7 +215,7 @@ export class LightTracer implements Tracer {
     const span = new LightSpan(this, name, kind, spanContext, parentValid ? parent : undefined, attributes, options.startTime);
     if (decision.attributes) span.setAttributes({ ...decision.attributes });
     if (options.links?.length) span.addLinks(options.links);
-    for (const processor of this.processors) processor.onStart(span as never, ctx);
+    for (const processor of this.processors) processor.onStart(span, ctx);
     return span;
   }
 

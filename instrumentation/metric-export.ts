@@ -71,7 +71,7 @@ export function prometheusUnitWord(unit: string | undefined): string | undefined
   if (bare === '' || bare === '1') return undefined;
   const [numerator, denominator, ...rest] = bare.split('/');
   if (rest.length > 0) return undefined;
-  const top = UNIT_WORDS.get(numerator!);
+  const top = UNIT_WORDS.get(numerator);
   if (denominator === undefined) return top;
   const bottom = PER_WORDS.get(denominator);
   return top && bottom ? `${top}_per_${bottom}` : undefined;
@@ -105,7 +105,7 @@ function forPrometheus(metric: MetricData): MetricData {
   const name = prometheusBaseName(metric.descriptor.name, metric.descriptor.unit);
   const unit = word && !counter ? word : '';
   if (name === metric.descriptor.name && unit === metric.descriptor.unit) return metric;
-  return { ...metric, descriptor: { ...metric.descriptor, name, unit } } as MetricData;
+  return { ...metric, descriptor: { ...metric.descriptor, name, unit } };
 }
 
 /** One scrape's text: scopes merged, names with their units. */

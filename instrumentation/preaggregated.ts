@@ -31,8 +31,8 @@ export class BucketSeries {
     if (!(value >= 0)) return;
     const b = this.boundaries;
     let i = 0;
-    while (i < b.length && value > b[i]!) i++;
-    this.counts[i]!++;
+    while (i < b.length && value > b[i]) i++;
+    this.counts[i]++;
     this.count++;
     this.sum += value;
     if (value < this.min) this.min = value;
@@ -107,6 +107,7 @@ class ReaderView implements MetricProducer {
     this.last = producer.startTime;
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- MetricProducer.collect returns a promise, and a throw must reach the reader as a rejection
   async collect(): Promise<CollectionResult> {
     const endTime = hrTime();
     const delta = this.temporality === AggregationTemporality.DELTA;
@@ -135,7 +136,7 @@ class ReaderView implements MetricProducer {
             startTime,
             endTime,
             value: {
-              buckets: { boundaries, counts: now.counts.map((c, i) => c - before.counts[i]!) },
+              buckets: { boundaries, counts: now.counts.map((c, i) => c - before.counts[i]) },
               count: now.count - before.count,
               sum: now.sum - before.sum,
             },

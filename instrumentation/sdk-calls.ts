@@ -176,6 +176,7 @@ export class SdkCallMetricsProvider implements TracerProvider {
         if ((ctx ?? contextApi.active()).getValue(ORCHESTRATED)) return span;
         return new MeteredSpan(span, attributes, record);
       },
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- bind keeps one overload of startActiveSpan; the cast restores all of them
       startActiveSpan: real.startActiveSpan.bind(real) as Tracer['startActiveSpan'],
     };
   }

@@ -474,7 +474,7 @@ export async function startInstrumentation(options: InstrumentationOptions = {})
   if (prometheus?.url) log.info({ metricsUrl: prometheus.url }, 'Prometheus metrics served');
 
   // Set up by now: the try above assigned them or threw.
-  const running = { hdr: hdr!, subscribers: subscribers! };
+  const running = { hdr: hdr, subscribers: subscribers };
   let stopped = false;
   return {
     hdr: running.hdr,

@@ -105,7 +105,7 @@ function clientAttributes(model: string | undefined, responseModel: string | und
 /** What the agent-call handlers record into, made once by defineAgentInstruments. */
 interface AgentInstruments {
   /** The invocation-duration series of an agent call, found by a key (no attribute hashing per call). */
-  agentSeries(agent: string, model: string, cacheResult: string, error: string | undefined): BucketSeries;
+  agentSeries: (agent: string, model: string, cacheResult: string, error: string | undefined) => BucketSeries;
   queueWait: BucketHistogram;
   agentErrors: Counter;
 }
@@ -370,6 +370,7 @@ export class Subscribers {
     this.bind(
       () =>
         attemptStart.bindStore(activeContextStore, (raw) => {
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: WithSpan adds the symbol-keyed span the subscriber stored (typescript-eslint misreads the intersection)
           const call = (raw as AttemptMessage).call as WithSpan | undefined;
           return (call?.[CALL_CONTEXT] ?? context.active()).setValue(ORCHESTRATED, true);
         }),
@@ -524,6 +525,7 @@ export class Subscribers {
         }
         span?.end();
         // The answer's model and finish reason on the agent span, when it is recorded.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: WithSpan adds the symbol-keyed span the subscriber stored (typescript-eslint misreads the intersection)
         const agentSpan = (message.call as WithSpan | undefined)?.[SPAN];
         if (response && agentSpan?.isRecording()) {
           agentSpan.setAttributes({ [A.responseModel]: response.model, ...(response.stop_reason ? { [A.finishReasons]: [response.stop_reason] } : {}) });
@@ -600,6 +602,7 @@ export class Subscribers {
     });
     this.on(retryChannel, (retry: RetryMessage) => {
       retries.add(1, { [A.agentName]: retry.agent, reason: retry.reason });
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: WithSpan adds the symbol-keyed span the subscriber stored (typescript-eslint misreads the intersection)
       const span = (retry.call as WithSpan | undefined)?.[SPAN];
       if (span?.isRecording())
         span.addEvent('retry', {
@@ -610,6 +613,7 @@ export class Subscribers {
     });
     this.on(circuitChannel, (change: CircuitMessage) => {
       this.circuitStates.set(change.model, CIRCUIT_STATE_VALUE[change.to]);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: WithSpan adds the symbol-keyed span the subscriber stored (typescript-eslint misreads the intersection)
       (change.call as WithSpan | undefined)?.[SPAN]?.addEvent('circuit_state_change', {
         [A.requestModel]: change.model,
         'agentperf.circuit.from': change.from,
@@ -814,7 +818,7 @@ export class Subscribers {
 
   private countCacheRequest(result: string, tier: string): void {
     let tiers = this.cacheRequestCounts.get(result);
-    if (!tiers) this.cacheRequestCounts.set(result, (tiers = new Map()));
+    if (!tiers) this.cacheRequestCounts.set(result, (tiers = new Map<string, number>()));
     tiers.set(tier, (tiers.get(tier) ?? 0) + 1);
   }
 

@@ -114,8 +114,8 @@ async function buildProgram(argv: readonly string[]): Promise<Command> {
       continue;
     }
     const leaves = await Promise.all(entry.leaves.map(async (leaf) => ({ ...leaf, command: (await leaf.load()).command })));
-    if (leaves.length === 1 && leaves[0]!.command.name() === entry.name) {
-      program.addCommand(leaves[0]!.command);
+    if (leaves.length === 1 && leaves[0].command.name() === entry.name) {
+      program.addCommand(leaves[0].command);
       continue;
     }
     const group = program.command(entry.name).description(entry.description);

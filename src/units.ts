@@ -6,7 +6,7 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 
 export function parseDurationMs(field: string, text: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
   if (!match) throw new UsageError(field, `${field} must be a duration such as 500ms, 30s, 2m or 1h, got ${JSON.stringify(text)}`);
-  return Number(match[1]) * DURATION_UNITS[match[2] ?? 's']!;
+  return Number(match[1]) * DURATION_UNITS[match[2] ?? 's'];
 }
 
 export function parseIntegerOption(field: string, text: string, min: number, max: number): number {
@@ -28,7 +28,7 @@ const BYTE_UNITS: Record<string, number> = { b: 1, kb: 1024, kib: 1024, mb: 1024
 /** `65536`, `64kb` or `1mb` (binary units), to bytes. */
 export function parseBytes(field: string, text: string, min: number, max: number): number {
   const match = /^(\d+)\s*(b|kb|kib|mb|mib)?$/i.exec(text.trim());
-  const value = match ? Number(match[1]) * BYTE_UNITS[(match[2] ?? 'b').toLowerCase()]! : Number.NaN;
+  const value = match ? Number(match[1]) * BYTE_UNITS[(match[2] ?? 'b').toLowerCase()] : Number.NaN;
   if (!Number.isFinite(value) || value < min || value > max)
     throw new UsageError(field, `${field} must be a size from ${min} to ${max} bytes such as 65536, 64kb or 1mb, got ${JSON.stringify(text)}`);
   return value;

@@ -4,6 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AgentResult } from '../src/orchestrator/orchestrator.ts';
+import type { DemoSummary } from '../src/report/demo.ts';
 
 // A home of its own: the default cache and the generated secret land there, not in the real one.
 const home = mkdtempSync(join(tmpdir(), 'agentperf-home-'));
@@ -13,7 +15,7 @@ const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { env:
 test('exec --json prints the whole result object', async (t) => {
   const { code, stdout } = await run(['exec', 'python-expert', 'Explain decorators', '--json']);
   t.is(code, 0);
-  const result = JSON.parse(stdout);
+  const result = JSON.parse(stdout) as AgentResult;
   for (const key of ['output', 'model', 'usage', 'estimatedCostUsd', 'latencyMs', 'queueMs', 'attempts', 'cached', 'requestId']) t.true(key in result, key);
   t.deepEqual(Object.keys(result.usage).sort(), ['cacheReadTokens', 'cacheWrite1hTokens', 'cacheWriteTokens', 'inputTokens', 'outputTokens']);
   t.is(result.model, 'claude-sonnet-5-5');
@@ -49,25 +51,25 @@ test('--live without a key is a usage error', async (t) => {
 test('demo prints the summary and exits 0', async (t) => {
   const { code, stdout } = await run(['demo', '--calls', '40', '--json', '--latency', 'fixed:1', '--metrics-port', '0']);
   t.is(code, 0);
-  const summary = JSON.parse(stdout);
+  const summary = JSON.parse(stdout) as DemoSummary;
   t.is(summary.calls, 40);
   t.is(summary.counters.calls, 40);
   t.is(summary.hdr.agentLatency.count, 40);
-  t.regex(summary.metricsUrl, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
-  t.is(summary.latencyMs.count + Object.values(summary.errorsByType as Record<string, number>).reduce((a, b) => a + b, 0), 40);
+  t.regex(summary.metricsUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+  t.is(summary.latencyMs.count + Object.values(summary.errorsByType).reduce((a, b) => a + b, 0), 40);
 });
 
 test('exec caches answers on disk; cache verify, stats, prune and clear', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'agentperf-cli-cache-'));
   const dir = join(root, 'responses');
   const env = { AGENTPERF_CACHE_ROOTS: root, AGENTPERF_CACHE_SECRET: 'c'.repeat(40) };
-  const first = JSON.parse((await run(['exec', 'code-reviewer', 'Review: x = 1', '--json', '--cache-dir', dir], env)).stdout);
+  const first = JSON.parse((await run(['exec', 'code-reviewer', 'Review: x = 1', '--json', '--cache-dir', dir], env)).stdout) as AgentResult;
   t.false(first.cached);
-  const second = JSON.parse((await run(['exec', 'code-reviewer', 'Review: x = 1', '--json', '--cache-dir', dir], env)).stdout);
+  const second = JSON.parse((await run(['exec', 'code-reviewer', 'Review: x = 1', '--json', '--cache-dir', dir], env)).stdout) as AgentResult;
   t.true(second.cached);
   t.is(second.cacheTier, 'disk');
   t.is(second.output, first.output);
-  const noCache = JSON.parse((await run(['exec', 'code-reviewer', 'Review: x = 1', '--json', '--no-cache', '--cache-dir', dir], env)).stdout);
+  const noCache = JSON.parse((await run(['exec', 'code-reviewer', 'Review: x = 1', '--json', '--no-cache', '--cache-dir', dir], env)).stdout) as AgentResult;
   t.false(noCache.cached);
 
   const verified = await run(['cache', 'verify', '--cache-dir', dir], env);
@@ -75,8 +77,8 @@ test('exec caches answers on disk; cache verify, stats, prune and clear', async 
   t.regex(verified.stdout, /verified 1 entries: all signatures valid/);
   t.regex((await run(['cache', 'stats', '--cache-dir', dir], env)).stdout, /disk tier: 1 entries/);
 
-  const shard = (await readdir(join(dir, 'entries')))[0]!;
-  const file = join(dir, 'entries', shard, (await readdir(join(dir, 'entries', shard)))[0]!);
+  const shard = (await readdir(join(dir, 'entries')))[0];
+  const file = join(dir, 'entries', shard, (await readdir(join(dir, 'entries', shard)))[0]);
   const bytes = await readFile(file);
   bytes[bytes.length - 50] ^= 1;
   await writeFile(file, bytes);

@@ -77,7 +77,7 @@ export async function benchCache(options: CacheBenchOptions = DEFAULT_CACHE_BENC
     // Both sides run through the same timing loop, so they pay the same indirection.
     const timeLookups = (histogram: typeof memoryHist, lookup: (key: string) => CachedResponse | undefined) => {
       for (let i = 0; i < round; i++) {
-        const canonical = canonicals[i % 100]!;
+        const canonical = canonicals[i % 100];
         const start = process.hrtime.bigint();
         const hit = lookup(keyOfCanonical(canonical));
         histogram.recordValue(elapsedNs(start));
@@ -118,7 +118,7 @@ export async function benchCache(options: CacheBenchOptions = DEFAULT_CACHE_BENC
     const diskHist = nanosecondHistogram();
     for (let i = 0; i < options.diskIterations; i++) {
       const start = process.hrtime.bigint();
-      const hit = await diskCache.fromTiers(keys[i % keys.length]!);
+      const hit = await diskCache.fromTiers(keys[i % keys.length]);
       diskHist.recordValue(elapsedNs(start));
       if (!hit) throw new Error('bench: a disk read missed');
     }
@@ -143,7 +143,7 @@ export async function benchCache(options: CacheBenchOptions = DEFAULT_CACHE_BENC
       const start = performance.now();
       const opened = await ResponseCache.open({ disk: { dir: openDir, allowedRoots: [root], env, maxBytes: 1024 * 1024 * 1024 } });
       runsMs.push(performance.now() - start);
-      const openedEntries = opened.stats().tiers[0]!.entries;
+      const openedEntries = opened.stats().tiers[0].entries;
       if (openedEntries !== options.openEntries) throw new Error(`bench: opened ${openedEntries} entries, expected ${options.openEntries}`);
       const reconcileStart = performance.now();
       await opened.ready();

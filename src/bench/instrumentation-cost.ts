@@ -96,8 +96,8 @@ export async function measureOwnCost(options: OwnCostOptions = DEFAULT_OWN_COST)
       const measured: Record<string, number> = {};
       for (const enabled of order) measured[String(enabled)] = await round(enabled);
       if (p >= options.warmupPairs) {
-        off.push(measured.false!);
-        on.push(measured.true!);
+        off.push(measured.false);
+        on.push(measured.true);
       }
     }
   } finally {

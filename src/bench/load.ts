@@ -301,7 +301,7 @@ async function httpRounds(
       const order = orderForRound(present, round);
       const measured: Partial<Record<Generator, ToolRun>> = {};
       for (const tool of order) measured[tool] = await tools[tool]();
-      rounds.push({ ...(measured as Record<'agentperf' | 'autocannon', ToolRun> & { wrk?: ToolRun }), first: order[0]! });
+      rounds.push({ ...(measured as Record<'agentperf' | 'autocannon', ToolRun> & { wrk?: ToolRun }), first: order[0] });
     }
     const med = (tool: Generator, field: keyof ToolRun) => median(rounds.map((r) => r[tool]![field]));
     return {
@@ -387,7 +387,7 @@ async function workerScaling(options: LoadBenchOptions, dir: string): Promise<Lo
 /** A steady rate of in-process cache hits for a long time: memory must stay flat. */
 async function soakRun(options: LoadBenchOptions): Promise<NonNullable<LoadBenchResult['soak']>> {
   const { report } = await runLoadTest({
-    scenario: cacheHitScenario as never,
+    scenario: cacheHitScenario,
     context: { target: { kind: 'in-process' }, settings: {}, seed: 1, log: rootLogger },
     shape: {
       kind: 'open',
@@ -401,7 +401,7 @@ async function soakRun(options: LoadBenchOptions): Promise<NonNullable<LoadBench
   });
   const samples = report.resources.generator.samples;
   const warmAtS = Math.min(60, options.soakMs / 10_000);
-  const warm = samples.find((s) => s.atS >= warmAtS) ?? samples[0]!;
+  const warm = samples.find((s) => s.atS >= warmAtS) ?? samples[0];
   const end = samples.at(-1)!;
   return {
     durationMs: options.soakMs,

@@ -90,7 +90,7 @@ export async function benchOrchestrator(options: OrchestratorBenchOptions = DEFA
       const costs: Record<string, BlockCost[]> = { 'bare-sdk': [], orchestrator: [], 'bare-sdk-control': [] };
       const block = (name: string, op: () => Promise<unknown>) => async () => {
         const cost = await measureBlock(options.callsPerBlock, concurrency, op);
-        costs[name]!.push(cost);
+        costs[name].push(cost);
         return cost.wallUsPerCall;
       };
       const result = await runInterleaved(
@@ -102,17 +102,17 @@ export async function benchOrchestrator(options: OrchestratorBenchOptions = DEFA
         options.rounds,
       );
       await stack.close();
-      const busyRatios = costs.orchestrator!.map((c, i) => c.busyUsPerCall / costs['bare-sdk']![i]!.busyUsPerCall);
+      const busyRatios = costs.orchestrator.map((c, i) => c.busyUsPerCall / costs['bare-sdk'][i].busyUsPerCall);
       overhead.push({
         concurrency,
-        bareSdkUsPerCall: result.medians['bare-sdk']!,
-        orchestratorUsPerCall: result.medians.orchestrator!,
-        overheadPct: (result.ratios.orchestrator!.median - 1) * 100,
-        bareSdkBusyUsPerCall: median(costs['bare-sdk']!.map((c) => c.busyUsPerCall)),
-        orchestratorBusyUsPerCall: median(costs.orchestrator!.map((c) => c.busyUsPerCall)),
+        bareSdkUsPerCall: result.medians['bare-sdk'],
+        orchestratorUsPerCall: result.medians.orchestrator,
+        overheadPct: (result.ratios.orchestrator.median - 1) * 100,
+        bareSdkBusyUsPerCall: median(costs['bare-sdk'].map((c) => c.busyUsPerCall)),
+        orchestratorBusyUsPerCall: median(costs.orchestrator.map((c) => c.busyUsPerCall)),
         busyOverheadPct: (median(busyRatios) - 1) * 100,
-        controlPct: (result.ratios['bare-sdk-control']!.median - 1) * 100,
-        roundRatios: result.ratios.orchestrator!.perRound,
+        controlPct: (result.ratios['bare-sdk-control'].median - 1) * 100,
+        roundRatios: result.ratios.orchestrator.perRound,
       });
     }
   } finally {

@@ -86,11 +86,11 @@ export async function benchProfiling(options: ProfilingBenchOptions = DEFAULT_PR
         return {
           name: v.name,
           intervalUs: v.intervalUs,
-          throughput: result.medians[v.name]!,
-          cpuUsPerIteration: [...samples].sort((a, b) => a - b)[samples.length >> 1]!,
-          overheadPct: pct(result.ratios[v.name]!.perRound, -1),
+          throughput: result.medians[v.name],
+          cpuUsPerIteration: [...samples].sort((a, b) => a - b)[samples.length >> 1],
+          overheadPct: pct(result.ratios[v.name].perRound, -1),
           cpuAddedPct: pct(
-            samples.map((x, i) => x / offCpu[i]!),
+            samples.map((x, i) => x / offCpu[i]),
             1,
           ),
         };

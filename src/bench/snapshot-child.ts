@@ -58,5 +58,5 @@ async function analyze(dir: string): Promise<unknown> {
 }
 
 const [mode, dir, size] = process.argv.slice(2);
-const result = mode === 'make' ? make(dir!, Number(size)) : await analyze(dir!);
+const result = mode === 'make' ? make(dir, Number(size)) : await analyze(dir);
 process.stdout.write(`${JSON.stringify(result)}\n`);

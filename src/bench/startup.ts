@@ -49,7 +49,7 @@ function scratchProject(): string {
 
 function timeOnce(argv: string[], cwd: string): number {
   const started = process.hrtime.bigint();
-  const result = spawnSync(argv[0]!, argv.slice(1), { cwd, stdio: 'ignore', env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent' } });
+  const result = spawnSync(argv[0], argv.slice(1), { cwd, stdio: 'ignore', env: { ...process.env, AGENTPERF_LOG_LEVEL: 'silent' } });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) throw new Error(`${argv.join(' ')} exited with ${result.status}`);
   return ms;
@@ -59,6 +59,7 @@ function timeOnce(argv: string[], cwd: string): number {
  * Whole-process wall time of four commands, each run once per round in every order in turn:
  * Node doing nothing, agentperf's bin, npx of a no-op bin, and `npx agentperf --help`.
  */
+// eslint-disable-next-line @typescript-eslint/require-await -- a bench runner returns a promise like the others, though this one measures with synchronous spawns
 export async function benchStartup(options: StartupBenchOptions = DEFAULT_STARTUP_BENCH): Promise<StartupBenchResult> {
   const dir = scratchProject();
   try {
@@ -72,18 +73,18 @@ export async function benchStartup(options: StartupBenchOptions = DEFAULT_STARTU
     const orders = permutations(variants.map((_, i) => i));
     for (const v of variants) timeOnce(v.argv, dir); // warm the file cache once
     for (let round = 0; round < options.rounds; round++) {
-      for (const i of orders[round % orders.length]!) samples[i]!.push(timeOnce(variants[i]!.argv, dir));
+      for (const i of orders[round % orders.length]) samples[i].push(timeOnce(variants[i].argv, dir));
     }
-    const share = samples[3]!.map((ms, i) => ms - samples[2]![i]!);
+    const share = samples[3].map((ms, i) => ms - samples[2][i]);
     return {
       options,
       variants: variants.map((v, i) => ({
         name: v.name,
         command: v.argv.map((a) => (a === process.execPath ? 'node' : a.startsWith(dir) ? a.slice(dir.length + 1) : a)).join(' '),
-        samplesMs: samples[i]!,
-        medianMs: median(samples[i]!),
+        samplesMs: samples[i],
+        medianMs: median(samples[i]),
         p90Ms: percentile(
-          [...samples[i]!].sort((a, b) => a - b),
+          [...samples[i]].sort((a, b) => a - b),
           90,
         ),
       })),

@@ -92,7 +92,7 @@ export async function benchWorkflow(options: WorkflowBenchOptions = DEFAULT_WORK
   };
 }
 
-let readSink = 0;
+let _readSink = 0;
 
 /** Reads one character of every id and dependency id: the least a planner must touch. */
 function readInput(workflow: Workflow): void {
@@ -101,7 +101,7 @@ function readInput(workflow: Workflow): void {
     sum += step.id.charCodeAt(0);
     for (const dep of step.dependsOn ?? []) sum += dep.charCodeAt(0);
   }
-  readSink += sum; // kept, so the loop is not optimized away
+  _readSink += sum; // kept, so the loop is not optimized away
 }
 
 /**

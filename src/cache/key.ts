@@ -37,7 +37,7 @@ export function canonicalPrefix(scope: KeyScope, model: string, system: string |
 export function canonicalSuffix(params: MessageParams): string {
   let messages = '[';
   for (let i = 0; i < params.messages.length; i++) {
-    const m = params.messages[i]!;
+    const m = params.messages[i];
     messages += (i ? ',[' : '[') + JSON.stringify(m.role) + ',' + JSON.stringify(m.content) + ']';
   }
   return `${messages}],${params.temperature ?? 'null'},${params.max_tokens},${JSON.stringify(params.stop_sequences ?? [])}]`;

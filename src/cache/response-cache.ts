@@ -145,6 +145,7 @@ export class ResponseCache {
       );
     }
     factories.push(...(options.tiers ?? []));
+    // eslint-disable-next-line prefer-const -- assigned once, but a tier may report events while it opens, before the cache exists (a const would be in its dead zone)
     let cache: ResponseCache | undefined;
     const tiers: CacheTier[] = [];
     try {
@@ -152,7 +153,7 @@ export class ResponseCache {
       const signer = factories.length === 0 ? undefined : await signerFor(disk ? { ...disk, cacheDir: diskDir, logger } : { ...options.secret, logger });
       for (const make of factories) {
         const index = tiers.length;
-        tiers.push(await make({ signer: signer!, onEvent: (event, key, detail) => cache?.onTierEvent(tiers[index]!.name, event, key, detail) }));
+        tiers.push(await make({ signer: signer!, onEvent: (event, key, detail) => cache?.onTierEvent(tiers[index].name, event, key, detail) }));
       }
     } catch (error) {
       await Promise.allSettled(tiers.map((tier) => tier.close()));
@@ -228,7 +229,7 @@ export class ResponseCache {
     this.remember(key, value, payload.length, expiresAt);
     if (this.tiers.length === 1) {
       // One shared tier (the usual disk-only cache): its failure is the caller's to log.
-      const tier = this.tiers[0]!;
+      const tier = this.tiers[0];
       await traced(
         cacheSetChannel,
         () => ({ tier: tier.name, bytes: payload.length }),

@@ -45,7 +45,7 @@ export interface TierContext {
   /** Signs and verifies entries (entry-format.ts) under the cache's secret; knows the previous one of a rotation. */
   signer: EntrySigner;
   /** Each eviction, expiry and integrity failure (the cache counts them under the tier's name). */
-  onEvent(event: TierEvent, key: string, detail?: string): void;
+  onEvent: (event: TierEvent, key: string, detail?: string) => void;
 }
 
 export interface CacheTier {

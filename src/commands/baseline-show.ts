@@ -9,9 +9,14 @@ export async function run(baselineDir?: string): Promise<string> {
   return formatBaselines(await listBaselines(givenOr(baselineDir, (await currentProject()).baselineDir)));
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface BaselineShowFlags {
+  baselines?: string;
+}
+
 export const command = new Command('show')
   .description('print the stored baselines')
   .option('--baselines <dir>', "where baselines are stored (default: the project's baselines/)")
-  .action(async (opts) => {
+  .action(async (opts: BaselineShowFlags) => {
     print(await run(opts.baselines));
   });

@@ -40,13 +40,21 @@ export async function run(options: BaselineUpdateOptions): Promise<string[]> {
   return files;
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface BaselineUpdateFlags {
+  baselines?: string;
+  blocks: string;
+  policy?: string;
+  scenario: string[];
+}
+
 export const command = new Command('update')
   .description('measure the gated scenarios in fresh-process blocks and store the distribution')
   .option('--scenario <name>', 'only this scenario, repeatable', collect, [])
   .option('--blocks <n>', 'blocks to store', '9')
   .option('--policy <file>', 'gate policy JSON')
   .option('--baselines <dir>', "where baselines are stored (default: the project's baselines/)")
-  .action(async (opts) => {
+  .action(async (opts: BaselineUpdateFlags) => {
     const files = await run({
       policyFile: opts.policy,
       scenarios: opts.scenario.length ? opts.scenario : undefined,

@@ -7,6 +7,17 @@ import { print } from './options.js';
 /** `agentperf bench load`: the load generator against a no-op target and side by side with autocannon. */
 export { benchLoad as run };
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface BenchLoadFlags {
+  connections: string;
+  json?: boolean;
+  rate: string;
+  rounds: string;
+  runs: string;
+  soak: string;
+  soakRate: string;
+}
+
 export const command = new Command('load')
   .description('the load generator: in-process rate and lag against a no-op target; HTTP side by side with autocannon; an optional soak')
   .option('--rate <n>', 'in-process scheduled rate', String(DEFAULT_LOAD_BENCH.rate))
@@ -16,7 +27,7 @@ export const command = new Command('load')
   .option('--soak <duration>', 'also run a steady-rate soak this long (e.g. 10m) and report RSS growth', '0s')
   .option('--soak-rate <n>', 'the soak rate', String(DEFAULT_LOAD_BENCH.soakRate))
   .option('--json', 'print the result as JSON')
-  .action(async (opts) => {
+  .action(async (opts: BenchLoadFlags) => {
     const result = await benchLoad({
       ...DEFAULT_LOAD_BENCH,
       rate: parseIntegerOption('rate', opts.rate, 1, 10_000_000),

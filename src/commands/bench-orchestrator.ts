@@ -7,6 +7,15 @@ import { print } from './options.js';
 /** `agentperf bench orchestrator`: executeAgent against the bare SDK call on the same simulator, side by side. */
 export { benchOrchestrator as run };
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface BenchOrchestratorFlags {
+  calls: string;
+  concurrency: string;
+  inProcessCalls: string;
+  json?: boolean;
+  rounds: string;
+}
+
 export const command = new Command('orchestrator')
   .description('executeAgent against the bare SDK call on the same simulator, and calls/s in-process')
   .option('--rounds <n>', 'interleaved rounds (medians are reported)', String(DEFAULT_ORCHESTRATOR_BENCH.rounds))
@@ -14,7 +23,7 @@ export const command = new Command('orchestrator')
   .option('--concurrency <list>', 'comma-separated concurrencies', DEFAULT_ORCHESTRATOR_BENCH.concurrencies.join(','))
   .option('--in-process-calls <n>', 'calls for the in-process throughput figure', String(DEFAULT_ORCHESTRATOR_BENCH.inProcessCalls))
   .option('--json', 'print the result as JSON')
-  .action(async (opts) => {
+  .action(async (opts: BenchOrchestratorFlags) => {
     const result = await benchOrchestrator({
       rounds: parseIntegerOption('rounds', opts.rounds, 1, 1_000),
       callsPerBlock: parseIntegerOption('calls', opts.calls, 1, 10_000_000),

@@ -8,6 +8,16 @@ import { collect, print } from './options.js';
 /** `agentperf bench overhead`: instrumentation fully on against fully off, interleaved. */
 export { benchOverhead as run };
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface BenchOverheadFlags {
+  breakdown: boolean;
+  json?: boolean;
+  pairs: string;
+  vus: string;
+  warmupPairs: string;
+  workload: string[];
+}
+
 export const command = new Command('overhead')
   .description('instrumentation fully on against fully off, in alternating slices of one process per workload')
   .option('--pairs <n>', 'measured on/off pairs of slices per workload', String(DEFAULT_OVERHEAD_BENCH.pairs))
@@ -16,8 +26,8 @@ export const command = new Command('overhead')
   .option('--workload <name>', 'standard | memory-hits | sdk-app | own-cost, repeatable (default all four)', collect, [])
   .option('--no-breakdown', 'the standard workload in on/off pairs only, without the per-part rounds')
   .option('--json', 'print the result as JSON')
-  .action(async (opts) => {
-    const workloads = (opts.workload as string[]).length ? (opts.workload as string[]) : DEFAULT_OVERHEAD_BENCH.workloads;
+  .action(async (opts: BenchOverheadFlags) => {
+    const workloads = opts.workload.length ? opts.workload : DEFAULT_OVERHEAD_BENCH.workloads;
     for (const w of workloads)
       if (!DEFAULT_OVERHEAD_BENCH.workloads.includes(w as never))
         throw new UsageError('workload', `workload must be one of ${DEFAULT_OVERHEAD_BENCH.workloads.join(', ')}, got ${JSON.stringify(w)}`);

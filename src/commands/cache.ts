@@ -40,12 +40,19 @@ export async function run(action: CacheAction, options: CacheCliOptions): Promis
   }
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface CacheFlags {
+  cacheDir?: string;
+  json?: boolean;
+  requireSecret?: boolean;
+}
+
 export const command = withStackFlags(
   new Command('cache').description('inspect and maintain the signed response cache').argument('<action>', CACHE_ACTIONS.join(' | ')),
   { cache: true },
 )
   .option('--json', 'print the report as JSON')
-  .action(async (action: string, opts) => {
+  .action(async (action: string, opts: CacheFlags) => {
     if (!(CACHE_ACTIONS as readonly string[]).includes(action))
       throw new UsageError('action', `action must be one of ${CACHE_ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);
     const report = await run(action as CacheAction, { cacheDir: opts.cacheDir, requireSecret: opts.requireSecret });

@@ -54,7 +54,7 @@ export async function run(options: DemoOptions): Promise<DemoSummary> {
   const distinct = Math.ceil(options.calls / 2);
   const items = Array.from({ length: options.calls }, (_, i) => {
     const n = i % distinct;
-    return { agent: names[n % names.length]!, task: `Task ${n}: explain the trade-offs of approach ${n % 7}` };
+    return { agent: names[n % names.length], task: `Task ${n}: explain the trade-offs of approach ${n % 7}` };
   });
   const startedAt = performance.now();
   try {
@@ -94,6 +94,19 @@ export async function run(options: DemoOptions): Promise<DemoSummary> {
   }
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface DemoFlags {
+  agents?: string;
+  calls: string;
+  concurrency: string;
+  faults: string;
+  json?: boolean;
+  latency: string;
+  live?: boolean;
+  metricsPort: string;
+  seed: string;
+}
+
 export const command = withStackFlags(
   new Command('demo').description('a short demo: a few hundred calls through the orchestrator against the simulator, with faults to retry, summarised'),
   {
@@ -108,7 +121,7 @@ export const command = withStackFlags(
   .option('--concurrency <n>', 'calls in flight at once', String(DEFAULT_DEMO_OPTIONS.concurrency))
   .option('--metrics-port <n>', 'port of the Prometheus /metrics endpoint during the run (0: any free port)', String(DEFAULT_DEMO_OPTIONS.metricsPort))
   .option('--json', 'print the summary as JSON')
-  .action(async (opts) => {
+  .action(async (opts: DemoFlags) => {
     const summary = await run({
       metricsPort: parseIntegerOption('metrics-port', opts.metricsPort, 0, 65_535),
       calls: parseIntegerOption('calls', opts.calls, 1, 1_000_000),

@@ -38,6 +38,20 @@ export async function run(agent: string, task: string, options: ExecCommandOptio
   }
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface ExecFlags {
+  agents?: string;
+  cache: boolean;
+  cacheDir?: string;
+  json?: boolean;
+  live?: boolean;
+  maxTokens?: string;
+  refresh?: boolean;
+  requireSecret?: boolean;
+  temperature?: string;
+  timeout?: string;
+}
+
 export const command = withStackFlags(
   new Command('exec')
     .description('run one agent on one task and print the answer')
@@ -51,7 +65,7 @@ export const command = withStackFlags(
   .option('--timeout <duration>', 'overall deadline, e.g. 30s')
   .option('--no-cache', 'neither read nor write the response cache')
   .option('--refresh', 'skip the cache read, store the fresh answer')
-  .action(async (agent: string, task: string, opts) => {
+  .action(async (agent: string, task: string, opts: ExecFlags) => {
     const result = await run(agent, task, {
       agentsFile: opts.agents,
       live: opts.live,

@@ -10,11 +10,16 @@ export async function run(command: string[], outDir?: string): Promise<{ exitCod
   return { exitCode: await flameAround(command, dir), dir };
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface FlameFlags {
+  out?: string;
+}
+
 export const command = new Command('flame')
   .description('0x around any Node command: a flamegraph under profiles/flame/<time>/')
   .argument('<command...>', 'the command after --, e.g. -- node server.js')
   .option('--out <dir>', 'output directory')
-  .action(async (args: string[], opts) => {
+  .action(async (args: string[], opts: FlameFlags) => {
     const result = await run(args, opts.out);
     print(`flamegraph written under ${result.dir}`);
     process.exitCode = result.exitCode;

@@ -136,7 +136,7 @@ function changedScenarioModules(names: readonly string[], base: Project, candida
 async function stored(project: Project, working: GatePolicy, options: GateOptions): Promise<{ result: GateResult; policy: GatePolicy }> {
   const dir = givenOr(options.baselineDir, project.baselineDir);
   const set = await storedBaselines(dir);
-  if (!set.newest) throw await missingBaselineError(dir, gatedScenarios(working, options.scenarios)[0]!.name, currentFingerprint());
+  if (!set.newest) throw await missingBaselineError(dir, gatedScenarios(working, options.scenarios)[0].name, currentFingerprint());
   const repoRoot = await repositoryRoot(project.root).catch(() => undefined);
   const trusted = await storedPolicy(set.newest.baseline.policy, repoRoot, options.policyFile);
   const fromWorkingCopy = options.policyFrom === 'working-copy';
@@ -179,6 +179,21 @@ export async function writeOutputs(result: GateResult, markdown: string, jsonFil
   if (jsonFile) await writeFileAtomic(jsonFile, `${JSON.stringify(result, null, 2)}\n`);
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface GateFlags {
+  against?: string;
+  baselines?: string;
+  cases: string;
+  gates: string;
+  install?: string;
+  json?: string;
+  noise: string;
+  policy?: string;
+  policyFrom: string;
+  scenario: string[];
+  selfTest?: boolean;
+}
+
 export const command = new Command('run')
   .description('run the gated scenarios and judge every metric PASS, FAIL or INCONCLUSIVE (exit 0, 1 or 3; 2 bad input, 4 the gate could not run)')
   .option('--scenario <name>', 'gate only this scenario, repeatable', collect, [])
@@ -205,7 +220,7 @@ export const command = new Command('run')
   .option('--gates <n>', 'gates per self-test case', '20')
   .option('--noise <when>', 'self-test: quiet | hog | both (a busy-loop process beside the gates)', 'both')
   .option('--cases <which>', "self-test: mixed (the standard workload's four cases), service (the user-style service's two) or all", 'all')
-  .action(async (opts) => {
+  .action(async (opts: GateFlags) => {
     if (opts.selfTest) {
       const noise = String(opts.noise);
       if (!['quiet', 'hog', 'both'].includes(noise)) throw new UsageError('noise', `noise must be quiet, hog or both, got ${JSON.stringify(noise)}`);

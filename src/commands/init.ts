@@ -53,13 +53,21 @@ export async function run(options: InitOptions): Promise<InitResult> {
   return { dir, written: files.map((f) => f.to) };
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface InitFlags {
+  dir: string;
+  force?: boolean;
+  js?: boolean;
+  ts?: boolean;
+}
+
 export const command = new Command('init')
   .description('write a starter agentperf.config.json, an example scenario and the CI workflow into this project')
   .option('--dir <dir>', 'the project directory', '.')
   .option('--ts', 'write the example scenario in TypeScript (default when the project has a tsconfig.json)')
   .option('--js', 'write the example scenario in JavaScript (an ES module)')
   .option('--force', 'overwrite files that exist')
-  .action(async (opts) => {
+  .action(async (opts: InitFlags) => {
     const result = await run({ dir: opts.dir, language: opts.ts ? 'ts' : opts.js ? 'js' : undefined, force: Boolean(opts.force) });
     const where = relative(process.cwd(), result.dir) || '.';
     print(

@@ -32,6 +32,22 @@ export async function run(options: LeakCommandOptions): Promise<LeakReport> {
   return detectLeak({ ...options, outDir });
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface LeakFlags {
+  concurrency: string;
+  iterations: string;
+  json?: boolean;
+  maxRounds: string;
+  out?: string;
+  rounds: string;
+  seed: string;
+  set: string[];
+  snapshotRounds: string;
+  target?: string;
+  threshold: string;
+  warmupRounds: string;
+}
+
 export const command = withScenarioOptions(new Command('leak'))
   .description('run a scenario in rounds with GC forced between them; CLEAN (exit 0), LEAK (exit 1) or INCONCLUSIVE (exit 3) from the slope of retained bytes')
   .argument('<scenario>', 'cache-hit | cache-miss | mixed | http | path/to/scenario.ts')
@@ -48,7 +64,7 @@ export const command = withScenarioOptions(new Command('leak'))
   .option('--snapshot-rounds <n>', 'rounds between the three snapshots taken on a LEAK', String(DEFAULT_LEAK_OPTIONS.snapshotRounds))
   .option('--out <dir>', 'where the snapshots go (default profiles/<scenario>/<timestamp>/leak)')
   .option('--json', 'print the report as JSON')
-  .action(async (scenario: string, opts) => {
+  .action(async (scenario: string, opts: LeakFlags) => {
     const report = await run({
       scenario,
       rounds: parseIntegerOption('rounds', opts.rounds, 3, 10_000),

@@ -239,7 +239,7 @@ export const command = withScenarioOptions(new Command('run'))
   .option('--hdr <file>', 'write the latency histograms as an HDR histogram log (see load merge)')
   .option('--scaling <list>', 'closed-loop runs at each concurrency, e.g. 1,10,50,100,1000: throughput, p95, speedup')
   .option('--no-progress', 'no live progress line on stderr')
-  .action(async (scenario: string, opts) => {
+  .action(async (scenario: string, opts: LoadFlags) => {
     const result = await run(scenario, opts);
     print(result.text);
     process.exitCode = result.exitCode;

@@ -20,10 +20,15 @@ export async function run(): Promise<ModelTable> {
   };
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface ModelsFlags {
+  json?: boolean;
+}
+
 export const command = new Command('models')
   .description("print the model table in use: output limits and prices (USD per million tokens), the project's `models` merged over the shipped ones")
   .option('--json', 'print the table as JSON')
-  .action(async (opts) => {
+  .action(async (opts: ModelsFlags) => {
     const table = await run();
     print(opts.json ? JSON.stringify(table, null, 2) : formatModels(table));
   });

@@ -14,6 +14,14 @@ export async function run(file: string): Promise<{ workflow: Workflow; plan: Pla
   return { workflow, plan: planWorkflow(workflow) };
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface PlanFlags {
+  edges: string;
+  generate?: string;
+  json?: boolean;
+  seed: string;
+}
+
 export const command = new Command('plan')
   .description('plan a workflow (levels, critical path, parallelism), or generate a random one')
   .argument('[workflow]', 'workflow JSON file')
@@ -21,7 +29,7 @@ export const command = new Command('plan')
   .option('--generate <n>', 'print a random workflow of n steps instead (for benchmarks)')
   .option('--edges <m>', 'with --generate: dependencies per step', '3')
   .option('--seed <n>', 'with --generate: random seed', '1')
-  .action(async (file: string | undefined, opts) => {
+  .action(async (file: string | undefined, opts: PlanFlags) => {
     if (opts.generate !== undefined) {
       print(
         JSON.stringify(

@@ -61,6 +61,24 @@ export async function run(options: ProfileCommandOptions): Promise<{ index: Prof
   return { index, dir };
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface ProfileFlags {
+  cpu?: boolean;
+  duration: string;
+  heap?: boolean;
+  heapInterval: string;
+  interval: string;
+  json?: boolean;
+  out?: string;
+  rate?: string;
+  seed: string;
+  set: string[];
+  snapshot?: boolean;
+  target?: string;
+  vus: string;
+  warmup: string;
+}
+
 export const command = withScenarioOptions(new Command('profile'))
   .description('profile a scenario under load: CPU profile, flamegraph, bottlenecks, heap sampling; into profiles/<scenario>/<time>/')
   .argument('<scenario>', 'cache-hit | cache-miss | mixed | http | path/to/scenario.ts')
@@ -75,7 +93,7 @@ export const command = withScenarioOptions(new Command('profile'))
   .option('--heap-interval <size>', 'heap sampling interval in bytes', '512kb')
   .option('--out <dir>', 'output directory (default profiles/<scenario>/<timestamp>/)')
   .option('--json', 'print index.json instead of the tables')
-  .action(async (scenario: string, opts) => {
+  .action(async (scenario: string, opts: ProfileFlags) => {
     const { index, dir } = await run({
       scenario,
       cpu: Boolean(opts.cpu),

@@ -19,11 +19,16 @@ export async function run(file: string, outDir?: string): Promise<RunFiles> {
   return writeRunReports(record, dir, { json: false });
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface ReportFlags {
+  out?: string;
+}
+
 export const command = new Command('report')
   .description('re-render the HTML and Markdown reports of a run from its run.json')
   .argument('<run.json>', 'the run record written by agentperf run')
   .option('--out <dir>', 'where to write report.html and report.md (default: beside the run.json)')
-  .action(async (file: string, opts) => {
+  .action(async (file: string, opts: ReportFlags) => {
     const files = await run(file, opts.out);
     print(`${files.html}\n${files.markdown}`);
   });

@@ -91,6 +91,24 @@ export async function run(options: RunCommandOptions, progress: (line: string) =
   }
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface RunFlags {
+  baselines?: string;
+  duration?: string;
+  gate: boolean;
+  live?: boolean;
+  metricsPort: string;
+  out?: string;
+  plan?: string;
+  policy?: string;
+  quick?: boolean;
+  rate: string;
+  scenario: string;
+  seed: string;
+  set: string[];
+  spikeRate: string;
+}
+
 export const command = new Command('run')
   .description('the main job: load, profile, leak check, overhead and gate on the standard plan, with HTML, Markdown and JSON reports')
   .option('--scenario <name>', 'scenario to run (cache-hit, cache-miss, mixed, ...)', 'mixed')
@@ -107,7 +125,7 @@ export const command = new Command('run')
   .option('--seed <n>', 'simulator seed', '1')
   .option('--metrics-port <n>', 'port of the Prometheus /metrics endpoint during the run (0: any free port)', '9464')
   .option('--live', 'load the real API (needs ANTHROPIC_API_KEY); the leak check, overhead and gate stay on the simulator')
-  .action(async (opts) => {
+  .action(async (opts: RunFlags) => {
     if (opts.live && !process.env.ANTHROPIC_API_KEY) throw new UsageError('live', '--live needs ANTHROPIC_API_KEY in the environment');
     const { run: record, files } = await run(
       {

@@ -148,6 +148,27 @@ export async function run(options: ServeOptions): Promise<RunningServer> {
   };
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface ServeFlags {
+  agents?: string;
+  bodyLimit: string;
+  faults?: string;
+  headersTimeout: string;
+  host: string;
+  idleTimeout: string;
+  insecureNoAuth?: boolean;
+  keepAliveTimeout: string;
+  latency?: string;
+  live?: boolean;
+  maxConcurrent: string;
+  maxQueued: string;
+  port: string;
+  publicMetrics?: boolean;
+  requestTimeout: string;
+  seed?: string;
+  tokenFile?: string;
+}
+
 export const command = withStackFlags(
   new Command('serve').description('serve the agents over HTTP (POST /v1/agents/:agent/execute, GET /healthz, /stats, /metrics)'),
   {
@@ -170,7 +191,7 @@ export const command = withStackFlags(
   .option('--request-timeout <duration>', 'time to receive the whole request', `${DEFAULT_TIMEOUTS.requestMs / 1000}s`)
   .option('--keep-alive-timeout <duration>', 'how long an idle keep-alive connection stays open', `${DEFAULT_TIMEOUTS.keepAliveMs / 1000}s`)
   .option('--idle-timeout <duration>', 'a connection silent this long is closed (longer than the longest agent call)', `${DEFAULT_TIMEOUTS.idleMs / 60_000}m`)
-  .action(async (opts) => {
+  .action(async (opts: ServeFlags) => {
     const server = await run({
       host: opts.host,
       port: parseIntegerOption('port', opts.port, 0, 65_535),

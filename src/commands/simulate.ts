@@ -25,6 +25,16 @@ export async function run(options: SimulateOptions): Promise<RunningSimulator> {
   });
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface SimulateFlags {
+  faults: string;
+  host: string;
+  latency: string;
+  port: string;
+  retryAfter: string;
+  seed: string;
+}
+
 export const command = new Command('simulate')
   .description('run the Messages-API simulator as a standalone server until interrupted')
   .option('--port <n>', 'port to listen on', '8787')
@@ -33,7 +43,7 @@ export const command = new Command('simulate')
   .option('--faults <spec>', 'TYPE:RATE,... with TYPE one of 429, 500, 529, hang, reset, malformed', '')
   .option('--retry-after <duration>', 'what 429 responses ask clients to wait', '1s')
   .option('--seed <n>', 'seed for latency and fault draws', '1')
-  .action(async (opts) => {
+  .action(async (opts: SimulateFlags) => {
     const simulator = await run({
       port: parseIntegerOption('port', opts.port, 0, 65_535),
       host: opts.host,

@@ -53,6 +53,18 @@ export async function run(file: string, options: WorkflowRunOptions): Promise<Wo
   }
 }
 
+/** The flags as commander parses them (its action's options are untyped). */
+interface WorkflowRunFlags {
+  agents?: string;
+  input?: string;
+  json?: boolean;
+  latency?: string;
+  live?: boolean;
+  maxParallel: string;
+  onError: string;
+  seed?: string;
+}
+
 export const command = withStackFlags(
   new Command('run').description('execute a workflow through the orchestrator (the simulator unless --live)').argument('<workflow>', 'workflow JSON file'),
   {
@@ -66,7 +78,7 @@ export const command = withStackFlags(
   .option('--max-parallel <n>', 'steps running at once', '4')
   .option('--on-error <policy>', 'fail-fast | continue', 'fail-fast')
   .option('--json', 'print the run (every step, its output and timings) as JSON')
-  .action(async (file: string, opts) => {
+  .action(async (file: string, opts: WorkflowRunFlags) => {
     if (opts.onError !== 'fail-fast' && opts.onError !== 'continue')
       throw new UsageError('on-error', `on-error must be fail-fast or continue, got ${JSON.stringify(opts.onError)}`);
     const result = await run(file, {

@@ -14,6 +14,7 @@ const GatedScenario = z.union([
   z
     .string()
     .min(1)
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: without it the settings of a scenario given by name are typed {}
     .transform((name) => ({ name, ...DEFAULT_BLOCK, settings: {} as Record<string, string> })),
   z
     .object({

@@ -135,7 +135,7 @@ const within = (root: string, path: string) => (isAbsolute(path) ? path : resolv
 /** `./file.ts#name` names one export of a module; without `#`, its default export. */
 export function splitModuleExport(spec: string): { file: string; exportName: string | undefined } {
   const match = /^(.*)#([A-Za-z_$][\w$]*)$/.exec(spec);
-  return match ? { file: match[1]!, exportName: match[2] } : { file: spec, exportName: undefined };
+  return match ? { file: match[1], exportName: match[2] } : { file: spec, exportName: undefined };
 }
 
 /** Reads and checks the project found from `dir` upward (or the defaults when there is none). */

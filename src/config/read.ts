@@ -7,7 +7,7 @@ import { ConfigError, ErrorCode, ValidationError } from '../errors.js';
  * value: `agents[2].maxTokens must be at least 1, got -5`.
  */
 export function describeIssue(error: z.ZodError, input: unknown, subject = 'the file', at = ''): { field: string; message: string } {
-  const issue = error.issues[0]!;
+  const issue = error.issues[0];
   const field = issue.path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), at);
   // A key the schema does not know: the field is that key.
   if (issue.code === 'unrecognized_keys') {
@@ -23,7 +23,7 @@ export function describeIssue(error: z.ZodError, input: unknown, subject = 'the 
     return { field, message: `${field} is not a valid key: it ${rule}, got ${JSON.stringify(issue.path.at(-1))}` };
   }
   let got: unknown = input;
-  for (const part of issue.path) got = got == null ? undefined : (got as Record<PropertyKey, unknown>)[part as PropertyKey];
+  for (const part of issue.path) got = got == null ? undefined : (got as Record<PropertyKey, unknown>)[part];
   // Never JSON.stringify what a caller sent: a value nested thousands deep overflows the stack.
   const shown = previewValue(got);
   return { field: field || '(root)', message: `${field || subject} ${issue.message}, got ${shown}` };

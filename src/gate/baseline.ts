@@ -7,7 +7,6 @@
  * passed over with a note.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BASELINE_SCHEMA, BaselineSchema, MAX_BASELINE_BYTES, type Baseline } from '../config/baseline.js';
@@ -120,7 +119,7 @@ async function listDirectory(dir: string): Promise<Listing> {
   const notes: string[] = [];
   for (const name of names.sort()) {
     const match = /^(.+)\.([0-9a-f]{12})\.json$/.exec(name);
-    if (match) files.push({ name, scenarioPart: match[1]!, classId: match[2]! });
+    if (match) files.push({ name, scenarioPart: match[1], classId: match[2] });
     else if (name.endsWith('.json')) notes.push(`${name} is not named like a baseline (<scenario>.<class-id>.json): passed over`);
   }
   return { files, notes };

@@ -42,7 +42,7 @@ export function policyChanges(trusted: GatePolicy, workingCopy: GatePolicy): Pol
     if (objectLike(a) && objectLike(b) && Array.isArray(a) === Array.isArray(b)) {
       const keys = Array.isArray(a)
         ? Array.from({ length: Math.max(a.length, (b as unknown[]).length) }, (_, i) => i)
-        : [...new Set([...Object.keys(a as object), ...Object.keys(b as object)])].sort();
+        : [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
       for (const key of keys) {
         const at = typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key;
         walk((a as Record<string | number, unknown>)[key], (b as Record<string | number, unknown>)[key], at);

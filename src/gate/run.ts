@@ -214,7 +214,7 @@ async function blocksWithCalibration(
  */
 export async function updateBaseline(root: string, dir: string, policy: GatePolicy, name: string, blocks: number, progress: Progress): Promise<string> {
   const [scenario] = gatedScenarios(policy, [name]);
-  const spec = specFor(scenario!);
+  const spec = specFor(scenario);
   const calibrator = new Calibrator(cpusInUse());
   const samples: number[] = [];
   let results: BlockResult[];
@@ -229,7 +229,7 @@ export async function updateBaseline(root: string, dir: string, policy: GatePoli
   }
   const processes: Slice[][] = [];
   if (policy.overhead.pairs > 0)
-    for (let i = 0; i < OVERHEAD_PROCESSES; i++) processes.push((await runOverheadProcess(root, overheadProcessSpec(scenario!, policy))).slices);
+    for (let i = 0; i < OVERHEAD_PROCESSES; i++) processes.push((await runOverheadProcess(root, overheadProcessSpec(scenario, policy))).slices);
   const baseline: Baseline = {
     schema: BASELINE_SCHEMA,
     scenario: name,

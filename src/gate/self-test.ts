@@ -102,7 +102,7 @@ function startHog(): ChildProcess {
 
 /** 25% of the process CPU an upstream call costs, from plain blocks of the workload (about 3 in 5 calls go upstream). */
 async function quarterOfUpstreamCpu(root: string, policy: GatePolicy): Promise<number> {
-  const spec = specFor(policy.scenarios[0]!);
+  const spec = specFor(policy.scenarios[0]);
   const blocks = [await runBlockProcess(root, spec), await runBlockProcess(root, spec)];
   return (0.25 * median(blocks.map((b) => b.cpuUsPerIteration))) / 0.6;
 }
@@ -121,7 +121,7 @@ async function costForOverhead(
 ): Promise<{ costUs: number; lostPct: number }> {
   const precise: GatePolicy = { ...policy, overhead: { ...policy.overhead, pairs: 16, sliceIterations: 400, warmupPairs: 2 } };
   const measure = async (costUs: number) => {
-    const m = await runOverheadProcess(root, overheadSpecFor(policy.scenarios[0]!, precise, {}, costUs));
+    const m = await runOverheadProcess(root, overheadSpecFor(policy.scenarios[0], precise, {}, costUs));
     const lost = lostPct(m.throughput.estimate);
     progress(
       `  calibrating the costlier instrumentation: ${costUs.toFixed(0)} µs a call costs ${lost.toFixed(1)}% of throughput [${lostPct(m.throughput.high).toFixed(1)}, ${lostPct(m.throughput.low).toFixed(1)}]`,
@@ -222,7 +222,7 @@ export async function gateSelfTest(options: SelfTestOptions): Promise<SelfTestRe
             const undecided = result.scenarios.flatMap((s) => s.judgement.metrics.filter((m) => m.verdict === 'INCONCLUSIVE').map((m) => m.metric));
             const which = failed.length ? failed : result.overall === 'INCONCLUSIVE' ? undecided : [];
             options.progress(
-              `${name}, ${condition}: gate ${i + 1}/${options.gates}: ${result.overall}${which.length ? ` (${which.join(', ')})` : ''}, ${result.scenarios[0]!.baselineBlocks} pairs`,
+              `${name}, ${condition}: gate ${i + 1}/${options.gates}: ${result.overall}${which.length ? ` (${which.join(', ')})` : ''}, ${result.scenarios[0].baselineBlocks} pairs`,
             );
           }
           const row = { name, noise: condition === 'noise', gates: options.gates, verdicts, failedOnTarget, elapsedMs: performance.now() - caseStarted };

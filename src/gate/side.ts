@@ -75,7 +75,8 @@ export async function sideRunner(root: string): Promise<SideRunner> {
 
 function readVersion(packageRoot: string): string {
   try {
-    return String((JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version?: unknown }).version ?? 'unknown');
+    const { version } = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof version === 'string' ? version : 'unknown';
   } catch {
     return 'unknown';
   }

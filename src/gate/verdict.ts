@@ -285,7 +285,7 @@ export function overheadLogRatios(slices: readonly Slice[]): number[] {
   const rate = (s: Slice) => s.iterations / s.durationMs;
   const off = slices.filter((s) => !s.instrumented);
   const on = slices.filter((s) => s.instrumented);
-  return off.map((s, i) => Math.log(rate(on[i]!) / rate(s)));
+  return off.map((s, i) => Math.log(rate(on[i]) / rate(s)));
 }
 
 /**
@@ -335,7 +335,7 @@ function overhead(sides: OverheadSides, policy: GatePolicy): Test {
   const perProcess = (runs: ReadonlyArray<readonly Slice[]>) => runs.map((slices) => lostPct(mean(overheadLogRatios(slices))));
   const replicated = sides.baseline ? Math.min(...perProcess(sides.candidate)) - Math.max(...perProcess(sides.baseline)) : NaN;
   const testable = change !== undefined && !change.unusable && !candidate.cmp.unusable && candidate.lostPct > limit && worse > margin && replicated > tolerance;
-  const p = testable ? change!.pSmaller : 1;
+  const p = testable ? change.pSmaller : 1;
   return {
     p,
     build: (failed, level) => {
@@ -514,7 +514,7 @@ export function judge(input: JudgeInput): Judgement {
   const order = tests.map((t, i) => ({ p: t.p, i })).sort((a, b) => a.p - b.p);
   const levels = new Array<number>(tests.length);
   order.forEach(({ i }, k) => (levels[i] = level / (tests.length - k)));
-  const judged = tests.map((t, i) => t.build(rejected[i]!, levels[i]!));
+  const judged = tests.map((t, i) => t.build(rejected[i], levels[i]));
   let metrics = [...judged, ...sloVerdicts(input.scenario, input.baseline, input.candidate, policy, judged)];
   if (input.refusal) {
     metrics = metrics.map((m) => ({ ...m, verdict: 'INCONCLUSIVE', reason: 'not judged: the machine measures unlike the baseline’s' }));

@@ -1,4 +1,4 @@
-import { Client, type Dispatcher } from 'undici';
+import { Client } from 'undici';
 import { HttpStatusError } from '../errors.js';
 import { SlotPool } from './slot-pool.js';
 
@@ -49,10 +49,7 @@ export class LoadHttpClient {
 
   private send(client: Client, path: string, init: RequestInit, resolve: (status: number) => void, reject: (error: Error) => void): void {
     const handler = new DiscardingHandler(this, client, path, resolve, reject);
-    client.dispatch(
-      { path, method: init.method as Dispatcher.HttpMethod, body: init.body, headers: init.headers },
-      handler as unknown as Dispatcher.DispatchHandler,
-    );
+    client.dispatch({ path, method: init.method, body: init.body, headers: init.headers }, handler);
   }
 
   /** A connection's request ended: hand it the next waiting request, or free it. */

@@ -59,7 +59,7 @@ export function parseStages(field: string, text: string): Stage[] {
       );
     const fromRate = Number(match[1]);
     const toRate = match[2] === undefined ? fromRate : Number(match[2]);
-    return { fromRate, toRate, durationMs: parseDurationMs(field, match[3]!) };
+    return { fromRate, toRate, durationMs: parseDurationMs(field, match[3]) };
   });
   validateStages(field, stages);
   return stages;
@@ -114,18 +114,18 @@ export class ArrivalSchedule {
   /** Milliseconds from the start at which iteration `k` (0-based) is due. */
   timeOf(k: number): number {
     if (k < 0 || k >= this.totalArrivals) throw new RangeError(`arrival ${k} is outside 0..${this.totalArrivals - 1}`);
-    let i = this.startCount[this.cursor]! <= k ? this.cursor : 0;
-    while (i < this.stages.length - 1 && this.startCount[i + 1]! <= k) i++;
+    let i = this.startCount[this.cursor] <= k ? this.cursor : 0;
+    while (i < this.stages.length - 1 && this.startCount[i + 1] <= k) i++;
     this.cursor = i;
-    const s = this.stages[i]!;
-    const n = k - this.startCount[i]!;
-    if (n <= 0) return this.startMs[i]!;
+    const s = this.stages[i];
+    const n = k - this.startCount[i];
+    if (n <= 0) return this.startMs[i];
     const a0 = s.fromRate / 1000; // per ms
     const a1 = s.toRate / 1000;
     // N(t) = a0 t + c t^2 with c = (a1 - a0) / (2 D); the root in the stable form 2n / (a0 + sqrt(a0^2 + 4cn)).
     const c = (a1 - a0) / (2 * s.durationMs);
     const t = Math.abs(c) < 1e-15 ? n / a0 : (2 * n) / (a0 + Math.sqrt(Math.max(0, a0 * a0 + 4 * c * n)));
-    return this.startMs[i]! + Math.min(t, s.durationMs);
+    return this.startMs[i] + Math.min(t, s.durationMs);
   }
 
   /** Arrivals due in [fromMs, toMs). */
@@ -135,11 +135,11 @@ export class ArrivalSchedule {
 
   private countAt(ms: number): number {
     let i = 0;
-    while (i < this.stages.length - 1 && this.startMs[i + 1]! <= ms) i++;
-    const s = this.stages[i]!;
-    const t = Math.min(Math.max(0, ms - this.startMs[i]!), s.durationMs);
+    while (i < this.stages.length - 1 && this.startMs[i + 1] <= ms) i++;
+    const s = this.stages[i];
+    const t = Math.min(Math.max(0, ms - this.startMs[i]), s.durationMs);
     const a0 = s.fromRate / 1000;
     const c = (s.toRate / 1000 - a0) / (2 * s.durationMs);
-    return this.startCount[i]! + a0 * t + c * t * t;
+    return this.startCount[i] + a0 * t + c * t * t;
   }
 }

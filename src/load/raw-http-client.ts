@@ -54,7 +54,7 @@ const lower = (b: number) => b | 0x20;
 /** Whether `buf[at..]` starts with `name` (lower-case ASCII) followed by ':', ignoring case. */
 function headerIs(buf: Buffer, at: number, end: number, name: string): boolean {
   if (at + name.length >= end) return false;
-  for (let i = 0; i < name.length; i++) if (lower(buf[at + i]!) !== name.charCodeAt(i)) return false;
+  for (let i = 0; i < name.length; i++) if (lower(buf[at + i]) !== name.charCodeAt(i)) return false;
   return buf[at + name.length] === 0x3a;
 }
 
@@ -215,7 +215,7 @@ class Connection {
           }
           let size = 0;
           for (let i = at; i < lineEnd; i++) {
-            const c = buf[i]!;
+            const c = buf[i];
             const digit = c >= 0x30 && c <= 0x39 ? c - 0x30 : lower(c) >= 0x61 && lower(c) <= 0x66 ? lower(c) - 0x57 : -1;
             if (digit < 0) break; // CR, or a chunk extension
             size = size * 16 + digit;
@@ -259,17 +259,17 @@ class Connection {
   private parseHead(buf: Buffer, start: number, headEnd: number): void {
     // "HTTP/1.1 200 OK": the status is the three digits after the first space.
     const space = buf.indexOf(0x20, start);
-    this.status = (buf[space + 1]! - 0x30) * 100 + (buf[space + 2]! - 0x30) * 10 + (buf[space + 3]! - 0x30);
+    this.status = (buf[space + 1] - 0x30) * 100 + (buf[space + 2] - 0x30) * 10 + (buf[space + 3] - 0x30);
     let length = -1;
     let chunked = false;
     let connection: 'close' | 'keep-alive' | undefined;
     let line = buf.indexOf(LF, start) + 1;
     while (line > 0 && line < headEnd) {
-      const c = lower(buf[line]!);
+      const c = lower(buf[line]);
       if (c === 0x63 /* c */) {
         if (headerIs(buf, line, headEnd, 'content-length')) {
           length = 0;
-          for (let i = valueStart(buf, line + 15); buf[i]! >= 0x30 && buf[i]! <= 0x39; i++) length = length * 10 + (buf[i]! - 0x30);
+          for (let i = valueStart(buf, line + 15); buf[i] >= 0x30 && buf[i] <= 0x39; i++) length = length * 10 + (buf[i] - 0x30);
         } else if (headerIs(buf, line, headEnd, 'connection')) {
           // A list of tokens: "keep-alive, close" closes too.
           const tokens = headerValue(buf, line + 10)
@@ -357,6 +357,7 @@ export class RawHttpClient {
     });
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- the client's close returns a promise, as the undici one's does
   async close(): Promise<void> {
     for (const connection of this.connections) connection.close();
   }

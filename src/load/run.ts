@@ -101,7 +101,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestOut
 /** Warmup runs before the first stage, at the rate it starts with (or ends with, from zero). */
 export function withWarmup(stages: readonly Stage[], warmupMs: number): Stage[] {
   if (warmupMs <= 0) return [...stages];
-  const first = stages[0]!;
+  const first = stages[0];
   const rate = first.fromRate > 0 ? first.fromRate : first.toRate;
   return [{ durationMs: warmupMs, fromRate: rate, toRate: rate }, ...stages];
 }

@@ -18,7 +18,7 @@ export class Fifo<T> {
   /** The oldest item, removed; undefined when empty. */
   shift(): T | undefined {
     if (this.head === this.items.length) return undefined;
-    const item = this.items[this.head]!;
+    const item = this.items[this.head];
     this.items[this.head++] = undefined as unknown as T;
     if (this.head === this.items.length) {
       this.items.length = 0;

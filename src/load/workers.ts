@@ -177,7 +177,7 @@ function merge(
   const completed = sum((r) => r.completed);
   const targetRates = results.map((r) => r.targetRate).filter((r): r is number => r !== undefined);
   const result: LoadReport['result'] = {
-    mode: results[0]!.mode,
+    mode: results[0].mode,
     measuredMs,
     scheduled: sum((r) => r.scheduled),
     started: sum((r) => r.started),

@@ -70,11 +70,11 @@ export function permutations<T>(items: readonly T[]): T[][] {
   const c = new Array<number>(a.length).fill(0);
   result.push([...a]);
   for (let i = 1; i < a.length;) {
-    if (c[i]! < i) {
-      const j = i % 2 === 0 ? 0 : c[i]!;
-      [a[i], a[j]] = [a[j]!, a[i]!];
+    if (c[i] < i) {
+      const j = i % 2 === 0 ? 0 : c[i];
+      [a[i], a[j]] = [a[j], a[i]];
       result.push([...a]);
-      c[i]!++;
+      c[i]++;
       i = 1;
     } else {
       c[i] = 0;
@@ -93,7 +93,7 @@ export function permutations<T>(items: readonly T[]): T[][] {
  */
 export function orderForRound<T>(items: readonly T[], round: number): readonly T[] {
   const orders = items.length <= 4 ? permutations(items) : [items, [...items].reverse()];
-  return orders[round % orders.length]!;
+  return orders[round % orders.length];
 }
 
 /**
@@ -107,13 +107,13 @@ export function orderForRound<T>(items: readonly T[], round: number): readonly T
 export async function runInterleaved(variants: readonly Variant[], rounds: number): Promise<InterleavedResult> {
   const samples: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.name, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const v of orderForRound(variants, round)) samples[v.name]!.push(await v.block());
+    for (const v of orderForRound(variants, round)) samples[v.name].push(await v.block());
   }
-  const reference = variants[0]!.name;
-  const medians = Object.fromEntries(variants.map((v) => [v.name, median(samples[v.name]!)]));
+  const reference = variants[0].name;
+  const medians = Object.fromEntries(variants.map((v) => [v.name, median(samples[v.name])]));
   const ratios = Object.fromEntries(
     variants.map((v) => {
-      const perRound = samples[v.name]!.map((x, i) => x / samples[reference]![i]!);
+      const perRound = samples[v.name].map((x, i) => x / samples[reference][i]);
       return [v.name, { perRound, median: median(perRound) }];
     }),
   );

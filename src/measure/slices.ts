@@ -121,7 +121,7 @@ export function breakdownSchedule(warmupRounds: number, rounds: number): SliceKi
     [3, 0, 2, 1],
   ];
   const out: SliceKind[] = [];
-  for (let r = 0; r < warmupRounds + rounds; r++) for (const k of orders[r % orders.length]!) out.push(BREAKDOWN_KINDS[k]!);
+  for (let r = 0; r < warmupRounds + rounds; r++) for (const k of orders[r % orders.length]) out.push(BREAKDOWN_KINDS[k]);
   return out;
 }
 
@@ -135,8 +135,8 @@ export function breakdownOf(slices: readonly Slice[]): BreakdownPart[] {
   };
   return (['handlers', 'spans', 'on'] as const).map((part, i) => ({
     part,
-    addedUs: added(byKind(BREAKDOWN_KINDS[i]!, 'busyUs'), byKind(part, 'busyUs')),
-    processAddedUs: added(byKind(BREAKDOWN_KINDS[i]!, 'cpuUs'), byKind(part, 'cpuUs')),
+    addedUs: added(byKind(BREAKDOWN_KINDS[i], 'busyUs'), byKind(part, 'busyUs')),
+    processAddedUs: added(byKind(BREAKDOWN_KINDS[i], 'cpuUs'), byKind(part, 'cpuUs')),
   }));
 }
 
@@ -192,7 +192,7 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
     instrumentation.setEnabled(kind !== 'off');
     instrumentation.setParts({ spans: kind === 'spans' || kind === 'on', export: kind === 'on' });
   };
-  apply(schedule[0]!);
+  apply(schedule[0]);
   const scenario = await resolveScenario(spec.scenario);
   const settings = spec.sliceIterations ? { cycle: String(spec.sliceIterations), ...spec.settings } : spec.settings;
   const state = await scenario.setup({ target: { kind: 'in-process' }, settings, seed: spec.seed, log: rootLogger });
@@ -213,19 +213,21 @@ export async function measureOverheadHere(spec: OverheadSpec): Promise<OverheadM
     if (index > 0)
       slices.push({
         instrumented: schedule[index - 1] !== 'off',
-        kind: schedule[index - 1]!,
+        kind: schedule[index - 1],
         durationMs: now - sliceStart,
         iterations: K,
         errors: errors - sliceErrors,
         cpuUs: used.process,
         busyUs: used.mainThread,
       });
-    if (index < schedule.length) apply(schedule[index]!);
+    if (index < schedule.length) apply(schedule[index]);
     sliceStart = performance.now();
     cpuStart = readCpu();
     sliceErrors = errors;
   };
   try {
+    // async on purpose: a run that throws at once must become a rejection, which the calibration swallows like any failed iteration.
+    // eslint-disable-next-line @typescript-eslint/require-await -- see above
     K = spec.sliceIterations ?? (await iterationsPerSlice(async (i) => scenario.run(state, i), spec.vus, spec.sliceMs));
     const total = K * schedule.length;
     const vu = async () => {

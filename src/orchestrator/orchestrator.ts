@@ -414,7 +414,7 @@ export class Orchestrator {
     const flight = new Flight<void, AgentCallMessage>(call.canonical);
     const { signal } = options;
     const onCallerAbort = signal && (() => flight.cancellation.abort(new AbortedError(signal.reason)));
-    if (onCallerAbort) signal!.addEventListener('abort', onCallerAbort, { once: true });
+    if (onCallerAbort) signal.addEventListener('abort', onCallerAbort, { once: true });
     let ended!: () => void;
     flight.promise = new Promise<void>((resolve) => (ended = resolve));
     this.streams.add(flight);
@@ -430,7 +430,7 @@ export class Orchestrator {
       if (slotHeld) this.limiter.release();
       attempt?.end();
       deadlineTimer?.cancel();
-      if (onCallerAbort) signal!.removeEventListener('abort', onCallerAbort);
+      if (onCallerAbort) signal.removeEventListener('abort', onCallerAbort);
       this.streams.delete(flight);
       ended();
     };
@@ -491,7 +491,7 @@ export class Orchestrator {
 
   /** Runs every item concurrently; one failure never cancels the others. */
   executeMany(items: readonly ExecuteItem[]): Promise<SettledResult[]> {
-    return Promise.allSettled(items.map((item) => this.executeAgent(item.agent, item.task, item.options))) as Promise<SettledResult[]>;
+    return Promise.allSettled(items.map((item) => this.executeAgent(item.agent, item.task, item.options)));
   }
 
   /**

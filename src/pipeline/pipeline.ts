@@ -110,7 +110,7 @@ async function loadAndProfile(options: PipelineOptions, progress: Progress): Pro
 
     const scenario = await resolveScenario(options.scenario, await currentProject(options.projectRoot));
     const windows = phaseWindows(options.phases);
-    const steady = windows.find((w) => w.name === 'steady') ?? windows[0]!;
+    const steady = windows.find((w) => w.name === 'steady') ?? windows[0];
     const timeline = new CacheTimeline();
     const series: RunRecord['series'] = [];
     const profiler = new CpuProfiler();

@@ -43,8 +43,8 @@ export function parsePlan(field: string, text: string): Phase[] {
         field,
         `${field} phase ${i + 1} must be NAME=RATE:DURATION or NAME=FROM->TO:DURATION (e.g. steady=200:10s), got ${JSON.stringify(part)}`,
       );
-    const [stage] = parseStages(field, match[2]!);
-    return { name: match[1]!, ...stage! };
+    const [stage] = parseStages(field, match[2]);
+    return { name: match[1], ...stage };
   });
   if (!phases.some((p) => p.name === 'steady'))
     throw new UsageError(field, `${field} must have a phase named steady (the CPU profile is taken there), got ${phases.map((p) => p.name).join(', ')}`);

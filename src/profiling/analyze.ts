@@ -36,6 +36,7 @@ export function sourceLocation(frame: CpuProfile['nodes'][number]['callFrame'], 
   const column = frame.columnNumber;
   try {
     const map = findSourceMap(frame.url) ?? (frame.url.startsWith('file:') ? findSourceMap(fileURLToPath(frame.url)) : undefined);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: findEntry is typed SourceMapping | {} and tsc cannot read the fields off {}
     const entry = map?.findEntry(line, column) as { originalSource?: string; originalLine?: number } | undefined;
     if (entry?.originalSource !== undefined && entry.originalLine !== undefined) return `${displayPath(entry.originalSource, root)}:${entry.originalLine + 1}`;
   } catch {
@@ -81,8 +82,8 @@ export function findBottlenecks(profile: CpuProfile, top = 15, root?: string): B
 
   const durations = sampleDurationsUs(profile);
   for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i]!;
-    const ms = durations[i]! / 1000;
+    const id = profile.samples[i];
+    const ms = durations[i] / 1000;
     total += ms;
     const special = SPECIAL[byId.get(id)?.callFrame.functionName ?? ''];
     if (special === 'gc') gc += ms;

@@ -110,7 +110,7 @@ async function probe(spec: ProbeSpec): Promise<void> {
 }
 
 try {
-  await probe(JSON.parse(process.argv[2]!) as ProbeSpec);
+  await probe(JSON.parse(process.argv[2]) as ProbeSpec);
   process.disconnect?.();
 } catch (error) {
   await send({

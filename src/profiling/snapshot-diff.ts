@@ -92,7 +92,7 @@ async function summarize(
       }
     },
     onNode: (node) => {
-      const typeName = nodeTypes[node.type]!;
+      const typeName = nodeTypes[node.type];
       const key = keyOf(typeName, node.type, node.name);
       byKey.set(key, (byKey.get(key) ?? 0) + 1);
       // V8's own ids (a counter, in the order objects are first seen); the embedder's native and
@@ -114,7 +114,7 @@ async function summarize(
     },
     onString: (index, value) => strings.set(index, value),
   });
-  const nameOfKey = (key: number) => (key >= 0 ? (strings.get(key) ?? `(string ${key})`) : (TYPE_LABELS[nodeTypes[-1 - key]!] ?? `(${nodeTypes[-1 - key]})`));
+  const nameOfKey = (key: number) => (key >= 0 ? (strings.get(key) ?? `(string ${key})`) : (TYPE_LABELS[nodeTypes[-1 - key]] ?? `(${nodeTypes[-1 - key]})`));
   const counts = new Map<string, number>();
   for (const [key, n] of byKey) counts.set(nameOfKey(key), (counts.get(nameOfKey(key)) ?? 0) + n);
   const leaked = new Map<string, { count: number; bytes: number; sample: number }>();
@@ -161,7 +161,7 @@ export async function analyzeSnapshots(files: readonly [string, string, string],
     retainerPath: path,
   });
   return {
-    leakedClasses: program.map((entry, i) => describe(entry, paths[i]!)),
+    leakedClasses: program.map((entry, i) => describe(entry, paths[i])),
     engineClasses: engine.map((entry) => describe(entry, [])),
     programBytes: [a.summary.programBytes, b.summary.programBytes, c.summary.programBytes],
   };
@@ -202,12 +202,12 @@ async function retainerPaths(file: string, snap: Awaited<ReturnType<typeof summa
       searches.forEach((s, i) => {
         if (s.done || !s.frontier.has(to) || s.previous.has(from) || s.previous.size >= MAX_VISITED) return;
         s.previous.set(from, { node: to, type, name: nameOrIndex });
-        next[i]!.add(from);
+        next[i].add(from);
       });
     });
     searches.forEach((s, i) => {
       if (s.done) return;
-      if (s.previous.has(0) || next[i]!.size === 0 || s.previous.size >= MAX_VISITED) s.done = true;
+      if (s.previous.has(0) || next[i].size === 0 || s.previous.size >= MAX_VISITED) s.done = true;
       s.frontier = next[i]!;
     });
   }
@@ -230,7 +230,7 @@ async function retainerPaths(file: string, snap: Awaited<ReturnType<typeof summa
   const names = await stringPass(file, layout, wanted);
   const classOf = (node: number) => {
     const record = nodes.get(node)!;
-    return nameOfKey(keyOf(nodeTypes[record.type]!, record.type, record.name));
+    return nameOfKey(keyOf(nodeTypes[record.type], record.type, record.name));
   };
   return searches.map((s) => {
     if (!s.previous.has(0)) return [classOf(s.target), '(no path from a GC root found)'];

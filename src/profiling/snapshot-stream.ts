@@ -90,7 +90,7 @@ class IntegerArrayReader extends ArrayReader {
     let value = this.value;
     let inNumber = this.inNumber;
     for (; i < chunk.length; i++) {
-      const c = chunk[i]!;
+      const c = chunk[i];
       if (c >= 0x30 && c <= 0x39) {
         value = value * 10 + (c - 0x30);
         inNumber = true;
@@ -129,7 +129,7 @@ class StringArrayReader extends ArrayReader {
     if (i < 0) return -1;
     let start = this.inString ? i : -1;
     for (; i < chunk.length; i++) {
-      const c = chunk[i]!;
+      const c = chunk[i];
       if (this.inString) {
         if (this.escaped) this.escaped = false;
         else if (c === BACKSLASH) this.escaped = true;
@@ -181,7 +181,7 @@ export interface NodeRecord {
 
 export interface FirstPass {
   onMeta?(meta: Meta): void;
-  onNode(node: NodeRecord): void;
+  onNode: (node: NodeRecord) => void;
   /** Which strings to decode (asked after every node has been seen: strings come last), given the string's raw JSON bytes. */
   wantString(index: number, raw: Buffer): boolean;
   onString(index: number, value: string): void;
@@ -279,7 +279,7 @@ function parseHeader(file: string, text: string): Meta {
     };
   };
   try {
-    raw = JSON.parse(`${json}}`);
+    raw = JSON.parse(`${json}}`) as typeof raw;
   } catch (error) {
     throw new SnapshotFormatError(file, `its header does not parse (${(error as Error).message})`);
   }
@@ -342,7 +342,7 @@ export class EdgeCounts {
   }
 
   get(node: number): number {
-    const v = this.small[node]!;
+    const v = this.small[node];
     return v === 0xffff ? this.large.get(node)! : v;
   }
 }
@@ -373,7 +373,7 @@ export async function edgePass(
     k = 0;
     while (left === 0 && owner < edgeCounts.length - 1) left = edgeCounts.get(++owner);
     left--;
-    if (onEdge(owner, record[ef.type]!, record[ef.name]!, record[ef.to]! / nodeWidth) === false) stop = true;
+    if (onEdge(owner, record[ef.type], record[ef.name], record[ef.to] / nodeWidth) === false) stop = true;
   });
   await readFrom(file, layout.edgesStart, (chunk) => !stop && reader.feed(chunk, 0) < 0);
 }

@@ -20,7 +20,7 @@ export interface AnthropicProviderOptions {
 
 /** The SDK's fetch, bound to one undici dispatcher. */
 export function fetchWith(dispatcher: Dispatcher) {
-  return ((url: string, init: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher } as never)) as never;
+  return ((url: string, init: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher })) as never;
 }
 
 /** Maps whatever the SDK threw to an error the retry policy can read. */
@@ -31,7 +31,7 @@ export function toUpstreamError(error: unknown, timeoutMs: number): unknown {
     const headers = error.headers as Headers | undefined;
     const body = error.error as { error?: { type?: string } } | undefined;
     return new UpstreamError({
-      status: error.status,
+      status: error.status as number, // checked above; the SDK types it by a generic
       errorType: body?.error?.type ?? String(error.status), // as the SDK's spans name it
       message: `upstream answered ${error.status}: ${error.message}`,
       retryAfterMs: headers ? parseRetryAfterMs((name) => headers.get(name)) : undefined,
@@ -43,7 +43,7 @@ export function toUpstreamError(error: unknown, timeoutMs: number): unknown {
     // APIConnectionError (refused, reset), or a body that did not parse as JSON; named as the SDK's spans name them.
     return new UpstreamError({
       errorType: error instanceof SyntaxError ? 'client_error' : 'connection_error',
-      message: `connection to the provider failed: ${(error as Error).message}`,
+      message: `connection to the provider failed: ${error.message}`,
       cause: error,
     });
   }
@@ -119,7 +119,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mess
     streamMessage(params: MessageParams, options: CreateMessageOptions): ProviderStream {
       // The SDK's MessageStream parses the server-sent events, accumulates the message and, when
       // its iterator's return() is called (a `break`), aborts the request and frees the socket.
-      const stream = client.messages.stream(params as Anthropic.MessageStreamParams, requestOptions(options));
+      const stream = client.messages.stream(params, requestOptions(options));
       // Made at once: the iterator's listeners are what the SDK counts as someone handling
       // an error, so a failure before the first next() is not reported as unhandled.
       const events = stream[Symbol.asyncIterator]() as AsyncIterator<StreamEvent>;

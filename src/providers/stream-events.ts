@@ -107,10 +107,11 @@ export function streamOfEvents(events: readonly StreamEvent[], final: ProviderRe
         async next(): Promise<IteratorResult<StreamEvent>> {
           await new Promise<void>((resolve) => setImmediate(resolve));
           if (state === 'aborted') throw new AbortedError(abortReason);
-          if (next < events.length) return { value: events[next++]!, done: false };
+          if (next < events.length) return { value: events[next++], done: false };
           end('done');
           return { value: undefined, done: true };
         },
+        // eslint-disable-next-line @typescript-eslint/require-await -- the iterator protocol's return() answers with a promise
         async return(): Promise<IteratorResult<StreamEvent>> {
           end('aborted', new Error('the consumer left the stream'));
           return { value: undefined, done: true };

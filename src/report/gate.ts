@@ -158,7 +158,7 @@ export function formatBaselines(listing: { baselines: readonly StoredBaseline[];
   if (listing.baselines.length === 0 && listing.notes.length === 0) return 'no baselines stored: run `agentperf baseline update`\n';
   const lines: string[] = [];
   for (const { baseline: b, file, sha256 } of listing.baselines) {
-    const med = (values: number[]) => [...values].sort((x, y) => x - y)[values.length >> 1]!;
+    const med = (values: number[]) => [...values].sort((x, y) => x - y)[values.length >> 1];
     const f = b.fingerprint;
     lines.push(
       `${b.scenario} (${fingerprintId(f)}: ${f.cpuModel}, ${f.cores} cores, ${f.memoryGiB} GiB class, Node ${f.node}, ${f.platform} ${f.arch}, agentperf ${f.agentperf}), ${b.blocks.length} blocks from ${b.createdAt}; calibration ${med(b.calibration.samples).toFixed(2)} µs a unit on ${b.calibration.threads} CPUs (${b.calibration.samples.length} samples)`,
@@ -182,15 +182,17 @@ export function formatSelfTest(result: SelfTestResult): string {
       `| ${r.name} | ${r.noise ? 'with a CPU hog' : 'quiet'} | ${r.gates} | ${r.verdicts.FAIL} | ${r.verdicts.PASS} | ${r.verdicts.INCONCLUSIVE} | ${r.failedOnTarget} | ${r.requirement} | ${r.met ? 'yes' : 'NO'} | ${(r.elapsedMs / 60_000).toFixed(1)} |`,
     );
   const sp = result.servicePolicy;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: without it tsc infers the element as {} | Record (the policy's settings union)
   const s = result.policy.scenarios[0]!;
   const o = result.policy.overhead;
   const d = DEFAULT_POLICY;
-  const ds = d.scenarios[0]!;
+  const ds = d.scenarios[0];
   lines.push(
     '',
     `The built-in mixed scenario, ${s.vus} users, ${s.settings.warm ?? 256} warm questions. The default gate's rules (tolerances, alpha ${result.policy.alpha}, Holm across the metrics, the FAIL and PASS rules); where its policy differs from the default gate's: blocks of ${s.warmupMs} ms warmup and ${s.durationMs} ms measured (default ${ds.warmupMs} and ${ds.durationMs}), ${result.policy.blocks.initial} pairs then ${result.policy.blocks.step} more at a time up to ${result.policy.blocks.max} (default ${d.blocks.initial}, ${d.blocks.step}, ${d.blocks.max}); the overhead in ${o.pairs} pairs of ${o.sliceIterations}-iteration slices after ${o.warmupPairs} warmup pair (default ${d.overhead.pairs} of ${d.overhead.sliceIterations} after ${d.overhead.warmupPairs}), limit ${o.maxPct}%; an error-rate floor of ${(result.policy.floors.errorRate * 100).toFixed(1)} points (default ${(d.floors.errorRate * 100).toFixed(1)}: the shorter blocks' candidate iterations cannot bound zero errors under it). "With a CPU hog": a busy-loop process beside the gates, the whole time. Regressions set here: ${result.settings.upstreamCpuUs.toFixed(0)} µs of CPU before each upstream call, and ${result.settings.simulatedCostUs.toFixed(0)} µs in each traced call (${result.settings.simulatedCostLostPct.toFixed(1)}% of throughput). ${(result.elapsedMs / 60_000).toFixed(1)} minutes in all.`,
   );
   if (sp && result.rows.some((r) => r.name.startsWith('service'))) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: without it tsc infers the element as {} | Record (the policy's settings union)
     const ss = sp.scenarios[0]!;
     lines.push(
       '',

@@ -1,6 +1,6 @@
 import { describeChange, describeInterval, describeLoss, describeTolerance } from './change.js';
 import { formatMetricValue, metricLabel, shownVerdict } from './gate.js';
-import { formatMs, formatSignedPct } from './load.js';
+import { formatMs } from './load.js';
 import { overheadLine } from './run-report.js';
 import type { RunRecord } from '../pipeline/record.js';
 import { hdrRows } from '../stats/hdr.js';

@@ -50,7 +50,7 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
   const project = await currentProject();
   const agents: AgentConfig[] = await loadAgents(settings.agents ?? project.agentsFile);
   const simulator = simulatorSettings(project, { latency: settings.latency, faults: settings.faults }, { latency: defaultLatency, seed: context.seed });
-  const agent = settings.agent ?? agents[0]!.name;
+  const agent = settings.agent ?? agents[0].name;
   if (!agents.some((a) => a.name === agent))
     throw new UsageError('set agent', `agent must be one of ${agents.map((a) => a.name).join(', ')}, got ${JSON.stringify(agent)}`);
   // The self-test's stand-ins for regressions: every upstream call slower (latencyScale), or

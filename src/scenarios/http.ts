@@ -16,6 +16,7 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 export const httpScenario = defineScenario<HttpState>({
   name: 'http',
   description: 'any URL, method and body (--set url=... method=... body=... header.NAME=... client=raw|undici)',
+  // eslint-disable-next-line @typescript-eslint/require-await -- a scenario's setup returns a promise, and its refusals must reach the runner as rejections
   async setup({ settings, target }) {
     const url = settings.url ?? (target.kind === 'http' ? target.url : undefined);
     if (!url) throw new UsageError('set url', 'the http scenario needs a URL: --set url=http://host:port/path (or --target URL)');

@@ -11,14 +11,14 @@ import type { Scenario } from './types.js';
  * agentperf's behalf: on both sides of a paired gate, only the user's code brings its packages.
  */
 export const BUILT_IN_SCENARIOS: Readonly<Record<string, () => Promise<Scenario<unknown>>>> = {
-  'cache-hit': async () => (await import('./agent.js')).cacheHitScenario as Scenario<unknown>,
-  'cache-miss': async () => (await import('./agent.js')).cacheMissScenario as Scenario<unknown>,
-  mixed: async () => (await import('./agent.js')).mixedScenario as Scenario<unknown>,
-  'sdk-app': async () => (await import('./sdk-app.js')).sdkAppScenario as Scenario<unknown>,
-  http: async () => (await import('./http.js')).httpScenario as Scenario<unknown>,
-  synthetic: async () => (await import('./synthetic.js')).syntheticScenario as Scenario<unknown>,
-  service: async () => (await import('./service.js')).serviceScenario as Scenario<unknown>,
-  workflow: async () => (await import('./workflow.js')).workflowScenario as Scenario<unknown>,
+  'cache-hit': async () => (await import('./agent.js')).cacheHitScenario,
+  'cache-miss': async () => (await import('./agent.js')).cacheMissScenario,
+  mixed: async () => (await import('./agent.js')).mixedScenario,
+  'sdk-app': async () => (await import('./sdk-app.js')).sdkAppScenario,
+  http: async () => (await import('./http.js')).httpScenario,
+  synthetic: async () => (await import('./synthetic.js')).syntheticScenario,
+  service: async () => (await import('./service.js')).serviceScenario,
+  workflow: async () => (await import('./workflow.js')).workflowScenario,
 };
 
 /** Every scenario a name can mean in this project: its own (from the config) first, then the built-in ones. */
@@ -38,7 +38,7 @@ export async function resolveScenario(nameOrFile: string, project?: Project): Pr
   const where = project ?? (await currentProject());
   const configured = where.scenarios.get(nameOrFile);
   if (configured) return withSetupErrors({ ...(await loadScenarioModule(configured)), name: nameOrFile });
-  if (Object.hasOwn(BUILT_IN_SCENARIOS, nameOrFile)) return withSetupErrors(await BUILT_IN_SCENARIOS[nameOrFile]!());
+  if (Object.hasOwn(BUILT_IN_SCENARIOS, nameOrFile)) return withSetupErrors(await BUILT_IN_SCENARIOS[nameOrFile]());
   if (!isModulePath(nameOrFile)) {
     throw new ValidationError(
       ErrorCode.SCENARIO,
@@ -106,7 +106,8 @@ export function withDefaults(scenario: Scenario<unknown>): Scenario<unknown> {
   return {
     ...scenario,
     description: scenario.description ?? '',
-    setup: scenario.setup ?? (async () => undefined),
-    teardown: scenario.teardown ?? (async () => {}),
+    // Called on the scenario itself, so its own `this` holds.
+    setup: scenario.setup ? (context) => scenario.setup(context) : () => Promise.resolve(undefined),
+    teardown: scenario.teardown ? (state) => scenario.teardown(state) : () => Promise.resolve(),
   };
 }

@@ -23,6 +23,7 @@ const yieldTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 export const syntheticScenario = defineScenario<SyntheticState>({
   name: 'synthetic',
   description: 'CPU work of a given size per iteration (--set work=LOOPS factor=F), for validating the gate',
+  // eslint-disable-next-line @typescript-eslint/require-await -- a scenario's setup returns a promise, and its refusals must reach the runner as rejections
   async setup({ settings }) {
     const work = parseIntegerOption('set work', settings.work ?? '50000', 1, 1_000_000_000);
     const factor = parseNumberOption('set factor', settings.factor ?? '1', 0.01, 100);

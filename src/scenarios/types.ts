@@ -20,7 +20,8 @@ export interface Scenario<State = unknown> {
   name: string;
   description: string;
   setup(context: ScenarioContext): Promise<State>;
-  run(state: State, iteration: number): Promise<unknown> | unknown;
+  /** One iteration: a value, or a promise of one. */
+  run(state: State, iteration: number): unknown;
   teardown(state: State): Promise<void>;
   /** A local process serving the target, for the resource monitor (e.g. the simulator's). */
   targetPid?(state: State): number | undefined;

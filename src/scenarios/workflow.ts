@@ -33,7 +33,7 @@ export function reviewWorkflow(steps: number, iteration: number): Workflow {
   const agents = ['code-reviewer', 'bug-investigator', 'doc-writer'];
   const middle = Array.from({ length: Math.max(0, steps - 2) }, (_, i) => ({
     id: `check-${i}`,
-    agent: agents[i % agents.length]!,
+    agent: agents[i % agents.length],
     task: `Check part ${i} of {{steps.ask.output}}`,
     dependsOn: ['ask'],
   }));

@@ -64,7 +64,7 @@ export function accessHook(rules: AccessRules) {
       }
     }
     if (rules.token === undefined) return;
-    const path = request.url.split('?')[0]!;
+    const path = request.url.split('?')[0];
     if (OPEN_ROUTES.has(path) || (rules.publicMetrics && METRICS_ROUTES.has(path))) return;
     const header = request.headers.authorization ?? '';
     const presented = /^Bearer (.+)$/i.exec(header)?.[1];

@@ -78,6 +78,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, service: WorkflowSe
 
   app.post<{ Params: { id: string } }>('/v1/workflows/:id/cancel', async (request, reply) => reply.code(202).send(service.cancel(request.params.id)));
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- fastify sends what an async handler returns
   app.get<{ Params: { id: string } }>('/v1/workflows/:id', async (request) => service.status(request.params.id));
 
   app.get<{ Params: { id: string } }>('/v1/workflows/:id/events', (request, reply) => {
@@ -131,6 +132,7 @@ function streamEvents(reply: FastifyReply, follow: (send: (event: SequencedEvent
     response.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${data}\n\n`);
     if (response.writableLength > SSE_MAX_BUFFERED_BYTES) end();
   };
+  // eslint-disable-next-line prefer-const -- `end` may run inside follow(), before it returns (a const would be in its dead zone)
   let following: { stop(): void } | undefined;
   following = follow(send, end);
   if (!open) following.stop();

@@ -18,7 +18,7 @@ export function bootstrapMedianInterval(values: readonly number[], confidence: n
     medians[r] = median(sample);
   }
   medians.sort();
-  const at = (q: number) => medians[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))]!;
+  const at = (q: number) => medians[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))];
   return { estimate: median(values), low: at((1 - confidence) / 2), high: at((1 + confidence) / 2), confidence };
 }
 

@@ -56,7 +56,7 @@ const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / 
 export function comparePaired(baseline: readonly number[], candidate: readonly number[], confidence = 0.95): Comparison {
   if (baseline.length !== candidate.length) throw new RangeError('paired samples must have the same length');
   return pairedLogRatios(
-    baseline.map((b, i) => Math.log(candidate[i]! / b)),
+    baseline.map((b, i) => Math.log(candidate[i] / b)),
     confidence,
   );
 }
@@ -65,7 +65,7 @@ export function comparePaired(baseline: readonly number[], candidate: readonly n
 export function pairedLogRatios(logRatios: readonly number[], confidence = 0.95): Comparison {
   const n = logRatios.length;
   const base = { method: 'paired-t' as const, n, confidence };
-  if (n < 2) return { ...base, estimate: n ? logRatios[0]! : NaN, low: -Infinity, high: Infinity, pLarger: 1, pSmaller: 1, unusable: tooFew('paired-t', n) };
+  if (n < 2) return { ...base, estimate: n ? logRatios[0] : NaN, low: -Infinity, high: Infinity, pLarger: 1, pSmaller: 1, unusable: tooFew('paired-t', n) };
   const m = mean(logRatios);
   const sd = Math.sqrt(logRatios.reduce((s, d) => s + (d - m) ** 2, 0) / (n - 1));
   const se = sd / Math.sqrt(n);
@@ -112,17 +112,17 @@ export function mannWhitneyCounts(m: number, n: number): Float64Array {
     const current: Float64Array[] = [];
     for (let j = 0; j <= n; j++) {
       const row = new Float64Array(i * j + 1);
-      const a = previous[j]!;
-      for (let u = 0; u < a.length; u++) row[u]! += a[u]!;
+      const a = previous[j];
+      for (let u = 0; u < a.length; u++) row[u] += a[u];
       if (j > 0) {
-        const b = current[j - 1]!;
-        for (let u = 0; u < b.length; u++) row[u + i]! += b[u]!;
+        const b = current[j - 1];
+        for (let u = 0; u < b.length; u++) row[u + i] += b[u];
       }
       current.push(row);
     }
     previous = current;
   }
-  return previous[n]!;
+  return previous[n];
 }
 
 /**
@@ -157,14 +157,14 @@ export function compareUnpaired(baseline: readonly number[], candidate: readonly
     }
   }
   differences.sort();
-  const estimate = total % 2 ? differences[total >> 1]! : (differences[total / 2 - 1]! + differences[total / 2]!) / 2;
+  const estimate = total % 2 ? differences[total >> 1] : (differences[total / 2 - 1] + differences[total / 2]) / 2;
   const alpha = 1 - confidence;
   const { k, pAtLeast, pAtMost } = total <= EXACT_MANN_WHITNEY_PAIRS ? exactMannWhitney(m, n, alpha) : approximateMannWhitney(m, n, alpha);
   const result: Comparison = {
     ...base,
     estimate,
-    low: k >= 1 ? differences[k - 1]! : -Infinity,
-    high: k >= 1 ? differences[total - k]! : Infinity,
+    low: k >= 1 ? differences[k - 1] : -Infinity,
+    high: k >= 1 ? differences[total - k] : Infinity,
     pLarger: pAtLeast(above),
     pSmaller: pAtMost(above),
   };
@@ -181,8 +181,8 @@ interface MannWhitneyBounds {
   /** The rank of the interval's ends: the k-th smallest and largest differences (0: no bound). */
   k: number;
   /** P(U >= u) and P(U <= u) under no shift. */
-  pAtLeast(u: number): number;
-  pAtMost(u: number): number;
+  pAtLeast: (u: number) => number;
+  pAtMost: (u: number) => number;
 }
 
 function exactMannWhitney(m: number, n: number, alpha: number): MannWhitneyBounds {
@@ -190,14 +190,14 @@ function exactMannWhitney(m: number, n: number, alpha: number): MannWhitneyBound
   const all = counts.reduce((a, b) => a + b, 0);
   const cdf = new Float64Array(counts.length);
   let running = 0;
-  for (let u = 0; u < counts.length; u++) cdf[u] = running += counts[u]! / all;
+  for (let u = 0; u < counts.length; u++) cdf[u] = running += counts[u] / all;
   // k: the largest with P(U <= k - 1) <= alpha / 2; without one, the data cannot bound the shift.
   let k = 0;
-  while (k < counts.length && cdf[k]! <= alpha / 2) k++;
+  while (k < counts.length && cdf[k] <= alpha / 2) k++;
   return {
     k,
-    pAtLeast: (u) => 1 - (Math.ceil(u) - 1 >= 0 ? cdf[Math.ceil(u) - 1]! : 0),
-    pAtMost: (u) => cdf[Math.min(counts.length - 1, Math.floor(u))]!,
+    pAtLeast: (u) => 1 - (Math.ceil(u) - 1 >= 0 ? cdf[Math.ceil(u) - 1] : 0),
+    pAtMost: (u) => cdf[Math.min(counts.length - 1, Math.floor(u))],
   };
 }
 

@@ -9,8 +9,8 @@ export function holm(pValues: readonly number[], alpha: number): boolean[] {
   const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
   const rejected = new Array<boolean>(pValues.length).fill(false);
   for (let k = 0; k < order.length; k++) {
-    if (order[k]!.p > alpha / (order.length - k)) break;
-    rejected[order[k]!.i] = true;
+    if (order[k].p > alpha / (order.length - k)) break;
+    rejected[order[k].i] = true;
   }
   return rejected;
 }

@@ -90,14 +90,14 @@ function bootstrapRatioOfMedians(
 ): { low: number; high: number } {
   const med = (v: number[]) => {
     v.sort((a, b) => a - b);
-    return v.length % 2 ? v[v.length >> 1]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+    return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   };
   const out = new Float64Array(resamples);
   for (let r = 0; r < resamples; r++) {
-    const b = Array.from({ length: baseline.length }, () => baseline[Math.floor(random() * baseline.length)]!);
-    const c = Array.from({ length: candidate.length }, () => candidate[Math.floor(random() * candidate.length)]!);
+    const b = Array.from({ length: baseline.length }, () => baseline[Math.floor(random() * baseline.length)]);
+    const c = Array.from({ length: candidate.length }, () => candidate[Math.floor(random() * candidate.length)]);
     out[r] = Math.log(med(c) / med(b));
   }
   out.sort();
-  return { low: out[Math.floor(0.025 * resamples)]!, high: out[Math.min(resamples - 1, Math.floor(0.975 * resamples))]! };
+  return { low: out[Math.floor(0.025 * resamples)], high: out[Math.min(resamples - 1, Math.floor(0.975 * resamples))] };
 }

@@ -4,18 +4,18 @@
  */
 export function percentile(sortedAscending: readonly number[], p: number): number {
   if (sortedAscending.length === 0) return NaN;
-  if (p <= 0) return sortedAscending[0]!;
+  if (p <= 0) return sortedAscending[0];
   // p/100 * n is not exact in binary (99.9% of 20,000 comes out as 19980.000000000004), and
   // ceil would then skip a rank: allow for the rounding error before taking it.
   const exact = (p / 100) * sortedAscending.length;
   const rank = Math.ceil(exact - 1e-9 * exact);
-  return sortedAscending[Math.min(sortedAscending.length, rank) - 1]!;
+  return sortedAscending[Math.min(sortedAscending.length, rank) - 1];
 }
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 export interface LatencySummary {

@@ -24,22 +24,22 @@ export function theilSen(x: readonly number[], y: readonly number[], confidence 
   const slopes: number[] = [];
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
-      if (x[j] !== x[i]) slopes.push((y[j]! - y[i]!) / (x[j]! - x[i]!));
+      if (x[j] !== x[i]) slopes.push((y[j] - y[i]) / (x[j] - x[i]));
     }
   }
   slopes.sort((a, b) => a - b);
   const N = slopes.length;
   const slope = medianOfSorted(slopes);
-  const intercept = medianOfSorted(y.map((yi, i) => yi - slope * x[i]!).sort((a, b) => a - b));
+  const intercept = medianOfSorted(y.map((yi, i) => yi - slope * x[i]).sort((a, b) => a - b));
   // Var(S) without ties = n(n-1)(2n+5)/18; the bounds are the slopes of ranks (N - C)/2 and
   // (N + C)/2 + 1 (1-based), clamped to the slopes there are.
   const c = z * Math.sqrt((n * (n - 1) * (2 * n + 5)) / 18);
   const lowRank = Math.max(1, Math.floor((N - c) / 2));
   const highRank = Math.min(N, Math.ceil((N + c) / 2) + 1);
-  return { slope, intercept, low: slopes[lowRank - 1]!, high: slopes[highRank - 1]!, confidence };
+  return { slope, intercept, low: slopes[lowRank - 1], high: slopes[highRank - 1], confidence };
 }
 
 function medianOfSorted(values: readonly number[]): number {
   const mid = values.length >> 1;
-  return values.length % 2 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
+  return values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
 }

@@ -37,7 +37,7 @@ class Subscription<E> {
     readonly maxBuffered: number,
     private readonly onDrained: () => void,
   ) {
-    this.buffer = new Array(Math.min(1024, maxBuffered));
+    this.buffer = new Array<E | undefined>(Math.min(1024, maxBuffered));
   }
 
   get buffered(): number {
@@ -82,7 +82,7 @@ class Subscription<E> {
       if (this.size < this.highWaterMark) this.onDrained();
       try {
         const result = this.handler(batch);
-        if (result && typeof (result as Promise<void>).then === 'function') await result;
+        if (result && typeof result.then === 'function') await result;
       } catch {
         // A failing subscriber loses its batch, not the bus.
       }

@@ -77,7 +77,7 @@ async function runWorkflow(workflow: Workflow, run: StepRunner, options: Execute
   const waitingOn = new Map(workflow.steps.map((s) => [s.id, new Set(s.dependsOn ?? [])]));
   const dependents = new Map<string, string[]>(workflow.steps.map((s) => [s.id, []]));
   for (const s of workflow.steps) for (const d of s.dependsOn ?? []) dependents.get(d)!.push(s.id);
-  const results: Record<string, StepResult> = Object.fromEntries(workflow.steps.map((s) => [s.id, { id: s.id, status: 'pending' as StepStatus }]));
+  const results: Record<string, StepResult> = Object.fromEntries(workflow.steps.map((s) => [s.id, { id: s.id, status: 'pending' }]));
   const outputs = new Map<string, string>();
   const ready: string[] = workflow.steps.filter((s) => (s.dependsOn ?? []).length === 0).map((s) => s.id);
   const controller = new AbortController();
@@ -88,8 +88,8 @@ async function runWorkflow(workflow: Workflow, run: StepRunner, options: Execute
 
   const skipFrom = (id: string) => {
     for (const next of dependents.get(id)!) {
-      if (results[next]!.status === 'pending') {
-        results[next]!.status = 'skipped';
+      if (results[next].status === 'pending') {
+        results[next].status = 'skipped';
         skipFrom(next);
       }
     }
@@ -102,7 +102,7 @@ async function runWorkflow(workflow: Workflow, run: StepRunner, options: Execute
       while (!stopping && running < options.maxParallel && ready.length > 0) {
         const id = ready.shift()!;
         const step = byId.get(id)!;
-        const result = results[id]!;
+        const result = results[id];
         result.status = 'running';
         result.startedAt = now() - startedAt;
         running++;
@@ -122,7 +122,7 @@ async function runWorkflow(workflow: Workflow, run: StepRunner, options: Execute
               for (const next of dependents.get(id)!) {
                 const waits = waitingOn.get(next)!;
                 waits.delete(id);
-                if (waits.size === 0 && results[next]!.status === 'pending') ready.push(next);
+                if (waits.size === 0 && results[next].status === 'pending') ready.push(next);
               }
             },
             (error: unknown) => {

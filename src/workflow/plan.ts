@@ -49,7 +49,7 @@ export function planWorkflow(workflow: Workflow): Plan {
   const steps = workflow.steps;
   const n = steps.length;
   const ids = new Array<string>(n);
-  for (let i = 0; i < n; i++) ids[i] = steps[i]!.id;
+  for (let i = 0; i < n; i++) ids[i] = steps[i].id;
   const { index, duplicateAt } = StringIndex.build(ids);
   if (duplicateAt !== undefined)
     throw new WorkflowError(`steps[${duplicateAt}].id`, `step ids must be unique: ${JSON.stringify(ids[duplicateAt])} appears twice`);
@@ -58,30 +58,30 @@ export function planWorkflow(workflow: Workflow): Plan {
   let edges = 0;
   for (let i = 0; i < n; i++) {
     depStart[i] = edges;
-    edges += steps[i]!.dependsOn?.length ?? 0;
+    edges += steps[i].dependsOn?.length ?? 0;
   }
   depStart[n] = edges;
   const depList = new Int32Array(edges);
   const indegree = new Int32Array(n);
   const dependents = new Int32Array(n + 1); // counts, then CSR offsets of the reverse edges
   for (let i = 0, e = 0; i < n; i++) {
-    for (const dep of steps[i]!.dependsOn ?? []) {
+    for (const dep of steps[i].dependsOn ?? []) {
       const d = index.get(dep);
       if (d < 0)
         throw new WorkflowError(
           `steps[${i}].dependsOn`,
-          `step ${JSON.stringify(steps[i]!.id)} depends on ${JSON.stringify(dep)}, which is not a step of this workflow`,
+          `step ${JSON.stringify(steps[i].id)} depends on ${JSON.stringify(dep)}, which is not a step of this workflow`,
         );
-      if (d === i) throw new WorkflowError(`steps[${i}].dependsOn`, `step ${JSON.stringify(steps[i]!.id)} must not depend on itself`);
+      if (d === i) throw new WorkflowError(`steps[${i}].dependsOn`, `step ${JSON.stringify(steps[i].id)} must not depend on itself`);
       depList[e++] = d;
-      indegree[i]!++;
-      dependents[d + 1]!++;
+      indegree[i]++;
+      dependents[d + 1]++;
     }
   }
-  for (let i = 0; i < n; i++) dependents[i + 1]! += dependents[i]!;
+  for (let i = 0; i < n; i++) dependents[i + 1] += dependents[i];
   const fill = dependents.slice(0, n);
   const dependentList = new Int32Array(edges);
-  for (let i = 0; i < n; i++) for (let e = depStart[i]!; e < depStart[i + 1]!; e++) dependentList[fill[depList[e]!]!++] = i;
+  for (let i = 0; i < n; i++) for (let e = depStart[i]; e < depStart[i + 1]; e++) dependentList[fill[depList[e]]++] = i;
 
   // Kahn: a queue of the steps whose dependencies are all placed.
   const order = new Int32Array(n);
@@ -90,10 +90,10 @@ export function planWorkflow(workflow: Workflow): Plan {
   const remaining = indegree.slice();
   for (let i = 0; i < n; i++) if (remaining[i] === 0) order[tail++] = i;
   while (head < tail) {
-    const v = order[head++]!;
-    for (let e = dependents[v]!; e < dependents[v + 1]!; e++) {
-      const w = dependentList[e]!;
-      if (--remaining[w]! === 0) order[tail++] = w;
+    const v = order[head++];
+    for (let e = dependents[v]; e < dependents[v + 1]; e++) {
+      const w = dependentList[e];
+      if (--remaining[w] === 0) order[tail++] = w;
     }
   }
   if (tail < n) throw new WorkflowError('steps', `the dependencies form a cycle: ${findCycle(steps, remaining, depStart, depList).join(' -> ')}`);
@@ -106,42 +106,42 @@ export function planWorkflow(workflow: Workflow): Plan {
   let totalWork = 0;
   let end = -1;
   for (let k = 0; k < n; k++) {
-    const v = order[k]!;
+    const v = order[k];
     let lv = 0;
     let best = 0;
-    for (let e = depStart[v]!; e < depStart[v + 1]!; e++) {
-      const d = depList[e]!;
-      if (level[d]! + 1 > lv) lv = level[d]! + 1;
-      if (finish[d]! > best) {
+    for (let e = depStart[v]; e < depStart[v + 1]; e++) {
+      const d = depList[e];
+      if (level[d] + 1 > lv) lv = level[d] + 1;
+      if (finish[d] > best) {
         best = finish[d]!;
         via[v] = d;
       }
     }
     level[v] = lv;
     if (lv + 1 > depth) depth = lv + 1;
-    const weight = steps[v]!.weightMs ?? 1;
+    const weight = steps[v].weightMs ?? 1;
     totalWork += weight;
     finish[v] = best + weight;
-    if (end < 0 || finish[v]! > finish[end]!) end = v;
+    if (end < 0 || finish[v] > finish[end]) end = v;
   }
   const counts = new Int32Array(depth);
-  for (let i = 0; i < n; i++) counts[level[i]!]!++;
-  const levels: string[][] = Array.from({ length: depth }, (_, k) => new Array<string>(counts[k]!));
+  for (let i = 0; i < n; i++) counts[level[i]]++;
+  const levels: string[][] = Array.from({ length: depth }, (_, k) => new Array<string>(counts[k]));
   const cursor = new Int32Array(depth);
   for (let k = 0; k < n; k++) {
-    const v = order[k]!;
-    levels[level[v]!]![cursor[level[v]!]!++] = steps[v]!.id;
+    const v = order[k];
+    levels[level[v]][cursor[level[v]]++] = steps[v].id;
   }
   const path: string[] = [];
-  for (let v = end; v >= 0; v = via[v]!) path.push(steps[v]!.id);
+  for (let v = end; v >= 0; v = via[v]!) path.push(steps[v].id);
   path.reverse();
-  const lengthMs = end >= 0 ? finish[end]! : 0;
+  const lengthMs = end >= 0 ? finish[end] : 0;
   let maxWidth = 0;
   for (const c of counts) if (c > maxWidth) maxWidth = c;
   return {
     steps: n,
     edges,
-    order: Array.from(order, (v) => ids[v]!),
+    order: Array.from(order, (v) => ids[v]),
     levels,
     criticalPath: { steps: path, lengthMs },
     totalWorkMs: totalWork,
@@ -161,8 +161,8 @@ function findCycle(steps: readonly WorkflowStep[], remaining: Int32Array, depSta
     seenAt.set(v, walk.length);
     walk.push(v);
     let next = -1;
-    for (let e = depStart[v]!; e < depStart[v + 1]!; e++) {
-      if (remaining[depList[e]!]! > 0) {
+    for (let e = depStart[v]; e < depStart[v + 1]; e++) {
+      if (remaining[depList[e]] > 0) {
         next = depList[e]!;
         break;
       }
@@ -171,10 +171,10 @@ function findCycle(steps: readonly WorkflowStep[], remaining: Int32Array, depSta
   }
   // The walk goes from dependents to dependencies; the cycle reads in execution order reversed.
   const cycle = walk
-    .slice(seenAt.get(v)!)
+    .slice(seenAt.get(v))
     .reverse()
-    .map((i) => steps[i]!.id);
-  return [...cycle, cycle[0]!];
+    .map((i) => steps[i].id);
+  return [...cycle, cycle[0]];
 }
 
 const planCache = new LRUCache<string, Plan>({ max: 64 });

@@ -104,7 +104,7 @@ export class WorkflowService {
         throw new ValidationError(
           ErrorCode.WORKFLOW,
           `steps[${i}].agent`,
-          `steps[${i}].agent must be one of the configured agents (${this.agents.join(', ')}), got ${JSON.stringify(workflow.steps[i]!.agent)}`,
+          `steps[${i}].agent must be one of the configured agents (${this.agents.join(', ')}), got ${JSON.stringify(workflow.steps[i].agent)}`,
         );
     }
     const plan = planWorkflowCached(workflow);
@@ -116,7 +116,7 @@ export class WorkflowService {
       plan,
       createdAt: new Date().toISOString(),
       state: 'created',
-      steps: new Map(workflow.steps.map((s) => [s.id, { id: s.id, status: 'pending' as StepStatus }])),
+      steps: new Map(workflow.steps.map((s) => [s.id, { id: s.id, status: 'pending' }])),
       events: [],
       firstSeq: 1,
       nextSeq: 1,

@@ -34,9 +34,9 @@ export class StringIndex {
   }
 
   private insert(position: number): boolean {
-    const id = this.ids[position]!;
+    const id = this.ids[position];
     let slot = fnv1a(id) & this.mask;
-    for (let at = this.slots[slot]!; at !== -1; at = this.slots[slot]!) {
+    for (let at = this.slots[slot]; at !== -1; at = this.slots[slot]!) {
       if (this.ids[at] === id) return false;
       slot = (slot + 1) & this.mask;
     }
@@ -47,7 +47,7 @@ export class StringIndex {
   /** The position of `id`, or -1. */
   get(id: string): number {
     let slot = fnv1a(id) & this.mask;
-    for (let at = this.slots[slot]!; at !== -1; at = this.slots[slot]!) {
+    for (let at = this.slots[slot]; at !== -1; at = this.slots[slot]!) {
       if (this.ids[at] === id) return at;
       slot = (slot + 1) & this.mask;
     }

@@ -60,7 +60,7 @@ test('property: any bytes as the index (random, truncated, bit-flipped) lose no 
     fc.nat({ max: good.length }).map((n) => good.subarray(0, n)),
     fc.tuple(fc.nat({ max: good.length - 1 }), fc.integer({ min: 1, max: 255 })).map(([i, x]) => {
       const copy = Buffer.from(good);
-      copy[i] = copy[i]! ^ x;
+      copy[i] = copy[i] ^ x;
       return copy;
     }),
     fc.tuple(fc.constantFrom(...Array.from({ length: 8 }, (_, i) => 8 + i * 52 + 32)), fc.integer({ min: 0, max: 0xffffffff })).map(([offset, size]) => {
@@ -108,13 +108,13 @@ const notEntries: Array<[string, (file: string) => Promise<void>]> = [
 for (const [what, make] of notEntries) {
   test(`${what} in an entry's place is reported, never served, never followed or blocked on, and left in place`, async (t) => {
     const { root, keys } = await filledCache(3);
-    const file = entryFile(root, keys[0]!);
+    const file = entryFile(root, keys[0]);
     await rm(file);
     await make(file);
     const cache = await openCache(root);
     await cache.ready();
-    t.is((await cache.fromTiers(keys[0]!))?.value, undefined);
-    t.truthy((await cache.fromTiers(keys[1]!))?.value);
+    t.is((await cache.fromTiers(keys[0]))?.value, undefined);
+    t.truthy((await cache.fromTiers(keys[1]))?.value);
     t.is(cache.stats().integrityFailures, 1);
     const verified = await cache.verify();
     t.deepEqual(
@@ -139,12 +139,12 @@ for (const [what, make] of notEntries.slice(0, 2)) {
     t.is((await exec()).code, 0);
     const entries = (await readdir(join(dir, 'entries'), { recursive: true })).filter((n) => n.length > 3);
     t.is(entries.length, 1);
-    const file = join(dir, 'entries', entries[0]!);
+    const file = join(dir, 'entries', entries[0]);
     await rm(file);
     await make(file);
     const again = await exec();
     t.is(again.code, 0, again.stderr);
-    t.is(JSON.parse(again.stdout).cached, false);
+    t.is((JSON.parse(again.stdout) as { cached: boolean }).cached, false);
     const verify = await runCli(['cache', 'verify', '--cache-dir', dir], { env, timeoutMs: 30_000 });
     t.is(verify.code, 1, verify.stderr);
     t.regex(verify.stdout, what === 'a FIFO' ? /FIFO/ : /directory/);
@@ -160,7 +160,7 @@ for (const sub of ['entries', 'tmp']) {
     await symlink(outside, join(root, 'responses', sub));
     const error = await t.throwsAsync(openCache(root));
     t.is((error as { code?: string }).code, 'AP_ERR_CACHE_PATH');
-    t.regex(error!.message, new RegExp(`${sub}`));
+    t.regex(error.message, new RegExp(`${sub}`));
     t.deepEqual(await readdir(outside), []);
   });
 }
@@ -195,7 +195,7 @@ for (const [what, make] of badDirs) {
     const root = await tempRoot();
     const dir = await make(root);
     const error = await t.throwsAsync(openCache(root, { disk: { dir, allowedRoots: [root], env: { AGENTPERF_CACHE_SECRET: SECRET } } }));
-    t.is((error as { code?: string }).code, 'AP_ERR_CACHE_PATH', error!.message);
+    t.is((error as { code?: string }).code, 'AP_ERR_CACHE_PATH', error.message);
   });
 }
 
@@ -226,7 +226,7 @@ test('a cache from before the secret was recorded, opened with the wrong secret,
 
 test('under its own secret, one tampered entry among good ones is tampering: removed, the rest served', async (t) => {
   const { root, keys } = await filledCache(5);
-  const file = entryFile(root, keys[2]!);
+  const file = entryFile(root, keys[2]);
   const bytes = await readFile(file);
   bytes[bytes.length - 1] ^= 1;
   await writeFile(file, bytes);
@@ -257,7 +257,7 @@ test('a secret file readable by group or others is refused (unless allowed); one
   await chmod(secretFile, 0o644);
   const loose = await t.throwsAsync(resolveCacheSecrets({ env: {}, secretFile }));
   t.is((loose as { code?: string }).code, 'AP_ERR_CACHE_SECRET');
-  t.regex(loose!.message, /0644.*chmod 600/);
+  t.regex(loose.message, /0644.*chmod 600/);
   t.truthy(await resolveCacheSecrets({ env: { AGENTPERF_CACHE_SECRET_ALLOW_LOOSE_MODE: '1' }, secretFile }));
   t.truthy(await resolveCacheSecrets({ env: {}, secretFile, allowLooseMode: true }));
 
@@ -265,7 +265,7 @@ test('a secret file readable by group or others is refused (unless allowed); one
   await mkdir(cacheDir, { mode: 0o700 });
   const inside = await t.throwsAsync(resolveCacheSecrets({ env: {}, secretFile: join(cacheDir, 'cache-secret'), cacheDir }));
   t.is((inside as { code?: string }).code, 'AP_ERR_CACHE_SECRET');
-  t.regex(inside!.message, /outside the cache directory/);
+  t.regex(inside.message, /outside the cache directory/);
   await t.throwsAsync(stat(join(cacheDir, 'cache-secret')), { code: 'ENOENT' } as never);
 });
 
@@ -280,7 +280,7 @@ test('property: an entry with any bytes changed, cut, swapped or spliced from an
     fc.nat({ max: good.length - 1 }).map((n) => good.subarray(0, n)),
     fc.tuple(fc.nat({ max: good.length - 1 }), fc.integer({ min: 1, max: 255 })).map(([i, x]) => {
       const copy = Buffer.from(good);
-      copy[i] = copy[i]! ^ x;
+      copy[i] = copy[i] ^ x;
       return copy;
     }),
     fc
@@ -288,7 +288,7 @@ test('property: an entry with any bytes changed, cut, swapped or spliced from an
       .filter(([a, b]) => good[a] !== good[b])
       .map(([a, b]) => {
         const copy = Buffer.from(good);
-        [copy[a], copy[b]] = [copy[b]!, copy[a]!];
+        [copy[a], copy[b]] = [copy[b], copy[a]];
         return copy;
       }),
     fc.tuple(fc.nat({ max: Math.min(good.length, other.length) - 1 })).map(([cut]) => Buffer.concat([good.subarray(0, cut), other.subarray(cut)])),
@@ -325,7 +325,7 @@ test("prune removes a stray regular file but leaves a stray directory and an ent
   const writer = await openCache(root);
   await writer.set(big, responseFor('big', 'x'.repeat(200_000)));
   await writer.close();
-  const shard = join(root, 'responses', 'entries', keys[0]!.slice(0, 2));
+  const shard = join(root, 'responses', 'entries', keys[0].slice(0, 2));
   await writeFile(join(shard, 'stray.txt'), 'x');
   await mkdir(join(shard, 'stray-dir'));
   const small = await openCache(root, { maxEntryBytes: 100 });
@@ -341,9 +341,9 @@ test("prune removes a stray regular file but leaves a stray directory and an ent
 test("a cache from before the secret was recorded, with a torn entry and a directory among its entries, is still recognised as another secret's", async (t) => {
   const { root, keys } = await filledCache(5);
   await rm(join(root, 'responses', 'secret-id'));
-  await writeFile(entryFile(root, keys[0]!), 'torn');
-  await rm(entryFile(root, keys[1]!));
-  await mkdir(entryFile(root, keys[1]!));
+  await writeFile(entryFile(root, keys[0]), 'torn');
+  await rm(entryFile(root, keys[1]));
+  await mkdir(entryFile(root, keys[1]));
   const wrong = await openCache(root, { secret: OTHER_SECRET });
   t.truthy(wrong.foreignSecret());
   await wrong.close();

@@ -11,14 +11,14 @@ const flipAt =
   (bytes) => {
     const copy = Buffer.from(bytes);
     const i = index(copy);
-    copy[i] = copy[i]! ^ 0x01;
+    copy[i] = copy[i] ^ 0x01;
     return copy;
   };
 
 const cases: Array<[string, Tamper]> = [
   ['one byte flipped in the payload', flipAt((b) => b.length - 40)],
   ['one byte flipped in the signature', flipAt((b) => b.length - 1)],
-  ['one byte flipped in the metadata', flipAt((b) => 12)],
+  ['one byte flipped in the metadata', flipAt((_b) => 12)],
   ['one byte flipped in the format version', flipAt(() => 3)],
   ['truncated', (b) => b.subarray(0, Math.floor(b.length / 2))],
   ['the signature stripped', (b) => b.subarray(0, b.length - 32)],
@@ -107,7 +107,7 @@ test('verify lists every failing entry; prune removes them', async (t) => {
   const cache = await openCache(root);
   const keys = ['v1', 'v2', 'v3'].map(keyFor);
   for (const [i, key] of keys.entries()) await cache.set(key, responseFor(`v${i}`));
-  await truncate(entryFile(root, keys[1]!), 20);
+  await truncate(entryFile(root, keys[1]), 20);
   const { checked, failures } = await cache.verify();
   t.is(checked, 3);
   t.deepEqual(

@@ -11,7 +11,7 @@ function capture() {
   const lines: string[] = [];
   const stream = new Writable({
     write: (chunk, _e, done) => {
-      lines.push(chunk.toString());
+      lines.push((chunk as Buffer).toString());
       done();
     },
   });
@@ -59,8 +59,8 @@ test('a secret under 32 bytes is refused, and the error does not contain it', as
   for (const name of ['AGENTPERF_CACHE_SECRET', 'AGENTPERF_CACHE_SECRET_PREVIOUS']) {
     const error = await t.throwsAsync(resolveCacheSecrets({ env: { AGENTPERF_CACHE_SECRET: 'c'.repeat(32), [name]: short } }));
     t.is((error as { code?: string }).code, 'AP_ERR_CACHE_SECRET');
-    t.true(error!.message.includes(name));
-    t.false(error!.message.includes(short));
+    t.true(error.message.includes(name));
+    t.false(error.message.includes(short));
   }
 });
 

@@ -45,7 +45,7 @@ test('the sweep removes expired entries from both tiers', async (t) => {
   await cache.sweep();
   const stats = cache.stats();
   t.is(stats.memory.entries, 1);
-  t.is(stats.tiers[0]!.entries, 1);
+  t.is(stats.tiers[0].entries, 1);
   t.is(stats.expirations, 2);
   await cache.close();
 });
@@ -69,7 +69,7 @@ test('disk tier: LRU by last access keeps it under its byte limit', async (t) =>
   const one = await (async () => {
     const probe = await openCache(root);
     await probe.set(keyFor('probe'), responseFor('probe', 'x'.repeat(1_000)));
-    const size = probe.stats().tiers[0]!.bytes;
+    const size = probe.stats().tiers[0].bytes;
     await probe.clear();
     await probe.close();
     return size;
@@ -81,7 +81,7 @@ test('disk tier: LRU by last access keeps it under its byte limit', async (t) =>
   for (const i of [0, 1, 2]) await cache.set(keyFor(`d${i}`), responseFor(`d${i}`, 'x'.repeat(1_000)));
   t.truthy((await cache.fromTiers(keyFor('d0')))?.value); // touch d0
   await cache.set(keyFor('d3'), responseFor('d3', 'x'.repeat(1_000)));
-  t.true(cache.stats().tiers[0]!.bytes <= 3 * one + 10);
+  t.true(cache.stats().tiers[0].bytes <= 3 * one + 10);
   t.is(cache.stats().evictions.disk, 1);
   t.truthy((await cache.fromTiers(keyFor('d0')))?.value);
   t.is((await cache.fromTiers(keyFor('d1')))?.value, undefined, 'd1 was least recently used');
@@ -123,7 +123,7 @@ test('opening reads the index snapshot; a new process sees files another wrote',
   await a.close();
   await b.close();
   const c = await openCache(root);
-  t.is(c.stats().tiers[0]!.entries, 1);
+  t.is(c.stats().tiers[0].entries, 1);
   await c.close();
 });
 
@@ -156,9 +156,9 @@ test('entries written while the background scan runs stay in the index', async (
   const cache = await openCache(root, { memoryMaxBytes: 1 });
   await Promise.all(Array.from({ length: 100 }, (_, i) => cache.set(keyFor(`during ${i}`), responseFor(`during ${i}`))));
   await cache.ready();
-  t.is(cache.stats().tiers[0]!.entries, 400);
+  t.is(cache.stats().tiers[0].entries, 400);
   await cache.close();
   const reopened = await openCache(root);
-  t.is(reopened.stats().tiers[0]!.entries, 400);
+  t.is(reopened.stats().tiers[0].entries, 400);
   await reopened.close();
 });

@@ -15,7 +15,9 @@ test('init writes a config, an example scenario and the CI workflow; the workflo
   for (const file of ['agentperf.config.json', 'scenarios/example.ts', '.github/workflows/agentperf.yml'])
     t.regex(stdout, new RegExp(`wrote ${file.replace(/\./g, '\\.')}`));
   t.is(readFileSync(join(dir, '.github/workflows/agentperf.yml'), 'utf8'), readFileSync(repo('.github/workflows/agentperf.yml'), 'utf8'));
-  t.deepEqual(JSON.parse(readFileSync(join(dir, 'agentperf.config.json'), 'utf8')).scenarios, { example: './scenarios/example.ts' });
+  t.deepEqual((JSON.parse(readFileSync(join(dir, 'agentperf.config.json'), 'utf8')) as { scenarios: unknown }).scenarios, {
+    example: './scenarios/example.ts',
+  });
   t.is(readFileSync(join(dir, 'scenarios/example.ts'), 'utf8'), readFileSync(repo('examples/project/scenarios/example.ts'), 'utf8'));
 });
 
@@ -23,7 +25,9 @@ test('init without a tsconfig writes a JavaScript scenario; it never overwrites 
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-init-'));
   t.is((await runCli(['init', '--dir', dir])).code, 0);
   t.true(existsSync(join(dir, 'scenarios/example.mjs')));
-  t.deepEqual(JSON.parse(readFileSync(join(dir, 'agentperf.config.json'), 'utf8')).scenarios, { example: './scenarios/example.mjs' });
+  t.deepEqual((JSON.parse(readFileSync(join(dir, 'agentperf.config.json'), 'utf8')) as { scenarios: unknown }).scenarios, {
+    example: './scenarios/example.mjs',
+  });
   // One file of the user's in the way: nothing is written, the error names it.
   const other = mkdtempSync(join(tmpdir(), 'agentperf-init-'));
   writeFileSync(join(other, 'agentperf.config.json'), '{"mine": true}');
@@ -44,7 +48,7 @@ test('every agentperf command the shipped workflow runs exists with the options 
   t.regex(workflow, /push:\n\s+branches: \[main, master\]/);
   t.regex(workflow, /name: agentperf-baselines\n\s+path: agentperf-baselines\//);
   t.regex(workflow, /--name agentperf-baselines --dir agentperf-baselines/);
-  const commands = [...workflow.matchAll(/npx agentperf ([^\n>]+)/g)].map((m) => m[1]!.trim());
+  const commands = [...workflow.matchAll(/npx agentperf ([^\n>]+)/g)].map((m) => m[1].trim());
   t.true(commands.length >= 3, commands.join('\n'));
   for (const command of commands) {
     const words = command.split(/\s+/);

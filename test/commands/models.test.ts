@@ -22,7 +22,7 @@ test('the shipped table, then a project price merged over it: models shows it wi
     models: Array<{ id: string; source: string; prices: { inputPerMTok: number; outputPerMTok: number; cacheReadPerMTok: number } }>;
   };
   t.is(table.source.readOn, '2026-12-06');
-  t.regex(table.source.pages[0]!, /^https:\/\/platform\.claude\.com\/docs\/en\/about-claude\/pricing$/);
+  t.regex(table.source.pages[0], /^https:\/\/platform\.claude\.com\/docs\/en\/about-claude\/pricing$/);
   t.is(table.overriddenBy, undefined);
   t.like(
     table.models.find((m) => m.id === 'claude-sonnet-5-5'),

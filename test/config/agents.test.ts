@@ -34,7 +34,7 @@ for (const [title, input, expected] of bad) {
   test(`rejects ${title} with the field and the rule`, (t) => {
     const error = t.throws(() => parseAgents(input, 'agents.json'));
     t.is((error as { code?: string }).code, 'AP_ERR_CONFIG');
-    t.true(error!.message.includes(expected), error!.message);
+    t.true(error.message.includes(expected), error.message);
   });
 }
 
@@ -44,7 +44,7 @@ test('an unreadable or non-JSON file is a config error naming the file', async (
   await writeFile(file, '{ not json');
   const notJson = await t.throwsAsync(loadAgents(file));
   t.is((notJson as { code?: string }).code, 'AP_ERR_CONFIG');
-  t.true(notJson!.message.startsWith(file));
+  t.true(notJson.message.startsWith(file));
   const missing = await t.throwsAsync(loadAgents(join(dir, 'missing.json')));
-  t.true(missing!.message.includes('ENOENT'));
+  t.true(missing.message.includes('ENOENT'));
 });

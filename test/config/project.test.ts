@@ -102,8 +102,8 @@ test('the gate section overrides the policy field by field, and its errors name 
   const error = await t.throwsAsync(loadProjectFrom(bad));
   t.is((error as { code?: string }).code, 'AP_ERR_CONFIG');
   t.is((error as { field?: string }).field, 'gate.tolerances.p95');
-  t.true(error!.message.startsWith(join(bad, 'agentperf.config.json')), error!.message);
-  t.regex(error!.message, /gate\.tolerances\.p95 .*got -1/);
+  t.true(error.message.startsWith(join(bad, 'agentperf.config.json')), error.message);
+  t.regex(error.message, /gate\.tolerances\.p95 .*got -1/);
 });
 
 test('bad configs are refused naming the field, the rule and the file', async (t) => {
@@ -130,8 +130,8 @@ test('bad configs are refused naming the field, the rule and the file', async (t
     const error = await t.throwsAsync(loadProjectFrom(dir), undefined, JSON.stringify(files));
     t.is((error as { code?: string }).code, 'AP_ERR_CONFIG', JSON.stringify(files));
     t.is((error as { field?: string }).field, field, JSON.stringify(files));
-    t.regex(error!.message, message);
-    t.true(error!.message.startsWith(join(dir, Object.keys(files)[0]!)), error!.message);
+    t.regex(error.message, message);
+    t.true(error.message.startsWith(join(dir, Object.keys(files)[0])), error.message);
   }
 });
 

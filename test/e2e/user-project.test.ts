@@ -67,10 +67,10 @@ const setUp = () =>
     };
     const manifest = readFileSync(join(project, 'package.json'), 'utf8')
       .replace('AGENTPERF_TARBALL', tarball)
-      .replace('AGENTPERF_SDK_RANGE', ours.dependencies['@anthropic-ai/sdk']!)
-      .replace('AGENTPERF_OTEL_API_RANGE', ours.peerDependencies['@opentelemetry/api']!)
-      .replace('AGENTPERF_TYPES_NODE_RANGE', ours.devDependencies['@types/node']!)
-      .replace('AGENTPERF_TYPESCRIPT_RANGE', ours.devDependencies.typescript!);
+      .replace('AGENTPERF_SDK_RANGE', ours.dependencies['@anthropic-ai/sdk'])
+      .replace('AGENTPERF_OTEL_API_RANGE', ours.peerDependencies['@opentelemetry/api'])
+      .replace('AGENTPERF_TYPES_NODE_RANGE', ours.devDependencies['@types/node'])
+      .replace('AGENTPERF_TYPESCRIPT_RANGE', ours.devDependencies.typescript);
     writeFileSync(join(project, 'package.json'), manifest);
     // The README's step 2 and step 3, exactly.
     writeFileSync(join(project, 'scenarios', 'answer.ts'), readmeBlock('**2. Write a scenario for your own code.**', 'ts'));
@@ -169,7 +169,7 @@ test("load, profile and leak run the project's scenario from its directory; thei
   const index = JSON.parse(profile.stdout) as ProfileIndex;
   const runs = readdirSync(join(project, 'profiles', 'answer'));
   t.is(runs.length, 1, 'the profile went to the project, under profiles/answer/');
-  t.true(existsSync(join(project, 'profiles', 'answer', runs[0]!, 'flamegraph.html')));
+  t.true(existsSync(join(project, 'profiles', 'answer', runs[0], 'flamegraph.html')));
   const costs = [...index.bottlenecks!.bySelf, ...index.bottlenecks!.byTotal];
   t.true(
     costs.some((f) => /^src\/service\.ts:\d+$/.test(f.location)),
@@ -197,7 +197,7 @@ test("the gate on the project's own code, with the README's config: unchanged co
   t.is(update.code, 0, update.stderr);
   const stored = readdirSync(join(project, 'baselines'));
   t.is(stored.length, 1);
-  t.regex(stored[0]!, /^answer\.[0-9a-f]{12}\.json$/, 'the baseline is filed by the scenario name, never its path');
+  t.regex(stored[0], /^answer\.[0-9a-f]{12}\.json$/, 'the baseline is filed by the scenario name, never its path');
   await must(git(['add', 'baselines']), 'git add');
   await must(git(['commit', '-qm', 'the baseline']), 'git commit');
 
@@ -208,7 +208,7 @@ test("the gate on the project's own code, with the README's config: unchanged co
   t.is(aaStored.mode, 'baseline');
   t.not(aaStored.overall, 'FAIL');
   t.is(aaStored.policy.origin, 'baseline');
-  t.regex(aaStored.scenarios[0]!.baseline!.sha256, /^[0-9a-f]{64}$/);
+  t.regex(aaStored.scenarios[0].baseline!.sha256, /^[0-9a-f]{64}$/);
   t.regex(sameStored.stdout, /SHA-256 `[0-9a-f]{64}`/);
 
   // The pull request: the service's own code 25% slower, and a looser policy in the same change.
@@ -226,11 +226,11 @@ test("the gate on the project's own code, with the README's config: unchanged co
   // stored ones 60% slower than the rest), which the test reports instead of requiring.
   const slowerStored = await agentperf(['gate', '--json', 'out/regression-stored.json'], 600_000);
   const regressionStored = gateResult('regression-stored.json');
-  const refused = regressionStored.scenarios[0]!.judgement.refused;
+  const refused = regressionStored.scenarios[0].judgement.refused;
   if (refused) t.log(`stored gate not judged, the machine measured unlike the baseline's: ${refused}`);
   t.true(slowerStored.code === 1 || slowerStored.code === 3, `exit ${slowerStored.code}\n${slowerStored.stdout}\n${slowerStored.stderr.slice(-3000)}`);
   t.not(regressionStored.overall, 'PASS');
-  const storedMetrics = regressionStored.scenarios[0]!.judgement.metrics;
+  const storedMetrics = regressionStored.scenarios[0].judgement.metrics;
   for (const name of ['cpu', 'mainThread'] as const) t.not(storedMetrics.find((m) => m.metric === name)?.verdict, 'PASS', `${name} PASSed a 25% regression`);
   if (slowerStored.code === 1)
     t.true(

@@ -130,8 +130,8 @@ test('a file that is not a baseline is passed over with a note, and does not blo
   await writeFile(join(dir, 'README.md'), '# baselines');
   const set = await readBaselineSet(dir, currentFingerprint());
   t.is(set.baselines.length, 1);
-  t.is(set.baselines[0]!.file, file);
-  t.regex(set.baselines[0]!.sha256, /^[0-9a-f]{64}$/);
+  t.is(set.baselines[0].file, file);
+  t.regex(set.baselines[0].sha256, /^[0-9a-f]{64}$/);
   t.deepEqual(set.notes, ['notes.json is not named like a baseline (<scenario>.<class-id>.json): passed over']);
   const shown = await runCli(['baseline', 'show', '--baselines', dir]);
   t.is(shown.code, 0, shown.stderr);
@@ -162,8 +162,8 @@ test('a baseline of another class is refused with the differences and the paired
   t.deepEqual((await readBaselineSet(dir, currentFingerprint())).baselines, [], "another class's baseline is not read as this one's");
   const error = await missingBaselineError(dir, 'mixed', currentFingerprint());
   t.is((error as { code?: string }).code, 'AP_ERR_BASELINE_FINGERPRINT');
-  t.regex(error!.message, /cpuModel: Some Other CPU → /);
-  t.regex(error!.message, /gate --against <git-ref>/);
+  t.regex(error.message, /cpuModel: Some Other CPU → /);
+  t.regex(error.message, /gate --against <git-ref>/);
   const gate = await runCli(['gate', '--baselines', dir]);
   t.is(gate.code, 2);
   t.regex(gate.stderr, /AP_ERR_BASELINE_FINGERPRINT/);

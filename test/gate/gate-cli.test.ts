@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BlockResult } from '../../src/measure/block.ts';
 
 const run = (args: string[]) => runCli(args);
 
@@ -53,7 +54,7 @@ test('one gate block runs in its own process and reports every metric', async (t
     JSON.stringify({ scenario: 'synthetic', settings: { work: '20000' }, vus: 1, warmupMs: 100, durationMs: 300, instrumented: false, seed: 1 }),
   ]);
   t.is(code, 0, stderr);
-  const block = JSON.parse(stdout);
+  const block = JSON.parse(stdout) as BlockResult & Record<string, unknown>;
   for (const key of ['p50Ms', 'p95Ms', 'p99Ms', 'throughput', 'completed', 'errors', 'peakRssBytes', 'heapAfterGcBytes'])
     t.is(typeof block[key], 'number', key);
   t.true(block.completed > 100);

@@ -69,7 +69,7 @@ test("paired: the base ref's policy, install command and policy file judge the p
   t.deepEqual(changed['tolerances.p50'], [0.1, 5]);
   // The policy file is the base's version of it, too.
   t.deepEqual(changed['tolerances.p99'], [0.5, 9]);
-  t.true(gate.scenarios[0]!.judgement.metrics.some((m) => m.verdict === 'FAIL' && ['p50', 'throughput', 'cpu', 'mainThread'].includes(m.metric)));
+  t.true(gate.scenarios[0].judgement.metrics.some((m) => m.verdict === 'FAIL' && ['p50', 'throughput', 'cpu', 'mainThread'].includes(m.metric)));
   t.regex(result.stdout, /\*\*Policy:\*\* the base ref's, HEAD \([0-9a-f]{12}\)\./);
   t.regex(
     result.stdout,
@@ -103,8 +103,8 @@ test('policy changes are listed field by field, arrays by index, and nothing for
   const changed = policyChanges(DEFAULT_POLICY, {
     ...DEFAULT_POLICY,
     scenarios: [
-      { ...DEFAULT_POLICY.scenarios[0]!, vus: 4 },
-      { ...DEFAULT_POLICY.scenarios[0]!, name: 'extra' },
+      { ...DEFAULT_POLICY.scenarios[0], vus: 4 },
+      { ...DEFAULT_POLICY.scenarios[0], name: 'extra' },
     ],
     alpha: 0.2,
   });
@@ -112,7 +112,7 @@ test('policy changes are listed field by field, arrays by index, and nothing for
     changed.map((c) => c.field),
     ['alpha', 'scenarios[0].vus', 'scenarios[1]'],
   );
-  t.is(changed[2]!.trusted, undefined);
+  t.is(changed[2].trusted, undefined);
 });
 
 test('a report that cannot be written: a --json path that cannot be written is exit 2 before anything runs; a summary that cannot be appended after the gate is exit 4, with the verdict already printed', async (t) => {

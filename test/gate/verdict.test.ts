@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exitCodeFor } from '../../src/commands/gate.ts';
 import { DEFAULT_POLICY, loadPolicy } from '../../src/config/policy.ts';
-import { currentFingerprint, fingerprintDifferences, fingerprintId, memoryClassGiB } from '../../src/gate/fingerprint.ts';
+import { currentFingerprint, fingerprintId, memoryClassGiB } from '../../src/gate/fingerprint.ts';
 import type { GateResult } from '../../src/gate/run.ts';
 import { judge, looksOf, type JudgeInput } from '../../src/gate/verdict.ts';
 import type { BlockResult } from '../../src/measure/block.ts';
@@ -337,7 +337,7 @@ test('a bad policy is refused naming the field', async (t) => {
   await writeFile(file, JSON.stringify({ tolerances: { p95: -1 } }));
   const error = await t.throwsAsync(loadPolicy(file));
   t.is((error as { code?: string }).code, 'AP_ERR_CONFIG');
-  t.regex(error!.message, /tolerances\.p95/);
+  t.regex(error.message, /tolerances\.p95/);
   await writeFile(file, JSON.stringify({ tolerances: { p95: 0.05 } }));
   const merged = await loadPolicy(file);
   t.is(merged.tolerances.p95, 0.05);

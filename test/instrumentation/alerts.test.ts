@@ -42,9 +42,9 @@ maybe(title('promtool test rules: every alert fires on the series that should fi
 test('every metric the rules read is one agentperf exports (by its Prometheus name)', (t) => {
   const rules = readFileSync(`${dir}agentperf-alerts.yml`, 'utf8');
   // Metric names in the expressions, label names (`by (...)`, `{...}` matchers) left out.
-  const expressions = [...rules.matchAll(/^\s*expr: (.*)$/gm)].map((m) => m[1]!.replace(/\b(?:by|without) \([^)]*\)|\{[^}]*\}/g, ''));
+  const expressions = [...rules.matchAll(/^\s*expr: (.*)$/gm)].map((m) => m[1].replace(/\b(?:by|without) \([^)]*\)|\{[^}]*\}/g, ''));
   const used = new Set(
-    expressions.flatMap((e) => [...e.matchAll(/\b((?:agentperf|gen_ai|http)_[a-z_]+?)(?:_total|_bucket|_count|_sum)?\b(?![:(])/g)].map((m) => m[1]!)),
+    expressions.flatMap((e) => [...e.matchAll(/\b((?:agentperf|gen_ai|http)_[a-z_]+?)(?:_total|_bucket|_count|_sum)?\b(?![:(])/g)].map((m) => m[1])),
   );
   const exported = prometheusFamilies();
   t.true(used.size >= 8, [...used].join(', '));

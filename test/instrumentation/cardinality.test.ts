@@ -67,7 +67,7 @@ test.serial('a malformed AGENTPERF_LABEL_VALUES_MAX is refused by name', async (
   try {
     const error = await t.throwsAsync(startInstrumentation({ prometheus: false, spanExporter: 'none' }));
     t.is((error as { code?: string }).code, 'AP_ERR_CONFIG');
-    t.regex(error!.message, /AGENTPERF_LABEL_VALUES_MAX must be a whole number from 1 to 100000, got "0"/);
+    t.regex(error.message, /AGENTPERF_LABEL_VALUES_MAX must be a whole number from 1 to 100000, got "0"/);
   } finally {
     if (saved === undefined) delete process.env.AGENTPERF_LABEL_VALUES_MAX;
     else process.env.AGENTPERF_LABEL_VALUES_MAX = saved;

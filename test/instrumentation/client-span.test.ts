@@ -36,7 +36,7 @@ test.serial("agentperf's chat span carries the SDK span's attributes, values and
     clock: systemClock,
     retry: { maxAttempts: 1 },
   });
-  const agent = TEST_AGENTS[0]!;
+  const agent = TEST_AGENTS[0];
   const bare = new Anthropic({ apiKey: 'test-key', baseURL: simulator.url, maxRetries: 0, openTelemetry: { tracerProvider: sdkProvider } });
   // As the orchestrator sends it (this model takes no temperature).
   const params = {
@@ -58,17 +58,17 @@ test.serial("agentperf's chat span carries the SDK span's attributes, values and
     t.is(fromSdk.length, 2);
     t.is(own.length, 2);
     for (const [index, what] of ['success', '429'].entries()) {
-      const sdk = fromSdk[index]!;
-      const ours = own[index]!;
+      const sdk = fromSdk[index];
+      const ours = own[index];
       t.deepEqual(Object.keys(ours.attributes).sort(), Object.keys(sdk.attributes).sort(), `${what}: the same attribute keys`);
       t.deepEqual(comparable(ours), comparable(sdk), `${what}: the same values`);
       t.is(ours.kind, sdk.kind, what);
       t.is(ours.status.code, sdk.status.code, what);
       for (const key of PER_CALL) if (key in sdk.attributes) t.regex(String(ours.attributes[key]), /^(req|msg)_sim_/, `${what}: ${key} is the answer's own`);
     }
-    t.is(own[0]!.status.code, SpanStatusCode.OK);
-    t.is(own[1]!.attributes['error.type'], 'rate_limit_error');
-    t.is(own[0]!.name, `chat ${agent.model}`, 'named as the GenAI conventions name a client span');
+    t.is(own[0].status.code, SpanStatusCode.OK);
+    t.is(own[1].attributes['error.type'], 'rate_limit_error');
+    t.is(own[0].name, `chat ${agent.model}`, 'named as the GenAI conventions name a client span');
 
     // The trace context goes upstream: each request carries its own chat span as the parent.
     for (const span of own) {
@@ -98,7 +98,7 @@ test('switched off, no trace context is sent and no span is made: the request is
   try {
     await orchestrator.executeAgent('python-expert', 'no instrumentation', { cache: 'bypass' });
     t.is(dispatcher.sent.length, 1);
-    t.false(dispatcher.sent[0]!.includes('traceparent'));
+    t.false(dispatcher.sent[0].includes('traceparent'));
   } finally {
     await orchestrator.close();
     await dispatcher.close();

@@ -27,10 +27,10 @@ test('http/protobuf by default: spans and (OTEL_METRICS_EXPORTER=otlp) metrics d
     OTEL_METRICS_EXPORTER: 'otlp',
   });
   t.is(code, 0, stderr);
-  t.is(JSON.parse(stdout).agent, 'python-expert');
+  t.is((JSON.parse(stdout) as { agent: string }).agent, 'python-expert');
   const traces = receiver.requests.filter((r) => r.path === '/v1/traces');
   const metrics = receiver.requests.filter((r) => r.path === '/v1/metrics');
-  t.true(traces.length > 0 && metrics.length > 0, `paths: ${receiver.requests.map((r) => r.path)}`);
+  t.true(traces.length > 0 && metrics.length > 0, `paths: ${receiver.requests.map((r) => r.path).join(', ')}`);
   for (const r of [...traces, ...metrics]) {
     t.is(r.contentType, 'application/x-protobuf');
     t.is(r.headers['x-tenant'], 'acme');
@@ -52,8 +52,8 @@ test('http/protobuf by default: spans and (OTEL_METRICS_EXPORTER=otlp) metrics d
   );
   const duration = receiver.points().filter((p) => p.metric === 'gen_ai.client.operation.duration');
   t.true(duration.length > 0);
-  t.is(duration[0]!.attributes['gen_ai.provider.name'], 'anthropic');
-  t.is(duration[0]!.resource['service.name'], 'my-service');
+  t.is(duration[0].attributes['gen_ai.provider.name'], 'anthropic');
+  t.is(duration[0].resource['service.name'], 'my-service');
 });
 
 test('OTEL_EXPORTER_OTLP_PROTOCOL=http/json with OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: JSON to the exact URL given', async (t) => {
@@ -116,7 +116,7 @@ test('OTEL_TRACES_EXPORTER=console and OTEL_METRICS_EXPORTER=console write to st
     timeoutMs: 60_000,
   });
   t.is(result.code, 0, result.stderr);
-  t.is(JSON.parse(result.stdout).agent, 'python-expert');
+  t.is((JSON.parse(result.stdout) as { agent: string }).agent, 'python-expert');
   t.regex(result.stderr, /"name":"invoke_agent python-expert"/);
   t.regex(result.stderr, /"name":"gen_ai\.client\.operation\.duration"/);
   // OpenTelemetry's own debug lines, though agentperf's own log is silenced (AGENTPERF_LOG_LEVEL=silent here).
@@ -142,7 +142,7 @@ test('workflow run is traced when telemetry is configured: the workflow span, a 
       timeoutMs: 60_000,
     });
     t.is(result.code, 0, result.stderr);
-    t.is(JSON.parse(result.stdout).status, 'completed');
+    t.is((JSON.parse(result.stdout) as { status: string }).status, 'completed');
     const spans = receiver.spans();
     const workflow = spans.find((s) => s.name === 'invoke_workflow review a change');
     t.truthy(workflow, JSON.stringify(spans.map((s) => s.name)));

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { startInstrumentation } from '../../instrumentation/start.ts';
 import { systemClock, type ManualClock } from '../../src/clock.ts';
@@ -84,7 +84,7 @@ function check(
   attributes: Record<string, unknown>,
   failed: boolean,
 ): void {
-  const row = CONVENTIONS[what]!;
+  const row = CONVENTIONS[what];
   for (const name of row.required) t.true(attributes[name] !== undefined, `${what}: Required ${name} missing (${JSON.stringify(attributes)})`);
   for (const [name, condition] of Object.entries(row.when ?? {})) {
     if (condition(attributes, { failed }))
@@ -104,14 +104,15 @@ test.serial('spans and metric points carry the attributes the GenAI conventions 
     await setup.orchestrator.executeAgent('python-expert', 'fine');
     await t.throwsAsync(setup.orchestrator.executeAgent('python-expert', 'rate limited'));
     await t.throwsAsync(setup.orchestrator.executeAgent('legacy-helper', 'bad request'));
-    await executeWorkflow(
-      { name: 'review', steps: [{ id: 'ask', agent: 'python-expert', task: '{{input}}' }] } as never,
-      orchestratorRunner(setup.orchestrator),
-      { workflowId: 'wf-c', maxParallel: 1, onError: 'continue', input: 'x' },
-    );
+    await executeWorkflow({ name: 'review', steps: [{ id: 'ask', agent: 'python-expert', task: '{{input}}' }] }, orchestratorRunner(setup.orchestrator), {
+      workflowId: 'wf-c',
+      maxParallel: 1,
+      onError: 'continue',
+      input: 'x',
+    });
 
     const finished = spans.getFinishedSpans();
-    const failed = (s: ReadableSpan) => s.status.code === 2;
+    const failed = (s: ReadableSpan) => s.status.code === SpanStatusCode.ERROR;
     const agents = finished.filter((s) => s.name.startsWith('invoke_agent '));
     const clients = finished.filter((s) => s.kind === SpanKind.CLIENT);
     const workflows = finished.filter((s) => s.name.startsWith('invoke_workflow'));

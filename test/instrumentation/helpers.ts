@@ -35,7 +35,7 @@ export async function collectPoints(reader: Collectable, name: string): Promise<
   const points: Point[] = [];
   for (const scope of resourceMetrics.scopeMetrics) {
     for (const metric of scope.metrics) {
-      if (metric.descriptor.name === name) for (const p of metric.dataPoints) points.push({ attributes: p.attributes, value: p.value as Point['value'] });
+      if (metric.descriptor.name === name) for (const p of metric.dataPoints) points.push({ attributes: p.attributes, value: p.value });
     }
   }
   return points;

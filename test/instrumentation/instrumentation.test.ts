@@ -130,7 +130,7 @@ serial('workflows: a workflow span, a step span per step under it, each agent sp
     // The conventions' bucket advice for gen_ai.workflow.duration (instrumentation/names.ts cites the commit).
     const [workflowPoint] = await collectPoints(reader, 'gen_ai.workflow.duration');
     t.deepEqual(
-      (workflowPoint!.value as unknown as { buckets: { boundaries: number[] } }).buckets.boundaries,
+      (workflowPoint.value as unknown as { buckets: { boundaries: number[] } }).buckets.boundaries,
       [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200],
     );
   } finally {
@@ -228,7 +228,7 @@ serial('logs written inside an agent call carry its trace_id and span_id', async
     { level: 'debug', mixin: logMixin },
     new Writable({
       write: (chunk, _e, done) => {
-        lines.push(JSON.parse(chunk.toString()));
+        lines.push(JSON.parse((chunk as Buffer).toString()) as Record<string, unknown>);
         done();
       },
     }),

@@ -57,7 +57,7 @@ serial('a malformed OTLP endpoint is refused before anything starts (AP_ERR_CONF
       const error = await t.throwsAsync(startInstrumentation({ prometheus: { port } }));
       t.is((error as { code?: string }).code, 'AP_ERR_CONFIG');
       t.is((error as { field?: string }).field, variable);
-      t.is(error!.message, `${variable} must be an http or https URL such as http://localhost:4318, got ${JSON.stringify(value)}`);
+      t.is(error.message, `${variable} must be an http or https URL such as http://localhost:4318, got ${JSON.stringify(value)}`);
     }
   } finally {
     process.env = saved;
@@ -84,7 +84,7 @@ serial('beside another OpenTelemetry SDK it refuses to start, names what is take
   t.true(context.setGlobalContextManager(host));
   try {
     const error = await t.throwsAsync(startInstrumentation({ prometheus: false, spanExporter: 'none' }));
-    t.regex(error!.message, /already set up in this process \(its global context manager is registered\)/);
+    t.regex(error.message, /already set up in this process \(its global context manager is registered\)/);
     t.false(anySubscriber());
     t.false(context.setGlobalContextManager(host), "the host's context manager is still the registered one");
   } finally {
@@ -170,7 +170,7 @@ serial('each shared cache tier gets its own HDR histogram of gets, named by the 
     await orchestrator.executeAgent('legacy-helper', 'so does this one');
     const tiers = instrumentation.hdr.snapshot().cacheGetTiers;
     t.deepEqual(Object.keys(tiers), ['disk']);
-    t.is(tiers.disk!.count, 2);
+    t.is(tiers.disk.count, 2);
   } finally {
     await orchestrator.close();
     await cache.close();

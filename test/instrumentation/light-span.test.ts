@@ -34,31 +34,31 @@ test('a light span reaches the processors as a ReadableSpan: start attributes sh
   span.setAttribute('after.end', true);
   parent.end();
   const [child, root] = exporter.getFinishedSpans();
-  t.deepEqual(child!.attributes, {
+  t.deepEqual(child.attributes, {
     'gen_ai.operation.name': 'chat',
     'gen_ai.request.model': 'claude-sonnet-5-5',
     'gen_ai.usage.output_tokens': 81,
     'http.response.status_code': 200,
   });
   t.deepEqual(Object.keys(start), ['gen_ai.operation.name', 'gen_ai.request.model'], 'the shared start attributes are untouched');
-  t.is(child!.kind, SpanKind.CLIENT);
-  t.is(child!.status.code, SpanStatusCode.OK);
+  t.is(child.kind, SpanKind.CLIENT);
+  t.is(child.status.code, SpanStatusCode.OK);
   t.deepEqual(
-    child!.events.map((e) => [e.name, e.attributes]),
+    child.events.map((e) => [e.name, e.attributes]),
     [['retry', { 'agentperf.attempt': 1 }]],
   );
-  t.is(child!.parentSpanContext?.spanId, root!.spanContext().spanId);
-  t.is(child!.spanContext().traceId, root!.spanContext().traceId);
-  t.regex(child!.spanContext().spanId, /^[0-9a-f]{16}$/);
-  t.is(child!.spanContext().traceFlags, TraceFlags.SAMPLED);
-  t.deepEqual(child!.instrumentationScope, { name: 'agentperf', version: '1.2.3' });
-  t.is(child!.resource.attributes['service.name'], 'light');
+  t.is(child.parentSpanContext?.spanId, root.spanContext().spanId);
+  t.is(child.spanContext().traceId, root.spanContext().traceId);
+  t.regex(child.spanContext().spanId, /^[0-9a-f]{16}$/);
+  t.is(child.spanContext().traceFlags, TraceFlags.SAMPLED);
+  t.deepEqual(child.instrumentationScope, { name: 'agentperf', version: '1.2.3' });
+  t.is(child.resource.attributes['service.name'], 'light');
   const ns = (h: [number, number]) => h[0] * 1e9 + h[1];
-  t.true(ns(child!.endTime) >= ns(child!.startTime));
+  t.true(ns(child.endTime) >= ns(child.startTime));
   // Within a microsecond: epoch milliseconds in a double resolve about a quarter of one.
-  t.true(Math.abs(ns(child!.duration) - (ns(child!.endTime) - ns(child!.startTime))) < 1000);
-  t.true(Math.abs(ns(child!.startTime) / 1e6 - Date.now()) < 60_000, 'wall-clock time');
-  t.true(child!.ended);
+  t.true(Math.abs(ns(child.duration) - (ns(child.endTime) - ns(child.startTime))) < 1000);
+  t.true(Math.abs(ns(child.startTime) / 1e6 - Date.now()) < 60_000, 'wall-clock time');
+  t.true(child.ended);
 });
 
 test('sampling: the sampler decides; an unsampled parent gives a span that records nothing and carries the trace for propagation', (t) => {

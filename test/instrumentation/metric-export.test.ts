@@ -94,7 +94,7 @@ test('the Prometheus text: names with units, every # UNIT line names a family th
   t.regex(text, /^agentperf_agent_queue_wait_seconds\{/m);
   t.regex(text, /^their_queue_wait_seconds\{/m);
   t.regex(text, /^agentperf_agent_calls_total\{/m);
-  const units = [...text.matchAll(/^# UNIT (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!]);
+  const units = [...text.matchAll(/^# UNIT (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]);
   t.deepEqual(units.map(([family]) => family).sort(), ['agentperf_agent_queue_wait_seconds', 'agentperf_cache_bytes', 'their_queue_wait_seconds']);
   for (const [family, unit] of units) t.true(family.endsWith(`_${unit}`), `# UNIT ${family} ${unit}`);
 });
@@ -110,9 +110,9 @@ test.serial('the embedded simulator: client metrics carry no server.address or s
     await orchestrator.executeAgent('python-expert', 'where do ports go?');
     const points = await collectPoints(reader, 'gen_ai.client.operation.duration');
     t.is(points.length, 1);
-    t.is(points[0]!.attributes['server.port'], undefined);
-    t.is(points[0]!.attributes['server.address'], undefined);
-    t.is(points[0]!.attributes['gen_ai.request.model'], TEST_AGENTS[0]!.model);
+    t.is(points[0].attributes['server.port'], undefined);
+    t.is(points[0].attributes['server.address'], undefined);
+    t.is(points[0].attributes['gen_ai.request.model'], TEST_AGENTS[0].model);
     const client = spans.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT)!;
     t.is(client.attributes['server.port'], Number(new URL(setup.target).port));
   } finally {

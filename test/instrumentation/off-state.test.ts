@@ -46,7 +46,7 @@ test.serial(
     const calls = async (tag: string) => {
       for (let i = 0; i < 3; i++) {
         await orchestrator.executeAgent('python-expert', `${tag} ${i}`, { cache: 'bypass' });
-        await app.messages.create({ model: TEST_AGENTS[0]!.model, max_tokens: 64, messages: [{ role: 'user', content: `${tag} ${i}` }] });
+        await app.messages.create({ model: TEST_AGENTS[0].model, max_tokens: 64, messages: [{ role: 'user', content: `${tag} ${i}` }] });
       }
     };
     const clientCalls = () => total(reader, 'gen_ai.client.operation.duration');

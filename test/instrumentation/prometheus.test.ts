@@ -78,7 +78,7 @@ maybe('a real Prometheus scrapes /metrics and its queries agree with the workloa
     await waitFor(async () => (await query(base, 'agentperf_agent_calls_total{gen_ai_agent_name="python-expert"}')).length > 0, 'a first scrape', 5_000_000);
 
     // 60 distinct questions, then the same 60 again: 60 more misses, 60 memory hits.
-    for (const round of [0, 1]) {
+    for (const _round of [0, 1]) {
       const results = await Promise.all(Array.from({ length: 60 }, (_, i) => setup.orchestrator.executeAgent('python-expert', `question ${i}`)));
       // Memory hits are agent invocations too (gen_ai.invoke_agent.duration has them).
       latencies.push(...results.map((r) => r.latencyMs / 1000));
@@ -95,15 +95,14 @@ maybe('a real Prometheus scrapes /metrics and its queries agree with the workloa
       ]),
     );
     t.deepEqual(byResult, { miss: 61, hit: 60 });
-    t.is(Number((await query(base, 'sum(agentperf_cache_requests_total{result="hit",tier="memory"})'))[0]!.value[1]), 60);
-    t.is(Number((await query(base, 'sum(gen_ai_client_operation_duration_seconds_count)'))[0]!.value[1]), 61);
-    t.is(Number((await query(base, 'sum(gen_ai_client_token_usage_count{gen_ai_token_type="output"})'))[0]!.value[1]), 61);
-    t.is(Number((await query(base, 'sum(agentperf_cache_entries{tier="memory"})'))[0]!.value[1]), 61);
+    t.is(Number((await query(base, 'sum(agentperf_cache_requests_total{result="hit",tier="memory"})'))[0].value[1]), 60);
+    t.is(Number((await query(base, 'sum(gen_ai_client_operation_duration_seconds_count)'))[0].value[1]), 61);
+    t.is(Number((await query(base, 'sum(gen_ai_client_token_usage_count{gen_ai_token_type="output"})'))[0].value[1]), 61);
+    t.is(Number((await query(base, 'sum(agentperf_cache_entries{tier="memory"})'))[0].value[1]), 61);
 
     // histogram_quantile interpolates inside the bucket that holds the true p95: it must land there.
     const p95 = Number(
-      (await query(base, 'histogram_quantile(0.95, sum by (le) (gen_ai_invoke_agent_duration_seconds_bucket{gen_ai_agent_name="python-expert"}))'))[0]!
-        .value[1],
+      (await query(base, 'histogram_quantile(0.95, sum by (le) (gen_ai_invoke_agent_duration_seconds_bucket{gen_ai_agent_name="python-expert"}))'))[0].value[1],
     );
     const exact = percentile(
       [...latencies].sort((a, b) => a - b),
@@ -123,7 +122,7 @@ maybe('a real Prometheus scrapes /metrics and its queries agree with the workloa
       units.some((m) => m[1] === 'gen_ai_invoke_agent_duration_seconds' && m[2] === 'seconds'),
       exposition.slice(0, 2000),
     );
-    for (const [, family, unit] of units) t.true(family!.endsWith(`_${unit}`), `# UNIT ${family} ${unit}`);
+    for (const [, family, unit] of units) t.true(family.endsWith(`_${unit}`), `# UNIT ${family} ${unit}`);
     t.deepEqual([...new Set([...exposition.matchAll(/otel_scope_name="([^"]*)"/g)].map((m) => m[1]))], ['agentperf']);
     const lint = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let lintOutput = '';

@@ -161,7 +161,7 @@ test('an app calling the SDK itself gets the GenAI client metrics for every call
       duration.map((p) => [p.attributes, p.value, p.unit]),
       [[common, 1, 's']],
     );
-    t.is(duration[0]!.resource['service.name'], 'my-one-shot-app');
+    t.is(duration[0].resource['service.name'], 'my-one-shot-app');
     const tokens = points.filter((p) => p.metric === 'gen_ai.client.token.usage').map((p) => [p.attributes['gen_ai.token.type'], p.value]);
     t.deepEqual(tokens.sort(), [
       ['input', 1],
@@ -219,10 +219,10 @@ for (const [propagators, header, present] of [
       });
       t.is(result.code, 0, result.stderr);
       t.is(api.headers.length, 1);
-      t.is(api.headers[0]![header] !== undefined, present, JSON.stringify(api.headers[0]));
+      t.is(api.headers[0][header] !== undefined, present, JSON.stringify(api.headers[0]));
       if (header === 'traceparent' && present) {
         const traceId = /"traceId":"([0-9a-f]{32})"/.exec(result.stderr)![1];
-        t.is(String(api.headers[0]!.traceparent).split('-')[1], traceId, "the header carries the SDK span's trace");
+        t.is(String(api.headers[0].traceparent).split('-')[1], traceId, "the header carries the SDK span's trace");
       }
     } finally {
       await api.close();
@@ -280,8 +280,8 @@ test("the app's own span stays active across its awaits: its SDK call joins its 
     t.is(sdkSpan!.parentSpanId, spanId, "its parent is the app's span");
     t.truthy(spans.find((s) => s.name === 'handle-request' && s.spanId === spanId));
     t.is(api.headers.length, 1);
-    t.is(String(api.headers[0]!.traceparent).split('-')[1], traceId);
-    t.is(api.headers[0]!.baggage, 'tenant=acme');
+    t.is(String(api.headers[0].traceparent).split('-')[1], traceId);
+    t.is(api.headers[0].baggage, 'tenant=acme');
   } finally {
     await api.close();
     await receiver.close();
@@ -301,7 +301,7 @@ test("no span exported (OTEL_TRACES_EXPORTER=none): the app's baggage still goes
     t.is(nested.code, 0, nested.stderr);
     // With no tracer provider the app's span is non-recording and has no ids of its own: what
     // goes upstream is the baggage (there is no incoming trace to carry).
-    t.is(api.headers[0]!.baggage, 'tenant=acme');
+    t.is(api.headers[0].baggage, 'tenant=acme');
     const plain = await runApp({
       APP_API_URL: api.url,
       AGENTPERF_METRICS_PORT: 'off',
@@ -311,7 +311,7 @@ test("no span exported (OTEL_TRACES_EXPORTER=none): the app's baggage still goes
     });
     t.is(plain.code, 0, plain.stderr);
     t.is(api.headers.length, 2);
-    t.is(api.headers[1]!['uber-trace-id'], undefined, JSON.stringify(api.headers[1]));
+    t.is(api.headers[1]['uber-trace-id'], undefined, JSON.stringify(api.headers[1]));
   } finally {
     await api.close();
   }

@@ -56,16 +56,16 @@ for (const exported of [true, false]) {
         ['acme', callerSpanId],
         ['globex', otherSpanId],
       ].entries()) {
-        const [, sentTrace, sentParent] = String(sent[i]!.traceparent).split('-');
+        const [, sentTrace, sentParent] = String(sent[i].traceparent).split('-');
         t.is(sentTrace, traceId, JSON.stringify(sent[i]));
-        t.is(sent[i]!.baggage, `tenant=${tenant}`, "each call carries its own caller's baggage");
+        t.is(sent[i].baggage, `tenant=${tenant}`, "each call carries its own caller's baggage");
         // The parent upstream: agentperf's chat span, in the caller's trace; with no span of agentperf's, the caller's own span.
-        if (exported) t.is(sentParent, chats[i]!.spanContext().spanId);
+        if (exported) t.is(sentParent, chats[i].spanContext().spanId);
         else t.is(sentParent, caller);
       }
       // Without the headers: nothing made up when nothing is exported.
       await app.inject({ method: 'POST', url: '/v1/agents/python-expert/execute', payload: { task: 'untraced', cache: 'bypass' } });
-      const untraced = JSON.parse(wire.sent[2]!) as Record<string, string | undefined>;
+      const untraced = JSON.parse(wire.sent[2]) as Record<string, string | undefined>;
       t.is(untraced.baggage, undefined);
       if (!exported) t.is(untraced.traceparent, undefined);
       else t.not(String(untraced.traceparent).split('-')[1], traceId);
@@ -110,9 +110,9 @@ test.serial(
         ['POST /v1/agents/:agent/execute', 'POST /v1/agents/:agent/execute', 'GET'],
       );
       const [served, refused, unrouted] = servers;
-      t.is(served!.spanContext().traceId, traceId);
-      t.is(served!.parentSpanContext?.spanId, callerSpanId);
-      t.like(served!.attributes, {
+      t.is(served.spanContext().traceId, traceId);
+      t.is(served.parentSpanContext?.spanId, callerSpanId);
+      t.like(served.attributes, {
         'http.request.method': 'POST',
         'http.route': '/v1/agents/:agent/execute',
         'url.scheme': 'http',
@@ -121,11 +121,11 @@ test.serial(
         'network.protocol.version': '1.1',
       });
       const agent = finished.find((s) => s.name === 'invoke_agent python-expert')!;
-      t.is(agent.parentSpanContext?.spanId, served!.spanContext().spanId, 'the agent call runs in the server span');
-      t.is(refused!.attributes['http.response.status_code'], 400);
-      t.is(refused!.attributes['error.type'], undefined, "a 4xx is the client's error, not the server's");
-      t.is(unrouted!.attributes['http.route'], undefined);
-      t.is(unrouted!.attributes['http.response.status_code'], 404);
+      t.is(agent.parentSpanContext?.spanId, served.spanContext().spanId, 'the agent call runs in the server span');
+      t.is(refused.attributes['http.response.status_code'], 400);
+      t.is(refused.attributes['error.type'], undefined, "a 4xx is the client's error, not the server's");
+      t.is(unrouted.attributes['http.route'], undefined);
+      t.is(unrouted.attributes['http.response.status_code'], 404);
 
       const points = await collectPoints(reader, 'http.server.request.duration');
       const byStatus = points.map((p) => [

@@ -156,7 +156,7 @@ test.serial('the system waker sleeps and releases every due arrival in a batch: 
   let wakes = 0;
   let immediates = 0;
   const counting: Waker = {
-    now: systemWaker.now,
+    now: () => systemWaker.now(),
     wake(delayMs, fn) {
       wakes++;
       return systemWaker.wake(delayMs, fn);

@@ -24,7 +24,7 @@ function fixedWork(perIterationUs: number, pause?: { everyNth: number; ms: numbe
 
 async function trustOf(scenario: ReturnType<typeof fixedWork>) {
   const { report } = await runLoadTest({
-    scenario: scenario as never,
+    scenario: scenario,
     context: { target: { kind: 'in-process' }, settings: {}, seed: 1, log: rootLogger },
     shape: { kind: 'open', pattern: 'constant 200/s', stages: stagesOf({ kind: 'constant', rate: 200, durationMs: 2_000 }), maxInFlight: 10_000 },
     warmupMs: 0,

@@ -5,6 +5,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LoadReport } from '../../src/load/load-report.ts';
+import type { PercentileSnapshot } from '../../src/stats/hdr.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/scenarios/${name}`, import.meta.url));
 
@@ -23,11 +25,11 @@ test('load runs a user scenario module at a constant rate and writes JSON, CSV a
     '--warmup',
     '200ms',
     '--json',
-    json!,
+    json,
     '--csv',
-    csv!,
+    csv,
     '--hdr',
-    hdr!,
+    hdr,
     '--threshold',
     'p99<1s',
     '--threshold',
@@ -36,7 +38,7 @@ test('load runs a user scenario module at a constant rate and writes JSON, CSV a
   t.is(code, 0, stderr);
   t.regex(stdout, /scenario sleepy \(open loop, constant 200\/s for 1s\)/);
   t.regex(stdout, /corrected \(from intended start\)/);
-  const report = JSON.parse(await readFile(json!, 'utf8'));
+  const report = JSON.parse(await readFile(json, 'utf8')) as LoadReport;
   t.is(report.schema, 'agentperf.load/v1');
   t.is(report.result.scheduled, 200);
   t.is(report.result.completed, 200);
@@ -50,7 +52,7 @@ test('load runs a user scenario module at a constant rate and writes JSON, CSV a
   // The service time is at least the 2 ms the scenario waits.
   t.true(report.result.serviceTime.p50 >= 2);
   // One CSV row per measured iteration, after the header.
-  const rows = (await readFile(csv!, 'utf8')).trim().split('\n');
+  const rows = (await readFile(csv, 'utf8')).trim().split('\n');
   t.is(rows[0], 'iteration,intended_ms,start_ms,end_ms,latency_ms,service_ms,error');
   t.is(rows.length, 201);
   t.is(rows.filter((r) => r.endsWith(',E_FIFTIETH')).length, 4);
@@ -58,9 +60,9 @@ test('load runs a user scenario module at a constant rate and writes JSON, CSV a
   t.deepEqual((await readdir(dir)).sort(), ['run.csv', 'run.hdr', 'run.json']);
 
   // Two logs merge into one histogram with both runs' counts.
-  const merged = await run(['load', 'merge', hdr!, hdr!, '--json']);
+  const merged = await run(['load', 'merge', hdr, hdr, '--json']);
   t.is(merged.code, 0, merged.stderr);
-  const result = JSON.parse(merged.stdout);
+  const result = JSON.parse(merged.stdout) as { latency: PercentileSnapshot; serviceTime: PercentileSnapshot };
   t.is(result.latency.count, 400);
   t.is(result.serviceTime.count, 400);
   t.true(Math.abs(result.latency.p50 - report.result.latency.p50) <= report.result.latency.p50 * 0.01);

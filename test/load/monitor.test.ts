@@ -23,7 +23,7 @@ test('a generator whose main thread is nearly always busy is not trusted', (t) =
   t.true(judgeGenerator(summary(50, 1), 10).trusted);
   const verdict = judgeGenerator(summary(95, 1), 10);
   t.false(verdict.trusted);
-  t.regex(verdict.reasons[0]!, /main thread was busy 95%/);
+  t.regex(verdict.reasons[0], /main thread was busy 95%/);
 });
 
 test('an event loop late at its median, by a delay large next to the latencies measured, makes the result untrusted; GC spikes at the p99 do not', (t) => {
@@ -32,7 +32,7 @@ test('an event loop late at its median, by a delay large next to the latencies m
   t.true(judgeGenerator(summary(20, 0.5, 25), 1).trusted, 'a fast service with GC pauses at the p99: work, not saturation');
   const verdict = judgeGenerator(summary(30, 20), 30);
   t.false(verdict.trusted);
-  t.regex(verdict.reasons[0]!, /late by 20\.0 ms at the median, large next to the mean latency 30\.0 ms/);
+  t.regex(verdict.reasons[0], /late by 20\.0 ms at the median, large next to the mean latency 30\.0 ms/);
 });
 
 test('the monitor samples this process, and a target process by pid', async (t) => {

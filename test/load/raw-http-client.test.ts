@@ -75,7 +75,7 @@ test('pipelining keeps responses in order; a server that resets fails the waitin
   try {
     const client = new RawHttpClient(`http://127.0.0.1:${port}`, { method: 'GET', path: '/', headers: {} }, { connections: 1, pipelining: 4 });
     const results = await Promise.allSettled(Array.from({ length: 16 }, () => client.request()));
-    const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     t.true(failed.length >= 1);
     for (const f of failed) t.is((f.reason as { code?: string }).code, 'ECONNRESET');
     t.is(await client.request(), 200, 'a new connection after the reset');
@@ -173,7 +173,7 @@ test('the http scenario, raw and undici clients: the same requests reach the ser
     let body = '';
     request.on('data', (d) => (body += d));
     request.on('end', () => {
-      seen.push(`${request.method} ${request.url} ${request.headers['x-team']} ${request.headers['content-type']} ${body}`);
+      seen.push(`${request.method} ${request.url} ${String(request.headers['x-team'])} ${request.headers['content-type']} ${body}`);
       response.writeHead(request.url === '/fail' ? 503 : 200).end('ok');
     });
   });
@@ -183,7 +183,7 @@ test('the http scenario, raw and undici clients: the same requests reach the ser
       for (const path of ['/ok?q=1', '/fail']) {
         seen.length = 0;
         const { report } = await runLoadTest({
-          scenario: httpScenario as never,
+          scenario: httpScenario,
           context: {
             target: { kind: 'in-process' },
             settings: { url: `http://127.0.0.1:${port}${path}`, method: 'POST', body: '{"a":1}', 'header.X-Team': 'perf', client, connections: '4' },
@@ -219,9 +219,9 @@ test('interim answers (100 Continue, 103 Early Hints) are skipped; "keep-alive, 
     socket.on('data', (d) => {
       buffered += d.toString('latin1');
       while (buffered.includes('\r\n\r\n')) {
-        const path = buffered.split(' ')[1]!;
+        const path = buffered.split(' ')[1];
         buffered = buffered.slice(buffered.indexOf('\r\n\r\n') + 4);
-        socket.write(answers[path]!);
+        socket.write(answers[path]);
         if (path !== '/hints' && path !== '/padded') socket.end();
       }
     });

@@ -28,8 +28,8 @@ test('bad threshold expressions are refused with the rule they broke', (t) => {
   for (const [expression, rule] of cases) {
     const error = t.throws(() => parseThreshold(expression), undefined, expression);
     t.is((error as { code?: string }).code, 'AP_ERR_THRESHOLD');
-    t.regex(error!.message, rule, expression);
-    t.true(error!.message.includes(JSON.stringify(expression)));
+    t.regex(error.message, rule, expression);
+    t.true(error.message.includes(JSON.stringify(expression)));
   }
 });
 
@@ -47,6 +47,6 @@ test('thresholds evaluate against the result, at the boundary too', (t) => {
     outcomes.map((o) => o.passed),
     [false, true, true, false, true, true, false, true, false],
   );
-  t.is(outcomes[3]!.actual, 0.02);
-  t.is(outcomes[8]!.actual, 500);
+  t.is(outcomes[3].actual, 0.02);
+  t.is(outcomes[8].actual, 500);
 });

@@ -16,7 +16,7 @@ test('three items over a whole cycle: each in each position, and right after eac
   for (const item of items)
     for (let position = 0; position < 3; position++) t.is(rounds.filter((o) => o[position] === item).length, 2, `${item} at ${position}`);
   const follows = new Map<string, number>();
-  for (const o of rounds) for (let i = 1; i < o.length; i++) follows.set(o[i - 1]! + o[i]!, (follows.get(o[i - 1]! + o[i]!) ?? 0) + 1);
+  for (const o of rounds) for (let i = 1; i < o.length; i++) follows.set(o[i - 1] + o[i], (follows.get(o[i - 1] + o[i]) ?? 0) + 1);
   t.deepEqual([...follows.values()], [2, 2, 2, 2, 2, 2]);
 });
 
@@ -36,7 +36,7 @@ test('runInterleaved takes ratios within a round, in the rotation of orders; abb
     4,
   );
   t.deepEqual(ran, ['ref', 'slow', 'slow', 'ref', 'ref', 'slow', 'slow', 'ref']);
-  t.is(result.ratios.slow!.median, 1.5);
+  t.is(result.ratios.slow.median, 1.5);
   t.deepEqual(result.medians, { ref: 2, slow: 3 });
   const order: string[] = [];
   const pairs = await abbaPairs(

@@ -51,11 +51,11 @@ test('the overhead harness measures a known added cost: ~20 µs of work per iter
   const base = median(off);
   const [estimate, low, high] = [c.estimate, c.low, c.high].map((r) => base * (Math.exp(r) - 1));
   t.log(
-    `known ${known.low.toFixed(1)}-${known.high.toFixed(1)} µs per iteration; measured ${estimate!.toFixed(1)} µs [${low!.toFixed(1)}, ${high!.toFixed(1)}] (99.9%) on ${base.toFixed(0)} µs off`,
+    `known ${known.low.toFixed(1)}-${known.high.toFixed(1)} µs per iteration; measured ${estimate.toFixed(1)} µs [${low.toFixed(1)}, ${high.toFixed(1)}] (99.9%) on ${base.toFixed(0)} µs off`,
   );
   t.true(
-    low! <= known.high && known.low <= high!,
-    `the injected ${known.low.toFixed(1)}-${known.high.toFixed(1)} µs meets [${low!.toFixed(1)}, ${high!.toFixed(1)}]`,
+    low <= known.high && known.low <= high,
+    `the injected ${known.low.toFixed(1)}-${known.high.toFixed(1)} µs meets [${low.toFixed(1)}, ${high.toFixed(1)}]`,
   );
   t.is(measurement.errorsByType && Object.keys(measurement.errorsByType).length, 0);
 });

@@ -51,8 +51,8 @@ test('the breakdown recovers known per-part costs: each part the difference from
   const expected = { handlers: [20, 20], spans: [30, 30], on: [10, 35] };
   for (const p of parts) {
     const [main, process] = expected[p.part];
-    t.true(Math.abs(p.addedUs.estimate - main!) < 2, `${p.part} main thread: ${JSON.stringify(p.addedUs)}`);
-    t.true(p.addedUs.low <= main! + 2 && main! - 2 <= p.addedUs.high, `${p.part}: the interval holds ${main}`);
-    t.true(Math.abs(p.processAddedUs.estimate - process!) < 2, `${p.part} process: ${JSON.stringify(p.processAddedUs)}`);
+    t.true(Math.abs(p.addedUs.estimate - main) < 2, `${p.part} main thread: ${JSON.stringify(p.addedUs)}`);
+    t.true(p.addedUs.low <= main + 2 && main - 2 <= p.addedUs.high, `${p.part}: the interval holds ${main}`);
+    t.true(Math.abs(p.processAddedUs.estimate - process) < 2, `${p.part} process: ${JSON.stringify(p.processAddedUs)}`);
   }
 });

@@ -66,7 +66,7 @@ test('errors are never cached', async (t) => {
 
 test('opt-outs: cacheable false, excluded agents, bypass and refresh', async (t) => {
   const cache = await diskCache(await tempRoot(), { excludedAgents: ['legacy-helper'] });
-  const agents = [...TEST_AGENTS, { ...TEST_AGENTS[0]!, name: 'never-cached', cacheable: false }];
+  const agents = [...TEST_AGENTS, { ...TEST_AGENTS[0], name: 'never-cached', cacheable: false }];
   const setup = await withSimulator({}, { cache, agents });
   try {
     for (const agent of ['never-cached', 'legacy-helper']) {

@@ -123,7 +123,7 @@ test('the case that was wrong: A aborts, and in the same tick B makes the identi
     await waitFor(() => setup.simulator.stats().inFlight === 1, 'the first call to reach the simulator');
     a.abort('A changed its mind');
     const second = setup.orchestrator.executeAgent('python-expert', 'the same question');
-    const error = (await t.throwsAsync(first)) as AbortedError;
+    const error = await t.throwsAsync<AbortedError>(first);
     t.is(error.code, 'AP_ERR_ABORTED');
     t.is(error.cause, 'A changed its mind');
     const result = await second;

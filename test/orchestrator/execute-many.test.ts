@@ -20,7 +20,7 @@ test('executeMany returns one settled result per item; failures do not cancel th
     );
     const reasons = settled.filter((s) => s.status === 'rejected').map((s) => (s as { reason: { code: string } }).reason.code);
     t.deepEqual(reasons, ['AP_ERR_UPSTREAM', 'AP_ERR_UNKNOWN_AGENT', 'AP_ERR_UPSTREAM']);
-    const first = settled[0]!;
+    const first = settled[0];
     if (first.status !== 'fulfilled') return t.fail();
     t.is(first.value.agent, 'python-expert');
     t.true(first.value.output.length > 0);

@@ -33,7 +33,7 @@ for (const row of table) {
         t.is(setup.orchestrator.stats().retries, 2);
       } else {
         const error = await t.throwsAsync(setup.orchestrator.executeAgent('python-expert', `no retry ${row.fault}`));
-        t.is((error as UpstreamError).code as string, row.code!);
+        t.is<string, string>((error as UpstreamError).code, row.code!);
         t.is((error as UpstreamError).status, Number(row.fault));
         t.is(setup.simulator.stats().requests, 1);
       }

@@ -60,7 +60,7 @@ test('eventsOf: a message as the Messages API streams it, and back again', (t) =
 
 test('accumulateEvents refuses events out of order', (t) => {
   t.throws(() => accumulateEvents([{ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x' } }]), { message: /before message_start/ });
-  t.throws(() => accumulateEvents([eventsOf(MESSAGE)[0]!, { type: 'content_block_delta', index: 3, delta: { type: 'text_delta', text: 'x' } }]), {
+  t.throws(() => accumulateEvents([eventsOf(MESSAGE)[0], { type: 'content_block_delta', index: 3, delta: { type: 'text_delta', text: 'x' } }]), {
     message: /block 3, which has not started/,
   });
 });
@@ -165,17 +165,16 @@ class ScriptedStreamProvider implements MessagesProvider {
     const events = script.events ?? eventsOf(message);
     if (script.failAfter === undefined && script.stallAfter === undefined) {
       const inner = streamOfEvents(events, message, options.signal);
-      const self = this;
       return {
-        [Symbol.asyncIterator]() {
+        [Symbol.asyncIterator]: () => {
           const it = inner[Symbol.asyncIterator]();
-          return { next: () => it.next(), return: () => (self.returned++, it.return!()) };
+          return { next: () => it.next(), return: () => (this.returned++, it.return!()) };
         },
         finalMessage: () => inner.finalMessage(),
       };
     }
     let sent = 0;
-    const self = this;
+    const left = () => this.returned++;
     return {
       [Symbol.asyncIterator]() {
         return {
@@ -184,12 +183,15 @@ class ScriptedStreamProvider implements MessagesProvider {
             if (options.signal?.aborted) throw options.signal.reason;
             if (sent === script.failAfter) throw script.error;
             if (sent === script.stallAfter) {
-              await new Promise<void>((_, reject) => options.signal?.addEventListener('abort', () => reject(options.signal!.reason), { once: true }));
+              // Rejects with the signal's reason, as fetch does.
+              await new Promise<void>((_, reject) =>
+                options.signal?.addEventListener('abort', () => reject(options.signal!.reason as unknown), { once: true }),
+              );
             }
-            return { value: events[sent++]!, done: false };
+            return { value: events[sent++], done: false };
           },
           async return(): Promise<IteratorResult<StreamEvent>> {
-            self.returned++;
+            left();
             return { value: undefined, done: true };
           },
         };
@@ -334,7 +336,7 @@ test('a provider without streamMessage is refused with a config error naming it'
   const orchestrator = orchestratorWith(provider);
   const error = await t.throwsAsync(orchestrator.openStream('python-expert', 'stream?'));
   t.is((error as { code?: string }).code, 'AP_ERR_CONFIG');
-  t.regex(error!.message, /whole-only provider cannot stream/);
+  t.regex(error.message, /whole-only provider cannot stream/);
 });
 
 test('close({ abortInFlight }) cuts an open stream; close() waits for one to end', async (t) => {

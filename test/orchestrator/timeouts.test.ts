@@ -55,7 +55,7 @@ test("the caller's AbortSignal cancels a call in flight and one still queued", a
     for (const call of [inFlight, queued]) {
       const error = await t.throwsAsync(call);
       t.is((error as { code?: string }).code, 'AP_ERR_ABORTED');
-      t.is(error!.cause, reason);
+      t.is(error.cause, reason);
     }
     await waitFor(() => setup.simulator.stats().clientAborts === 1, 'the request to be cancelled');
     t.is(setup.simulator.stats().requests, 1);

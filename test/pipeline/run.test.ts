@@ -49,7 +49,7 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   );
   t.deepEqual(run.distribution.percentiles.length, run.distribution.latencyMs.length);
   t.true(
-    run.distribution.latencyMs.every((v, i, a) => i === 0 || v >= a[i - 1]!),
+    run.distribution.latencyMs.every((v, i, a) => i === 0 || v >= a[i - 1]),
     'latency grows with the percentile',
   );
   t.true(run.hdr.agentLatency.count >= run.load.completed, "the instrumentation's HDR histograms saw every measured call");
@@ -78,7 +78,7 @@ test('run --quick: every stage runs and the JSON, Markdown and HTML reports are 
   t.is(o.telemetry.spansDropped + o.telemetry.spansFailed, 0);
   t.is(run.gate.status, 'judged', 'the baseline recorded on this machine is found');
   // One verdict: the summary's overhead is the gate's overhead row, and the exit code follows the gate alone.
-  const gated = run.gate.status === 'judged' ? run.gate.result.scenarios[0]!.judgement.metrics.find((m) => m.metric === 'overhead') : undefined;
+  const gated = run.gate.status === 'judged' ? run.gate.result.scenarios[0].judgement.metrics.find((m) => m.metric === 'overhead') : undefined;
   t.truthy(gated, "the gate judged the overhead against the baseline's");
   t.is(o.verdict, gated!.verdict);
   t.is(o.reason, gated!.reason);
@@ -160,7 +160,7 @@ withChromium(
           if (!canvas) return { id: element.id, painted: 0 };
           const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
           let painted = 0;
-          for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) painted++;
+          for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
           return { id: element.id, painted };
         }),
       );
@@ -174,7 +174,7 @@ withChromium(
       t.true(seriesLabels.includes('p99 ms'));
       const rows = await page.$$eval('#verdict-table tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-metric')));
       t.is(run.gate.status, 'judged');
-      const gated = run.gate.status === 'judged' ? run.gate.result.scenarios[0]!.judgement.metrics.map((m) => m.metric) : [];
+      const gated = run.gate.status === 'judged' ? run.gate.result.scenarios[0].judgement.metrics.map((m) => m.metric) : [];
       t.true(gated.length >= 8);
       t.deepEqual(rows, gated);
       t.true(await page.isVisible('#flamegraph-link'));
@@ -240,7 +240,7 @@ test('bad run options exit 2 naming the option, and leave no run directory behin
     [['--scenario', 'nope'], /scenario must be one of/],
   ];
   for (const [args, message] of cases) {
-    const out = join(root, `bad-${args[0]!.slice(2)}-${args[1]}`);
+    const out = join(root, `bad-${args[0].slice(2)}-${args[1]}`);
     const { code, stderr } = await runCli(['run', '--quick', '--no-gate', '--metrics-port', '0', '--out', out, ...args]);
     t.is(code, 2, `${args.join(' ')}: ${stderr.slice(-500)}`);
     t.regex(stderr, message, args.join(' '));

@@ -9,6 +9,7 @@ import { findBottlenecks, foldedStacks, sampleDurationsUs, sourceLocation } from
 import { withCpuProfile, type CpuProfile } from '../../src/profiling/cpu.ts';
 import { profileScenario } from '../../src/profiling/profile-run.ts';
 import { burnCpu } from '../fixtures/scenarios/hot.ts';
+import type { ProfileIndex } from '../../src/profiling/profile-run.ts';
 
 const HOT = 'test/fixtures/scenarios/hot.ts';
 
@@ -59,7 +60,7 @@ test('a profiled scenario names its hot function with the TypeScript file and li
   const site = index.allocationSites!.find((s) => s.name === 'allocateRecords');
   t.truthy(site, JSON.stringify(index.allocationSites!.slice(0, 5)));
   t.regex(site!.location, /^test\/fixtures\/scenarios\/hot\.ts:1[0-3]$/);
-  const written = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
+  const written = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as ProfileIndex;
   t.is(written.schema, 'agentperf.profile/v1');
   t.deepEqual(
     written.artifacts.map((a: { file: string }) => a.file).sort(),
@@ -71,7 +72,7 @@ test('withCpuProfile wraps a function and returns its result with the profile', 
   const { result, profile } = await withCpuProfile(() => burnCpu(3_000_000), { intervalUs: 200 });
   t.is(typeof result, 'number');
   const bottlenecks = findBottlenecks(profile);
-  t.is(bottlenecks.bySelf[0]!.name, 'burnCpu');
+  t.is(bottlenecks.bySelf[0].name, 'burnCpu');
 });
 
 // A profile small enough to work by hand: root -> main -> (a, b); samples a, a, b, main, (gc).
@@ -98,8 +99,8 @@ test('self and total time, GC apart, from a hand-worked profile', (t) => {
   t.deepEqual(self, { a: 2, b: 1, main: 1 });
   const total = Object.fromEntries(b.byTotal.map((f) => [f.name, f.totalMs]));
   t.deepEqual(total, { main: 4, a: 2, b: 1 });
-  t.is(b.bySelf[0]!.location, '/app/main.js:10');
-  t.is(b.bySelf[0]!.selfPct, 40);
+  t.is(b.bySelf[0].location, '/app/main.js:10');
+  t.is(b.bySelf[0].selfPct, 40);
 });
 
 test('folded stacks count samples per stack', (t) => {
@@ -149,7 +150,7 @@ test('a profile run killed with SIGKILL at any moment leaves no run directory wi
     }),
   );
   t.is((error as { code?: string }).code, 'AP_ERR_WRITE');
-  t.regex(error!.message, /could not write .*a-file/);
+  t.regex(error.message, /could not write .*a-file/);
 });
 
 test("source locations are relative to the project's root, whatever directory the command runs in", async (t) => {

@@ -5,6 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ProfileIndex } from '../../src/profiling/profile-run.ts';
 
 // A program with one hot, named function, for the whole-process tools.
 const program = 'function spinHotLoop(end) { let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; } spinHotLoop(Date.now() + 1500);';
@@ -39,8 +40,8 @@ test('profile writes into profiles/<scenario>/<timestamp>/ with an index of its 
   t.regex(stdout, /by self time/);
   t.regex(stdout, /burnCpu/);
   const [stamp] = await readdir(join(cwd, 'profiles', 'hot'));
-  const dir = join(cwd, 'profiles', 'hot', stamp!);
-  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
+  const dir = join(cwd, 'profiles', 'hot', stamp);
+  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as ProfileIndex;
   t.is(index.schema, 'agentperf.profile/v1');
   // --cpu alone: no heap artifacts.
   t.deepEqual(index.artifacts.map((a: { kind: string }) => a.kind).sort(), ['bottlenecks', 'cpuprofile', 'flamegraph', 'folded', 'load']);

@@ -11,11 +11,21 @@ const body = (content = 'hello', extra: object = {}) =>
 const post = (url: string, payload: string, headers: Record<string, string> = { 'x-api-key': 'k' }) =>
   fetch(`${url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: payload });
 
+/** The Messages API's answer, as these tests read it. */
+type Answer = {
+  type: string;
+  role: string;
+  model: string;
+  content: Array<{ type: string; text: string }>;
+  stop_reason: string;
+  usage: { input_tokens: number; output_tokens: number };
+};
+
 test('answers with the Messages API shape, a request-id, and the same text for the same request', async (t) => {
   const sim = await startSimulator();
   try {
     const first = await post(sim.url, body());
-    const json = (await first.json()) as Record<string, any>;
+    const json = (await first.json()) as Answer;
     t.is(first.status, 200);
     t.regex(first.headers.get('request-id')!, /^req_sim_/);
     t.is(json.type, 'message');
@@ -25,9 +35,9 @@ test('answers with the Messages API shape, a request-id, and the same text for t
     t.is(json.stop_reason, 'end_turn');
     t.is(json.usage.input_tokens, 2); // "hello": 5 characters, 4 a token
     t.is(json.usage.output_tokens, Math.ceil(json.content[0].text.length / 4));
-    const again = (await (await post(sim.url, body())).json()) as Record<string, any>;
+    const again = (await (await post(sim.url, body())).json()) as Answer;
     t.is(again.content[0].text, json.content[0].text);
-    const other = (await (await post(sim.url, body('something else'))).json()) as Record<string, any>;
+    const other = (await (await post(sim.url, body('something else'))).json()) as Answer;
     t.not(other.content[0].text, json.content[0].text);
   } finally {
     await sim.close();
@@ -39,7 +49,7 @@ test('max_tokens cuts the answer and says so', async (t) => {
   try {
     const json = (await (
       await post(sim.url, JSON.stringify({ model: 'claude-haiku-5-5', max_tokens: 3, messages: [{ role: 'user', content: 'x' }] }))
-    ).json()) as Record<string, any>;
+    ).json()) as Answer;
     t.is(json.stop_reason, 'max_tokens');
     t.is(json.usage.output_tokens, 3);
   } finally {
@@ -125,8 +135,8 @@ test('fault rates are drawn in proportion, deterministically for a seed', (t) =>
   };
   const counts = draw(3);
   t.deepEqual(counts, draw(3));
-  t.true(Math.abs(counts['429']! / 20_000 - 0.1) < 0.01);
-  t.true(Math.abs(counts['529']! / 20_000 - 0.05) < 0.01);
+  t.true(Math.abs(counts['429'] / 20_000 - 0.1) < 0.01);
+  t.true(Math.abs(counts['529'] / 20_000 - 0.05) < 0.01);
   t.is(drawFault({ ...NO_FAULTS, schedule: [] }, Math.random), undefined);
 });
 
@@ -134,7 +144,7 @@ test('bad fault and latency specs name the rule', (t) => {
   for (const spec of ['429', 'teapot:0.1', '429:2', '429:0.6,500:0.6']) t.is((t.throws(() => parseFaults(spec)) as { code?: string }).code, 'AP_ERR_USAGE');
   for (const spec of ['fast', 'fixed:-1', 'uniform:9-3', 'lognormal:0,10', 'lognormal:50,10']) {
     const error = t.throws(() => parseLatency(spec));
-    t.true(error!.message.startsWith('latency must look like'));
+    t.true(error.message.startsWith('latency must look like'));
   }
 });
 

@@ -44,7 +44,7 @@ for (const type of ['module', undefined]) {
     t.is((await loadScenarioModule(`${join(dir, 'named-ts', 'named.ts')}#second`)).name, 'second');
     const error = await t.throwsAsync(loadScenarioModule(`${join(dir, 'named-ts', 'named.ts')}#third`));
     t.is((error as { code?: string }).code, 'AP_ERR_SCENARIO');
-    t.regex(error!.message, /must export a scenario object named third/);
+    t.regex(error.message, /must export a scenario object named third/);
   });
 }
 

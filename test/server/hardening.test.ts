@@ -298,7 +298,7 @@ test('the token rule: required beyond loopback (or --insecure-no-auth), from a f
 
   const refused = await t.throwsAsync(accessFor({ host: '0.0.0.0', env: {} }));
   t.is((refused as { code?: string }).code, 'AP_ERR_USAGE');
-  t.regex(refused!.message, /--token-file.*AGENTPERF_SERVE_TOKEN.*--insecure-no-auth/);
+  t.regex(refused.message, /--token-file.*AGENTPERF_SERVE_TOKEN.*--insecure-no-auth/);
   t.deepEqual(await accessFor({ host: '0.0.0.0', env: {}, insecureNoAuth: true }), { loopback: false, publicMetrics: false });
   t.is((await accessFor({ host: '0.0.0.0', env: { AGENTPERF_SERVE_TOKEN: TOKEN } })).token, TOKEN);
   const dir = await mkdtemp(join(tmpdir(), 'agentperf-token-'));
@@ -314,7 +314,7 @@ test('the token rule: required beyond loopback (or --insecure-no-auth), from a f
     t.is((loose as { code?: string; field?: string }).code, 'AP_ERR_USAGE');
     t.is((loose as { field?: string }).field, 'token-file');
     t.regex(
-      loose!.message,
+      loose.message,
       new RegExp(
         `must be readable and writable by its owner only \\(its mode is 0${mode.toString(8)}\\): chmod 600 .*AGENTPERF_SERVE_TOKEN_ALLOW_LOOSE_MODE=1`,
       ),
@@ -416,7 +416,7 @@ test('events: one nested deeper than the limit is refused at the door; one that 
     const stream = await request(`${served.url}/v1/workflows/${id}/events`);
     let text = '';
     const done = (async () => {
-      for await (const chunk of stream.body) text += chunk.toString();
+      for await (const chunk of stream.body) text += (chunk as Buffer).toString();
     })();
     // An event no JSON writer can serialise, published past the HTTP door (as a bug would).
     await served.workflows.publish([{ type: 'custom.bad', workflowId: id, data: { n: 10n } }]);

@@ -69,7 +69,7 @@ test.serial('healthz, stats and Prometheus metrics are served', async (t) => {
 test.serial('the load engine drives serve over HTTP: every call a cache hit, none failed', async (t) => {
   const before = (await (await request(`${server.url}/stats`)).body.json()) as { counters: { calls: number } };
   const { report } = await runLoadTest({
-    scenario: cacheHitScenario as never,
+    scenario: cacheHitScenario,
     context: { target: { kind: 'http', url: server.url }, settings: { warm: '16' }, seed: 1, log: rootLogger },
     shape: { kind: 'open', pattern: 'constant', stages: [{ durationMs: 1000, fromRate: 200, toRate: 200 }], maxInFlight: 1000 },
     warmupMs: 0,

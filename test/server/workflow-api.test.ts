@@ -13,14 +13,22 @@ test.before(async () => {
 });
 test.after.always(async () => server?.close());
 
-type Body = { error?: { code: string; message: string; field?: string } } & Record<string, any>;
-const call = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: Body }> => {
+/** Any answer may be an error; each route's own fields are given by the caller (a missing one fails its assertion). */
+type Body = { error?: { code: string; message: string; field?: string } };
+/** A workflow's status (GET /v1/workflows/:id). */
+type Status = Body & {
+  status?: string;
+  steps: Record<string, { status: string; output: string }>;
+  plan: { criticalPath: string[] };
+  events: { received: number; kept: number; dropped: number };
+};
+const call = async <T extends object = Body>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: T & Body }> => {
   const response = await request(`${server!.url}${path}`, {
     method,
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
   });
-  return { status: response.statusCode, body: (await response.body.json()) as Body };
+  return { status: response.statusCode, body: (await response.body.json()) as T & Body };
 };
 
 const review = {
@@ -34,15 +42,15 @@ const review = {
 };
 
 async function create(workflow: unknown = review): Promise<string> {
-  const created = await call('POST', '/v1/workflows', workflow);
+  const created = await call<{ id: string }>('POST', '/v1/workflows', workflow);
   if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
-  return created.body.id as string;
+  return created.body.id;
 }
 
-async function finished(id: string): Promise<Body> {
-  let last: Body = {};
+async function finished(id: string): Promise<Status> {
+  let last = {} as Status;
   await waitFor(async () => {
-    last = (await call('GET', `/v1/workflows/${id}`)).body;
+    last = (await call<Status>('GET', `/v1/workflows/${id}`)).body;
     return last.status !== 'running' && last.status !== 'created';
   }, `workflow ${id} to finish`);
   return last;
@@ -59,24 +67,24 @@ function parseSse(text: string): Array<{ id: number; event: string; data: Record
           .split('\n')
           .find((line) => line.startsWith(`${name}: `))!
           .slice(name.length + 2);
-      return { id: Number(field('id')), event: field('event'), data: JSON.parse(field('data')) };
+      return { id: Number(field('id')), event: field('event'), data: JSON.parse(field('data')) as Record<string, unknown> };
     });
 }
 
 test.serial('create, execute, poll: the plan on create, 202 on execute, every step done with its output', async (t) => {
-  const created = await call('POST', '/v1/workflows', review);
+  const created = await call<{ id: string; steps: number; levels: number; maxWidth: number }>('POST', '/v1/workflows', review);
   t.is(created.status, 201);
   t.is(created.body.steps, 4);
   t.is(created.body.levels, 3);
   t.is(created.body.maxWidth, 2);
-  const id = created.body.id as string;
-  const executed = await call('POST', `/v1/workflows/${id}/execute`, { input: 'closures', maxParallel: 2 });
+  const id = created.body.id;
+  const executed = await call<{ status: string }>('POST', `/v1/workflows/${id}/execute`, { input: 'closures', maxParallel: 2 });
   t.is(executed.status, 202);
   t.is(executed.body.status, 'running');
   const status = await finished(id);
   t.is(status.status, 'completed');
   t.deepEqual(Object.keys(status.steps).sort(), ['ask', 'docs', 'review', 'summary']);
-  for (const step of Object.values(status.steps) as Array<{ status: string; output: string }>) {
+  for (const step of Object.values(status.steps)) {
     t.is(step.status, 'done');
     t.true(step.output.length > 0);
   }
@@ -124,11 +132,13 @@ test.serial('events: a live stream in order that ends with the workflow; Last-Ev
 
 test.serial('published event batches reach the workflow log and its stream', async (t) => {
   const id = await create();
-  const published = await call('POST', '/v1/events', { events: Array.from({ length: 1000 }, (_, i) => ({ type: 'progress', workflowId: id, data: { i } })) });
+  const published = await call<{ accepted: number }>('POST', '/v1/events', {
+    events: Array.from({ length: 1000 }, (_, i) => ({ type: 'progress', workflowId: id, data: { i } })),
+  });
   t.is(published.status, 202);
   t.is(published.body.accepted, 1000);
-  await waitFor(async () => (await call('GET', `/v1/workflows/${id}`)).body.events.received === 1000, 'the events to be recorded');
-  const status = (await call('GET', `/v1/workflows/${id}`)).body;
+  await waitFor(async () => (await call<Status>('GET', `/v1/workflows/${id}`)).body.events.received === 1000, 'the events to be recorded');
+  const status = (await call<Status>('GET', `/v1/workflows/${id}`)).body;
   t.deepEqual(status.events, { received: 1000, kept: 1000, dropped: 0 });
   await call('POST', `/v1/workflows/${id}/execute`, {});
   await finished(id);
@@ -147,13 +157,13 @@ test.serial('cancel stops a running workflow: running steps aborted, the rest sk
   };
   const id = await create(chain);
   await call('POST', `/v1/workflows/${id}/execute`, {});
-  await waitFor(async () => (await call('GET', `/v1/workflows/${id}`)).body.steps.s1.status !== 'pending', 'the second step to start');
+  await waitFor(async () => (await call<Status>('GET', `/v1/workflows/${id}`)).body.steps.s1?.status !== 'pending', 'the second step to start');
   const cancelled = await call('POST', `/v1/workflows/${id}/cancel`);
   t.is(cancelled.status, 202);
   const status = await finished(id);
   t.is(status.status, 'cancelled');
-  t.is(status.steps.s0.status, 'done');
-  t.is(status.steps.s4.status, 'skipped');
+  t.is(status.steps.s0?.status, 'done');
+  t.is(status.steps.s4?.status, 'skipped');
   t.is((await call('POST', `/v1/workflows/${id}/cancel`)).status, 409, 'not running any more');
 });
 
@@ -270,7 +280,7 @@ test.serial('bad requests get a 4xx naming the field and the rule', async (t) =>
 
 test.serial('the workflow load scenario drives the API: every iteration creates, executes, polls and publishes', async (t) => {
   const { report } = await runLoadTest({
-    scenario: workflowScenario as never,
+    scenario: workflowScenario,
     context: { target: { kind: 'http', url: server!.url }, settings: { steps: '3', pollMs: '5', events: '10' }, seed: 1, log: rootLogger },
     shape: { kind: 'closed', vus: 4, durationMs: 1000 },
     warmupMs: 0,

@@ -72,7 +72,7 @@ test.serial('the same leak in a process holding a 300 MB heap is a LEAK, named f
     // The program's own bytes grow in both snapshot intervals (net of whatever else the process
     // freed meanwhile, so less than the 1 KiB a round leaks, and well above the threshold).
     t.true(report.programBytesPerIteration! > 4 * DEFAULT_LEAK_OPTIONS.thresholdBytesPerIteration, String(report.programBytesPerIteration));
-    t.true(report.points[0]!.heapUsed > 250 * 2 ** 20, `the heap holds the ballast: ${report.points[0]!.heapUsed}`);
+    t.true(report.points[0].heapUsed > 250 * 2 ** 20, `the heap holds the ballast: ${report.points[0].heapUsed}`);
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }

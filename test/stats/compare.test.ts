@@ -59,7 +59,7 @@ test('beyond the exact limit the Mann-Whitney interval comes from the normal app
   const base = Array.from({ length: 100 }, () => Math.exp(0.05 * normalFrom(random)));
   const cand = Array.from({ length: 100 }, () => 1.1 * Math.exp(0.05 * normalFrom(random)));
   const exact = compareUnpaired(base, cand);
-  const approximate = compareUnpaired(base, [...cand, cand[0]!]);
+  const approximate = compareUnpaired(base, [...cand, cand[0]]);
   t.is(exact.method, 'mann-whitney');
   t.true(
     Math.abs(exact.low - approximate.low) < 0.01 && Math.abs(exact.high - approximate.high) < 0.01,

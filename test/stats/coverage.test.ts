@@ -15,7 +15,7 @@ test(`the paired t interval covers at least ${(FLOOR * 100).toFixed(1)}% from ${
   for (const noise of NOISES) {
     for (const n of [MINIMUM_SAMPLES['paired-t'], 3, 5, 8]) {
       const [row] = pairedCoverage(noise, n, TRIALS, random);
-      t.true(row!.coverage >= FLOOR, `${noise.name}, ${n} pairs: ${row!.coverage}`);
+      t.true(row.coverage >= FLOOR, `${noise.name}, ${n} pairs: ${row.coverage}`);
     }
   }
 });
@@ -24,7 +24,7 @@ test('the percentile bootstrap of the median, which the gate used before, over-c
   const random = mulberry32(12);
   for (const noise of NOISES) {
     const [, boot] = pairedCoverage(noise, 3, TRIALS, random);
-    t.true(boot!.coverage < 0.85, `${noise.name}, 3 pairs: the bootstrap covered ${boot!.coverage}`);
+    t.true(boot.coverage < 0.85, `${noise.name}, 3 pairs: the bootstrap covered ${boot.coverage}`);
   }
 });
 
@@ -38,12 +38,12 @@ test('the Mann-Whitney interval covers at least the floor wherever an exact boun
       [9, 7],
     ] as const) {
       const [row] = unpairedCoverage(noise, m, n, TRIALS, random);
-      t.is(row!.unusable, 0, `${m} against ${n} bounds a shift`);
-      t.true(row!.coverage >= FLOOR, `${noise.name}, ${m} against ${n}: ${row!.coverage}`);
+      t.is(row.unusable, 0, `${m} against ${n} bounds a shift`);
+      t.true(row.coverage >= FLOOR, `${noise.name}, ${m} against ${n}: ${row.coverage}`);
     }
     // Too few on one side: the method says so instead of giving an interval.
     const [none] = unpairedCoverage(noise, 3, 2, 50, random);
-    t.is(none!.unusable, 50);
+    t.is(none.unusable, 50);
   }
 });
 

@@ -62,7 +62,7 @@ test('continue-on-error skips only what depends on the failure', async (t) => {
     'after-bad': 'skipped',
     'after-good': 'done',
   });
-  t.is(result.steps.bad!.error, 'bad broke');
+  t.is(result.steps.bad.error, 'bad broke');
 });
 
 test('fail-fast cancels what runs and skips the rest', async (t) => {
@@ -70,9 +70,9 @@ test('fail-fast cancels what runs and skips the rest', async (t) => {
   const result = await executeWorkflow(branching, run, { workflowId: 'w', maxParallel: 4, onError: 'fail-fast' });
   t.is(result.status, 'failed');
   // good ran alongside bad and saw the abort; nothing after them started.
-  t.is(result.steps.good!.status, 'failed');
-  t.is(result.steps['after-good']!.status, 'skipped');
-  t.is(result.steps['after-bad']!.status, 'skipped');
+  t.is(result.steps.good.status, 'failed');
+  t.is(result.steps['after-good'].status, 'skipped');
+  t.is(result.steps['after-bad'].status, 'skipped');
 });
 
 test('an AbortSignal cancels the run; lifecycle events reach the bus in order', async (t) => {
@@ -93,8 +93,8 @@ test('an AbortSignal cancels the run; lifecycle events reach the bus in order', 
   const result = await running;
   await turn();
   t.is(result.status, 'cancelled');
-  t.is(result.steps.one!.status, 'done');
-  t.is(result.steps.three!.status, 'skipped');
+  t.is(result.steps.one.status, 'done');
+  t.is(result.steps.three.status, 'skipped');
   t.deepEqual(events.slice(0, 4), ['workflow.started', 'step.started one', 'step.completed one', 'step.started two']);
   t.is(events.at(-1), 'workflow.completed');
 });
@@ -117,8 +117,8 @@ test('through the orchestrator and the simulator: every step an agent call, outp
       input: 'generators',
     });
     t.is(result.status, 'completed');
-    t.is(typeof result.steps.ask!.output, 'string');
-    t.true(result.steps.ask!.output!.length > 0);
+    t.is(typeof result.steps.ask.output, 'string');
+    t.true(result.steps.ask.output!.length > 0);
     t.is(setup.orchestrator.stats().succeeded, 2);
   } finally {
     await teardown(setup);

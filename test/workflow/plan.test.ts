@@ -36,7 +36,7 @@ test('a cycle is an error that names its steps in order', (t) => {
   const error = t.throws(() => planWorkflow(workflow));
   t.is((error as { code?: string }).code, 'AP_ERR_WORKFLOW');
   // a needs c, c needs b, b needs a: run order a -> b -> c -> a.
-  t.regex(error!.message, /the dependencies form a cycle: (a -> b -> c -> a|b -> c -> a -> b|c -> a -> b -> c)/);
+  t.regex(error.message, /the dependencies form a cycle: (a -> b -> c -> a|b -> c -> a -> b|c -> a -> b -> c)/);
 });
 
 test('unknown dependencies, duplicate ids and self-dependencies are clear errors', (t) => {
@@ -47,7 +47,7 @@ test('unknown dependencies, duplicate ids and self-dependencies are clear errors
   ];
   for (const [workflow, message] of cases) {
     const error = t.throws(() => planWorkflow(workflow));
-    t.regex(error!.message, message);
+    t.regex(error.message, message);
   }
 });
 

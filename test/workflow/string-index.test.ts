@@ -11,7 +11,7 @@ test('StringIndex finds every id at its position, misses what is absent, and rep
   const ids = Array.from({ length: 5_000 }, (_, i) => (i % 2 ? `step-${i}` : `s${i}`));
   const { index, duplicateAt } = StringIndex.build(ids);
   t.is(duplicateAt, undefined);
-  for (let i = 0; i < ids.length; i++) t.is(index.get(ids[i]!), i);
+  for (let i = 0; i < ids.length; i++) t.is(index.get(ids[i]), i);
   t.is(index.get('s1'), -1);
   t.is(index.get(''), -1);
   t.is(StringIndex.build(['a', 'b', 'c', 'b', 'a']).duplicateAt, 3);

@@ -68,13 +68,13 @@ export function parseLatency(spec: string): LatencySettings {
   const match = /^(fixed|uniform|lognormal):([0-9.,-]+)(?:\+([0-9.]+)\/token)?$/.exec(spec.trim());
   if (!match) throw bad();
   const [, kind, args, perToken] = match;
-  const nums = args!.split(/[,-]/).map(Number);
+  const nums = args.split(/[,-]/).map(Number);
   if (nums.some((n) => !Number.isFinite(n) || n < 0)) throw bad();
   const perOutputTokenMs = perToken === undefined ? 0 : Number(perToken);
-  if (kind === 'fixed' && nums.length === 1) return { model: { kind, ms: nums[0]! }, perOutputTokenMs };
-  if (kind === 'uniform' && nums.length === 2 && nums[0]! <= nums[1]!) return { model: { kind, minMs: nums[0]!, maxMs: nums[1]! }, perOutputTokenMs };
-  if (kind === 'lognormal' && nums.length === 2 && nums[0]! > 0 && nums[1]! >= nums[0]!)
-    return { model: { kind, medianMs: nums[0]!, p99Ms: nums[1]! }, perOutputTokenMs };
+  if (kind === 'fixed' && nums.length === 1) return { model: { kind, ms: nums[0] }, perOutputTokenMs };
+  if (kind === 'uniform' && nums.length === 2 && nums[0] <= nums[1]) return { model: { kind, minMs: nums[0], maxMs: nums[1] }, perOutputTokenMs };
+  if (kind === 'lognormal' && nums.length === 2 && nums[0] > 0 && nums[1] >= nums[0])
+    return { model: { kind, medianMs: nums[0], p99Ms: nums[1] }, perOutputTokenMs };
   throw bad();
 }
 

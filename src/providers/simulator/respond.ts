@@ -27,9 +27,9 @@ export function answerFor(params: MessageParams): SimulatedAnswer {
   const digest = createHash('sha256')
     .update(JSON.stringify([params.model, params.system, params.messages, params.temperature, params.max_tokens]))
     .digest();
-  const wordCount = 16 + (digest[0]! % 128);
+  const wordCount = 16 + (digest[0] % 128);
   const parts: string[] = [];
-  for (let i = 0; i < wordCount; i++) parts.push(WORDS[(digest[i % digest.length]! + i * 7) % WORDS.length]!);
+  for (let i = 0; i < wordCount; i++) parts.push(WORDS[(digest[i % digest.length] + i * 7) % WORDS.length]);
   let text = parts.join(' ') + '.';
   let stopReason: SimulatedAnswer['stopReason'] = 'end_turn';
   const maxChars = params.max_tokens * CHARS_PER_TOKEN;

@@ -78,7 +78,9 @@ function validateBody(body: unknown): { params?: MessageParams; error?: [number,
   if (!Number.isInteger(b.max_tokens) || (b.max_tokens as number) < 1)
     return { error: [400, 'invalid_request_error', 'max_tokens: must be a positive integer'] };
   if ((b.max_tokens as number) > model.maxOutputTokens)
-    return { error: [400, 'invalid_request_error', `max_tokens: ${b.max_tokens} > ${model.maxOutputTokens}, which is the maximum allowed for ${model.id}`] };
+    return {
+      error: [400, 'invalid_request_error', `max_tokens: ${b.max_tokens as number} > ${model.maxOutputTokens}, which is the maximum allowed for ${model.id}`],
+    };
   if (!Array.isArray(b.messages) || b.messages.length === 0) return { error: [400, 'invalid_request_error', 'messages: at least one message is required'] };
   if (b.temperature !== undefined && !model.acceptsTemperature) return { error: [400, 'invalid_request_error', '`temperature` is deprecated for this model.'] };
   if (b.temperature !== undefined && (typeof b.temperature !== 'number' || b.temperature < 0 || b.temperature > 1)) {
@@ -276,7 +278,7 @@ class MessagesSimulator {
       default: {
         const status = Number(fault);
         this.count(status);
-        return sendJson(res, status, apiError(ERROR_TYPE_BY_STATUS[status]!, `${ERROR_TYPE_BY_STATUS[status]} (simulated ${status})`), idHeader);
+        return sendJson(res, status, apiError(ERROR_TYPE_BY_STATUS[status], `${ERROR_TYPE_BY_STATUS[status]} (simulated ${status})`), idHeader);
       }
     }
   }
