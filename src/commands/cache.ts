@@ -16,16 +16,15 @@ export type { CacheReport };
 export const CACHE_ACTIONS = ['stats', 'verify', 'clear', 'prune'] as const;
 export type CacheAction = (typeof CACHE_ACTIONS)[number];
 
-/** `agentperf cache <action>` on the signed disk cache. */
+/** `agentperf cache <action>` on the signed cache's shared tiers (the disk tier, from `--cache-dir`). */
 export async function run(action: CacheAction, options: CacheCliOptions): Promise<CacheReport> {
   const cache = (await openCache({ kind: 'disk', dir: options.cacheDir, requireSecret: options.requireSecret, env: options.env }, rootLogger))!;
   try {
     await cache.ready();
     switch (action) {
       case 'stats': {
-        const disk = cache.stats().tiers.find((t) => t.name === 'disk')!;
         const foreignSecret = cache.foreignSecret();
-        return { action, entries: disk.entries, bytes: disk.bytes, ...(foreignSecret ? { foreignSecret } : {}) };
+        return { action, tiers: cache.stats().tiers, ...(foreignSecret ? { foreignSecret } : {}) };
       }
       case 'verify':
         return { action, ...(await cache.verify()) };

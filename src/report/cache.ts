@@ -2,7 +2,7 @@ import type { ForeignSecret, VerifyFailure } from '../cache/disk-tier.js';
 
 /** What `agentperf cache <action>` found or did. */
 export type CacheReport =
-  | { action: 'stats'; entries: number; bytes: number; foreignSecret?: ForeignSecret }
+  | { action: 'stats'; tiers: Array<{ name: string; entries: number; bytes: number }>; foreignSecret?: ForeignSecret }
   | { action: 'verify'; checked: number; failures: VerifyFailure[]; foreignSecret?: ForeignSecret }
   | { action: 'clear' }
   | { action: 'prune'; removed: number; left: VerifyFailure[] };
@@ -16,7 +16,9 @@ const foreign = (f: ForeignSecret) =>
 export function formatCacheReport(report: CacheReport): string {
   switch (report.action) {
     case 'stats':
-      return report.foreignSecret ? foreign(report.foreignSecret) : `disk tier: ${report.entries} entries, ${kib(report.bytes)}`;
+      return report.foreignSecret
+        ? foreign(report.foreignSecret)
+        : report.tiers.map((tier) => `${tier.name} tier: ${tier.entries} entries, ${kib(tier.bytes)}`).join('\n');
     case 'verify': {
       if (report.foreignSecret)
         return `${foreign(report.foreignSecret)}\n${report.checked} entries not verified: under this secret every one would fail, which says nothing about them`;

@@ -20,9 +20,20 @@ test('an interval is worded on the side it lies, or across zero', (t) => {
 });
 
 test('cache reports: stats, a wrong secret, failures listed by reason, what prune left', (t) => {
-  t.is(formatCacheReport({ action: 'stats', entries: 3, bytes: 3072 }), 'disk tier: 3 entries, 3.0 KiB');
+  t.is(formatCacheReport({ action: 'stats', tiers: [{ name: 'disk', entries: 3, bytes: 3072 }] }), 'disk tier: 3 entries, 3.0 KiB');
+  t.is(
+    formatCacheReport({
+      action: 'stats',
+      tiers: [
+        { name: 'disk', entries: 3, bytes: 3072 },
+        { name: 'redis', entries: 5, bytes: 512 },
+      ],
+    }),
+    'disk tier: 3 entries, 3.0 KiB\nredis tier: 5 entries, 0.5 KiB',
+    'every shared tier, by its name, in read order',
+  );
   t.regex(
-    formatCacheReport({ action: 'stats', entries: 0, bytes: 0, foreignSecret: { cacheSecretId: 'aaa', givenSecretId: 'bbb' } }),
+    formatCacheReport({ action: 'stats', tiers: [{ name: 'disk', entries: 0, bytes: 0 }], foreignSecret: { cacheSecretId: 'aaa', givenSecretId: 'bbb' } }),
     /^WRONG SECRET: .*id aaa; the secret given has id bbb/,
   );
   t.is(formatCacheReport({ action: 'verify', checked: 2, failures: [] }), 'verified 2 entries: all signatures valid');
