@@ -7,7 +7,7 @@ import { DEFAULT_LEAK_OPTIONS, detectLeak, type LeakReport } from '../profiling/
 import { defaultProfileDir } from '../profiling/profile-run.js';
 import { formatLeakReport } from '../report/profile.js';
 import { parseIntegerOption, parseNumberOption } from '../units.js';
-import { parseSeed, parseSettings, print, targetFrom, withScenarioOptions } from './options.js';
+import { parseSeed, parseSettings, print, targetFrom, withScenarioOptions, type ScenarioFlags } from './options.js';
 
 export interface LeakCommandOptions {
   scenario: string;
@@ -33,17 +33,14 @@ export async function run(options: LeakCommandOptions): Promise<LeakReport> {
 }
 
 /** The flags as commander parses them (its action's options are untyped). */
-interface LeakFlags {
+interface LeakFlags extends ScenarioFlags {
   concurrency: string;
   iterations: string;
   json?: boolean;
   maxRounds: string;
   out?: string;
   rounds: string;
-  seed: string;
-  set: string[];
   snapshotRounds: string;
-  target?: string;
   threshold: string;
   warmupRounds: string;
 }

@@ -10,11 +10,11 @@ import { parseThreshold } from '../load/thresholds.js';
 import { rootLogger } from '../logger.js';
 import { formatLoadReport, formatProgress, formatScaling, type ScalingRow } from '../report/load.js';
 import { parseDurationMs, parseIntegerOption, parseNumberOption } from '../units.js';
-import { collect, parseSettings, print, sayWhenNoConfig, targetFrom, withScenarioOptions } from './options.js';
+import { collect, parseSettings, print, sayWhenNoConfig, targetFrom, withScenarioOptions, type ScenarioFlags } from './options.js';
 import { currentProject } from '../config/project.js';
 
 /** The `agentperf load` flags, as commander hands them over (strings). */
-export interface LoadFlags {
+export interface LoadFlags extends ScenarioFlags {
   pattern: string;
   rate?: string;
   from?: string;
@@ -29,10 +29,7 @@ export interface LoadFlags {
   iterations?: string;
   maxInFlight: string;
   drainTimeout: string;
-  target?: string;
   targetPid?: string;
-  set: string[];
-  seed: string;
   threshold: string[];
   json?: string;
   csv?: string;

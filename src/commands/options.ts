@@ -84,6 +84,13 @@ export function withStackFlags(
   return command;
 }
 
+/** The flags withScenarioOptions adds, as commander parses them. */
+export interface ScenarioFlags {
+  target?: string;
+  set: string[];
+  seed: string;
+}
+
 /** What every scenario-driven command (load, profile, leak) takes about the scenario. */
 export function withScenarioOptions(command: Command): Command {
   return command

@@ -8,7 +8,7 @@ import { stagesOf } from '../load/patterns.js';
 import type { AgentTarget } from '../scenarios/types.js';
 import { formatProfileIndex } from '../report/profile.js';
 import { parseBytes, parseDurationMs, parseIntegerOption, parseIntervalUs, parseNumberOption } from '../units.js';
-import { parseSeed, parseSettings, print, targetFrom, withScenarioOptions } from './options.js';
+import { parseSeed, parseSettings, print, targetFrom, withScenarioOptions, type ScenarioFlags } from './options.js';
 
 export interface ProfileCommandOptions {
   scenario: string;
@@ -62,7 +62,7 @@ export async function run(options: ProfileCommandOptions): Promise<{ index: Prof
 }
 
 /** The flags as commander parses them (its action's options are untyped). */
-interface ProfileFlags {
+interface ProfileFlags extends ScenarioFlags {
   cpu?: boolean;
   duration: string;
   heap?: boolean;
@@ -71,10 +71,7 @@ interface ProfileFlags {
   json?: boolean;
   out?: string;
   rate?: string;
-  seed: string;
-  set: string[];
   snapshot?: boolean;
-  target?: string;
   vus: string;
   warmup: string;
 }

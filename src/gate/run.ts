@@ -16,8 +16,7 @@ import { currentProject } from '../config/project.js';
 import type { GatePolicy } from '../config/policy.js';
 import { resolveScenario } from '../scenarios/index.js';
 import { runLoadTest } from '../load/run.js';
-import { rootLogger } from '../logger.js';
-import { runBlockProcess, type BlockResult, type BlockSpec } from '../measure/block.js';
+import { blockLoad, runBlockProcess, type BlockResult, type BlockSpec } from '../measure/block.js';
 import { Calibrator, compareCalibration, cpusInUse, SETTLE_MAX_MS, STEADY_SAMPLES, type Calibration } from '../measure/calibration.js';
 import { abbaPairs } from '../measure/interleave.js';
 import { runOverheadProcess, type OverheadMeasurement, type OverheadSpec, type Slice } from '../measure/slices.js';
@@ -156,16 +155,7 @@ export function gatedScenarios(policy: GatePolicy, names?: readonly string[], de
 /** The candidate's top functions by self time, from a short in-process profile of the scenario in the project at `root`. */
 export async function profileCandidate(root: string, spec: BlockSpec): Promise<FunctionCost[]> {
   const scenario = await resolveScenario(spec.scenario, await currentProject(root));
-  const { profile } = await withCpuProfile(() =>
-    runLoadTest({
-      scenario,
-      context: { target: { kind: 'in-process' }, settings: spec.settings, seed: spec.seed, log: rootLogger },
-      shape: { kind: 'closed', vus: spec.vus, durationMs: spec.durationMs },
-      warmupMs: spec.warmupMs,
-      drainTimeoutMs: 30_000,
-      thresholds: [],
-    }),
-  );
+  const { profile } = await withCpuProfile(() => runLoadTest(blockLoad(scenario, spec)));
   return findBottlenecks(profile, 10, root).bySelf;
 }
 
@@ -358,6 +348,19 @@ export async function gateAgainstBaselines(
     if (overhead && options.measuredOverhead) overhead.push(options.measuredOverhead.slices);
     else if (overhead) for (let i = 0; i < OVERHEAD_PROCESSES; i++) await overheadProcess();
     const calibrator = new Calibrator(cpusInUse());
+    // The candidate's blocks and overhead so far against the baseline, this machine's speed taken into account.
+    const judgeStored = (calibration: { changePct: number; refusal?: string }) =>
+      judge({
+        scenario: scenario.name,
+        baseline: baseline.blocks,
+        candidate,
+        paired: false,
+        policy,
+        looks,
+        overhead: overhead && { baseline: baseline.overhead?.processes, candidate: overhead },
+        refusal: calibration.refusal,
+        drift: calibration.changePct / 100,
+      });
     let judgement: Judgement;
     let calibration: { changePct: number; refusal?: string };
     let steady: boolean;
@@ -378,32 +381,12 @@ export async function gateAgainstBaselines(
           )),
         );
         calibration = compareCalibration(baseline.calibration, { threads: calibrator.threads, samples } satisfies Calibration, policy.calibration.bandPct);
-        judgement = judge({
-          scenario: scenario.name,
-          baseline: baseline.blocks,
-          candidate,
-          paired: false,
-          policy,
-          looks,
-          overhead: overhead && { baseline: baseline.overhead?.processes, candidate: overhead },
-          refusal: calibration.refusal,
-          drift: calibration.changePct / 100,
-        });
+        judgement = judgeStored(calibration);
         if (!moreBlocksWouldHelp(judgement) || candidate.length >= policy.blocks.max || performance.now() > until) break;
       }
       while (overhead && moreOverheadWouldHelp(judgement) && overhead.length < OVERHEAD_PROCESSES_MAX && performance.now() < until) {
         await overheadProcess();
-        judgement = judge({
-          scenario: scenario.name,
-          baseline: baseline.blocks,
-          candidate,
-          paired: false,
-          policy,
-          looks,
-          overhead: { baseline: baseline.overhead?.processes, candidate: overhead },
-          refusal: calibration.refusal,
-          drift: calibration.changePct / 100,
-        });
+        judgement = judgeStored(calibration);
       }
     } finally {
       await calibrator.close();

@@ -5,7 +5,8 @@
  */
 import { runNodeForJson } from '../runtime/json-child.js';
 import { cliNodeArgs } from '../runtime/self.js';
-import { runLoadTest } from '../load/run.js';
+import { runLoadTest, type LoadTestOptions } from '../load/run.js';
+import type { Scenario } from '../scenarios/types.js';
 import { resolveScenario } from '../scenarios/index.js';
 import { rootLogger } from '../logger.js';
 import { ErrorCode } from '../errors.js';
@@ -39,18 +40,25 @@ export interface BlockResult {
   busySource: BusySource;
 }
 
-/** Runs one block in this process (the child side of `runBlockProcess`). */
-export async function runBlockHere(spec: BlockSpec): Promise<BlockResult> {
-  const scenario = await resolveScenario(spec.scenario);
-  let start: CpuReading | undefined;
-  let used: CpuReading | undefined;
-  const { report } = await runLoadTest({
+/** A block's load, in process: its scenario with its settings, users, warmup and duration (a block, and the gate's profile of one). */
+export function blockLoad(scenario: Scenario<unknown>, spec: BlockSpec): LoadTestOptions {
+  return {
     scenario,
     context: { target: { kind: 'in-process' }, settings: spec.settings, seed: spec.seed, log: rootLogger },
     shape: { kind: 'closed', vus: spec.vus, durationMs: spec.durationMs },
     warmupMs: spec.warmupMs,
     drainTimeoutMs: 30_000,
     thresholds: [],
+  };
+}
+
+/** Runs one block in this process (the child side of `runBlockProcess`). */
+export async function runBlockHere(spec: BlockSpec): Promise<BlockResult> {
+  const scenario = await resolveScenario(spec.scenario);
+  let start: CpuReading | undefined;
+  let used: CpuReading | undefined;
+  const { report } = await runLoadTest({
+    ...blockLoad(scenario, spec),
     onMeasureStart: () => (start = readCpu()),
     onMeasureEnd: () => (used = start && cpuSince(start)),
   });
