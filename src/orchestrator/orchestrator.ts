@@ -382,13 +382,11 @@ export class Orchestrator {
     const startedAt = this.clock.now();
     this.counters.calls++;
     let call: PreparedCall;
-    let streamMessage: NonNullable<MessagesProvider['streamMessage']>;
     try {
       if (this.closed) throw new ClosedError();
       if (options.signal?.aborted) throw new AbortedError(options.signal.reason);
       call = this.prepare(agentName, task, options);
       if (!this.provider.streamMessage) throw new ConfigError('provider', `the ${this.provider.name} provider cannot stream: it has no streamMessage()`);
-      streamMessage = this.provider.streamMessage.bind(this.provider);
       if (call.cacheKey !== undefined && call.readCache) {
         const memory = this.cache!.fromMemory(call.cacheKey);
         const hit = memory ? { value: memory, tier: 'memory' } : await this.cache!.fromTiers(call.cacheKey);
@@ -401,16 +399,11 @@ export class Orchestrator {
       this.counters.failed++;
       throw error;
     }
-    return this.streamUpstream(call, options, startedAt, streamMessage);
+    return this.streamUpstream(call, options, startedAt);
   }
 
   /** openStream's upstream part: admission and attempts until the first event, then the relay. */
-  private async streamUpstream(
-    call: PreparedCall,
-    options: ExecuteOptions,
-    startedAt: number,
-    streamMessage: NonNullable<MessagesProvider['streamMessage']>,
-  ): Promise<OpenedStream> {
+  private async streamUpstream(call: PreparedCall, options: ExecuteOptions, startedAt: number): Promise<OpenedStream> {
     const flight = new Flight<void, AgentCallMessage>(call.canonical);
     const { signal } = options;
     const onCallerAbort = signal && (() => flight.cancellation.abort(new AbortedError(signal.reason)));
@@ -448,7 +441,8 @@ export class Orchestrator {
         const current = (attempt = this.beginAttempt(call, flight, deadline, attemptTimeoutMs, true));
         let error: unknown;
         try {
-          const source = streamMessage(call.params, current.request);
+          // openStream checked that the provider streams.
+          const source = this.provider.streamMessage!(call.params, current.request);
           const upstream = source[Symbol.asyncIterator]();
           const first = await upstream.next();
           if (first.done) throw new UpstreamError({ errorType: 'connection_error', message: 'the stream ended before its first event' });
