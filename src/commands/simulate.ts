@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { parseFaults } from '../providers/simulator/faults.js';
 import { parseLatency } from '../providers/simulator/latency.js';
 import { startSimulator, type RunningSimulator } from '../providers/simulator/server.js';
+import { parseTokensPerSecond, parseTtft } from '../providers/simulator/stream.js';
 import { parseDurationMs, parseIntegerOption } from '../units.js';
 import { parseSeed, print, untilInterrupted } from './options.js';
 
@@ -12,6 +13,12 @@ export interface SimulateOptions {
   faults: string;
   retryAfterMs: number;
   seed: number;
+  /** Streamed answers: time to first token (a latency spec without +MS/token); default the latency model. */
+  ttft?: string;
+  /** Streamed answers: output tokens per second; default from the latency's +MS/token, else no wait. */
+  tokensPerSecond?: number;
+  /** Mid-stream faults strike after this many events. */
+  streamFaultAfter?: number;
 }
 
 /** `agentperf simulate`: the Messages-API simulator as a standalone server. */
@@ -22,6 +29,11 @@ export async function run(options: SimulateOptions): Promise<RunningSimulator> {
     latency: parseLatency(options.latency),
     faults: { ...parseFaults(options.faults), retryAfterMs: options.retryAfterMs },
     seed: options.seed,
+    streaming: {
+      ttft: options.ttft === undefined ? undefined : parseTtft(options.ttft),
+      tokensPerSecond: options.tokensPerSecond,
+      faultAfterChunks: options.streamFaultAfter,
+    },
   });
 }
 
@@ -33,6 +45,9 @@ interface SimulateFlags {
   port: string;
   retryAfter: string;
   seed: string;
+  ttft?: string;
+  tokensPerSecond?: string;
+  streamFaultAfter: string;
 }
 
 export const command = new Command('simulate')
@@ -40,7 +55,14 @@ export const command = new Command('simulate')
   .option('--port <n>', 'port to listen on', '8787')
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--latency <spec>', 'fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN,P99 [+MS/token]', 'fixed:0')
-  .option('--faults <spec>', 'TYPE:RATE,... with TYPE one of 429, 500, 529, hang, reset, malformed', '')
+  .option(
+    '--faults <spec>',
+    'TYPE:RATE,... with TYPE one of 429, 500, 529, hang, reset, malformed, stream_error, stream_reset, stream_stall, stream_malformed',
+    '',
+  )
+  .option('--ttft <spec>', 'streamed answers: time to first token, fixed:MS | uniform:MIN-MAX | lognormal:MEDIAN,P99 (default: the latency model)')
+  .option('--tokens-per-second <n>', 'streamed answers: output rate (default: from the latency +MS/token, else no wait)')
+  .option('--stream-fault-after <n>', 'mid-stream faults strike after this many events', '3')
   .option('--retry-after <duration>', 'what 429 responses ask clients to wait', '1s')
   .option('--seed <n>', 'seed for latency and fault draws', '1')
   .action(async (opts: SimulateFlags) => {
@@ -51,8 +73,11 @@ export const command = new Command('simulate')
       faults: opts.faults,
       retryAfterMs: parseDurationMs('retry-after', opts.retryAfter),
       seed: parseSeed(opts.seed),
+      ttft: opts.ttft,
+      tokensPerSecond: opts.tokensPerSecond === undefined ? undefined : parseTokensPerSecond(opts.tokensPerSecond),
+      streamFaultAfter: parseIntegerOption('stream-fault-after', opts.streamFaultAfter, 0, 1_000_000),
     });
-    print(`simulator listening on ${simulator.url} (POST /v1/messages); set ANTHROPIC_BASE_URL=${simulator.url} to point an SDK at it`);
+    print(`simulator listening on ${simulator.url} (POST /v1/messages, stream: true streams); set ANTHROPIC_BASE_URL=${simulator.url} to point an SDK at it`);
     await untilInterrupted();
     await simulator.close();
   });

@@ -1,8 +1,26 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { TimeoutError, UpstreamError } from '../errors.js';
+import { rootLogger } from '../logger.js';
 import { parseRetryAfterMs } from './retry-after.js';
+import { accumulatingStream } from './stream-events.js';
 import type { CreateMessageOptions, MessageParams, MessagesProvider, ProviderResult, ProviderServer, ProviderStream, StreamEvent } from './types.js';
+
+/**
+ * The status behind each error type the API can send as an `error` event in the middle of a
+ * stream, after the 200 (docs: "Errors", "Streaming"): the retry policy and the breaker read
+ * a mid-stream `overloaded_error` as they read a 529.
+ */
+const STATUS_OF_ERROR_TYPE: Readonly<Record<string, number>> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  overloaded_error: 529,
+};
 
 export interface AnthropicProviderOptions {
   apiKey: string;
@@ -35,6 +53,16 @@ export function toUpstreamError(error: unknown, timeoutMs: number): unknown {
       errorType: body?.error?.type ?? String(error.status), // as the SDK's spans name it
       message: `upstream answered ${error.status}: ${error.message}`,
       retryAfterMs: headers ? parseRetryAfterMs((name) => headers.get(name)) : undefined,
+      requestId: error.requestID ?? undefined,
+      cause: error,
+    });
+  }
+  if (error instanceof Anthropic.APIError && typeof error.type === 'string' && STATUS_OF_ERROR_TYPE[error.type]) {
+    // An `error` event in the middle of a stream: no status of its own, its type says what happened.
+    return new UpstreamError({
+      status: STATUS_OF_ERROR_TYPE[error.type],
+      errorType: error.type,
+      message: `the stream reported ${error.type}: ${error.message}`,
       requestId: error.requestID ?? undefined,
       cause: error,
     });
@@ -107,6 +135,9 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mess
     // attributes for a span that records nothing. Off must mean no span work at all. Only clients
     // agentperf builds: a user's own clients keep their tracing.
     openTelemetry: false,
+    // What the SDK reports (a stream event that is not JSON, before it throws) goes to the
+    // structured log, not to the console of the application or of a CLI command.
+    logger: rootLogger.child({ component: 'anthropic-sdk' }) as unknown as NonNullable<ConstructorParameters<typeof Anthropic>[0]>['logger'],
   });
   const server = options.ephemeralPort ? { ...providerServer(client.baseURL), ephemeralPort: true } : providerServer(client.baseURL);
   return {
@@ -117,17 +148,16 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mess
       return client.messages.create(params as Anthropic.MessageCreateParamsNonStreaming, requestOptions(options)) as unknown as Promise<ProviderResult>;
     },
     streamMessage(params: MessageParams, options: CreateMessageOptions): ProviderStream {
-      // The SDK's MessageStream parses the server-sent events, accumulates the message and, when
-      // its iterator's return() is called (a `break`), aborts the request and frees the socket.
-      const stream = client.messages.stream(params, requestOptions(options));
-      // Made at once: the iterator's listeners are what the SDK counts as someone handling
-      // an error, so a failure before the first next() is not reported as unhandled.
-      const events = stream[Symbol.asyncIterator]() as AsyncIterator<StreamEvent>;
-      return {
-        [Symbol.asyncIterator]: () => events,
-        finalMessage: () =>
-          stream.finalMessage().then((message) => Object.assign(message as unknown as ProviderResult, { _request_id: stream.request_id ?? null })),
-      };
+      // The SDK's raw stream (`create` with `stream: true`), not its MessageStream: the raw one
+      // reads the network only as events are asked for, and never changes an event once given
+      // (MessageStream reads ahead and builds its message inside the `message_start` event it
+      // yielded, which a replay to a late joiner would then show). It parses the server-sent
+      // events; leaving it (its iterator's return(), or the signal) aborts the request.
+      const opening = client.messages
+        .create({ ...params, stream: true } as Anthropic.MessageCreateParamsStreaming, requestOptions(options))
+        .withResponse()
+        .then(({ data, request_id }) => ({ events: data as AsyncIterable<StreamEvent>, requestId: request_id }));
+      return accumulatingStream(opening);
     },
     toError: toUpstreamError,
     async close(options) {

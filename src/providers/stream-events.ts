@@ -1,4 +1,4 @@
-import { AbortedError } from '../errors.js';
+import { AbortedError, UpstreamError } from '../errors.js';
 import type { MessageResponse, ProviderResult, ProviderStream, StreamEvent } from './types.js';
 
 /**
@@ -129,4 +129,62 @@ export function streamOfEvents(events: readonly StreamEvent[], final: ProviderRe
 /** One event as the Messages API writes it on the wire (`text/event-stream`). */
 export function serverSentEvent(event: StreamEvent): string {
   return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+/** An upstream stream once its response started: its events, and the request id from its headers. */
+export interface OpenedEvents {
+  events: AsyncIterable<StreamEvent>;
+  requestId?: string | null;
+}
+
+/**
+ * A ProviderStream over a stream of raw events that builds the whole message itself as they
+ * pass (one string append per text delta), so nothing reads ahead of the consumer and no event
+ * it was given is changed afterwards. `opening` settles when the response starts: its failure
+ * is the first `next()`'s. A stream that ends without `message_stop` was cut short: it fails
+ * with a connection error rather than passing for a whole answer.
+ */
+export function accumulatingStream(opening: Promise<OpenedEvents>): ProviderStream {
+  // Nobody may iterate a stream that failed to open; that is not an unhandled rejection.
+  opening.catch(() => {});
+  const accumulator = new MessageAccumulator();
+  let settle!: { resolve: (m: ProviderResult) => void; reject: (e: unknown) => void };
+  const final = new Promise<ProviderResult>((resolve, reject) => (settle = { resolve, reject }));
+  final.catch(() => {});
+  let iterator: AsyncIterator<StreamEvent> | undefined;
+  let requestId: string | null | undefined;
+  let stopped = false;
+  const iterate: AsyncIterator<StreamEvent> = {
+    async next(): Promise<IteratorResult<StreamEvent>> {
+      try {
+        if (!iterator) {
+          const opened = await opening;
+          requestId = opened.requestId;
+          iterator = opened.events[Symbol.asyncIterator]();
+        }
+        const step = await iterator.next();
+        if (step.done) {
+          if (!stopped || !accumulator.current)
+            throw new UpstreamError({ errorType: 'connection_error', message: 'the stream ended before message_stop: the answer was cut short' });
+          settle.resolve(Object.assign(accumulator.current as ProviderResult, { _request_id: requestId ?? null }));
+          return step;
+        }
+        accumulator.add(step.value);
+        if (step.value.type === 'message_stop') stopped = true;
+        return step;
+      } catch (error) {
+        settle.reject(error);
+        throw error;
+      }
+    },
+    async return(): Promise<IteratorResult<StreamEvent>> {
+      settle.reject(new AbortedError('the consumer left the stream'));
+      await iterator?.return?.();
+      return { value: undefined, done: true };
+    },
+  };
+  return {
+    [Symbol.asyncIterator]: () => iterate,
+    finalMessage: () => final,
+  };
 }

@@ -7,9 +7,32 @@ import { UsageError } from '../../errors.js';
  * - `hang`: never answers (the client's timeout must fire);
  * - `reset`: destroys the connection without a response;
  * - `malformed`: a 200 whose body is not valid JSON;
- * - `400`, `401`, `403`, `404`, `408`, `409`, `413`, `422`: that status with the API's error type.
+ * - `400`, `401`, `403`, `404`, `408`, `409`, `413`, `422`: that status with the API's error type;
+ * - mid-stream, on streamed requests only (a whole answer that draws one is answered normally),
+ *   after `faultAfterChunks` events: `stream_error` (an `error` event, `overloaded_error`),
+ *   `stream_reset` (the connection destroyed), `stream_stall` (nothing more is sent until the
+ *   client gives up), `stream_malformed` (an event whose data is not JSON).
  */
-export const FAULT_TYPES = ['429', '500', '529', 'hang', 'reset', 'malformed', '400', '401', '403', '404', '408', '409', '413', '422'] as const;
+export const FAULT_TYPES = [
+  '429',
+  '500',
+  '529',
+  'hang',
+  'reset',
+  'malformed',
+  '400',
+  '401',
+  '403',
+  '404',
+  '408',
+  '409',
+  '413',
+  '422',
+  'stream_error',
+  'stream_reset',
+  'stream_stall',
+  'stream_malformed',
+] as const;
 export type FaultType = (typeof FAULT_TYPES)[number];
 
 export interface FaultPlan {
@@ -61,4 +84,9 @@ export function drawFault(plan: FaultPlan, random: () => number): FaultType | un
     r -= rate;
   }
   return undefined;
+}
+
+/** Whether a fault strikes in the middle of a streamed answer (and only there). */
+export function isStreamFault(fault: FaultType | undefined): fault is Extract<FaultType, `stream_${string}`> {
+  return fault !== undefined && fault.startsWith('stream_');
 }

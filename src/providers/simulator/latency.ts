@@ -59,12 +59,9 @@ export function requestLatencyMs(
  * Parses `fixed:50`, `uniform:20-80` or `lognormal:40,400` (median, p99), each optionally
  * followed by `+0.2/token`.
  */
-export function parseLatency(spec: string): LatencySettings {
+export function parseLatency(spec: string, field = 'latency'): LatencySettings {
   const bad = () =>
-    new UsageError(
-      'latency',
-      `latency must look like fixed:MS, uniform:MIN-MAX or lognormal:MEDIAN,P99 with an optional +MS/token, got ${JSON.stringify(spec)}`,
-    );
+    new UsageError(field, `${field} must look like fixed:MS, uniform:MIN-MAX or lognormal:MEDIAN,P99 with an optional +MS/token, got ${JSON.stringify(spec)}`);
   const match = /^(fixed|uniform|lognormal):([0-9.,-]+)(?:\+([0-9.]+)\/token)?$/.exec(spec.trim());
   if (!match) throw bad();
   const [, kind, args, perToken] = match;

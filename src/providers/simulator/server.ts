@@ -3,9 +3,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import { MODELS } from '../../config/models.js';
 import { mulberry32 } from '../../random.js';
 import type { MessageParams } from '../types.js';
-import { drawFault, NO_FAULTS, type FaultPlan, type FaultType } from './faults.js';
+import { drawFault, isStreamFault, NO_FAULTS, type FaultPlan, type FaultType } from './faults.js';
 import { requestLatencyMs, ZERO_LATENCY, type LatencySettings } from './latency.js';
 import { answerFor, messageFor, type SimulatedAnswer } from './respond.js';
+import { planStream, writeStream, type StreamTiming } from './stream.js';
 
 export interface SimulatorOptions {
   port?: number;
@@ -22,6 +23,20 @@ export interface SimulatorOptions {
    * benchmarks need: both sides do the same work).
    */
   latencyFrom?: 'sequence' | 'request';
+  /** How streamed answers (`stream: true`) are paced: time to first token, output rate, where mid-stream faults strike. */
+  streaming?: StreamTiming;
+}
+
+/** Streamed answers (`stream: true`) by how they ended. */
+export interface SimulatorStreamStats {
+  started: number;
+  /** Streams whose connection is still open. */
+  open: number;
+  completed: number;
+  /** Ended by a mid-stream fault (stream_error, stream_reset, stream_stall, stream_malformed). */
+  faulted: number;
+  /** The client closed the connection before the last event: what a cancelled stream produces. */
+  clientLeft: number;
 }
 
 export interface SimulatorStats {
@@ -31,6 +46,7 @@ export interface SimulatorStats {
   /** Requests whose client went away before the answer: what a working timeout produces. */
   clientAborts: number;
   inFlight: number;
+  streams: SimulatorStreamStats;
 }
 
 export interface RunningSimulator {
@@ -82,6 +98,7 @@ function validateBody(body: unknown): { params?: MessageParams; error?: [number,
       error: [400, 'invalid_request_error', `max_tokens: ${b.max_tokens as number} > ${model.maxOutputTokens}, which is the maximum allowed for ${model.id}`],
     };
   if (!Array.isArray(b.messages) || b.messages.length === 0) return { error: [400, 'invalid_request_error', 'messages: at least one message is required'] };
+  if (b.stream !== undefined && typeof b.stream !== 'boolean') return { error: [400, 'invalid_request_error', 'stream: Input should be a valid boolean'] };
   if (b.temperature !== undefined && !model.acceptsTemperature) return { error: [400, 'invalid_request_error', '`temperature` is deprecated for this model.'] };
   if (b.temperature !== undefined && (typeof b.temperature !== 'number' || b.temperature < 0 || b.temperature > 1)) {
     return { error: [400, 'invalid_request_error', 'temperature: must be between 0 and 1'] };
@@ -106,7 +123,14 @@ class MessagesSimulator {
   private readonly plan: FaultPlan;
   private readonly random: () => number;
   private readonly maxBodyBytes: number;
-  private readonly stats: SimulatorStats = { requests: 0, responsesByStatus: {}, faults: {}, clientAborts: 0, inFlight: 0 };
+  private readonly stats: SimulatorStats = {
+    requests: 0,
+    responsesByStatus: {},
+    faults: {},
+    clientAborts: 0,
+    inFlight: 0,
+    streams: { started: 0, open: 0, completed: 0, faulted: 0, clientLeft: 0 },
+  };
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly server: Server;
@@ -216,11 +240,15 @@ class MessagesSimulator {
       this.count(error[0]);
       return sendJson(res, error[0], apiError(error[1], error[2]), idHeader);
     }
-    const fault = drawFault(this.plan, this.random);
+    const streamed = (body as { stream?: boolean }).stream === true;
+    const drawn = drawFault(this.plan, this.random);
+    // A mid-stream fault has no meaning for a whole answer: that request is answered normally.
+    const fault = isStreamFault(drawn) && !streamed ? undefined : drawn;
     if (fault) this.stats.faults[fault] = (this.stats.faults[fault] ?? 0) + 1;
     const answer = answerFor(params!);
     if (fault === 'hang') return; // the client's timeout must end it
     const { options } = this;
+    if (streamed && (fault === undefined || isStreamFault(fault))) return this.stream(res, params!, answer, requestId, fault);
     const delayMs = requestLatencyMs(
       this.latency,
       options.latencyFrom ?? 'sequence',
@@ -230,6 +258,44 @@ class MessagesSimulator {
       fault ? 0 : answer.outputTokens,
     );
     this.after(res, delayMs, () => this.send(req, res, fault, params!, answer, requestId));
+  }
+
+  /** A streamed answer, paced by the stream timing, ended early by a mid-stream fault. */
+  private stream(res: ServerResponse, params: MessageParams, answer: SimulatedAnswer, requestId: string, fault: FaultType | undefined): void {
+    const { options } = this;
+    const random = options.latencyFrom === 'request' ? mulberry32(answer.requestSeed ^ (options.seed ?? 1)) : this.random;
+    const plan = planStream(options.streaming ?? {}, this.latency, random);
+    const { streams } = this.stats;
+    streams.started++;
+    streams.open++;
+    const message = messageFor(params, `msg_sim_${requestId.slice(8)}`, answer);
+    writeStream(res, message, plan, { 'request-id': requestId }, isStreamFault(fault) ? fault : undefined, {
+      schedule: (delayMs, run) => this.timer(delayMs, run),
+      onHeaders: () => this.count(200),
+      onEnd: (how) => {
+        if (how === 'completed') streams.completed++;
+        else if (how === 'fault') streams.faulted++;
+        else streams.clientLeft++;
+      },
+    });
+    res.once('close', () => streams.open--);
+  }
+
+  /** Runs `run` once `delayMs` has passed (at once for 0); returns what cancels it. */
+  private timer(delayMs: number, run: () => void): () => void {
+    if (delayMs <= 0) {
+      run();
+      return () => {};
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      run();
+    }, delayMs);
+    this.timers.add(timer);
+    return () => {
+      clearTimeout(timer);
+      this.timers.delete(timer);
+    };
   }
 
   /** Runs `send` once `delayMs` has passed, unless the client left first. */
