@@ -43,6 +43,7 @@ export const ErrorCode = {
   SCENARIO: 'AP_ERR_SCENARIO',
   SCENARIO_EXIT: 'AP_ERR_SCENARIO_EXIT',
   SCENARIO_SETUP: 'AP_ERR_SCENARIO_SETUP',
+  STREAM_INTERRUPTED: 'AP_ERR_STREAM_INTERRUPTED',
   TASK_CONTROL_CHAR: 'AP_ERR_TASK_CONTROL_CHAR',
   TASK_EMPTY: 'AP_ERR_TASK_EMPTY',
   TASK_TOO_LONG: 'AP_ERR_TASK_TOO_LONG',
@@ -181,12 +182,51 @@ export class QueueFullError extends AgentperfError {
   }
 }
 
-export class TimeoutError extends AgentperfError {
-  readonly kind: 'attempt' | 'deadline';
+/**
+ * What timed out: an attempt (no answer in time), the call's deadline, a streamed attempt's
+ * wait for its first chunk, or a stream's wait for its next chunk (idle).
+ */
+export type TimeoutKind = 'attempt' | 'deadline' | 'first_chunk' | 'idle';
 
-  constructor(kind: 'attempt' | 'deadline', ms: number) {
-    super(ErrorCode.TIMEOUT, kind === 'attempt' ? `the attempt timed out after ${ms} ms` : `the call passed its deadline of ${ms} ms`);
+const TIMEOUT_MESSAGES: Record<TimeoutKind, (ms: number) => string> = {
+  attempt: (ms) => `the attempt timed out after ${ms} ms`,
+  deadline: (ms) => `the call passed its deadline of ${ms} ms`,
+  first_chunk: (ms) => `no first chunk of the stream within ${ms} ms`,
+  idle: (ms) => `the stream sent nothing for ${ms} ms (idle timeout)`,
+};
+
+export class TimeoutError extends AgentperfError {
+  readonly kind: TimeoutKind;
+
+  constructor(kind: TimeoutKind, ms: number) {
+    super(ErrorCode.TIMEOUT, TIMEOUT_MESSAGES[kind](ms));
     this.kind = kind;
+  }
+}
+
+/**
+ * A streamed call failed after some of its output reached the caller: it is never retried
+ * (a retry would replay what was seen). Says how much was delivered; `cause` is the failure
+ * (an UpstreamError such as a mid-stream `overloaded_error`, a reset, a TimeoutError).
+ */
+export class StreamInterruptedError extends AgentperfError {
+  /** Events delivered to this caller before the failure. */
+  readonly deliveredChunks: number;
+  /** Characters of text delivered to this caller before the failure. */
+  readonly deliveredTextChars: number;
+  /** The failure's label (errorType of the cause): `overloaded_error`, `connection_error`, `AP_ERR_TIMEOUT`, ... */
+  readonly reason: string;
+
+  constructor(cause: unknown, deliveredChunks: number, deliveredTextChars: number) {
+    const reason = errorType(cause);
+    super(
+      ErrorCode.STREAM_INTERRUPTED,
+      `the stream failed after ${deliveredChunks} chunks (${deliveredTextChars} characters of text) had been delivered: ${reason}: ${(cause as Error)?.message ?? String(cause)}`,
+      { cause },
+    );
+    this.deliveredChunks = deliveredChunks;
+    this.deliveredTextChars = deliveredTextChars;
+    this.reason = reason;
   }
 }
 

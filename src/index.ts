@@ -12,8 +12,12 @@ export type {
   OrchestratorCounters,
   OrchestratorOptions,
   SettledResult,
+  StreamOptions,
   TokenUsage,
 } from './orchestrator/orchestrator.js';
+// A streamed call (executeAgentStream) and its result.
+export { AgentStream } from './orchestrator/agent-stream.js';
+export type { StreamedAgentResult } from './orchestrator/agent-stream.js';
 
 // The signed response cache.
 export { ResponseCache } from './cache/response-cache.js';
@@ -32,7 +36,9 @@ export type { CacheSpec, ProviderSpec, SimulatorChoice, Stack, StackOptions } fr
 export { loadAgents, parseAgents } from './config/agents.js';
 export type { AgentConfig } from './config/agents.js';
 export { startSimulator } from './providers/simulator/server.js';
-export type { RunningSimulator, SimulatorOptions } from './providers/simulator/server.js';
+export type { RunningSimulator, SimulatorOptions, SimulatorStats, SimulatorStreamStats } from './providers/simulator/server.js';
+export type { StreamTiming } from './providers/simulator/stream.js';
+export type { FaultType } from './providers/simulator/faults.js';
 export type {
   CreateMessageOptions,
   MessageParams,
@@ -78,6 +84,7 @@ export {
   QueueFullError,
   ScenarioExitError,
   ScenarioSetupError,
+  StreamInterruptedError,
   TaskTooLongError,
   TimeoutError,
   UnknownAgentError,
@@ -86,7 +93,7 @@ export {
   UsageError,
   ValidationError,
 } from './errors.js';
-export type { ExitCode } from './errors.js';
+export type { ExitCode, TimeoutKind } from './errors.js';
 
 // What the commands write as JSON, typed.
 export type { LoadReport, LoadShape } from './load/run.js';

@@ -17,8 +17,11 @@ import {
 import { AbortedError, ClosedError, ConfigError, errorType, TimeoutError, UnknownAgentError, UnknownModelError, UpstreamError } from '../errors.js';
 import { logFieldsFor, rootLogger, type Logger } from '../logger.js';
 import { inputTokensOf } from '../providers/tokens.js';
-import type { CreateMessageOptions, MessageParams, MessagesProvider, ProviderResult, StreamEvent } from '../providers/types.js';
+import type { CreateMessageOptions, MessageParams, MessagesProvider, ProviderResult } from '../providers/types.js';
+import { eventsOf, replayReader } from '../providers/stream-events.js';
+import { AgentStream, type StreamReport, type StreamStart } from './agent-stream.js';
 import { RelayedStream } from './relayed-stream.js';
+import { SharedStream } from './shared-stream.js';
 import { CircuitBreaker, DEFAULT_CIRCUIT_OPTIONS, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.js';
 import { Coalescer, Flight } from './coalescer.js';
 import { ConcurrencyLimiter } from './limiter.js';
@@ -37,6 +40,16 @@ export interface OrchestratorOptions {
   attemptTimeoutMs?: number;
   /** Per call, queue wait and retries included. Default 30 s. */
   deadlineMs?: number;
+  /** Streamed calls: the wait for an attempt's first chunk (it is retried like an attempt timeout). Default: attemptTimeoutMs. */
+  firstChunkTimeoutMs?: number;
+  /** Streamed calls: the longest wait for the next chunk once the stream has started. Default 10 s. */
+  idleTimeoutMs?: number;
+  /**
+   * Streamed calls: the most bytes of events kept per stream for callers of an identical request
+   * that join it late (they first receive what was already delivered). Past it nobody new joins
+   * and only what the slowest reader has yet to read is kept. Default 1 MiB.
+   */
+  streamReplayBytes?: number;
   retry?: Partial<RetryPolicy>;
   circuit?: Partial<CircuitBreakerOptions>;
   /** Optional client-side limits per model id. */
@@ -61,6 +74,14 @@ export interface ExecuteOptions {
   maxTokens?: number;
   deadlineMs?: number;
   attemptTimeoutMs?: number;
+}
+
+/** A streamed call's options: executeAgent's, plus its stream timeouts (the orchestrator's by default). */
+export interface StreamOptions extends ExecuteOptions {
+  /** The wait for an attempt's first chunk (OrchestratorOptions.firstChunkTimeoutMs). */
+  firstChunkTimeoutMs?: number;
+  /** The longest wait for the next chunk (OrchestratorOptions.idleTimeoutMs). */
+  idleTimeoutMs?: number;
 }
 
 export interface TokenUsage {
@@ -108,17 +129,22 @@ export interface OrchestratorCounters {
   upstreamAttempts: number;
   retries: number;
   coalesced: number;
+  /** Streamed calls (each also counted in calls). */
+  streams: number;
+  /** Streamed calls that their caller stopped (`break`, `return()`, its signal) before the last event. */
+  streamsCancelled: number;
+  /** Streamed calls that failed after their first chunk (StreamInterruptedError). */
+  streamsInterrupted: number;
 }
 
 export type SettledResult = { status: 'fulfilled'; value: AgentResult } | { status: 'rejected'; reason: unknown };
 
-/**
- * @internal What Orchestrator.openStream gives back: the stored message of a cache hit, or the
- * live stream (iterate `events`; `events.finalMessage()` is the whole message at its end).
- */
-export type OpenedStream =
-  | { source: 'cache'; tier: string; message: ProviderResult }
-  | { source: 'upstream'; attempts: number; queueMs: number; events: AsyncIterableIterator<StreamEvent> & { finalMessage(): Promise<ProviderResult> } };
+/** What an upstream stream gives its shared stream once its first event arrived. */
+interface OpenedStream {
+  attempts: number;
+  queueMs: number;
+  events: RelayedStream;
+}
 
 /** What one upstream call (shared by coalesced callers) produced. */
 interface UpstreamOutcome {
@@ -180,6 +206,7 @@ class Attempt {
     readonly byDeadline: boolean,
     cancellation: Cancellation | undefined,
     clock: Clock,
+    kind: 'attempt' | 'first_chunk' = 'attempt',
   ) {
     if (!cancellation) {
       this.request = { timeoutMs };
@@ -187,7 +214,7 @@ class Attempt {
     }
     const controller = (this.controller = new AbortController());
     this.unsubscribe = cancellation.onAbort(() => controller.abort(cancellation.reason));
-    this.timer = clock.setTimer(() => controller.abort(new TimeoutError('attempt', timeoutMs)), timeoutMs);
+    this.timer = clock.setTimer(() => controller.abort(new TimeoutError(kind, timeoutMs)), timeoutMs);
     this.request = { signal: controller.signal, timeoutMs };
   }
 
@@ -210,6 +237,11 @@ class Attempt {
  * layer, a circuit breaker per model, coalescing of identical in-flight requests and an
  * optional client-side rate limit.
  */
+/** The whole message of a shared stream that completed. */
+function finalOf(shared: SharedStream): Promise<ProviderResult> {
+  return shared.over.then((message) => message ?? Promise.reject(new Error('the shared stream ended without its final message')));
+}
+
 function asError(reason: unknown): unknown {
   return reason instanceof Error ? reason : new AbortedError(reason);
 }
@@ -232,7 +264,22 @@ export class Orchestrator {
   private readonly random: () => number;
   private readonly log: Logger;
   private closed = false;
-  private readonly counters: OrchestratorCounters = { calls: 0, succeeded: 0, failed: 0, upstreamAttempts: 0, retries: 0, coalesced: 0 };
+  private readonly firstChunkTimeoutMs: number | undefined;
+  private readonly idleTimeoutMs: number;
+  private readonly streamReplayBytes: number;
+  /** Streams in flight by request: an identical streamed call joins one while it is joinable. */
+  private readonly sharedStreams = new Map<string, SharedStream>();
+  private readonly counters: OrchestratorCounters = {
+    calls: 0,
+    succeeded: 0,
+    failed: 0,
+    upstreamAttempts: 0,
+    retries: 0,
+    coalesced: 0,
+    streams: 0,
+    streamsCancelled: 0,
+    streamsInterrupted: 0,
+  };
 
   constructor(options: OrchestratorOptions) {
     this.provider = options.provider;
@@ -241,6 +288,9 @@ export class Orchestrator {
     this.circuitOptions = { ...DEFAULT_CIRCUIT_OPTIONS, ...options.circuit };
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 20_000;
     this.deadlineMs = options.deadlineMs ?? 30_000;
+    this.firstChunkTimeoutMs = options.firstChunkTimeoutMs;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 10_000;
+    this.streamReplayBytes = options.streamReplayBytes ?? 1024 * 1024;
     this.namespace = options.namespace ?? 'default';
     this.clock = options.clock ?? systemClock;
     this.cache = options.cache;
@@ -367,43 +417,101 @@ export class Orchestrator {
   }
 
   /**
-   * @internal The streaming seam that `executeAgentStream` (issue 27) builds on: a streamed call
-   * through the same validation, cache lookup, concurrency slot, rate limit, deadline, circuit
-   * breaker and retry policy as executeAgent, each attempt in the same three phases. A cache hit
-   * comes back as the stored message. Not here yet: coalescing identical streams, spans and
-   * metrics of streamed calls, storing a streamed answer.
+   * A streamed call: the same validation, cache, concurrency slot, rate limit, deadline, circuit
+   * breaker and retry policy as executeAgent, its answer delivered event by event as it is
+   * generated (see AgentStream). Returns at once; a failure to start (validation, an open
+   * circuit, no answer before the deadline) is thrown by the first read and rejects `result`.
    *
-   * The rule: an attempt is retried only until its first event arrives. From then on output may
-   * have reached the caller and a retry would replay it, so a later failure ends the stream with
-   * its error. The slot, the breaker's verdict and the timers are settled when the stream ends,
-   * fails, is left, or is cut by the deadline or a cancellation (read or not).
+   * - Retries happen only until an attempt's first event arrives (`firstChunkTimeoutMs` bounds
+   *   that wait): from then on output may have reached the caller, and a later failure ends the
+   *   stream with a StreamInterruptedError. `idleTimeoutMs` bounds each wait for the next event.
+   * - A cache hit is replayed as a stream at once; a stream that completed is stored (signed,
+   *   like any entry); one that failed or was left is not.
+   * - An identical streamed call while one is in flight joins it: it first receives the events
+   *   already delivered, then the live ones. The first caller's timeouts and deadline govern the
+   *   shared upstream; a joiner's own deadline and signal end only its own reading. The upstream
+   *   is cancelled when its last reader leaves. Memory per stream: see `streamReplayBytes`.
    */
-  async openStream(agentName: string, task: string, options: ExecuteOptions = {}): Promise<OpenedStream> {
+  executeAgentStream(agentName: string, task: string, options: StreamOptions = {}): AgentStream {
     const startedAt = this.clock.now();
     this.counters.calls++;
-    let call: PreparedCall;
-    try {
-      if (this.closed) throw new ClosedError();
-      if (options.signal?.aborted) throw new AbortedError(options.signal.reason);
-      call = this.prepare(agentName, task, options);
-      if (!this.provider.streamMessage) throw new ConfigError('provider', `the ${this.provider.name} provider cannot stream: it has no streamMessage()`);
-      if (call.cacheKey !== undefined && call.readCache) {
-        const memory = this.cache!.fromMemory(call.cacheKey);
-        const hit = memory ? { value: memory, tier: 'memory' } : await this.cache!.fromTiers(call.cacheKey);
-        if (hit) {
-          this.counters.succeeded++;
-          return { source: 'cache', tier: hit.tier, message: hit.value };
-        }
-      }
-    } catch (error) {
-      this.counters.failed++;
-      throw error;
-    }
-    return this.streamUpstream(call, options, startedAt);
+    this.counters.streams++;
+    return new AgentStream(this.startStream(agentName, task, options, startedAt), {
+      clock: this.clock,
+      startedAt,
+      signal: options.signal,
+      onEnd: (report) => this.streamEnded(report),
+    });
   }
 
-  /** openStream's upstream part: admission and attempts until the first event, then the relay. */
-  private async streamUpstream(call: PreparedCall, options: ExecuteOptions, startedAt: number): Promise<OpenedStream> {
+  /** Where a streamed call's events come from: the cache, an identical stream in flight, or a new upstream stream. */
+  private async startStream(agentName: string, task: string, options: StreamOptions, startedAt: number): Promise<StreamStart> {
+    if (this.closed) throw new ClosedError();
+    const call = this.prepare(agentName, task, options);
+    if (!this.provider.streamMessage) throw new ConfigError('provider', `the ${this.provider.name} provider cannot stream: it has no streamMessage()`);
+    if (call.cacheKey !== undefined && call.readCache) {
+      const memory = this.cache!.fromMemory(call.cacheKey);
+      const hit = memory ? { value: memory, tier: 'memory' } : await this.cache!.fromTiers(call.cacheKey);
+      if (hit) {
+        const message = hit.value;
+        return {
+          reader: replayReader(eventsOf(message)),
+          finalMessage: () => Promise.resolve(message),
+          result: (m, latencyMs) => this.toResult(call, { result: m, attempts: 0, queueMs: 0, cacheTier: hit.tier }, false, latencyMs),
+        };
+      }
+    }
+    const inFlight = this.sharedStreams.get(call.canonical);
+    if (inFlight?.joinable) {
+      this.counters.coalesced++;
+      return {
+        reader: inFlight.join(),
+        finalMessage: () => finalOf(inFlight),
+        result: (m, latencyMs) => this.toResult(call, { result: m, attempts: 0, queueMs: 0 }, true, latencyMs),
+        deadline: this.deadlineOf(options, startedAt),
+      };
+    }
+    // The upstream belongs to no single caller: each caller's signal ends only its own reading.
+    const controller = new AbortController();
+    const opened = { attempts: 0, queueMs: 0 };
+    const opening = this.streamUpstream(call, { ...options, signal: controller.signal }, startedAt).then((o) => {
+      opened.attempts = o.attempts;
+      opened.queueMs = o.queueMs;
+      return o.events;
+    });
+    const shared = new SharedStream(opening, (reason) => controller.abort(reason), this.streamReplayBytes);
+    this.sharedStreams.set(call.canonical, shared);
+    void shared.over.then((message) => {
+      if (this.sharedStreams.get(call.canonical) === shared) this.sharedStreams.delete(call.canonical);
+      if (message && call.cacheKey !== undefined) this.store(call, message);
+    });
+    return {
+      reader: shared.join(),
+      finalMessage: () => finalOf(shared),
+      result: (m, latencyMs) => this.toResult(call, { result: m, attempts: opened.attempts, queueMs: opened.queueMs }, false, latencyMs),
+    };
+  }
+
+  /** One caller's stream ended: counted once, by how it ended. */
+  private streamEnded(report: StreamReport): void {
+    if (report.end === 'completed') {
+      this.counters.succeeded++;
+      return;
+    }
+    this.counters.failed++;
+    if (report.end === 'cancelled') this.counters.streamsCancelled++;
+    else if (report.chunks > 0) this.counters.streamsInterrupted++;
+  }
+
+  /**
+   * A new upstream stream: admission, then attempts until one's first event arrives, then the
+   * relay. The rule: an attempt is retried only until its first event arrives. From then on
+   * output may have reached a caller and a retry would replay it, so a later failure ends the
+   * stream with its error. The slot, the breaker's verdict and the timers are settled when the
+   * stream ends, fails, is left, or is cut by the deadline, the idle timeout or a cancellation
+   * (read or not).
+   */
+  private async streamUpstream(call: PreparedCall, options: StreamOptions, startedAt: number): Promise<OpenedStream> {
     const flight = new Flight<void, AgentCallMessage>(call.canonical);
     const { signal } = options;
     const onCallerAbort = signal && (() => flight.cancellation.abort(new AbortedError(signal.reason)));
@@ -415,11 +523,10 @@ export class Orchestrator {
     let attempt: Attempt | undefined;
     let deadlineTimer: TimerHandle | undefined;
     let settled = false;
-    const settle = (outcome: 'succeeded' | 'failed') => {
+    // The caller's stream counts the call (AgentStream's end); this settles the upstream's resources.
+    const settle = () => {
       if (settled) return;
       settled = true;
-      if (outcome === 'succeeded') this.counters.succeeded++;
-      else this.counters.failed++;
       if (slotHeld) this.limiter.release();
       attempt?.end();
       deadlineTimer?.cancel();
@@ -435,10 +542,12 @@ export class Orchestrator {
       const queueMs = this.clock.now() - startedAt;
       const spent = this.spendRateLimit(call, flight, deadline);
       if (spent) await spent;
-      const attemptTimeoutMs = options.attemptTimeoutMs ?? this.attemptTimeoutMs;
+      // A streamed attempt's timeout is the wait for its first event.
+      const firstChunkTimeoutMs = options.firstChunkTimeoutMs ?? this.firstChunkTimeoutMs ?? options.attemptTimeoutMs ?? this.attemptTimeoutMs;
+      const idleMs = options.idleTimeoutMs ?? this.idleTimeoutMs;
       for (let n = 1; ; n++) {
         // Always cancellable: leaving a stream must cancel its request.
-        const current = (attempt = this.beginAttempt(call, flight, deadline, attemptTimeoutMs, true));
+        const current = (attempt = this.beginAttempt(call, flight, deadline, firstChunkTimeoutMs, true, 'first_chunk'));
         let error: unknown;
         try {
           // openStream checked that the provider streams.
@@ -448,28 +557,34 @@ export class Orchestrator {
           if (first.done) throw new UpstreamError({ errorType: 'connection_error', message: 'the stream ended before its first event' });
           // The first event is here: from now on the stream is the caller's and is never retried.
           current.stopTimer();
-          const relay = new RelayedStream(first.value, upstream, source, {
-            succeeded: () => {
-              call.agent.breaker.onSuccess(flight.trace);
-              settle('succeeded');
+          const relay = new RelayedStream(
+            first.value,
+            upstream,
+            source,
+            {
+              succeeded: () => {
+                call.agent.breaker.onSuccess(flight.trace);
+                settle();
+              },
+              failed: (thrown) => {
+                const failure = this.attemptError(thrown, current, flight, deadline);
+                call.agent.breaker.onFailure(failure, flight.trace);
+                settle();
+                return failure;
+              },
+              left: () => {
+                const leaving = new AbortedError('the consumer left the stream');
+                current.controller!.abort(leaving);
+                call.agent.breaker.onFailure(leaving, flight.trace);
+                settle();
+              },
             },
-            failed: (thrown) => {
-              const failure = this.attemptError(thrown, current, flight, deadline);
-              call.agent.breaker.onFailure(failure, flight.trace);
-              settle('failed');
-              return failure;
-            },
-            left: () => {
-              const leaving = new AbortedError('the consumer left the stream');
-              current.controller!.abort(leaving);
-              call.agent.breaker.onFailure(leaving, flight.trace);
-              settle('failed');
-            },
-          });
+            { ms: idleMs, clock: this.clock, onIdle: () => current.controller!.abort(new TimeoutError('idle', idleMs)) },
+          );
           // The deadline and any cancellation cut the stream even while nobody reads it.
           current.controller!.signal.addEventListener('abort', () => relay.abandon(current.controller!.signal.reason), { once: true });
           deadlineTimer = this.clock.setTimer(() => current.controller!.abort(new TimeoutError('deadline', deadline.ms)), deadline.at - this.clock.now());
-          return { source: 'upstream', attempts: n, queueMs, events: relay };
+          return { attempts: n, queueMs, events: relay };
         } catch (thrown) {
           error = this.attemptError(thrown, current, flight, deadline);
           current.end();
@@ -478,7 +593,7 @@ export class Orchestrator {
         await this.clock.sleep(this.retryDelayAfter(call, flight, n, error, deadline), flight.cancellation);
       }
     } catch (error) {
-      settle('failed');
+      settle();
       throw error;
     }
   }
@@ -647,12 +762,13 @@ export class Orchestrator {
     deadline: Deadline,
     attemptTimeoutMs: number,
     cancellable: boolean,
+    timeoutKind: 'attempt' | 'first_chunk' = 'attempt',
   ): Attempt {
     call.agent.breaker.admit(flight.trace);
     this.counters.upstreamAttempts++;
     const leftMs = deadline.at - this.clock.now();
     const byDeadline = leftMs <= attemptTimeoutMs;
-    return new Attempt(byDeadline ? Math.max(1, leftMs) : attemptTimeoutMs, byDeadline, cancellable ? flight.cancellation : undefined, this.clock);
+    return new Attempt(byDeadline ? Math.max(1, leftMs) : attemptTimeoutMs, byDeadline, cancellable ? flight.cancellation : undefined, this.clock, timeoutKind);
   }
 
   /** Settle, for a failure: what the caller is told. The provider reports an abort its own way; our reason (timeout, caller, close) is the truth. */

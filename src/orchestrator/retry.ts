@@ -15,7 +15,8 @@ const RETRYABLE_STATUS = new Set([408, 409, 429]);
 /** Whether another attempt could succeed. Never 400, 401, 403, 404, 413 or 422. */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof UpstreamError) return error.status === undefined || RETRYABLE_STATUS.has(error.status) || error.status >= 500;
-  return error instanceof TimeoutError && error.kind === 'attempt';
+  // A streamed attempt that sent nothing in time is retried like any attempt (no output was seen).
+  return error instanceof TimeoutError && (error.kind === 'attempt' || error.kind === 'first_chunk');
 }
 
 /**

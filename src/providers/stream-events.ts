@@ -188,3 +188,21 @@ export function accumulatingStream(opening: Promise<OpenedEvents>): ProviderStre
     finalMessage: () => final,
   };
 }
+
+/** One caller's reading of a stream; `return(reason)` leaves it, saying why. */
+export interface StreamReader {
+  next(): Promise<IteratorResult<StreamEvent, undefined>>;
+  return(reason?: unknown): Promise<IteratorResult<StreamEvent, undefined>>;
+}
+
+/** Events already known, read one by one with no wait between them (a cache hit replayed as a stream). */
+export function replayReader(events: readonly StreamEvent[]): StreamReader {
+  let next = 0;
+  return {
+    next: () => Promise.resolve(next < events.length ? { value: events[next++], done: false } : { value: undefined, done: true }),
+    return: () => {
+      next = events.length;
+      return Promise.resolve({ value: undefined, done: true });
+    },
+  };
+}

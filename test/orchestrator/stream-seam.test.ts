@@ -3,21 +3,13 @@ import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { ResponseCache } from '../../src/cache/response-cache.ts';
 import { ManualClock } from '../../src/clock.ts';
-import { AbortedError, CircuitOpenError, TimeoutError, UpstreamError } from '../../src/errors.ts';
-import { Orchestrator, type OpenedStream, type OrchestratorOptions } from '../../src/orchestrator/orchestrator.ts';
+import { AbortedError, CircuitOpenError, StreamInterruptedError, TimeoutError, UpstreamError } from '../../src/errors.ts';
+import { Orchestrator, type OrchestratorOptions } from '../../src/orchestrator/orchestrator.ts';
+import { ScriptedStreamProvider } from './scripted-stream-provider.ts';
 import { createAnthropicProvider } from '../../src/providers/anthropic.ts';
 import { createInProcessProvider } from '../../src/providers/in-process.ts';
-import { messageFor } from '../../src/providers/simulator/respond.ts';
-import { accumulateEvents, eventsOf, serverSentEvent, streamOfEvents } from '../../src/providers/stream-events.ts';
-import type {
-  CreateMessageOptions,
-  MessageParams,
-  MessageResponse,
-  MessagesProvider,
-  ProviderResult,
-  ProviderStream,
-  StreamEvent,
-} from '../../src/providers/types.ts';
+import { accumulateEvents, eventsOf, serverSentEvent } from '../../src/providers/stream-events.ts';
+import type { MessageParams, MessageResponse, MessagesProvider, StreamEvent } from '../../src/providers/types.ts';
 import { TEST_AGENTS, waitFor } from '../helpers.ts';
 
 const PARAMS: MessageParams = { model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] };
@@ -137,131 +129,68 @@ test('leaving the SDK stream early cancels the request: the server sees its conn
   }
 });
 
-/** One scripted upstream stream: events, then optionally a failure after `failAfter` of them (0: before the first). */
-interface Script {
-  events?: StreamEvent[];
-  failAfter?: number;
-  error?: unknown;
-  /** Stops sending after `stallAfter` events, until aborted. */
-  stallAfter?: number;
-}
-
-/** A provider whose streams follow a script per call, recording what the orchestrator did with them. */
-class ScriptedStreamProvider implements MessagesProvider {
-  readonly name = 'scripted';
-  calls = 0;
-  returned = 0;
-  readonly signals: Array<AbortSignal | undefined> = [];
-  constructor(private readonly scripts: Script[]) {}
-
-  createMessage(params: MessageParams): Promise<ProviderResult> {
-    return Promise.resolve({ ...messageFor(params, 'msg_whole'), _request_id: 'req_whole' });
-  }
-
-  streamMessage(params: MessageParams, options: CreateMessageOptions): ProviderStream {
-    const script = this.scripts[this.calls++] ?? {};
-    this.signals.push(options.signal);
-    const message: ProviderResult = { ...messageFor(params, `msg_${this.calls}`), _request_id: `req_${this.calls}` };
-    const events = script.events ?? eventsOf(message);
-    if (script.failAfter === undefined && script.stallAfter === undefined) {
-      const inner = streamOfEvents(events, message, options.signal);
-      return {
-        [Symbol.asyncIterator]: () => {
-          const it = inner[Symbol.asyncIterator]();
-          return { next: () => it.next(), return: () => (this.returned++, it.return!()) };
-        },
-        finalMessage: () => inner.finalMessage(),
-      };
-    }
-    let sent = 0;
-    const left = () => this.returned++;
-    return {
-      [Symbol.asyncIterator]() {
-        return {
-          async next(): Promise<IteratorResult<StreamEvent>> {
-            await new Promise<void>((resolve) => setImmediate(resolve));
-            if (options.signal?.aborted) throw options.signal.reason;
-            if (sent === script.failAfter) throw script.error;
-            if (sent === script.stallAfter) {
-              // Rejects with the signal's reason, as fetch does.
-              await new Promise<void>((_, reject) =>
-                options.signal?.addEventListener('abort', () => reject(options.signal!.reason as unknown), { once: true }),
-              );
-            }
-            return { value: events[sent++], done: false };
-          },
-          async return(): Promise<IteratorResult<StreamEvent>> {
-            left();
-            return { value: undefined, done: true };
-          },
-        };
-      },
-      finalMessage: () => Promise.reject(new Error('no final message')),
-    };
-  }
-
-  toError = (error: unknown) => error;
-  close = () => Promise.resolve();
-}
-
 const overloaded = () => new UpstreamError({ status: 529, errorType: 'overloaded_error', message: 'upstream answered 529' });
 
 function orchestratorWith(provider: MessagesProvider, extra: Partial<OrchestratorOptions> = {}): Orchestrator {
   return new Orchestrator({ agents: TEST_AGENTS, provider, retry: { baseDelayMs: 1, maxDelayMs: 1 }, ...extra });
 }
 
-async function drain(opened: OpenedStream): Promise<StreamEvent[]> {
-  if (opened.source !== 'upstream') throw new Error('expected an upstream stream');
+async function drain(stream: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
   const events: StreamEvent[] = [];
-  for await (const event of opened.events) events.push(event);
+  for await (const event of stream) events.push(event);
   return events;
 }
 
 test('a failure before the first event is retried like any attempt; the slot is held until the last event', async (t) => {
   const provider = new ScriptedStreamProvider([{ failAfter: 0, error: overloaded() }, {}]);
   const orchestrator = orchestratorWith(provider, { maxConcurrent: 1 });
-  const opened = await orchestrator.openStream('python-expert', 'stream me');
-  t.is(opened.source, 'upstream');
-  if (opened.source !== 'upstream') return;
-  t.is(opened.attempts, 2);
+  const stream = orchestrator.executeAgentStream('python-expert', 'stream me');
+  const iterator = stream[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  t.is(first.value?.type, 'message_start');
   t.is(provider.calls, 2);
   t.is(orchestrator.stats().retries, 1);
   t.is(orchestrator.inFlight, 1, 'the concurrency slot is held while the stream is open');
-  const events = await drain(opened);
+  const events = [first.value!, ...(await drain(stream))];
   t.is(orchestrator.inFlight, 0);
-  const final = await opened.events.finalMessage();
-  const { _request_id, ...whole } = final;
-  t.is(_request_id, 'req_2');
-  t.deepEqual(accumulateEvents(events), whole);
-  t.like(orchestrator.stats(), { calls: 1, succeeded: 1, failed: 0, upstreamAttempts: 2 });
+  const result = await stream.result;
+  t.is(result.attempts, 2);
+  t.is(result.requestId, 'req_2');
+  t.is(result.output, (accumulateEvents(events).content[0] as { text: string }).text);
+  t.is(result.chunks, events.length);
+  t.like(orchestrator.stats(), { calls: 1, succeeded: 1, failed: 0, upstreamAttempts: 2, streams: 1 });
 });
 
-test('after the first event nothing is retried: a mid-stream failure ends the stream with the error, and the breaker counts it', async (t) => {
-  const provider = new ScriptedStreamProvider([{ failAfter: 2, error: overloaded() }, {}]);
+test('after the first event nothing is retried: a mid-stream failure ends the stream with a StreamInterruptedError saying how much was delivered', async (t) => {
+  const provider = new ScriptedStreamProvider([{ failAfter: 3, error: overloaded() }, {}]);
   const orchestrator = orchestratorWith(provider, { circuit: { failureThreshold: 1, cooldownMs: 60_000 } });
-  const opened = await orchestrator.openStream('python-expert', 'fail midway');
-  if (opened.source !== 'upstream') return t.fail('expected an upstream stream');
+  const stream = orchestrator.executeAgentStream('python-expert', 'fail midway');
   const seen: StreamEvent[] = [];
-  const error = await t.throwsAsync(async () => {
-    for await (const event of opened.events) seen.push(event);
-  });
-  t.is(seen.length, 2, 'the two events before the failure reached the caller');
-  t.true(error instanceof UpstreamError);
+  const error = await t.throwsAsync(
+    async () => {
+      for await (const event of stream) seen.push(event);
+    },
+    { instanceOf: StreamInterruptedError, code: 'AP_ERR_STREAM_INTERRUPTED' },
+  );
+  t.is(seen.length, 3, 'the events before the failure reached the caller');
+  t.like(error, { deliveredChunks: 3, deliveredTextChars: 16, reason: 'overloaded_error' });
+  t.true(error.cause instanceof UpstreamError);
+  t.regex(error.message, /after 3 chunks \(16 characters of text\)/);
+  await t.throwsAsync(stream.result, { instanceOf: StreamInterruptedError });
   t.is(provider.calls, 1, 'never retried after output reached the caller');
   t.is(orchestrator.circuitState('claude-sonnet-5-5'), 'open');
   t.is(orchestrator.inFlight, 0);
-  t.like(orchestrator.stats(), { calls: 1, succeeded: 0, failed: 1, retries: 0 });
-  await t.throwsAsync(orchestrator.openStream('python-expert', 'while open'), { instanceOf: CircuitOpenError });
+  t.like(orchestrator.stats(), { calls: 1, succeeded: 0, failed: 1, retries: 0, streamsInterrupted: 1 });
+  await t.throwsAsync(drain(orchestrator.executeAgentStream('python-expert', 'while open')), { instanceOf: CircuitOpenError });
   t.is(provider.calls, 1, 'an open circuit stops streamed calls before they go upstream');
 });
 
-test('a consumer that leaves early cancels the upstream stream and frees the slot', async (t) => {
+test('a consumer that leaves early cancels the upstream stream and frees the slot; it is counted as cancelled', async (t) => {
   const provider = new ScriptedStreamProvider([{ stallAfter: 3 }]);
   const orchestrator = orchestratorWith(provider);
-  const opened = await orchestrator.openStream('python-expert', 'leave early');
-  if (opened.source !== 'upstream') return t.fail('expected an upstream stream');
+  const stream = orchestrator.executeAgentStream('python-expert', 'leave early');
   let seen = 0;
-  for await (const event of opened.events) {
+  for await (const event of stream) {
     t.truthy(event);
     if (++seen === 2) break;
   }
@@ -269,58 +198,102 @@ test('a consumer that leaves early cancels the upstream stream and frees the slo
   t.true(provider.signals[0]!.aborted);
   t.true(provider.signals[0]!.reason instanceof AbortedError);
   t.is(orchestrator.inFlight, 0);
-  t.like(orchestrator.stats(), { succeeded: 0, failed: 1 });
+  await t.throwsAsync(stream.result, { instanceOf: AbortedError });
+  t.like(orchestrator.stats(), { succeeded: 0, failed: 1, streamsCancelled: 1, streamsInterrupted: 0 });
 });
 
 test('the deadline cuts a stalled stream even while nobody reads it; the next read says why', async (t) => {
   const clock = new ManualClock();
   const provider = new ScriptedStreamProvider([{ stallAfter: 1 }]);
-  const orchestrator = orchestratorWith(provider, { clock, deadlineMs: 1_000 });
-  const opened = await orchestrator.openStream('python-expert', 'stall');
-  if (opened.source !== 'upstream') return t.fail('expected an upstream stream');
+  const orchestrator = orchestratorWith(provider, { clock, deadlineMs: 1_000, idleTimeoutMs: 5_000 });
+  const stream = orchestrator.executeAgentStream('python-expert', 'stall');
+  const iterator = stream[Symbol.asyncIterator]();
+  await iterator.next();
+  const pending = iterator.next();
   t.is(orchestrator.inFlight, 1);
   clock.advance(999);
   t.is(orchestrator.inFlight, 1);
   clock.advance(1);
-  t.is(orchestrator.inFlight, 0, 'released at the deadline, not at the next read');
+  t.is(orchestrator.inFlight, 0, 'released at the deadline');
   t.true(provider.signals[0]!.aborted);
-  await t.throwsAsync(opened.events.next(), { instanceOf: TimeoutError, message: /deadline/ });
+  const error = await t.throwsAsync(pending, { instanceOf: StreamInterruptedError });
+  t.true(error.cause instanceof TimeoutError);
+  t.regex((error.cause as Error).message, /deadline of 1000 ms/);
+});
+
+test('the idle timeout cuts a stream that stops sending, and only while a read waits', async (t) => {
+  const clock = new ManualClock();
+  const provider = new ScriptedStreamProvider([{ stallAfter: 2 }]);
+  const orchestrator = orchestratorWith(provider, { clock, idleTimeoutMs: 500 });
+  const stream = orchestrator.executeAgentStream('python-expert', 'go quiet');
+  const iterator = stream[Symbol.asyncIterator]();
+  await iterator.next();
+  clock.advance(2_000); // the consumer is slow to ask: not idle
+  t.false(provider.signals[0]!.aborted);
+  await iterator.next();
+  const pending = iterator.next(); // the upstream stalls here
+  await waitFor(() => provider.waiting, 'the stalled read');
+  clock.advance(499);
+  t.false(provider.signals[0]!.aborted);
+  clock.advance(1);
+  t.true(provider.signals[0]!.aborted);
+  const error = await t.throwsAsync(pending, { instanceOf: StreamInterruptedError });
+  t.like(error.cause, { code: 'AP_ERR_TIMEOUT', kind: 'idle' });
+  t.is(orchestrator.inFlight, 0);
+});
+
+test('the first-chunk timeout is retried like an attempt timeout; the error says what timed out', async (t) => {
+  const clock = new ManualClock({ autoAdvanceSleeps: true });
+  const provider = new ScriptedStreamProvider([{ stallAfter: 0 }, { stallAfter: 0 }]);
+  const orchestrator = orchestratorWith(provider, { clock, firstChunkTimeoutMs: 200, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
+  const reading = drain(orchestrator.executeAgentStream('python-expert', 'slow start'));
+  await waitFor(() => provider.calls === 1, 'the first attempt');
+  clock.advance(200);
+  await waitFor(() => provider.calls === 2, 'the retry');
+  clock.advance(200);
+  await t.throwsAsync(reading, { instanceOf: TimeoutError, message: /no first chunk of the stream within 200 ms/ });
+  t.is(provider.calls, 2);
 });
 
 test("the caller's signal before the first event cancels the attempt, with no retry", async (t) => {
   const provider = new ScriptedStreamProvider([{ stallAfter: 0 }]);
   const orchestrator = orchestratorWith(provider);
   const controller = new AbortController();
-  const opening = orchestrator.openStream('python-expert', 'abort me', { signal: controller.signal });
+  const reading = drain(orchestrator.executeAgentStream('python-expert', 'abort me', { signal: controller.signal }));
   await waitFor(() => provider.calls === 1, 'the attempt to start');
   controller.abort('changed my mind');
-  await t.throwsAsync(opening, { instanceOf: AbortedError });
+  await t.throwsAsync(reading, { instanceOf: AbortedError });
+  await waitFor(() => orchestrator.inFlight === 0, 'the slot to be released');
   t.is(provider.calls, 1);
-  t.is(orchestrator.inFlight, 0);
+  t.true(provider.signals[0]!.aborted);
 });
 
-test('a streamed call looks up the cache first: a hit is the stored message, and nothing goes upstream', async (t) => {
+test('a streamed call looks up the cache first: a hit is replayed as a stream, and a completed stream is stored', async (t) => {
   const cache = await ResponseCache.open({});
-  const provider = new ScriptedStreamProvider([]);
+  const provider = new ScriptedStreamProvider([{}]);
   const orchestrator = orchestratorWith(provider, { cache });
   const stored = await orchestrator.executeAgent('python-expert', 'cached question');
-  const opened = await orchestrator.openStream('python-expert', 'cached question');
-  t.is(opened.source, 'cache');
-  if (opened.source !== 'cache') return;
-  t.is(opened.tier, 'memory');
-  t.is((opened.message.content[0] as { text: string }).text, stored.output);
+  const replay = orchestrator.executeAgentStream('python-expert', 'cached question');
+  const replayed = await drain(replay);
+  const result = await replay.result;
+  t.like(result, { cached: true, cacheTier: 'memory', output: stored.output, estimatedCostUsd: 0, attempts: 0 });
+  t.is((accumulateEvents(replayed).content[0] as { text: string }).text, stored.output);
   t.is(provider.calls, 0);
-  const bypass = await orchestrator.openStream('python-expert', 'cached question', { cache: 'bypass' });
-  t.is(bypass.source, 'upstream');
-  if (bypass.source === 'upstream') await drain(bypass);
+  const fresh = orchestrator.executeAgentStream('python-expert', 'a new question');
+  await drain(fresh);
+  t.is(provider.calls, 1);
+  await waitFor(() => cache.stats().sets === 2, 'the write');
+  const again = orchestrator.executeAgentStream('python-expert', 'a new question');
+  await drain(again);
+  t.like(await again.result, { cached: true, output: (await fresh.result).output });
+  t.is(provider.calls, 1, 'the completed stream was stored and replayed');
   await cache.close();
 });
 
 test('the in-process provider streams the same answer it gives whole', async (t) => {
   const orchestrator = orchestratorWith(createInProcessProvider());
   const whole = await orchestrator.executeAgent('python-expert', 'same answer', { cache: 'bypass' });
-  const opened = await orchestrator.openStream('python-expert', 'same answer', { cache: 'bypass' });
-  const events = await drain(opened);
+  const events = await drain(orchestrator.executeAgentStream('python-expert', 'same answer', { cache: 'bypass' }));
   const text = events.flatMap((e) => (e.type === 'content_block_delta' ? [(e.delta as { text: string }).text] : [])).join('');
   t.is(text, whole.output);
   t.true(events.filter((e) => e.type === 'content_block_delta').length > 1, 'in several chunks');
@@ -334,7 +307,7 @@ test('a provider without streamMessage is refused with a config error naming it'
     close: () => Promise.resolve(),
   };
   const orchestrator = orchestratorWith(provider);
-  const error = await t.throwsAsync(orchestrator.openStream('python-expert', 'stream?'));
+  const error = await t.throwsAsync(drain(orchestrator.executeAgentStream('python-expert', 'stream?')));
   t.is((error as { code?: string }).code, 'AP_ERR_CONFIG');
   t.regex(error.message, /whole-only provider cannot stream/);
 });
@@ -342,14 +315,18 @@ test('a provider without streamMessage is refused with a config error naming it'
 test('close({ abortInFlight }) cuts an open stream; close() waits for one to end', async (t) => {
   const provider = new ScriptedStreamProvider([{ stallAfter: 1 }, {}]);
   const orchestrator = orchestratorWith(provider);
-  const opened = await orchestrator.openStream('python-expert', 'cut me');
-  if (opened.source !== 'upstream') return t.fail('expected an upstream stream');
+  const stream = orchestrator.executeAgentStream('python-expert', 'cut me');
+  const iterator = stream[Symbol.asyncIterator]();
+  await iterator.next();
   await orchestrator.close({ abortInFlight: true });
   t.is(orchestrator.inFlight, 0);
-  await t.throwsAsync(opened.events.next(), { code: 'AP_ERR_CLOSED' });
+  const error = await t.throwsAsync(iterator.next(), { instanceOf: StreamInterruptedError });
+  t.like(error.cause, { code: 'AP_ERR_CLOSED' });
 
   const other = orchestratorWith(new ScriptedStreamProvider([{}]));
-  const live = await other.openStream('python-expert', 'finish me');
+  const live = other.executeAgentStream('python-expert', 'finish me');
+  const liveIterator = live[Symbol.asyncIterator]();
+  await liveIterator.next();
   let closed = false;
   const closing = other.close().then(() => (closed = true));
   await new Promise<void>((resolve) => setImmediate(resolve));
