@@ -12,6 +12,11 @@ export class HdrRegistry {
   readonly upstreamCalls = new LatencyRecorder();
   readonly memoryHits = new LatencyRecorder();
   readonly queueWait = new LatencyRecorder();
+  /** Streamed calls: time to first chunk, every later chunk's time since the one before, and output tokens per second per stream. */
+  readonly streamTimeToFirstChunk = new LatencyRecorder();
+  readonly streamChunkGap = new LatencyRecorder();
+  /** Recorded on the millisecond scale: a snapshot's values read as tokens per second. */
+  readonly streamTokensPerSecond = new LatencyRecorder();
   /** Gets of each shared cache tier (`disk`, ...), made on the tier's first get. */
   private readonly tierGets = new Map<string, LatencyRecorder>();
 
@@ -33,15 +38,32 @@ export class HdrRegistry {
   }
 
   snapshot(): HdrSnapshot {
-    return {
+    const snapshot: HdrSnapshot = {
       agentLatency: this.agentLatency(),
       queueWait: this.queueWait.snapshot(),
       cacheGetMemory: this.memoryHits.snapshot(),
       cacheGetTiers: Object.fromEntries([...this.tierGets].map(([tier, recorder]) => [tier, recorder.snapshot()])),
     };
+    // Only a run that streamed has them (a record without streams keeps its shape).
+    if (this.streamTimeToFirstChunk.histogram.totalCount > 0)
+      snapshot.streams = {
+        timeToFirstChunk: this.streamTimeToFirstChunk.snapshot(),
+        timePerOutputChunk: this.streamChunkGap.snapshot(),
+        outputTokensPerSecond: this.streamTokensPerSecond.snapshot(),
+      };
+    return snapshot;
   }
 
   destroy(): void {
-    for (const r of [this.upstreamCalls, this.memoryHits, this.queueWait, ...this.tierGets.values()]) r.destroy();
+    for (const r of [
+      this.upstreamCalls,
+      this.memoryHits,
+      this.queueWait,
+      this.streamTimeToFirstChunk,
+      this.streamChunkGap,
+      this.streamTokensPerSecond,
+      ...this.tierGets.values(),
+    ])
+      r.destroy();
   }
 }

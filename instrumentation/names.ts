@@ -28,6 +28,10 @@ export const METRICS = {
   workflowSteps: 'agentperf.workflow.steps',
   workflowStepDuration: 'agentperf.workflow.step.duration',
   labelOverflow: 'agentperf.telemetry.label_overflow',
+  timeToFirstChunk: 'gen_ai.client.operation.time_to_first_chunk',
+  timePerOutputChunk: 'gen_ai.client.operation.time_per_output_chunk',
+  streamCancellations: 'agentperf.stream.cancellations',
+  streamInterruptions: 'agentperf.stream.interruptions',
 } as const;
 
 /**
@@ -57,6 +61,10 @@ export const METRIC_UNITS: Readonly<Record<keyof typeof METRICS, string>> = {
   workflowSteps: '{step}',
   workflowStepDuration: 's',
   labelOverflow: '{value}',
+  timeToFirstChunk: 's',
+  timePerOutputChunk: 's',
+  streamCancellations: '{stream}',
+  streamInterruptions: '{stream}',
 };
 
 // Bucket advice from the GenAI semantic conventions (seconds; tokens).
@@ -74,6 +82,13 @@ export const AGENT_DURATION_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.02,
 // there). Kept as advised, coarse as it is for simulated workflows of milliseconds, so that
 // workflow histograms aggregate with other services'; the steps' metric has the finer buckets.
 export const WORKFLOW_DURATION_BUCKETS = [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200];
+
+// The streaming client metrics: the conventions we read give them no bucket advice, so these are
+// the advice of their server-side counterparts (gen_ai.server.time_to_first_token and
+// gen_ai.server.time_per_output_token), with finer buckets below 10 ms added to the second:
+// chunks relayed from the cache or a shared stream come microseconds apart.
+export const TIME_TO_FIRST_CHUNK_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+export const TIME_PER_OUTPUT_CHUNK_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5];
 
 export const CIRCUIT_STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
@@ -107,4 +122,5 @@ export const SPAN_ATTRIBUTES = {
   workflowSteps: 'agentperf.workflow.steps',
   workflowStatus: 'agentperf.workflow.status',
   stepId: 'agentperf.workflow.step.id',
+  timeToFirstChunk: 'gen_ai.response.time_to_first_chunk',
 } as const;

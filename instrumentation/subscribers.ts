@@ -23,6 +23,7 @@ import {
   httpServerResponseChannel,
   memoryHitChannel,
   retryChannel,
+  streamChannel,
   type AgentCallMessage,
   type AttemptMessage,
   type CacheEventMessage,
@@ -30,6 +31,7 @@ import {
   type CircuitMessage,
   type MemoryHitMessage,
   type RetryMessage,
+  type StreamMessage,
   workflowChannel,
   workflowStepChannel,
   type WorkflowMessage,
@@ -50,6 +52,8 @@ import {
   OPERATION_DURATION_BUCKETS,
   PROVIDER_NAME,
   SPAN_ATTRIBUTES as A,
+  TIME_PER_OUTPUT_CHUNK_BUCKETS,
+  TIME_TO_FIRST_CHUNK_BUCKETS,
   TOKEN_USAGE_BUCKETS,
   WORKFLOW_DURATION_BUCKETS,
 } from './names.js';
@@ -259,6 +263,7 @@ export class Subscribers {
     this.subscribeAttempts();
     this.subscribeCache();
     this.subscribeResilience();
+    this.subscribeStreams();
     this.subscribeWorkflows();
     this.subscribeHttpServer();
   }
@@ -450,6 +455,7 @@ export class Subscribers {
             attributes[A.outputTokens] = result.usage.outputTokens;
             if (result.usage.cacheReadTokens !== undefined) attributes[A.cacheReadTokens] = result.usage.cacheReadTokens;
             if (result.usage.cacheWriteTokens !== undefined) attributes[A.cacheCreationTokens] = result.usage.cacheWriteTokens;
+            if (result.timeToFirstChunkMs !== undefined) attributes[A.timeToFirstChunk] = result.timeToFirstChunkMs / 1000;
           }
           if (error) {
             attributes[A.errorType] = error;
@@ -460,6 +466,61 @@ export class Subscribers {
         }
         span.end();
       },
+    });
+  }
+
+  /**
+   * Streamed calls, once each ends: the GenAI conventions' time to first chunk and time per
+   * output chunk (recorded for streamed calls only, every chunk's gap handed over in one
+   * message), their HDR histograms with output tokens per second, and cancellations and
+   * mid-stream failures by reason.
+   */
+  private subscribeStreams(): void {
+    const timeToFirstChunk = this.histogram(
+      METRICS.timeToFirstChunk,
+      METRIC_UNITS.timeToFirstChunk,
+      'Time from a streamed call to its first chunk (queue wait included)',
+      TIME_TO_FIRST_CHUNK_BUCKETS,
+    );
+    const timePerOutputChunk = this.histogram(
+      METRICS.timePerOutputChunk,
+      METRIC_UNITS.timePerOutputChunk,
+      'Time between each chunk of a streamed call after the first and the chunk before it',
+      TIME_PER_OUTPUT_CHUNK_BUCKETS,
+    );
+    const cancellations = this.counter(
+      METRICS.streamCancellations,
+      METRIC_UNITS.streamCancellations,
+      'Streamed calls their caller stopped before the last chunk, by reason (consumer_left, aborted)',
+    );
+    const interruptions = this.counter(
+      METRICS.streamInterruptions,
+      METRIC_UNITS.streamInterruptions,
+      'Streamed calls that failed after their first chunk, by error type',
+    );
+    const attributes = (stream: StreamMessage) => () => ({
+      [A.operation]: 'chat',
+      [A.providerName]: PROVIDER_NAME,
+      [A.requestModel]: stream.model,
+      [A.agentName]: stream.agent,
+    });
+    this.on(streamChannel, (stream: StreamMessage) => {
+      if (stream.timeToFirstChunkMs !== undefined) {
+        this.hdr.streamTimeToFirstChunk.record(stream.timeToFirstChunkMs);
+        timeToFirstChunk.series(stream.agent, stream.model, undefined, undefined, undefined, attributes(stream)).record(stream.timeToFirstChunkMs / 1000);
+      }
+      if (stream.chunkGapsMs.length > 0) {
+        const series = timePerOutputChunk.series(stream.agent, stream.model, undefined, undefined, undefined, attributes(stream));
+        for (const gap of stream.chunkGapsMs) {
+          this.hdr.streamChunkGap.record(gap);
+          series.record(gap / 1000);
+        }
+      }
+      if (stream.end === 'completed' && stream.outputTokens && stream.streamingMs > 0)
+        this.hdr.streamTokensPerSecond.record(stream.outputTokens / (stream.streamingMs / 1000));
+      if (stream.end === 'cancelled') cancellations.add(1, { [A.agentName]: stream.agent, reason: stream.cancelReason ?? 'consumer_left' });
+      else if (stream.end === 'failed' && stream.chunks > 0)
+        interruptions.add(1, { [A.agentName]: stream.agent, [A.errorType]: stream.errorType ?? 'unknown' });
     });
   }
 

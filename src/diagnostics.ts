@@ -28,9 +28,36 @@ export interface AgentCallMessage {
     cached: boolean;
     cacheTier: string | undefined;
     usage: { inputTokens: number; outputTokens: number; cacheReadTokens?: number; cacheWriteTokens?: number };
+    /** Streamed calls only: from the call to its first chunk. */
+    timeToFirstChunkMs?: number;
   };
   /** Set by TracingChannel when the call rejects. */
   error?: unknown;
+}
+
+/**
+ * One streamed call, published when it ends for its caller (however it ends): what the
+ * streaming metrics are made of. `chunkGapsMs` is every chunk's time since the one before it
+ * (the GenAI conventions' time per output chunk), kept in the call and handed over once.
+ */
+export interface StreamMessage {
+  agent: string;
+  model: string;
+  end: 'completed' | 'failed' | 'cancelled';
+  /** Failed: errorType of the error the caller was given (a StreamInterruptedError's is its cause's). */
+  errorType?: string;
+  /** Cancelled: `consumer_left` (break, return()) or `aborted` (the caller's signal). */
+  cancelReason?: 'consumer_left' | 'aborted';
+  /** Undefined when no chunk arrived. */
+  timeToFirstChunkMs: number | undefined;
+  chunkGapsMs: readonly number[];
+  /** From the first chunk to the last. */
+  streamingMs: number;
+  chunks: number;
+  /** Completed: the answer's output tokens. */
+  outputTokens?: number;
+  /** Where the events came from: `upstream`, `shared` (joined an identical stream), or a cache tier (`memory`, `disk`, ...). */
+  source: string;
 }
 
 /** Context of one provider attempt (instrumentation makes its GenAI `chat` client span from it). */
@@ -150,6 +177,7 @@ export const workflowChannel = diagnosticsChannel.tracingChannel<WorkflowMessage
 export const workflowStepChannel = diagnosticsChannel.tracingChannel<WorkflowStepMessage, WorkflowStepMessage>('agentperf:workflow.step');
 export const httpServerRequestChannel = diagnosticsChannel.channel('agentperf:http.server.request');
 export const httpServerResponseChannel = diagnosticsChannel.channel('agentperf:http.server.response');
+export const streamChannel = diagnosticsChannel.channel('agentperf:agent.stream');
 
 export const ALL_CHANNELS = {
   tracing: [agentChannel, attemptChannel, cacheGetChannel, cacheSetChannel, workflowChannel, workflowStepChannel],
@@ -162,6 +190,7 @@ export const ALL_CHANNELS = {
     cacheIntegrityChannel,
     httpServerRequestChannel,
     httpServerResponseChannel,
+    streamChannel,
   ],
 };
 

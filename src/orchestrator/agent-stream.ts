@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../clock.js';
+import type { AgentCallMessage } from '../diagnostics.js';
 import { AbortedError, StreamInterruptedError, TimeoutError } from '../errors.js';
 import type { StreamReader } from '../providers/stream-events.js';
 import type { ProviderResult, StreamEvent } from '../providers/types.js';
@@ -20,6 +21,10 @@ export interface StreamReport {
   end: StreamEnd;
   /** The error the caller was given (failed), or why it stopped (cancelled: AbortedError). */
   error?: unknown;
+  /** Cancelled: by leaving (`break`, `return()`) or by the caller's signal. */
+  cancelReason?: 'consumer_left' | 'aborted';
+  /** Undefined when the stream never started (validation, a closed orchestrator). */
+  start: StreamStart | undefined;
   /** Undefined when no chunk arrived. */
   timeToFirstChunkMs: number | undefined;
   /** The time between each chunk and the one before it, for every chunk after the first (GenAI's time per output chunk). */
@@ -38,6 +43,12 @@ export interface StreamStart {
   result(message: ProviderResult, latencyMs: number): AgentResult;
   /** A deadline of this caller's own (a caller that joined another's stream); the first caller's is the upstream's. */
   deadline?: { at: number; ms: number };
+  /** `upstream`, `shared`, or the cache tier replayed. */
+  source: string;
+  agent: string;
+  model: string;
+  /** The agent span's message, when instrumentation listens. */
+  trace?: AgentCallMessage;
 }
 
 export interface AgentStreamContext {
@@ -72,6 +83,7 @@ export class AgentStream implements AsyncIterableIterator<StreamEvent> {
   private stopped: { promise: Promise<never>; reject: (e: unknown) => void } | undefined;
   private deadlineTimer: TimerHandle | undefined;
   private readonly onAbort: (() => void) | undefined;
+  private cancelReason: 'consumer_left' | 'aborted' = 'consumer_left';
 
   /** @internal Made by Orchestrator.executeAgentStream. */
   constructor(
@@ -85,7 +97,10 @@ export class AgentStream implements AsyncIterableIterator<StreamEvent> {
     const { signal } = context;
     if (signal) {
       this.stopped = stoppable();
-      this.onAbort = () => this.stop(new AbortedError(signal.reason), false);
+      this.onAbort = () => {
+        this.cancelReason = 'aborted';
+        this.stop(new AbortedError(signal.reason), false);
+      };
       if (signal.aborted) this.onAbort();
       else signal.addEventListener('abort', this.onAbort, { once: true });
     }
@@ -222,6 +237,8 @@ export class AgentStream implements AsyncIterableIterator<StreamEvent> {
     return {
       end,
       error,
+      cancelReason: end === 'cancelled' ? this.cancelReason : undefined,
+      start: this.start,
       timeToFirstChunkMs: this.firstAt === undefined ? undefined : this.firstAt - this.context.startedAt,
       chunkGapsMs: this.gaps,
       streamingMs: this.firstAt === undefined ? 0 : this.lastAt - this.firstAt,

@@ -10,11 +10,23 @@ import {
   circuitChannel,
   memoryHitChannel,
   retryChannel,
+  streamChannel,
   traced,
   type AgentCallMessage,
   type MemoryHitMessage,
+  type StreamMessage,
 } from '../diagnostics.js';
-import { AbortedError, ClosedError, ConfigError, errorType, TimeoutError, UnknownAgentError, UnknownModelError, UpstreamError } from '../errors.js';
+import {
+  AbortedError,
+  ClosedError,
+  ConfigError,
+  errorType,
+  StreamInterruptedError,
+  TimeoutError,
+  UnknownAgentError,
+  UnknownModelError,
+  UpstreamError,
+} from '../errors.js';
 import { logFieldsFor, rootLogger, type Logger } from '../logger.js';
 import { inputTokensOf } from '../providers/tokens.js';
 import type { CreateMessageOptions, MessageParams, MessagesProvider, ProviderResult } from '../providers/types.js';
@@ -449,6 +461,9 @@ export class Orchestrator {
     if (this.closed) throw new ClosedError();
     const call = this.prepare(agentName, task, options);
     if (!this.provider.streamMessage) throw new ConfigError('provider', `the ${this.provider.name} provider cannot stream: it has no streamMessage()`);
+    // The agent span starts here, in the caller's context (nothing was awaited yet), and ends with the stream.
+    const trace = agentChannel.hasSubscribers ? this.traceStart(call) : undefined;
+    const about = { agent: call.agent.config.name, model: call.agent.model.id, trace };
     if (call.cacheKey !== undefined && call.readCache) {
       const memory = this.cache!.fromMemory(call.cacheKey);
       const hit = memory ? { value: memory, tier: 'memory' } : await this.cache!.fromTiers(call.cacheKey);
@@ -458,6 +473,8 @@ export class Orchestrator {
           reader: replayReader(eventsOf(message)),
           finalMessage: () => Promise.resolve(message),
           result: (m, latencyMs) => this.toResult(call, { result: m, attempts: 0, queueMs: 0, cacheTier: hit.tier }, false, latencyMs),
+          source: hit.tier,
+          ...about,
         };
       }
     }
@@ -469,6 +486,8 @@ export class Orchestrator {
         finalMessage: () => finalOf(inFlight),
         result: (m, latencyMs) => this.toResult(call, { result: m, attempts: 0, queueMs: 0 }, true, latencyMs),
         deadline: this.deadlineOf(options, startedAt),
+        source: 'shared',
+        ...about,
       };
     }
     // The upstream belongs to no single caller: each caller's signal ends only its own reading.
@@ -489,18 +508,58 @@ export class Orchestrator {
       reader: shared.join(),
       finalMessage: () => finalOf(shared),
       result: (m, latencyMs) => this.toResult(call, { result: m, attempts: opened.attempts, queueMs: opened.queueMs }, false, latencyMs),
+      source: 'upstream',
+      ...about,
     };
   }
 
-  /** One caller's stream ended: counted once, by how it ended. */
+  /** The agent span's message for a streamed call, its start published. */
+  private traceStart(call: PreparedCall): AgentCallMessage {
+    const message: AgentCallMessage = {
+      agent: call.agent.config.name,
+      model: call.agent.model.id,
+      description: call.agent.config.description,
+      maxTokens: call.params.max_tokens,
+      temperature: call.params.temperature,
+      cacheResult: call.cacheKey === undefined ? 'bypass' : 'miss',
+    };
+    agentChannel.start.publish(message);
+    return message;
+  }
+
+  /** One caller's stream ended: counted once, by how it ended; its span ended and its metrics published. */
   private streamEnded(report: StreamReport): void {
-    if (report.end === 'completed') {
-      this.counters.succeeded++;
-      return;
+    if (report.end === 'completed') this.counters.succeeded++;
+    else {
+      this.counters.failed++;
+      if (report.end === 'cancelled') this.counters.streamsCancelled++;
+      else if (report.chunks > 0) this.counters.streamsInterrupted++;
     }
-    this.counters.failed++;
-    if (report.end === 'cancelled') this.counters.streamsCancelled++;
-    else if (report.chunks > 0) this.counters.streamsInterrupted++;
+    const { start } = report;
+    if (!start) return;
+    const trace = start.trace;
+    if (trace) {
+      if (report.result) trace.result = report.result;
+      else trace.error = report.error;
+      agentChannel.asyncEnd.publish(trace);
+    }
+    if (streamChannel.hasSubscribers) {
+      const failure = report.error instanceof StreamInterruptedError ? report.error.reason : errorType(report.error);
+      const message: StreamMessage = {
+        agent: start.agent,
+        model: start.model,
+        end: report.end,
+        errorType: report.end === 'failed' ? failure : undefined,
+        cancelReason: report.cancelReason,
+        timeToFirstChunkMs: report.timeToFirstChunkMs,
+        chunkGapsMs: report.chunkGapsMs,
+        streamingMs: report.streamingMs,
+        chunks: report.chunks,
+        outputTokens: report.result?.usage.outputTokens,
+        source: start.source,
+      };
+      streamChannel.publish(message);
+    }
   }
 
   /**

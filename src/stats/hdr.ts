@@ -64,6 +64,8 @@ export interface HdrSnapshot {
   queueWait: PercentileSnapshot;
   cacheGetMemory: PercentileSnapshot;
   cacheGetTiers: Record<string, PercentileSnapshot>;
+  /** Streamed calls, when there were any: `outputTokensPerSecond` holds tokens per second where the others hold milliseconds. */
+  streams?: { timeToFirstChunk: PercentileSnapshot; timePerOutputChunk: PercentileSnapshot; outputTokensPerSecond: PercentileSnapshot };
 }
 
 /** Each histogram of a snapshot with how the reports name it, the shared tiers in the order they were first read. */
@@ -73,6 +75,12 @@ export function hdrRows(hdr: HdrSnapshot): Array<[label: string, snapshot: Perce
     ['HDR queue wait', hdr.queueWait],
     ['HDR cache gets (memory)', hdr.cacheGetMemory],
     ...Object.entries(hdr.cacheGetTiers).map(([tier, snapshot]): [string, PercentileSnapshot] => [`HDR cache gets (${tier})`, snapshot]),
+    ...(hdr.streams
+      ? ([
+          ['HDR stream time to first chunk', hdr.streams.timeToFirstChunk],
+          ['HDR stream time per output chunk', hdr.streams.timePerOutputChunk],
+        ] as Array<[string, PercentileSnapshot]>)
+      : []),
   ];
 }
 
