@@ -249,6 +249,18 @@ class Attempt {
  * layer, a circuit breaker per model, coalescing of identical in-flight requests and an
  * optional client-side rate limit.
  */
+/** What the agent span of a call is made from. */
+function callMessage(call: PreparedCall): AgentCallMessage {
+  return {
+    agent: call.agent.config.name,
+    model: call.agent.model.id,
+    description: call.agent.config.description,
+    maxTokens: call.params.max_tokens,
+    temperature: call.params.temperature,
+    cacheResult: call.cacheKey === undefined ? 'bypass' : 'miss',
+  };
+}
+
 /** The whole message of a shared stream that completed. */
 function finalOf(shared: SharedStream): Promise<ProviderResult> {
   return shared.over.then((message) => message ?? Promise.reject(new Error('the shared stream ended without its final message')));
@@ -394,14 +406,7 @@ export class Orchestrator {
       }
     }
     if (!agentChannel.hasSubscribers) return this.runFlight(call, options, startedAt, undefined);
-    const message: AgentCallMessage = {
-      agent: call.agent.config.name,
-      model: call.agent.model.id,
-      description: call.agent.config.description,
-      maxTokens: call.params.max_tokens,
-      temperature: call.params.temperature,
-      cacheResult: call.cacheKey === undefined ? 'bypass' : 'miss',
-    };
+    const message = callMessage(call);
     return agentChannel.tracePromise(() => this.runFlight(call, options, startedAt, message), message);
   }
 
@@ -515,14 +520,7 @@ export class Orchestrator {
 
   /** The agent span's message for a streamed call, its start published. */
   private traceStart(call: PreparedCall): AgentCallMessage {
-    const message: AgentCallMessage = {
-      agent: call.agent.config.name,
-      model: call.agent.model.id,
-      description: call.agent.config.description,
-      maxTokens: call.params.max_tokens,
-      temperature: call.params.temperature,
-      cacheResult: call.cacheKey === undefined ? 'bypass' : 'miss',
-    };
+    const message = callMessage(call);
     agentChannel.start.publish(message);
     return message;
   }
