@@ -48,11 +48,13 @@ export interface StreamMessage {
   errorType?: string;
   /** Cancelled: `consumer_left` (break, return()) or `aborted` (the caller's signal). */
   cancelReason?: 'consumer_left' | 'aborted';
-  /** Undefined when no chunk arrived. */
+  /** To the first output chunk (`content_block_delta`); undefined when none arrived. */
   timeToFirstChunkMs: number | undefined;
   chunkGapsMs: readonly number[];
-  /** From the first chunk to the last. */
+  /** From the first output chunk to the last. */
   streamingMs: number;
+  /** Events delivered, and output chunks among them. */
+  events: number;
   chunks: number;
   /** Completed: the answer's output tokens. */
   outputTokens?: number;

@@ -210,21 +210,21 @@ export class TimeoutError extends AgentperfError {
  * (an UpstreamError such as a mid-stream `overloaded_error`, a reset, a TimeoutError).
  */
 export class StreamInterruptedError extends AgentperfError {
-  /** Events delivered to this caller before the failure. */
-  readonly deliveredChunks: number;
+  /** Stream events delivered to this caller before the failure. */
+  readonly deliveredEvents: number;
   /** Characters of text delivered to this caller before the failure. */
   readonly deliveredTextChars: number;
   /** The failure's label (errorType of the cause): `overloaded_error`, `connection_error`, `AP_ERR_TIMEOUT`, ... */
   readonly reason: string;
 
-  constructor(cause: unknown, deliveredChunks: number, deliveredTextChars: number) {
+  constructor(cause: unknown, deliveredEvents: number, deliveredTextChars: number) {
     const reason = errorType(cause);
     super(
       ErrorCode.STREAM_INTERRUPTED,
-      `the stream failed after ${deliveredChunks} chunks (${deliveredTextChars} characters of text) had been delivered: ${reason}: ${(cause as Error)?.message ?? String(cause)}`,
+      `the stream failed after ${deliveredEvents} events (${deliveredTextChars} characters of text) had been delivered: ${reason}: ${(cause as Error)?.message ?? String(cause)}`,
       { cause },
     );
-    this.deliveredChunks = deliveredChunks;
+    this.deliveredEvents = deliveredEvents;
     this.deliveredTextChars = deliveredTextChars;
     this.reason = reason;
   }

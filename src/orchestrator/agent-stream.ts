@@ -7,9 +7,13 @@ import type { AgentResult } from './orchestrator.js';
 
 /** A streamed call's result: executeAgent's, plus how the stream went. */
 export interface StreamedAgentResult extends AgentResult {
-  /** From the call to its first chunk (stream event) reaching the caller, queue wait included. */
+  /**
+   * From the call to its first output chunk (the first `content_block_delta`: the first
+   * generated text, as the Anthropic SDK's own span counts it) reaching the caller, queue wait
+   * included. For a stream that completed without one, to its last event.
+   */
   timeToFirstChunkMs: number;
-  /** Stream events delivered to the caller. */
+  /** Output chunks (`content_block_delta` events) delivered to the caller. */
   chunks: number;
 }
 
@@ -29,8 +33,10 @@ export interface StreamReport {
   timeToFirstChunkMs: number | undefined;
   /** The time between each chunk and the one before it, for every chunk after the first (GenAI's time per output chunk). */
   chunkGapsMs: number[];
-  /** Milliseconds from the first chunk to the last one delivered. */
+  /** Milliseconds from the first output chunk to the last one delivered. */
   streamingMs: number;
+  /** Events delivered (a failure after the first is never retried), and of them output chunks. */
+  events: number;
   chunks: number;
   result?: StreamedAgentResult;
 }
@@ -74,7 +80,9 @@ export class AgentStream implements AsyncIterableIterator<StreamEvent> {
   private over = false;
   /** Thrown by the next read after the stream ended in failure (once). */
   private pendingError: { error: unknown } | undefined;
+  /** Events delivered, and of them the output chunks (text and other deltas). */
   private delivered = 0;
+  private outputChunks = 0;
   private textChars = 0;
   private firstAt: number | undefined;
   private lastAt = 0;
@@ -148,9 +156,9 @@ export class AgentStream implements AsyncIterableIterator<StreamEvent> {
     for await (const event of this) if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') yield (event.delta as { text: string }).text;
   }
 
-  /** Events delivered so far. */
+  /** Output chunks delivered so far. */
   get chunks(): number {
-    return this.delivered;
+    return this.outputChunks;
   }
 
   private begin(start: StreamStart): StreamStart {
@@ -172,12 +180,14 @@ export class AgentStream implements AsyncIterableIterator<StreamEvent> {
   }
 
   private count(event: StreamEvent): void {
+    this.delivered++;
+    if (event.type !== 'content_block_delta') return;
     const now = this.context.clock.now();
     if (this.firstAt === undefined) this.firstAt = now;
     else this.gaps.push(now - this.lastAt);
     this.lastAt = now;
-    this.delivered++;
-    if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') this.textChars += (event.delta as { text: string }).text.length;
+    this.outputChunks++;
+    if (event.delta.type === 'text_delta') this.textChars += (event.delta as { text: string }).text.length;
   }
 
   private async complete(start: StreamStart): Promise<void> {
@@ -186,7 +196,7 @@ export class AgentStream implements AsyncIterableIterator<StreamEvent> {
     const result: StreamedAgentResult = {
       ...start.result(message, now - this.context.startedAt),
       timeToFirstChunkMs: (this.firstAt ?? now) - this.context.startedAt,
-      chunks: this.delivered,
+      chunks: this.outputChunks,
     };
     this.finish();
     this.settleResult.resolve(result);
@@ -242,7 +252,8 @@ export class AgentStream implements AsyncIterableIterator<StreamEvent> {
       timeToFirstChunkMs: this.firstAt === undefined ? undefined : this.firstAt - this.context.startedAt,
       chunkGapsMs: this.gaps,
       streamingMs: this.firstAt === undefined ? 0 : this.lastAt - this.firstAt,
-      chunks: this.delivered,
+      events: this.delivered,
+      chunks: this.outputChunks,
       result,
     };
   }

@@ -531,7 +531,7 @@ export class Orchestrator {
     else {
       this.counters.failed++;
       if (report.end === 'cancelled') this.counters.streamsCancelled++;
-      else if (report.chunks > 0) this.counters.streamsInterrupted++;
+      else if (report.events > 0) this.counters.streamsInterrupted++;
     }
     const { start } = report;
     if (!start) return;
@@ -552,6 +552,7 @@ export class Orchestrator {
         timeToFirstChunkMs: report.timeToFirstChunkMs,
         chunkGapsMs: report.chunkGapsMs,
         streamingMs: report.streamingMs,
+        events: report.events,
         chunks: report.chunks,
         outputTokens: report.result?.usage.outputTokens,
         source: start.source,

@@ -157,7 +157,7 @@ test('a failure before the first event is retried like any attempt; the slot is 
   t.is(result.attempts, 2);
   t.is(result.requestId, 'req_2');
   t.is(result.output, (accumulateEvents(events).content[0] as { text: string }).text);
-  t.is(result.chunks, events.length);
+  t.is(result.chunks, events.filter((e) => e.type === 'content_block_delta').length, 'output chunks: the deltas');
   t.like(orchestrator.stats(), { calls: 1, succeeded: 1, failed: 0, upstreamAttempts: 2, streams: 1 });
 });
 
@@ -173,9 +173,9 @@ test('after the first event nothing is retried: a mid-stream failure ends the st
     { instanceOf: StreamInterruptedError, code: 'AP_ERR_STREAM_INTERRUPTED' },
   );
   t.is(seen.length, 3, 'the events before the failure reached the caller');
-  t.like(error, { deliveredChunks: 3, deliveredTextChars: 16, reason: 'overloaded_error' });
+  t.like(error, { deliveredEvents: 3, deliveredTextChars: 16, reason: 'overloaded_error' });
   t.true(error.cause instanceof UpstreamError);
-  t.regex(error.message, /after 3 chunks \(16 characters of text\)/);
+  t.regex(error.message, /after 3 events \(16 characters of text\)/);
   await t.throwsAsync(stream.result, { instanceOf: StreamInterruptedError });
   t.is(provider.calls, 1, 'never retried after output reached the caller');
   t.is(orchestrator.circuitState('claude-sonnet-5-5'), 'open');

@@ -84,7 +84,7 @@ for (const { fault, reason } of midStream) {
         { instanceOf: StreamInterruptedError },
       );
       t.is(seen.length, 4);
-      t.like(error, { deliveredChunks: 4, reason });
+      t.like(error, { deliveredEvents: 4, reason });
       t.is(sim.stats().requests, 1, 'not retried');
       t.like(orchestrator.stats(), { streamsInterrupted: 1 });
       await waitFor(() => openStreams(sim) === 0, 'the connection to close');
