@@ -87,6 +87,7 @@ export const REGISTRY: Entry[] = [
       { load: () => import('./commands/bench-startup.js') },
       { load: () => import('./commands/bench-snapshot.js') },
       { load: () => import('./commands/bench-intervals.js') },
+      { load: () => import('./commands/bench-streaming.js') },
     ],
   },
 ];

@@ -39,7 +39,8 @@ export interface OrchestratorBenchResult {
   inProcess: { calls: number; callsPerSec: number; runsCallsPerSec: number[] };
 }
 
-const BENCH_AGENT: AgentConfig = {
+/** The agent the orchestrator benches call (the streaming bench too). */
+export const BENCH_AGENT: AgentConfig = {
   name: 'bench-agent',
   model: 'claude-haiku-5-5',
   systemPrompt: 'You answer briefly.',

@@ -23,6 +23,7 @@ import type { OverheadMeasurement } from '../measure/slices.js';
 import type { StartupBenchResult } from '../bench/startup.js';
 import type { SnapshotBenchResult } from '../bench/snapshot.js';
 import type { IntervalsBenchResult } from '../bench/intervals.js';
+import { STREAMING_TARGETS, type StreamingBenchResult } from '../bench/streaming.js';
 
 const style = { head: [], border: [] };
 const pct = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)}%`;
@@ -360,4 +361,60 @@ ${table.toString()}`);
 Coverage of the nominal 95% interval of a known change (log 0.1, 5% block noise), ${result.options.trials} simulated comparisons per cell, seed ${result.options.seed}; "!" marks a cell under ${percent(result.floor)} (95% less three simulation standard errors): that method over-claims there. "refuses": too few blocks for an exact bound, and the method says so.
 The gate uses the paired t interval from ${result.minimumSamples['paired-t']} pairs and the Mann-Whitney interval from ${result.minimumSamples['mann-whitney']} blocks a side where an exact bound exists; the bootstraps are shown for comparison only. ${(result.elapsedMs / 1000).toFixed(1)} s.
 `;
+}
+
+export function formatStreamingBench(result: StreamingBenchResult): string {
+  const { ttfc, instrumentationShare: share, cpuPerChunk, concurrent, replay, options } = result;
+  const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  // A target judged on an interval: met when all of it is under, missed when all of it is over.
+  const judged = ([low, high]: [number, number], target: number) => (high <= target ? 'met' : low > target ? 'MISSED' : 'inconclusive');
+  const table = new Table({ head: ['figure', 'measured', 'target'], style });
+  table.push(
+    [
+      `time to first chunk, bare SDK / executeAgentStream (median of ${options.rounds} rounds of ${options.streamsPerBlock})`,
+      `${ttfc.bareSdkMs.toFixed(3)} / ${ttfc.orchestratorMs.toFixed(3)} ms`,
+      '',
+    ],
+    [
+      'time to first chunk added by the orchestrator (median of per-round differences; A/A control beside it)',
+      `${ttfc.addedMs.toFixed(3)} ms (control ${ttfc.controlMs.toFixed(3)} ms)`,
+      `<= ${STREAMING_TARGETS.addedTtfcMs} ms: ${met(ttfc.addedMs <= STREAMING_TARGETS.addedTtfcMs)}`,
+    ],
+    [
+      'streamed call on the real path: main-thread CPU µs per call, instrumentation off / on; paired estimate [95% interval] (A/A)',
+      `${ttfc.busyUsOff.toFixed(1)} / ${ttfc.busyUsOn.toFixed(1)} µs: ${pct(ttfc.instrumentationPct)} [${pct(ttfc.instrumentationPctInterval[0])}, ${pct(ttfc.instrumentationPctInterval[1])}] (A/A ${pct(ttfc.instrumentationControlPct)})`,
+      'too noisy to judge',
+    ],
+    [
+      `instrumentation's own cost per streamed call of ${share.deltas} deltas (in-process, paired), and its share of the real call's CPU`,
+      `${share.addedUs.toFixed(2)} µs [${share.addedUsInterval[0].toFixed(2)}, ${share.addedUsInterval[1].toFixed(2)}]: ${share.pct.toFixed(2)}% [${share.pctInterval[0].toFixed(2)}, ${share.pctInterval[1].toFixed(2)}]`,
+      `<= ${STREAMING_TARGETS.instrumentationPct}%: ${judged(share.pctInterval, STREAMING_TARGETS.instrumentationPct)}`,
+    ],
+    [
+      `CPU per relayed chunk, streams of ${options.deltasPerStream} deltas: bare / orchestrator / + instrumentation`,
+      `${cpuPerChunk.bareUs.toFixed(3)} / ${cpuPerChunk.orchestratorUs.toFixed(3)} / ${cpuPerChunk.instrumentedUs.toFixed(3)} µs`,
+      '',
+    ],
+    [
+      'CPU added per relayed chunk (orchestrator + instrumentation; orchestrator alone)',
+      `${cpuPerChunk.addedInstrumentedUs.toFixed(3)} µs (${cpuPerChunk.addedUs.toFixed(3)} µs)`,
+      `<= ${STREAMING_TARGETS.cpuPerChunkUs} µs: ${met(cpuPerChunk.addedInstrumentedUs <= STREAMING_TARGETS.cpuPerChunkUs)}`,
+    ],
+    [
+      `${concurrent.streams} concurrent streams, zero-latency chunks: completed, wall time`,
+      `${concurrent.completed} of ${concurrent.streams} (${concurrent.failed} failed), ${Math.round(concurrent.wallMs)} ms`,
+      `all complete: ${met(concurrent.failed === 0)}`,
+    ],
+    [
+      'memory per open stream (heap after a full GC; network buffers)',
+      `${(concurrent.heapBytesPerStream / 1024).toFixed(1)} KiB; ${(concurrent.externalBytesPerStream / 1024).toFixed(1)} KiB`,
+      'measured',
+    ],
+    [
+      `cached answer replayed as a stream: call to first chunk, p50 / p99 of ${options.replays}`,
+      `${replay.p50Us.toFixed(1)} / ${replay.p99Us.toFixed(1)} µs`,
+      `p50 <= ${STREAMING_TARGETS.replayFirstChunkUs} µs: ${met(replay.p50Us <= STREAMING_TARGETS.replayFirstChunkUs)}`,
+    ],
+  );
+  return `${table.toString()}\nThe first three rows: the real SDK over HTTP to the simulator in a worker thread, zero latency; bare SDK, orchestrator, orchestrator instrumented and the bare SDK again (A/A) in rotating order per round. CPU per chunk: an in-process provider handing over prepared events, main-thread CPU.\n`;
 }
