@@ -52,8 +52,6 @@ export const DEFAULT_STREAMING_BENCH: StreamingBenchOptions = {
   replays: 2_000,
 };
 
-export const STREAMING_TARGETS = { addedTtfcMs: 0.3, cpuPerChunkUs: 5, instrumentationPct: 5, replayFirstChunkUs: 50 } as const;
-
 export interface StreamingBenchResult {
   options: StreamingBenchOptions;
   ttfc: {

@@ -21,3 +21,6 @@ export const OWN_COST_TARGET_US = 10;
 export const SNAPSHOT_MEMORY_TARGET = 0.25;
 
 export const STARTUP_TARGET_MS = 300;
+
+/** `bench streaming` (issue 27): time to first chunk added, CPU per relayed chunk, instrumentation's share of a streamed call, a cached replay's first chunk. */
+export const STREAMING_TARGETS = { addedTtfcMs: 0.3, cpuPerChunkUs: 5, instrumentationPct: 5, replayFirstChunkUs: 50 } as const;

@@ -3,7 +3,7 @@ import type { AgentCallMessage } from '../diagnostics.js';
 import { AbortedError, StreamInterruptedError, TimeoutError } from '../errors.js';
 import type { StreamReader } from '../providers/stream-events.js';
 import type { ProviderResult, StreamEvent } from '../providers/types.js';
-import type { AgentResult } from './orchestrator.js';
+import type { AgentResult } from './result.js';
 
 /** A streamed call's result: executeAgent's, plus how the stream went. */
 export interface StreamedAgentResult extends AgentResult {

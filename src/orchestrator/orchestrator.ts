@@ -32,6 +32,9 @@ import { inputTokensOf } from '../providers/tokens.js';
 import type { CreateMessageOptions, MessageParams, MessagesProvider, ProviderResult } from '../providers/types.js';
 import { eventsOf, replayReader } from '../providers/stream-events.js';
 import { AgentStream, type StreamReport, type StreamStart } from './agent-stream.js';
+import type { AgentResult, TokenUsage } from './result.js';
+
+export type { AgentResult, TokenUsage } from './result.js';
 import { RelayedStream } from './relayed-stream.js';
 import { SharedStream } from './shared-stream.js';
 import { CircuitBreaker, DEFAULT_CIRCUIT_OPTIONS, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.js';
@@ -94,37 +97,6 @@ export interface StreamOptions extends ExecuteOptions {
   firstChunkTimeoutMs?: number;
   /** The longest wait for the next chunk (OrchestratorOptions.idleTimeoutMs). */
   idleTimeoutMs?: number;
-}
-
-export interface TokenUsage {
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  /** Every cache write (5-minute and 1-hour). */
-  cacheWriteTokens: number;
-  /** The part of the cache writes made for an hour (`cache_creation.ephemeral_1h_input_tokens`), priced at the 1-hour rate. */
-  cacheWrite1hTokens: number;
-}
-
-export interface AgentResult {
-  agent: string;
-  output: string;
-  model: string;
-  stopReason: string | null;
-  usage: TokenUsage;
-  estimatedCostUsd: number;
-  /** From the call to its result, queue wait included. */
-  latencyMs: number;
-  /** Time spent waiting for a concurrency slot. */
-  queueMs: number;
-  /** Upstream attempts made (0 when answered without one). */
-  attempts: number;
-  /** True when answered from the response cache (nothing was spent: estimatedCostUsd is 0). */
-  cached: boolean;
-  cacheTier: string | undefined;
-  /** True when this call shared an identical call already in flight. */
-  coalesced: boolean;
-  requestId: string | undefined;
 }
 
 export interface ExecuteItem {

@@ -17,13 +17,14 @@ import {
   SCHEDULER_LAG_P99_TARGET_MS,
   SNAPSHOT_MEMORY_TARGET,
   STARTUP_TARGET_MS,
+  STREAMING_TARGETS,
 } from '../bench/targets.js';
 import { addedPct, BREAKDOWN_PARTS, lostPct } from '../measure/overhead-figures.js';
 import type { OverheadMeasurement } from '../measure/slices.js';
 import type { StartupBenchResult } from '../bench/startup.js';
 import type { SnapshotBenchResult } from '../bench/snapshot.js';
 import type { IntervalsBenchResult } from '../bench/intervals.js';
-import { STREAMING_TARGETS, type StreamingBenchResult } from '../bench/streaming.js';
+import type { StreamingBenchResult } from '../bench/streaming.js';
 
 const style = { head: [], border: [] };
 const pct = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)}%`;

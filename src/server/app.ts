@@ -5,12 +5,14 @@ import { z } from 'zod';
 import { describeIssue } from '../config/read.js';
 import { AgentperfError, ErrorCode, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Orchestrator } from '../orchestrator/orchestrator.js';
+import type { ExecuteOptions, Orchestrator } from '../orchestrator/orchestrator.js';
 import type { HdrSnapshot } from '../stats/hdr.js';
 import type { WorkflowService } from '../workflow/service.js';
 import { accessHook, type AccessRules } from './access.js';
 import { jsonDepth, MAX_JSON_DEPTH } from '../config/json-depth.js';
 import { inCallerTrace, publishHttpServerEvents } from './trace-context.js';
+import { errorBody, statusFor } from './error-status.js';
+import { relayStream } from './stream-route.js';
 import { registerWorkflowRoutes } from './workflow-routes.js';
 
 /** The body of `POST /v1/agents/:agent/execute`. */
@@ -23,6 +25,17 @@ export const ExecuteBody = z
     timeoutMs: z.number().int().min(1).max(600_000).optional(),
   })
   .strict();
+
+/** The task and options of an execute or stream body; a body that breaks a rule is a 400 naming the field (the error handler). */
+function executeCall(body: unknown): { task: string; options: ExecuteOptions } {
+  const parsed = ExecuteBody.safeParse(body);
+  if (!parsed.success) {
+    const issue = describeIssue(parsed.error, body, 'the body');
+    throw new ValidationError(ErrorCode.VALIDATION, issue.field, issue.message);
+  }
+  const { task, cache, maxTokens, temperature, timeoutMs } = parsed.data;
+  return { task, options: { cache, maxTokens, temperature, deadlineMs: timeoutMs } };
+}
 
 export interface ServerOptions {
   orchestrator: Orchestrator;
@@ -55,29 +68,6 @@ export interface ServerTimeouts {
 }
 
 export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000, idleMs: 11 * 60_000 };
-
-/** Orchestrator errors as HTTP statuses: the caller's fault is 4xx, the upstream's 5xx. */
-function statusFor(error: AgentperfError): number {
-  if (error.code === ErrorCode.UNKNOWN_AGENT || error.code === ErrorCode.NOT_FOUND) return 404;
-  if (error.code === ErrorCode.CONFLICT) return 409;
-  if (error instanceof ValidationError) return 400;
-  switch (error.code) {
-    case ErrorCode.QUEUE_FULL:
-    case ErrorCode.CIRCUIT_OPEN:
-    case ErrorCode.CLOSED:
-    case ErrorCode.CAPACITY:
-      return 503;
-    case ErrorCode.TIMEOUT:
-      return 504;
-    case ErrorCode.UPSTREAM:
-    case ErrorCode.CONNECTION:
-      return 502;
-    default:
-      return 500;
-  }
-}
-
-const errorBody = (code: string, message: string, field?: string) => ({ error: { code, message, ...(field ? { field } : {}) } });
 
 /**
  * Errors of the HTTP parser, before any route (malformed requests, oversized headers, a
@@ -188,15 +178,17 @@ export function buildServer(options: ServerOptions): FastifyInstance {
 
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(ErrorCode.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`)));
 
-  app.post<{ Params: { agent: string } }>('/v1/agents/:agent/execute', async (request, reply) => {
-    const parsed = ExecuteBody.safeParse(request.body);
-    if (!parsed.success) {
-      const issue = describeIssue(parsed.error, request.body, 'the body');
-      return reply.code(400).send(errorBody(ErrorCode.VALIDATION, issue.message, issue.field));
-    }
-    const { task, cache, maxTokens, temperature, timeoutMs } = parsed.data;
-    return inCallerTrace(request, () =>
-      options.orchestrator.executeAgent(request.params.agent, task, { cache, maxTokens, temperature, deadlineMs: timeoutMs }),
+  app.post<{ Params: { agent: string } }>('/v1/agents/:agent/execute', async (request) => {
+    const { task, options: call } = executeCall(request.body);
+    return inCallerTrace(request, () => options.orchestrator.executeAgent(request.params.agent, task, call));
+  });
+
+  // The same call streamed: server-sent events as the Messages API writes them, then the result.
+  app.post<{ Params: { agent: string } }>('/v1/agents/:agent/stream', async (request, reply) => {
+    const { task, options: call } = executeCall(request.body);
+    await relayStream(
+      inCallerTrace(request, () => options.orchestrator.executeAgentStream(request.params.agent, task, call)),
+      reply,
     );
   });
 
