@@ -25,7 +25,9 @@ import {
  * attributes (operation, model, server) and sets the answer's (response model, token usage,
  * error.type) before it ends it. So agentperf hands the SDK's tracer a span that reads those
  * attributes and records `gen_ai.client.operation.duration` and `gen_ai.client.token.usage`
- * when it ends, and passes everything on to the real span (or to a span that records nothing,
+ * when it ends (and, for a streamed call, which the SDK's span ends when the application's read
+ * of the stream ends, `gen_ai.client.operation.time_to_first_chunk` from the SDK's own
+ * `gen_ai.response.time_to_first_chunk`), and passes everything on to the real span (or to a span that records nothing,
  * when the trace is not sampled or no traces are exported): metrics for every call, whatever is
  * sampled. Calls the orchestrator makes are left alone (their attempt is already measured on
  * agentperf's own channel): the attempt marks the context they start in.
@@ -48,6 +50,8 @@ export interface ClientCall {
   answer?: { model?: string; inputTokens?: number; outputTokens?: number };
   /** `error.type` when the call failed. */
   error?: string;
+  /** A streamed call: the SDK's own time to its first chunk (`gen_ai.response.time_to_first_chunk`, at the first delta), seconds. */
+  timeToFirstChunkS?: number;
 }
 
 /** A span that remembers what the metrics need and passes every call on to `inner`. */
@@ -58,6 +62,7 @@ class MeteredSpan implements Span {
   private inputTokens: number | undefined;
   private outputTokens: number | undefined;
   private error: string | undefined;
+  private timeToFirstChunk: number | undefined;
 
   constructor(
     private readonly inner: Span,
@@ -78,6 +83,9 @@ class MeteredSpan implements Span {
         break;
       case 'error.type':
         if (typeof value === 'string') this.error = value;
+        break;
+      case 'gen_ai.response.time_to_first_chunk':
+        if (typeof value === 'number') this.timeToFirstChunk = value;
         break;
     }
   }
@@ -147,6 +155,7 @@ class MeteredSpan implements Span {
           ? { model: this.responseModel, inputTokens: this.inputTokens, outputTokens: this.outputTokens }
           : { model: this.responseModel },
       error: this.error,
+      timeToFirstChunkS: this.timeToFirstChunk,
     });
   }
 }

@@ -196,6 +196,8 @@ export class Subscribers {
   spans = true;
   /** The GenAI client histograms, made by `define`. */
   private clientMetrics?: { operationDuration: BucketHistogram; tokenUsage: BucketHistogram };
+  /** The GenAI streaming client histograms, made by `define`. */
+  private streamMetrics?: { timeToFirstChunk: BucketHistogram };
 
   constructor(
     private readonly hdr: HdrRegistry,
@@ -485,9 +487,10 @@ export class Subscribers {
     const timePerOutputChunk = this.histogram(
       METRICS.timePerOutputChunk,
       METRIC_UNITS.timePerOutputChunk,
-      'Time between each chunk of a streamed call after the first and the chunk before it',
+      'Time between each output chunk of a streamed call after the first and the chunk before it',
       TIME_PER_OUTPUT_CHUNK_BUCKETS,
     );
+    this.streamMetrics = { timeToFirstChunk };
     const cancellations = this.counter(
       METRICS.streamCancellations,
       METRIC_UNITS.streamCancellations,
@@ -694,7 +697,7 @@ export class Subscribers {
    * orchestrator, sdk-calls.ts): `gen_ai.client.operation.duration` and, when it answered,
    * `gen_ai.client.token.usage`, with the conventions' attributes.
    */
-  recordClientCall({ model, server, seconds, answer, error }: ClientCall): void {
+  recordClientCall({ model, server, seconds, answer, error, timeToFirstChunkS }: ClientCall): void {
     const metrics = this.clientMetrics;
     if (!metrics || !this.attached) return;
     const responseModel = answer?.model;
@@ -715,6 +718,13 @@ export class Subscribers {
       metrics.tokenUsage
         .series(model, responseModel, address, port, 'output', () => ({ ...clientAttributes(model, responseModel, server), [A.tokenType]: 'output' }))
         .record(answer.outputTokens);
+    // An application's own streamed call (the orchestrator's are recorded from the stream channel).
+    if (timeToFirstChunkS !== undefined && this.streamMetrics) {
+      this.hdr.streamTimeToFirstChunk.record(timeToFirstChunkS * 1000);
+      this.streamMetrics.timeToFirstChunk
+        .series(model, responseModel, address, port, 'sdk', () => clientAttributes(model, responseModel, server))
+        .record(timeToFirstChunkS);
+    }
   }
 
   /** The series an answered call with these keys records into (the same ones `recordClientCall` finds). */

@@ -40,6 +40,15 @@ if (process.env.APP_NESTED) {
     console.log('app span', span.spanContext().traceId, span.spanContext().spanId);
     span.end();
   });
+} else if (process.env.APP_STREAM) {
+  // The app streams with the SDK itself, reading to the end or leaving at the first delta.
+  const stream = await client.messages.create({ model: 'claude-sonnet-5-5', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }], stream: true });
+  let events = 0;
+  for await (const event of stream) {
+    events++;
+    if (process.env.APP_STREAM === 'break' && event.type === 'content_block_delta') break;
+  }
+  message = { content: [{ type: 'streamed ' + events }] };
 } else message = await ask();
 console.log('answered', message.content[0].type, 'at', Date.now());
 await simulator?.close();
@@ -366,3 +375,34 @@ test('a malformed AGENTPERF_FLUSH_TIMEOUT_MS is refused by name, and the applica
   t.regex(result.stderr, /AGENTPERF_FLUSH_TIMEOUT_MS must be a whole number of milliseconds, 0 or more, got \\"soon\\"/);
   t.regex(result.stderr, /did not start; the application runs without it/);
 });
+
+for (const mode of ['read', 'break'] as const) {
+  test(`an app that streams with the SDK itself (${mode === 'read' ? 'reading to the end' : 'leaving at the first delta'}) gets the call's duration when its stream ends, its time to first chunk, ${mode === 'read' ? 'and its token usage' : "and no answer's tokens"}`, async (t) => {
+    const { OtlpReceiver } = await import('./otlp-receiver.ts');
+    const receiver = await new OtlpReceiver().start();
+    try {
+      const result = await runApp({
+        APP_STREAM: mode,
+        AGENTPERF_METRICS_PORT: 'off',
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      });
+      t.is(result.code, 0, result.stderr);
+      t.regex(result.stdout, mode === 'read' ? /answered streamed \d+/ : /answered streamed 3 /);
+      const points = receiver.points();
+      const ttfc = points.filter((p) => p.metric === 'gen_ai.client.operation.time_to_first_chunk');
+      t.is(ttfc.length, 1);
+      t.like(ttfc[0].attributes, { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-5-5' });
+      t.is(ttfc[0].value, 1, 'one streamed call');
+      t.is(points.filter((p) => p.metric === 'gen_ai.client.operation.duration').length, 1);
+      const span = receiver.spans().find((s) => s.attributes['gen_ai.request.stream'] === true);
+      t.truthy(span, 'the SDK span of the streamed call, ended when the stream ended');
+      const outputTokens = points.filter((p) => p.metric === 'gen_ai.client.token.usage' && p.attributes['gen_ai.token.type'] === 'output');
+      if (mode === 'read') t.is(outputTokens.length, 1);
+      else t.is(outputTokens.length, 0, 'a stream left before message_delta has no final usage');
+    } finally {
+      await receiver.close();
+    }
+  });
+}
