@@ -53,6 +53,9 @@ export type {
 
 // Scenarios: one interface driven by load, profile, leak and the gate.
 export { defineScenario } from './scenarios/types.js';
+// A streaming scenario's iteration returns timeStream(stream): the engine measures time to first chunk.
+export { timeStream } from './scenarios/stream-timing.js';
+export type { StreamedIteration } from './scenarios/stream-timing.js';
 export type { AgentTarget, Scenario, ScenarioContext, ScenarioDefinition } from './scenarios/types.js';
 
 // The project config, typed: `export default defineConfig({ ... })` in agentperf.config.ts.

@@ -47,7 +47,7 @@ interface LeakFlags extends ScenarioFlags {
 
 export const command = withScenarioOptions(new Command('leak'))
   .description('run a scenario in rounds with GC forced between them; CLEAN (exit 0), LEAK (exit 1) or INCONCLUSIVE (exit 3) from the slope of retained bytes')
-  .argument('<scenario>', 'cache-hit | cache-miss | mixed | http | path/to/scenario.ts')
+  .argument('<scenario>', 'cache-hit | cache-miss | mixed | mixed-stream | http | path/to/scenario.ts')
   .option('--rounds <n>', 'measured rounds', String(DEFAULT_LEAK_OPTIONS.rounds))
   .option('--iterations <n>', 'iterations per round', String(DEFAULT_LEAK_OPTIONS.iterationsPerRound))
   .option('--warmup-rounds <n>', 'rounds run before measuring (JIT, caches filling)', String(DEFAULT_LEAK_OPTIONS.warmupRounds))

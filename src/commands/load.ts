@@ -212,8 +212,8 @@ async function writeOutputs(report: LoadReport, encoded: { latency: string; serv
 }
 
 export const command = withScenarioOptions(new Command('run'))
-  .description('run a scenario (cache-hit, cache-miss, mixed, http, workflow or a module file) under load')
-  .argument('<scenario>', 'cache-hit | cache-miss | mixed | http | path/to/scenario.ts')
+  .description('run a scenario (cache-hit, cache-miss, mixed, mixed-stream, http, workflow or a module file) under load')
+  .argument('<scenario>', 'cache-hit | cache-miss | mixed | mixed-stream | http | path/to/scenario.ts')
   .option('--pattern <kind>', 'open-loop arrivals: constant | ramp | spike | step | stages', 'constant')
   .option('--rate <n>', 'iterations per second (constant; the base rate of spike)')
   .option('--from <n>', 'ramp: starting rate per second')

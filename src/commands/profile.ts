@@ -78,7 +78,7 @@ interface ProfileFlags extends ScenarioFlags {
 
 export const command = withScenarioOptions(new Command('profile'))
   .description('profile a scenario under load: CPU profile, flamegraph, bottlenecks, heap sampling; into profiles/<scenario>/<time>/')
-  .argument('<scenario>', 'cache-hit | cache-miss | mixed | http | path/to/scenario.ts')
+  .argument('<scenario>', 'cache-hit | cache-miss | mixed | mixed-stream | http | path/to/scenario.ts')
   .option('--cpu', 'the CPU profile (with --heap: both; neither: both)')
   .option('--heap', 'the sampling heap profile')
   .option('--snapshot', 'also a heap snapshot at the end (pauses the process; needs about twice the heap)')

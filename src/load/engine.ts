@@ -85,6 +85,30 @@ export interface EngineOptions {
   onMeasureEnd?: () => void;
 }
 
+/**
+ * What a streaming iteration resolves with, so that the engine measures its stream: when its
+ * first output chunk arrived, on the engine's clock (`performance.now()`), and the time between
+ * its later chunks. `timeStream` (scenarios/stream-timing.ts) reads a stream and makes it.
+ */
+export interface StreamedIteration {
+  firstChunkAt: number;
+  chunkGapsMs?: readonly number[];
+  /** Output tokens per second from the first chunk to the last, when known. */
+  outputTokensPerSecond?: number;
+}
+
+/** The streams of a run's streaming iterations (absent when none streamed). */
+export interface StreamFigures {
+  /** Iterations that reported a stream. */
+  streams: number;
+  /** From the iteration's intended start to its first output chunk (coordinated-omission corrected, like latency), ms. */
+  timeToFirstChunk: PercentileSnapshot;
+  /** Between each output chunk and the one before it, ms. */
+  timePerOutputChunk: PercentileSnapshot;
+  /** Per stream; the snapshot's values are tokens per second. */
+  outputTokensPerSecond: PercentileSnapshot;
+}
+
 export interface IterationRow {
   iteration: number;
   intendedMs: number;
@@ -107,6 +131,9 @@ export interface SeriesPoint {
   p50: number;
   p95: number;
   p99: number;
+  /** Corrected time to first chunk of the streams that ended in this second, ms (a run that streams). */
+  ttfcP50?: number;
+  ttfcP95?: number;
 }
 
 export interface EngineResult {
@@ -133,8 +160,17 @@ export interface EngineResult {
   /** Actual start minus intended start, in ms (open loop). */
   schedulingLag: PercentileSnapshot;
   series: SeriesPoint[];
+  /** Streaming iterations' figures, when any iteration streamed. */
+  stream?: StreamFigures;
   /** The histograms, encoded (compressed base64), to write HDR logs or merge across generators. */
-  encoded: { latency: string; serviceTime: string; schedulingLag: string };
+  encoded: {
+    latency: string;
+    serviceTime: string;
+    schedulingLag: string;
+    timeToFirstChunk?: string;
+    timePerOutputChunk?: string;
+    outputTokensPerSecond?: string;
+  };
 }
 
 type RunIteration = (iteration: number) => unknown;
@@ -162,6 +198,8 @@ class LoadEngine {
   private readonly latency = new LatencyRecorder();
   private readonly service = new LatencyRecorder();
   private readonly lag = new LatencyRecorder();
+  /** Made at the first streamed iteration. */
+  private stream: { ttfc: LatencyRecorder; chunkGap: LatencyRecorder; tokensPerSecond: LatencyRecorder; count: number } | undefined;
   private readonly errorsByType = new Map<string, number>();
   private readonly series: SeriesPoint[] = [];
   private readonly origin: number;
@@ -311,6 +349,19 @@ class LoadEngine {
       series: this.series,
       encoded: { latency: this.latency.export(), serviceTime: this.service.export(), schedulingLag: this.lag.export() },
     };
+    const stream = this.stream;
+    if (stream) {
+      result.stream = {
+        streams: stream.count,
+        timeToFirstChunk: stream.ttfc.snapshot(),
+        timePerOutputChunk: stream.chunkGap.snapshot(),
+        outputTokensPerSecond: stream.tokensPerSecond.snapshot(),
+      };
+      result.encoded.timeToFirstChunk = stream.ttfc.export();
+      result.encoded.timePerOutputChunk = stream.chunkGap.export();
+      result.encoded.outputTokensPerSecond = stream.tokensPerSecond.export();
+      for (const recorder of [stream.ttfc, stream.chunkGap, stream.tokensPerSecond]) recorder.destroy();
+    }
     this.ended = true;
     this.latency.destroy();
     this.service.destroy();
@@ -342,8 +393,8 @@ class LoadEngine {
     }
     if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
       (result as PromiseLike<unknown>).then(
-        () => {
-          this.finish(iteration, intended, start, undefined);
+        (value) => {
+          this.finish(iteration, intended, start, undefined, value);
           after?.();
         },
         (error: unknown) => {
@@ -353,11 +404,11 @@ class LoadEngine {
       );
       return false;
     }
-    this.finish(iteration, intended, start, undefined);
+    this.finish(iteration, intended, start, undefined, result);
     return true;
   }
 
-  private finish(iteration: number, intended: number, start: number, error: unknown): void {
+  private finish(iteration: number, intended: number, start: number, error: unknown, value?: unknown): void {
     // An iteration still running when the run ended (past the drain timeout) may settle later,
     // e.g. when teardown closes its connection: it was counted as unfinished, and the
     // histograms are gone.
@@ -369,6 +420,9 @@ class LoadEngine {
       this.lastEnd = end;
       this.latency.record(end - intended);
       this.service.record(end - start);
+      // One property read per iteration: a streaming iteration's value says when its first chunk came.
+      const firstChunkAt = (value as Partial<StreamedIteration> | null | undefined)?.firstChunkAt;
+      if (typeof firstChunkAt === 'number') this.recordStream(value as StreamedIteration, intended);
       let type: string | undefined;
       if (error !== undefined) {
         this.errors++;
@@ -378,6 +432,15 @@ class LoadEngine {
       this.options.onIteration?.({ iteration, intendedMs: intended - this.origin, startMs: start - this.origin, endMs: end - this.origin, error: type });
     }
     if (this.inFlight === 0 && this.schedulingDone) this.drained?.();
+  }
+
+  private recordStream(streamed: StreamedIteration, intended: number): void {
+    const stream = (this.stream ??= { ttfc: new LatencyRecorder(), chunkGap: new LatencyRecorder(), tokensPerSecond: new LatencyRecorder(), count: 0 });
+    stream.count++;
+    stream.ttfc.record(streamed.firstChunkAt - intended);
+    if (streamed.chunkGapsMs) for (const gap of streamed.chunkGapsMs) stream.chunkGap.record(gap);
+    // Recorded on the millisecond scale: the snapshot's values read as tokens per second.
+    if (streamed.outputTokensPerSecond !== undefined) stream.tokensPerSecond.record(streamed.outputTokensPerSecond);
   }
 
   /** One point per second of measurement, from interval snapshots of the corrected histogram. */
@@ -399,6 +462,11 @@ class LoadEngine {
       p95: interval.p95,
       p99: interval.p99,
     };
+    if (this.stream) {
+      const ttfc = this.stream.ttfc.intervalSnapshot();
+      point.ttfcP50 = ttfc.p50;
+      point.ttfcP95 = ttfc.p95;
+    }
     this.previous = { started: this.started, completed: this.completed, errors: this.errors, dropped: this.dropped };
     this.series.push(point);
     this.options.onSecond?.(point);

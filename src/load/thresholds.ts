@@ -2,7 +2,10 @@ import { ErrorCode, ValidationError } from '../errors.js';
 
 /**
  * k6-style pass/fail criteria: `p95<500ms`, `error_rate<1%`, `throughput>5`. Latency metrics
- * judge the corrected latency; prefix `service_` (e.g. `service_p99<50ms`) for service time.
+ * judge the corrected latency; prefix `service_` (e.g. `service_p99<50ms`) for service time,
+ * `ttfc_` (`ttfc_p95<400ms`) for the corrected time to first chunk of a streaming scenario and
+ * `tpoc_` for its time per output chunk. A stream threshold on a run with no streamed iteration
+ * fails: there is nothing it could pass on.
  */
 export interface Threshold {
   expression: string;
@@ -14,11 +17,13 @@ export interface Threshold {
 
 const LATENCY_STATS = ['p50', 'p90', 'p95', 'p99', 'p99.9', 'max', 'mean'] as const;
 type LatencyStat = (typeof LATENCY_STATS)[number];
-export type ThresholdMetric = LatencyStat | `service_${LatencyStat}` | 'error_rate' | 'dropped_rate' | 'throughput' | 'errors' | 'dropped';
+const LATENCY_PREFIXES = ['service_', 'ttfc_', 'tpoc_'] as const;
+export type ThresholdMetric =
+  LatencyStat | `${(typeof LATENCY_PREFIXES)[number]}${LatencyStat}` | 'error_rate' | 'dropped_rate' | 'throughput' | 'errors' | 'dropped';
 
 const METRICS: readonly string[] = [
   ...LATENCY_STATS,
-  ...LATENCY_STATS.map((s) => `service_${s}`),
+  ...LATENCY_PREFIXES.flatMap((prefix) => LATENCY_STATS.map((s) => `${prefix}${s}`)),
   'error_rate',
   'dropped_rate',
   'throughput',
@@ -40,7 +45,7 @@ export function parseThreshold(expression: string): Threshold {
   if (!METRICS.includes(metric)) throw new ThresholdError(expression, `metric must be one of ${METRICS.join(', ')}`);
   const amount = Number(number);
   let value: number;
-  if (LATENCY_STATS.includes(metric.replace(/^service_/, '') as LatencyStat)) {
+  if (LATENCY_STATS.includes(metric.replace(/^(service|ttfc|tpoc)_/, '') as LatencyStat)) {
     const scale = TIME_UNITS[unit || 'ms'];
     if (scale === undefined) throw new ThresholdError(expression, `a latency takes a unit of us, ms or s (ms when none), got ${JSON.stringify(unit)}`);
     value = amount * scale;
@@ -68,6 +73,11 @@ export interface ThresholdInputs {
   dropped: number;
   scheduled: number;
   throughput: number;
+  /** A run whose iterations streamed. */
+  stream?: {
+    timeToFirstChunk: Record<'p50' | 'p90' | 'p95' | 'p99' | 'p999' | 'max' | 'mean', number>;
+    timePerOutputChunk: Record<'p50' | 'p90' | 'p95' | 'p99' | 'p999' | 'max' | 'mean', number>;
+  };
 }
 
 export interface ThresholdOutcome {
@@ -79,6 +89,9 @@ export interface ThresholdOutcome {
 export function actualFor(metric: ThresholdMetric, inputs: ThresholdInputs): number {
   const stat = (name: string) => (name === 'p99.9' ? 'p999' : name) as keyof ThresholdInputs['latency'];
   if (metric.startsWith('service_')) return inputs.serviceTime[stat(metric.slice('service_'.length))];
+  // NaN when nothing streamed: every comparison with it is false, so the threshold fails.
+  if (metric.startsWith('ttfc_')) return inputs.stream?.timeToFirstChunk[stat(metric.slice('ttfc_'.length))] ?? NaN;
+  if (metric.startsWith('tpoc_')) return inputs.stream?.timePerOutputChunk[stat(metric.slice('tpoc_'.length))] ?? NaN;
   switch (metric) {
     case 'error_rate':
       return inputs.completed > 0 ? inputs.errors / inputs.completed : 0;

@@ -139,6 +139,12 @@ export async function runLoadTestInWorkers(options: WorkersOptions): Promise<Loa
   }
 }
 
+function streamPercentiles(points: readonly SeriesPoint[]): Pick<SeriesPoint, 'ttfcP50' | 'ttfcP95'> {
+  const streamed = points.filter((p) => p.ttfcP95 !== undefined);
+  if (streamed.length === 0) return {};
+  return { ttfcP50: Math.max(...streamed.map((p) => p.ttfcP50!)), ttfcP95: Math.max(...streamed.map((p) => p.ttfcP95!)) };
+}
+
 function merge(
   options: WorkersOptions,
   outcomes: LoadTestOutcome[],
@@ -171,6 +177,8 @@ function merge(
       p50: Math.max(...points.map((p) => p.p50)),
       p95: Math.max(...points.map((p) => p.p95)),
       p99: Math.max(...points.map((p) => p.p99)),
+      // As latency's: the worst worker's (a per-second approximation; the whole run's is merged exactly).
+      ...streamPercentiles(points),
     });
   }
   const measuredMs = Math.max(...results.map((r) => r.measuredMs));
@@ -193,6 +201,20 @@ function merge(
     schedulingLag: mergeSnapshots([encoded.schedulingLag]),
     series,
   };
+  // Streams, when any worker's iterations streamed: their histograms merged exactly, like latency's.
+  const streamed = outcomes.filter((o) => o.encoded.timeToFirstChunk !== undefined);
+  if (streamed.length > 0) {
+    const mergedStream = (pick: (e: EngineResult['encoded']) => string | undefined) => mergeEncoded(streamed.map((o) => pick(o.encoded)!));
+    encoded.timeToFirstChunk = mergedStream((e) => e.timeToFirstChunk);
+    encoded.timePerOutputChunk = mergedStream((e) => e.timePerOutputChunk);
+    encoded.outputTokensPerSecond = mergedStream((e) => e.outputTokensPerSecond);
+    result.stream = {
+      streams: streamed.reduce((a, o) => a + (o.report.result.stream?.streams ?? 0), 0),
+      timeToFirstChunk: mergeSnapshots([encoded.timeToFirstChunk]),
+      timePerOutputChunk: mergeSnapshots([encoded.timePerOutputChunk]),
+      outputTokensPerSecond: mergeSnapshots([encoded.outputTokensPerSecond]),
+    };
+  }
   const workers: WorkerSaturation[] = outcomes.map((o, index) => ({
     index,
     completed: o.report.result.completed,

@@ -35,7 +35,8 @@ export function latencyTable(rows: Array<[string, PercentileSnapshot]>): string 
 /** The live progress line (stderr), once a second. */
 export function formatProgress(point: SeriesPoint): string {
   const target = point.targetRate === undefined ? '' : `/${Math.round(point.targetRate)}`;
-  return `${String(point.second).padStart(4)}s  rate ${point.completed}${target}/s  p95 ${formatMs(point.p95)}  errors ${point.errors}  dropped ${point.dropped}  in flight ${point.inFlight}`;
+  const ttfc = point.ttfcP95 === undefined ? '' : `  ttfc p95 ${formatMs(point.ttfcP95)}`;
+  return `${String(point.second).padStart(4)}s  rate ${point.completed}${target}/s  p95 ${formatMs(point.p95)}${ttfc}  errors ${point.errors}  dropped ${point.dropped}  in flight ${point.inFlight}`;
 }
 
 export function formatLoadReport(report: LoadReport): string {
@@ -73,6 +74,17 @@ export function formatLoadReport(report: LoadReport): string {
         : [['service time (closed loop)', r.serviceTime]],
     ),
   );
+  if (r.stream) {
+    const closed = report.shape.kind !== 'open';
+    lines.push(
+      latencyTable([
+        [`time to first chunk (${closed ? 'from start' : 'corrected'}; ${count(r.stream.streams)} streams)`, r.stream.timeToFirstChunk],
+        ['time per output chunk', r.stream.timePerOutputChunk],
+      ]),
+    );
+    const rate = r.stream.outputTokensPerSecond;
+    if (rate.count > 0) lines.push(`output tokens per second per stream: median ${rate.p50.toFixed(0)}, mean ${rate.mean.toFixed(0)}`);
+  }
 
   const g = report.resources.generator;
   const resources = new Table({
@@ -118,7 +130,12 @@ export function formatLoadReport(report: LoadReport): string {
   if (report.thresholds.length) {
     const thresholds = new Table({ head: ['threshold', 'actual', 'verdict'], style });
     for (const o of report.thresholds)
-      thresholds.push([o.expression, Number.isInteger(o.actual) ? String(o.actual) : o.actual.toFixed(4), o.passed ? 'pass' : 'FAIL']);
+      thresholds.push([
+        o.expression,
+        // NaN (null once in JSON): a stream threshold on a run where nothing streamed.
+        o.actual === null || Number.isNaN(o.actual) ? 'no streamed iteration' : Number.isInteger(o.actual) ? String(o.actual) : o.actual.toFixed(4),
+        o.passed ? 'pass' : 'FAIL',
+      ]);
     lines.push(thresholds.toString());
   }
   return `${lines.join('\n')}\n`;

@@ -5,7 +5,11 @@ import { openStack, providerFor } from '../stack.js';
 import { busyWait } from '../runtime/cpu.js';
 import { parseLatency, scaleLatency } from '../providers/simulator/latency.js';
 import { parseBytes, parseIntegerOption, parseNumberOption } from '../units.js';
+import { Agent } from 'undici';
 import { LoadHttpClient } from '../load/http-client.js';
+import { postForEvents } from '../load/sse.js';
+import { parseTokensPerSecond, parseTtft } from '../providers/simulator/stream.js';
+import { timeStream, type StreamedIteration } from './stream-timing.js';
 import { defineScenario, type Scenario, type ScenarioContext } from './types.js';
 
 /** The realistic simulator latency of the standard workload: log-normal, median 40 ms, p99 250 ms. */
@@ -16,7 +20,9 @@ type CachePolicy = 'default' | 'bypass' | 'refresh';
 interface AgentState {
   agent: string;
   /** One agent call: in-process through the orchestrator, or POSTed to `agentperf serve`. */
-  call(task: string, cache: CachePolicy): Promise<unknown>;
+  call: (task: string, cache: CachePolicy) => Promise<unknown>;
+  /** The same call streamed (executeAgentStream, or serve's stream route), timed for the engine. */
+  stream: (task: string, cache: CachePolicy) => Promise<StreamedIteration>;
   warm: number;
   /**
    * `--set cycle=N`: iteration i asks what iteration i mod N asked, so every N iterations repeat
@@ -37,14 +43,22 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
   if (context.target.kind === 'http') {
     const base = new URL(context.target.url);
     const agent = settings.agent ?? 'python-expert';
-    const client = new LoadHttpClient(base.href, { connections: parseIntegerOption('set connections', settings.connections ?? '128', 1, 10_000) });
-    const path = `${base.pathname.replace(/\/$/, '')}/v1/agents/${encodeURIComponent(agent)}/execute`;
+    const connections = parseIntegerOption('set connections', settings.connections ?? '128', 1, 10_000);
+    const client = new LoadHttpClient(base.href, { connections });
+    const prefix = `${base.pathname.replace(/\/$/, '')}/v1/agents/${encodeURIComponent(agent)}`;
+    // Streams read their bodies as they arrive (the load client discards them): a pool of their own.
+    const streams = new Agent({ connections, keepAliveTimeout: 30_000 });
     return {
       agent,
       warm,
       cycle,
-      call: (task, cache) => client.request(path, { method: 'POST', body: JSON.stringify({ task, cache }), headers: { 'content-type': 'application/json' } }),
-      close: () => client.close(),
+      call: (task, cache) =>
+        client.request(`${prefix}/execute`, { method: 'POST', body: JSON.stringify({ task, cache }), headers: { 'content-type': 'application/json' } }),
+      stream: (task, cache) => timeStream(postForEvents(new URL(`${prefix}/stream`, base.origin).href, { task, cache }, streams)),
+      close: async () => {
+        await client.close();
+        await streams.close();
+      },
     };
   }
   const project = await currentProject();
@@ -65,6 +79,12 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
       faults: simulator.faults,
       seed: context.seed,
       latencyFrom: 'request',
+      // Streamed answers: the first token after the latency model's draw (or --set ttft), then
+      // the rest at --set tokensPerSecond (500 by default: a few hundred ms per answer).
+      streaming: {
+        ttft: settings.ttft === undefined ? undefined : parseTtft(settings.ttft),
+        tokensPerSecond: parseTokensPerSecond(settings.tokensPerSecond ?? '500'),
+      },
     }),
     decorateProvider:
       upstreamCpuUs > 0
@@ -81,7 +101,14 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
     },
     logger: context.log,
   });
-  return { agent, warm, cycle, call: (task, cache) => stack.orchestrator.executeAgent(agent, task, { cache }), close: () => stack.close() };
+  return {
+    agent,
+    warm,
+    cycle,
+    call: (task, cache) => stack.orchestrator.executeAgent(agent, task, { cache }),
+    stream: (task, cache) => timeStream(stack.orchestrator.executeAgentStream(agent, task, { cache })),
+    close: () => stack.close(),
+  };
 }
 
 const warmQuestion = (i: number) => `warm question ${i}`;
@@ -129,15 +156,31 @@ export const cacheMissScenario: Scenario<AgentState> = defineScenario({
  * (microseconds) and simulator calls (tens of milliseconds) and jumps between them from run
  * to run (measured: 43% block-to-block noise on p50 at 1:1, which no gate can judge).
  */
+/** The standard mix: 2 calls in 5 repeat a warm question, the rest are new ones, whole or streamed. */
+function mixedCall(state: AgentState, i: number, send: (task: string, cache: CachePolicy) => Promise<unknown>): Promise<unknown> {
+  const j = workOf(state, i);
+  if (j % 5 < 2) return send(warmQuestion(j % state.warm), 'default');
+  // Repeating a cycle, a new question must still reach the simulator: it is stored, never read.
+  return send(`new question ${j}`, state.cycle > 0 ? 'refresh' : 'default');
+}
+
 export const mixedScenario: Scenario<AgentState> = defineScenario({
   name: 'mixed',
   description: 'the standard workload: realistic simulator latency, 2 calls in 5 repeat a warm question',
   setup: (context) => openWarmed(context, STANDARD_LATENCY),
-  run: (state, i) => {
-    const j = workOf(state, i);
-    if (j % 5 < 2) return state.call(warmQuestion(j % state.warm), 'default');
-    // Repeating a cycle, a new question must still reach the simulator: it is stored, never read.
-    return state.call(`new question ${j}`, state.cycle > 0 ? 'refresh' : 'default');
-  },
+  run: (state, i) => mixedCall(state, i, state.call),
+  teardown: (state) => state.close(),
+});
+
+/**
+ * The standard workload streamed: the same mix, each call through executeAgentStream (or
+ * serve's stream route over HTTP), so the run reports time to first chunk (corrected, like
+ * latency) and time per output chunk. Warm questions are replayed from the cache as streams.
+ */
+export const mixedStreamScenario: Scenario<AgentState> = defineScenario({
+  name: 'mixed-stream',
+  description: 'the standard workload streamed: time to first chunk and per output chunk, 2 calls in 5 replayed from the cache',
+  setup: (context) => openWarmed(context, STANDARD_LATENCY),
+  run: (state, i) => mixedCall(state, i, state.stream),
   teardown: (state) => state.close(),
 });

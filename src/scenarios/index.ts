@@ -14,6 +14,7 @@ export const BUILT_IN_SCENARIOS: Readonly<Record<string, () => Promise<Scenario<
   'cache-hit': async () => (await import('./agent.js')).cacheHitScenario,
   'cache-miss': async () => (await import('./agent.js')).cacheMissScenario,
   mixed: async () => (await import('./agent.js')).mixedScenario,
+  'mixed-stream': async () => (await import('./agent.js')).mixedStreamScenario,
   'sdk-app': async () => (await import('./sdk-app.js')).sdkAppScenario,
   http: async () => (await import('./http.js')).httpScenario,
   synthetic: async () => (await import('./synthetic.js')).syntheticScenario,

@@ -187,3 +187,45 @@ test.serial('the system waker sleeps and releases every due arrival in a batch: 
   t.is(result.schedulingLag.count, 2_000);
   t.true(result.latency.p50 >= result.serviceTime.p50, 'latency counts from the intended start');
 });
+
+test('a streaming iteration is measured from its intended start to its first chunk (corrected, like latency), with its chunk gaps and output rate', async (t) => {
+  const clock = new ManualClock();
+  // 100/s for 1 s: each iteration's first chunk 30 ms after it starts, then 4 chunks 5 ms apart. Iteration 50 stalls the loop 200 ms first.
+  const schedule = new ArrivalSchedule(stagesOf({ kind: 'constant', rate: 100, durationMs: 1000 }));
+  const result = await drive(
+    clock,
+    async (i) => {
+      if (i === 50) clock.stall(200);
+      await clock.sleep(30);
+      const firstChunkAt = clock.now();
+      await clock.sleep(20);
+      return { firstChunkAt, chunkGapsMs: [5, 5, 5, 5], outputTokensPerSecond: 800 };
+    },
+    { mode: { kind: 'open', schedule, maxInFlight: 10_000 }, warmupMs: 0, drainTimeoutMs: 60_000 },
+  );
+  t.is(result.completed, 100);
+  const stream = result.stream!;
+  t.is(stream.streams, 100);
+  t.true(near(stream.timeToFirstChunk.p50, 30), `ttfc p50 ${stream.timeToFirstChunk.p50}`);
+  // The stall delays the 20 iterations due in its 200 ms: their first chunks come up to 200 ms late, counted from when they were due.
+  t.true(stream.timeToFirstChunk.max >= 220, `ttfc max ${stream.timeToFirstChunk.max}`);
+  t.like(stream.timePerOutputChunk, { count: 400, p50: 5, max: 5 });
+  t.like(stream.outputTokensPerSecond, { count: 100, p50: 800 });
+  t.truthy(result.encoded.timeToFirstChunk);
+  t.true(
+    result.series.some((p) => p.ttfcP95 !== undefined),
+    'the per-second points carry the time to first chunk',
+  );
+});
+
+test('a run whose iterations do not stream has no stream figures', async (t) => {
+  const clock = new ManualClock();
+  const schedule = new ArrivalSchedule(stagesOf({ kind: 'constant', rate: 100, durationMs: 200 }));
+  const result = await drive(clock, () => clock.sleep(5).then(() => ({ output: 'an answer' })), {
+    mode: { kind: 'open', schedule, maxInFlight: 100 },
+    warmupMs: 0,
+    drainTimeoutMs: 1000,
+  });
+  t.is(result.stream, undefined);
+  t.is(result.encoded.timeToFirstChunk, undefined);
+});

@@ -50,3 +50,30 @@ test('thresholds evaluate against the result, at the boundary too', (t) => {
   t.is(outcomes[3].actual, 0.02);
   t.is(outcomes[8].actual, 500);
 });
+
+test('stream thresholds judge the time to first chunk and per output chunk, and fail on a run where nothing streamed', (t) => {
+  t.like(parseThreshold('ttfc_p95<400ms'), { metric: 'ttfc_p95', op: '<', value: 400 });
+  t.like(parseThreshold('tpoc_p99<0.05s'), { metric: 'tpoc_p99', op: '<', value: 50 });
+  t.throws(() => parseThreshold('ttfc_p95<4%'), { code: 'AP_ERR_THRESHOLD', message: /unit of us, ms or s/ });
+  const streamed: ThresholdInputs = {
+    ...inputs,
+    stream: {
+      timeToFirstChunk: { p50: 100, p90: 200, p95: 380, p99: 450, p999: 500, max: 520, mean: 150 },
+      timePerOutputChunk: { p50: 8, p90: 10, p95: 12, p99: 40, p999: 60, max: 70, mean: 9 },
+    },
+  };
+  const thresholds = ['ttfc_p95<400ms', 'ttfc_p99<400ms', 'tpoc_p99<50ms'].map(parseThreshold);
+  t.deepEqual(
+    evaluateThresholds(thresholds, streamed).map((o) => [o.actual, o.passed]),
+    [
+      [380, true],
+      [450, false],
+      [40, true],
+    ],
+  );
+  const whole = evaluateThresholds(thresholds, inputs);
+  t.true(
+    whole.every((o) => !o.passed && Number.isNaN(o.actual)),
+    'no stream: nothing to pass on',
+  );
+});

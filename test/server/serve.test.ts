@@ -2,7 +2,7 @@ import test from 'ava';
 import { request } from 'undici';
 import { run as startServe, type RunningServer } from '../../src/commands/serve.ts';
 import { runLoadTest } from '../../src/load/run.ts';
-import { cacheHitScenario } from '../../src/scenarios/agent.ts';
+import { cacheHitScenario, mixedStreamScenario } from '../../src/scenarios/agent.ts';
 import { rootLogger } from '../../src/logger.ts';
 
 // One server for the file: instrumentation is one per process.
@@ -81,4 +81,20 @@ test.serial('the load engine drives serve over HTTP: every call a cache hit, non
   const after = (await (await request(`${server.url}/stats`)).body.json()) as { counters: { calls: number } };
   // 16 warm-up calls and 200 measured ones reached the server.
   t.is(after.counters.calls - before.counters.calls, 216);
+});
+
+test.serial("the streamed mix drives serve's stream route over HTTP: every iteration streamed, time to first chunk measured, none failed", async (t) => {
+  const { report } = await runLoadTest({
+    scenario: mixedStreamScenario,
+    context: { target: { kind: 'http', url: server.url }, settings: { warm: '4' }, seed: 1, log: rootLogger },
+    shape: { kind: 'open', pattern: 'constant', stages: [{ durationMs: 1000, fromRate: 20, toRate: 20 }], maxInFlight: 1000 },
+    warmupMs: 0,
+    drainTimeoutMs: 10_000,
+    thresholds: [],
+  });
+  t.is(report.result.errors, 0, JSON.stringify(report.result.errorsByType));
+  t.is(report.result.completed, 20);
+  t.is(report.result.stream?.streams, 20);
+  t.true(report.result.stream!.timeToFirstChunk.p50 > 0);
+  t.true(report.result.stream!.timeToFirstChunk.p50 <= report.result.latency.p50, 'the first chunk comes before the end');
 });
