@@ -464,8 +464,11 @@ class LoadEngine {
     };
     if (this.stream) {
       const ttfc = this.stream.ttfc.intervalSnapshot();
-      point.ttfcP50 = ttfc.p50;
-      point.ttfcP95 = ttfc.p95;
+      // A second in which no stream ended has no figure (not a zero).
+      if (ttfc.count > 0) {
+        point.ttfcP50 = ttfc.p50;
+        point.ttfcP95 = ttfc.p95;
+      }
     }
     this.previous = { started: this.started, completed: this.completed, errors: this.errors, dropped: this.dropped };
     this.series.push(point);

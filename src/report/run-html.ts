@@ -112,6 +112,14 @@ function summarySection(run: RunRecord, title: string): string {
     ['verdict', badge(run.verdict)],
     ['throughput', `${load.throughput.toFixed(1)}/s`],
     ['latency p50 / p95 / p99', `${formatMs(load.latency.p50)} / ${formatMs(load.latency.p95)} / ${formatMs(load.latency.p99)}`],
+    ...(load.stream
+      ? [
+          [
+            'time to first chunk p50 / p95 / p99',
+            `${formatMs(load.stream.timeToFirstChunk.p50)} / ${formatMs(load.stream.timeToFirstChunk.p95)} / ${formatMs(load.stream.timeToFirstChunk.p99)}`,
+          ],
+        ]
+      : []),
     ['errors', `${load.errors} (${load.completed ? ((load.errors / load.completed) * 100).toFixed(2) : '0.00'}%)`],
     ['cache hit rate', run.cache.hitRate === undefined ? 'no lookups' : `${(run.cache.hitRate * 100).toFixed(1)}%`],
     [
@@ -136,7 +144,7 @@ function overTimeSection(run: RunRecord): string {
   return `<h2>Latency and throughput over time</h2>
 ${table('phases', ['phase', 'seconds', 'arrival rate'], phases)}
 <div class="chart" id="chart-latency" data-chart="latency"></div>
-<div class="chart" id="chart-throughput" data-chart="throughput"></div>
+${run.series.some((p) => p.ttfcP95 !== undefined) ? '<div class="chart" id="chart-ttfc" data-chart="ttfc"></div>\n' : ''}<div class="chart" id="chart-throughput" data-chart="throughput"></div>
 `;
 }
 
@@ -268,6 +276,16 @@ function charts(run: RunRecord): string {
       { label: 'arrival rate /s', scale: 'rate', stroke: '#264653', dash: [6, 4], width: 1 }],
     axes: [{ label: 'seconds' }, axis('ms', 'ms', 3), axis('arrivals/s', 'rate', 1)],
   }, [seconds, run.series.map((p) => p.completed ? p.p50 : null), run.series.map((p) => p.completed ? p.p95 : null), run.series.map((p) => p.completed ? p.p99 : null), run.series.map((p) => p.targetRate ?? null)], document.getElementById('chart-latency'));
+  // A run whose scenario streams: its time to first chunk per second (corrected, like latency).
+  const ttfcChart = document.getElementById('chart-ttfc');
+  if (ttfcChart) new uPlot({
+    title: 'Time to first chunk (corrected) per second', width: width(), height: 280, plugins: [phaseBands],
+    scales: { x: { time: false, range: xRange }, ms: {} },
+    series: [{ label: 's' },
+      { label: 'ttfc p50 ms', scale: 'ms', stroke: '#2a9d8f', width: 2 },
+      { label: 'ttfc p95 ms', scale: 'ms', stroke: '#e9c46a', width: 2 }],
+    axes: [{ label: 'seconds' }, axis('ms', 'ms', 3)],
+  }, [seconds, run.series.map((p) => p.ttfcP50 ?? null), run.series.map((p) => p.ttfcP95 ?? null)], ttfcChart);
   new uPlot({
     title: 'Throughput and errors per second', width: width(), height: 280, plugins: [phaseBands],
     scales: { x: { time: false, range: xRange }, n: {}, e: {} },

@@ -247,3 +247,49 @@ test('bad run options exit 2 naming the option, and leave no run directory behin
     t.false(existsSync(out), `${args.join(' ')} left ${out}`);
   }
 });
+
+withChromium(
+  `a run whose scenario streams: the HTML report charts its time to first chunk per second and gives its percentiles${existsSync(CHROMIUM) ? '' : ` [skipped: no ${CHROMIUM}; apt-get install -y chromium, as .ci/run does]`}`,
+  async (t) => {
+    t.timeout(300_000);
+    await quickRun();
+    // A real run's record, given the stream figures a streaming scenario's run has (the engine's own fields), re-rendered by `report`.
+    const run = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunRecord;
+    const snapshot = { count: 100, p50: 41, p90: 80, p95: 95, p99: 140, p999: 150, max: 151, mean: 50, stdev: 20 };
+    run.load.stream = {
+      streams: 100,
+      timeToFirstChunk: snapshot,
+      timePerOutputChunk: { ...snapshot, p50: 2 },
+      outputTokensPerSecond: { ...snapshot, p50: 500 },
+    };
+    run.series = run.series.map((p, i) => ({ ...p, ttfcP50: 30 + (i % 5), ttfcP95: 90 + (i % 7) }));
+    const dir = mkdtempSync(join(tmpdir(), 'agentperf-stream-report-'));
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(run));
+    const rendered = await runCli(['report', join(dir, 'run.json')]);
+    t.is(rendered.code, 0, rendered.stderr);
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(String(error)));
+      await page.goto(`file://${join(dir, 'report.html')}`);
+      await page.waitForLoadState('load');
+      t.deepEqual(errors, []);
+      const painted = await page.$eval('#chart-ttfc', (element) => {
+        const canvas = element.querySelector('canvas');
+        if (!canvas) return 0;
+        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let n = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+        return n;
+      });
+      t.true(painted > 2000, `the time-to-first-chunk chart drew ${painted} pixels`);
+      const labels = await page.$$eval('#chart-ttfc .u-legend .u-label', (ls) => ls.map((l) => l.textContent));
+      t.true(labels.includes('ttfc p95 ms'));
+      t.regex(await page.content(), /time to first chunk p50 \/ p95 \/ p99<\/t[dh]><td>41(\.0)? ms \/ 95(\.0)? ms \/ 140(\.0)? ms/);
+    } finally {
+      await browser.close();
+    }
+  },
+);
