@@ -70,6 +70,9 @@ const BlockResultSchema = z
     cpuUsPerIteration: nonNegative(1e10),
     busyUsPerIteration: nonNegative(1e10),
     busySource: z.enum(['thread-cpu', 'event-loop']),
+    // A scenario that streams (recorded since the gate judges them; absent in older baselines).
+    ttfcP95Ms: nonNegative(1e8).optional(),
+    outputTokensPerSecond: nonNegative(1e9).optional(),
   })
   .strict()
   .refine((b) => b.errors <= b.completed, { path: ['errors'], message: 'must be at most completed (errors are counted among the completed iterations)' });

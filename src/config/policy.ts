@@ -2,9 +2,28 @@ import { z } from 'zod';
 import { parseConfig, readJsonFile } from './read.js';
 import { ConfigError } from '../errors.js';
 
-/** The metrics the gate judges against a tolerance: latency, throughput, CPU (the process's and the main thread's, per iteration), errors, memory. */
-export const METRICS = ['p50', 'p95', 'p99', 'throughput', 'cpu', 'mainThread', 'errorRate', 'peakRss', 'heapAfterGc'] as const;
+/**
+ * The metrics the gate judges against a tolerance: latency, throughput, CPU (the process's and
+ * the main thread's, per iteration), errors, memory, and for a scenario that streams its time to
+ * first chunk (p95) and output tokens per second.
+ */
+export const METRICS = [
+  'p50',
+  'p95',
+  'p99',
+  'throughput',
+  'cpu',
+  'mainThread',
+  'errorRate',
+  'peakRss',
+  'heapAfterGc',
+  'ttfcP95',
+  'outputTokensPerSecond',
+] as const;
 export type MetricName = (typeof METRICS)[number];
+
+/** Metrics added after policies were first stored: a stored policy without them reads them as the default's. */
+const LATER_METRICS: Partial<Record<MetricName, number>> = { ttfcP95: 0.1, outputTokensPerSecond: 0.1 };
 
 /** How a gated scenario's blocks run unless the policy says otherwise: 20 closed-loop users, 1 s of warmup, 2 s measured. */
 export const DEFAULT_BLOCK = { settings: {}, vus: 20, warmupMs: 1000, durationMs: 2000 } as const;
@@ -31,7 +50,14 @@ const Tolerance = z.number().min(0).max(10);
 export const PolicySchema = z
   .object({
     scenarios: z.array(GatedScenario).min(1).max(100),
-    tolerances: z.object(Object.fromEntries(METRICS.map((m) => [m, Tolerance])) as Record<MetricName, typeof Tolerance>).strict(),
+    tolerances: z
+      .object(
+        Object.fromEntries(METRICS.map((m) => [m, LATER_METRICS[m] === undefined ? Tolerance : Tolerance.default(LATER_METRICS[m])])) as Record<
+          MetricName,
+          typeof Tolerance
+        >,
+      )
+      .strict(),
     floors: z.object({ errorRate: z.number().min(0).max(1), peakRssBytes: z.number().min(0), heapAfterGcBytes: z.number().min(0) }).strict(),
     slos: z.record(
       z.string(),
@@ -84,7 +110,19 @@ export type GatePolicy = z.infer<typeof PolicySchema>;
  */
 export const DEFAULT_POLICY: GatePolicy = {
   scenarios: [{ name: 'mixed', ...DEFAULT_BLOCK, settings: {} }],
-  tolerances: { p50: 0.1, p95: 0.1, p99: 0.15, throughput: 0.1, cpu: 0.1, mainThread: 0.1, errorRate: 0.1, peakRss: 0.1, heapAfterGc: 0.1 },
+  tolerances: {
+    p50: 0.1,
+    p95: 0.1,
+    p99: 0.15,
+    throughput: 0.1,
+    cpu: 0.1,
+    mainThread: 0.1,
+    errorRate: 0.1,
+    peakRss: 0.1,
+    heapAfterGc: 0.1,
+    ttfcP95: 0.1,
+    outputTokensPerSecond: 0.1,
+  },
   floors: { errorRate: 0.001, peakRssBytes: 16 * 2 ** 20, heapAfterGcBytes: 4 * 2 ** 20 },
   slos: { mixed: { p95Ms: 500, p99Ms: 1000, errorRate: 0.01, throughput: 5 } },
   blocks: { initial: 5, step: 3, max: 30 },

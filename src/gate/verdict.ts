@@ -78,7 +78,9 @@ export interface Judgement {
 interface RelativeMetric {
   name: Exclude<MetricName, 'errorRate'>;
   direction: Direction;
-  value: (b: BlockResult) => number;
+  value: (b: BlockResult) => number | undefined;
+  /** Judged only when the candidate's blocks measured it (a scenario that streams). */
+  streamed?: boolean;
   /** A change smaller than this many units never fails (memory). */
   floor?: (policy: GatePolicy) => number;
   /** Measured in time, so a machine that runs slower or faster moves it (not memory). */
@@ -94,6 +96,8 @@ const RELATIVE: RelativeMetric[] = [
   { name: 'mainThread', timed: true, direction: 'lower-is-better', value: (b) => b.busyUsPerIteration },
   { name: 'peakRss', direction: 'lower-is-better', value: (b) => b.peakRssBytes, floor: (p) => p.floors.peakRssBytes },
   { name: 'heapAfterGc', direction: 'lower-is-better', value: (b) => b.heapAfterGcBytes, floor: (p) => p.floors.heapAfterGcBytes },
+  { name: 'ttfcP95', timed: true, streamed: true, direction: 'lower-is-better', value: (b) => b.ttfcP95Ms },
+  { name: 'outputTokensPerSecond', timed: true, streamed: true, direction: 'higher-is-better', value: (b) => b.outputTokensPerSecond },
 ];
 
 export function noisePct(values: readonly number[]): number {
@@ -118,8 +122,9 @@ function relative(
   policy: GatePolicy,
   drift = 0,
 ): Test {
-  const b = baselineBlocks.map(metric.value);
-  const c = candidateBlocks.map(metric.value);
+  // Undefined (not measured) reads as NaN: the block check below makes such a metric INCONCLUSIVE.
+  const b = baselineBlocks.map((block) => metric.value(block) ?? NaN);
+  const c = candidateBlocks.map((block) => metric.value(block) ?? NaN);
   const tolerance = policy.tolerances[metric.name];
   // "10% worse" as people read it: 10% higher for latency, 10% lower for throughput.
   const tolerated = metric.direction === 'lower-is-better' ? Math.log(1 + tolerance) : -Math.log(1 - Math.min(tolerance, 0.99));
@@ -502,7 +507,9 @@ export function looksOf(policy: GatePolicy): number {
 /** Every metric of one scenario, judged together (see the top of this file for the rules). */
 export function judge(input: JudgeInput): Judgement {
   const { policy } = input;
-  const tests: Test[] = RELATIVE.map((m) => relative(m, input.baseline, input.candidate, input.paired, policy, input.drift));
+  // A stream metric only where the candidate streamed (a baseline that did not then makes it INCONCLUSIVE, never a silent PASS).
+  const measured = RELATIVE.filter((m) => !m.streamed || input.candidate.some((block) => m.value(block) !== undefined));
+  const tests: Test[] = measured.map((m) => relative(m, input.baseline, input.candidate, input.paired, policy, input.drift));
   tests.push(errorRate(input.baseline, input.candidate, policy));
   if (input.overhead) tests.push(overhead(input.overhead, policy));
   const level = policy.alpha / input.looks;

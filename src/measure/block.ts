@@ -38,6 +38,9 @@ export interface BlockResult {
   busyUsPerIteration: number;
   /** Where the main thread's time came from: the kernel's count for the thread, or the event loop's busy time. */
   busySource: BusySource;
+  /** A scenario that streams: the corrected time to first chunk's p95, in ms, and the median output tokens per second of its generated streams. */
+  ttfcP95Ms?: number;
+  outputTokensPerSecond?: number;
 }
 
 /** A block's load, in process: its scenario with its settings, users, warmup and duration (a block, and the gate's profile of one). */
@@ -79,6 +82,11 @@ export async function runBlockHere(spec: BlockSpec): Promise<BlockResult> {
     cpuUsPerIteration: per(used?.process),
     busyUsPerIteration: per(used?.mainThread),
     busySource: MAIN_THREAD_SOURCE,
+    ...(r.stream && {
+      ttfcP95Ms: r.stream.timeToFirstChunk.p95,
+      // Absent when every stream was a cache replay (nothing generated).
+      ...(r.stream.outputTokensPerSecond.count > 0 && { outputTokensPerSecond: r.stream.outputTokensPerSecond.p50 }),
+    }),
   };
 }
 
@@ -87,7 +95,8 @@ export async function runBlockHere(spec: BlockSpec): Promise<BlockResult> {
  * OverheadSpec, OverheadMeasurement). A side of a paired gate is measured by its own agentperf
  * only when that one speaks this version (see gate/side.ts).
  */
-export const BLOCK_PROTOCOL = 3;
+// 4: a block of a streaming scenario reports its time to first chunk and output rate.
+export const BLOCK_PROTOCOL = 4;
 
 /**
  * Runs one block in a fresh Node process, in the project at `root` (the user's, or the same

@@ -18,6 +18,8 @@ const UNITS: Record<string, (v: number) => string> = {
   errorRate: (v) => `${(v * 100).toFixed(3)}%`,
   peakRss: (v) => `${(v / 2 ** 20).toFixed(1)} MiB`,
   heapAfterGc: (v) => `${(v / 2 ** 20).toFixed(1)} MiB`,
+  ttfcP95: formatMs,
+  outputTokensPerSecond: (v) => `${v.toFixed(0)} tokens/s`,
   overhead: (v) => `${v.toFixed(1)}% lost`,
 };
 
@@ -28,6 +30,8 @@ export const METRIC_LABELS: Record<string, string> = {
   peakRss: 'peak RSS',
   heapAfterGc: 'heap after GC',
   errorRate: 'error rate',
+  ttfcP95: 'time to first chunk p95',
+  outputTokensPerSecond: 'output tokens/s',
   overhead: 'observability overhead',
 };
 

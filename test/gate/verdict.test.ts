@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exitCodeFor } from '../../src/commands/gate.ts';
-import { DEFAULT_POLICY, loadPolicy } from '../../src/config/policy.ts';
+import { DEFAULT_POLICY, loadPolicy, PolicySchema } from '../../src/config/policy.ts';
 import { currentFingerprint, fingerprintId, memoryClassGiB } from '../../src/gate/fingerprint.ts';
 import type { GateResult } from '../../src/gate/run.ts';
 import { judge, looksOf, type JudgeInput } from '../../src/gate/verdict.ts';
@@ -376,4 +376,43 @@ test('a gate that refused to judge exits 3, whatever the policy says about incon
   };
   t.is(exitCodeFor(result, { ...policy, inconclusive: 'pass' }), 3);
   t.is(exitCodeFor(result, { ...policy, inconclusive: 'fail' }), 3);
+});
+
+/** Blocks of a streaming scenario: time to first chunk and output rate besides the rest. */
+const streamed = (list: BlockResult[], ttfc: number, rate: number, seed = 3) => {
+  const random = mulberry32(seed);
+  return list.map((b) => ({ ...b, ttfcP95Ms: ttfc * (1 + (random() - 0.5) * 0.02), outputTokensPerSecond: rate * (1 + (random() - 0.5) * 0.02) }));
+};
+
+test('a scenario that streams is judged on its time to first chunk p95 and output tokens per second too; one that does not, never', (t) => {
+  const plain = judge(input(blocks(9, {}, 1), blocks(7, {}, 2)));
+  t.false(
+    plain.metrics.some((m) => m.metric === 'ttfcP95' || m.metric === 'outputTokensPerSecond'),
+    'no stream metric where nothing streamed',
+  );
+  const same = judge(input(streamed(blocks(9, {}, 1), 80, 500), streamed(blocks(7, {}, 2), 80, 500, 4)));
+  t.is(same.overall, 'PASS', JSON.stringify(same.metrics.map((m) => [m.metric, m.verdict])));
+  t.is(verdictOf(same, 'ttfcP95').verdict, 'PASS');
+  t.is(verdictOf(same, 'outputTokensPerSecond').verdict, 'PASS');
+  // The first chunk 30% later and the output 30% slower, everything else the same: both FAIL.
+  const slower = judge(input(streamed(blocks(9, {}, 1), 80, 500), streamed(blocks(7, {}, 2), 104, 500 / 1.3, 4)));
+  t.is(slower.overall, 'FAIL');
+  t.is(verdictOf(slower, 'ttfcP95').verdict, 'FAIL');
+  t.is(verdictOf(slower, 'outputTokensPerSecond').verdict, 'FAIL');
+  t.is(verdictOf(slower, 'p95').verdict, 'PASS');
+  // A baseline recorded before streams were measured: INCONCLUSIVE, saying so, never a silent PASS.
+  const old = judge(input(blocks(9, {}, 1), streamed(blocks(7, {}, 2), 80, 500)));
+  t.is(verdictOf(old, 'ttfcP95').verdict, 'INCONCLUSIVE');
+  t.regex(verdictOf(old, 'ttfcP95').reason, /not measured in every block/);
+});
+
+test('a policy stored before the stream metrics (in a baseline) reads their tolerances as the default; a policy file may set them', async (t) => {
+  const { ttfcP95: _a, outputTokensPerSecond: _b, ...older } = DEFAULT_POLICY.tolerances;
+  const stored = PolicySchema.parse({ ...DEFAULT_POLICY, tolerances: older });
+  t.is(stored.tolerances.ttfcP95, 0.1);
+  t.is(stored.tolerances.outputTokensPerSecond, 0.1);
+  const dir = mkdtempSync(join(tmpdir(), 'agentperf-policy-'));
+  const file = join(dir, 'policy.json');
+  await writeFile(file, JSON.stringify({ tolerances: { ttfcP95: 0.2 } }));
+  t.is((await loadPolicy(file)).tolerances.ttfcP95, 0.2);
 });
