@@ -30,7 +30,7 @@ import {
 import { logFieldsFor, rootLogger, type Logger } from '../logger.js';
 import { inputTokensOf } from '../providers/tokens.js';
 import type { CreateMessageOptions, MessageParams, MessagesProvider, ProviderResult } from '../providers/types.js';
-import { eventsOf, replayReader } from '../providers/stream-events.js';
+import { eventsOf, pacedReader, replayReader } from '../providers/stream-events.js';
 import { AgentStream, type StreamReport, type StreamStart } from './agent-stream.js';
 import type { AgentResult, TokenUsage } from './result.js';
 
@@ -93,6 +93,12 @@ export interface ExecuteOptions {
 
 /** A streamed call's options: executeAgent's, plus its stream timeouts (the orchestrator's by default). */
 export interface StreamOptions extends ExecuteOptions {
+  /**
+   * A cache hit: replayed at once (`immediate`, the default), or as it arrived when it was
+   * streamed (`paced`: the recorded time to first chunk and gaps between chunks, for realistic
+   * load tests; an answer stored from a whole call has no pacing and comes at once).
+   */
+  replay?: 'immediate' | 'paced';
   /** The wait for an attempt's first chunk (OrchestratorOptions.firstChunkTimeoutMs). */
   firstChunkTimeoutMs?: number;
   /** The longest wait for the next chunk (OrchestratorOptions.idleTimeoutMs). */
@@ -127,6 +133,8 @@ export type SettledResult = { status: 'fulfilled'; value: AgentResult } | { stat
 interface OpenedStream {
   attempts: number;
   queueMs: number;
+  /** When the attempt that answered was sent. */
+  sentAt: number;
   events: RelayedStream;
 }
 
@@ -446,9 +454,12 @@ export class Orchestrator {
       const hit = memory ? { value: memory, tier: 'memory' } : await this.cache!.fromTiers(call.cacheKey);
       if (hit) {
         const message = hit.value;
+        const pacing = options.replay === 'paced' ? message._stream_pacing : undefined;
+        // The pacing stays with the entry; the answer handed on is the message alone.
+        const { _stream_pacing: _, ...answer } = message;
         return {
-          reader: replayReader(eventsOf(message)),
-          finalMessage: () => Promise.resolve(message),
+          reader: pacing ? pacedReader(eventsOf(answer), pacing, (ms) => this.clock.sleep(ms)) : replayReader(eventsOf(answer)),
+          finalMessage: () => Promise.resolve(answer),
           result: (m, latencyMs) => this.toResult(call, { result: m, attempts: 0, queueMs: 0, cacheTier: hit.tier }, false, latencyMs),
           source: hit.tier,
           ...about,
@@ -469,13 +480,20 @@ export class Orchestrator {
     }
     // The upstream belongs to no single caller: each caller's signal ends only its own reading.
     const controller = new AbortController();
-    const opened = { attempts: 0, queueMs: 0 };
+    const opened = { attempts: 0, queueMs: 0, sentAt: 0 };
     const opening = this.streamUpstream(call, { ...options, signal: controller.signal }, startedAt).then((o) => {
       opened.attempts = o.attempts;
       opened.queueMs = o.queueMs;
+      opened.sentAt = o.sentAt;
       return o.events;
     });
-    const shared = new SharedStream(opening, (reason) => controller.abort(reason), this.streamReplayBytes);
+    const shared = new SharedStream(
+      opening,
+      (reason) => controller.abort(reason),
+      this.streamReplayBytes,
+      () => this.clock.now(),
+      () => opened.sentAt,
+    );
     this.sharedStreams.set(call.canonical, shared);
     void shared.over.then((message) => {
       if (this.sharedStreams.get(call.canonical) === shared) this.sharedStreams.delete(call.canonical);
@@ -580,7 +598,8 @@ export class Orchestrator {
         const current = (attempt = this.beginAttempt(call, flight, deadline, firstChunkTimeoutMs, true, 'first_chunk'));
         let error: unknown;
         try {
-          // openStream checked that the provider streams.
+          // startStream checked that the provider streams.
+          const sentAt = this.clock.now();
           const source = this.provider.streamMessage!(call.params, current.request);
           const upstream = source[Symbol.asyncIterator]();
           const first = await upstream.next();
@@ -614,7 +633,7 @@ export class Orchestrator {
           // The deadline and any cancellation cut the stream even while nobody reads it.
           current.controller!.signal.addEventListener('abort', () => relay.abandon(current.controller!.signal.reason), { once: true });
           deadlineTimer = this.clock.setTimer(() => current.controller!.abort(new TimeoutError('deadline', deadline.ms)), deadline.at - this.clock.now());
-          return { attempts: n, queueMs, events: relay };
+          return { attempts: n, queueMs, sentAt, events: relay };
         } catch (thrown) {
           error = this.attemptError(thrown, current, flight, deadline);
           current.end();

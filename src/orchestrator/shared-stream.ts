@@ -1,5 +1,5 @@
 import type { StreamReader } from '../providers/stream-events.js';
-import type { ProviderResult, StreamEvent } from '../providers/types.js';
+import type { ProviderResult, StreamEvent, StreamPacing } from '../providers/types.js';
 
 /** The upstream a shared stream reads: a relayed provider stream, once its first event arrived. */
 export interface StreamSource extends AsyncIterator<StreamEvent> {
@@ -38,7 +38,10 @@ export class SharedStream {
   private source: StreamSource | undefined;
   private pulling: Promise<void> | undefined;
   private readonly readers = new Set<SharedReader>();
-  /** Settles when the stream is over (the last event, a failure, or every reader gone): with the final message only for the first. */
+  /** How the output arrived (kept with the cached answer for a paced replay). */
+  private readonly pacing: StreamPacing = { firstChunkMs: 0, chunkGapsMs: [] };
+  private lastChunkAt: number | undefined;
+  /** Settles when the stream is over (the last event, a failure, or every reader gone): with the final message (and its pacing) only for the first. */
   readonly over: Promise<ProviderResult | undefined>;
   private endWith!: (message: ProviderResult | undefined) => void;
 
@@ -47,6 +50,10 @@ export class SharedStream {
     /** Cancels the upstream while it is still opening (no source to return yet). */
     private readonly cancelOpening: (reason: unknown) => void,
     private readonly maxReplayBytes: number,
+    /** The orchestrator's clock, for the pacing. */
+    private readonly now: () => number,
+    /** When the request that answered went out (read at the first delta, once the stream is open): the pacing counts from there, not from a queue. */
+    private readonly requestedAt: () => number = now,
   ) {
     this.over = new Promise((resolve) => (this.endWith = resolve));
     // A stream nobody reads still settles (and its failure is not unhandled).
@@ -111,7 +118,8 @@ export class SharedStream {
       if (this.state !== 'open') return;
       if (step.done) {
         this.state = 'done';
-        this.endWith(await this.source.finalMessage().catch(() => undefined));
+        const final = await this.source.finalMessage().catch(() => undefined);
+        this.endWith(final && { ...final, _stream_pacing: this.pacing });
         return;
       }
       this.keep(step.value);
@@ -124,6 +132,12 @@ export class SharedStream {
 
   private keep(event: StreamEvent): void {
     this.log.push(event);
+    if (event.type === 'content_block_delta') {
+      const at = this.now();
+      if (this.lastChunkAt === undefined) this.pacing.firstChunkMs = Math.round((at - this.requestedAt()) * 10) / 10;
+      else this.pacing.chunkGapsMs.push(Math.round((at - this.lastChunkAt) * 10) / 10);
+      this.lastChunkAt = at;
+    }
     if (this.overBound) return;
     this.bytes += sizeOf(event);
     if (this.bytes > this.maxReplayBytes) this.overBound = true;

@@ -1,5 +1,5 @@
 import { AbortedError, UpstreamError } from '../errors.js';
-import type { MessageResponse, ProviderResult, ProviderStream, StreamEvent } from './types.js';
+import type { MessageResponse, ProviderResult, ProviderStream, StreamEvent, StreamPacing } from './types.js';
 
 /**
  * A whole message as the Messages API streams it: `message_start` (the message with no content
@@ -202,6 +202,35 @@ export function replayReader(events: readonly StreamEvent[]): StreamReader {
     next: () => Promise.resolve(next < events.length ? { value: events[next++], done: false } : { value: undefined, done: true }),
     return: () => {
       next = events.length;
+      return Promise.resolve({ value: undefined, done: true });
+    },
+  };
+}
+
+/**
+ * A stored answer replayed as it arrived when it was streamed: the events up to the first delta
+ * after `firstChunkMs`, each later delta after its recorded gap (`sleep` on the caller's clock).
+ * Deltas beyond the recorded gaps (an answer whose events were cut differently) come at once.
+ */
+export function pacedReader(events: readonly StreamEvent[], pacing: StreamPacing, sleep: (ms: number) => Promise<void>): StreamReader {
+  let next = 0;
+  let deltas = 0;
+  let left = false;
+  return {
+    async next() {
+      if (left || next >= events.length) return { value: undefined, done: true };
+      const event = events[next];
+      if (event.type === 'content_block_delta') {
+        const wait = deltas === 0 ? pacing.firstChunkMs : (pacing.chunkGapsMs[deltas - 1] ?? 0);
+        deltas++;
+        if (wait > 0) await sleep(wait);
+        if (left) return { value: undefined, done: true };
+      }
+      next++;
+      return { value: event, done: false };
+    },
+    return() {
+      left = true;
       return Promise.resolve({ value: undefined, done: true });
     },
   };

@@ -36,7 +36,17 @@ export interface MessageResponse {
  * (`_request_id`, from the `request-id` header). No wrapper object, so no extra promise or
  * allocation per call on the hot path.
  */
-export type ProviderResult = MessageResponse & { _request_id?: string | null };
+export type ProviderResult = MessageResponse & {
+  _request_id?: string | null;
+  /** Set by the orchestrator on an answer it streamed: how it arrived, kept with the cached entry for a paced replay. */
+  _stream_pacing?: StreamPacing;
+};
+
+/** How a streamed answer arrived: its first output chunk after the request that answered went out (queue wait and failed attempts not counted), and each later one after the one before, in ms. */
+export interface StreamPacing {
+  firstChunkMs: number;
+  chunkGapsMs: number[];
+}
 
 /**
  * The server-sent events of a streamed Messages API answer, in the order the API sends them:

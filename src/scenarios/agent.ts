@@ -39,6 +39,9 @@ const workOf = (state: AgentState, i: number) => (state.cycle > 0 ? i % state.cy
 async function openAgentState(context: ScenarioContext, defaultLatency: string): Promise<AgentState> {
   const { settings } = context;
   const warm = parseIntegerOption('set warm', settings.warm ?? '256', 1, 1_000_000);
+  // Streamed cache hits: at once, or as the answer arrived when it was streamed (the in-process orchestrator's; serve replays at once).
+  const replay = settings.replay ?? 'immediate';
+  if (replay !== 'immediate' && replay !== 'paced') throw new UsageError('set replay', `replay must be immediate or paced, got ${JSON.stringify(replay)}`);
   const cycle = parseIntegerOption('set cycle', settings.cycle ?? '0', 0, 100_000_000);
   if (context.target.kind === 'http') {
     const base = new URL(context.target.url);
@@ -106,16 +109,26 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
     warm,
     cycle,
     call: (task, cache) => stack.orchestrator.executeAgent(agent, task, { cache }),
-    stream: (task, cache) => timeStream(stack.orchestrator.executeAgentStream(agent, task, { cache })),
+    stream: (task, cache) => timeStream(stack.orchestrator.executeAgentStream(agent, task, { cache, replay })),
     close: () => stack.close(),
   };
 }
 
 const warmQuestion = (i: number) => `warm question ${i}`;
 
-/** Asks every warm question once, all at once, so that repeats of them are memory hits. */
-async function warmUp(state: AgentState): Promise<void> {
-  await Promise.all(Array.from({ length: state.warm }, (_, i) => state.call(warmQuestion(i), 'default')));
+/** Asks every warm question once, all at once, so that repeats of them are memory hits (streamed: they are stored with their pacing). */
+async function warmUp(state: AgentState, streamed: boolean): Promise<void> {
+  if (!streamed) {
+    await Promise.all(Array.from({ length: state.warm }, (_, i) => state.call(warmQuestion(i), 'default')));
+    return;
+  }
+  // Streamed 16 at a time: the pacing stored with each answer is replayed by `replay=paced`, and
+  // hundreds of streams at once would record the warm-up's own contention instead.
+  let next = 0;
+  const streamOne = async () => {
+    while (next < state.warm) await state.stream(warmQuestion(next++), 'default');
+  };
+  await Promise.all(Array.from({ length: Math.min(16, state.warm) }, streamOne));
 }
 
 /**
@@ -123,10 +136,10 @@ async function warmUp(state: AgentState): Promise<void> {
  * simulator was told to inject) closes what was opened, the simulator's worker thread among
  * it: a setup that fails must let the process exit.
  */
-async function openWarmed(context: ScenarioContext, defaultLatency: string): Promise<AgentState> {
+async function openWarmed(context: ScenarioContext, defaultLatency: string, streamed = false): Promise<AgentState> {
   const state = await openAgentState(context, defaultLatency);
   try {
-    await warmUp(state);
+    await warmUp(state, streamed);
   } catch (error) {
     await state.close().catch(() => {});
     throw error;
@@ -175,12 +188,13 @@ export const mixedScenario: Scenario<AgentState> = defineScenario({
 /**
  * The standard workload streamed: the same mix, each call through executeAgentStream (or
  * serve's stream route over HTTP), so the run reports time to first chunk (corrected, like
- * latency) and time per output chunk. Warm questions are replayed from the cache as streams.
+ * latency) and time per output chunk. Warm questions are replayed from the cache as streams:
+ * at once, or with `--set replay=paced` as they arrived when the warm-up streamed them.
  */
 export const mixedStreamScenario: Scenario<AgentState> = defineScenario({
   name: 'mixed-stream',
   description: 'the standard workload streamed: time to first chunk and per output chunk, 2 calls in 5 replayed from the cache',
-  setup: (context) => openWarmed(context, STANDARD_LATENCY),
+  setup: (context) => openWarmed(context, STANDARD_LATENCY, true),
   run: (state, i) => mixedCall(state, i, state.stream),
   teardown: (state) => state.close(),
 });

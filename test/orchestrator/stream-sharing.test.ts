@@ -123,7 +123,12 @@ test('past its bound a shared stream keeps only what its slowest reader has yet 
   const message = { ...messageFor(params, 'msg_long'), content: [{ type: 'text' as const, text: 'word '.repeat(2_000) }] };
   const events = eventsOf(message);
   const source = countingSource(events, message);
-  const shared = new SharedStream(Promise.resolve(source), () => {}, 4_000);
+  const shared = new SharedStream(
+    Promise.resolve(source),
+    () => {},
+    4_000,
+    () => performance.now(),
+  );
   const fast = shared.join();
   const slow = shared.join();
   let maxKept = 0;
@@ -142,5 +147,63 @@ test('past its bound a shared stream keeps only what its slowest reader has yet 
   t.deepEqual(fastEvents, events, 'the fast reader read every event in order');
   t.deepEqual(slowEvents, events, 'so did the slow one, while events were dropped behind it');
   t.true(shared.keptEvents <= 2, `once both read everything only the last events may be kept, kept ${shared.keptEvents}`);
-  t.deepEqual(await shared.over, message);
+  const { _stream_pacing: pacing, ...final } = (await shared.over)!;
+  t.deepEqual(final, message);
+  t.is(pacing?.chunkGapsMs.length, events.filter((e) => e.type === 'content_block_delta').length - 1, 'a gap for every delta after the first');
+});
+
+test("a completed stream is stored with how it arrived; replay: paced plays it back at that pace on the caller's clock, the default at once", async (t) => {
+  const { ManualClock } = await import('../../src/clock.ts');
+  const { ResponseCache } = await import('../../src/cache/response-cache.ts');
+  const clock = new ManualClock({ autoAdvanceSleeps: true });
+  // The upstream: its first delta 120 ms after the request (message_start at 100, then 10 ms an event), each later event 10 ms after the one before.
+  const provider = new ScriptedStreamProvider([{}]);
+  const inner = provider.streamMessage.bind(provider);
+  provider.streamMessage = (p, options) => {
+    const stream = inner(p, options);
+    return {
+      [Symbol.asyncIterator]: () => {
+        const it = stream[Symbol.asyncIterator]();
+        let sent = 0;
+        return {
+          next: async () => {
+            const step = await it.next();
+            if (!step.done) clock.advance(sent++ === 0 ? 100 : 10);
+            return step;
+          },
+          return: () => it.return!(),
+        };
+      },
+      finalMessage: () => stream.finalMessage(),
+    };
+  };
+  const cache = await ResponseCache.open({});
+  const orchestrator = orchestratorWith(provider, { cache, clock });
+  const live = orchestrator.executeAgentStream('python-expert', 'pace me');
+  for await (const event of live) void event;
+  const first = await live.result;
+  t.is(first.timeToFirstChunkMs, 120);
+  await waitFor(() => cache.stats().sets === 1, 'the cache write');
+
+  const paced = orchestrator.executeAgentStream('python-expert', 'pace me', { replay: 'paced' });
+  const gaps: number[] = [];
+  let last: number | undefined;
+  for await (const event of paced)
+    if (event.type === 'content_block_delta') {
+      if (last !== undefined) gaps.push(clock.now() - last);
+      last = clock.now();
+    }
+  const replayed = await paced.result;
+  t.like(replayed, { cached: true, timeToFirstChunkMs: 120, chunks: first.chunks, output: first.output });
+  t.deepEqual(
+    gaps,
+    Array.from({ length: first.chunks - 1 }, () => 10),
+    'every later chunk 10 ms after the one before, as recorded',
+  );
+
+  const atOnce = orchestrator.executeAgentStream('python-expert', 'pace me');
+  for await (const event of atOnce) void event;
+  t.like(await atOnce.result, { cached: true, timeToFirstChunkMs: 0 });
+  t.is(provider.calls, 1);
+  await cache.close();
 });
