@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { rootLogger } from '../src/logger.js';
+import { meterSdkStreams } from './sdk-streams.js';
 import { integerFromEnv, startInstrumentation, type Instrumentation, type InstrumentationOptions } from './start.js';
 
 /** The application's own name and version (the nearest package.json's), for service.name and service.version. */
@@ -53,6 +54,10 @@ try {
     // The application's spans stay active across its awaits (its SDK calls join its traces).
     contextManager: 'async',
   });
+  // Time per output chunk of the application's own SDK streams (the SDK's tracing has no per-event hook).
+  await meterSdkStreams([process.argv[1] ? dirname(resolve(process.argv[1])) : process.cwd(), process.cwd()], log).catch((error: unknown) =>
+    log.debug({ err: error }, "the SDK's streams are not metered per chunk"),
+  );
 } catch (error) {
   log.warn({ err: error }, 'agentperf instrumentation did not start; the application runs without it');
 }

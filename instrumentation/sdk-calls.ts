@@ -52,10 +52,12 @@ export interface ClientCall {
   error?: string;
   /** A streamed call: the SDK's own time to its first chunk (`gen_ai.response.time_to_first_chunk`, at the first delta), seconds. */
   timeToFirstChunkS?: number;
+  /** A streamed call read through a metered SDK stream (sdk-streams.ts): each delta after the first, its time since the one before, ms. */
+  chunkGapsMs?: number[];
 }
 
 /** A span that remembers what the metrics need and passes every call on to `inner`. */
-class MeteredSpan implements Span {
+export class MeteredSpan implements Span {
   private readonly started = performance.now();
   private ended = false;
   private responseModel: string | undefined;
@@ -63,6 +65,8 @@ class MeteredSpan implements Span {
   private outputTokens: number | undefined;
   private error: string | undefined;
   private timeToFirstChunk: number | undefined;
+  private lastChunkAt: number | undefined;
+  private chunkGaps: number[] | undefined;
 
   constructor(
     private readonly inner: Span,
@@ -88,6 +92,13 @@ class MeteredSpan implements Span {
         if (typeof value === 'number') this.timeToFirstChunk = value;
         break;
     }
+  }
+
+  /** An output chunk (a `content_block_delta`) of this call's stream reached the application. */
+  chunk(): void {
+    const now = performance.now();
+    if (this.lastChunkAt !== undefined) (this.chunkGaps ??= []).push(now - this.lastChunkAt);
+    this.lastChunkAt = now;
   }
 
   spanContext(): SpanContext {
@@ -156,6 +167,7 @@ class MeteredSpan implements Span {
           : { model: this.responseModel },
       error: this.error,
       timeToFirstChunkS: this.timeToFirstChunk,
+      chunkGapsMs: this.chunkGaps,
     });
   }
 }

@@ -197,7 +197,7 @@ export class Subscribers {
   /** The GenAI client histograms, made by `define`. */
   private clientMetrics?: { operationDuration: BucketHistogram; tokenUsage: BucketHistogram };
   /** The GenAI streaming client histograms, made by `define`. */
-  private streamMetrics?: { timeToFirstChunk: BucketHistogram };
+  private streamMetrics?: { timeToFirstChunk: BucketHistogram; timePerOutputChunk: BucketHistogram };
 
   constructor(
     private readonly hdr: HdrRegistry,
@@ -490,7 +490,7 @@ export class Subscribers {
       'Time between each output chunk of a streamed call after the first and the chunk before it',
       TIME_PER_OUTPUT_CHUNK_BUCKETS,
     );
-    this.streamMetrics = { timeToFirstChunk };
+    this.streamMetrics = { timeToFirstChunk, timePerOutputChunk };
     const cancellations = this.counter(
       METRICS.streamCancellations,
       METRIC_UNITS.streamCancellations,
@@ -697,7 +697,7 @@ export class Subscribers {
    * orchestrator, sdk-calls.ts): `gen_ai.client.operation.duration` and, when it answered,
    * `gen_ai.client.token.usage`, with the conventions' attributes.
    */
-  recordClientCall({ model, server, seconds, answer, error, timeToFirstChunkS }: ClientCall): void {
+  recordClientCall({ model, server, seconds, answer, error, timeToFirstChunkS, chunkGapsMs }: ClientCall): void {
     const metrics = this.clientMetrics;
     if (!metrics || !this.attached) return;
     const responseModel = answer?.model;
@@ -724,6 +724,15 @@ export class Subscribers {
       this.streamMetrics.timeToFirstChunk
         .series(model, responseModel, address, port, 'sdk', () => clientAttributes(model, responseModel, server))
         .record(timeToFirstChunkS);
+    }
+    if (chunkGapsMs?.length && this.streamMetrics) {
+      const series = this.streamMetrics.timePerOutputChunk.series(model, responseModel, address, port, 'sdk', () =>
+        clientAttributes(model, responseModel, server),
+      );
+      for (const gap of chunkGapsMs) {
+        this.hdr.streamChunkGap.record(gap);
+        series.record(gap / 1000);
+      }
     }
   }
 

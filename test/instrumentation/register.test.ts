@@ -377,7 +377,7 @@ test('a malformed AGENTPERF_FLUSH_TIMEOUT_MS is refused by name, and the applica
 });
 
 for (const mode of ['read', 'break'] as const) {
-  test(`an app that streams with the SDK itself (${mode === 'read' ? 'reading to the end' : 'leaving at the first delta'}) gets the call's duration when its stream ends, its time to first chunk, ${mode === 'read' ? 'and its token usage' : "and no answer's tokens"}`, async (t) => {
+  test(`an app that streams with the SDK itself (${mode === 'read' ? 'reading to the end' : 'leaving at the first delta'}) gets the call's duration when its stream ends, its time to first chunk and per output chunk, ${mode === 'read' ? 'and its token usage' : "and no answer's tokens"}`, async (t) => {
     const { OtlpReceiver } = await import('./otlp-receiver.ts');
     const receiver = await new OtlpReceiver().start();
     try {
@@ -401,6 +401,14 @@ for (const mode of ['read', 'break'] as const) {
       const outputTokens = points.filter((p) => p.metric === 'gen_ai.client.token.usage' && p.attributes['gen_ai.token.type'] === 'output');
       if (mode === 'read') t.is(outputTokens.length, 1);
       else t.is(outputTokens.length, 0, 'a stream left before message_delta has no final usage');
+      // Time per output chunk: one point per delta after the first (one text block: five events are not deltas).
+      const perChunk = points.filter((p) => p.metric === 'gen_ai.client.operation.time_per_output_chunk');
+      const events = Number(/answered streamed (\d+)/.exec(result.stdout)?.[1]);
+      if (mode === 'read') {
+        t.is(perChunk.length, 1);
+        t.is(perChunk[0].value, events - 5 - 1);
+        t.like(perChunk[0].attributes, { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'claude-sonnet-5-5' });
+      } else t.is(perChunk.length, 0, 'left at the first delta: no chunk after it');
     } finally {
       await receiver.close();
     }
