@@ -13,8 +13,12 @@ const home = mkdtempSync(join(tmpdir(), 'agentperf-home-'));
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { env: { HOME: home, AGENTPERF_CACHE_SECRET: '', ...env }, timeoutMs: 60_000 });
 
 test('exec --json prints the whole result object', async (t) => {
-  const { code, stdout } = await run(['exec', 'python-expert', 'Explain decorators', '--json']);
-  t.is(code, 0);
+  // A home of its own: the other tests' commands run at the same time, and one making the default
+  // cache directory and its secret while this one does made it exit 2 once (CI, stop 35).
+  const { code, stdout, stderr } = await run(['exec', 'python-expert', 'Explain decorators', '--json'], {
+    HOME: mkdtempSync(join(tmpdir(), 'agentperf-home-')),
+  });
+  t.is(code, 0, stderr);
   const result = JSON.parse(stdout) as AgentResult;
   for (const key of ['output', 'model', 'usage', 'estimatedCostUsd', 'latencyMs', 'queueMs', 'attempts', 'cached', 'requestId']) t.true(key in result, key);
   t.deepEqual(Object.keys(result.usage).sort(), ['cacheReadTokens', 'cacheWrite1hTokens', 'cacheWriteTokens', 'inputTokens', 'outputTokens']);

@@ -121,3 +121,28 @@ test('a status before the stream starts (529) is retried, and the stream then co
     t.like(sim.stats().streams, { started: 1, completed: 1 });
   });
 });
+
+test('only a completed stream is stored: one that failed mid-stream or was left is never, so the next call goes upstream again', async (t) => {
+  const { ResponseCache } = await import('../../src/cache/response-cache.ts');
+  const cache = await ResponseCache.open({});
+  await withStack(
+    async (orchestrator, sim) => {
+      sim.scheduleFaults(['stream_error']);
+      await t.throwsAsync(async () => {
+        for await (const event of orchestrator.executeAgentStream('python-expert', 'fails then works')) void event;
+      });
+      for await (const event of orchestrator.executeAgentStream('python-expert', 'left then works')) if (event.type === 'content_block_delta') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      t.is(cache.stats().sets, 0, 'nothing stored');
+      for (const task of ['fails then works', 'left then works']) {
+        const stream = orchestrator.executeAgentStream('python-expert', task);
+        for await (const event of stream) void event;
+        t.like(await stream.result, { cached: false, attempts: 1 });
+      }
+      t.is(sim.stats().streams.started, 4, 'both went upstream again');
+      await waitFor(() => cache.stats().sets === 2, 'the completed ones stored');
+    },
+    { cache },
+  );
+  await cache.close();
+});
