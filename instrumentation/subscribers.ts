@@ -1,3 +1,4 @@
+import type { TierStats } from '../src/cache/tier.js';
 import {
   context,
   propagation,
@@ -161,7 +162,7 @@ interface QueueSource {
 }
 
 interface CacheStatsSource {
-  stats(): { memory: { entries: number; bytes: number }; tiers: ReadonlyArray<{ name: string; entries: number; bytes: number }> };
+  stats(): { memory: { entries: number; bytes: number }; tiers: ReadonlyArray<TierStats & { name: string }> };
 }
 
 /** One subscription to a channel, which can be made and undone again. */
@@ -630,6 +631,26 @@ export class Subscribers {
       });
     tierGauge(METRICS.cacheBytes, METRIC_UNITS.cacheBytes, (s) => s.bytes);
     tierGauge(METRICS.cacheEntries, METRIC_UNITS.cacheEntries, (s) => s.entries);
+    // A tier over the network (Redis): its operations by outcome, and whether it is in use.
+    const linkedTiers = () =>
+      [...this.caches].flatMap((cache) => cache.stats().tiers.flatMap((tier) => (tier.link ? [{ tier: tier.name, link: tier.link }] : [])));
+    m.createObservableCounter(METRICS.cacheTierOperations, {
+      unit: METRIC_UNITS.cacheTierOperations,
+      description: "A networked cache tier's operations by outcome: ok, error, timeout (over its budget), skipped (not tried: down or not connected)",
+    }).addCallback((result) => {
+      for (const { tier, link } of linkedTiers()) {
+        result.observe(link.ok, { tier, outcome: 'ok' });
+        result.observe(link.errors, { tier, outcome: 'error' });
+        result.observe(link.timeouts, { tier, outcome: 'timeout' });
+        result.observe(link.skipped, { tier, outcome: 'skipped' });
+      }
+    });
+    m.createObservableGauge(METRICS.cacheTierUp, {
+      unit: METRIC_UNITS.cacheTierUp,
+      description: 'Whether a networked cache tier is in use: 1 connected and answering, 0 not (calls go on without it)',
+    }).addCallback((result) => {
+      for (const { tier, link } of linkedTiers()) result.observe(link.connected && link.state === 'up' ? 1 : 0, { tier });
+    });
 
     const evictions = this.counter(METRICS.cacheEvictions, METRIC_UNITS.cacheEvictions, 'Cache evictions by tier');
     const expirations = this.counter(METRICS.cacheExpirations, METRIC_UNITS.cacheExpirations, 'Expired cache entries removed, by tier');

@@ -22,7 +22,8 @@ export type { StreamedAgentResult } from './orchestrator/agent-stream.js';
 // The signed response cache.
 export { ResponseCache } from './cache/response-cache.js';
 export type { CacheStats, CacheTier, DiskCacheOptions, ResponseCacheOptions, TierFactory } from './cache/response-cache.js';
-export type { TierContext, TierEvent, TierRead, TierVerification } from './cache/tier.js';
+export type { TierContext, TierEvent, TierRead, TierStats, TierVerification } from './cache/tier.js';
+export type { RedisLinkStats, RedisSpec } from './redis/link.js';
 // What a tier of your own signs and verifies entries with (the disk tier does the same).
 export { decodeEntry, encodeEntry } from './cache/entry-format.js';
 export type { Decoded, DecodeFailure, EntryMeta } from './cache/entry-format.js';

@@ -7,7 +7,9 @@
  */
 import { delimiter } from 'node:path';
 import { DEFAULT_CACHE_DIR, DEFAULT_CACHE_ROOT } from './cache/path-safety.js';
-import { ResponseCache } from './cache/response-cache.js';
+import { RedisTier } from './cache/redis-tier.js';
+import { ResponseCache, type TierFactory } from './cache/response-cache.js';
+import { RedisLink, validateRedisOptions, type RedisSpec } from './redis/link.js';
 import type { AgentConfig } from './config/agents.js';
 import { rootLogger, type Logger } from './logger.js';
 import { Orchestrator, type OrchestratorOptions } from './orchestrator/orchestrator.js';
@@ -45,10 +47,10 @@ export function providerFor(live: boolean | undefined, simulator?: SimulatorChoi
 }
 
 export type CacheSpec =
-  /** Memory only (the default): nothing on disk, no secret needed. */
-  | { kind: 'memory'; maxBytes?: number }
-  /** Memory in front of the signed disk tier. */
-  | { kind: 'disk'; dir?: string; requireSecret?: boolean; env?: NodeJS.ProcessEnv }
+  /** Memory only (the default): nothing on disk, no secret needed (unless Redis is added). */
+  | { kind: 'memory'; maxBytes?: number; redis?: RedisSpec; env?: NodeJS.ProcessEnv }
+  /** Memory in front of the signed disk tier (and Redis after it, when given). */
+  | { kind: 'disk'; dir?: string; requireSecret?: boolean; redis?: RedisSpec; env?: NodeJS.ProcessEnv }
   | { kind: 'none' };
 
 export interface StackOptions {
@@ -89,15 +91,27 @@ export async function openCache(spec: CacheSpec, logger: Logger = rootLogger): P
     case 'none':
       return undefined;
     case 'memory':
-      return ResponseCache.open({ logger, memoryMaxBytes: spec.maxBytes });
+      return ResponseCache.open({
+        logger,
+        memoryMaxBytes: spec.maxBytes,
+        ...(spec.redis ? { tiers: [redisTierFactory(spec.redis, logger)], secret: { env: spec.env ?? process.env } } : {}),
+      });
     case 'disk': {
       const env = spec.env ?? process.env;
       return ResponseCache.open({
         logger,
         disk: { dir: spec.dir ?? DEFAULT_CACHE_DIR, allowedRoots: allowedCacheRoots(env), requireSecret: spec.requireSecret, env },
+        ...(spec.redis ? { tiers: [redisTierFactory(spec.redis, logger)] } : {}),
       });
     }
   }
+}
+
+/** The Redis tier, on a link of its own (closed with the tier). Bad options throw here, before anything connects. */
+function redisTierFactory(spec: RedisSpec, logger: Logger): TierFactory {
+  validateRedisOptions(spec);
+  return async ({ signer, onEvent, maxEntryBytes }) =>
+    RedisTier.open({ link: RedisLink.open({ ...spec, logger }), ownsLink: true, signer, onEvent, now: Date.now, logger, maxEntryBytes });
 }
 
 function simulatorOptions(choice: SimulatorChoice = {}): SimulatorOptions {

@@ -7,7 +7,7 @@ import { DiskTier } from './disk-tier.js';
 import { DEFAULT_CACHE_ROOT, resolveCacheDir } from './path-safety.js';
 import { resolveCacheSecrets, type SecretOptions } from './secret.js';
 import { EntrySigner } from './signing.js';
-import type { CacheTier, ForeignSecret, TierContext, TierEvent, TierVerification, VerifyFailure } from './tier.js';
+import type { CacheTier, ForeignSecret, TierContext, TierEvent, TierStats, TierVerification, VerifyFailure } from './tier.js';
 
 export type { CacheTier };
 
@@ -64,7 +64,7 @@ export interface CacheStats {
   tierErrors: Record<string, number>;
   memory: { entries: number; bytes: number };
   /** Each shared tier, in the order they are read. */
-  tiers: Array<{ name: string; entries: number; bytes: number }>;
+  tiers: Array<TierStats & { name: string }>;
 }
 
 interface MemoryEntry {
@@ -73,6 +73,9 @@ interface MemoryEntry {
 }
 
 const MiB = 1024 * 1024;
+
+/** Larger responses are not cached by default. */
+export const DEFAULT_MAX_ENTRY_BYTES = 4 * MiB;
 
 /**
  * The signed response cache: a byte-bounded LRU in memory in front of an ordered list of shared
@@ -100,7 +103,7 @@ export class ResponseCache {
   ) {
     this.now = options.now ?? Date.now;
     this.log = (options.logger ?? rootLogger).child({ component: 'cache' });
-    this.maxEntryBytes = options.maxEntryBytes ?? 4 * MiB;
+    this.maxEntryBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
     this.defaultTtlMs = options.defaultTtlMs ?? 24 * 3_600_000;
     this.excluded = new Set(options.excludedAgents ?? []);
     for (const tier of tiers) this.tierCounters.set(tier.name, { hits: 0, evictions: 0, errors: 0 });
@@ -128,6 +131,8 @@ export class ResponseCache {
   static async open(options: ResponseCacheOptions = {}): Promise<ResponseCache> {
     const logger = (options.logger ?? rootLogger).child({ component: 'cache' });
     const factories: TierFactory[] = [];
+    // An entry's payload bound plus room for its header, metadata and tag.
+    const encodedBound = (options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES) + 64 * 1024;
     const disk = options.disk;
     // The disk's directory first: a secret file inside it is refused (secret.ts).
     const diskDir = disk && (await resolveCacheDir(disk.dir, disk.allowedRoots ?? [DEFAULT_CACHE_ROOT]));
@@ -140,7 +145,7 @@ export class ResponseCache {
           now: options.now ?? Date.now,
           logger,
           onEvent,
-          maxEntryBytes: (options.maxEntryBytes ?? 4 * MiB) + 64 * 1024,
+          maxEntryBytes: encodedBound,
         }),
       );
     }
@@ -153,7 +158,13 @@ export class ResponseCache {
       const signer = factories.length === 0 ? undefined : await signerFor(disk ? { ...disk, cacheDir: diskDir, logger } : { ...options.secret, logger });
       for (const make of factories) {
         const index = tiers.length;
-        tiers.push(await make({ signer: signer!, onEvent: (event, key, detail) => cache?.onTierEvent(tiers[index].name, event, key, detail) }));
+        tiers.push(
+          await make({
+            signer: signer!,
+            onEvent: (event, key, detail) => cache?.onTierEvent(tiers[index].name, event, key, detail),
+            maxEntryBytes: encodedBound,
+          }),
+        );
       }
     } catch (error) {
       await Promise.allSettled(tiers.map((tier) => tier.close()));

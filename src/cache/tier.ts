@@ -7,6 +7,7 @@
  */
 import type { DecodeFailure, EntryMeta } from './entry-format.js';
 import type { EntrySigner } from './signing.js';
+import type { RedisLinkStats } from '../redis/link.js';
 
 /** An entry a tier read and verified: its payload (the response's JSON) and its signed metadata. */
 export interface TierRead {
@@ -37,6 +38,13 @@ export interface TierVerification {
   foreignSecret?: ForeignSecret;
 }
 
+/** A tier's size, and for a tier over the network its connection's state and counts. */
+export interface TierStats {
+  entries: number;
+  bytes: number;
+  link?: RedisLinkStats;
+}
+
 /** What a tier tells the cache as it works (the cache counts each, by the tier's name). */
 export type TierEvent = 'eviction' | 'expiration' | 'integrity';
 
@@ -46,6 +54,8 @@ export interface TierContext {
   signer: EntrySigner;
   /** Each eviction, expiry and integrity failure (the cache counts them under the tier's name). */
   onEvent: (event: TierEvent, key: string, detail?: string) => void;
+  /** The largest entry the cache writes, encoded (its payload bound plus room for the header and tag): a larger one read is not the cache's. */
+  maxEntryBytes: number;
 }
 
 export interface CacheTier {
@@ -61,7 +71,7 @@ export interface CacheTier {
   delete(key: string): Promise<void>;
   /** Removes expired entries; how many. */
   sweep(): Promise<number>;
-  stats(): { entries: number; bytes: number };
+  stats(): TierStats;
   /** Reads and verifies every entry. */
   verify(): Promise<TierVerification>;
   /** Removes what fails verification; what it could not remove. */

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { startInstrumentationIfConfigured } from '../../instrumentation/start.js';
-import { simulatorSettings } from '../config/project.js';
+import { redisSettings, simulatorSettings } from '../config/project.js';
 import type { AgentResult, ExecuteOptions } from '../orchestrator/orchestrator.js';
 import { rootLogger } from '../logger.js';
 import { providerFor } from '../stack.js';
@@ -15,6 +15,8 @@ export interface ExecCommandOptions extends ExecuteOptions {
   useCache?: boolean;
   cacheDir?: string;
   requireSecret?: boolean;
+  /** `--redis`: the shared tier's URL (else AGENTPERF_REDIS_URL, else the project config's). */
+  redis?: string;
 }
 
 /** One call through the orchestrator, on the simulator (in this thread) unless live; the disk cache unless told not to. */
@@ -27,7 +29,10 @@ export async function run(agent: string, task: string, options: ExecCommandOptio
     stack: (project) => ({
       provider: providerFor(options.live, { ...simulatorSettings(project, {}, { latency: 'fixed:0', seed: 1 }), thread: 'main' }),
       orchestrator: { modelPrices: project.config.models },
-      cache: options.useCache === false ? { kind: 'none' } : { kind: 'disk', dir: options.cacheDir, requireSecret: options.requireSecret },
+      cache:
+        options.useCache === false
+          ? { kind: 'none' }
+          : { kind: 'disk', dir: options.cacheDir, requireSecret: options.requireSecret, redis: redisSettings(project, options) },
       logger: rootLogger,
     }),
   });
@@ -46,6 +51,7 @@ interface ExecFlags {
   json?: boolean;
   live?: boolean;
   maxTokens?: string;
+  redis?: string;
   refresh?: boolean;
   requireSecret?: boolean;
   temperature?: string;
@@ -57,7 +63,7 @@ export const command = withStackFlags(
     .description('run one agent on one task and print the answer')
     .argument('<agent>', 'agent name from the agents file')
     .argument('<task>', 'the task, sent as user content'),
-  { agents: true, cache: true, live: true },
+  { agents: true, cache: true, redis: true, live: true },
 )
   .option('--json', 'print the whole result object as JSON')
   .option('--temperature <t>', 'override the agent temperature (0 to 1)')
@@ -72,6 +78,7 @@ export const command = withStackFlags(
       useCache: opts.cache,
       cacheDir: opts.cacheDir,
       requireSecret: opts.requireSecret,
+      redis: opts.redis,
       cache: opts.refresh ? 'refresh' : undefined,
       temperature: opts.temperature === undefined ? undefined : Number(opts.temperature),
       maxTokens: opts.maxTokens === undefined ? undefined : Number(opts.maxTokens),

@@ -60,7 +60,7 @@ const defaultNote = (d: SimulatorDefault) => ('project' in d ? ` (default: the p
  */
 export function withStackFlags(
   command: Command,
-  which: { agents?: boolean; live?: boolean; latency?: SimulatorDefault; faults?: SimulatorDefault; seed?: SimulatorDefault; cache?: boolean },
+  which: { agents?: boolean; live?: boolean; latency?: SimulatorDefault; faults?: SimulatorDefault; seed?: SimulatorDefault; cache?: boolean; redis?: boolean },
 ): Command {
   if (which.agents) command.option('--agents <file>', "agents config file (default: the project's, else the shipped agents.json)");
   if (which.latency)
@@ -80,6 +80,11 @@ export function withStackFlags(
     command.option('--cache-dir <dir>', 'response cache directory (default ~/.cache/agentperf/responses)');
     command.option('--require-secret', 'refuse to start without AGENTPERF_CACHE_SECRET');
   }
+  if (which.redis)
+    command.option(
+      '--redis <url>',
+      "the shared cache tier in Redis, redis://host:port (default: AGENTPERF_REDIS_URL, else the project config's redis.url; off without one)",
+    );
   if (which.live) command.option('--live', 'call the real API (needs ANTHROPIC_API_KEY)');
   return command;
 }

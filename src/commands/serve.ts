@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { AddressInfo } from 'node:net';
 import { startInstrumentation } from '../../instrumentation/start.js';
-import { simulatorSettings } from '../config/project.js';
+import { redisSettings, simulatorSettings } from '../config/project.js';
 import { STANDARD_LATENCY } from '../scenarios/agent.js';
 import { rootLogger } from '../logger.js';
 import { readFile, stat } from 'node:fs/promises';
@@ -26,6 +26,8 @@ export interface ServeOptions {
   faults?: string;
   seed?: number;
   live?: boolean;
+  /** `--redis`: the shared cache tier's URL (else AGENTPERF_REDIS_URL, else the project config's). */
+  redis?: string;
   maxConcurrent: number;
   maxQueued: number;
   /** File holding the bearer token (else AGENTPERF_SERVE_TOKEN). */
@@ -110,6 +112,7 @@ export async function run(options: ServeOptions): Promise<RunningServer> {
     stack: (project) => ({
       provider: providerFor(options.live, { ...simulatorSettings(project, options, { latency: STANDARD_LATENCY, seed: 1 }), latencyFrom: 'request' }),
       orchestrator: { maxConcurrent: options.maxConcurrent, maxQueued: options.maxQueued, modelPrices: project.config.models },
+      cache: { kind: 'memory', redis: redisSettings(project, options, options.env) },
       logger: log,
     }),
   });
@@ -164,6 +167,7 @@ interface ServeFlags {
   maxQueued: string;
   port: string;
   publicMetrics?: boolean;
+  redis?: string;
   requestTimeout: string;
   seed?: string;
   tokenFile?: string;
@@ -176,6 +180,7 @@ export const command = withStackFlags(
     latency: { project: STANDARD_LATENCY },
     faults: { project: 'none' },
     seed: { project: '1' },
+    redis: true,
     live: true,
   },
 )
@@ -200,6 +205,7 @@ export const command = withStackFlags(
       faults: opts.faults,
       seed: opts.seed === undefined ? undefined : parseSeed(opts.seed),
       live: opts.live,
+      redis: opts.redis,
       maxConcurrent: parseIntegerOption('max-concurrent', opts.maxConcurrent, 1, 100_000),
       maxQueued: parseIntegerOption('max-queued', opts.maxQueued, 0, 10_000_000),
       bodyLimitBytes: parseBytes('body-limit', opts.bodyLimit, 64, 64 * 1024 * 1024),

@@ -14,6 +14,7 @@ import { ConfigError } from '../errors.js';
 import { importUserModule } from '../runtime/user-module.js';
 import { DEFAULT_POLICY, mergePolicy, projectDefaultPolicy, type GatePolicy } from './policy.js';
 import { parseConfig, readJsonFile } from './read.js';
+import type { RedisSpec } from '../redis/link.js';
 
 export const CONFIG_FILES = [
   'agentperf.config.ts',
@@ -57,6 +58,20 @@ export const ProjectConfigSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * The shared cache tier in Redis (off unless a URL is given here, by AGENTPERF_REDIS_URL or
+     * by --redis): instances sharing it share their answers.
+     */
+    redis: z
+      .object({
+        url: z.string().min(1).optional(),
+        /** Prefix of every key: tenants sharing one Redis use different ones. */
+        namespace: z.string().min(1).optional(),
+        /** Each Redis operation's budget, ms: past it the call goes on without Redis. */
+        timeoutMs: z.number().positive().max(60_000).optional(),
+      })
+      .strict()
+      .optional(),
     /** How `gate --against` installs the other side's dependencies; default from its lockfile. */
     install: z.string().min(1).optional(),
     /**
@@ -218,6 +233,18 @@ export function givenOr(given: string | undefined, fallback: string | undefined)
 }
 
 /** The simulator's settings a command runs with: its own flags first, then the project's config, then the command's defaults. */
+/**
+ * The shared Redis tier, if any: `--redis` over AGENTPERF_REDIS_URL over the project config's
+ * `redis.url`; the namespace and budget from AGENTPERF_REDIS_NAMESPACE or the config.
+ */
+export function redisSettings(project: Project, given: { redis?: string }, env: NodeJS.ProcessEnv = process.env): RedisSpec | undefined {
+  const configured = project.config.redis;
+  const url = given.redis ?? (env.AGENTPERF_REDIS_URL || undefined) ?? configured?.url;
+  if (url === undefined) return undefined;
+  const namespace = (env.AGENTPERF_REDIS_NAMESPACE || undefined) ?? configured?.namespace;
+  return { url, ...(namespace === undefined ? {} : { namespace }), ...(configured?.timeoutMs === undefined ? {} : { timeoutMs: configured.timeoutMs }) };
+}
+
 export function simulatorSettings(
   project: Project,
   given: { latency?: string; faults?: string; seed?: number },

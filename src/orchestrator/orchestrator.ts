@@ -265,6 +265,8 @@ export class Orchestrator {
   private readonly namespace: string;
   private readonly clock: Clock;
   private readonly cache: ResponseCache | undefined;
+  /** Cache writes not yet finished (close() waits for them). */
+  private readonly cacheWrites = new Set<Promise<void>>();
   private readonly random: () => number;
   private readonly log: Logger;
   private closed = false;
@@ -667,9 +669,11 @@ export class Orchestrator {
       // Attempts without an AbortController end when their sockets do.
       await this.provider.close({ force: true });
       await Promise.allSettled(flights.map((f) => f.promise));
+      await Promise.allSettled([...this.cacheWrites]);
       return;
     }
     await Promise.allSettled(flights.map((f) => f.promise));
+    await Promise.allSettled([...this.cacheWrites]);
     await this.provider.close();
   }
 
@@ -719,12 +723,17 @@ export class Orchestrator {
     }
   }
 
-  /** Only complete, successful answers are stored; a failed write is logged, never thrown. */
+  /**
+   * Only complete, successful answers are stored; a failed write is logged, never thrown. The
+   * caller has its answer before the write ends; close() waits for the writes still going, so a
+   * short-lived process (one `exec`) still leaves its answer in the shared tiers.
+   */
   private store(call: PreparedCall, message: CachedResponse): void {
     if (message.stop_reason === null || message.type !== 'message') return;
-    this.cache!.set(call.cacheKey!, message, call.agent.cacheTtlMs).catch((error: unknown) =>
-      this.log.warn({ err: error, agent: call.agent.config.name }, 'cache write failed'),
-    );
+    const write: Promise<void> = this.cache!.set(call.cacheKey!, message, call.agent.cacheTtlMs)
+      .catch((error: unknown) => this.log.warn({ err: error, agent: call.agent.config.name }, 'cache write failed'))
+      .finally(() => this.cacheWrites.delete(write));
+    this.cacheWrites.add(write);
   }
 
   /**

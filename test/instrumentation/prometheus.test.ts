@@ -1,9 +1,8 @@
 // A real Prometheus server scrapes the exporter while a workload runs; its HTTP API must then
 // agree with what the workload did, and promtool must accept the exposition.
 import test from 'ava';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startInstrumentation } from '../../instrumentation/start.ts';
@@ -12,32 +11,14 @@ import { ResponseCache } from '../../src/cache/response-cache.ts';
 import { systemClock, type ManualClock } from '../../src/clock.ts';
 import { percentile } from '../../src/stats/percentiles.ts';
 import { teardown, waitFor, withSimulator } from '../helpers.ts';
+import { freePort, hasBinary } from '../servers.ts';
 
-function which(binary: string): boolean {
-  try {
-    execFileSync('which', [binary], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const available = which('prometheus') && which('promtool');
+const available = hasBinary('prometheus') && hasBinary('promtool');
 if (!available) {
   if (process.env.CI) throw new Error('CI must have prometheus and promtool: .ci/run installs them with apt-get');
   process.stderr.write('prometheus.test.ts skipped: install the real server with `apt-get install -y prometheus` (Debian) to run it\n');
 }
 const maybe = available ? test.serial : test.serial.skip;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function query(base: string, promql: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
   const response = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(promql)}`);
