@@ -16,14 +16,17 @@ import { Orchestrator, type OrchestratorOptions } from './orchestrator/orchestra
 import { createInProcessProvider } from './providers/in-process.js';
 import { parseFaults, type FaultPlan } from './providers/simulator/faults.js';
 import { parseLatency, type LatencySettings } from './providers/simulator/latency.js';
+import { parseLimits, type OrgLimits } from './providers/simulator/limits.js';
 import type { SimulatorOptions } from './providers/simulator/server.js';
 import { setupProvider } from './providers/setup.js';
 import type { MessagesProvider } from './providers/types.js';
 
 /** The embedded simulator's settings; latency and faults as specs (`lognormal:40,250`, `429:0.02`) or parsed. */
-export interface SimulatorChoice extends Omit<SimulatorOptions, 'latency' | 'faults'> {
+export interface SimulatorChoice extends Omit<SimulatorOptions, 'latency' | 'faults' | 'limits'> {
   latency?: string | LatencySettings;
   faults?: string | Partial<FaultPlan>;
+  /** `rpm=50,itpm=40000,otpm=8000`, or parsed. */
+  limits?: string | OrgLimits;
   /**
    * `worker` (default): in a worker thread, so it never shares the event loop of whatever
    * drives the orchestrator (a load generator, a profiler). `main`: in this thread.
@@ -115,9 +118,10 @@ function redisTierFactory(spec: RedisSpec, logger: Logger): TierFactory {
 }
 
 function simulatorOptions(choice: SimulatorChoice = {}): SimulatorOptions {
-  const { latency, faults, thread: _, ...rest } = choice;
+  const { latency, faults, limits, thread: _, ...rest } = choice;
   return {
     ...rest,
+    ...(limits === undefined ? {} : { limits: typeof limits === 'string' ? parseLimits(limits) : limits }),
     latency: typeof latency === 'string' ? parseLatency(latency) : latency,
     faults: typeof faults === 'string' ? (faults ? parseFaults(faults) : undefined) : faults,
   };

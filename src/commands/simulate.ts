@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { parseFaults } from '../providers/simulator/faults.js';
 import { parseLatency } from '../providers/simulator/latency.js';
+import { parseLimits } from '../providers/simulator/limits.js';
 import { startSimulator, type RunningSimulator } from '../providers/simulator/server.js';
 import { parseTokensPerSecond, parseTtft } from '../providers/simulator/stream.js';
 import { parseDurationMs, parseIntegerOption } from '../units.js';
@@ -19,6 +20,10 @@ export interface SimulateOptions {
   tokensPerSecond?: number;
   /** Mid-stream faults strike after this many events. */
   streamFaultAfter?: number;
+  /** The organisation's rate limits, `rpm=50,itpm=40000,otpm=8000`. */
+  limits?: string;
+  /** Requests in flight past this are 529 overloaded. */
+  capacity?: number;
 }
 
 /** `agentperf simulate`: the Messages-API simulator as a standalone server. */
@@ -29,6 +34,8 @@ export async function run(options: SimulateOptions): Promise<RunningSimulator> {
     latency: parseLatency(options.latency),
     faults: { ...parseFaults(options.faults), retryAfterMs: options.retryAfterMs },
     seed: options.seed,
+    ...(options.limits === undefined ? {} : { limits: parseLimits(options.limits) }),
+    ...(options.capacity === undefined ? {} : { capacity: options.capacity }),
     streaming: {
       ttft: options.ttft === undefined ? undefined : parseTtft(options.ttft),
       tokensPerSecond: options.tokensPerSecond,
@@ -48,6 +55,8 @@ interface SimulateFlags {
   ttft?: string;
   tokensPerSecond?: string;
   streamFaultAfter: string;
+  limits?: string;
+  capacity?: string;
 }
 
 export const command = new Command('simulate')
@@ -64,6 +73,11 @@ export const command = new Command('simulate')
   .option('--tokens-per-second <n>', 'streamed answers: output rate (default: from the latency +MS/token, else no wait)')
   .option('--stream-fault-after <n>', 'mid-stream faults strike after this many events', '3')
   .option('--retry-after <duration>', 'what 429 responses ask clients to wait', '1s')
+  .option(
+    '--limits <spec>',
+    "the organisation's rate limits, token buckets per minute: rpm=N,itpm=N,otpm=N (any of them); 429 with retry-after past them (default: none)",
+  )
+  .option('--capacity <n>', 'requests in flight past this are answered 529 overloaded (default: no limit)')
   .option('--seed <n>', 'seed for latency and fault draws', '1')
   .action(async (opts: SimulateFlags) => {
     const simulator = await run({
@@ -76,6 +90,8 @@ export const command = new Command('simulate')
       ttft: opts.ttft,
       tokensPerSecond: opts.tokensPerSecond === undefined ? undefined : parseTokensPerSecond(opts.tokensPerSecond),
       streamFaultAfter: parseIntegerOption('stream-fault-after', opts.streamFaultAfter, 0, 1_000_000),
+      limits: opts.limits,
+      capacity: opts.capacity === undefined ? undefined : parseIntegerOption('capacity', opts.capacity, 1, 1_000_000),
     });
     print(`simulator listening on ${simulator.url} (POST /v1/messages, stream: true streams); set ANTHROPIC_BASE_URL=${simulator.url} to point an SDK at it`);
     await untilInterrupted();

@@ -49,6 +49,10 @@ export const ProjectConfigSchema = z
       .object({
         latency: z.string().min(1).optional(),
         faults: z.string().optional(),
+        /** The organisation's rate limits, `rpm=50,itpm=40000,otpm=8000`: 429s with retry-after, as the API gives. */
+        limits: z.string().min(1).optional(),
+        /** Requests in flight past this are 529 overloaded. */
+        capacity: z.number().int().min(1).max(1_000_000).optional(),
         seed: z
           .number()
           .int()
@@ -247,13 +251,17 @@ export function redisSettings(project: Project, given: { redis?: string }, env: 
 
 export function simulatorSettings(
   project: Project,
-  given: { latency?: string; faults?: string; seed?: number },
+  given: { latency?: string; faults?: string; seed?: number; limits?: string; capacity?: number },
   defaults: { latency: string; faults?: string; seed: number },
-): { latency: string; faults: string | undefined; seed: number } {
+): { latency: string; faults: string | undefined; seed: number; limits?: string; capacity?: number } {
   const configured = project.config.simulator;
+  const limits = given.limits ?? configured.limits;
+  const capacity = given.capacity ?? configured.capacity;
   return {
     latency: given.latency ?? configured.latency ?? defaults.latency,
     faults: (given.faults ?? configured.faults ?? defaults.faults) || undefined,
     seed: given.seed ?? configured.seed ?? defaults.seed,
+    ...(limits === undefined ? {} : { limits }),
+    ...(capacity === undefined ? {} : { capacity }),
   };
 }

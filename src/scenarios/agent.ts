@@ -66,7 +66,16 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
   }
   const project = await currentProject();
   const agents: AgentConfig[] = await loadAgents(settings.agents ?? project.agentsFile);
-  const simulator = simulatorSettings(project, { latency: settings.latency, faults: settings.faults }, { latency: defaultLatency, seed: context.seed });
+  const simulator = simulatorSettings(
+    project,
+    {
+      latency: settings.latency,
+      faults: settings.faults,
+      limits: settings.limits,
+      capacity: settings.capacity === undefined ? undefined : parseIntegerOption('set capacity', settings.capacity, 1, 1_000_000),
+    },
+    { latency: defaultLatency, seed: context.seed },
+  );
   const agent = settings.agent ?? agents[0].name;
   if (!agents.some((a) => a.name === agent))
     throw new UsageError('set agent', `agent must be one of ${agents.map((a) => a.name).join(', ')}, got ${JSON.stringify(agent)}`);
@@ -80,6 +89,8 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
     provider: providerFor(settings.live === 'true', {
       latency: latencyScale === 1 ? simulator.latency : scaleLatency(parseLatency(simulator.latency), latencyScale),
       faults: simulator.faults,
+      limits: simulator.limits,
+      capacity: simulator.capacity,
       seed: context.seed,
       latencyFrom: 'request',
       // Streamed answers: the first token after the latency model's draw (or --set ttft), then

@@ -7,6 +7,8 @@ import { drawFault, isStreamFault, NO_FAULTS, type FaultPlan, type FaultType } f
 import { requestLatencyMs, ZERO_LATENCY, type LatencySettings } from './latency.js';
 import { answerFor, messageFor, type SimulatedAnswer } from './respond.js';
 import { planStream, writeStream, type StreamTiming } from './stream.js';
+import { RateLimitBuckets, type OrgLimits } from './limits.js';
+import { inputTokensOf } from '../tokens.js';
 
 export interface SimulatorOptions {
   port?: number;
@@ -25,6 +27,18 @@ export interface SimulatorOptions {
   latencyFrom?: 'sequence' | 'request';
   /** How streamed answers (`stream: true`) are paced: time to first token, output rate, where mid-stream faults strike. */
   streaming?: StreamTiming;
+  /** An organisation's rate limits (429 with `retry-after`, `anthropic-ratelimit-*` headers); off by default. */
+  limits?: OrgLimits;
+  /** Requests in flight past this are answered 529 `overloaded_error`; off by default. */
+  capacity?: number;
+}
+
+/** Requests refused by the organisation's limits (429), by limit, and past the capacity (529). */
+export interface SimulatorRefusals {
+  rpm: number;
+  itpm: number;
+  otpm: number;
+  capacity: number;
 }
 
 /** Streamed answers (`stream: true`) by how they ended. */
@@ -47,6 +61,10 @@ export interface SimulatorStats {
   clientAborts: number;
   inFlight: number;
   streams: SimulatorStreamStats;
+  /** Requests refused by `limits` and `capacity` (faults drawn from `faults` are counted there). */
+  refused: SimulatorRefusals;
+  /** Requests admitted past the limits and the capacity (valid ones; faults drawn after). A bucket of N a minute admits at most N + N x minutes elapsed. */
+  admitted: number;
 }
 
 export interface RunningSimulator {
@@ -130,7 +148,10 @@ class MessagesSimulator {
     clientAborts: 0,
     inFlight: 0,
     streams: { started: 0, open: 0, completed: 0, faulted: 0, clientLeft: 0 },
+    refused: { rpm: 0, itpm: 0, otpm: 0, capacity: 0 },
+    admitted: 0,
   };
+  private readonly limits: RateLimitBuckets | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly server: Server;
@@ -141,6 +162,7 @@ class MessagesSimulator {
     this.plan = { ...NO_FAULTS, ...options.faults, schedule: [...(options.faults?.schedule ?? [])] };
     this.random = mulberry32(options.seed ?? 1);
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.limits = options.limits && new RateLimitBuckets(options.limits);
     this.server = createServer((req, res) => this.route(req, res));
     this.server.keepAliveTimeout = 60_000;
     this.server.on('connection', (socket) => {
@@ -240,15 +262,29 @@ class MessagesSimulator {
       this.count(error[0]);
       return sendJson(res, error[0], apiError(error[1], error[2]), idHeader);
     }
+    const answer = answerFor(params!);
+    // The capacity, then the organisation's limits, before anything else: as the API refuses.
+    if (this.options.capacity !== undefined && this.stats.inFlight > this.options.capacity) {
+      this.stats.refused.capacity++;
+      this.count(529);
+      return sendJson(res, 529, apiError('overloaded_error', 'Overloaded (simulated: more requests in flight than its capacity)'), idHeader);
+    }
+    const admission = this.limits?.admit(inputTokensOf(params!), answer.outputTokens);
+    if (admission && !admission.ok) {
+      this.stats.refused[admission.limit]++;
+      this.count(429);
+      return sendJson(res, 429, apiError('rate_limit_error', admission.message), { ...idHeader, ...admission.headers });
+    }
+    this.stats.admitted++;
+    const limitHeaders = admission?.headers ?? {};
     const streamed = (body as { stream?: boolean }).stream === true;
     const drawn = drawFault(this.plan, this.random);
     // A mid-stream fault has no meaning for a whole answer: that request is answered normally.
     const fault = isStreamFault(drawn) && !streamed ? undefined : drawn;
     if (fault) this.stats.faults[fault] = (this.stats.faults[fault] ?? 0) + 1;
-    const answer = answerFor(params!);
     if (fault === 'hang') return; // the client's timeout must end it
     const { options } = this;
-    if (streamed && (fault === undefined || isStreamFault(fault))) return this.stream(res, params!, answer, requestId, fault);
+    if (streamed && (fault === undefined || isStreamFault(fault))) return this.stream(res, params!, answer, { ...limitHeaders, ...idHeader }, fault);
     const delayMs = requestLatencyMs(
       this.latency,
       options.latencyFrom ?? 'sequence',
@@ -257,11 +293,12 @@ class MessagesSimulator {
       options.seed ?? 1,
       fault ? 0 : answer.outputTokens,
     );
-    this.after(res, delayMs, () => this.send(req, res, fault, params!, answer, requestId));
+    this.after(res, delayMs, () => this.send(req, res, fault, params!, answer, { ...limitHeaders, ...idHeader }));
   }
 
   /** A streamed answer, paced by the stream timing, ended early by a mid-stream fault. */
-  private stream(res: ServerResponse, params: MessageParams, answer: SimulatedAnswer, requestId: string, fault: FaultType | undefined): void {
+  private stream(res: ServerResponse, params: MessageParams, answer: SimulatedAnswer, headers: Record<string, string>, fault: FaultType | undefined): void {
+    const requestId = headers['request-id'];
     const { options } = this;
     const random = options.latencyFrom === 'request' ? mulberry32(answer.requestSeed ^ (options.seed ?? 1)) : this.random;
     const plan = planStream(options.streaming ?? {}, this.latency, random);
@@ -269,7 +306,7 @@ class MessagesSimulator {
     streams.started++;
     streams.open++;
     const message = messageFor(params, `msg_sim_${requestId.slice(8)}`, answer);
-    writeStream(res, message, plan, { 'request-id': requestId }, isStreamFault(fault) ? fault : undefined, {
+    writeStream(res, message, plan, headers, isStreamFault(fault) ? fault : undefined, {
       schedule: (delayMs, run) => this.timer(delayMs, run),
       onHeaders: () => this.count(200),
       onEnd: (how) => {
@@ -319,9 +356,9 @@ class MessagesSimulator {
     fault: FaultType | undefined,
     params: MessageParams,
     answer: SimulatedAnswer,
-    requestId: string,
+    idHeader: Record<string, string>,
   ): void {
-    const idHeader = { 'request-id': requestId };
+    const requestId = idHeader['request-id'];
     switch (fault) {
       case 'reset':
         req.socket.destroy();
