@@ -224,6 +224,7 @@ class LoadEngine {
   private previous: Totals = { started: 0, completed: 0, errors: 0, dropped: 0 };
   private cancelTick: () => void = () => {};
   private cancelMeasureStart: () => void = () => {};
+  private measuring = false;
 
   constructor(
     private readonly iterate: RunIteration,
@@ -251,8 +252,20 @@ class LoadEngine {
     this.cancelTick = this.waker.wake(this.measureFrom + 1000 - this.origin, () => this.tick());
     const { onMeasureStart, warmupMs } = this.options;
     if (!onMeasureStart) return;
-    if (warmupMs > 0) this.cancelMeasureStart = this.waker.wake(warmupMs, () => onMeasureStart());
-    else onMeasureStart();
+    if (warmupMs > 0) this.cancelMeasureStart = this.waker.wake(warmupMs, () => this.startMeasuring());
+    else this.startMeasuring();
+  }
+
+  /**
+   * Measuring begins: at the end of warm-up, or just before the first measured iteration starts
+   * if that comes first (a timer late on a busy machine must not let measured iterations run
+   * before it: what onMeasureStart snapshots would then miss them).
+   */
+  private startMeasuring(): void {
+    if (this.measuring) return;
+    this.measuring = true;
+    this.cancelMeasureStart();
+    this.options.onMeasureStart?.();
   }
 
   /** Open loop: each arrival at its own time; one past `maxInFlight` is dropped and counted, never delayed. */
@@ -268,7 +281,10 @@ class LoadEngine {
             return;
           }
           const intended = this.origin + due;
-          if (intended >= this.measureFrom) this.measuredArrivals++;
+          if (intended >= this.measureFrom) {
+            this.startMeasuring();
+            this.measuredArrivals++;
+          }
           if (this.inFlight >= maxInFlight) {
             if (intended >= this.measureFrom) this.dropped++;
           } else this.launch(k, intended);
@@ -296,7 +312,10 @@ class LoadEngine {
             if (--active === 0) allDone();
             return;
           }
-          if (now >= this.measureFrom) this.measuredArrivals++;
+          if (now >= this.measureFrom) {
+            this.startMeasuring();
+            this.measuredArrivals++;
+          }
           if (!this.launch(next++, now, step)) return;
         }
       };

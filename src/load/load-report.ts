@@ -35,6 +35,13 @@ export interface LoadReport {
   passed: boolean;
   /** With `--workers N`: how each worker thread kept up. */
   workers?: WorkerSaturation[];
+  /** What the scenario counted while measuring (its `counters`), summed over workers; absent when it counts nothing. */
+  counters?: Record<string, number>;
+}
+
+/** `after - before`, per name (a name first counted while measuring starts from 0). */
+export function countedBetween(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([name, value]) => [name, value - (before[name] ?? 0)]));
 }
 
 export interface LoadTestOutcome {

@@ -2,7 +2,7 @@ import { StreamedFile } from '../files/atomic.js';
 import { runEngine, type EngineResult, type SeriesPoint } from './engine.js';
 import { judgeGenerator, ResourceMonitor, type ResourceSummary } from './monitor.js';
 import { ArrivalSchedule, type Stage } from './patterns.js';
-import { LOAD_REPORT_SCHEMA, type LoadReport, type LoadShape, type LoadTestOutcome } from './load-report.js';
+import { countedBetween, LOAD_REPORT_SCHEMA, type LoadReport, type LoadShape, type LoadTestOutcome } from './load-report.js';
 import type { Scenario, ScenarioContext } from '../scenarios/types.js';
 import { evaluateThresholds, type Threshold } from './thresholds.js';
 
@@ -42,6 +42,9 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestOut
   let engineResult: EngineResult;
   let resources: ResourceSummary;
   const startedAt = new Date();
+  // The scenario's own counts over the measured window.
+  let countedAtStart: Record<string, number> | undefined;
+  let counted: Record<string, number> | undefined;
   try {
     state = await scenario.setup(options.context);
     await options.beforeRun?.();
@@ -58,8 +61,15 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestOut
         drainTimeoutMs: options.drainTimeoutMs,
         signal: options.signal,
         onSecond: options.onSecond,
-        onMeasureStart: options.onMeasureStart,
-        onMeasureEnd: options.onMeasureEnd,
+        onMeasureStart: () => {
+          countedAtStart = scenario.counters?.(state);
+          options.onMeasureStart?.();
+        },
+        onMeasureEnd: () => {
+          const now = scenario.counters?.(state);
+          if (now) counted = countedBetween(countedAtStart ?? {}, now);
+          options.onMeasureEnd?.();
+        },
         onIteration: csv
           ? (row) =>
               csv.write(
@@ -93,6 +103,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestOut
       generator: judgeGenerator(resources, result.latency.mean),
       thresholds,
       passed: thresholds.every((t) => t.passed),
+      ...(counted ? { counters: counted } : {}),
     },
     encoded,
   };

@@ -226,6 +226,9 @@ function merge(
   // Each worker judged on its own thread: one saturated worker makes the run untrusted.
   const reasons = workers.flatMap((w) => w.reasons.map((r) => `worker ${w.index}: ${r}`));
   const thresholds = evaluateThresholds(options.thresholds, result);
+  const counted = outcomes.filter((o) => o.report.counters);
+  const counters: Record<string, number> = {};
+  for (const o of counted) for (const [name, value] of Object.entries(o.report.counters!)) counters[name] = (counters[name] ?? 0) + value;
   return {
     report: {
       schema: LOAD_REPORT_SCHEMA,
@@ -241,6 +244,7 @@ function merge(
       thresholds,
       passed: thresholds.every((t) => t.passed),
       workers,
+      ...(counted.length > 0 ? { counters } : {}),
     },
     encoded,
     workers,

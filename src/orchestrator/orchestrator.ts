@@ -118,6 +118,8 @@ export interface OrchestratorCounters {
   failed: number;
   upstreamAttempts: number;
   retries: number;
+  /** Retries by the error that caused them (`rate_limit_error`, `overloaded_error`, `connection_error`, ...). */
+  retriesByReason: Record<string, number>;
   coalesced: number;
   /** Streamed calls (each also counted in calls). */
   streams: number;
@@ -281,6 +283,7 @@ export class Orchestrator {
     failed: 0,
     upstreamAttempts: 0,
     retries: 0,
+    retriesByReason: {},
     coalesced: 0,
     streams: 0,
     streamsCancelled: 0,
@@ -359,7 +362,7 @@ export class Orchestrator {
   }
 
   stats(): OrchestratorCounters {
-    return { ...this.counters };
+    return { ...this.counters, retriesByReason: { ...this.counters.retriesByReason } };
   }
 
   executeAgent(agentName: string, task: string, options: ExecuteOptions = {}): Promise<AgentResult> {
@@ -851,8 +854,10 @@ export class Orchestrator {
     // Waiting past the deadline only to fail there helps nobody: fail now with the cause.
     if (this.clock.now() + delayMs >= deadline.at) throw error;
     this.counters.retries++;
+    const reason = errorType(error);
+    this.counters.retriesByReason[reason] = (this.counters.retriesByReason[reason] ?? 0) + 1;
     if (retryChannel.hasSubscribers)
-      retryChannel.publish({ call: flight.trace, agent: call.agent.config.name, model: call.agent.model.id, attempt, delayMs, reason: errorType(error) });
+      retryChannel.publish({ call: flight.trace, agent: call.agent.config.name, model: call.agent.model.id, attempt, delayMs, reason });
     this.log.debug(
       { ...logFieldsFor(flight.trace), agent: call.agent.config.name, attempt, delayMs: Math.round(delayMs), error: (error as Error).message },
       'retrying',

@@ -187,7 +187,7 @@ async function loadAndProfile(options: PipelineOptions, progress: Progress): Pro
       target: options.live ? 'Anthropic Messages API' : 'embedded simulator',
       metricsUrl: instrumentation.metricsUrl,
       phases: windows,
-      load: { ...result, generator: load.report.generator },
+      load: { ...result, generator: load.report.generator, ...(load.report.counters ? { counters: load.report.counters } : {}) },
       series,
       distribution: {
         percentiles: DISTRIBUTION_PERCENTILES,

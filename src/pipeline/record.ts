@@ -57,7 +57,7 @@ export interface RunRecord {
   target: string;
   metricsUrl: string | undefined;
   phases: ReturnType<typeof phaseWindows>;
-  load: Omit<LoadReport['result'], 'series'> & { generator: LoadReport['generator'] };
+  load: Omit<LoadReport['result'], 'series'> & { generator: LoadReport['generator']; counters?: LoadReport['counters'] };
   series: Array<SeriesPoint & { cache: CacheCounts }>;
   /** Latency by percentile, HDR style: `percentiles[i]` of the corrected and the service-time histogram, in ms. */
   distribution: { percentiles: number[]; latencyMs: number[]; serviceMs: number[] };

@@ -85,6 +85,10 @@ export function formatLoadReport(report: LoadReport): string {
     const rate = r.stream.outputTokensPerSecond;
     if (rate.count > 0) lines.push(`output tokens per second per stream: median ${rate.p50.toFixed(0)}, mean ${rate.mean.toFixed(0)}`);
   }
+  // What the scenario counted while measuring: for the agent scenarios, what the provider did to
+  // the orchestrator (retries after 429 rate_limit_error and 529 overloaded_error).
+  const counted = Object.entries(report.counters ?? {});
+  if (counted.length > 0) lines.push(`while measuring: ${counted.map(([name, n]) => `${name} ${count(n)}`).join(', ')}`);
 
   const g = report.resources.generator;
   const resources = new Table({

@@ -1,7 +1,7 @@
 import { describeChange, describeInterval, describeLoss, describeTolerance } from './change.js';
 import { formatMetricValue, metricLabel, shownVerdict } from './gate.js';
 import { formatMs } from './load.js';
-import { overheadLine } from './run-report.js';
+import { overheadLine, upstreamRow } from './run-report.js';
 import type { RunRecord } from '../pipeline/record.js';
 import { hdrRows } from '../stats/hdr.js';
 
@@ -121,6 +121,7 @@ function summarySection(run: RunRecord, title: string): string {
         ]
       : []),
     ['errors', `${load.errors} (${load.completed ? ((load.errors / load.completed) * 100).toFixed(2) : '0.00'}%)`],
+    ...upstreamRow(run).map(([name, text]) => [name, escapeHtml(text)]),
     ['cache hit rate', run.cache.hitRate === undefined ? 'no lookups' : `${(run.cache.hitRate * 100).toFixed(1)}%`],
     [
       'observability overhead',

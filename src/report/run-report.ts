@@ -27,6 +27,12 @@ export function overheadLine(o: OverheadSummary): string {
   return `${shownVerdict(o)}: ${Math.abs(o.throughputLostPct).toFixed(1)}% of throughput ${o.throughputLostPct >= 0 ? 'lost' : 'gained'} (${describeLoss(o.throughputLostLowPct, o.throughputLostHighPct)}), limit ${o.limit}%${base}; CPU per iteration ${formatSignedPct(o.mainThreadAddedPct)} on the main thread (${wholePct(o.mainThreadLowPct)} to ${wholePct(o.mainThreadHighPct)}), ${formatSignedPct(o.cpuAddedPct)} for the process`;
 }
 
+/** What the provider did to the orchestrator while measuring (its retries by reason), when the scenario counted it. */
+export function upstreamRow(run: RunRecord): Array<[string, string]> {
+  const counted = Object.entries(run.load.counters ?? {});
+  return counted.length === 0 ? [] : [['upstream (while measuring)', counted.map(([name, n]) => `${name} ${n.toLocaleString('en-US')}`).join(', ')]];
+}
+
 /** The summary's lines, shared by the terminal and the Markdown report. */
 function summaryRows(run: RunRecord): Array<[string, string]> {
   const { load } = run;
@@ -48,6 +54,7 @@ function summaryRows(run: RunRecord): Array<[string, string]> {
           : ''
       }`,
     ],
+    ...upstreamRow(run),
     [
       'cache hit rate',
       run.cache.hitRate === undefined

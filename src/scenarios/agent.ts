@@ -2,6 +2,7 @@ import { loadAgents, type AgentConfig } from '../config/agents.js';
 import { currentProject, simulatorSettings } from '../config/project.js';
 import { UsageError } from '../errors.js';
 import { openStack, providerFor } from '../stack.js';
+import type { OrchestratorCounters } from '../orchestrator/orchestrator.js';
 import { busyWait } from '../runtime/cpu.js';
 import { parseLatency, scaleLatency } from '../providers/simulator/latency.js';
 import { parseBytes, parseIntegerOption, parseNumberOption } from '../units.js';
@@ -30,6 +31,8 @@ interface AgentState {
    * measurement compares slices of whole cycles; 0 (the default) never repeats.
    */
   cycle: number;
+  /** In-process: the orchestrator's upstream attempts and retries by reason (what a limited provider does to it). */
+  counters?: () => Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -120,10 +123,23 @@ async function openAgentState(context: ScenarioContext, defaultLatency: string):
     warm,
     cycle,
     call: (task, cache) => stack.orchestrator.executeAgent(agent, task, { cache }),
+    counters: () => upstreamCounters(stack.orchestrator.stats()),
     stream: (task, cache) => timeStream(stack.orchestrator.executeAgentStream(agent, task, { cache, replay })),
     close: () => stack.close(),
   };
 }
+
+/** What the load report shows of the orchestrator: its attempts upstream, retries by reason, failed calls. */
+function upstreamCounters(stats: OrchestratorCounters): Record<string, number> {
+  return {
+    'upstream attempts': stats.upstreamAttempts,
+    retries: stats.retries,
+    ...Object.fromEntries(Object.entries(stats.retriesByReason).map(([reason, n]) => [`retries after ${reason}`, n])),
+    'failed calls': stats.failed,
+  };
+}
+
+const counters = (state: AgentState) => state.counters?.() ?? {};
 
 const warmQuestion = (i: number) => `warm question ${i}`;
 
@@ -164,6 +180,7 @@ export const cacheHitScenario: Scenario<AgentState> = defineScenario({
   setup: (context) => openWarmed(context, 'fixed:0'),
   run: (state, i) => state.call(warmQuestion(i % state.warm), 'default'),
   teardown: (state) => state.close(),
+  counters,
 });
 
 export const cacheMissScenario: Scenario<AgentState> = defineScenario({
@@ -172,6 +189,7 @@ export const cacheMissScenario: Scenario<AgentState> = defineScenario({
   setup: (context) => openAgentState(context, STANDARD_LATENCY),
   run: (state, i) => state.call(`question ${workOf(state, i)}`, 'bypass'),
   teardown: (state) => state.close(),
+  counters,
 });
 
 /**
@@ -194,6 +212,7 @@ export const mixedScenario: Scenario<AgentState> = defineScenario({
   setup: (context) => openWarmed(context, STANDARD_LATENCY),
   run: (state, i) => mixedCall(state, i, state.call),
   teardown: (state) => state.close(),
+  counters,
 });
 
 /**
@@ -208,4 +227,5 @@ export const mixedStreamScenario: Scenario<AgentState> = defineScenario({
   setup: (context) => openWarmed(context, STANDARD_LATENCY, true),
   run: (state, i) => mixedCall(state, i, state.stream),
   teardown: (state) => state.close(),
+  counters,
 });

@@ -25,6 +25,12 @@ export interface Scenario<State = unknown> {
   teardown(state: State): Promise<void>;
   /** A local process serving the target, for the resource monitor (e.g. the simulator's). */
   targetPid?(state: State): number | undefined;
+  /**
+   * Counts the scenario keeps that the load report shows (the agent scenarios: upstream
+   * attempts and retries by reason). Read when measuring starts and when it ends; the report
+   * gives the difference, so warm-up is not in it.
+   */
+  counters?(state: State): Record<string, number>;
 }
 
 /**

@@ -51,6 +51,7 @@ test('two workers run a user scenario module: counts add up, histograms merge ex
     400,
   );
   t.is(report.workers?.length, 2);
+  t.deepEqual(report.counters, { calls: 400 }, "the scenario's counts, summed over the workers");
 });
 
 test('a failing worker setup fails the run with its code, and no worker is left running', async (t) => {
