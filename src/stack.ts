@@ -10,6 +10,7 @@ import { DEFAULT_CACHE_DIR, DEFAULT_CACHE_ROOT } from './cache/path-safety.js';
 import { RedisTier } from './cache/redis-tier.js';
 import { ResponseCache, type TierFactory } from './cache/response-cache.js';
 import { RedisLink, validateRedisOptions, type RedisSpec } from './redis/link.js';
+import { InstanceCount, SharedModelRateLimiter } from './redis/shared-rate-limit.js';
 import type { AgentConfig } from './config/agents.js';
 import { rootLogger, type Logger } from './logger.js';
 import { Orchestrator, type OrchestratorOptions } from './orchestrator/orchestrator.js';
@@ -88,8 +89,11 @@ export function allowedCacheRoots(env: NodeJS.ProcessEnv = process.env): string[
   return [DEFAULT_CACHE_ROOT, ...(env.AGENTPERF_CACHE_ROOTS ?? '').split(delimiter).filter(Boolean)];
 }
 
-/** Opens the response cache a spec asks for (undefined for `none`). */
-export async function openCache(spec: CacheSpec, logger: Logger = rootLogger): Promise<ResponseCache | undefined> {
+/**
+ * Opens the response cache a spec asks for (undefined for `none`). Its Redis tier uses `link`
+ * when given (the stack's, shared with the rate limits), else a link of its own.
+ */
+export async function openCache(spec: CacheSpec, logger: Logger = rootLogger, link?: RedisLink): Promise<ResponseCache | undefined> {
   switch (spec.kind) {
     case 'none':
       return undefined;
@@ -97,24 +101,24 @@ export async function openCache(spec: CacheSpec, logger: Logger = rootLogger): P
       return ResponseCache.open({
         logger,
         memoryMaxBytes: spec.maxBytes,
-        ...(spec.redis ? { tiers: [redisTierFactory(spec.redis, logger)], secret: { env: spec.env ?? process.env } } : {}),
+        ...(spec.redis ? { tiers: [redisTierFactory(spec.redis, logger, link)], secret: { env: spec.env ?? process.env } } : {}),
       });
     case 'disk': {
       const env = spec.env ?? process.env;
       return ResponseCache.open({
         logger,
         disk: { dir: spec.dir ?? DEFAULT_CACHE_DIR, allowedRoots: allowedCacheRoots(env), requireSecret: spec.requireSecret, env },
-        ...(spec.redis ? { tiers: [redisTierFactory(spec.redis, logger)] } : {}),
+        ...(spec.redis ? { tiers: [redisTierFactory(spec.redis, logger, link)] } : {}),
       });
     }
   }
 }
 
-/** The Redis tier, on a link of its own (closed with the tier). Bad options throw here, before anything connects. */
-function redisTierFactory(spec: RedisSpec, logger: Logger): TierFactory {
+/** The Redis tier, on the given link or one of its own (closed with the tier). Bad options throw here, before anything connects. */
+function redisTierFactory(spec: RedisSpec, logger: Logger, link?: RedisLink): TierFactory {
   validateRedisOptions(spec);
   return async ({ signer, onEvent, maxEntryBytes }) =>
-    RedisTier.open({ link: RedisLink.open({ ...spec, logger }), ownsLink: true, signer, onEvent, now: Date.now, logger, maxEntryBytes });
+    RedisTier.open({ link: link ?? RedisLink.open({ ...spec, logger }), ownsLink: link === undefined, signer, onEvent, now: Date.now, logger, maxEntryBytes });
 }
 
 function simulatorOptions(choice: SimulatorChoice = {}): SimulatorOptions {
@@ -155,18 +159,38 @@ async function openProvider(
 export async function openStack(options: StackOptions): Promise<Stack> {
   const logger = options.logger ?? rootLogger;
   const connections = options.connections ?? Math.min(1024, Math.max(16, options.orchestrator?.maxConcurrent ?? 10));
+  const cacheSpec = options.cache ?? { kind: 'memory' };
+  const redisSpec = cacheSpec.kind === 'none' ? undefined : cacheSpec.redis;
+  if (redisSpec) validateRedisOptions(redisSpec);
   const opened = await openProvider(options.provider ?? { kind: 'simulator' }, connections, logger);
+  // One link to the shared Redis: the cache's tier and the models' rate limits.
+  const link = redisSpec && RedisLink.open({ ...redisSpec, logger });
+  const instances = link && options.orchestrator?.rateLimits ? new InstanceCount(link) : undefined;
+  const closeShared = async () => {
+    instances?.close();
+    await link?.close();
+  };
   let cache: ResponseCache | undefined;
+  let orchestrator: Orchestrator;
   try {
-    cache = await openCache(options.cache ?? { kind: 'memory' }, logger);
+    cache = await openCache(cacheSpec, logger, link);
+    if (cache) options.instrumentation?.observeCache(cache);
+    const provider = options.decorateProvider ? options.decorateProvider(opened.provider) : opened.provider;
+    orchestrator = new Orchestrator({
+      ...options.orchestrator,
+      agents: options.agents,
+      provider,
+      cache,
+      logger,
+      ...(link && instances ? { rateGate: (model, limit, clock) => new SharedModelRateLimiter({ link, instances, model, limit, clock, logger }) } : {}),
+    });
   } catch (error) {
+    await cache?.close();
+    await closeShared();
     if (opened.owned) await opened.provider.close({ force: true });
     await opened.stop();
     throw error;
   }
-  if (cache) options.instrumentation?.observeCache(cache);
-  const provider = options.decorateProvider ? options.decorateProvider(opened.provider) : opened.provider;
-  const orchestrator = new Orchestrator({ ...options.orchestrator, agents: options.agents, provider, cache, logger });
   options.instrumentation?.observeOrchestrator?.(orchestrator);
   return {
     orchestrator,
@@ -175,6 +199,7 @@ export async function openStack(options: StackOptions): Promise<Stack> {
     async close() {
       await orchestrator.close();
       await cache?.close();
+      await closeShared();
       await opened.stop();
     },
   };

@@ -28,7 +28,7 @@ export async function run(agent: string, task: string, options: ExecCommandOptio
     instrumentation: () => startInstrumentationIfConfigured({ prometheus: false, spanProcessor: 'simple', logger: rootLogger }),
     stack: (project) => ({
       provider: providerFor(options.live, { ...simulatorSettings(project, {}, { latency: 'fixed:0', seed: 1 }), thread: 'main' }),
-      orchestrator: { modelPrices: project.config.models },
+      orchestrator: { modelPrices: project.config.models, rateLimits: project.config.rateLimits },
       cache:
         options.useCache === false
           ? { kind: 'none' }

@@ -111,7 +111,12 @@ export async function run(options: ServeOptions): Promise<RunningServer> {
     instrumentation: () => startInstrumentation({ prometheus: false, logger: log }),
     stack: (project) => ({
       provider: providerFor(options.live, { ...simulatorSettings(project, options, { latency: STANDARD_LATENCY, seed: 1 }), latencyFrom: 'request' }),
-      orchestrator: { maxConcurrent: options.maxConcurrent, maxQueued: options.maxQueued, modelPrices: project.config.models },
+      orchestrator: {
+        maxConcurrent: options.maxConcurrent,
+        maxQueued: options.maxQueued,
+        modelPrices: project.config.models,
+        rateLimits: project.config.rateLimits,
+      },
       cache: { kind: 'memory', redis: redisSettings(project, options, options.env) },
       logger: log,
     }),

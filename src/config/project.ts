@@ -76,6 +76,27 @@ export const ProjectConfigSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Client-side rate limits per model id for `exec` and `serve` (calls wait on our side instead
+     * of earning 429s); shared by every instance on the Redis when one is configured.
+     */
+    rateLimits: z
+      .record(
+        z.string(),
+        z
+          .object({
+            requestsPerMinute: z.number().int().positive().max(1e9).optional(),
+            tokensPerMinute: z.number().int().positive().max(1e12).optional(),
+          })
+          .strict(),
+      )
+      .superRefine((limits, ctx) => {
+        for (const id of Object.keys(limits)) {
+          if (!MODELS.has(id))
+            ctx.addIssue({ code: 'custom', path: [id], message: `must be a model agentperf knows (${MODEL_IDS.join(', ')}), got ${JSON.stringify(id)}` });
+        }
+      })
+      .optional(),
     /** How `gate --against` installs the other side's dependencies; default from its lockfile. */
     install: z.string().min(1).optional(),
     /**

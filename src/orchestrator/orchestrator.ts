@@ -40,7 +40,7 @@ import { SharedStream } from './shared-stream.js';
 import { CircuitBreaker, DEFAULT_CIRCUIT_OPTIONS, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.js';
 import { Coalescer, Flight } from './coalescer.js';
 import { ConcurrencyLimiter } from './limiter.js';
-import { ModelRateLimiter, type ModelRateLimit } from './rate-limiter.js';
+import { ModelRateLimiter, type ModelRateLimit, type RateGate } from './rate-limiter.js';
 import { DEFAULT_RETRY_POLICY, isRetryable, retryDelayMs, type RetryPolicy } from './retry.js';
 import { validateAgentName, validateMaxTokens, validateTask, validateTemperature } from './validate.js';
 
@@ -69,6 +69,8 @@ export interface OrchestratorOptions {
   circuit?: Partial<CircuitBreakerOptions>;
   /** Optional client-side limits per model id. */
   rateLimits?: Readonly<Record<string, ModelRateLimit>>;
+  /** Makes each model's limit (default: this process's own buckets); the stack passes one shared through Redis. */
+  rateGate?: (model: string, limit: ModelRateLimit, clock: Clock) => RateGate;
   /** Overrides of the price table, per model id. */
   modelPrices?: Readonly<Record<string, Partial<ModelPrices>>>;
   /** Tenant scope for request keys. Default `default`. */
@@ -156,7 +158,7 @@ interface AgentRuntime {
   prices: ModelPrices;
   /** One per model, shared by the agents on that model. */
   breaker: CircuitBreaker;
-  rateLimiter: ModelRateLimiter | undefined;
+  rateLimiter: RateGate | undefined;
   /** The agent's part of the request encoding (the system prompt may be long). */
   canonicalPrefix: string;
   /** Whether its answers may be cached (config, exclusions, a cache present). */
@@ -305,10 +307,10 @@ export class Orchestrator {
     this.cache = options.cache;
     this.random = options.random ?? Math.random;
     this.log = (options.logger ?? rootLogger).child({ component: 'orchestrator' });
-    const rateLimiters = new Map<string, ModelRateLimiter>();
+    const rateLimiters = new Map<string, RateGate>();
     for (const [id, limit] of Object.entries(options.rateLimits ?? {})) {
       if (!MODELS.has(id)) throw new UnknownModelError('rateLimits', id, MODEL_IDS);
-      rateLimiters.set(id, new ModelRateLimiter(limit, this.clock));
+      rateLimiters.set(id, options.rateGate?.(id, limit, this.clock) ?? new ModelRateLimiter(limit, this.clock));
     }
     for (const config of options.agents) {
       const model = MODELS.get(config.model);
@@ -849,6 +851,8 @@ export class Orchestrator {
    */
   private retryDelayAfter(call: PreparedCall, flight: Flight<unknown, AgentCallMessage>, attempt: number, error: unknown, deadline: Deadline): number {
     call.agent.breaker.onFailure(error, flight.trace);
+    // A 429's retry-after holds off every call on the model (every instance, when the limit is shared).
+    if (error instanceof UpstreamError && error.status === 429 && error.retryAfterMs !== undefined) call.agent.rateLimiter?.holdOff(error.retryAfterMs);
     if (flight.cancelled || attempt >= this.retry.maxAttempts || !isRetryable(error)) throw error;
     const delayMs = retryDelayMs(this.retry, attempt, error, this.random);
     // Waiting past the deadline only to fail there helps nobody: fail now with the cause.

@@ -39,10 +39,19 @@ export interface ModelRateLimit {
   tokensPerMinute?: number;
 }
 
-/** The pair of buckets for one model. */
-export class ModelRateLimiter {
+/** What the orchestrator asks of a model's client-side rate limit (this process's, or one shared through Redis). */
+export interface RateGate {
+  /** Waits until one request of `estimatedTokens` may go; the wait is capped by the signal. */
+  acquire(estimatedTokens: number, signal: AbortLike): Promise<void>;
+  /** The API answered 429 with retry-after: nothing goes for `ms`. */
+  holdOff(ms: number): void;
+}
+
+/** The pair of buckets for one model, in this process. */
+export class ModelRateLimiter implements RateGate {
   private readonly requests: TokenBucket | undefined;
   private readonly tokens: TokenBucket | undefined;
+  private heldUntil = 0;
 
   constructor(
     limit: ModelRateLimit,
@@ -55,6 +64,11 @@ export class ModelRateLimiter {
   /** Waits until one request of `estimatedTokens` may go; the wait is capped by the signal. */
   async acquire(estimatedTokens: number, signal: AbortLike): Promise<void> {
     for (;;) {
+      const held = this.heldUntil - this.clock.now();
+      if (held > 0) {
+        await this.clock.sleep(held, signal);
+        continue;
+      }
       const waitRequests = this.requests?.take(1) ?? 0;
       if (waitRequests > 0) {
         await this.clock.sleep(waitRequests, signal);
@@ -65,5 +79,9 @@ export class ModelRateLimiter {
       this.requests?.take(-1); // give the request token back while we wait for tokens
       await this.clock.sleep(waitTokens, signal);
     }
+  }
+
+  holdOff(ms: number): void {
+    this.heldUntil = Math.max(this.heldUntil, this.clock.now() + ms);
   }
 }
