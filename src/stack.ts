@@ -11,6 +11,8 @@ import { RedisTier } from './cache/redis-tier.js';
 import { ResponseCache, type TierFactory } from './cache/response-cache.js';
 import { RedisLink, validateRedisOptions, type RedisSpec } from './redis/link.js';
 import { InstanceCount, SharedModelRateLimiter } from './redis/shared-rate-limit.js';
+import { RedisSingleFlight } from './redis/single-flight.js';
+import { systemClock } from './clock.js';
 import type { AgentConfig } from './config/agents.js';
 import { rootLogger, type Logger } from './logger.js';
 import { Orchestrator, type OrchestratorOptions } from './orchestrator/orchestrator.js';
@@ -183,6 +185,15 @@ export async function openStack(options: StackOptions): Promise<Stack> {
       cache,
       logger,
       ...(link && instances ? { rateGate: (model, limit, clock) => new SharedModelRateLimiter({ link, instances, model, limit, clock, logger }) } : {}),
+      ...(link && cache
+        ? {
+            crossInstance: new RedisSingleFlight({
+              link,
+              read: (key) => cache!.fromSharedTier('redis', key),
+              clock: options.orchestrator?.clock ?? systemClock,
+            }),
+          }
+        : {}),
     });
   } catch (error) {
     await cache?.close();

@@ -208,23 +208,38 @@ export class ResponseCache {
    */
   async fromTiers(key: string): Promise<{ value: CachedResponse; tier: string } | undefined> {
     for (const tier of this.tiers) {
-      const read = await this.readTier(tier, key);
-      if (!read) continue;
-      let value: CachedResponse;
-      try {
-        value = JSON.parse(read.payload.toString('utf8')) as CachedResponse;
-      } catch {
-        // Signed but unparseable cannot happen unless the writer was broken: treat as integrity.
-        this.onTierEvent(tier.name, 'integrity', key, 'payload');
-        await tier.delete(key);
-        continue;
-      }
-      this.tierCounters.get(tier.name)!.hits++;
-      this.remember(key, value, read.payload.length, read.meta.expiresAt);
-      return { value, tier: tier.name };
+      const value = await this.fromTier(tier, key);
+      if (value) return { value, tier: tier.name };
     }
     this.counters.misses++;
     return undefined;
+  }
+
+  /**
+   * One shared tier by name (a waiter polling for another instance's answer): a hit is promoted
+   * and counted as that tier's; nothing is counted when it is not there (the call's miss was).
+   * @internal the orchestrator's single-flight across instances.
+   */
+  async fromSharedTier(name: string, key: string): Promise<CachedResponse | undefined> {
+    const tier = this.tiers.find((t) => t.name === name);
+    return tier && this.fromTier(tier, key);
+  }
+
+  private async fromTier(tier: CacheTier, key: string): Promise<CachedResponse | undefined> {
+    const read = await this.readTier(tier, key);
+    if (!read) return undefined;
+    let value: CachedResponse;
+    try {
+      value = JSON.parse(read.payload.toString('utf8')) as CachedResponse;
+    } catch {
+      // Signed but unparseable cannot happen unless the writer was broken: treat as integrity.
+      this.onTierEvent(tier.name, 'integrity', key, 'payload');
+      await tier.delete(key);
+      return undefined;
+    }
+    this.tierCounters.get(tier.name)!.hits++;
+    this.remember(key, value, read.payload.length, read.meta.expiresAt);
+    return value;
   }
 
   /** Stores a complete successful response in memory and, through, in every shared tier. */

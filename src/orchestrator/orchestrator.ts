@@ -41,6 +41,7 @@ import { CircuitBreaker, DEFAULT_CIRCUIT_OPTIONS, type CircuitBreakerOptions, ty
 import { Coalescer, Flight } from './coalescer.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { ModelRateLimiter, type ModelRateLimit, type RateGate } from './rate-limiter.js';
+import type { CrossInstanceFlight, FlightLease } from './cross-instance.js';
 import { DEFAULT_RETRY_POLICY, isRetryable, retryDelayMs, type RetryPolicy } from './retry.js';
 import { validateAgentName, validateMaxTokens, validateTask, validateTemperature } from './validate.js';
 
@@ -69,6 +70,8 @@ export interface OrchestratorOptions {
   circuit?: Partial<CircuitBreakerOptions>;
   /** Optional client-side limits per model id. */
   rateLimits?: Readonly<Record<string, ModelRateLimit>>;
+  /** Single-flight across instances (the stack passes one through Redis): after a miss, one instance goes upstream and the others read its answer. */
+  crossInstance?: CrossInstanceFlight;
   /** Makes each model's limit (default: this process's own buckets); the stack passes one shared through Redis. */
   rateGate?: (model: string, limit: ModelRateLimit, clock: Clock) => RateGate;
   /** Overrides of the price table, per model id. */
@@ -123,6 +126,8 @@ export interface OrchestratorCounters {
   /** Retries by the error that caused them (`rate_limit_error`, `overloaded_error`, `connection_error`, ...). */
   retriesByReason: Record<string, number>;
   coalesced: number;
+  /** Calls answered by another instance's upstream call (single-flight across instances). */
+  answeredByOtherInstance: number;
   /** Streamed calls (each also counted in calls). */
   streams: number;
   /** Streamed calls that their caller stopped (`break`, `return()`, its signal) before the last event. */
@@ -271,6 +276,7 @@ export class Orchestrator {
   private readonly cache: ResponseCache | undefined;
   /** Cache writes not yet finished (close() waits for them). */
   private readonly cacheWrites = new Set<Promise<void>>();
+  private readonly crossInstance: CrossInstanceFlight | undefined;
   private readonly random: () => number;
   private readonly log: Logger;
   private closed = false;
@@ -287,6 +293,7 @@ export class Orchestrator {
     retries: 0,
     retriesByReason: {},
     coalesced: 0,
+    answeredByOtherInstance: 0,
     streams: 0,
     streamsCancelled: 0,
     streamsInterrupted: 0,
@@ -305,6 +312,7 @@ export class Orchestrator {
     this.namespace = options.namespace ?? 'default';
     this.clock = options.clock ?? systemClock;
     this.cache = options.cache;
+    this.crossInstance = options.cache ? options.crossInstance : undefined;
     this.random = options.random ?? Math.random;
     this.log = (options.logger ?? rootLogger).child({ component: 'orchestrator' });
     const rateLimiters = new Map<string, RateGate>();
@@ -504,7 +512,7 @@ export class Orchestrator {
     this.sharedStreams.set(call.canonical, shared);
     void shared.over.then((message) => {
       if (this.sharedStreams.get(call.canonical) === shared) this.sharedStreams.delete(call.canonical);
-      if (message && call.cacheKey !== undefined) this.store(call, message);
+      if (message && call.cacheKey !== undefined) void this.store(call, message);
     });
     return {
       reader: shared.join(),
@@ -715,15 +723,32 @@ export class Orchestrator {
     flight: Flight<UpstreamOutcome, AgentCallMessage>,
     queuedAt: number,
   ): Promise<UpstreamOutcome> {
+    let lease: FlightLease | undefined;
     try {
       if (call.cacheKey !== undefined && call.readCache) {
         const hit = await this.cache!.fromTiers(call.cacheKey);
         if (hit) return { result: hit.value, attempts: 0, queueMs: 0, cacheTier: hit.tier };
+        // Another instance may be asking the same: lead, or wait for its answer.
+        if (this.crossInstance) {
+          const joined = await this.crossInstance.join(call.cacheKey, flight.cancellation, this.deadlineOf(options, queuedAt).at);
+          if (joined.kind === 'answered') {
+            this.counters.answeredByOtherInstance++;
+            return { result: joined.value, attempts: 0, queueMs: 0, cacheTier: 'redis' };
+          }
+          if (joined.kind === 'lead') lease = joined.lease;
+        }
       }
       const outcome = await this.callApi(call, options, flight, queuedAt);
-      if (call.cacheKey !== undefined) this.store(call, outcome.result);
+      if (call.cacheKey !== undefined) {
+        const stored = this.store(call, outcome.result);
+        // The lease goes once the answer is where the others read it.
+        const held = lease;
+        if (held) void stored.finally(() => held.release());
+        lease = undefined;
+      }
       return outcome;
     } finally {
+      lease?.release();
       this.coalescer.finish(call.canonical, flight);
     }
   }
@@ -733,12 +758,13 @@ export class Orchestrator {
    * caller has its answer before the write ends; close() waits for the writes still going, so a
    * short-lived process (one `exec`) still leaves its answer in the shared tiers.
    */
-  private store(call: PreparedCall, message: CachedResponse): void {
-    if (message.stop_reason === null || message.type !== 'message') return;
+  private store(call: PreparedCall, message: CachedResponse): Promise<void> {
+    if (message.stop_reason === null || message.type !== 'message') return Promise.resolve();
     const write: Promise<void> = this.cache!.set(call.cacheKey!, message, call.agent.cacheTtlMs)
       .catch((error: unknown) => this.log.warn({ err: error, agent: call.agent.config.name }, 'cache write failed'))
       .finally(() => this.cacheWrites.delete(write));
     this.cacheWrites.add(write);
+    return write;
   }
 
   /**
