@@ -14,8 +14,10 @@ export class TokenBucket {
     readonly capacity: number,
     private readonly periodMs: number,
     private readonly clock: Clock,
+    /** What it holds at first (full by default). */
+    initial: number = capacity,
   ) {
-    this.tokens = capacity;
+    this.tokens = initial;
     this.updatedAt = clock.now();
   }
 
@@ -56,9 +58,12 @@ export class ModelRateLimiter implements RateGate {
   constructor(
     limit: ModelRateLimit,
     private readonly clock: Clock,
+    /** `empty`: the buckets start empty (a fallback taking over mid-run must not add a burst of its own). */
+    start: 'full' | 'empty' = 'full',
   ) {
-    if (limit.requestsPerMinute) this.requests = new TokenBucket(limit.requestsPerMinute, 60_000, clock);
-    if (limit.tokensPerMinute) this.tokens = new TokenBucket(limit.tokensPerMinute, 60_000, clock);
+    const initial = (capacity: number) => (start === 'full' ? capacity : 0);
+    if (limit.requestsPerMinute) this.requests = new TokenBucket(limit.requestsPerMinute, 60_000, clock, initial(limit.requestsPerMinute));
+    if (limit.tokensPerMinute) this.tokens = new TokenBucket(limit.tokensPerMinute, 60_000, clock, initial(limit.tokensPerMinute));
   }
 
   /** Waits until one request of `estimatedTokens` may go; the wait is capped by the signal. */

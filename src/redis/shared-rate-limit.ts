@@ -7,7 +7,9 @@
  *
  * When Redis cannot be asked (down, slow, not connected), each instance falls back to its own
  * share: the limit divided by the live instances it last saw (each instance keeps a heartbeat
- * in a sorted set, every 2 s; one not seen for 6 s is gone), or `localShare` when given.
+ * in a sorted set, every 2 s; one not seen for 6 s is gone), or `localShare` when given. The
+ * share's buckets start empty and refill at its rate, so the instances together never go
+ * faster than the limit, nor burst past it.
  */
 import { randomUUID } from 'node:crypto';
 import type { AbortLike } from '../cancellation.js';
@@ -148,7 +150,9 @@ export class SharedModelRateLimiter implements RateGate {
         ...(limit.tokensPerMinute ? { tokensPerMinute: Math.max(1, Math.floor(limit.tokensPerMinute / live)) } : {}),
       };
       if (!this.local) logger.warn({ model, live, share }, 'rate limit: redis cannot be asked, this instance keeps to its own share of the limit');
-      this.local = { limiter: new ModelRateLimiter(share, clock), instances: live };
+      // Empty at first: the shared budget may be spent already, and a share starting full would
+      // add a burst of its own on every instance at once.
+      this.local = { limiter: new ModelRateLimiter(share, clock, 'empty'), instances: live };
     }
     return this.local.limiter;
   }
