@@ -37,13 +37,13 @@ export interface CacheBenchResult {
   open: { entries: number; medianMs: number; runsMs: number[]; reconcileMs: number };
 }
 
-const SCOPE = { namespace: 'bench', provider: 'simulator', agentVersion: 1 };
+export const SCOPE = { namespace: 'bench', provider: 'simulator', agentVersion: 1 };
 
-function paramsFor(i: number): MessageParams {
+export function paramsFor(i: number): MessageParams {
   return { model: 'claude-haiku-5-5', max_tokens: 1024, system: 'You answer briefly.', messages: [{ role: 'user', content: `bench question number ${i}` }] };
 }
 
-function responseOfSize(i: number, bytes: number): CachedResponse {
+export function responseOfSize(i: number, bytes: number): CachedResponse {
   const message = messageFor(paramsFor(i), `msg_${i}`);
   const overhead = Buffer.byteLength(JSON.stringify({ ...message, content: [{ type: 'text', text: '' }] }));
   message.content = [{ type: 'text', text: 'x'.repeat(Math.max(0, bytes - overhead)) }];

@@ -34,6 +34,13 @@ export interface RedisLinkOptions {
 export type RedisSpec = Pick<RedisLinkOptions, 'url' | 'namespace' | 'timeoutMs'>;
 
 export const DEFAULT_REDIS_TIMEOUT_MS = 5;
+
+/**
+ * The budget of coordination (a rate-limit take, a single-flight lease): the call is about to
+ * wait or go upstream anyway, so it may wait this long for Redis (or the link's own, if longer)
+ * before falling back, where a cache read may not.
+ */
+export const COORDINATION_BUDGET_MS = 250;
 export const DEFAULT_REDIS_NAMESPACE = 'agentperf';
 const MAX_COOLDOWN_MS = 30_000;
 const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -185,7 +192,10 @@ export class RedisLink {
     this.admit();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RedisUnavailable('timeout', `redis gave no answer within ${budgetMs} ms`)), budgetMs);
+      // Timers run before the event loop reads its sockets: a reply that arrived while this
+      // process was busy is read first (setImmediate runs after that), so a loaded client does
+      // not take its own lag for a slow Redis.
+      timer = setTimeout(() => setImmediate(() => reject(new RedisUnavailable('timeout', `redis gave no answer within ${budgetMs} ms`))), budgetMs);
     });
     try {
       const result = await Promise.race([operation(this.client), late]);
@@ -199,6 +209,11 @@ export class RedisLink {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** `run` with the coordination budget (COORDINATION_BUDGET_MS, or the link's own if longer). */
+  coordinate<T>(operation: (client: RedisClient) => Promise<T>): Promise<T> {
+    return this.run(operation, Math.max(this.timeoutMs, COORDINATION_BUDGET_MS));
   }
 
   /** The same without a budget or the breaker: for maintenance (`cache verify`, `clear`), which may take long but must not hang on a dead server. */

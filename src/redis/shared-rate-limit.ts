@@ -5,7 +5,7 @@
  * with skewed clocks still share one budget. A 429's `retry-after` holds every instance off
  * (`holdOff`): the script refuses until then.
  *
- * When Redis cannot be asked (down, slow, not connected), each instance falls back to its own
+ * When Redis cannot be asked (down after failures, or not connected), each instance falls back to its own
  * share: the limit divided by the live instances it last saw (each instance keeps a heartbeat
  * in a sorted set, every 2 s; one not seen for 6 s is gone), or `localShare` when given. The
  * share's buckets start empty and refill at its rate, so the instances together never go
@@ -63,6 +63,8 @@ redis.call('PEXPIRE', KEYS[1], 60000)
 return redis.call('ZCARD', KEYS[1])`;
 
 const HEARTBEAT_MS = 2_000;
+/** A slow answer: ask Redis again after this long. */
+const RETRY_SLOW_MS = 20;
 
 const script = (client: RedisClient, source: string, keys: string[], args: Array<string | number>) =>
   client.eval(source, { keys, arguments: args.map(String) }) as Promise<number>;
@@ -121,11 +123,15 @@ export class SharedModelRateLimiter implements RateGate {
       let waitMs: number;
       try {
         waitMs = Number(
-          await link.run((client) => script(client, TAKE, this.keys, [limit.requestsPerMinute ?? 0, limit.tokensPerMinute ?? 0, estimatedTokens])),
+          await link.coordinate((client) => script(client, TAKE, this.keys, [limit.requestsPerMinute ?? 0, limit.tokensPerMinute ?? 0, estimatedTokens])),
         );
       } catch {
-        // Redis cannot be asked: this instance's own share, until it can.
-        return this.fallback().acquire(estimatedTokens, signal);
+        // Redis down (its breaker open) or not connected: this instance's own share, until it
+        // is back. Merely slow (one answer late): ask again, for what this instance admits
+        // alone is not taken from the shared bucket, and together they would overdraw it.
+        if (link.state() === 'down' || !link.isReady) return this.fallback().acquire(estimatedTokens, signal);
+        await clock.sleep(RETRY_SLOW_MS, signal);
+        continue;
       }
       if (waitMs <= 0) {
         this.local = undefined;
@@ -138,7 +144,7 @@ export class SharedModelRateLimiter implements RateGate {
   /** A 429's retry-after: every instance holds off (this one too, if Redis cannot be told). */
   holdOff(ms: number): void {
     const { link } = this.options;
-    void link.run((client) => script(client, HOLD_OFF, [this.keys[2]], [Math.ceil(ms)])).catch(() => this.fallback().holdOff(ms));
+    void link.coordinate((client) => script(client, HOLD_OFF, [this.keys[2]], [Math.ceil(ms)])).catch(() => this.fallback().holdOff(ms));
   }
 
   private fallback(): ModelRateLimiter {

@@ -7,6 +7,9 @@
  * can never be another request's answer. It polls (every 10 ms, then up to 50 ms) rather than
  * subscribing, so it needs no second connection and no message can be missed.
  *
+ * The leader reads once more after taking the lease: an answer stored between its miss and its
+ * lease (the leader before it released the lease only after storing) is used, not asked again.
+ *
  * Nothing waits forever: a waiter goes upstream itself when the lease is gone without an answer
  * (the leader failed, or died and its lease expired), when the wait's bound passes, or when
  * Redis cannot be asked; a leader that fails releases its lease at once.
@@ -55,11 +58,19 @@ export class RedisSingleFlight implements CrossInstanceFlight {
     for (;;) {
       let taken: boolean;
       try {
-        taken = (await link.run((client) => client.set(leaseKey, token, { condition: 'NX', expiration: { type: 'PX', value: this.leaseMs } }))) === 'OK';
+        taken = (await link.coordinate((client) => client.set(leaseKey, token, { condition: 'NX', expiration: { type: 'PX', value: this.leaseMs } }))) === 'OK';
       } catch {
         return { kind: 'alone', reason: 'redis' };
       }
-      if (taken) return { kind: 'lead', lease: this.lease(leaseKey, token) };
+      if (taken) {
+        const lease = this.lease(leaseKey, token);
+        // A leader releases its lease only once its answer is stored, so an answer that landed
+        // after this call's miss and before the lease was taken is there now: read it once more.
+        const landed = await read(key).catch(() => undefined);
+        if (!landed) return { kind: 'lead', lease };
+        lease.release();
+        return { kind: 'answered', value: landed };
+      }
       // Another instance leads: its answer lands in the shared tier.
       const answer = await read(key).catch(() => undefined);
       if (answer) return { kind: 'answered', value: answer };
@@ -76,12 +87,12 @@ export class RedisSingleFlight implements CrossInstanceFlight {
   /** Renewed every third of its life while held; released (only if still ours) when the call ends. */
   private lease(leaseKey: string, token: string) {
     const { link } = this.options;
-    const timer = setInterval(() => void link.run((client) => eval_(client, RENEW, leaseKey, [token, this.leaseMs])).catch(() => {}), this.leaseMs / 3);
+    const timer = setInterval(() => void link.coordinate((client) => eval_(client, RENEW, leaseKey, [token, this.leaseMs])).catch(() => {}), this.leaseMs / 3);
     timer.unref();
     return {
       release: () => {
         clearInterval(timer);
-        void link.run((client) => eval_(client, RELEASE, leaseKey, [token])).catch(() => {});
+        void link.coordinate((client) => eval_(client, RELEASE, leaseKey, [token])).catch(() => {});
       },
     };
   }

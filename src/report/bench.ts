@@ -1,5 +1,7 @@
 import Table from 'cli-table3';
 import type { CacheBenchResult } from '../bench/cache.js';
+import type { RedisCacheBenchResult } from '../bench/cache-redis.js';
+import type { PercentileSummary } from '../stats/hdr.js';
 import type { LoadBenchResult } from '../bench/load.js';
 import type { ProfilingBenchResult } from '../bench/profiling.js';
 import type { WorkflowBenchResult } from '../bench/workflow.js';
@@ -84,6 +86,20 @@ export function formatCacheBench(result: CacheBenchResult): string {
     `< 200 ms: ${result.open.medianMs < 200 ? 'met' : 'MISSED'}`,
   ]);
   return `${table.toString()}\nmemory hit / floor (p50): ${result.memoryToFloorRatio.toFixed(2)}x, measured in the same interleaved rounds\n${open.toString()}\n`;
+}
+
+export function formatRedisCacheBench(result: RedisCacheBenchResult): string {
+  const table = new Table({ head: ['operation', 'count', 'p50', 'p99', 'p99.9', 'max', 'target'], style });
+  const row = (name: string, s: PercentileSummary, target: string) =>
+    table.push([name, s.count.toLocaleString('en-US'), us(s.p50), us(s.p99), us(s.p999), us(s.max), target]);
+  row('Redis hit, 4 KiB, verified', result.redisHit4KiB, `p99 <= 1 ms: ${result.redisHit4KiB.p99 <= 1000 ? 'met' : 'MISSED'}`);
+  row('miss, memory + Redis', result.missWithRedis, '');
+  row('miss, memory only', result.missMemoryOnly, '');
+  row('single-flight lease, taken', result.leaseTake, '');
+  const instances = new Table({ head: ['instances', 'shared Redis', 'calls', 'hit rate', 'upstream calls'], style });
+  for (const f of result.instances)
+    instances.push([String(f.instances), f.redis ? 'yes' : 'no', String(f.calls), `${(f.hitRate * 100).toFixed(1)}%`, String(f.upstreamCalls)]);
+  return `${table.toString()}\nRedis adds ${result.missAddedUs.toFixed(1)} µs to a miss (p50 against p50, measured in the same interleaved rounds)\n${instances.toString()}\n`;
 }
 
 /** Met only when the whole interval lies within the target, missed when all of it lies beyond. */

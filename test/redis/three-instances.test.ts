@@ -46,7 +46,6 @@ async function serve(dir: string, simulator: RunningSimulator): Promise<Instance
       ANTHROPIC_API_KEY: 'not-needed-for-the-simulator',
       ANTHROPIC_BASE_URL: simulator.url,
       AGENTPERF_CACHE_SECRET: 's'.repeat(40),
-      OTEL_SDK_DISABLED: 'true',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -65,6 +64,21 @@ async function serve(dir: string, simulator: RunningSimulator): Promise<Instance
     });
     child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
   });
+  // Until its link is up an instance works without Redis (as it should: Redis is never in the
+  // way); these tests are about the instances once they share it, so wait for that, as its
+  // metrics say it.
+  for (let i = 0; ; i++) {
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    if (/agentperf_cache_tier_up\{[^}]*tier="redis"[^}]*\} 1/.test(metrics)) break;
+    if (i > 200)
+      throw new Error(
+        `serve never connected to Redis: ${metrics
+          .split('\n')
+          .filter((l) => l.includes('tier_up'))
+          .join('; ')}`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
   return {
     url,
     child,
