@@ -1,6 +1,7 @@
 /**
  * One process's connection to the Redis that its instances share (the cache tier, and what
- * comes after it: shared rate limits, single-flight), through node-redis, Redis's own client.
+ * comes after it: shared rate limits, single-flight), through node-redis's core client
+ * (`@redis/client`, without the modules of the `redis` package: nothing here needs them).
  *
  * Redis is an optimisation here, never a dependency of an agent call: every operation has a
  * small time budget (`timeoutMs`, 5 ms by default), a failure or a late answer is the caller's
@@ -10,7 +11,7 @@
  * once, and the client reconnects in the background. Opening never waits for the server, so a
  * Redis that is down at start delays nothing.
  */
-import { createClient, RESP_TYPES } from 'redis';
+import { createClient, RESP_TYPES, type RedisClientType } from '@redis/client';
 import { AgentperfError, ErrorCode, UsageError } from '../errors.js';
 import { rootLogger, type Logger } from '../logger.js';
 
@@ -95,7 +96,14 @@ export function validateRedisOptions(options: RedisLinkOptions): Required<Pick<R
   return { url: options.url, namespace, timeoutMs };
 }
 
-function makeClient(url: string) {
+/** Bulk strings as Buffers: entries are signed bytes, never text. */
+type BufferReplies = { [RESP_TYPES.BLOB_STRING]: BufferConstructor };
+
+/** The client, named (a type inferred from the options would not be portable into declarations). */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- node-redis's own defaults: no modules, functions or scripts
+export type RedisClient = RedisClientType<{}, {}, {}, 2, BufferReplies>;
+
+function makeClient(url: string): RedisClient {
   return createClient({
     url,
     // Fail at once while disconnected instead of queueing behind a dead socket.
@@ -107,8 +115,6 @@ function makeClient(url: string) {
     },
   }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
 }
-
-export type RedisClient = ReturnType<typeof makeClient>;
 
 export class RedisLink {
   readonly namespace: string;

@@ -2,7 +2,7 @@
 // caches (instances), every read verified, forged and oversized entries never served,
 // namespaces and secrets kept apart, and Redis killed mid-run never failing a call.
 import test from 'ava';
-import { createClient, RESP_TYPES } from 'redis';
+import { createClient, RESP_TYPES } from '@redis/client';
 import { encodeEntry } from '../../src/cache/entry-format.ts';
 import type { ResponseCache } from '../../src/cache/response-cache.ts';
 import { EntrySigner } from '../../src/cache/signing.ts';

@@ -2,7 +2,7 @@
 // their own) asking the same question at once send one request upstream (the simulator
 // counts), and nothing waits forever: a failed leader, a dead one, a bound.
 import test, { type ExecutionContext } from 'ava';
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 import { Cancellation } from '../../src/cancellation.ts';
 import { systemClock } from '../../src/clock.ts';
 import { createAnthropicProvider } from '../../src/providers/anthropic.ts';
