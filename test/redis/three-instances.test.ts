@@ -26,8 +26,12 @@ interface Instance {
 /** A project directory of its own: its config names the Redis and (when given) a rate limit. */
 function project(redis: RedisServer, requestsPerMinute?: number): string {
   const dir = mkdtempSync(join(tmpdir(), 'agentperf-three-'));
+  // With a rate limit, a budget wide enough that a busy test machine does not take Redis down
+  // (sending each instance to its local share, tested on its own in shared-rate-limit.test.ts):
+  // this test is about the shared budget. With 50 ms a fresh CI run once fell back mid-run.
+  const timeoutMs = requestsPerMinute ? 1_000 : 50;
   const config = {
-    redis: { url: redis.url, namespace: 'three', timeoutMs: 50 },
+    redis: { url: redis.url, namespace: 'three', timeoutMs },
     ...(requestsPerMinute ? { rateLimits: { [MODEL]: { requestsPerMinute } } } : {}),
   };
   writeFileSync(join(dir, 'agentperf.config.json'), JSON.stringify(config));
